@@ -1,0 +1,58 @@
+"""FaceGate's core: a small, Qt-free face-recognition library usable from a Python prompt.
+
+    >>> import core
+    >>> img = core.load_image("obama.jpg")
+    >>> boxes = core.face_locations(img)              # [Box(left, top, right, bottom), ...]
+    >>> vecs = core.face_descriptors(img, boxes)      # [128-D float32 arrays]
+    >>> core.face_distance(vecs, vecs[0])
+    >>> g = core.Gallery("people.db"); g.enroll("Barack", ["obama.jpg"])
+    >>> g.identify("two_people.jpg")
+
+Models are loaded on first use, never at import.
+"""
+from __future__ import annotations
+
+from core.describe import Describer, face_distance
+from core.detection import Detector
+from core.errors import (DatabaseDamaged, DatabaseLocked, FaceGateError, ImageError, ManyFacesError,
+                         ModelError, NoFaceError, StoreError, UnknownPerson)
+from core.faces import Box, Face, Quality
+from core.gallery import EnrollResult, Gallery
+from core.images import load_image
+from core.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Candidate, Match
+from core.store import Person, Store
+
+_describer: Describer | None = None
+
+
+def _default_describer() -> Describer:
+    global _describer
+    if _describer is None:
+        _describer = Describer()
+    return _describer
+
+
+def face_locations(image, method: str = "hog", min_face: int = 40) -> list[Box]:
+    """Boxes of the faces in an image (path, bytes or RGB array), left to right."""
+    from core.gallery import as_rgb
+
+    return Detector(method, min_face=min_face).detect(as_rgb(image))
+
+
+def face_descriptors(image, boxes: list[Box] | None = None) -> list:
+    """128-D descriptors of the faces in ``boxes`` (found with HOG when not given)."""
+    from core.gallery import as_rgb
+
+    rgb = as_rgb(image)
+    if boxes is None:
+        boxes = face_locations(rgb)
+    describer = _default_describer()
+    return [describer.describe(rgb, b).descriptor for b in boxes]
+
+
+__all__ = [
+    "Box", "Candidate", "DEFAULT_MARGIN", "DEFAULT_THRESHOLD", "DatabaseDamaged", "DatabaseLocked",
+    "Describer", "Detector", "EnrollResult", "Face", "FaceGateError", "Gallery", "ImageError",
+    "ManyFacesError", "Match", "ModelError", "NoFaceError", "Person", "Quality", "Store", "StoreError",
+    "UnknownPerson", "face_descriptors", "face_distance", "face_locations", "load_image",
+]

@@ -1,0 +1,162 @@
+"""`facegate <command>`: the core's verbs on the command line, with --json for scripts.
+
+Every command takes --db PATH (default: the gallery in the user's data folder). Errors are
+printed as one line naming what is wrong, with exit status 2; nothing is half-done.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from core.errors import DatabaseLocked, FaceGateError
+from core.paths import default_db
+
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=None, help="gallery database (default: %(default)s in the data folder)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument("--threshold", type=float, default=None, help="match threshold, Euclidean (default 0.4)")
+
+    parser = argparse.ArgumentParser(prog="facegate", description="FaceGate face recognition, on the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("enroll", parents=[common], help="enroll a person from photos (one face each)")
+    p.add_argument("name")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--denied", action="store_true", help="known but not allowed through the door")
+    p = sub.add_parser("enroll-folder", parents=[common], help="enroll one person per subfolder")
+    p.add_argument("folder", type=Path)
+    p = sub.add_parser("identify", parents=[common], help="name every face in a photo")
+    p.add_argument("image", type=Path)
+    p.add_argument("--top", type=int, default=3, help="candidates to list per face")
+    sub.add_parser("people", parents=[common], help="list enrolled people")
+    p = sub.add_parser("remove", parents=[common], help="delete a person and their samples")
+    p.add_argument("name")
+    return parser
+
+
+def open_gallery(args, write: bool):
+    """The gallery at --db; a read-only command falls back to read-only if another FaceGate writes."""
+    from core.gallery import Gallery
+    from core.match import DEFAULT_THRESHOLD
+
+    db = args.db or default_db()
+    threshold = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
+    try:
+        return Gallery(db, threshold=threshold)
+    except DatabaseLocked:
+        if write or not Path(db).exists():
+            raise
+        return Gallery(db, threshold=threshold, readonly=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except FaceGateError as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc)}))
+        else:
+            print(f"facegate: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("facegate: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    if args.command == "enroll":
+        with open_gallery(args, write=True) as g:
+            result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied)
+        out = {"name": result.person.name, "added": len(result.sample_ids), "samples": result.person.sample_count,
+               "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+        _say(args, out, f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
+             + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+        return 0
+    if args.command == "enroll-folder":
+        return _enroll_folder(args)
+    if args.command == "identify":
+        with open_gallery(args, write=False) as g:
+            found = g.identify(str(args.image))
+        rows = [{"box": list(face.box.as_tuple()), "name": m.name,
+                 "distance": None if m.distance is None else round(m.distance, 4),
+                 "margin": None if m.margin is None else round(m.margin, 4),
+                 "candidates": [{"name": c.name, "distance": round(c.distance, 4)} for c in m.candidates[:args.top]],
+                 "reason": m.reason} for face, m in found]
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            if not rows:
+                print(f"{args.image}: no face found")
+            for r in rows:
+                cands = ", ".join(f"{c['name']} {c['distance']:.3f}" for c in r["candidates"]) or "gallery empty"
+                print(f"{tuple(r['box'])}: {r['name'] or 'no match'}   [{cands}]")
+        return 0
+    if args.command == "people":
+        with open_gallery(args, write=False) as g:
+            people = g.people()
+        rows = [{"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created} for p in people]
+        _say(args, rows, "\n".join(f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
+                                   for r in rows) or "no one is enrolled")
+        return 0
+    if args.command == "remove":
+        with open_gallery(args, write=True) as g:
+            n = g.remove(args.name)
+        _say(args, {"removed": args.name, "samples": n}, f"removed {args.name} and {n} sample(s)")
+        return 0
+    raise AssertionError(args.command)
+
+
+def _enroll_folder(args) -> int:
+    from core.errors import ImageError
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise ImageError(folder, "is not a folder")
+    people = sorted(p for p in folder.iterdir() if p.is_dir())
+    if not people:
+        raise ImageError(folder, "holds no subfolders (one per person is expected)")
+    jobs = [(p.name, sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))) for p in people]
+    total = sum(len(files) for _, files in jobs)
+    done, added, skipped, enrolled = 0, 0, [], []
+    started = time.perf_counter()
+    with open_gallery(args, write=True) as g:
+        for name, files in jobs:
+            def progress(i: int, n: int, base: int = done) -> None:
+                _progress_bar(base + i, total, name, quiet=args.json)
+            try:
+                result = g.enroll(name, [str(f) for f in files], on_progress=progress)
+                added += len(result.sample_ids)
+                skipped += result.skipped
+                enrolled.append(name)
+            except FaceGateError as exc:
+                skipped.append((name, str(exc)))
+            done += len(files)
+    elapsed = time.perf_counter() - started
+    if not args.json:
+        sys.stderr.write("\n")
+    out = {"people": enrolled, "samples": added, "images": total, "seconds": round(elapsed, 2),
+           "images_per_second": round(total / elapsed, 2) if elapsed else None,
+           "skipped": [{"file": f, "reason": r} for f, r in skipped]}
+    _say(args, out, f"enrolled {len(enrolled)} people, {added} samples from {total} images in {elapsed:.1f} s"
+         + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+    return 0
+
+
+def _progress_bar(i: int, n: int, label: str, quiet: bool) -> None:
+    if quiet or n == 0:
+        return
+    width = 30
+    filled = int(width * i / n)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {i}/{n} {label[:30]:<30}")
+    sys.stderr.flush()
+
+
+def _say(args, data, text: str) -> None:
+    print(json.dumps(data) if args.json else text)

@@ -1,0 +1,241 @@
+"""An hnswlib index over every enrolled sample: a cache of the database, never the truth.
+
+- hnswlib's 'l2' space returns SQUARED distances; this class speaks Euclidean (0.4 = 0.16).
+- hnswlib crashes when add_items and knn_query overlap, so every call holds one lock.
+- saveIndex writes in place with no fsync, so we save to a temporary file, fsync, rename, and
+  write a stamp (generation, count, SHA-256 of the file). On open, a missing, torn, foreign or
+  stale file is detected from the stamp: a stale one is repaired from the database's ids (cheap),
+  a bad one rebuilt from the database (100k samples: about 90 s here).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+STAMP_FORMAT = 1
+DIM = 128
+
+
+@dataclass
+class IndexParams:
+    """hnswlib build parameters (M=16 keeps recall@1 ~1.0 on face descriptors at a third of M=32's build time)."""
+
+    M: int = 16
+    ef_construction: int = 200
+    ef_search: int = 64
+
+
+class SampleIndex:
+    """Nearest-neighbour search over sample descriptors, labels = sample ids."""
+
+    def __init__(self, path: str | Path | None = None, params: IndexParams | None = None) -> None:
+        self.path = Path(path) if path else None
+        self.params = params or IndexParams()
+        self._lock = threading.RLock()
+        self._index: hnswlib.Index | None = None
+        self._live: set[int] = set()
+        self.last_sync = "empty"
+
+    # -- construction ---------------------------------------------------------------------------
+    def _new(self, capacity: int) -> hnswlib.Index:
+        index = hnswlib.Index(space="l2", dim=DIM)
+        index.init_index(max_elements=max(capacity, 64), ef_construction=self.params.ef_construction,
+                         M=self.params.M, random_seed=42)
+        index.set_ef(self.params.ef_search)
+        index.set_num_threads(2)
+        return index
+
+    def build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Replace the index with exactly these samples."""
+        with self._lock:
+            self._index = self._new(int(len(ids) * 1.25) + 64)
+            self._live = set()
+            self.add(ids, vectors)
+
+    def add(self, ids, vectors) -> None:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
+        if len(ids) == 0:
+            return
+        with self._lock:
+            if self._index is None:
+                self._index = self._new(int(len(ids) * 1.25) + 64)
+            need = self._index.get_current_count() + len(ids)
+            if need > self._index.get_max_elements():
+                self._index.resize_index(int(need * 1.5) + 64)
+            self._index.add_items(vectors, ids, num_threads=2)
+            self._live.update(int(i) for i in ids)
+
+    def remove(self, ids) -> None:
+        with self._lock:
+            for i in ids:
+                i = int(i)
+                if i in self._live and self._index is not None:
+                    with contextlib.suppress(RuntimeError):
+                        self._index.mark_deleted(i)
+                    self._live.discard(i)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def ids(self) -> set[int]:
+        with self._lock:
+            return set(self._live)
+
+    # -- queries --------------------------------------------------------------------------------
+    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest samples: (ids, Euclidean distances), nearest first."""
+        vector = np.asarray(vector, dtype=np.float32).reshape(1, DIM)
+        with self._lock:
+            k = min(int(k), len(self._live))
+            if k <= 0 or self._index is None:
+                return np.empty(0, np.int64), np.empty(0, np.float32)
+            self._index.set_ef(max(self.params.ef_search, k))
+            while True:
+                try:
+                    labels, sq = self._index.knn_query(vector, k=k)
+                    break
+                except RuntimeError:  # fewer than k reachable (deleted elements): ask for fewer
+                    if k == 1:
+                        return np.empty(0, np.int64), np.empty(0, np.float32)
+                    k = max(1, k // 2)
+        return labels[0].astype(np.int64), np.sqrt(np.maximum(sq[0], 0)).astype(np.float32)
+
+    def within(self, vector: np.ndarray, distance: float, limit: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample within ``distance`` (Euclidean), nearest first, widening k as needed."""
+        k = 32
+        while True:
+            ids, dist = self.knn(vector, k)
+            if len(ids) < k or (len(dist) and dist[-1] > distance) or k >= limit:
+                keep = dist <= distance
+                return ids[keep], dist[keep]
+            k *= 4
+
+    # -- persistence ----------------------------------------------------------------------------
+    def stamp_path(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".stamp.json")
+
+    def _next_stamp_path(self) -> Path:
+        return self.stamp_path().with_suffix(".next")
+
+    def save(self, generation: int) -> None:
+        """Write the index atomically (temp file, fsync, rename) and stamp it with ``generation``."""
+        if self.path is None:
+            return
+        with self._lock:
+            if self._index is None:
+                self._index = self._new(64)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            self._index.save_index(str(tmp))
+            _fsync(tmp)
+            stamp = {"format": STAMP_FORMAT, "dim": DIM, "space": "l2", "generation": int(generation),
+                     "count": len(self._live), "sha256": _sha256(tmp), "M": self.params.M}
+            # The new stamp goes down first as .next: a crash between the two renames leaves an
+            # index that one of the two stamps vouches for, so it is never rebuilt needlessly.
+            following = self._next_stamp_path()
+            following.write_text(json.dumps(stamp))
+            _fsync(following)
+            os.replace(tmp, self.path)
+            os.replace(following, self.stamp_path())
+            _fsync_dir(self.path.parent)
+
+    def sync(self, ids: np.ndarray, vectors_of, generation: int) -> str:
+        """Make the index hold exactly ``ids`` (the database's samples). Returns what it took:
+
+        'loaded' (file current), 'repaired' (file stale: missing ids added, removed ones
+        deleted), 'rebuilt' (file missing, torn, foreign or unreadable) or 'built' (no file kept).
+        ``vectors_of(ids)`` returns those samples' descriptors, so only what is needed is read.
+        """
+        want = set(int(i) for i in ids)
+        with self._lock:
+            loaded = self._load() if self.path is not None else None
+            if loaded is None:
+                self.build(np.asarray(sorted(want), np.int64), vectors_of(sorted(want)))
+                self.last_sync = "built" if self.path is None else "rebuilt"
+                self.save(generation)
+                return self.last_sync
+            stamp_generation, labels = loaded
+            if stamp_generation == generation and labels == want:
+                self.last_sync = "loaded"
+                return self.last_sync
+            missing = sorted(want - labels)
+            self.remove(labels - want)
+            if missing:
+                self.add(np.asarray(missing, np.int64), vectors_of(missing))
+            self.last_sync = "repaired"
+            self.save(generation)
+            return self.last_sync
+
+    def _load(self) -> tuple[int, set[int]] | None:
+        """Load the file if its stamp vouches for it: (stamp generation, live labels), else None."""
+        try:
+            if not self.path.is_file():
+                return None
+            digest = _sha256(self.path)
+            stamp = None
+            for candidate in (self.stamp_path(), self._next_stamp_path()):
+                with contextlib.suppress(OSError, ValueError):
+                    data = json.loads(candidate.read_text())
+                    if (isinstance(data, dict) and data.get("sha256") == digest and data.get("format") == STAMP_FORMAT
+                            and data.get("dim") == DIM and data.get("space") == "l2"):
+                        stamp = data
+                        break
+            if stamp is None:
+                return None
+            index = hnswlib.Index(space="l2", dim=DIM)
+            index.load_index(str(self.path), max_elements=0)
+            index.set_ef(self.params.ef_search)
+            labels = set(int(i) for i in index.get_ids_list())
+            deleted = _deleted_labels(index, labels)
+            live = labels - deleted
+            if len(live) != stamp.get("count"):
+                return None
+        except (OSError, ValueError, RuntimeError, json.JSONDecodeError, KeyError, TypeError):
+            return None
+        self._index = index
+        self._live = live
+        return int(stamp.get("generation", -1)), set(live)
+
+
+def _deleted_labels(index: hnswlib.Index, labels: set[int]) -> set[int]:
+    """Labels marked deleted in a loaded index (hnswlib lists them among its ids, but refuses
+    to return their vectors)."""
+    deleted = set()
+    for label in labels:
+        try:
+            index.get_items([label])
+        except RuntimeError:
+            deleted.add(label)
+    return deleted
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # pragma: no cover
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,74 @@
+"""From a descriptor to a decision about who it is: top-K samples, everything within d, identify.
+
+identify() follows the strict "0.4-style" rule: the nearest person must be within the threshold
+(Euclidean, default 0.4), AND clearly nearer than the second person (by ``min_margin``), or it
+is no match. Per-person distances are the distance to that person's nearest sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_THRESHOLD = 0.4
+DEFAULT_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person (or one of their samples) and how far the probe is from them."""
+
+    person_id: int
+    name: str
+    distance: float
+    sample_id: int
+
+
+@dataclass
+class Match:
+    """The answer for one face: who (or None), how far, by what margin, and the runners-up.
+
+    margin is the second person's distance minus the first's (None with fewer than two people).
+    reason says in words why this is or is not a match.
+    """
+
+    name: str | None
+    person_id: int | None
+    distance: float | None
+    margin: float | None
+    candidates: list[Candidate] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def matched(self) -> bool:
+        return self.name is not None
+
+
+def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
+               names: dict[int, str]) -> list[Candidate]:
+    """Collapse sample hits (nearest first) to one Candidate per person, nearest first."""
+    best: dict[int, Candidate] = {}
+    for sid, dist in zip(ids.tolist(), distances.tolist()):
+        pid = owners.get(sid)
+        if pid is None or pid in best:
+            continue
+        best[pid] = Candidate(pid, names.get(pid, f"#{pid}"), float(dist), sid)
+    return sorted(best.values(), key=lambda c: c.distance)
+
+
+def decide(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
+           min_margin: float = DEFAULT_MARGIN) -> Match:
+    """Apply the threshold and margin rule to per-person candidates (nearest first)."""
+    if not candidates:
+        return Match(None, None, None, None, [], "the gallery is empty")
+    first = candidates[0]
+    margin = candidates[1].distance - first.distance if len(candidates) > 1 else None
+    if first.distance > threshold:
+        return Match(None, None, first.distance, margin, candidates,
+                     f"nearest is {first.name} at {first.distance:.3f}, over the threshold {threshold:.2f}")
+    if margin is not None and margin < min_margin:
+        return Match(None, None, first.distance, margin, candidates,
+                     f"{first.name} ({first.distance:.3f}) is not clearly nearer than "
+                     f"{candidates[1].name} ({candidates[1].distance:.3f})")
+    return Match(first.name, first.person_id, first.distance, margin, candidates,
+                 f"{first.name} at {first.distance:.3f}")

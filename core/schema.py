@@ -1,0 +1,40 @@
+"""The database schema as an ordered list of named migrations.
+
+Each migration runs once, inside the transaction that records its name in ``meta``, so a
+crash mid-migration leaves the previous schema intact. Features append their own migrations
+(names must stay unique and entries must never be edited once released); PRAGMA user_version
+mirrors how many have run, for tools that look at it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _people_and_samples(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            allowed INTEGER NOT NULL DEFAULT 1,
+            notes TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL
+        )""")
+    # AUTOINCREMENT: a sample id is never reused, so an index label always means one sample.
+    db.execute("""
+        CREATE TABLE samples (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            descriptor BLOB NOT NULL,
+            thumbnail BLOB,
+            source TEXT NOT NULL DEFAULT '',
+            quality REAL,
+            created TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX samples_person ON samples(person_id)")
+
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("people-and-samples", _people_and_samples),
+]
