@@ -1,0 +1,103 @@
+"""The Qt-free live loop on the real clip: enroll a tracked face, then name it frame by frame."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE
+from core.live import LiveRecognizer
+from core.worker import InlinePool, ProcessPool
+
+
+def _labels(rec, frames, start=0, pace=0.0):
+    out = {}
+    for i, rgb in enumerate(frames, start=start):
+        out[i] = [t.label for t in rec.process(rgb, i / 30).tracks]
+        if pace:
+            time.sleep(pace)
+    return out
+
+
+def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, describer):
+    person = lin_gallery.store.person("Lin-Manuel")
+    assert person.sample_count == 5
+    sources = [s.source for s in lin_gallery.store.samples("Lin-Manuel")]
+    frames = sorted(int(s.split()[-1]) for s in sources)
+    assert len(set(frames)) == 5 and frames[-1] - frames[0] >= 20  # spread over time, not one pose
+
+    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    labels = _labels(rec, clip)
+    rec.close()
+    named = sum("Lin-Manuel" in labels[i] for i in LIN_SHOT)
+    assert named >= 0.8 * len(LIN_SHOT), f"named in {named} of {len(LIN_SHOT)} frames"
+    stranger = [labels[i] for i in STRANGER_ALONE]
+    assert all("Lin-Manuel" not in ls for ls in stranger)
+    assert sum("Unknown" in ls for ls in stranger) >= 0.6 * len(STRANGER_ALONE)
+
+
+def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describer):
+    rec = LiveRecognizer(gallery, pool=InlinePool(describer))
+    progress = None
+    # he is on screen for 10 frames after the click, then frames 30-60 hold no face: he left
+    for n, i in enumerate(list(range(95, 106)) + list(range(30, 60))):
+        result = rec.process(clip[i], n / 30)
+        if i == 95:
+            rec.start_enrollment(result.tracks[0].id, "Lin")
+        progress = result.enrollment or progress
+    rec.close()
+    assert progress.error and "left the camera" in progress.error and "nothing was saved" in progress.error
+    assert gallery.people() == []
+
+
+def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, describer):
+    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    warning, started = None, False
+    for i in range(LIN_CLICK_FRAME, LIN_CLICK_FRAME + 70):
+        result = rec.process(clip[i], i / 30)
+        if not started and i >= LIN_CLICK_FRAME + 5 and result.tracks:
+            rec.start_enrollment(result.tracks[0].id, "Someone Else")
+            started = True
+        if result.enrollment and result.enrollment.warning:
+            warning = result.enrollment.warning
+    rec.close()
+    assert warning and "already matches Lin-Manuel" in warning
+
+
+def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer):
+    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    window = clip[LIN_SHOT.start:LIN_SHOT.start + 10]
+    assert "Lin-Manuel" in _labels(rec, window)[9]
+    lin_gallery.rename("Lin-Manuel", "Lin")
+    rec.refresh()
+    assert rec.process(clip[LIN_SHOT.start + 10]).tracks[0].label == "Lin"
+    lin_gallery.remove("Lin")
+    rec.refresh()
+    assert rec.process(clip[LIN_SHOT.start + 11]).tracks[0].label == "Unknown"
+    rec.close()
+
+
+def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip):
+    pool = ProcessPool(lin_gallery.describer.model_dir)
+    rec = LiveRecognizer(lin_gallery, pool=pool)
+    labels = _labels(rec, clip[LIN_SHOT.start:LIN_SHOT.start + 20], start=LIN_SHOT.start, pace=0.03)
+    assert sum("Lin-Manuel" in ls for ls in labels.values()) >= 15
+    first_pid = pool.pid
+    os.kill(first_pid, signal.SIGKILL)
+    events = []
+    deadline = time.monotonic() + 30
+    later = {}
+    i = LIN_SHOT.start + 20
+    while time.monotonic() < deadline and not (events and sum("Lin-Manuel" in v for v in later.values()) >= 5):
+        result = rec.process(clip[i], i / 30)
+        events += result.events
+        later[i] = [t.label for t in result.tracks]
+        i = LIN_SHOT.start + 20 + (i - LIN_SHOT.start - 19) % 40
+        time.sleep(0.03)
+    assert "the descriptor worker stopped and was restarted" in events
+    assert pool.pid != first_pid and pool.alive()
+    assert sum("Lin-Manuel" in v for v in later.values()) >= 5
+    rec.close()
+    assert not pool.alive()
