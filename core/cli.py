@@ -13,8 +13,9 @@ from pathlib import Path
 
 from core.errors import DatabaseLocked, FaceGateError
 from core.paths import default_db
+from core import cli_tools
 
-COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove")
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove") + cli_tools.COMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("people", parents=[common], help="list enrolled people")
     p = sub.add_parser("remove", parents=[common], help="delete a person and their samples")
     p.add_argument("name")
+    cli_tools.add_parsers(sub, common)
     return parser
 
 
@@ -110,6 +112,8 @@ def _run(args) -> int:
             n = g.remove(args.name)
         _say(args, {"removed": args.name, "samples": n}, f"removed {args.name} and {n} sample(s)")
         return 0
+    if args.command in cli_tools.COMMANDS:
+        return cli_tools.run(args, open_gallery)
     raise AssertionError(args.command)
 
 
