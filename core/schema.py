@@ -35,6 +35,40 @@ def _people_and_samples(db: Database) -> None:
     db.execute("CREATE INDEX samples_person ON samples(person_id)")
 
 
+def _scanned_videos(db: Database) -> None:
+    """Faces found by scanning video files: apart from people/samples, so a scan never enrolls anyone."""
+    db.execute("""
+        CREATE TABLE scan_videos (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fps REAL NOT NULL,
+            frame_count INTEGER NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            every INTEGER NOT NULL,
+            frames_scanned INTEGER NOT NULL,
+            complete INTEGER NOT NULL,
+            scanned TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE scan_faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            video_id INTEGER NOT NULL REFERENCES scan_videos(id) ON DELETE CASCADE,
+            frame INTEGER NOT NULL,
+            time REAL NOT NULL,
+            left INTEGER NOT NULL,
+            top INTEGER NOT NULL,
+            right INTEGER NOT NULL,
+            bottom INTEGER NOT NULL,
+            descriptor BLOB NOT NULL,
+            thumbnail BLOB,
+            quality REAL
+        )""")
+    db.execute("CREATE INDEX scan_faces_video ON scan_faces(video_id, frame)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
+    ("scanned-videos", _scanned_videos),
 ]
