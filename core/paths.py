@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -20,3 +21,14 @@ def data_dir() -> Path:
 
 def default_db() -> Path:
     return data_dir() / "gallery.db"
+
+
+def resource_path(name: str) -> Path:
+    """A file shipped in resources/: inside the frozen bundle (sys._MEIPASS) or the source tree.
+
+    The frozen app has no source tree; PyInstaller unpacks resources/ under sys._MEIPASS
+    (packaging/facegate.spec puts them there), so one lookup serves both.
+    """
+    base = getattr(sys, "_MEIPASS", None)
+    root = Path(base) if base else Path(__file__).resolve().parent.parent
+    return root / "resources" / name
