@@ -68,7 +68,54 @@ def _scanned_videos(db: Database) -> None:
     db.execute("CREATE INDEX scan_faces_video ON scan_faces(video_id, frame)")
 
 
+def _door_access(db: Database) -> None:
+    """Door decisions: weekly time windows per person, the access log, and "not this person" marks.
+
+    access_events keeps the name as it was at the time (person_id is cleared if the person is
+    deleted, the event stays). negatives are faces an operator said are NOT that person; matching
+    skips the person for faces nearer a negative than to the person's own samples.
+    """
+    db.execute("""
+        CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            day INTEGER NOT NULL CHECK (day BETWEEN 0 AND 6),
+            start TEXT NOT NULL,
+            end TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX schedules_person ON schedules(person_id)")
+    db.execute("""
+        CREATE TABLE access_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            track INTEGER,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            name TEXT,
+            verdict TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            distance REAL,
+            margin REAL,
+            runner_up TEXT,
+            runner_up_distance REAL,
+            door TEXT NOT NULL DEFAULT '',
+            not_this_person INTEGER NOT NULL DEFAULT 0,
+            descriptor BLOB,
+            snapshot BLOB
+        )""")
+    db.execute("CREATE INDEX access_events_time ON access_events(time)")
+    db.execute("""
+        CREATE TABLE negatives (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            descriptor BLOB NOT NULL,
+            event_id INTEGER REFERENCES access_events(id) ON DELETE SET NULL,
+            created TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX negatives_person ON negatives(person_id)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
+    ("door-access", _door_access),
 ]
