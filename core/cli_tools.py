@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-COMMANDS = ("search",)
+COMMANDS = ("search", "scan", "scan-search")
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -18,12 +18,26 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=5, help="samples to list per face (default 5)")
     p.add_argument("--within", type=float, default=None, help="list every sample within this distance instead")
     p.add_argument("--save", type=Path, default=None, help="save the comparison as a PNG picture")
+    p = sub.add_parser("scan", parents=[common], help="find and keep every face in a video file")
+    p.add_argument("video", type=Path)
+    p.add_argument("--every", type=int, default=5, help="look at every Nth frame (default 5)")
+    p.add_argument("--method", default="hog", help="face detector: hog (default, finds small faces), haar+hog, haar")
+    p = sub.add_parser("scan-search", parents=[common], help="faces in scanned videos most like each face of a photo")
+    p.add_argument("image", type=Path)
+    p.add_argument("--top", type=int, default=10, help="distinct faces to list per face (default 10)")
+    p.add_argument("--fold", type=float, default=None,
+                   help="fold faces closer than this under their best representative (default 0.3)")
+    p.add_argument("--within", type=float, default=None, help="list only faces within this distance")
 
 
 def run(args, open_gallery) -> int:
     """Run one of COMMANDS; ``open_gallery(args, write)`` is cli.py's way to open --db."""
     if args.command == "search":
         return _search(args, open_gallery)
+    if args.command == "scan":
+        return _scan(args, open_gallery)
+    if args.command == "scan-search":
+        return _scan_search(args, open_gallery)
     raise AssertionError(args.command)
 
 
@@ -47,4 +61,49 @@ def _search(args, open_gallery) -> int:
         if not face.hits:
             print("  nothing within reach" if args.within is not None else "  the gallery is empty")
     print(f"searched in {result.seconds:.2f} s" + (f"; comparison saved to {saved}" if saved else ""))
+    return 0
+
+
+def _scan(args, open_gallery) -> int:
+    from core.cli import _progress_bar
+    from core.scan import ScanLibrary, ScanSettings
+
+    with open_gallery(args, write=True) as g:
+        result = ScanLibrary(g).scan(args.video, ScanSettings(every=args.every, method=args.method),
+                                     on_progress=lambda i, n, found: _progress_bar(i, n, f"{found} faces", args.json))
+    if not args.json:
+        sys.stderr.write("\n")
+    out = {"video": str(args.video), "video_id": result.video_id, "frames": result.frames_read,
+           "frames_scanned": result.frames_scanned, "faces": result.faces, "seconds": round(result.seconds, 2),
+           "frames_per_second": round(result.frames_per_second, 2)}
+    print(json.dumps(out) if args.json else
+          f"{args.video}: {result.faces} face(s) in {result.frames_scanned} of {result.frames_read} frames "
+          f"({result.seconds:.1f} s, {result.frames_per_second:.1f} scanned frames/s)")
+    return 0
+
+
+def _scan_search(args, open_gallery) -> int:
+    from core.scan import DEFAULT_FOLD, ScanLibrary
+
+    fold = DEFAULT_FOLD if args.fold is None else args.fold
+    with open_gallery(args, write=False) as g:
+        found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within)
+    rows = [{"box": list(box.as_tuple()),
+             "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
+                          "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
+                          "distance": round(h.distance, 4), "count": h.count,
+                          "folded": [f.id for f in h.folded]} for h in hits]}
+            for box, hits in found]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print(f"{args.image}: no face found")
+    for row in rows:
+        print(f"face {tuple(row['box'])}")
+        for h in row["similar"]:
+            more = f"  (+{h['count'] - 1} similar)" if h["count"] > 1 else ""
+            print(f"  {h['distance']:.3f}  {h['video']} frame {h['frame']} ({h['time']:.2f} s){more}")
+        if not row["similar"]:
+            print("  no scanned face (scan a video first)")
     return 0

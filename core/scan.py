@@ -1,0 +1,348 @@
+"""Video scan: find every face in a video file, keep them, and search them by face.
+
+    >>> lib = ScanLibrary(gallery)
+    >>> lib.scan("party.mp4", ScanSettings(every=5), on_progress=print)
+    >>> for hit in lib.similar_to_photo("suspect.jpg")[0][1]:
+    ...     print(hit.face.video, hit.face.frame, hit.distance, hit.count)
+
+Found faces live in tables of their own (scan_videos, scan_faces) beside the people, written
+through the gallery's single Store connection, so scanning never changes who the door knows;
+a found face becomes a person only when the operator enrolls it. They are searched exactly with
+numpy (a few thousand faces take well under a millisecond), never through the people's index.
+
+Consecutive frames of one person give many near-identical faces; a result list folds each face
+closer than ``fold_distance`` to an already listed, nearer face under that representative, so
+the list shows distinct appearances with a count instead of forty copies of one shot.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.detection import Detector
+from core.errors import FaceGateError
+from core.faces import Box
+from core.gallery import Gallery, ImageLike, as_rgb, sample_of
+from core.store import NewSample, Person, now, pack, unpack
+
+#: Faces closer than this to a listed face are folded under it (Euclidean).
+DEFAULT_FOLD = 0.3
+
+
+class VideoError(FaceGateError):
+    """A video file is missing or cannot be decoded."""
+
+
+@dataclass
+class ScanSettings:
+    """How to scan: look at every ``every``-th frame with this detector.
+
+    HOG with ``min_face`` 40 (one upsample) by default: a scan runs unattended, so it favours
+    finding small faces over speed (the live view's haar+hog misses most 40-50 px faces).
+    """
+
+    every: int = 5
+    method: str = "hog"
+    min_face: int = 40
+
+
+@dataclass
+class ScanResult:
+    video_id: int | None  # None when the scan was cancelled before anything was kept
+    path: str
+    frames_read: int
+    frames_scanned: int
+    faces: int
+    cancelled: bool
+    seconds: float
+
+    @property
+    def frames_per_second(self) -> float:
+        """Scanned (not merely decoded) frames per second."""
+        return self.frames_scanned / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class ScannedVideo:
+    id: int
+    path: str
+    name: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    every: int
+    frames_scanned: int
+    complete: bool
+    scanned: str
+    faces: int = 0
+
+
+@dataclass(frozen=True)
+class ScannedFace:
+    """A face found in a video: which video, which frame, when (s), where."""
+
+    id: int
+    video_id: int
+    video: str
+    frame: int
+    time: float
+    box: Box
+
+
+@dataclass
+class SimilarFace:
+    """A found face near the query, and the near-duplicates folded under it (nearest first)."""
+
+    face: ScannedFace
+    distance: float
+    folded: list[ScannedFace] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many found faces this entry stands for (itself and its folded duplicates)."""
+        return 1 + len(self.folded)
+
+
+class ScanLibrary:
+    """The scanned videos of one gallery: scan, list, search, show and enroll from found faces."""
+
+    def __init__(self, gallery: Gallery) -> None:
+        self.gallery = gallery
+        self.store = gallery.store
+        self._lock = threading.Lock()
+        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None  # (generation, ids, vectors)
+
+    # -- scanning -----------------------------------------------------------------------------
+    def scan(self, path: str | Path, settings: ScanSettings | None = None,
+             on_progress: Callable[[int, int, int], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> ScanResult:
+        """Scan ``path`` and keep every face found, in one transaction at the end.
+
+        ``on_progress(frames_read, frame_count, faces_found)`` is called after each scanned
+        frame; when ``should_stop()`` turns true the scan ends there and what it found so far
+        is kept, marked incomplete. A new scan of the same file replaces the old one.
+        """
+        settings = settings or ScanSettings()
+        if settings.every < 1:
+            raise FaceGateError("scan every N frames: N must be at least 1")
+        path = Path(path)
+        cap = _open_video(path)
+        detector = Detector(settings.method, min_face=settings.min_face)
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        fps = fps if 1.0 <= fps <= 1000.0 else 25.0
+        total = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        rows: list[tuple] = []
+        started = time.perf_counter()
+        index = scanned = 0
+        cancelled = False
+        try:
+            while True:
+                if should_stop is not None and should_stop():
+                    cancelled = True
+                    break
+                if index % settings.every:
+                    if not cap.grab():
+                        break
+                    index += 1
+                    continue
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                for box in detector.detect(rgb):
+                    sample = sample_of(rgb, self.gallery.describer.describe(rgb, box), "")
+                    rows.append((index, index / fps, *box.as_tuple(), pack(sample.descriptor),
+                                 sample.thumbnail, sample.quality))
+                scanned += 1
+                index += 1
+                if on_progress is not None:
+                    on_progress(index, max(total, index), len(rows))
+        finally:
+            cap.release()
+        if on_progress is not None and not cancelled:
+            on_progress(index, index, len(rows))  # the end: the true frame count is known now
+        if scanned == 0 and not cancelled:
+            raise VideoError(f"{path}: no frame could be decoded; the file is damaged or not a video")
+        video_id = None
+        if rows or not cancelled:
+            video_id = self._keep(path, fps, max(total, index), width, height, settings.every, scanned,
+                                  not cancelled, rows)
+        return ScanResult(video_id, str(path), index, scanned, len(rows), cancelled,
+                          time.perf_counter() - started)
+
+    def _keep(self, path: Path, fps: float, frame_count: int, width: int, height: int, every: int,
+              scanned: int, complete: bool, rows: list[tuple]) -> int:
+        key = str(path.resolve())
+        with self.store.write(f"keeping the faces found in {path.name}") as db:
+            db.execute("DELETE FROM scan_videos WHERE path = ?", (key,))
+            cur = db.execute(
+                "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
+                "complete, scanned) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                (key, path.name, fps, frame_count, width, height, every, scanned, int(complete), now()))
+            video_id = cur.lastrowid
+            db.conn.executemany(
+                "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor, thumbnail, "
+                "quality) VALUES(?,?,?,?,?,?,?,?,?,?)", [(video_id, *r) for r in rows])
+        return video_id
+
+    # -- listing --------------------------------------------------------------------------------
+    def videos(self) -> list[ScannedVideo]:
+        rows = self.store.read(
+            "SELECT v.id, v.path, v.name, v.fps, v.frame_count, v.width, v.height, v.every, v.frames_scanned, "
+            "v.complete, v.scanned, COUNT(f.id) FROM scan_videos v LEFT JOIN scan_faces f ON f.video_id = v.id "
+            "GROUP BY v.id ORDER BY v.id")
+        return [ScannedVideo(*r[:9], bool(r[9]), r[10], r[11]) for r in rows]
+
+    def remove_video(self, video_id: int) -> None:
+        with self.store.write(f"removing scanned video {video_id}") as db:
+            db.execute("DELETE FROM scan_faces WHERE video_id = ?", (video_id,))
+            db.execute("DELETE FROM scan_videos WHERE id = ?", (video_id,))
+
+    def faces(self, video_id: int | None = None) -> list[ScannedFace]:
+        """Found faces in frame order (of one video, or of all)."""
+        where, params = ("WHERE f.video_id = ?", (video_id,)) if video_id is not None else ("", ())
+        rows = self.store.read(
+            "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
+            f"FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id {where} ORDER BY f.video_id, f.frame, f.left",
+            params)
+        return [_face(r) for r in rows]
+
+    def face(self, face_id: int) -> ScannedFace:
+        return self._faces_by_id([face_id])[face_id]
+
+    def _faces_by_id(self, ids: Sequence[int]) -> dict[int, ScannedFace]:
+        out: dict[int, ScannedFace] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.store.read(
+                "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
+                f"FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id WHERE f.id IN ({','.join('?' * len(chunk))})",
+                chunk)
+            out.update({r[0]: _face(r) for r in rows})
+        missing = [i for i in ids if i not in out]
+        if missing:
+            raise FaceGateError(f"no found face {missing[0]} (was its video's scan removed?)")
+        return out
+
+    def thumbnail(self, face_id: int) -> bytes | None:
+        rows = self.store.read("SELECT thumbnail FROM scan_faces WHERE id = ?", (face_id,))
+        return rows[0][0] if rows else None
+
+    def descriptor(self, face_id: int) -> np.ndarray:
+        rows = self.store.read("SELECT descriptor FROM scan_faces WHERE id = ?", (face_id,))
+        if not rows:
+            raise FaceGateError(f"no found face {face_id}")
+        return unpack(rows[0][0])
+
+    # -- search ---------------------------------------------------------------------------------
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(face ids, N x 128) of every found face, reloaded only when the database changed."""
+        generation = self.store.generation()
+        with self._lock:
+            if self._cache is None or self._cache[0] != generation:
+                rows = self.store.read("SELECT id, descriptor FROM scan_faces ORDER BY id")
+                ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+                mat = (np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(-1, 128)
+                       if rows else np.empty((0, 128), np.float32))
+                self._cache = (generation, ids, mat)
+            return self._cache[1], self._cache[2]
+
+    def similar(self, descriptor: np.ndarray, top: int = 20, fold_distance: float = DEFAULT_FOLD,
+                within: float | None = None) -> list[SimilarFace]:
+        """The ``top`` most similar found faces across all scanned videos, nearest first, each
+        with the faces closer than ``fold_distance`` to it folded under it (0 folds nothing)."""
+        ids, mat = self._vectors()
+        if not len(ids) or top < 1:
+            return []
+        query = np.asarray(descriptor, np.float32).reshape(128)
+        dist = np.linalg.norm(mat - query, axis=1)
+        order = np.argsort(dist, kind="stable")
+        reps: list[int] = []  # rows of representatives
+        folded: dict[int, list[int]] = {}
+        for row in order:
+            d = float(dist[row])
+            if within is not None and d > within:
+                break
+            # A face this far from the query is farther than fold_distance from every listed
+            # representative (triangle inequality): nothing more can fold or be listed.
+            if len(reps) >= top and d >= float(dist[reps[-1]]) + fold_distance:
+                break
+            if reps and fold_distance > 0:
+                near = np.linalg.norm(mat[reps] - mat[row], axis=1)
+                best = int(np.argmin(near))
+                if near[best] < fold_distance:
+                    folded[reps[best]].append(row)
+                    continue
+            if len(reps) < top:
+                reps.append(row)
+                folded[row] = []
+        wanted = [int(ids[r]) for r in reps] + [int(ids[f]) for r in reps for f in folded[r]]
+        faces = self._faces_by_id(wanted)
+        return [SimilarFace(faces[int(ids[r])], float(dist[r]), [faces[int(ids[f])] for f in folded[r]])
+                for r in reps]
+
+    def similar_to_face(self, face_id: int, top: int = 20, fold_distance: float = DEFAULT_FOLD,
+                        within: float | None = None) -> list[SimilarFace]:
+        return self.similar(self.descriptor(face_id), top, fold_distance, within)
+
+    def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
+                         within: float | None = None) -> list[tuple[Box, list[SimilarFace]]]:
+        """For every face in a photo, left to right: its box and the similar found faces."""
+        return [(face.box, self.similar(face.descriptor, top, fold_distance, within))
+                for face in self.gallery.faces(as_rgb(image))]
+
+    # -- showing and enrolling --------------------------------------------------------------------
+    def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:
+        """The video frame a face was found in (RGB), with its box drawn."""
+        face = self.face(face_id)
+        (path,) = self.store.read("SELECT path FROM scan_videos WHERE id = ?", (face.video_id,))[0]
+        cap = _open_video(Path(path))
+        try:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, face.frame)
+            ok, bgr = cap.read()
+        finally:
+            cap.release()
+        if not ok:
+            raise VideoError(f"{path}: frame {face.frame} cannot be read (has the file changed since the scan?)")
+        if draw_box:
+            b = face.box
+            thickness = max(2, bgr.shape[1] // 320)
+            cv2.rectangle(bgr, (b.left, b.top), (b.right - 1, b.bottom - 1), (0, 220, 0), thickness)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def enroll(self, face_ids: Sequence[int], name: str, allowed: bool | None = None) -> tuple[Person, list[int]]:
+        """Enroll ``name`` from found faces (their stored descriptors and thumbnails), in one transaction."""
+        if not face_ids:
+            raise FaceGateError(f"nothing to enroll for {name!r}: no found face chosen")
+        faces = self._faces_by_id(face_ids)
+        samples = []
+        for fid in face_ids:
+            rows = self.store.read("SELECT descriptor, thumbnail, quality FROM scan_faces WHERE id = ?", (fid,))
+            f = faces[fid]
+            samples.append(NewSample(unpack(rows[0][0]), rows[0][1], f"{f.video} frame {f.frame}", rows[0][2]))
+        return self.gallery.enroll_samples(name, samples, allowed=allowed)
+
+
+def _face(r: tuple) -> ScannedFace:
+    return ScannedFace(r[0], r[1], r[2], r[3], r[4], Box(r[5], r[6], r[7], r[8]))
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    if not path.exists():
+        raise VideoError(f"{path}: file not found")
+    if path.is_dir():
+        raise VideoError(f"{path}: is a folder, not a video file")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(f"{path}: not a video FaceGate can read (or the file is damaged)")
+    return cap
