@@ -17,12 +17,12 @@ import numpy as np
 
 from core.describe import Describer
 from core.detection import Detector
-from core.errors import FaceGateError, ManyFacesError, NoFaceError
+from core.errors import FaceGateError, ManyFacesError, NoFaceError, StoreError
 from core.faces import Face
 from core.images import crop, encode_jpeg, load_image
 from core.index import IndexParams, SampleIndex
-from core.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Candidate, Match, decide, per_person
-from core.store import NewSample, Person, Store
+from core.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Candidate, Match, decide, drop_rejected, per_person
+from core.store import NewSample, Person, Store, unpack
 
 ImageLike = str | Path | bytes | np.ndarray
 
@@ -53,6 +53,7 @@ class Gallery:
         self._lock = threading.RLock()
         self._owners: dict[int, int] = {}
         self._names: dict[int, str] = {}
+        self._negatives: dict[int, np.ndarray] = {}  # person id -> faces marked "not this person"
         try:
             self.sync_index()
         except BaseException:
@@ -81,6 +82,18 @@ class Gallery:
     def _refresh_people(self) -> None:
         self._owners = self.store.sample_owners()
         self._names = {p.id: p.name for p in self.store.people()}
+        self.reload_negatives()
+
+    def reload_negatives(self) -> None:
+        """Re-read the "not this person" marks (core.access_log writes them)."""
+        try:
+            rows = self.store.read("SELECT person_id, descriptor FROM negatives")
+        except StoreError:  # a read-only database from before the door-access migration
+            rows = []
+        marks: dict[int, list[np.ndarray]] = {}
+        for person_id, blob in rows:
+            marks.setdefault(person_id, []).append(unpack(blob))
+        self._negatives = {pid: np.stack(vecs) for pid, vecs in marks.items()}
 
     def close(self) -> None:
         self.store.close()
@@ -194,7 +207,7 @@ class Gallery:
         k = _NEIGHBOURS
         while True:
             ids, dist = self.index.knn(descriptor, k)
-            found = per_person(ids, dist, self._owners, self._names)
+            found = drop_rejected(per_person(ids, dist, self._owners, self._names), descriptor, self._negatives)
             if len(found) >= 2 or len(ids) < k:
                 return found
             k *= 4

@@ -56,6 +56,26 @@ def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
     return sorted(best.values(), key=lambda c: c.distance)
 
 
+def drop_rejected(candidates: list[Candidate], probe: np.ndarray,
+                  negatives: dict[int, np.ndarray]) -> list[Candidate]:
+    """Skip each person an operator said this face is not ("not this person").
+
+    A person is skipped when the probe is nearer to one of the faces marked as not them than to
+    their own nearest sample: the same wrongly-matched visitor lands next to their marked face,
+    while the real person stays nearer to their own samples and is still recognised.
+    """
+    if not negatives:
+        return candidates
+    probe = np.asarray(probe, dtype=np.float32)
+    kept = []
+    for c in candidates:
+        marked = negatives.get(c.person_id)
+        if marked is not None and float(np.min(np.linalg.norm(marked - probe, axis=1))) < c.distance:
+            continue
+        kept.append(c)
+    return kept
+
+
 def decide(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
            min_margin: float = DEFAULT_MARGIN) -> Match:
     """Apply the threshold and margin rule to per-person candidates (nearest first)."""
