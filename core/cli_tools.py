@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-COMMANDS = ("search", "scan", "scan-search")
+COMMANDS = ("search", "scan", "scan-search", "eval")
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -28,6 +28,15 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--fold", type=float, default=None,
                    help="fold faces closer than this under their best representative (default 0.3)")
     p.add_argument("--within", type=float, default=None, help="list only faces within this distance")
+    p = sub.add_parser("eval", parents=[common],
+                       help="precision@k, FAR and FRR on a folder of people (or, without DIR, on the gallery)")
+    p.add_argument("folder", type=Path, nargs="?", default=None,
+                   help="one subfolder per person, or files named person.anything; omit to evaluate --db")
+    p.add_argument("--rounds", type=int, default=5, help="probe/gallery splits (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits (default 0)")
+    p.add_argument("--probes", type=int, default=1, help="probes per person and round (default 1)")
+    p.add_argument("--target-far", type=float, default=None, help="FAR the recommended threshold keeps to (0.01)")
+    p.add_argument("--plot", type=Path, default=None, help="save the FAR/FRR plot as PNG")
 
 
 def run(args, open_gallery) -> int:
@@ -38,6 +47,8 @@ def run(args, open_gallery) -> int:
         return _scan(args, open_gallery)
     if args.command == "scan-search":
         return _scan_search(args, open_gallery)
+    if args.command == "eval":
+        return _eval(args, open_gallery)
     raise AssertionError(args.command)
 
 
@@ -106,4 +117,33 @@ def _scan_search(args, open_gallery) -> int:
             print(f"  {h['distance']:.3f}  {h['video']} frame {h['frame']} ({h['time']:.2f} s){more}")
         if not row["similar"]:
             print("  no scanned face (scan a video first)")
+    return 0
+
+
+def _eval(args, open_gallery) -> int:
+    from core.cli import _progress_bar
+    from core.describe import Describer
+    from core.detection import Detector
+    from core.eval_plot import save_plot
+    from core.evaluate import DEFAULT_TARGET_FAR, describe_folder, evaluate, evaluate_gallery, report_json, report_text
+    from core.match import DEFAULT_THRESHOLD
+
+    target = DEFAULT_TARGET_FAR if args.target_far is None else args.target_far
+    if args.folder is None:
+        with open_gallery(args, write=False) as g:
+            report = evaluate_gallery(g.store, target_far=target)
+    else:
+        photos = describe_folder(args.folder, Describer(), Detector("hog", min_face=40),
+                                 on_progress=lambda i, n, f: _progress_bar(i, n, Path(f).name, args.json))
+        if not args.json:
+            sys.stderr.write(f"\n{len(photos.images)} photos described in {photos.seconds:.1f} s\n")
+        report = evaluate(photos, rounds=args.rounds, seed=args.seed, probes_per_person=args.probes, target_far=target)
+    current = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
+    saved = save_plot(report, args.plot, current=current) if args.plot else None
+    if args.json:
+        data = report_json(report)
+        data["plot"] = str(saved) if saved else None
+        print(json.dumps(data))
+    else:
+        print(report_text(report) + (f"\nplot saved to {saved}" if saved else ""))
     return 0
