@@ -295,10 +295,11 @@ class ScanLibrary:
         return self.similar(self.descriptor(face_id), top, fold_distance, within)
 
     def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                         within: float | None = None) -> list[tuple[Box, list[SimilarFace]]]:
+                         within: float | None = None,
+                         detector: Detector | None = None) -> list[tuple[Box, list[SimilarFace]]]:
         """For every face in a photo, left to right: its box and the similar found faces."""
         return [(face.box, self.similar(face.descriptor, top, fold_distance, within))
-                for face in self.gallery.faces(as_rgb(image))]
+                for face in self.gallery.faces(as_rgb(image), detector)]
 
     # -- showing and enrolling --------------------------------------------------------------------
     def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:

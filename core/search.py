@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.errors import FaceGateError
+from core.detection import Detector
 from core.faces import Box
 from core.gallery import Gallery, ImageLike, as_rgb
 from core.images import crop
@@ -60,23 +61,37 @@ class SearchResult:
 
 
 def search_photo(gallery: Gallery, image: ImageLike, top: int = 5, within: float | None = None,
-                 label: str | None = None) -> SearchResult:
+                 label: str | None = None, detector: Detector | None = None) -> SearchResult:
     """Search every face in ``image``: its ``top`` nearest samples, or (with ``within``) every
-    sample within that distance, nearest first (``top`` then caps a ``within`` list)."""
+    sample within that distance, nearest first (``top`` then caps a ``within`` list).
+
+    ``detector`` lets a background thread use its own (a dlib detector is not shared across threads).
+    """
+    source = label or (str(image) if isinstance(image, (str, Path)) else "<image>")
+    started = time.perf_counter()
+    rgb = as_rgb(image, source)
+    faces = [(face.box, face.descriptor) for face in gallery.faces(rgb, detector)]
+    result = search_faces(gallery, rgb, faces, top, within, source)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.ndarray]], top: int = 5,
+                 within: float | None = None, source: str = "<image>") -> SearchResult:
+    """Search faces already found in ``rgb`` (box, descriptor): cheap, so a window can re-run it
+    at once when K or the maximum distance changes."""
     if top < 1:
         raise FaceGateError("--top must be at least 1")
     if within is not None and within <= 0:
         raise FaceGateError("the maximum distance (--within) must be above 0")
-    source = label or (str(image) if isinstance(image, (str, Path)) else "<image>")
     started = time.perf_counter()
-    rgb = as_rgb(image, source)
     out = []
-    for face in gallery.faces(rgb):
+    for box, descriptor in faces:
         t0 = time.perf_counter()
-        found = gallery.within(face.descriptor, within)[:top] if within is not None else gallery.top_k(face.descriptor, top)
+        found = gallery.within(descriptor, within)[:top] if within is not None else gallery.top_k(descriptor, top)
         ms = (time.perf_counter() - t0) * 1000
         hits = [SearchHit(c, _thumbnail(gallery, c.sample_id)) for c in found]
-        out.append(FaceSearch(face.box, crop(rgb, face.box.as_tuple(), size=TILE), hits, ms))
+        out.append(FaceSearch(box, crop(rgb, box.as_tuple(), size=TILE), hits, ms))
     return SearchResult(source, out, time.perf_counter() - started, top, within)
 
 
