@@ -18,7 +18,6 @@ the door is open.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import queue
 import shlex
@@ -29,7 +28,10 @@ import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
+
+from core.stored_settings import StoredSettings
 
 log = logging.getLogger("facegate.door")
 
@@ -37,7 +39,6 @@ DRIVERS = ("simulated", "serial", "http", "command")
 #: The common LCUS-1 style USB relay: A0 <relay> <state> <checksum>.
 LCUS_ON = "A0 01 01 A2"
 LCUS_OFF = "A0 01 00 A1"
-SETTINGS_KEY = "door"
 
 
 class DoorError(Exception):
@@ -45,8 +46,10 @@ class DoorError(Exception):
 
 
 @dataclass
-class DoorSettings:
+class DoorSettings(StoredSettings):
     """Which driver, its parameters, and the pulse timing. Stored in the gallery as JSON."""
+
+    KEY: ClassVar[str] = "door"
 
     driver: str = "simulated"
     pulse_seconds: float = 3.0
@@ -87,26 +90,6 @@ class DoorSettings:
             parse_headers(self.http_headers)
         if self.driver == "command" and not self.command_unlock.strip():
             raise ValueError("the command driver needs an unlock command")
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str | None) -> "DoorSettings":
-        """Settings from stored JSON; unknown keys (from a newer version) are ignored."""
-        if not text:
-            return cls()
-        data = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    @classmethod
-    def load(cls, store) -> "DoorSettings":
-        return cls.from_json(store.get_setting(SETTINGS_KEY))
-
-    def save(self, store) -> None:
-        self.check()
-        store.set_setting(SETTINGS_KEY, self.to_json())
 
 
 def hex_bytes(text: str, field_name: str = "bytes") -> bytes:
