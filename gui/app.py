@@ -1,0 +1,61 @@
+"""Open the FaceGate window: `facegate [--source CAMERA|URL|FILE] [--db PATH]`.
+
+Builds the core objects (Gallery, LiveRecognizer with its descriptor process), the window and
+its pages, runs Qt, and on exit stops every thread and process before returning the exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.errors import FaceGateError
+from core.gallery import Gallery
+from core.live import LiveRecognizer
+from core.paths import default_db
+from gui.main_window import MainWindow
+from gui.settings_dialog import live_settings
+from gui.tool_pages import add_tool_pages
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="facegate", description="FaceGate: face recognition at the door.")
+    parser.add_argument("--source", help="a camera number (0, 1, …), an rtsp:// or http:// URL, or a video file "
+                                         "(default: the last one used, else the first camera)")
+    parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: %(default)s in the "
+                                                              "user's data folder)")
+    return parser.parse_args(argv)
+
+
+def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options) -> MainWindow:
+    """The window with every page. Features with a page of their own add it here."""
+    window = MainWindow(gallery, recognizer, settings, **options)
+    window.tool_pages = add_tool_pages(window)  # Search, Video scan, Evaluate
+    return window
+
+
+def run(argv: list[str]) -> int:
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("FaceGate")
+    app.setApplicationName("FaceGate")
+    settings = QSettings()
+    db = args.db or default_db()
+    try:
+        gallery = Gallery(db)
+    except FaceGateError as exc:
+        QMessageBox.critical(None, "FaceGate", f"Cannot open the gallery {db}:\n{exc}")
+        return 1
+    try:
+        recognizer = LiveRecognizer(gallery, live_settings(settings))
+        window = build_window(gallery, recognizer, settings)
+        window.show()
+        window.start(args.source)
+        code = app.exec()
+        window.shutdown()
+        return code
+    finally:
+        gallery.close()

@@ -1,0 +1,245 @@
+"""FaceGate's window: the live video with names over faces, the people enrolled, and whatever
+pages other features add (add_page). It forwards clicks and choices to core and shows what core
+decided; the frame loop runs on a VideoWorker thread, descriptors in the recognizer's process.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QTabWidget, QWidget
+
+from core.gallery import Gallery
+from core.live import LiveRecognizer
+from core.sources import SourceError, list_cameras, parse_source
+from gui.enroll_dialog import EnrollDialog
+from gui.people_panel import PeoplePanel
+from gui.settings_dialog import SOURCE_KEY, SettingsDialog, recent_sources, remember_source
+from gui.video_view import VideoView
+from gui.video_worker import ShownFrame, VideoWorker
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """``pace``/``loop`` say how a video FILE plays: at its own speed and round again, like a
+    camera (the default), or once as fast as possible (benchmarks)."""
+
+    frame_shown = Signal(object)   # every ShownFrame, after it is drawn (for other pages, tests)
+
+    def __init__(self, gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings,
+                 pace: bool = True, loop: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("FaceGate")
+        self.gallery = gallery
+        self.recognizer = recognizer
+        self.settings = settings
+        self.pace, self.loop = pace, loop
+        self.source = ""
+        self.worker: VideoWorker | None = None
+        self._retiring: list[VideoWorker] = []
+        self.enroll_dialog: EnrollDialog | None = None
+        self.last: ShownFrame | None = None
+        self._fps = 0.0
+        self._last_shown = 0.0
+        self._closed = False
+
+        self.video = VideoView()
+        self.video.face_clicked.connect(self.face_clicked)
+        self.video.open_file_clicked.connect(self.choose_file)
+        self.video.open_url_clicked.connect(self.choose_url)
+        self.people = PeoplePanel(gallery)
+        self.people.changed.connect(recognizer.refresh)
+        self.tabs = QTabWidget()
+        self.setCentralWidget(self.tabs)
+        self.add_page("Live", self.video)
+        self.add_page("People", self.people)
+        self._build_menus()
+        self.source_label, self.fps_label, self.latency_label = QLabel(), QLabel(), QLabel()
+        for label in (self.source_label, self.fps_label, self.latency_label):
+            self.statusBar().addPermanentWidget(label)
+        self.resize(960, 640)
+
+    # -- pages ----------------------------------------------------------------------------------
+    def add_page(self, title: str, widget: QWidget) -> int:
+        """Add a tab; other features (door log, search, scan, evaluate) add theirs this way."""
+        return self.tabs.addTab(widget, title)
+
+    def _build_menus(self) -> None:
+        self.source_menu = self.menuBar().addMenu("&Source")
+        self.source_menu.aboutToShow.connect(self._fill_source_menu)
+        tools = self.menuBar().addMenu("&Tools")
+        settings = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"))
+        settings.triggered.connect(self.open_settings)
+        tools.addAction(settings)
+        enroll = QAction("&Enroll the face on screen", self, shortcut=QKeySequence("E"))
+        enroll.triggered.connect(self.enroll_single_face)
+        tools.addAction(enroll)
+        self.addAction(enroll)
+
+    def _fill_source_menu(self) -> None:
+        menu = self.source_menu
+        menu.clear()
+        cameras = list_cameras()
+        for index in cameras:
+            menu.addAction(f"Camera {index}", lambda i=index: self.open_source(str(i)))
+        if not cameras:
+            menu.addAction("No camera found").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Open a video file…", self.choose_file)
+        menu.addAction("Open a URL…", self.choose_url)
+        recent = [s for s in recent_sources(self.settings) if not s.isdigit()]
+        if recent:
+            menu.addSeparator()
+            for source in recent:
+                menu.addAction(source, lambda s=source: self.open_source(s))
+
+    # -- sources --------------------------------------------------------------------------------
+    def start(self, source: str | None = None) -> None:
+        """Open the given source, else the last one used, else the first camera; with none,
+        say so and offer a file or a URL."""
+        source = source or self.settings.value(SOURCE_KEY, "") or ""
+        if not source:
+            cameras = list_cameras()
+            source = str(cameras[0]) if cameras else ""
+        if source:
+            self.open_source(source)
+        else:
+            self.video.show_message("No camera found.\nOpen a video file or a camera's stream URL instead.",
+                                    offer_sources=True)
+            self.source_label.setText("no source")
+
+    def open_source(self, source: str) -> None:
+        try:
+            spec = parse_source(source)
+        except SourceError as exc:
+            self.video.show_message(str(exc), offer_sources=True)
+            return
+        self._retire_worker()
+        self.source = str(source)
+        remember_source(self.settings, self.source)
+        self.source_label.setText(str(spec))
+        self.video.show_message(f"Opening {spec}…")
+        worker = VideoWorker(self.recognizer, spec, pace=self.pace, loop=self.loop)
+        worker.frame_ready.connect(self._show)
+        worker.source_opened.connect(lambda what: self.statusBar().showMessage(f"Showing {what}", 4000))
+        worker.source_failed.connect(self._source_failed)
+        worker.finished_source.connect(lambda: self.video.show_message(
+            f"{spec}: end of the video.", offer_sources=True, keep_picture=True))
+        self.worker = worker
+        worker.start()
+
+    def _retire_worker(self) -> None:
+        """Stop the current worker without waiting here (a stream may take seconds to give up);
+        close() waits for every one."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return
+        worker.frame_ready.disconnect()
+        worker.source_failed.disconnect()
+        worker.finished_source.disconnect()
+        worker.stop(wait_ms=0)
+        self._retiring.append(worker)
+        worker.finished.connect(lambda: self._retiring.remove(worker) if worker in self._retiring else None)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video file", "", VIDEO_FILTER)
+        if path:
+            self.open_source(path)
+
+    def choose_url(self) -> None:
+        url, ok = QInputDialog.getText(self, "Open a URL", "Stream URL (rtsp://, http://):",
+                                       text="rtsp://")
+        if ok and url.strip() not in ("", "rtsp://"):
+            self.open_source(url.strip())
+
+    def _source_failed(self, why: str, retry_in: float) -> None:
+        self.video.show_message(f"{why}\nTrying again in {retry_in:.0f} s…", offer_sources=True)
+        self.fps_label.setText("no video")
+
+    # -- frames ---------------------------------------------------------------------------------
+    def _show(self, shown: ShownFrame) -> None:
+        if self.worker is not None:
+            self.worker.shown()
+        self.last = shown
+        self.video.show_frame(shown.image, shown.result)
+        now = time.monotonic()
+        if self._last_shown:
+            rate = 1 / max(1e-3, now - self._last_shown)
+            self._fps = 0.9 * self._fps + 0.1 * rate if self._fps else rate
+        self._last_shown = now
+        self.fps_label.setText(f"{self._fps:.1f} fps")
+        self.latency_label.setText(f"latency {shown.latency_ms:.0f} ms (detect {shown.result.detect_ms:.0f})")
+        for event in shown.result.events:
+            self.statusBar().showMessage(event, 6000)
+        if self.enroll_dialog is not None:
+            self.enroll_dialog.show_progress(shown.result.enrollment)
+        self.frame_shown.emit(shown)
+
+    # -- enrolling ------------------------------------------------------------------------------
+    def face_clicked(self, x: float, y: float) -> None:
+        track_id = self.recognizer.track_at(x, y)
+        if track_id is None:
+            self.statusBar().showMessage("Click inside a face's box to enroll that face.", 4000)
+            return
+        self.enroll(track_id)
+
+    def enroll_single_face(self) -> None:
+        tracks = self.last.result.tracks if self.last else []
+        if len(tracks) != 1:
+            self.statusBar().showMessage(
+                f"E enrolls the face on screen when there is exactly one (there are {len(tracks)}); "
+                "click a face instead.", 5000)
+            return
+        self.enroll(tracks[0].id)
+
+    def enroll(self, track_id: int) -> EnrollDialog:
+        if self.enroll_dialog is not None:
+            self.enroll_dialog.reject()
+        dialog = EnrollDialog(self.recognizer, track_id, self.people.names(), self)
+        dialog.finished.connect(lambda _: self._enroll_finished(dialog))
+        self.enroll_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _enroll_finished(self, dialog: EnrollDialog) -> None:
+        if dialog.saved_name:
+            self.people.reload()
+            self.statusBar().showMessage(f"{dialog.saved_name} enrolled.", 6000)
+        if self.enroll_dialog is dialog:
+            self.enroll_dialog = None
+        dialog.deleteLater()
+
+    # -- settings -------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self.recognizer.settings, self.source, self)
+        if dialog.exec():
+            self.recognizer.update_settings(**dialog.changes())
+            source = dialog.source.currentText().strip()
+            if source and source != self.source:
+                self.open_source(source)
+
+    # -- closing --------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the capture threads and the descriptor process; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.enroll_dialog is not None:
+            self.enroll_dialog.reject()
+        self._retire_worker()
+        for worker in list(self._retiring):
+            worker.stop()
+        self._retiring.clear()
+        self.recognizer.close()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.enroll_dialog is not None:
+            self.enroll_dialog.reject()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,166 @@
+"""The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), add
+samples from photos, view and remove single samples. Every change goes through the Gallery and
+then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from core.errors import FaceGateError
+from core.gallery import Gallery
+from core.store import Person
+
+THUMB = 64
+
+
+def thumbnail_icon(jpeg: bytes | None) -> QIcon:
+    image = QImage.fromData(jpeg) if jpeg else QImage()
+    if image.isNull():
+        return QIcon()
+    return QIcon(QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation)))
+
+
+def ask_yes(parent: QWidget, title: str, text: str) -> bool:
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class PeoplePanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, gallery: Gallery, parent=None) -> None:
+        super().__init__(parent)
+        self.gallery = gallery
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.itemDoubleClicked.connect(lambda _: self.view_samples())
+        buttons = QHBoxLayout()
+        for text, slot in (("Rename…", self.rename), ("Delete…", self.delete),
+                           ("Add photos…", self.add_photos), ("Samples…", self.view_samples)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+        self.reload()
+
+    def reload(self) -> None:
+        current = self.selected()
+        self.list.clear()
+        for person in self.gallery.people():
+            rows = self.gallery.store.read(
+                "SELECT thumbnail FROM samples WHERE person_id = ? ORDER BY id LIMIT 1", (person.id,))
+            note = "" if person.allowed else ", not allowed"
+            item = QListWidgetItem(thumbnail_icon(rows[0][0] if rows else None),
+                                   f"{person.name}\n{person.sample_count} samples{note}")
+            item.setData(Qt.ItemDataRole.UserRole, person)
+            self.list.addItem(item)
+            if current and person.id == current.id:
+                self.list.setCurrentItem(item)
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.gallery.people()]
+
+    def selected(self) -> Person | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def select(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole).name == name:
+                self.list.setCurrentRow(i)
+                return
+        raise KeyError(name)
+
+    def _did(self, change) -> bool:
+        """Run a gallery change; on refusal say why and change nothing else."""
+        try:
+            change()
+        except FaceGateError as exc:
+            QMessageBox.warning(self, "FaceGate", str(exc))
+            return False
+        self.reload()
+        self.changed.emit()
+        return True
+
+    # -- actions --------------------------------------------------------------------------------
+    def rename(self) -> None:
+        person = self.selected()
+        if person is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename", f"New name for {person.name}:", text=person.name)
+        if ok and new.strip() and new.strip() != person.name:
+            self._did(lambda: self.gallery.rename(person.name, new))
+
+    def delete(self) -> None:
+        person = self.selected()
+        if person and ask_yes(self, "Delete", f"Delete {person.name} and their {person.sample_count} samples?"):
+            self._did(lambda: self.gallery.remove(person.name))
+
+    def add_photos(self) -> None:
+        person = self.selected()
+        if person is None:
+            return
+        files, _ = QFileDialog.getOpenFileNames(self, f"Photos of {person.name}", "",
+                                                "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff)")
+        if files:
+            self.add_photo_files(person.name, files)
+
+    def add_photo_files(self, name: str, files: list[str]) -> None:
+        result = []
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        try:
+            if self._did(lambda: result.append(self.gallery.enroll(name, files))) and result[0].skipped:
+                QMessageBox.information(self, "Some photos were not used",
+                                        "\n".join(f"{s}: {r}" for s, r in result[0].skipped))
+        finally:
+            self.unsetCursor()
+
+    def view_samples(self) -> None:
+        person = self.selected()
+        if person is not None:
+            SamplesDialog(self, person).exec()
+
+
+class SamplesDialog(QDialog):
+    """One person's samples as thumbnails, with their source; remove single ones."""
+
+    def __init__(self, panel: PeoplePanel, person: Person) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.person = person
+        self.setWindowTitle(f"Samples of {person.name}")
+        self.list = QListWidget(viewMode=QListWidget.ViewMode.IconMode, resizeMode=QListWidget.ResizeMode.Adjust)
+        self.list.setIconSize(QSize(THUMB * 2, THUMB * 2))
+        remove = QPushButton("Remove sample…")
+        remove.clicked.connect(self.remove)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addWidget(remove)
+        layout.addWidget(close)
+        self.resize(520, 400)
+        self.reload()
+
+    def reload(self) -> None:
+        self.list.clear()
+        for sample in self.panel.gallery.store.samples(self.person.id, with_thumbnails=True):
+            item = QListWidgetItem(thumbnail_icon(sample.thumbnail), f"#{sample.id}\n{sample.source}")
+            item.setData(Qt.ItemDataRole.UserRole, sample.id)
+            self.list.addItem(item)
+
+    def remove(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        sample_id = item.data(Qt.ItemDataRole.UserRole)
+        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?"):
+            if self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id)):
+                self.reload()

@@ -1,0 +1,80 @@
+"""Recognition settings the operator may change (threshold, detector, smallest face, source),
+kept in QSettings so they survive a restart. The values mean what core.live.LiveSettings says."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
+                               QSpinBox)
+
+from core.detection import METHODS
+from core.live import LiveSettings
+from core.sources import list_cameras
+
+#: QSettings keys -> LiveSettings fields the dialog edits.
+KEYS = {"recognition/threshold": "threshold", "recognition/method": "method", "recognition/min_face": "min_face"}
+SOURCE_KEY = "source/last"
+RECENT_KEY = "source/recent"
+
+
+def live_settings(qs: QSettings) -> LiveSettings:
+    """LiveSettings with the operator's saved choices over the defaults (bad values ignored)."""
+    live = LiveSettings()
+    for key, field in KEYS.items():
+        default = getattr(live, field)
+        value = qs.value(key, default)
+        try:
+            value = type(default)(value)
+        except (TypeError, ValueError):
+            continue
+        if field == "method" and value not in METHODS:
+            continue
+        setattr(live, field, value)
+    return live
+
+
+def remember_source(qs: QSettings, source: str, keep: int = 8) -> None:
+    recent = [s for s in (qs.value(RECENT_KEY, []) or []) if s != source]
+    qs.setValue(SOURCE_KEY, source)
+    qs.setValue(RECENT_KEY, [source, *recent][:keep])
+
+
+def recent_sources(qs: QSettings) -> list[str]:
+    value = qs.value(RECENT_KEY, []) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, qs: QSettings, current: LiveSettings, source: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.qs = qs
+        self.threshold = QDoubleSpinBox(minimum=0.2, maximum=0.8, singleStep=0.01, decimals=2, value=current.threshold)
+        self.method = QComboBox()
+        self.method.addItems(METHODS)
+        self.method.setCurrentText(current.method)
+        self.min_face = QSpinBox(minimum=20, maximum=400, suffix=" px", value=current.min_face)
+        self.source = QComboBox(editable=True)
+        self.source.addItems([*(str(i) for i in list_cameras()), *recent_sources(qs)])
+        self.source.setCurrentText(source)
+        self.source.setToolTip("a camera number, an rtsp:// or http:// URL, or a video file")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Match threshold", self.threshold)
+        form.addRow("", QLabel("lower is stricter; 0.4 recommended", styleSheet="color: gray;"))
+        form.addRow("Detector", self.method)
+        form.addRow("Smallest face", self.min_face)
+        form.addRow("Source", self.source)
+        form.addRow(buttons)
+
+    def changes(self) -> dict:
+        """The LiveSettings fields as chosen here (to pass to LiveRecognizer.update_settings)."""
+        return {"threshold": round(self.threshold.value(), 2), "method": self.method.currentText(),
+                "min_face": self.min_face.value()}
+
+    def accept(self) -> None:
+        values = self.changes()
+        for key, field in KEYS.items():
+            self.qs.setValue(key, values[field])
+        super().accept()

@@ -1,0 +1,112 @@
+"""The capture thread: read a frame, let the recognizer process it, hand the picture to the GUI.
+
+Capture and detection run here, off the GUI thread; descriptors run in the recognizer's worker
+process, so this thread never holds the GIL for long either. Each frame leaves as a COPIED
+QImage (the numpy buffer it was made over is reused) with its FrameResult, by queued signal.
+A source that fails (camera unplugged or busy, stream silent, file moved) is reported and
+reopened with growing pauses until it answers again; stop() ends it all promptly.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QImage
+
+from core.live import FrameResult, LiveRecognizer
+from core.sources import FrameSource, SourceError, SourceSpec
+
+#: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass
+class ShownFrame:
+    """One processed frame for the GUI: the picture, what core found, and when."""
+
+    image: QImage
+    result: FrameResult
+    source_index: int        # the frame's number in its source (a file's frame position)
+    latency_ms: float        # capture -> result ready: detection, tracking, matching
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """A QImage that owns its pixels (safe to send to another thread)."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class VideoWorker(QThread):
+    """Runs one source through one recognizer until stop() (or a file's end)."""
+
+    frame_ready = Signal(object)        # ShownFrame
+    source_opened = Signal(str)         # a description of the source
+    source_failed = Signal(str, float)  # why, seconds until the next attempt
+    finished_source = Signal()          # a non-looping file reached its end
+
+    def __init__(self, recognizer: LiveRecognizer, spec: SourceSpec, pace: bool = True,
+                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, parent=None) -> None:
+        super().__init__(parent)
+        self.recognizer = recognizer
+        self.spec = spec
+        self.pace = pace
+        self.loop = loop
+        self.backoff = backoff
+        self._stop = threading.Event()
+        self._unshown = 0          # frames sent but not yet taken by the GUI
+        self._unshown_lock = threading.Lock()
+
+    def stop(self, wait_ms: int = 10000) -> bool:
+        """Ask the loop to end and wait for it; True when the thread has stopped."""
+        self._stop.set()
+        return self.wait(wait_ms) if self.isRunning() else True
+
+    def shown(self) -> None:
+        """The GUI took a frame; called from the GUI thread so the worker can skip sending
+        pictures nobody will see when the GUI falls behind (processing never skips)."""
+        with self._unshown_lock:
+            self._unshown = max(0, self._unshown - 1)
+
+    def run(self) -> None:
+        source: FrameSource | None = None
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                if source is None:
+                    try:
+                        source = FrameSource(self.spec, pace=self.pace, loop=self.loop)
+                    except SourceError as exc:
+                        failures = self._wait_after(str(exc), failures)
+                        continue
+                    failures = 0
+                    self.source_opened.emit(str(self.spec))
+                try:
+                    frame = source.read()
+                except SourceError as exc:
+                    source.close()
+                    source = None
+                    failures = self._wait_after(str(exc), failures)
+                    continue
+                if frame is None:
+                    self.finished_source.emit()
+                    return
+                result = self.recognizer.process(frame.rgb, frame.timestamp)
+                latency = (time.monotonic() - frame.timestamp) * 1000
+                with self._unshown_lock:
+                    if self._unshown > 2:
+                        continue
+                    self._unshown += 1
+                self.frame_ready.emit(ShownFrame(to_qimage(frame.rgb), result, frame.index, latency))
+        finally:
+            if source is not None:
+                source.close()
+
+    def _wait_after(self, why: str, failures: int) -> int:
+        pause = self.backoff[min(failures, len(self.backoff) - 1)]
+        self.source_failed.emit(why, pause)
+        self._stop.wait(pause)
+        return failures + 1
