@@ -275,24 +275,30 @@ def report_json(report: EvalReport) -> dict:
     }
 
 
-def report_text(report: EvalReport, step: float = 0.05) -> str:
-    """A summary and the threshold table (every ``step``) for people to read."""
+def report_summary(report: EvalReport) -> list[str]:
+    """The headline lines of a report (what was measured, p@k, who cannot be split, the advice)."""
     lines = [f"{report.people} people, {report.images} photos, {report.probes} probes "
              f"({report.mode}, {report.rounds} round(s){'' if report.seed is None else f', seed {report.seed}'})",
              "precision@k: " + "  ".join(f"p@{k} {v:.3f}" for k, v in report.p_at.items())
              + f"   no face found in {report.no_face:.1%} of probes"]
     if report.not_splittable:
         lines.append("not splittable (a single photo): " + ", ".join(report.not_splittable))
+    lines.append(f"recommended threshold for FAR <= {report.target_far:g}: "
+                 + (f"{report.recommended:.2f}" if report.recommended is not None else
+                    "none (too few people to measure false accepts)"))
+    if report.caution:
+        lines.append(report.caution)
+    return lines
+
+
+def report_text(report: EvalReport, step: float = 0.05) -> str:
+    """The summary, the threshold table (every ``step``) and the skipped files, for people to read."""
+    lines = report_summary(report)
     lines.append(f"{'threshold':>9}  {'FAR':>6}  {'GAR':>6}  {'FRR':>6}   ({report.impostor_attempts} impostor attempts)")
     every = max(1, round(step / 0.01))
     for i, r in enumerate(report.thresholds):
         if i % every == 0:
             lines.append(f"{r.threshold:>9.2f}  {r.false_accept_rate:>6.3f}  {r.genuine_accept_rate:>6.3f}  "
                          f"{r.false_reject_rate:>6.3f}")
-    lines.append(f"recommended threshold for FAR <= {report.target_far:g}: "
-                 + (f"{report.recommended:.2f}" if report.recommended is not None else
-                    "none (too few people to measure false accepts)"))
-    if report.caution:
-        lines.append(report.caution)
     lines += [f"skipped {f}: {r}" for f, r in report.skipped]
     return "\n".join(lines)

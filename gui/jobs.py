@@ -1,0 +1,125 @@
+"""Long work (folder enroll, video scans, evaluations) on a QThread, with progress and cancel.
+
+A job is a plain function ``work(progress, should_stop) -> result`` calling core; JobThread runs
+it off the GUI thread and turns its progress, result and errors into signals (delivered on the
+GUI thread). JobPanel is the progress bar, status line and Cancel button a page shows for it.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from core.errors import FaceGateError
+from core.evaluate import Cancelled
+
+Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
+
+
+class JobThread(QThread):
+    progress = Signal(int, int, str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, work: Work, parent=None) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            result = self._work(self.progress.emit, self._stop.is_set)
+        except Cancelled:
+            self.cancelled.emit()
+        except FaceGateError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug: say so instead of dying silently on a thread
+            traceback.print_exc()
+            self.failed.emit(f"unexpected error: {exc!r}")
+        else:
+            self.succeeded.emit(result)
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Ask the job to stop and wait for its thread to end (page teardown)."""
+        self.cancel()
+        self.wait()
+
+
+class JobPanel(QWidget):
+    """Progress bar, status line and Cancel for at most one job at a time."""
+
+    finished = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.status = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.bar, 2)
+        row.addWidget(self.status, 3)
+        row.addWidget(self.cancel_button)
+        self.job: JobThread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.isRunning()
+
+    def start(self, title: str, work: Work, on_success: Callable[[object], None],
+              on_failure: Callable[[str], None], on_cancel: Callable[[], None] | None = None) -> JobThread:
+        """Run ``work`` on a thread; the callbacks run on the GUI thread when it ends."""
+        if self.busy:
+            raise RuntimeError("a job is already running")
+        job = JobThread(work, self)
+        job.progress.connect(self._progress)
+        job.succeeded.connect(on_success)
+        job.failed.connect(on_failure)
+        job.cancelled.connect(on_cancel or (lambda: None))
+        job.finished.connect(self._ended)
+        self.job = job
+        self.status.setText(title)
+        self.bar.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        job.start()
+        return job
+
+    def _progress(self, done: int, total: int, what: str) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(min(done, max(total, 1)))
+        self.status.setText(what)
+
+    def _ended(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.finished.emit()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("cancelling…")
+
+    def stop(self) -> None:
+        """Stop and wait for the job's thread; safe to call when idle."""
+        if self.job is not None:
+            self.job.stop()
+
+
+def page_layout(page: QWidget, bar: QLayout, jobs: JobPanel, summary: QLabel, body: QWidget) -> None:
+    """The shape the tool pages share: buttons, the job's progress, a summary line, then the body."""
+    layout = QVBoxLayout(page)
+    layout.addLayout(bar)
+    layout.addWidget(jobs)
+    layout.addWidget(summary)
+    layout.addWidget(body, 1)

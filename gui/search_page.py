@@ -1,0 +1,145 @@
+"""Search by photo: each face of a chosen photo beside its nearest enrolled samples.
+
+Finding the faces (detection + descriptors, about a second for a large photo) runs on a job
+thread; changing K or the maximum distance re-queries the index at once on the faces already
+found. The picture shown is the one core draws, so "Save comparison" writes exactly what is seen.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QWidget)
+
+from core.detection import Detector
+from core.errors import FaceGateError
+from core.gallery import Gallery, as_rgb
+from core.search import SearchResult, comparison_image, save_comparison, search_faces
+from gui.jobs import JobPanel, page_layout
+from gui.pictures import pil_pixmap
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
+
+
+class SearchPage(QWidget):
+    searched = Signal(object)  # the SearchResult shown (for tests and other pages)
+
+    def __init__(self, gallery: Gallery, parent=None) -> None:
+        super().__init__(parent)
+        self.gallery = gallery
+        self.detector = Detector(gallery.detector.settings.method, gallery.detector.settings.min_face)
+        self.result: SearchResult | None = None
+        self._photo = None  # (source, rgb, [(box, descriptor)]) of the last photo
+
+        self.open_button = QPushButton("Open a photo…")
+        self.open_button.clicked.connect(self.choose_photo)
+        self.top = QSpinBox()
+        self.top.setRange(1, 100)
+        self.top.setValue(5)
+        self.top.setPrefix("top ")
+        self.use_within = QCheckBox("only within")
+        self.within = QDoubleSpinBox()
+        self.within.setRange(0.05, 2.0)
+        self.within.setSingleStep(0.05)
+        self.within.setValue(0.5)
+        for signal in (self.top.valueChanged, self.within.valueChanged, self.use_within.toggled):
+            signal.connect(self.requery)
+        self.save_button = QPushButton("Save comparison…")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.choose_save)
+        bar = QHBoxLayout()
+        for w in (self.open_button, self.top, self.use_within, self.within, self.save_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+
+        self.jobs = JobPanel()
+        self.summary = QLabel("Open a photo to search every face in it among the enrolled samples.")
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidget(self.picture)
+        scroll.setWidgetResizable(True)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["face", "rank", "person", "distance", "sample"])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        results = QSplitter()
+        results.addWidget(scroll)
+        results.addWidget(self.table)
+        results.setStretchFactor(0, 3)
+        page_layout(self, bar, self.jobs, self.summary, results)
+
+    # -- actions --------------------------------------------------------------------------------
+    def choose_photo(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Search with a photo", "", IMAGE_FILTER)
+        if path:
+            self.search_file(path)
+
+    def search_file(self, path: str | Path) -> None:
+        """Find the faces of ``path`` on a job thread, then search them."""
+        if self.jobs.busy:
+            self.summary.setText("A search is still running.")
+            return
+        path = str(path)
+
+        def work(progress, should_stop):
+            rgb = as_rgb(path, path)
+            progress(0, 1, f"finding faces in {Path(path).name}…")
+            faces = [(f.box, f.descriptor) for f in self.gallery.faces(rgb, self.detector)]
+            return path, rgb, faces
+
+        self.jobs.start(f"searching {Path(path).name}…", work, self._found, self._failed)
+
+    def _found(self, photo) -> None:
+        self._photo = photo
+        self.requery()
+
+    def _failed(self, why: str) -> None:
+        self.summary.setText(why)
+
+    def requery(self) -> None:
+        """Search the faces already found with the current K and maximum distance."""
+        if self._photo is None:
+            return
+        source, rgb, faces = self._photo
+        within = self.within.value() if self.use_within.isChecked() else None
+        try:
+            self.result = search_faces(self.gallery, rgb, faces, self.top.value(), within, source)
+        except FaceGateError as exc:
+            self.summary.setText(str(exc))
+            return
+        self._show(self.result)
+
+    def _show(self, result: SearchResult) -> None:
+        self.picture.setPixmap(pil_pixmap(comparison_image(result)))
+        rows = [(i + 1, rank + 1, h.candidate) for i, f in enumerate(result.faces) for rank, h in enumerate(f.hits)]
+        self.table.setRowCount(len(rows))
+        for r, (face, rank, c) in enumerate(rows):
+            for col, value in enumerate((face, rank, c.name, f"{c.distance:.3f}", c.sample_id)):
+                self.table.setItem(r, col, QTableWidgetItem(str(value)))
+        ms = sum(f.search_ms for f in result.faces)
+        self.summary.setText(f"{Path(result.source).name}: {len(result.faces)} face(s); "
+                             f"index searched in {ms:.2f} ms" if result.faces else
+                             f"{Path(result.source).name}: no face found")
+        self.save_button.setEnabled(bool(result.faces))
+        self.searched.emit(result)
+
+    def choose_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the comparison", "comparison.png", "PNG (*.png)")
+        if path:
+            self.save(path)
+
+    def save(self, path: str | Path) -> Path | None:
+        if self.result is None:
+            return None
+        try:
+            saved = save_comparison(self.result, path)
+        except OSError as exc:
+            self.summary.setText(f"{path}: cannot be saved ({exc.strerror or exc})")
+            return None
+        self.summary.setText(f"comparison saved to {saved}")
+        return saved
+
+    def shutdown(self) -> None:
+        self.jobs.stop()
