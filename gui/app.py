@@ -16,6 +16,7 @@ from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.live import LiveRecognizer
 from core.paths import default_db
+from gui.door_pages import add_door_pages
 from gui.main_window import MainWindow
 from gui.settings_dialog import live_settings
 from gui.tool_pages import add_tool_pages
@@ -34,6 +35,7 @@ def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettin
     """The window with every page. Features with a page of their own add it here."""
     window = MainWindow(gallery, recognizer, settings, **options)
     window.tool_pages = add_tool_pages(window)  # Search, Video scan, Evaluate
+    window.door_pages = add_door_pages(window)  # Access log, Door settings, door indicator
     return window
 
 
