@@ -122,7 +122,6 @@ class Decider:
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
                  access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
         self.gallery = gallery
-        self.door = door
         self.settings = settings or DecisionSettings()
         self.settings.check()
         self.log = access_log or AccessLog(gallery.store)
@@ -130,6 +129,11 @@ class Decider:
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
+        self.set_door(door)
+
+    def set_door(self, door) -> None:
+        """Send unlocks to another door output (its settings changed); the caller closes the old one."""
+        self.door = door
         if door is not None:
             door.add_listener(self._door_changed)
 

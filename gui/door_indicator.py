@@ -1,0 +1,69 @@
+"""The door's state in the status bar: locked / OPEN / failure, and what the door decided last.
+
+The door reports from its own thread; a Qt signal carries each report to the GUI thread. The
+decision text (e.g. "Lin-Manuel: please blink or turn your head") is the operator's and the
+visitor's only hint of what the door is waiting for, so it is shown next to the state.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from core.decide import CHECKING_LIVENESS, FINAL, GRANTED
+from core.door import Door, DoorStatus
+
+STYLES = {
+    "locked": "background: #2e7d32; color: white;",
+    "open": "background: #f9a825; color: black; font-weight: bold;",
+    "error": "background: #c62828; color: white; font-weight: bold;",
+}
+
+
+class _DoorSignals(QObject):
+    changed = Signal(object)  # DoorStatus, emitted from the door's thread
+
+
+class DoorIndicator(QWidget):
+    def __init__(self, door: Door | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.state = QLabel()
+        self.state.setMargin(3)
+        self.decision = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.decision)
+        layout.addWidget(self.state)
+        self._signals = _DoorSignals(self)
+        self._signals.changed.connect(self.show_status)
+        self.door: Door | None = None
+        if door is not None:
+            self.watch(door)
+
+    def watch(self, door: Door) -> None:
+        """Follow this door (after the settings changed it)."""
+        self.door = door
+        door.add_listener(self._signals.changed.emit)
+        self.show_status(door.status())
+
+    def show_status(self, status: DoorStatus) -> None:
+        if self.door is None:
+            return
+        driver = self.door.driver
+        text = {"locked": f"Door locked ({driver})", "open": f"DOOR OPEN ({driver})"}.get(status.state, "DOOR FAILURE")
+        if status.error:
+            text += f" - {status.error}"
+        self.state.setText(text)
+        self.state.setToolTip(status.error or f"{status.pulses} unlocks since start")
+        self.state.setStyleSheet(STYLES.get(status.state if not status.error else "error", ""))
+
+    def show_decisions(self, tracks) -> None:
+        """The most telling decision of the frame's faces: a grant or denial, else a liveness prompt."""
+        decisions = [t.decision for t in tracks if t.decision is not None]
+        if not decisions:
+            self.decision.setText("")
+            return
+        rank = {GRANTED: 0, **{v: 1 for v in FINAL}, CHECKING_LIVENESS: 2}
+        d = min(decisions, key=lambda d: rank.get(d.verdict, 3))
+        who = d.person or "Unknown face"
+        reason = d.reason.split(" (")[0] if d.verdict == CHECKING_LIVENESS else d.verdict
+        self.decision.setText(f"{who}: {reason}" if d.verdict != GRANTED else f"{who}: Granted ({d.door})")

@@ -1,0 +1,145 @@
+"""The Door page: which door output and its parameters, pulse and cooldown, and the decision
+numbers (consensus, margin, liveness). Forms are built from core's settings dataclasses, so a
+new setting there shows up here with no widget code; core checks the values (check()), and this
+page only shows what core says is wrong."""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from core.decide import DecisionSettings
+from core.door import DRIVERS, DoorSettings
+
+LABELS = {
+    "pulse_seconds": "Unlock pulse (s)", "cooldown_seconds": "Cooldown after a pulse (s)",
+    "guard": "Run in the fail-secure guard process", "serial_port": "Serial port", "serial_baud": "Baud rate",
+    "serial_on": "ON command (hex)", "serial_off": "OFF command (hex)", "http_unlock_url": "Unlock URL",
+    "http_lock_url": "Lock URL (empty: the lock relocks itself)", "http_method": "Method", "http_body": "Body",
+    "http_headers": "Headers (Name: value; …)", "http_timeout": "Timeout (s)",
+    "command_unlock": "Unlock command", "command_lock": "Lock command", "command_timeout": "Timeout (s)",
+    "threshold": "Match threshold", "min_margin": "Margin to the next person",
+    "agree": "Identifications that must agree", "revisit_after": "Out of sight before a new visit (s)",
+    "unknown_after": "Identifications before 'Unknown'", "liveness": "Require liveness to unlock",
+    "blink": "A blink counts", "head_turn": "A head turn counts", "blink_ratio": "Closed-eye ratio",
+    "turn_range": "Head turn needed", "liveness_min_face": "Smallest face judged (px)",
+    "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
+}
+
+
+class SettingsForm(QWidget):
+    """Widgets for some fields of a settings dataclass, chosen by each field's type."""
+
+    def __init__(self, value, names: list[str], parent=None) -> None:
+        super().__init__(parent)
+        self.widgets: dict[str, QWidget] = {}
+        form = QFormLayout(self)
+        for name in names:
+            current = getattr(value, name)
+            if isinstance(current, bool):
+                widget = QCheckBox()
+            elif isinstance(current, int):
+                widget = QSpinBox(minimum=0, maximum=1_000_000)
+            elif isinstance(current, float):
+                widget = QDoubleSpinBox(minimum=0.0, maximum=3600.0, decimals=3, singleStep=0.01)
+            else:
+                widget = QLineEdit()
+            self.widgets[name] = widget
+            form.addRow(LABELS.get(name, name), widget)
+        self.set(value)
+
+    def set(self, value) -> None:
+        for name, widget in self.widgets.items():
+            v = getattr(value, name)
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(v))
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(v)
+            else:
+                widget.setText(str(v).replace("\n", "; ") if name == "http_headers" else str(v))
+
+    def values(self) -> dict:
+        out = {}
+        for name, widget in self.widgets.items():
+            if isinstance(widget, QCheckBox):
+                out[name] = widget.isChecked()
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                out[name] = widget.value()
+            else:
+                text = widget.text().strip()
+                out[name] = "\n".join(h.strip() for h in text.split(";")) if name == "http_headers" else text
+        return out
+
+
+class DoorSettingsPage(QWidget):
+    applied = Signal(object, object)   # DoorSettings, DecisionSettings (both already checked)
+    test_pulse = Signal()
+
+    def __init__(self, door: DoorSettings, decision: DecisionSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.door, self.decision = door, decision
+        self.driver = QComboBox()
+        self.driver.addItems(DRIVERS)
+        self.driver.setCurrentText(door.driver)
+        names = [f.name for f in fields(DoorSettings) if f.name != "driver"]
+        self.common = SettingsForm(door, [n for n in names if not n.startswith(("serial_", "http_", "command_"))])
+        self.per_driver = {d: SettingsForm(door, [n for n in names if n.startswith(d + "_")]) for d in DRIVERS[1:]}
+        self.decision_form = SettingsForm(decision, [f.name for f in fields(DecisionSettings)])
+        self.driver.currentTextChanged.connect(self._show_driver)
+        self.message = QLabel(wordWrap=True)
+        apply, test = QPushButton("Apply"), QPushButton("Test unlock")
+        apply.clicked.connect(self.apply)
+        test.clicked.connect(self.test_pulse.emit)
+
+        door_box = QGroupBox("Door output")
+        box = QVBoxLayout(door_box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Driver"))
+        row.addWidget(self.driver, 1)
+        box.addLayout(row)
+        box.addWidget(self.common)
+        for form in self.per_driver.values():
+            box.addWidget(form)
+        decision_box = QGroupBox("Decisions")
+        QVBoxLayout(decision_box).addWidget(self.decision_form)
+        columns = QHBoxLayout()
+        columns.addWidget(door_box, 1)
+        columns.addWidget(decision_box, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(test)
+        buttons.addWidget(apply)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self._show_driver(door.driver)
+
+    def _show_driver(self, driver: str) -> None:
+        for name, form in self.per_driver.items():
+            form.setVisible(name == driver)
+
+    def chosen(self) -> tuple[DoorSettings, DecisionSettings]:
+        """The settings as filled in; ValueError (naming the field) when they cannot work."""
+        driver = self.driver.currentText()
+        door = replace(self.door, driver=driver, **self.common.values(),
+                       **(self.per_driver[driver].values() if driver in self.per_driver else {}))
+        decision = replace(self.decision, **self.decision_form.values())
+        door.check()
+        decision.check()
+        return door, decision
+
+    def apply(self) -> bool:
+        try:
+            door, decision = self.chosen()
+        except ValueError as exc:
+            self.message.setText(f"Not applied: {exc}")
+            self.message.setStyleSheet("color: #c62828;")
+            return False
+        self.door, self.decision = door, decision
+        self.message.setStyleSheet("")
+        self.message.setText(f"Applied: {door.driver} door, pulse {door.pulse_seconds:g} s")
+        self.applied.emit(door, decision)
+        return True

@@ -1,0 +1,141 @@
+"""The access log page: filter the door's events, see a visitor's snapshot, export CSV, and say
+"not this person" for a wrong match (core.access_log does the work; this page only asks it)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout,
+                               QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from core.access_log import AccessEvent, AccessLog
+from core.decide import (CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, NO_LIVENESS, UNKNOWN,
+                         UNSURE)
+from core.errors import FaceGateError
+
+COLUMNS = ("Time (UTC)", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
+VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, CHECKING_LIVENESS, DOOR_ERROR)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+class LogPage(QWidget):
+    gallery_changed = Signal()  # a "not this person" mark: the live view must re-identify
+
+    def __init__(self, gallery, parent=None) -> None:
+        super().__init__(parent)
+        self.gallery = gallery
+        self.log = AccessLog(gallery.store)
+        self.events: list[AccessEvent] = []
+
+        self.person = QLineEdit(placeholderText="person (any)")
+        self.verdict = QComboBox()
+        self.verdict.addItems([v or "any verdict" for v in VERDICTS])
+        self.unknown = QCheckBox("unknown visitors only")
+        self.use_since = QCheckBox("since")
+        self.since = QDateEdit(QDate.currentDate().addDays(-7), calendarPopup=True)
+        refresh = QPushButton("Refresh")
+        export = QPushButton("Export CSV…")
+        self.not_this = QPushButton("Not this person")
+        self.not_this.setToolTip("This face is not the person it was matched to: never match it to them again")
+        self.not_this.setEnabled(False)
+        for w in (self.person,):
+            w.returnPressed.connect(self.reload)
+        for signal in (self.verdict.currentIndexChanged, self.unknown.toggled, self.use_since.toggled,
+                       self.since.dateChanged):
+            signal.connect(self.reload)
+        refresh.clicked.connect(self.reload)
+        export.clicked.connect(self.choose_export)
+        self.not_this.clicked.connect(self.mark_not_this_person)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.snapshot = QLabel("no event selected", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.snapshot.setFixedSize(180, 180)
+        self.status = QLabel()
+
+        filters = QHBoxLayout()
+        for w in (self.person, self.verdict, self.unknown, self.use_since, self.since, refresh, export):
+            filters.addWidget(w)
+        body = QHBoxLayout()
+        body.addWidget(self.table, 1)
+        side = QVBoxLayout()
+        side.addWidget(self.snapshot)
+        side.addWidget(self.not_this)
+        side.addStretch(1)
+        body.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.status)
+        self.reload()
+
+    def filters(self) -> dict:
+        verdict = VERDICTS[self.verdict.currentIndex()]
+        return {"person": self.person.text().strip() or None, "verdict": verdict or None,
+                "unknown": self.unknown.isChecked(),
+                "since": self.since.date().toString("yyyy-MM-dd") if self.use_since.isChecked() else None}
+
+    def reload(self) -> None:
+        try:
+            self.events = self.log.events(**self.filters())
+        except FaceGateError as exc:
+            self.status.setText(str(exc))
+            return
+        self.table.setRowCount(len(self.events))
+        for row, e in enumerate(self.events):
+            cells = (e.time.replace("T", " ")[:19], e.name or "unknown", e.verdict + (" (not this person)" if
+                     e.not_this_person else ""), _number(e.distance), _number(e.margin), e.door, e.reason)
+            for col, text in enumerate(cells):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.status.setText(f"{len(self.events)} events")
+        self._selected()
+
+    def selected_event(self) -> AccessEvent | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.events[rows[0].row()] if rows else None
+
+    def _selected(self) -> None:
+        event = self.selected_event()
+        self.not_this.setEnabled(bool(event and event.person_id is not None and not event.not_this_person))
+        jpeg = self.log.snapshot(event.id) if event and event.has_snapshot else None
+        if jpeg:
+            pixmap = QPixmap()
+            pixmap.loadFromData(jpeg, "JPG")
+            self.snapshot.setPixmap(pixmap.scaled(self.snapshot.size(), Qt.AspectRatioMode.KeepAspectRatio))
+        else:
+            self.snapshot.clear()
+            self.snapshot.setText("no snapshot" if event else "no event selected")
+
+    def export(self, path: str) -> int:
+        count = self.log.export_csv(path, **self.filters())
+        self.status.setText(f"{count} events written to {path}")
+        return count
+
+    def choose_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the access log", "access-log.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export(path)
+            except OSError as exc:
+                QMessageBox.warning(self, "Export", f"Could not write {path}: {exc}")
+
+    def mark_not_this_person(self) -> None:
+        event = self.selected_event()
+        if event is None:
+            return
+        try:
+            self.log.not_this_person(event.id, self.gallery)
+        except FaceGateError as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(f"that face will not be matched to {event.name} again")
+        self.gallery_changed.emit()
+        self.reload()
