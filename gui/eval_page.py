@@ -22,7 +22,7 @@ from core.evaluate import (DEFAULT_TARGET_FAR, EvalReport, describe_folder, eval
 from core.folder_enroll import FolderEnrollResult, enroll_folder
 from core.gallery import Gallery
 from gui.jobs import JobPanel, page_layout
-from gui.pictures import pil_pixmap
+from gui.pictures import FitLabel, pil_pixmap
 
 
 class EvalPage(QWidget):
@@ -72,8 +72,7 @@ class EvalPage(QWidget):
         self.table.setHorizontalHeaderLabels(["threshold", "FAR", "GAR", "FRR"])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.plot = QLabel()
-        self.plot.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plot = FitLabel()
         self.skipped = QPlainTextEdit()
         self.skipped.setReadOnly(True)
         self.skipped.setPlaceholderText("files that could not be used, with the reason, show here")
@@ -151,7 +150,8 @@ class EvalPage(QWidget):
             values = (row.threshold, row.false_accept_rate, row.genuine_accept_rate, row.false_reject_rate)
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(f"{v:.2f}" if c == 0 else f"{v:.3f}"))
-        self.plot.setPixmap(pil_pixmap(plot_image(report, current=self.gallery.threshold)))
+        self.plot.set_picture(pil_pixmap(plot_image(report, current=self.gallery.threshold)))
+        self.table.resizeColumnsToContents()
         self.skipped.setPlainText("\n".join(f"{f}: {why}" for f, why in report.skipped))
         for b in (self.save_table_button, self.save_plot_button):
             b.setEnabled(True)

@@ -100,6 +100,7 @@ class JobPanel(QWidget):
         self.status.setText(what)
 
     def _ended(self) -> None:
+        self.status.setText("")  # the page's summary says how it went
         self.cancel_button.setEnabled(False)
         self.bar.setRange(0, 1)
         self.bar.setValue(1)

@@ -16,7 +16,7 @@ from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, Simil
 from gui.jobs import JobPanel, page_layout
 from gui.main_window import VIDEO_FILTER
 from gui.people_panel import thumbnail_icon
-from gui.pictures import rgb_pixmap
+from gui.pictures import FitLabel, rgb_pixmap
 from gui.search_page import IMAGE_FILTER
 
 ICON = QSize(64, 64)
@@ -77,9 +77,7 @@ class ScanPage(QWidget):
         self.faces.itemClicked.connect(lambda item: self.search_face(item.data(Qt.ItemDataRole.UserRole)))
         self.results = _icon_list()
         self.results.currentItemChanged.connect(lambda item, _: item and self.show_frame(item.data(Qt.ItemDataRole.UserRole)))
-        self.frame = QLabel("the frame of the chosen face shows here")
-        self.frame.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.frame.setMinimumSize(320, 180)
+        self.frame = FitLabel("the frame of the chosen face shows here")
         self.enroll_button = QPushButton("Enroll this face as…")
         self.enroll_button.setEnabled(False)
         self.enroll_button.clicked.connect(self.ask_enroll)
@@ -225,8 +223,7 @@ class ScanPage(QWidget):
             self.frame.setText(str(exc))
             self.enroll_button.setEnabled(True)
             return
-        self.frame.setPixmap(rgb_pixmap(rgb).scaled(self.frame.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                    Qt.TransformationMode.SmoothTransformation))
+        self.frame.set_picture(rgb_pixmap(rgb))
         self.enroll_button.setEnabled(True)
         self.shown_face = face_id
 

@@ -118,6 +118,7 @@ class SearchPage(QWidget):
         for r, (face, rank, c) in enumerate(rows):
             for col, value in enumerate((face, rank, c.name, f"{c.distance:.3f}", c.sample_id)):
                 self.table.setItem(r, col, QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()
         ms = sum(f.search_ms for f in result.faces)
         self.summary.setText(f"{Path(result.source).name}: {len(result.faces)} face(s); "
                              f"index searched in {ms:.2f} ms" if result.faces else
