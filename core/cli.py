@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 from core.errors import DatabaseLocked, FaceGateError
 from core.paths import default_db
-from core import cli_tools
+from core import cli_tools, logs
 
-COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove") + cli_tools.COMMANDS
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore") + cli_tools.COMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("people", parents=[common], help="list enrolled people")
     p = sub.add_parser("remove", parents=[common], help="delete a person and their samples")
     p.add_argument("name")
+    p = sub.add_parser("backup", parents=[common], help="back up the whole gallery to one file")
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("restore", parents=[common], help="replace the gallery with a verified backup")
+    p.add_argument("file", type=Path)
     cli_tools.add_parsers(sub, common)
     return parser
 
@@ -59,9 +64,11 @@ def open_gallery(args, write: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.setup(Path(getattr(args, "db", None) or default_db()).parent)
     try:
         return _run(args)
     except FaceGateError as exc:
+        logging.getLogger("facegate.cli").error("%s: %s", args.command, exc)
         if args.json:
             print(json.dumps({"error": str(exc)}))
         else:
@@ -112,6 +119,8 @@ def _run(args) -> int:
             n = g.remove(args.name)
         _say(args, {"removed": args.name, "samples": n}, f"removed {args.name} and {n} sample(s)")
         return 0
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(args)
     if args.command in cli_tools.COMMANDS:
         return cli_tools.run(args, open_gallery)
     raise AssertionError(args.command)
@@ -150,6 +159,24 @@ def _enroll_folder(args) -> int:
            "skipped": [{"file": f, "reason": r} for f, r in skipped]}
     _say(args, out, f"enrolled {len(enrolled)} people, {added} samples from {total} images in {elapsed:.1f} s"
          + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+    return 0
+
+
+def _backup_or_restore(args) -> int:
+    from core import backup
+
+    db = args.db or default_db()
+    if args.command == "backup":
+        with backup.open_store(db) as store:
+            info = backup.backup(store, args.file)
+        verb = "backed up"
+    else:
+        info = backup.restore(args.file, db)
+        verb = "restored"
+    out = {"file": str(info.path), "people": info.people, "samples": info.samples, "events": info.events,
+           "sha256": info.sha256, "kept": str(info.kept) if info.kept else None}
+    _say(args, out, f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
+         f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""))
     return 0
 
 

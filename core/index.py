@@ -139,12 +139,14 @@ class SampleIndex:
                 self._index = self._new(64)
             tmp = self.path.with_name(self.path.name + ".tmp")
             self._index.save_index(str(tmp))
+            os.chmod(tmp, 0o600)  # descriptors are biometric data: owner-only, like the database
             _fsync(tmp)
             stamp = {"format": STAMP_FORMAT, "dim": DIM, "space": "l2", "generation": int(generation),
                      "count": len(self._live), "sha256": _sha256(tmp), "M": self.params.M}
             # The new stamp goes down first as .next: a crash between the two renames leaves an
             # index that one of the two stamps vouches for, so it is never rebuilt needlessly.
             following = self._next_stamp_path()
+            following.touch(0o600)
             following.write_text(json.dumps(stamp))
             _fsync(following)
             os.replace(tmp, self.path)

@@ -91,7 +91,14 @@ class Store:
             conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lockfile = _take_writer_lock(self.path)
+            try:
+                self._lockfile = _take_writer_lock(self.path)
+                # created owner-only before SQLite opens it: SQLite gives -wal/-shm the same mode
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError as exc:
+                self.close()
+                raise StoreError(f"{self.path}: cannot open the gallery for writing ({exc.strerror}); "
+                                 "nothing was changed. Make the folder writable, or open it read-only.") from None
             conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
         self.db = Database(conn, execute_plugins=False)
         try:
@@ -351,7 +358,7 @@ def clean_name(name: str) -> str:
 # -- one writer per database file ---------------------------------------------------------------
 def _take_writer_lock(db_path: Path):
     path = db_path.with_name(db_path.name + ".lock")
-    handle = open(path, "a+")
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
     try:
         if os.name == "nt":  # pragma: no cover - Windows
             import msvcrt
