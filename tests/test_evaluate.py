@@ -160,3 +160,26 @@ def test_cli_eval_refuses_a_missing_folder(tmp_path, capsys):
 def test_report_json_is_plain(knn_photos):
     data = json.loads(json.dumps(report_json(evaluate(knn_photos, rounds=1))))
     assert data["p_at_1"] == 1.0 and len(data["thresholds"]) == 61
+
+
+def test_cli_eval_prints_a_table_people_can_read(flat_folder, capsys):
+    assert cli_main(["eval", str(flat_folder), "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "not splittable (a single photo): alex" in out
+    assert "recommended threshold for FAR <= 0.01" in out and "caution:" in out
+    assert "\n     0.40  " in out and "skipped" in out and "notes.txt" in out
+
+
+def test_folder_enroll_uses_the_same_layout_and_stops_between_people(flat_folder, gallery):
+    from core.folder_enroll import enroll_folder
+
+    seen = []
+    result = enroll_folder(gallery, flat_folder, on_progress=lambda i, n, f: seen.append(f),
+                           should_stop=lambda: len(seen) >= 1)
+    assert result.cancelled and result.enrolled == ["alex"] and result.samples == 1
+    assert [p.name for p in gallery.people()] == ["alex"]  # whole people only
+    result = enroll_folder(gallery, flat_folder)
+    assert sorted(result.enrolled) == ["alex", "lin", "obama"]
+    reasons = dict(result.skipped)
+    assert any("lin.b.png" in f and "no face" in r for f, r in result.skipped)
+    assert "notes" in reasons  # the text file's 'person' had nothing usable
