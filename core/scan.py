@@ -50,6 +50,8 @@ class ScanSettings:
     every: int = 5
     method: str = "hog"
     min_face: int = 40
+    #: Write what was found at most this often (seconds), one short transaction per batch.
+    batch_seconds: float = 2.0
 
 
 @dataclass
@@ -66,6 +68,22 @@ class ScanResult:
     def frames_per_second(self) -> float:
         """Scanned (not merely decoded) frames per second."""
         return self.frames_scanned / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _VideoRow:
+    """The scan in progress, as written so far (``id`` is None until its first batch)."""
+
+    path: str
+    name: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    every: int
+    frames_scanned: int = 0
+    faces_written: int = 0
+    id: int | None = None
 
 
 @dataclass
@@ -123,11 +141,13 @@ class ScanLibrary:
     def scan(self, path: str | Path, settings: ScanSettings | None = None,
              on_progress: Callable[[int, int, int], None] | None = None,
              should_stop: Callable[[], bool] | None = None) -> ScanResult:
-        """Scan ``path`` and keep every face found, in one transaction at the end.
+        """Scan ``path`` and keep every face found.
 
         ``on_progress(frames_read, frame_count, faces_found)`` is called after each scanned
         frame; when ``should_stop()`` turns true the scan ends there and what it found so far
-        is kept, marked incomplete. A new scan of the same file replaces the old one.
+        is kept, marked incomplete. Faces are written in batches (every few seconds), so memory
+        stays flat on a long video and a crash loses only the last batch. A new scan of the
+        same file replaces the old one from its first batch on.
         """
         settings = settings or ScanSettings()
         if settings.every < 1:
@@ -138,10 +158,11 @@ class ScanLibrary:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         fps = fps if 1.0 <= fps <= 1000.0 else 25.0
         total = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        video = _VideoRow(str(path.resolve()), path.name, fps, total, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                          int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every)
         rows: list[tuple] = []
-        started = time.perf_counter()
-        index = scanned = 0
+        started = last_write = time.perf_counter()
+        index = 0
         cancelled = False
         try:
             while True:
@@ -161,37 +182,41 @@ class ScanLibrary:
                     sample = sample_of(rgb, self.gallery.describer.describe(rgb, box), "")
                     rows.append((index, index / fps, *box.as_tuple(), pack(sample.descriptor),
                                  sample.thumbnail, sample.quality))
-                scanned += 1
+                video.frames_scanned += 1
                 index += 1
+                if rows and time.perf_counter() - last_write >= settings.batch_seconds:
+                    self._write(video, rows, index, complete=False)
+                    rows, last_write = [], time.perf_counter()
                 if on_progress is not None:
-                    on_progress(index, max(total, index), len(rows))
+                    on_progress(index, max(total, index), video.faces_written + len(rows))
         finally:
             cap.release()
-        if on_progress is not None and not cancelled:
-            on_progress(index, index, len(rows))  # the end: the true frame count is known now
-        if scanned == 0 and not cancelled:
+        if video.frames_scanned == 0 and not cancelled:
             raise VideoError(f"{path}: no frame could be decoded; the file is damaged or not a video")
-        video_id = None
-        if rows or not cancelled:
-            video_id = self._keep(path, fps, max(total, index), width, height, settings.every, scanned,
-                                  not cancelled, rows)
-        return ScanResult(video_id, str(path), index, scanned, len(rows), cancelled,
+        if video.id is not None or rows or not cancelled:
+            self._write(video, rows, index, complete=not cancelled)
+        if on_progress is not None and not cancelled:
+            on_progress(index, index, video.faces_written)  # the end: the true frame count is known now
+        return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces_written, cancelled,
                           time.perf_counter() - started)
 
-    def _keep(self, path: Path, fps: float, frame_count: int, width: int, height: int, every: int,
-              scanned: int, complete: bool, rows: list[tuple]) -> int:
-        key = str(path.resolve())
-        with self.store.write(f"keeping the faces found in {path.name}") as db:
-            db.execute("DELETE FROM scan_videos WHERE path = ?", (key,))
-            cur = db.execute(
-                "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
-                "complete, scanned) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                (key, path.name, fps, frame_count, width, height, every, scanned, int(complete), now()))
-            video_id = cur.lastrowid
+    def _write(self, video: "_VideoRow", rows: list[tuple], frames_read: int, complete: bool) -> None:
+        """One transaction: the video's row (replacing an older scan of the file, the first time)
+        and a batch of its faces."""
+        with self.store.write(f"keeping the faces found in {video.name}") as db:
+            if video.id is None:
+                db.execute("DELETE FROM scan_videos WHERE path = ?", (video.path,))
+                video.id = db.execute(
+                    "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
+                    "complete, scanned) VALUES(?,?,?,?,?,?,?,0,0,?)",
+                    (video.path, video.name, video.fps, video.frame_count, video.width, video.height, video.every,
+                     now())).lastrowid
             db.conn.executemany(
                 "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor, thumbnail, "
-                "quality) VALUES(?,?,?,?,?,?,?,?,?,?)", [(video_id, *r) for r in rows])
-        return video_id
+                "quality) VALUES(?,?,?,?,?,?,?,?,?,?)", [(video.id, *r) for r in rows])
+            db.execute("UPDATE scan_videos SET frames_scanned = ?, complete = ?, frame_count = ? WHERE id = ?",
+                       (video.frames_scanned, int(complete), max(video.frame_count, frames_read), video.id))
+        video.faces_written += len(rows)
 
     # -- listing --------------------------------------------------------------------------------
     def videos(self) -> list[ScannedVideo]:

@@ -28,7 +28,12 @@ def scanned(tmp_path_factory, describer):
     g = Gallery(tmp_path_factory.mktemp("scan") / "scan.db", describer=describer)
     lib = ScanLibrary(g)
     progress = []
-    result = lib.scan(CLIP, ScanSettings(every=EVERY), on_progress=lambda *a: progress.append(a))
+
+    def note(*args):  # the progress, and what the database already holds at that moment
+        stored = g.store.read("SELECT COUNT(*), MAX(v.complete) FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id")
+        progress.append((*args, *stored[0]))
+
+    result = lib.scan(CLIP, ScanSettings(every=EVERY, batch_seconds=0), on_progress=note)
     yield lib, result, progress
     g.close()
 
@@ -50,7 +55,10 @@ def test_scan_finds_faces_only_where_the_readme_says(scanned):
     assert f.time == pytest.approx(f.frame / 29.97, abs=1e-3)
     (video,) = lib.videos()
     assert (video.width, video.height, video.frame_count, video.every, video.complete) == (640, 360, 275, 5, True)
-    assert progress[-1] == (275, 275, result.faces) and len(progress) == 55 + 1
+    assert progress[-1][:3] == (275, 275, result.faces) and len(progress) == 55 + 1
+    assert progress[-1][3:] == (result.faces, 1)
+    # written in batches while scanning (incomplete until the end), not all at the end
+    assert any(0 < stored < result.faces and complete == 0 for *_, stored, complete in progress[:-1])
 
 
 def test_lin_photo_lists_only_his_faces_folded(scanned, describer):
