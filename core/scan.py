@@ -71,24 +71,10 @@ class ScanResult:
 
 
 @dataclass
-class _VideoRow:
-    """The scan in progress, as written so far (``id`` is None until its first batch)."""
-
-    path: str
-    name: str
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-    every: int
-    frames_scanned: int = 0
-    faces_written: int = 0
-    id: int | None = None
-
-
-@dataclass
 class ScannedVideo:
-    id: int
+    """A scanned video file; ``faces`` counts its found faces (while scanning: those written so far)."""
+
+    id: int | None  # None while a scan has written nothing yet
     path: str
     name: str
     fps: float
@@ -158,8 +144,8 @@ class ScanLibrary:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         fps = fps if 1.0 <= fps <= 1000.0 else 25.0
         total = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-        video = _VideoRow(str(path.resolve()), path.name, fps, total, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                          int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every)
+        video = ScannedVideo(None, str(path.resolve()), path.name, fps, total, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                             int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every, 0, False, now())
         rows: list[tuple] = []
         started = last_write = time.perf_counter()
         index = 0
@@ -188,7 +174,7 @@ class ScanLibrary:
                     self._write(video, rows, index, complete=False)
                     rows, last_write = [], time.perf_counter()
                 if on_progress is not None:
-                    on_progress(index, max(total, index), video.faces_written + len(rows))
+                    on_progress(index, max(total, index), video.faces + len(rows))
         finally:
             cap.release()
         if video.frames_scanned == 0 and not cancelled:
@@ -196,11 +182,11 @@ class ScanLibrary:
         if video.id is not None or rows or not cancelled:
             self._write(video, rows, index, complete=not cancelled)
         if on_progress is not None and not cancelled:
-            on_progress(index, index, video.faces_written)  # the end: the true frame count is known now
-        return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces_written, cancelled,
+            on_progress(index, index, video.faces)  # the end: the true frame count is known now
+        return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces, cancelled,
                           time.perf_counter() - started)
 
-    def _write(self, video: "_VideoRow", rows: list[tuple], frames_read: int, complete: bool) -> None:
+    def _write(self, video: ScannedVideo, rows: list[tuple], frames_read: int, complete: bool) -> None:
         """One transaction: the video's row (replacing an older scan of the file, the first time)
         and a batch of its faces."""
         with self.store.write(f"keeping the faces found in {video.name}") as db:
@@ -210,13 +196,13 @@ class ScanLibrary:
                     "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
                     "complete, scanned) VALUES(?,?,?,?,?,?,?,0,0,?)",
                     (video.path, video.name, video.fps, video.frame_count, video.width, video.height, video.every,
-                     now())).lastrowid
+                     video.scanned)).lastrowid
             db.conn.executemany(
                 "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor, thumbnail, "
                 "quality) VALUES(?,?,?,?,?,?,?,?,?,?)", [(video.id, *r) for r in rows])
             db.execute("UPDATE scan_videos SET frames_scanned = ?, complete = ?, frame_count = ? WHERE id = ?",
                        (video.frames_scanned, int(complete), max(video.frame_count, frames_read), video.id))
-        video.faces_written += len(rows)
+        video.faces += len(rows)
 
     # -- listing --------------------------------------------------------------------------------
     def videos(self) -> list[ScannedVideo]:
