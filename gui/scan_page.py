@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from core.detection import Detector
+from core.detection import METHODS, Detector
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
@@ -20,7 +20,7 @@ from gui.pictures import FitLabel, rgb_pixmap
 from gui.search_page import IMAGE_FILTER
 
 ICON = QSize(64, 64)
-EVERY_KEY, FOLD_KEY = "scan.every", "scan.fold"
+EVERY_KEY, FOLD_KEY, METHOD_KEY = "scan.every", "scan.fold", "scan.method"
 
 
 def _icon_list() -> QListWidget:
@@ -53,6 +53,11 @@ class ScanPage(QWidget):
         self.every.setPrefix("every ")
         self.every.setSuffix(" frames")
         self.every.setValue(int(gallery.store.get_setting(EVERY_KEY, "5")))
+        self.method = QComboBox()
+        self.method.addItems(METHODS)
+        self.method.setToolTip("hog finds faces from 40 px (thorough, slower); haar+hog is the live view's quick "
+                               "detector and misses small faces")
+        self.method.setCurrentText(gallery.store.get_setting(METHOD_KEY, ScanSettings.method))
         self.fold = QDoubleSpinBox()
         self.fold.setRange(0.0, 1.0)
         self.fold.setSingleStep(0.05)
@@ -64,7 +69,7 @@ class ScanPage(QWidget):
         self.remove_button = QPushButton("Remove scan")
         self.remove_button.clicked.connect(self.remove_video)
         bar = QHBoxLayout()
-        for w in (self.scan_button, self.every, self.fold, self.photo_button, self.remove_button):
+        for w in (self.scan_button, self.every, self.method, self.fold, self.photo_button, self.remove_button):
             bar.addWidget(w)
         bar.addStretch(1)
 
@@ -109,12 +114,13 @@ class ScanPage(QWidget):
         if self.jobs.busy:
             self.summary.setText("A scan is already running; cancel it first.")
             return
-        every = self.every.value()
+        every, method = self.every.value(), self.method.currentText()
         self._remember(EVERY_KEY, every)
+        self._remember(METHOD_KEY, method)
         name = Path(path).name
 
         def work(progress, should_stop):
-            return self.library.scan(path, ScanSettings(every=every), should_stop=should_stop,
+            return self.library.scan(path, ScanSettings(every=every, method=method), should_stop=should_stop,
                                      on_progress=lambda i, n, found: progress(i, n, f"{name}: frame {i} of {n}, "
                                                                                     f"{found} face(s)"))
 
