@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Signal
 
 from core.decide import Decider, DecisionSettings
 from core.door import Door, DoorSettings, SimulatedDoor, make_door
@@ -46,6 +46,8 @@ def open_door(settings: DoorSettings) -> tuple[Door, str | None]:
 
 
 class DoorPages(QObject):
+    logged = Signal(object)  # an AccessEvent just written (from the decider's writer thread)
+
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
@@ -64,20 +66,13 @@ class DoorPages(QObject):
         self.log_page.gallery_changed.connect(window.recognizer.refresh)
         self.settings_page.applied.connect(self.apply)
         self.settings_page.test_pulse.connect(self.test_unlock)
-        window.frame_shown.connect(self._frame)
+        window.frame_shown.connect(lambda shown: self.indicator.show_decisions(shown.result.tracks))
+        self.decider.on_logged.append(self.logged.emit)
+        self.logged.connect(lambda _event: self.log_page.reload())
         window.installEventFilter(self)
-        self._logged: set[int] = set()
         problems = [p for p in (door_problem, decision_problem, open_problem) if p]
         if problems:
             self.settings_page.message.setText("; ".join(problems))
-
-    def _frame(self, shown) -> None:
-        tracks = shown.result.tracks
-        self.indicator.show_decisions(tracks)
-        logged = {t.decision.event_id for t in tracks if t.decision is not None and t.decision.event_id}
-        if logged - self._logged:  # a new access-log entry: show it
-            self._logged |= logged
-            self.log_page.reload()
 
     def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings) -> None:
         try:
@@ -101,6 +96,7 @@ class DoorPages(QObject):
         return answer
 
     def shutdown(self) -> None:
+        self.decider.close()
         self.door.close()
 
     def eventFilter(self, watched, event) -> bool:

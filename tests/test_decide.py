@@ -48,6 +48,7 @@ def play(gallery, decider, path, start: int = 0, stop: int | None = None) -> lis
         return [(i, rec.process(rgb, ts).tracks) for i, ts, rgb in frames(path, start, stop)]
     finally:
         rec.close()
+        decider.flush()  # the access log is written on the decider's own thread
 
 
 def settle(door) -> None:
@@ -138,6 +139,7 @@ def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
     assert verdicts[8] == GRANTED
     decision = decider.update(1, history + [biden], rgb, box, 1.0)
     assert decision.verdict == GRANTED and decision.person == "obama"  # final for the visit: no flip, no 2nd unlock
+    decider.close()
     assert [e.verdict for e in decider.log.events()] == [GRANTED]
 
 
