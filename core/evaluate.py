@@ -198,6 +198,13 @@ def _by_person(images: list[EvalImage]) -> dict[str, list[int]]:
 def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, seed: int | None,
            target_far: float, thresholds: tuple[float, ...]) -> EvalReport:
     images = photos.images
+    if not any(splits):
+        single = sorted({img.person for img in images})
+        skipped = "; ".join(f"{f}: {r}" for f, r in photos.skipped[:5])
+        raise FaceGateError(
+            "nothing to evaluate: no person has two usable photos"
+            + (f" (a single photo: {', '.join(single[:10])})" if single else "")
+            + (f"; skipped {len(photos.skipped)} file(s): {skipped}" if photos.skipped else ""))
     names = sorted({img.person for img in images})
     label = np.array([names.index(img.person) for img in images], np.int64)
     has_face = np.array([img.descriptor is not None for img in images], bool)

@@ -183,3 +183,17 @@ def test_folder_enroll_uses_the_same_layout_and_stops_between_people(flat_folder
     reasons = dict(result.skipped)
     assert any("lin.b.png" in f and "no face" in r for f, r in result.skipped)
     assert "notes" in reasons  # the text file's 'person' had nothing usable
+
+
+def test_nothing_to_evaluate_is_said_plainly(tmp_path, describer, gallery):
+    from core.errors import FaceGateError
+
+    folder = tmp_path / "people"
+    (folder / "solo").mkdir(parents=True)
+    shutil.copy(IMAGES / "obama_small.jpg", folder / "solo" / "a.jpg")
+    (folder / "readme.txt").write_text("hello")
+    photos = describe_folder(folder, describer, Detector("hog"))
+    with pytest.raises(FaceGateError, match=r"two usable photos \(a single photo: solo\); skipped 1 file.*readme.txt"):
+        evaluate(photos)
+    with pytest.raises(FaceGateError, match="no person has two usable photos"):
+        evaluate_gallery(gallery.store)
