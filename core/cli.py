@@ -14,9 +14,9 @@ from pathlib import Path
 
 from core.errors import DatabaseLocked, FaceGateError
 from core.paths import default_db
-from core import cli_tools, logs
+from core import cli_door, cli_tools, logs
 
-COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore") + cli_tools.COMMANDS
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore") + cli_tools.COMMANDS + cli_door.COMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", parents=[common], help="replace the gallery with a verified backup")
     p.add_argument("file", type=Path)
     cli_tools.add_parsers(sub, common)
+    cli_door.add_parsers(sub, common)
     return parser
 
 
@@ -123,6 +124,8 @@ def _run(args) -> int:
         return _backup_or_restore(args)
     if args.command in cli_tools.COMMANDS:
         return cli_tools.run(args, open_gallery)
+    if args.command in cli_door.COMMANDS:
+        return cli_door.run(args, open_gallery)
     raise AssertionError(args.command)
 
 
