@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ import numpy as np
 
 STAMP_FORMAT = 1
 DIM = 128
+#: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
+#: same sample ids, other faces) passes every stamp check but not this one.
+SPOT_CHECK = 32
+log = logging.getLogger("facegate.index")
 
 
 @dataclass
@@ -131,9 +136,23 @@ class SampleIndex:
         return self.stamp_path().with_suffix(".next")
 
     def save(self, generation: int) -> None:
-        """Write the index atomically (temp file, fsync, rename) and stamp it with ``generation``."""
+        """Write the index atomically (temp file, fsync, rename) and stamp it with ``generation``.
+
+        A failed save (disk full, read-only folder) is logged, not raised: the change it follows
+        is already committed to the database, the old file keeps its old stamp, so the next open
+        sees it stale and repairs it."""
         if self.path is None:
             return
+        try:
+            self._save(generation)
+        except OSError as exc:
+            log.warning("%s: saving the index failed (%s); it will be repaired from the database "
+                        "on the next start", self.path, exc.strerror or exc)
+            for leftover in (self.path.with_name(self.path.name + ".tmp"), self._next_stamp_path()):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+    def _save(self, generation: int) -> None:
         with self._lock:
             if self._index is None:
                 self._index = self._new(64)
@@ -163,7 +182,12 @@ class SampleIndex:
         want = set(int(i) for i in ids)
         with self._lock:
             loaded = self._load() if self.path is not None else None
+            if loaded is not None and not self._agrees(sorted(loaded[1] & want), vectors_of):
+                loaded = None
             if loaded is None:
+                if self.path is not None and self.path.exists():
+                    log.warning("%s: the index file is damaged or belongs to another gallery; rebuilt it from "
+                                "the database (%d samples)", self.path, len(want))
                 self.build(np.asarray(sorted(want), np.int64), vectors_of(sorted(want)))
                 self.last_sync = "built" if self.path is None else "rebuilt"
                 self.save(generation)
@@ -179,6 +203,17 @@ class SampleIndex:
             self.last_sync = "repaired"
             self.save(generation)
             return self.last_sync
+
+    def _agrees(self, ids: list[int], vectors_of) -> bool:
+        """Do up to SPOT_CHECK of these samples hold the database's vectors?"""
+        pick = ids[:: max(1, len(ids) // SPOT_CHECK)][:SPOT_CHECK]
+        if not pick:
+            return True
+        try:
+            held = np.asarray(self._index.get_items(pick), np.float32)
+        except RuntimeError:
+            return False
+        return np.array_equal(held, np.asarray(vectors_of(pick), np.float32))
 
     def _load(self) -> tuple[int, set[int]] | None:
         """Load the file if its stamp vouches for it: (stamp generation, live labels), else None."""

@@ -29,8 +29,9 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
 
 def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes: int = 2_000_000,
-          backups: int = 5) -> Path:
-    """Log the "facegate" tree to ``folder``/facegate.log (default: the data folder); the path.
+          backups: int = 5) -> Path | None:
+    """Log the "facegate" tree to ``folder``/facegate.log (default: the data folder); the path,
+    or None when the folder cannot be written (the warning goes to the console).
 
     Calling it again with another folder moves the log there (one file handler at a time), so
     tests and a window reopened on another gallery do not write to two files."""
@@ -39,7 +40,6 @@ def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes
 
         folder = data_dir()
     path = Path(folder) / LOG_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger(ROOT_LOGGER)
     for handler in list(logger.handlers):
         if isinstance(handler, PrivateRotatingFileHandler):
@@ -47,7 +47,12 @@ def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes
                 return path
             logger.removeHandler(handler)
             handler.close()
-    handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    except OSError as exc:  # a read-only or full data folder must not stop FaceGate; say so once
+        logger.warning("cannot write the log file %s (%s); logging to the console only", path, exc.strerror or exc)
+        return None
     handler.setFormatter(logging.Formatter(FORMAT))
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > level:
