@@ -35,22 +35,12 @@ PHOTO = ROOT / "tests" / "data" / "images" / "obama.jpg"
 
 
 def enrolled_gallery(tmp: Path):
-    from test_decide import frames
+    from test_decide import enroll_from_clip
 
     from core.gallery import Gallery
-    from core.live import LiveRecognizer
-    from core.worker import InlinePool
 
     g = Gallery(tmp / "door.db")
-    rec = LiveRecognizer(g, pool=InlinePool(g.describer))
-    for i, ts, rgb in frames(CLIP, stop=200):
-        result = rec.process(rgb, ts)
-        if result.enrollment and result.enrollment.done:
-            break
-        big = [t for t in result.tracks if t.box.width >= 70]
-        if i >= 82 and big and rec._enrollment is None:
-            rec.start_enrollment(big[0].id, "Lin-Manuel")
-    rec.close()
+    enroll_from_clip(g)
     return g
 
 

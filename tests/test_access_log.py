@@ -3,6 +3,7 @@ and "not this person" stopping a real wrong match while the real person is still
 from __future__ import annotations
 
 import csv
+import json
 import dataclasses
 import io
 
@@ -95,3 +96,25 @@ def test_not_this_person_stops_a_real_wrong_match(knn_gallery):
         unknown = AccessLog(reopened.store).record(AccessEvent("Unknown", descriptor=lin.descriptor))
         with pytest.raises(StoreError, match="unknown visitor"):
             AccessLog(reopened.store).not_this_person(unknown, reopened)
+
+
+def test_cli_lists_exports_and_marks(knn_gallery, tmp_path, capsys):
+    from core.cli import main as cli
+
+    g = knn_gallery
+    lin = g.faces(load_image(IMAGES / "lin-manuel-miranda.png"))[0]
+    obama = g.store.person("obama")
+    log = AccessLog(g.store)
+    marked = log.record(AccessEvent("Granted", "obama", obama.id, "wrong", 0.705, descriptor=lin.descriptor))
+    log.record(AccessEvent("Unknown", reason="nobody", distance=0.9))
+    db = str(g.store.path)
+    g.close()
+    assert cli(["access-log", "--db", db, "--json", "--unknown"]) == 0
+    assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["Unknown"]
+    assert cli(["access-log", "--db", db, "--csv", str(tmp_path / "all.csv")]) == 0
+    assert len(read_csv(tmp_path / "all.csv")) == 2
+    assert cli(["access-log", "--db", db, "--not-this-person", str(marked)]) == 0
+    assert cli(["access-log", "--db", db, "--not-this-person", "999"]) == 2
+    assert "no access event 999" in capsys.readouterr().err
+    with Gallery(db, describer=g.describer, threshold=0.75) as reopened:
+        assert reopened.identify_descriptor(lin.descriptor).name != "obama"

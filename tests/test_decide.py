@@ -58,23 +58,28 @@ def settle(door) -> None:
         time.sleep(0.02)
 
 
+def enroll_from_clip(gallery, name: str = NAME) -> None:
+    """Enroll Lin-Manuel the way an operator does it: by clicking his face in the clip
+    (LiveRecognizer.start_enrollment), from his own frames."""
+    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer))
+    try:
+        for i, ts, rgb in frames(CLIP, stop=200):
+            result = rec.process(rgb, ts)
+            if result.enrollment and result.enrollment.done:
+                return
+            big = [t for t in result.tracks if t.box.width >= 70]
+            if i >= 82 and big and rec._enrollment is None:
+                rec.start_enrollment(big[0].id, name)
+    finally:
+        rec.close()
+
+
 @pytest.fixture(scope="module")
 def lin_db(tmp_path_factory, describer):
-    """A gallery holding Lin-Manuel, enrolled the way an operator does it: by clicking his face in
-    the clip (LiveRecognizer.start_enrollment), from his own frames."""
+    """A gallery holding Lin-Manuel, enrolled from the clip."""
     path = tmp_path_factory.mktemp("lin") / "gallery.db"
     with Gallery(path, describer=describer) as g:
-        rec = LiveRecognizer(g, pool=InlinePool(describer))
-        try:
-            for i, ts, rgb in frames(CLIP, stop=200):
-                result = rec.process(rgb, ts)
-                if result.enrollment and result.enrollment.done:
-                    break
-                big = [t for t in result.tracks if t.box.width >= 70]
-                if i >= 82 and big and rec._enrollment is None:
-                    rec.start_enrollment(big[0].id, NAME)
-        finally:
-            rec.close()
+        enroll_from_clip(g)
         assert [p.name for p in g.people()] == [NAME] and g.people()[0].sample_count == 5
     return path
 
