@@ -28,6 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                          "(default: the last one used, else the first camera)")
     parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: %(default)s in the "
                                                               "user's data folder)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation: play the bundled demo clip in the window (offscreen), "
+                             "enroll, recognise, print what was seen; exit status 0 when it all works")
     return parser.parse_args(argv)
 
 
@@ -41,6 +44,10 @@ def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettin
 
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.self_test:  # before any QApplication: the self-test makes its own, offscreen
+        from gui.self_test import run as self_test
+
+        return self_test()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("FaceGate")
     app.setApplicationName("FaceGate")
