@@ -15,6 +15,7 @@ from core.errors import FaceGateError
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
 from gui.log_page import LogPage
+from gui.schedule_editor import ScheduleEditor
 
 log = logging.getLogger("facegate.door")
 
@@ -61,6 +62,8 @@ class DoorPages(QObject):
         window.statusBar().addPermanentWidget(self.indicator)
         self.log_page = LogPage(window.gallery)
         self.settings_page = DoorSettingsPage(door_settings, decision_settings)
+        self.schedules = ScheduleEditor(window.gallery)
+        self.settings_page.layout().insertWidget(1, self.schedules)
         window.add_page("Access log", self.log_page)
         window.add_page("Door", self.settings_page)
         self.log_page.gallery_changed.connect(window.recognizer.refresh)

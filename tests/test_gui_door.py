@@ -14,6 +14,7 @@ from core.decide import Decider, UNKNOWN
 from core.door import CommandDoor, SimulatedDoor
 from core.door_guard import GuardedDoor
 from core.images import crop, encode_jpeg, load_image
+from core.schedule import Schedules
 
 
 def _wait(qtbot, predicate, timeout=10_000):
@@ -58,6 +59,24 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     _wait(qtbot, lambda: journal.exists() and journal.read_text().split()[-2:] == ["open", "lock"])
     _wait(qtbot, lambda: "Door locked (command)" in pages.indicator.state.text())
     assert '"driver": "command"' in window.gallery.store.get_setting("door")
+
+
+def test_schedule_editor_saves_and_refuses(qtbot, knn_gallery):
+    from gui.schedule_editor import ScheduleEditor
+
+    editor = ScheduleEditor(knn_gallery)
+    qtbot.addWidget(editor)
+    editor.person.setCurrentText("biden")
+    editor.windows.setText("Mon-Tue 08:00-18:00")
+    assert editor.save()
+    biden = knn_gallery.store.person("biden").id
+    assert [str(w) for w in Schedules(knn_gallery.store).windows(biden)] == ["Mon 08:00-18:00", "Tue 08:00-18:00"]
+    editor.windows.setText("Mon 8-9")
+    assert not editor.save() and "Mon-Fri 08:00-18:00" in editor.message.text()
+    editor.person.setCurrentText("obama")
+    assert editor.windows.text() == ""
+    editor.person.setCurrentText("biden")
+    assert editor.windows.text() == "Mon 08:00-18:00, Tue 08:00-18:00"   # the refused text was not saved
 
 
 def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, tmp_path):
