@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         for worker in list(self._retiring):
             worker.stop()
         self._retiring.clear()
+        self.people.shutdown()
         self.recognizer.close()
 
     def closeEvent(self, event) -> None:

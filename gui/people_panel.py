@@ -1,16 +1,19 @@
 """The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), add
 samples from photos, view and remove single samples. Every change goes through the Gallery and
-then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh)."""
+then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
+Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
+window must not freeze for."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget,
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.store import Person
+from gui.jobs import JobPanel
 
 THUMB = 64
 
@@ -45,9 +48,13 @@ class PeoplePanel(QWidget):
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch()
+        self.jobs = JobPanel()
+        self.summary = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
+        layout.addWidget(self.jobs)
+        layout.addWidget(self.summary)
         self.reload()
 
     def reload(self) -> None:
@@ -113,14 +120,28 @@ class PeoplePanel(QWidget):
             self.add_photo_files(person.name, files)
 
     def add_photo_files(self, name: str, files: list[str]) -> None:
-        result = []
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            if self._did(lambda: result.append(self.gallery.enroll(name, files))) and result[0].skipped:
-                QMessageBox.information(self, "Some photos were not used",
-                                        "\n".join(f"{s}: {r}" for s, r in result[0].skipped))
-        finally:
-            self.unsetCursor()
+        """Enroll the photos' faces as samples of ``name`` on a job thread; the summary line then
+        says how many were added and names each unusable photo with the reason."""
+        if self.jobs.busy:
+            self.summary.setText("Still reading the previous photos; try again when they are done.")
+            return
+
+        def work(progress, should_stop):
+            return self.gallery.enroll(name, files, on_progress=lambda done, total: progress(
+                done, total, f"photo {done} of {total} for {name}"))
+
+        def done(result) -> None:
+            self.reload()
+            self.changed.emit()
+            skipped = "".join(f"\nnot used: {reason}" for _, reason in result.skipped)  # reasons name the file
+            self.summary.setText(f"{len(result.sample_ids)} sample(s) added to {result.person.name}.{skipped}")
+
+        self.summary.setText("")
+        self.jobs.start(f"Reading {len(files)} photos of {name}…", work, done,
+                        lambda why: self.summary.setText(f"Nothing added: {why}"))
+
+    def shutdown(self) -> None:
+        self.jobs.stop()
 
     def view_samples(self) -> None:
         person = self.selected()
