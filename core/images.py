@@ -40,6 +40,8 @@ def load_image(source: str | Path | bytes, name: str | None = None) -> np.ndarra
         raise ImageError(label, "file not found")
     if path.is_dir():
         raise ImageError(label, "is a folder, not an image file")
+    if not path.is_file():  # reading a FIFO or a device would block or never end
+        raise ImageError(label, "is not a regular file (a pipe, socket or device), not an image file")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
