@@ -63,6 +63,7 @@ class SelfTest:
         self.dialog = None
         self.last_index = -1
         self.judged = Seen()
+        self.door: dict[int, str] = {}   # track -> the door's final verdict on it (shown, not judged here)
         self.result: int | None = None
         self.reason = ""
         window.frame_shown.connect(self.on_frame)
@@ -95,6 +96,10 @@ class SelfTest:
                 self.verdict()
             else:
                 self.judged.labels[index] = [t.label for t in tracks]
+                for t in tracks:
+                    d = t.decision
+                    if d is not None and getattr(d, "final", False) and t.id not in self.door:
+                        self.door[t.id] = f"frame {index}: {d.person or 'unknown face'} -> {d.verdict} ({d.reason})"
 
     def start_enrollment(self, tracks, index: int) -> None:
         faces = [t for t in tracks if t.state != "pending"]
@@ -137,6 +142,8 @@ class SelfTest:
         print("self-test: what the window showed when the clip was played again:", flush=True)
         for first, last, text in self.judged.runs():
             print(f"self-test:   frames {first:3d}-{last:3d}: {text}", flush=True)
+        for verdict in self.door.values():
+            print(f"self-test: door decision at {verdict}", flush=True)
         named, shown = self.judged.share(PERSON_SHOT, named=True)
         unnamed, stranger = self.judged.share(STRANGER_SHOT, named=False)
         print(f"self-test: {NAME} named on {named} of {shown} frames shown of {PERSON_SHOT.start}-"
@@ -169,6 +176,9 @@ def run(timeout: float = 120.0) -> int:
     """The self-test; returns the process exit status (0 = passed)."""
     from core.paths import resource_path
 
+    for stream in (sys.stdout, sys.stderr):  # labels and reasons hold "…", "≤": never die on a narrow console
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     started = time.monotonic()
     clip = resource_path("demo_clip.mp4")
     if not clip.is_file():
@@ -193,7 +203,7 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     from core.describe import default_model_dir
     from core.gallery import Gallery
     from core.live import LiveRecognizer
-    from gui.main_window import MainWindow
+    from gui.app import build_window
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     frozen = "frozen (PyInstaller)" if getattr(sys, "frozen", False) else "from source"
@@ -202,8 +212,8 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     gallery = Gallery(tmp / "gallery.db")
     recognizer = LiveRecognizer(gallery)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
-    window = MainWindow(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
-                        pace=False, loop=True)
+    window = build_window(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
+                          pace=False, loop=True)
     try:
         window.show()
         print(f"self-test: window shown ({window.width()}x{window.height()}), descriptor worker pid "
