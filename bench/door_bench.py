@@ -6,8 +6,8 @@
    frame at which he is granted, how long after his face appears, why, and how many pulses the
    door got; when the unknown person is logged.
 2. Liveness cues: the spread of the head-turn measure and the deepest eye closing, for Lin-Manuel
-   in the clip, for the unknown person, and for a video of one still photo (what the thresholds
-   0.2 and 0.6 must separate).
+   in the clip, for the unknown person, and for a video of one still photo (what the default
+   thresholds must separate).
 3. Costs on the frame thread: Decider.update for a candidate face (with the 68-point landmarks)
    and for a settled one; an access-log entry (snapshot + descriptor + SQLite commit).
 4. The door: unlock() to the relay's ON bytes through the guard process on a pseudo-terminal,
@@ -79,7 +79,7 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
     from test_decide import frames
 
     from core.detection import Detector
-    from core.liveness import measure
+    from core.liveness import LivenessSettings, measure
 
     detector = Detector("haar+hog", 40)
     ears, yaws = [], []
@@ -95,8 +95,9 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
         return
     yaws.sort()
     spread = yaws[-2] - yaws[1] if len(yaws) > 3 else 0.0
-    print(f"{label}: {len(ears)} faces; head-turn spread {spread:.3f} (needs 0.2); "
-          f"deepest eye closing {min(ears) / np.percentile(ears, 80):.2f} of open (a blink is under 0.6)")
+    need = LivenessSettings()
+    print(f"{label}: {len(ears)} faces; head-turn spread {spread:.3f} (needs {need.turn_range}); deepest eye "
+          f"closing {min(ears) / np.percentile(ears, 80):.2f} of open (a blink is under {need.blink_ratio})")
 
 
 def photo_video(path: Path) -> Path:

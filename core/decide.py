@@ -71,7 +71,7 @@ class DecisionSettings(StoredSettings):
     liveness: bool = True          # require a blink or head turn before unlocking
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.6
+    blink_ratio: float = 0.5
     turn_range: float = 0.2
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit

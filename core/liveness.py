@@ -35,7 +35,7 @@ NOSE_TIP = 30
 class LivenessSettings:
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.6     # eyes count as closed under this fraction of the open-eye EAR
+    blink_ratio: float = 0.5     # eyes count as closed under this fraction of the open-eye EAR
     reopen_ratio: float = 0.85   # ...and as open again above this fraction
     turn_range: float = 0.2      # change of the nose offset (in eye distances) that counts as a turn
     min_face: int = 60           # px; smaller faces are not judged
