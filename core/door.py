@@ -127,6 +127,7 @@ class Door:
 
     driver = "abstract"
     lock_at_start = True
+    lock_retry_pauses = (0.2, 0.5)  # s between the attempts to lock (a replugged USB board, a busy lock)
 
     def __init__(self, pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0) -> None:
         self.pulse_seconds = pulse_seconds
@@ -221,14 +222,15 @@ class Door:
         self._safe_lock()
 
     def _safe_lock(self) -> bool:
-        """Lock, retrying twice: a lock command that fails is the one failure that matters most."""
+        """Lock, retrying: a lock command that fails is the one failure that matters most."""
         last = None
-        for attempt in range(3):
+        for pause in (*self.lock_retry_pauses, None):
             try:
                 self._close()
             except Exception as exc:
                 last = exc
-                time.sleep(0.5 * (attempt + 1))
+                if pause is not None:
+                    time.sleep(pause)
                 continue
             if self.state != "locked":  # a failure stays on show until the next good pulse
                 self._set_state("locked", self.error if self.state == "error" else None)
