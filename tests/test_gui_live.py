@@ -16,6 +16,9 @@ def _big_face_on_screen(window) -> bool:
 
 def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     window, recording = live_window
+    # The 10 s to collect samples is wall-clock; a loaded CI machine may process the clip at a
+    # few frames per second, and this test is about the workflow, not the speed.
+    window.recognizer.update_settings(enroll_timeout=60.0)
     window.open_source(str(CLIP))
     qtbot.waitUntil(lambda: _big_face_on_screen(window), timeout=60_000)
     box = window.last.result.tracks[0].box
