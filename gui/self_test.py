@@ -75,7 +75,10 @@ class SelfTest:
     def play(self) -> None:
         """Play the clip from its start, as the window plays any video file."""
         self.window.open_source(str(self.clip))
-        self.window.worker.source_failed.connect(lambda why, _: self.fail(f"the demo clip does not play: {why}"))
+        worker = self.window.worker
+        worker.source_failed.connect(lambda why, _: self.fail(f"the demo clip does not play: {why}"))
+        worker.finished.connect(lambda: self.window.worker is worker and self.fail(
+            f"the capture thread stopped at frame {self.last_index} while {self.state} (its error is above)"))
 
     def on_frame(self, shown) -> None:
         if self.result is not None:
@@ -194,21 +197,37 @@ def run(timeout: float = 120.0) -> int:
     return status
 
 
+def check_files() -> None:
+    """Every dlib model core may load and the Haar cascade are where the app looks for them."""
+    from core.describe import MODEL_FILES, default_model_dir
+    from core.detection import haar_cascade_path
+    from core.errors import ModelError
+
+    folder = default_model_dir()
+    missing = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]
+    if missing:
+        raise ModelError(f"dlib model files missing from {folder}: {', '.join(missing)}")
+    if not os.path.isfile(haar_cascade_path()):
+        raise ModelError(f"the Haar cascade is missing: {haar_cascade_path()}")
+    size = sum((folder / name).stat().st_size for name in MODEL_FILES.values()) / 2**20
+    print(f"self-test: {len(MODEL_FILES)} dlib models ({size:.0f} MB) in {folder}; Haar cascade "
+          f"{haar_cascade_path()}", flush=True)
+
+
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from core.describe import default_model_dir
     from core.gallery import Gallery
     from core.live import LiveRecognizer
     from gui.app import build_window
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     frozen = "frozen (PyInstaller)" if getattr(sys, "frozen", False) else "from source"
-    print(f"self-test: FaceGate {frozen}, Qt platform {app.platformName()}, models in {default_model_dir()}",
-          flush=True)
+    print(f"self-test: FaceGate {frozen}, Qt platform {app.platformName()}", flush=True)
+    check_files()
     gallery = Gallery(tmp / "gallery.db")
     recognizer = LiveRecognizer(gallery)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
