@@ -23,6 +23,8 @@ from core.errors import FaceGateError
 
 #: How long a stream may take to answer, and to send the next frame, before it counts as lost.
 STREAM_TIMEOUT_MS = 5000
+#: Undecodable frames in a row a camera or stream may send before it counts as lost.
+MAX_BAD_FRAMES = 5
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
@@ -163,9 +165,9 @@ class FrameSource:
         if self.spec.kind == "file" and self.pace:
             self._keep_time()
         bgr = self._grab()
+        if bgr is None and self.spec.kind != "file":
+            bgr = self._grab_after_bad_frame()
         if bgr is None:
-            if self.spec.kind != "file":
-                raise SourceError(f"{self.spec}: stopped sending video")
             if not self.loop:
                 return None
             self.close()
@@ -182,6 +184,19 @@ class FrameSource:
             return bgr
         ok, bgr = self._cap.read()
         return bgr if ok else None
+
+    def _grab_after_bad_frame(self) -> np.ndarray:
+        """A camera or stream sent a frame that did not decode: read on, up to MAX_BAD_FRAMES and
+        no longer than the timeout, before calling it lost (one garbled frame of an IP camera
+        must not cost a reconnect; a dead or silent one still fails within the timeout)."""
+        started = time.monotonic()
+        for _ in range(MAX_BAD_FRAMES):
+            if (time.monotonic() - started) * 1000 >= self.timeout_ms:
+                break
+            bgr = self._grab()
+            if bgr is not None:
+                return bgr
+        raise SourceError(f"{self.spec}: stopped sending video")
 
     def _keep_time(self) -> None:
         """Play a file as a camera would: wait for the next frame's moment, skip the frames
