@@ -54,6 +54,7 @@ IDENTIFYING = "Identifying"
 CHECKING_LIVENESS = "Checking liveness"
 NO_LIVENESS = "No liveness"
 DOOR_ERROR = "Door error"
+MANUAL_UNLOCK = "Manual unlock"
 FINAL = (GRANTED, DENIED, DENIED_SCHEDULE)
 
 
@@ -278,9 +279,13 @@ class Decider:
                                 runner.distance if runner else None, decision.door, visit.track), visit.face)
         return decision
 
+    def note(self, verdict: str, reason: str, door: str = "") -> None:
+        """Log something that happened at the door without a face (a failure, a manual unlock)."""
+        self._queue(AccessEvent(verdict, reason=reason, door=door), None)
+
     def _door_changed(self, status) -> None:
         if status.state == "error":
-            self._queue(AccessEvent(DOOR_ERROR, reason=status.error or "door failure", door="error"), None)
+            self.note(DOOR_ERROR, status.error or "door failure", "error")
 
     def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None) -> None:
         with self._writer_lock:

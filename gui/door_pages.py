@@ -9,7 +9,7 @@ import logging
 
 from PySide6.QtCore import QEvent, QObject, Signal
 
-from core.decide import Decider, DecisionSettings
+from core.decide import MANUAL_UNLOCK, Decider, DecisionSettings
 from core.door import Door, DoorSettings, SimulatedDoor, make_door
 from core.errors import FaceGateError
 from gui.door_indicator import DoorIndicator
@@ -95,6 +95,7 @@ class DoorPages(QObject):
 
     def test_unlock(self) -> str:
         answer = self.door.unlock()
+        self.decider.note(MANUAL_UNLOCK, "Test unlock on the Door page", answer)
         self.settings_page.message.setText(f"Test unlock: {answer}")
         return answer
 

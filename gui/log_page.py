@@ -9,12 +9,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
                                QVBoxLayout, QWidget)
 
 from core.access_log import AccessEvent, AccessLog
-from core.decide import (CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, NO_LIVENESS, UNKNOWN,
+from core.decide import (DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN,
                          UNSURE)
 from core.errors import FaceGateError
 
 COLUMNS = ("Time (UTC)", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
-VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, CHECKING_LIVENESS, DOOR_ERROR)
+VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
 
 
 def _number(value: float | None) -> str:

@@ -57,6 +57,7 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     assert pages.decider.door is pages.door
     assert pages.test_unlock() == "unlocking"
     _wait(qtbot, lambda: journal.exists() and journal.read_text().split()[-2:] == ["open", "lock"])
+    _wait(qtbot, lambda: log_page.table.item(0, 2).text() == "Manual unlock")  # logged, and shown at once
     _wait(qtbot, lambda: "Door locked (command)" in pages.indicator.state.text())
     assert '"driver": "command"' in window.gallery.store.get_setting("door")
 
