@@ -145,11 +145,6 @@ class Decider:
         if door is not None:
             door.add_listener(self._door_changed)
 
-    def update_settings(self, **changes) -> None:
-        settings = replace(self.settings, **changes)
-        settings.check()
-        self.settings = settings
-
     # -- the hook -------------------------------------------------------------------------------
     def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float) -> Decision:
         visit = self._visits.get(track_id)
@@ -229,17 +224,17 @@ class Decider:
 
     def _for_person(self, visit: _Visit, agreeing: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
         s = self.settings
-        first = agreeing[-1]
+        latest = agreeing[-1]
         worst = max(m.distance for m in agreeing)
         margins = [m.margin for m in agreeing if m.margin is not None]
         evidence = (f"{s.agree} identifications agree, distance ≤ {worst:.3f}"
                     + (f", margin ≥ {min(margins):.3f}" if margins else ", nobody else enrolled"))
-        base = Decision(visit.track, first.name, UNSURE, evidence, first.person_id, worst,
+        base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst,
                         min(margins) if margins else None)
         try:
-            person = self.gallery.store.person(first.person_id)  # fresh: 'allowed' may have just changed
+            person = self.gallery.store.person(latest.person_id)  # fresh: 'allowed' may have just changed
         except UnknownPerson:
-            return replace(base, reason=f"{first.name} was removed from the gallery")
+            return replace(base, reason=f"{latest.name} was removed from the gallery")
         if not person.allowed:
             return self._finish(visit, replace(base, verdict=DENIED, reason=f"{person.name} is not allowed in; {evidence}"))
         inside, why = self.schedules.allows(person.id, self.clock())
