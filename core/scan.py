@@ -114,6 +114,16 @@ class SimilarFace:
         return 1 + len(self.folded)
 
 
+@dataclass
+class _Searchable:
+    """What a search needs in memory: the found faces, their descriptors and squared norms."""
+
+    generation: int
+    faces: list[ScannedFace]
+    vectors: np.ndarray = field(repr=False)
+    sq: np.ndarray = field(repr=False)
+
+
 class ScanLibrary:
     """The scanned videos of one gallery: scan, list, search, show and enroll from found faces."""
 
@@ -121,7 +131,7 @@ class ScanLibrary:
         self.gallery = gallery
         self.store = gallery.store
         self._lock = threading.Lock()
-        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None  # (generation, ids, vectors)
+        self._cache: _Searchable | None = None
 
     # -- scanning -----------------------------------------------------------------------------
     def scan(self, path: str | Path, settings: ScanSettings | None = None,
@@ -255,51 +265,63 @@ class ScanLibrary:
         return unpack(rows[0][0])
 
     # -- search ---------------------------------------------------------------------------------
-    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(face ids, N x 128) of every found face, reloaded only when the database changed."""
+    def _searchable(self) -> "_Searchable":
+        """Every found face and its descriptor, reloaded only when the database changed."""
         generation = self.store.generation()
         with self._lock:
-            if self._cache is None or self._cache[0] != generation:
-                rows = self.store.read("SELECT id, descriptor FROM scan_faces ORDER BY id")
-                ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-                mat = (np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(-1, 128)
-                       if rows else np.empty((0, 128), np.float32))
-                self._cache = (generation, ids, mat)
-            return self._cache[1], self._cache[2]
+            if self._cache is None or self._cache.generation != generation:
+                rows = self.store.read(
+                    "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom, f.descriptor "
+                    "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id ORDER BY f.id")
+                # float64: the dot-product distances below need the precision near the fold boundary
+                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, 128).astype(np.float64)
+                       if rows else np.empty((0, 128), np.float64))
+                self._cache = _Searchable(generation, [_face(r) for r in rows], mat, np.einsum("ij,ij->i", mat, mat))
+            return self._cache
 
     def similar(self, descriptor: np.ndarray, top: int = 20, fold_distance: float = DEFAULT_FOLD,
                 within: float | None = None) -> list[SimilarFace]:
         """The ``top`` most similar found faces across all scanned videos, nearest first, each
-        with the faces closer than ``fold_distance`` to it folded under it (0 folds nothing)."""
-        ids, mat = self._vectors()
-        if not len(ids) or top < 1:
+        with the faces closer than ``fold_distance`` to it folded under it (0 folds nothing).
+
+        Taken nearest first, a face closer than ``fold_distance`` to an already listed face is
+        folded under the nearest such face; any other face is listed, until ``top`` are listed.
+        Vectorised: one matrix-vector product per listed face, so 20 000 faces take
+        milliseconds rather than a Python loop per face.
+        """
+        found = self._searchable()
+        if not found.faces or top < 1:
             return []
-        query = np.asarray(descriptor, np.float32).reshape(128)
-        dist = np.linalg.norm(mat - query, axis=1)
+        mat, sq = found.vectors, found.sq
+        query = np.asarray(descriptor, np.float64).reshape(128)
+        dist = np.sqrt(np.maximum(sq + query @ query - 2.0 * (mat @ query), 0.0))
         order = np.argsort(dist, kind="stable")
-        reps: list[int] = []  # rows of representatives
-        folded: dict[int, list[int]] = {}
-        for row in order:
-            d = float(dist[row])
-            if within is not None and d > within:
-                break
-            # A face this far from the query is farther than fold_distance from every listed
-            # representative (triangle inequality): nothing more can fold or be listed.
-            if len(reps) >= top and d >= float(dist[reps[-1]]) + fold_distance:
-                break
-            if reps and fold_distance > 0:
-                near = np.linalg.norm(mat[reps] - mat[row], axis=1)
-                best = int(np.argmin(near))
-                if near[best] < fold_distance:
-                    folded[reps[best]].append(row)
-                    continue
-            if len(reps) < top:
-                reps.append(row)
-                folded[row] = []
-        wanted = [int(ids[r]) for r in reps] + [int(ids[f]) for r in reps for f in folded[r]]
-        faces = self._faces_by_id(wanted)
-        return [SimilarFace(faces[int(ids[r])], float(dist[r]), [faces[int(ids[f])] for f in folded[r]])
-                for r in reps]
+        if within is not None:
+            order = order[dist[order] <= within]
+        position = np.empty(len(dist), np.int64)
+        position[order] = np.arange(len(order))
+        reps: list[int] = []
+        rep_d2: list[np.ndarray] = []  # squared distances from each listed face to every face
+        alive = order  # candidates neither listed nor folded yet, nearest first
+        while len(alive) and len(reps) < top:
+            rep, alive = int(alive[0]), alive[1:]
+            reps.append(rep)
+            rep_d2.append(np.maximum(sq + sq[rep] - 2.0 * (mat @ mat[rep]), 0.0))
+            if fold_distance > 0 and len(alive):
+                alive = alive[rep_d2[-1][alive] >= fold_distance ** 2]
+        # Folded: every candidate neither listed nor left over, under its nearest earlier listed face.
+        rep_rows = np.asarray(reps, np.int64)
+        is_folded = np.ones(len(order), bool)
+        is_folded[position[rep_rows]] = False
+        is_folded[position[alive]] = False
+        folded_rows = order[is_folded]  # nearest to the query first
+        groups: dict[int, list[int]] = {r: [] for r in reps}
+        if len(folded_rows):
+            d2 = np.stack([d[folded_rows] for d in rep_d2], axis=1)
+            d2[position[folded_rows][:, None] < position[rep_rows][None, :]] = np.inf  # only nearer listed faces
+            for row, owner in zip(folded_rows.tolist(), rep_rows[np.argmin(d2, axis=1)].tolist()):
+                groups[owner].append(row)
+        return [SimilarFace(found.faces[r], float(dist[r]), [found.faces[f] for f in groups[r]]) for r in reps]
 
     def similar_to_face(self, face_id: int, top: int = 20, fold_distance: float = DEFAULT_FOLD,
                         within: float | None = None) -> list[SimilarFace]:

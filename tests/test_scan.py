@@ -86,6 +86,33 @@ def test_lin_photo_lists_only_his_faces_folded(scanned, describer):
             assert np.linalg.norm(reps[i] - reps[j]) >= 0.3
 
 
+def reference_similar(vectors: dict[int, np.ndarray], query, top, fold, within=None):
+    """The folding rule, one face at a time: nearest first, fold under the nearest listed face
+    closer than ``fold``, else list it (until ``top`` are listed)."""
+    ranked = sorted(vectors, key=lambda i: (float(np.linalg.norm(vectors[i] - query)), i))
+    listed: dict[int, set[int]] = {}
+    for i in ranked:
+        if within is not None and np.linalg.norm(vectors[i] - query) > within:
+            break
+        near = {r: float(np.linalg.norm(vectors[i] - vectors[r])) for r in listed}
+        if near and min(near.values()) < fold:
+            listed[min(near, key=near.get)].add(i)
+        elif len(listed) < top:
+            listed[i] = set()
+    return listed
+
+
+def test_folding_matches_the_rule_applied_face_by_face(scanned):
+    lib, _, _ = scanned
+    vectors = {f.id: lib.descriptor(f.id) for f in lib.faces()}
+    for face_id in list(vectors)[::3]:
+        for top, fold, within in ((5, 0.3, None), (100, 0.3, 0.6), (100, 0.45, None), (3, 0.0, None)):
+            got = lib.similar(vectors[face_id], top=top, fold_distance=fold, within=within)
+            want = reference_similar(vectors, vectors[face_id], top, fold, within)
+            assert [h.face.id for h in got] == list(want)
+            assert [{f.id for f in h.folded} for h in got] == list(want.values())
+
+
 def test_wider_fold_gives_fewer_entries_standing_for_the_same_faces(scanned):
     lib, _, _ = scanned
     photo = IMAGES / "lin-manuel-miranda.png"
