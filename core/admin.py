@@ -70,6 +70,9 @@ class AdminLock:
         """Set the secret; changing an existing one needs the current one."""
         if self.is_set():
             self.verify(current or "")
+        self._write_secret(new)
+
+    def _write_secret(self, new: str) -> None:
         if len(new or "") < MIN_LENGTH:
             raise AdminError(f"the admin PIN or password needs at least {MIN_LENGTH} characters")
         salt = os.urandom(16)
@@ -98,7 +101,8 @@ class AdminLock:
         self._save(failures)
         if wait:
             raise WrongSecret(f"wrong admin PIN; {failures.count} wrong tries: wait {_duration(wait)}")
-        raise WrongSecret(f"wrong admin PIN ({FREE_TRIES - failures.count} more tries before a wait)")
+        left = FREE_TRIES - failures.count
+        raise WrongSecret(f"wrong admin PIN ({left} more {'try' if left == 1 else 'tries'} before a wait)")
 
     # -- waiting after wrong answers --------------------------------------------------------------
     def failures(self) -> Failures:
@@ -135,9 +139,11 @@ class AdminSession:
         self.lock.verify(answer)
         self._until = self.clock() + self.seconds
 
-    def first_secret(self, new: str) -> None:
-        """Set the secret on first start, and stay unlocked (the operator just proved it)."""
-        self.lock.set_secret(new)
+    def choose_secret(self, new: str) -> None:
+        """Set the secret: on first start, or to change it while unlocked; stays unlocked."""
+        if self.lock.is_set() and not self.unlocked():
+            raise AdminError("give the current admin PIN first")
+        self.lock._write_secret(new)
         self._until = self.clock() + self.seconds
 
     def relock(self) -> None:

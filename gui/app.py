@@ -12,10 +12,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from core import logs
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.live import LiveRecognizer
 from core.paths import default_db
+from gui.admin_dialog import install_admin
 from gui.door_pages import add_door_pages
 from gui.main_window import MainWindow
 from gui.settings_dialog import live_settings
@@ -53,6 +55,7 @@ def run(argv: list[str]) -> int:
     app.setApplicationName("FaceGate")
     settings = QSettings()
     db = args.db or default_db()
+    logs.setup(Path(db).parent)
     try:
         gallery = Gallery(db)
     except FaceGateError as exc:
@@ -62,6 +65,7 @@ def run(argv: list[str]) -> int:
         recognizer = LiveRecognizer(gallery, live_settings(settings))
         window = build_window(gallery, recognizer, settings)
         window.show()
+        install_admin(window)  # after show(): the first-start PIN dialog sits over the running video
         window.start(args.source)
         code = app.exec()
         window.shutdown()

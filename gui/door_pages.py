@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from core.decide import MANUAL_UNLOCK, Decider, DecisionSettings
 from core.door import Door, DoorSettings, SimulatedDoor, make_door
 from core.errors import FaceGateError
+from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
 from gui.log_page import LogPage
@@ -94,6 +95,8 @@ class DoorPages(QObject):
             self.settings_page.message.setText(problem)
 
     def test_unlock(self) -> str:
+        if not require_admin(self.window, "unlock the door by hand"):
+            return "refused: no admin PIN"
         answer = self.door.unlock()
         self.decider.note(MANUAL_UNLOCK, "Test unlock on the Door page", answer)
         self.settings_page.message.setText(f"Test unlock: {answer}")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from core.decide import DecisionSettings
 from core.door import DRIVERS, DoorSettings
+from gui.admin_dialog import require_admin
 
 LABELS = {
     "pulse_seconds": "Unlock pulse (s)", "cooldown_seconds": "Cooldown after a pulse (s)",
@@ -132,6 +133,8 @@ class DoorSettingsPage(QWidget):
         return door, decision
 
     def apply(self) -> bool:
+        if not require_admin(self, "change the door settings"):
+            return False
         try:
             door, decision = self.chosen()
         except ValueError as exc:

@@ -21,6 +21,7 @@ from core.evaluate import (DEFAULT_TARGET_FAR, EvalReport, describe_folder, eval
                            report_summary)
 from core.folder_enroll import FolderEnrollResult, enroll_folder
 from core.gallery import Gallery
+from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
 from gui.pictures import FitLabel, pil_pixmap
 
@@ -195,7 +196,7 @@ class EvalPage(QWidget):
 
     # -- enrolling a folder ---------------------------------------------------------------------
     def enroll_folder(self, folder: str | Path | None) -> None:
-        if folder is None or self._busy():
+        if folder is None or self._busy() or not require_admin(self, "enroll a folder of people"):
             return
 
         def work(progress, should_stop):

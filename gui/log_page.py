@@ -12,6 +12,7 @@ from core.access_log import AccessEvent, AccessLog
 from core.decide import (DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN,
                          UNSURE)
 from core.errors import FaceGateError
+from gui.admin_dialog import require_admin
 
 COLUMNS = ("Time (UTC)", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
 VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
@@ -120,6 +121,8 @@ class LogPage(QWidget):
         return count
 
     def choose_export(self) -> None:
+        if not require_admin(self, "export the access log"):
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Export the access log", "access-log.csv", "CSV (*.csv)")
         if path:
             try:
@@ -129,7 +132,7 @@ class LogPage(QWidget):
 
     def mark_not_this_person(self) -> None:
         event = self.selected_event()
-        if event is None:
+        if event is None or not require_admin(self, "correct the access log"):
             return
         try:
             self.log.not_this_person(event.id, self.gallery)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QT
 from core.gallery import Gallery
 from core.live import LiveRecognizer
 from core.sources import SourceError, list_cameras, parse_source
+from gui.admin_dialog import require_admin
 from gui.enroll_dialog import EnrollDialog
 from gui.people_panel import PeoplePanel
 from gui.settings_dialog import SOURCE_KEY, SettingsDialog, recent_sources, remember_source
@@ -194,7 +195,9 @@ class MainWindow(QMainWindow):
             return
         self.enroll(tracks[0].id)
 
-    def enroll(self, track_id: int) -> EnrollDialog:
+    def enroll(self, track_id: int) -> EnrollDialog | None:
+        if not require_admin(self, "enroll a person"):
+            return None
         if self.enroll_dialog is not None:
             self.enroll_dialog.reject()
         dialog = EnrollDialog(self.recognizer, track_id, self.people.names(), self)
@@ -213,6 +216,8 @@ class MainWindow(QMainWindow):
 
     # -- settings -------------------------------------------------------------------------------
     def open_settings(self) -> None:
+        if not require_admin(self, "change the settings"):
+            return
         dialog = SettingsDialog(self.settings, self.recognizer.settings, self.source, self)
         if dialog.exec():
             self.recognizer.update_settings(**dialog.changes())

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.store import Person
+from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel
 
 THUMB = 64
@@ -87,6 +88,8 @@ class PeoplePanel(QWidget):
 
     def _did(self, change) -> bool:
         """Run a gallery change; on refusal say why and change nothing else."""
+        if not require_admin(self, "change the people enrolled"):
+            return False
         try:
             change()
         except FaceGateError as exc:

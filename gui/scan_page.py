@@ -13,6 +13,7 @@ from core.detection import METHODS, Detector
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
 from gui.main_window import VIDEO_FILTER
 from gui.people_panel import thumbnail_icon
@@ -236,7 +237,7 @@ class ScanPage(QWidget):
     # -- enrolling ------------------------------------------------------------------------------
     def ask_enroll(self) -> None:
         item = self.results.currentItem()
-        if item is None:
+        if item is None or not require_admin(self, "enroll a person"):
             return
         name, ok = QInputDialog.getText(self, "Enroll from a found face", "Name of the person:")
         if ok and name.strip():

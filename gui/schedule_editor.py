@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEd
 
 from core.errors import FaceGateError
 from core.schedule import Schedules, format_windows, parse_windows
+from gui.admin_dialog import require_admin
 
 
 class ScheduleEditor(QGroupBox):
@@ -48,6 +49,8 @@ class ScheduleEditor(QGroupBox):
         self.message.clear()
 
     def save(self) -> bool:
+        if not require_admin(self, "change the schedules"):
+            return False
         person_id = self.person.currentData()
         if person_id is None:
             self.message.setText("Enroll someone first.")

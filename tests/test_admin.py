@@ -60,7 +60,7 @@ def test_wrong_tries_wait_doubling_and_a_restart_does_not_reset_it(db_path):
         lock = AdminLock(store, clock)
         lock.set_secret(PIN)
         for i in range(FREE_TRIES - 1):
-            with pytest.raises(WrongSecret, match="more tries"):
+            with pytest.raises(WrongSecret, match="more tr(y|ies) before a wait"):
                 lock.verify("0000")
         with pytest.raises(WrongSecret, match=f"wait {int(FIRST_WAIT)} s"):
             lock.verify("0000")
@@ -104,7 +104,7 @@ def test_session_unlocks_for_a_while(db_path):
     with Store(db_path) as store:
         session = AdminSession(AdminLock(store), seconds=60, clock=mono)
         assert not session.unlocked()
-        session.first_secret(PIN)
+        session.choose_secret(PIN)
         assert session.unlocked()
         mono.t += 61
         assert not session.unlocked()
@@ -115,3 +115,9 @@ def test_session_unlocks_for_a_while(db_path):
         assert session.unlocked()
         session.relock()
         assert not session.unlocked()
+        with pytest.raises(AdminError, match="current admin PIN first"):  # changing it needs unlocking
+            session.choose_secret("5555")
+        session.unlock(PIN)
+        session.choose_secret("5555")
+        session.relock()
+        session.unlock("5555")
