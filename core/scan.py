@@ -231,8 +231,7 @@ class ScanLibrary:
         """Found faces in frame order (of one video, or of all)."""
         where, params = ("WHERE f.video_id = ?", (video_id,)) if video_id is not None else ("", ())
         rows = self.store.read(
-            "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
-            f"FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id {where} ORDER BY f.video_id, f.frame, f.left",
+            f"{_FACE_SELECT} {where} ORDER BY f.video_id, f.frame, f.left",
             params)
         return [_face(r) for r in rows]
 
@@ -245,8 +244,7 @@ class ScanLibrary:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             rows = self.store.read(
-                "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
-                f"FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id WHERE f.id IN ({','.join('?' * len(chunk))})",
+                f"{_FACE_SELECT} WHERE f.id IN ({','.join('?' * len(chunk))})",
                 chunk)
             out.update({r[0]: _face(r) for r in rows})
         missing = [i for i in ids if i not in out]
@@ -271,8 +269,7 @@ class ScanLibrary:
         with self._lock:
             if self._cache is None or self._cache.generation != generation:
                 rows = self.store.read(
-                    "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom, f.descriptor "
-                    "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id ORDER BY f.id")
+                    _FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
                 # float64: the dot-product distances below need the precision near the fold boundary
                 mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, 128).astype(np.float64)
                        if rows else np.empty((0, 128), np.float64))
@@ -364,6 +361,11 @@ class ScanLibrary:
             f = faces[fid]
             samples.append(NewSample(unpack(rows[0][0]), rows[0][1], f"{f.video} frame {f.frame}", rows[0][2]))
         return self.gallery.enroll_samples(name, samples, allowed=allowed)
+
+
+#: A found face's row, as _face() reads it.
+_FACE_SELECT = ("SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
+                "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id")
 
 
 def _face(r: tuple) -> ScannedFace:
