@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
@@ -102,7 +104,7 @@ class ScanPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 2)
         page_layout(self, bar, self.jobs, self.summary, split)
-        self._query = None  # ("face", id) or ("photo", descriptor) of the current list
+        self._query: np.ndarray | None = None  # the descriptor the similar list was made for
         self.reload()
 
     # -- scanning -------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class ScanPage(QWidget):
 
     # -- searching ------------------------------------------------------------------------------
     def search_face(self, face_id: int) -> None:
-        self._query = ("face", self.library.descriptor(face_id))
+        self._query = self.library.descriptor(face_id)
         self._refold()
 
     def choose_photo(self) -> None:
@@ -202,7 +204,7 @@ class ScanPage(QWidget):
             self.summary.setText("No face found in that photo.")
             return
         face = max(faces, key=lambda f: f.box.area)
-        self._query = ("photo", face.descriptor)
+        self._query = face.descriptor
         self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo.")
         self._refold()
 
@@ -210,7 +212,7 @@ class ScanPage(QWidget):
         self._remember(FOLD_KEY, self.fold.value())
         if self._query is None:
             return
-        self.similar = self.library.similar(self._query[1], top=40, fold_distance=self.fold.value())
+        self.similar = self.library.similar(self._query, top=40, fold_distance=self.fold.value())
         self.results.clear()
         for hit in self.similar:
             f = hit.face

@@ -39,6 +39,7 @@ class SearchPage(QWidget):
         self.top.setValue(5)
         self.top.setPrefix("top ")
         self.use_within = QCheckBox("only within")
+        self.use_within.setToolTip("list every sample within this distance (at most 'top' of them)")
         self.within = QDoubleSpinBox()
         self.within.setRange(0.05, 2.0)
         self.within.setSingleStep(0.05)
