@@ -75,7 +75,7 @@ class Gallery:
                 return mat[[row[i] for i in wanted]]
 
             result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of,
-                                     self.store.generation())
+                                     self.store.samples_generation())
             self._refresh_people()
             return result
 
@@ -154,7 +154,7 @@ class Gallery:
             self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
             self._owners.update({i: person.id for i in ids})
             self._names[person.id] = person.name
-            self.index.save(self.store.generation())
+            self.index.save(self.store.samples_generation())
             return person, ids
 
     # -- management -----------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class Gallery:
             ids = self.store.remove_person(name)
             self.index.remove(ids)
             self._refresh_people()
-            self.index.save(self.store.generation())
+            self.index.save(self.store.samples_generation())
             return len(ids)
 
     def remove_sample(self, sample_id: int) -> None:
@@ -175,7 +175,7 @@ class Gallery:
             self.store.remove_sample(sample_id)
             self.index.remove([sample_id])
             self._refresh_people()
-            self.index.save(self.store.generation())
+            self.index.save(self.store.samples_generation())
 
     def rename(self, name: str, new_name: str) -> Person:
         with self._lock:

@@ -114,8 +114,21 @@ def _door_access(db: Database) -> None:
     db.execute("CREATE INDEX negatives_person ON negatives(person_id)")
 
 
+def _samples_generation(db: Database) -> None:
+    """A counter that moves only when samples change, whatever the code path (cascading deletes
+    too): the index is stamped with it, so access-log or scan writes never make it look stale."""
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('samples_generation', '0')")
+    for event in ("INSERT", "DELETE", "UPDATE OF descriptor"):
+        name = event.split()[0].lower()
+        db.execute(f"""
+            CREATE TRIGGER samples_generation_{name} AFTER {event} ON samples BEGIN
+                UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'samples_generation';
+            END""")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
     ("door-access", _door_access),
+    ("samples-generation", _samples_generation),
 ]

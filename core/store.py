@@ -2,7 +2,8 @@
 
 SQLite is the truth; the hnswlib index beside it is a cache. Every write is one explicit
 ``BEGIN IMMEDIATE`` transaction (an enrollment's person and all its samples land together or
-not at all) and bumps a ``generation`` counter that the index is stamped with.
+not at all) and bumps a ``generation`` counter (caches of anything in the file use it); a second
+counter, ``samples_generation``, moves only when samples change and is what the index is stamped with.
 
 One writer per database: the SQLite linked here (3.40.1) has the WAL-reset bug that needs two
 connections writing or checkpointing at once, so a Store opened for writing takes an exclusive
@@ -223,7 +224,13 @@ class Store:
 
     # -- gallery settings and generation -------------------------------------------------------
     def generation(self) -> int:
+        """Moves with every write transaction."""
         rows = self.read("SELECT value FROM meta WHERE key = 'generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def samples_generation(self) -> int:
+        """Moves only when samples are added, deleted or changed (kept by triggers)."""
+        rows = self.read("SELECT value FROM meta WHERE key = 'samples_generation'")
         return int(rows[0][0]) if rows else 0
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:

@@ -33,9 +33,15 @@ def test_enroll_is_one_transaction(db_path):
         assert s.people() == [] and s.samples() == []
         person, ids = s.enroll("ada", _samples(3), notes="front door")
         assert person.sample_count == 3 and len(ids) == 3 and person.notes == "front door"
-        gen = s.generation()
+        gen, samples_gen = s.generation(), s.samples_generation()
         s.enroll("Ada", _samples(2, seed=1))  # same person, case-insensitive
         assert s.person("ada").sample_count == 5 and s.generation() == gen + 1
+        assert s.samples_generation() > samples_gen
+        samples_gen = s.samples_generation()
+        s.update_person("ada", notes="back door")
+        assert s.samples_generation() == samples_gen
+        s.remove_person("ada")  # cascades count too
+        assert s.samples_generation() > samples_gen
 
 
 def test_descriptors_round_trip(db_path):
