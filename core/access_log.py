@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ CSV_COLUMNS = ("id", "time", "track", "person", "verdict", "reason", "distance",
                "runner_up_distance", "door", "not_this_person", "snapshot")
 _FIELDS = ("id", "time", "track", "person_id", "name", "verdict", "reason", "distance", "margin", "runner_up",
            "runner_up_distance", "door", "not_this_person")
+log = logging.getLogger("facegate.door")  # every decision also goes to the log file (core.logs)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -72,6 +74,9 @@ class AccessLog:
                  int(event.not_this_person), descriptor, event.snapshot))
             event.id = cur.lastrowid
         event.has_snapshot = event.snapshot is not None
+        log.info("event %d: %s %s (%s)%s%s", event.id, event.verdict, event.name or "unknown visitor", event.reason,
+                 "" if event.distance is None else f", distance {event.distance:.3f}",
+                 f", door {event.door}" if event.door else "")
         return event.id
 
     def events(self, since: str | None = None, until: str | None = None, person: str | None = None,

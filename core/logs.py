@@ -41,18 +41,19 @@ def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes
         folder = data_dir()
     path = Path(folder) / LOG_NAME
     logger = logging.getLogger(ROOT_LOGGER)
-    for handler in list(logger.handlers):
-        if isinstance(handler, PrivateRotatingFileHandler):
-            if Path(handler.baseFilename) == path.resolve():
-                return path
-            logger.removeHandler(handler)
-            handler.close()
+    old = [h for h in logger.handlers if isinstance(h, PrivateRotatingFileHandler)]
+    if any(Path(h.baseFilename) == path.resolve() and h.maxBytes == max_bytes for h in old):
+        return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     except OSError as exc:  # a read-only or full data folder must not stop FaceGate; say so once
-        logger.warning("cannot write the log file %s (%s); logging to the console only", path, exc.strerror or exc)
+        logger.warning("cannot write the log file %s (%s); keeping %s", path, exc.strerror or exc,
+                       old[0].baseFilename if old else "the console only")
         return None
+    for previous in old:
+        logger.removeHandler(previous)
+        previous.close()
     handler.setFormatter(logging.Formatter(FORMAT))
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > level:
