@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--denied", action="store_true", help="known but not allowed through the door")
-    p = sub.add_parser("enroll-folder", parents=[common], help="enroll one person per subfolder")
+    p = sub.add_parser("enroll-folder", parents=[common],
+                       help="enroll one person per subfolder (or files named person.anything)")
     p.add_argument("folder", type=Path)
     p = sub.add_parser("identify", parents=[common], help="name every face in a photo")
     p.add_argument("image", type=Path)
@@ -130,56 +131,21 @@ def _run(args) -> int:
 
 
 def _enroll_folder(args) -> int:
-    from core.errors import ImageError
+    from core.folder_enroll import enroll_folder
 
-    folder: Path = args.folder
-    if not folder.is_dir():
-        raise ImageError(folder, "is not a folder")
-    people = sorted(p for p in folder.iterdir() if p.is_dir())
-    if not people:
-        raise ImageError(folder, "holds no subfolders (one per person is expected)")
-    jobs = [(p.name, sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))) for p in people]
-    total = sum(len(files) for _, files in jobs)
-    done, added, skipped, enrolled = 0, 0, [], []
     started = time.perf_counter()
     with open_gallery(args, write=True) as g:
-        for name, files in jobs:
-            def progress(i: int, n: int, base: int = done) -> None:
-                _progress_bar(base + i, total, name, quiet=args.json)
-            try:
-                result = g.enroll(name, [str(f) for f in files], on_progress=progress)
-                added += len(result.sample_ids)
-                skipped += result.skipped
-                enrolled.append(name)
-            except FaceGateError as exc:
-                skipped.append((name, str(exc)))
-            done += len(files)
+        result = enroll_folder(g, args.folder,
+                               on_progress=lambda i, n, f: _progress_bar(i, n, Path(f).name, quiet=args.json))
     elapsed = time.perf_counter() - started
     if not args.json:
         sys.stderr.write("\n")
-    out = {"people": enrolled, "samples": added, "images": total, "seconds": round(elapsed, 2),
-           "images_per_second": round(total / elapsed, 2) if elapsed else None,
-           "skipped": [{"file": f, "reason": r} for f, r in skipped]}
-    _say(args, out, f"enrolled {len(enrolled)} people, {added} samples from {total} images in {elapsed:.1f} s"
-         + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
-    return 0
-
-
-def _backup_or_restore(args) -> int:
-    from core import backup
-
-    db = args.db or default_db()
-    if args.command == "backup":
-        with backup.open_store(db) as store:
-            info = backup.backup(store, args.file)
-        verb = "backed up"
-    else:
-        info = backup.restore(args.file, db)
-        verb = "restored"
-    out = {"file": str(info.path), "people": info.people, "samples": info.samples, "events": info.events,
-           "sha256": info.sha256, "kept": str(info.kept) if info.kept else None}
-    _say(args, out, f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
-         f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""))
+    out = {"people": result.enrolled, "samples": result.samples, "images": result.images,
+           "seconds": round(elapsed, 2),
+           "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
+           "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+    _say(args, out, f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
+         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
     return 0
 
 

@@ -35,28 +35,26 @@ class DetectorSettings:
 
 
 class Detector:
-    """A face detector; models load on first use, and one instance may serve several threads."""
+    """A face detector; models load on first use (once per thread), so one instance may serve several threads."""
 
     def __init__(self, method: str = "haar+hog", min_face: int = 40, haar_scale: float = 0.5) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown detector {method!r}; choose one of {', '.join(METHODS)}")
         self.settings = DetectorSettings(method, max(12, int(min_face)), haar_scale)
-        self._hog = None
-        self._cascade = None
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
-    # -- models -------------------------------------------------------------------------------
+    # -- models: neither dlib's detector (it keeps a mutable scanner) nor OpenCV's cascade is
+    # safe to share between threads, so each thread that detects gets its own. -----------------
     def _hog_detector(self):
-        with self._lock:
-            if self._hog is None:
-                import dlib
+        hog = getattr(self._local, "hog", None)
+        if hog is None:
+            import dlib
 
-                self._hog = dlib.get_frontal_face_detector()
-            return self._hog
+            hog = self._local.hog = dlib.get_frontal_face_detector()
+        return hog
 
     def _haar_cascade(self) -> "cv2.CascadeClassifier":
-        # CascadeClassifier is not thread-safe; each thread gets its own.
-        local = self.__dict__.setdefault("_tls", threading.local())
+        local = self._local
         cascade = getattr(local, "cascade", None)
         if cascade is None:
             path = haar_cascade_path()

@@ -2,9 +2,8 @@
 files named ``<person>.<anything>``), with progress, cancel, and the reason for every skipped file.
 
 Each person is one transaction: a cancel or a crash between people leaves whole people enrolled
-and the rest untouched, never half a person (so a cancel takes effect between people). It finds
-faces with a detector of its own, because a dlib detector must not be used by two threads at once
-and the window may be enrolling with the gallery's while this runs on a job thread.
+and the rest untouched, never half a person (so a cancel takes effect between people). The same
+code serves the window's job thread and `facegate enroll-folder`.
 """
 from __future__ import annotations
 
@@ -12,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.detection import Detector
 from core.errors import FaceGateError
 from core.evaluate import collect
-from core.gallery import Gallery, as_rgb, sample_of
+from core.gallery import Gallery
 from core.store import NewSample
 
 
@@ -35,8 +33,6 @@ def enroll_folder(gallery: Gallery, folder: str | Path,
     people: dict[str, list[Path]] = {}
     for person, path in collect(folder):
         people.setdefault(person, []).append(path)
-    settings = gallery.detector.settings
-    detector = Detector(settings.method, settings.min_face, settings.haar_scale)
     result = FolderEnrollResult(images=sum(len(files) for files in people.values()))
     done = 0
     for person, files in people.items():
@@ -46,7 +42,7 @@ def enroll_folder(gallery: Gallery, folder: str | Path,
         samples: list[NewSample] = []
         for path in files:
             try:
-                samples.append(_sample(gallery, detector, path))
+                samples.append(gallery.sample_from_photo(str(path), str(path)))
             except FaceGateError as exc:
                 result.skipped.append((str(path), str(exc)))
             done += 1
@@ -64,12 +60,3 @@ def enroll_folder(gallery: Gallery, folder: str | Path,
             result.samples += len(ids)
     return result
 
-
-def _sample(gallery: Gallery, detector: Detector, path: Path) -> NewSample:
-    """The one face of a photo as a sample, or the reason it cannot be one."""
-    rgb = as_rgb(str(path), str(path))
-    faces = gallery.faces(rgb, detector)
-    if len(faces) != 1:
-        raise FaceGateError(f"{path}: " + ("no face found" if not faces else
-                                           f"{len(faces)} faces found; a photo to enroll from must hold one"))
-    return sample_of(rgb, faces[0], str(path))

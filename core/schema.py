@@ -118,12 +118,10 @@ def _samples_generation(db: Database) -> None:
     """A counter that moves only when samples change, whatever the code path (cascading deletes
     too): the index is stamped with it, so access-log or scan writes never make it look stale."""
     db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('samples_generation', '0')")
-    for event in ("INSERT", "DELETE", "UPDATE OF descriptor"):
-        name = event.split()[0].lower()
-        db.execute(f"""
-            CREATE TRIGGER samples_generation_{name} AFTER {event} ON samples BEGIN
-                UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'samples_generation';
-            END""")
+    bump = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'samples_generation';"
+    db.execute("CREATE TRIGGER samples_generation_insert AFTER INSERT ON samples BEGIN " + bump + " END")
+    db.execute("CREATE TRIGGER samples_generation_delete AFTER DELETE ON samples BEGIN " + bump + " END")
+    db.execute("CREATE TRIGGER samples_generation_update AFTER UPDATE OF descriptor ON samples BEGIN " + bump + " END")
 
 
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
