@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -26,8 +27,12 @@ def main(db: str, start: int, mode: str) -> None:
     rng = np.random.default_rng(start)
     i = start
     while True:
-        if mode == "delete" and g.people():
-            victim = g.people()[0].name
+        if mode == "delete":
+            people = g.people()
+            if not people:  # all gone: wait for the kill (never enroll here, names would come back)
+                time.sleep(0.01)
+                continue
+            victim = people[0].name
             print(f"removing {victim}", flush=True)
             g.remove(victim)
             print(f"removed {victim}", flush=True)
