@@ -79,25 +79,32 @@ def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer
     rec.close()
 
 
+def _feed_until(rec, clip, named_frames: int, deadline_s: float = 90.0) -> tuple[int, list[str]]:
+    """Play Lin-Manuel's shot in a loop, paced like a camera, until his name was on ``named_frames``
+    frames (or the deadline passes: a loaded machine makes the worker slow, not wrong)."""
+    named, events, n = 0, [], 0
+    deadline = time.monotonic() + deadline_s
+    while named < named_frames and time.monotonic() < deadline:
+        i = LIN_SHOT.start + n % len(LIN_SHOT)
+        result = rec.process(clip[i], n / 30)
+        events += result.events
+        named += any(t.label == "Lin-Manuel" for t in result.tracks)
+        n += 1
+        time.sleep(0.03)
+    return named, events
+
+
 def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip):
     pool = ProcessPool(lin_gallery.describer.model_dir)
     rec = LiveRecognizer(lin_gallery, pool=pool)
-    labels = _labels(rec, clip[LIN_SHOT.start:LIN_SHOT.start + 20], start=LIN_SHOT.start, pace=0.03)
-    assert sum("Lin-Manuel" in ls for ls in labels.values()) >= 15
+    named, _ = _feed_until(rec, clip, 10)
+    assert named >= 10
     first_pid = pool.pid
     os.kill(first_pid, signal.SIGKILL)
-    events = []
-    deadline = time.monotonic() + 30
-    later = {}
-    i = LIN_SHOT.start + 20
-    while time.monotonic() < deadline and not (events and sum("Lin-Manuel" in v for v in later.values()) >= 5):
-        result = rec.process(clip[i], i / 30)
-        events += result.events
-        later[i] = [t.label for t in result.tracks]
-        i = LIN_SHOT.start + 20 + (i - LIN_SHOT.start - 19) % 40
-        time.sleep(0.03)
+    rec.tracker.tracks.clear()  # a new visit: the name must come from the restarted worker
+    named, events = _feed_until(rec, clip, 5)
     assert "the descriptor worker stopped and was restarted" in events
     assert pool.pid != first_pid and pool.alive()
-    assert sum("Lin-Manuel" in v for v in later.values()) >= 5
+    assert named >= 5
     rec.close()
     assert not pool.alive()
