@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core import logs
 from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.live import LiveRecognizer
-from core.paths import default_db
+from core.paths import default_db, resource_path
 from gui.admin_dialog import install_admin
 from gui.door_pages import add_door_pages
 from gui.main_window import MainWindow
@@ -53,6 +54,8 @@ def run(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("FaceGate")
     app.setApplicationName("FaceGate")
+    app.setDesktopFileName("facegate")  # the installed facegate.desktop: its name and icon in the task bar
+    app.setWindowIcon(QIcon(str(resource_path("facegate.png"))))
     settings = QSettings()
     db = args.db or default_db()
     logs.setup(Path(db).parent)
