@@ -149,6 +149,24 @@ def _enroll_folder(args) -> int:
     return 0
 
 
+def _backup_or_restore(args) -> int:
+    from core import backup
+
+    db = args.db or default_db()
+    if args.command == "backup":
+        with backup.open_store(db) as store:
+            info = backup.backup(store, args.file)
+        verb = "backed up"
+    else:
+        info = backup.restore(args.file, db)
+        verb = "restored"
+    out = {"file": str(info.path), "people": info.people, "samples": info.samples, "events": info.events,
+           "sha256": info.sha256, "kept": str(info.kept) if info.kept else None}
+    _say(args, out, f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
+         f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""))
+    return 0
+
+
 def _progress_bar(i: int, n: int, label: str, quiet: bool) -> None:
     if quiet or n == 0:
         return
