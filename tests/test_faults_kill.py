@@ -44,6 +44,7 @@ class ForkServer:
         """Start the loop in a fresh child, SIGKILL it after ``delay`` s; the lines it printed."""
         self.n += 1
         out = self.tmp / f"child-{self.n}.out"
+        out.touch()  # a kill may land before the child has opened it
         pid = int(self._ask(f"{db} {start} {mode} {out}")[1])
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
