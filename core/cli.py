@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.errors import DatabaseLocked, FaceGateError
+from core.errors import DatabaseDamaged, FaceGateError, StoreError
 from core.paths import default_db
 from core import cli_door, cli_tools, logs
 
@@ -58,8 +58,8 @@ def open_gallery(args, write: bool):
     threshold = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
     try:
         return Gallery(db, threshold=threshold)
-    except DatabaseLocked:
-        if write or not Path(db).exists():
+    except StoreError as exc:  # locked by another FaceGate, or a read-only folder
+        if write or not Path(db).exists() or isinstance(exc, DatabaseDamaged):
             raise
         return Gallery(db, threshold=threshold, readonly=True)
 

@@ -89,6 +89,11 @@ class Store:
             if not self.path.exists():
                 raise StoreError(f"{self.path}: no such database")
             uri = f"file:{self.path.resolve().as_posix()}?mode=ro"
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not os.access(self.path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+                # a read-only folder: SQLite cannot make the -shm a WAL database needs even to read;
+                # nobody can write there and no WAL holds newer data, so the file is immutable
+                uri += "&immutable=1"
             conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)

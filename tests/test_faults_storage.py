@@ -117,6 +117,8 @@ def test_read_only_data_folder(tmp_path):
         print(f"\nread-only folder: {message}\n  CLI: {out.stderr.strip()}")
         assert str(db) in message and "Read-only file system" in message and "nothing was changed" in message
         assert out.returncode == 2 and str(db) in out.stderr and "Traceback" not in out.stderr
+        listed = facegate("people", "--db", db)  # reading still works, read-only
+        assert listed.returncode == 0 and all(name in listed.stdout for name in people), listed.stderr
     assert _digest(home) == before
     assert _state(home / "gallery.db")[0] == people
 
