@@ -44,6 +44,8 @@ class LiveSettings:
     vote: int = 3                  # the label is the majority of the last `vote` identifications
     hold_slack: float = 0.1        # a named track keeps its name while its nearest person is still
                                    # that person within threshold + slack (pose/light drift)
+    same_face: float = 0.6         # a track's new descriptor farther than this from its previous
+                                   # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
     enroll_samples: int = 5
     enroll_timeout: float = 10.0   # seconds to collect them
@@ -196,6 +198,11 @@ class LiveRecognizer:
             if descriptor is None:
                 self._events.append(f"descriptor failed: {error}")
                 continue
+            if track.descriptor is not None and float(np.linalg.norm(descriptor - track.descriptor)) > self.settings.same_face:
+                # the box now holds someone else: forget what this track had learnt
+                track.matches, track.identity, track.named_frame = [], None, None
+                if self.decider is not None:
+                    self.decider.track_lost(track.id)
             track.descriptor = descriptor
             track.described_frame = submitted
             match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
@@ -307,6 +314,14 @@ class LiveRecognizer:
                                 f"{self.settings.enroll_timeout:.0f} s{why}; nothing was saved")
 
     # -- changes from elsewhere -------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new source or scene: drop every track (and an enrollment in progress)."""
+        with self._lock:
+            for track in self.tracker.tracks.values():
+                self._track_ended(track)
+            self.tracker.tracks.clear()
+            self._thumbs.clear()
+            self._enrollment = None
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:
             track = self.tracker.at(x, y)

@@ -8,6 +8,7 @@ reopened with growing pauses until it answers again; stop() ends it all promptly
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from core.sources import FrameSource, SourceError, SourceSpec
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+log = logging.getLogger("facegate.video")
 
 
 @dataclass
@@ -83,6 +86,7 @@ class VideoWorker(QThread):
                         failures = self._wait_after(str(exc), failures)
                         continue
                     failures = 0
+                    self.recognizer.reset()  # a new scene: no track or name carries over
                     self.source_opened.emit(str(self.spec))
                 try:
                     frame = source.read()
@@ -94,7 +98,12 @@ class VideoWorker(QThread):
                 if frame is None:
                     self.finished_source.emit()
                     return
-                result = self.recognizer.process(frame.rgb, frame.timestamp)
+                try:
+                    result = self.recognizer.process(frame.rgb, frame.timestamp)
+                except Exception as exc:  # one bad frame must not freeze the window
+                    log.exception("recognition failed on frame %s", frame.index)
+                    self.source_failed.emit(f"recognition failed on a frame ({exc}); continuing", 0.0)
+                    continue
                 latency = (time.monotonic() - frame.timestamp) * 1000
                 with self._unshown_lock:
                     if self._unshown > 2:

@@ -108,3 +108,46 @@ def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip
     assert named >= 5
     rec.close()
     assert not pool.alive()
+
+
+def _stranger_at(clip, box):
+    """Frame 240 (the stranger alone) scaled and shifted so his face lands on ``box``: a camera
+    cut the tracker cannot tell from movement."""
+    import cv2
+    import numpy as np
+
+    from core.detection import Detector
+
+    (his,) = Detector("hog").detect(clip[240])
+    s = box.width / his.width
+    (bx, by), (hx, hy) = box.center, his.center
+    m = np.float32([[s, 0, bx - s * hx], [0, s, by - s * hy]])
+    return cv2.warpAffine(clip[240], m, (clip[240].shape[1], clip[240].shape[0]))
+
+
+def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery, clip, describer):
+    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    for i in range(150, 170):
+        result = rec.process(clip[i], i / 30)
+    (lin,) = result.tracks
+    assert lin.label == "Lin-Manuel"
+    swapped = _stranger_at(clip, lin.box)
+    labels = []
+    for n in range(4):
+        (track,) = rec.process(swapped, (170 + n) / 30).tracks
+        assert track.id == lin.id  # the tracker could not tell: same place, same size
+        labels.append(track.label)
+    rec.close()
+    # the first descriptor of the new face resets the track, rather than the vote holding the name
+    assert labels[-1] == "Unknown", labels
+
+
+def test_reset_forgets_every_track(lin_gallery, clip, describer):
+    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    for i in range(190, 200):
+        result = rec.process(clip[i], i / 30)
+    assert result.tracks
+    rec.reset()
+    result = rec.process(clip[200], 200 / 30)
+    assert all(t.label == "…" or t.first_frame == result.index for t in result.tracks)
+    rec.close()
