@@ -16,11 +16,12 @@ visit's verdict is final: staying in front of the camera never opens the door tw
 one person's, not one track's: a head turned away breaks a track, so a person let in gets no
 new unlock until they have been out of sight for ``revisit_after`` seconds. Final
 verdicts, unknown visitors, and visits that leave undecided are written to the access log with
-a face snapshot and descriptor (which "not this person" needs).
+a face snapshot and the descriptor the live loop's worker process computed (which "not this
+person" needs; it is never recomputed in this process).
 
 Plugs into core.live.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
 the access log is written by a small writer thread of the Decider: the frame thread only copies
-the face; the snapshot JPEG, the descriptor (~15 ms) and the SQLite commit (an fsync) happen there.
+the face; the snapshot JPEG and the SQLite commit (an fsync) happen there.
 """
 from __future__ import annotations
 
@@ -115,6 +116,7 @@ class _Visit:
     decision: Decision
     last_match: Match | None = None
     face: tuple[np.ndarray, Box] | None = None   # a padded crop of the latest identified frame
+    descriptor: np.ndarray | None = None          # that frame's descriptor, from the worker process
     liveness: LivenessCheck | None = None
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
@@ -137,6 +139,8 @@ class Decider:
         self._pending: queue.Queue = queue.Queue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
+        if self.settings.liveness:  # 470 ms holding the GIL: now, not at the first face
+            gallery.describer.preload("shape68")
         self.set_door(door)
 
     def set_door(self, door) -> None:
@@ -146,13 +150,18 @@ class Decider:
             door.add_listener(self._door_changed)
 
     # -- the hook -------------------------------------------------------------------------------
-    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float) -> Decision:
+    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
+               descriptor: np.ndarray | None = None) -> Decision:
+        """``descriptor``: the one behind the newest match, logged so "not this person" can mark the
+        face later. It comes from the caller (the live loop's worker process): computing it here
+        would hold the GUI process's GIL for ~15 ms, and loading the model for half a second."""
         visit = self._visits.get(track_id)
         if visit is None:
             visit = self._visits[track_id] = _Visit(track_id, Decision(track_id, None, IDENTIFYING, "looking"))
         if matches and matches[-1] is not visit.last_match:
             visit.last_match = matches[-1]
             visit.face = _padded(rgb, box)
+            visit.descriptor = descriptor
         visit.matches = matches
         if not visit.decision.final:
             visit.decision = self._judge(visit, matches, rgb, box, timestamp)
@@ -271,7 +280,8 @@ class Decider:
         runner = last.candidates[1] if last and len(last.candidates) > 1 else None
         self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
                                 decision.distance, decision.margin, runner.name if runner else None,
-                                runner.distance if runner else None, decision.door, visit.track), visit.face)
+                                runner.distance if runner else None, decision.door, visit.track), visit.face,
+                    visit.descriptor)
         return decision
 
     def note(self, verdict: str, reason: str, door: str = "") -> None:
@@ -282,12 +292,13 @@ class Decider:
         if status.state == "error":
             self.note(DOOR_ERROR, status.error or "door failure", "error")
 
-    def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None) -> None:
+    def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None,
+               descriptor: np.ndarray | None = None) -> None:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_events, name="access-log", daemon=True)
                 self._writer.start()
-        self._pending.put((event, face))
+        self._pending.put((event, face, descriptor))
 
     def _write_events(self) -> None:
         while True:
@@ -295,14 +306,10 @@ class Decider:
             try:
                 if item is None:
                     return
-                event, face = item
+                event, face, event.descriptor = item
                 if face is not None:
                     region, rel = face
                     event.snapshot = encode_jpeg(crop(region, rel.as_tuple(), size=self.settings.snapshot_size), 85)
-                    try:  # the descriptor "not this person" will mark
-                        event.descriptor = self.gallery.describer.describe(region, rel).descriptor
-                    except Exception:
-                        log.exception("describing the logged face failed")
                 self.log.record(event)
                 for callback in list(self.on_logged):
                     callback(event)

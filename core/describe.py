@@ -69,6 +69,12 @@ class Describer:
                     raise ModelError(f"{path}: dlib could not load this model ({exc})") from None
             return self._models[key]
 
+    def preload(self, *keys: str) -> None:
+        """Load these models now (shape5 50 ms, shape68 470 ms, descriptor 60 ms here, all holding
+        the GIL): at start-up, before video plays, rather than stalling the window mid-stream."""
+        for key in keys:
+            self._model(key)
+
     def landmarks(self, rgb: np.ndarray, box: Box, points: int = 5):
         """dlib's full_object_detection for ``box`` (5 or 68 points)."""
         import dlib

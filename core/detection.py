@@ -35,7 +35,7 @@ class DetectorSettings:
 
 
 class Detector:
-    """A face detector; models load on first use (once per thread), so one instance may serve several threads."""
+    """A face detector; models load on first use (or warm_up()); one instance may serve several threads."""
 
     def __init__(self, method: str = "haar+hog", min_face: int = 40, haar_scale: float = 0.5) -> None:
         if method not in METHODS:
@@ -43,16 +43,22 @@ class Detector:
         self.settings = DetectorSettings(method, max(12, int(min_face)), haar_scale)
         self._local = threading.local()
 
-    # -- models: neither dlib's detector (it keeps a mutable scanner) nor OpenCV's cascade is
-    # safe to share between threads, so each thread that detects gets its own. -----------------
-    def _hog_detector(self):
-        hog = getattr(self._local, "hog", None)
-        if hog is None:
-            import dlib
+    # -- models -------------------------------------------------------------------------------
+    def _run_hog(self, image: np.ndarray, upsample: int):
+        """dlib's HOG on ``image``, with a detector borrowed from the process-wide pool."""
+        hog = _borrow_hog()
+        try:
+            return hog(image, upsample)
+        finally:
+            _return_hog(hog)
 
-            hog = self._local.hog = dlib.get_frontal_face_detector()
-        return hog
+    def warm_up(self) -> None:
+        """Load the models now (on the calling thread), not on the first frame of another thread."""
+        _return_hog(_borrow_hog())
+        self._haar_cascade()
 
+    # OpenCV's cascade is not thread-safe either, but loads in a few ms with the GIL released:
+    # each thread that detects gets its own.
     def _haar_cascade(self) -> "cv2.CascadeClassifier":
         local = self._local
         cascade = getattr(local, "cascade", None)
@@ -84,7 +90,7 @@ class Detector:
         """dlib HOG on the whole image, upsampling as often as ``min_face`` needs (at most 2)."""
         if upsample is None:
             upsample = hog_upsamples(self.settings.min_face)
-        rects = self._hog_detector()(rgb, upsample)
+        rects = self._run_hog(rgb, upsample)
         return [Box(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
 
     def haar(self, rgb: np.ndarray) -> list[Box]:
@@ -122,13 +128,36 @@ class Detector:
         factor = 110.0 / max(side, 1)
         crop = cv2.resize(crop, None, fx=factor, fy=factor,
                           interpolation=cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA)
-        rects = self._hog_detector()(np.ascontiguousarray(crop), 0)
+        rects = self._run_hog(np.ascontiguousarray(crop), 0)
         if not len(rects):
             return None
         best = max(rects, key=lambda r: r.area())
         inv = 1.0 / factor
         return Box(int(best.left() * inv) + x0, int(best.top() * inv) + y0,
                    int(best.right() * inv) + x0, int(best.bottom() * inv) + y0)
+
+
+# dlib's detector keeps a mutable scanner, so two threads must not run one at once, and building
+# one holds the GIL for ~250 ms (a fresh copy per thread stalled the window when a thread first
+# detected). So detectors are pooled: a thread borrows an idle one and a new one is built only
+# when every built one is busy (a scan running beside live video); detections still run in
+# parallel, since HOG releases the GIL.
+_HOG_POOL_LOCK = threading.Lock()
+_HOG_IDLE: list = []
+
+
+def _borrow_hog():
+    with _HOG_POOL_LOCK:
+        if _HOG_IDLE:
+            return _HOG_IDLE.pop()
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+def _return_hog(hog) -> None:
+    with _HOG_POOL_LOCK:
+        _HOG_IDLE.append(hog)
 
 
 def hog_upsamples(min_face: int) -> int:

@@ -27,7 +27,8 @@ from core.tracking import Track, Tracker
 
 
 class Decider(Protocol):
-    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float) -> Any: ...
+    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
+               descriptor: np.ndarray | None = None) -> Any: ...
 
     def track_lost(self, track_id: int) -> None: ...
 
@@ -117,6 +118,10 @@ class LiveRecognizer:
         self.pool = pool
         self.decider = decider
         self.detector = Detector(self.settings.method, self.settings.min_face)
+        # Models load here, on the building thread at start-up: loading them on the frame
+        # thread mid-stream held the GIL (HOG 250 ms) and froze the window.
+        self.detector.warm_up()
+        gallery.describer.preload("shape5")
         self.tracker = Tracker(self.settings.max_misses)
         self._lock = threading.RLock()
         self._frame = -1
@@ -229,7 +234,8 @@ class LiveRecognizer:
         last = track.matches[-1] if track.matches else None
         decision = None
         if self.decider is not None:
-            decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp)
+            decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp,
+                                           descriptor=track.descriptor)
         if name and track.named_frame is None:
             track.named_frame = self._frame
         label = name if name else {"pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
@@ -347,6 +353,7 @@ class LiveRecognizer:
             self.settings = replace(self.settings, **changes)
             if {"method", "min_face"} & set(changes):
                 self.detector = Detector(self.settings.method, self.settings.min_face)
+                self.detector.warm_up()
             if {"threshold", "min_margin"} & set(changes):
                 self._reidentify()
 
