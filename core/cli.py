@@ -21,7 +21,7 @@ COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup",
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, default=None, help="gallery database (default: %(default)s in the data folder)")
+    common.add_argument("--db", type=Path, default=None, help="gallery database (default: gallery.db in the user's data folder, or in $FACEGATE_HOME)")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--threshold", type=float, default=None, help="match threshold, Euclidean (default 0.4)")
 

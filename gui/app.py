@@ -29,8 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="facegate", description="FaceGate: face recognition at the door.")
     parser.add_argument("--source", help="a camera number (0, 1, …), an rtsp:// or http:// URL, or a video file "
                                          "(default: the last one used, else the first camera)")
-    parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: %(default)s in the "
-                                                              "user's data folder)")
+    parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: gallery.db in the "
+                                                              "user's data folder, or in $FACEGATE_HOME)")
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation: play the bundled demo clip in the window (offscreen), "
                              "enroll, recognise, print what was seen; exit status 0 when it all works")

@@ -64,6 +64,6 @@ class DoorIndicator(QWidget):
             return
         rank = {GRANTED: 0, **{v: 1 for v in FINAL}, CHECKING_LIVENESS: 2}
         d = min(decisions, key=lambda d: rank.get(d.verdict, 3))
-        who = d.person or "Unknown face"
+        who = d.person or "Face"  # not (yet) anyone: "Face: Unsure", "Face: Unknown"
         reason = d.reason.split(" (")[0] if d.verdict == CHECKING_LIVENESS else d.verdict
         self.decision.setText(f"{who}: {reason}" if d.verdict != GRANTED else f"{who}: Granted ({d.door})")
