@@ -45,7 +45,7 @@ def load_image(source: str | Path | bytes, name: str | None = None) -> np.ndarra
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ImageError(label, f"file is too large ({size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)")
+            raise ImageError(label, f"file is too large ({_versus_limit(size, MAX_FILE_BYTES)})")
         data = path.read_bytes()
     except PermissionError:
         raise ImageError(label, "permission denied") from None
@@ -160,3 +160,10 @@ def crop(rgb: np.ndarray, box: "tuple[int, int, int, int]", pad: float = 0.25, s
     if size:
         out = np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize((size, size), Image.BILINEAR))
     return np.ascontiguousarray(out)
+
+
+def _versus_limit(size: int, limit: int) -> str:
+    """'300 MB; the limit is 268 MB', in bytes when MB would print the same number twice."""
+    if round(size / 1e6) != round(limit / 1e6):
+        return f"{size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB"
+    return f"{size:,} bytes; the limit is {limit:,} bytes"

@@ -2,6 +2,8 @@
 "not this person" for a wrong match (core.access_log does the work; this page only asks it)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout,
@@ -14,12 +16,23 @@ from core.decide import (DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UN
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 
-COLUMNS = ("Time (UTC)", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
+COLUMNS = ("Time", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
 VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
 
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
+
+
+def local_time(stored: str) -> str:
+    """An event's time (stored in UTC) as the door PC's clock shows it."""
+    return datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def since_local_midnight(day: QDate) -> str:
+    """The stored (UTC, ISO) form of the start of ``day`` on the door PC's clock."""
+    midnight = datetime(day.year(), day.month(), day.day()).astimezone()
+    return midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class LogPage(QWidget):
@@ -82,7 +95,7 @@ class LogPage(QWidget):
         verdict = VERDICTS[self.verdict.currentIndex()]
         return {"person": self.person.text().strip() or None, "verdict": verdict or None,
                 "unknown": self.unknown.isChecked(),
-                "since": self.since.date().toString("yyyy-MM-dd") if self.use_since.isChecked() else None}
+                "since": since_local_midnight(self.since.date()) if self.use_since.isChecked() else None}
 
     def reload(self) -> None:
         try:
@@ -92,7 +105,7 @@ class LogPage(QWidget):
             return
         self.table.setRowCount(len(self.events))
         for row, e in enumerate(self.events):
-            cells = (e.time.replace("T", " ")[:19], e.name or "unknown", e.verdict + (" (not this person)" if
+            cells = (local_time(e.time), e.name or "unknown", e.verdict + (" (not this person)" if
                      e.not_this_person else ""), _number(e.distance), _number(e.margin), e.door, e.reason)
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))

@@ -1,5 +1,5 @@
-"""The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), add
-samples from photos, view and remove single samples. Every change goes through the Gallery and
+"""The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), let
+in or keep out, add samples from photos, view and remove single samples. Every change goes through the Gallery and
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
 window must not freeze for."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from core.errors import FaceGateError
@@ -42,12 +42,17 @@ class PeoplePanel(QWidget):
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.itemDoubleClicked.connect(lambda _: self.view_samples())
+        self.list.currentItemChanged.connect(lambda *_: self._show_allowed())
+        self.allowed = QCheckBox("Allowed in", enabled=False,
+                                 toolTip="Unticked: still recognised and logged, but the door stays shut")
+        self.allowed.clicked.connect(self.set_allowed)
         buttons = QHBoxLayout()
         for text, slot in (("Rename…", self.rename), ("Delete…", self.delete),
                            ("Add photos…", self.add_photos), ("Samples…", self.view_samples)):
             button = QPushButton(text)
             button.clicked.connect(slot)
             buttons.addWidget(button)
+        buttons.addWidget(self.allowed)
         buttons.addStretch()
         self.jobs = JobPanel()
         self.summary = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -71,6 +76,12 @@ class PeoplePanel(QWidget):
             self.list.addItem(item)
             if current and person.id == current.id:
                 self.list.setCurrentItem(item)
+        self._show_allowed()
+
+    def _show_allowed(self) -> None:
+        person = self.selected()
+        self.allowed.setEnabled(person is not None)
+        self.allowed.setChecked(bool(person and person.allowed))
 
     def names(self) -> list[str]:
         return [p.name for p in self.gallery.people()]
@@ -107,6 +118,12 @@ class PeoplePanel(QWidget):
         new, ok = QInputDialog.getText(self, "Rename", f"New name for {person.name}:", text=person.name)
         if ok and new.strip() and new.strip() != person.name:
             self._did(lambda: self.gallery.rename(person.name, new))
+
+    def set_allowed(self, allowed: bool) -> None:
+        """Let the selected person in, or keep them out (the tick goes back if the PIN is refused)."""
+        person = self.selected()
+        if person is not None and not self._did(lambda: self.gallery.set_allowed(person.name, allowed)):
+            self._show_allowed()
 
     def delete(self) -> None:
         person = self.selected()

@@ -18,7 +18,7 @@ from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, Simil
 from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
 from gui.main_window import VIDEO_FILTER
-from gui.people_panel import thumbnail_icon
+from gui.people_panel import ask_yes, thumbnail_icon
 from gui.pictures import FitLabel, rgb_pixmap
 from gui.search_page import IMAGE_FILTER
 
@@ -172,8 +172,12 @@ class ScanPage(QWidget):
             self.faces.addItem(face_item)
 
     def remove_video(self) -> None:
+        """Forget a scanned video and the faces found in it (confirmed; the admin PIN if set)."""
         item = self.videos.currentItem()
-        if item is not None:
+        if item is None:
+            return
+        if ask_yes(self, "Remove", f"Remove {item.text()} and the faces found in it?") and \
+                require_admin(self, "remove a scanned video"):
             self.library.remove_video(item.data(Qt.ItemDataRole.UserRole))
             self.results.clear()
             self.reload()

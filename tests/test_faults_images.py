@@ -132,6 +132,7 @@ def test_30_kinds_of_bad_file_are_refused_naming_the_file(bad_folder):
     print(f"\n{len(reasons)} kinds of bad image file, each refused naming the file:")
     print("\n".join(f"  {name:<{width}}  {why}" for name, why in reasons.items()))
     assert len(reasons) >= 20
+    assert reasons["too-big.jpg"] == f"file is too large ({MAX_FILE_BYTES + 1:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes)"
 
 
 @pytest.mark.timeout(300)

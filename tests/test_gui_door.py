@@ -131,3 +131,32 @@ def test_indicator_shows_a_pulse_and_a_failure(qtbot, tmp_path):
         assert "c62828" in indicator.state.styleSheet()
     finally:
         failing.close()
+
+
+def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, monkeypatch):
+    """Times are stored in UTC; the page shows them on the local clock, and "since" a day means
+    from that day's local midnight (here UTC-5: 03:00 UTC on the 2nd is 22:00 on the 1st)."""
+    import time as clock
+
+    from PySide6.QtCore import QDate
+
+    from gui.log_page import LogPage
+
+    monkeypatch.setenv("TZ", "EST+5")
+    clock.tzset()
+    try:
+        log = AccessLog(gallery.store)
+        log.record(AccessEvent(UNKNOWN, reason="late on the 1st", time="2026-03-02T03:00:00.000+00:00"))
+        log.record(AccessEvent(UNKNOWN, reason="morning of the 2nd", time="2026-03-02T14:30:00.000+00:00"))
+        page = LogPage(gallery)
+        qtbot.addWidget(page)
+        times = sorted(page.table.item(r, 0).text() for r in range(page.table.rowCount()))
+        assert times == ["2026-03-01 22:00:00", "2026-03-02 09:30:00"]
+        page.since.setDate(QDate(2026, 3, 2))
+        page.use_since.setChecked(True)
+        assert page.table.rowCount() == 1 and page.table.item(0, 6).text() == "morning of the 2nd"
+        page.since.setDate(QDate(2026, 3, 1))
+        assert page.table.rowCount() == 2
+    finally:
+        monkeypatch.undo()
+        clock.tzset()

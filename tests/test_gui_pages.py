@@ -6,12 +6,25 @@ import shutil
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from conftest import CLIP, IMAGES, KNN
 from core.search import comparison_size
 
 WAIT = 180_000  # ms; the machine is shared, so generous
+
+
+def _answer_next_box(button) -> None:
+    """Press ``button`` on the next message box, once it is up (as the operator would)."""
+    def respond():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, respond)
+            return
+        box.button(button).click()
+
+    QTimer.singleShot(0, respond)
 
 
 @pytest.fixture
@@ -111,6 +124,12 @@ def test_scan_page_cancel_keeps_a_partial_scan(qtbot, page_of, gallery):
     result = done.args[0]
     assert result.cancelled and result.frames_read < 275
     assert "cancelled" in page.summary.text() and "(incomplete)" in page.videos.item(0).text()
+
+    page.videos.setCurrentRow(0)  # removing asks first: No keeps it, Yes removes video and faces
+    for button, left in ((QMessageBox.StandardButton.No, 1), (QMessageBox.StandardButton.Yes, 0)):
+        _answer_next_box(button)
+        page.remove_video()
+        assert page.videos.count() == left and len(page.library.videos()) == left
 
 
 def test_scan_page_refuses_a_bad_video(qtbot, page_of, gallery, tmp_path):

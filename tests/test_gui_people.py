@@ -100,3 +100,28 @@ def test_add_photos_and_remove_single_samples(qtbot, live_window, tmp_path):
     assert window.gallery.store.person(LIN).sample_count == 2
     assert window.people.list.item(0).text() == f"{LIN}\n2 samples"
     dialog.close()
+
+
+def test_allowed_tick_lets_in_or_keeps_out_and_goes_back_when_the_pin_is_refused(qtbot, live_window):
+    from core.admin import AdminLock
+    from gui.admin_dialog import install_admin
+
+    window, _ = live_window
+    _enroll_from_clip(window.gallery, frames=(150,))
+    window.people.reload()
+    tick = window.people.allowed
+    assert not tick.isEnabled()  # nobody selected yet
+    window.people.select(LIN)
+    assert tick.isEnabled() and tick.isChecked()
+
+    tick.click()  # keep him out
+    assert not window.gallery.store.person(LIN).allowed and not tick.isChecked()
+    assert window.people.list.item(0).text() == f"{LIN}\n1 samples, not allowed"
+    tick.click()  # let him in again
+    assert window.gallery.store.person(LIN).allowed and tick.isChecked()
+
+    AdminLock(window.gallery.store).set_secret("2468")
+    install_admin(window).relock()
+    _answer_next_dialog(qtbot, lambda dialog: dialog.reject())  # the operator cancels the PIN
+    tick.click()
+    assert window.gallery.store.person(LIN).allowed and tick.isChecked()
