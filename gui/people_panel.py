@@ -14,6 +14,7 @@ from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.store import Person
 from gui.admin_dialog import require_admin
+from gui.drops import accept_file_drops
 from gui.jobs import JobPanel
 
 THUMB = 64
@@ -61,6 +62,7 @@ class PeoplePanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.jobs)
         layout.addWidget(self.summary)
+        accept_file_drops(self, self._dropped)
         self.reload()
 
     def reload(self) -> None:
@@ -139,11 +141,20 @@ class PeoplePanel(QWidget):
         if files:
             self.add_photo_files(person.name, files)
 
+    def _dropped(self, paths: list[str]) -> None:
+        person = self.selected()
+        if person is None:
+            self.summary.setText("Select the person these photos are of, then drop them again.")
+        else:
+            self.add_photo_files(person.name, paths)
+
     def add_photo_files(self, name: str, files: list[str]) -> None:
         """Enroll the photos' faces as samples of ``name`` on a job thread; the summary line then
         says how many were added and names each unusable photo with the reason."""
         if self.jobs.busy:
             self.summary.setText("Still reading the previous photos; try again when they are done.")
+            return
+        if not require_admin(self, "add samples"):
             return
 
         def work(progress, should_stop):

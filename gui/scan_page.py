@@ -16,6 +16,7 @@ from core.errors import FaceGateError
 from core.gallery import Gallery
 from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
 from gui.admin_dialog import require_admin
+from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.main_window import VIDEO_FILTER
 from gui.people_panel import ask_yes, thumbnail_icon
@@ -77,7 +78,7 @@ class ScanPage(QWidget):
         bar.addStretch(1)
 
         self.jobs = JobPanel()
-        self.summary = QLabel("Scan a video file to find and keep every face in it.")
+        self.summary = QLabel("Scan a video file (or drop one here) to find and keep every face in it.")
         self.summary.setWordWrap(True)
         self.videos = QListWidget()
         self.videos.currentRowChanged.connect(self._show_faces)
@@ -104,6 +105,7 @@ class ScanPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 2)
         page_layout(self, bar, self.jobs, self.summary, split)
+        accept_file_drops(self, lambda paths: self.scan(paths[0]))
         self._query: np.ndarray | None = None  # the descriptor the similar list was made for
         self.reload()
 

@@ -16,6 +16,7 @@ from core.detection import Detector
 from core.errors import FaceGateError
 from core.gallery import Gallery, as_rgb
 from core.search import SearchResult, comparison_image, save_comparison, search_faces
+from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.pictures import pil_pixmap
 
@@ -55,7 +56,7 @@ class SearchPage(QWidget):
         bar.addStretch(1)
 
         self.jobs = JobPanel()
-        self.summary = QLabel("Open a photo to search every face in it among the enrolled samples.")
+        self.summary = QLabel("Open a photo (or drop one here) to search every face in it among the enrolled samples.")
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         scroll = QScrollArea()
@@ -70,6 +71,7 @@ class SearchPage(QWidget):
         results.addWidget(self.table)
         results.setStretchFactor(0, 3)
         page_layout(self, bar, self.jobs, self.summary, results)
+        accept_file_drops(self, lambda paths: self.search_file(paths[0]))
 
     # -- actions --------------------------------------------------------------------------------
     def choose_photo(self) -> None:

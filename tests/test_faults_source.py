@@ -30,8 +30,9 @@ def _free_port() -> int:
 
 
 class Camera:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, garbage: bool = True) -> None:
         self.port = port
+        self.garbage = garbage
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -40,7 +41,8 @@ class Camera:
 
     def start(self, qtbot) -> None:
         """Start the server; wait for it with the event loop running (the stall watch is on)."""
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "mjpeg_server.py"), str(self.port), "garbage"],
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "mjpeg_server.py"), str(self.port),
+                                      *(["garbage"] if self.garbage else [])],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         qtbot.waitUntil(self._answers, timeout=30_000)
 
@@ -118,5 +120,35 @@ def test_a_camera_that_sends_garbage_dies_and_hangs(qtbot, live_window):
         assert watch.worst < 0.5, f"the window froze for {watch.worst * 1000:.0f} ms"
         assert growth < 0.03 * baseline, f"memory grew {growth:.0f} MB"
         watch.timer.stop()
+    finally:
+        camera.stop()
+
+
+def test_the_source_menu_opens_a_url_and_remembers_it(qtbot, live_window):
+    """Source ▸ Open a URL… with a network camera's address: its frames are shown and named
+    sources are offered again in the menu afterwards."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    window, recording = live_window
+    camera = Camera(_free_port(), garbage=False)
+    camera.start(qtbot)
+    try:
+        def type_url():
+            dialog = QApplication.activeModalWidget()
+            if not isinstance(dialog, QInputDialog):
+                QTimer.singleShot(20, type_url)
+                return
+            dialog.setTextValue(camera.url)
+            dialog.accept()
+
+        window.source_menu.aboutToShow.emit()  # what opening the menu does
+        (open_url,) = [a for a in window.source_menu.actions() if a.text() == "Open a URL…"]
+        QTimer.singleShot(0, type_url)
+        open_url.trigger()
+        qtbot.waitUntil(lambda: len(recording.frames) >= 10, timeout=60_000)
+        assert window.source == camera.url and window.source_label.text() == camera.url
+        window.source_menu.aboutToShow.emit()
+        assert camera.url in [a.text() for a in window.source_menu.actions()]
     finally:
         camera.stop()

@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from conftest import CLIP
+from conftest import CLIP, IMAGES
 from core.admin import FREE_TRIES
 from core.store import NewSample
 from gui.admin_dialog import AdminDialog, install_admin
@@ -90,6 +90,11 @@ def test_pin_chosen_at_first_start_then_asked_for_every_change(qtbot, live_windo
         assert result in (None, False) or str(result).startswith("refused"), result
     assert not session.unlocked()
     assert window.door_pages.door.status().state != "open"
+
+    gallery.enroll_samples("Bo", [NewSample(np.full(128, 0.02, np.float32))])  # adding photos asks too
+    answer(qtbot, None)
+    window.people.add_photo_files("Bo", [str(IMAGES / "obama.jpg")])
+    assert not window.people.jobs.busy and gallery.store.person("Bo").sample_count == 1
 
 
 def test_too_many_wrong_pins_make_the_dialog_wait(qtbot, live_window):

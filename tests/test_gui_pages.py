@@ -15,6 +15,23 @@ from core.search import comparison_size
 WAIT = 180_000  # ms; the machine is shared, so generous
 
 
+def drop_files(widget, paths) -> bool:
+    """Drag files from the file manager onto ``widget`` and drop them; True when it took them."""
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) if not str(p).startswith("http") else QUrl(str(p)) for p in paths])
+    copy, left = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton
+    enter = QDragEnterEvent(QPoint(5, 5), copy, mime, left, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(5, 5), copy, mime, left, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
 def _answer_next_box(button) -> None:
     """Press ``button`` on the next message box, once it is up (as the operator would)."""
     def respond():
@@ -67,6 +84,23 @@ def test_search_page_shows_obama_first_and_requeries(qtbot, page_of, knn_gallery
     saved = page.save(tmp_path / "cmp.png")
     with Image.open(saved) as img:
         assert img.size == comparison_size(1, 3)
+
+
+def test_photos_and_videos_dropped_on_the_pages_are_searched_and_scanned(qtbot, page_of, knn_gallery):
+    from gui.scan_page import ScanPage
+    from gui.search_page import SearchPage
+
+    page = page_of(SearchPage, knn_gallery)
+    assert not drop_files(page, ["https://example.com/obama.jpg"])  # not a file: refused
+    with qtbot.waitSignal(page.searched, timeout=WAIT):
+        assert drop_files(page, [KNN / "test" / "obama1.jpg"])
+    assert page.table.item(0, 2).text() == "obama"
+
+    scan = page_of(ScanPage, knn_gallery)
+    scan.every.setValue(25)
+    with qtbot.waitSignal(scan.scanned, timeout=WAIT) as done:
+        assert drop_files(scan, [CLIP])
+    assert done.args[0].faces >= 1 and scan.videos.count() == 1
 
 
 def test_search_page_reports_a_bad_photo(qtbot, page_of, knn_gallery, tmp_path):

@@ -125,3 +125,18 @@ def test_allowed_tick_lets_in_or_keeps_out_and_goes_back_when_the_pin_is_refused
     _answer_next_dialog(qtbot, lambda dialog: dialog.reject())  # the operator cancels the PIN
     tick.click()
     assert window.gallery.store.person(LIN).allowed and tick.isChecked()
+
+
+def test_photos_dropped_on_the_panel_become_samples_of_the_selected_person(qtbot, live_window):
+    from test_gui_pages import drop_files
+
+    window, _ = live_window
+    _enroll_from_clip(window.gallery, frames=(150,))
+    window.people.reload()
+    window.people.list.setCurrentRow(-1)
+    assert drop_files(window.people, [IMAGES / "lin-manuel-miranda.png"])
+    assert "Select the person" in window.people.summary.text() and not window.people.jobs.busy
+    window.people.select(LIN)
+    assert drop_files(window.people, [IMAGES / "lin-manuel-miranda.png"])
+    qtbot.waitUntil(lambda: not window.people.jobs.busy and "added" in window.people.summary.text(), timeout=60_000)
+    assert window.gallery.store.person(LIN).sample_count == 2
