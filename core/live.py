@@ -328,6 +328,7 @@ class LiveRecognizer:
             self.tracker.tracks.clear()
             self._thumbs.clear()
             self._enrollment = None
+
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:
             track = self.tracker.at(x, y)

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
             self.open_source(url.strip())
 
     def _source_failed(self, why: str, retry_in: float) -> None:
-        self.video.show_message(f"{why}\nTrying again in {retry_in:g} s…", offer_sources=True)
+        self.video.show_message(f"{why}\nTrying again in {retry_in:g} s…" if retry_in > 0 else why, offer_sources=True)
         self.fps_label.setText("no video")
 
     # -- frames ---------------------------------------------------------------------------------

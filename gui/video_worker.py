@@ -77,6 +77,7 @@ class VideoWorker(QThread):
     def run(self) -> None:
         source: FrameSource | None = None
         failures = 0
+        bad_frames = 0  # frames in a row that recognition failed on
         try:
             while not self._stop.is_set():
                 if source is None:
@@ -101,9 +102,14 @@ class VideoWorker(QThread):
                 try:
                     result = self.recognizer.process(frame.rgb, frame.timestamp)
                 except Exception as exc:  # one bad frame must not freeze the window
-                    log.exception("recognition failed on frame %s", frame.index)
-                    self.source_failed.emit(f"recognition failed on a frame ({exc}); continuing", 0.0)
+                    bad_frames += 1
+                    if bad_frames == 1:  # once per streak: not 30 log entries a second
+                        log.exception("recognition failed on frame %s", frame.index)
+                        self.source_failed.emit(f"recognition failed on a frame ({exc}); continuing", 0.0)
                     continue
+                if bad_frames:
+                    log.info("recognition works again after %d failed frames", bad_frames)
+                    bad_frames = 0
                 latency = (time.monotonic() - frame.timestamp) * 1000
                 with self._unshown_lock:
                     if self._unshown > 2:

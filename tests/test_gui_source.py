@@ -101,3 +101,31 @@ def test_an_unanswering_url_is_reported_without_freezing(qtbot, live_window):
     assert "Trying again" in window.video.message()
     assert watch.worst < 0.2
     watch.timer.stop()
+
+
+def test_frames_that_fail_recognition_are_skipped_said_once_and_the_video_goes_on(qtbot, live_window, caplog):
+    """Ten frames in a row raise inside recognition (a fault injected around the real
+    recognizer): the window says so once, logs it once, and later frames are recognised."""
+    import logging
+
+    window, recording = live_window
+    real = window.recognizer.process
+    calls = {"n": 0}
+
+    def failing_for_a_while(rgb, timestamp):
+        calls["n"] += 1
+        if 20 <= calls["n"] < 30:  # well after the signal below is connected
+            raise RuntimeError("injected fault")
+        return real(rgb, timestamp)
+
+    window.recognizer.process = failing_for_a_while
+    said = []
+    with caplog.at_level(logging.INFO, logger="facegate.video"):
+        window.open_source(str(CLIP))
+        window.worker.source_failed.connect(lambda why, _: said.append(why))
+        qtbot.waitUntil(lambda: len(recording.frames) >= 40, timeout=90_000)
+    assert said == ["recognition failed on a frame (injected fault); continuing"]
+    assert "Trying again" not in window.video.message()
+    records = [r.getMessage() for r in caplog.records if r.name == "facegate.video"]
+    assert records == ["recognition failed on frame 19", "recognition works again after 10 failed frames"]
+    assert not any(i in recording.frames for i in range(19, 29)) and 29 in recording.frames
