@@ -5,7 +5,7 @@
 PY := .venv/bin/python
 ARGS ?=
 
-.PHONY: run test setup bench
+.PHONY: run test check setup bench
 
 setup:
 	@bash scripts/setup
@@ -13,7 +13,14 @@ setup:
 run: setup
 	$(PY) main.py $(ARGS)
 
-test: setup
+# The conventions first (a few seconds): lint with import order, the import contracts of
+# pyproject.toml, types; then the suite.
+check: setup
+	$(PY) -m ruff check .
+	.venv/bin/lint-imports
+	$(PY) -m mypy
+
+test: check
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(ARGS)
 
 bench: setup

@@ -12,10 +12,10 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
-    from core.cli import COMMANDS
+    from core.cli.main import COMMANDS
 
     if argv and argv[0] in COMMANDS:
-        from core.cli import main as cli_main
+        from core.cli.main import main as cli_main
 
         return cli_main(argv)
     from gui.app import run

@@ -22,11 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.describe import Describer  # noqa: E402
-from core.detection import Detector  # noqa: E402
-from core.gallery import Gallery  # noqa: E402
-from core.images import load_image  # noqa: E402
-from core.index import IndexParams, SampleIndex  # noqa: E402
+from core.gallery.api import Gallery  # noqa: E402
+from core.gallery.index import IndexParams, SampleIndex  # noqa: E402
+from core.vision.describe import Describer  # noqa: E402
+from core.vision.detection import Detector  # noqa: E402
+from core.vision.images import load_image  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
@@ -52,7 +52,7 @@ def descriptor_figures() -> None:
     frame = _clip_frame(150)
     for method in ("haar+hog", "hog", "haar"):
         det = Detector(method, min_face=40)
-        print(f"detect {method:<9} 640x360 frame: {timed(lambda: det.detect(frame), 15):7.2f} ms (median of 15)")
+        print(f"detect {method:<9} 640x360 frame: {timed(lambda det=det: det.detect(frame), 15):7.2f} ms (median of 15)")
 
 
 def _clip_frame(i: int) -> np.ndarray:
@@ -86,8 +86,8 @@ def search_figures(sizes: list[int], queries: int) -> None:
         found = [int(index.knn(p, 1)[0][0]) for p in probes]
         hits = sum(f == e for f, e in zip(found, exact))
         same_person = sum(f // 5 == e // 5 for f, e in zip(found, exact))
-        hnsw_ms = timed(lambda: [index.knn(p, 1) for p in probes[:100]], 5) / 100
-        brute_ms = timed(lambda: [np.argmin(np.linalg.norm(vecs - p, axis=1)) for p in probes[:20]], 3) / 20
+        hnsw_ms = timed(lambda index=index, probes=probes: [index.knn(p, 1) for p in probes[:100]], 5) / 100
+        brute_ms = timed(lambda vecs=vecs, probes=probes: [np.argmin(np.linalg.norm(vecs - p, axis=1)) for p in probes[:20]], 3) / 20
         print(f"{n:>7} samples: build {build_s:6.1f} s (M={index.params.M}, ef_construction={index.params.ef_construction}), "
               f"1-NN query {hnsw_ms:.3f} ms vs exact numpy {brute_ms:.2f} ms ({brute_ms / hnsw_ms:.0f}x), "
               f"recall@1 vs exact {hits / queries:.4f} (same person {same_person / queries:.4f}) over {queries} queries")

@@ -37,7 +37,7 @@ PHOTO = ROOT / "tests" / "data" / "images" / "obama.jpg"
 def enrolled_gallery(tmp: Path):
     from test_decide import enroll_from_clip
 
-    from core.gallery import Gallery
+    from core.gallery.api import Gallery
 
     g = Gallery(tmp / "door.db")
     enroll_from_clip(g)
@@ -47,10 +47,10 @@ def enrolled_gallery(tmp: Path):
 def clip_decisions(g) -> None:
     from test_decide import frames
 
-    from core.decide import GRANTED, UNKNOWN, Decider
-    from core.door import SimulatedDoor
-    from core.live import LiveRecognizer
-    from core.worker import InlinePool
+    from core.door.decide import GRANTED, UNKNOWN, Decider
+    from core.door.drivers import SimulatedDoor
+    from core.live.loop import LiveRecognizer
+    from core.live.worker import InlinePool
 
     door = SimulatedDoor(pulse_seconds=0.2, cooldown_seconds=0.5)
     decider = Decider(g, door)
@@ -78,8 +78,8 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
     import numpy as np
     from test_decide import frames
 
-    from core.detection import Detector
-    from core.liveness import LivenessSettings, measure
+    from core.vision.detection import Detector
+    from core.vision.liveness import LivenessSettings, measure
 
     detector = Detector("haar+hog", 40)
     ears, yaws = [], []
@@ -109,8 +109,8 @@ def photo_video(path: Path) -> Path:
 def costs(g, runs: int) -> None:
     from test_decide import frames
 
-    from core.decide import Decider, DecisionSettings
-    from core.detection import Detector
+    from core.door.decide import Decider, DecisionSettings
+    from core.vision.detection import Detector
 
     rgb = next(r for i, _, r in frames(CLIP, start=100, stop=101))
     box = Detector("haar+hog", 40).detect(rgb)[0]
@@ -147,7 +147,8 @@ def costs(g, runs: int) -> None:
 
 
 def door_latency(runs: int) -> None:
-    from core.door import LCUS_OFF, LCUS_ON, DoorSettings, hex_bytes, make_door
+    from core.door import make_door
+    from core.door.base import LCUS_OFF, LCUS_ON, DoorSettings, hex_bytes
 
     on, off = hex_bytes(LCUS_ON), hex_bytes(LCUS_OFF)
 

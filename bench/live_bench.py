@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/live_bench.py [--runs 3]
 
-1. Throughput of core.live.LiveRecognizer (descriptors in its worker process) over the clip's
+1. Throughput of core.live.loop.LiveRecognizer (descriptors in its worker process) over the clip's
    275 frames, decoded beforehand: frames per second, whether every frame with a detectable
    face got a box, whether every tracked face got a name (or "Unknown") and how many frames after
    the face's first detectable frame. Lin-Manuel Miranda is enrolled from 4 frames of the clip
@@ -33,7 +33,7 @@ ENROLL_FRAMES = (95, 110, 150, 180)  # both of his shots, as he would stand at t
 
 
 def clip_frames() -> list:
-    from core.sources import FrameSource
+    from core.live.sources import FrameSource
 
     with FrameSource(CLIP, pace=False) as src:
         return [f.rgb for f in iter(src.read, None)]
@@ -41,7 +41,7 @@ def clip_frames() -> list:
 
 def appearances(frames: list) -> list[range]:
     """Runs of frames where HOG (upsampled for 40 px faces) finds a face: the ground truth."""
-    from core.detection import Detector
+    from core.vision.detection import Detector
 
     hog = Detector("hog", min_face=40)
     seen = [i for i, rgb in enumerate(frames) if hog.detect(rgb)]
@@ -57,7 +57,7 @@ def appearances(frames: list) -> list[range]:
 
 
 def run_pipeline(gallery, frames: list, runs_of_faces: list[range], detectable: set[int]) -> dict:
-    from core.live import LiveRecognizer
+    from core.live.loop import LiveRecognizer
 
     rec = LiveRecognizer(gallery)
     try:
@@ -100,7 +100,7 @@ def run_window(gallery, warm) -> dict:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.live import LiveRecognizer
+    from core.live.loop import LiveRecognizer
     from gui.app import build_window
 
     app = QApplication.instance() or QApplication([])
@@ -167,7 +167,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from core.gallery import Gallery
+    from core.gallery.api import Gallery
 
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
     frames = clip_frames()

@@ -25,11 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.describe import Describer  # noqa: E402
-from core.detection import Detector  # noqa: E402
-from core.evaluate import describe_folder, evaluate  # noqa: E402
-from core.gallery import Gallery  # noqa: E402
-from core.scan import ScanLibrary, ScanSettings  # noqa: E402
+from core.gallery.api import Gallery  # noqa: E402
+from core.tools.evaluate import describe_folder, evaluate  # noqa: E402
+from core.tools.scan import ScanLibrary, ScanSettings  # noqa: E402
+from core.vision.describe import Describer  # noqa: E402
+from core.vision.detection import Detector  # noqa: E402
 
 CLIP = ROOT / "tests" / "data" / "video" / "short_hamilton_clip.mp4"
 TRAIN = ROOT / "tests" / "data" / "knn_examples" / "train"
@@ -38,7 +38,7 @@ TRAIN = ROOT / "tests" / "data" / "knn_examples" / "train"
 def big_search_ms(lib: ScanLibrary, n: int) -> float:
     """Median time of a folded search over ``n`` face-like found faces: 20 people, each seen in
     many frames (descriptors ~0.1-0.3 apart, as consecutive frames of one person are)."""
-    from core.store import now, pack
+    from core.gallery.store import now, pack
 
     rng = np.random.default_rng(0)
     people = rng.normal(0, 0.09, (20, 128)).astype(np.float32)

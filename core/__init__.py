@@ -12,15 +12,24 @@ Models are loaded on first use, never at import.
 """
 from __future__ import annotations
 
-from core.describe import Describer, face_distance
-from core.detection import Detector
-from core.errors import (DatabaseDamaged, DatabaseLocked, FaceGateError, ImageError, ManyFacesError,
-                         ModelError, NoFaceError, StoreError, UnknownPerson)
-from core.faces import Box, Face, Quality
-from core.gallery import EnrollResult, Gallery
-from core.images import load_image
-from core.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Candidate, Match
-from core.store import Person, Store
+from core.errors import (
+    DatabaseDamaged,
+    DatabaseLocked,
+    FaceGateError,
+    ImageError,
+    ManyFacesError,
+    ModelError,
+    NoFaceError,
+    StoreError,
+    UnknownPerson,
+)
+from core.gallery.api import EnrollResult, Gallery
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+from core.gallery.store import Person, Store
+from core.records import Box, Candidate, Face, Match, Quality
+from core.vision.describe import Describer, face_distance
+from core.vision.detection import Detector
+from core.vision.images import load_image
 
 _describer: Describer | None = None
 
@@ -34,14 +43,14 @@ def _default_describer() -> Describer:
 
 def face_locations(image, method: str = "hog", min_face: int = 40) -> list[Box]:
     """Boxes of the faces in an image (path, bytes or RGB array), left to right."""
-    from core.gallery import as_rgb
+    from core.gallery.api import as_rgb
 
     return Detector(method, min_face=min_face).detect(as_rgb(image))
 
 
 def face_descriptors(image, boxes: list[Box] | None = None) -> list:
     """128-D descriptors of the faces in ``boxes`` (found with HOG when not given)."""
-    from core.gallery import as_rgb
+    from core.gallery.api import as_rgb
 
     rgb = as_rgb(image)
     if boxes is None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from core.admin import MIN_LENGTH, AdminError, AdminLock, AdminSession
+from core.gallery.admin import MIN_LENGTH, AdminError, AdminLock, AdminSession
 
 
 class AdminDialog(QDialog):

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core import logs
 from core.errors import FaceGateError
-from core.gallery import Gallery
-from core.live import LiveRecognizer
+from core.gallery.api import Gallery
+from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
 from gui.admin_dialog import install_admin
 from gui.door_pages import add_door_pages

@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from core.decide import CHECKING_LIVENESS, FINAL, GRANTED
-from core.door import Door, DoorStatus
+from core.door.base import Door, DoorStatus
+from core.door.decide import CHECKING_LIVENESS, FINAL, GRANTED
 
 STYLES = {
     "locked": "background: #2e7d32; color: white;",

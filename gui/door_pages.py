@@ -1,7 +1,7 @@
 """Door decisions in the window: builds the door output and the Decider from the settings stored
 in the gallery, hands the Decider to the live recognizer, and adds the Access log and Door
 pages plus the door indicator in the status bar. The door is locked and closed when the window
-closes (core.door also locks at interpreter exit, and the guard process on a crash)."""
+closes (core.door.drivers also locks at interpreter exit, and the guard process on a crash)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,10 @@ import logging
 
 from PySide6.QtCore import QEvent, QObject, Signal
 
-from core.decide import MANUAL_UNLOCK, Decider, DecisionSettings
-from core.door import Door, DoorSettings, SimulatedDoor, make_door
+from core.door import make_door
+from core.door.base import Door, DoorSettings
+from core.door.decide import MANUAL_UNLOCK, Decider, DecisionSettings
+from core.door.drivers import SimulatedDoor
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator

@@ -7,11 +7,23 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.decide import DecisionSettings
-from core.door import DRIVERS, DoorSettings
+from core.door.base import DRIVERS, DoorSettings
+from core.door.decide import DecisionSettings
 from gui.admin_dialog import require_admin
 
 LABELS = {

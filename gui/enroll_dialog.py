@@ -4,10 +4,9 @@ them together. The dialog only shows the progress core reports (FrameResult.enro
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QProgressBar, QVBoxLayout)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout
 
-from core.live import EnrollmentProgress, LiveRecognizer
+from core.live.loop import EnrollmentProgress, LiveRecognizer
 
 
 class EnrollDialog(QDialog):

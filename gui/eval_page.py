@@ -11,16 +11,27 @@ import csv
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.describe import Describer
-from core.detection import Detector
-from core.eval_plot import plot_image, save_plot
-from core.evaluate import (DEFAULT_TARGET_FAR, EvalReport, describe_folder, evaluate, evaluate_gallery,
-                           report_summary)
-from core.folder_enroll import FolderEnrollResult, enroll_folder
-from core.gallery import Gallery
+from core.gallery.api import Gallery
+from core.tools.evaluate import DEFAULT_TARGET_FAR, EvalReport, describe_folder, evaluate, evaluate_gallery, report_summary
+from core.tools.folder_enroll import FolderEnrollResult, enroll_folder
+from core.tools.plots import plot_image, save_plot
+from core.vision.describe import Describer
+from core.vision.detection import Detector
 from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
 from gui.pictures import FitLabel, pil_pixmap

@@ -14,7 +14,7 @@ from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from core.errors import FaceGateError
-from core.evaluate import Cancelled
+from core.tools.evaluate import Cancelled
 
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
 

@@ -1,18 +1,30 @@
 """The access log page: filter the door's events, see a visitor's snapshot, export CSV, and say
-"not this person" for a wrong match (core.access_log does the work; this page only asks it)."""
+"not this person" for a wrong match (core.door.access_log does the work; this page only asks it)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.access_log import AccessEvent, AccessLog
-from core.decide import (DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN,
-                         UNSURE)
+from core.door.access_log import AccessEvent, AccessLog
+from core.door.decide import DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN, UNSURE
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 

@@ -10,9 +10,9 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QTabWidget, QWidget
 
-from core.gallery import Gallery
-from core.live import LiveRecognizer
-from core.sources import SourceError, list_cameras, parse_source
+from core.gallery.api import Gallery
+from core.live.loop import LiveRecognizer
+from core.live.sources import SourceError, list_cameras, parse_source
 from gui.admin_dialog import require_admin
 from gui.enroll_dialog import EnrollDialog
 from gui.people_panel import PeoplePanel

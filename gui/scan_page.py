@@ -6,15 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.detection import METHODS, Detector
 from core.errors import FaceGateError
-from core.gallery import Gallery
-from core.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from core.gallery.api import Gallery
+from core.tools.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from core.vision.detection import METHODS, Detector
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout

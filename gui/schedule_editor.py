@@ -1,12 +1,12 @@
 """Weekly time windows per person, on the Door page: pick a person, type their windows
-("Mon-Fri 08:00-18:00, Sat 10:00-14:00"; empty = no time limit), save. core.schedule parses and
+("Mon-Fri 08:00-18:00, Sat 10:00-14:00"; empty = no time limit), save. core.door.schedule parses and
 stores them and says what is wrong with a window that cannot be read."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
+from core.door.schedule import Schedules, format_windows, parse_windows
 from core.errors import FaceGateError
-from core.schedule import Schedules, format_windows, parse_windows
 from gui.admin_dialog import require_admin
 
 

@@ -9,13 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
-from core.detection import Detector
 from core.errors import FaceGateError
-from core.gallery import Gallery, as_rgb
-from core.search import SearchResult, comparison_image, save_comparison, search_faces
+from core.gallery.api import Gallery, as_rgb
+from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces
+from core.vision.detection import Detector
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.pictures import pil_pixmap

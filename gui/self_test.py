@@ -199,9 +199,9 @@ def run(timeout: float = 120.0) -> int:
 
 def check_files() -> None:
     """Every dlib model core may load and the Haar cascade are where the app looks for them."""
-    from core.describe import MODEL_FILES, default_model_dir
-    from core.detection import haar_cascade_path
     from core.errors import ModelError
+    from core.vision.describe import MODEL_FILES, default_model_dir
+    from core.vision.detection import haar_cascade_path
 
     folder = default_model_dir()
     missing = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]
@@ -220,8 +220,8 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from core.gallery import Gallery
-    from core.live import LiveRecognizer
+    from core.gallery.api import Gallery
+    from core.live.loop import LiveRecognizer
     from gui.app import build_window
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -1,14 +1,13 @@
 """Recognition settings the operator may change (threshold, detector, smallest face, source),
-kept in QSettings so they survive a restart. The values mean what core.live.LiveSettings says."""
+kept in QSettings so they survive a restart. The values mean what core.live.loop.LiveSettings says."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
-                               QSpinBox)
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox
 
-from core.detection import METHODS
-from core.live import LiveSettings
-from core.sources import list_cameras
+from core.live.loop import LiveSettings
+from core.live.sources import list_cameras
+from core.vision.detection import METHODS
 
 #: QSettings keys -> LiveSettings fields the dialog edits.
 KEYS = {"recognition/threshold": "threshold", "recognition/method": "method", "recognition/min_face": "min_face"}

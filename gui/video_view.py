@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.live import FrameResult, TrackView
+from core.live.loop import FrameResult, TrackView
 
 #: Box colours by what core decided about the face.
 COLOURS = {"known": QColor(40, 200, 80), "unknown": QColor(230, 60, 50),

@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
-from core.live import FrameResult, LiveRecognizer
-from core.sources import FrameSource, SourceError, SourceSpec
+from core.live.loop import FrameResult, LiveRecognizer
+from core.live.sources import FrameSource, SourceError, SourceSpec
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)

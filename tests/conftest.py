@@ -3,22 +3,19 @@ origin and licence), a fresh database per test, and dlib models loaded once per 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support.data import KNN, LIN_CLICK_FRAME, clip_frames, copy_gallery
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-DATA = Path(__file__).parent / "data"
-IMAGES = DATA / "images"
-KNN = DATA / "knn_examples"
-CLIP = DATA / "video" / "short_hamilton_clip.mp4"
 
 
 @pytest.fixture(scope="session")
 def describer():
-    from core.describe import Describer
+    from core.vision.describe import Describer
 
     return Describer()
 
@@ -31,7 +28,7 @@ def db_path(tmp_path) -> Path:
 
 @pytest.fixture
 def gallery(db_path, describer):
-    from core.gallery import Gallery
+    from core.gallery.api import Gallery
 
     g = Gallery(db_path, describer=describer)
     yield g
@@ -41,23 +38,13 @@ def gallery(db_path, describer):
 @pytest.fixture(scope="session")
 def knn_db(tmp_path_factory, describer) -> Path:
     """A database enrolled once per session from knn_examples/train (one person per folder)."""
-    from core.gallery import Gallery
+    from core.gallery.api import Gallery
 
     path = tmp_path_factory.mktemp("knn") / "knn.db"
     with Gallery(path, describer=describer) as g:
         for person in sorted((KNN / "train").iterdir()):
             g.enroll(person.name, sorted(str(f) for f in person.iterdir()))
     return path
-
-
-def copy_gallery(db: Path, folder: Path, describer):
-    """Open a private copy of a gallery (database and index files) in ``folder``."""
-    from core.gallery import Gallery
-
-    for f in db.parent.iterdir():
-        if f.name.startswith(db.name) and not f.name.endswith(".lock"):
-            shutil.copy(f, folder / f.name)
-    return Gallery(folder / db.name, describer=describer)
 
 
 @pytest.fixture
@@ -68,39 +55,17 @@ def knn_gallery(knn_db, tmp_path, describer):
     g.close()
 
 
-def clip_frames(path: Path = CLIP) -> list:
-    """Every frame of a video as RGB arrays (the clip: 275 frames of 640x360)."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    cap.release()
-    assert frames, f"could not read {path}"
-    return frames
-
-
 @pytest.fixture(scope="session")
 def clip():
     return clip_frames()
 
 
-#: Lin-Manuel Miranda's long shot in the clip, where a click enrolls him; the unknown person alone.
-LIN_CLICK_FRAME = 130
-LIN_SHOT = range(140, 206)
-STRANGER_ALONE = range(215, 249)
-
-
 @pytest.fixture(scope="session")
 def lin_db(tmp_path_factory, clip, describer) -> Path:
     """A gallery where Lin-Manuel was enrolled live from the clip (5 samples of his track)."""
-    from core.gallery import Gallery
-    from core.live import LiveRecognizer
-    from core.worker import InlinePool
+    from core.gallery.api import Gallery
+    from core.live.loop import LiveRecognizer
+    from core.live.worker import InlinePool
 
     path = tmp_path_factory.mktemp("lin") / "lin.db"
     with Gallery(path, describer=describer) as g:
@@ -123,3 +88,40 @@ def lin_gallery(lin_db, tmp_path, describer):
     g = copy_gallery(lin_db, tmp_path, describer)
     yield g
     g.close()
+
+
+@pytest.fixture
+def live_window(qtbot, gallery, tmp_path):
+    """(window, recording); the window plays files once, as fast as frames can be processed,
+    so every frame of the clip is recognised and recorded (a paced file drops frames)."""
+    import psutil
+    from PySide6.QtCore import QSettings
+
+    from core.live.loop import LiveRecognizer
+    from gui.app import build_window
+
+    recognizer = LiveRecognizer(gallery)
+    settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
+    window = build_window(gallery, recognizer, settings, pace=False, loop=False)
+    qtbot.addWidget(window)
+    from tests.support.window import Recording, live_children, workers_of
+
+    recording = Recording()
+    window.frame_shown.connect(recording)
+    window.show()
+    started = []
+    original_open = window.open_source
+
+    def open_and_note(source):
+        original_open(source)
+        started.append(window.worker)
+
+    window.open_source = open_and_note
+    worker_pid = recognizer.pool.pid
+    yield window, recording
+    window.close()
+    assert window._closed
+    assert all(w is None or w.isFinished() for w in started), "a capture thread is still running"
+    assert workers_of(window) == []
+    assert not psutil.pid_exists(worker_pid) or psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE
+    assert live_children() == []

@@ -1,0 +1,84 @@
+"""`facegate schedule` and `facegate access-log`: the door's data on the command line.
+
+    facegate schedule Ada "Mon-Fri 08:00-18:00, Sat 10:00-14:00"   # set Ada's weekly windows
+    facegate schedule Ada                                         # show them
+    facegate schedule Ada --clear                                 # no time limit any more
+    facegate access-log --since 2026-11-01 --person Ada           # list events, newest first
+    facegate access-log --csv log.csv                             # export every event
+    facegate access-log --not-this-person 42                      # event 42's face is not that person
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.cli.common import open_gallery, say
+from core.door.access_log import AccessLog
+from core.door.schedule import Schedules, format_windows, parse_windows
+from core.errors import StoreError
+
+COMMANDS = ("schedule", "access-log")
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("schedule", parents=[common], help="show or set a person's weekly time windows")
+    p.add_argument("name")
+    p.add_argument("windows", nargs="?", help='e.g. "Mon-Fri 08:00-18:00, Sat 10:00-14:00"')
+    p.add_argument("--clear", action="store_true", help="remove every time limit")
+    p = sub.add_parser("access-log", parents=[common], help="list or export the door's access log")
+    p.add_argument("--csv", type=Path, default=None, help="write the events to this CSV file")
+    p.add_argument("--person", default=None)
+    p.add_argument("--verdict", default=None, help='e.g. Granted, Denied, "Denied (schedule)", Unknown')
+    p.add_argument("--unknown", action="store_true", help="unknown visitors only")
+    p.add_argument("--since", default=None, help="ISO date or time (UTC), e.g. 2026-11-01")
+    p.add_argument("--limit", type=int, default=50, help="events to list (default 50; the CSV has all)")
+    p.add_argument("--not-this-person", type=int, default=None, metavar="EVENT",
+                   help="this event's face is not the person it was matched to: never match it to them again")
+
+
+def run(args) -> int:
+    if args.command == "schedule":
+        return _schedule(args)
+    return _access_log(args)
+
+
+def _schedule(args) -> int:
+    change = args.clear or args.windows is not None
+    if args.windows is not None and args.clear:
+        raise StoreError("give windows or --clear, not both")
+    try:
+        windows = parse_windows(args.windows) if args.windows is not None else []
+    except ValueError as exc:
+        raise StoreError(f"schedule not changed: {exc}") from None
+    with open_gallery(args, write=change) as g:
+        person = g.store.person(args.name)
+        schedules = Schedules(g.store)
+        if change:
+            schedules.set(person.id, windows)
+        windows = schedules.windows(person.id)
+    text = format_windows(windows) or "no time limits"
+    say(args, {"name": person.name, "windows": [str(w) for w in windows]}, f"{person.name}: {text}")
+    return 0
+
+
+def _access_log(args) -> int:
+    filters = {"person": args.person, "verdict": args.verdict, "unknown": args.unknown, "since": args.since}
+    with open_gallery(args, write=args.not_this_person is not None) as g:
+        log = AccessLog(g.store)
+        if args.not_this_person is not None:
+            event = log.not_this_person(args.not_this_person, g)
+            say(args, {"event": event.id, "not": event.name},
+                   f"event {event.id}: that face will not be matched to {event.name} again")
+            return 0
+        if args.csv is not None:
+            count = log.export_csv(args.csv, **filters)
+            say(args, {"csv": str(args.csv), "events": count}, f"{count} events written to {args.csv}")
+            return 0
+        events = log.events(limit=args.limit, **filters)
+    rows = [{"id": e.id, "time": e.time, "person": e.name, "verdict": e.verdict, "distance": e.distance,
+             "door": e.door, "reason": e.reason} for e in events]
+    say(args, rows, "\n".join(
+        f"{r['id']:>6} {r['time'][:19]} {(r['person'] or 'unknown'):<20} {r['verdict']:<18} "
+        f"{'' if r['distance'] is None else format(r['distance'], '.3f'):>6}  {r['reason']}" for r in rows)
+        or "no events")
+    return 0

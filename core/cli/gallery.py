@@ -1,0 +1,116 @@
+"""The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, remove, backup, restore."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from core.cli.common import open_gallery, progress_bar, say
+from core.paths import default_db
+
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore")
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("enroll", parents=[common], help="enroll a person from photos (one face each)")
+    p.add_argument("name")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--denied", action="store_true", help="known but not allowed through the door")
+    p = sub.add_parser("enroll-folder", parents=[common],
+                       help="enroll one person per subfolder (or files named person.anything)")
+    p.add_argument("folder", type=Path)
+    p = sub.add_parser("identify", parents=[common], help="name every face in a photo")
+    p.add_argument("image", type=Path)
+    p.add_argument("--top", type=int, default=3, help="candidates to list per face")
+    sub.add_parser("people", parents=[common], help="list enrolled people")
+    p = sub.add_parser("remove", parents=[common], help="delete a person and their samples")
+    p.add_argument("name")
+    p = sub.add_parser("backup", parents=[common], help="back up the whole gallery to one file")
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("restore", parents=[common], help="replace the gallery with a verified backup")
+    p.add_argument("file", type=Path)
+
+
+def run(args) -> int:
+    """Run one of COMMANDS."""
+    if args.command == "enroll":
+        with open_gallery(args, write=True) as g:
+            result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied)
+        out = {"name": result.person.name, "added": len(result.sample_ids), "samples": result.person.sample_count,
+               "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+        say(args, out, f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
+             + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+        return 0
+    if args.command == "enroll-folder":
+        return _enroll_folder(args)
+    if args.command == "identify":
+        with open_gallery(args, write=False) as g:
+            found = g.identify(str(args.image))
+        rows = [{"box": list(face.box.as_tuple()), "name": m.name,
+                 "distance": None if m.distance is None else round(m.distance, 4),
+                 "margin": None if m.margin is None else round(m.margin, 4),
+                 "candidates": [{"name": c.name, "distance": round(c.distance, 4)} for c in m.candidates[:args.top]],
+                 "reason": m.reason} for face, m in found]
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            if not rows:
+                print(f"{args.image}: no face found")
+            for r in rows:
+                cands = ", ".join(f"{c['name']} {c['distance']:.3f}" for c in r["candidates"]) or "gallery empty"
+                print(f"{tuple(r['box'])}: {r['name'] or 'no match'}   [{cands}]")
+        return 0
+    if args.command == "people":
+        with open_gallery(args, write=False) as g:
+            people = g.people()
+        rows = [{"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created} for p in people]
+        say(args, rows, "\n".join(f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
+                                   for r in rows) or "no one is enrolled")
+        return 0
+    if args.command == "remove":
+        with open_gallery(args, write=True) as g:
+            n = g.remove(args.name)
+        say(args, {"removed": args.name, "samples": n}, f"removed {args.name} and {n} sample(s)")
+        return 0
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(args)
+    raise AssertionError(args.command)
+
+
+def _enroll_folder(args) -> int:
+    from core.tools.folder_enroll import enroll_folder
+
+    started = time.perf_counter()
+    with open_gallery(args, write=True) as g:
+        result = enroll_folder(g, args.folder,
+                               on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, quiet=args.json))
+    elapsed = time.perf_counter() - started
+    if not args.json:
+        sys.stderr.write("\n")
+    out = {"people": result.enrolled, "samples": result.samples, "images": result.images,
+           "seconds": round(elapsed, 2),
+           "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
+           "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+    say(args, out, f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
+         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+    return 0
+
+
+def _backup_or_restore(args) -> int:
+    from core.gallery import backup
+
+    db = args.db or default_db()
+    if args.command == "backup":
+        with backup.open_store(db) as store:
+            info = backup.backup(store, args.file)
+        verb = "backed up"
+    else:
+        info = backup.restore(args.file, db)
+        verb = "restored"
+    out = {"file": str(info.path), "people": info.people, "samples": info.samples, "events": info.events,
+           "sha256": info.sha256, "kept": str(info.kept) if info.kept else None}
+    say(args, out, f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
+         f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""))
+    return 0

@@ -1,0 +1,198 @@
+"""The access log: every door decision with who, how far, why, and a face snapshot.
+
+Events live in the gallery's SQLite file (table access_events) and are written through the
+gallery Store's single connection. The name is stored as it was at the time, so deleting a
+person keeps their history. An event also keeps the face's descriptor, which is what
+"not this person" needs: it marks that face as NOT the person it was matched to, and matching
+then skips that person for faces nearer the mark than to the person's own samples
+(core.gallery.match.drop_rejected).
+
+The CSV export has one row per event, a fixed set of columns (CSV_COLUMNS) and round-trips:
+read_csv() gives back the same events (without the snapshot and descriptor blobs). Text cells
+that a spreadsheet would run as a formula (=, +, -, @) are written with a leading apostrophe,
+which read_csv() removes again.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import StoreError
+from core.gallery.store import now, pack, unpack
+
+CSV_COLUMNS = ("id", "time", "track", "person", "verdict", "reason", "distance", "margin", "runner_up",
+               "runner_up_distance", "door", "not_this_person", "snapshot")
+_FIELDS = ("id", "time", "track", "person_id", "name", "verdict", "reason", "distance", "margin", "runner_up",
+           "runner_up_distance", "door", "not_this_person")
+log = logging.getLogger("facegate.door")  # every decision also goes to the log file (core.logs)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+@dataclass
+class AccessEvent:
+    """One decision at the door. ``name`` None means an unknown visitor."""
+
+    verdict: str
+    name: str | None = None
+    person_id: int | None = None
+    reason: str = ""
+    distance: float | None = None
+    margin: float | None = None
+    runner_up: str | None = None
+    runner_up_distance: float | None = None
+    door: str = ""
+    track: int | None = None
+    time: str = field(default_factory=now)
+    id: int | None = None
+    not_this_person: bool = False
+    has_snapshot: bool = False
+    descriptor: np.ndarray | None = field(default=None, repr=False, compare=False)
+    snapshot: bytes | None = field(default=None, repr=False, compare=False)
+
+
+class AccessLog:
+    """Record, query, export and correct access events of one gallery Store."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def record(self, event: AccessEvent) -> int:
+        """Store the event (one transaction); returns its id and sets ``event.id``."""
+        descriptor = pack(event.descriptor) if event.descriptor is not None else None
+        with self.store.write("logging an access event") as db:
+            cur = db.execute(
+                "INSERT INTO access_events(time, track, person_id, name, verdict, reason, distance, margin, "
+                "runner_up, runner_up_distance, door, not_this_person, descriptor, snapshot) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (event.time, event.track, event.person_id, event.name, event.verdict, event.reason,
+                 event.distance, event.margin, event.runner_up, event.runner_up_distance, event.door,
+                 int(event.not_this_person), descriptor, event.snapshot))
+            event.id = cur.lastrowid
+        event.has_snapshot = event.snapshot is not None
+        log.info("event %d: %s %s (%s)%s%s", event.id, event.verdict, event.name or "unknown visitor", event.reason,
+                 "" if event.distance is None else f", distance {event.distance:.3f}",
+                 f", door {event.door}" if event.door else "")
+        return event.id
+
+    def events(self, since: str | None = None, until: str | None = None, person: str | None = None,
+               verdict: str | None = None, unknown: bool = False, limit: int | None = 1000) -> list[AccessEvent]:
+        """Events newest first. ``since``/``until``: ISO times (UTC, as stored; a date works);
+        ``person``: name, case-insensitive; ``verdict``: exact; ``unknown``: only unknown visitors."""
+        where, params = [], []
+        if since:
+            where.append("time >= ?")
+            params.append(since)
+        if until:
+            where.append("time < ?")
+            params.append(until)
+        if person:
+            where.append("name = ? COLLATE NOCASE")
+            params.append(person)
+        if verdict:
+            where.append("verdict = ?")
+            params.append(verdict)
+        if unknown:
+            where.append("name IS NULL")
+        sql = (f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL FROM access_events"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY time DESC, id DESC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_event(row) for row in self.store.read(sql, params)]
+
+    def event(self, event_id: int, with_blobs: bool = True) -> AccessEvent:
+        rows = self.store.read(f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL, descriptor, snapshot "
+                               "FROM access_events WHERE id = ?", (event_id,))
+        if not rows:
+            raise StoreError(f"no access event {event_id}")
+        event = _event(rows[0][:-2])
+        if with_blobs:
+            event.descriptor = unpack(rows[0][-2]) if rows[0][-2] is not None else None
+            event.snapshot = rows[0][-1]
+        return event
+
+    def snapshot(self, event_id: int) -> bytes | None:
+        """The event's face snapshot (JPEG bytes), None if it has none."""
+        rows = self.store.read("SELECT snapshot FROM access_events WHERE id = ?", (event_id,))
+        return rows[0][0] if rows else None
+
+    def export_csv(self, target: str | Path | io.TextIOBase, **filters) -> int:
+        """Write the events matching ``filters`` (see events(); all of them by default) as CSV."""
+        filters.setdefault("limit", None)
+        events = self.events(**filters)
+        if isinstance(target, (str, Path)):
+            with open(target, "w", newline="", encoding="utf-8") as f:
+                _write_csv(f, events)
+        else:
+            _write_csv(target, events)
+        return len(events)
+
+    def not_this_person(self, event_id: int, gallery) -> AccessEvent:
+        """Mark the event's face as NOT the person it was matched to, so it is never matched to
+        them again; the gallery picks the mark up at once. Returns the updated event."""
+        event = self.event(event_id)
+        if event.person_id is None:
+            raise StoreError(f"event {event_id} names no person (an unknown visitor); nothing to undo")
+        if event.descriptor is None:
+            raise StoreError(f"event {event_id} kept no face descriptor; it cannot be marked")
+        with self.store.write(f"marking event {event_id} as not {event.name}") as db:
+            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
+                       (event.person_id, pack(event.descriptor), event_id, now()))
+            db.execute("UPDATE access_events SET not_this_person = 1 WHERE id = ?", (event_id,))
+        gallery.reload_negatives()
+        event.not_this_person = True
+        return event
+
+
+def _event(row: tuple) -> AccessEvent:
+    (id_, time, track, person_id, name, verdict, reason, distance, margin, runner_up, runner_up_distance,
+     door, not_this, has_snapshot) = row
+    return AccessEvent(verdict, name, person_id, reason, distance, margin, runner_up, runner_up_distance, door,
+                       track, time, id_, bool(not_this), bool(has_snapshot))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _write_csv(f, events: list[AccessEvent]) -> None:
+    writer = csv.writer(f)
+    writer.writerow(CSV_COLUMNS)
+    for e in events:
+        writer.writerow([_cell(v) for v in (e.id, e.time, e.track, e.name, e.verdict, e.reason, e.distance,
+                                            e.margin, e.runner_up, e.runner_up_distance, e.door,
+                                            e.not_this_person, e.has_snapshot)])
+
+
+def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
+    """Events from an export_csv() file (person ids and blobs are not in the CSV)."""
+    if isinstance(source, (str, Path)):
+        with open(source, newline="", encoding="utf-8") as f:
+            return read_csv(f)
+    reader = csv.DictReader(source)
+    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+        raise ValueError(f"not a FaceGate access log export: columns {reader.fieldnames}, expected {list(CSV_COLUMNS)}")
+
+    def text(v: str) -> str | None:
+        return None if v == "" else (v[1:] if v.startswith("'") else v)
+
+    def number(v: str, kind=float):
+        return None if v == "" else kind(v)
+
+    return [AccessEvent(verdict=text(r["verdict"]) or "", name=text(r["person"]), reason=text(r["reason"]) or "",
+                        distance=number(r["distance"]), margin=number(r["margin"]), runner_up=text(r["runner_up"]),
+                        runner_up_distance=number(r["runner_up_distance"]), door=text(r["door"]) or "",
+                        track=number(r["track"], int), time=r["time"], id=int(r["id"]),
+                        not_this_person=r["not_this_person"] == "1", has_snapshot=r["snapshot"] == "1")
+            for r in reader]

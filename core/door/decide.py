@@ -1,0 +1,342 @@
+"""Door decisions per tracked face: consensus, liveness, allowed, schedule; one unlock per visit.
+
+A single frame is not enough to open a door: at the 0.4 threshold a stranger lands within 0.4
+of someone about 5 % of the time, one noisy frame can flip a name, and a photo of an enrolled
+person matches like the person. So a face (a *visit*: one track, from arrival to leaving) is
+granted only when
+
+1. the last ``agree`` identifications all name the same person, each within the threshold and
+   clearly nearer than the next person (re-judged here with the decision's own threshold and
+   margin, which may be stricter than the live labels'),
+2. that person is allowed, and inside one of their weekly windows (if they have any),
+3. the face has shown itself alive (a blink or a head turn, core.vision.liveness) - on by default.
+
+Then the door gets one pulse (the door itself refuses pulses during its cooldown), and the
+visit's verdict is final: staying in front of the camera never opens the door twice. A visit is
+one person's, not one track's: a head turned away breaks a track, so a person let in gets no
+new unlock until they have been out of sight for ``revisit_after`` seconds. Final
+verdicts, unknown visitors, and visits that leave undecided are written to the access log with
+a face snapshot and the descriptor the live loop's worker process computed (which "not this
+person" needs; it is never recomputed in this process).
+
+Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
+the access log is written by a small writer thread of the Decider: the frame thread only copies
+the face; the snapshot JPEG and the SQLite commit (an fsync) happen there.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import ClassVar
+
+import numpy as np
+
+from core.door.access_log import AccessEvent, AccessLog
+from core.door.schedule import Schedules
+from core.errors import UnknownPerson
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide
+from core.gallery.stored_settings import StoredSettings
+from core.records import Box, Match
+from core.vision.images import crop, encode_jpeg
+from core.vision.liveness import LivenessCheck, LivenessSettings
+
+log = logging.getLogger("facegate.decide")
+
+GRANTED = "Granted"
+DENIED = "Denied"
+DENIED_SCHEDULE = "Denied (schedule)"
+UNKNOWN = "Unknown"
+UNSURE = "Unsure"
+IDENTIFYING = "Identifying"
+CHECKING_LIVENESS = "Checking liveness"
+NO_LIVENESS = "No liveness"
+DOOR_ERROR = "Door error"
+MANUAL_UNLOCK = "Manual unlock"
+FINAL = (GRANTED, DENIED, DENIED_SCHEDULE)
+
+
+@dataclass
+class DecisionSettings(StoredSettings):
+    """Every number of the door decision; stored in the gallery (key "decision")."""
+
+    KEY: ClassVar[str] = "decision"
+
+    threshold: float = DEFAULT_THRESHOLD
+    min_margin: float = DEFAULT_MARGIN
+    agree: int = 3                 # identifications (~3 frames apart) that must name the same person
+    revisit_after: float = 10.0    # s out of sight before a person let in can be let in again
+    unknown_after: int = 3         # identifications naming nobody before a face is logged Unknown
+    liveness: bool = True          # require a blink or head turn before unlocking
+    blink: bool = True
+    head_turn: bool = True
+    blink_ratio: float = 0.5
+    turn_range: float = 0.2
+    liveness_min_face: int = 60
+    liveness_window: float = 10.0  # seconds of landmarks kept per visit
+    snapshot_size: int = 160       # px, square JPEG in the access log
+
+    def check(self) -> None:
+        if not 0 < self.threshold < 2:
+            raise ValueError(f"decision threshold {self.threshold} must be between 0 and 2")
+        if self.min_margin < 0:
+            raise ValueError("the decision margin cannot be negative")
+        if self.agree < 1 or self.unknown_after < 1:
+            raise ValueError("at least one identification must agree")
+        if not 0 < self.blink_ratio < 1:
+            raise ValueError(f"blink ratio {self.blink_ratio} must be between 0 and 1")
+
+    def liveness_settings(self) -> LivenessSettings:
+        return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
+                                turn_range=self.turn_range, min_face=self.liveness_min_face,
+                                window=self.liveness_window)
+
+
+@dataclass
+class Decision:
+    """What the door made of one tracked face. ``final``: the visit's verdict will not change."""
+
+    track: int
+    person: str | None
+    verdict: str
+    reason: str
+    person_id: int | None = None
+    distance: float | None = None
+    margin: float | None = None
+    door: str = ""                 # the door's answer to an unlock: 'unlocking', 'cooldown (…)', 'error: …'
+    final: bool = False
+
+
+@dataclass
+class _Visit:
+    track: int
+    decision: Decision
+    last_match: Match | None = None
+    face: tuple[np.ndarray, Box] | None = None   # a padded crop of the latest identified frame
+    descriptor: np.ndarray | None = None          # that frame's descriptor, from the worker process
+    liveness: LivenessCheck | None = None
+    logged: bool = False
+    matches: list[Match] = field(default_factory=list)
+
+
+class Decider:
+    """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
+
+    def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
+                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+        self.gallery = gallery
+        self.settings = settings or DecisionSettings()
+        self.settings.check()
+        self.log = access_log or AccessLog(gallery.store)
+        self.schedules = Schedules(gallery.store)
+        self.clock = clock  # local wall-clock time, for the weekly windows
+        self._visits: dict[int, _Visit] = {}
+        self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
+        self.on_logged: list[Callable[[AccessEvent], None]] = []  # called from the writer thread
+        self._pending: queue.Queue = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+        if self.settings.liveness:  # 470 ms holding the GIL: now, not at the first face
+            gallery.describer.preload("shape68")
+        self.set_door(door)
+
+    def set_door(self, door) -> None:
+        """Send unlocks to another door output (its settings changed); the caller closes the old one."""
+        self.door = door
+        if door is not None:
+            door.add_listener(self._door_changed)
+
+    # -- the hook -------------------------------------------------------------------------------
+    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
+               descriptor: np.ndarray | None = None) -> Decision:
+        """``descriptor``: the one behind the newest match, logged so "not this person" can mark the
+        face later. It comes from the caller (the live loop's worker process): computing it here
+        would hold the GUI process's GIL for ~15 ms, and loading the model for half a second."""
+        visit = self._visits.get(track_id)
+        if visit is None:
+            visit = self._visits[track_id] = _Visit(track_id, Decision(track_id, None, IDENTIFYING, "looking"))
+        if matches and matches[-1] is not visit.last_match:
+            visit.last_match = matches[-1]
+            visit.face = _padded(rgb, box)
+            visit.descriptor = descriptor
+        visit.matches = matches
+        if not visit.decision.final:
+            visit.decision = self._judge(visit, matches, rgb, box, timestamp)
+        elif visit.decision.verdict == GRANTED:
+            self._still_here(visit.decision.person_id, timestamp)
+        return visit.decision
+
+    def _still_here(self, person_id: int | None, ts: float) -> None:
+        """Keep a let-in person's visit going while they are seen; it ends after revisit_after away."""
+        if person_id in self._let_in:
+            if ts - self._let_in[person_id] > self.settings.revisit_after:
+                del self._let_in[person_id]
+            else:
+                self._let_in[person_id] = ts
+
+    def track_lost(self, track_id: int) -> None:
+        """The face left: log a visit that never reached a verdict worth logging (undecided)."""
+        visit = self._visits.pop(track_id, None)
+        if visit is None or visit.logged or not visit.matches:
+            return
+        d = visit.decision
+        judged = [self._judged(m) for m in visit.matches[-self.settings.unknown_after:]]
+        if d.verdict == UNSURE and self._nobody(judged):  # left before unknown_after, matching no one
+            d = replace(d, verdict=UNKNOWN, reason=judged[-1].reason)
+        verdict = {CHECKING_LIVENESS: NO_LIVENESS, IDENTIFYING: UNSURE}.get(d.verdict, d.verdict)
+        reason = d.reason if verdict == d.verdict else f"left while {d.verdict.lower()}: {d.reason}"
+        self._log(visit, replace(d, verdict=verdict, reason=reason))
+
+    def _nobody(self, judged: list[Match]) -> bool:
+        """Every identification is over the threshold (or the gallery is empty)."""
+        return all(not m.candidates or (m.distance or 0) > self.settings.threshold for m in judged)
+
+    # -- judging ----------------------------------------------------------------------------------
+    def _judged(self, m: Match) -> Match:
+        """The identification re-judged with this decision's threshold and margin."""
+        return decide(m.candidates, self.settings.threshold, self.settings.min_margin) if m.candidates else m
+
+    def _judge(self, visit: _Visit, matches: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+        s = self.settings
+        track = visit.track
+        if not matches:
+            return Decision(track, None, IDENTIFYING, "waiting for the first identification")
+        recent = [self._judged(m) for m in matches[-max(s.agree, s.unknown_after):]]
+        last = recent[-1]
+        if last.matched:
+            self._still_here(last.person_id, ts)
+        agreeing = recent[-s.agree:]
+        if len(agreeing) == s.agree and all(m.matched and m.person_id == last.person_id for m in agreeing):
+            return self._for_person(visit, agreeing, rgb, box, ts)
+        if last.matched and s.liveness:  # a candidate: start watching for a blink or a turn now
+            self._liveness(visit).observe(rgb, box, ts)
+        nobody = recent[-s.unknown_after:]
+        if len(nobody) == s.unknown_after and self._nobody(nobody):
+            decision = Decision(track, None, UNKNOWN, last.reason, None, last.distance, last.margin)
+            if not visit.logged:
+                decision = self._log(visit, decision)
+            return decision
+        if all(m.matched and m.person_id == last.person_id for m in agreeing):
+            return Decision(track, last.name, IDENTIFYING, f"{len(agreeing)} of {s.agree} identifications of "
+                            f"{last.name} so far", last.person_id, last.distance, last.margin)
+        names = sorted({m.name for m in agreeing if m.matched})
+        if len(names) > 1:
+            why = f"identifications disagree ({', '.join(names)})"
+        elif last.matched:
+            why = f"{last.name} in only some of the last {s.agree} identifications"
+        else:
+            why = last.reason
+        return Decision(track, None, UNSURE, why, None, last.distance, last.margin)
+
+    def _for_person(self, visit: _Visit, agreeing: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+        s = self.settings
+        latest = agreeing[-1]
+        worst = max(m.distance for m in agreeing)
+        margins = [m.margin for m in agreeing if m.margin is not None]
+        evidence = (f"{s.agree} identifications agree, distance ≤ {worst:.3f}"
+                    + (f", margin ≥ {min(margins):.3f}" if margins else ", nobody else enrolled"))
+        base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst,
+                        min(margins) if margins else None)
+        try:
+            person = self.gallery.store.person(latest.person_id)  # fresh: 'allowed' may have just changed
+        except UnknownPerson:
+            return replace(base, reason=f"{latest.name} was removed from the gallery")
+        if not person.allowed:
+            return self._finish(visit, replace(base, verdict=DENIED, reason=f"{person.name} is not allowed in; {evidence}"))
+        inside, why = self.schedules.allows(person.id, self.clock())
+        if not inside:
+            return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))
+        if s.liveness:
+            alive = self._liveness(visit).observe(rgb, box, ts)
+            if not alive.passed:
+                return replace(base, verdict=CHECKING_LIVENESS, reason=f"{alive.reason} ({evidence})")
+            evidence += f"; {alive.reason}"
+        granted = replace(base, verdict=GRANTED, reason=f"{person.name}: {evidence}")
+        if person.id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
+            visit.logged = True
+            return replace(granted, final=True, door="already unlocked for this visit")
+        answer = self.door.unlock() if self.door is not None else "no door output configured"
+        if answer.startswith("cooldown"):  # someone else was just let in: try again on the next frames
+            return replace(granted, door=answer)
+        self._let_in[person.id] = ts
+        return self._finish(visit, replace(granted, door=answer))
+
+    def _liveness(self, visit: _Visit) -> LivenessCheck:
+        if visit.liveness is None:
+            visit.liveness = LivenessCheck(self.gallery.describer, self.settings.liveness_settings())
+        return visit.liveness
+
+    def _finish(self, visit: _Visit, decision: Decision) -> Decision:
+        return self._log(visit, replace(decision, final=True))
+
+    # -- logging ----------------------------------------------------------------------------------
+    def _log(self, visit: _Visit, decision: Decision) -> Decision:
+        """Queue the decision for the access log with the face (written on the writer thread)."""
+        visit.logged = True
+        last = visit.last_match
+        runner = last.candidates[1] if last and len(last.candidates) > 1 else None
+        self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
+                                decision.distance, decision.margin, runner.name if runner else None,
+                                runner.distance if runner else None, decision.door, visit.track), visit.face,
+                    visit.descriptor)
+        return decision
+
+    def note(self, verdict: str, reason: str, door: str = "") -> None:
+        """Log something that happened at the door without a face (a failure, a manual unlock)."""
+        self._queue(AccessEvent(verdict, reason=reason, door=door), None)
+
+    def _door_changed(self, status) -> None:
+        if status.state == "error":
+            self.note(DOOR_ERROR, status.error or "door failure", "error")
+
+    def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None,
+               descriptor: np.ndarray | None = None) -> None:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_events, name="access-log", daemon=True)
+                self._writer.start()
+        self._pending.put((event, face, descriptor))
+
+    def _write_events(self) -> None:
+        while True:
+            item = self._pending.get()
+            try:
+                if item is None:
+                    return
+                event, face, event.descriptor = item
+                if face is not None:
+                    region, rel = face
+                    event.snapshot = encode_jpeg(crop(region, rel.as_tuple(), size=self.settings.snapshot_size), 85)
+                self.log.record(event)
+                for callback in list(self.on_logged):
+                    callback(event)
+            except Exception:  # a failing log must never stop the door or the video
+                log.exception("writing the access log failed")
+            finally:
+                self._pending.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued access-log entry is written."""
+        self._pending.join()
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread."""
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._pending.put(None)
+            writer.join()
+
+
+def _padded(rgb: np.ndarray, box: Box, pad: float = 0.5) -> tuple[np.ndarray, Box]:
+    """A copy of the face with room around it, and the box inside that copy: enough to make a
+    snapshot and a descriptor later without keeping the whole frame."""
+    h, w = rgb.shape[:2]
+    dx, dy = int(box.width * pad), int(box.height * pad)
+    x0, y0 = max(0, box.left - dx), max(0, box.top - dy)
+    x1, y1 = min(w, box.right + dx), min(h, box.bottom + dy)
+    region = rgb[y0:y1, x0:x1].copy()
+    return region, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0)

@@ -1,0 +1,152 @@
+"""The fail-secure guard: a tiny process that owns the door device and locks it when the app dies.
+
+A USB relay board keeps its last state with no one talking to it, so an app killed (SIGKILL,
+power button on the PC's session, OOM) during a pulse would leave the door open. The guard owns
+the port instead of the app. It
+
+- locks at start (whatever state a previous crash left),
+- times every pulse itself: an "open" carries its length, and the guard locks when it runs out
+  even if the app hangs,
+- locks and exits the moment the pipe to its parent closes: the kernel closes that pipe when the
+  parent dies, however it dies,
+- locks on SIGTERM.
+
+Started with multiprocessing's spawn context (like the descriptor worker), so it also works in
+the frozen app through main.py's freeze_support().
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import threading
+import time
+
+from core.door.base import Door, DoorError, DoorSettings
+from core.door.drivers import build_driver
+
+#: How long past its pulse the guard waits for the app's own "lock" before locking by itself.
+WATCHDOG_SLACK = 1.0
+
+
+def _serve(conn, settings_json: str) -> None:
+    """The guard process's main loop."""
+    signal.signal(signal.SIGTERM, _exit)
+    driver = build_driver(DoorSettings.from_json(settings_json))
+    deadline: float | None = None
+    try:
+        conn.send(_attempt(driver.switch_locked))
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                ready = conn.poll(wait)
+            except (EOFError, OSError):
+                return
+            if not ready:                       # the pulse ran out before the app said lock
+                deadline = None
+                _attempt(driver.switch_locked)
+                continue
+            try:
+                command = conn.recv()
+            except (EOFError, OSError):         # the app is gone
+                return
+            if command is None:
+                return
+            if command[0] == "open":
+                reply = _attempt(driver.switch_open)
+                deadline = time.monotonic() + float(command[1]) + WATCHDOG_SLACK if reply[0] else None
+            else:
+                deadline = None
+                reply = _attempt(driver.switch_locked)
+            try:
+                conn.send(reply)
+            except (BrokenPipeError, OSError):
+                return
+    finally:
+        _attempt(driver.switch_locked)
+        driver.release()
+
+
+def _exit(*_) -> None:
+    raise SystemExit(0)  # runs the finally: lock, then release the port
+
+
+def _attempt(action) -> tuple[bool, str]:
+    try:
+        action()
+        return True, ""
+    except Exception as exc:
+        return False, str(exc)
+
+
+class GuardedDoor(Door):
+    """A real driver run inside the guard process; same interface as any Door."""
+
+    lock_at_start = False  # the guard itself locks as it starts
+
+    def __init__(self, settings: DoorSettings, reply_timeout: float | None = None) -> None:
+        super().__init__(settings.pulse_seconds, settings.cooldown_seconds)
+        settings.check()
+        self.settings = settings
+        self.driver = settings.driver
+        # an HTTP request or a command may take its full timeout, plus time to start
+        self.reply_timeout = reply_timeout or 10.0 + max(settings.http_timeout, settings.command_timeout)
+        self._ctx = mp.get_context("spawn")
+        self._conn_lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._conn, child = self._ctx.Pipe(duplex=True)
+        self._proc = self._ctx.Process(target=_serve, args=(child, self.settings.to_json()),
+                                       name="facegate-door-guard", daemon=True)
+        self._proc.start()
+        self.guard_pid = self._proc.pid
+        child.close()  # only the guard holds its end now: our death closes the pipe
+        ok, message = self._reply("starting the door guard")
+        if not ok:
+            self._fail(f"could not lock at start: {message}")
+
+    def _reply(self, doing: str) -> tuple[bool, str]:
+        if not self._conn.poll(self.reply_timeout):
+            raise DoorError(f"the door guard did not answer ({doing}) within {self.reply_timeout:.0f} s")
+        return self._conn.recv()
+
+    def _command(self, command: tuple, doing: str) -> None:
+        with self._conn_lock:
+            try:
+                self._conn.send(command)
+                ok, message = self._reply(doing)
+            except (EOFError, OSError, BrokenPipeError):
+                self._respawn()
+                raise DoorError(f"the door guard stopped while {doing}; restarted it (it locks at start)") from None
+            if not ok:
+                raise DoorError(message)
+
+    def _respawn(self) -> None:
+        self._stop_guard()
+        self._spawn()
+
+    def switch_open(self) -> None:
+        self._command(("open", self.pulse_seconds), "unlocking")
+
+    def switch_locked(self) -> None:
+        self._command(("lock",), "locking")
+
+    def _stop_guard(self) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=5)
+        self._conn.close()
+
+    def release(self) -> None:
+        with self._conn_lock:
+            self._stop_guard()
+            self._proc = None

@@ -1,0 +1,238 @@
+"""A face gallery: the SQLite store, its hnswlib index, and the verbs a user needs over them.
+
+    >>> g = Gallery("people.db")
+    >>> g.enroll("Ada", ["ada1.jpg", "ada2.jpg"])
+    >>> [(f.box, m.name, m.distance) for f, m in g.identify("door.jpg")]
+
+Thread-safe: the live window identifies on one thread while the operator enrolls on another.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import FaceGateError, ManyFacesError, NoFaceError, StoreError
+from core.gallery.index import IndexParams, SampleIndex
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide, drop_rejected, per_person
+from core.gallery.store import NewSample, Person, Store, unpack
+from core.records import Candidate, Face, Match
+from core.vision.describe import Describer
+from core.vision.detection import Detector
+from core.vision.images import crop, encode_jpeg, load_image
+
+ImageLike = str | Path | bytes | np.ndarray
+
+#: Enough nearby samples to find the second-nearest person when people have many samples each.
+_NEIGHBOURS = 64
+
+
+@dataclass
+class EnrollResult:
+    person: Person
+    sample_ids: list[int]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+
+
+class Gallery:
+    """Enroll, identify, search and manage people over one database file."""
+
+    def __init__(self, db_path: str | Path, describer: Describer | None = None, detector: Detector | None = None,
+                 threshold: float = DEFAULT_THRESHOLD, min_margin: float = DEFAULT_MARGIN,
+                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0) -> None:
+        self.store = Store(db_path, timeout=timeout, readonly=readonly)
+        self.describer = describer or Describer()
+        self.detector = detector or Detector("hog", min_face=40)
+        self.threshold = threshold
+        self.min_margin = min_margin
+        index_path = None if readonly else Path(db_path).with_name(Path(db_path).name + ".hnsw")
+        self.index = SampleIndex(index_path, index_params)
+        self._lock = threading.RLock()
+        self._owners: dict[int, int] = {}
+        self._names: dict[int, str] = {}
+        self._negatives: dict[int, np.ndarray] = {}  # person id -> faces marked "not this person"
+        try:
+            self.sync_index()
+        except BaseException:
+            self.store.close()
+            raise
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def sync_index(self) -> str:
+        """Bring the index in line with the database (load, repair or rebuild); what it took."""
+        with self._lock:
+            owners = self.store.sample_owners()
+
+            def vectors_of(wanted: Iterable[int]) -> np.ndarray:
+                wanted = list(wanted)
+                if not wanted:
+                    return np.empty((0, 128), np.float32)
+                all_ids, _, mat = self.store.vectors()
+                row = {sid: i for i, sid in enumerate(all_ids.tolist())}
+                return mat[[row[i] for i in wanted]]
+
+            result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of,
+                                     self.store.samples_generation())
+            self._refresh_people()
+            return result
+
+    def _refresh_people(self) -> None:
+        self._owners = self.store.sample_owners()
+        self._names = {p.id: p.name for p in self.store.people()}
+        self.reload_negatives()
+
+    def reload_negatives(self) -> None:
+        """Re-read the "not this person" marks (core.door.access_log writes them)."""
+        try:
+            rows = self.store.read("SELECT person_id, descriptor FROM negatives")
+        except StoreError:  # a read-only database from before the door-access migration
+            rows = []
+        marks: dict[int, list[np.ndarray]] = {}
+        for person_id, blob in rows:
+            marks.setdefault(person_id, []).append(unpack(blob))
+        self._negatives = {pid: np.stack(vecs) for pid, vecs in marks.items()}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- faces ----------------------------------------------------------------------------------
+    def faces(self, image: ImageLike, detector: Detector | None = None) -> list[Face]:
+        """Every face in ``image`` with landmarks, descriptor and quality, left to right."""
+        rgb = as_rgb(image)
+        boxes = (detector or self.detector).detect(rgb)
+        return [self.describer.describe(rgb, box) for box in boxes]
+
+    # -- enrollment -----------------------------------------------------------------------------
+    def enroll(self, name: str, images: Sequence[ImageLike], allowed: bool | None = None,
+               notes: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> EnrollResult:
+        """Enroll ``name`` from photos holding one face each, in one transaction.
+
+        Photos that cannot be used (unreadable, no face, several faces) are skipped with the
+        reason; if none is usable, NoFaceError names them all and nothing is written.
+        """
+        samples: list[NewSample] = []
+        skipped: list[tuple[str, str]] = []
+        for i, image in enumerate(images):
+            label = image if isinstance(image, (str, Path)) else f"image {i + 1}"
+            try:
+                samples.append(self.sample_from_photo(image, str(label)))
+            except FaceGateError as exc:
+                skipped.append((str(label), str(exc)))
+            if on_progress:
+                on_progress(i + 1, len(images))
+        if not samples:
+            reasons = "; ".join(f"{s}: {r}" for s, r in skipped) or "no images given"
+            raise NoFaceError(f"nothing enrolled for {name!r}: {reasons}")
+        person, ids = self.enroll_samples(name, samples, allowed=allowed, notes=notes)
+        return EnrollResult(person, ids, skipped)
+
+    def sample_from_photo(self, image: ImageLike, label: str) -> NewSample:
+        """The one face of a photo as a sample; NoFaceError / ManyFacesError otherwise."""
+        rgb = as_rgb(image, label)
+        boxes = self.detector.detect(rgb)
+        if not boxes:
+            raise NoFaceError(f"{label}: no face found")
+        if len(boxes) > 1:
+            raise ManyFacesError(f"{label}: {len(boxes)} faces found; a photo to enroll from must hold one")
+        face = self.describer.describe(rgb, boxes[0])
+        return sample_of(rgb, face, label)
+
+    def enroll_samples(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
+                       notes: str | None = None) -> tuple[Person, list[int]]:
+        """Commit samples for ``name`` (one transaction), then make them searchable at once."""
+        with self._lock:
+            person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes)
+            self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
+            self._owners.update({i: person.id for i in ids})
+            self._names[person.id] = person.name
+            self.index.save(self.store.samples_generation())
+            return person, ids
+
+    # -- management -----------------------------------------------------------------------------
+    def people(self) -> list[Person]:
+        return self.store.people()
+
+    def remove(self, name: str) -> int:
+        """Delete a person and their samples; how many samples went."""
+        with self._lock:
+            ids = self.store.remove_person(name)
+            self.index.remove(ids)
+            self._refresh_people()
+            self.index.save(self.store.samples_generation())
+            return len(ids)
+
+    def remove_sample(self, sample_id: int) -> None:
+        with self._lock:
+            self.store.remove_sample(sample_id)
+            self.index.remove([sample_id])
+            self._refresh_people()
+            self.index.save(self.store.samples_generation())
+
+    def rename(self, name: str, new_name: str) -> Person:
+        with self._lock:
+            person = self.store.rename(name, new_name)
+            self._refresh_people()
+            return person
+
+    def set_allowed(self, name: str, allowed: bool) -> Person:
+        return self.store.update_person(name, allowed=allowed)
+
+    # -- search ---------------------------------------------------------------------------------
+    def top_k(self, descriptor: np.ndarray, k: int = 5) -> list[Candidate]:
+        """The ``k`` nearest enrolled samples (not people), nearest first."""
+        ids, dist = self.index.knn(descriptor, k)
+        return self._sample_hits(ids, dist)
+
+    def within(self, descriptor: np.ndarray, distance: float) -> list[Candidate]:
+        """Every enrolled sample within ``distance`` (Euclidean), nearest first."""
+        ids, dist = self.index.within(descriptor, distance)
+        return self._sample_hits(ids, dist)
+
+    def _sample_hits(self, ids: np.ndarray, dist: np.ndarray) -> list[Candidate]:
+        owners, names = self._owners, self._names
+        return [Candidate(owners[s], names.get(owners[s], "?"), float(d), s)
+                for s, d in zip(ids.tolist(), dist.tolist()) if s in owners]
+
+    def candidates(self, descriptor: np.ndarray) -> list[Candidate]:
+        """One Candidate per nearby person, nearest first (at least the two nearest people)."""
+        k = _NEIGHBOURS
+        while True:
+            ids, dist = self.index.knn(descriptor, k)
+            found = drop_rejected(per_person(ids, dist, self._owners, self._names), descriptor, self._negatives)
+            if len(found) >= 2 or len(ids) < k:
+                return found
+            k *= 4
+
+    def identify_descriptor(self, descriptor: np.ndarray, threshold: float | None = None,
+                            min_margin: float | None = None) -> Match:
+        return decide(self.candidates(descriptor),
+                      self.threshold if threshold is None else threshold,
+                      self.min_margin if min_margin is None else min_margin)
+
+    def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
+        """Every face in ``image`` with who it is (or no match and why), left to right."""
+        return [(face, self.identify_descriptor(face.descriptor, threshold)) for face in self.faces(image)]
+
+
+def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
+    """A path, file bytes or array as RGB uint8."""
+    if isinstance(image, np.ndarray):
+        from core.vision.images import to_rgb
+
+        return to_rgb(image, label or "<array>")
+    return load_image(image, name=label)
+
+
+def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:
+    """A NewSample from a described face: descriptor, a JPEG thumbnail, its source and sharpness."""
+    thumb = encode_jpeg(crop(rgb, face.box.as_tuple()), quality=85)
+    return NewSample(face.descriptor, thumb, source, face.quality.sharpness if face.quality else None)

@@ -1,0 +1,64 @@
+"""From a descriptor to a decision about who it is: top-K samples, everything within d, identify.
+
+identify() follows the strict "0.4-style" rule: the nearest person must be within the threshold
+(Euclidean, default 0.4), AND clearly nearer than the second person (by ``min_margin``), or it
+is no match. Per-person distances are the distance to that person's nearest sample.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.records import Candidate, Match
+
+DEFAULT_THRESHOLD = 0.4
+DEFAULT_MARGIN = 0.05
+
+
+def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
+               names: dict[int, str]) -> list[Candidate]:
+    """Collapse sample hits (nearest first) to one Candidate per person, nearest first."""
+    best: dict[int, Candidate] = {}
+    for sid, dist in zip(ids.tolist(), distances.tolist()):
+        pid = owners.get(sid)
+        if pid is None or pid in best:
+            continue
+        best[pid] = Candidate(pid, names.get(pid, f"#{pid}"), float(dist), sid)
+    return sorted(best.values(), key=lambda c: c.distance)
+
+
+def drop_rejected(candidates: list[Candidate], probe: np.ndarray,
+                  negatives: dict[int, np.ndarray]) -> list[Candidate]:
+    """Skip each person an operator said this face is not ("not this person").
+
+    A person is skipped when the probe is nearer to one of the faces marked as not them than to
+    their own nearest sample: the same wrongly-matched visitor lands next to their marked face,
+    while the real person stays nearer to their own samples and is still recognised.
+    """
+    if not negatives:
+        return candidates
+    probe = np.asarray(probe, dtype=np.float32)
+    kept = []
+    for c in candidates:
+        marked = negatives.get(c.person_id)
+        if marked is not None and float(np.min(np.linalg.norm(marked - probe, axis=1))) < c.distance:
+            continue
+        kept.append(c)
+    return kept
+
+
+def decide(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
+           min_margin: float = DEFAULT_MARGIN) -> Match:
+    """Apply the threshold and margin rule to per-person candidates (nearest first)."""
+    if not candidates:
+        return Match(None, None, None, None, [], "the gallery is empty")
+    first = candidates[0]
+    margin = candidates[1].distance - first.distance if len(candidates) > 1 else None
+    if first.distance > threshold:
+        return Match(None, None, first.distance, margin, candidates,
+                     f"nearest is {first.name} at {first.distance:.3f}, over the threshold {threshold:.2f}")
+    if margin is not None and margin < min_margin:
+        return Match(None, None, first.distance, margin, candidates,
+                     f"{first.name} ({first.distance:.3f}) is not clearly nearer than "
+                     f"{candidates[1].name} ({candidates[1].distance:.3f})")
+    return Match(first.name, first.person_id, first.distance, margin, candidates,
+                 f"{first.name} at {first.distance:.3f}")

@@ -1,0 +1,399 @@
+"""The gallery database: one SQLite file (WAL, foreign keys) through sqlite-utils.
+
+SQLite is the truth; the hnswlib index beside it is a cache. Every write is one explicit
+``BEGIN IMMEDIATE`` transaction (an enrollment's person and all its samples land together or
+not at all) and bumps a ``generation`` counter (caches of anything in the file use it); a second
+counter, ``samples_generation``, moves only when samples change and is what the index is stamped with.
+
+One writer per database: the SQLite linked here (3.40.1) has the WAL-reset bug that needs two
+connections writing or checkpointing at once, so a Store opened for writing takes an exclusive
+lock file and all of a process's writes go through its single connection (guarded by a lock,
+so threads may share it). Read-only Stores open with mode=ro, which never checkpoints.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from core.errors import DatabaseDamaged, DatabaseLocked, DuplicatePerson, StoreError, UnknownPerson
+from core.gallery.schema import MIGRATIONS
+
+DESCRIPTOR_DTYPE = np.float32
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    allowed: bool
+    notes: str
+    created: str
+    sample_count: int = 0
+
+
+@dataclass
+class NewSample:
+    """A sample about to be enrolled: its descriptor, a JPEG thumbnail, where it came from."""
+
+    descriptor: np.ndarray
+    thumbnail: bytes | None = None
+    source: str = ""
+    quality: float | None = None
+
+
+@dataclass
+class Sample:
+    id: int
+    person_id: int
+    descriptor: np.ndarray = field(repr=False)
+    thumbnail: bytes | None = field(default=None, repr=False)
+    source: str = ""
+    quality: float | None = None
+    created: str = ""
+
+
+def now() -> str:
+    """UTC timestamp with milliseconds, sortable as text."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def pack(vec: np.ndarray) -> bytes:
+    arr = np.asarray(vec, dtype=DESCRIPTOR_DTYPE).reshape(-1)
+    if arr.shape[0] != 128 or not np.all(np.isfinite(arr)):
+        raise ValueError("a descriptor must be 128 finite numbers")
+    return arr.tobytes()
+
+
+def unpack(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=DESCRIPTOR_DTYPE).copy()
+
+
+class Store:
+    """People and their samples in one SQLite file. Usable from a prompt: ``Store('g.db').people()``."""
+
+    def __init__(self, path: str | Path, timeout: float = 5.0, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._lockfile = None
+        if readonly:
+            if not self.path.exists():
+                raise StoreError(f"{self.path}: no such database")
+            uri = f"file:{self.path.resolve().as_posix()}?mode=ro"
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not os.access(self.path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+                # a read-only folder: SQLite cannot make the -shm a WAL database needs even to read;
+                # nobody can write there and no WAL holds newer data, so the file is immutable
+                uri += "&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._lockfile = _take_writer_lock(self.path)
+                # created owner-only before SQLite opens it: SQLite gives -wal/-shm the same mode
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError as exc:
+                self.close()
+                raise StoreError(f"{self.path}: cannot open the gallery for writing ({exc.strerror}); "
+                                 "nothing was changed. Make the folder writable, or open it read-only.") from None
+            conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
+        self.db = Database(conn, execute_plugins=False)
+        try:
+            with self._errors("open"):
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                self._check_integrity()
+                if not readonly:
+                    self._refuse_foreign()
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                        conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("PRAGMA synchronous = FULL")
+                    self._migrate()
+                elif "people" not in self.db.table_names():
+                    raise DatabaseDamaged(f"{self.path}: not a FaceGate database (no people table)")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn sqlite3's errors into FaceGate's, naming the file and what we were doing."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise DatabaseLocked(
+                    f"{self.path}: the database is locked by another program ({doing} did not happen; "
+                    "nothing was changed). Close the other program or try again.") from None
+            if "readonly" in text or "read-only" in text:
+                raise StoreError(f"{self.path}: the database is read-only ({doing} did not happen)") from None
+            if "disk is full" in text or "full" in text:
+                raise StoreError(f"{self.path}: the disk is full ({doing} did not happen; nothing was changed)") from None
+            if "unable to open" in text:
+                raise StoreError(f"{self.path}: cannot open the database file ({exc})") from None
+            if "malformed" in text or "not a database" in text:
+                raise DatabaseDamaged(f"{self.path}: the database file is damaged ({exc})") from None
+            raise StoreError(f"{self.path}: {doing} failed ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise DatabaseDamaged(
+                f"{self.path}: the database file is damaged or not a FaceGate database ({exc}). "
+                "Restore a backup, or move the file away to start a new gallery.") from None
+
+    def _check_integrity(self) -> None:
+        rows = self.db.execute("PRAGMA quick_check").fetchall()
+        if [r[0] for r in rows] != ["ok"]:
+            detail = "; ".join(str(r[0]) for r in rows[:3])
+            raise DatabaseDamaged(f"{self.path}: the database file is damaged ({detail})")
+
+    @contextlib.contextmanager
+    def write(self, doing: str = "the change") -> Iterator[Database]:
+        """One write transaction: everything inside lands together, or nothing does."""
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only ({doing} refused)")
+        with self._lock, self._errors(doing):
+            conn = self.db.conn
+            if conn.in_transaction:  # nested: the outer transaction decides
+                yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('generation', '1') "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def read(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        """Rows of a read-only query (parameters always bound, never pasted)."""
+        with self._lock, self._errors("reading"):
+            return self.db.execute(sql, params).fetchall()
+
+    def _refuse_foreign(self) -> None:
+        """Touch nothing in an SQLite file that some other program made."""
+        tables = set(self.db.table_names()) - {"sqlite_sequence"}
+        if tables and ("meta" not in tables or not self.db.execute(
+                "SELECT 1 FROM meta WHERE key LIKE 'migration:%' LIMIT 1").fetchone()):
+            raise DatabaseDamaged(f"{self.path}: this SQLite file is not a FaceGate database; "
+                                  "it was left untouched")
+
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+        done = {r[0][len("migration:"):] for r in
+                conn.execute("SELECT key FROM meta WHERE key LIKE 'migration:%'").fetchall()}
+        for count, (name, migrate) in enumerate(MIGRATIONS, start=1):
+            if name in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                migrate(self.db)
+                conn.execute("INSERT INTO meta(key, value) VALUES(?, ?)", (f"migration:{name}", now()))
+                conn.execute(f"PRAGMA user_version = {count}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            with contextlib.suppress(Exception):
+                self.db.conn.close()
+            if self._lockfile is not None:
+                _release_writer_lock(self._lockfile)
+                self._lockfile = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- gallery settings and generation -------------------------------------------------------
+    def generation(self) -> int:
+        """Moves with every write transaction."""
+        rows = self.read("SELECT value FROM meta WHERE key = 'generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def samples_generation(self) -> int:
+        """Moves only when samples are added, deleted or changed (kept by triggers)."""
+        rows = self.read("SELECT value FROM meta WHERE key = 'samples_generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        rows = self.read("SELECT value FROM meta WHERE key = ?", (f"setting:{key}",))
+        return rows[0][0] if rows else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.write(f"saving setting {key}") as db:
+            db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       (f"setting:{key}", str(value)))
+
+    # -- people ---------------------------------------------------------------------------------
+    def people(self) -> list[Person]:
+        rows = self.read(
+            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
+            "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE")
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def person(self, name_or_id: str | int) -> Person:
+        col = "p.id" if isinstance(name_or_id, int) else "p.name"
+        rows = self.read(
+            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
+            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id", (name_or_id,))
+        if not rows:
+            raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
+        r = rows[0]
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5])
+
+    def find_person(self, name: str) -> Person | None:
+        try:
+            return self.person(name)
+        except UnknownPerson:
+            return None
+
+    def enroll(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
+               notes: str | None = None) -> tuple[Person, list[int]]:
+        """Add ``samples`` to ``name`` (created if new) in one transaction; the person and new sample ids."""
+        name = clean_name(name)
+        if not samples:
+            raise StoreError(f"nothing to enroll for {name!r}: no samples")
+        blobs = [pack(s.descriptor) for s in samples]
+        with self.write(f"enrolling {name!r}") as db:
+            row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                db["people"].insert({"name": name, "allowed": 1 if allowed in (None, True) else 0,
+                                     "notes": notes or "", "created": now()})
+                person_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            else:
+                person_id = row[0]
+                if allowed is not None:
+                    db.execute("UPDATE people SET allowed = ? WHERE id = ?", (int(allowed), person_id))
+                if notes is not None:
+                    db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person_id))
+            ids = []
+            for blob, s in zip(blobs, samples):
+                cur = db.execute(
+                    "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created) VALUES(?,?,?,?,?,?)",
+                    (person_id, blob, s.thumbnail, s.source, s.quality, now()))
+                ids.append(cur.lastrowid)
+        return self.person(person_id), ids
+
+    def rename(self, name: str, new_name: str) -> Person:
+        new_name = clean_name(new_name)
+        person = self.person(name)
+        other = self.find_person(new_name)
+        if other is not None and other.id != person.id:
+            raise DuplicatePerson(f"there is already a person called {new_name!r}")
+        with self.write(f"renaming {name!r}") as db:
+            db.execute("UPDATE people SET name = ? WHERE id = ?", (new_name, person.id))
+        return self.person(person.id)
+
+    def update_person(self, name: str, allowed: bool | None = None, notes: str | None = None) -> Person:
+        person = self.person(name)
+        with self.write(f"updating {name!r}") as db:
+            if allowed is not None:
+                db.execute("UPDATE people SET allowed = ? WHERE id = ?", (int(allowed), person.id))
+            if notes is not None:
+                db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person.id))
+        return self.person(person.id)
+
+    def remove_person(self, name: str) -> list[int]:
+        """Delete a person and all their samples; the removed sample ids."""
+        person = self.person(name)
+        with self.write(f"removing {name!r}") as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM samples WHERE person_id = ?", (person.id,))]
+            db.execute("DELETE FROM samples WHERE person_id = ?", (person.id,))
+            db.execute("DELETE FROM people WHERE id = ?", (person.id,))
+        return ids
+
+    # -- samples --------------------------------------------------------------------------------
+    def samples(self, person: str | int | None = None, with_thumbnails: bool = False) -> list[Sample]:
+        cols = "id, person_id, descriptor, source, quality, created" + (", thumbnail" if with_thumbnails else "")
+        if person is None:
+            rows = self.read(f"SELECT {cols} FROM samples ORDER BY id")
+        else:
+            rows = self.read(f"SELECT {cols} FROM samples WHERE person_id = ? ORDER BY id", (self.person(person).id,))
+        return [Sample(r[0], r[1], unpack(r[2]), r[6] if with_thumbnails else None, r[3], r[4], r[5]) for r in rows]
+
+    def thumbnail(self, sample_id: int) -> bytes | None:
+        rows = self.read("SELECT thumbnail FROM samples WHERE id = ?", (sample_id,))
+        return rows[0][0] if rows else None
+
+    def remove_sample(self, sample_id: int) -> None:
+        with self.write(f"removing sample {sample_id}") as db:
+            if db.execute("DELETE FROM samples WHERE id = ?", (sample_id,)).rowcount == 0:
+                raise StoreError(f"no sample {sample_id}")
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sample ids, person ids, N x 128 descriptors) of every sample: what the index is built from."""
+        rows = self.read("SELECT id, person_id, descriptor FROM samples ORDER BY id")
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        pids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        mat = (np.frombuffer(b"".join(r[2] for r in rows), dtype=DESCRIPTOR_DTYPE).reshape(-1, 128)
+               if rows else np.empty((0, 128), DESCRIPTOR_DTYPE))
+        return ids, pids, mat
+
+    def sample_owners(self) -> dict[int, int]:
+        """sample id -> person id, for turning index hits into people."""
+        return dict(self.read("SELECT id, person_id FROM samples"))
+
+
+def clean_name(name: str) -> str:
+    """A person's name, trimmed; refuse empty names and control characters."""
+    name = " ".join(str(name).split())
+    if not name:
+        raise StoreError("a person needs a name")
+    if any(ord(c) < 32 for c in name) or len(name) > 200:
+        raise StoreError(f"{name[:40]!r} is not a usable name")
+    return name
+
+
+# -- one writer per database file ---------------------------------------------------------------
+def _take_writer_lock(db_path: Path):
+    path = db_path.with_name(db_path.name + ".lock")
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
+    try:
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DatabaseLocked(
+            f"{db_path}: the gallery is open for writing in another FaceGate ({holder}); "
+            "close it first, or open this one read-only") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def _release_writer_lock(handle) -> None:
+    with contextlib.suppress(Exception):
+        handle.close()

@@ -1,0 +1,369 @@
+"""The live recognition loop, Qt-free: frames in, named and tracked faces out.
+
+Per frame: Haar proposals (half-size gray) plus each live track's last position are confirmed
+by HOG on small crops; the tracker carries names between frames; chips of new or unsure tracks
+go to a descriptor pool (a worker process by default) and finished descriptors are matched
+against the gallery. Nothing here blocks on a descriptor, so the caller's frame rate is set by
+detection alone. An optional decider (door logic) is asked about every track on every frame.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.gallery.api import Gallery
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+from core.gallery.store import NewSample
+from core.live.tracking import Track, Tracker
+from core.records import Box, Match, Quality
+from core.vision.describe import quality_of
+from core.vision.detection import Detector
+from core.vision.images import crop, encode_jpeg
+
+
+class Decider(Protocol):
+    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
+               descriptor: np.ndarray | None = None) -> Any: ...
+
+    def track_lost(self, track_id: int) -> None: ...
+
+
+@dataclass
+class LiveSettings:
+    """How the live loop looks and decides; every number is the user's to change."""
+
+    method: str = "haar+hog"
+    min_face: int = 40
+    threshold: float = DEFAULT_THRESHOLD
+    min_margin: float = DEFAULT_MARGIN
+    redescribe_every: int = 3      # frames between descriptors of a track already identified
+    vote: int = 3                  # the label is the majority of the last `vote` identifications
+    hold_slack: float = 0.1        # a named track keeps its name while its nearest person is still
+                                   # that person within threshold + slack (pose/light drift)
+    same_face: float = 0.6         # a track's new descriptor farther than this from its previous
+                                   # one is another person (a cut, a swap): the track starts afresh
+    max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
+    enroll_samples: int = 5
+    enroll_timeout: float = 10.0   # seconds to collect them
+    enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
+    enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
+    enroll_min_size: int = 60
+    enroll_min_sharpness: float = 25.0
+    enroll_min_frontal: float = 0.55
+
+
+@dataclass
+class TrackView:
+    """What to draw for one face: where, what to call it, and how sure."""
+
+    id: int
+    box: Box
+    label: str
+    name: str | None
+    distance: float | None
+    margin: float | None
+    state: str              # pending | known | unknown | unsure
+    first_frame: int
+    named_frame: int | None
+    decision: Any = None
+
+
+@dataclass
+class EnrollmentProgress:
+    name: str
+    track_id: int
+    collected: int
+    needed: int
+    done: bool = False
+    error: str | None = None
+    warning: str | None = None
+    problems: list[str] = field(default_factory=list)  # why recent frames were not taken
+
+
+@dataclass
+class FrameResult:
+    index: int
+    timestamp: float
+    tracks: list[TrackView]
+    detect_ms: float
+    enrollment: EnrollmentProgress | None = None
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Enrollment:
+    progress: EnrollmentProgress
+    allowed: bool
+    started: float
+    samples: list[NewSample] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+
+
+class LiveRecognizer:
+    """Feed it frames with process(); call its other methods from any thread."""
+
+    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None, pool=None,
+                 decider: Decider | None = None) -> None:
+        self.gallery = gallery
+        self.settings = settings or LiveSettings()
+        if pool is None:
+            from core.live.worker import ProcessPool
+
+            pool = ProcessPool(gallery.describer.model_dir)
+        self.pool = pool
+        self.decider = decider
+        self.detector = Detector(self.settings.method, self.settings.min_face)
+        # Models load here, on the building thread at start-up: loading them on the frame
+        # thread mid-stream held the GIL (HOG 250 ms) and froze the window.
+        self.detector.warm_up()
+        gallery.describer.preload("shape5")
+        self.tracker = Tracker(self.settings.max_misses)
+        self._lock = threading.RLock()
+        self._frame = -1
+        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
+        self._enrollment: _Enrollment | None = None
+        self._events: list[str] = []
+        self._pool_restarts = 0
+        self._pool_error: str | None = None
+
+    # -- the frame loop ---------------------------------------------------------------------------
+    def process(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameResult:
+        """Detect, track, describe (asynchronously), match and decide for one RGB frame."""
+        timestamp = time.monotonic() if timestamp is None else timestamp
+        with self._lock:
+            self._frame += 1
+            frame = self._frame
+            started = time.perf_counter()
+            boxes = self._detect(rgb)
+            detect_ms = (time.perf_counter() - started) * 1000
+            tracks, ended = self.tracker.update(boxes, frame)
+            for track in ended:
+                self._track_ended(track)
+            for track in tracks:
+                if track.misses == 0 and self._wants_descriptor(track, frame):
+                    self._submit(rgb, track, frame)
+            self._collect(frame)
+            self._watch_pool()
+            self._check_enrollment_deadline(timestamp)
+            views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
+            events, self._events = self._events, []
+            enrollment = replace(self._enrollment.progress) if self._enrollment else None
+            if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
+                self._enrollment = None
+            return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
+
+    def _detect(self, rgb: np.ndarray) -> list[Box]:
+        if self.settings.method != "haar+hog":
+            return self.detector.detect(rgb)
+        found: list[Box] = []
+        for track in self.tracker.tracks.values():  # where faces were: confirm them first
+            box = self.detector.verify(rgb, track.box)
+            if box is not None and all(box.iou(b) < 0.3 for b in found):
+                found.append(box)
+        for proposal in self.detector.haar(rgb):     # then anything new Haar sees
+            if any(proposal.iou(b) > 0.2 or b.contains(*proposal.center) for b in found):
+                continue
+            box = self.detector.verify(rgb, proposal)
+            if box is not None and all(box.iou(b) < 0.3 for b in found):
+                found.append(box)
+        return sorted(found, key=lambda b: b.left)
+
+    def _wants_descriptor(self, track: Track, frame: int) -> bool:
+        if track.pending:
+            return False
+        if self._enrollment and self._enrollment.progress.track_id == track.id:
+            return True
+        if track.described_frame is None:
+            return True
+        return frame - track.described_frame >= self.settings.redescribe_every
+
+    def _submit(self, rgb: np.ndarray, track: Track, frame: int) -> None:
+        box = _clip(track.box, rgb.shape)
+        if box.width < 8 or box.height < 8:
+            return
+        chip, points = self.gallery.describer.chip(rgb, box)
+        if self.pool.submit((track.id, frame), chip):
+            track.submitted_frame = frame
+            if self._enrollment and self._enrollment.progress.track_id == track.id:
+                quality = quality_of(chip, points, box)
+                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality)
+
+    def _collect(self, frame: int) -> None:
+        for (track_id, submitted), descriptor, error in self.pool.poll():
+            track = self.tracker.tracks.get(track_id)
+            thumb = self._thumbs.pop((track_id, submitted), None)
+            if track is None:
+                continue
+            track.submitted_frame = None
+            if descriptor is None:
+                self._events.append(f"descriptor failed: {error}")
+                continue
+            if track.descriptor is not None and float(np.linalg.norm(descriptor - track.descriptor)) > self.settings.same_face:
+                # the box now holds someone else: forget what this track had learnt
+                track.matches, track.identity, track.named_frame = [], None, None
+                if self.decider is not None:
+                    self.decider.track_lost(track.id)
+            track.descriptor = descriptor
+            track.described_frame = submitted
+            match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
+            track.matches.append(match)
+            del track.matches[:-50]
+            if match.matched and track.named_frame is None:
+                track.named_frame = frame
+            if thumb is not None and self._enrollment and self._enrollment.progress.track_id == track_id:
+                self._take_sample(track, submitted, descriptor, match, *thumb)
+
+    def _watch_pool(self) -> None:
+        """Say once when the descriptor worker restarted or gave up."""
+        restarts = getattr(self.pool, "restarts", 0)
+        if restarts > self._pool_restarts:
+            self._pool_restarts = restarts
+            self._events.append("the descriptor worker stopped and was restarted")
+        error = getattr(self.pool, "error", None)
+        if error and error != self._pool_error:
+            self._pool_error = error
+            self._events.append(error)
+
+    def _view(self, track: Track, rgb: np.ndarray, timestamp: float) -> TrackView:
+        name, state = self._label(track)
+        last = track.matches[-1] if track.matches else None
+        decision = None
+        if self.decider is not None:
+            decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp,
+                                           descriptor=track.descriptor)
+        if name and track.named_frame is None:
+            track.named_frame = self._frame
+        label = name if name else {"pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
+        return TrackView(track.id, track.box, label, name, last.distance if last else None,
+                         last.margin if last else None, state, track.first_frame, track.named_frame, decision)
+
+    def _label(self, track: Track) -> tuple[str | None, str]:
+        """What to call a track: a majority vote over its latest identifications (one noisy frame
+        cannot flip a name), and a name once earned is held while the face drifts a little past
+        the threshold. Door decisions do not use this: they see the raw matches."""
+        if not track.matches:
+            return None, "pending"
+        recent = track.matches[-self.settings.vote:]
+        name, count = Counter(m.name for m in recent).most_common(1)[0]
+        if name is not None and (count * 2 > len(recent) or len(recent) == 1):
+            track.identity = name
+            return name, "known"
+        last = recent[-1]
+        nearest = last.candidates[0] if last.candidates else None
+        if (track.identity and nearest and nearest.name == track.identity
+                and nearest.distance <= self.settings.threshold + self.settings.hold_slack):
+            return track.identity, "known"
+        track.identity = None
+        unsure = last.distance is not None and last.distance <= self.settings.threshold
+        return None, "unsure" if unsure else "unknown"
+
+    def _track_ended(self, track: Track) -> None:
+        if self.decider is not None:
+            self.decider.track_lost(track.id)
+        enrolling = self._enrollment
+        if enrolling and enrolling.progress.track_id == track.id and not enrolling.progress.done:
+            enrolling.progress.error = (f"the face left the camera after {enrolling.progress.collected} of "
+                                        f"{enrolling.progress.needed} samples; nothing was saved")
+
+    # -- enrollment -------------------------------------------------------------------------------
+    def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
+        """Collect good samples of this tracked face over the next frames, then save them together."""
+        with self._lock:
+            if track_id not in self.tracker.tracks:
+                raise KeyError(f"no face {track_id} on screen")
+            progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
+            self._enrollment = _Enrollment(progress, allowed, time.monotonic())
+
+    def cancel_enrollment(self) -> None:
+        with self._lock:
+            self._enrollment = None
+
+    def _take_sample(self, track: Track, frame: int, descriptor: np.ndarray, match: Match,
+                     thumb: bytes, quality: Quality) -> None:
+        e = self._enrollment
+        s = self.settings
+        problems = quality.problems(s.enroll_min_sharpness, s.enroll_min_size, s.enroll_min_frontal)
+        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:
+            return
+        if problems:
+            e.progress.problems = problems
+            return
+        if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
+            return
+        if match.name is not None and match.name.casefold() != e.progress.name.casefold():
+            e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
+                                  "check the name before saving")
+        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame}", quality.sharpness))
+        e.frames.append(frame)
+        e.progress.collected = len(e.samples)
+        e.progress.problems = []
+        if len(e.samples) >= e.progress.needed:
+            try:
+                person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
+            except Exception as exc:  # the database said no: say why, keep the video going
+                e.progress.error = f"could not save {e.progress.name}: {exc}"
+                return
+            e.progress.done = True
+            self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
+            self._reidentify()
+
+    def _check_enrollment_deadline(self, now: float) -> None:
+        e = self._enrollment
+        if e and not e.progress.done and not e.progress.error and time.monotonic() - e.started > self.settings.enroll_timeout:
+            why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
+            e.progress.error = (f"only {e.progress.collected} of {e.progress.needed} good samples in "
+                                f"{self.settings.enroll_timeout:.0f} s{why}; nothing was saved")
+
+    # -- changes from elsewhere -------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new source or scene: drop every track (and an enrollment in progress)."""
+        with self._lock:
+            for track in self.tracker.tracks.values():
+                self._track_ended(track)
+            self.tracker.tracks.clear()
+            self._thumbs.clear()
+            self._enrollment = None
+
+    def track_at(self, x: float, y: float) -> int | None:
+        with self._lock:
+            track = self.tracker.at(x, y)
+            return track.id if track else None
+
+    def refresh(self) -> None:
+        """The gallery changed (rename, delete, samples): re-identify every track at once."""
+        with self._lock:
+            self.gallery.sync_index()
+            self._reidentify()
+
+    def _reidentify(self) -> None:
+        for track in self.tracker.tracks.values():
+            if track.descriptor is not None:
+                match = self.gallery.identify_descriptor(track.descriptor, self.settings.threshold,
+                                                         self.settings.min_margin)
+                track.matches = [match]
+                track.identity = None
+                track.named_frame = self._frame if match.matched else None
+
+    def update_settings(self, **changes: Any) -> None:
+        with self._lock:
+            self.settings = replace(self.settings, **changes)
+            if {"method", "min_face"} & set(changes):
+                self.detector = Detector(self.settings.method, self.settings.min_face)
+                self.detector.warm_up()
+            if {"threshold", "min_margin"} & set(changes):
+                self._reidentify()
+
+    def close(self) -> None:
+        with self._lock:
+            self.pool.close()
+
+
+def _clip(box: Box, shape: tuple[int, ...]) -> Box:
+    h, w = shape[:2]
+    return Box(max(0, box.left), max(0, box.top), min(w, box.right), min(h, box.bottom))
+

@@ -1,0 +1,186 @@
+"""Descriptor computation off the caller's interpreter.
+
+dlib's compute_face_descriptor holds the GIL for ~15-18 ms per face: run in a thread of the GUI
+process it would stall the event loop. ProcessPool runs it in a worker process fed with
+150x150 aligned chips (67 kB each, not whole frames) through a pipe; the caller polls for
+finished descriptors without blocking. InlinePool computes in the caller's thread, for scripts
+and tests that do not care about the GUI. Both are Qt-free.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections.abc import Hashable
+from pathlib import Path
+
+import numpy as np
+
+from core.vision.describe import Describer
+
+Result = tuple[Hashable, np.ndarray | None, str | None]  # (key, descriptor or None, error)
+
+
+class InlinePool:
+    """Computes each descriptor when submitted; poll() hands them back."""
+
+    def __init__(self, describer: Describer | None = None) -> None:
+        self.describer = describer or Describer()
+        self._done: list[Result] = []
+
+    def submit(self, key: Hashable, chip: np.ndarray) -> bool:
+        try:
+            self._done.append((key, self.describer.descriptor_from_chip(chip), None))
+        except Exception as exc:  # a bad chip must not stop the video
+            self._done.append((key, None, str(exc)))
+        return True
+
+    def poll(self) -> list[Result]:
+        done, self._done = self._done, []
+        return done
+
+    @property
+    def in_flight(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self._done = []
+
+
+def _serve(conn, model_dir: str | None) -> None:
+    """The worker process: chips in, descriptors out, until told to stop or the pipe closes."""
+    describer = Describer(model_dir)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        key, shape, raw = job
+        try:
+            chip = np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+            conn.send((key, describer.descriptor_from_chip(chip).tobytes(), None))
+        except Exception as exc:
+            conn.send((key, None, str(exc)))
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Start the worker with one BLAS thread. One chip at a time gains nothing from more, and
+    OpenBLAS's spinning helper threads fight the capture thread for the CPU: measured here on 2
+    busy cores, a descriptor's round trip fell from 400-650 ms to one frame (60-150 ms)."""
+    keys = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class ProcessPool:
+    """One worker process computing descriptors; restarted if it dies.
+
+    ``max_in_flight`` bounds the backlog: when the worker is busy, submit() returns False and
+    the caller tries again on a later frame, so latency never piles up behind old frames.
+    """
+
+    #: A worker that dies this soon after starting, this many times in a row, is not restarted again.
+    QUICK_DEATH_S = 5.0
+    MAX_QUICK_DEATHS = 3
+
+    def __init__(self, model_dir: str | Path | None = None, max_in_flight: int = 4) -> None:
+        self.model_dir = str(model_dir) if model_dir else None
+        self.max_in_flight = max_in_flight
+        self.restarts = 0
+        self.error: str | None = None  # set when the worker cannot be kept running
+        self._quick_deaths = 0
+        self._lock = threading.Lock()
+        self._pending: set[Hashable] = set()
+        self._ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
+        self._start()
+
+    def _start(self) -> None:
+        self._conn, child = self._ctx.Pipe(duplex=True)
+        self._proc = self._ctx.Process(target=_serve, args=(child, self.model_dir),
+                                       name="facegate-describer", daemon=True)
+        with _single_threaded_blas():
+            self._proc.start()
+        self._started = time.monotonic()
+        child.close()
+        self._pending = set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc.is_alive()
+
+    def submit(self, key: Hashable, chip: np.ndarray) -> bool:
+        with self._lock:
+            if self.error or len(self._pending) >= self.max_in_flight:
+                return False
+            chip = np.ascontiguousarray(chip, dtype=np.uint8)
+            try:
+                self._conn.send((key, chip.shape, chip.tobytes()))
+            except (BrokenPipeError, OSError):
+                self._restart()
+                return False
+            self._pending.add(key)
+            return True
+
+    def poll(self) -> list[Result]:
+        out: list[Result] = []
+        with self._lock:
+            try:
+                while self._conn.poll():
+                    key, raw, error = self._conn.recv()
+                    self._pending.discard(key)
+                    vec = np.frombuffer(raw, dtype=np.float32).copy() if raw is not None else None
+                    out.append((key, vec, error))
+            except (EOFError, OSError):
+                pass
+            if not self.error and not self._proc.is_alive():
+                out.extend((key, None, "the descriptor worker stopped") for key in self._pending)
+                self._restart()
+        return out
+
+    def _restart(self) -> None:
+        quick = time.monotonic() - self._started < self.QUICK_DEATH_S
+        self._quick_deaths = self._quick_deaths + 1 if quick else 0
+        self._stop()
+        if self._quick_deaths >= self.MAX_QUICK_DEATHS:
+            self._pending = set()
+            self.error = (f"the descriptor worker process stopped {self._quick_deaths} times right after "
+                          f"starting (exit code {self._proc.exitcode}); faces cannot be recognised")
+            return
+        self.restarts += 1
+        self._start()
+
+    def _stop(self) -> None:
+        try:
+            self._conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._proc.join(timeout=3)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=3)
+        self._conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.error:
+                self._stop()

@@ -1,0 +1,122 @@
+"""The plain records that flow between FaceGate's steps: a Box, a face's Quality, a Face,
+and who it is (a Candidate, a Match)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face rectangle in pixels: left, top, right, bottom (right/bottom exclusive)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.left + self.right) / 2, (self.top + self.bottom) / 2)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.left, self.top, self.right, self.bottom)
+
+    def scaled(self, factor: float) -> Box:
+        return Box(*(int(round(v * factor)) for v in self.as_tuple()))
+
+    def shifted(self, dx: int, dy: int) -> Box:
+        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union: how much two boxes are the same face."""
+        ix = max(0, min(self.right, other.right) - max(self.left, other.left))
+        iy = max(0, min(self.bottom, other.bottom) - max(self.top, other.top))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def contains(self, x: float, y: float) -> bool:
+        return self.left <= x < self.right and self.top <= y < self.bottom
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How usable a face is as an enrollment sample.
+
+    sharpness: variance of the Laplacian of the aligned gray chip (blurred chips score low);
+    size: box width in pixels; frontal: 1.0 for a face looking straight at the camera, falling
+    towards 0 as the head turns (from where the nose sits between the eyes).
+    """
+
+    sharpness: float
+    size: int
+    frontal: float
+
+    def good_enough(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> bool:
+        return self.sharpness >= min_sharpness and self.size >= min_size and self.frontal >= min_frontal
+
+    def problems(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> list[str]:
+        """Why this face is not good enough, in words for the operator ([] when it is)."""
+        out = []
+        if self.size < min_size:
+            out.append(f"too small ({self.size} px, need {min_size})")
+        if self.sharpness < min_sharpness:
+            out.append("blurred")
+        if self.frontal < min_frontal:
+            out.append("not facing the camera")
+        return out
+
+
+@dataclass
+class Face:
+    """One face found in an image: where, its 5 landmarks, its 128-D descriptor, its quality."""
+
+    box: Box
+    landmarks: np.ndarray | None = None
+    descriptor: np.ndarray | None = None
+    quality: Quality | None = None
+    chip: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person (or one of their samples) and how far the probe is from them."""
+
+    person_id: int
+    name: str
+    distance: float
+    sample_id: int
+
+
+@dataclass
+class Match:
+    """The answer for one face: who (or None), how far, by what margin, and the runners-up.
+
+    margin is the second person's distance minus the first's (None with fewer than two people).
+    reason says in words why this is or is not a match.
+    """
+
+    name: str | None
+    person_id: int | None
+    distance: float | None
+    margin: float | None
+    candidates: list[Candidate] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def matched(self) -> bool:
+        return self.name is not None

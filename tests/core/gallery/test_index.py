@@ -1,0 +1,122 @@
+"""The hnswlib index: Euclidean (not squared) distances, agreement with exact search, and a
+damaged, stale, foreign or missing index file detected and rebuilt with the same answers."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core.gallery.api import Gallery
+from core.gallery.index import SampleIndex
+from core.gallery.store import NewSample
+from tests.support.data import KNN
+
+
+def test_distances_are_euclidean_and_match_exact_search(tmp_path):
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(0, 0.15, (500, 128)).astype(np.float32)
+    idx = SampleIndex(tmp_path / "x.hnsw")
+    idx.build(np.arange(1, 501), vecs)
+    probe = vecs[10] + rng.normal(0, 0.01, 128).astype(np.float32)
+    ids, dist = idx.knn(probe, 5)
+    exact = np.linalg.norm(vecs - probe, axis=1)
+    order = np.argsort(exact)[:5]
+    assert ids.tolist() == (order + 1).tolist()
+    assert np.allclose(dist, exact[order], atol=1e-4)  # not squared
+    within_ids, within_d = idx.within(probe, float(exact[order[2]]) + 1e-5)
+    assert within_ids.tolist() == (order[:3] + 1).tolist()
+
+
+def test_within_widens_beyond_the_first_batch(tmp_path):
+    vecs = np.zeros((300, 128), np.float32)
+    vecs[:, 0] = np.linspace(0, 1, 300)
+    idx = SampleIndex()
+    idx.build(np.arange(300), vecs)
+    ids, dist = idx.within(np.zeros(128, np.float32), 0.5)
+    assert len(ids) == int((vecs[:, 0] <= 0.5).sum()) > 32 and np.all(np.diff(dist) >= 0)
+
+
+def test_removed_samples_are_never_returned(tmp_path):
+    rng = np.random.default_rng(4)
+    vecs = rng.normal(0, 0.15, (50, 128)).astype(np.float32)
+    idx = SampleIndex(tmp_path / "x.hnsw")
+    idx.build(np.arange(50), vecs)
+    idx.remove([7])
+    ids, _ = idx.knn(vecs[7], 50)
+    assert 7 not in ids.tolist() and len(ids) == 49
+
+
+@pytest.fixture
+def enrolled(db_path, describer):
+    with Gallery(db_path, describer=describer) as g:
+        for person in ("obama", "biden", "kit_harington"):
+            g.enroll(person, sorted(str(f) for f in (KNN / "train" / person).iterdir()))
+    return db_path
+
+
+def _answers(g, describer):
+    import core
+
+    rgb = core.load_image(KNN / "test" / "obama_and_biden.jpg")
+    faces = g.faces(rgb)
+    return [(m.name, round(m.distance, 5)) for m in (g.identify_descriptor(f.descriptor) for f in faces)]
+
+
+def _reopen(db_path, describer):
+    return Gallery(db_path, describer=describer)
+
+
+def test_index_file_is_reused_when_current(enrolled, describer):
+    with _reopen(enrolled, describer) as g:
+        assert g.sync_index() == "loaded"
+        g.store.set_setting("door", "simulated")  # a write that touches no sample
+        g.rename("obama", "Barack")
+    with _reopen(enrolled, describer) as g:
+        assert g.index.last_sync == "loaded"
+
+
+@pytest.mark.parametrize("damage", ["torn", "foreign", "missing", "stamp-missing", "garbage-stamp"])
+def test_damaged_index_is_rebuilt_with_the_same_answers(enrolled, describer, damage, tmp_path):
+    with _reopen(enrolled, describer) as g:
+        before = _answers(g, describer)
+    index = enrolled.with_name(enrolled.name + ".hnsw")
+    stamp = enrolled.with_name(enrolled.name + ".hnsw.stamp.json")
+    if damage == "torn":
+        data = index.read_bytes()
+        index.write_bytes(data[: len(data) // 3])
+    elif damage == "foreign":
+        other = SampleIndex(tmp_path / "other.hnsw")
+        other.build(np.arange(3), np.ones((3, 128), np.float32))
+        other.save(0)
+        shutil.copy(tmp_path / "other.hnsw", index)
+    elif damage == "missing":
+        index.unlink()
+    elif damage == "stamp-missing":
+        stamp.unlink()
+    else:
+        stamp.write_text("{not json")
+    with _reopen(enrolled, describer) as g:
+        assert g.index.last_sync == "rebuilt"
+        assert g.index.ids() == set(g.store.sample_owners())
+        assert _answers(g, describer) == before
+    with _reopen(enrolled, describer) as g:  # and the rebuilt file is trusted next time
+        assert g.index.last_sync == "loaded"
+
+
+def test_stale_index_is_repaired_from_the_database(enrolled, describer):
+    index = enrolled.with_name(enrolled.name + ".hnsw")
+    stamp = enrolled.with_name(enrolled.name + ".hnsw.stamp.json")
+    old_index, old_stamp = index.read_bytes(), stamp.read_text()
+    with _reopen(enrolled, describer) as g:
+        g.remove("biden")
+        g.enroll_samples("newcomer", [NewSample(np.full(128, 0.05, np.float32))])
+        expected = set(g.store.sample_owners())
+    index.write_bytes(old_index)  # as if the app died before saving the index
+    stamp.write_text(old_stamp)
+    with _reopen(enrolled, describer) as g:
+        assert g.index.last_sync == "repaired"
+        assert g.index.ids() == expected
+        assert all(c.name != "biden" for c in g.top_k(np.zeros(128, np.float32), 10))
+        assert json.loads(stamp.read_text())["generation"] == g.store.samples_generation()

@@ -1,0 +1,127 @@
+"""The SQLite store: one transaction per enrollment, clear errors on locked or damaged files."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from core.errors import DatabaseDamaged, DatabaseLocked, DuplicatePerson, StoreError, UnknownPerson
+from core.gallery.store import NewSample, Store
+
+
+def _samples(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [NewSample(rng.normal(0, 0.1, 128).astype(np.float32), b"jpeg", f"s{i}") for i in range(n)]
+
+
+def test_schema_wal_foreign_keys_and_version(db_path):
+    with Store(db_path) as s:
+        assert s.read("PRAGMA journal_mode")[0][0] == "wal"
+        assert s.read("PRAGMA foreign_keys")[0][0] == 1
+        assert s.read("PRAGMA user_version")[0][0] >= 1
+        assert {"people", "samples", "meta"} <= set(s.db.table_names())
+    with Store(db_path) as s:  # reopening does not migrate twice
+        assert s.read("SELECT COUNT(*) FROM meta WHERE key LIKE 'migration:%'")[0][0] == s.read("PRAGMA user_version")[0][0]
+
+
+def test_enroll_is_one_transaction(db_path):
+    with Store(db_path) as s:
+        bad = _samples(3) + [NewSample(np.full(128, np.nan, np.float32))]
+        with pytest.raises(ValueError):
+            s.enroll("ada", bad)
+        assert s.people() == [] and s.samples() == []
+        person, ids = s.enroll("ada", _samples(3), notes="front door")
+        assert person.sample_count == 3 and len(ids) == 3 and person.notes == "front door"
+        gen, samples_gen = s.generation(), s.samples_generation()
+        s.enroll("Ada", _samples(2, seed=1))  # same person, case-insensitive
+        assert s.person("ada").sample_count == 5 and s.generation() == gen + 1
+        assert s.samples_generation() > samples_gen
+        samples_gen = s.samples_generation()
+        s.update_person("ada", notes="back door")
+        assert s.samples_generation() == samples_gen
+        s.remove_person("ada")  # cascades count too
+        assert s.samples_generation() > samples_gen
+
+
+def test_descriptors_round_trip(db_path):
+    with Store(db_path) as s:
+        samples = _samples(4)
+        _, ids = s.enroll("bob", samples)
+        ids2, pids, mat = s.vectors()
+        assert ids2.tolist() == ids
+        assert np.array_equal(mat, np.stack([x.descriptor for x in samples]))
+
+
+def test_rename_remove_and_errors(db_path):
+    with Store(db_path) as s:
+        s.enroll("ada", _samples(2))
+        s.enroll("bob", _samples(2))
+        with pytest.raises(DuplicatePerson):
+            s.rename("ada", "BOB")
+        s.rename("ada", "Ada Lovelace")
+        assert [p.name for p in s.people()] == ["Ada Lovelace", "bob"]
+        removed = s.remove_person("bob")
+        assert len(removed) == 2 and len(s.samples()) == 2
+        with pytest.raises(UnknownPerson):
+            s.remove_person("bob")
+        with pytest.raises(StoreError):
+            s.enroll("   ", _samples(1))
+
+
+def test_names_are_bound_as_parameters(db_path):
+    evil = "Robert'); DROP TABLE people;--"
+    with Store(db_path) as s:
+        s.enroll(evil, _samples(1))
+        assert s.person(evil).name == evil and "people" in s.db.table_names()
+
+
+def test_locked_database_gives_a_clear_message_and_loses_nothing(db_path):
+    with Store(db_path, timeout=0.3) as s:
+        s.enroll("ada", _samples(2))
+        other = sqlite3.connect(db_path, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            with pytest.raises(DatabaseLocked, match="locked by another program.*nothing was changed"):
+                s.enroll("bob", _samples(2))
+        finally:
+            other.rollback()
+            other.close()
+        assert [p.name for p in s.people()] == ["ada"]
+        s.enroll("bob", _samples(2))  # works once the lock is gone
+        assert len(s.people()) == 2
+
+
+def test_second_writer_is_refused(db_path):
+    with Store(db_path):
+        with pytest.raises(DatabaseLocked, match="open for writing in another FaceGate"):
+            Store(db_path)
+        with Store(db_path, readonly=True) as ro:  # reading alongside is fine
+            assert ro.people() == []
+
+
+def test_damaged_database_is_refused_clearly(db_path):
+    with Store(db_path) as s:
+        s.enroll("ada", _samples(50))
+    data = bytearray(db_path.read_bytes())
+    for off in range(4096, len(data), 997):  # scribble over every page after the header
+        data[off:off + 16] = b"\xde\xad\xbe\xef" * 4
+    db_path.write_bytes(bytes(data))
+    (db_path.parent / (db_path.name + "-wal")).unlink(missing_ok=True)
+    with pytest.raises(DatabaseDamaged, match="damaged"):
+        Store(db_path)
+
+
+def test_foreign_files_are_refused(tmp_path):
+    text = tmp_path / "notes.db"
+    text.write_text("shopping list\n" * 100)
+    with pytest.raises(DatabaseDamaged, match="notes.db"):
+        Store(text)
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE invoices(id)")
+    con.commit()
+    con.close()
+    with pytest.raises(DatabaseDamaged, match="not a FaceGate database"):
+        Store(other)
+    assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]

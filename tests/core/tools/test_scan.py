@@ -1,0 +1,197 @@
+"""Video scan: the clip's faces found in the frames the data README gives, kept, folded, searched."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.cli.main import main as cli_main
+from core.errors import FaceGateError
+from core.gallery.api import Gallery
+from core.tools.scan import ScanLibrary, ScanSettings, VideoError
+from tests.support.data import CLIP, IMAGES
+
+#: Where the data README says faces are: Lin-Manuel (two shots), then a stranger.
+LIN_FRAMES = [range(0, 20), range(82, 211)]
+STRANGER_FRAMES = range(211, 249)
+EVERY = 5
+
+
+def in_lin(frame: int) -> bool:
+    return any(frame in r for r in LIN_FRAMES)
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory, describer):
+    """The clip scanned once (every 5th frame) into a fresh gallery."""
+    g = Gallery(tmp_path_factory.mktemp("scan") / "scan.db", describer=describer)
+    lib = ScanLibrary(g)
+    progress = []
+
+    def note(*args):  # the progress, and what the database already holds at that moment
+        stored = g.store.read("SELECT COUNT(*), MAX(v.complete) FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id")
+        progress.append((*args, *stored[0]))
+
+    result = lib.scan(CLIP, ScanSettings(every=EVERY, batch_seconds=0), on_progress=note)
+    yield lib, result, progress
+    g.close()
+
+
+def test_scan_finds_faces_only_where_the_readme_says(scanned):
+    lib, result, progress = scanned
+    assert not result.cancelled and result.frames_read == 275 and result.frames_scanned == 55
+    faces = lib.faces(result.video_id)
+    assert len(faces) == result.faces
+    frames = {f.frame for f in faces}
+    assert all(f % EVERY == 0 for f in frames)
+    assert all(in_lin(f) or f in STRANGER_FRAMES for f in frames), sorted(frames)
+    # nearly every scanned frame of both of Lin-Manuel's shots holds a face
+    for shot in LIN_FRAMES:
+        scanned_frames = [f for f in shot if f % EVERY == 0]
+        assert len(frames & set(shot)) >= 0.75 * len(scanned_frames), (shot, sorted(frames))
+    assert frames & set(STRANGER_FRAMES)
+    f = faces[0]
+    assert f.time == pytest.approx(f.frame / 29.97, abs=1e-3)
+    (video,) = lib.videos()
+    assert (video.width, video.height, video.frame_count, video.every, video.complete) == (640, 360, 275, 5, True)
+    assert progress[-1][:3] == (275, 275, result.faces) and len(progress) == 55 + 1
+    assert progress[-1][3:] == (result.faces, 1)
+    # written in batches while scanning (incomplete until the end), not all at the end
+    assert any(0 < stored < result.faces and complete == 0 for *_, stored, complete in progress[:-1])
+
+
+def test_lin_photo_lists_only_his_faces_folded(scanned, describer):
+    lib, result, _ = scanned
+    ((_, hits),) = lib.similar_to_photo(IMAGES / "lin-manuel-miranda.png", top=100, within=0.65)
+    listed = [h.face for h in hits] + [f for h in hits for f in h.folded]
+    assert all(in_lin(f.frame) for f in listed), [f.frame for f in listed]
+    assert any(h.count > 1 for h in hits)
+
+    # recompute from the stored descriptors: every face within 0.65 is listed exactly once
+    lin = lib.gallery.faces(IMAGES / "lin-manuel-miranda.png")[0].descriptor
+    ids = [f.id for f in lib.faces()]
+    dist = {i: float(np.linalg.norm(lib.descriptor(i) - lin)) for i in ids}
+    assert sorted(f.id for f in listed) == sorted(i for i in ids if dist[i] <= 0.65)
+    assert sum(h.count for h in hits) == len(listed)
+    assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+    assert hits[0].distance == pytest.approx(min(dist.values()), abs=1e-5)
+    for h in hits:  # folded faces are near-duplicates of their representative, and farther from the query
+        for f in h.folded:
+            assert np.linalg.norm(lib.descriptor(f.id) - lib.descriptor(h.face.id)) < 0.3
+            assert dist[f.id] >= h.distance
+    reps = [lib.descriptor(h.face.id) for h in hits]
+    for i in range(len(reps)):
+        for j in range(i):
+            assert np.linalg.norm(reps[i] - reps[j]) >= 0.3
+
+
+def reference_similar(vectors: dict[int, np.ndarray], query, top, fold, within=None):
+    """The folding rule, one face at a time: nearest first, fold under the nearest listed face
+    closer than ``fold``, else list it (until ``top`` are listed)."""
+    ranked = sorted(vectors, key=lambda i: (float(np.linalg.norm(vectors[i] - query)), i))
+    listed: dict[int, set[int]] = {}
+    for i in ranked:
+        if within is not None and np.linalg.norm(vectors[i] - query) > within:
+            break
+        near = {r: float(np.linalg.norm(vectors[i] - vectors[r])) for r in listed}
+        if near and min(near.values()) < fold:
+            listed[min(near, key=near.get)].add(i)
+        elif len(listed) < top:
+            listed[i] = set()
+    return listed
+
+
+def test_folding_matches_the_rule_applied_face_by_face(scanned):
+    lib, _, _ = scanned
+    vectors = {f.id: lib.descriptor(f.id) for f in lib.faces()}
+    for face_id in list(vectors)[::3]:
+        for top, fold, within in ((5, 0.3, None), (100, 0.3, 0.6), (100, 0.45, None), (3, 0.0, None)):
+            got = lib.similar(vectors[face_id], top=top, fold_distance=fold, within=within)
+            want = reference_similar(vectors, vectors[face_id], top, fold, within)
+            assert [h.face.id for h in got] == list(want)
+            assert [{f.id for f in h.folded} for h in got] == list(want.values())
+
+
+def test_wider_fold_gives_fewer_entries_standing_for_the_same_faces(scanned):
+    lib, _, _ = scanned
+    photo = IMAGES / "lin-manuel-miranda.png"
+    strict = lib.similar_to_photo(photo, top=100, within=0.65, fold_distance=0.3)[0][1]
+    wide = lib.similar_to_photo(photo, top=100, within=0.65, fold_distance=0.45)[0][1]
+    none = lib.similar_to_photo(photo, top=100, within=0.65, fold_distance=0)[0][1]
+    assert len(none) > len(strict) > len(wide)
+    assert sum(h.count for h in none) == sum(h.count for h in strict) == sum(h.count for h in wide)
+
+
+def test_a_found_stranger_finds_the_stranger(scanned):
+    lib, _, _ = scanned
+    stranger = next(f for f in lib.faces() if f.frame in STRANGER_FRAMES)
+    hits = lib.similar_to_face(stranger.id, top=3)
+    assert hits[0].face.id == stranger.id and hits[0].distance == pytest.approx(0, abs=1e-6)
+    assert all(h.face.frame in STRANGER_FRAMES for h in hits if h.distance < 0.5)
+    assert all(in_lin(h.face.frame) for h in hits if h.distance > 0.6)
+
+
+def test_frame_has_the_box_drawn(scanned):
+    lib, _, _ = scanned
+    face = next(f for f in lib.faces() if f.frame >= 82)
+    plain = lib.frame(face.id, draw_box=False)
+    drawn = lib.frame(face.id)
+    assert drawn.shape == plain.shape == (360, 640, 3)
+    b = face.box
+    edge = drawn[b.top, b.left:b.right]
+    assert (edge[:, 1] > 180).all() and (edge[:, 0] < 60).all()  # green line along the top edge
+    inside = (slice(b.top + 5, b.bottom - 5), slice(b.left + 5, b.right - 5))
+    assert np.array_equal(drawn[inside], plain[inside])
+
+
+def test_enroll_from_found_faces_then_lin_is_recognised(scanned, tmp_path, describer):
+    lib, _, _ = scanned
+    photo = IMAGES / "lin-manuel-miranda.png"
+    best = lib.similar_to_photo(photo, top=1)[0][1][0]
+    person, ids = lib.enroll([best.face.id], "Lin-Manuel")
+    assert person.sample_count == 1 and len(ids) == 1
+    (sample,) = lib.store.samples("Lin-Manuel", with_thumbnails=True)
+    assert np.array_equal(sample.descriptor, lib.descriptor(best.face.id))
+    assert sample.thumbnail and sample.source == f"short_hamilton_clip.mp4 frame {best.face.frame}"
+    ((_, match),) = lib.gallery.identify(photo)
+    assert match.name == "Lin-Manuel" and match.distance == pytest.approx(best.distance, abs=1e-4)
+    lib.gallery.remove("Lin-Manuel")
+
+
+def test_cancel_keeps_what_was_found_as_incomplete_and_rescan_replaces(gallery):
+    lib = ScanLibrary(gallery)
+    seen = []
+    result = lib.scan(CLIP, ScanSettings(every=40), on_progress=lambda *a: seen.append(a),
+                      should_stop=lambda: len(seen) >= 2)
+    assert result.cancelled and result.frames_scanned == 2
+    (video,) = lib.videos()
+    assert not video.complete and video.frames_scanned == 2
+    assert all(f.frame in (0, 40) for f in lib.faces())
+    again = lib.scan(CLIP, ScanSettings(every=100))
+    (video,) = lib.videos()
+    assert video.id == again.video_id and video.complete and video.frames_scanned == 3
+
+
+def test_bad_videos_are_refused_naming_the_file(gallery, tmp_path):
+    lib = ScanLibrary(gallery)
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("this is not a video")
+    with pytest.raises(VideoError, match="holiday.mp4"):
+        lib.scan(fake)
+    with pytest.raises(VideoError, match="file not found"):
+        lib.scan(tmp_path / "missing.mp4")
+    with pytest.raises(FaceGateError, match="at least 1"):
+        lib.scan(CLIP, ScanSettings(every=0))
+    assert lib.videos() == []
+
+
+def test_cli_scan_and_scan_search(db_path, capsys):
+    assert cli_main(["scan", str(CLIP), "--db", str(db_path), "--every", "30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["frames"] == 275 and out["frames_scanned"] == 10 and out["faces"] >= 4
+    assert cli_main(["scan-search", str(IMAGES / "lin-manuel-miranda.png"), "--db", str(db_path),
+                     "--top", "3", "--json"]) == 0
+    (face,) = json.loads(capsys.readouterr().out)
+    assert 1 <= len(face["similar"]) <= 3
+    assert in_lin(face["similar"][0]["frame"]) and face["similar"][0]["distance"] < 0.6

@@ -1,0 +1,68 @@
+"""Click-to-enroll in the real window: click Lin-Manuel Miranda's face box while the clip plays as
+the camera, enroll him, replay the clip: his frames carry his name, the other person's do not."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.support.data import CLIP
+from tests.support.window import LIN, LIN_FRAMES, OTHER_FRAMES, play
+
+
+def _big_face_on_screen(window) -> bool:
+    last = window.last
+    return (last is not None and last.source_index >= 125 and len(last.result.tracks) == 1
+            and last.result.tracks[0].box.width >= 60)
+
+
+def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
+    window, recording = live_window
+    # The 10 s to collect samples is wall-clock; a loaded CI machine may process the clip at a
+    # few frames per second, and this test is about the workflow, not the speed.
+    window.recognizer.update_settings(enroll_timeout=60.0)
+    window.open_source(str(CLIP))
+    qtbot.waitUntil(lambda: _big_face_on_screen(window), timeout=60_000)
+    box = window.last.result.tracks[0].box
+    qtbot.mouseClick(window.video, Qt.MouseButton.LeftButton, pos=window.video.to_widget(*box.center).toPoint())
+    dialog = window.enroll_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.name.setCurrentText(LIN)
+    assert dialog.allowed.isChecked()
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started, timeout=60_000)
+    assert dialog.saved_name == LIN, dialog.status.text()
+    person = window.gallery.store.person(LIN)
+    assert person.sample_count == window.recognizer.settings.enroll_samples and person.allowed
+    assert window.people.names() == [LIN]  # the people panel shows him at once
+    with qtbot.waitSignal(window.worker.finished_source, timeout=120_000):
+        pass
+
+    play(qtbot, window, recording)
+    his = recording.labels(LIN_FRAMES)
+    assert len(his) >= 0.9 * len(LIN_FRAMES)  # a box on (nearly) every frame of his
+    # The samples come from frames ~130-175; from frame 150 to the end of his shot he is named
+    # on nearly every frame. Earlier he turns his head: at the strict 0.4 threshold some of those
+    # frames sit at 0.41-0.45 and are rightly called Unknown or Unsure rather than a guess.
+    late = recording.labels(range(150, 211))
+    assert late.count(LIN) >= 0.9 * len(late), late
+    assert his.count(LIN) >= 0.4 * len(his), his
+    assert set(his) <= {LIN, "Unknown", "Unsure", "…"}
+    others = recording.tracks_starting_in(OTHER_FRAMES)
+    other = recording.labels(OTHER_FRAMES, others)
+    assert other, "the other person was never boxed"
+    assert LIN not in other
+    assert other.count("Unknown") >= 0.8 * len(other), other
+
+
+def test_e_key_enrolls_the_only_face_and_says_why_not_otherwise(qtbot, live_window):
+    window, _ = live_window
+    window.enroll_single_face()  # nothing on screen yet
+    assert "exactly one" in window.statusBar().currentMessage()
+    assert window.enroll_dialog is None
+    window.open_source(str(CLIP))
+    qtbot.waitUntil(lambda: _big_face_on_screen(window), timeout=60_000)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    dialog = window.enroll_dialog
+    assert dialog is not None and dialog.track_id == window.last.result.tracks[0].id
+    dialog.reject()
+    assert window.enroll_dialog is None

@@ -1,0 +1,1 @@
+"""What tests share besides fixtures: data paths, the live window's recording, helper processes."""

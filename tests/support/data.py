@@ -1,0 +1,44 @@
+"""Where the test data is, and small helpers over it: the shared photos and clip (see
+tests/data/README.md for their origin and licence), the clip's frames, a private copy of a gallery."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+IMAGES = DATA / "images"
+KNN = DATA / "knn_examples"
+CLIP = DATA / "video" / "short_hamilton_clip.mp4"
+SUPPORT = Path(__file__).resolve().parent
+
+#: Lin-Manuel Miranda's long shot in the clip, where a click enrolls him; the unknown person alone.
+LIN_CLICK_FRAME = 130
+LIN_SHOT = range(140, 206)
+STRANGER_ALONE = range(215, 249)
+
+
+def copy_gallery(db: Path, folder: Path, describer):
+    """Open a private copy of a gallery (database and index files) in ``folder``."""
+    from core.gallery.api import Gallery
+
+    for f in db.parent.iterdir():
+        if f.name.startswith(db.name) and not f.name.endswith(".lock"):
+            shutil.copy(f, folder / f.name)
+    return Gallery(folder / db.name, describer=describer)
+
+
+def clip_frames(path: Path = CLIP) -> list:
+    """Every frame of a video as RGB arrays (the clip: 275 frames of 640x360)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    cap.release()
+    assert frames, f"could not read {path}"
+    return frames
