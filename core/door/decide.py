@@ -108,6 +108,7 @@ class Decision:
     margin: float | None = None
     door: str = ""                 # the door's answer to an unlock: 'unlocking', 'cooldown (…)', 'error: …'
     final: bool = False
+    liveness: str = ""             # the cue that passed ("turned: parallax 0.31"), or what is still awaited
 
 
 @dataclass
@@ -251,6 +252,7 @@ class Decider:
             return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))
         if s.liveness:
             alive = self._liveness(visit).observe(rgb, box, ts)
+            base = replace(base, liveness=alive.reason)
             if not alive.passed:
                 return replace(base, verdict=CHECKING_LIVENESS, reason=f"{alive.reason} ({evidence})")
             evidence += f"; {alive.reason}"
