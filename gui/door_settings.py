@@ -37,7 +37,9 @@ LABELS = {
     "agree": "Identifications that must agree", "revisit_after": "Out of sight before a new visit (s)",
     "unknown_after": "Identifications before 'Unknown'", "liveness": "Require liveness to unlock",
     "blink": "A blink counts", "head_turn": "A head turn counts", "blink_ratio": "Closed-eye ratio",
-    "turn_range": "Head turn needed", "liveness_min_face": "Smallest face judged (px)",
+    "blink_frames": "Frames with eyes closed", "turn_parallax": "Head turn: nose parallax needed",
+    "turn_bump": "Head turn: nose out of the half-faces", "turn_frames": "Head turn: frames that show it",
+    "liveness_min_face": "Smallest face judged (px)",
     "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
 }
 

@@ -1,12 +1,15 @@
 """Enroll the face the operator clicked: choose a new or existing name and whether the person may
-enter; core then takes several good samples of that tracked face over the next frames and saves
-them together. The dialog only shows the progress core reports (FrameResult.enrollment)."""
+enter; core then takes good samples of that tracked face across head poses (straight, a little
+left, right, up, down) over the next frames and saves them together (core.live.enrollment says
+when). The dialog shows the progress core reports (FrameResult.enrollment): the poses taken and
+those still missing, and offers "Save now" once the straight pose is in."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout
 
 from core.live.loop import EnrollmentProgress, LiveRecognizer
+from core.vision.pose import POSES
 
 
 class EnrollDialog(QDialog):
@@ -25,12 +28,17 @@ class EnrollDialog(QDialog):
         self.name.lineEdit().setPlaceholderText("a new name, or pick someone enrolled")
         self.allowed = QCheckBox("Allowed to open the door", checked=True)
         self.progress = QProgressBar(maximum=recognizer.settings.enroll_samples, value=0)
-        self.status = QLabel("Look at the camera; FaceGate takes several samples over a few seconds.",
-                             wordWrap=True)
+        self.status = QLabel("Look straight at the camera, then turn a little left, right, up and down; "
+                             "FaceGate takes samples of each pose over a few seconds.", wordWrap=True)
+        self.poses = QLabel(wordWrap=True)
         self.warning = QLabel(wordWrap=True, styleSheet="color: #b36b00;")
         self.warning.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
+        self.save_now = self.buttons.addButton("Save now", QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_now.setToolTip("save the samples taken so far (the straight pose is in); the missing poses stay missing")
+        self.save_now.setEnabled(False)
+        self.save_now.clicked.connect(self.recognizer.finish_enrollment)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
@@ -40,6 +48,7 @@ class EnrollDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.poses)
         layout.addWidget(self.warning)
         layout.addWidget(self.buttons)
 
@@ -63,8 +72,10 @@ class EnrollDialog(QDialog):
         """Called with every frame's FrameResult.enrollment while the dialog is open."""
         if not self.started or progress is None or progress.track_id != self.track_id:
             return
-        self.progress.setMaximum(progress.needed)
+        self.progress.setMaximum(max(progress.needed, progress.collected))
         self.progress.setValue(progress.collected)
+        self.poses.setText(pose_checklist(progress))
+        self.save_now.setEnabled(progress.can_save and not (progress.done or progress.error))
         if progress.warning:
             self.warning.setText(progress.warning)
             self.warning.show()
@@ -81,7 +92,9 @@ class EnrollDialog(QDialog):
             self.accept()
         else:
             why = f" (skipping frames: {', '.join(progress.problems)})" if progress.problems else ""
-            self.status.setText(f"{progress.collected} of {progress.needed} samples of {progress.name}{why}")
+            ask = f"; now turn {progress.missing[0]}" if progress.missing and progress.can_save else \
+                "; look straight at the camera" if not progress.can_save else ""
+            self.status.setText(f"{progress.collected} samples of {progress.name}{ask}{why}")
 
     def reject(self) -> None:
         if self.started:
@@ -94,3 +107,9 @@ class EnrollDialog(QDialog):
             self.start()
             return
         super().keyPressEvent(event)
+
+
+def pose_checklist(progress: EnrollmentProgress) -> str:
+    """'straight ✓2  left ✓1  right –  up –  down –': each pose and its samples; missing ones dashed."""
+    return "Poses:  " + "   ".join(f"{pose} ✓{progress.poses[pose]}" if progress.poses.get(pose) else f"{pose} –"
+                                    for pose in POSES)

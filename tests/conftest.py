@@ -71,7 +71,7 @@ def lin_db(tmp_path_factory, clip, describer) -> Path:
     with Gallery(path, describer=describer) as g:
         rec = LiveRecognizer(g, pool=InlinePool(describer))
         progress = None
-        for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 80]):
+        for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 100]):  # he leaves at 212: what was taken is saved
             result = rec.process(rgb, i / 30)
             if i == LIN_CLICK_FRAME:
                 (track,) = result.tracks

@@ -73,8 +73,11 @@ class DecisionSettings(StoredSettings):
     liveness: bool = True          # require a blink or head turn before unlocking
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.5
-    turn_range: float = 0.2
+    blink_ratio: float = 0.5       # both eyes under this fraction of open...
+    blink_frames: int = 2          # ...for this many frames in a row
+    turn_parallax: float = 0.3     # the nose tip's parallax against the face's homography (eye distances)
+    turn_bump: float = 0.12        # the tip out of both half-face planes (a folded sheet has none)
+    turn_frames: int = 8           # frames that must show both
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160       # px, square JPEG in the access log
@@ -88,10 +91,15 @@ class DecisionSettings(StoredSettings):
             raise ValueError("at least one identification must agree")
         if not 0 < self.blink_ratio < 1:
             raise ValueError(f"blink ratio {self.blink_ratio} must be between 0 and 1")
+        if self.blink_frames < 1 or self.turn_frames < 1:
+            raise ValueError("a blink and a turn need at least one frame")
+        if self.turn_parallax <= 0 or self.turn_bump <= 0:
+            raise ValueError("a head turn needs some parallax and some bump (0 would let a flat photo pass)")
 
     def liveness_settings(self) -> LivenessSettings:
         return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
-                                turn_range=self.turn_range, min_face=self.liveness_min_face,
+                                blink_frames=self.blink_frames, parallax=self.turn_parallax, bump=self.turn_bump,
+                                turn_frames=self.turn_frames, min_face=self.liveness_min_face,
                                 window=self.liveness_window)
 
 

@@ -18,12 +18,15 @@ import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
-from core.gallery.store import NewSample
+from core.live.enrollment import Enrollment, EnrollmentProgress, EnrollmentRules
 from core.live.tracking import Track, Tracker
 from core.records import Box, Match, Quality
 from core.vision.describe import quality_of
 from core.vision.detection import Detector
 from core.vision.images import crop, encode_jpeg
+from core.vision.pose import HeadPose, head_pose
+
+__all__ = ["EnrollmentProgress", "FrameResult", "LiveRecognizer", "LiveSettings", "TrackView"]
 
 
 class Decider(Protocol):
@@ -42,14 +45,19 @@ class LiveSettings:
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3      # frames between descriptors of a track already identified
-    vote: int = 3                  # the label is the majority of the last `vote` identifications
+    vote: int = 3                  # the label is the majority of the last `vote` identifications...
+    quick_slack: float = 0.05      # ...or the latest one alone, when it is this far inside the threshold
+                                   # and no other person is among them (a face turning in)
     hold_slack: float = 0.1        # a named track keeps its name while its nearest person is still
                                    # that person within threshold + slack (pose/light drift)
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
-    enroll_samples: int = 5
-    enroll_timeout: float = 10.0   # seconds to collect them
+    enroll_samples: int = 5        # samples wanted (up to enroll_per_pose of each pose are taken; core.live.enrollment)
+    enroll_per_pose: int = 2
+    enroll_pose_wait: float = 3.0  # s: then the straight pose and enroll_samples samples are enough
+    enroll_timeout: float = 10.0   # s: then what was taken is saved if it has the straight pose, else nothing
+    enroll_fewest: int = 3         # samples saved at least when time runs out or the face leaves
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
     enroll_min_size: int = 60
@@ -74,18 +82,6 @@ class TrackView:
 
 
 @dataclass
-class EnrollmentProgress:
-    name: str
-    track_id: int
-    collected: int
-    needed: int
-    done: bool = False
-    error: str | None = None
-    warning: str | None = None
-    problems: list[str] = field(default_factory=list)  # why recent frames were not taken
-
-
-@dataclass
 class FrameResult:
     index: int
     timestamp: float
@@ -93,15 +89,6 @@ class FrameResult:
     detect_ms: float
     enrollment: EnrollmentProgress | None = None
     events: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Enrollment:
-    progress: EnrollmentProgress
-    allowed: bool
-    started: float
-    samples: list[NewSample] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
 
 
 class LiveRecognizer:
@@ -125,8 +112,9 @@ class LiveRecognizer:
         self.tracker = Tracker(self.settings.max_misses)
         self._lock = threading.RLock()
         self._frame = -1
-        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
-        self._enrollment: _Enrollment | None = None
+        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
+        self._enrollment: Enrollment | None = None
+        self._now = 0.0  # the timestamp of the frame being processed
         self._events: list[str] = []
         self._pool_restarts = 0
         self._pool_error: str | None = None
@@ -136,6 +124,7 @@ class LiveRecognizer:
         """Detect, track, describe (asynchronously), match and decide for one RGB frame."""
         timestamp = time.monotonic() if timestamp is None else timestamp
         with self._lock:
+            self._now = timestamp
             self._frame += 1
             frame = self._frame
             started = time.perf_counter()
@@ -152,8 +141,8 @@ class LiveRecognizer:
             self._check_enrollment_deadline(timestamp)
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
-            enrollment = replace(self._enrollment.progress) if self._enrollment else None
-            if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
+            enrollment = self._enrollment.progress.copy() if self._enrollment else None
+            if self._enrollment and self._enrollment.finished:
                 self._enrollment = None
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
 
@@ -191,7 +180,9 @@ class LiveRecognizer:
             track.submitted_frame = frame
             if self._enrollment and self._enrollment.progress.track_id == track.id:
                 quality = quality_of(chip, points, box)
-                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality)
+                shape = self.gallery.describer.landmarks(rgb, box, 68)  # ~1 ms, the enrolling face only
+                pose = head_pose(np.array([(q.x, q.y) for q in shape.parts()], float), rgb.shape[1])
+                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality, pose)
 
     def _collect(self, frame: int) -> None:
         for (track_id, submitted), descriptor, error in self.pool.poll():
@@ -244,16 +235,24 @@ class LiveRecognizer:
 
     def _label(self, track: Track) -> tuple[str | None, str]:
         """What to call a track: a majority vote over its latest identifications (one noisy frame
-        cannot flip a name), and a name once earned is held while the face drifts a little past
-        the threshold. Door decisions do not use this: they see the raw matches."""
+        cannot flip a name) - or one clear match among identifications naming nobody else - and a
+        name once earned is held while the face drifts a little past the threshold. Door decisions
+        do not use this: they see the raw matches."""
         if not track.matches:
             return None, "pending"
         recent = track.matches[-self.settings.vote:]
         name, count = Counter(m.name for m in recent).most_common(1)[0]
+        named = {m.name for m in recent if m.name is not None}
         if name is not None and (count * 2 > len(recent) or len(recent) == 1):
             track.identity = name
             return name, "known"
         last = recent[-1]
+        if (last.name is not None and named == {last.name}
+                and last.distance is not None and last.distance <= self.settings.threshold - self.settings.quick_slack):
+            # a face turning in: its first frames match nobody, then a clear match - name it now;
+            # "nobody" does not outvote a clear name, only another name would (the door never uses this)
+            track.identity = last.name
+            return track.identity, "known"
         nearest = last.candidates[0] if last.candidates else None
         if (track.identity and nearest and nearest.name == track.identity
                 and nearest.distance <= self.settings.threshold + self.settings.hold_slack):
@@ -265,59 +264,59 @@ class LiveRecognizer:
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
             self.decider.track_lost(track.id)
-        enrolling = self._enrollment
-        if enrolling and enrolling.progress.track_id == track.id and not enrolling.progress.done:
-            enrolling.progress.error = (f"the face left the camera after {enrolling.progress.collected} of "
-                                        f"{enrolling.progress.needed} samples; nothing was saved")
+        e = self._enrollment
+        if e and e.progress.track_id == track.id and not e.finished and e.last_chance("the face left the camera"):
+            self._save_enrollment()
 
     # -- enrollment -------------------------------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
-        """Collect good samples of this tracked face over the next frames, then save them together."""
+        """Collect good samples of this tracked face across head poses over the next frames, then
+        save them together (core.live.enrollment says when)."""
         with self._lock:
             if track_id not in self.tracker.tracks:
                 raise KeyError(f"no face {track_id} on screen")
-            progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
-            self._enrollment = _Enrollment(progress, allowed, time.monotonic())
+            s = self.settings
+            rules = EnrollmentRules(s.enroll_samples, s.enroll_per_pose, s.enroll_pose_wait, s.enroll_timeout,
+                                    s.enroll_fewest, s.enroll_min_gap, s.enroll_min_spread, s.enroll_min_size,
+                                    s.enroll_min_sharpness, s.enroll_min_frontal)
+            self._enrollment = Enrollment(name, track_id, allowed, self._now, rules)
+
+    def finish_enrollment(self) -> bool:
+        """Save now with the poses taken so far (the operator accepts them); False until the
+        straight pose is in."""
+        with self._lock:
+            e = self._enrollment
+            if e is None or e.finished or not e.progress.can_save:
+                return False
+            self._save_enrollment()
+            return True
 
     def cancel_enrollment(self) -> None:
         with self._lock:
             self._enrollment = None
 
     def _take_sample(self, track: Track, frame: int, descriptor: np.ndarray, match: Match,
-                     thumb: bytes, quality: Quality) -> None:
+                     thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
         e = self._enrollment
-        s = self.settings
-        problems = quality.problems(s.enroll_min_sharpness, s.enroll_min_size, s.enroll_min_frontal)
-        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:
+        if e.offer(frame, descriptor, match, thumb, quality, pose) and e.due(self._now):
+            self._save_enrollment()
+
+    def _save_enrollment(self) -> None:
+        e = self._enrollment
+        try:
+            person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
+        except Exception as exc:  # the database said no: say why, keep the video going
+            e.progress.error = f"could not save {e.progress.name}: {exc}"
             return
-        if problems:
-            e.progress.problems = problems
-            return
-        if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
-            return
-        if match.name is not None and match.name.casefold() != e.progress.name.casefold():
-            e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
-                                  "check the name before saving")
-        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame}", quality.sharpness))
-        e.frames.append(frame)
-        e.progress.collected = len(e.samples)
-        e.progress.problems = []
-        if len(e.samples) >= e.progress.needed:
-            try:
-                person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
-            except Exception as exc:  # the database said no: say why, keep the video going
-                e.progress.error = f"could not save {e.progress.name}: {exc}"
-                return
-            e.progress.done = True
-            self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
-            self._reidentify()
+        self._events.append(e.saved(person.name))
+        self._reidentify()
 
     def _check_enrollment_deadline(self, now: float) -> None:
         e = self._enrollment
-        if e and not e.progress.done and not e.progress.error and time.monotonic() - e.started > self.settings.enroll_timeout:
-            why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
-            e.progress.error = (f"only {e.progress.collected} of {e.progress.needed} good samples in "
-                                f"{self.settings.enroll_timeout:.0f} s{why}; nothing was saved")
+        if e is None or e.finished:
+            return
+        if e.due(now) or (e.out_of_time(now) and e.last_chance(f"time ran out ({e.rules.timeout:.0f} s)")):
+            self._save_enrollment()
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def reset(self) -> None:

@@ -31,7 +31,9 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started, timeout=60_000)
     assert dialog.saved_name == LIN, dialog.status.text()
     person = window.gallery.store.person(LIN)
-    assert person.sample_count == window.recognizer.settings.enroll_samples and person.allowed
+    assert person.sample_count >= window.recognizer.settings.enroll_fewest and person.allowed
+    assert any("(straight)" in s.source for s in window.gallery.store.samples(LIN))  # the required pose
+    assert "straight ✓" in dialog.poses.text()                                      # shown to the operator
     assert window.people.names() == [LIN]  # the people panel shows him at once
     with qtbot.waitSignal(window.worker.finished_source, timeout=120_000):
         pass

@@ -21,10 +21,12 @@ def _labels(rec, frames, start=0, pace=0.0):
 
 def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, describer):
     person = lin_gallery.store.person("Lin-Manuel")
-    assert person.sample_count == 5
-    sources = [s.source for s in lin_gallery.store.samples("Lin-Manuel")]
-    frames = sorted(int(s.split()[-1]) for s in sources)
-    assert len(set(frames)) == 5 and frames[-1] - frames[0] >= 20  # spread over time, not one pose
+    assert person.sample_count >= 3
+    sources = [s.source for s in lin_gallery.store.samples("Lin-Manuel")]  # "camera frame 147 (straight)"
+    frames = sorted(int(s.split()[2]) for s in sources)
+    poses = {s.split("(")[-1].rstrip(")") for s in sources}
+    assert len(set(frames)) == len(frames) and frames[-1] - frames[0] >= 20  # spread over time
+    assert "straight" in poses and len(poses) >= 2, sources                  # and over poses
 
     rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
     labels = _labels(rec, clip)
