@@ -75,9 +75,9 @@ class DecisionSettings(StoredSettings):
     head_turn: bool = True
     blink_ratio: float = 0.5       # both eyes under this fraction of open...
     blink_frames: int = 2          # ...for this many frames in a row
-    turn_parallax: float = 0.3     # the nose tip's parallax against the face's homography (eye distances)
-    turn_bump: float = 0.12        # the tip out of both half-face planes (a folded sheet has none)
-    turn_frames: int = 8           # frames that must show both
+    turn_parallax: float = 0.35    # the nose tip's parallax against the face's homography (eye distances)
+    turn_bump: float = 0.10        # the tip out of both half-face planes (a folded sheet has none)
+    turn_frames: int = 10          # frames that must show both
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160       # px, square JPEG in the access log
@@ -220,7 +220,9 @@ class Decider:
         agreeing = recent[-s.agree:]
         if len(agreeing) == s.agree and all(m.matched and m.person_id == last.person_id for m in agreeing):
             return self._for_person(visit, agreeing, rgb, box, ts)
-        if last.matched and s.liveness:  # a candidate: start watching for a blink or a turn now
+        if s.liveness and (last.matched or visit.liveness is not None):
+            # a candidate: watch for a blink or a turn from now on, every frame (the landmark
+            # noise is measured between consecutive frames, the turn against the first one)
             self._liveness(visit).observe(rgb, box, ts)
         nobody = recent[-s.unknown_after:]
         if len(nobody) == s.unknown_after and self._nobody(nobody):

@@ -103,6 +103,14 @@ def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frame
     return scene.presentation(seed), scene.frames()
 
 
+def through_camera(frames: Sequence[np.ndarray], seed: int) -> Iterator[np.ndarray]:
+    """Real frames as another door camera would give them (exposure drift, blur, noise, JPEG),
+    drawn from ``seed``: more genuine visits from one recording, for the bona fide side."""
+    camera = Camera.draw(np.random.default_rng([len(KINDS), seed]), moving=True)
+    for i, rgb in enumerate(frames):
+        yield camera.shoot(rgb, i / max(1, len(frames) - 1))
+
+
 def write_video(frames: Sequence[np.ndarray] | Iterator[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
     """Write RGB frames to an .mp4 (for ``facegate replay`` or the window's Source menu)."""
     path = Path(path)
@@ -236,12 +244,8 @@ class _Scene:
         self.tremor = 0.3 if moving else 0.0                  # degrees of hand tremor
         self.position = rng.uniform([0.3 * w, 0.3 * h], [0.7 * w, 0.6 * h])
         self.light = _unit(np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.1), -1.0]))
-        self.gain = rng.uniform(0.75, 1.2, 2) if moving else np.full(2, rng.uniform(0.8, 1.1))
-        self.blur = float(rng.uniform(0.0, 1.4))
-        self.noise = float(rng.uniform(1.0, 6.0))
-        self.jpeg = int(rng.integers(70, 95))
+        self.camera = Camera.draw(rng, moving)
         self.sheet = self._sheet()
-        self._grain: np.ndarray | None = None
 
     def _texture(self, shown: float) -> tuple[np.ndarray, tuple[float, float], float]:
         """The picture as it is seen: a print (a little less contrast, paper white margin) or a
@@ -279,8 +283,9 @@ class _Scene:
         return _Sheet("flat", 0.0, 1, False)
 
     def presentation(self, seed: int) -> Presentation:
+        c = self.camera
         return Presentation(self.kind, seed, self.photo.name, self.n, self.face_px, self.sheet.describe(),
-                            self.yaw_amp, self.pitch_amp, self.roll_amp, self.blur, self.noise, self.jpeg)
+                            self.yaw_amp, self.pitch_amp, self.roll_amp, c.blur, c.noise, c.jpeg)
 
     def pose(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Rotation and translation (cm) of the sheet at frame ``i``: a hand turning it to and fro."""
@@ -303,7 +308,7 @@ class _Scene:
                 rgb, box = self._draw(i)
                 if self.kind == "still":
                     still = (rgb, box)
-            yield AttackFrame(self._camera(rgb, i), box)
+            yield AttackFrame(self.camera.shoot(rgb, i / max(1, self.n - 1)), box)
 
     # -- drawing ------------------------------------------------------------------------------
     def _sheet_points(self, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -363,18 +368,29 @@ class _Scene:
         cv2.copyTo(lit, show, frame[y0:y1, x0:x1])
         return frame, box
 
-    def _camera(self, rgb: np.ndarray, i: int) -> np.ndarray:
-        """The door camera: exposure following the light, blur, sensor noise, compression."""
-        t = i / max(1, self.n - 1)
+
+class Camera:
+    """The door camera's own effects: exposure drifting with the light, blur, sensor noise, JPEG."""
+
+    def __init__(self, rng: np.random.Generator, gain: np.ndarray, blur: float, noise: float, jpeg: int) -> None:
+        self.rng, self.gain, self.blur, self.noise, self.jpeg = rng, gain, blur, noise, jpeg
+        self._grain: np.ndarray | None = None
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, moving: bool) -> Camera:
+        gain = rng.uniform(0.75, 1.2, 2) if moving else np.full(2, rng.uniform(0.8, 1.1))
+        return cls(rng, gain, float(rng.uniform(0.0, 1.4)), float(rng.uniform(1.0, 6.0)), int(rng.integers(70, 95)))
+
+    def shoot(self, rgb: np.ndarray, t: float) -> np.ndarray:
+        """The frame as captured ``t`` (0..1) of the way through the visit."""
         img = cv2.convertScaleAbs(rgb, alpha=float(self.gain[0] + (self.gain[1] - self.gain[0]) * t))
         if self.blur > 0.3:
             img = cv2.GaussianBlur(img, (0, 0), self.blur)
-        if self._grain is None:  # a bank of sensor noise, cut at a random place per frame
-            w, h = FRAME_SIZE
+        h, w = img.shape[:2]
+        if self._grain is None or self._grain.shape[:2] != (h + 32, w + 32):  # a bank of noise, cut anywhere
             self._grain = (self.rng.standard_normal((h + 32, w + 32, 3)) * self.noise).astype(np.int16)
         dx, dy = self.rng.integers(0, 32, 2)
-        noisy = img.astype(np.int16) + self._grain[dy:dy + img.shape[0], dx:dx + img.shape[1]]
-        out = np.clip(noisy, 0, 255).astype(np.uint8)
+        out = np.clip(img.astype(np.int16) + self._grain[dy:dy + h, dx:dx + w], 0, 255).astype(np.uint8)
         ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
         return cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else out
 

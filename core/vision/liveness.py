@@ -59,6 +59,8 @@ PLANE = [*range(0, 27), 36, 39, 42, 45]
 MID = [27, 28, 29, 33]                       # the face's middle (nose line)...
 SIDES = [0, 1, 2, 14, 15, 16, 17, 26, 36, 45]  # ...against its sides
 RIGID = [*range(0, 36), 36, 39, 42, 45]
+#: s between two observations for the second to measure the landmark noise against the first
+MAX_FRAME_GAP = 0.1
 
 
 @dataclass
@@ -68,10 +70,12 @@ class LivenessSettings:
     blink_ratio: float = 0.5     # eyes count as closed under this fraction of the open-eye EAR...
     reopen_ratio: float = 0.85   # ...and as open again above this fraction
     blink_frames: int = 2        # frames in a row with both eyes closed
-    parallax: float = 0.3        # the nose tip's parallax (eye distances) a turn needs
-    bump: float = 0.12           # the tip out of the half-face planes (eye distances) a turn needs
+    parallax: float = 0.35       # the nose tip's parallax (eye distances) a turn needs
+    bump: float = 0.10           # the tip out of the half-face planes (eye distances) a turn needs
     noise_factor: float = 4.0    # ...and both must be this many times the face's own landmark noise
-    turn_frames: int = 8         # frames that must show it
+    turn_frames: int = 10        # frames that must show it
+    references: int = 4          # earlier frames each frame is compared with (one every ref_every frames)
+    ref_every: int = 10
     min_face: int = 60           # px; smaller faces are not judged
     window: float = 10.0         # seconds of observations kept
 
@@ -167,10 +171,9 @@ class LivenessCheck:
     def __init__(self, describer, settings: LivenessSettings | None = None) -> None:
         self.describer = describer
         self.settings = settings or LivenessSettings()
-        self._ref: np.ndarray | None = None
-        self._ref_time = 0.0
-        self._sides: tuple[list[int], list[int]] = ([], [])
-        self._prev: np.ndarray | None = None
+        self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
+        self._count = 0
+        self._prev: tuple[np.ndarray, float] | None = None
         self._seen: deque[tuple[float, TurnEvidence | None, float, float]] = deque()  # (time, turn, ear R, ear L)
         self._passed: LivenessResult | None = None
 
@@ -192,13 +195,24 @@ class LivenessCheck:
         if self._passed is not None:
             return self._passed
         s = self.settings
-        if self._ref is None or timestamp - self._ref_time > s.window:
-            self._ref, self._ref_time, self._prev = points, timestamp, None
-            self._sides = halves(points)
-            self._seen.clear()
-        prev, self._prev = self._prev, points
-        turn = turn_evidence(self._ref, prev, points, self._sides) if prev is not None else None
-        self._seen.append((timestamp, turn, *rectified_ears(self._ref, points)))
+        while self._refs and timestamp - self._refs[0][1] > s.window:
+            self._refs.popleft()
+        while self._seen and timestamp - self._seen[0][0] > s.window:
+            self._seen.popleft()
+        if not self._refs:
+            self._count = 0
+        if self._count % s.ref_every == 0:  # a new reference pose now and then: the turn may start late
+            self._refs.append((points, timestamp, halves(points)))
+            if len(self._refs) > s.references:
+                self._refs.popleft()
+        self._count += 1
+        prev, self._prev = self._prev, (points, timestamp)
+        turn = None
+        if prev is not None and timestamp - prev[1] <= MAX_FRAME_GAP:
+            shown = [turn_evidence(ref, prev[0], points, sides) for ref, _, sides in self._refs]
+            turn = max((t for t in shown if t is not None), default=None,
+                       key=lambda t: min(t.parallax / s.parallax, t.bump / s.bump))
+        self._seen.append((timestamp, turn, *rectified_ears(self._refs[0][0], points)))
         result = self._judge()
         if result.passed:
             self._passed = result
@@ -209,7 +223,7 @@ class LivenessCheck:
         n = len(self._seen)
         ears = np.array([(r, left) for _, _, r, left in self._seen])
         if s.blink and n >= s.blink_frames + 2:
-            blinked = _blink(ears, s.blink_ratio, s.reopen_ratio, s.blink_frames)
+            blinked = _blink(ears, s.blink_ratio, s.reopen_ratio, s.blink_frames, s.noise_factor)
             if blinked is not None:
                 return LivenessResult(True, f"blinked (eyes {blinked:.0%} of open)", float(ears[-1].mean()), None, n)
         turns = [t for _, t, _, _ in self._seen if t is not None]
@@ -227,14 +241,17 @@ class LivenessCheck:
         return LivenessResult(False, f"please {' or '.join(asks)}", float(ears[-1].mean()), best, n)
 
 
-def _blink(ears: np.ndarray, closed: float, reopen: float, frames: int) -> float | None:
+def _blink(ears: np.ndarray, closed: float, reopen: float, frames: int, noise_factor: float = 4.0) -> float | None:
     """How far the eyes closed, if both closed for ``frames`` frames in a row with open eyes
-    before and after; None otherwise. ``ears``: (n, 2) EAR of the right and left eye."""
+    before and after; None otherwise. ``ears``: (n, 2) EAR of the right and left eye. Closed
+    means under ``closed`` of open *and* further from open than ``noise_factor`` times the
+    eyes' own frame-to-frame jitter (landmarks on a small or blurred face tremble)."""
     open_ear = np.percentile(ears, 80, axis=0)
     if np.any(open_ear < 1e-6):
         return None
     rel = ears / open_ear
-    shut = np.all(rel < closed, axis=1)
+    jitter = float(np.median(np.abs(np.diff(rel, axis=0)))) if len(rel) > 2 else 0.0
+    shut = np.all(rel < min(closed, 1 - noise_factor * jitter), axis=1)
     wide = np.all(rel >= reopen, axis=1)
     run = 0
     for i, is_shut in enumerate(shut):

@@ -1,0 +1,37 @@
+"""`facegate replay` decides what the window decides: the clip played in the real window (offscreen)
+and replayed from the command line give the same visits, verdicts and unlocks."""
+from __future__ import annotations
+
+import json
+
+from core.gallery.store import NewSample
+from core.station.visits import VisitLog
+from tests.core.cli.test_cli import facegate
+from tests.support.data import CLIP
+from tests.support.window import play
+
+LIN = "Lin-Manuel"
+
+
+def test_replay_json_matches_what_the_window_decides(qtbot, live_window, lin_gallery):
+    window, recording = live_window
+    samples = lin_gallery.store.samples(LIN)
+    window.gallery.enroll_samples(LIN, [NewSample(s.descriptor, None, s.source) for s in samples])
+    window.recognizer.refresh()
+
+    replayed = json.loads(facegate("replay", CLIP, "--db", window.gallery.store.path, "--json").stdout)
+
+    seen = VisitLog()
+    window.frame_shown.connect(lambda shown: seen.observe(shown.source_index, shown.result))
+    play(qtbot, window, recording)
+    pages = window.door_pages
+    qtbot.waitUntil(lambda: pages.door.state == "locked", timeout=10_000)
+
+    def summary(visits):
+        return sorted((v["person"], v["verdict"], v["unlocked"]) for v in visits if v["last_frame"] - v["first_frame"] >= 10)
+
+    shown = [v.as_dict() for v in seen.visits]
+    assert seen.unlocks == replayed["unlocks"] == 1 and pages.door.pulses == 1
+    assert summary(shown) == summary(replayed["visits"])
+    granted = [v for v in shown if v["unlocked"]]
+    assert granted[0]["person"] == LIN and granted[0]["liveness"].startswith(("turned", "blinked"))
