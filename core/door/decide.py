@@ -42,7 +42,7 @@ from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Match
 from core.vision.images import crop, encode_jpeg
-from core.vision.liveness import LivenessCheck, LivenessSettings
+from core.vision.liveness import LivenessCheck, LivenessResult, LivenessSettings
 
 log = logging.getLogger("facegate.decide")
 
@@ -173,7 +173,12 @@ class Decider:
             visit.descriptor = descriptor
         visit.matches = matches
         if not visit.decision.final:
-            visit.decision = self._judge(visit, matches, rgb, box, timestamp)
+            # watched from the face's arrival, every frame until the verdict: a head turns as it
+            # comes in, and the landmark noise is measured between consecutive frames
+            alive = self._liveness(visit).observe(rgb, box, timestamp) if self.settings.liveness else None
+            visit.decision = self._judge(visit, matches, alive, timestamp)
+            if alive is not None and not visit.decision.liveness:
+                visit.decision = replace(visit.decision, liveness=alive.reason)
         elif visit.decision.verdict == GRANTED:
             self._still_here(visit.decision.person_id, timestamp)
         return visit.decision
@@ -208,7 +213,7 @@ class Decider:
         """The identification re-judged with this decision's threshold and margin."""
         return decide(m.candidates, self.settings.threshold, self.settings.min_margin) if m.candidates else m
 
-    def _judge(self, visit: _Visit, matches: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+    def _judge(self, visit: _Visit, matches: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
         track = visit.track
         if not matches:
@@ -219,11 +224,7 @@ class Decider:
             self._still_here(last.person_id, ts)
         agreeing = recent[-s.agree:]
         if len(agreeing) == s.agree and all(m.matched and m.person_id == last.person_id for m in agreeing):
-            return self._for_person(visit, agreeing, rgb, box, ts)
-        if s.liveness and (last.matched or visit.liveness is not None):
-            # a candidate: watch for a blink or a turn from now on, every frame (the landmark
-            # noise is measured between consecutive frames, the turn against the first one)
-            self._liveness(visit).observe(rgb, box, ts)
+            return self._for_person(visit, agreeing, alive, ts)
         nobody = recent[-s.unknown_after:]
         if len(nobody) == s.unknown_after and self._nobody(nobody):
             decision = Decision(track, None, UNKNOWN, last.reason, None, last.distance, last.margin)
@@ -242,7 +243,7 @@ class Decider:
             why = last.reason
         return Decision(track, None, UNSURE, why, None, last.distance, last.margin)
 
-    def _for_person(self, visit: _Visit, agreeing: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+    def _for_person(self, visit: _Visit, agreeing: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
         latest = agreeing[-1]
         worst = max(m.distance for m in agreeing)
@@ -260,8 +261,7 @@ class Decider:
         inside, why = self.schedules.allows(person.id, self.clock())
         if not inside:
             return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))
-        if s.liveness:
-            alive = self._liveness(visit).observe(rgb, box, ts)
+        if alive is not None:
             base = replace(base, liveness=alive.reason)
             if not alive.passed:
                 return replace(base, verdict=CHECKING_LIVENESS, reason=f"{alive.reason} ({evidence})")

@@ -4,9 +4,16 @@
 For users: try the door's settings on a recorded attempt (a visitor, a photo held up to the
 camera) before trusting them. Read-only on the gallery unless ``log`` is set: the decisions the
 access log would have received are kept in memory instead.
+
+The window's descriptors come back from the worker process on the next frame when it keeps up
+with a camera; played as fast as it goes, a video would outrun the worker and the decisions
+would depend on the machine's speed. So replay waits for each frame's descriptors before the
+next frame (NextFrame), and times the frames by the video's own clock (as a camera playing it
+would): the same video gives the same visits on any machine.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,18 +37,43 @@ class ReplayReport:
                 "unlocks": self.unlocks}
 
 
+class NextFrame:
+    """A descriptor pool whose results all arrive on the frame after they were asked for."""
+
+    def __init__(self, pool, timeout: float = 10.0) -> None:
+        self.pool, self.timeout = pool, timeout
+
+    def submit(self, key, chip) -> bool:
+        return self.pool.submit(key, chip)
+
+    def poll(self) -> list:
+        done = self.pool.poll()
+        deadline = time.monotonic() + self.timeout
+        while self.pool.in_flight and time.monotonic() < deadline:
+            time.sleep(0.001)
+            done += self.pool.poll()
+        return done
+
+    def __getattr__(self, name):  # in_flight, restarts, error, pid, close: the pool's own
+        return getattr(self.pool, name)
+
+
 def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
            log: bool = False, pool=None) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them."""
-    recognizer = LiveRecognizer(gallery, live, pool=pool)
+    if pool is None:
+        from core.live.worker import ProcessPool
+
+        pool = ProcessPool(gallery.describer.model_dir)
+    recognizer = LiveRecognizer(gallery, live, pool=NextFrame(pool))
     door = simulated_door(stored(DoorSettings, gallery.store)[0])
     decider = attach_decider(recognizer, door, decision, access_log=None if log else KeptLog())
     visits, frames = VisitLog(), 0
     try:
         with FrameSource(str(video), pace=False, loop=False) as source:
             recognizer.reset()  # what the window's capture thread does with a newly opened source
-            for frame in iter(source.read, None):
-                visits.observe(frame.index, recognizer.process(frame.rgb, frame.timestamp))
+            for frame in iter(source.read, None):  # timed by the video's clock, not the machine's
+                visits.observe(frame.index, recognizer.process(frame.rgb, frame.index / source.fps))
                 frames += 1
     finally:
         recognizer.close()

@@ -36,8 +36,9 @@ What this cannot stop: a replayed video of the person (its frames hold a real he
 and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
 turned head a little: see the README's figures for what that costs.
 
-The 68-point predictor holds the GIL (~1 ms), so the decider runs it only for faces that are
-candidates to unlock.
+The 68-point predictor holds the GIL (~1 ms a face), and the judgement takes about as long again
+(homographies against a few earlier poses); the decider runs them on each face from its arrival
+until its verdict, not after.
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ MID = [27, 28, 29, 33]                       # the face's middle (nose line)...
 SIDES = [0, 1, 2, 14, 15, 16, 17, 26, 36, 45]  # ...against its sides
 RIGID = [*range(0, 36), 36, 39, 42, 45]
 #: s between two observations for the second to measure the landmark noise against the first
-MAX_FRAME_GAP = 0.1
+#: (a camera that drops frames on a busy machine still gives some)
+MAX_FRAME_GAP = 0.25
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from core.gallery.store import NewSample
+from core.station.replay import NextFrame
 from core.station.visits import VisitLog
 from tests.core.cli.test_cli import facegate
 from tests.support.data import CLIP
@@ -18,6 +19,9 @@ def test_replay_json_matches_what_the_window_decides(qtbot, live_window, lin_gal
     samples = lin_gallery.store.samples(LIN)
     window.gallery.enroll_samples(LIN, [NewSample(s.descriptor, None, s.source) for s in samples])
     window.recognizer.refresh()
+    # replay takes each descriptor on the next frame (a worker keeping up with a camera); so
+    # does the window here, playing as fast as it can
+    window.recognizer.pool = NextFrame(window.recognizer.pool)
 
     replayed = json.loads(facegate("replay", CLIP, "--db", window.gallery.store.path, "--json").stdout)
 
@@ -28,7 +32,8 @@ def test_replay_json_matches_what_the_window_decides(qtbot, live_window, lin_gal
     qtbot.waitUntil(lambda: pages.door.state == "locked", timeout=10_000)
 
     def summary(visits):
-        return sorted((v["person"], v["verdict"], v["unlocked"]) for v in visits if v["last_frame"] - v["first_frame"] >= 10)
+        # who got which final verdict (a track may be split at the clip's cut in one run, not the other)
+        return sorted({(v["person"] or "", v["verdict"], v["unlocked"]) for v in visits if v["verdict"] in ("Granted", "Unknown")})
 
     shown = [v.as_dict() for v in seen.visits]
     assert seen.unlocks == replayed["unlocks"] == 1 and pages.door.pulses == 1

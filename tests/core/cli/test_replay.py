@@ -23,6 +23,13 @@ def _copy(db, folder):
     return folder / db.name
 
 
+def _outcome(report: dict) -> list:
+    """Who got which verdict, and the unlocks (track numbers may differ between runs: OpenCV's Haar
+    detector runs on several threads and may split a track at the clip's cut one run, not the next)."""
+    return [report["unlocks"], sorted({(v["person"] or "", v["verdict"]) for v in report["visits"]
+                                       if v["verdict"] in ("Granted", "Unknown")})]
+
+
 def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -39,6 +46,8 @@ def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path
     assert granted["person"] == LIN and granted["verdict"] == "Granted" and granted["door"] == "unlocking"
     assert granted["liveness"].startswith(("turned: parallax", "blinked")) and granted["distance"] <= 0.4
     assert 82 <= granted["first_frame"] < granted["last_frame"] <= 212
+    again = json.loads(facegate("replay", CLIP, "--db", db, "--json").stdout)   # the video's clock, each
+    assert _outcome(again) == _outcome(out)                                      # descriptor on the next frame
     stranger = [v for v in visits if v["first_frame"] >= 211]
     assert stranger and all(v["person"] is None and v["verdict"] == "Unknown" for v in stranger)
     assert _digest(db) == before                               # read-only: not one byte written
@@ -46,7 +55,7 @@ def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path
         assert AccessLog(g.store).events() == []
 
     text = facegate("replay", CLIP, "--db", db).stdout         # the same, for people
-    assert "unlocks: 1" in text and "Granted" in text and "turned: parallax" in text
+    assert "unlocks: 1" in text and "Granted" in text and "liveness: turned: parallax" in text
 
 
 def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path, describer, clip):
@@ -61,10 +70,11 @@ def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path,
     assert out["unlocks"] == 0, (shown, out)
     lin = [v for v in out["visits"] if v["person"] == LIN]
     assert lin, f"the print was never recognised as {LIN}: the attack did not reach the liveness check ({out})"
-    assert all(v["verdict"] == "Checking liveness" and v["liveness"].startswith("please") for v in lin)
+    assert any(v["verdict"] == "Checking liveness" for v in lin), lin   # recognised, agreed on: only liveness stood
+    assert not any(v["liveness"].startswith(("turned", "blinked")) for v in lin)
     with Gallery(db, readonly=True) as g:
         events = AccessLog(g.store).events()
-    assert [(e.verdict, e.name) for e in events] == [("No liveness", LIN)] and "please" in events[0].reason
+    assert ("No liveness", LIN) in [(e.verdict, e.name) for e in events] and "Granted" not in [e.verdict for e in events]
 
 
 def test_replay_says_what_is_wrong(tmp_path, lin_db):
