@@ -83,10 +83,12 @@ def play(gallery, frames, liveness_only: bool = False) -> dict:
             result = rec.process(rgb, i / FPS)
             for view in result.tracks:
                 t = tracks.setdefault(view.id, {"first": i, "frames": [], "named": None, "unlocked": None,
-                                                "verdict": "", "cue": ""})
+                                                "verdict": "", "cue": "", "lin": []})
                 t["frames"].append(i)
-                if view.label == LIN and t["named"] is None:
-                    t["named"] = i
+                if view.label == LIN:
+                    t["lin"].append(i)
+                    if t["named"] is None:
+                        t["named"] = i
                 d = view.decision
                 if d is not None:
                     t["verdict"], t["cue"] = d.verdict, d.liveness or t["cue"]
@@ -130,7 +132,7 @@ def frames_to_name(gallery, clip) -> list[str]:
     tracks = play(gallery, clip)["tracks"].values()
     out = []
     for a, b in LIN_SHOTS:
-        named = [t["named"] for t in tracks if t["named"] is not None and a <= t["named"] < b]
+        named = [f for t in tracks for f in t["lin"] if a <= f < b]
         seen = [f for t in tracks for f in t["frames"] if a <= f < b]
         first_named = min(named) if named else None
         out.append(f"shot {a}-{b - 1}: " + ("never named" if first_named is None else
