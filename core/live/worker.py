@@ -104,6 +104,7 @@ class ProcessPool:
         self._quick_deaths = 0
         self._lock = threading.Lock()
         self._pending: set[Hashable] = set()
+        self._waiting_since: float | None = None  # monotonic time pending work last saw progress
         self._ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
         self._start()
 
@@ -116,6 +117,7 @@ class ProcessPool:
         self._started = time.monotonic()
         child.close()
         self._pending = set()
+        self._waiting_since = None
 
     @property
     def in_flight(self) -> int:
@@ -128,6 +130,12 @@ class ProcessPool:
     def alive(self) -> bool:
         return self._proc.is_alive()
 
+    def stalled_for(self) -> float:
+        """Seconds submitted chips have waited with no descriptor coming back (0 when none wait):
+        a worker that is alive but stuck shows here, not in alive()."""
+        since = self._waiting_since
+        return 0.0 if since is None else time.monotonic() - since
+
     def submit(self, key: Hashable, chip: np.ndarray) -> bool:
         with self._lock:
             if self.error or len(self._pending) >= self.max_in_flight:
@@ -138,6 +146,8 @@ class ProcessPool:
             except (BrokenPipeError, OSError):
                 self._restart()
                 return False
+            if not self._pending:
+                self._waiting_since = time.monotonic()
             self._pending.add(key)
             return True
 
@@ -148,6 +158,7 @@ class ProcessPool:
                 while self._conn.poll():
                     key, raw, error = self._conn.recv()
                     self._pending.discard(key)
+                    self._waiting_since = time.monotonic() if self._pending else None
                     vec = np.frombuffer(raw, dtype=np.float32).copy() if raw is not None else None
                     out.append((key, vec, error))
             except (EOFError, OSError):
