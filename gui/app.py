@@ -75,6 +75,9 @@ def run(argv: list[str]) -> int:
         recognizer = LiveRecognizer(gallery, live_settings(settings))
         window = build_window(gallery, recognizer, settings)
         kiosk = Kiosk(window, args.screen) if args.kiosk else None  # after build_window: see gui.kiosk
+        if kiosk is not None:
+            app.setQuitOnLastWindowClosed(False)
+            kiosk.left.connect(app.exit)
         (kiosk or window).show()
         install_admin(window)  # after show(): the first-start PIN dialog sits over the running video
         window.start(args.source)

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QScreen, QShortcut
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QDialog
 
 from core.service.awake import ScreenAwake
 from core.service.unit import ADMIN_QUIT_STATUS
@@ -60,7 +60,11 @@ def pick_screen(choice: str | None) -> QScreen:
 
 
 class Kiosk(QObject):
-    """Make a built MainWindow (gui.app.build_window) the door's kiosk; show() it."""
+    """Make a built MainWindow (gui.app.build_window) the door's kiosk; show() it. The app ends
+    when ``left`` says so (gui.app connects it to QApplication.exit) and only then: the app must
+    not quit when its last window closes (setQuitOnLastWindowClosed(False))."""
+
+    left = Signal(int)  # the exit status: 0, or ADMIN_QUIT_STATUS when the admin quit
 
     def __init__(self, window, screen: str | None = None) -> None:
         super().__init__(window)
@@ -70,7 +74,6 @@ class Kiosk(QObject):
         self._leaving = False
         self.awake = ScreenAwake(x11=QGuiApplication.platformName() == "xcb")
         self.px = text_px(self.screen)
-        QApplication.instance().setQuitOnLastWindowClosed(False)  # only leave() ends the app
         window.setWindowFlags(window.windowFlags() | Qt.WindowType.FramelessWindowHint
                               | Qt.WindowType.WindowStaysOnTopHint)
         window.video.set_text_size(self.px)
@@ -166,7 +169,7 @@ class Kiosk(QObject):
         self._admin_watch.stop()
         self.awake.stop()
         self.window.close()
-        QApplication.instance().exit(status)
+        self.left.emit(status)
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()
