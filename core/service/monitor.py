@@ -211,12 +211,13 @@ class Monitor:
 
     # -- the service manager ----------------------------------------------------------------------
     def _tell_manager(self, beat: Heartbeat) -> None:
-        if beat.stalled != self._stalled:
-            if beat.stalled:
+        parts = [s.split(" for ")[0] for s in beat.stalled]  # which parts, not for how long
+        if parts != self._stalled:
+            if parts:
                 log.error("withholding the watchdog ping: %s", "; ".join(beat.stalled))
-            elif self._stalled:
+            else:
                 log.info("every part is alive again")
-            self._stalled = list(beat.stalled)
+            self._stalled = parts
         status = _status_line(beat)
         fields: dict[str, object] = {}
         if status != self._status:
