@@ -14,8 +14,10 @@ The unit starts with the graphical session (WantedBy=graphical-session.target, w
 KDE Plasma start); an XDG autostart entry starts it on desktops that do not (Xfce, LXQt, a bare
 window manager), after importing DISPLAY/WAYLAND_DISPLAY into the service manager.
 
-Restart policy: Restart=always after RestartSec=2s, the whole app's cgroup cleaned up first
-(KillMode=mixed: SIGTERM to FaceGate, which stops its worker and door guard itself). Start
+Restart policy: Restart=always after RestartSec=2s. KillMode stays control-group: whenever
+FaceGate's main process ends, the rest of the service (the descriptor worker, the door guard)
+gets SIGTERM, which the guard answers by locking the door - with KillMode=mixed systemd would
+SIGKILL the guard at once, racing its own lock-on-parent-death. Start
 limits: 20 starts within 10 minutes and systemd gives up (only an app that dies right after
 each start gets there; `facegate status` then exits 3). No growing delay (RestartSteps=,
 systemd >= 254): its counter is never reset after a good run (systemd issue #43813), so a door
@@ -84,7 +86,7 @@ WatchdogSec={_seconds(o.watchdog_seconds)}
 TimeoutStartSec={_seconds(o.start_timeout_seconds)}
 TimeoutAbortSec={_seconds(o.abort_timeout_seconds)}
 TimeoutStopSec={_seconds(o.stop_timeout_seconds)}
-KillMode=mixed
+KillMode=control-group
 
 [Install]
 WantedBy=graphical-session.target

@@ -32,7 +32,7 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     done = verify(tmp_path, unit.SERVICE)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     for line in ("Type=notify", "Restart=always", "RestartSec=2s", "WatchdogSec=20s", "StartLimitBurst=20",
-                 "StartLimitIntervalSec=10min", "WantedBy=graphical-session.target", "KillMode=mixed",
+                 "StartLimitIntervalSec=10min", "WantedBy=graphical-session.target", "KillMode=control-group",
                  f"RestartPreventExitStatus={unit.ADMIN_QUIT_STATUS}"):
         assert line in text.splitlines(), line
     assert f'"{odd}/g.db"'.replace("%", "%%").replace("$", "$$") in text
