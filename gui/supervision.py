@@ -62,7 +62,7 @@ class Supervision(QObject):
             self.kiosk.leave(0)
         else:
             self.window.close()
-            QApplication.instance().exit(0)
+            QApplication.exit(0)
 
     def probe(self) -> Surroundings:
         """The window's parts as the monitor needs them (called from the monitor's thread: it

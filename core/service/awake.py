@@ -14,6 +14,8 @@ What is done:
 - Wayland has no client-side equivalent of the X server settings; a compositor that offers
   neither D-Bus interface (a bare kiosk compositor) must be told in its own configuration not
   to blank (e.g. cage blanks nothing by default).
+- Windows: SetThreadExecutionState(ES_CONTINUOUS | ES_DISPLAY_REQUIRED) from the GUI thread,
+  which Windows drops when the process ends (untested here).
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import sys
 
 log = logging.getLogger("facegate.kiosk")
 
+ES_CONTINUOUS, ES_DISPLAY_REQUIRED = 0x80000000, 0x00000002
 INHIBITORS = (
     # (service, object path, interface, inhibit method, its arguments, release method)
     ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver", "Inhibit",
@@ -62,6 +66,8 @@ class ScreenAwake:
                 self.done += self._x.disable()
             except OSError as exc:
                 log.warning("cannot switch the X screensaver off: %s", exc)
+        if sys.platform == "win32" and _kernel32().SetThreadExecutionState(ES_CONTINUOUS | ES_DISPLAY_REQUIRED):
+            self.done.append("SetThreadExecutionState")
         log.info("keeping the screen on: %s", ", ".join(self.done) or "nothing worked")
         return self.done
 
@@ -78,6 +84,12 @@ class ScreenAwake:
         if self._x is not None:
             self._x.restore()
             self._x = None
+        if "SetThreadExecutionState" in self.done:
+            _kernel32().SetThreadExecutionState(ES_CONTINUOUS)
+
+
+def _kernel32():
+    return ctypes.windll.kernel32  # type: ignore[attr-defined]
 
 
 def _library(name: str, soname: str) -> ctypes.CDLL:
@@ -103,8 +115,8 @@ class _X11Saver:
         d = ctypes.c_void_p(self.display)
         values = [ctypes.c_int() for _ in range(4)]  # timeout, interval, prefer blanking, allow exposures
         self.x.XGetScreenSaver(d, *(ctypes.byref(v) for v in values))
-        self.saved = tuple(v.value for v in values)
-        timeout, interval, blanking, exposures = self.saved
+        timeout, interval, blanking, exposures = (v.value for v in values)
+        self.saved = (timeout, interval, blanking, exposures)
         self.x.XSetScreenSaver(d, 0, interval, blanking, exposures)
         done = ["X screensaver off"]
         if self._dpms("DPMSCapable"):

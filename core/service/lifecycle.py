@@ -22,6 +22,7 @@ import faulthandler
 import logging
 import os
 from pathlib import Path
+from typing import TextIO
 
 from core.door.access_log import AccessEvent, AccessLog
 from core.gallery.api import Gallery
@@ -72,7 +73,7 @@ class RunRecord:
         db = Path(gallery.store.path)
         self.heartbeat_path = heartbeat.heartbeat_path(db)
         self.faults_path = faults_path(db)
-        self._faults = None
+        self._faults: TextIO | None = None
 
     def begin(self, catch_faults: bool = True) -> AccessEvent:
         """Record this start (call before the first heartbeat overwrites the previous run's)."""

@@ -204,7 +204,7 @@ def status(run=subprocess.run) -> dict[str, str]:
     ok, out = _run(["systemctl", "--user", "show", SERVICE, "--property",
                     "LoadState,ActiveState,SubState,UnitFileState,NRestarts,ExecMainStartTimestamp,Result,StatusText"], run)
     if ok:
-        info.update(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        info.update(line.split("=", 1) for line in out.splitlines() if "=" in line)  # type: ignore[misc]
     else:
         info["manager"] = out
     ok, out = _run(["loginctl", "show-user", _user(), "--property", "Linger"], run)

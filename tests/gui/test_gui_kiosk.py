@@ -18,7 +18,9 @@ from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
+from core.door.access_log import AccessLog
 from core.gallery.admin import AdminLock
+from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.service.unit import ADMIN_QUIT_STATUS
 from gui.admin_dialog import AdminDialog, install_admin
@@ -26,6 +28,7 @@ from gui.app import build_window
 from gui.kiosk import LETTER_MM, Kiosk, text_px
 from tests.support.data import CLIP, ROOT
 from tests.support.window import live_children
+from tests.support.xserver import xvfb
 
 PIN = "2468"
 
@@ -123,21 +126,6 @@ def test_kiosk_fills_the_screen_and_cannot_be_closed_without_the_pin(qtbot, kios
     assert statuses == [ADMIN_QUIT_STATUS] and not window.isVisible() and window._closed
 
 
-def _free_display() -> tuple[subprocess.Popen, str]:
-    """A real X server (Xvfb) on a free display number, 1280x800."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    number = b""
-    while not number.endswith(b"\n"):
-        chunk = os.read(read, 16)
-        assert chunk, "Xvfb did not start"
-        number += chunk
-    os.close(read)
-    return server, f":{number.decode().strip()}"
-
-
 class XWindowAttributes(ctypes.Structure):
     _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
                 ("border_width", ctypes.c_int), ("depth", ctypes.c_int), ("visual", ctypes.c_void_p),
@@ -229,7 +217,15 @@ def test_kiosk_on_a_real_x_server(tmp_path, gallery):
     AdminLock(gallery.store).set_secret(PIN)
     db = gallery.store.path
     gallery.close()
-    server, display = _free_display()
+    with xvfb() as display:
+        check_on_x(display, db, tmp_path)
+    with Gallery(db) as g:
+        verdicts = [e.verdict for e in AccessLog(g.store).events()]
+    assert verdicts[0] == "FaceGate stopped" and verdicts[-1] == "FaceGate started"
+
+
+def check_on_x(display: str, db, tmp_path) -> None:
+    """Run the kiosk on ``display`` and try to close it as a window manager and a keyboard would."""
     x = X11(display)
     notify = tmp_path / "notify"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -263,11 +259,3 @@ def test_kiosk_on_a_real_x_server(tmp_path, gallery):
             app.wait()
         listener.close()
         x.close()
-        server.terminate()
-        server.wait()
-    from core.door.access_log import AccessLog
-    from core.gallery.api import Gallery
-
-    with Gallery(db) as g:
-        verdicts = [e.verdict for e in AccessLog(g.store).events()]
-    assert verdicts[0] == "FaceGate stopped" and verdicts[-1] == "FaceGate started"
