@@ -30,9 +30,7 @@ from core.tools.search import SearchResult, comparison_image, save_comparison, s
 from core.vision.detection import Detector
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
-from gui.pictures import pil_pixmap
-
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
+from gui.widgets import IMAGE_FILTER, pil_pixmap
 
 
 class SearchPage(QWidget):
