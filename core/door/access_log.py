@@ -112,10 +112,21 @@ class AccessLog:
         """Events newest first. ``since``/``until``: times in the stored form (stored_time() makes
         one from a local day or time; a UTC date works as is);
         ``person``: name, case-insensitive; ``verdict``: exact; ``unknown``: only unknown visitors."""
-        given = [(sql, value) for sql, value in (("time >= ?", since), ("time < ?", until),
-                                                 ("name = ? COLLATE NOCASE", person), ("verdict = ?", verdict)) if value]
-        where = [sql for sql, _ in given] + (["name IS NULL"] if unknown else [])
-        params = [value for _, value in given]
+        where, params = [], []  # written out, so tests/core/test_private_data.py can see every piece is constant
+        if since:
+            where.append("time >= ?")
+            params.append(since)
+        if until:
+            where.append("time < ?")
+            params.append(until)
+        if person:
+            where.append("name = ? COLLATE NOCASE")
+            params.append(person)
+        if verdict:
+            where.append("verdict = ?")
+            params.append(verdict)
+        if unknown:
+            where.append("name IS NULL")
         sql = (f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL FROM access_events"
                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY time DESC, id DESC")
         if limit is not None:
