@@ -88,7 +88,7 @@ class Quality:
     frontal: float
 
     def good_enough(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> bool:
-        return self.sharpness >= min_sharpness and self.size >= min_size and self.frontal >= min_frontal
+        return not self.problems(min_sharpness, min_size, min_frontal)
 
     def problems(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> list[str]:
         """Why this face is not good enough, in words for the operator ([] when it is)."""

@@ -57,7 +57,6 @@ class ScanPage(QWidget):
         self.library = ScanLibrary(gallery)
         self.detector = Detector(gallery.detector.settings.method, gallery.detector.settings.min_face)
         self.similar: list[SimilarFace] = []
-        self.shown_face: int | None = None
         self.choices, _ = ScanChoices.load_or_default(gallery.store)  # what was chosen last time
 
         self.scan_button = QPushButton("Scan a video…")
@@ -254,7 +253,6 @@ class ScanPage(QWidget):
             return
         self.frame.set_picture(rgb_pixmap(rgb))
         self.enroll_button.setEnabled(True)
-        self.shown_face = face_id
 
     # -- enrolling ------------------------------------------------------------------------------
     def ask_enroll(self) -> None:

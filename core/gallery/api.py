@@ -22,9 +22,7 @@ from core.gallery.store import NewSample, Person, Store, unpack
 from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
 from core.vision.detection import Detector
-from core.vision.images import crop, encode_jpeg, load_image
-
-ImageLike = str | Path | bytes | np.ndarray
+from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
 
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
@@ -221,15 +219,6 @@ class Gallery:
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
         """Every face in ``image`` with who it is (or no match and why), left to right."""
         return [(face, self.identify_descriptor(face.descriptor, threshold)) for face in self.faces(image)]
-
-
-def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
-    """A path, file bytes or array as RGB uint8."""
-    if isinstance(image, np.ndarray):
-        from core.vision.images import to_rgb
-
-        return to_rgb(image, label or "<array>")
-    return load_image(image, name=label)
 
 
 def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:

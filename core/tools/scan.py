@@ -27,11 +27,12 @@ import cv2
 import numpy as np
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb, sample_of
+from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import DESCRIPTOR_DIM, Box
 from core.vision.detection import METHODS, Detector
+from core.vision.images import ImageLike, as_rgb
 
 #: Faces closer than this to a listed face are folded under it (Euclidean).
 DEFAULT_FOLD = 0.3

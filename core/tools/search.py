@@ -19,11 +19,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb
+from core.gallery.api import Gallery
 from core.records import Box, Candidate
 from core.tools.render import TILE, blank_tile, font, text_width
 from core.vision.detection import Detector
-from core.vision.images import crop
+from core.vision.images import ImageLike, as_rgb, crop
 
 #: Space between tiles and around the picture, and the band under each tile for its caption.
 GAP = 8

@@ -27,6 +27,17 @@ MAX_PIXELS = 80_000_000
 Image.MAX_IMAGE_PIXELS = None
 
 
+#: What the core's verbs take as an image: a path, the file's bytes, or an array (RGB, gray, RGBA...).
+ImageLike = str | Path | bytes | np.ndarray
+
+
+def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
+    """Any ImageLike as contiguous RGB uint8 (files are read with load_image, arrays normalised)."""
+    if isinstance(image, np.ndarray):
+        return to_rgb(image, label or "<array>")
+    return load_image(image, name=label)
+
+
 def load_image(source: str | Path | bytes, name: str | None = None) -> np.ndarray:
     """Return the image at ``source`` (a path or the file's bytes) as RGB uint8, H x W x 3.
 
