@@ -2,6 +2,7 @@
 
     >>> door = make_door(DoorSettings(driver="serial", serial_port="/dev/ttyUSB0"))
     >>> door.unlock()   # 'unlocking' | 'cooldown (2.1 s left)' | 'error: ...'
+    >>> door, problem = start_door(settings)   # the window's way: a simulated door if it cannot start
 
 A relay board holds its last state when the app dies, so the real drivers run by default inside
 a small guard process (core.door.guard) that owns the port: it locks at start, times each pulse
