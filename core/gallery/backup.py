@@ -25,9 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import DatabaseLocked, FaceGateError
-from core.gallery.files import create_private, fsync_file, fsync_folder, sha256_of
+from core.gallery.files import create_private, fsync_file, fsync_folder, release_writer_lock, sha256_of, take_writer_lock
 from core.gallery.schema import MIGRATIONS
-from core.gallery.store import Store, now, release_writer_lock, take_writer_lock
+from core.gallery.store import Store, now
 
 FORMAT = "facegate-backup"
 VERSION = 1

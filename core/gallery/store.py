@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from core.errors import DatabaseDamaged, DatabaseLocked, DuplicatePerson, StoreError, UnknownPerson
+from core.gallery.files import release_writer_lock, take_writer_lock
 from core.gallery.schema import MIGRATIONS
 from core.records import DESCRIPTOR_DIM
 
@@ -383,37 +383,3 @@ def clean_name(name: str) -> str:
     if any(ord(c) < 32 for c in name) or len(name) > 200:
         raise StoreError(f"{name[:40]!r} is not a usable name")
     return name
-
-
-# -- one writer per database file ---------------------------------------------------------------
-def take_writer_lock(db_path: Path):
-    """Hold ``<db>.lock`` exclusively (DatabaseLocked, naming the holder, when another process
-    does); the open lock file, for release_writer_lock()."""
-    path = db_path.with_name(db_path.name + ".lock")
-    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
-    try:
-        if sys.platform == "win32":  # pragma: no cover - Windows
-            import msvcrt
-
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise DatabaseLocked(
-            f"{db_path}: the gallery is open for writing in another FaceGate ({holder}); "
-            "close it first, or open this one read-only") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    return handle
-
-
-def release_writer_lock(handle) -> None:
-    with contextlib.suppress(Exception):
-        handle.close()
