@@ -30,11 +30,11 @@ def enroll_lin(db: Path) -> None:
     from core.gallery.admin import AdminLock
     from core.gallery.api import Gallery
     from core.live.loop import LiveRecognizer, LiveSettings
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
     from tests.support.data import LIN_CLICK_FRAME, clip_frames
 
     with Gallery(db) as g:
-        rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), pool=InlinePool(g.describer))
+        rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(g.describer))
         for i, rgb in enumerate(clip_frames()[:LIN_CLICK_FRAME + 80]):
             result = rec.process(rgb, i / 30)
             if i == LIN_CLICK_FRAME:

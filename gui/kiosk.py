@@ -13,7 +13,7 @@
   quit, or the service manager's SIGTERM (gui.supervision).
 - The screen never blanks while it runs (core.service.awake).
 
-The close guard is an event filter on the window installed AFTER the door pages' (build_window):
+The close guard is an event filter on the window installed AFTER the door pages' (gui.main_window.build_window):
 Qt asks the newest filter first, so a refused close never reaches the filter that shuts the
 door down.
 """
@@ -60,7 +60,7 @@ def pick_screen(choice: str | None) -> QScreen:
 
 
 class Kiosk(QObject):
-    """Make a built MainWindow (gui.app.build_window) the door's kiosk; show() it. The app ends
+    """Make a built MainWindow (gui.main_window.build_window) the door's kiosk; show() it. The app ends
     when ``left`` says so (gui.app connects it to QApplication.exit) and only then: the app must
     not quit when its last window closes (setQuitOnLastWindowClosed(False))."""
 

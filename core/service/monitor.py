@@ -31,6 +31,7 @@ from core.door.access_log import AccessEvent
 from core.door.base import DoorStatus
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
+from core.live.worker import DescriptorWorker
 from core.service import heartbeat
 from core.service.heartbeat import Heartbeat
 from core.service.notify import Notifier
@@ -139,10 +140,11 @@ class Monitor:
             around = self.probe()
             frames = self.recognizer.frames
             last_frame = self.recognizer.last_frame_at
-            pool = self.recognizer.pool
-            worker_error = getattr(pool, "error", None)
-            worker_alive = worker_error is None and getattr(pool, "alive", lambda: True)()
-            stalled = self._stalled_parts(now, around.loop, pool, worker_error)
+            worker = self.recognizer.descriptor_worker
+            # alive() and stalled_for() are the worker process's (ProcessWorker); an InlineWorker
+            # computes in the frame loop, which is watched already
+            worker_alive = worker.error is None and getattr(worker, "alive", lambda: True)()
+            stalled = self._stalled_parts(now, around.loop, worker)
             frame_age = None if last_frame is None else max(0.0, now - last_frame)
             door = around.door
             event = self._decision
@@ -153,22 +155,22 @@ class Monitor:
                 camera=self._camera(around.loop, stalled, frames, frame_age), camera_error=around.loop.problem,
                 fps=round(self._fps(now, frames), 1), frames=frames,
                 last_frame_age_s=None if frame_age is None else round(frame_age, 2),
-                worker_alive=worker_alive, worker_restarts=getattr(pool, "restarts", 0), worker_error=worker_error,
+                worker_alive=worker_alive, worker_restarts=worker.restarts, worker_error=worker.error,
                 door_driver=around.door_driver, door_state=door.state if door else "",
                 door_error=door.error if door else None, gallery_people=self._people_count(now),
                 last_decision=event.time if event else None, last_verdict=event.verdict if event else None,
                 last_person=event.name if event else None, admin="unlocked" if around.admin_unlocked else "locked",
                 mode=around.mode)
 
-    def _stalled_parts(self, now: float, loop: LoopState, pool, worker_error: str | None) -> list[str]:
+    def _stalled_parts(self, now: float, loop: LoopState, worker: DescriptorWorker) -> list[str]:
         limits, stalled = self.limits, []
         if loop.running and loop.progress is not None and now - loop.progress > limits.frame_loop:
             stalled.append(f"the frame loop has not moved for {now - loop.progress:.0f} s ({loop.source})")
         if now - self._tick > limits.gui:
             stalled.append(f"the window has not responded for {now - self._tick:.0f} s")
-        if worker_error:
-            stalled.append(f"the descriptor worker gave up: {worker_error}")
-        waited = getattr(pool, "stalled_for", lambda: 0.0)()
+        if worker.error:
+            stalled.append(f"the descriptor worker gave up: {worker.error}")
+        waited = getattr(worker, "stalled_for", lambda: 0.0)()
         if waited > limits.worker:
             stalled.append(f"the descriptor worker has not answered for {waited:.0f} s")
         return stalled
