@@ -18,8 +18,10 @@ reports its frame loop, door and admin state through ``probe``.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -195,12 +197,15 @@ class Monitor:
         return (frames - f0) / (now - t0) if now > t0 else 0.0
 
     def _people_count(self, now: float) -> int:
-        """People enrolled, read at most every 5 s (one small query)."""
+        """People enrolled, read at most every 5 s on a read-only connection of its own: the
+        gallery's connection may be busy writing, and the beat must never wait for it."""
         when, count = self._people
         if now - when > 5.0 or not when:
             try:
-                count = self.gallery.store.read("SELECT count(*) FROM people")[0][0]
-            except Exception:  # a busy database must not stop the beat
+                with contextlib.closing(sqlite3.connect(f"{Path(self.gallery.store.path).resolve().as_uri()}?mode=ro",
+                                                        uri=True, timeout=0.5)) as db:
+                    count = db.execute("SELECT count(*) FROM people").fetchone()[0]
+            except sqlite3.Error:  # busy or unreadable: keep the last count
                 pass
             self._people = (now, count)
         return count

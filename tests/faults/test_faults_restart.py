@@ -84,7 +84,7 @@ def test_killed_and_frozen_app_comes_back_and_recognises_again(tmp_path, lin_gal
         named = time.monotonic()
         assert ready.pid != first.pid and supervisor.last("exited", killed).detail == str(-signal.SIGKILL)
         assert back.source == str(CLIP) and back.door_driver == "command" and back.admin == "locked"
-        assert back.mode == "kiosk"
+        assert back.mode == "kiosk" and back.gallery_people == 1
         # while it was down: the old guard locked as the app died, the new one as it started, and
         # nothing opened the door
         while_down = journal.read_text().split()[lines_at_kill:lines_at_ready]
