@@ -145,9 +145,19 @@ class ProcessWorker:
 
     def stalled_for(self) -> float:
         """Seconds submitted chips have waited with no descriptor coming back (0 when none wait):
-        a worker that is alive but stuck shows here, not in alive()."""
+        a worker that is alive but stuck shows here, not in alive(). An answer waiting in the
+        pipe counts as coming back (the frame loop collects it with the next frame, and with the
+        camera gone there may be no next frame for a while)."""
         since = self._waiting_since
-        return 0.0 if since is None else time.monotonic() - since
+        if since is None or not self._lock.acquire(blocking=False):  # locked: being collected now
+            return 0.0
+        try:
+            answered = self._child.conn.poll()
+        except (EOFError, OSError):
+            answered = False
+        finally:
+            self._lock.release()
+        return 0.0 if answered else time.monotonic() - since
 
     def submit(self, key: ChipKey, chip: np.ndarray) -> bool:
         with self._lock:

@@ -5,7 +5,7 @@ loop hangs in a read from a camera that stopped answering (SIGSTOP) or while the
 blocked. `facegate status --json` says healthy, then unhealthy when the camera dies (the pings
 go on then: restarting cannot bring a camera back), then not running after the stop.
 
-The limits are shortened (a 2 s stalled frame loop, 3 s frozen window) so that the camera's own
+The limits are shortened (a 2 s stalled frame loop, 3 s frozen window, 4 s for a descriptor) so that the camera's own
 5 s read timeout is a hang here; the production limits are in core.service.monitor.Limits."""
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
     # and a camera that stops sending is felt at once
     camera = Camera(free_port(), garbage=False, fps=4)
     camera.start(qtbot)
-    supervision = Supervision(window, limits=Limits(frame_loop=2.0, gui=3.0, worker=15.0))
+    supervision = Supervision(window, limits=Limits(frame_loop=2.0, gui=3.0, worker=4.0))
     db = window.gallery.store.path
     try:
         assert supervision.monitor.period == 0.5  # a quarter of WatchdogSec
@@ -102,7 +102,7 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
         hung = time.monotonic()
         qtbot.waitUntil(lambda: notify.status_at("hung: the frame loop has not moved") is not None, timeout=20_000)
         stalled = notify.status_at("hung: the frame loop has not moved")
-        assert stalled - hung >= 2.0
+        assert stalled - hung >= 1.5  # the 2 s limit, counted from the last frame read (4 a second)
         qtbot.wait(1200)
         assert notify.since(stalled, "WATCHDOG=1") == []  # no ping while the loop is stuck
         camera.resume()
@@ -124,7 +124,10 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
         code, health = facegate_status(qtbot, db)
         assert code == 1 and health["state"] == "unhealthy", health
         assert any("camera failing" in p for p in health["problems"]), health["problems"]
-        assert len(notify.since(died, "WATCHDOG=1")) >= 2
+        # longer than every limit (the worker's too: a descriptor answered but not collected, for
+        # want of frames, is not a hung worker): the pings never pause
+        qtbot.wait(max(0, int((died + 6 - time.monotonic()) * 1000)))
+        assert longest_gap(notify.since(died, "WATCHDOG=1"), died, died + 6) < 1.5
     finally:
         camera.stop()
     supervision.stop("the test is over")
