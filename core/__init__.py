@@ -41,7 +41,7 @@ def _default_describer() -> Describer:
     return _describer
 
 
-def face_locations(image, method: str = "hog", min_face: int = 40) -> list[Box]:
+def face_locations(image, method: str = "yunet", min_face: int = 40) -> list[Box]:
     """Boxes of the faces in an image (path, bytes or RGB array), left to right."""
     from core.gallery.api import as_rgb
 
@@ -49,7 +49,7 @@ def face_locations(image, method: str = "hog", min_face: int = 40) -> list[Box]:
 
 
 def face_descriptors(image, boxes: list[Box] | None = None) -> list:
-    """128-D descriptors of the faces in ``boxes`` (found with HOG when not given)."""
+    """128-D descriptors of the faces in ``boxes`` (found with YuNet when not given)."""
     from core.gallery.api import as_rgb
 
     rgb = as_rgb(image)

@@ -1,10 +1,14 @@
 """The live recognition loop, Qt-free: frames in, named and tracked faces out.
 
-Per frame: Haar proposals (half-size gray) plus each live track's last position are confirmed
-by HOG on small crops; the tracker carries names between frames; chips of new or unsure tracks
-go to a descriptor pool (a worker process by default) and finished descriptors are matched
-against the gallery. Nothing here blocks on a descriptor, so the caller's frame rate is set by
-detection alone. An optional decider (door logic) is asked about every track on every frame.
+Per frame: the detector finds every face (YuNet by default, about 5 ms a frame, with a score
+and five landmarks per face; with ``haar+hog`` Haar proposals and each live track's last position
+are confirmed by HOG on small crops instead); the tracker carries names between frames; faces
+that pass the quality gates (core.vision.quality: big, sharp, frontal, clearly a face) send a
+chip to a descriptor pool (a worker process by default) when new or due again, and finished
+descriptors are matched against the gallery. A face that fails the gates is boxed and labelled
+with why, and is never described, matched or shown to the decider as an identification. Nothing
+here blocks on a descriptor, so the caller's frame rate is set by detection alone. An optional
+decider (door logic) is asked about every track on every frame.
 """
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
 from core.live.tracking import Track, Tracker
-from core.records import Box, Match, Quality
-from core.vision.describe import quality_of
-from core.vision.detection import Detector
+from core.records import Box, Detection, Match, Quality
+from core.vision.detection import DEFAULT_METHOD, Detector
 from core.vision.images import crop, encode_jpeg
+from core.vision.quality import QualitySettings, measure, problems
 
 
 class Decider(Protocol):
@@ -37,8 +41,9 @@ class Decider(Protocol):
 class LiveSettings:
     """How the live loop looks and decides; every number is the user's to change."""
 
-    method: str = "haar+hog"
+    method: str = DEFAULT_METHOD
     min_face: int = 40
+    quality: QualitySettings = field(default_factory=QualitySettings)  # gates before a descriptor (and a sample)
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3      # frames between descriptors of a track already identified
@@ -52,9 +57,6 @@ class LiveSettings:
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
-    enroll_min_size: int = 60
-    enroll_min_sharpness: float = 25.0
-    enroll_min_frontal: float = 0.55
 
 
 @dataclass
@@ -67,7 +69,7 @@ class TrackView:
     name: str | None
     distance: float | None
     margin: float | None
-    state: str              # pending | known | unknown | unsure
+    state: str              # pending | known | unknown | unsure | poor (failed the quality gates: label says why)
     first_frame: int
     named_frame: int | None
     decision: Any = None
@@ -139,9 +141,9 @@ class LiveRecognizer:
             self._frame += 1
             frame = self._frame
             started = time.perf_counter()
-            boxes = self._detect(rgb)
+            found = self._detect(rgb)
             detect_ms = (time.perf_counter() - started) * 1000
-            tracks, ended = self.tracker.update(boxes, frame)
+            tracks, ended = self.tracker.update(found, frame)
             for track in ended:
                 self._track_ended(track)
             for track in tracks:
@@ -157,9 +159,11 @@ class LiveRecognizer:
                 self._enrollment = None
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
 
-    def _detect(self, rgb: np.ndarray) -> list[Box]:
+    def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self.settings.method != "haar+hog":
-            return self.detector.detect(rgb)
+            return self.detector.find(rgb)
+        # haar+hog costs 30-40 ms a frame and Haar misses small faces: confirm where faces were
+        # with HOG on small crops, then look at what Haar proposes anew
         found: list[Box] = []
         for track in self.tracker.tracks.values():  # where faces were: confirm them first
             box = self.detector.verify(rgb, track.box)
@@ -171,14 +175,14 @@ class LiveRecognizer:
             box = self.detector.verify(rgb, proposal)
             if box is not None and all(box.iou(b) < 0.3 for b in found):
                 found.append(box)
-        return sorted(found, key=lambda b: b.left)
+        return [Detection(b) for b in sorted(found, key=lambda b: b.left)]
 
     def _wants_descriptor(self, track: Track, frame: int) -> bool:
         if track.pending:
             return False
         if self._enrollment and self._enrollment.progress.track_id == track.id:
             return True
-        if track.described_frame is None:
+        if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
         return frame - track.described_frame >= self.settings.redescribe_every
 
@@ -187,10 +191,16 @@ class LiveRecognizer:
         if box.width < 8 or box.height < 8:
             return
         chip, points = self.gallery.describer.chip(rgb, box)
+        quality = measure(chip, box, track.detection, points)
+        track.problems = problems(quality, self.settings.quality)
+        enrolling = self._enrollment is not None and self._enrollment.progress.track_id == track.id
+        if track.problems:  # boxed and told why, never described (nor sampled)
+            if enrolling:
+                self._enrollment.progress.problems = track.problems
+            return
         if self.pool.submit((track.id, frame), chip):
             track.submitted_frame = frame
-            if self._enrollment and self._enrollment.progress.track_id == track.id:
-                quality = quality_of(chip, points, box)
+            if enrolling:
                 self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality)
 
     def _collect(self, frame: int) -> None:
@@ -238,7 +248,10 @@ class LiveRecognizer:
                                            descriptor=track.descriptor)
         if name and track.named_frame is None:
             track.named_frame = self._frame
-        label = name if name else {"pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
+        if track.problems and not name:  # not judged: say what would make it judgeable
+            state = "poor"
+        label = name if name else track.problems[0] if state == "poor" else {
+            "pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
         return TrackView(track.id, track.box, label, name, last.distance if last else None,
                          last.margin if last else None, state, track.first_frame, track.named_frame, decision)
 
@@ -287,11 +300,7 @@ class LiveRecognizer:
                      thumb: bytes, quality: Quality) -> None:
         e = self._enrollment
         s = self.settings
-        problems = quality.problems(s.enroll_min_sharpness, s.enroll_min_size, s.enroll_min_frontal)
-        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:
-            return
-        if problems:
-            e.progress.problems = problems
+        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
             return
         if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
             return

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.records import Box, Match
+from core.records import Box, Detection, Match
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Track:
     submitted_frame: int | None = None                   # frame of the chip now being described
     named_frame: int | None = None                       # first frame at which it carried a name
     identity: str | None = None                          # the name the track has earned, held between frames
+    detection: Detection | None = None                   # what the detector saw in the latest frame it was found
+    problems: list[str] = field(default_factory=list)    # why its latest check failed the quality gates
 
     @property
     def pending(self) -> bool:
@@ -41,8 +43,9 @@ class Tracker:
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
 
-    def update(self, boxes: list[Box], frame: int) -> tuple[list[Track], list[Track]]:
-        """Match this frame's boxes to tracks; returns (live tracks, tracks that just ended)."""
+    def update(self, found: list[Detection], frame: int) -> tuple[list[Track], list[Track]]:
+        """Match this frame's detections to tracks; returns (live tracks, tracks that just ended)."""
+        boxes = [d.box for d in found]
         pairs = []
         for tid, track in self.tracks.items():
             for j, box in enumerate(boxes):
@@ -57,7 +60,7 @@ class Tracker:
             used_tracks.add(tid)
             used_boxes.add(j)
             track = self.tracks[tid]
-            track.box, track.last_frame, track.misses = boxes[j], frame, 0
+            track.box, track.detection, track.last_frame, track.misses = boxes[j], found[j], frame, 0
         ended = []
         for tid in list(self.tracks):
             if tid not in used_tracks:
@@ -67,7 +70,7 @@ class Tracker:
                     ended.append(self.tracks.pop(tid))
         for j, box in enumerate(boxes):
             if j not in used_boxes:
-                self.tracks[self._next_id] = Track(self._next_id, box, frame, frame)
+                self.tracks[self._next_id] = Track(self._next_id, box, frame, frame, detection=found[j])
                 self._next_id += 1
         return list(self.tracks.values()), ended
 
