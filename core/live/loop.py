@@ -240,6 +240,12 @@ class LiveRecognizer:
             self._events.append(error)
 
     def _view(self, track: Track, rgb: np.ndarray, timestamp: float) -> TrackView:
+        if track.problems:
+            # Not judgeable now, so not judged: no name held over from earlier frames (the box may
+            # hold someone else since: a cut the tracker took for movement, and no descriptor comes
+            # to notice), and nothing for the door (no consensus, no liveness from this face).
+            return TrackView(track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame,
+                             track.named_frame)
         name, state = self._label(track)
         last = track.matches[-1] if track.matches else None
         decision = None
@@ -248,10 +254,7 @@ class LiveRecognizer:
                                            descriptor=track.descriptor)
         if name and track.named_frame is None:
             track.named_frame = self._frame
-        if track.problems and not name:  # not judged: say what would make it judgeable
-            state = "poor"
-        label = name if name else track.problems[0] if state == "poor" else {
-            "pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
+        label = name if name else {"pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
         return TrackView(track.id, track.box, label, name, last.distance if last else None,
                          last.margin if last else None, state, track.first_frame, track.named_frame, decision)
 

@@ -46,7 +46,7 @@ class QualitySettings:
     """The gates a face must pass to be described (defaults measured: see the module doc)."""
 
     min_size: int = 60           # px, box width: shrunk to 60 px a photo's face drifts 0.13 (median), to 50 0.17
-    min_sharpness: float = 40.0  # Laplacian variance of the aligned chip's face: a sharp 60 px face ~76, blur to 34 drifts 0.17
+    min_sharpness: float = 25.0  # contrast-normalised Laplacian variance of the chip: blurred to 29, drift 0.17
     max_yaw: float = 45.0        # degrees either way: every shared photo's face passes (most turned: 44)
     max_pitch: float = 25.0      # degrees up or down: no shared face passes 20, so this gate is unmeasured
     min_score: float = 0.8       # YuNet's confidence, under every face HOG confirms (min 0.837); Haar/HOG: unchecked
@@ -86,12 +86,14 @@ def head_pose(points: np.ndarray | None, dlib5: bool = False) -> tuple[float, fl
 
 
 def sharpness(chip: np.ndarray) -> float:
-    """Variance of the Laplacian over the face in the aligned chip (its padding left out, where a
-    face cut by the picture's edge shows a hard black border): low for blurred or upscaled faces."""
+    """Variance of the Laplacian over the face in the aligned chip, per unit of the face's own
+    contrast (x1000): low for blurred or upscaled faces, and not low merely because the face is
+    dimly lit. The chip's padding is left out (a face cut by the picture's edge shows a hard
+    black border there)."""
     side = chip.shape[0]
     pad = int(round(side * CHIP_MARGIN))
-    gray = cv2.cvtColor(chip[pad:side - pad, pad:side - pad], cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    gray = cv2.cvtColor(chip[pad:side - pad, pad:side - pad], cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var() / max(float(gray.var()), 1e-6) * 1000)
 
 
 def measure(chip: np.ndarray, box: Box, detection: Detection | None = None,

@@ -33,7 +33,10 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     assert named >= 0.8 * len(LIN_SHOT), f"named in {named} of {len(LIN_SHOT)} frames"
     stranger = [labels[i] for i in STRANGER_ALONE]
     assert all("Lin-Manuel" not in ls for ls in stranger)
-    assert sum("Unknown" in ls for ls in stranger) >= 0.6 * len(STRANGER_ALONE)
+    # he sits out of focus at the blur gate's limit (sharpness 16-25, 25 needed): frames under it
+    # say "blurred" and are not judged; the others call him Unknown
+    assert sum("Unknown" in ls for ls in stranger) >= 0.5 * len(STRANGER_ALONE)
+    assert all("Unknown" in ls or "blurred" in ls for ls in stranger)
 
 
 def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describer):
@@ -132,12 +135,14 @@ def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery
     swapped = _stranger_at(clip, lin.box)
     labels = []
     for n in range(4):
-        (track,) = rec.process(swapped, (170 + n) / 30).tracks
+        tracks = rec.process(swapped, (170 + n) / 30).tracks  # (YuNet also boxes the audience around him)
+        (track,) = [t for t in tracks if t.box.iou(lin.box) > 0.3]
         assert track.id == lin.id  # the tracker could not tell: same place, same size
         labels.append(track.label)
     rec.close()
-    # the first descriptor of the new face resets the track, rather than the vote holding the name
-    assert labels[-1] == "Unknown", labels
+    # the first descriptor of the new face resets the track, rather than the vote holding the name;
+    # a frame where he is too blurred to describe is not judged at all (and holds no name either)
+    assert labels[-1] in ("Unknown", "blurred") and "Lin-Manuel" not in labels[1:], labels
 
 
 def test_reset_forgets_every_track(lin_gallery, clip, describer):
