@@ -198,10 +198,11 @@ def run(timeout: float = 120.0) -> int:
 
 
 def check_files() -> None:
-    """Every dlib model core may load and the Haar cascade are where the app looks for them."""
+    """Every dlib model core may load, the YuNet detector and the Haar cascade are where the app
+    looks for them, and YuNet loads (the window's default detector)."""
     from core.errors import ModelError
     from core.vision.describe import MODEL_FILES, default_model_dir
-    from core.vision.detection import haar_cascade_path
+    from core.vision.detection import Detector, haar_cascade_path, yunet_model_path
 
     folder = default_model_dir()
     missing = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]
@@ -212,6 +213,9 @@ def check_files() -> None:
     size = sum((folder / name).stat().st_size for name in MODEL_FILES.values()) / 2**20
     print(f"self-test: {len(MODEL_FILES)} dlib models ({size:.0f} MB) in {folder}; Haar cascade "
           f"{haar_cascade_path()}", flush=True)
+    Detector("yunet").warm_up()  # a missing or unreadable model is named here (ModelError)
+    print(f"self-test: YuNet face detector {yunet_model_path()} (licence: {yunet_model_path().with_name('LICENSE')})",
+          flush=True)
 
 
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
@@ -230,6 +234,7 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     check_files()
     gallery = Gallery(tmp / "gallery.db")
     recognizer = LiveRecognizer(gallery)
+    print(f"self-test: detecting with {recognizer.detector.settings.method}, every frame", flush=True)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
     window = build_window(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
                           pace=False, loop=True)

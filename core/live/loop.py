@@ -27,7 +27,7 @@ from core.live.tracking import Track, Tracker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, Detector
 from core.vision.images import crop, encode_jpeg
-from core.vision.quality import QualitySettings, measure, problems
+from core.vision.quality import QualitySettings, measure, precheck, problems
 
 
 class Decider(Protocol):
@@ -190,10 +190,12 @@ class LiveRecognizer:
         box = _clip(track.box, rgb.shape)
         if box.width < 8 or box.height < 8:
             return
-        chip, points = self.gallery.describer.chip(rgb, box)
-        quality = measure(chip, box, track.detection, points)
-        track.problems = problems(quality, self.settings.quality)
         enrolling = self._enrollment is not None and self._enrollment.progress.track_id == track.id
+        track.problems = precheck(track.detection, self.settings.quality) if track.detection else []
+        if not track.problems:
+            chip, points = self.gallery.describer.chip(rgb, box)
+            quality = measure(chip, box, track.detection, points)
+            track.problems = problems(quality, self.settings.quality)
         if track.problems:  # boxed and told why, never described (nor sampled)
             if enrolling:
                 self._enrollment.progress.problems = track.problems

@@ -107,6 +107,14 @@ def measure(chip: np.ndarray, box: Box, detection: Detection | None = None,
     return Quality(sharpness(chip), box.width, yaw, pitch, detection.score if detection is not None else None)
 
 
+def precheck(detection: Detection, settings: QualitySettings | None = None) -> list[str]:
+    """The gates the detection alone can judge (size, score, and pose from YuNet's landmarks),
+    before the aligned chip is made: the live loop checks every face on every frame, so a face
+    already known to fail costs no landmark model and no chip."""
+    yaw, pitch = head_pose(detection.points) if detection.points is not None else (0.0, None)
+    return problems(Quality(float("inf"), detection.box.width, yaw, pitch, detection.score), settings)
+
+
 def problems(quality: Quality, settings: QualitySettings | None = None) -> list[str]:
     """Why this face must not be described, most useful advice first ([] when it may be)."""
     s = settings or QualitySettings()

@@ -11,7 +11,7 @@ from core.errors import NoFaceError
 from core.records import Box, Detection, Quality
 from core.vision.detection import Detector
 from core.vision.images import load_image
-from core.vision.quality import BLURRED, TOO_FAR, TURNED, UNCLEAR, QualitySettings, head_pose, problems
+from core.vision.quality import BLURRED, TOO_FAR, TURNED, UNCLEAR, QualitySettings, head_pose, precheck, problems
 from tests.support.data import IMAGES, KNN
 
 #: The clip's frame where a head ~220 px wide is seen in profile (frames 20-48).
@@ -33,6 +33,13 @@ def test_a_frontal_photo_measures_frontal_and_a_profile_does_not(clip):
     profile = _largest(clip[PROFILE_FRAME])
     assert profile.box.width > 150
     assert head_pose(profile.points)[0] > QualitySettings().max_yaw
+
+
+def test_the_detection_alone_already_tells_a_profile_and_a_distant_face(clip):
+    """What the live loop checks before it makes a chip: size, score and pose from YuNet alone."""
+    assert precheck(_largest(clip[PROFILE_FRAME])) == [TURNED]
+    assert precheck(_largest(clip[10])) == [TOO_FAR]  # Lin-Manuel's 50 px shot
+    assert precheck(_largest(load_image(IMAGES / "obama.jpg"))) == []
 
 
 def test_a_tilted_head_is_not_a_turned_one():
