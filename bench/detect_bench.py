@@ -122,6 +122,10 @@ def folder(method: str, describer: Describer, tmp: Path) -> dict:
     return {"photos_s": result.images / took, "samples": result.samples, "skipped": len(result.skipped)}
 
 
+def _wait(frames: int | None, fps: float) -> str:
+    return "never" if frames is None else f"{frames} frames ({frames / fps:.2f} s at this rate)"
+
+
 def face_recognition_fps(frames: list) -> float | None:
     try:
         import warnings
@@ -169,9 +173,8 @@ def main() -> int:
             print(f"live loop with recognition: {lv['fps']:.1f} fps, detection {lv['detect_ms']:.1f} ms per frame (median)",
                   flush=True)
             for face, (to_label, to_name, label) in lv["waits"].items():
-                print(f"  {face}: first label after {'never' if to_label is None else to_label} frames ({label!r}), "
-                      f"name after {'never' if to_name is None else to_name}" if face.startswith("Lin") else
-                      f"  {face}: first label after {'never' if to_label is None else to_label} frames ({label!r})")
+                print(f"  {face}: first label after {_wait(to_label, lv['fps'])}: {label!r}"
+                      + (f"; his name after {_wait(to_name, lv['fps'])}" if face.startswith("Lin") else ""))
             f["scan1"], f["scan5"] = scan(method, describer, 1, tmp), scan(method, describer, 5, tmp)
             print(f"scan: {f['scan1']['fps']:.1f} scanned frames/s at every frame ({f['scan1']['faces']} faces kept, "
                   f"{f['scan1']['poor']} not), {f['scan5']['fps']:.1f} at every 5th ({f['scan5']['faces']} kept)", flush=True)

@@ -30,6 +30,7 @@ from core.gallery.api import Gallery, ImageLike, as_rgb, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
 from core.records import Box
 from core.vision.detection import DEFAULT_METHOD, Detector
+from core.vision.quality import precheck
 
 #: Faces closer than this to a listed face are folded under it (Euclidean).
 DEFAULT_FOLD = 0.3
@@ -177,8 +178,9 @@ class ScanLibrary:
                     break
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 for found in detector.find(rgb):
-                    face = self.gallery.describer.describe(rgb, found, self.gallery.quality)
-                    if face.descriptor is None:
+                    face = None if precheck(found, self.gallery.quality) else \
+                        self.gallery.describer.describe(rgb, found, self.gallery.quality)
+                    if face is None or face.descriptor is None:
                         poor += 1
                         continue
                     sample = sample_of(rgb, face, "")
