@@ -67,12 +67,12 @@ def test_each_gate_says_why():
 
 def test_every_listed_photo_face_passes_the_gates(gallery):
     """The gallery's own kind of photos (the shared ones, 60-400 px faces) are all described; only
-    the two 'faces' YuNet half-sees in the painting behind Biden (biden2.jpg) are not."""
+    the 'face' YuNet half-sees in the painting behind Biden (biden2.jpg, score 0.71) is not."""
     photos = sorted((KNN / "train").glob("*/*")) + sorted((KNN / "test").glob("*")) + [
         IMAGES / n for n in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "two_people.jpg",
                              "obama-240p.jpg", "32bit.png", "lin-manuel-miranda.png", "alex-lacamoire.png")]
     failed = [(p.name, f.problems) for p in photos for f in gallery.faces(str(p)) if f.problems]
-    assert [name for name, _ in failed] == ["biden2.jpg"] * 2 and all(UNCLEAR in why for _, why in failed), failed
+    assert failed == [("biden2.jpg", [UNCLEAR])], failed
 
 
 def test_a_blurred_photo_is_boxed_but_not_described_nor_enrolled(gallery):
