@@ -84,7 +84,7 @@ def live(method: str, gallery: Gallery, frames: list) -> dict:
     rec = LiveRecognizer(gallery, LiveSettings(method=method))
     try:
         rec.process(frames[100], time.monotonic())  # start the worker, load its models: not timed
-        while rec.pool.in_flight:
+        while rec.descriptor_worker.in_flight:
             rec.process(frames[100], time.monotonic())
             time.sleep(0.01)
         time.sleep(1.0)

@@ -25,14 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, as_rgb
+from core.gallery.api import Gallery
 from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces, searchable
 from core.vision.detection import Detector
+from core.vision.images import as_rgb
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
-from gui.pictures import pil_pixmap
-
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
+from gui.widgets import IMAGE_FILTER, pil_pixmap
 
 
 class SearchPage(QWidget):

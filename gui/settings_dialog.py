@@ -3,7 +3,7 @@ gates, source), kept in QSettings so they survive a restart. The values mean wha
 core.live.loop.LiveSettings and core.vision.quality.QualitySettings say."""
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox
@@ -22,41 +22,25 @@ RECENT_KEY = "source/recent"
 
 
 def live_settings(qs: QSettings) -> LiveSettings:
-    """LiveSettings with the operator's saved choices over the defaults (bad values ignored)."""
-    live = LiveSettings()
-    for key, field in KEYS.items():
-        default = getattr(live, field)
-        value = qs.value(key, default)
-        try:
-            value = type(default)(value)
-        except (TypeError, ValueError):
-            continue
-        if field == "method" and value not in METHODS:
-            continue
-        setattr(live, field, value)
-    gates = live.quality
-    for f in fields(QualitySettings):
-        try:
-            gates = replace(gates, **{f.name: type(getattr(gates, f.name))(qs.value(QUALITY + f.name, getattr(gates, f.name)))})
-        except (TypeError, ValueError):
-            continue
-    try:
-        gates.check()
-    except ValueError:
-        return live
-    live.quality = gates
-    return live
+    """LiveSettings with the operator's saved choices over the defaults (core ignores bad values)."""
+    saved = {field: qs.value(key) for key, field in KEYS.items() if qs.contains(key)}
+    saved.update({f"quality.{f.name}": qs.value(QUALITY + f.name) for f in fields(QualitySettings)
+                  if qs.contains(QUALITY + f.name)})
+    return LiveSettings().with_saved(saved)
 
 
 def remember_source(qs: QSettings, source: str, keep: int = 8) -> None:
-    recent = [s for s in (qs.value(RECENT_KEY, []) or []) if s != source]
+    recent = [s for s in recent_sources(qs) if s != source]
     qs.setValue(SOURCE_KEY, source)
     qs.setValue(RECENT_KEY, [source, *recent][:keep])
 
 
 def recent_sources(qs: QSettings) -> list[str]:
-    value = qs.value(RECENT_KEY, []) or []
-    return [value] if isinstance(value, str) else list(value)
+    """The sources used last, newest first (an INI file gives a single one back as plain text)."""
+    value = qs.value(RECENT_KEY, [])
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 class SettingsDialog(QDialog):
@@ -84,11 +68,14 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Match threshold", self.threshold)
-        form.addRow("", QLabel("lower is stricter; 0.4 recommended", styleSheet="color: gray;"))
+        hint = QLabel("lower is stricter; 0.4 recommended")
+        hint.setStyleSheet("color: gray;")
+        form.addRow("", hint)
         form.addRow("Detector", self.method)
         form.addRow("Smallest face", self.min_face)
-        form.addRow("", QLabel("faces are recognised only when all of these hold; others are boxed and told why",
-                               styleSheet="color: gray;"))
+        gates_hint = QLabel("faces are recognised only when all of these hold; others are boxed and told why")
+        gates_hint.setStyleSheet("color: gray;")
+        form.addRow("", gates_hint)
         form.addRow("Recognise faces from", self.min_size)
         form.addRow("Sharpness needed", self.min_sharpness)
         form.addRow("Head turned at most", self.max_yaw)

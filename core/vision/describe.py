@@ -28,7 +28,6 @@ MODEL_FILES = {
 }
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
-DESCRIPTOR_DIM = 128
 
 
 def default_model_dir() -> Path:

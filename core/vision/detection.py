@@ -20,16 +20,16 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
 
 import cv2
+import cv2.data  # the Haar cascades folder (a submodule the type stubs do not declare)
 import numpy as np
 
 from core.errors import ModelError
 from core.paths import resource_path
 from core.records import Box, Detection
 
-Method = Literal["yunet", "haar+hog", "hog", "haar"]
 METHODS: tuple[str, ...] = ("yunet", "haar+hog", "hog", "haar")
 DEFAULT_METHOD = "yunet"
 
@@ -113,8 +113,6 @@ class Detector:
             path = haar_cascade_path()
             cascade = cv2.CascadeClassifier(path)
             if cascade.empty():
-                from core.errors import ModelError
-
                 raise ModelError(f"{path}: the Haar cascade could not be loaded")
             local.cascade = cascade
         return cascade
@@ -227,12 +225,9 @@ class Detector:
 
     def verify(self, rgb: np.ndarray, around: Box) -> Box | None:
         """Run HOG in a window around ``around`` (a proposal or a tracked box); the best face or None."""
-        h, w = rgb.shape[:2]
         side = max(around.width, around.height)
-        pad = int(side * 0.6)
-        x0, y0 = max(0, around.left - pad), max(0, around.top - pad)
-        x1, y1 = min(w, around.right + pad), min(h, around.bottom + pad)
-        crop = rgb[y0:y1, x0:x1]
+        window = around.padded(int(side * 0.6), int(side * 0.6)).clipped(rgb.shape)
+        crop = window.cut(rgb)
         if crop.size == 0:
             return None
         factor = 110.0 / max(side, 1)
@@ -243,8 +238,8 @@ class Detector:
             return None
         best = max(rects, key=lambda r: r.area())
         inv = 1.0 / factor
-        return Box(int(best.left() * inv) + x0, int(best.top() * inv) + y0,
-                   int(best.right() * inv) + x0, int(best.bottom() * inv) + y0)
+        return Box(int(best.left() * inv) + window.left, int(best.top() * inv) + window.top,
+                   int(best.right() * inv) + window.left, int(best.bottom() * inv) + window.top)
 
 
 # dlib's detector keeps a mutable scanner, so two threads must not run one at once, and building
@@ -277,7 +272,7 @@ def hog_upsamples(min_face: int) -> int:
     return min(2, math.ceil(math.log2(HOG_MIN_FACE / max(min_face, 1))))
 
 
-def yunet_model_path():
+def yunet_model_path() -> Path:
     """The YuNet model in resources/ (source tree or frozen bundle)."""
     return resource_path(YUNET_MODEL)
 

@@ -58,6 +58,18 @@ class QualitySettings:
             raise ValueError("quality gates: the largest yaw and pitch must be between 0 and 90 degrees")
 
 
+def nose_offset(eye_a: np.ndarray, eye_b: np.ndarray, nose: np.ndarray) -> float | None:
+    """Where the nose sits from the point between the eyes, along the eye line, in eye distances:
+    0 facing the camera, towards +-0.5 as the head turns until the nose reaches an eye. Measured
+    along the eye line, so a tilted head or picture gives the same number. None when the eyes
+    coincide (a degenerate landmark fit)."""
+    between = float(np.linalg.norm(eye_b - eye_a))
+    if between < 1e-6:
+        return None
+    axis = (eye_b - eye_a) / between
+    return float(np.dot(nose - (eye_a + eye_b) / 2, axis) / between)
+
+
 def head_pose(points: np.ndarray | None, dlib5: bool = False) -> tuple[float, float | None]:
     """(yaw, pitch) in degrees from five landmarks; 0, 0 faces the camera. ``dlib5``: dlib's
     5-point order (two eye corners each, nose base), which gives yaw only (pitch None)."""
@@ -68,15 +80,15 @@ def head_pose(points: np.ndarray | None, dlib5: bool = False) -> tuple[float, fl
         eye_a, eye_b, nose, depth = p[0:2].mean(axis=0), p[2:4].mean(axis=0), p[4], NOSE_BASE_DEPTH
     else:
         eye_a, eye_b, nose, depth = p[0], p[1], p[2], NOSE_DEPTH
-    between = float(np.linalg.norm(eye_b - eye_a))
-    if between < 1e-6:
+    offset = nose_offset(eye_a, eye_b, nose)
+    if offset is None:
         return 90.0, None
-    along = (eye_b - eye_a) / between           # the eye line: in-plane tilt (roll) cancels
-    down = np.array([-along[1], along[0]])
-    mid = (eye_a + eye_b) / 2
-    yaw = math.degrees(math.atan(abs(float(np.dot(nose - mid, along))) / between / depth))
+    yaw = math.degrees(math.atan(abs(offset) / depth))
     if dlib5:
         return yaw, None
+    along = (eye_b - eye_a) / float(np.linalg.norm(eye_b - eye_a))  # the eye line: roll cancels
+    down = np.array([-along[1], along[0]])
+    mid = (eye_a + eye_b) / 2
     mouth = (p[3] + p[4]) / 2
     height = float(np.dot(mouth - mid, down))
     if height < 1e-6:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import cv2
 
-from core.door.decide import Decider
+from core.door.decide import DoorDecider
 from core.live.loop import LiveRecognizer
-from core.live.worker import InlinePool
+from core.live.worker import InlineWorker
 from core.vision.quality import BLURRED, TOO_FAR, TURNED
 from tests.support.data import LIN_SHOT
 
@@ -15,7 +15,7 @@ PROFILE_FRAMES = range(20, 49)  # a head about 220 px wide, seen in profile
 
 
 def test_the_small_face_is_boxed_in_nearly_every_frame_and_called_too_far(gallery, clip, describer):
-    rec = LiveRecognizer(gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(describer))
     try:
         shown = [rec.process(clip[i], i / 30).tracks for i in range(20)]
     finally:
@@ -29,8 +29,8 @@ def test_the_small_face_is_boxed_in_nearly_every_frame_and_called_too_far(galler
 def test_blurred_and_turned_faces_are_boxed_never_described_nor_logged(lin_gallery, clip, describer):
     """Lin-Manuel's shot blurred, then the profile: boxed and labelled every frame, no descriptor
     is ever made, no name shown, and the door logs neither face (no Unknown visitor)."""
-    decider = Decider(lin_gallery)
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer), decider=decider)
+    decider = DoorDecider(lin_gallery)
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer), decider=decider)
     frames = [cv2.GaussianBlur(clip[i], (0, 0), 4) for i in LIN_SHOT[:30]] + [clip[i] for i in PROFILE_FRAMES]
     labels, big_tracks = [], set()
     try:
@@ -49,11 +49,11 @@ def test_blurred_and_turned_faces_are_boxed_never_described_nor_logged(lin_galle
         decider.close()
     assert set(labels[:30]) == {BLURRED} and set(labels[30:]) == {TURNED}
     # (a small face in the audience behind the profile is sharp and frontal enough: it may be logged)
-    assert [e for e in decider.log.events() if e.track in big_tracks] == []
+    assert [e for e in decider.access_log.events() if e.track in big_tracks] == []
 
 
 def test_the_sharp_shot_is_named_after_the_gates(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     try:
         labels = [[v.label for v in rec.process(clip[i], i / 30).tracks] for i in LIN_SHOT]
     finally:

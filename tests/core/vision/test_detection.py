@@ -127,7 +127,8 @@ def _tiny_face(canvas: tuple[int, int], width: int) -> tuple[np.ndarray, Box]:
     out = np.full((*canvas, 3), 128, np.uint8)
     y, x = canvas[0] // 3, canvas[1] // 2
     out[y:y + small.shape[0], x:x + small.shape[1]] = small
-    return out, Box(349, 142, 617, 409).scaled(scale).shifted(x, y)
+    face = Box(349, 142, 617, 409).scaled(scale)
+    return out, Box(face.left + x, face.top + y, face.right + x, face.bottom + y)
 
 
 @pytest.mark.parametrize("canvas", [(360, 640), (1500, 2000)], ids=["upscaled", "in tiles"])
@@ -194,10 +195,10 @@ def test_live_loop_keeps_a_small_face_haar_sees_only_now_and_then(gallery, clip,
     """With haar+hog, Haar on the half-size frame finds the 50 px face in few frames; once found,
     the live loop verifies the tracked box with HOG and keeps it in most frames of the shot."""
     from core.live.loop import LiveRecognizer, LiveSettings
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
     haar_hits = sum(bool(Detector("haar", min_face=40).detect(clip[i])) for i in range(19))
-    rec = LiveRecognizer(gallery, LiveSettings(method="haar+hog"), pool=InlinePool(describer))
+    rec = LiveRecognizer(gallery, LiveSettings(method="haar+hog"), descriptor_worker=InlineWorker(describer))
     try:
         tracked = sum(len(rec.process(clip[i], i / 30).tracks) == 1 for i in range(19))
     finally:
