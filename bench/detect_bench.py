@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.live_bench import warm_up  # noqa: E402
 from core.gallery.api import Gallery  # noqa: E402
 from core.live.loop import LiveRecognizer, LiveSettings  # noqa: E402
 from core.records import Box  # noqa: E402
@@ -83,12 +84,7 @@ def detection_alone(method: str, frames: list, photos: dict[str, object], truth:
 def live(method: str, gallery: Gallery, frames: list) -> dict:
     rec = LiveRecognizer(gallery, LiveSettings(method=method))
     try:
-        rec.process(frames[100], time.monotonic())  # start the worker, load its models: not timed
-        while rec.descriptor_worker.in_flight:
-            rec.process(frames[100], time.monotonic())
-            time.sleep(0.01)
-        time.sleep(1.0)
-        rec.reset()
+        warm_up(rec, frames[100])
         shown, detect_ms = [], []
         started = time.perf_counter()
         for rgb in frames:
