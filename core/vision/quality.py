@@ -1,8 +1,9 @@
 """Quality gates: is this face worth a descriptor? Big enough, sharp enough, frontal enough, and
 clearly a face.
 
-A dlib descriptor of a small, blurred or turned face drifts away from the person's own samples
-(past the strict 0.4) and towards strangers, so such a face is boxed and told what to do, but
+A dlib descriptor of a small, blurred or turned face drifts away from the same face at its best
+(bench/quality_bench.py: 0.13 at 60 px, 0.17 blurred to sharpness 29, against a 0.4 threshold),
+so such a face is boxed and told what to do, but
 never described, matched, logged as an Unknown visitor or counted in the door's consensus. The
 same gates choose enrollment samples. Every number is a QualitySettings field; the defaults were
 measured on the shared clip and photos (bench/quality_bench.py prints the measurements).
@@ -11,8 +12,9 @@ Head pose comes from five landmarks (YuNet's eyes, nose tip and mouth corners; w
 dlib's eye corners and nose base, which give yaw only), read against a generic head: the nose tip
 stands NOSE_DEPTH eye distances in front of the eyes, so turning the head by ``yaw`` moves it
 sideways by about NOSE_DEPTH * tan(yaw) eye distances; nodding moves it between the eye line and
-the mouth line. Roll (a tilted head) is taken out first. Estimates, good to a few degrees near
-frontal: enough to tell "looking at the door" from "looking past it".
+the mouth line. Roll (a tilted head) is taken out first. These are estimates against a generic
+head, not measured angles (LEVEL_NOSE is set so the shared photos' median pitch is about 0):
+enough to tell "looking at the door" from "looking past it".
 """
 from __future__ import annotations
 
