@@ -46,6 +46,11 @@ def photos() -> list[np.ndarray]:
     return [load_image(f) for f in files]
 
 
+def probes() -> list[np.ndarray]:
+    """knn_examples/test: the photos with several faces, some of them turned."""
+    return [load_image(f) for f in sorted((KNN / "test").glob("*"))]
+
+
 def largest(detector: Detector, rgb: np.ndarray) -> Detection | None:
     found = detector.find(rgb)
     return max(found, key=lambda d: d.box.area) if found else None
@@ -133,7 +138,7 @@ def clip_figures(describer: Describer, detector: Detector) -> None:
 
 def photo_pose(detector: Detector) -> None:
     yaws, pitches = [], []
-    for rgb in photos():
+    for rgb in photos() + probes():
         for d in detector.find(rgb):
             yaw, pitch = head_pose(d.points)
             yaws.append(yaw)

@@ -2,7 +2,7 @@
 clearly a face.
 
 A dlib descriptor of a small, blurred or turned face drifts away from the same face at its best
-(bench/quality_bench.py: 0.13 at 60 px, 0.17 blurred to sharpness 29, against a 0.4 threshold),
+(bench/quality_bench.py: 0.13 at 60 px, 0.17 blurred to sharpness 27, against a 0.4 threshold),
 so such a face is boxed and told what to do, but
 never described, matched, logged as an Unknown visitor or counted in the door's consensus. The
 same gates choose enrollment samples. Every number is a QualitySettings field; the defaults were
@@ -48,8 +48,8 @@ class QualitySettings:
     """The gates a face must pass to be described (defaults measured: see the module doc)."""
 
     min_size: int = 60           # px, box width: shrunk to 60 px a photo's face drifts 0.13 (median), to 50 0.17
-    min_sharpness: float = 25.0  # contrast-normalised Laplacian variance of the chip: blurred to 29, drift 0.17
-    max_yaw: float = 45.0        # degrees either way: every shared photo's face passes (most turned: 44)
+    min_sharpness: float = 25.0  # contrast-normalised Laplacian variance of the chip: blurred to 27, drift 0.17
+    max_yaw: float = 45.0        # degrees either way: every shared photo's face passes (most turned: 42)
     max_pitch: float = 25.0      # degrees up or down: no shared face passes 20, so this gate is unmeasured
     min_score: float = 0.8       # YuNet's confidence, under every face HOG confirms (min 0.837); Haar/HOG: unchecked
 
