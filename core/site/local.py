@@ -208,6 +208,9 @@ class LocalSite:
                 db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
                 done.removed_samples.append(sample_id)
         for s in person.new_samples:
+            # a sample the site moved from another person (a merge): same vector, new owner
+            if db.execute("UPDATE samples SET person_id = ? WHERE site_id = ?", (local_id, s.id)).rowcount:
+                continue
             cur = db.execute("INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
                              "site_id) VALUES(?,?,?,?,?,?,?)",
                              (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id))

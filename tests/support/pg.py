@@ -63,7 +63,12 @@ class PgServer:
                            f"unix_socket_directories = '{self.sockets}'\n"
                            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                            "max_connections = 200\nshared_buffers = 256MB\nmaintenance_work_mem = 512MB\n")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-t", "30", "start")
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-t", "30", "start")
+        except subprocess.CalledProcessError as exc:
+            log = self.folder / "log"
+            raise RuntimeError(f"PostgreSQL did not start: {exc.stderr}\n"
+                               f"{log.read_text()[-2000:] if log.exists() else ''}") from None
         return self
 
     def stop(self) -> None:
