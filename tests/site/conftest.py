@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pgserver  # noqa: F401  (a missing package must fail the run, never skip it)
@@ -19,16 +22,32 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory):
-    server = PgServer(tmp_path_factory.mktemp("pg") / "server").start()
+def private_root():
+    """A folder of this session's own: pytest's shared basetemp keeps only its 3 newest runs, and
+    other test sessions on this machine would delete the server's data under it."""
+    root = Path(tempfile.mkdtemp(prefix="facegate-site-tests-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path(private_root, request) -> Path:
+    path = private_root / re.sub(r"\W+", "_", request.node.name)[:80]
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg(private_root):
+    server = PgServer(private_root / "pg").start()
     server.sql("ALTER ROLE postgres PASSWORD 'site-test-superuser'")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def superuser_password_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("secrets") / "postgres.pw"
+def superuser_password_file(private_root) -> Path:
+    path = private_root / "postgres.pw"
     path.touch(0o600)
     path.write_text("site-test-superuser\n")
     return path

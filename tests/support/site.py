@@ -187,6 +187,10 @@ class CuttableProxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (close alone does not)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             pairs, self._pairs = self._pairs, []
