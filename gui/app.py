@@ -22,6 +22,7 @@ from gui.admin_dialog import install_admin
 from gui.door_pages import add_door_pages
 from gui.main_window import MainWindow
 from gui.settings_dialog import live_settings
+from gui.site_page import add_site_page
 from gui.tool_pages import add_tool_pages
 
 
@@ -42,6 +43,7 @@ def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettin
     window = MainWindow(gallery, recognizer, settings, **options)
     window.tool_pages = add_tool_pages(window)  # Search, Video scan, Evaluate
     window.door_pages = add_door_pages(window)  # Access log, Door settings, door indicator
+    window.site_pages = add_site_page(window)   # Site page and copy age, only when the gallery has a site
     return window
 
 
