@@ -67,6 +67,10 @@ class Applied:
     removed_people: int = 0
     removed_samples: list[int] = field(default_factory=list)
     added_samples: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    owners: dict[int, int] = field(default_factory=dict)     # sample id -> person id, added or moved
+    names: dict[int, str] = field(default_factory=dict)      # person id -> name, added or updated
+    gone: list[int] = field(default_factory=list)            # person ids removed
+    negatives_changed: bool = False
 
 
 class LocalSite:
@@ -161,8 +165,9 @@ class LocalSite:
                         db.execute("DELETE FROM samples WHERE person_id = ?", (row[0],))
                         db.execute("DELETE FROM people WHERE id = ?", (row[0],))
                         done.removed_people += 1
+                        done.gone.append(row[0])
                     continue
-                local_id = self._upsert_person(db, row[0] if row else None, person)
+                local_id = self._upsert_person(db, row[0] if row else None, person, done)
                 if row is None:
                     done.added_people += 1
                 else:
@@ -176,14 +181,17 @@ class LocalSite:
                                                    "AND site_id IS NOT NULL", (local_id,)).fetchall():
                     if site_neg not in keep:
                         db.execute("DELETE FROM negatives WHERE id = ?", (neg_id,))
-                db.conn.executemany("INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
-                               [(local_id, pack(vec), now(), nid) for nid, vec in person.negatives])
+                        done.negatives_changed = True
+                for nid, vec in person.negatives:
+                    done.negatives_changed |= db.execute(
+                        "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
+                        (local_id, pack(vec), now(), nid)).rowcount > 0
             _set(db, CURSOR_KEY, str(batch.cursor))
             _set(db, HEARD_KEY, now())
             db.execute("DELETE FROM meta WHERE key = ?", (APPLYING_KEY,))
         return done
 
-    def _upsert_person(self, db, local_id: int | None, person: PulledPerson) -> int:
+    def _upsert_person(self, db, local_id: int | None, person: PulledPerson, done: Applied) -> int:
         holder = db.execute("SELECT id FROM people WHERE name = ? AND (site_id IS NOT ? OR site_id IS NULL)",
                             (person.name, person.id)).fetchone()
         if holder is not None and holder[0] != local_id:
@@ -191,10 +199,13 @@ class LocalSite:
             # enrollment of this door the site has named apart): set it aside until its own change comes
             db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?",
                        (holder[0],))
+            done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
         if local_id is None:
             cur = db.execute("INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
                              (person.name, int(person.allowed), person.notes, person.created, person.id))
+            done.names[cur.lastrowid] = person.name
             return cur.lastrowid
+        done.names[local_id] = person.name
         db.execute("UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
                    "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
                    (person.name, int(person.allowed), person.notes, local_id,
@@ -209,13 +220,17 @@ class LocalSite:
                 done.removed_samples.append(sample_id)
         for s in person.new_samples:
             # a sample the site moved from another person (a merge): same vector, new owner
-            if db.execute("UPDATE samples SET person_id = ? WHERE site_id = ?", (local_id, s.id)).rowcount:
+            moved = db.execute("SELECT id FROM samples WHERE site_id = ?", (s.id,)).fetchone()
+            if moved is not None:
+                db.execute("UPDATE samples SET person_id = ? WHERE id = ?", (local_id, moved[0]))
+                done.owners[moved[0]] = local_id
                 continue
             cur = db.execute("INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
                              "site_id) VALUES(?,?,?,?,?,?,?)",
                              (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id))
             if cur.rowcount:
                 done.added_samples.append((cur.lastrowid, np.asarray(s.descriptor, np.float32)))
+                done.owners[cur.lastrowid] = local_id
 
 
 def _set(db, key: str, value: str) -> None:

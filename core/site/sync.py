@@ -36,6 +36,9 @@ from core.site.schema import CHANNEL
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
+#: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
+#: for at most one chunk while a big pull is applied, not for a whole batch.
+INDEX_CHUNK = 128
 
 
 @dataclass
@@ -225,11 +228,14 @@ def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
     with gallery._lock:
         applied = LocalSite(gallery.store).apply(batch)
         gallery.index.remove(applied.removed_samples)
-        if applied.added_samples:
-            gallery.index.add([i for i, _ in applied.added_samples], np.stack([v for _, v in applied.added_samples]))
-        if applied.removed_samples or applied.added_samples or applied.added_people or applied.updated_people \
-                or applied.removed_people:
-            gallery._refresh_people()
+        added = applied.added_samples
+        for start in range(0, len(added), INDEX_CHUNK):  # the index lock is let go between chunks
+            chunk = added[start:start + INDEX_CHUNK]
+            gallery.index.add([i for i, _ in chunk], np.stack([v for _, v in chunk]))
+        gallery.note_changes(applied.owners, applied.removed_samples, applied.names, applied.gone)
+        if applied.negatives_changed:
+            gallery.reload_negatives()
+        if applied.removed_samples or applied.added_samples or applied.owners:
             gallery.index.save(gallery.store.samples_generation())
     return applied
 
@@ -407,10 +413,10 @@ class SiteSync:
             log.warning("site offline: %s; this door keeps working on its own copy", why)
 
     def _wait(self, listener, last: float) -> bool:
-        """Wait up to ~0.5 s; True when a round is due (a notification, a kick, something to
+        """Wait up to ~0.25 s; True when a round is due (a notification, a kick, something to
         push, or the catch-up time)."""
         notified = False
-        for _ in listener.notifies(timeout=0.5, stop_after=1):
+        for _ in listener.notifies(timeout=0.25, stop_after=1):
             notified = True
         try:
             while True:
