@@ -25,18 +25,8 @@ from PySide6.QtWidgets import (
 from core.errors import FaceGateError
 from core.site.config import SiteConfig, SiteSettings
 from core.site.gate import OfflineGate
-from core.site.sync import SiteSync, SyncReport, SyncStatus
+from core.site.sync import SiteSync, SyncReport, SyncStatus, age_text
 from gui.jobs import JobPanel
-
-
-def age_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "never synced"
-    if seconds < 120:
-        return f"{seconds:.0f} s old"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min old"
-    return f"{seconds / 3600:.1f} h old"
 
 
 class SitePage(QWidget):
@@ -86,7 +76,7 @@ class SitePage(QWidget):
 
     def show_status(self, status: SyncStatus) -> None:
         self.state.setText("online" if status.online else f"OFFLINE: {status.error or 'connecting…'}")
-        self.age.setText(age_text(status.copy_age()))
+        self.age.setText(age_text(status.copy_age()) + " old" if status.heard else "never synced")
         self.outbox.setText(f"{status.outbox} item(s); cursor {status.cursor}")
         if status.last is not None:
             self.last.setText(status.last.text())
@@ -169,7 +159,7 @@ class SitePages(QObject):
     def tick(self) -> None:
         status = self.syncer.status()
         self.page.show_status(status)
-        self.age_label.setText(("site online" if status.online else "site OFFLINE") + f" · copy {age_text(status.copy_age())}")
+        self.age_label.setText(("site online" if status.online else "site OFFLINE") + f" · copy {age_text(status.copy_age())}" + (" old" if status.heard else ""))
 
     def shutdown(self) -> None:
         self.timer.stop()

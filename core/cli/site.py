@@ -117,7 +117,7 @@ def _sync(args, config) -> int:
 def _status(args, db, config) -> int:
     from core.site.config import SiteError, SiteSettings, redact
     from core.site.local import LocalSite
-    from core.site.sync import copy_age, open_door_connection
+    from core.site.sync import age_text, copy_age, open_door_connection
 
     if config is None:
         say(args, {"site": None}, f"{db} does not belong to a site")
@@ -139,20 +139,10 @@ def _status(args, db, config) -> int:
            "offline_policy": settings.offline_policy, "offline_after_hours": settings.offline_after_hours}
     text = (f"door {config.door!r} of {out['site']}: {'online' if online else 'OFFLINE'}"
             + (f" ({why})" if why else "") + f"\ncursor {cursor}" + (f", {behind} people to pull" if behind else "")
-            + f"; outbox {outbox}\ncopy age: {_age(age)}; offline policy: {settings.offline_policy} after "
+            + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
             f"{settings.offline_after_hours:g} h")
     say(args, out, text)
     return 0
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never synced"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _leave(args, db) -> int:

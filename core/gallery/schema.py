@@ -153,19 +153,19 @@ def _site_ids(db: Database) -> None:
             ref TEXT NOT NULL,
             created TEXT NOT NULL
         )""")
-    queue = "INSERT INTO site_outbox(kind, ref, created) VALUES('{kind}', {ref}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));"
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
     db.execute(f"CREATE TRIGGER site_person_id AFTER INSERT ON people WHEN NEW.site_id IS NULL AND {_AT_SITE} "
                f"BEGIN UPDATE people SET site_id = {_UUID} WHERE id = NEW.id; END")
     for table, kind in (("samples", "sample"), ("access_events", "event")):
         db.execute(f"CREATE TRIGGER site_{kind}_id AFTER INSERT ON {table} WHEN NEW.site_id IS NULL AND {_LOCAL} BEGIN "
                    f"UPDATE {table} SET site_id = {_UUID} WHERE id = NEW.id; "
-                   + queue.format(kind=kind, ref=f"(SELECT site_id FROM {table} WHERE id = NEW.id)") + " END")
+                   f"INSERT INTO site_outbox(kind, ref, created) VALUES('{kind}', "
+                   f"(SELECT site_id FROM {table} WHERE id = NEW.id), {now}); END")
     db.execute(f"CREATE TRIGGER site_person_update AFTER UPDATE OF name, allowed ON people WHEN {_LOCAL} "
                "AND NEW.site_id IS NOT NULL AND (OLD.name IS NOT NEW.name OR OLD.allowed IS NOT NEW.allowed) BEGIN "
-               + queue.format(kind="update", ref="NEW.site_id") + " END")
+               f"INSERT INTO site_outbox(kind, ref, created) VALUES('update', NEW.site_id, {now}); END")
     db.execute(f"CREATE TRIGGER site_person_remove AFTER DELETE ON people WHEN {_LOCAL} AND OLD.site_id IS NOT NULL "
-               "BEGIN " + queue.format(kind="remove", ref="OLD.site_id") + " END")
-
+               f"BEGIN INSERT INTO site_outbox(kind, ref, created) VALUES('remove', OLD.site_id, {now}); END")
 
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),

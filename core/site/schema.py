@@ -175,34 +175,34 @@ def _change_log(cur: psycopg.Cursor) -> None:
         END $$;
     """)
     for table, column in PERSON_TABLES.items():
-        for event, rows in (("INSERT", "new_rows"), ("UPDATE", "new_rows"), ("DELETE", "old_rows")):
-            function = f"facegate.log_{table}_{event.lower()}"
+        for event, lower, rows in (("INSERT", "insert", "new_rows"), ("UPDATE", "update", "new_rows"),
+                                   ("DELETE", "delete", "old_rows")):
             transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
             extra = ""
             if event == "UPDATE":  # a moved sample or membership changes its old person too
                 transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
                 extra = f" UNION SELECT {column} FROM old_rows"
             cur.execute(f"""
-                CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+                CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
                     RETURN NULL;
                 END $$;
-                CREATE TRIGGER log_{event.lower()} AFTER {event} ON facegate.{table}
-                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+                CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
+                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
             """)
     # a group opening a door, or closing it, changes what that door sees of every member
-    for event, rows in (("INSERT", "new_rows"), ("DELETE", "old_rows")):
+    for event, lower, rows in (("INSERT", "insert", "new_rows"), ("DELETE", "delete", "old_rows")):
         transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
         cur.execute(f"""
-            CREATE FUNCTION facegate.log_group_doors_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION facegate.log_group_doors_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 PERFORM facegate.log_changes(ARRAY(SELECT m.person_id FROM facegate.group_members m
                                                    WHERE m.group_id IN (SELECT group_id FROM {rows})));
                 RETURN NULL;
             END $$;
-            CREATE TRIGGER log_{event.lower()} AFTER {event} ON facegate.group_doors
-                REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_group_doors_{event.lower()}();
+            CREATE TRIGGER log_{lower} AFTER {event} ON facegate.group_doors
+                REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_group_doors_{lower}();
         """)
 
 

@@ -90,16 +90,22 @@ def push(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list
     return refetch
 
 
-def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
+    """(outbox ids, rows) of one kind, a batch at a time; ``query`` reads the referenced rows
+    ({marks}: the placeholders). The caller calls local.done(ids) once the site has them."""
     while True:
-        items = local.outbox("sample", PUSH_BATCH)
+        items = local.outbox(kind, PUSH_BATCH)
         if not items:
             return
         refs = [ref for _, ref in items]
-        marks = ",".join("?" * len(refs))
-        rows = gallery.store.read(
-            f"SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created "
-            f"FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id", refs)
+        yield [i for i, _ in items], gallery.store.read(query.format(marks=",".join("?" * len(refs))), refs)
+
+
+def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+    for done, rows in _outbox_batches(
+            gallery, local, "sample",
+            "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created "
+            "FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id"):
         people: dict[str, list] = {}
         for row in rows:
             people.setdefault(row[0], []).append(row)
@@ -125,7 +131,7 @@ def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, 
                 else:
                     report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} refused by the site: "
                                         "this door may not add to that person")
-        local.done([i for i, _ in items])
+        local.done(done)
 
 
 def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) -> list[str]:
@@ -159,16 +165,11 @@ def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
 def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
     keep_snapshots = bool(keep and keep[0] == "true")
-    while True:
-        items = local.outbox("event", PUSH_BATCH)
-        if not items:
-            return
-        refs = [ref for _, ref in items]
-        marks = ",".join("?" * len(refs))
-        rows = gallery.store.read(
+    for done, rows in _outbox_batches(
+            gallery, local, "event",
             "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
             "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
-            f"LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})", refs)
+            "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})"):
         params = [(r[0], config.door_id, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
                    unpack(r[11]) if r[11] is not None else None, r[12] if keep_snapshots else None) for r in rows]
         with conn.transaction(), conn.cursor() as cur:
@@ -177,7 +178,7 @@ def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, r
                 "runner_up, runner_up_distance, answer, descriptor, snapshot) "
                 "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING", params)
         report.pushed_events += len(rows)
-        local.done([i for i, _ in items])
+        local.done(done)
 
 
 # -- pulling ------------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def pull_batch(conn, local: LocalSite, cursor: int, limit: int, only: list[str] 
 
 
 def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
-    """Apply one batch to the store (one transaction), then to the index and the names."""
+    """Apply one batch to the store (one transaction), then to the index (in memory) and the names."""
     with gallery._lock:
         applied = LocalSite(gallery.store).apply(batch)
         gallery.index.remove(applied.removed_samples)
@@ -235,28 +236,41 @@ def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
         gallery.note_changes(applied.owners, applied.removed_samples, applied.names, applied.gone)
         if applied.negatives_changed:
             gallery.reload_negatives()
-        if applied.removed_samples or applied.added_samples or applied.owners:
-            gallery.index.save(gallery.store.samples_generation())
     return applied
+
+
+def save_index(gallery: Gallery) -> None:
+    """Write the index once a pull is done, not per batch (a 500k-sample file takes seconds to
+    write, and the index's lock is held meanwhile). A kill before this leaves a stale stamp: the
+    next open repairs the index from the database (only the missing samples)."""
+    with gallery._lock:
+        gallery.index.save(gallery.store.samples_generation())
 
 
 def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] = (),
          on_batch: Callable[[Applied], None] | None = None) -> None:
     local = LocalSite(gallery.store)
-    if refetch:
-        batch = pull_batch(conn, local, local.cursor(), settings.batch, only=list(refetch))
-        report.add(apply_batch(gallery, batch))
-    while True:
-        batch = pull_batch(conn, local, local.cursor(), settings.batch)
-        if batch is None:
-            local.mark_heard()
-            report.cursor = local.cursor()
-            return
-        applied = apply_batch(gallery, batch)
-        report.add(applied)
-        report.cursor = batch.cursor
-        if on_batch is not None:
-            on_batch(applied)
+    changed = False
+    try:
+        if refetch:
+            applied = apply_batch(gallery, pull_batch(conn, local, local.cursor(), settings.batch, only=list(refetch)))
+            report.add(applied)
+            changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
+        while True:
+            batch = pull_batch(conn, local, local.cursor(), settings.batch)
+            if batch is None:
+                local.mark_heard()
+                report.cursor = local.cursor()
+                return
+            applied = apply_batch(gallery, batch)
+            changed |= bool(applied.added_samples or applied.removed_samples or applied.owners)
+            report.add(applied)
+            report.cursor = batch.cursor
+            if on_batch is not None:
+                on_batch(applied)
+    finally:
+        if changed:
+            save_index(gallery)
 
 
 def hello(conn, gallery: Gallery) -> None:
@@ -311,6 +325,17 @@ class SyncStatus:
     def copy_age(self, now: datetime | None = None) -> float | None:
         """Seconds since this door last heard from the site (None: never)."""
         return copy_age(self.heard, now)
+
+
+def age_text(seconds: float | None) -> str:
+    """How old a door's copy is, in words (the CLI's status and the window's status bar)."""
+    if seconds is None:
+        return "never synced"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def copy_age(heard: str | None, now: datetime | None = None) -> float | None:
