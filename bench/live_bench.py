@@ -62,7 +62,7 @@ def run_pipeline(gallery, frames: list, runs_of_faces: list[range], detectable: 
     rec = LiveRecognizer(gallery)
     try:
         rec.process(frames[0], time.monotonic())  # start the worker, load its models: not timed
-        while rec.pool.in_flight:
+        while rec.descriptor_worker.in_flight:
             rec.process(frames[0], time.monotonic())
             time.sleep(0.01)
         time.sleep(1.0)
@@ -101,7 +101,7 @@ def run_window(gallery, warm) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from core.live.loop import LiveRecognizer
-    from gui.app import build_window
+    from gui.main_window import build_window
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:

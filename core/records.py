@@ -1,10 +1,21 @@
 """The plain records that flow between FaceGate's steps: a Box, a face's Quality, a Face,
-and who it is (a Candidate, a Match)."""
+and who it is (a Candidate, a Match); and the files a step could not use (Skipped)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: Length of a face descriptor (dlib's ResNet): what the store packs, the index holds, tools compare.
+DESCRIPTOR_DIM = 128
+
+#: A file (or person) a step could not use, and why in words: (source, reason).
+Skipped = tuple[str, str]
+
+
+def skipped_json(skipped: list[Skipped]) -> list[dict[str, str]]:
+    """The skipped list as ``--json`` prints it: [{"file": ..., "reason": ...}]."""
+    return [{"file": source, "reason": reason} for source, reason in skipped]
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,18 @@ class Box:
     def scaled(self, factor: float) -> Box:
         return Box(*(int(round(v * factor)) for v in self.as_tuple()))
 
-    def shifted(self, dx: int, dy: int) -> Box:
-        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+    def padded(self, dx: int, dy: int) -> Box:
+        """The box grown by ``dx`` on the left and right and ``dy`` above and below."""
+        return Box(self.left - dx, self.top - dy, self.right + dx, self.bottom + dy)
+
+    def clipped(self, shape: tuple[int, ...]) -> Box:
+        """The part of the box inside an image of ``shape`` (height, width, ...)."""
+        height, width = shape[:2]
+        return Box(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
+
+    def cut(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of ``image`` inside the box (a view; the box must lie inside the image)."""
+        return image[self.top:self.bottom, self.left:self.right]
 
     def iou(self, other: Box) -> float:
         """Intersection over union: how much two boxes are the same face."""
@@ -67,7 +88,7 @@ class Quality:
     frontal: float
 
     def good_enough(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> bool:
-        return self.sharpness >= min_sharpness and self.size >= min_size and self.frontal >= min_frontal
+        return not self.problems(min_sharpness, min_size, min_frontal)
 
     def problems(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> list[str]:
         """Why this face is not good enough, in words for the operator ([] when it is)."""
@@ -83,12 +104,12 @@ class Quality:
 
 @dataclass
 class Face:
-    """One face found in an image: where, its 5 landmarks, its 128-D descriptor, its quality."""
+    """One face found in an image: where, its 5 landmarks, its descriptor (DESCRIPTOR_DIM floats), its quality."""
 
     box: Box
-    landmarks: np.ndarray | None = None
-    descriptor: np.ndarray | None = None
-    quality: Quality | None = None
+    landmarks: np.ndarray
+    descriptor: np.ndarray
+    quality: Quality
     chip: np.ndarray | None = field(default=None, repr=False)
 
 

@@ -6,12 +6,11 @@ its pages, runs Qt, and on exit stops every thread and process before returning 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from core import logs
 from core.errors import FaceGateError
@@ -19,11 +18,9 @@ from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
 from gui.admin_dialog import install_admin
-from gui.door_pages import add_door_pages
-from gui.main_window import MainWindow
+from gui.main_window import build_window
 from gui.settings_dialog import live_settings
-from gui.site_page import add_site_page
-from gui.tool_pages import add_tool_pages
+from gui.widgets import application
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -38,22 +35,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options) -> MainWindow:
-    """The window with every page. Features with a page of their own add it here."""
-    window = MainWindow(gallery, recognizer, settings, **options)
-    window.tool_pages = add_tool_pages(window)  # Search, Video scan, Evaluate
-    window.door_pages = add_door_pages(window)  # Access log, Door settings, door indicator
-    window.site_pages = add_site_page(window)   # Site page and copy age, only when the gallery has a site
-    return window
-
-
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.self_test:  # before any QApplication: the self-test makes its own, offscreen
         from gui.self_test import run as self_test
 
         return self_test()
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = application()
     app.setOrganizationName("FaceGate")
     app.setApplicationName("FaceGate")
     app.setDesktopFileName("facegate")  # the installed facegate.desktop: its name and icon in the task bar

@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, as_rgb
+from core.gallery.api import Gallery
+from core.site.config import SiteConfig
 from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces
 from core.vision.detection import Detector
+from core.vision.images import as_rgb
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
-from gui.pictures import pil_pixmap
-
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
+from gui.widgets import IMAGE_FILTER, pil_pixmap
 
 
 class SearchPage(QWidget):
@@ -63,7 +63,7 @@ class SearchPage(QWidget):
         self.whole_site.setToolTip("search every door's people and access log at the site (PostgreSQL + pgvector)")
         self.whole_site.setVisible(False)
         self.whole_site.toggled.connect(self.requery)
-        self.site_config = None
+        self.site_config: SiteConfig | None = None
         self.save_button = QPushButton("Save comparison…")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.choose_save)
@@ -155,6 +155,8 @@ class SearchPage(QWidget):
         self.whole_site.setVisible(True)
 
     def _search_site(self, source: str, faces, within: float | None) -> None:
+        if self.site_config is None:
+            return
         if self.jobs.busy:  # the face-finding job is still winding down: ask again in a moment
             QTimer.singleShot(50, self.requery)
             return
@@ -171,8 +173,8 @@ class SearchPage(QWidget):
 
     def _show_site(self, found) -> None:
         source, results = found
-        rows = [(i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
-                for i, r in enumerate(results) for rank, h in enumerate(r.hits)]
+        rows: list[tuple] = [(i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
+                             for i, r in enumerate(results) for rank, h in enumerate(r.hits)]
         rows += [(i + 1, "seen", s.name or "unknown", f"{s.distance:.3f}", f"{s.time[:19]} at {s.door}: {s.verdict}")
                  for i, r in enumerate(results) for s in r.sightings]
         self.table.setRowCount(len(rows))

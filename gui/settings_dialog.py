@@ -16,30 +16,22 @@ RECENT_KEY = "source/recent"
 
 
 def live_settings(qs: QSettings) -> LiveSettings:
-    """LiveSettings with the operator's saved choices over the defaults (bad values ignored)."""
-    live = LiveSettings()
-    for key, field in KEYS.items():
-        default = getattr(live, field)
-        value = qs.value(key, default)
-        try:
-            value = type(default)(value)
-        except (TypeError, ValueError):
-            continue
-        if field == "method" and value not in METHODS:
-            continue
-        setattr(live, field, value)
-    return live
+    """LiveSettings with the operator's saved choices over the defaults (core ignores bad values)."""
+    return LiveSettings().with_saved({field: qs.value(key) for key, field in KEYS.items() if qs.contains(key)})
 
 
 def remember_source(qs: QSettings, source: str, keep: int = 8) -> None:
-    recent = [s for s in (qs.value(RECENT_KEY, []) or []) if s != source]
+    recent = [s for s in recent_sources(qs) if s != source]
     qs.setValue(SOURCE_KEY, source)
     qs.setValue(RECENT_KEY, [source, *recent][:keep])
 
 
 def recent_sources(qs: QSettings) -> list[str]:
-    value = qs.value(RECENT_KEY, []) or []
-    return [value] if isinstance(value, str) else list(value)
+    """The sources used last, newest first (an INI file gives a single one back as plain text)."""
+    value = qs.value(RECENT_KEY, [])
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 class SettingsDialog(QDialog):
@@ -61,7 +53,9 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Match threshold", self.threshold)
-        form.addRow("", QLabel("lower is stricter; 0.4 recommended", styleSheet="color: gray;"))
+        hint = QLabel("lower is stricter; 0.4 recommended")
+        hint.setStyleSheet("color: gray;")
+        form.addRow("", hint)
         form.addRow("Detector", self.method)
         form.addRow("Smallest face", self.min_face)
         form.addRow("Source", self.source)

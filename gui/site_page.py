@@ -5,7 +5,7 @@ here runs: the single-PC app is unchanged.
 
 The sync itself runs on core.site.sync.SiteSync's own thread; this page only reads its status
 once a second and forwards the button. Admin lists are read on a job thread (the network is
-never waited for on the GUI thread). The Decider gets the offline gate (core.site.gate), and
+never waited for on the GUI thread). The DoorDecider gets the offline gate (core.site.gate), and
 the Search page its "whole site" switch.
 """
 from __future__ import annotations

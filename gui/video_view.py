@@ -82,16 +82,20 @@ class VideoView(QWidget):
         w, h = iw * scale, ih * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
+    def _scale(self, rect: QRectF) -> float:
+        """Widget pixels per frame pixel where the frame is drawn in ``rect`` (0 with no frame)."""
+        return rect.width() / self.image.width() if self.image is not None and self.image.width() else 0.0
+
     def to_frame(self, pos: QPointF) -> tuple[float, float] | None:
         rect = self._picture_rect()
-        if rect.isEmpty() or not rect.contains(pos):
+        scale = self._scale(rect)
+        if rect.isEmpty() or not rect.contains(pos) or not scale:
             return None
-        scale = rect.width() / self.image.width()
         return (pos.x() - rect.left()) / scale, (pos.y() - rect.top()) / scale
 
     def to_widget(self, x: float, y: float) -> QPointF:
         rect = self._picture_rect()
-        scale = rect.width() / self.image.width()
+        scale = self._scale(rect)
         return QPointF(rect.left() + x * scale, rect.top() + y * scale)
 
     # -- Qt events ----------------------------------------------------------------------------
@@ -113,17 +117,17 @@ class VideoView(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(rect, self.image)
             if self.result is not None:
-                self._draw_tracks(painter, rect)
+                self._draw_tracks(painter, rect, self.result)
         painter.end()
 
-    def _draw_tracks(self, painter: QPainter, rect: QRectF) -> None:
-        scale = rect.width() / self.image.width()
+    def _draw_tracks(self, painter: QPainter, rect: QRectF, result: FrameResult) -> None:
+        scale = self._scale(rect)
         font = QFont(self.font())
         font.setPixelSize(max(12, int(14 * scale)))
         font.setBold(True)
         painter.setFont(font)
         metrics = painter.fontMetrics()
-        for track in self.result.tracks:
+        for track in result.tracks:
             colour = COLOURS.get(track.state, COLOURS["pending"])
             b = track.box
             box = QRectF(rect.left() + b.left * scale, rect.top() + b.top * scale,

@@ -13,12 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
 from core.live.loop import FrameResult, LiveRecognizer
 from core.live.sources import FrameSource, SourceError, SourceSpec
+from gui.widgets import rgb_qimage
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -34,13 +34,6 @@ class ShownFrame:
     result: FrameResult
     source_index: int        # the frame's number in its source (a file's frame position)
     latency_ms: float        # capture -> result ready: detection, tracking, matching
-
-
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns its pixels (safe to send to another thread)."""
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class VideoWorker(QThread):
@@ -115,7 +108,7 @@ class VideoWorker(QThread):
                     if self._unshown > 2:
                         continue
                     self._unshown += 1
-                self.frame_ready.emit(ShownFrame(to_qimage(frame.rgb), result, frame.index, latency))
+                self.frame_ready.emit(ShownFrame(rgb_qimage(frame.rgb), result, frame.index, latency))
         finally:
             if source is not None:
                 source.close()

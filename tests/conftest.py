@@ -65,11 +65,11 @@ def lin_db(tmp_path_factory, clip, describer) -> Path:
     """A gallery where Lin-Manuel was enrolled live from the clip (5 samples of his track)."""
     from core.gallery.api import Gallery
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
     path = tmp_path_factory.mktemp("lin") / "lin.db"
     with Gallery(path, describer=describer) as g:
-        rec = LiveRecognizer(g, pool=InlinePool(describer))
+        rec = LiveRecognizer(g, descriptor_worker=InlineWorker(describer))
         progress = None
         for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 80]):
             result = rec.process(rgb, i / 30)
@@ -98,7 +98,7 @@ def live_window(qtbot, gallery, tmp_path):
     from PySide6.QtCore import QSettings
 
     from core.live.loop import LiveRecognizer
-    from gui.app import build_window
+    from gui.main_window import build_window
 
     recognizer = LiveRecognizer(gallery)
     settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
@@ -117,7 +117,7 @@ def live_window(qtbot, gallery, tmp_path):
         started.append(window.worker)
 
     window.open_source = open_and_note
-    worker_pid = recognizer.pool.pid
+    worker_pid = recognizer.descriptor_worker.pid
     yield window, recording
     window.close()
     assert window._closed

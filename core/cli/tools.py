@@ -1,15 +1,14 @@
-"""The search, scan and evaluation verbs of ``facegate`` (core/cli.py routes them here).
-
-Kept apart from cli.py so the shared command file only needs two small hooks.
-"""
+"""The search, scan and evaluation verbs of ``facegate`` (core.cli.main routes them here)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from core.cli.common import open_gallery, progress_bar
+from core.errors import FaceGateError
 from core.paths import default_db
 
 COMMANDS = ("search", "scan", "scan-search", "eval")
@@ -42,6 +41,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--probes", type=int, default=1, help="probes per person and round (default 1)")
     p.add_argument("--target-far", type=float, default=None, help="FAR the recommended threshold keeps to (0.01)")
     p.add_argument("--plot", type=Path, default=None, help="save the FAR/FRR plot as PNG")
+    p.add_argument("--csv", type=Path, default=None, help="save the threshold table (FAR, GAR, FRR) as CSV")
 
 
 def run(args) -> int:
@@ -134,7 +134,7 @@ def _scan_search(args) -> int:
     fold = DEFAULT_FOLD if args.fold is None else args.fold
     with open_gallery(args, write=False) as g:
         found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within)
-    rows = [{"box": list(box.as_tuple()),
+    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()),
              "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
                           "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
                           "distance": round(h.distance, 4), "count": h.count,
@@ -157,7 +157,15 @@ def _scan_search(args) -> int:
 
 def _eval(args) -> int:
     from core.gallery.match import DEFAULT_THRESHOLD
-    from core.tools.evaluate import DEFAULT_TARGET_FAR, describe_folder, evaluate, evaluate_gallery, report_json, report_text
+    from core.tools.evaluate import (
+        DEFAULT_TARGET_FAR,
+        describe_folder,
+        evaluate,
+        evaluate_gallery,
+        report_json,
+        report_text,
+        save_table,
+    )
     from core.tools.plots import save_plot
     from core.vision.describe import Describer
     from core.vision.detection import Detector
@@ -174,10 +182,17 @@ def _eval(args) -> int:
         report = evaluate(photos, rounds=args.rounds, seed=args.seed, probes_per_person=args.probes, target_far=target)
     current = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
     saved = save_plot(report, args.plot, current=current) if args.plot else None
+    try:
+        table = save_table(report, args.csv) if args.csv else None
+    except OSError as exc:
+        raise FaceGateError(f"{args.csv}: cannot be saved ({exc.strerror or exc})") from None
     if args.json:
         data = report_json(report)
         data["plot"] = str(saved) if saved else None
+        if table:
+            data["csv"] = str(table)
         print(json.dumps(data))
     else:
-        print(report_text(report) + (f"\nplot saved to {saved}" if saved else ""))
+        print(report_text(report) + (f"\nplot saved to {saved}" if saved else "")
+              + (f"\ntable saved to {table}" if table else ""))
     return 0

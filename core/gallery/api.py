@@ -17,14 +17,12 @@ import numpy as np
 
 from core.errors import FaceGateError, ManyFacesError, NoFaceError, StoreError
 from core.gallery.index import IndexParams, SampleIndex
-from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide, drop_rejected, per_person
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, drop_rejected, per_person
 from core.gallery.store import NewSample, Person, Store, unpack
-from core.records import Candidate, Face, Match
+from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
 from core.vision.detection import Detector
-from core.vision.images import crop, encode_jpeg, load_image
-
-ImageLike = str | Path | bytes | np.ndarray
+from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
 
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
@@ -34,7 +32,7 @@ _NEIGHBOURS = 64
 class EnrollResult:
     person: Person
     sample_ids: list[int]
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 class Gallery:
@@ -69,7 +67,7 @@ class Gallery:
             def vectors_of(wanted: Iterable[int]) -> np.ndarray:
                 wanted = list(wanted)
                 if not wanted:
-                    return np.empty((0, 128), np.float32)
+                    return np.empty((0, DESCRIPTOR_DIM), np.float32)
                 all_ids, _, mat = self.store.vectors()
                 row = {sid: i for i, sid in enumerate(all_ids.tolist())}
                 return mat[[row[i] for i in wanted]]
@@ -133,7 +131,7 @@ class Gallery:
         reason; if none is usable, NoFaceError names them all and nothing is written.
         """
         samples: list[NewSample] = []
-        skipped: list[tuple[str, str]] = []
+        skipped: list[Skipped] = []
         for i, image in enumerate(images):
             label = image if isinstance(image, (str, Path)) else f"image {i + 1}"
             try:
@@ -227,25 +225,16 @@ class Gallery:
 
     def identify_descriptor(self, descriptor: np.ndarray, threshold: float | None = None,
                             min_margin: float | None = None) -> Match:
-        return decide(self.candidates(descriptor),
-                      self.threshold if threshold is None else threshold,
-                      self.min_margin if min_margin is None else min_margin)
+        return best_match(self.candidates(descriptor),
+                          self.threshold if threshold is None else threshold,
+                          self.min_margin if min_margin is None else min_margin)
 
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
         """Every face in ``image`` with who it is (or no match and why), left to right."""
         return [(face, self.identify_descriptor(face.descriptor, threshold)) for face in self.faces(image)]
 
 
-def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
-    """A path, file bytes or array as RGB uint8."""
-    if isinstance(image, np.ndarray):
-        from core.vision.images import to_rgb
-
-        return to_rgb(image, label or "<array>")
-    return load_image(image, name=label)
-
-
 def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:
     """A NewSample from a described face: descriptor, a JPEG thumbnail, its source and sharpness."""
-    thumb = encode_jpeg(crop(rgb, face.box.as_tuple()), quality=85)
-    return NewSample(face.descriptor, thumb, source, face.quality.sharpness if face.quality else None)
+    thumb = encode_jpeg(crop(rgb, face.box), quality=85)
+    return NewSample(face.descriptor, thumb, source, face.quality.sharpness)

@@ -2,7 +2,7 @@
 
 Per frame: Haar proposals (half-size gray) plus each live track's last position are confirmed
 by HOG on small crops; the tracker carries names between frames; chips of new or unsure tracks
-go to a descriptor pool (a worker process by default) and finished descriptors are matched
+go to a descriptor worker (a process by default) and finished descriptors are matched
 against the gallery. Nothing here blocks on a descriptor, so the caller's frame rate is set by
 detection alone. An optional decider (door logic) is asked about every track on every frame.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -20,13 +21,17 @@ from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
 from core.live.tracking import Track, Tracker
+from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Match, Quality
 from core.vision.describe import quality_of
-from core.vision.detection import Detector
+from core.vision.detection import METHODS, Detector
 from core.vision.images import crop, encode_jpeg
 
 
-class Decider(Protocol):
+class TrackDecider(Protocol):
+    """What the loop asks about each track on every frame (core.door.decide.DoorDecider is one);
+    its answer rides along in TrackView.decision for the window to show."""
+
     def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
                descriptor: np.ndarray | None = None) -> Any: ...
 
@@ -55,6 +60,21 @@ class LiveSettings:
     enroll_min_size: int = 60
     enroll_min_sharpness: float = 25.0
     enroll_min_frontal: float = 0.55
+
+    def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
+        """A copy with the operator's saved values over these (the window keeps them as text in
+        its settings file): each is converted to its field's type, and a value that cannot be used
+        (not a number, an unknown detector) is ignored, so the default stays."""
+        changes: dict[str, Any] = {}
+        for name, value in saved.items():
+            try:
+                value = _as_type_of(getattr(self, name), value)
+            except (TypeError, ValueError):
+                continue
+            if name == "method" and value not in METHODS:
+                continue
+            changes[name] = value
+        return replace(self, **changes)
 
 
 @dataclass
@@ -107,15 +127,11 @@ class _Enrollment:
 class LiveRecognizer:
     """Feed it frames with process(); call its other methods from any thread."""
 
-    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None, pool=None,
-                 decider: Decider | None = None) -> None:
+    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None,
+                 descriptor_worker: DescriptorWorker | None = None, decider: TrackDecider | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or LiveSettings()
-        if pool is None:
-            from core.live.worker import ProcessPool
-
-            pool = ProcessPool(gallery.describer.model_dir)
-        self.pool = pool
+        self.descriptor_worker = descriptor_worker or ProcessWorker(gallery.describer.model_dir)
         self.decider = decider
         self.detector = Detector(self.settings.method, self.settings.min_face)
         # Models load here, on the building thread at start-up: loading them on the frame
@@ -128,8 +144,8 @@ class LiveRecognizer:
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
         self._enrollment: _Enrollment | None = None
         self._events: list[str] = []
-        self._pool_restarts = 0
-        self._pool_error: str | None = None
+        self._worker_restarts = 0
+        self._worker_error: str | None = None
 
     # -- the frame loop ---------------------------------------------------------------------------
     def process(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameResult:
@@ -148,8 +164,8 @@ class LiveRecognizer:
                 if track.misses == 0 and self._wants_descriptor(track, frame):
                     self._submit(rgb, track, frame)
             self._collect(frame)
-            self._watch_pool()
-            self._check_enrollment_deadline(timestamp)
+            self._watch_worker()
+            self._check_enrollment_deadline()
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
             enrollment = replace(self._enrollment.progress) if self._enrollment else None
@@ -183,18 +199,18 @@ class LiveRecognizer:
         return frame - track.described_frame >= self.settings.redescribe_every
 
     def _submit(self, rgb: np.ndarray, track: Track, frame: int) -> None:
-        box = _clip(track.box, rgb.shape)
+        box = track.box.clipped(rgb.shape)
         if box.width < 8 or box.height < 8:
             return
         chip, points = self.gallery.describer.chip(rgb, box)
-        if self.pool.submit((track.id, frame), chip):
+        if self.descriptor_worker.submit((track.id, frame), chip):
             track.submitted_frame = frame
             if self._enrollment and self._enrollment.progress.track_id == track.id:
                 quality = quality_of(chip, points, box)
-                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality)
+                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality)
 
     def _collect(self, frame: int) -> None:
-        for (track_id, submitted), descriptor, error in self.pool.poll():
+        for (track_id, submitted), descriptor, error in self.descriptor_worker.poll():
             track = self.tracker.tracks.get(track_id)
             thumb = self._thumbs.pop((track_id, submitted), None)
             if track is None:
@@ -215,19 +231,19 @@ class LiveRecognizer:
             del track.matches[:-50]
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
-            if thumb is not None and self._enrollment and self._enrollment.progress.track_id == track_id:
-                self._take_sample(track, submitted, descriptor, match, *thumb)
+            enrolling = self._enrollment
+            if thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+                self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
-    def _watch_pool(self) -> None:
+    def _watch_worker(self) -> None:
         """Say once when the descriptor worker restarted or gave up."""
-        restarts = getattr(self.pool, "restarts", 0)
-        if restarts > self._pool_restarts:
-            self._pool_restarts = restarts
+        worker = self.descriptor_worker
+        if worker.restarts > self._worker_restarts:
+            self._worker_restarts = worker.restarts
             self._events.append("the descriptor worker stopped and was restarted")
-        error = getattr(self.pool, "error", None)
-        if error and error != self._pool_error:
-            self._pool_error = error
-            self._events.append(error)
+        if worker.error and worker.error != self._worker_error:
+            self._worker_error = worker.error
+            self._events.append(worker.error)
 
     def _view(self, track: Track, rgb: np.ndarray, timestamp: float) -> TrackView:
         name, state = self._label(track)
@@ -283,9 +299,8 @@ class LiveRecognizer:
         with self._lock:
             self._enrollment = None
 
-    def _take_sample(self, track: Track, frame: int, descriptor: np.ndarray, match: Match,
+    def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
                      thumb: bytes, quality: Quality) -> None:
-        e = self._enrollment
         s = self.settings
         problems = quality.problems(s.enroll_min_sharpness, s.enroll_min_size, s.enroll_min_frontal)
         if e.frames and frame - e.frames[-1] < s.enroll_min_gap:
@@ -312,7 +327,7 @@ class LiveRecognizer:
             self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
             self._reidentify()
 
-    def _check_enrollment_deadline(self, now: float) -> None:
+    def _check_enrollment_deadline(self) -> None:
         e = self._enrollment
         if e and not e.progress.done and not e.progress.error and time.monotonic() - e.started > self.settings.enroll_timeout:
             why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
@@ -360,10 +375,15 @@ class LiveRecognizer:
 
     def close(self) -> None:
         with self._lock:
-            self.pool.close()
+            self.descriptor_worker.close()
 
 
-def _clip(box: Box, shape: tuple[int, ...]) -> Box:
-    h, w = shape[:2]
-    return Box(max(0, box.left), max(0, box.top), min(w, box.right), min(h, box.bottom))
-
+def _as_type_of(default: Any, value: Any) -> Any:
+    """``value`` as the type of ``default``: '0.45' -> 0.45, '80' -> 80, 'false' -> False."""
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if isinstance(value, (bool, int)):
+            return bool(value)
+        raise ValueError(f"{value!r} is not true or false")
+    return type(default)(value)

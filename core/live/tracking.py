@@ -18,7 +18,6 @@ class Track:
     id: int
     box: Box
     first_frame: int
-    last_frame: int
     misses: int = 0
     matches: list[Match] = field(default_factory=list)  # identifications so far, newest last
     descriptor: np.ndarray | None = None                 # the latest one
@@ -57,7 +56,7 @@ class Tracker:
             used_tracks.add(tid)
             used_boxes.add(j)
             track = self.tracks[tid]
-            track.box, track.last_frame, track.misses = boxes[j], frame, 0
+            track.box, track.misses = boxes[j], 0
         ended = []
         for tid in list(self.tracks):
             if tid not in used_tracks:
@@ -67,7 +66,7 @@ class Tracker:
                     ended.append(self.tracks.pop(tid))
         for j, box in enumerate(boxes):
             if j not in used_boxes:
-                self.tracks[self._next_id] = Track(self._next_id, box, frame, frame)
+                self.tracks[self._next_id] = Track(self._next_id, box, frame)
                 self._next_id += 1
         return list(self.tracks.values()), ended
 

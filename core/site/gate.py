@@ -1,4 +1,4 @@
-"""The offline policy, checked where the door decides (core.door.decide.Decider.gates).
+"""The offline policy, checked where the door decides (core.door.decide.DoorDecider.gates).
 
 A door that has not heard from its site for longer than ``offline_after_hours`` may have missed
 revocations. The site's policy says what it then does: keep recognising with its last copy

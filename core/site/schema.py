@@ -430,7 +430,8 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 
 def version(conn: psycopg.Connection) -> int:
     """How many migrations this site's schema has (0: not a FaceGate site)."""
-    row = conn.execute("SELECT to_regclass('facegate.meta') IS NOT NULL").fetchone()
-    if not row[0]:
+    (exists,) = conn.execute("SELECT to_regclass('facegate.meta') IS NOT NULL").fetchone() or (False,)
+    if not exists:
         return 0
-    return conn.execute("SELECT count(*) FROM facegate.meta WHERE key LIKE 'migration:%'").fetchone()[0]
+    (count,) = conn.execute("SELECT count(*) FROM facegate.meta WHERE key LIKE 'migration:%'").fetchone() or (0,)
+    return count

@@ -247,13 +247,14 @@ def save_index(gallery: Gallery) -> None:
         gallery.index.save(gallery.store.samples_generation())
 
 
-def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] = (),
+def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
          on_batch: Callable[[Applied], None] | None = None) -> None:
     local = LocalSite(gallery.store)
     changed = False
     try:
-        if refetch:
-            applied = apply_batch(gallery, pull_batch(conn, local, local.cursor(), settings.batch, only=list(refetch)))
+        again = pull_batch(conn, local, local.cursor(), settings.batch, only=refetch) if refetch else None
+        if again is not None:
+            applied = apply_batch(gallery, again)
             report.add(applied)
             changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
         while True:

@@ -28,6 +28,7 @@ person with two or more samples is a probe once, against all other samples.
 """
 from __future__ import annotations
 
+import csv
 import random
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ import numpy as np
 
 from core.errors import FaceGateError
 from core.gallery.store import Store
+from core.records import DESCRIPTOR_DIM, Skipped, skipped_json
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from core.vision.images import load_image
@@ -66,7 +68,7 @@ class EvalSet:
     """Described photos, and the files that could not be used with the reason for each."""
 
     images: list[EvalImage]
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -97,7 +99,7 @@ class EvalReport:
     rounds: int
     seed: int | None
     probe_rounds: list[list[str]] = field(default_factory=list)  # the probes' sources, per round
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def caution(self) -> str:
@@ -208,8 +210,8 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
     names = sorted({img.person for img in images})
     label = np.array([names.index(img.person) for img in images], np.int64)
     has_face = np.array([img.descriptor is not None for img in images], bool)
-    mat = np.stack([img.descriptor if img.descriptor is not None else np.zeros(128, np.float32)
-                    for img in images]).astype(np.float32) if images else np.empty((0, 128), np.float32)
+    mat = np.stack([img.descriptor if img.descriptor is not None else np.zeros(DESCRIPTOR_DIM, np.float32)
+                    for img in images]).astype(np.float32) if images else np.empty((0, DESCRIPTOR_DIM), np.float32)
     by_person = _by_person(images)
 
     ranks, nearest_ok, nearest_d, no_face = [], [], [], 0
@@ -231,10 +233,10 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
     ranks_a, ok_a, d_a = np.array(ranks), np.array(nearest_ok, bool), np.array(nearest_d)
 
     impostor = []  # each person left out: their photos against everyone else
-    for p in np.nonzero(has_face)[0]:
-        others = has_face & (label != label[p])
+    for i in np.nonzero(has_face)[0]:
+        others = has_face & (label != label[i])
         if others.any():
-            impostor.append(float(np.min(np.linalg.norm(mat[others] - mat[p], axis=1))))
+            impostor.append(float(np.min(np.linalg.norm(mat[others] - mat[i], axis=1))))
     imp_a = np.array(impostor)
 
     rows = [ThresholdRow(t,
@@ -278,8 +280,24 @@ def report_json(report: EvalReport) -> dict:
         "thresholds": [{"threshold": r.threshold, "false_accept_rate": round(r.false_accept_rate, 4),
                         "genuine_accept_rate": round(r.genuine_accept_rate, 4),
                         "false_reject_rate": round(r.false_reject_rate, 4)} for r in report.thresholds],
-        "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
+        "skipped": skipped_json(report.skipped),
     }
+
+
+TABLE_COLUMNS = ("threshold", "false_accept_rate", "genuine_accept_rate", "false_reject_rate")
+
+
+def save_table(report: EvalReport, path: str | Path) -> Path:
+    """The threshold table as CSV (TABLE_COLUMNS, one row per threshold); the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(TABLE_COLUMNS)
+        for r in report.thresholds:
+            writer.writerow([f"{r.threshold:.2f}", f"{r.false_accept_rate:.4f}", f"{r.genuine_accept_rate:.4f}",
+                             f"{r.false_reject_rate:.4f}"])
+    return path
 
 
 def report_summary(report: EvalReport) -> list[str]:

@@ -21,15 +21,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb, sample_of
+from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
-from core.records import Box
-from core.vision.detection import Detector
+from core.gallery.stored_settings import StoredSettings
+from core.records import DESCRIPTOR_DIM, Box
+from core.vision.detection import METHODS, Detector
+from core.vision.images import ImageLike, as_rgb
 
 #: Faces closer than this to a listed face are folded under it (Euclidean).
 DEFAULT_FOLD = 0.3
@@ -52,6 +55,26 @@ class ScanSettings:
     min_face: int = 40
     #: Write what was found at most this often (seconds), one short transaction per batch.
     batch_seconds: float = 2.0
+
+
+@dataclass
+class ScanChoices(StoredSettings):
+    """What the operator last chose for scanning and listing (the Video scan page): every Nth
+    frame, the detector, and the fold distance. Kept in the gallery (key "scan")."""
+
+    KEY: ClassVar[str] = "scan"
+
+    every: int = ScanSettings.every
+    method: str = ScanSettings.method
+    fold: float = DEFAULT_FOLD
+
+    def check(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"scan every {self.every} frames: must be at least 1")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown detector {self.method!r}; choose one of {', '.join(METHODS)}")
+        if not 0 <= self.fold <= 2:
+            raise ValueError(f"fold distance {self.fold} must be between 0 and 2")
 
 
 @dataclass
@@ -220,7 +243,10 @@ class ScanLibrary:
             "SELECT v.id, v.path, v.name, v.fps, v.frame_count, v.width, v.height, v.every, v.frames_scanned, "
             "v.complete, v.scanned, COUNT(f.id) FROM scan_videos v LEFT JOIN scan_faces f ON f.video_id = v.id "
             "GROUP BY v.id ORDER BY v.id")
-        return [ScannedVideo(*r[:9], bool(r[9]), r[10], r[11]) for r in rows]
+        return [ScannedVideo(id, path, name, fps, frame_count, width, height, every, frames_scanned, bool(complete),
+                             scanned, faces)
+                for id, path, name, fps, frame_count, width, height, every, frames_scanned, complete, scanned, faces
+                in rows]
 
     def remove_video(self, video_id: int) -> None:
         with self.store.write(f"removing scanned video {video_id}") as db:
@@ -271,8 +297,8 @@ class ScanLibrary:
                 rows = self.store.read(
                     _FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
                 # float64: the dot-product distances below need the precision near the fold boundary
-                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, 128).astype(np.float64)
-                       if rows else np.empty((0, 128), np.float64))
+                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
+                       if rows else np.empty((0, DESCRIPTOR_DIM), np.float64))
                 self._cache = _Searchable(generation, [_face(r) for r in rows], mat, np.einsum("ij,ij->i", mat, mat))
             return self._cache
 
@@ -290,7 +316,7 @@ class ScanLibrary:
         if not found.faces or top < 1:
             return []
         mat, sq = found.vectors, found.sq
-        query = np.asarray(descriptor, np.float64).reshape(128)
+        query = np.asarray(descriptor, np.float64).reshape(DESCRIPTOR_DIM)
         dist = np.sqrt(np.maximum(sq + query @ query - 2.0 * (mat @ query), 0.0))
         order = np.argsort(dist, kind="stable")
         if within is not None:

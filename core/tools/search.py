@@ -19,11 +19,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb
+from core.gallery.api import Gallery
 from core.records import Box, Candidate
 from core.tools.render import TILE, blank_tile, font, text_width
 from core.vision.detection import Detector
-from core.vision.images import crop
+from core.vision.images import ImageLike, as_rgb, crop
 
 #: Space between tiles and around the picture, and the band under each tile for its caption.
 GAP = 8
@@ -90,7 +90,7 @@ def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.nd
         found = gallery.within(descriptor, within)[:top] if within is not None else gallery.top_k(descriptor, top)
         ms = (time.perf_counter() - t0) * 1000
         hits = [SearchHit(c, _thumbnail(gallery, c.sample_id)) for c in found]
-        out.append(FaceSearch(box, crop(rgb, box.as_tuple(), size=TILE), hits, ms))
+        out.append(FaceSearch(box, crop(rgb, box, size=TILE), hits, ms))
     return SearchResult(source, out, time.perf_counter() - started, top, within)
 
 
@@ -120,7 +120,8 @@ def comparison_image(result: SearchResult) -> Image.Image:
         return img
     for row, face in enumerate(result.faces):
         y = GAP + row * (TILE + CAPTION + GAP)
-        tiles = [(face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))]
+        tiles: list[tuple[np.ndarray | None, str, str, tuple[int, int, int]]] = [
+            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))]
         for hit in face.hits:
             c = hit.candidate
             tiles.append((hit.thumbnail, c.name, f"{c.distance:.3f}", (40, 40, 40)))

@@ -28,7 +28,6 @@ MODEL_FILES = {
 }
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
-DESCRIPTOR_DIM = 128
 
 
 def default_model_dir() -> Path:
@@ -117,15 +116,20 @@ def frontal_score(points: np.ndarray) -> float:
     """
     if points is None or len(points) != 5:
         return 0.0
-    eye_a = points[0:2].mean(axis=0)
-    eye_b = points[2:4].mean(axis=0)
-    between = float(np.linalg.norm(eye_a - eye_b))
+    offset = nose_offset(points[0:2].mean(axis=0), points[2:4].mean(axis=0), points[4])
+    return 0.0 if offset is None else max(0.0, 1.0 - 2.0 * abs(offset))
+
+
+def nose_offset(eye_a: np.ndarray, eye_b: np.ndarray, nose: np.ndarray) -> float | None:
+    """Where the nose sits from the point between the eyes, along the eye line, in eye distances:
+    0 facing the camera, towards +-0.5 as the head turns until the nose reaches an eye. Measured
+    along the eye line, so a tilted head or picture gives the same number. None when the eyes
+    coincide (a degenerate landmark fit)."""
+    between = float(np.linalg.norm(eye_b - eye_a))
     if between < 1e-6:
-        return 0.0
-    mid = (eye_a + eye_b) / 2
+        return None
     axis = (eye_b - eye_a) / between
-    offset = abs(float(np.dot(points[4] - mid, axis)))
-    return float(max(0.0, 1.0 - 2.0 * offset / between))
+    return float(np.dot(nose - (eye_a + eye_b) / 2, axis) / between)
 
 
 def face_distance(known: np.ndarray, probe: np.ndarray) -> np.ndarray:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
+import cv2.data  # the Haar cascades folder (a submodule the type stubs do not declare)
 import numpy as np
 
 from core.records import Box
 
-Method = Literal["hog", "haar", "haar+hog"]
 METHODS: tuple[str, ...] = ("haar+hog", "hog", "haar")
 
 #: HOG's sliding window finds faces of about this width and up.
@@ -117,12 +116,9 @@ class Detector:
 
     def verify(self, rgb: np.ndarray, around: Box) -> Box | None:
         """Run HOG in a window around ``around`` (a proposal or a tracked box); the best face or None."""
-        h, w = rgb.shape[:2]
         side = max(around.width, around.height)
-        pad = int(side * 0.6)
-        x0, y0 = max(0, around.left - pad), max(0, around.top - pad)
-        x1, y1 = min(w, around.right + pad), min(h, around.bottom + pad)
-        crop = rgb[y0:y1, x0:x1]
+        window = around.padded(int(side * 0.6), int(side * 0.6)).clipped(rgb.shape)
+        crop = window.cut(rgb)
         if crop.size == 0:
             return None
         factor = 110.0 / max(side, 1)
@@ -133,8 +129,8 @@ class Detector:
             return None
         best = max(rects, key=lambda r: r.area())
         inv = 1.0 / factor
-        return Box(int(best.left() * inv) + x0, int(best.top() * inv) + y0,
-                   int(best.right() * inv) + x0, int(best.bottom() * inv) + y0)
+        return Box(int(best.left() * inv) + window.left, int(best.top() * inv) + window.top,
+                   int(best.right() * inv) + window.left, int(best.bottom() * inv) + window.top)
 
 
 # dlib's detector keeps a mutable scanner, so two threads must not run one at once, and building

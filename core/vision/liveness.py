@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.records import Box
+from core.vision.describe import nose_offset
 
 # 68-point model indices: the six points around each eye, and the nose tip.
 RIGHT_EYE = slice(36, 42)
@@ -63,12 +64,8 @@ def measure(points: np.ndarray) -> tuple[float, float]:
     """(mean EAR of both eyes, nose offset along the eye line in eye distances) from 68 points."""
     right, left = points[RIGHT_EYE], points[LEFT_EYE]
     ear = (eye_aspect_ratio(right) + eye_aspect_ratio(left)) / 2
-    a, b = right.mean(axis=0), left.mean(axis=0)
-    between = float(np.linalg.norm(b - a))
-    if between < 1e-6:
-        return ear, 0.0
-    axis = (b - a) / between  # along the eye line: in-plane rotation of the head or picture cancels
-    return ear, float(np.dot(points[NOSE_TIP] - (a + b) / 2, axis) / between)
+    yaw = nose_offset(right.mean(axis=0), left.mean(axis=0), points[NOSE_TIP])
+    return ear, 0.0 if yaw is None else yaw
 
 
 class LivenessCheck:

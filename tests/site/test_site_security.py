@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from core.door.decide import DENIED, GRANTED, Decider, DecisionSettings
+from core.door.decide import DENIED, GRANTED, DecisionSettings, DoorDecider
 from core.records import Box
 from core.site.config import NOBODY, SiteConfig, SiteError, SiteSettings, check_url, connect, read_password_file
 from core.site.gate import OfflineGate
@@ -126,7 +126,7 @@ def test_tls_verify_full_checks_the_servers_certificate(tmp_path, pg, site_url, 
 
 
 def _grant_attempt(gallery, vec) -> str:
-    decider = Decider(gallery, None, DecisionSettings(liveness=False))
+    decider = DoorDecider(gallery, None, DecisionSettings(liveness=False))
     decider.gates.append(OfflineGate(gallery.store))
     frame = np.zeros((120, 120, 3), np.uint8)
     decision = None

@@ -60,7 +60,7 @@ def jitter(vec: np.ndarray, seed: int, scale: float = 0.01) -> np.ndarray:
 DOOR_CHILD = """
 import json, sys, threading
 import numpy as np
-from core.door.decide import Decider, DecisionSettings
+from core.door.decide import DoorDecider, DecisionSettings
 from core.gallery.api import Gallery
 from core.gallery.store import NewSample
 from core.records import Box
@@ -71,7 +71,7 @@ from core.site.sync import SiteSync
 
 db = sys.argv[1]
 g = Gallery(db)
-decider = Decider(g, None, DecisionSettings(liveness=False))
+decider = DoorDecider(g, None, DecisionSettings(liveness=False))
 decider.gates.append(OfflineGate(g.store))
 syncer = SiteSync(g, SiteConfig.load(db))
 syncer.start()

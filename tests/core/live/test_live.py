@@ -5,8 +5,8 @@ import os
 import signal
 import time
 
-from core.live.loop import LiveRecognizer
-from core.live.worker import InlinePool, ProcessPool
+from core.live.loop import LiveRecognizer, LiveSettings
+from core.live.worker import InlineWorker, ProcessWorker
 from tests.support.data import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE
 
 
@@ -26,7 +26,7 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     frames = sorted(int(s.split()[-1]) for s in sources)
     assert len(set(frames)) == 5 and frames[-1] - frames[0] >= 20  # spread over time, not one pose
 
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     labels = _labels(rec, clip)
     rec.close()
     named = sum("Lin-Manuel" in labels[i] for i in LIN_SHOT)
@@ -37,7 +37,7 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
 
 
 def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describer):
-    rec = LiveRecognizer(gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(describer))
     progress = None
     # he is on screen for 10 frames after the click, then frames 30-60 hold no face: he left
     for n, i in enumerate(list(range(95, 106)) + list(range(30, 60))):
@@ -51,7 +51,7 @@ def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describ
 
 
 def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     warning, started = None, False
     for i in range(LIN_CLICK_FRAME, LIN_CLICK_FRAME + 70):
         result = rec.process(clip[i], i / 30)
@@ -65,7 +65,7 @@ def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, desc
 
 
 def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     window = clip[LIN_SHOT.start:LIN_SHOT.start + 10]
     assert "Lin-Manuel" in _labels(rec, window)[9]
     lin_gallery.rename("Lin-Manuel", "Lin")
@@ -93,19 +93,19 @@ def _feed_until(rec, clip, named_frames: int, deadline_s: float = 90.0) -> tuple
 
 
 def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip):
-    pool = ProcessPool(lin_gallery.describer.model_dir)
-    rec = LiveRecognizer(lin_gallery, pool=pool)
+    worker = ProcessWorker(lin_gallery.describer.model_dir)
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=worker)
     named, _ = _feed_until(rec, clip, 10)
     assert named >= 10
-    first_pid = pool.pid
+    first_pid = worker.pid
     os.kill(first_pid, signal.SIGKILL)
     rec.tracker.tracks.clear()  # a new visit: the name must come from the restarted worker
     named, events = _feed_until(rec, clip, 5)
     assert "the descriptor worker stopped and was restarted" in events
-    assert pool.pid != first_pid and pool.alive()
+    assert worker.pid != first_pid and worker.alive()
     assert named >= 5
     rec.close()
-    assert not pool.alive()
+    assert not worker.alive()
 
 
 def _stranger_at(clip, box):
@@ -124,7 +124,7 @@ def _stranger_at(clip, box):
 
 
 def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     for i in range(150, 170):
         result = rec.process(clip[i], i / 30)
     (lin,) = result.tracks
@@ -141,7 +141,7 @@ def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery
 
 
 def test_reset_forgets_every_track(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     for i in range(190, 200):
         result = rec.process(clip[i], i / 30)
     assert result.tracks
@@ -149,3 +149,13 @@ def test_reset_forgets_every_track(lin_gallery, clip, describer):
     result = rec.process(clip[200], 200 / 30)
     assert all(t.label == "…" or t.first_frame == result.index for t in result.tracks)
     rec.close()
+
+
+def test_saved_settings_are_converted_and_bad_ones_ignored():
+    saved = {"threshold": "0.45", "min_face": "80", "method": "hog", "redescribe_every": 2}
+    s = LiveSettings().with_saved(saved)
+    assert (s.threshold, s.min_face, s.method, s.redescribe_every) == (0.45, 80, "hog", 2)
+    bad = LiveSettings().with_saved({"threshold": "not a number", "method": "magic", "min_face": "80.5"})
+    assert (bad.threshold, bad.method, bad.min_face) == (LiveSettings().threshold, LiveSettings().method,
+                                                         LiveSettings().min_face)
+    assert LiveSettings(enroll_samples=4).with_saved({}) == LiveSettings(enroll_samples=4)

@@ -9,7 +9,7 @@ import pytest
 from core.cli.main import main as cli_main
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
-from core.tools.scan import ScanLibrary, ScanSettings, VideoError
+from core.tools.scan import DEFAULT_FOLD, ScanChoices, ScanLibrary, ScanSettings, VideoError
 from tests.support.data import CLIP, IMAGES
 
 #: Where the data README says faces are: Lin-Manuel (two shots), then a stranger.
@@ -195,3 +195,14 @@ def test_cli_scan_and_scan_search(db_path, capsys):
     (face,) = json.loads(capsys.readouterr().out)
     assert 1 <= len(face["similar"]) <= 3
     assert in_lin(face["similar"][0]["frame"]) and face["similar"][0]["distance"] < 0.6
+
+
+def test_scan_choices_are_kept_in_the_gallery(gallery):
+    assert ScanChoices.load_or_default(gallery.store) == (ScanChoices(every=5, method="hog", fold=DEFAULT_FOLD), None)
+    ScanChoices(every=10, method="haar+hog", fold=0.25).save(gallery.store)
+    assert ScanChoices.load(gallery.store) == ScanChoices(10, "haar+hog", 0.25)
+    for bad, why in (({"every": 0}, "at least 1"), ({"method": "magic"}, "unknown detector"), ({"fold": 3.0}, "between 0 and 2")):
+        with pytest.raises(ValueError, match=why):
+            ScanChoices(**bad).save(gallery.store)
+    gallery.store.set_setting("scan", '{"every": -4}')
+    assert ScanChoices.load_or_default(gallery.store)[0] == ScanChoices()

@@ -74,10 +74,10 @@ def test_live_loop_keeps_a_small_face_haar_sees_only_now_and_then(gallery, clip,
     """Haar on the half-size frame finds the 50 px face in few frames; once found, the live loop
     verifies the tracked box with HOG and keeps it in most frames of the shot."""
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
     haar_hits = sum(bool(Detector("haar", min_face=40).detect(clip[i])) for i in range(19))
-    rec = LiveRecognizer(gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(describer))
     try:
         tracked = sum(len(rec.process(clip[i], i / 30).tracks) == 1 for i in range(19))
     finally:
