@@ -87,6 +87,6 @@ class PgServer:
         """A TCP URL without a password (FaceGate takes passwords from a 0600 file)."""
         return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
 
-    def sql(self, statement: str, dbname: str = "postgres") -> str:
+    def sql(self, statement: str, dbname: str = "postgres", timeout: float = 60) -> str:
         return self._run("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.superuser_dsn(dbname),
-                         "-c", statement)
+                         "-c", statement, timeout=timeout)
