@@ -3,8 +3,9 @@
     >>> report = sync_once(gallery, SiteConfig.load(db))      # once (facegate site sync)
     >>> syncer = SiteSync(gallery, config); syncer.start()    # the window: a thread, for good
 
-One round: push the outbox (this door's own enrollments, edits and access events), then pull
-the people whose change seq is past the cursor, in batches, each applied locally in one
+One round: push this door's own enrollments and edits, pull the people whose change seq is past
+the cursor (revocations arrive before a long access log is sent), then push the access events.
+Pulls come in batches, each applied locally in one
 transaction with its cursor (core.site.local) and then to the hnswlib index. Every step is
 idempotent: pushed rows carry UUIDs the site ignores when it has them already, and an outbox
 item is forgotten only after the site committed it; a pulled batch is the site's current state
@@ -79,15 +80,16 @@ def open_door_connection(config: SiteConfig):
 
 
 # -- pushing ------------------------------------------------------------------------------------
-def push(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list[str]:
-    """Send the outbox; the people the site refused a change of (to be pulled back as they are)."""
+def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list[str]:
+    """Send this door's enrollments and edits; the people the site refused a change of (to be
+    pulled back as the site has them)."""
     local = LocalSite(gallery.store)
-    refetch: list[str] = []
     _push_samples(gallery, conn, local, config, report)
-    refetch += _push_updates(gallery, conn, local, report)
-    refetch += _push_removals(conn, local, report)
-    _push_events(gallery, conn, local, config, report)
-    return refetch
+    return _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
+
+
+def push_events(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> None:
+    _push_events(gallery, conn, LocalSite(gallery.store), config, report)
 
 
 def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
@@ -297,8 +299,11 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSet
         if own:
             conn = open_door_connection(config)
         hello(conn, gallery)
-        refetch = push(gallery, conn, config, report)
+        # enrollments first (a deletion at the site must find them to report them dropped), then
+        # the site's changes (revocations before anything long), then the access log, however long
+        refetch = push_people(gallery, conn, config, report)
         pull(gallery, conn, report, settings, refetch, on_batch)
+        push_events(gallery, conn, config, report)
     except psycopg.Error as exc:
         raise SiteError(f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, "
                         "the next sync goes on from here") from None
