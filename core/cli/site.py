@@ -21,55 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.cli.common import open_gallery, say
 from core.errors import FaceGateError
 from core.paths import default_db
+from core.site.verbs import VERBS, grammar, say_done
 
 COMMANDS = ("site",)
 LISTS = ("people", "groups", "doors", "duplicates")
 
 
-@dataclass(frozen=True)
-class Verb:
-    """One admin verb: its words after the noun, the SiteAdmin call, and what to say when done
-    (formatted with the words; ``unchanged`` when the call answers False: nothing was to do)."""
-
-    words: tuple[str, ...]
-    call: Callable
-    done: str
-    unchanged: str = ""
-
-
-VERBS: dict[tuple[str, str], Verb] = {
-    ("group", "add"): Verb(("NAME",), lambda a, n: a.create_group(n), "created group {0!r}"),
-    ("group", "remove"): Verb(("NAME",), lambda a, n: a.delete_group(n), "removed group {0!r} (its people stay)"),
-    ("group", "open"): Verb(("GROUP", "DOOR"), lambda a, g, d: a.open_door(g, d),
-                            "group {0!r} may now open door {1!r}", "group {0!r} could already open door {1!r}"),
-    ("group", "close"): Verb(("GROUP", "DOOR"), lambda a, g, d: a.close_door(g, d),
-                             "group {0!r} may no longer open door {1!r}", "group {0!r} could not open door {1!r}"),
-    ("member", "add"): Verb(("GROUP", "PERSON"), lambda a, g, p: a.add_to_group(g, p),
-                            "{1!r} is now in group {0!r}", "{1!r} was already in group {0!r}"),
-    ("member", "remove"): Verb(("GROUP", "PERSON"), lambda a, g, p: a.remove_from_group(g, p),
-                               "{1!r} is no longer in group {0!r}", "{1!r} was not in group {0!r}"),
-    ("person", "rename"): Verb(("OLD", "NEW"), lambda a, old, new: a.rename(old, new), "renamed {0!r} to {1!r}"),
-    ("person", "remove"): Verb(("NAME",), lambda a, n: a.delete(n), "removed {0!r} from the site and every door"),
-    ("person", "allow"): Verb(("NAME",), lambda a, n: a.set_allowed(n, True), "{0!r} may open their groups' doors"),
-    ("person", "block"): Verb(("NAME",), lambda a, n: a.set_allowed(n, False), "{0!r} may open no door"),
-    ("merge", ""): Verb(("KEEP", "DROP"), lambda a, keep, drop: a.merge(keep, drop),
-                        "merged {1!r} into {0!r} ({result} samples moved)"),
-    ("door", "remove"): Verb(("NAME",), lambda a, n: a.remove_door(n),
-                             "removed door {0!r}: its login no longer works", "door {0!r} was already removed"),
-    ("door", "enrolls"): Verb(("DOOR", "GROUP|none"),
-                              lambda a, d, g: a.set_enroll_group(d, None if g.lower() == "none" else g),
-                              "people enrolled at door {0!r} now join: {1}"),
-    ("snapshots", "on"): Verb((), lambda a: a.keep_snapshots(True), "the site now keeps the doors' snapshots"),
-    ("snapshots", "off"): Verb((), lambda a: a.keep_snapshots(False),
-                               "the site keeps descriptors and text only, no snapshots"),
-}
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
 ACTIONS = ("init", "join", "sync", "status", "leave", *LISTS, *NOUNS)
 
@@ -230,10 +192,6 @@ def _admin(args, config) -> int:
     return 0
 
 
-def _grammar(key: tuple[str, str], verb: Verb) -> str:
-    return " ".join(w for w in ("site", *key, *verb.words) if w)
-
-
 def _verb(args, config) -> int:
     """One admin verb (``site NOUN VERB ARG...``): a wrong word or count gets the grammar back,
     an unknown name the site's own answer, a login without the admin's rights a refusal."""
@@ -244,10 +202,10 @@ def _verb(args, config) -> int:
     key = (args.action, "") if (args.action, "") in VERBS else (args.action, words.pop(0).lower() if words else "")
     verb = VERBS.get(key)
     if verb is None:
-        choices = " | ".join(_grammar(k, v) for k, v in VERBS.items() if k[0] == args.action)
+        choices = " | ".join(grammar(k, v) for k, v in VERBS.items() if k[0] == args.action)
         raise SiteError(f"site {args.action}: say one of: {choices}")
     if len(words) != len(verb.words):
-        raise SiteError(f"usage: facegate {_grammar(key, verb)}")
+        raise SiteError(f"usage: facegate {grammar(key, verb)}")
     import psycopg
 
     with SiteAdmin.from_config(config) as admin:
@@ -256,7 +214,7 @@ def _verb(args, config) -> int:
         except psycopg.errors.InsufficientPrivilege:
             raise SiteError(f"the site refused: {config.admin_login.role!r} may not change people, groups or doors "
                             "(use the site's admin login)") from None
-    text = (verb.unchanged if result is False and verb.unchanged else verb.done).format(*words, result=result)
+    text = say_done(verb, words, result)
     say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,
                "result": result if isinstance(result, int) and not isinstance(result, bool) else None, "said": text},
         text)
