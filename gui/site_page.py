@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -26,6 +28,8 @@ from core.errors import FaceGateError
 from core.site.config import SiteConfig, SiteSettings
 from core.site.gate import OfflineGate
 from core.site.sync import SiteSync, SyncReport, SyncStatus, age_text
+from core.site.verbs import VERBS, grammar, say_done
+from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel
 
 
@@ -62,17 +66,69 @@ class SitePage(QWidget):
         self.jobs = JobPanel()
         self.doors = _table(["door", "last seen", "state", "events"])
         self.groups = _table(["group", "people", "doors"])
+        self.verb = QComboBox()
+        for key, verb in VERBS.items():
+            self.verb.addItem(grammar(key, verb).removeprefix("site "), key)
+        self.words = [QLineEdit() for _ in range(2)]
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.apply_verb)
+        self.verb.currentIndexChanged.connect(self._verb_chosen)
+        verbs = QHBoxLayout()
+        verbs.addWidget(self.verb)
+        for edit in self.words:
+            verbs.addWidget(edit, 1)
+        verbs.addWidget(self.apply_button)
+        self.verbs = QWidget()
+        self.verbs.setLayout(verbs)
+        verbs.setContentsMargins(0, 0, 0, 0)
         admin = config.admin_login is not None
+        self.verbs.setVisible(admin)
         self.refresh_button.setVisible(admin)
         self.doors.setVisible(admin)
         self.groups.setVisible(admin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(bar)
+        layout.addWidget(self.verbs)
         layout.addWidget(self.jobs)
         for table in (self.doors, self.groups):
             layout.addWidget(table, 1)
+        self._verb_chosen()
         self.show_status(syncer.status())
+
+    def _verb_chosen(self) -> None:
+        names = VERBS[self.verb.currentData()].words
+        for i, edit in enumerate(self.words):
+            edit.setVisible(i < len(names))
+            edit.setPlaceholderText(names[i] if i < len(names) else "")
+
+    def apply_verb(self) -> None:
+        """The chosen admin verb (the same words as ``facegate site ...``), behind the admin PIN,
+        on the job thread; then the doors and groups are read again."""
+        if self.config.admin_login is None or self.jobs.busy:
+            return
+        key = self.verb.currentData()
+        verb = VERBS[key]
+        words = [edit.text().strip() for edit in self.words[:len(verb.words)]]
+        if not all(words):
+            self.last.setText(f"say it whole: {grammar(key, verb)}")
+            return
+        if not require_admin(self, "change the site's people, groups or doors"):
+            return
+
+        def work(progress, should_stop):
+            from core.site.admin import SiteAdmin
+
+            with SiteAdmin.from_config(self.config) as admin:
+                said = say_done(verb, words, verb.call(admin, *words))
+                return said, admin.doors(), admin.groups()
+
+        self.jobs.start(f"{grammar(key, verb)}…", work, self._verb_done, self.last.setText)
+
+    def _verb_done(self, found) -> None:
+        said, doors, groups = found
+        self.last.setText(said)
+        self._show_admin((doors, groups))
 
     def show_status(self, status: SyncStatus) -> None:
         self.state.setText("online" if status.online else f"OFFLINE: {status.error or 'connecting…'}")

@@ -5,7 +5,14 @@
     facegate site sync [--json]          # once: what moved
     facegate site status [--json]        # online/offline, cursor, outbox, copy age
     facegate site leave
-    facegate site groups / doors / duplicates [--json]      # admin PCs only
+    facegate site people / groups / doors / duplicates [--json]   # admin PCs only
+    facegate site group add|remove NAME                     # the admin's verbs (admin PCs only)
+    facegate site group open|close GROUP DOOR               # which groups may open which door
+    facegate site member add|remove GROUP PERSON
+    facegate site person rename OLD NEW / person remove|allow|block NAME
+    facegate site merge KEEP DROP                           # a flagged duplicate into the person kept
+    facegate site door remove NAME / door enrolls DOOR GROUP|none
+    facegate site snapshots on|off                          # the site's privacy setting
 
 Passwords never go on the command line: --password-file (mode 600), or libpq's ~/.pgpass.
 """
@@ -19,16 +26,22 @@ from pathlib import Path
 from core.cli.common import open_gallery, say
 from core.errors import FaceGateError
 from core.paths import default_db
+from core.site.verbs import VERBS, grammar, say_done
 
 COMMANDS = ("site",)
-ACTIONS = ("init", "join", "sync", "status", "leave", "groups", "doors", "duplicates")
+LISTS = ("people", "groups", "doors", "duplicates")
+
+
+NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
+ACTIONS = ("init", "join", "sync", "status", "leave", *LISTS, *NOUNS)
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("site", parents=[common], help="share one gallery between many doors (PostgreSQL + pgvector)")
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("url", nargs="?", help="init/join: postgresql://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=ca.pem]"
-                                         " (no password in it)")
+    p.add_argument("words", nargs="*", metavar="ARG",
+                   help="init/join: the URL postgresql://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=ca.pem]"
+                        " (no password in it); the admin's verbs: e.g. group open GROUP DOOR (see the README)")
     p.add_argument("--door", default=None, help="this door's name at the site (default: this PC's name)")
     p.add_argument("--password-file", type=Path, default=None,
                    help="a file only you can read (mode 600) holding the password of the URL's user; "
@@ -52,7 +65,9 @@ def run(args) -> int:
             return _status(args, db, config)
         if args.action == "leave":
             return _leave(args, db)
-        return _admin(args, config)
+        if args.action in LISTS:
+            return _admin(args, config)
+        return _verb(args, config)
     except FaceGateError:
         raise
     except Exception as exc:  # the driver's own errors (a dropped connection mid-command)
@@ -76,8 +91,9 @@ def _init_or_join(args, db) -> int:
     from core.site.config import SiteError, redact
     from core.site.sync import sync_once
 
-    if not args.url:
-        raise SiteError(f"site {args.action} needs the site's URL, e.g. postgresql://USER@HOST/DB")
+    if len(args.words) != 1:
+        raise SiteError(f"site {args.action} needs the site's URL (only), e.g. postgresql://USER@HOST/DB")
+    args.url = args.words[0]
     door = args.door or socket.gethostname()
     password = _password(args)
     with open_gallery(args, write=True) as g:
@@ -159,9 +175,13 @@ def _admin(args, config) -> int:
     from core.site.admin import SiteAdmin
 
     with SiteAdmin.from_config(config) as admin:
-        rows = {"groups": admin.groups, "doors": admin.doors, "duplicates": admin.duplicates}[args.action]()
+        rows = {"people": admin.people, "groups": admin.groups, "doors": admin.doors,
+                "duplicates": admin.duplicates}[args.action]()
     if args.json:
         print(json.dumps(rows))
+    elif args.action == "people":
+        print("\n".join(f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
+                        f"enrolled at {r['enrolled_at'] or '-'}" for r in rows))
     elif args.action == "groups":
         print("\n".join(f"{r['name']:<20} {r['people']:>6} people  doors: {', '.join(r['doors']) or '-'}" for r in rows))
     elif args.action == "doors":
@@ -169,4 +189,33 @@ def _admin(args, config) -> int:
                         f"  {r['events']} events" for r in rows))
     else:
         print("\n".join(f"{r['a']} ~ {r['b']}  {r['distance']:.3f}" for r in rows) or "no likely duplicates")
+    return 0
+
+
+def _verb(args, config) -> int:
+    """One admin verb (``site NOUN VERB ARG...``): a wrong word or count gets the grammar back,
+    an unknown name the site's own answer, a login without the admin's rights a refusal."""
+    from core.site.admin import SiteAdmin
+    from core.site.config import SiteError
+
+    words = list(args.words)
+    key = (args.action, "") if (args.action, "") in VERBS else (args.action, words.pop(0).lower() if words else "")
+    verb = VERBS.get(key)
+    if verb is None:
+        choices = " | ".join(grammar(k, v) for k, v in VERBS.items() if k[0] == args.action)
+        raise SiteError(f"site {args.action}: say one of: {choices}")
+    if len(words) != len(verb.words):
+        raise SiteError(f"usage: facegate {grammar(key, verb)}")
+    import psycopg
+
+    with SiteAdmin.from_config(config) as admin:
+        try:
+            result = verb.call(admin, *words)
+        except psycopg.errors.InsufficientPrivilege:
+            raise SiteError(f"the site refused: {config.admin_login.role!r} may not change people, groups or doors "
+                            "(use the site's admin login)") from None
+    text = say_done(verb, words, result)
+    say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,
+               "result": result if isinstance(result, int) and not isinstance(result, bool) else None, "said": text},
+        text)
     return 0

@@ -6,6 +6,7 @@
 - sync: push the outbox, pull the changes (one local transaction per batch), the sync thread
 - gate: the offline policy, as a check the DoorDecider runs before any grant
 - admin: site init / join / leave, and the admin's verbs (people, groups, doors, duplicates)
+- verbs: the admin's verbs as words, for the command line and the Site page
 - search: site-wide search over pgvector's HNSW indexes
 
 core.site sits beside core.door and core.tools, above core.gallery: it writes the door's

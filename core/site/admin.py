@@ -117,7 +117,12 @@ class SiteAdmin:
         if config.admin_login is None:
             raise SiteError("this PC holds only its door's login; use an admin PC (facegate site init, or join "
                             "with --admin)")
-        return cls(connect(config.url, config.admin_login, application="facegate admin"))
+        conn = connect(config.url, config.admin_login, application="facegate admin")
+        if not conn.execute("SELECT pg_has_role(current_user, %s, 'USAGE')", (schema.ADMIN_ROLE,)).fetchone()[0]:
+            conn.close()  # a door's login in the admin's place: refuse before any verb, not halfway through one
+            raise SiteError(f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
+                            "it may not change people, groups or doors")
+        return cls(conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -210,22 +215,25 @@ class SiteAdmin:
     def delete_group(self, name: str) -> None:
         self._do("DELETE FROM facegate.access_groups WHERE id = %s", (self._id("access_groups", name),))
 
-    def open_door(self, group: str, door: str) -> None:
-        """Members of ``group`` may now open ``door``."""
-        self._do("INSERT INTO facegate.group_doors VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                 (self._id("access_groups", group), self._id("doors", door)))
+    def open_door(self, group: str, door: str) -> bool:
+        """Members of ``group`` may now open ``door`` (False: they already could)."""
+        return bool(self._do("INSERT INTO facegate.group_doors VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             (self._id("access_groups", group), self._id("doors", door))))
 
-    def close_door(self, group: str, door: str) -> None:
-        self._do("DELETE FROM facegate.group_doors WHERE group_id = %s AND door_id = %s",
-                 (self._id("access_groups", group), self._id("doors", door)))
+    def close_door(self, group: str, door: str) -> bool:
+        """Members of ``group`` may no longer open ``door`` (False: they could not)."""
+        return bool(self._do("DELETE FROM facegate.group_doors WHERE group_id = %s AND door_id = %s",
+                             (self._id("access_groups", group), self._id("doors", door))))
 
-    def add_to_group(self, group: str, person: str) -> None:
-        self._do("INSERT INTO facegate.group_members VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                 (self._id("access_groups", group), self._person(person)))
+    def add_to_group(self, group: str, person: str) -> bool:
+        """False: ``person`` was already in ``group``."""
+        return bool(self._do("INSERT INTO facegate.group_members VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             (self._id("access_groups", group), self._person(person))))
 
-    def remove_from_group(self, group: str, person: str) -> None:
-        self._do("DELETE FROM facegate.group_members WHERE group_id = %s AND person_id = %s",
-                 (self._id("access_groups", group), self._person(person)))
+    def remove_from_group(self, group: str, person: str) -> bool:
+        """False: ``person`` was not in ``group``."""
+        return bool(self._do("DELETE FROM facegate.group_members WHERE group_id = %s AND person_id = %s",
+                             (self._id("access_groups", group), self._person(person))))
 
     def set_enroll_group(self, door: str, group: str | None) -> None:
         """The group a door's own enrollments join (None: only the admin can let them in anywhere)."""

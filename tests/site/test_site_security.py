@@ -8,17 +8,14 @@ import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import psycopg
 import pytest
 
-from core.door.decide import DENIED, GRANTED, DecisionSettings, DoorDecider
-from core.records import Box
+from core.door.decide import DENIED, GRANTED
 from core.site.config import NOBODY, SiteConfig, SiteError, SiteSettings, check_url, connect, read_password_file
-from core.site.gate import OfflineGate
 from core.site.local import HEARD_KEY
 from core.site.sync import open_door_connection, sync_once
-from tests.support.site import TlsProxy, join_door, make_ca_and_cert, password_file, samples_of, start_site
+from tests.support.site import TlsProxy, grant_attempt, join_door, make_ca_and_cert, password_file, samples_of, start_site
 
 
 def test_a_door_role_cannot_change_or_delete_people_nor_log_for_another_door(tmp_path, site_url,
@@ -125,33 +122,21 @@ def test_tls_verify_full_checks_the_servers_certificate(tmp_path, pg, site_url, 
         proxy.close()
 
 
-def _grant_attempt(gallery, vec) -> str:
-    decider = DoorDecider(gallery, None, DecisionSettings(liveness=False))
-    decider.gates.append(OfflineGate(gallery.store))
-    frame = np.zeros((120, 120, 3), np.uint8)
-    decision = None
-    for i in range(3):
-        m = gallery.identify_descriptor(vec)
-        decision = decider.update(1, [m] * (i + 1), frame, Box(10, 10, 110, 110), float(i), vec)
-    decider.close()
-    return decision.verdict, decision.reason
-
-
 def test_a_door_that_has_not_heard_from_its_site_follows_the_offline_policy(tmp_path, site_url,
                                                                             superuser_password_file, describer, faces):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer)
     try:
         a.enroll_samples("Joe", samples_of(faces["biden"]))
         sync_once(a, ca)
-        assert _grant_attempt(a, faces["biden"][0])[0] == GRANTED
+        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED
         long_ago = (datetime.now(timezone.utc) - timedelta(hours=25)).isoformat()
         with a.store.write() as db:
             db.execute("UPDATE meta SET value = ? WHERE key = ?", (long_ago, HEARD_KEY))
-        assert _grant_attempt(a, faces["biden"][0])[0] == GRANTED  # default policy: keep the last copy
+        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED  # default policy: keep the last copy
         SiteSettings(offline_policy=NOBODY).save(a.store)
-        verdict, reason = _grant_attempt(a, faces["biden"][0])
+        verdict, reason = grant_attempt(a, faces["biden"][0])
         assert verdict == DENIED and "has not heard from its site for 25.0 h" in reason
         sync_once(a, ca)  # back in touch: the door opens again
-        assert _grant_attempt(a, faces["biden"][0])[0] == GRANTED
+        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED
     finally:
         a.close()

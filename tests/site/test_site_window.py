@@ -73,3 +73,30 @@ def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, 
         assert "the whole site searched in" in search.summary.text()
     finally:
         b.close()
+
+
+def test_the_admin_manages_groups_from_the_site_page(qtbot, window_of, tmp_path, site_url, superuser_password_file,
+                                                     describer, faces):
+    a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    a.enroll_samples("Joe", samples_of(faces["biden"]))
+    sync_once(a, config)
+    page = window_of(a).site_pages.page
+    assert not page.verbs.isHidden()
+
+    def apply(verb: str, *words: str) -> None:
+        page.verb.setCurrentIndex(page.verb.findText(verb))
+        for edit, word in zip(page.words, words):
+            edit.setText(word)
+        page.apply_button.click()
+        qtbot.waitUntil(lambda: not page.jobs.busy, timeout=WAIT)
+
+    apply("group add NAME", "IT")
+    assert page.last.text() == "created group 'IT'" and page.groups.rowCount() == 2
+    apply("member add GROUP PERSON", "IT", "Joe")
+    assert page.last.text() == "'Joe' is now in group 'IT'"
+    assert [page.groups.item(r, 1).text() for r in range(2)] == ["1", "1"]
+    apply("member add GROUP PERSON", "IT", "Nobody")
+    assert "the site has no person called 'Nobody'" in page.last.text()
+    assert not page.words[1].isHidden() and page.words[1].placeholderText() == "PERSON"
+    page.verb.setCurrentIndex(page.verb.findText("snapshots on"))   # no words to give
+    assert page.words[0].isHidden() and page.words[1].isHidden()

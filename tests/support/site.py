@@ -298,6 +298,25 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
 
 
 # -- doors in this process ------------------------------------------------------------------------
+def grant_attempt(gallery, vec) -> tuple[str, str]:
+    """What a door with this gallery decides when the face ``vec`` stands before it for three
+    frames (its real decider, with the site's offline gate, liveness off): (verdict, reason)."""
+    from core.door.decide import DecisionSettings, DoorDecider
+    from core.records import Box
+    from core.site.gate import OfflineGate
+
+    decider = DoorDecider(gallery, None, DecisionSettings(liveness=False))
+    decider.gates.append(OfflineGate(gallery.store))
+    frame = np.zeros((120, 120, 3), np.uint8)
+    decision = None
+    for i in range(3):
+        m = gallery.identify_descriptor(vec)
+        decision = decider.update(1, [m] * (i + 1), frame, Box(10, 10, 110, 110), float(i), vec)
+    decider.close()
+    assert decision is not None
+    return decision.verdict, decision.reason
+
+
 def admin_url(url: str) -> str:
     """The same site, as its admin login."""
     return url.replace("postgres@", "facegate_admin@", 1)
