@@ -40,9 +40,9 @@ def enroll_lin(gallery, clip, click: int | None = None) -> str:
     """Enroll Lin-Manuel through the live loop's pose enrollment; ``click`` None: at the first
     frame with one face of 70 px or more (an operator pressing E)."""
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
-    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
     said, started = "", None
     try:
         for i, rgb in enumerate(clip):
@@ -64,17 +64,17 @@ def play(gallery, frames, liveness_only: bool = False) -> dict:
     Lin-Manuel and when, and whether it unlocked; plus the liveness check alone on the largest face."""
     import numpy as np
 
-    from core.door.decide import Decider, DecisionSettings
+    from core.door.decide import DecisionSettings, DoorDecider
     from core.door.drivers import SimulatedDoor
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
     from core.station.wiring import KeptLog
     from core.vision.liveness import LivenessCheck
 
     settings = DecisionSettings()
     door = SimulatedDoor(0.05, 0.0)
-    decider = Decider(gallery, door, settings, access_log=KeptLog())
-    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer), decider=decider)
+    decider = DoorDecider(gallery, door, settings, access_log=KeptLog())
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     alone = LivenessCheck(gallery.describer, settings.liveness_settings())
     tracks: dict[int, dict] = {}
     passed_alone = None

@@ -8,7 +8,7 @@
 2. Liveness cues: the nose parallax and bump and the deepest eye closing, for Lin-Manuel in the
    clip, for the unknown person, and for a video of one still photo (bench/attack_bench.py
    measures them on generated attacks).
-3. Costs on the frame thread: Decider.update for a candidate face (with the 68-point landmarks)
+3. Costs on the frame thread: DoorDecider.update for a candidate face (with the 68-point landmarks)
    and for a settled one; an access-log entry (snapshot + descriptor + SQLite commit).
 4. The door: unlock() to the relay's ON bytes through the guard process on a pseudo-terminal,
    and SIGKILL of the app during a pulse to the relay's OFF bytes. Medians of --runs.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "core" / "door"))  # test_decide: the clip helpers the tests use
 CLIP = ROOT / "tests" / "data" / "video" / "short_hamilton_clip.mp4"
 PHOTO = ROOT / "tests" / "data" / "images" / "obama.jpg"
 
@@ -47,14 +47,14 @@ def enrolled_gallery(tmp: Path):
 def clip_decisions(g) -> None:
     from test_decide import frames
 
-    from core.door.decide import GRANTED, UNKNOWN, Decider
+    from core.door.decide import GRANTED, UNKNOWN, DoorDecider
     from core.door.drivers import SimulatedDoor
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
     door = SimulatedDoor(pulse_seconds=0.2, cooldown_seconds=0.5)
-    decider = Decider(g, door)
-    rec = LiveRecognizer(g, pool=InlinePool(g.describer), decider=decider)
+    decider = DoorDecider(g, door)
+    rec = LiveRecognizer(g, descriptor_worker=InlineWorker(g.describer), decider=decider)
     granted = unknown = None
     for i, ts, rgb in frames(CLIP):
         for view in rec.process(rgb, ts).tracks:
@@ -118,7 +118,7 @@ def photo_video(path: Path) -> Path:
 def costs(g, runs: int) -> None:
     from test_decide import frames
 
-    from core.door.decide import Decider, DecisionSettings
+    from core.door.decide import DecisionSettings, DoorDecider
     from core.vision.detection import Detector
 
     rgb = next(r for i, _, r in frames(CLIP, start=100, stop=101))
@@ -127,11 +127,11 @@ def costs(g, runs: int) -> None:
     match = g.identify_descriptor(face.descriptor)
     candidate, settled = [], []
     for run in range(runs * 20):
-        decider = Decider(g, None, DecisionSettings(agree=50))  # never agrees: a candidate every frame
+        decider = DoorDecider(g, None, DecisionSettings(agree=50))  # never agrees: a candidate every frame
         t = time.perf_counter()
         decider.update(1, [match], rgb, box, run)
         candidate.append((time.perf_counter() - t) * 1000)
-        done = Decider(g, None, DecisionSettings(liveness=False))
+        done = DoorDecider(g, None, DecisionSettings(liveness=False))
         for k in range(3):
             done.update(2, [match] * (k + 1), rgb, box, k)  # granted and final
         t = time.perf_counter()
@@ -140,7 +140,7 @@ def costs(g, runs: int) -> None:
         done.close()
     logging, written = [], []
     for run in range(runs * 4):
-        decider = Decider(g, None, DecisionSettings(liveness=False))
+        decider = DoorDecider(g, None, DecisionSettings(liveness=False))
         for k in range(2):
             decider.update(run, [match] * (k + 1), rgb, box, k)
         t = time.perf_counter()
@@ -149,7 +149,7 @@ def costs(g, runs: int) -> None:
         decider.flush()
         written.append((time.perf_counter() - t) * 1000)
         decider.close()
-    print(f"frame thread: Decider.update for a candidate face {statistics.median(candidate):.2f} ms "
+    print(f"frame thread: DoorDecider.update for a candidate face {statistics.median(candidate):.2f} ms "
           f"(68 landmarks included), for a settled face {statistics.median(settled):.3f} ms, for the frame "
           f"that logs a decision {statistics.median(logging):.2f} ms; the writer thread's access-log entry "
           f"(snapshot, descriptor, commit) {statistics.median(written):.1f} ms - medians of {len(candidate)}/{len(logging)}")

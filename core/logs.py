@@ -89,6 +89,6 @@ def _log_uncaught() -> None:
                            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
         previous_thread(args)
 
-    sys_hook._facegate = True
+    setattr(sys_hook, "_facegate", True)  # noqa: B010 - marks our hook, so it is chained once
     sys.excepthook = sys_hook
     threading.excepthook = thread_hook

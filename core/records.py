@@ -1,10 +1,22 @@
-"""The plain records that flow between FaceGate's steps: a Box, a face's Quality, a Face,
-and who it is (a Candidate, a Match)."""
+"""The plain records that flow between FaceGate's steps: a Box, what the detector saw (a
+Detection), a face's Quality, a Face, and who it is (a Candidate, a Match); and the files a step
+could not use (Skipped)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: Length of a face descriptor (dlib's ResNet): what the store packs, the index holds, tools compare.
+DESCRIPTOR_DIM = 128
+
+#: A file (or person) a step could not use, and why in words: (source, reason).
+Skipped = tuple[str, str]
+
+
+def skipped_json(skipped: list[Skipped]) -> list[dict[str, str]]:
+    """The skipped list as ``--json`` prints it: [{"file": ..., "reason": ...}]."""
+    return [{"file": source, "reason": reason} for source, reason in skipped]
 
 
 @dataclass(frozen=True)
@@ -38,8 +50,18 @@ class Box:
     def scaled(self, factor: float) -> Box:
         return Box(*(int(round(v * factor)) for v in self.as_tuple()))
 
-    def shifted(self, dx: int, dy: int) -> Box:
-        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+    def padded(self, dx: int, dy: int) -> Box:
+        """The box grown by ``dx`` on the left and right and ``dy`` above and below."""
+        return Box(self.left - dx, self.top - dy, self.right + dx, self.bottom + dy)
+
+    def clipped(self, shape: tuple[int, ...]) -> Box:
+        """The part of the box inside an image of ``shape`` (height, width, ...)."""
+        height, width = shape[:2]
+        return Box(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
+
+    def cut(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of ``image`` inside the box (a view; the box must lie inside the image)."""
+        return image[self.top:self.bottom, self.left:self.right]
 
     def iou(self, other: Box) -> float:
         """Intersection over union: how much two boxes are the same face."""
@@ -54,42 +76,49 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """One face as the detector saw it: its box and, from YuNet (None from Haar or HOG), the
+    detector's confidence and five landmarks in image pixels, in YuNet's order: right eye, left
+    eye, nose tip, right and left mouth corner (the person's right and left)."""
+
+    box: Box
+    score: float | None = None
+    points: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Quality:
-    """How usable a face is as an enrollment sample.
+    """How trustworthy a descriptor of this face would be (core.vision.quality measures and judges it).
 
     sharpness: variance of the Laplacian of the aligned gray chip (blurred chips score low);
-    size: box width in pixels; frontal: 1.0 for a face looking straight at the camera, falling
-    towards 0 as the head turns (from where the nose sits between the eyes).
+    size: box width in pixels; yaw and pitch: head rotation in degrees (0 looking straight at
+    the camera), pitch None when only dlib's 5 points were there to measure it; score: the
+    detector's confidence (None for Haar and HOG, which give none).
     """
 
     sharpness: float
     size: int
-    frontal: float
-
-    def good_enough(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> bool:
-        return self.sharpness >= min_sharpness and self.size >= min_size and self.frontal >= min_frontal
-
-    def problems(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> list[str]:
-        """Why this face is not good enough, in words for the operator ([] when it is)."""
-        out = []
-        if self.size < min_size:
-            out.append(f"too small ({self.size} px, need {min_size})")
-        if self.sharpness < min_sharpness:
-            out.append("blurred")
-        if self.frontal < min_frontal:
-            out.append("not facing the camera")
-        return out
+    yaw: float
+    pitch: float | None = None
+    score: float | None = None
 
 
 @dataclass
 class Face:
-    """One face found in an image: where, its 5 landmarks, its 128-D descriptor, its quality."""
+    """One face found in an image: where, dlib's 5 landmarks, its quality and its descriptor
+    (DESCRIPTOR_DIM floats).
+
+    ``descriptor`` is None when the face failed the quality gates; ``problems`` then says why in
+    the operator's words ("too far", "blurred", "turn towards the camera").
+    """
 
     box: Box
-    landmarks: np.ndarray | None = None
-    descriptor: np.ndarray | None = None
-    quality: Quality | None = None
+    landmarks: np.ndarray
+    descriptor: np.ndarray | None
+    quality: Quality
     chip: np.ndarray | None = field(default=None, repr=False)
+    detection: Detection | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

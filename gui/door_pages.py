@@ -1,15 +1,17 @@
-"""Door decisions in the window: builds the door output and the Decider from the settings stored
-in the gallery and hands the Decider to the live recognizer (core.station.wiring, shared with
-`facegate replay`), and adds the Access log and Door pages plus the door indicator in the status
-bar. The door is locked and closed when the window closes (core.door.drivers also locks at interpreter exit, and the guard process on a crash)."""
+"""Door decisions in the window: builds the door output and the DoorDecider from the settings stored
+in the gallery, hands the DoorDecider to the live recognizer (core.station.wiring, as `facegate
+replay` does), and adds the Access log and Door
+pages plus the door indicator in the status bar. The door is locked and closed when the window
+closes (core.door.base also locks at interpreter exit, and the guard process on a crash)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Signal
 
+from core.door import start_door
 from core.door.base import DoorSettings
 from core.door.decide import MANUAL_UNLOCK, DecisionSettings
 from core.errors import FaceGateError
-from core.station.wiring import attach_decider, open_door, stored
+from core.station.wiring import attach_decider
 from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
@@ -24,16 +26,16 @@ class DoorPages(QObject):
         super().__init__(window)
         self.window = window
         store = window.gallery.store
-        door_settings, door_problem = stored(DoorSettings, store)
-        decision_settings, decision_problem = stored(DecisionSettings, store)
-        self.door, open_problem = open_door(door_settings)
-        self.decider = attach_decider(window.recognizer, self.door, decision_settings)  # as `facegate replay` does
+        door_settings, door_problem = DoorSettings.load_or_default(store)
+        decision_settings, decision_problem = DecisionSettings.load_or_default(store)
+        self.door, open_problem = start_door(door_settings)
+        self.decider = attach_decider(window.recognizer, self.door, decision_settings)
         self.indicator = DoorIndicator(self.door)
         window.statusBar().addPermanentWidget(self.indicator)
         self.log_page = LogPage(window.gallery)
         self.settings_page = DoorSettingsPage(door_settings, decision_settings)
         self.schedules = ScheduleEditor(window.gallery)
-        self.settings_page.layout().insertWidget(1, self.schedules)
+        self.settings_page.column.insertWidget(1, self.schedules)
         window.add_page("Access log", self.log_page)
         window.add_page("Door", self.settings_page)
         self.log_page.gallery_changed.connect(window.recognizer.refresh)
@@ -55,7 +57,7 @@ class DoorPages(QObject):
             self.settings_page.message.setText(f"Not saved: {exc}")
             return
         self.decider.settings = decision_settings
-        door, problem = open_door(door_settings)
+        door, problem = start_door(door_settings)
         old, self.door = self.door, door
         self.decider.set_door(door)
         self.indicator.watch(door)
@@ -80,6 +82,3 @@ class DoorPages(QObject):
             self.shutdown()
         return False
 
-
-def add_door_pages(window) -> DoorPages:
-    return DoorPages(window)

@@ -5,6 +5,7 @@ page only shows what core says is wrong."""
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -53,6 +54,7 @@ class SettingsForm(QWidget):
         form = QFormLayout(self)
         for name in names:
             current = getattr(value, name)
+            widget: QWidget
             if isinstance(current, bool):
                 widget = QCheckBox()
             elif isinstance(current, int):
@@ -72,17 +74,17 @@ class SettingsForm(QWidget):
                 widget.setChecked(bool(v))
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 widget.setValue(v)
-            else:
+            elif isinstance(widget, QLineEdit):
                 widget.setText(str(v).replace("\n", "; ") if name == "http_headers" else str(v))
 
-    def values(self) -> dict:
-        out = {}
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for name, widget in self.widgets.items():
             if isinstance(widget, QCheckBox):
                 out[name] = widget.isChecked()
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 out[name] = widget.value()
-            else:
+            elif isinstance(widget, QLineEdit):
                 text = widget.text().strip()
                 out[name] = "\n".join(h.strip() for h in text.split(";")) if name == "http_headers" else text
         return out
@@ -126,10 +128,10 @@ class DoorSettingsPage(QWidget):
         buttons.addWidget(self.message, 1)
         buttons.addWidget(test)
         buttons.addWidget(apply)
-        layout = QVBoxLayout(self)
-        layout.addLayout(columns)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
+        self.column = QVBoxLayout(self)  # door_pages puts the schedule editor in it
+        self.column.addLayout(columns)
+        self.column.addLayout(buttons)
+        self.column.addStretch(1)
         self._show_driver(door.driver)
 
     def _show_driver(self, driver: str) -> None:

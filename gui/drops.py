@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QMimeData, QObject
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QWidget
 
 
@@ -23,18 +24,15 @@ class _FileDrops(QObject):
         self.on_paths = on_paths
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if local_paths(event.mimeData()):
-                event.acceptProposedAction()
-                return True
-        elif kind == QEvent.Type.Drop:
-            paths = local_paths(event.mimeData())
-            if paths:
-                event.acceptProposedAction()
-                self.on_paths(paths)
-                return True
-        return False
+        if not isinstance(event, QDropEvent):  # drag-enter and drag-move events are drop events too
+            return False
+        paths = local_paths(event.mimeData())
+        if not paths:
+            return False
+        event.acceptProposedAction()
+        if event.type() == QEvent.Type.Drop:
+            self.on_paths(paths)
+        return True
 
 
 def accept_file_drops(widget: QWidget, on_paths: Callable[[list[str]], None]) -> None:

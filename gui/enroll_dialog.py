@@ -25,13 +25,17 @@ class EnrollDialog(QDialog):
         self.name = QComboBox(editable=True)
         self.name.addItems(names)
         self.name.setCurrentText("")
-        self.name.lineEdit().setPlaceholderText("a new name, or pick someone enrolled")
-        self.allowed = QCheckBox("Allowed to open the door", checked=True)
+        line = self.name.lineEdit()  # an editable combo box always has one
+        if line is not None:
+            line.setPlaceholderText("a new name, or pick someone enrolled")
+        self.allowed = QCheckBox("Allowed to open the door")
+        self.allowed.setChecked(True)
         self.progress = QProgressBar(maximum=recognizer.settings.enroll_samples, value=0)
         self.status = QLabel("Look straight at the camera, then turn a little left, right, up and down; "
                              "FaceGate takes samples of each pose over a few seconds.", wordWrap=True)
         self.poses = QLabel(wordWrap=True)
-        self.warning = QLabel(wordWrap=True, styleSheet="color: #b36b00;")
+        self.warning = QLabel(wordWrap=True)
+        self.warning.setStyleSheet("color: #b36b00;")
         self.warning.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")

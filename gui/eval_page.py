@@ -7,7 +7,6 @@ also be enrolled into the gallery from here, on a job thread as well.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -27,14 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from core.gallery.api import Gallery
-from core.tools.evaluate import DEFAULT_TARGET_FAR, EvalReport, describe_folder, evaluate, evaluate_gallery, report_summary
+from core.tools.evaluate import (
+    DEFAULT_TARGET_FAR,
+    EvalReport,
+    describe_folder,
+    evaluate,
+    evaluate_gallery,
+    report_summary,
+    save_table,
+)
 from core.tools.folder_enroll import FolderEnrollResult, enroll_folder
 from core.tools.plots import plot_image, save_plot
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
-from gui.pictures import FitLabel, pil_pixmap
+from gui.widgets import FitLabel, pil_pixmap
 
 
 class EvalPage(QWidget):
@@ -184,12 +191,7 @@ class EvalPage(QWidget):
         if self.report is None:
             return False
         try:
-            with open(path, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(["threshold", "false_accept_rate", "genuine_accept_rate", "false_reject_rate"])
-                for r in self.report.thresholds:
-                    writer.writerow([f"{r.threshold:.2f}", f"{r.false_accept_rate:.4f}", f"{r.genuine_accept_rate:.4f}",
-                                     f"{r.false_reject_rate:.4f}"])
+            save_table(self.report, path)
         except OSError as exc:
             self.summary.setText(f"{path}: cannot be saved ({exc.strerror or exc})")
             return False

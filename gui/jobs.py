@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
@@ -16,7 +17,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QProgressBar, QPushB
 from core.errors import FaceGateError
 from core.tools.evaluate import Cancelled
 
-Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
+#: What a job reports: progress(done, total, what) and should_stop().
+Progress = Callable[[int, int, str], None]
+ShouldStop = Callable[[], bool]
+R = TypeVar("R")
 
 
 class JobThread(QThread):
@@ -25,7 +29,7 @@ class JobThread(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, work: Work, parent=None) -> None:
+    def __init__(self, work: Callable[[Progress, ShouldStop], Any], parent=None) -> None:
         super().__init__(parent)
         self._work = work
         self._stop = threading.Event()
@@ -76,7 +80,7 @@ class JobPanel(QWidget):
     def busy(self) -> bool:
         return self.job is not None and self.job.isRunning()
 
-    def start(self, title: str, work: Work, on_success: Callable[[object], None],
+    def start(self, title: str, work: Callable[[Progress, ShouldStop], R], on_success: Callable[[R], None],
               on_failure: Callable[[str], None], on_cancel: Callable[[], None] | None = None) -> JobThread:
         """Run ``work`` on a thread; the callbacks run on the GUI thread when it ends."""
         if self.busy:

@@ -2,7 +2,7 @@
 "not this person" for a wrong match (core.door.access_log does the work; this page only asks it)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.door.access_log import AccessEvent, AccessLog
+from core.door.access_log import AccessEvent, AccessLog, local_time, stored_time
 from core.door.decide import DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN, UNSURE
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
@@ -36,15 +36,8 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def local_time(stored: str) -> str:
-    """An event's time (stored in UTC) as the door PC's clock shows it."""
-    return datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def since_local_midnight(day: QDate) -> str:
-    """The stored (UTC, ISO) form of the start of ``day`` on the door PC's clock."""
-    midnight = datetime(day.year(), day.month(), day.day()).astimezone()
-    return midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+def _day(qdate: QDate) -> date:
+    return date(qdate.year(), qdate.month(), qdate.day())
 
 
 class LogPage(QWidget):
@@ -53,7 +46,7 @@ class LogPage(QWidget):
     def __init__(self, gallery, parent=None) -> None:
         super().__init__(parent)
         self.gallery = gallery
-        self.log = AccessLog(gallery.store)
+        self.access_log = AccessLog(gallery.store)
         self.events: list[AccessEvent] = []
 
         self.person = QLineEdit(placeholderText="person (any)")
@@ -61,14 +54,14 @@ class LogPage(QWidget):
         self.verdict.addItems([v or "any verdict" for v in VERDICTS])
         self.unknown = QCheckBox("unknown visitors only")
         self.use_since = QCheckBox("since")
-        self.since = QDateEdit(QDate.currentDate().addDays(-7), calendarPopup=True)
+        self.since = QDateEdit(QDate.currentDate().addDays(-7))
+        self.since.setCalendarPopup(True)
         refresh = QPushButton("Refresh")
         export = QPushButton("Export CSV…")
         self.not_this = QPushButton("Not this person")
         self.not_this.setToolTip("This face is not the person it was matched to: never match it to them again")
         self.not_this.setEnabled(False)
-        for w in (self.person,):
-            w.returnPressed.connect(self.reload)
+        self.person.returnPressed.connect(self.reload)
         for signal in (self.verdict.currentIndexChanged, self.unknown.toggled, self.use_since.toggled,
                        self.since.dateChanged):
             signal.connect(self.reload)
@@ -107,11 +100,11 @@ class LogPage(QWidget):
         verdict = VERDICTS[self.verdict.currentIndex()]
         return {"person": self.person.text().strip() or None, "verdict": verdict or None,
                 "unknown": self.unknown.isChecked(),
-                "since": since_local_midnight(self.since.date()) if self.use_since.isChecked() else None}
+                "since": stored_time(_day(self.since.date())) if self.use_since.isChecked() else None}
 
     def reload(self) -> None:
         try:
-            self.events = self.log.events(**self.filters())
+            self.events = self.access_log.events(**self.filters())
         except FaceGateError as exc:
             self.status.setText(str(exc))
             return
@@ -131,7 +124,7 @@ class LogPage(QWidget):
     def _selected(self) -> None:
         event = self.selected_event()
         self.not_this.setEnabled(bool(event and event.person_id is not None and not event.not_this_person))
-        jpeg = self.log.snapshot(event.id) if event and event.has_snapshot else None
+        jpeg = self.access_log.snapshot(event.id) if event and event.id is not None and event.has_snapshot else None
         if jpeg:
             pixmap = QPixmap()
             pixmap.loadFromData(jpeg, "JPG")
@@ -141,7 +134,7 @@ class LogPage(QWidget):
             self.snapshot.setText("no snapshot" if event else "no event selected")
 
     def export(self, path: str) -> int:
-        count = self.log.export_csv(path, **self.filters())
+        count = self.access_log.export_csv(path, **self.filters())
         self.status.setText(f"{count} events written to {path}")
         return count
 
@@ -157,10 +150,10 @@ class LogPage(QWidget):
 
     def mark_not_this_person(self) -> None:
         event = self.selected_event()
-        if event is None or not require_admin(self, "correct the access log"):
+        if event is None or event.id is None or not require_admin(self, "correct the access log"):
             return
         try:
-            self.log.not_this_person(event.id, self.gallery)
+            self.access_log.not_this_person(event.id, self.gallery)
         except FaceGateError as exc:
             self.status.setText(str(exc))
             return

@@ -5,6 +5,7 @@ decided; the frame loop runs on a VideoWorker thread, descriptors in the recogni
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -14,13 +15,15 @@ from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.live.sources import SourceError, list_cameras, parse_source
 from gui.admin_dialog import require_admin
+from gui.door_pages import DoorPages
 from gui.enroll_dialog import EnrollDialog
 from gui.people_panel import PeoplePanel
 from gui.settings_dialog import SOURCE_KEY, SettingsDialog, recent_sources, remember_source
+from gui.site_page import SitePages, add_site_page
+from gui.tool_pages import ToolPages
 from gui.video_view import VideoView
 from gui.video_worker import ShownFrame, VideoWorker
-
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+from gui.widgets import VIDEO_FILTER
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +48,9 @@ class MainWindow(QMainWindow):
         self._fps = 0.0
         self._last_shown = 0.0
         self._closed = False
+        self.tool_pages: ToolPages | None = None
+        self.door_pages: DoorPages | None = None
+        self.site_pages: SitePages | None = None
 
         self.video = VideoView()
         self.video.face_clicked.connect(self.face_clicked)
@@ -84,7 +90,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         cameras = list_cameras()
         for index in cameras:
-            menu.addAction(f"Camera {index}", lambda i=index: self.open_source(str(i)))
+            menu.addAction(f"Camera {index}", partial(self.open_source, str(index)))
         if not cameras:
             menu.addAction("No camera found").setEnabled(False)
         menu.addSeparator()
@@ -94,13 +100,13 @@ class MainWindow(QMainWindow):
         if recent:
             menu.addSeparator()
             for source in recent:
-                menu.addAction(source, lambda s=source: self.open_source(s))
+                menu.addAction(source, partial(self.open_source, source))
 
     # -- sources --------------------------------------------------------------------------------
     def start(self, source: str | None = None) -> None:
         """Open the given source, else the last one used, else the first camera; with none,
         say so and offer a file or a URL."""
-        source = source or self.settings.value(SOURCE_KEY, "") or ""
+        source = source or str(self.settings.value(SOURCE_KEY, "") or "")
         if not source:
             cameras = list_cameras()
             source = str(cameras[0]) if cameras else ""
@@ -249,3 +255,13 @@ class MainWindow(QMainWindow):
             self.enroll_dialog.reject()
             return
         super().keyPressEvent(event)
+
+
+def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options) -> MainWindow:
+    """The window with every page (gui.app and the self-test both open it). Features with a page
+    of their own add it here."""
+    window = MainWindow(gallery, recognizer, settings, **options)
+    window.tool_pages = ToolPages(window)  # Search, Video scan, Evaluate
+    window.door_pages = DoorPages(window)  # Access log, Door settings, door indicator
+    window.site_pages = add_site_page(window)  # Site page and copy age, only when the gallery has a site
+    return window

@@ -6,7 +6,6 @@ window must not freeze for."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -29,22 +28,7 @@ from core.gallery.store import Person
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel
-
-THUMB = 64
-
-
-def thumbnail_icon(jpeg: bytes | None) -> QIcon:
-    image = QImage.fromData(jpeg) if jpeg else QImage()
-    if image.isNull():
-        return QIcon()
-    return QIcon(QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation)))
-
-
-def ask_yes(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+from gui.widgets import IMAGE_FILTER, THUMB, ask_yes, thumbnail_icon
 
 
 class PeoplePanel(QWidget):
@@ -57,8 +41,9 @@ class PeoplePanel(QWidget):
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.itemDoubleClicked.connect(lambda _: self.view_samples())
         self.list.currentItemChanged.connect(lambda *_: self._show_allowed())
-        self.allowed = QCheckBox("Allowed in", enabled=False,
-                                 toolTip="Unticked: still recognised and logged, but the door stays shut")
+        self.allowed = QCheckBox("Allowed in")
+        self.allowed.setEnabled(False)
+        self.allowed.setToolTip("Unticked: still recognised and logged, but the door stays shut")
         self.allowed.clicked.connect(self.set_allowed)
         buttons = QHBoxLayout()
         for text, slot in (("Rename…", self.rename), ("Delete…", self.delete),
@@ -82,10 +67,8 @@ class PeoplePanel(QWidget):
         current = self.selected()
         self.list.clear()
         for person in self.gallery.people():
-            rows = self.gallery.store.read(
-                "SELECT thumbnail FROM samples WHERE person_id = ? ORDER BY id LIMIT 1", (person.id,))
             note = "" if person.allowed else ", not allowed"
-            item = QListWidgetItem(thumbnail_icon(rows[0][0] if rows else None),
+            item = QListWidgetItem(thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
                                    f"{person.name}\n{person.sample_count} samples{note}")
             item.setData(Qt.ItemDataRole.UserRole, person)
             self.list.addItem(item)
@@ -149,8 +132,7 @@ class PeoplePanel(QWidget):
         person = self.selected()
         if person is None:
             return
-        files, _ = QFileDialog.getOpenFileNames(self, f"Photos of {person.name}", "",
-                                                "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff)")
+        files, _ = QFileDialog.getOpenFileNames(self, f"Photos of {person.name}", "", IMAGE_FILTER)
         if files:
             self.add_photo_files(person.name, files)
 
@@ -201,7 +183,9 @@ class SamplesDialog(QDialog):
         self.panel = panel
         self.person = person
         self.setWindowTitle(f"Samples of {person.name}")
-        self.list = QListWidget(viewMode=QListWidget.ViewMode.IconMode, resizeMode=QListWidget.ResizeMode.Adjust)
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setIconSize(QSize(THUMB * 2, THUMB * 2))
         remove = QPushButton("Remove sample…")
         remove.clicked.connect(self.remove)

@@ -3,6 +3,7 @@ a face (or load a photo) for the most similar faces in every scanned video with 
 folded, see the frame with the box, and enroll a person from a found face."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +26,14 @@ from PySide6.QtWidgets import (
 
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
-from core.tools.scan import DEFAULT_FOLD, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from core.tools.scan import ScanChoices, ScanLibrary, ScanResult, ScanSettings, SimilarFace
 from core.vision.detection import METHODS, Detector
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
-from gui.main_window import VIDEO_FILTER
-from gui.people_panel import ask_yes, thumbnail_icon
-from gui.pictures import FitLabel, rgb_pixmap
-from gui.search_page import IMAGE_FILTER
+from gui.widgets import IMAGE_FILTER, THUMB, VIDEO_FILTER, FitLabel, ask_yes, rgb_pixmap, thumbnail_icon
 
-ICON = QSize(64, 64)
-EVERY_KEY, FOLD_KEY, METHOD_KEY = "scan.every", "scan.fold", "scan.method"
+ICON = QSize(THUMB, THUMB)
 
 
 def _icon_list() -> QListWidget:
@@ -60,7 +57,7 @@ class ScanPage(QWidget):
         self.library = ScanLibrary(gallery)
         self.detector = Detector(gallery.detector.settings.method, gallery.detector.settings.min_face)
         self.similar: list[SimilarFace] = []
-        self.shown_face: int | None = None
+        self.choices, _ = ScanChoices.load_or_default(gallery.store)  # what was chosen last time
 
         self.scan_button = QPushButton("Scan a video…")
         self.scan_button.clicked.connect(self.choose_video)
@@ -68,17 +65,17 @@ class ScanPage(QWidget):
         self.every.setRange(1, 1000)
         self.every.setPrefix("every ")
         self.every.setSuffix(" frames")
-        self.every.setValue(int(gallery.store.get_setting(EVERY_KEY, "5")))
+        self.every.setValue(self.choices.every)
         self.method = QComboBox()
         self.method.addItems(METHODS)
-        self.method.setToolTip("hog finds faces from 40 px (thorough, slower); haar+hog is the live view's quick "
-                               "detector and misses small faces")
-        self.method.setCurrentText(gallery.store.get_setting(METHOD_KEY, ScanSettings.method))
+        self.method.setToolTip("yunet finds faces from 40 px at a few ms a frame; hog finds them too, about "
+                               "50x slower; haar+hog and haar miss most small faces")
+        self.method.setCurrentText(self.choices.method)
         self.fold = QDoubleSpinBox()
         self.fold.setRange(0.0, 1.0)
         self.fold.setSingleStep(0.05)
         self.fold.setPrefix("fold under ")
-        self.fold.setValue(float(gallery.store.get_setting(FOLD_KEY, str(DEFAULT_FOLD))))
+        self.fold.setValue(self.choices.fold)
         self.fold.valueChanged.connect(self._refold)
         self.photo_button = QPushButton("Search with a photo…")
         self.photo_button.clicked.connect(self.choose_photo)
@@ -97,7 +94,7 @@ class ScanPage(QWidget):
         self.faces = _icon_list()
         self.faces.itemClicked.connect(lambda item: self.search_face(item.data(Qt.ItemDataRole.UserRole)))
         self.results = _icon_list()
-        self.results.currentItemChanged.connect(lambda item, _: item and self.show_frame(item.data(Qt.ItemDataRole.UserRole)))
+        self.results.currentItemChanged.connect(self._result_chosen)
         self.frame = FitLabel("the frame of the chosen face shows here")
         self.enroll_button = QPushButton("Enroll this face as…")
         self.enroll_button.setEnabled(False)
@@ -132,8 +129,7 @@ class ScanPage(QWidget):
             self.summary.setText("A scan is already running; cancel it first.")
             return
         every, method = self.every.value(), self.method.currentText()
-        self._remember(EVERY_KEY, every)
-        self._remember(METHOD_KEY, method)
+        self._remember(every=every, method=method)
         name = Path(path).name
 
         def work(progress, should_stop):
@@ -153,11 +149,12 @@ class ScanPage(QWidget):
     def _failed(self, why: str) -> None:
         self.summary.setText(why)
 
-    def _remember(self, key: str, value) -> None:
+    def _remember(self, **changes) -> None:
+        self.choices = replace(self.choices, **changes)
         try:
-            self.gallery.store.set_setting(key, str(value))
+            self.choices.save(self.gallery.store)
         except FaceGateError:
-            pass  # a read-only gallery: the setting lasts for this session
+            pass  # a read-only gallery: the choice lasts for this session
 
     # -- browsing -------------------------------------------------------------------------------
     def reload(self, select: int | None = None) -> None:
@@ -227,7 +224,7 @@ class ScanPage(QWidget):
         self._refold()
 
     def _refold(self) -> None:
-        self._remember(FOLD_KEY, self.fold.value())
+        self._remember(fold=self.fold.value())
         if self._query is None:
             return
         self.similar = self.library.similar(self._query, top=40, fold_distance=self.fold.value())
@@ -243,6 +240,10 @@ class ScanPage(QWidget):
             self.results.addItem(item)
         self.listed.emit()
 
+    def _result_chosen(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.show_frame(item.data(Qt.ItemDataRole.UserRole))
+
     def show_frame(self, face_id: int) -> None:
         try:
             rgb = self.library.frame(face_id)
@@ -252,7 +253,6 @@ class ScanPage(QWidget):
             return
         self.frame.set_picture(rgb_pixmap(rgb))
         self.enroll_button.setEnabled(True)
-        self.shown_face = face_id
 
     # -- enrolling ------------------------------------------------------------------------------
     def ask_enroll(self) -> None:

@@ -15,6 +15,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt is imported only once the platform is chosen (offscreen)
+    from gui.enroll_dialog import EnrollDialog
+    from gui.main_window import MainWindow
 
 #: What the demo clip holds (resources/demo_clip.mp4, 275 frames at 30 fps): one face
 #: (Lin-Manuel Miranda) large and steady around frame 125, alone on 140-205; a stranger alone on 215-248.
@@ -54,13 +59,13 @@ class Seen:
 class SelfTest:
     """Drives the window from its frame_shown signal: enroll once, then judge the next pass."""
 
-    def __init__(self, window, app, clip: Path, timeout: float) -> None:
+    def __init__(self, window: MainWindow, app, clip: Path, timeout: float) -> None:
         self.window, self.app, self.clip = window, app, clip
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.state = "waiting for a face"
         self.attempts = 0
-        self.dialog = None
+        self.dialog: EnrollDialog | None = None
         self.last_index = -1
         self.judged = Seen()
         self.door: dict[int, str] = {}   # track -> the door's final verdict on it (shown, not judged here)
@@ -76,9 +81,17 @@ class SelfTest:
         """Play the clip from its start, as the window plays any video file."""
         self.window.open_source(str(self.clip))
         worker = self.window.worker
+        if worker is None:
+            self.fail(f"the demo clip does not play: {self.window.video.message()}")
+            return
+
+        def stopped() -> None:
+            if self.window.worker is worker:  # not a worker replaced by the next play
+                self.fail(f"the capture thread stopped at frame {self.last_index} while {self.state} "
+                          "(its error is above)")
+
         worker.source_failed.connect(lambda why, _: self.fail(f"the demo clip does not play: {why}"))
-        worker.finished.connect(lambda: self.window.worker is worker and self.fail(
-            f"the capture thread stopped at frame {self.last_index} while {self.state} (its error is above)"))
+        worker.finished.connect(stopped)
 
     def on_frame(self, shown) -> None:
         if self.result is not None:
@@ -113,11 +126,14 @@ class SelfTest:
         self.attempts += 1
         print(f"self-test: enrolling the face at frame {index} (box {faces[0].box.width} px, "
               f"shown as {faces[0].label!r}) as {NAME!r}, attempt {self.attempts}", flush=True)
-        self.dialog = self.window.enroll(faces[0].id)
-        self.dialog.name.setCurrentText(NAME)
-        self.dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
-        if not self.dialog.started:
-            self.fail(f"the enroll dialog did not start: {self.dialog.status.text()}")
+        self.dialog = dialog = self.window.enroll(faces[0].id)
+        if dialog is None:
+            self.fail("the enroll dialog did not open")
+            return
+        dialog.name.setCurrentText(NAME)
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        if not dialog.started:
+            self.fail(f"the enroll dialog did not start: {dialog.status.text()}")
             return
         self.state = "enrolling"
 
@@ -126,7 +142,8 @@ class SelfTest:
             return
         if progress.error:
             print(f"self-test: enrollment attempt {self.attempts} failed: {progress.error}", flush=True)
-            self.dialog.reject()
+            if self.dialog is not None:
+                self.dialog.reject()
             if self.attempts >= MAX_ENROLL_ATTEMPTS:
                 self.fail(f"enrollment failed {self.attempts} times; last: {progress.error}")
             self.state = "waiting for a face"
@@ -168,9 +185,9 @@ class SelfTest:
             self.app.processEvents()
             if time.monotonic() > self.deadline:
                 self.fail(f"timed out after {self.timeout:.0f} s while {self.state} (at frame {self.last_index})")
-            pool_error = getattr(self.window.recognizer.pool, "error", None)
-            if pool_error:
-                self.fail(pool_error)
+            worker_error = self.window.recognizer.descriptor_worker.error
+            if worker_error:
+                self.fail(worker_error)
             time.sleep(0.005)
         return self.result
 
@@ -198,45 +215,40 @@ def run(timeout: float = 120.0) -> int:
 
 
 def check_files() -> None:
-    """Every dlib model core may load and the Haar cascade are where the app looks for them."""
-    from core.errors import ModelError
-    from core.vision.describe import MODEL_FILES, default_model_dir
-    from core.vision.detection import haar_cascade_path
+    """Say where the model files are (the dlib models, the YuNet detector the window detects with,
+    the Haar cascade); ModelError (the self-test's answer) when any is missing or unreadable."""
+    from core.vision.models import check_models
 
-    folder = default_model_dir()
-    missing = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]
-    if missing:
-        raise ModelError(f"dlib model files missing from {folder}: {', '.join(missing)}")
-    if not os.path.isfile(haar_cascade_path()):
-        raise ModelError(f"the Haar cascade is missing: {haar_cascade_path()}")
-    size = sum((folder / name).stat().st_size for name in MODEL_FILES.values()) / 2**20
-    print(f"self-test: {len(MODEL_FILES)} dlib models ({size:.0f} MB) in {folder}; Haar cascade "
-          f"{haar_cascade_path()}", flush=True)
+    models = check_models()
+    print(f"self-test: {len(models.files)} dlib models ({models.megabytes:.0f} MB) in {models.folder}; Haar cascade "
+          f"{models.haar_cascade}", flush=True)
+    print(f"self-test: YuNet face detector {models.yunet} (licence: {models.yunet.with_name('LICENSE')})", flush=True)
 
 
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from core.gallery.api import Gallery
     from core.live.loop import LiveRecognizer
-    from gui.app import build_window
+    from gui.main_window import build_window
+    from gui.widgets import application
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = application()
     frozen = "frozen (PyInstaller)" if getattr(sys, "frozen", False) else "from source"
     print(f"self-test: FaceGate {frozen}, Qt platform {app.platformName()}", flush=True)
     check_files()
     gallery = Gallery(tmp / "gallery.db")
     recognizer = LiveRecognizer(gallery)
+    print(f"self-test: detecting with {recognizer.detector.settings.method}, every frame", flush=True)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
     window = build_window(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
                           pace=False, loop=True)
     try:
         window.show()
         print(f"self-test: window shown ({window.width()}x{window.height()}), descriptor worker pid "
-              f"{recognizer.pool.pid} (this process {os.getpid()}), playing {clip}", flush=True)
+              f"{recognizer.descriptor_worker.pid} (this process {os.getpid()}), playing {clip}", flush=True)
         test = SelfTest(window, app, clip, timeout)
         test.play()
         status = test.wait()

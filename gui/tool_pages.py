@@ -36,6 +36,3 @@ class ToolPages(QObject):
             self.shutdown()
         return False
 
-
-def add_tool_pages(window) -> ToolPages:
-    return ToolPages(window)

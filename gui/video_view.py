@@ -10,7 +10,8 @@ from core.live.loop import FrameResult, TrackView
 
 #: Box colours by what core decided about the face.
 COLOURS = {"known": QColor(40, 200, 80), "unknown": QColor(230, 60, 50),
-           "unsure": QColor(240, 170, 30), "pending": QColor(200, 200, 200)}
+           "unsure": QColor(240, 170, 30), "pending": QColor(200, 200, 200),
+           "poor": QColor(120, 160, 230)}  # failed the quality gates: not judged, the label says why
 
 
 def caption(track: TrackView) -> str:
@@ -31,6 +32,7 @@ class VideoView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.image: QImage | None = None
         self.result: FrameResult | None = None
+        self.min_label_px = 12   # the smallest name tag; the kiosk raises it (set_text_size)
         self._notice = QWidget(self)
         self._message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self._message.setStyleSheet("color: white; font-size: 15px;")
@@ -69,6 +71,11 @@ class VideoView(QWidget):
         self._notice.raise_()
         self.update()
 
+    def set_text_size(self, px: int) -> None:
+        """Names and messages at least ``px`` pixels high (the kiosk: readable from two metres)."""
+        self.min_label_px = px
+        self._message.setStyleSheet(f"color: white; font-size: {px}px;")
+
     def message(self) -> str:
         return self._message.text() if self._notice.isVisible() else ""
 
@@ -82,16 +89,20 @@ class VideoView(QWidget):
         w, h = iw * scale, ih * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
+    def _scale(self, rect: QRectF) -> float:
+        """Widget pixels per frame pixel where the frame is drawn in ``rect`` (0 with no frame)."""
+        return rect.width() / self.image.width() if self.image is not None and self.image.width() else 0.0
+
     def to_frame(self, pos: QPointF) -> tuple[float, float] | None:
         rect = self._picture_rect()
-        if rect.isEmpty() or not rect.contains(pos):
+        scale = self._scale(rect)
+        if rect.isEmpty() or not rect.contains(pos) or not scale:
             return None
-        scale = rect.width() / self.image.width()
         return (pos.x() - rect.left()) / scale, (pos.y() - rect.top()) / scale
 
     def to_widget(self, x: float, y: float) -> QPointF:
         rect = self._picture_rect()
-        scale = rect.width() / self.image.width()
+        scale = self._scale(rect)
         return QPointF(rect.left() + x * scale, rect.top() + y * scale)
 
     # -- Qt events ----------------------------------------------------------------------------
@@ -113,17 +124,17 @@ class VideoView(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(rect, self.image)
             if self.result is not None:
-                self._draw_tracks(painter, rect)
+                self._draw_tracks(painter, rect, self.result)
         painter.end()
 
-    def _draw_tracks(self, painter: QPainter, rect: QRectF) -> None:
-        scale = rect.width() / self.image.width()
+    def _draw_tracks(self, painter: QPainter, rect: QRectF, result: FrameResult) -> None:
+        scale = self._scale(rect)
         font = QFont(self.font())
-        font.setPixelSize(max(12, int(14 * scale)))
+        font.setPixelSize(max(self.min_label_px, int(14 * scale)))
         font.setBold(True)
         painter.setFont(font)
         metrics = painter.fontMetrics()
-        for track in self.result.tracks:
+        for track in result.tracks:
             colour = COLOURS.get(track.state, COLOURS["pending"])
             b = track.box
             box = QRectF(rect.left() + b.left * scale, rect.top() + b.top * scale,

@@ -13,12 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
 from core.live.loop import FrameResult, LiveRecognizer
 from core.live.sources import FrameSource, SourceError, SourceSpec
+from gui.widgets import rgb_qimage
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -34,13 +34,6 @@ class ShownFrame:
     result: FrameResult
     source_index: int        # the frame's number in its source (a file's frame position)
     latency_ms: float        # capture -> result ready: detection, tracking, matching
-
-
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns its pixels (safe to send to another thread)."""
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class VideoWorker(QThread):
@@ -62,6 +55,10 @@ class VideoWorker(QThread):
         self._stop = threading.Event()
         self._unshown = 0          # frames sent but not yet taken by the GUI
         self._unshown_lock = threading.Lock()
+        # for the health monitor (core.service.monitor): when the loop last stepped, and why the
+        # source fails (None while frames come)
+        self.progress = time.monotonic()
+        self.problem: str | None = None
 
     def stop(self, wait_ms: int = 10000) -> bool:
         """Ask the loop to end and wait for it; True when the thread has stopped."""
@@ -80,6 +77,7 @@ class VideoWorker(QThread):
         bad_frames = 0  # frames in a row that recognition failed on
         try:
             while not self._stop.is_set():
+                self.progress = time.monotonic()
                 if source is None:
                     try:
                         source = FrameSource(self.spec, pace=self.pace, loop=self.loop)
@@ -99,6 +97,7 @@ class VideoWorker(QThread):
                 if frame is None:
                     self.finished_source.emit()
                     return
+                self.problem = None
                 try:
                     result = self.recognizer.process(frame.rgb, frame.timestamp)
                 except Exception as exc:  # one bad frame must not freeze the window
@@ -115,13 +114,15 @@ class VideoWorker(QThread):
                     if self._unshown > 2:
                         continue
                     self._unshown += 1
-                self.frame_ready.emit(ShownFrame(to_qimage(frame.rgb), result, frame.index, latency))
+                self.frame_ready.emit(ShownFrame(rgb_qimage(frame.rgb), result, frame.index, latency))
         finally:
             if source is not None:
                 source.close()
 
     def _wait_after(self, why: str, failures: int) -> int:
         pause = self.backoff[min(failures, len(self.backoff) - 1)]
+        self.problem = why
+        self.progress = time.monotonic()
         self.source_failed.emit(why, pause)
         self._stop.wait(pause)
         return failures + 1

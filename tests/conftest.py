@@ -64,12 +64,13 @@ def clip():
 def lin_db(tmp_path_factory, clip, describer) -> Path:
     """A gallery where Lin-Manuel was enrolled live from the clip (5 samples of his track)."""
     from core.gallery.api import Gallery
-    from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.loop import LiveRecognizer, LiveSettings
+    from core.live.worker import InlineWorker
 
     path = tmp_path_factory.mktemp("lin") / "lin.db"
     with Gallery(path, describer=describer) as g:
-        rec = LiveRecognizer(g, pool=InlinePool(describer))
+        # the 10 s to collect samples is wall-clock: on a loaded machine the 80 frames take longer
+        rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(describer))
         progress = None
         for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 100]):  # he leaves at 212: what was taken is saved
             result = rec.process(rgb, i / 30)
@@ -98,7 +99,7 @@ def live_window(qtbot, gallery, tmp_path):
     from PySide6.QtCore import QSettings
 
     from core.live.loop import LiveRecognizer
-    from gui.app import build_window
+    from gui.main_window import build_window
 
     recognizer = LiveRecognizer(gallery)
     settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
@@ -117,7 +118,7 @@ def live_window(qtbot, gallery, tmp_path):
         started.append(window.worker)
 
     window.open_source = open_and_note
-    worker_pid = recognizer.pool.pid
+    worker_pid = recognizer.descriptor_worker.pid
     yield window, recording
     window.close()
     assert window._closed

@@ -3,7 +3,7 @@
     facegate schedule Ada "Mon-Fri 08:00-18:00, Sat 10:00-14:00"   # set Ada's weekly windows
     facegate schedule Ada                                         # show them
     facegate schedule Ada --clear                                 # no time limit any more
-    facegate access-log --since 2026-11-01 --person Ada           # list events, newest first
+    facegate access-log --since 2026-11-01 --person Ada           # since local midnight, newest first
     facegate access-log --csv log.csv                             # export every event
     facegate access-log --not-this-person 42                      # event 42's face is not that person
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from core.cli.common import open_gallery, say
-from core.door.access_log import AccessLog
+from core.door.access_log import AccessLog, stored_time
 from core.door.schedule import Schedules, format_windows, parse_windows
-from core.errors import StoreError
+from core.errors import FaceGateError, StoreError
 
 COMMANDS = ("schedule", "access-log")
 
@@ -30,7 +31,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--person", default=None)
     p.add_argument("--verdict", default=None, help='e.g. Granted, Denied, "Denied (schedule)", Unknown')
     p.add_argument("--unknown", action="store_true", help="unknown visitors only")
-    p.add_argument("--since", default=None, help="ISO date or time (UTC), e.g. 2026-11-01")
+    p.add_argument("--since", default=None,
+                   help="ISO date or time on this PC's clock (a date: from its local midnight; "
+                        "a time may end in Z or +HH:MM), e.g. 2026-11-01")
     p.add_argument("--limit", type=int, default=50, help="events to list (default 50; the CSV has all)")
     p.add_argument("--not-this-person", type=int, default=None, metavar="EVENT",
                    help="this event's face is not the person it was matched to: never match it to them again")
@@ -62,20 +65,24 @@ def _schedule(args) -> int:
 
 
 def _access_log(args) -> int:
-    filters = {"person": args.person, "verdict": args.verdict, "unknown": args.unknown, "since": args.since}
+    try:
+        since = stored_time(args.since) if args.since else None
+    except ValueError as exc:
+        raise FaceGateError(f"--since: {exc}") from None
+    filters = {"person": args.person, "verdict": args.verdict, "unknown": args.unknown, "since": since}
     with open_gallery(args, write=args.not_this_person is not None) as g:
-        log = AccessLog(g.store)
+        access_log = AccessLog(g.store)
         if args.not_this_person is not None:
-            event = log.not_this_person(args.not_this_person, g)
+            event = access_log.not_this_person(args.not_this_person, g)
             say(args, {"event": event.id, "not": event.name},
                    f"event {event.id}: that face will not be matched to {event.name} again")
             return 0
         if args.csv is not None:
-            count = log.export_csv(args.csv, **filters)
+            count = access_log.export_csv(args.csv, **filters)
             say(args, {"csv": str(args.csv), "events": count}, f"{count} events written to {args.csv}")
             return 0
-        events = log.events(limit=args.limit, **filters)
-    rows = [{"id": e.id, "time": e.time, "person": e.name, "verdict": e.verdict, "distance": e.distance,
+        events = access_log.events(limit=args.limit, **filters)
+    rows: list[dict[str, Any]] = [{"id": e.id, "time": e.time, "person": e.name, "verdict": e.verdict, "distance": e.distance,
              "door": e.door, "reason": e.reason} for e in events]
     say(args, rows, "\n".join(
         f"{r['id']:>6} {r['time'][:19]} {(r['person'] or 'unknown'):<20} {r['verdict']:<18} "

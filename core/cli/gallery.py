@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.cli.common import open_gallery, progress_bar, say
 from core.paths import default_db
+from core.records import skipped_json
 
 COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore")
 
@@ -39,9 +40,9 @@ def run(args) -> int:
         with open_gallery(args, write=True) as g:
             result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied)
         out = {"name": result.person.name, "added": len(result.sample_ids), "samples": result.person.sample_count,
-               "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+               "skipped": skipped_json(result.skipped)}
         say(args, out, f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
-             + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+             + "".join(f"\n  skipped {reason}" for _, reason in result.skipped))
         return 0
     if args.command == "enroll-folder":
         return _enroll_folder(args)
@@ -92,9 +93,9 @@ def _enroll_folder(args) -> int:
     out = {"people": result.enrolled, "samples": result.samples, "images": result.images,
            "seconds": round(elapsed, 2),
            "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
-           "skipped": [{"file": f, "reason": r} for f, r in result.skipped]}
+           "skipped": skipped_json(result.skipped)}
     say(args, out, f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
-         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {s['reason']}" for s in out["skipped"]))
+         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {reason}" for _, reason in result.skipped))
     return 0
 
 

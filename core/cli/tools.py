@@ -1,15 +1,16 @@
-"""The search, scan and evaluation verbs of ``facegate`` (core/cli.py routes them here).
-
-Kept apart from cli.py so the shared command file only needs two small hooks.
-"""
+"""The search, scan and evaluation verbs of ``facegate`` (core.cli.main routes them here)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from core.cli.common import open_gallery, progress_bar
+from core.errors import FaceGateError
+from core.paths import default_db
+from core.vision.detection import DEFAULT_METHOD, METHODS
 
 COMMANDS = ("search", "scan", "scan-search", "eval")
 
@@ -20,10 +21,13 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=5, help="samples to list per face (default 5)")
     p.add_argument("--within", type=float, default=None, help="list every sample within this distance instead")
     p.add_argument("--save", type=Path, default=None, help="save the comparison as a PNG picture")
+    p.add_argument("--site", action="store_true",
+                   help="search the whole site (PostgreSQL + pgvector): every door's people, and where the face was seen")
     p = sub.add_parser("scan", parents=[common], help="find and keep every face in a video file")
     p.add_argument("video", type=Path)
     p.add_argument("--every", type=int, default=5, help="look at every Nth frame (default 5)")
-    p.add_argument("--method", default="hog", help="face detector: hog (default, finds small faces), haar+hog, haar")
+    p.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS,
+                   help=f"face detector (default {DEFAULT_METHOD}: finds faces from 40 px at a few ms a frame)")
     p = sub.add_parser("scan-search", parents=[common], help="faces in scanned videos most like each face of a photo")
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=10, help="distinct faces to list per face (default 10)")
@@ -39,6 +43,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--probes", type=int, default=1, help="probes per person and round (default 1)")
     p.add_argument("--target-far", type=float, default=None, help="FAR the recommended threshold keeps to (0.01)")
     p.add_argument("--plot", type=Path, default=None, help="save the FAR/FRR plot as PNG")
+    p.add_argument("--csv", type=Path, default=None, help="save the threshold table (FAR, GAR, FRR) as CSV")
 
 
 def run(args) -> int:
@@ -56,6 +61,9 @@ def run(args) -> int:
 
 def _search(args) -> int:
     from core.tools.search import result_json, save_comparison, search_photo
+
+    if args.site:
+        return _search_site(args)
 
     with open_gallery(args, write=False) as g:
         result = search_photo(g, str(args.image), top=args.top, within=args.within)
@@ -77,6 +85,34 @@ def _search(args) -> int:
     return 0
 
 
+def _search_site(args) -> int:
+    from core.site.admin import SiteAdmin
+    from core.site.config import SiteConfig, SiteError
+    from core.site.search import search_json, search_site
+
+    config = SiteConfig.load(args.db or default_db())
+    if config is None:
+        raise SiteError("this gallery does not belong to a site (facegate site init / join)")
+    with open_gallery(args, write=False) as g:
+        faces = g.faces(str(args.image))
+    with SiteAdmin.from_config(config) as admin:
+        found = [(face.box, search_site(admin.conn, face.descriptor, args.top, args.within)) for face in faces]
+    if args.json:
+        print(json.dumps({"faces": [{"box": list(box.as_tuple()), **search_json(f)} for box, f in found]}))
+        return 0
+    if not found:
+        print(f"{args.image}: no face found")
+    for box, f in found:
+        print(f"face {box.as_tuple()}  (site searched in {f.search_ms:.1f} ms)")
+        for h in f.hits:
+            print(f"  {h.distance:.3f}  {h.person}  (sample {h.sample_id[:8]}, enrolled at {h.enrolled_at or '?'})")
+        if not f.hits:
+            print("  no enrolled sample" + (f" within {args.within}" if args.within is not None else ""))
+        for s in f.sightings:
+            print(f"  seen {s.time[:19]} at {s.door}: {s.name or 'unknown'} {s.verdict} ({s.distance:.3f})")
+    return 0
+
+
 def _scan(args) -> int:
     from core.tools.scan import ScanLibrary, ScanSettings
 
@@ -87,10 +123,11 @@ def _scan(args) -> int:
         sys.stderr.write("\n")
     out = {"video": str(args.video), "video_id": result.video_id, "frames": result.frames_read,
            "frames_scanned": result.frames_scanned, "faces": result.faces, "seconds": round(result.seconds, 2),
-           "frames_per_second": round(result.frames_per_second, 2)}
+           "frames_per_second": round(result.frames_per_second, 2), "poor_faces": result.poor}
     print(json.dumps(out) if args.json else
           f"{args.video}: {result.faces} face(s) in {result.frames_scanned} of {result.frames_read} frames "
-          f"({result.seconds:.1f} s, {result.frames_per_second:.1f} scanned frames/s)")
+          f"({result.seconds:.1f} s, {result.frames_per_second:.1f} scanned frames/s)"
+          + (f"; {result.poor} more too small, blurred or turned away to keep" if result.poor else ""))
     return 0
 
 
@@ -100,7 +137,7 @@ def _scan_search(args) -> int:
     fold = DEFAULT_FOLD if args.fold is None else args.fold
     with open_gallery(args, write=False) as g:
         found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within)
-    rows = [{"box": list(box.as_tuple()),
+    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()),
              "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
                           "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
                           "distance": round(h.distance, 4), "count": h.count,
@@ -123,7 +160,15 @@ def _scan_search(args) -> int:
 
 def _eval(args) -> int:
     from core.gallery.match import DEFAULT_THRESHOLD
-    from core.tools.evaluate import DEFAULT_TARGET_FAR, describe_folder, evaluate, evaluate_gallery, report_json, report_text
+    from core.tools.evaluate import (
+        DEFAULT_TARGET_FAR,
+        describe_folder,
+        evaluate,
+        evaluate_gallery,
+        report_json,
+        report_text,
+        save_table,
+    )
     from core.tools.plots import save_plot
     from core.vision.describe import Describer
     from core.vision.detection import Detector
@@ -133,17 +178,24 @@ def _eval(args) -> int:
         with open_gallery(args, write=False) as g:
             report = evaluate_gallery(g.store, target_far=target)
     else:
-        photos = describe_folder(args.folder, Describer(), Detector("hog", min_face=40),
+        photos = describe_folder(args.folder, Describer(), Detector(),
                                  on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, args.json))
         if not args.json:
             sys.stderr.write(f"\n{len(photos.images)} photos described in {photos.seconds:.1f} s\n")
         report = evaluate(photos, rounds=args.rounds, seed=args.seed, probes_per_person=args.probes, target_far=target)
     current = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
     saved = save_plot(report, args.plot, current=current) if args.plot else None
+    try:
+        table = save_table(report, args.csv) if args.csv else None
+    except OSError as exc:
+        raise FaceGateError(f"{args.csv}: cannot be saved ({exc.strerror or exc})") from None
     if args.json:
         data = report_json(report)
         data["plot"] = str(saved) if saved else None
+        if table:
+            data["csv"] = str(table)
         print(json.dumps(data))
     else:
-        print(report_text(report) + (f"\nplot saved to {saved}" if saved else ""))
+        print(report_text(report) + (f"\nplot saved to {saved}" if saved else "")
+              + (f"\ntable saved to {table}" if table else ""))
     return 0

@@ -7,6 +7,11 @@ person keeps their history. An event also keeps the face's descriptor, which is 
 then skips that person for faces nearer the mark than to the person's own samples
 (core.gallery.match.drop_rejected).
 
+Times are stored in UTC (ISO text, which sorts as time does). People think in the door PC's
+clock: stored_time() is the one rule that turns a day or a time they give into the stored form
+("since 2026-03-01" means from that day's local midnight), used alike by the Access log page and
+``facegate access-log --since``; local_time() shows a stored time on that clock.
+
 The CSV export has one row per event, a fixed set of columns (CSV_COLUMNS) and round-trips:
 read_csv() gives back the same events (without the snapshot and descriptor blobs). Text cells
 that a spreadsheet would run as a formula (=, +, -, @) are written with a leading apostrophe,
@@ -18,6 +23,7 @@ import csv
 import io
 import logging
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +37,28 @@ _FIELDS = ("id", "time", "track", "person_id", "name", "verdict", "reason", "dis
            "runner_up_distance", "door", "not_this_person")
 log = logging.getLogger("facegate.door")  # every decision also goes to the log file (core.logs)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def stored_time(when: date | datetime | str) -> str:
+    """The stored form (UTC, ISO, milliseconds) of a moment on the door PC's clock.
+
+    A date means that day's local midnight; a time without a UTC offset is local time; a time
+    with one (``...+01:00``, ``...Z``) is that moment. Text is read as ISO 8601; ValueError
+    says what could not be read."""
+    if isinstance(when, str):
+        text = when.strip()
+        try:
+            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date or time (like 2026-03-01 or 2026-03-01T08:00)") from None
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day)
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def local_time(stored: str) -> str:
+    """A stored time as the door PC's clock shows it: 'YYYY-MM-DD HH:MM:SS'."""
+    return datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -81,9 +109,10 @@ class AccessLog:
 
     def events(self, since: str | None = None, until: str | None = None, person: str | None = None,
                verdict: str | None = None, unknown: bool = False, limit: int | None = 1000) -> list[AccessEvent]:
-        """Events newest first. ``since``/``until``: ISO times (UTC, as stored; a date works);
+        """Events newest first. ``since``/``until``: times in the stored form (stored_time() makes
+        one from a local day or time; a UTC date works as is);
         ``person``: name, case-insensitive; ``verdict``: exact; ``unknown``: only unknown visitors."""
-        where, params = [], []
+        where, params = [], []  # written out, so tests/core/test_private_data.py can see every piece is constant
         if since:
             where.append("time >= ?")
             params.append(since)

@@ -20,7 +20,7 @@ a face snapshot and the descriptor the live loop's worker process computed (whic
 person" needs; it is never recomputed in this process).
 
 Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
-the access log is written by a small writer thread of the Decider: the frame thread only copies
+the access log is written by a small writer thread of the DoorDecider: the frame thread only copies
 the face; the snapshot JPEG and the SQLite commit (an fsync) happen there.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 from core.door.access_log import AccessEvent, AccessLog
 from core.door.schedule import Schedules
 from core.errors import UnknownPerson
-from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Match
 from core.vision.images import crop, encode_jpeg
@@ -131,7 +131,7 @@ class _Visit:
     matches: list[Match] = field(default_factory=list)
 
 
-class Decider:
+class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
@@ -139,12 +139,14 @@ class Decider:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
-        self.log = access_log or AccessLog(gallery.store)
+        self.access_log = access_log or AccessLog(gallery.store)
         self.schedules = Schedules(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
         self.on_logged: list[Callable[[AccessEvent], None]] = []  # called from the writer thread
+        # checks that may veto any grant, each returning why (or None): e.g. core.site's offline policy
+        self.gates: list[Callable[[], str | None]] = []
         self._pending: queue.Queue = queue.Queue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
@@ -211,7 +213,7 @@ class Decider:
     # -- judging ----------------------------------------------------------------------------------
     def _judged(self, m: Match) -> Match:
         """The identification re-judged with this decision's threshold and margin."""
-        return decide(m.candidates, self.settings.threshold, self.settings.min_margin) if m.candidates else m
+        return best_match(m.candidates, self.settings.threshold, self.settings.min_margin) if m.candidates else m
 
     def _judge(self, visit: _Visit, matches: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
@@ -234,7 +236,7 @@ class Decider:
         if all(m.matched and m.person_id == last.person_id for m in agreeing):
             return Decision(track, last.name, IDENTIFYING, f"{len(agreeing)} of {s.agree} identifications of "
                             f"{last.name} so far", last.person_id, last.distance, last.margin)
-        names = sorted({m.name for m in agreeing if m.matched})
+        names = sorted({m.name for m in agreeing if m.name is not None})
         if len(names) > 1:
             why = f"identifications disagree ({', '.join(names)})"
         elif last.matched:
@@ -246,7 +248,7 @@ class Decider:
     def _for_person(self, visit: _Visit, agreeing: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
         latest = agreeing[-1]
-        worst = max(m.distance for m in agreeing)
+        worst = max(m.distance for m in agreeing if m.distance is not None)  # all of them: they matched
         margins = [m.margin for m in agreeing if m.margin is not None]
         evidence = (f"{s.agree} identifications agree, distance ≤ {worst:.3f}"
                     + (f", margin ≥ {min(margins):.3f}" if margins else ", nobody else enrolled"))
@@ -258,6 +260,9 @@ class Decider:
             return replace(base, reason=f"{latest.name} was removed from the gallery")
         if not person.allowed:
             return self._finish(visit, replace(base, verdict=DENIED, reason=f"{person.name} is not allowed in; {evidence}"))
+        vetoes = [why for why in (gate() for gate in self.gates) if why]
+        if vetoes:
+            return self._finish(visit, replace(base, verdict=DENIED, reason=f"{vetoes[0]}; {evidence}"))
         inside, why = self.schedules.allows(person.id, self.clock())
         if not inside:
             return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))
@@ -321,8 +326,8 @@ class Decider:
                 event, face, event.descriptor = item
                 if face is not None:
                     region, rel = face
-                    event.snapshot = encode_jpeg(crop(region, rel.as_tuple(), size=self.settings.snapshot_size), 85)
-                self.log.record(event)
+                    event.snapshot = encode_jpeg(crop(region, rel, size=self.settings.snapshot_size), 85)
+                self.access_log.record(event)
                 for callback in list(self.on_logged):
                     callback(event)
             except Exception:  # a failing log must never stop the door or the video
@@ -346,9 +351,6 @@ class Decider:
 def _padded(rgb: np.ndarray, box: Box, pad: float = 0.5) -> tuple[np.ndarray, Box]:
     """A copy of the face with room around it, and the box inside that copy: enough to make a
     snapshot and a descriptor later without keeping the whole frame."""
-    h, w = rgb.shape[:2]
-    dx, dy = int(box.width * pad), int(box.height * pad)
-    x0, y0 = max(0, box.left - dx), max(0, box.top - dy)
-    x1, y1 = min(w, box.right + dx), min(h, box.bottom + dy)
-    region = rgb[y0:y1, x0:x1].copy()
-    return region, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0)
+    outer = box.padded(int(box.width * pad), int(box.height * pad)).clipped(rgb.shape)
+    return outer.cut(rgb).copy(), Box(box.left - outer.left, box.top - outer.top,
+                                      box.right - outer.left, box.bottom - outer.top)

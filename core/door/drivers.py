@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 from core.door.base import LCUS_OFF, LCUS_ON, Door, DoorError, DoorSettings, hex_bytes, parse_headers
 
@@ -40,7 +41,7 @@ class SerialRelay(Door):
                  off: bytes = hex_bytes(LCUS_OFF), pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0) -> None:
         super().__init__(pulse_seconds, cooldown_seconds)
         self.port, self.baud, self.on, self.off = port, baud, on, off
-        self._serial = None
+        self._serial: Any = None  # a serial.Serial once opened (pyserial is imported only when used)
 
     def _send(self, data: bytes) -> None:
         import serial

@@ -11,18 +11,18 @@ the port instead of the app. It
   parent dies, however it dies,
 - locks on SIGTERM.
 
-Started with multiprocessing's spawn context (like the descriptor worker), so it also works in
-the frozen app through main.py's freeze_support().
+Started as a core.processes.ChildProcess (spawned, like the descriptor worker), so it also works
+in the frozen app through main.py's freeze_support().
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import signal
 import threading
 import time
 
 from core.door.base import Door, DoorError, DoorSettings
 from core.door.drivers import build_driver
+from core.processes import ChildProcess
 
 #: How long past its pulse the guard waits for the app's own "lock" before locking by itself.
 WATCHDOG_SLACK = 1.0
@@ -62,6 +62,9 @@ def _serve(conn, settings_json: str) -> None:
             except (BrokenPipeError, OSError):
                 return
     finally:
+        # Under systemd every process of the service gets SIGTERM when the app ends: it must not
+        # cut this lock short, nor kill a lock command (which inherits the ignored signal).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _attempt(driver.switch_locked)
         driver.release()
 
@@ -90,32 +93,30 @@ class GuardedDoor(Door):
         self.driver = settings.driver
         # an HTTP request or a command may take its full timeout, plus time to start
         self.reply_timeout = reply_timeout or 10.0 + max(settings.http_timeout, settings.command_timeout)
-        self._ctx = mp.get_context("spawn")
         self._conn_lock = threading.Lock()
-        self._proc = None
-        self._conn = None
+        self._guard: ChildProcess | None = None
+        self.guard_pid: int | None = None  # the latest guard's, kept after it stopped
         self._spawn()
 
     def _spawn(self) -> None:
-        self._conn, child = self._ctx.Pipe(duplex=True)
-        self._proc = self._ctx.Process(target=_serve, args=(child, self.settings.to_json()),
-                                       name="facegate-door-guard", daemon=True)
-        self._proc.start()
-        self.guard_pid = self._proc.pid
-        child.close()  # only the guard holds its end now: our death closes the pipe
+        self._guard = ChildProcess(_serve, (self.settings.to_json(),), "facegate-door-guard")
+        self.guard_pid = self._guard.pid
         ok, message = self._reply("starting the door guard")
         if not ok:
             self._fail(f"could not lock at start: {message}")
 
     def _reply(self, doing: str) -> tuple[bool, str]:
-        if not self._conn.poll(self.reply_timeout):
+        assert self._guard is not None
+        if not self._guard.conn.poll(self.reply_timeout):
             raise DoorError(f"the door guard did not answer ({doing}) within {self.reply_timeout:.0f} s")
-        return self._conn.recv()
+        return self._guard.conn.recv()
 
     def _command(self, command: tuple, doing: str) -> None:
         with self._conn_lock:
             try:
-                self._conn.send(command)
+                if self._guard is None:
+                    raise OSError("the door guard was released")
+                self._guard.conn.send(command)
                 ok, message = self._reply(doing)
             except (EOFError, OSError, BrokenPipeError):
                 self._respawn()
@@ -134,19 +135,10 @@ class GuardedDoor(Door):
         self._command(("lock",), "locking")
 
     def _stop_guard(self) -> None:
-        if self._proc is None:
-            return
-        try:
-            self._conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self._proc.join(timeout=5)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(timeout=5)
-        self._conn.close()
+        if self._guard is not None:
+            self._guard.stop(timeout=5)
 
     def release(self) -> None:
         with self._conn_lock:
             self._stop_guard()
-            self._proc = None
+            self._guard = None

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import FaceGateError, ManyFacesError, NoFaceError, StoreError
+from core.errors import FaceGateError, ManyFacesError, NoFaceError, PoorFaceError, StoreError
 from core.gallery.index import IndexParams, SampleIndex
-from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, decide, drop_rejected, per_person
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, drop_rejected, per_person
 from core.gallery.store import NewSample, Person, Store, unpack
-from core.records import Candidate, Face, Match
+from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
 from core.vision.detection import Detector
-from core.vision.images import crop, encode_jpeg, load_image
-
-ImageLike = str | Path | bytes | np.ndarray
+from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
+from core.vision.quality import QualitySettings
 
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
@@ -34,7 +33,7 @@ _NEIGHBOURS = 64
 class EnrollResult:
     person: Person
     sample_ids: list[int]
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 class Gallery:
@@ -42,10 +41,12 @@ class Gallery:
 
     def __init__(self, db_path: str | Path, describer: Describer | None = None, detector: Detector | None = None,
                  threshold: float = DEFAULT_THRESHOLD, min_margin: float = DEFAULT_MARGIN,
-                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0) -> None:
+                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0,
+                 quality: QualitySettings | None = None) -> None:
         self.store = Store(db_path, timeout=timeout, readonly=readonly)
         self.describer = describer or Describer()
-        self.detector = detector or Detector("hog", min_face=40)
+        self.detector = detector or Detector()
+        self.quality = quality or QualitySettings()  # the gates a face passes before it is described
         self.threshold = threshold
         self.min_margin = min_margin
         index_path = None if readonly else Path(db_path).with_name(Path(db_path).name + ".hnsw")
@@ -69,7 +70,7 @@ class Gallery:
             def vectors_of(wanted: Iterable[int]) -> np.ndarray:
                 wanted = list(wanted)
                 if not wanted:
-                    return np.empty((0, 128), np.float32)
+                    return np.empty((0, DESCRIPTOR_DIM), np.float32)
                 all_ids, _, mat = self.store.vectors()
                 row = {sid: i for i, sid in enumerate(all_ids.tolist())}
                 return mat[[row[i] for i in wanted]]
@@ -83,6 +84,19 @@ class Gallery:
         self._owners = self.store.sample_owners()
         self._names = {p.id: p.name for p in self.store.people()}
         self.reload_negatives()
+
+    def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str],
+                     gone: Iterable[int]) -> None:
+        """Follow changes written to the store by someone else (core.site applying a pull) without
+        re-reading every sample: samples added or moved (sample -> person), samples removed,
+        people added or renamed, people gone. The index itself is the caller's to update."""
+        with self._lock:
+            for sample_id in removed:
+                self._owners.pop(sample_id, None)
+            self._owners.update(owners)
+            for person_id in gone:
+                self._names.pop(person_id, None)
+            self._names.update(names)
 
     def reload_negatives(self) -> None:
         """Re-read the "not this person" marks (core.door.access_log writes them)."""
@@ -106,10 +120,10 @@ class Gallery:
 
     # -- faces ----------------------------------------------------------------------------------
     def faces(self, image: ImageLike, detector: Detector | None = None) -> list[Face]:
-        """Every face in ``image`` with landmarks, descriptor and quality, left to right."""
+        """Every face in ``image`` with landmarks and quality, left to right; those that pass the
+        quality gates with their descriptor, the others with the ``problems`` that kept it away."""
         rgb = as_rgb(image)
-        boxes = (detector or self.detector).detect(rgb)
-        return [self.describer.describe(rgb, box) for box in boxes]
+        return [self.describer.describe(rgb, found, self.quality) for found in (detector or self.detector).find(rgb)]
 
     # -- enrollment -----------------------------------------------------------------------------
     def enroll(self, name: str, images: Sequence[ImageLike], allowed: bool | None = None,
@@ -120,7 +134,7 @@ class Gallery:
         reason; if none is usable, NoFaceError names them all and nothing is written.
         """
         samples: list[NewSample] = []
-        skipped: list[tuple[str, str]] = []
+        skipped: list[Skipped] = []
         for i, image in enumerate(images):
             label = image if isinstance(image, (str, Path)) else f"image {i + 1}"
             try:
@@ -136,15 +150,19 @@ class Gallery:
         return EnrollResult(person, ids, skipped)
 
     def sample_from_photo(self, image: ImageLike, label: str) -> NewSample:
-        """The one face of a photo as a sample; NoFaceError / ManyFacesError otherwise."""
+        """The one good face of a photo as a sample (faces failing the quality gates, such as small
+        ones in the background, do not count); NoFaceError, PoorFaceError or ManyFacesError otherwise."""
         rgb = as_rgb(image, label)
-        boxes = self.detector.detect(rgb)
-        if not boxes:
+        faces = self.faces(rgb)
+        if not faces:
             raise NoFaceError(f"{label}: no face found")
-        if len(boxes) > 1:
-            raise ManyFacesError(f"{label}: {len(boxes)} faces found; a photo to enroll from must hold one")
-        face = self.describer.describe(rgb, boxes[0])
-        return sample_of(rgb, face, label)
+        good = [f for f in faces if f.descriptor is not None]
+        if not good:
+            worst = max(faces, key=lambda f: f.box.area)
+            raise PoorFaceError(f"{label}: the face is not good enough to enroll ({', '.join(worst.problems)})")
+        if len(good) > 1:
+            raise ManyFacesError(f"{label}: {len(good)} faces found; a photo to enroll from must hold one")
+        return sample_of(rgb, good[0], label)
 
     def enroll_samples(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
                        notes: str | None = None) -> tuple[Person, list[int]]:
@@ -214,25 +232,22 @@ class Gallery:
 
     def identify_descriptor(self, descriptor: np.ndarray, threshold: float | None = None,
                             min_margin: float | None = None) -> Match:
-        return decide(self.candidates(descriptor),
-                      self.threshold if threshold is None else threshold,
-                      self.min_margin if min_margin is None else min_margin)
+        return best_match(self.candidates(descriptor),
+                          self.threshold if threshold is None else threshold,
+                          self.min_margin if min_margin is None else min_margin)
 
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
-        """Every face in ``image`` with who it is (or no match and why), left to right."""
-        return [(face, self.identify_descriptor(face.descriptor, threshold)) for face in self.faces(image)]
-
-
-def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
-    """A path, file bytes or array as RGB uint8."""
-    if isinstance(image, np.ndarray):
-        from core.vision.images import to_rgb
-
-        return to_rgb(image, label or "<array>")
-    return load_image(image, name=label)
+        """Every face in ``image`` with who it is (or no match and why), left to right; a face that
+        failed the quality gates is not judged (no match, and the reason says why)."""
+        return [(face, self.identify_descriptor(face.descriptor, threshold) if face.descriptor is not None
+                 else Match(None, None, None, None, reason=f"not judged: {', '.join(face.problems)}"))
+                for face in self.faces(image)]
 
 
 def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:
-    """A NewSample from a described face: descriptor, a JPEG thumbnail, its source and sharpness."""
-    thumb = encode_jpeg(crop(rgb, face.box.as_tuple()), quality=85)
-    return NewSample(face.descriptor, thumb, source, face.quality.sharpness if face.quality else None)
+    """A NewSample from a described face (one that passed the quality gates): descriptor, a JPEG
+    thumbnail, its source and sharpness."""
+    if face.descriptor is None:
+        raise ValueError(f"{source}: a face that failed the quality gates has no descriptor to keep")
+    thumb = encode_jpeg(crop(rgb, face.box), quality=85)
+    return NewSample(face.descriptor, thumb, source, face.quality.sharpness)

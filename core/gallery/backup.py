@@ -25,9 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import DatabaseLocked, FaceGateError
-from core.gallery.index import _fsync, _fsync_dir, _sha256
+from core.gallery.files import create_private, fsync_file, fsync_folder, release_writer_lock, sha256_of, take_writer_lock
 from core.gallery.schema import MIGRATIONS
-from core.gallery.store import Store, _release_writer_lock, _take_writer_lock, now
+from core.gallery.store import Store, now
 
 FORMAT = "facegate-backup"
 VERSION = 1
@@ -61,11 +61,10 @@ def backup(store: Store, target: str | Path) -> BackupInfo:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".facegate-backup-") as tmp:
         copy = Path(tmp) / DB_MEMBER
-        _private_file(copy)
+        create_private(copy)
         dest = sqlite3.connect(copy)
         try:
-            with store._lock, store._errors("making a backup"):
-                store.db.conn.backup(dest)
+            store.copy_to(dest)
             dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
         except sqlite3.Error as exc:
             raise BackupError(f"{target}: writing the backup failed ({exc}); the gallery is unchanged") from None
@@ -73,15 +72,15 @@ def backup(store: Store, target: str | Path) -> BackupInfo:
             dest.close()
         counts = _counts(copy)
         manifest = {"format": FORMAT, "version": VERSION, "created": now(), "source": str(store.path),
-                    "sha256": _sha256(copy), "size": copy.stat().st_size,
+                    "sha256": sha256_of(copy), "size": copy.stat().st_size,
                     "migrations": _migrations(copy), **counts}
         packed = Path(tmp) / "backup.zip"
-        _private_file(packed)
+        create_private(packed)
         try:
             with zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED) as z:
                 z.writestr(MANIFEST_MEMBER, json.dumps(manifest, indent=1))
                 z.write(copy, DB_MEMBER)
-            _fsync(packed)
+            fsync_file(packed)
             os.replace(packed, target)
         except OSError as exc:
             raise BackupError(f"{target}: writing the backup failed ({exc.strerror or exc}); "
@@ -119,7 +118,7 @@ def verify(archive: str | Path, workdir: str | Path) -> tuple[Path, BackupInfo]:
                 raise BackupError(f"{archive}: a backup of format version {manifest.get('version')}; "
                                   f"this FaceGate reads version {VERSION}")
             db = Path(workdir) / DB_MEMBER
-            _private_file(db)
+            create_private(db)
             with z.open(DB_MEMBER) as src, open(db, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)  # zipfile checks each member's CRC as it reads
     except zipfile.BadZipFile as exc:
@@ -128,7 +127,7 @@ def verify(archive: str | Path, workdir: str | Path) -> tuple[Path, BackupInfo]:
         raise BackupError(f"{archive}: damaged backup (unreadable manifest: {exc})") from None
     except OSError as exc:
         raise BackupError(f"{archive}: cannot read the backup ({exc.strerror or exc})") from None
-    if db.stat().st_size != manifest.get("size") or _sha256(db) != manifest.get("sha256"):
+    if db.stat().st_size != manifest.get("size") or sha256_of(db) != manifest.get("sha256"):
         raise BackupError(f"{archive}: damaged backup (the database inside does not match its SHA-256)")
     try:
         conn = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
@@ -161,11 +160,11 @@ def restore(archive: str | Path, db_path: str | Path) -> BackupInfo:
     replaced database is kept as ``<db>.before-restore-<time>``; the index is rebuilt on open."""
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _take_writer_lock(db_path)  # DatabaseLocked (naming the holder) while FaceGate has it open
+    lock = take_writer_lock(db_path)  # DatabaseLocked (naming the holder) while FaceGate has it open
     try:
         with tempfile.TemporaryDirectory(dir=db_path.parent, prefix=".facegate-restore-") as tmp:
             fresh, info = verify(archive, tmp)
-            _fsync(fresh)
+            fsync_file(fresh)
             kept = _set_aside(db_path) if db_path.exists() else None
             os.replace(fresh, db_path)
             for leftover in (_sidecar(db_path, "-wal"), _sidecar(db_path, "-shm")):
@@ -173,9 +172,9 @@ def restore(archive: str | Path, db_path: str | Path) -> BackupInfo:
                     leftover.unlink()
             for index_file in db_path.parent.glob(db_path.name + ".hnsw*"):
                 index_file.unlink()
-            _fsync_dir(db_path.parent)
+            fsync_folder(db_path.parent)
     finally:
-        _release_writer_lock(lock)
+        release_writer_lock(lock)
     info.kept = kept
     return info
 
@@ -195,9 +194,9 @@ def _set_aside(db_path: Path) -> Path:
         src = _sidecar(db_path, suffix)
         if src.exists() and (suffix == "" or src.stat().st_size):
             dst = _sidecar(kept, suffix)
-            _private_file(dst)
+            create_private(dst)
             shutil.copyfile(src, dst)
-            _fsync(dst)
+            fsync_file(dst)
     return kept
 
 
@@ -231,8 +230,3 @@ def _info(path: Path, manifest: dict) -> BackupInfo:
     return BackupInfo(Path(path), str(manifest.get("created")), int(manifest.get("people", 0)),
                       int(manifest.get("samples", 0)), int(manifest.get("events", 0)),
                       str(manifest.get("sha256")), int(manifest.get("size", 0)))
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` empty, mode 0600, before anything writes into it."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))

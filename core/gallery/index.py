@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -21,8 +20,10 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from core.gallery.files import fsync_file, fsync_folder, sha256_of
+from core.records import DESCRIPTOR_DIM
+
 STAMP_FORMAT = 1
-DIM = 128
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
 #: same sample ids, other faces) passes every stamp check but not this one.
 SPOT_CHECK = 32
@@ -54,7 +55,7 @@ class SampleIndex:
 
     # -- construction ---------------------------------------------------------------------------
     def _new(self, capacity: int) -> hnswlib.Index:
-        index = hnswlib.Index(space="l2", dim=DIM)
+        index = hnswlib.Index(space="l2", dim=DESCRIPTOR_DIM)
         index.init_index(max_elements=max(capacity, 64), ef_construction=self.params.ef_construction,
                          M=self.params.M, random_seed=42)
         index.set_ef(self.params.ef_search)
@@ -70,7 +71,7 @@ class SampleIndex:
 
     def add(self, ids, vectors) -> None:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DESCRIPTOR_DIM)
         if len(ids) == 0:
             return
         with self._lock:
@@ -101,7 +102,7 @@ class SampleIndex:
     # -- queries --------------------------------------------------------------------------------
     def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples: (ids, Euclidean distances), nearest first."""
-        vector = np.asarray(vector, dtype=np.float32).reshape(1, DIM)
+        vector = np.asarray(vector, dtype=np.float32).reshape(1, DESCRIPTOR_DIM)
         with self._lock:
             k = min(int(k), len(self._live))
             if k <= 0 or self._index is None:
@@ -144,7 +145,7 @@ class SampleIndex:
         if self.path is None:
             return
         try:
-            self._save(generation)
+            self._save(self.path, generation)
         except OSError as exc:
             log.warning("%s: saving the index failed (%s); it will be repaired from the database "
                         "on the next start", self.path, exc.strerror or exc)
@@ -152,25 +153,25 @@ class SampleIndex:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
 
-    def _save(self, generation: int) -> None:
+    def _save(self, path: Path, generation: int) -> None:
         with self._lock:
             if self._index is None:
                 self._index = self._new(64)
-            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp = path.with_name(path.name + ".tmp")
             self._index.save_index(str(tmp))
             os.chmod(tmp, 0o600)  # descriptors are biometric data: owner-only, like the database
-            _fsync(tmp)
-            stamp = {"format": STAMP_FORMAT, "dim": DIM, "space": "l2", "generation": int(generation),
-                     "count": len(self._live), "sha256": _sha256(tmp), "M": self.params.M}
+            fsync_file(tmp)
+            stamp = {"format": STAMP_FORMAT, "dim": DESCRIPTOR_DIM, "space": "l2", "generation": int(generation),
+                     "count": len(self._live), "sha256": sha256_of(tmp), "M": self.params.M}
             # The new stamp goes down first as .next: a crash between the two renames leaves an
             # index that one of the two stamps vouches for, so it is never rebuilt needlessly.
             following = self._next_stamp_path()
             following.touch(0o600)
             following.write_text(json.dumps(stamp))
-            _fsync(following)
-            os.replace(tmp, self.path)
+            fsync_file(following)
+            os.replace(tmp, path)
             os.replace(following, self.stamp_path())
-            _fsync_dir(self.path.parent)
+            fsync_folder(path.parent)
 
     def sync(self, ids: np.ndarray, vectors_of, generation: int) -> str:
         """Make the index hold exactly ``ids`` (the database's samples). Returns what it took:
@@ -181,7 +182,7 @@ class SampleIndex:
         """
         want = set(int(i) for i in ids)
         with self._lock:
-            loaded = self._load() if self.path is not None else None
+            loaded = self._load(self.path) if self.path is not None else None
             if loaded is not None and not self._agrees(sorted(loaded[1] & want), vectors_of):
                 loaded = None
             if loaded is None:
@@ -209,30 +210,31 @@ class SampleIndex:
         pick = ids[:: max(1, len(ids) // SPOT_CHECK)][:SPOT_CHECK]
         if not pick:
             return True
+        assert self._index is not None  # _load() just set it
         try:
             held = np.asarray(self._index.get_items(pick), np.float32)
         except RuntimeError:
             return False
         return np.array_equal(held, np.asarray(vectors_of(pick), np.float32))
 
-    def _load(self) -> tuple[int, set[int]] | None:
+    def _load(self, path: Path) -> tuple[int, set[int]] | None:
         """Load the file if its stamp vouches for it: (stamp generation, live labels), else None."""
         try:
-            if not self.path.is_file():
+            if not path.is_file():
                 return None
-            digest = _sha256(self.path)
+            digest = sha256_of(path)
             stamp = None
             for candidate in (self.stamp_path(), self._next_stamp_path()):
                 with contextlib.suppress(OSError, ValueError):
                     data = json.loads(candidate.read_text())
                     if (isinstance(data, dict) and data.get("sha256") == digest and data.get("format") == STAMP_FORMAT
-                            and data.get("dim") == DIM and data.get("space") == "l2"):
+                            and data.get("dim") == DESCRIPTOR_DIM and data.get("space") == "l2"):
                         stamp = data
                         break
             if stamp is None:
                 return None
-            index = hnswlib.Index(space="l2", dim=DIM)
-            index.load_index(str(self.path), max_elements=0)
+            index = hnswlib.Index(space="l2", dim=DESCRIPTOR_DIM)
+            index.load_index(str(path), max_elements=0)
             index.set_ef(self.params.ef_search)
             labels = set(int(i) for i in index.get_ids_list())
             deleted = _deleted_labels(index, labels)
@@ -256,26 +258,3 @@ def _deleted_labels(index: hnswlib.Index, labels: set[int]) -> set[int]:
         except RuntimeError:
             deleted.add(label)
     return deleted
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # pragma: no cover
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,6 +1,7 @@
-"""From a descriptor to a decision about who it is: top-K samples, everything within d, identify.
+"""From index hits to who a descriptor is: one candidate per person, "not this person" marks
+applied, and the best match.
 
-identify() follows the strict "0.4-style" rule: the nearest person must be within the threshold
+best_match() follows the strict "0.4-style" rule: the nearest person must be within the threshold
 (Euclidean, default 0.4), AND clearly nearer than the second person (by ``min_margin``), or it
 is no match. Per-person distances are the distance to that person's nearest sample.
 """
@@ -46,9 +47,11 @@ def drop_rejected(candidates: list[Candidate], probe: np.ndarray,
     return kept
 
 
-def decide(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
+def best_match(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
            min_margin: float = DEFAULT_MARGIN) -> Match:
-    """Apply the threshold and margin rule to per-person candidates (nearest first)."""
+    """The Match the threshold and margin rule gives for per-person candidates (nearest first).
+
+    (Who may pass the door is decided elsewhere, over several matches: core.door.decide.)"""
     if not candidates:
         return Match(None, None, None, None, [], "the gallery is empty")
     first = candidates[0]

@@ -25,7 +25,9 @@ import numpy as np
 from sqlite_utils import Database
 
 from core.errors import DatabaseDamaged, DatabaseLocked, DuplicatePerson, StoreError, UnknownPerson
+from core.gallery.files import release_writer_lock, take_writer_lock
 from core.gallery.schema import MIGRATIONS
+from core.records import DESCRIPTOR_DIM
 
 DESCRIPTOR_DTYPE = np.float32
 
@@ -68,8 +70,8 @@ def now() -> str:
 
 def pack(vec: np.ndarray) -> bytes:
     arr = np.asarray(vec, dtype=DESCRIPTOR_DTYPE).reshape(-1)
-    if arr.shape[0] != 128 or not np.all(np.isfinite(arr)):
-        raise ValueError("a descriptor must be 128 finite numbers")
+    if arr.shape[0] != DESCRIPTOR_DIM or not np.all(np.isfinite(arr)):
+        raise ValueError(f"a descriptor must be {DESCRIPTOR_DIM} finite numbers")
     return arr.tobytes()
 
 
@@ -98,7 +100,7 @@ class Store:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._lockfile = _take_writer_lock(self.path)
+                self._lockfile = take_writer_lock(self.path)
                 # created owner-only before SQLite opens it: SQLite gives -wal/-shm the same mode
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             except OSError as exc:
@@ -180,6 +182,12 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
 
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` with SQLite's online backup, through this
+        Store's own connection (no second writer; the window keeps running meanwhile)."""
+        with self._lock, self._errors("making a backup"):
+            self.db.conn.backup(target)
+
     def read(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         """Rows of a read-only query (parameters always bound, never pasted)."""
         with self._lock, self._errors("reading"):
@@ -218,7 +226,7 @@ class Store:
             with contextlib.suppress(Exception):
                 self.db.conn.close()
             if self._lockfile is not None:
-                _release_writer_lock(self._lockfile)
+                release_writer_lock(self._lockfile)
                 self._lockfile = None
 
     def __enter__(self) -> Store:
@@ -280,21 +288,20 @@ class Store:
         with self.write(f"enrolling {name!r}") as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row is None:
-                db["people"].insert({"name": name, "allowed": 1 if allowed in (None, True) else 0,
-                                     "notes": notes or "", "created": now()})
-                person_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+                person_id = _inserted_id(db.execute("INSERT INTO people(name, allowed, notes, created) VALUES(?,?,?,?)",
+                                                    (name, 1 if allowed in (None, True) else 0, notes or "", now())))
             else:
                 person_id = row[0]
                 if allowed is not None:
                     db.execute("UPDATE people SET allowed = ? WHERE id = ?", (int(allowed), person_id))
                 if notes is not None:
                     db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person_id))
-            ids = []
+            ids: list[int] = []
             for blob, s in zip(blobs, samples):
                 cur = db.execute(
                     "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created) VALUES(?,?,?,?,?,?)",
                     (person_id, blob, s.thumbnail, s.source, s.quality, now()))
-                ids.append(cur.lastrowid)
+                ids.append(_inserted_id(cur))
         return self.person(person_id), ids
 
     def rename(self, name: str, new_name: str) -> Person:
@@ -338,23 +345,34 @@ class Store:
         rows = self.read("SELECT thumbnail FROM samples WHERE id = ?", (sample_id,))
         return rows[0][0] if rows else None
 
+    def first_thumbnail(self, person_id: int) -> bytes | None:
+        """The JPEG thumbnail of the person's first sample (shown beside their name), None if none."""
+        rows = self.read("SELECT thumbnail FROM samples WHERE person_id = ? ORDER BY id LIMIT 1", (person_id,))
+        return rows[0][0] if rows else None
+
     def remove_sample(self, sample_id: int) -> None:
         with self.write(f"removing sample {sample_id}") as db:
             if db.execute("DELETE FROM samples WHERE id = ?", (sample_id,)).rowcount == 0:
                 raise StoreError(f"no sample {sample_id}")
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sample ids, person ids, N x 128 descriptors) of every sample: what the index is built from."""
+        """(sample ids, person ids, N x DESCRIPTOR_DIM descriptors) of every sample: what the index is built from."""
         rows = self.read("SELECT id, person_id, descriptor FROM samples ORDER BY id")
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         pids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        mat = (np.frombuffer(b"".join(r[2] for r in rows), dtype=DESCRIPTOR_DTYPE).reshape(-1, 128)
-               if rows else np.empty((0, 128), DESCRIPTOR_DTYPE))
+        mat = (np.frombuffer(b"".join(r[2] for r in rows), dtype=DESCRIPTOR_DTYPE).reshape(-1, DESCRIPTOR_DIM)
+               if rows else np.empty((0, DESCRIPTOR_DIM), DESCRIPTOR_DTYPE))
         return ids, pids, mat
 
     def sample_owners(self) -> dict[int, int]:
         """sample id -> person id, for turning index hits into people."""
         return dict(self.read("SELECT id, person_id FROM samples"))
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id an INSERT just gave (sqlite3 has None there only after other statements)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def clean_name(name: str) -> str:
@@ -365,35 +383,3 @@ def clean_name(name: str) -> str:
     if any(ord(c) < 32 for c in name) or len(name) > 200:
         raise StoreError(f"{name[:40]!r} is not a usable name")
     return name
-
-
-# -- one writer per database file ---------------------------------------------------------------
-def _take_writer_lock(db_path: Path):
-    path = db_path.with_name(db_path.name + ".lock")
-    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
-    try:
-        if os.name == "nt":  # pragma: no cover - Windows
-            import msvcrt
-
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise DatabaseLocked(
-            f"{db_path}: the gallery is open for writing in another FaceGate ({holder}); "
-            "close it first, or open this one read-only") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    return handle
-
-
-def _release_writer_lock(handle) -> None:
-    with contextlib.suppress(Exception):
-        handle.close()

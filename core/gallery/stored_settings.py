@@ -6,8 +6,11 @@ backup or a move of the database file takes them along.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
-from typing import ClassVar, TypeVar
+from dataclasses import Field, asdict, fields
+from typing import Any, ClassVar, TypeVar
+
+from core.errors import FaceGateError
+from core.gallery.store import Store
 
 T = TypeVar("T", bound="StoredSettings")
 
@@ -16,6 +19,7 @@ class StoredSettings:
     """Mixin for a dataclass: to_json/from_json, load(store)/save(store), check() before saving."""
 
     KEY: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by @dataclass on each subclass
 
     def check(self) -> None:
         """Raise ValueError naming the field when the settings cannot work."""
@@ -33,9 +37,20 @@ class StoredSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
-    def load(cls: type[T], store) -> T:
+    def load(cls: type[T], store: Store) -> T:
         return cls.from_json(store.get_setting(cls.KEY))
 
-    def save(self, store) -> None:
+    @classmethod
+    def load_or_default(cls: type[T], store: Store) -> tuple[T, str | None]:
+        """The saved settings if they can be read and pass check(); else the defaults and why the
+        saved ones were ignored (a damaged or hand-edited value must not stop the door)."""
+        try:
+            settings = cls.load(store)
+            settings.check()
+            return settings, None
+        except (ValueError, TypeError, FaceGateError) as exc:  # json.JSONDecodeError is a ValueError
+            return cls(), f"saved {cls.KEY} settings ignored: {exc}"
+
+    def save(self, store: Store) -> None:
         self.check()
         store.set_setting(self.KEY, self.to_json())

@@ -58,9 +58,6 @@ class EnrollmentRules:
     fewest: int = 3
     min_gap: int = 6           # frames between two samples
     min_spread: float = 0.05   # a sample must differ this much from those taken
-    min_size: int = 60
-    min_sharpness: float = 25.0
-    min_frontal: float = 0.55  # for the straight pose only: the others are turned on purpose
 
 
 class Enrollment:
@@ -81,12 +78,13 @@ class Enrollment:
 
     def offer(self, frame: int, descriptor: np.ndarray, match: Match, thumb: bytes, quality: Quality,
               pose: HeadPose | None) -> bool:
-        """Take this frame's face as a sample if it is good and adds a pose or a new look; True if taken."""
+        """Take this frame's face (it passed the quality gates, core.vision.quality, to be described)
+        as a sample if it adds a pose or a new look; True if taken."""
         r, p = self.rules, self.progress
         if self.frames and frame - self.frames[-1] < r.min_gap:
             return False
         name = pose.name(self.straight_pitch) if pose is not None else None
-        problems = quality.problems(r.min_sharpness, r.min_size, r.min_frontal if name == "straight" else 0.0)
+        problems = []
         if name is None:
             problems.append("between poses")
         elif p.poses.get(name, 0) >= r.per_pose:

@@ -1,16 +1,21 @@
 """The live recognition loop, Qt-free: frames in, named and tracked faces out.
 
-Per frame: Haar proposals (half-size gray) plus each live track's last position are confirmed
-by HOG on small crops; the tracker carries names between frames; chips of new or unsure tracks
-go to a descriptor pool (a worker process by default) and finished descriptors are matched
-against the gallery. Nothing here blocks on a descriptor, so the caller's frame rate is set by
-detection alone. An optional decider (door logic) is asked about every track on every frame.
+Per frame: the detector finds every face (YuNet by default, about 5 ms a frame, with a score
+and five landmarks per face; with ``haar+hog`` Haar proposals and each live track's last position
+are confirmed by HOG on small crops instead); the tracker carries names between frames; faces
+that pass the quality gates (core.vision.quality: big, sharp, frontal, clearly a face) send a
+chip to a descriptor worker (a process by default) when new or due again, and finished
+descriptors are matched against the gallery. A face that fails the gates is boxed and labelled
+with why, and is never described, matched or shown to the decider as an identification. Nothing
+here blocks on a descriptor, so the caller's frame rate is set by detection alone. An optional
+decider (door logic) is asked about every track on every frame.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -19,17 +24,21 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.live.enrollment import Enrollment, EnrollmentProgress, EnrollmentRules
-from core.live.tracking import Track, Tracker
-from core.records import Box, Match, Quality
-from core.vision.describe import quality_of
-from core.vision.detection import Detector
+from core.live.tracking import CutDetector, Track, Tracker
+from core.live.worker import DescriptorWorker, ProcessWorker
+from core.records import Box, Detection, Match, Quality
+from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
 from core.vision.pose import HeadPose, head_pose
+from core.vision.quality import QualitySettings, measure, precheck, problems
 
 __all__ = ["EnrollmentProgress", "FrameResult", "LiveRecognizer", "LiveSettings", "TrackView"]
 
 
-class Decider(Protocol):
+class TrackDecider(Protocol):
+    """What the loop asks about each track on every frame (core.door.decide.DoorDecider is one);
+    its answer rides along in TrackView.decision for the window to show."""
+
     def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
                descriptor: np.ndarray | None = None) -> Any: ...
 
@@ -40,8 +49,9 @@ class Decider(Protocol):
 class LiveSettings:
     """How the live loop looks and decides; every number is the user's to change."""
 
-    method: str = "haar+hog"
+    method: str = DEFAULT_METHOD
     min_face: int = 40
+    quality: QualitySettings = field(default_factory=QualitySettings)  # gates before a descriptor (and a sample)
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3      # frames between descriptors of a track already identified
@@ -53,6 +63,7 @@ class LiveSettings:
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
+    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
     enroll_samples: int = 5        # samples wanted (up to enroll_per_pose of each pose are taken; core.live.enrollment)
     enroll_per_pose: int = 2
     enroll_pose_wait: float = 3.0  # s: then the straight pose and enroll_samples samples are enough
@@ -60,9 +71,30 @@ class LiveSettings:
     enroll_fewest: int = 3         # samples saved at least when time runs out or the face leaves
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
-    enroll_min_size: int = 60
-    enroll_min_sharpness: float = 25.0
-    enroll_min_frontal: float = 0.55
+
+    def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
+        """A copy with the operator's saved values over these (the window keeps them as text in
+        its settings file; the quality gates as "quality.<field>"): each is converted to its
+        field's type, and a value that cannot be used (not a number, an unknown detector, gates
+        out of range) is ignored, so the default stays."""
+        changes: dict[str, Any] = {}
+        gates: dict[str, Any] = {}
+        for name, value in saved.items():
+            gate = name.removeprefix("quality.") if name.startswith("quality.") else None
+            try:
+                value = _as_type_of(getattr(self.quality, gate) if gate else getattr(self, name), value)
+            except (AttributeError, TypeError, ValueError):
+                continue
+            if name == "method" and value not in METHODS:
+                continue
+            (gates if gate else changes)[gate or name] = value
+        quality = replace(self.quality, **gates)
+        try:
+            quality.check()
+            changes["quality"] = quality
+        except ValueError:
+            pass
+        return replace(self, **changes)
 
 
 @dataclass
@@ -75,7 +107,7 @@ class TrackView:
     name: str | None
     distance: float | None
     margin: float | None
-    state: str              # pending | known | unknown | unsure
+    state: str              # pending | known | unknown | unsure | poor (failed the quality gates: label says why)
     first_frame: int
     named_frame: int | None
     decision: Any = None
@@ -94,15 +126,11 @@ class FrameResult:
 class LiveRecognizer:
     """Feed it frames with process(); call its other methods from any thread."""
 
-    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None, pool=None,
-                 decider: Decider | None = None) -> None:
+    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None,
+                 descriptor_worker: DescriptorWorker | None = None, decider: TrackDecider | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or LiveSettings()
-        if pool is None:
-            from core.live.worker import ProcessPool
-
-            pool = ProcessPool(gallery.describer.model_dir)
-        self.pool = pool
+        self.descriptor_worker = descriptor_worker or ProcessWorker(gallery.describer.model_dir)
         self.decider = decider
         self.detector = Detector(self.settings.method, self.settings.min_face)
         # Models load here, on the building thread at start-up: loading them on the frame
@@ -110,14 +138,16 @@ class LiveRecognizer:
         self.detector.warm_up()
         gallery.describer.preload("shape5")
         self.tracker = Tracker(self.settings.max_misses)
+        self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
         self._enrollment: Enrollment | None = None
         self._now = 0.0  # the timestamp of the frame being processed
         self._events: list[str] = []
-        self._pool_restarts = 0
-        self._pool_error: str | None = None
+        self._worker_restarts = 0
+        self._worker_error: str | None = None
+        self.last_frame_at: float | None = None  # time.monotonic() when process() last finished a frame
 
     # -- the frame loop ---------------------------------------------------------------------------
     def process(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameResult:
@@ -127,28 +157,33 @@ class LiveRecognizer:
             self._now = timestamp
             self._frame += 1
             frame = self._frame
+            if self.cuts(rgb):  # a new picture: no face in it is one of the old tracks
+                self._end_tracks()
             started = time.perf_counter()
-            boxes = self._detect(rgb)
+            found = self._detect(rgb)
             detect_ms = (time.perf_counter() - started) * 1000
-            tracks, ended = self.tracker.update(boxes, frame)
+            tracks, ended = self.tracker.update(found, frame)
             for track in ended:
                 self._track_ended(track)
             for track in tracks:
                 if track.misses == 0 and self._wants_descriptor(track, frame):
                     self._submit(rgb, track, frame)
             self._collect(frame)
-            self._watch_pool()
-            self._check_enrollment_deadline(timestamp)
+            self._watch_worker()
+            self._check_enrollment_deadline()
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
             enrollment = self._enrollment.progress.copy() if self._enrollment else None
             if self._enrollment and self._enrollment.finished:
                 self._enrollment = None
+            self.last_frame_at = time.monotonic()
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
 
-    def _detect(self, rgb: np.ndarray) -> list[Box]:
+    def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self.settings.method != "haar+hog":
-            return self.detector.detect(rgb)
+            return self.detector.find(rgb)
+        # haar+hog costs 30-40 ms a frame and Haar misses small faces: confirm where faces were
+        # with HOG on small crops, then look at what Haar proposes anew
         found: list[Box] = []
         for track in self.tracker.tracks.values():  # where faces were: confirm them first
             box = self.detector.verify(rgb, track.box)
@@ -160,32 +195,40 @@ class LiveRecognizer:
             box = self.detector.verify(rgb, proposal)
             if box is not None and all(box.iou(b) < 0.3 for b in found):
                 found.append(box)
-        return sorted(found, key=lambda b: b.left)
+        return [Detection(b) for b in sorted(found, key=lambda b: b.left)]
 
     def _wants_descriptor(self, track: Track, frame: int) -> bool:
         if track.pending:
             return False
         if self._enrollment and self._enrollment.progress.track_id == track.id:
             return True
-        if track.described_frame is None:
+        if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
         return frame - track.described_frame >= self.settings.redescribe_every
 
     def _submit(self, rgb: np.ndarray, track: Track, frame: int) -> None:
-        box = _clip(track.box, rgb.shape)
+        box = track.box.clipped(rgb.shape)
         if box.width < 8 or box.height < 8:
             return
-        chip, points = self.gallery.describer.chip(rgb, box)
-        if self.pool.submit((track.id, frame), chip):
+        enrolling = self._enrollment if self._enrollment and self._enrollment.progress.track_id == track.id else None
+        track.problems = precheck(track.detection, self.settings.quality) if track.detection else []
+        if not track.problems:
+            chip, points = self.gallery.describer.chip(rgb, box)
+            quality = measure(chip, box, track.detection, points)
+            track.problems = problems(quality, self.settings.quality)
+        if track.problems:  # boxed and told why, never described (nor sampled)
+            if enrolling:
+                enrolling.progress.problems = track.problems
+            return
+        if self.descriptor_worker.submit((track.id, frame), chip):
             track.submitted_frame = frame
-            if self._enrollment and self._enrollment.progress.track_id == track.id:
-                quality = quality_of(chip, points, box)
+            if enrolling:
                 shape = self.gallery.describer.landmarks(rgb, box, 68)  # ~1 ms, the enrolling face only
                 pose = head_pose(np.array([(q.x, q.y) for q in shape.parts()], float), rgb.shape[1])
-                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box.as_tuple()), 85), quality, pose)
+                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality, pose)
 
     def _collect(self, frame: int) -> None:
-        for (track_id, submitted), descriptor, error in self.pool.poll():
+        for (track_id, submitted), descriptor, error in self.descriptor_worker.poll():
             track = self.tracker.tracks.get(track_id)
             thumb = self._thumbs.pop((track_id, submitted), None)
             if track is None:
@@ -206,21 +249,27 @@ class LiveRecognizer:
             del track.matches[:-50]
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
-            if thumb is not None and self._enrollment and self._enrollment.progress.track_id == track_id:
-                self._take_sample(track, submitted, descriptor, match, *thumb)
+            enrolling = self._enrollment
+            if thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+                self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
-    def _watch_pool(self) -> None:
+    def _watch_worker(self) -> None:
         """Say once when the descriptor worker restarted or gave up."""
-        restarts = getattr(self.pool, "restarts", 0)
-        if restarts > self._pool_restarts:
-            self._pool_restarts = restarts
+        worker = self.descriptor_worker
+        if worker.restarts > self._worker_restarts:
+            self._worker_restarts = worker.restarts
             self._events.append("the descriptor worker stopped and was restarted")
-        error = getattr(self.pool, "error", None)
-        if error and error != self._pool_error:
-            self._pool_error = error
-            self._events.append(error)
+        if worker.error and worker.error != self._worker_error:
+            self._worker_error = worker.error
+            self._events.append(worker.error)
 
     def _view(self, track: Track, rgb: np.ndarray, timestamp: float) -> TrackView:
+        if track.problems:
+            # Not judgeable now, so not judged: no name held over from earlier frames (the box may
+            # hold someone else since: a cut the tracker took for movement, and no descriptor comes
+            # to notice), and nothing for the door (no consensus, no liveness from this face).
+            return TrackView(track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame,
+                             track.named_frame)
         name, state = self._label(track)
         last = track.matches[-1] if track.matches else None
         decision = None
@@ -277,8 +326,7 @@ class LiveRecognizer:
                 raise KeyError(f"no face {track_id} on screen")
             s = self.settings
             rules = EnrollmentRules(s.enroll_samples, s.enroll_per_pose, s.enroll_pose_wait, s.enroll_timeout,
-                                    s.enroll_fewest, s.enroll_min_gap, s.enroll_min_spread, s.enroll_min_size,
-                                    s.enroll_min_sharpness, s.enroll_min_frontal)
+                                    s.enroll_fewest, s.enroll_min_gap, s.enroll_min_spread)
             self._enrollment = Enrollment(name, track_id, allowed, self._now, rules)
 
     def finish_enrollment(self) -> bool:
@@ -295,9 +343,9 @@ class LiveRecognizer:
         with self._lock:
             self._enrollment = None
 
-    def _take_sample(self, track: Track, frame: int, descriptor: np.ndarray, match: Match,
+    def _take_sample(self, e: Enrollment, frame: int, descriptor: np.ndarray, match: Match,
                      thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
-        e = self._enrollment
+        """(The face passed the quality gates to get here.)"""
         if e.offer(frame, descriptor, match, thumb, quality, pose) and e.due(self._now):
             self._save_enrollment()
 
@@ -311,8 +359,8 @@ class LiveRecognizer:
         self._events.append(e.saved(person.name))
         self._reidentify()
 
-    def _check_enrollment_deadline(self, now: float) -> None:
-        e = self._enrollment
+    def _check_enrollment_deadline(self) -> None:
+        e, now = self._enrollment, self._now
         if e is None or e.finished:
             return
         if e.due(now) or (e.out_of_time(now) and e.last_chance(f"time ran out ({e.rules.timeout:.0f} s)")):
@@ -322,11 +370,19 @@ class LiveRecognizer:
     def reset(self) -> None:
         """A new source or scene: drop every track (and an enrollment in progress)."""
         with self._lock:
-            for track in self.tracker.tracks.values():
-                self._track_ended(track)
-            self.tracker.tracks.clear()
-            self._thumbs.clear()
+            self._end_tracks()
             self._enrollment = None
+
+    def _end_tracks(self) -> None:
+        for track in self.tracker.tracks.values():
+            self._track_ended(track)
+        self.tracker.tracks.clear()
+        self._thumbs.clear()
+
+    @property
+    def frames(self) -> int:
+        """Frames processed since start (the health monitor's frame rate and READY come from it)."""
+        return self._frame + 1
 
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:
@@ -359,10 +415,15 @@ class LiveRecognizer:
 
     def close(self) -> None:
         with self._lock:
-            self.pool.close()
+            self.descriptor_worker.close()
 
 
-def _clip(box: Box, shape: tuple[int, ...]) -> Box:
-    h, w = shape[:2]
-    return Box(max(0, box.left), max(0, box.top), min(w, box.right), min(h, box.bottom))
-
+def _as_type_of(default: Any, value: Any) -> Any:
+    """``value`` as the type of ``default``: '0.45' -> 0.45, '80' -> 80, 'false' -> False."""
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if isinstance(value, (bool, int)):
+            return bool(value)
+        raise ValueError(f"{value!r} is not true or false")
+    return type(default)(value)

@@ -123,7 +123,7 @@ class FrameSource:
     def _open(self) -> None:
         kind, target = self.spec.kind, self.spec.target
         if kind == "file":
-            path = Path(target)
+            path = Path(str(target))
             if not path.is_file():
                 raise SourceError(f"{path}: no such video file")
             cap = cv2.VideoCapture(str(path))
@@ -160,8 +160,7 @@ class FrameSource:
     # -- reading --------------------------------------------------------------------------------
     def read(self) -> Frame | None:
         """The next frame (RGB); None when a non-looping file has ended."""
-        if self._cap is None:
-            raise SourceError(f"{self.spec}: closed")
+        self._opened()
         if self.spec.kind == "file" and self.pace:
             self._keep_time()
         bgr = self._grab()
@@ -182,8 +181,13 @@ class FrameSource:
         if self._first is not None:
             bgr, self._first = self._first, None
             return bgr
-        ok, bgr = self._cap.read()
+        ok, bgr = self._opened().read()
         return bgr if ok else None
+
+    def _opened(self) -> cv2.VideoCapture:
+        if self._cap is None:
+            raise SourceError(f"{self.spec}: closed")
+        return self._cap
 
     def _grab_after_bad_frame(self) -> np.ndarray:
         """A camera or stream sent a frame that did not decode: read on, up to MAX_BAD_FRAMES and
@@ -206,7 +210,7 @@ class FrameSource:
             time.sleep(-late)
             return
         for _ in range(int(late * self.fps)):
-            if not self._cap.grab():
+            if not self._opened().grab():
                 return
             self._index += 1
 

@@ -22,7 +22,7 @@ from core.door.decide import DecisionSettings
 from core.live.loop import LiveRecognizer, LiveSettings
 from core.live.sources import FrameSource
 from core.station.visits import Visit, VisitLog
-from core.station.wiring import KeptLog, attach_decider, simulated_door, stored
+from core.station.wiring import KeptLog, attach_decider, simulated_door
 
 
 @dataclass
@@ -38,35 +38,35 @@ class ReplayReport:
 
 
 class NextFrame:
-    """A descriptor pool whose results all arrive on the frame after they were asked for."""
+    """A descriptor worker whose results all arrive on the frame after they were asked for."""
 
-    def __init__(self, pool, timeout: float = 10.0) -> None:
-        self.pool, self.timeout = pool, timeout
+    def __init__(self, worker, timeout: float = 10.0) -> None:
+        self.worker, self.timeout = worker, timeout
 
     def submit(self, key, chip) -> bool:
-        return self.pool.submit(key, chip)
+        return self.worker.submit(key, chip)
 
     def poll(self) -> list:
-        done = self.pool.poll()
+        done = self.worker.poll()
         deadline = time.monotonic() + self.timeout
-        while self.pool.in_flight and time.monotonic() < deadline:
+        while self.worker.in_flight and time.monotonic() < deadline:
             time.sleep(0.001)
-            done += self.pool.poll()
+            done += self.worker.poll()
         return done
 
-    def __getattr__(self, name):  # in_flight, restarts, error, pid, close: the pool's own
-        return getattr(self.pool, name)
+    def __getattr__(self, name):  # in_flight, restarts, error, pid, close: the worker's own
+        return getattr(self.worker, name)
 
 
 def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
-           log: bool = False, pool=None) -> ReplayReport:
+           log: bool = False, worker=None) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them."""
-    if pool is None:
-        from core.live.worker import ProcessPool
+    if worker is None:
+        from core.live.worker import ProcessWorker
 
-        pool = ProcessPool(gallery.describer.model_dir)
-    recognizer = LiveRecognizer(gallery, live, pool=NextFrame(pool))
-    door = simulated_door(stored(DoorSettings, gallery.store)[0])
+        worker = ProcessWorker(gallery.describer.model_dir)
+    recognizer = LiveRecognizer(gallery, live, descriptor_worker=NextFrame(worker))
+    door = simulated_door(DoorSettings.load_or_default(gallery.store)[0])
     decider = attach_decider(recognizer, door, decision, access_log=None if log else KeptLog())
     visits, frames = VisitLog(), 0
     try:

@@ -28,6 +28,7 @@ person with two or more samples is a probe once, against all other samples.
 """
 from __future__ import annotations
 
+import csv
 import random
 import time
 from collections.abc import Callable
@@ -38,9 +39,11 @@ import numpy as np
 
 from core.errors import FaceGateError
 from core.gallery.store import Store
+from core.records import DESCRIPTOR_DIM, Skipped, skipped_json
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from core.vision.images import load_image
+from core.vision.quality import QualitySettings
 
 #: Thresholds reported, 0.20 to 0.80 in steps of 0.01.
 THRESHOLDS = tuple(round(0.2 + 0.01 * i, 2) for i in range(61))
@@ -66,7 +69,7 @@ class EvalSet:
     """Described photos, and the files that could not be used with the reason for each."""
 
     images: list[EvalImage]
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -97,7 +100,7 @@ class EvalReport:
     rounds: int
     seed: int | None
     probe_rounds: list[list[str]] = field(default_factory=list)  # the probes' sources, per round
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def caution(self) -> str:
@@ -133,8 +136,10 @@ def collect(folder: str | Path) -> list[tuple[str, Path]]:
 
 def describe_folder(folder: str | Path, describer: Describer, detector: Detector,
                     on_progress: Callable[[int, int, str], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> EvalSet:
-    """Describe the largest face of every photo in ``folder``; unreadable files are skipped with the reason."""
+                    should_stop: Callable[[], bool] | None = None,
+                    quality: QualitySettings | None = None) -> EvalSet:
+    """Describe the largest face of every photo in ``folder`` (none when it fails the quality gates,
+    as at the door: it counts as a photo with no face); unreadable files are skipped with the reason."""
     files = collect(folder)
     started = time.perf_counter()
     images, skipped = [], []
@@ -146,9 +151,10 @@ def describe_folder(folder: str | Path, describer: Describer, detector: Detector
         except FaceGateError as exc:
             skipped.append((str(path), getattr(exc, "reason", str(exc))))
         else:
-            boxes = detector.detect(rgb)
-            box = max(boxes, key=lambda b: b.area) if boxes else None
-            images.append(EvalImage(person, str(path), describer.describe(rgb, box).descriptor if box else None))
+            found = detector.find(rgb)
+            largest = max(found, key=lambda d: d.box.area) if found else None
+            face = describer.describe(rgb, largest, quality or QualitySettings()) if largest else None  # failing the gates: no descriptor
+            images.append(EvalImage(person, str(path), face.descriptor if face else None))
         if on_progress is not None:
             on_progress(i + 1, len(files), str(path))
     return EvalSet(images, skipped, time.perf_counter() - started)
@@ -208,8 +214,8 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
     names = sorted({img.person for img in images})
     label = np.array([names.index(img.person) for img in images], np.int64)
     has_face = np.array([img.descriptor is not None for img in images], bool)
-    mat = np.stack([img.descriptor if img.descriptor is not None else np.zeros(128, np.float32)
-                    for img in images]).astype(np.float32) if images else np.empty((0, 128), np.float32)
+    mat = np.stack([img.descriptor if img.descriptor is not None else np.zeros(DESCRIPTOR_DIM, np.float32)
+                    for img in images]).astype(np.float32) if images else np.empty((0, DESCRIPTOR_DIM), np.float32)
     by_person = _by_person(images)
 
     ranks, nearest_ok, nearest_d, no_face = [], [], [], 0
@@ -231,10 +237,10 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
     ranks_a, ok_a, d_a = np.array(ranks), np.array(nearest_ok, bool), np.array(nearest_d)
 
     impostor = []  # each person left out: their photos against everyone else
-    for p in np.nonzero(has_face)[0]:
-        others = has_face & (label != label[p])
+    for i in np.nonzero(has_face)[0]:
+        others = has_face & (label != label[i])
         if others.any():
-            impostor.append(float(np.min(np.linalg.norm(mat[others] - mat[p], axis=1))))
+            impostor.append(float(np.min(np.linalg.norm(mat[others] - mat[i], axis=1))))
     imp_a = np.array(impostor)
 
     rows = [ThresholdRow(t,
@@ -278,8 +284,24 @@ def report_json(report: EvalReport) -> dict:
         "thresholds": [{"threshold": r.threshold, "false_accept_rate": round(r.false_accept_rate, 4),
                         "genuine_accept_rate": round(r.genuine_accept_rate, 4),
                         "false_reject_rate": round(r.false_reject_rate, 4)} for r in report.thresholds],
-        "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
+        "skipped": skipped_json(report.skipped),
     }
+
+
+TABLE_COLUMNS = ("threshold", "false_accept_rate", "genuine_accept_rate", "false_reject_rate")
+
+
+def save_table(report: EvalReport, path: str | Path) -> Path:
+    """The threshold table as CSV (TABLE_COLUMNS, one row per threshold); the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(TABLE_COLUMNS)
+        for r in report.thresholds:
+            writer.writerow([f"{r.threshold:.2f}", f"{r.false_accept_rate:.4f}", f"{r.genuine_accept_rate:.4f}",
+                             f"{r.false_reject_rate:.4f}"])
+    return path
 
 
 def report_summary(report: EvalReport) -> list[str]:

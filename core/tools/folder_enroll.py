@@ -14,6 +14,7 @@ from pathlib import Path
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.gallery.store import NewSample
+from core.records import Skipped
 from core.tools.evaluate import collect
 
 
@@ -22,7 +23,7 @@ class FolderEnrollResult:
     enrolled: list[str] = field(default_factory=list)
     samples: int = 0
     images: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or person, reason)
+    skipped: list[Skipped] = field(default_factory=list)  # files, and people with no usable photo
     cancelled: bool = False
 
 

@@ -21,15 +21,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb, sample_of
+from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
-from core.records import Box
-from core.vision.detection import Detector
+from core.gallery.stored_settings import StoredSettings
+from core.records import DESCRIPTOR_DIM, Box
+from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
+from core.vision.images import ImageLike, as_rgb
+from core.vision.quality import precheck
 
 #: Faces closer than this to a listed face are folded under it (Euclidean).
 DEFAULT_FOLD = 0.3
@@ -43,15 +47,36 @@ class VideoError(FaceGateError):
 class ScanSettings:
     """How to scan: look at every ``every``-th frame with this detector.
 
-    HOG with ``min_face`` 40 (one upsample) by default: a scan runs unattended, so it favours
-    finding small faces over speed (the live view's haar+hog misses most 40-50 px faces).
+    YuNet with ``min_face`` 40 by default: it finds 40 px faces (which HOG needs an upsample and
+    ~2 s a 1080p frame for) at a few ms a frame. Faces that fail the gallery's quality gates are
+    counted but not kept: their descriptors would send a search to the wrong people.
     """
 
     every: int = 5
-    method: str = "hog"
+    method: str = DEFAULT_METHOD
     min_face: int = 40
     #: Write what was found at most this often (seconds), one short transaction per batch.
     batch_seconds: float = 2.0
+
+
+@dataclass
+class ScanChoices(StoredSettings):
+    """What the operator last chose for scanning and listing (the Video scan page): every Nth
+    frame, the detector, and the fold distance. Kept in the gallery (key "scan")."""
+
+    KEY: ClassVar[str] = "scan"
+
+    every: int = ScanSettings.every
+    method: str = ScanSettings.method
+    fold: float = DEFAULT_FOLD
+
+    def check(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"scan every {self.every} frames: must be at least 1")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown detector {self.method!r}; choose one of {', '.join(METHODS)}")
+        if not 0 <= self.fold <= 2:
+            raise ValueError(f"fold distance {self.fold} must be between 0 and 2")
 
 
 @dataclass
@@ -63,6 +88,7 @@ class ScanResult:
     faces: int
     cancelled: bool
     seconds: float
+    poor: int = 0  # faces found but not kept: too small, blurred or turned away (the quality gates)
 
     @property
     def frames_per_second(self) -> float:
@@ -158,7 +184,7 @@ class ScanLibrary:
                              int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every, 0, False, now())
         rows: list[tuple] = []
         started = last_write = time.perf_counter()
-        index = 0
+        index = poor = 0
         cancelled = False
         try:
             while True:
@@ -174,9 +200,14 @@ class ScanLibrary:
                 if not ok:
                     break
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                for box in detector.detect(rgb):
-                    sample = sample_of(rgb, self.gallery.describer.describe(rgb, box), "")
-                    rows.append((index, index / fps, *box.as_tuple(), pack(sample.descriptor),
+                for found in detector.find(rgb):
+                    face = None if precheck(found, self.gallery.quality) else \
+                        self.gallery.describer.describe(rgb, found, self.gallery.quality)
+                    if face is None or face.descriptor is None:
+                        poor += 1
+                        continue
+                    sample = sample_of(rgb, face, "")
+                    rows.append((index, index / fps, *face.box.as_tuple(), pack(sample.descriptor),
                                  sample.thumbnail, sample.quality))
                 video.frames_scanned += 1
                 index += 1
@@ -194,7 +225,7 @@ class ScanLibrary:
         if on_progress is not None and not cancelled:
             on_progress(index, index, video.faces)  # the end: the true frame count is known now
         return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces, cancelled,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, poor)
 
     def _write(self, video: ScannedVideo, rows: list[tuple], frames_read: int, complete: bool) -> None:
         """One transaction: the video's row (replacing an older scan of the file, the first time)
@@ -220,7 +251,10 @@ class ScanLibrary:
             "SELECT v.id, v.path, v.name, v.fps, v.frame_count, v.width, v.height, v.every, v.frames_scanned, "
             "v.complete, v.scanned, COUNT(f.id) FROM scan_videos v LEFT JOIN scan_faces f ON f.video_id = v.id "
             "GROUP BY v.id ORDER BY v.id")
-        return [ScannedVideo(*r[:9], bool(r[9]), r[10], r[11]) for r in rows]
+        return [ScannedVideo(id, path, name, fps, frame_count, width, height, every, frames_scanned, bool(complete),
+                             scanned, faces)
+                for id, path, name, fps, frame_count, width, height, every, frames_scanned, complete, scanned, faces
+                in rows]
 
     def remove_video(self, video_id: int) -> None:
         with self.store.write(f"removing scanned video {video_id}") as db:
@@ -271,8 +305,8 @@ class ScanLibrary:
                 rows = self.store.read(
                     _FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
                 # float64: the dot-product distances below need the precision near the fold boundary
-                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, 128).astype(np.float64)
-                       if rows else np.empty((0, 128), np.float64))
+                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
+                       if rows else np.empty((0, DESCRIPTOR_DIM), np.float64))
                 self._cache = _Searchable(generation, [_face(r) for r in rows], mat, np.einsum("ij,ij->i", mat, mat))
             return self._cache
 
@@ -290,7 +324,7 @@ class ScanLibrary:
         if not found.faces or top < 1:
             return []
         mat, sq = found.vectors, found.sq
-        query = np.asarray(descriptor, np.float64).reshape(128)
+        query = np.asarray(descriptor, np.float64).reshape(DESCRIPTOR_DIM)
         dist = np.sqrt(np.maximum(sq + query @ query - 2.0 * (mat @ query), 0.0))
         order = np.argsort(dist, kind="stable")
         if within is not None:
@@ -327,9 +361,10 @@ class ScanLibrary:
     def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
                          within: float | None = None,
                          detector: Detector | None = None) -> list[tuple[Box, list[SimilarFace]]]:
-        """For every face in a photo, left to right: its box and the similar found faces."""
+        """For every face in a photo that passes the quality gates, left to right: its box and the
+        similar found faces."""
         return [(face.box, self.similar(face.descriptor, top, fold_distance, within))
-                for face in self.gallery.faces(as_rgb(image), detector)]
+                for face in self.gallery.faces(as_rgb(image), detector) if face.descriptor is not None]
 
     # -- showing and enrolling --------------------------------------------------------------------
     def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:

@@ -19,11 +19,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery, ImageLike, as_rgb
-from core.records import Box, Candidate
+from core.gallery.api import Gallery
+from core.records import Box, Candidate, Face
 from core.tools.render import TILE, blank_tile, font, text_width
 from core.vision.detection import Detector
-from core.vision.images import crop
+from core.vision.images import ImageLike, as_rgb, crop
 
 #: Space between tiles and around the picture, and the band under each tile for its caption.
 GAP = 8
@@ -69,10 +69,14 @@ def search_photo(gallery: Gallery, image: ImageLike, top: int = 5, within: float
     source = label or (str(image) if isinstance(image, (str, Path)) else "<image>")
     started = time.perf_counter()
     rgb = as_rgb(image, source)
-    faces = [(face.box, face.descriptor) for face in gallery.faces(rgb, detector)]
-    result = search_faces(gallery, rgb, faces, top, within, source)
+    result = search_faces(gallery, rgb, searchable(gallery.faces(rgb, detector)), top, within, source)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def searchable(faces: list[Face]) -> list[tuple[Box, np.ndarray]]:
+    """(box, descriptor) of the faces that passed the quality gates: only those are searched."""
+    return [(face.box, face.descriptor) for face in faces if face.descriptor is not None]
 
 
 def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.ndarray]], top: int = 5,
@@ -90,7 +94,7 @@ def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.nd
         found = gallery.within(descriptor, within)[:top] if within is not None else gallery.top_k(descriptor, top)
         ms = (time.perf_counter() - t0) * 1000
         hits = [SearchHit(c, _thumbnail(gallery, c.sample_id)) for c in found]
-        out.append(FaceSearch(box, crop(rgb, box.as_tuple(), size=TILE), hits, ms))
+        out.append(FaceSearch(box, crop(rgb, box, size=TILE), hits, ms))
     return SearchResult(source, out, time.perf_counter() - started, top, within)
 
 
@@ -120,7 +124,8 @@ def comparison_image(result: SearchResult) -> Image.Image:
         return img
     for row, face in enumerate(result.faces):
         y = GAP + row * (TILE + CAPTION + GAP)
-        tiles = [(face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))]
+        tiles: list[tuple[np.ndarray | None, str, str, tuple[int, int, int]]] = [
+            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))]
         for hit in face.hits:
             c = hit.candidate
             tiles.append((hit.thumbnail, c.name, f"{c.distance:.3f}", (40, 40, 40)))

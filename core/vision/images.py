@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError
+from core.records import Box
 
 #: Larger files are refused before reading: no camera or phone photo comes near this.
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -24,6 +25,17 @@ MAX_PIXELS = 80_000_000
 
 # We check the size ourselves, with a message naming the file.
 Image.MAX_IMAGE_PIXELS = None
+
+
+#: What the core's verbs take as an image: a path, the file's bytes, or an array (RGB, gray, RGBA...).
+ImageLike = str | Path | bytes | np.ndarray
+
+
+def as_rgb(image: ImageLike, label: str | None = None) -> np.ndarray:
+    """Any ImageLike as contiguous RGB uint8 (files are read with load_image, arrays normalised)."""
+    if isinstance(image, np.ndarray):
+        return to_rgb(image, label or "<array>")
+    return load_image(image, name=label)
 
 
 def load_image(source: str | Path | bytes, name: str | None = None) -> np.ndarray:
@@ -61,7 +73,7 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width <= 0 or height <= 0:
                 raise ImageError(name, "image has no pixels")
@@ -146,19 +158,16 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     return buf.getvalue()
 
 
-def crop(rgb: np.ndarray, box: tuple[int, int, int, int], pad: float = 0.25, size: int | None = 112) -> np.ndarray:
-    """A padded crop around ``box`` (left, top, right, bottom), clipped to the image, optionally resized square."""
-    left, top, right, bottom = box
-    w, h = right - left, bottom - top
-    side = int(max(w, h) * (1 + 2 * pad))
-    cx, cy = (left + right) // 2, (top + bottom) // 2
-    x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
-    x1, y1 = min(rgb.shape[1], cx + side // 2), min(rgb.shape[0], cy + side // 2)
-    out = rgb[y0:y1, x0:x1]
+def crop(rgb: np.ndarray, box: Box, pad: float = 0.25, size: int | None = 112) -> np.ndarray:
+    """A square crop around ``box`` with ``pad`` of its side on each side, clipped to the image,
+    optionally resized to ``size`` (thumbnails, snapshots, search tiles)."""
+    half = int(max(box.width, box.height) * (1 + 2 * pad)) // 2
+    cx, cy = (box.left + box.right) // 2, (box.top + box.bottom) // 2
+    out = Box(cx, cy, cx, cy).padded(half, half).clipped(rgb.shape).cut(rgb)
     if out.size == 0:
         out = np.zeros((8, 8, 3), np.uint8)
     if size:
-        out = np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize((size, size), Image.BILINEAR))
+        out = np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize((size, size), Image.Resampling.BILINEAR))
     return np.ascontiguousarray(out)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import stat
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 from core import logs
 from core.door.access_log import AccessEvent, AccessLog
 from core.gallery.store import Store
-from tests.support.data import ROOT
+from tests.support.cli import facegate
 
 
 def _flush() -> None:
@@ -68,7 +66,6 @@ def test_an_unwritable_folder_does_not_stop_facegate(tmp_path):
 
 def test_command_line_errors_go_to_the_log_beside_the_gallery(tmp_path):
     db = tmp_path / "g.db"
-    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "remove", "nobody", "--db", str(db)],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = facegate("remove", "nobody", "--db", db)
     assert out.returncode == 2
     assert "ERROR facegate.cli: remove: no person called 'nobody'" in (tmp_path / "facegate.log").read_text()

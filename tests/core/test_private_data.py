@@ -8,7 +8,6 @@ import re
 import signal
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from core.gallery.api import Gallery
 from core.gallery.backup import backup
 from core.gallery.store import NewSample
 from core.paths import data_dir, default_db
+from tests.support.cli import facegate_command
 from tests.support.data import CLIP, ROOT
 
 
@@ -218,7 +218,7 @@ def _tree(proc: psutil.Process) -> list[psutil.Process]:
 def test_the_running_app_listens_on_no_port(tmp_path):
     env = dict(os.environ, FACEGATE_HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
                QT_QPA_PLATFORM="offscreen")
-    app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--source", str(CLIP)], cwd=ROOT, env=env,
+    app = subprocess.Popen(facegate_command("--source", CLIP), cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     proc = psutil.Process(app.pid)
     try:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import cli
+from core.cli import main as cli
 from core.errors import FaceGateError, ImageError
 from core.vision.images import MAX_FILE_BYTES, load_image
 from tests.support.data import CLIP, IMAGES

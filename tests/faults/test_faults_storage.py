@@ -20,14 +20,10 @@ import pytest
 from core.errors import DatabaseDamaged, DatabaseLocked, StoreError
 from core.gallery.api import Gallery
 from core.gallery.store import NewSample
+from tests.support.cli import facegate
 from tests.support.data import ROOT
 
 PER_PERSON = 4
-
-
-def facegate(*args):
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT)
 
 
 def _samples(rng, thumb_bytes=0) -> list[NewSample]:

@@ -8,7 +8,7 @@ import sys
 from PySide6.QtCore import Qt
 
 from core.door.access_log import AccessEvent, AccessLog, read_csv
-from core.door.decide import UNKNOWN, Decider
+from core.door.decide import UNKNOWN, DoorDecider
 from core.door.drivers import CommandDoor, SimulatedDoor
 from core.door.guard import GuardedDoor
 from core.door.schedule import Schedules
@@ -26,7 +26,7 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     pages = window.door_pages
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Access log" in titles and "Door" in titles
-    assert isinstance(window.recognizer.decider, Decider) and isinstance(pages.door, SimulatedDoor)
+    assert isinstance(window.recognizer.decider, DoorDecider) and isinstance(pages.door, SimulatedDoor)
     assert "Door locked (simulated)" in pages.indicator.state.text()
 
     play(qtbot, window, recording)
@@ -88,7 +88,7 @@ def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, 
     obama = knn_gallery.store.person("obama")
     log = AccessLog(knn_gallery.store)
     wrong = log.record(AccessEvent("Granted", "obama", obama.id, "a wrong match", 0.705, 0.07, door="unlocking",
-                                   descriptor=face.descriptor, snapshot=encode_jpeg(crop(rgb, face.box.as_tuple()))))
+                                   descriptor=face.descriptor, snapshot=encode_jpeg(crop(rgb, face.box))))
     log.record(AccessEvent(UNKNOWN, reason="nobody near", distance=0.8))
     page = LogPage(knn_gallery)
     qtbot.addWidget(page)

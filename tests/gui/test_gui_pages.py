@@ -116,6 +116,7 @@ def test_search_page_reports_a_bad_photo(qtbot, page_of, knn_gallery, tmp_path):
 
 
 def test_scan_page_scans_searches_shows_and_enrolls(qtbot, page_of, gallery):
+    from core.tools.scan import ScanChoices
     from gui.scan_page import ScanPage
 
     page = page_of(ScanPage, gallery)
@@ -128,7 +129,8 @@ def test_scan_page_scans_searches_shows_and_enrolls(qtbot, page_of, gallery):
     assert not result.cancelled and result.frames_scanned == 28 and result.faces >= 10
     assert progress and progress[-1][0] == 275
     assert page.videos.count() == 1 and page.faces.count() == result.faces
-    assert gallery.store.get_setting("scan.every") == "10" and gallery.store.get_setting("scan.method") == "hog"
+    remembered = ScanChoices.load(gallery.store)
+    assert (remembered.every, remembered.method) == (10, "yunet")
 
     first = page.faces.item(0)
     with qtbot.waitSignal(page.listed, timeout=5000):
@@ -153,7 +155,7 @@ def test_scan_page_cancel_keeps_a_partial_scan(qtbot, page_of, gallery):
     page.every.setValue(1)
     with qtbot.waitSignal(page.scanned, timeout=WAIT) as done:
         page.scan(CLIP)
-        qtbot.waitUntil(lambda: page.jobs.bar.value() >= 2, timeout=WAIT)
+        qtbot.waitUntil(lambda: page.jobs.bar.value() >= 90, timeout=WAIT)  # into his 90 px shot: faces kept
         page.jobs.cancel_button.click()
     result = done.args[0]
     assert result.cancelled and result.frames_read < 275
@@ -238,10 +240,10 @@ def test_pages_live_in_the_window_and_stop_with_it(qtbot, gallery, tmp_path):
     from PySide6.QtCore import QSettings
 
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
-    from gui.app import build_window
+    from core.live.worker import InlineWorker
+    from gui.main_window import build_window
 
-    recognizer = LiveRecognizer(gallery, pool=InlinePool(gallery.describer))
+    recognizer = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
     window = build_window(gallery, recognizer, QSettings(str(tmp_path / "f.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]

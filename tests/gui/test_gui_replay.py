@@ -7,7 +7,7 @@ import json
 from core.gallery.store import NewSample
 from core.station.replay import NextFrame
 from core.station.visits import VisitLog
-from tests.core.cli.test_cli import facegate
+from tests.support.cli import facegate
 from tests.support.data import CLIP
 from tests.support.window import play
 
@@ -21,9 +21,9 @@ def test_replay_json_matches_what_the_window_decides(qtbot, live_window, lin_gal
     window.recognizer.refresh()
     # replay takes each descriptor on the next frame (a worker keeping up with a camera); so
     # does the window here, playing as fast as it can
-    window.recognizer.pool = NextFrame(window.recognizer.pool)
+    window.recognizer.descriptor_worker = NextFrame(window.recognizer.descriptor_worker)
 
-    replayed = json.loads(facegate("replay", CLIP, "--db", window.gallery.store.path, "--json").stdout)
+    replayed = json.loads(facegate("replay", CLIP, "--db", window.gallery.store.path, "--json", check=True).stdout)
 
     seen = VisitLog()
     window.frame_shown.connect(lambda shown: seen.observe(shown.source_index, shown.result))

@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
+from functools import partial
 
-from tests.support.data import IMAGES, KNN, ROOT
+from tests.support.cli import facegate as run_facegate
+from tests.support.data import IMAGES, KNN
 
-
-def facegate(*args, check=True):
-    out = subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
-                         capture_output=True, text=True, cwd=ROOT)
-    if check:
-        assert out.returncode == 0, out.stderr
-    return out
+facegate = partial(run_facegate, check=True)  # every command here must succeed unless told otherwise
 
 
 def test_enroll_folder_identify_people_remove(tmp_path):

@@ -9,7 +9,7 @@ import shutil
 from core.door.access_log import AccessLog
 from core.gallery.api import Gallery
 from core.tools.attacks import attack, write_video
-from tests.core.cli.test_cli import facegate
+from tests.support.cli import facegate
 from tests.support.data import CLIP
 from tests.support.presentations import attack_photos, background
 
@@ -37,7 +37,7 @@ def _digest(path) -> str:
 def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path):
     db = _copy(lin_db, tmp_path)
     before = _digest(db)
-    out = json.loads(facegate("replay", CLIP, "--db", db, "--json").stdout)
+    out = json.loads(facegate("replay", CLIP, "--db", db, "--json", check=True).stdout)
     assert out["unlocks"] == 1 and out["frames"] == 275
     visits = out["visits"]
     assert all(set(v) >= {"track", "first_frame", "last_frame", "person", "verdict", "reason", "liveness", "distance",
@@ -46,7 +46,7 @@ def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path
     assert granted["person"] == LIN and granted["verdict"] == "Granted" and granted["door"] == "unlocking"
     assert granted["liveness"].startswith(("turned: parallax", "blinked")) and granted["distance"] <= 0.4
     assert 82 <= granted["first_frame"] < granted["last_frame"] <= 212
-    again = json.loads(facegate("replay", CLIP, "--db", db, "--json").stdout)   # the video's clock, each
+    again = json.loads(facegate("replay", CLIP, "--db", db, "--json", check=True).stdout)   # the video's clock, each
     assert _outcome(again) == _outcome(out)                                      # descriptor on the next frame
     stranger = [v for v in visits if v["first_frame"] >= 211]
     assert stranger and all(v["person"] is None and v["verdict"] == "Unknown" for v in stranger)
@@ -54,7 +54,7 @@ def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path
     with Gallery(db, readonly=True) as g:
         assert AccessLog(g.store).events() == []
 
-    text = facegate("replay", CLIP, "--db", db).stdout         # the same, for people
+    text = facegate("replay", CLIP, "--db", db, check=True).stdout         # the same, for people
     assert "unlocks: 1" in text and "Granted" in text and "liveness: turned: parallax" in text
 
 
@@ -66,7 +66,7 @@ def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path,
     shown, frames = attack("print", photo, background(clip, 0), seed=3, frames=150)
     away = [background(clip, 0)] * 20                          # then the attacker leaves: the visit ends
     video = write_video([f.rgb for f in frames] + away, tmp_path / "print.mp4")
-    out = json.loads(facegate("replay", video, "--db", db, "--json", "--log").stdout)
+    out = json.loads(facegate("replay", video, "--db", db, "--json", "--log", check=True).stdout)
     assert out["unlocks"] == 0, (shown, out)
     lin = [v for v in out["visits"] if v["person"] == LIN]
     assert lin, f"the print was never recognised as {LIN}: the attack did not reach the liveness check ({out})"
@@ -78,7 +78,7 @@ def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path,
 
 
 def test_replay_says_what_is_wrong(tmp_path, lin_db):
-    out = facegate("replay", tmp_path / "missing.mp4", "--db", _copy(lin_db, tmp_path), check=False)
+    out = facegate("replay", tmp_path / "missing.mp4", "--db", _copy(lin_db, tmp_path))
     assert out.returncode == 2 and "no such video file" in out.stderr
-    out = facegate("replay", CLIP, "--db", tmp_path / "none.db", check=False)
+    out = facegate("replay", CLIP, "--db", tmp_path / "none.db")
     assert out.returncode == 2 and "no gallery here" in out.stderr

@@ -6,10 +6,12 @@ import csv
 import dataclasses
 import io
 import json
+import time as clock
+from datetime import date, datetime
 
 import pytest
 
-from core.door.access_log import CSV_COLUMNS, AccessEvent, AccessLog, read_csv
+from core.door.access_log import CSV_COLUMNS, AccessEvent, AccessLog, local_time, read_csv, stored_time
 from core.errors import StoreError
 from core.gallery.api import Gallery
 from core.vision.images import crop, encode_jpeg, load_image
@@ -19,7 +21,7 @@ from tests.support.data import IMAGES, KNN
 def _events(gallery) -> list[AccessEvent]:
     rgb = load_image(IMAGES / "obama.jpg")
     face = gallery.faces(rgb)[0]
-    snapshot = encode_jpeg(crop(rgb, face.box.as_tuple()))
+    snapshot = encode_jpeg(crop(rgb, face.box))
     obama = gallery.store.person("obama")
     return [
         AccessEvent("Granted", "obama", obama.id, "obama at 0.351 on 3 frames; blinked", 0.351, 0.442,
@@ -118,3 +120,41 @@ def test_cli_lists_exports_and_marks(knn_gallery, tmp_path, capsys):
     assert "no access event 999" in capsys.readouterr().err
     with Gallery(db, describer=g.describer, threshold=0.75) as reopened:
         assert reopened.identify_descriptor(lin.descriptor).name != "obama"
+
+
+@pytest.fixture
+def five_hours_behind_utc(monkeypatch):
+    """The door PC's clock on UTC-5 (no daylight saving) for the test."""
+    monkeypatch.setenv("TZ", "EST+5")
+    clock.tzset()
+    yield
+    monkeypatch.undo()
+    clock.tzset()
+
+
+def test_one_rule_turns_a_local_day_or_time_into_the_stored_form(five_hours_behind_utc):
+    assert stored_time(date(2026, 3, 2)) == "2026-03-02T05:00:00.000+00:00"  # local midnight
+    assert stored_time("2026-03-02") == stored_time(date(2026, 3, 2))
+    assert stored_time(" 2026-03-02T08:30 ") == "2026-03-02T13:30:00.000+00:00"  # no offset: local
+    assert stored_time(datetime(2026, 3, 2, 8, 30)) == "2026-03-02T13:30:00.000+00:00"
+    assert stored_time("2026-03-02T08:30Z") == "2026-03-02T08:30:00.000+00:00"
+    assert stored_time("2026-03-02T08:30+01:00") == "2026-03-02T07:30:00.000+00:00"
+    assert local_time("2026-03-02T03:00:00.000+00:00") == "2026-03-01 22:00:00"
+    with pytest.raises(ValueError, match="'yesterday' is not a date or time"):
+        stored_time("yesterday")
+
+
+def test_cli_since_means_local_midnight_like_the_log_page(gallery, five_hours_behind_utc, capsys):
+    from core.cli.main import main as cli
+
+    log = AccessLog(gallery.store)
+    log.record(AccessEvent("Unknown", reason="late on the 1st", time="2026-03-02T03:00:00.000+00:00"))
+    log.record(AccessEvent("Unknown", reason="morning of the 2nd", time="2026-03-02T14:30:00.000+00:00"))
+    db = str(gallery.store.path)
+    gallery.close()
+    assert cli(["access-log", "--db", db, "--json", "--since", "2026-03-02"]) == 0
+    assert [r["reason"] for r in json.loads(capsys.readouterr().out)] == ["morning of the 2nd"]
+    assert cli(["access-log", "--db", db, "--json", "--since", "2026-03-01"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert cli(["access-log", "--db", db, "--since", "2026-13-01"]) == 2
+    assert "--since: '2026-13-01' is not a date or time" in capsys.readouterr().err

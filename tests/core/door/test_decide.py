@@ -10,12 +10,21 @@ import cv2
 import numpy as np
 import pytest
 
-from core.door.decide import CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, GRANTED, NO_LIVENESS, UNKNOWN, Decider, DecisionSettings
+from core.door.decide import (
+    CHECKING_LIVENESS,
+    DENIED,
+    DENIED_SCHEDULE,
+    GRANTED,
+    NO_LIVENESS,
+    UNKNOWN,
+    DecisionSettings,
+    DoorDecider,
+)
 from core.door.drivers import SimulatedDoor
 from core.door.schedule import DAYS, Schedules, parse_windows
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
-from core.live.worker import InlinePool
+from core.live.worker import InlineWorker
 from core.vision.images import load_image
 from tests.support.data import CLIP, IMAGES, KNN
 
@@ -41,10 +50,12 @@ def frames(path, start: int = 0, stop: int | None = None):
 
 
 def play(gallery, decider, path, start: int = 0, stop: int | None = None) -> list[tuple[int, list]]:
-    """Run the live pipeline with the decider over the video; (frame, track views) per frame."""
-    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer), decider=decider)
+    """Run the live pipeline with the decider over the video; (frame, the views the door judged)
+    per frame (faces failing the quality gates, such as the audience's, never reach the door)."""
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     try:
-        return [(i, rec.process(rgb, ts).tracks) for i, ts, rgb in frames(path, start, stop)]
+        return [(i, [v for v in rec.process(rgb, ts).tracks if v.decision is not None])
+                for i, ts, rgb in frames(path, start, stop)]
     finally:
         rec.close()
         decider.flush()  # the access log is written on the decider's own thread
@@ -60,7 +71,7 @@ def settle(door) -> None:
 def enroll_from_clip(gallery, name: str = NAME) -> None:
     """Enroll Lin-Manuel the way an operator does it: by clicking his face in the clip
     (LiveRecognizer.start_enrollment), from his own frames."""
-    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
     try:
         for i, ts, rgb in frames(CLIP, stop=200):
             result = rec.process(rgb, ts)
@@ -101,7 +112,7 @@ def door():
 
 
 def test_clip_grants_lin_once_and_denies_the_unknown_person(lin_gallery, door):
-    decider = Decider(lin_gallery, door)
+    decider = DoorDecider(lin_gallery, door)
     played = play(lin_gallery, decider, CLIP)
     settle(door)
 
@@ -114,18 +125,18 @@ def test_clip_grants_lin_once_and_denies_the_unknown_person(lin_gallery, door):
     assert stranger and all(d.verdict != GRANTED and d.person is None for d in stranger)
     assert UNKNOWN in {d.verdict for d in stranger}
 
-    events = decider.log.events()
+    events = decider.access_log.events()
     grants = [e for e in events if e.verdict == GRANTED]
     assert len(grants) == 1 and grants[0].name == NAME and grants[0].door == "unlocking"
     assert grants[0].distance <= 0.4 and ("turned: parallax" in grants[0].reason or "blinked" in grants[0].reason)
     unknown = [e for e in events if e.verdict == UNKNOWN and e.track == stranger[0].track]
     assert len(unknown) == 1 and unknown[0].name is None and unknown[0].distance > 0.4
     for event in (grants[0], unknown[0]):
-        full = decider.log.event(event.id)
+        full = decider.access_log.event(event.id)
         snapshot = load_image(full.snapshot)
         assert snapshot.shape == (160, 160, 3) and snapshot.std() > 10   # a real picture, not blank
         assert full.descriptor is not None and full.descriptor.shape == (128,)
-    assert lin_gallery.identify_descriptor(decider.log.event(grants[0].id).descriptor).name == NAME
+    assert lin_gallery.identify_descriptor(decider.access_log.event(grants[0].id).descriptor).name == NAME
 
 
 def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
@@ -134,7 +145,7 @@ def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
     (box, obama), (_, biden) = [(f.box, knn_gallery.identify_descriptor(f.descriptor)) for f in knn_gallery.faces(rgb)]
     nobody = knn_gallery.identify(IMAGES / "lin-manuel-miranda.png")[0][1]
     assert (obama.name, biden.name, nobody.name) == ("obama", "biden", None)
-    decider = Decider(knn_gallery, settings=DecisionSettings(liveness=False))
+    decider = DoorDecider(knn_gallery, settings=DecisionSettings(liveness=False))
     history, verdicts = [], []
     for match in (obama, obama, biden, obama, obama, nobody, obama, obama, obama):
         history.append(match)
@@ -144,7 +155,7 @@ def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
     decision = decider.update(1, history + [biden], rgb, box, 1.0)
     assert decision.verdict == GRANTED and decision.person == "obama"  # final for the visit: no flip, no 2nd unlock
     decider.close()
-    assert [e.verdict for e in decider.log.events()] == [GRANTED]
+    assert [e.verdict for e in decider.access_log.events()] == [GRANTED]
 
 
 def _still_photo_video(path, photo, seconds: float = 4.0, fps: int = 30, blank: int = 15):
@@ -170,17 +181,17 @@ def test_a_still_photo_never_unlocks_with_liveness_on(gallery, door, tmp_path):
     gallery.enroll("obama", sorted(str(p) for p in (KNN / "train" / "obama").iterdir()))
     video = _still_photo_video(tmp_path / "photo.mp4", IMAGES / "obama.jpg")
 
-    decider = Decider(gallery, door)
+    decider = DoorDecider(gallery, door)
     played = play(gallery, decider, video)
     settle(door)
     decisions = [v.decision for _, views in played for v in views]
     assert door.pulses == 0 and all(d.verdict != GRANTED for d in decisions)
     assert sum(d.verdict == CHECKING_LIVENESS and d.person == "obama" for d in decisions) > 60  # recognised, held
-    events = decider.log.events()
+    events = decider.access_log.events()
     assert [e.verdict for e in events] == [NO_LIVENESS] and events[0].name == "obama"
 
     # the control: the same photo does open the door when liveness is switched off
-    unsafe = Decider(gallery, door, DecisionSettings(liveness=False))
+    unsafe = DoorDecider(gallery, door, DecisionSettings(liveness=False))
     played = play(gallery, unsafe, video, stop=30)
     settle(door)
     assert door.pulses == 1 and any(v.decision.verdict == GRANTED for _, views in played for v in views)
@@ -190,12 +201,12 @@ def test_a_schedule_outside_its_window_denies(lin_gallery, door):
     person = lin_gallery.store.person(NAME)
     other_day = DAYS[(datetime.now() + timedelta(days=3)).weekday()]
     Schedules(lin_gallery.store).set(person.id, parse_windows(f"{other_day} 00:00-24:00"))
-    decider = Decider(lin_gallery, door)
+    decider = DoorDecider(lin_gallery, door)
     played = play(lin_gallery, decider, CLIP, start=80, stop=140)
     settle(door)
     verdicts = {v.decision.verdict for _, views in played for v in views if v.decision.person == NAME}
     assert DENIED_SCHEDULE in verdicts and GRANTED not in verdicts and door.pulses == 0
-    (event,) = [e for e in decider.log.events() if e.name == NAME]
+    (event,) = [e for e in decider.access_log.events() if e.name == NAME]
     assert event.verdict == DENIED_SCHEDULE and "outside" in event.reason and event.has_snapshot
 
     now = datetime.now()
@@ -206,9 +217,9 @@ def test_a_schedule_outside_its_window_denies(lin_gallery, door):
 
 def test_a_person_not_allowed_in_is_denied(lin_gallery, door):
     lin_gallery.set_allowed(NAME, False)
-    decider = Decider(lin_gallery, door)
+    decider = DoorDecider(lin_gallery, door)
     played = play(lin_gallery, decider, CLIP, start=80, stop=140)
     settle(door)
     verdicts = [v.decision.verdict for _, views in played for v in views if v.decision.person == NAME]
     assert DENIED in verdicts and GRANTED not in verdicts and door.pulses == 0
-    assert [e.verdict for e in decider.log.events() if e.name == NAME] == [DENIED]
+    assert [e.verdict for e in decider.access_log.events() if e.name == NAME] == [DENIED]

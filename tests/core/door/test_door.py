@@ -15,9 +15,9 @@ import tty
 import psutil
 import pytest
 
-from core.door import make_door
+from core.door import make_door, start_door
 from core.door.base import LCUS_OFF, LCUS_ON, DoorSettings, hex_bytes
-from core.door.drivers import CommandDoor, HttpDoor, SerialRelay
+from core.door.drivers import CommandDoor, HttpDoor, SerialRelay, SimulatedDoor
 from core.door.guard import GuardedDoor
 from tests.support.data import ROOT
 
@@ -251,3 +251,18 @@ def test_settings_refuse_what_cannot_work_and_round_trip():
             bad.check()
     settings = DoorSettings(driver="http", http_unlock_url="http://lock/open", pulse_seconds=2.5)
     assert DoorSettings.from_json(settings.to_json()) == settings
+
+
+def test_a_door_that_cannot_start_is_replaced_by_a_simulated_one_saying_why():
+    door, problem = start_door(DoorSettings(driver="serial", serial_port=""))
+    try:
+        assert isinstance(door, SimulatedDoor) and problem is not None
+        assert problem.startswith("the serial door could not start: ") and "needs a port" in problem
+        assert door.error == problem and door.unlock() == "unlocking"  # the window keeps a door to show
+    finally:
+        door.close()
+    door, problem = start_door(DoorSettings(pulse_seconds=1.5))
+    try:
+        assert isinstance(door, SimulatedDoor) and problem is None and door.pulse_seconds == 1.5
+    finally:
+        door.close()

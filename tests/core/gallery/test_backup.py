@@ -7,8 +7,6 @@ import io
 import json
 import sqlite3
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,12 +18,8 @@ from core.errors import DatabaseLocked
 from core.gallery.api import Gallery
 from core.gallery.backup import BackupError, backup, restore
 from core.gallery.store import NewSample
-from tests.support.data import IMAGES, ROOT
-
-
-def facegate(*args):
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT)
+from tests.support.cli import facegate
+from tests.support.data import IMAGES
 
 
 def _people(db: Path) -> dict[str, int]:

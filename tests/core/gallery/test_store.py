@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from core.errors import DatabaseDamaged, DatabaseLocked, DuplicatePerson, StoreError, UnknownPerson
 from core.gallery.store import NewSample, Store
+from core.gallery.stored_settings import StoredSettings
 
 
 def _samples(n, seed=0):
@@ -125,3 +128,36 @@ def test_foreign_files_are_refused(tmp_path):
     with pytest.raises(DatabaseDamaged, match="not a FaceGate database"):
         Store(other)
     assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
+
+
+def test_first_thumbnail_is_the_first_samples(db_path):
+    with Store(db_path) as s:
+        ada, _ = s.enroll("ada", [NewSample(_samples(1)[0].descriptor, b"first"), *_samples(2, seed=1)])
+        bob, _ = s.enroll("bob", [NewSample(_samples(1, seed=2)[0].descriptor, None)])
+        assert s.first_thumbnail(ada.id) == b"first"
+        assert s.first_thumbnail(bob.id) is None and s.first_thumbnail(999) is None
+
+
+@dataclass
+class _Knobs(StoredSettings):
+    KEY: ClassVar[str] = "knobs"
+    level: int = 3
+
+    def check(self) -> None:
+        if self.level < 0:
+            raise ValueError(f"level {self.level} cannot be negative")
+
+
+def test_stored_settings_fall_back_to_defaults_and_say_why(db_path):
+    with Store(db_path) as s:
+        assert _Knobs.load_or_default(s) == (_Knobs(), None)
+        _Knobs(level=7).save(s)
+        assert _Knobs.load_or_default(s) == (_Knobs(7), None)
+        for bad, why in (('{"level": -1}', "level -1 cannot be negative"), ("{not json", "Expecting property name"),
+                         ('{"level": "x"}', "not supported between")):
+            s.set_setting("knobs", bad)
+            settings, problem = _Knobs.load_or_default(s)
+            assert settings == _Knobs() and problem is not None
+            assert problem.startswith("saved knobs settings ignored: ") and why in problem
+        s.set_setting("knobs", '{"level": 5, "from_a_newer_version": true}')
+        assert _Knobs.load_or_default(s) == (_Knobs(5), None)

@@ -5,8 +5,8 @@ import os
 import signal
 import time
 
-from core.live.loop import LiveRecognizer
-from core.live.worker import InlinePool, ProcessPool
+from core.live.loop import LiveRecognizer, LiveSettings
+from core.live.worker import InlineWorker, ProcessWorker
 from tests.support.data import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE
 
 
@@ -28,18 +28,21 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     assert len(set(frames)) == len(frames) and frames[-1] - frames[0] >= 20  # spread over time
     assert "straight" in poses and len(poses) >= 2, sources                  # and over poses
 
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     labels = _labels(rec, clip)
     rec.close()
     named = sum("Lin-Manuel" in labels[i] for i in LIN_SHOT)
     assert named >= 0.8 * len(LIN_SHOT), f"named in {named} of {len(LIN_SHOT)} frames"
     stranger = [labels[i] for i in STRANGER_ALONE]
     assert all("Lin-Manuel" not in ls for ls in stranger)
-    assert sum("Unknown" in ls for ls in stranger) >= 0.6 * len(STRANGER_ALONE)
+    # he sits out of focus at the blur gate's limit (sharpness 16-25, 25 needed): frames under it
+    # say "blurred" and are not judged; the others call him Unknown
+    assert sum("Unknown" in ls for ls in stranger) >= 0.5 * len(STRANGER_ALONE)
+    assert all("Unknown" in ls or "blurred" in ls for ls in stranger)
 
 
 def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describer):
-    rec = LiveRecognizer(gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(describer))
     progress = None
     # he is on screen for 10 frames after the click, then frames 30-60 hold no face: he left
     for n, i in enumerate(list(range(95, 106)) + list(range(30, 60))):
@@ -53,7 +56,7 @@ def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describ
 
 
 def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     warning, started = None, False
     for i in range(LIN_CLICK_FRAME, LIN_CLICK_FRAME + 70):
         result = rec.process(clip[i], i / 30)
@@ -67,7 +70,7 @@ def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, desc
 
 
 def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     window = clip[LIN_SHOT.start:LIN_SHOT.start + 10]
     assert "Lin-Manuel" in _labels(rec, window)[9]
     lin_gallery.rename("Lin-Manuel", "Lin")
@@ -95,24 +98,25 @@ def _feed_until(rec, clip, named_frames: int, deadline_s: float = 90.0) -> tuple
 
 
 def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip):
-    pool = ProcessPool(lin_gallery.describer.model_dir)
-    rec = LiveRecognizer(lin_gallery, pool=pool)
+    worker = ProcessWorker(lin_gallery.describer.model_dir)
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=worker)
     named, _ = _feed_until(rec, clip, 10)
     assert named >= 10
-    first_pid = pool.pid
+    first_pid = worker.pid
     os.kill(first_pid, signal.SIGKILL)
     rec.tracker.tracks.clear()  # a new visit: the name must come from the restarted worker
     named, events = _feed_until(rec, clip, 5)
     assert "the descriptor worker stopped and was restarted" in events
-    assert pool.pid != first_pid and pool.alive()
+    assert worker.pid != first_pid and worker.alive()
     assert named >= 5
     rec.close()
-    assert not pool.alive()
+    assert not worker.alive()
 
 
-def _stranger_at(clip, box):
-    """Frame 240 (the stranger alone) scaled and shifted so his face lands on ``box``: a camera
-    cut the tracker cannot tell from movement."""
+def _stranger_at(clip, frame, box):
+    """The stranger's face from frame 240, scaled and shifted onto ``box`` in ``frame``: another
+    person where the tracked face was, with the rest of the picture unchanged (not a cut, which
+    the loop notices): the tracker cannot tell it from movement."""
     import cv2
     import numpy as np
 
@@ -122,28 +126,45 @@ def _stranger_at(clip, box):
     s = box.width / his.width
     (bx, by), (hx, hy) = box.center, his.center
     m = np.float32([[s, 0, bx - s * hx], [0, s, by - s * hy]])
-    return cv2.warpAffine(clip[240], m, (clip[240].shape[1], clip[240].shape[0]))
+    moved = cv2.warpAffine(clip[240], m, (frame.shape[1], frame.shape[0]))
+    out = frame.copy()
+    pad = box.width // 3
+    y0, x0 = max(0, box.top - pad), max(0, box.left - pad)
+    out[y0:box.bottom + pad, x0:box.right + pad] = moved[y0:box.bottom + pad, x0:box.right + pad]
+    return out
 
 
 def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     for i in range(150, 170):
         result = rec.process(clip[i], i / 30)
     (lin,) = result.tracks
     assert lin.label == "Lin-Manuel"
-    swapped = _stranger_at(clip, lin.box)
+    swapped = _stranger_at(clip, clip[169], lin.box)
     labels = []
     for n in range(4):
         (track,) = rec.process(swapped, (170 + n) / 30).tracks
         assert track.id == lin.id  # the tracker could not tell: same place, same size
         labels.append(track.label)
     rec.close()
-    # the first descriptor of the new face resets the track, rather than the vote holding the name
-    assert labels[-1] == "Unknown", labels
+    # the first descriptor of the new face resets the track, rather than the vote holding the name;
+    # a frame where he is too blurred to describe is not judged at all (and holds no name either)
+    assert labels[-1] in ("Unknown", "blurred") and "Lin-Manuel" not in labels[1:], labels
+
+
+def test_a_cut_in_the_video_ends_every_track(lin_gallery, clip, describer):
+    """At the clip's cut from Lin-Manuel to the audience (frame 211) YuNet finds a face where his
+    was; the cut ends his track, so no face after it starts with his name."""
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
+    named = [i for i in range(140, 211) if any(t.name == "Lin-Manuel" for t in rec.process(clip[i], i / 30).tracks)]
+    after = rec.process(clip[211], 211 / 30)
+    rec.close()
+    assert len(named) >= 30
+    assert after.tracks and all(t.first_frame == after.index and t.name is None for t in after.tracks)
 
 
 def test_reset_forgets_every_track(lin_gallery, clip, describer):
-    rec = LiveRecognizer(lin_gallery, pool=InlinePool(describer))
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     for i in range(190, 200):
         result = rec.process(clip[i], i / 30)
     assert result.tracks
@@ -151,3 +172,13 @@ def test_reset_forgets_every_track(lin_gallery, clip, describer):
     result = rec.process(clip[200], 200 / 30)
     assert all(t.label == "…" or t.first_frame == result.index for t in result.tracks)
     rec.close()
+
+
+def test_saved_settings_are_converted_and_bad_ones_ignored():
+    saved = {"threshold": "0.45", "min_face": "80", "method": "hog", "redescribe_every": 2}
+    s = LiveSettings().with_saved(saved)
+    assert (s.threshold, s.min_face, s.method, s.redescribe_every) == (0.45, 80, "hog", 2)
+    bad = LiveSettings().with_saved({"threshold": "not a number", "method": "magic", "min_face": "80.5"})
+    assert (bad.threshold, bad.method, bad.min_face) == (LiveSettings().threshold, LiveSettings().method,
+                                                         LiveSettings().min_face)
+    assert LiveSettings(enroll_samples=4).with_saved({}) == LiveSettings(enroll_samples=4)

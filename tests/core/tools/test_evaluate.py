@@ -13,7 +13,16 @@ from PIL import Image
 
 from core.cli.main import main as cli_main
 from core.gallery.store import Store
-from core.tools.evaluate import Cancelled, collect, describe_folder, evaluate, evaluate_gallery, report_json
+from core.tools.evaluate import (
+    TABLE_COLUMNS,
+    Cancelled,
+    collect,
+    describe_folder,
+    evaluate,
+    evaluate_gallery,
+    report_json,
+    save_table,
+)
 from core.tools.plots import FAR_COLOUR, FRR_COLOUR, SIZE, save_plot
 from core.vision.detection import Detector
 from tests.support.data import IMAGES, KNN
@@ -21,7 +30,7 @@ from tests.support.data import IMAGES, KNN
 
 @pytest.fixture(scope="module")
 def knn_photos(describer):
-    return describe_folder(KNN / "train", describer, Detector("hog", min_face=40))
+    return describe_folder(KNN / "train", describer, Detector())  # as enrollment and `facegate eval` detect
 
 
 def recompute(photos, probe_rounds, thresholds):
@@ -197,3 +206,29 @@ def test_nothing_to_evaluate_is_said_plainly(tmp_path, describer, gallery):
         evaluate(photos)
     with pytest.raises(FaceGateError, match="no person has two usable photos"):
         evaluate_gallery(gallery.store)
+
+
+def test_the_threshold_table_as_csv(knn_photos, tmp_path):
+    report = evaluate(knn_photos, rounds=2)
+    path = save_table(report, tmp_path / "out" / "table.csv")
+    rows = path.read_text().splitlines()
+    assert tuple(rows[0].split(",")) == TABLE_COLUMNS and len(rows) == 1 + len(report.thresholds) == 62
+    at = report.row(0.4)
+    assert f"0.40,{at.false_accept_rate:.4f},{at.genuine_accept_rate:.4f},{at.false_reject_rate:.4f}" in rows
+
+
+def test_cli_eval_saves_the_table(knn_gallery, tmp_path, capsys):
+    db = str(knn_gallery.store.path)
+    knn_gallery.close()
+    table = tmp_path / "table.csv"
+    assert cli_main(["eval", "--db", db, "--json", "--csv", str(table)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["csv"] == str(table) and data["mode"] == "leave-one-out"
+    rows = table.read_text().splitlines()
+    assert rows[0] == ",".join(TABLE_COLUMNS) and len(rows) == 1 + len(data["thresholds"])
+    assert cli_main(["eval", "--db", db, "--csv", str(table)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"table saved to {table}")
+    assert cli_main(["eval", "--db", db]) == 0
+    assert "table saved" not in capsys.readouterr().out
+    assert cli_main(["eval", "--db", db, "--csv", str(tmp_path)]) == 2  # a folder: cannot be written
+    assert f"{tmp_path}: cannot be saved" in capsys.readouterr().err

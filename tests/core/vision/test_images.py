@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from core.errors import ImageError
-from core.vision.images import MAX_PIXELS, load_image
+from core.records import Box
+from core.vision.images import MAX_PIXELS, crop, load_image
 from tests.support.data import IMAGES
 
 
@@ -128,3 +129,17 @@ def test_no_face_and_many_faces_when_enrolling(gallery, tmp_path):
     # usable photos are kept, the others reported
     result = gallery.enroll("obama", [str(blank), str(IMAGES / "obama.jpg")])
     assert len(result.sample_ids) == 1 and result.skipped[0][0] == str(blank)
+
+
+def test_boxes_pad_clip_and_crop_within_the_image():
+    rgb = np.arange(60 * 80 * 3, dtype=np.uint8).reshape(60, 80, 3)
+    box = Box(70, -5, 90, 10)  # over the right and top edges
+    assert box.padded(2, 3) == Box(68, -8, 92, 13)
+    assert box.clipped(rgb.shape) == Box(70, 0, 80, 10)
+    assert np.array_equal(box.clipped(rgb.shape).cut(rgb), rgb[0:10, 70:80])
+    assert Box(100, 100, 120, 120).clipped(rgb.shape).cut(rgb).size == 0  # wholly outside
+    inside = crop(rgb, Box(30, 20, 50, 40), pad=0.25, size=None)  # 20 px face, 30 px square around it
+    assert inside.shape == (30, 30, 3) and np.array_equal(inside, rgb[15:45, 25:55])
+    edge = crop(rgb, box, pad=0.25, size=None)
+    assert edge.shape[:2] == (17, 15) and np.array_equal(edge, rgb[0:17, 65:80])  # a 30 px square, cut at two edges
+    assert crop(rgb, Box(200, 200, 220, 220)).shape == (112, 112, 3)  # nothing there: a blank tile

@@ -71,9 +71,9 @@ def test_every_attack_kind_is_refused_over_many_variants(describer, clip, photos
 def _tracked(gallery, frames):
     """The box the live loop tracks on each frame (the largest face), as the door sees it."""
     from core.live.loop import LiveRecognizer
-    from core.live.worker import InlinePool
+    from core.live.worker import InlineWorker
 
-    rec = LiveRecognizer(gallery, pool=InlinePool(gallery.describer))
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
     try:
         return [(rgb, max((v.box for v in rec.process(rgb, i / 30).tracks), key=lambda b: b.area, default=None))
                 for i, rgb in enumerate(frames)]
