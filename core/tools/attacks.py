@@ -90,7 +90,7 @@ def face_photo(rgb: np.ndarray, name: str, describer, detector=None) -> FacePhot
     x0, y0 = int(max(0, cx - half_w)), int(max(0, cy - half_h * 0.9))
     x1, y1 = int(min(w, cx + half_w)), int(min(h, cy + half_h * 1.1))
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    return FacePhoto(name, crop, box.shifted(-x0, -y0), nose_x - x0)
+    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0)
 
 
 def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frames: int = 90,
