@@ -26,11 +26,11 @@ class HeadPose:
     yaw: float    # degrees; positive: the face turned towards the right of the picture
     pitch: float  # degrees; positive: the chin up
 
-    def name(self, straight_pitch: float | None = None, turn: float = 15.0, straight: float = 10.0,
+    def name(self, straight_pitch: float | None = None, turn: float = 15.0, straight: float = 15.0,
              nod: float = 10.0) -> str | None:
         """'straight', 'left', 'right', 'up' or 'down' (left/right as seen in the picture), or None
         when between poses. Up and down need the person's straight pitch to compare with."""
-        if abs(self.yaw) >= turn and abs(self.yaw) <= 50:
+        if turn < abs(self.yaw) <= 50:
             return "right" if self.yaw > 0 else "left"
         if abs(self.yaw) > straight or straight_pitch is None:
             return "straight" if straight_pitch is None and abs(self.yaw) <= straight else None
