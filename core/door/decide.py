@@ -9,7 +9,8 @@ granted only when
    clearly nearer than the next person (re-judged here with the decision's own threshold and
    margin, which may be stricter than the live labels'),
 2. that person is allowed, and inside one of their weekly windows (if they have any),
-3. the face has shown itself alive (a blink or a head turn, core.vision.liveness) - on by default.
+3. the face has shown itself alive (a blink, or a head turn whose nose parallax no picture can make,
+   core.vision.liveness), watched on every frame from its arrival - on by default.
 
 Then the door gets one pulse (the door itself refuses pulses during its cooldown), and the
 visit's verdict is final: staying in front of the camera never opens the door twice. A visit is
