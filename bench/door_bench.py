@@ -59,6 +59,8 @@ def clip_decisions(g) -> None:
     for i, ts, rgb in frames(CLIP):
         for view in rec.process(rgb, ts).tracks:
             d = view.decision
+            if d is None:  # a face that failed the quality gates is not judged
+                continue
             if d.verdict == GRANTED and granted is None:
                 granted = (i, d)
             if d.verdict == UNKNOWN and view.box.right < 160 and i >= 211 and unknown is None:
