@@ -1,14 +1,16 @@
 """Door decisions in the window: builds the door output and the DoorDecider from the settings stored
 in the gallery, hands the DoorDecider to the live recognizer, and adds the Access log and Door
-pages plus the door indicator in the status bar. The door is locked and closed when the window
+pages plus the door indicator in the status bar; sends every logged decision out (MQTT,
+webhook: core.door.events) when the Door page says where. The door is locked and closed when the window
 closes (core.door.base also locks at interpreter exit, and the guard process on a crash)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from core.door import start_door
 from core.door.base import DoorSettings
 from core.door.decide import MANUAL_UNLOCK, DecisionSettings, DoorDecider
+from core.door.events import EventPublisher, EventSettings
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
@@ -26,13 +28,17 @@ class DoorPages(QObject):
         store = window.gallery.store
         door_settings, door_problem = DoorSettings.load_or_default(store)
         decision_settings, decision_problem = DecisionSettings.load_or_default(store)
+        event_settings, events_problem = EventSettings.load_or_default(store)
         self.door, open_problem = start_door(door_settings)
         self.decider = DoorDecider(window.gallery, self.door, decision_settings)
+        self.events = EventPublisher(event_settings)
+        self.decider.on_logged.append(self._publish)
+        self.door.add_listener(self._door_changed)
         window.recognizer.decider = self.decider
         self.indicator = DoorIndicator(self.door)
         window.statusBar().addPermanentWidget(self.indicator)
         self.log_page = LogPage(window.gallery)
-        self.settings_page = DoorSettingsPage(door_settings, decision_settings)
+        self.settings_page = DoorSettingsPage(door_settings, decision_settings, event_settings)
         self.schedules = ScheduleEditor(window.gallery)
         self.settings_page.column.insertWidget(1, self.schedules)
         window.add_page("Access log", self.log_page)
@@ -44,23 +50,47 @@ class DoorPages(QObject):
         self.decider.on_logged.append(self.logged.emit)
         self.logged.connect(lambda _event: self.log_page.reload())
         window.installEventFilter(self)
-        problems = [p for p in (door_problem, decision_problem, open_problem) if p]
+        problems = [p for p in (door_problem, decision_problem, events_problem, open_problem) if p]
         if problems:
             self.settings_page.message.setText("; ".join(problems))
+        self.events_timer = QTimer(self, interval=1000)
+        self.events_timer.timeout.connect(self.show_events_status)
+        self.events_timer.start()
+        self.show_events_status()
 
-    def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings) -> None:
+    # The publisher may be replaced (Apply) while the writer and door threads call these.
+    def _publish(self, event) -> None:
+        self.events.publish(event)
+
+    def _door_changed(self, status) -> None:
+        self.events.door_changed(status)
+
+    def show_events_status(self) -> None:
+        statuses = self.events.status()
+        text = "; ".join(str(s) for s in statuses) if statuses else "off"
+        self.settings_page.events_status.setText(f"Events out: {text}")
+        self.settings_page.events_status.setStyleSheet(
+            "color: #c62828;" if any(s.state == "retrying" or s.dropped for s in statuses) else "")
+
+    def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings,
+              event_settings: EventSettings) -> None:
         try:
             door_settings.save(self.window.gallery.store)
             decision_settings.save(self.window.gallery.store)
+            event_settings.save(self.window.gallery.store)
         except (FaceGateError, ValueError) as exc:
             self.settings_page.message.setText(f"Not saved: {exc}")
             return
         self.decider.settings = decision_settings
+        old_events, self.events = self.events, EventPublisher(event_settings)
+        old_events.close(timeout=0.5)
         door, problem = start_door(door_settings)
+        door.add_listener(self._door_changed)
         old, self.door = self.door, door
         self.decider.set_door(door)
         self.indicator.watch(door)
         old.close()
+        self.show_events_status()
         if problem:
             self.settings_page.message.setText(problem)
 
@@ -73,8 +103,10 @@ class DoorPages(QObject):
         return answer
 
     def shutdown(self) -> None:
+        self.events_timer.stop()
         self.decider.close()
         self.door.close()
+        self.events.close(timeout=1.0)
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Close:

@@ -160,3 +160,24 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
+    from core.door.base import DoorSettings
+    from core.door.decide import DecisionSettings
+    from core.door.events import EventSettings
+    from gui.door_settings import DoorSettingsPage
+
+    page = DoorSettingsPage(DoorSettings(), DecisionSettings(), EventSettings())
+    qtbot.addWidget(page)
+    applied = []
+    page.applied.connect(lambda *settings: applied.append(settings))
+    form = page.events_form.widgets
+    form["webhook_url"].setText("ftp://nowhere")
+    assert not page.apply() and "webhook URL" in page.message.text() and not applied
+    form["webhook_url"].setText("http://127.0.0.1:8123/api/webhook/door")
+    form["mqtt_password"].setText("secret")
+    assert form["mqtt_password"].echoMode() == form["mqtt_password"].EchoMode.Password
+    assert page.apply()
+    (_door, _decision, events), = applied
+    assert events.webhook_url.endswith("/webhook/door") and events.mqtt_password == "secret" and events.mqtt_host == ""
