@@ -17,6 +17,7 @@ from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
 from gui.log_page import LogPage
 from gui.schedule_editor import ScheduleEditor
+from gui.visitors_page import VisitorsPage
 
 
 class DoorPages(QObject):
@@ -41,14 +42,18 @@ class DoorPages(QObject):
         self.settings_page = DoorSettingsPage(door_settings, decision_settings, event_settings)
         self.schedules = ScheduleEditor(window.gallery)
         self.settings_page.column.insertWidget(1, self.schedules)
+        self.visitors_page = VisitorsPage(window.gallery, self.decider.visitors)
         window.add_page("Access log", self.log_page)
+        window.add_page("Visitors", self.visitors_page)
         window.add_page("Door", self.settings_page)
         self.log_page.gallery_changed.connect(window.recognizer.refresh)
+        self.visitors_page.gallery_changed.connect(window.recognizer.refresh)
         self.settings_page.applied.connect(self.apply)
         self.settings_page.test_pulse.connect(self.test_unlock)
         window.frame_shown.connect(lambda shown: self.indicator.show_decisions(shown.result.tracks))
         self.decider.on_logged.append(self.logged.emit)
         self.logged.connect(lambda _event: self.log_page.reload())
+        self.logged.connect(lambda event: self.visitors_page.reload() if event.visitor_id else None)
         window.installEventFilter(self)
         problems = [p for p in (door_problem, decision_problem, events_problem, open_problem) if p]
         if problems:

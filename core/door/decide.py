@@ -17,7 +17,8 @@ one person's, not one track's: a head turned away breaks a track, so a person le
 new unlock until they have been out of sight for ``revisit_after`` seconds. Final
 verdicts, unknown visitors, and visits that leave undecided are written to the access log with
 a face snapshot and the descriptor the live loop's worker process computed (which "not this
-person" needs; it is never recomputed in this process).
+person" needs; it is never recomputed in this process). An unknown face is grouped with its
+earlier visits by its last few descriptors (core.door.visitors), and its entry carries the visitor's id.
 
 Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
 the access log is written by a small writer thread of the DoorDecider: the frame thread only copies
@@ -28,6 +29,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -37,10 +39,12 @@ import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog
 from core.door.schedule import Schedules
+from core.door.visitors import Visitors
 from core.errors import UnknownPerson
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Match
+from core.vision.describe import sharpness_of
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import LivenessCheck, LivenessSettings
 
@@ -57,6 +61,8 @@ NO_LIVENESS = "No liveness"
 DOOR_ERROR = "Door error"
 MANUAL_UNLOCK = "Manual unlock"
 FINAL = (GRANTED, DENIED, DENIED_SCHEDULE)
+VISIT_DESCRIPTORS = 5      # kept per visit, to group an unknown face with its earlier visits
+PURGE_EVERY = 3600.0       # s between two deletions of old visitors' snapshots (core.door.visitors)
 
 
 @dataclass
@@ -117,6 +123,7 @@ class _Visit:
     last_match: Match | None = None
     face: tuple[np.ndarray, Box] | None = None   # a padded crop of the latest identified frame
     descriptor: np.ndarray | None = None          # that frame's descriptor, from the worker process
+    descriptors: list[np.ndarray] = field(default_factory=list)  # the visit's latest few: how an unknown face is grouped
     liveness: LivenessCheck | None = None
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
@@ -126,11 +133,14 @@ class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
-                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now,
+                 visitors: Visitors | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
         self.access_log = access_log or AccessLog(gallery.store)
+        self.visitors = visitors or Visitors(gallery.store)
+        self._purged_at: float | None = None
         self.schedules = Schedules(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
@@ -162,6 +172,8 @@ class DoorDecider:
             visit.last_match = matches[-1]
             visit.face = _padded(rgb, box)
             visit.descriptor = descriptor
+            if descriptor is not None:
+                visit.descriptors = [*visit.descriptors[-(VISIT_DESCRIPTORS - 1):], descriptor]
         visit.matches = matches
         if not visit.decision.final:
             visit.decision = self._judge(visit, matches, rgb, box, timestamp)
@@ -281,7 +293,7 @@ class DoorDecider:
         self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
                                 decision.distance, decision.margin, runner.name if runner else None,
                                 runner.distance if runner else None, decision.door, visit.track), visit.face,
-                    visit.descriptor)
+                    visit.descriptor, visit.descriptors if decision.verdict == UNKNOWN else None)
         return decision
 
     def note(self, verdict: str, reason: str, door: str = "") -> None:
@@ -293,12 +305,12 @@ class DoorDecider:
             self.note(DOOR_ERROR, status.error or "door failure", "error")
 
     def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None,
-               descriptor: np.ndarray | None = None) -> None:
+               descriptor: np.ndarray | None = None, unknown_face: list[np.ndarray] | None = None) -> None:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_events, name="access-log", daemon=True)
                 self._writer.start()
-        self._pending.put((event, face, descriptor))
+        self._pending.put((event, face, descriptor, unknown_face))
 
     def _write_events(self) -> None:
         while True:
@@ -306,10 +318,15 @@ class DoorDecider:
             try:
                 if item is None:
                     return
-                event, face, event.descriptor = item
+                event, face, event.descriptor, unknown_face = item
+                quality = 0.0
                 if face is not None:
                     region, rel = face
-                    event.snapshot = encode_jpeg(crop(region, rel, size=self.settings.snapshot_size), 85)
+                    picture = crop(region, rel, size=self.settings.snapshot_size)
+                    event.snapshot = encode_jpeg(picture, 85)
+                    quality = sharpness_of(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
+                if unknown_face:
+                    self._group(event, unknown_face, quality)
                 self.access_log.record(event)
                 for callback in list(self.on_logged):
                     callback(event)
@@ -317,6 +334,17 @@ class DoorDecider:
                 log.exception("writing the access log failed")
             finally:
                 self._pending.task_done()
+
+    def _group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
+        """Give an unknown face its visitor id (its earlier visits' or a new one), and now and then
+        delete the snapshots of visitors past the retention period. A failure here still logs the event."""
+        try:
+            if self._purged_at is None or time.monotonic() - self._purged_at > PURGE_EVERY:
+                self._purged_at = time.monotonic()
+                self.visitors.purge()
+            event.visitor_id, _new = self.visitors.assign(descriptors, event.time, event.snapshot, quality)
+        except Exception:
+            log.exception("grouping an unknown visitor failed; the event is logged without a visitor")
 
     def flush(self) -> None:
         """Wait until every queued access-log entry is written."""

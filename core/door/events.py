@@ -16,12 +16,13 @@ tells duplicates apart.
 The payload (JSON; the MQTT ``decision`` topic and the webhook's POST body)::
 
     {"event_id": 42, "time": "2026-03-01T08:00:00.123+00:00", "door": "Front door",
-     "type": "granted", "verdict": "Granted", "person": "Ada", "person_id": 3,
+     "type": "granted", "verdict": "Granted", "person": "Ada", "person_id": 3, "visitor": null,
      "reason": "3 identifications agree, ...", "distance": 0.31, "margin": 0.12,
      "door_answer": "unlocking", "track": 5, "has_snapshot": true}
 
 ``type`` is one of TYPES: granted, denied (not allowed, or outside their schedule), unknown
-(nobody enrolled is this face), unsure
+(nobody enrolled is this face; ``visitor`` is the id of the unknown visitor it was grouped
+into, core.door.visitors), unsure
 (no clear answer, or no liveness shown), door_error (the lock failed), manual_unlock. The
 webhook body also has ``snapshot_jpeg``: the face snapshot as base64 JPEG (when it has one and
 ``send_snapshots`` is on).
@@ -110,7 +111,7 @@ def payload(event: AccessEvent, door_name: str) -> dict[str, Any]:
     """The documented JSON object for one access-log event (see the module docstring)."""
     return {"event_id": event.id, "time": event.time, "door": door_name,
             "type": TYPES.get(event.verdict, slug(event.verdict)), "verdict": event.verdict,
-            "person": event.name, "person_id": event.person_id,
+            "person": event.name, "person_id": event.person_id, "visitor": event.visitor_id,
             "reason": event.reason, "distance": event.distance, "margin": event.margin,
             "door_answer": event.door, "track": event.track, "has_snapshot": event.snapshot is not None}
 

@@ -124,9 +124,37 @@ def _samples_generation(db: Database) -> None:
     db.execute("CREATE TRIGGER samples_generation_update AFTER UPDATE OF descriptor ON samples BEGIN " + bump + " END")
 
 
+def _visitors(db: Database) -> None:
+    """Unknown visitors grouped by face (core.door.visitors): one row per visitor, the faces kept
+    to recognise them again (descriptor, snapshot), and the access-log entries that are theirs."""
+    db.execute("""
+        CREATE TABLE visitors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            visits INTEGER NOT NULL DEFAULT 1,
+            best_snapshot BLOB,
+            best_quality REAL,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            enrolled TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE visitor_faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            visitor_id INTEGER NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+            time TEXT NOT NULL,
+            descriptor BLOB NOT NULL,
+            snapshot BLOB,
+            quality REAL
+        )""")
+    db.execute("CREATE INDEX visitor_faces_visitor ON visitor_faces(visitor_id)")
+    db.execute("ALTER TABLE access_events ADD COLUMN visitor_id INTEGER REFERENCES visitors(id) ON DELETE SET NULL")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
     ("door-access", _door_access),
     ("samples-generation", _samples_generation),
+    ("visitors", _visitors),
 ]

@@ -104,9 +104,12 @@ class Describer:
 
 def quality_of(chip: np.ndarray, points: np.ndarray, box: Box) -> Quality:
     """Sharpness of the chip, size of the box, and frontalness from the 5 landmarks."""
-    gray = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
-    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
-    return Quality(sharpness=sharpness, size=box.width, frontal=frontal_score(points))
+    return Quality(sharpness=sharpness_of(chip), size=box.width, frontal=frontal_score(points))
+
+
+def sharpness_of(rgb: np.ndarray) -> float:
+    """How sharp a picture is: the variance of its Laplacian (blur and low light make it small)."""
+    return float(cv2.Laplacian(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
 
 
 def frontal_score(points: np.ndarray) -> float:

@@ -181,3 +181,30 @@ def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
     assert page.apply()
     (_door, _decision, events), = applied
     assert events.webhook_url.endswith("/webhook/door") and events.mqtt_password == "secret" and events.mqtt_host == ""
+
+
+def test_visitors_page_lists_visitors_and_enrolls_one_from_all_their_faces(qtbot, gallery):
+    from core.door.visitors import Visitors
+    from gui.visitors_page import VisitorsPage
+
+    visitors = Visitors(gallery.store)
+    (obama,) = gallery.faces(str(IMAGES / "obama.jpg"))
+    (obama2,) = gallery.faces(str(IMAGES / "obama2.jpg"))
+    (biden,) = gallery.faces(str(IMAGES / "biden.jpg"))
+    face_jpeg = encode_jpeg(crop(load_image(IMAGES / "obama.jpg"), obama.box))
+    first, _ = visitors.assign([obama.descriptor], snapshot=face_jpeg, quality=1)
+    assert visitors.assign([obama2.descriptor]) == (first, False)
+    other, _ = visitors.assign([biden.descriptor])
+    page = VisitorsPage(gallery, visitors)
+    qtbot.addWidget(page)
+    rows = {page.table.item(r, 0).text(): page.table.item(r, 3).text() for r in range(page.table.rowCount())}
+    assert rows == {f"#{first}": "2", f"#{other}": "1"}
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == f"#{first}")
+    page.table.selectRow(row)
+    assert not page.snapshot.pixmap().isNull()
+    assert not page.enroll_selected() and "name" in page.status.text()     # no name typed yet
+    page.name.setText("Barack")
+    with qtbot.waitSignal(page.gallery_changed, timeout=5000):
+        qtbot.mouseClick(page.enroll_button, Qt.MouseButton.LeftButton)
+    assert gallery.store.person("Barack").sample_count == 2 and "from 2 faces" in page.status.text()
+    assert page.table.item(row, 5).text() == "Barack"

@@ -17,7 +17,7 @@ from core.live.worker import InlineWorker
 from core.vision.images import load_image
 from tests.support.receivers import Broker, Subscriber, WebhookServer
 
-PAYLOAD_KEYS = {"event_id", "time", "door", "type", "verdict", "person", "person_id", "reason", "distance", "margin",
+PAYLOAD_KEYS = {"event_id", "time", "door", "type", "verdict", "person", "person_id", "visitor", "reason", "distance", "margin",
                 "door_answer", "track", "has_snapshot"}
 BASE = "facegate/front_door"
 
@@ -65,6 +65,8 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
         granted = by_type["granted"]
         assert granted["person"] == "Lin-Manuel" and granted["door_answer"] == "unlocking" and granted["distance"] <= 0.4
         assert by_type["unknown"]["person"] is None and by_type["unknown"]["distance"] > 0.4
+        assert by_type["unknown"]["visitor"] == next(e.visitor_id for e in logged if e.id == by_type["unknown"]["event_id"])
+        assert by_type["unknown"]["visitor"] is not None and granted["visitor"] is None
         assert by_type["door_error"]["reason"] == "the relay did not answer"
 
         ha_events = subscriber.json_on(f"{BASE}/event")
