@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from core import logs
-from core.cli import door, events, gallery, tools, visitors
+from core.cli import door, events, gallery, review, tools, visitors
 from core.errors import FaceGateError
 from core.paths import default_db
 
-GROUPS = (gallery, tools, door, events, visitors)
+GROUPS = (gallery, tools, door, events, visitors, review)
 COMMANDS = tuple(c for group in GROUPS for c in group.COMMANDS)
 
 

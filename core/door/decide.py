@@ -19,6 +19,7 @@ verdicts, unknown visitors, and visits that leave undecided are written to the a
 a face snapshot and the descriptor the live loop's worker process computed (which "not this
 person" needs; it is never recomputed in this process). An unknown face is grouped with its
 earlier visits by its last few descriptors (core.door.visitors), and its entry carries the visitor's id.
+Each logged face also goes to the review queue (core.door.review), with the quality of the shot.
 
 Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
 the access log is written by a small writer thread of the DoorDecider: the frame thread only copies
@@ -38,13 +39,14 @@ from typing import ClassVar
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog
+from core.door.review import RecentFaces
 from core.door.schedule import Schedules
 from core.door.visitors import Visitors
 from core.errors import UnknownPerson
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
-from core.records import Box, Match
-from core.vision.describe import sharpness_of
+from core.records import Box, Candidate, Match
+from core.vision.describe import quality_of, sharpness_of
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import LivenessCheck, LivenessSettings
 
@@ -129,17 +131,29 @@ class _Visit:
     matches: list[Match] = field(default_factory=list)
 
 
+@dataclass
+class _Pending:
+    """What the writer thread needs besides the event: the face (a padded crop and the box in it),
+    its descriptor, the visit's last few descriptors when it is unknown, its nearest people."""
+
+    face: tuple[np.ndarray, Box] | None = None
+    descriptor: np.ndarray | None = None
+    unknown_face: list[np.ndarray] | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+
+
 class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
                  access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now,
-                 visitors: Visitors | None = None) -> None:
+                 visitors: Visitors | None = None, recent: RecentFaces | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
         self.access_log = access_log or AccessLog(gallery.store)
         self.visitors = visitors or Visitors(gallery.store)
+        self.recent = recent or RecentFaces(gallery)
         self._purged_at: float | None = None
         self.schedules = Schedules(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
@@ -292,25 +306,25 @@ class DoorDecider:
         runner = last.candidates[1] if last and len(last.candidates) > 1 else None
         self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
                                 decision.distance, decision.margin, runner.name if runner else None,
-                                runner.distance if runner else None, decision.door, visit.track), visit.face,
-                    visit.descriptor, visit.descriptors if decision.verdict == UNKNOWN else None)
+                                runner.distance if runner else None, decision.door, visit.track),
+                    _Pending(visit.face, visit.descriptor, visit.descriptors if decision.verdict == UNKNOWN else None,
+                             last.candidates if last else []))
         return decision
 
     def note(self, verdict: str, reason: str, door: str = "") -> None:
         """Log something that happened at the door without a face (a failure, a manual unlock)."""
-        self._queue(AccessEvent(verdict, reason=reason, door=door), None)
+        self._queue(AccessEvent(verdict, reason=reason, door=door), _Pending())
 
     def _door_changed(self, status) -> None:
         if status.state == "error":
             self.note(DOOR_ERROR, status.error or "door failure", "error")
 
-    def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None,
-               descriptor: np.ndarray | None = None, unknown_face: list[np.ndarray] | None = None) -> None:
+    def _queue(self, event: AccessEvent, pending: _Pending) -> None:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_events, name="access-log", daemon=True)
                 self._writer.start()
-        self._pending.put((event, face, descriptor, unknown_face))
+        self._pending.put((event, pending))
 
     def _write_events(self) -> None:
         while True:
@@ -318,22 +332,37 @@ class DoorDecider:
             try:
                 if item is None:
                     return
-                event, face, event.descriptor, unknown_face = item
+                event, pending = item
+                event.descriptor = pending.descriptor
                 quality = 0.0
-                if face is not None:
-                    region, rel = face
+                if pending.face is not None:
+                    region, rel = pending.face
                     picture = crop(region, rel, size=self.settings.snapshot_size)
                     event.snapshot = encode_jpeg(picture, 85)
                     quality = sharpness_of(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
-                if unknown_face:
-                    self._group(event, unknown_face, quality)
+                if pending.unknown_face:
+                    self._group(event, pending.unknown_face, quality)
                 self.access_log.record(event)
+                if pending.face is not None and pending.descriptor is not None:
+                    self._review(event, pending)
                 for callback in list(self.on_logged):
                     callback(event)
             except Exception:  # a failing log must never stop the door or the video
                 log.exception("writing the access log failed")
             finally:
                 self._pending.task_done()
+
+    def _review(self, event: AccessEvent, pending: _Pending) -> None:
+        """Put the visit's face in the review queue (with the quality of the shot), which learns
+        from it after a grant when learning mode is on. A failure here still logs the event."""
+        assert pending.face is not None and pending.descriptor is not None
+        try:
+            region, rel = pending.face
+            chip, points = self.gallery.describer.chip(region, rel)   # 5-point landmarks: ~1 ms
+            self.recent.record(event, pending.descriptor, quality_of(chip, points, rel), pending.candidates,
+                               live_grant=event.verdict == GRANTED)
+        except Exception:
+            log.exception("queueing the face for review failed")
 
     def _group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
         """Give an unknown face its visitor id (its earlier visits' or a new one), and now and then

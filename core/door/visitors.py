@@ -37,7 +37,7 @@ import numpy as np
 
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
-from core.gallery.store import NewSample, now, pack, unpack
+from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 
 log = logging.getLogger("facegate.visitors")
@@ -106,7 +106,7 @@ class Visitors:
                 if joined is None:
                     cur = db.execute("INSERT INTO visitors(first_seen, last_seen, visits, best_snapshot, best_quality) "
                                      "VALUES(?,?,1,?,?)", (time, time, snapshot, quality))
-                    visitor_id = int(cur.lastrowid)
+                    visitor_id = inserted_id(cur)
                 else:
                     visitor_id = joined
                     db.execute("UPDATE visitors SET visits = visits + 1, last_seen = max(last_seen, ?) WHERE id = ?",

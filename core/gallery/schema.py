@@ -151,10 +151,35 @@ def _visitors(db: Database) -> None:
     db.execute("ALTER TABLE access_events ADD COLUMN visitor_id INTEGER REFERENCES visitors(id) ON DELETE SET NULL")
 
 
+def _recent_faces(db: Database) -> None:
+    """The review queue (core.door.review): the last faces seen at the door, one per logged visit,
+    with their quality and nearest people, and what the operator (or learning mode) did with them."""
+    db.execute("""
+        CREATE TABLE recent_faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            event_id INTEGER REFERENCES access_events(id) ON DELETE SET NULL,
+            verdict TEXT NOT NULL,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            name TEXT,
+            descriptor BLOB NOT NULL,
+            snapshot BLOB,
+            sharpness REAL NOT NULL,
+            size INTEGER NOT NULL,
+            frontal REAL NOT NULL,
+            nearest TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'new',
+            outcome TEXT NOT NULL DEFAULT '',
+            sample_id INTEGER
+        )""")
+    db.execute("CREATE INDEX recent_faces_time ON recent_faces(time)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
     ("door-access", _door_access),
     ("samples-generation", _samples_generation),
     ("visitors", _visitors),
+    ("recent-faces", _recent_faces),
 ]
