@@ -1,7 +1,7 @@
 """Door decisions in the window: builds the door output and the DoorDecider from the settings stored
-in the gallery, hands the DoorDecider to the live recognizer, and adds the Access log and Door
-pages plus the door indicator in the status bar; sends every logged decision out (MQTT,
-webhook: core.door.events) when the Door page says where. The door is locked and closed when the window
+in the gallery, hands the DoorDecider to the live recognizer, and adds the Access log, Visitors,
+Recent faces and Door pages plus the door indicator in the status bar; sends every logged
+decision out (MQTT, webhook: core.door.events) when the Door page says where. The door is locked and closed when the window
 closes (core.door.base also locks at interpreter exit, and the guard process on a crash)."""
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
 from gui.log_page import LogPage
+from gui.recent_page import RecentPage
 from gui.schedule_editor import ScheduleEditor
 from gui.visitors_page import VisitorsPage
 
 
 class DoorPages(QObject):
     logged = Signal(object)  # an AccessEvent just written (from the decider's writer thread)
+    learned = Signal(int)    # learning mode added a sample (from the decider's writer thread)
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -45,6 +47,12 @@ class DoorPages(QObject):
         self.visitors_page = VisitorsPage(window.gallery, self.decider.visitors)
         window.add_page("Access log", self.log_page)
         window.add_page("Visitors", self.visitors_page)
+        self.recent_page = RecentPage(window.gallery, self.decider.recent)
+        window.add_page("Recent faces", self.recent_page)
+        self.recent_page.gallery_changed.connect(window.recognizer.refresh)
+        self.decider.recent.on_learned.append(self.learned.emit)
+        self.learned.connect(lambda _sample: window.recognizer.refresh())
+        self.logged.connect(lambda _event: self.recent_page.reload())
         window.add_page("Door", self.settings_page)
         self.log_page.gallery_changed.connect(window.recognizer.refresh)
         self.visitors_page.gallery_changed.connect(window.recognizer.refresh)

@@ -208,3 +208,31 @@ def test_visitors_page_lists_visitors_and_enrolls_one_from_all_their_faces(qtbot
         qtbot.mouseClick(page.enroll_button, Qt.MouseButton.LeftButton)
     assert gallery.store.person("Barack").sample_count == 2 and "from 2 faces" in page.status.text()
     assert page.table.item(row, 5).text() == "Barack"
+
+
+def test_recent_faces_page_acts_on_a_multi_selection_and_shows_refusals(qtbot, knn_gallery):
+    from core.door.review import RecentFaces, ReviewSettings
+    from gui.recent_page import RecentPage
+
+    recent = RecentFaces(knn_gallery, ReviewSettings())
+    ids = {}
+    for name in ("obama3.jpg", "biden.jpg"):
+        rgb = load_image(IMAGES / name)
+        (face,) = knn_gallery.faces(rgb)
+        event = AccessEvent(UNKNOWN, snapshot=encode_jpeg(crop(rgb, face.box)))
+        AccessLog(knn_gallery.store).record(event)
+        ids[name] = recent.record(event, face.descriptor, face.quality, knn_gallery.candidates(face.descriptor))
+    page = RecentPage(knn_gallery, recent)
+    qtbot.addWidget(page)
+    assert [page.table.item(r, 0).text() for r in range(2)] == [f"#{ids['biden.jpg']}", f"#{ids['obama3.jpg']}"]
+    assert page.table.item(1, 3).text().startswith("obama 0.3") and not page.table.item(0, 0).icon().isNull()
+    page.table.selectAll()
+    page.name.setCurrentText("obama")
+    with qtbot.waitSignal(page.gallery_changed, timeout=5000):
+        results = page.act("add")
+    assert dict(results)[ids["obama3.jpg"]] is None and "nearer biden" in dict(results)[ids["biden.jpg"]]
+    assert "1 of 2 done" in page.status.text() and "nearer biden" in page.status.text()
+    assert knn_gallery.store.person("obama").sample_count == 3
+    assert page.table.item(1, 5).text().startswith("sample") and page.table.item(0, 5).text() == "new"
+    page.learning.setChecked(True)
+    assert ReviewSettings.load(knn_gallery.store).learning
