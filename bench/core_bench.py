@@ -50,7 +50,7 @@ def descriptor_figures() -> None:
     print(f"landmarks + aligned chip:      {timed(lambda: describer.chip(rgb, box), 50):7.2f} ms (median of 50)")
     print(f"descriptor from chip:          {timed(lambda: describer.descriptor_from_chip(chip), 50):7.2f} ms (median of 50)")
     frame = _clip_frame(150)
-    for method in ("haar+hog", "hog", "haar"):
+    for method in ("yunet", "haar+hog", "hog", "haar"):
         det = Detector(method, min_face=40)
         print(f"detect {method:<9} 640x360 frame: {timed(lambda det=det: det.detect(frame), 15):7.2f} ms (median of 15)")
 

@@ -56,16 +56,22 @@ def appearances(frames: list) -> list[range]:
     return runs, set(seen)
 
 
+def warm_up(rec, frame) -> None:
+    """Start the recognizer's worker and load its models on ``frame`` (not timed), then forget it."""
+    rec.process(frame, time.monotonic())
+    while rec.descriptor_worker.in_flight:
+        rec.process(frame, time.monotonic())
+        time.sleep(0.01)
+    time.sleep(1.0)
+    rec.reset()
+
+
 def run_pipeline(gallery, frames: list, runs_of_faces: list[range], detectable: set[int]) -> dict:
     from core.live.loop import LiveRecognizer
 
     rec = LiveRecognizer(gallery)
     try:
-        rec.process(frames[0], time.monotonic())  # start the worker, load its models: not timed
-        while rec.descriptor_worker.in_flight:
-            rec.process(frames[0], time.monotonic())
-            time.sleep(0.01)
-        time.sleep(1.0)
+        warm_up(rec, frames[0])
         rec.process(frames[-1], time.monotonic())  # (no face: clears the warm-up track)
         for _ in range(rec.settings.max_misses + 1):
             rec.process(frames[-1], time.monotonic())

@@ -4,7 +4,7 @@ and the time a scanned-face search takes. Prints medians of several runs.
     .venv/bin/python bench/scan_eval_bench.py [--runs 3] [--every 5]
 
 Scan: the bundled clip (640x360, 275 frames) scanned every --every frames with the default scan
-settings (HOG, faces from 40 px), into a fresh gallery each run; frames/s counts scanned frames
+settings (YuNet, faces from 40 px), into a fresh gallery each run; frames/s counts scanned frames
 (each detected and every face described), and also the clip's frames per second of wall time.
 Eval: the knn_examples train folder (9 photos, 0.4-2.7 MP) described and evaluated (5 rounds).
 Search: similar-face search with folding over the clip's scanned faces, and over --big synthetic
@@ -90,7 +90,7 @@ def main() -> None:
             print(f"scanned-face search over {args.big} faces (20 people x many near-duplicate frames): "
                   f"{big_search_ms(ScanLibrary(g), args.big):.2f} ms median")
 
-    detector = Detector("hog", min_face=40)
+    detector = Detector()  # as `facegate eval` detects (YuNet)
     photos_per_s, eval_ms = [], []
     for _ in range(args.runs):
         photos = describe_folder(TRAIN, describer, detector)

@@ -41,13 +41,13 @@ def _default_describer() -> Describer:
     return _describer
 
 
-def face_locations(image, method: str = "hog", min_face: int = 40) -> list[Box]:
+def face_locations(image, method: str = "yunet", min_face: int = 40) -> list[Box]:
     """Boxes of the faces in an image (path, bytes or RGB array), left to right."""
     return Detector(method, min_face=min_face).detect(as_rgb(image))
 
 
 def face_descriptors(image, boxes: list[Box] | None = None) -> list:
-    """128-D descriptors of the faces in ``boxes`` (found with HOG when not given)."""
+    """128-D descriptors of the faces in ``boxes`` (found with YuNet when not given)."""
     rgb = as_rgb(image)
     if boxes is None:
         boxes = face_locations(rgb)

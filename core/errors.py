@@ -23,8 +23,12 @@ class ManyFacesError(FaceGateError):
     """An image held several faces where exactly one was needed (enrolling from a photo)."""
 
 
+class PoorFaceError(NoFaceError):
+    """The face found is too small, blurred or turned away to give a descriptor to trust."""
+
+
 class ModelError(FaceGateError):
-    """A dlib model file is missing or unreadable."""
+    """A model file (dlib's, YuNet's, the Haar cascade) is missing or unreadable."""
 
 
 class StoreError(FaceGateError):

@@ -1,5 +1,6 @@
-"""The plain records that flow between FaceGate's steps: a Box, a face's Quality, a Face,
-and who it is (a Candidate, a Match); and the files a step could not use (Skipped)."""
+"""The plain records that flow between FaceGate's steps: a Box, what the detector saw (a
+Detection), a face's Quality, a Face, and who it is (a Candidate, a Match); and the files a step
+could not use (Skipped)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,42 +76,49 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """One face as the detector saw it: its box and, from YuNet (None from Haar or HOG), the
+    detector's confidence and five landmarks in image pixels, in YuNet's order: right eye, left
+    eye, nose tip, right and left mouth corner (the person's right and left)."""
+
+    box: Box
+    score: float | None = None
+    points: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Quality:
-    """How usable a face is as an enrollment sample.
+    """How trustworthy a descriptor of this face would be (core.vision.quality measures and judges it).
 
     sharpness: variance of the Laplacian of the aligned gray chip (blurred chips score low);
-    size: box width in pixels; frontal: 1.0 for a face looking straight at the camera, falling
-    towards 0 as the head turns (from where the nose sits between the eyes).
+    size: box width in pixels; yaw and pitch: head rotation in degrees (0 looking straight at
+    the camera), pitch None when only dlib's 5 points were there to measure it; score: the
+    detector's confidence (None for Haar and HOG, which give none).
     """
 
     sharpness: float
     size: int
-    frontal: float
-
-    def good_enough(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> bool:
-        return not self.problems(min_sharpness, min_size, min_frontal)
-
-    def problems(self, min_sharpness: float = 40.0, min_size: int = 60, min_frontal: float = 0.6) -> list[str]:
-        """Why this face is not good enough, in words for the operator ([] when it is)."""
-        out = []
-        if self.size < min_size:
-            out.append(f"too small ({self.size} px, need {min_size})")
-        if self.sharpness < min_sharpness:
-            out.append("blurred")
-        if self.frontal < min_frontal:
-            out.append("not facing the camera")
-        return out
+    yaw: float
+    pitch: float | None = None
+    score: float | None = None
 
 
 @dataclass
 class Face:
-    """One face found in an image: where, its 5 landmarks, its descriptor (DESCRIPTOR_DIM floats), its quality."""
+    """One face found in an image: where, dlib's 5 landmarks, its quality and its descriptor
+    (DESCRIPTOR_DIM floats).
+
+    ``descriptor`` is None when the face failed the quality gates; ``problems`` then says why in
+    the operator's words ("too far", "blurred", "turn towards the camera").
+    """
 
     box: Box
     landmarks: np.ndarray
-    descriptor: np.ndarray
+    descriptor: np.ndarray | None
     quality: Quality
     chip: np.ndarray | None = field(default=None, repr=False)
+    detection: Detection | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

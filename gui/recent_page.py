@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from core.door.access_log import local_time
 from core.door.review import RecentFace, RecentFaces
 from core.errors import FaceGateError
+from core.vision.quality import problems
 from gui.admin_dialog import require_admin
 from gui.widgets import row_table, thumbnail_icon
 
@@ -76,13 +77,12 @@ class RecentPage(QWidget):
     def reload(self) -> None:
         chosen = {f.id for f in self.selected()}
         self.shown = self.recent.recent(100, pending=self.pending.isChecked())
-        s = self.recent.settings
         self.table.setRowCount(len(self.shown))
         self.table.clearSelection()
         for row, f in enumerate(self.shown):
-            problems = f.quality.problems(s.min_sharpness, s.min_size, s.min_frontal)
+            failed = problems(f.quality)
             cells = (f"#{f.id}", local_time(f.time), f.verdict + (f" ({f.name})" if f.name else ""),
-                     ", ".join(f"{n} {d:.3f}" for n, d in f.nearest), ", ".join(problems) or f"good ({f.quality.size} px)",
+                     ", ".join(f"{n} {d:.3f}" for n, d in f.nearest), ", ".join(failed) or f"good ({f.quality.size} px)",
                      f.outcome or f.status)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

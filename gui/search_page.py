@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
-from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces
+from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces, searchable
 from core.vision.detection import Detector
 from core.vision.images import as_rgb
 from gui.drops import accept_file_drops
@@ -100,7 +100,7 @@ class SearchPage(QWidget):
         def work(progress, should_stop):
             rgb = as_rgb(path, path)
             progress(0, 1, f"finding faces in {Path(path).name}…")
-            faces = [(f.box, f.descriptor) for f in self.gallery.faces(rgb, self.detector)]
+            faces = searchable(self.gallery.faces(rgb, self.detector))
             return path, rgb, faces
 
         self.jobs.start(f"searching {Path(path).name}…", work, self._found, self._failed)

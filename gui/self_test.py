@@ -215,12 +215,14 @@ def run(timeout: float = 120.0) -> int:
 
 
 def check_files() -> None:
-    """Say where the model files are; ModelError (the self-test's answer) when any is missing."""
+    """Say where the model files are (the dlib models, the YuNet detector the window detects with,
+    the Haar cascade); ModelError (the self-test's answer) when any is missing or unreadable."""
     from core.vision.models import check_models
 
     models = check_models()
     print(f"self-test: {len(models.files)} dlib models ({models.megabytes:.0f} MB) in {models.folder}; Haar cascade "
           f"{models.haar_cascade}", flush=True)
+    print(f"self-test: YuNet face detector {models.yunet} (licence: {models.yunet.with_name('LICENSE')})", flush=True)
 
 
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
@@ -239,6 +241,7 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     check_files()
     gallery = Gallery(tmp / "gallery.db")
     recognizer = LiveRecognizer(gallery)
+    print(f"self-test: detecting with {recognizer.detector.settings.method}, every frame", flush=True)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
     window = build_window(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
                           pace=False, loop=True)

@@ -10,7 +10,8 @@ from core.live.loop import FrameResult, TrackView
 
 #: Box colours by what core decided about the face.
 COLOURS = {"known": QColor(40, 200, 80), "unknown": QColor(230, 60, 50),
-           "unsure": QColor(240, 170, 30), "pending": QColor(200, 200, 200)}
+           "unsure": QColor(240, 170, 30), "pending": QColor(200, 200, 200),
+           "poor": QColor(120, 160, 230)}  # failed the quality gates: not judged, the label says why
 
 
 def caption(track: TrackView) -> str:

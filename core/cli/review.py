@@ -17,6 +17,7 @@ from core.cli.common import open_gallery, say
 from core.door.access_log import local_time
 from core.door.review import RecentFaces
 from core.errors import FaceGateError
+from core.vision.quality import problems
 
 COMMANDS = ("recent",)
 #: action -> how many arguments it takes after it
@@ -59,7 +60,7 @@ def run(args) -> int:
     say(args, rows, "\n".join(
         f"{f.id:>6} {local_time(f.time)} {f.verdict:<18} {(f.name or '-'):<16} "
         f"{', '.join(f'{n} {d:.3f}' for n, d in f.nearest):<32} {f.quality.size:>4} px "
-        f"{'ok' if not f.quality.problems(recent.settings.min_sharpness, recent.settings.min_size, recent.settings.min_frontal) else 'poor':<4} "
+        f"{', '.join(problems(f.quality)) or 'good':<12} "
         f"{f.status}{' - ' + f.outcome if f.outcome and f.outcome != f.status else ''}" for f in faces) or "no recent faces")
     return 0
 

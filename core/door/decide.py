@@ -46,9 +46,9 @@ from core.errors import UnknownPerson
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Candidate, Match
-from core.vision.describe import quality_of, sharpness_of
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import LivenessCheck, LivenessSettings
+from core.vision.quality import measure, sharpness
 
 log = logging.getLogger("facegate.decide")
 
@@ -339,7 +339,7 @@ class DoorDecider:
                     region, rel = pending.face
                     picture = crop(region, rel, size=self.settings.snapshot_size)
                     event.snapshot = encode_jpeg(picture, 85)
-                    quality = sharpness_of(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
+                    quality = sharpness(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
                 if pending.unknown_face:
                     self._group(event, pending.unknown_face, quality)
                 self.access_log.record(event)
@@ -359,7 +359,7 @@ class DoorDecider:
         try:
             region, rel = pending.face
             chip, points = self.gallery.describer.chip(region, rel)   # 5-point landmarks: ~1 ms
-            self.recent.record(event, pending.descriptor, quality_of(chip, points, rel), pending.candidates,
+            self.recent.record(event, pending.descriptor, measure(chip, rel, None, points), pending.candidates,
                                live_grant=event.verdict == GRANTED)
         except Exception:
             log.exception("queueing the face for review failed")

@@ -12,7 +12,8 @@ the worker process computed and the quality of the shot). Teaching the gallery f
 own faces is what makes a strict threshold work, and also the easiest way to poison it: a
 sample of the wrong person opens the door for them. So adding a sample is guarded (check_add):
 
-1. only a good shot (sharp, big, frontal: the enrollment's own bars);
+1. only a good shot: past the live loop's quality gates (core.vision.quality: big, sharp, facing
+   the camera, clearly a face);
 2. only when the face is nearer that person than anyone else, by the decision margin;
 3. never when the new sample would lie within the threshold of someone else's sample - that
    other person's face would then match this person.
@@ -41,10 +42,12 @@ from core.gallery.api import Gallery
 from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import Candidate, Quality
+from core.vision.quality import problems
 
 log = logging.getLogger("facegate.review")
 LEARNED = "learned"   # the start of a learned sample's source
-_FIELDS = "id, time, event_id, verdict, name, person_id, sharpness, size, frontal, nearest, status, outcome, sample_id"
+_FIELDS = ("id, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, "
+           "sample_id")
 
 
 class Refused(FaceGateError):
@@ -58,9 +61,6 @@ class ReviewSettings(StoredSettings):
     KEY: ClassVar[str] = "review"
 
     keep: int = 500                 # faces kept in the queue (the oldest go first)
-    min_sharpness: float = 25.0     # the bars of a good shot: the live enrollment's own
-    min_size: int = 60
-    min_frontal: float = 0.55
     learning: bool = False
     learn_per_week: int = 3         # learned samples per person in any 7 days
     learn_min_spread: float = 0.2   # from the person's nearest own sample: a condition they lack
@@ -93,7 +93,7 @@ class RecentFace:
         return {"id": self.id, "time": self.time, "event": self.event_id, "verdict": self.verdict, "person": self.name,
                 "nearest": [{"name": n, "distance": round(d, 4)} for n, d in self.nearest],
                 "quality": {"sharpness": round(self.quality.sharpness, 1), "size": self.quality.size,
-                            "frontal": round(self.quality.frontal, 2)},
+                            "yaw": round(self.quality.yaw, 1), "problems": problems(self.quality)},
                 "status": self.status, "outcome": self.outcome}
 
 
@@ -114,9 +114,9 @@ class RecentFaces:
         with self.store.write("queueing a recent face") as db:
             cur = db.execute(
                 "INSERT INTO recent_faces(time, event_id, verdict, person_id, name, descriptor, snapshot, sharpness, "
-                "size, frontal, nearest) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                "size, yaw, pitch, score, nearest) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (event.time, event.id, event.verdict, event.person_id, event.name, pack(descriptor), event.snapshot,
-                 quality.sharpness, quality.size, quality.frontal,
+                 quality.sharpness, quality.size, quality.yaw, quality.pitch, quality.score,
                  json.dumps([(c.name, round(c.distance, 4)) for c in nearest[:3]])))
             face_id = inserted_id(cur)
             db.execute("DELETE FROM recent_faces WHERE id <= ?", (face_id - self.settings.keep,))
@@ -165,10 +165,9 @@ class RecentFaces:
         return face, descriptor, person.id
 
     def _good_shot(self, face: RecentFace) -> None:
-        s = self.settings
-        problems = face.quality.problems(s.min_sharpness, s.min_size, s.min_frontal)
-        if problems:
-            raise Refused(f"face {face.id} is not a good shot: {', '.join(problems)}")
+        failed = problems(face.quality)
+        if failed:
+            raise Refused(f"face {face.id} is not a good shot: {', '.join(failed)}")
 
     def _not_near_others(self, face_id: int, descriptor: np.ndarray, person_id: int | None, name: str) -> None:
         """Guard 3: the new sample must not lie within the threshold of another person's sample."""
@@ -307,6 +306,7 @@ class RecentFaces:
 
 
 def _face(row: tuple) -> RecentFace:
-    (id_, time, event_id, verdict, name, person_id, sharpness, size, frontal, nearest, status, outcome, sample_id) = row
-    return RecentFace(id_, time, event_id, verdict, name, person_id, Quality(sharpness, size, frontal),
+    (id_, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome,
+     sample_id) = row
+    return RecentFace(id_, time, event_id, verdict, name, person_id, Quality(sharpness, size, yaw, pitch, score),
                       [(n, d) for n, d in json.loads(nearest)], status, outcome, sample_id)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import FaceGateError, ManyFacesError, NoFaceError, StoreError
+from core.errors import FaceGateError, ManyFacesError, NoFaceError, PoorFaceError, StoreError
 from core.gallery.index import IndexParams, SampleIndex
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, drop_rejected, per_person
 from core.gallery.store import NewSample, Person, Store, unpack
@@ -23,6 +23,7 @@ from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
+from core.vision.quality import QualitySettings
 
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
@@ -40,10 +41,12 @@ class Gallery:
 
     def __init__(self, db_path: str | Path, describer: Describer | None = None, detector: Detector | None = None,
                  threshold: float = DEFAULT_THRESHOLD, min_margin: float = DEFAULT_MARGIN,
-                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0) -> None:
+                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0,
+                 quality: QualitySettings | None = None) -> None:
         self.store = Store(db_path, timeout=timeout, readonly=readonly)
         self.describer = describer or Describer()
-        self.detector = detector or Detector("hog", min_face=40)
+        self.detector = detector or Detector()
+        self.quality = quality or QualitySettings()  # the gates a face passes before it is described
         self.threshold = threshold
         self.min_margin = min_margin
         index_path = None if readonly else Path(db_path).with_name(Path(db_path).name + ".hnsw")
@@ -104,10 +107,10 @@ class Gallery:
 
     # -- faces ----------------------------------------------------------------------------------
     def faces(self, image: ImageLike, detector: Detector | None = None) -> list[Face]:
-        """Every face in ``image`` with landmarks, descriptor and quality, left to right."""
+        """Every face in ``image`` with landmarks and quality, left to right; those that pass the
+        quality gates with their descriptor, the others with the ``problems`` that kept it away."""
         rgb = as_rgb(image)
-        boxes = (detector or self.detector).detect(rgb)
-        return [self.describer.describe(rgb, box) for box in boxes]
+        return [self.describer.describe(rgb, found, self.quality) for found in (detector or self.detector).find(rgb)]
 
     # -- enrollment -----------------------------------------------------------------------------
     def enroll(self, name: str, images: Sequence[ImageLike], allowed: bool | None = None,
@@ -134,15 +137,19 @@ class Gallery:
         return EnrollResult(person, ids, skipped)
 
     def sample_from_photo(self, image: ImageLike, label: str) -> NewSample:
-        """The one face of a photo as a sample; NoFaceError / ManyFacesError otherwise."""
+        """The one good face of a photo as a sample (faces failing the quality gates, such as small
+        ones in the background, do not count); NoFaceError, PoorFaceError or ManyFacesError otherwise."""
         rgb = as_rgb(image, label)
-        boxes = self.detector.detect(rgb)
-        if not boxes:
+        faces = self.faces(rgb)
+        if not faces:
             raise NoFaceError(f"{label}: no face found")
-        if len(boxes) > 1:
-            raise ManyFacesError(f"{label}: {len(boxes)} faces found; a photo to enroll from must hold one")
-        face = self.describer.describe(rgb, boxes[0])
-        return sample_of(rgb, face, label)
+        good = [f for f in faces if f.descriptor is not None]
+        if not good:
+            worst = max(faces, key=lambda f: f.box.area)
+            raise PoorFaceError(f"{label}: the face is not good enough to enroll ({', '.join(worst.problems)})")
+        if len(good) > 1:
+            raise ManyFacesError(f"{label}: {len(good)} faces found; a photo to enroll from must hold one")
+        return sample_of(rgb, good[0], label)
 
     def enroll_samples(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
                        notes: str | None = None) -> tuple[Person, list[int]]:
@@ -217,11 +224,17 @@ class Gallery:
                           self.min_margin if min_margin is None else min_margin)
 
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
-        """Every face in ``image`` with who it is (or no match and why), left to right."""
-        return [(face, self.identify_descriptor(face.descriptor, threshold)) for face in self.faces(image)]
+        """Every face in ``image`` with who it is (or no match and why), left to right; a face that
+        failed the quality gates is not judged (no match, and the reason says why)."""
+        return [(face, self.identify_descriptor(face.descriptor, threshold) if face.descriptor is not None
+                 else Match(None, None, None, None, reason=f"not judged: {', '.join(face.problems)}"))
+                for face in self.faces(image)]
 
 
 def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:
-    """A NewSample from a described face: descriptor, a JPEG thumbnail, its source and sharpness."""
+    """A NewSample from a described face (one that passed the quality gates): descriptor, a JPEG
+    thumbnail, its source and sharpness."""
+    if face.descriptor is None:
+        raise ValueError(f"{source}: a face that failed the quality gates has no descriptor to keep")
     thumb = encode_jpeg(crop(rgb, face.box), quality=85)
     return NewSample(face.descriptor, thumb, source, face.quality.sharpness)

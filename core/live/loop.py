@@ -1,10 +1,14 @@
 """The live recognition loop, Qt-free: frames in, named and tracked faces out.
 
-Per frame: Haar proposals (half-size gray) plus each live track's last position are confirmed
-by HOG on small crops; the tracker carries names between frames; chips of new or unsure tracks
-go to a descriptor worker (a process by default) and finished descriptors are matched
-against the gallery. Nothing here blocks on a descriptor, so the caller's frame rate is set by
-detection alone. An optional decider (door logic) is asked about every track on every frame.
+Per frame: the detector finds every face (YuNet by default, about 5 ms a frame, with a score
+and five landmarks per face; with ``haar+hog`` Haar proposals and each live track's last position
+are confirmed by HOG on small crops instead); the tracker carries names between frames; faces
+that pass the quality gates (core.vision.quality: big, sharp, frontal, clearly a face) send a
+chip to a descriptor worker (a process by default) when new or due again, and finished
+descriptors are matched against the gallery. A face that fails the gates is boxed and labelled
+with why, and is never described, matched or shown to the decider as an identification. Nothing
+here blocks on a descriptor, so the caller's frame rate is set by detection alone. An optional
+decider (door logic) is asked about every track on every frame.
 """
 from __future__ import annotations
 
@@ -20,12 +24,12 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
-from core.live.tracking import Track, Tracker
+from core.live.tracking import CutDetector, Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
-from core.records import Box, Match, Quality
-from core.vision.describe import quality_of
-from core.vision.detection import METHODS, Detector
+from core.records import Box, Detection, Match, Quality
+from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
+from core.vision.quality import QualitySettings, measure, precheck, problems
 
 
 class TrackDecider(Protocol):
@@ -42,8 +46,9 @@ class TrackDecider(Protocol):
 class LiveSettings:
     """How the live loop looks and decides; every number is the user's to change."""
 
-    method: str = "haar+hog"
+    method: str = DEFAULT_METHOD
     min_face: int = 40
+    quality: QualitySettings = field(default_factory=QualitySettings)  # gates before a descriptor (and a sample)
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3      # frames between descriptors of a track already identified
@@ -53,27 +58,34 @@ class LiveSettings:
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
+    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
     enroll_samples: int = 5
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
-    enroll_min_size: int = 60
-    enroll_min_sharpness: float = 25.0
-    enroll_min_frontal: float = 0.55
 
     def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
         """A copy with the operator's saved values over these (the window keeps them as text in
-        its settings file): each is converted to its field's type, and a value that cannot be used
-        (not a number, an unknown detector) is ignored, so the default stays."""
+        its settings file; the quality gates as "quality.<field>"): each is converted to its
+        field's type, and a value that cannot be used (not a number, an unknown detector, gates
+        out of range) is ignored, so the default stays."""
         changes: dict[str, Any] = {}
+        gates: dict[str, Any] = {}
         for name, value in saved.items():
+            gate = name.removeprefix("quality.") if name.startswith("quality.") else None
             try:
-                value = _as_type_of(getattr(self, name), value)
-            except (TypeError, ValueError):
+                value = _as_type_of(getattr(self.quality, gate) if gate else getattr(self, name), value)
+            except (AttributeError, TypeError, ValueError):
                 continue
             if name == "method" and value not in METHODS:
                 continue
-            changes[name] = value
+            (gates if gate else changes)[gate or name] = value
+        quality = replace(self.quality, **gates)
+        try:
+            quality.check()
+            changes["quality"] = quality
+        except ValueError:
+            pass
         return replace(self, **changes)
 
 
@@ -87,7 +99,7 @@ class TrackView:
     name: str | None
     distance: float | None
     margin: float | None
-    state: str              # pending | known | unknown | unsure
+    state: str              # pending | known | unknown | unsure | poor (failed the quality gates: label says why)
     first_frame: int
     named_frame: int | None
     decision: Any = None
@@ -139,6 +151,7 @@ class LiveRecognizer:
         self.detector.warm_up()
         gallery.describer.preload("shape5")
         self.tracker = Tracker(self.settings.max_misses)
+        self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
@@ -154,10 +167,12 @@ class LiveRecognizer:
         with self._lock:
             self._frame += 1
             frame = self._frame
+            if self.cuts(rgb):  # a new picture: no face in it is one of the old tracks
+                self._end_tracks()
             started = time.perf_counter()
-            boxes = self._detect(rgb)
+            found = self._detect(rgb)
             detect_ms = (time.perf_counter() - started) * 1000
-            tracks, ended = self.tracker.update(boxes, frame)
+            tracks, ended = self.tracker.update(found, frame)
             for track in ended:
                 self._track_ended(track)
             for track in tracks:
@@ -173,9 +188,11 @@ class LiveRecognizer:
                 self._enrollment = None
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
 
-    def _detect(self, rgb: np.ndarray) -> list[Box]:
+    def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self.settings.method != "haar+hog":
-            return self.detector.detect(rgb)
+            return self.detector.find(rgb)
+        # haar+hog costs 30-40 ms a frame and Haar misses small faces: confirm where faces were
+        # with HOG on small crops, then look at what Haar proposes anew
         found: list[Box] = []
         for track in self.tracker.tracks.values():  # where faces were: confirm them first
             box = self.detector.verify(rgb, track.box)
@@ -187,14 +204,14 @@ class LiveRecognizer:
             box = self.detector.verify(rgb, proposal)
             if box is not None and all(box.iou(b) < 0.3 for b in found):
                 found.append(box)
-        return sorted(found, key=lambda b: b.left)
+        return [Detection(b) for b in sorted(found, key=lambda b: b.left)]
 
     def _wants_descriptor(self, track: Track, frame: int) -> bool:
         if track.pending:
             return False
         if self._enrollment and self._enrollment.progress.track_id == track.id:
             return True
-        if track.described_frame is None:
+        if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
         return frame - track.described_frame >= self.settings.redescribe_every
 
@@ -202,11 +219,19 @@ class LiveRecognizer:
         box = track.box.clipped(rgb.shape)
         if box.width < 8 or box.height < 8:
             return
-        chip, points = self.gallery.describer.chip(rgb, box)
+        enrolling = self._enrollment if self._enrollment and self._enrollment.progress.track_id == track.id else None
+        track.problems = precheck(track.detection, self.settings.quality) if track.detection else []
+        if not track.problems:
+            chip, points = self.gallery.describer.chip(rgb, box)
+            quality = measure(chip, box, track.detection, points)
+            track.problems = problems(quality, self.settings.quality)
+        if track.problems:  # boxed and told why, never described (nor sampled)
+            if enrolling:
+                enrolling.progress.problems = track.problems
+            return
         if self.descriptor_worker.submit((track.id, frame), chip):
             track.submitted_frame = frame
-            if self._enrollment and self._enrollment.progress.track_id == track.id:
-                quality = quality_of(chip, points, box)
+            if enrolling:
                 self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality)
 
     def _collect(self, frame: int) -> None:
@@ -246,6 +271,12 @@ class LiveRecognizer:
             self._events.append(worker.error)
 
     def _view(self, track: Track, rgb: np.ndarray, timestamp: float) -> TrackView:
+        if track.problems:
+            # Not judgeable now, so not judged: no name held over from earlier frames (the box may
+            # hold someone else since: a cut the tracker took for movement, and no descriptor comes
+            # to notice), and nothing for the door (no consensus, no liveness from this face).
+            return TrackView(track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame,
+                             track.named_frame)
         name, state = self._label(track)
         last = track.matches[-1] if track.matches else None
         decision = None
@@ -302,11 +333,7 @@ class LiveRecognizer:
     def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
                      thumb: bytes, quality: Quality) -> None:
         s = self.settings
-        problems = quality.problems(s.enroll_min_sharpness, s.enroll_min_size, s.enroll_min_frontal)
-        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:
-            return
-        if problems:
-            e.progress.problems = problems
+        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
             return
         if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
             return
@@ -338,11 +365,14 @@ class LiveRecognizer:
     def reset(self) -> None:
         """A new source or scene: drop every track (and an enrollment in progress)."""
         with self._lock:
-            for track in self.tracker.tracks.values():
-                self._track_ended(track)
-            self.tracker.tracks.clear()
-            self._thumbs.clear()
+            self._end_tracks()
             self._enrollment = None
+
+    def _end_tracks(self) -> None:
+        for track in self.tracker.tracks.values():
+            self._track_ended(track)
+        self.tracker.tracks.clear()
+        self._thumbs.clear()
 
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:

@@ -43,6 +43,7 @@ from core.records import DESCRIPTOR_DIM, Skipped, skipped_json
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from core.vision.images import load_image
+from core.vision.quality import QualitySettings
 
 #: Thresholds reported, 0.20 to 0.80 in steps of 0.01.
 THRESHOLDS = tuple(round(0.2 + 0.01 * i, 2) for i in range(61))
@@ -135,8 +136,10 @@ def collect(folder: str | Path) -> list[tuple[str, Path]]:
 
 def describe_folder(folder: str | Path, describer: Describer, detector: Detector,
                     on_progress: Callable[[int, int, str], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> EvalSet:
-    """Describe the largest face of every photo in ``folder``; unreadable files are skipped with the reason."""
+                    should_stop: Callable[[], bool] | None = None,
+                    quality: QualitySettings | None = None) -> EvalSet:
+    """Describe the largest face of every photo in ``folder`` (none when it fails the quality gates,
+    as at the door: it counts as a photo with no face); unreadable files are skipped with the reason."""
     files = collect(folder)
     started = time.perf_counter()
     images, skipped = [], []
@@ -148,9 +151,10 @@ def describe_folder(folder: str | Path, describer: Describer, detector: Detector
         except FaceGateError as exc:
             skipped.append((str(path), getattr(exc, "reason", str(exc))))
         else:
-            boxes = detector.detect(rgb)
-            box = max(boxes, key=lambda b: b.area) if boxes else None
-            images.append(EvalImage(person, str(path), describer.describe(rgb, box).descriptor if box else None))
+            found = detector.find(rgb)
+            largest = max(found, key=lambda d: d.box.area) if found else None
+            face = describer.describe(rgb, largest, quality or QualitySettings()) if largest else None  # failing the gates: no descriptor
+            images.append(EvalImage(person, str(path), face.descriptor if face else None))
         if on_progress is not None:
             on_progress(i + 1, len(files), str(path))
     return EvalSet(images, skipped, time.perf_counter() - started)

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
-from core.records import Box, Candidate
+from core.records import Box, Candidate, Face
 from core.tools.render import TILE, blank_tile, font, text_width
 from core.vision.detection import Detector
 from core.vision.images import ImageLike, as_rgb, crop
@@ -69,10 +69,14 @@ def search_photo(gallery: Gallery, image: ImageLike, top: int = 5, within: float
     source = label or (str(image) if isinstance(image, (str, Path)) else "<image>")
     started = time.perf_counter()
     rgb = as_rgb(image, source)
-    faces = [(face.box, face.descriptor) for face in gallery.faces(rgb, detector)]
-    result = search_faces(gallery, rgb, faces, top, within, source)
+    result = search_faces(gallery, rgb, searchable(gallery.faces(rgb, detector)), top, within, source)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def searchable(faces: list[Face]) -> list[tuple[Box, np.ndarray]]:
+    """(box, descriptor) of the faces that passed the quality gates: only those are searched."""
+    return [(face.box, face.descriptor) for face in faces if face.descriptor is not None]
 
 
 def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.ndarray]], top: int = 5,

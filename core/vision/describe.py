@@ -14,11 +14,11 @@ import sys
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from core.errors import ModelError
-from core.records import Box, Face, Quality
+from core.records import Box, Detection, Face
+from core.vision.quality import QualitySettings, measure, problems
 
 MODEL_FILES = {
     "shape5": "shape_predictor_5_face_landmarks.dat",
@@ -95,44 +95,17 @@ class Describer:
         vec = self._model("descriptor").compute_face_descriptor(np.ascontiguousarray(chip))
         return np.asarray(vec, dtype=np.float32)
 
-    def describe(self, rgb: np.ndarray, box: Box) -> Face:
-        """A complete Face for ``box``: landmarks, chip, quality and descriptor."""
+    def describe(self, rgb: np.ndarray, found: Box | Detection, gate: QualitySettings | None = None) -> Face:
+        """A complete Face for a box or a detection: landmarks, chip, quality and the descriptor,
+        unless the face fails the quality ``gate`` (then ``problems`` says why, and no descriptor
+        is computed: it would not be trusted)."""
+        detection = found if isinstance(found, Detection) else None
+        box = found.box if isinstance(found, Detection) else found
         chip, points = self.chip(rgb, box)
-        return Face(box=box, landmarks=points, descriptor=self.descriptor_from_chip(chip),
-                    quality=quality_of(chip, points, box), chip=chip)
-
-
-def quality_of(chip: np.ndarray, points: np.ndarray, box: Box) -> Quality:
-    """Sharpness of the chip, size of the box, and frontalness from the 5 landmarks."""
-    return Quality(sharpness=sharpness_of(chip), size=box.width, frontal=frontal_score(points))
-
-
-def sharpness_of(rgb: np.ndarray) -> float:
-    """How sharp a picture is: the variance of its Laplacian (blur and low light make it small)."""
-    return float(cv2.Laplacian(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
-
-
-def frontal_score(points: np.ndarray) -> float:
-    """1.0 when the nose sits midway between the eyes, 0 when it reaches an eye (head turned).
-
-    5-point model order: right eye corners (0, 1), left eye corners (2, 3), nose base (4).
-    """
-    if points is None or len(points) != 5:
-        return 0.0
-    offset = nose_offset(points[0:2].mean(axis=0), points[2:4].mean(axis=0), points[4])
-    return 0.0 if offset is None else max(0.0, 1.0 - 2.0 * abs(offset))
-
-
-def nose_offset(eye_a: np.ndarray, eye_b: np.ndarray, nose: np.ndarray) -> float | None:
-    """Where the nose sits from the point between the eyes, along the eye line, in eye distances:
-    0 facing the camera, towards +-0.5 as the head turns until the nose reaches an eye. Measured
-    along the eye line, so a tilted head or picture gives the same number. None when the eyes
-    coincide (a degenerate landmark fit)."""
-    between = float(np.linalg.norm(eye_b - eye_a))
-    if between < 1e-6:
-        return None
-    axis = (eye_b - eye_a) / between
-    return float(np.dot(nose - (eye_a + eye_b) / 2, axis) / between)
+        quality = measure(chip, box, detection, points)
+        failed = problems(quality, gate) if gate is not None else []
+        descriptor = None if failed else self.descriptor_from_chip(chip)
+        return Face(box, points, descriptor, quality, chip, detection, failed)
 
 
 def face_distance(known: np.ndarray, probe: np.ndarray) -> np.ndarray:

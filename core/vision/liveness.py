@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.records import Box
-from core.vision.describe import nose_offset
+from core.vision.quality import nose_offset
 
 # 68-point model indices: the six points around each eye, and the nose tip.
 RIGHT_EYE = slice(36, 42)

@@ -12,21 +12,24 @@ from pathlib import Path
 
 from core.errors import ModelError
 from core.vision.describe import MODEL_FILES, default_model_dir
-from core.vision.detection import haar_cascade_path
+from core.vision.detection import Detector, haar_cascade_path, yunet_model_path
 
 
 @dataclass(frozen=True)
 class InstalledModels:
-    """Where the dlib models are, which files, their total size, and the Haar cascade's path."""
+    """Where the dlib models are, which files, their total size, the Haar cascade's path and the
+    YuNet detector's."""
 
     folder: Path
     files: tuple[str, ...]
     megabytes: float
     haar_cascade: str
+    yunet: Path
 
 
 def check_models() -> InstalledModels:
-    """Every dlib model core may load and the Haar cascade, found; ModelError naming what is missing."""
+    """Every dlib model core may load, the Haar cascade and YuNet (loaded, so an unreadable file
+    shows too), found; ModelError naming what is missing."""
     folder = default_model_dir()
     files = tuple(MODEL_FILES.values())
     missing = [name for name in files if not (folder / name).is_file()]
@@ -35,5 +38,6 @@ def check_models() -> InstalledModels:
     cascade = haar_cascade_path()
     if not os.path.isfile(cascade):
         raise ModelError(f"the Haar cascade is missing: {cascade}")
+    Detector("yunet").warm_up()
     size = sum((folder / name).stat().st_size for name in files) / 2**20
-    return InstalledModels(folder, files, size, cascade)
+    return InstalledModels(folder, files, size, cascade, yunet_model_path())

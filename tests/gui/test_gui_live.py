@@ -1,9 +1,10 @@
 """Click-to-enroll in the real window: click Lin-Manuel Miranda's face box while the clip plays as
-the camera, enroll him, replay the clip: his frames carry his name, the other person's do not."""
+the camera, enroll him, replay the clip: his frames carry his name, the audience's do not."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from core.vision.quality import BLURRED, TOO_FAR, TURNED, UNCLEAR
 from tests.support.data import CLIP
 from tests.support.window import LIN, LIN_FRAMES, OTHER_FRAMES, play
 
@@ -12,6 +13,12 @@ def _big_face_on_screen(window) -> bool:
     last = window.last
     return (last is not None and last.source_index >= 125 and len(last.result.tracks) == 1
             and last.result.tracks[0].box.width >= 60)
+
+
+def _big_face_labels(recording, frames: range) -> list[str]:
+    """Labels of his face alone (YuNet also boxes the odd blur it half takes for a face, labelled
+    'not clearly a face')."""
+    return [label for i in frames for _, label, _, box in recording.frames.get(i, []) if box.width >= 70]
 
 
 def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
@@ -37,20 +44,22 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
         pass
 
     play(qtbot, window, recording)
-    his = recording.labels(LIN_FRAMES)
+    his = _big_face_labels(recording, LIN_FRAMES)
     assert len(his) >= 0.9 * len(LIN_FRAMES)  # a box on (nearly) every frame of his
     # The samples come from frames ~130-175; from frame 150 to the end of his shot he is named
     # on nearly every frame. Earlier he turns his head: at the strict 0.4 threshold some of those
-    # frames sit at 0.41-0.45 and are rightly called Unknown or Unsure rather than a guess.
-    late = recording.labels(range(150, 211))
+    # frames sit at 0.41-0.45 and are rightly called Unknown or Unsure rather than a guess, and
+    # past the quality gates' 45 degrees he is asked to turn towards the camera.
+    late = _big_face_labels(recording, range(150, 211))
     assert late.count(LIN) >= 0.9 * len(late), late
     assert his.count(LIN) >= 0.4 * len(his), his
-    assert set(his) <= {LIN, "Unknown", "Unsure", "…"}
+    assert set(his) <= {LIN, "Unknown", "Unsure", "…", TURNED, BLURRED}
     others = recording.tracks_starting_in(OTHER_FRAMES)
     other = recording.labels(OTHER_FRAMES, others)
     assert other, "the other person was never boxed"
     assert LIN not in other
-    assert other.count("Unknown") >= 0.8 * len(other), other
+    # the audience around him: Unknown where sharp, big and frontal enough, else told why
+    assert "Unknown" in other and set(other) <= {"Unknown", "Unsure", "…", TOO_FAR, TURNED, BLURRED, UNCLEAR}, other
 
 
 def test_e_key_enrolls_the_only_face_and_says_why_not_otherwise(qtbot, live_window):

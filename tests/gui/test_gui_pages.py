@@ -130,7 +130,7 @@ def test_scan_page_scans_searches_shows_and_enrolls(qtbot, page_of, gallery):
     assert progress and progress[-1][0] == 275
     assert page.videos.count() == 1 and page.faces.count() == result.faces
     remembered = ScanChoices.load(gallery.store)
-    assert (remembered.every, remembered.method) == (10, "hog")
+    assert (remembered.every, remembered.method) == (10, "yunet")
 
     first = page.faces.item(0)
     with qtbot.waitSignal(page.listed, timeout=5000):
@@ -155,7 +155,7 @@ def test_scan_page_cancel_keeps_a_partial_scan(qtbot, page_of, gallery):
     page.every.setValue(1)
     with qtbot.waitSignal(page.scanned, timeout=WAIT) as done:
         page.scan(CLIP)
-        qtbot.waitUntil(lambda: page.jobs.bar.value() >= 2, timeout=WAIT)
+        qtbot.waitUntil(lambda: page.jobs.bar.value() >= 90, timeout=WAIT)  # into his 90 px shot: faces kept
         page.jobs.cancel_button.click()
     result = done.args[0]
     assert result.cancelled and result.frames_read < 275

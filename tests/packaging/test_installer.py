@@ -29,6 +29,8 @@ INSTALLED_FILES = [INSTALL_DIR / "facegate", Path("/usr/bin/facegate"),
                    Path("/usr/share/applications/facegate.desktop"),
                    Path("/usr/share/icons/hicolor/256x256/apps/facegate.png"),
                    Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg")]
+INSTALLED_YUNET = [INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
+                   for name in ("face_detection_yunet_2023mar.onnx", "LICENSE", "README.md")]
 SUDO = [] if os.geteuid() == 0 else ["sudo", "-n"]
 
 
@@ -80,12 +82,17 @@ def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
     assert "dlib_face_recognition_resnet_model_v1.dat" in models and "shape_predictor_68_face_landmarks.dat" in models
     assert (internal / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
     assert (internal / "resources" / "demo_clip.mp4").is_file()
+    yunet = internal / "resources" / "models" / "yunet"
+    assert {p.name for p in yunet.iterdir()} == {"face_detection_yunet_2023mar.onnx", "LICENSE", "README.md"}
+    assert (yunet / "face_detection_yunet_2023mar.onnx").read_bytes() == \
+        (ROOT / "resources" / "models" / "yunet" / "face_detection_yunet_2023mar.onnx").read_bytes()
+    assert "Apache License" in (yunet / "LICENSE").read_text()
 
     info = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True).stdout
     assert "Package: facegate" in info and re.search(r"Depends: .*libc6 \(>= 2\.\d+\)", info), info
     listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
                              check=True).stdout
-    for path in INSTALLED_FILES:
+    for path in INSTALLED_FILES + INSTALLED_YUNET:
         assert f".{path}" in listing, f"{path} is not in the package"
 
 
@@ -94,7 +101,7 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
     done = subprocess.run(SUDO + ["dpkg", "-i", str(deb)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     try:
-        assert all(p.exists() for p in INSTALLED_FILES)
+        assert all(p.exists() for p in INSTALLED_FILES + INSTALLED_YUNET)
         check_self_test(tmp_path)
         with xvfb() as display:
             check_self_test(tmp_path, "xcb", DISPLAY=display, QT_QPA_PLATFORM="xcb")
@@ -154,6 +161,9 @@ def check_self_test(home: Path, platform: str = "offscreen", **env: str) -> None
     assert seen_processes, text
     assert f"FaceGate frozen (PyInstaller), Qt platform {platform}" in text
     assert f"in {INSTALL_DIR}/_internal/face_recognition_models/models" in text
+    # the window detects with YuNet, from the model inside the bundle (no network in here)
+    assert f"YuNet face detector {INSTALL_DIR}/_internal/resources/models/yunet/face_detection_yunet_2023mar.onnx" in text
+    assert "detecting with yunet, every frame" in text
     assert re.search(r"playing /opt/facegate/_internal/resources/demo_clip\.mp4", text)
     assert "enrolled 'Demo Person' with 5 samples" in text
     named = re.search(r"Demo Person named on (\d+) of (\d+) frames shown.*stranger not named on (\d+) of (\d+)", text)

@@ -50,10 +50,12 @@ def frames(path, start: int = 0, stop: int | None = None):
 
 
 def play(gallery, decider, path, start: int = 0, stop: int | None = None) -> list[tuple[int, list]]:
-    """Run the live pipeline with the decider over the video; (frame, track views) per frame."""
+    """Run the live pipeline with the decider over the video; (frame, the views the door judged)
+    per frame (faces failing the quality gates, such as the audience's, never reach the door)."""
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     try:
-        return [(i, rec.process(rgb, ts).tracks) for i, ts, rgb in frames(path, start, stop)]
+        return [(i, [v for v in rec.process(rgb, ts).tracks if v.decision is not None])
+                for i, ts, rgb in frames(path, start, stop)]
     finally:
         rec.close()
         decider.flush()  # the access log is written on the decider's own thread

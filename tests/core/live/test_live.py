@@ -33,7 +33,10 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     assert named >= 0.8 * len(LIN_SHOT), f"named in {named} of {len(LIN_SHOT)} frames"
     stranger = [labels[i] for i in STRANGER_ALONE]
     assert all("Lin-Manuel" not in ls for ls in stranger)
-    assert sum("Unknown" in ls for ls in stranger) >= 0.6 * len(STRANGER_ALONE)
+    # he sits out of focus at the blur gate's limit (sharpness 16-25, 25 needed): frames under it
+    # say "blurred" and are not judged; the others call him Unknown
+    assert sum("Unknown" in ls for ls in stranger) >= 0.5 * len(STRANGER_ALONE)
+    assert all("Unknown" in ls or "blurred" in ls for ls in stranger)
 
 
 def test_enrollment_refused_when_the_face_leaves_too_soon(gallery, clip, describer):
@@ -108,9 +111,10 @@ def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip
     assert not worker.alive()
 
 
-def _stranger_at(clip, box):
-    """Frame 240 (the stranger alone) scaled and shifted so his face lands on ``box``: a camera
-    cut the tracker cannot tell from movement."""
+def _stranger_at(clip, frame, box):
+    """The stranger's face from frame 240, scaled and shifted onto ``box`` in ``frame``: another
+    person where the tracked face was, with the rest of the picture unchanged (not a cut, which
+    the loop notices): the tracker cannot tell it from movement."""
     import cv2
     import numpy as np
 
@@ -120,7 +124,12 @@ def _stranger_at(clip, box):
     s = box.width / his.width
     (bx, by), (hx, hy) = box.center, his.center
     m = np.float32([[s, 0, bx - s * hx], [0, s, by - s * hy]])
-    return cv2.warpAffine(clip[240], m, (clip[240].shape[1], clip[240].shape[0]))
+    moved = cv2.warpAffine(clip[240], m, (frame.shape[1], frame.shape[0]))
+    out = frame.copy()
+    pad = box.width // 3
+    y0, x0 = max(0, box.top - pad), max(0, box.left - pad)
+    out[y0:box.bottom + pad, x0:box.right + pad] = moved[y0:box.bottom + pad, x0:box.right + pad]
+    return out
 
 
 def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery, clip, describer):
@@ -129,15 +138,27 @@ def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery
         result = rec.process(clip[i], i / 30)
     (lin,) = result.tracks
     assert lin.label == "Lin-Manuel"
-    swapped = _stranger_at(clip, lin.box)
+    swapped = _stranger_at(clip, clip[169], lin.box)
     labels = []
     for n in range(4):
         (track,) = rec.process(swapped, (170 + n) / 30).tracks
         assert track.id == lin.id  # the tracker could not tell: same place, same size
         labels.append(track.label)
     rec.close()
-    # the first descriptor of the new face resets the track, rather than the vote holding the name
-    assert labels[-1] == "Unknown", labels
+    # the first descriptor of the new face resets the track, rather than the vote holding the name;
+    # a frame where he is too blurred to describe is not judged at all (and holds no name either)
+    assert labels[-1] in ("Unknown", "blurred") and "Lin-Manuel" not in labels[1:], labels
+
+
+def test_a_cut_in_the_video_ends_every_track(lin_gallery, clip, describer):
+    """At the clip's cut from Lin-Manuel to the audience (frame 211) YuNet finds a face where his
+    was; the cut ends his track, so no face after it starts with his name."""
+    rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
+    named = [i for i in range(140, 211) if any(t.name == "Lin-Manuel" for t in rec.process(clip[i], i / 30).tracks)]
+    after = rec.process(clip[211], 211 / 30)
+    rec.close()
+    assert len(named) >= 30
+    assert after.tracks and all(t.first_frame == after.index and t.name is None for t in after.tracks)
 
 
 def test_reset_forgets_every_track(lin_gallery, clip, describer):

@@ -30,7 +30,7 @@ from tests.support.data import IMAGES, KNN
 
 @pytest.fixture(scope="module")
 def knn_photos(describer):
-    return describe_folder(KNN / "train", describer, Detector("hog", min_face=40))
+    return describe_folder(KNN / "train", describer, Detector())  # as enrollment and `facegate eval` detect
 
 
 def recompute(photos, probe_rounds, thresholds):

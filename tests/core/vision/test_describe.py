@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from core.errors import ModelError
-from core.vision.describe import MODEL_FILES, frontal_score, nose_offset
+from core.vision.describe import MODEL_FILES
 from core.vision.models import check_models
+from core.vision.quality import head_pose, nose_offset
 
 
 def _rotate(points: np.ndarray, degrees: float) -> np.ndarray:
@@ -24,22 +25,21 @@ def test_nose_offset_is_along_the_eye_line_in_eye_distances():
     assert nose_offset(eye_a, eye_a, np.array([1.0, 1.0])) is None
 
 
-def test_frontal_score_from_five_landmarks():
-    # 5-point order: right eye corners, left eye corners, nose base
+def test_yaw_from_dlibs_five_landmarks():
+    # 5-point order: right eye corners, left eye corners, nose base (which gives no pitch)
     ahead = np.array([[0, 0], [10, 0], [30, 0], [40, 0], [20, 25]], np.float32)
-    assert frontal_score(ahead) == pytest.approx(1.0)
+    assert head_pose(ahead, dlib5=True) == (pytest.approx(0.0), None)
     turned = ahead.copy()
-    turned[4] = (27.5, 25)  # a quarter of the eye distance (30) off the middle: halfway to an eye
-    assert frontal_score(turned) == pytest.approx(0.5)
-    turned[4] = (45, 25)
-    assert frontal_score(turned) == 0.0
-    assert frontal_score(np.zeros((5, 2), np.float32)) == 0.0 and frontal_score(ahead[:4]) == 0.0
+    turned[4] = (27.5, 25)  # a quarter of the eye distance (30) off the middle
+    assert head_pose(turned, dlib5=True)[0] == pytest.approx(39.8, abs=0.1)  # atan(0.25 / 0.30)
+    assert head_pose(np.zeros((5, 2), np.float32), dlib5=True)[0] == 90.0 and head_pose(ahead[:4])[0] == 90.0
 
 
 def test_the_installed_models_are_found(monkeypatch, tmp_path):
     models = check_models()
     assert models.files == tuple(MODEL_FILES.values()) and models.megabytes > 50
     assert all((models.folder / name).is_file() for name in models.files)
+    assert models.yunet.name == "face_detection_yunet_2023mar.onnx" and models.yunet.with_name("LICENSE").is_file()
     monkeypatch.setenv("FACEGATE_MODELS", str(tmp_path))
     (tmp_path / MODEL_FILES["shape5"]).write_bytes(b"not really")
     with pytest.raises(ModelError, match=f"missing from {tmp_path}: {MODEL_FILES['shape68']}"):
