@@ -9,8 +9,8 @@
 Each Unknown decision of the door (one visit: a track that matched nobody) brings the visit's
 descriptors. The visit joins the visitor with the nearest kept face when that face is within
 ``threshold`` of one of the visit's descriptors; otherwise it starts a new visitor. The
-threshold, 0.5, was measured on the bundled clip and photos: Lin-Manuel's three tracks of the clip
-(one of them a 50 px face) are at 0.34-0.47 from each other at their nearest, the clip's other man
+threshold, 0.5, was measured on the bundled clip (haar+hog detector) and photos: Lin-Manuel's three tracks
+of the clip (one of them a 50 px face) are at 0.34-0.47 from each other at their nearest, the clip's other man
 at 0.58 from any of them; across the shared photos one person's pairs are at most 0.53 (92 % under
 0.5) and two people's at least 0.70. It is looser than the door's 0.4 because a wrong join only
 puts two strangers under one id (the door is never opened by a visitor), and a missed one is

@@ -55,7 +55,7 @@ def test_the_looping_clip_gives_the_same_visitors_again_with_growing_visits(clip
     assert sum(v.visits for v in after[2].values()) == len(unknown) and {e.visitor_id for e in unknown} == set(first)
     assert [e.visitor_id for e in read_csv(tmp_path / "log.csv")] == [e.visitor_id for e in events[::-1]]
 
-    # each loop begins with Lin-Manuel's small face and ends with the other man: two visitors, always the same
+    # each loop's first and last unknown faces (two different people) are always the same two visitors
     starts, ends = [], []
     for loop_events in _by_loop(unknown, after):
         starts.append(loop_events[0].visitor_id)
