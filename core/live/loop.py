@@ -12,6 +12,7 @@ decider (door logic) is asked about every track on every frame.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -30,6 +31,8 @@ from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
 from core.vision.quality import QualitySettings, measure, precheck, problems
+
+log = logging.getLogger("facegate.enroll")  # each enrollment's outcome goes to the log file (core.logs)
 
 
 class TrackDecider(Protocol):
@@ -63,6 +66,9 @@ class LiveSettings:
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
+    enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
+    enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
+    enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
 
     def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
         """A copy with the operator's saved values over these (the window keeps them as text in
@@ -115,6 +121,8 @@ class EnrollmentProgress:
     error: str | None = None
     warning: str | None = None
     problems: list[str] = field(default_factory=list)  # why recent frames were not taken
+    lost: bool = False       # the face left the picture: FaceGate looks for it again (any new track)
+    can_save: bool = False   # enough good samples to save now (save_enrollment), or go on when it is back
 
 
 @dataclass
@@ -131,7 +139,9 @@ class FrameResult:
 class _Enrollment:
     progress: EnrollmentProgress
     allowed: bool
-    started: float
+    started: float | None = None       # frame timestamps (the next frame's when it starts)
+    lost_at: float | None = None
+    reference: list[np.ndarray] = field(default_factory=list)  # the face's descriptor when it was clicked
     samples: list[NewSample] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
 
@@ -156,6 +166,7 @@ class LiveRecognizer:
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
         self._enrollment: _Enrollment | None = None
+        self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
         self._worker_restarts = 0
         self._worker_error: str | None = None
@@ -167,6 +178,7 @@ class LiveRecognizer:
         with self._lock:
             self._frame += 1
             frame = self._frame
+            self._now = timestamp
             if self.cuts(rgb):  # a new picture: no face in it is one of the old tracks
                 self._end_tracks()
             started = time.perf_counter()
@@ -180,7 +192,7 @@ class LiveRecognizer:
                     self._submit(rgb, track, frame)
             self._collect(frame)
             self._watch_worker()
-            self._check_enrollment_deadline()
+            self._check_enrollment_deadline(timestamp)
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
             enrollment = replace(self._enrollment.progress) if self._enrollment else None
@@ -257,7 +269,9 @@ class LiveRecognizer:
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
             enrolling = self._enrollment
-            if thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+            if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
+                self._rejoin(enrolling, track_id)
+            elif thumb is not None and enrolling and enrolling.progress.track_id == track_id:
                 self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
     def _watch_worker(self) -> None:
@@ -312,10 +326,26 @@ class LiveRecognizer:
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
             self.decider.track_lost(track.id)
-        enrolling = self._enrollment
-        if enrolling and enrolling.progress.track_id == track.id and not enrolling.progress.done:
-            enrolling.progress.error = (f"the face left the camera after {enrolling.progress.collected} of "
-                                        f"{enrolling.progress.needed} samples; nothing was saved")
+        e = self._enrollment
+        if e and e.progress.track_id == track.id and not e.progress.done and not e.progress.lost:
+            # a turned head, a cut, a shot change: look for the same face again before giving up
+            e.lost_at = self._now
+            e.progress.lost = True
+            e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
+            log.info("enrolling %s: the face left after %d of %d samples; looking for it again", e.progress.name,
+                     e.progress.collected, e.progress.needed)
+
+    def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
+        """The enrolled face back: near the samples taken (or the face as it was clicked)."""
+        known = [x.descriptor for x in e.samples] or e.reference
+        return bool(known) and min(float(np.linalg.norm(descriptor - k)) for k in known) <= self.settings.enroll_rejoin
+
+    def _rejoin(self, e: _Enrollment, track_id: int) -> None:
+        e.progress.track_id = track_id
+        e.progress.lost = False
+        e.lost_at = None
+        self._thumbs = {k: v for k, v in self._thumbs.items() if k[0] != track_id}  # samples from its next frames
+        log.info("enrolling %s: the face is back (track %d)", e.progress.name, track_id)
 
     # -- enrollment -------------------------------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
@@ -324,11 +354,27 @@ class LiveRecognizer:
             if track_id not in self.tracker.tracks:
                 raise KeyError(f"no face {track_id} on screen")
             progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
-            self._enrollment = _Enrollment(progress, allowed, time.monotonic())
+            clicked = self.tracker.tracks[track_id].descriptor
+            self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
+            log.info("enrolling %s: started on track %d", progress.name, track_id)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
+            if self._enrollment is not None and not self._enrollment.progress.done:
+                log.info("enrolling %s: cancelled after %d samples; nothing was saved", self._enrollment.progress.name,
+                         self._enrollment.progress.collected)
             self._enrollment = None
+
+    def save_enrollment(self) -> EnrollmentProgress | None:
+        """Save the samples taken so far (at least enroll_min_keep), when the face left early."""
+        with self._lock:
+            e = self._enrollment
+            if e is None or e.progress.done or e.progress.error:
+                return None
+            if e.progress.collected < self.settings.enroll_min_keep:
+                raise ValueError(f"only {e.progress.collected} samples; at least {self.settings.enroll_min_keep} are needed")
+            self._save(e)
+            return replace(e.progress)
 
     def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
                      thumb: bytes, quality: Quality) -> None:
@@ -345,28 +391,54 @@ class LiveRecognizer:
         e.progress.collected = len(e.samples)
         e.progress.problems = []
         if len(e.samples) >= e.progress.needed:
-            try:
-                person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
-            except Exception as exc:  # the database said no: say why, keep the video going
-                e.progress.error = f"could not save {e.progress.name}: {exc}"
-                return
-            e.progress.done = True
-            self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
-            self._reidentify()
+            self._save(e)
 
-    def _check_enrollment_deadline(self) -> None:
+    def _save(self, e: _Enrollment) -> None:
+        try:
+            person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
+        except Exception as exc:  # the database said no: say why, keep the video going
+            self._fail(e, f"could not save {e.progress.name}: {exc}")
+            return
+        e.progress.done = True
+        e.progress.can_save = False
+        self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
+        log.info("enrolling %s: saved %d samples", person.name, len(e.samples))
+        self._reidentify()
+
+    def _fail(self, e: _Enrollment, why: str) -> None:
+        e.progress.error = why
+        log.warning("enrolling %s: failed: %s", e.progress.name, why)
+
+    def _check_enrollment_deadline(self, now: float) -> None:
+        """Time runs on the frames' clock. Out of time with enough samples, the operator is offered
+        to save them (the collecting goes on meanwhile); with too few, nothing is saved."""
         e = self._enrollment
-        if e and not e.progress.done and not e.progress.error and time.monotonic() - e.started > self.settings.enroll_timeout:
-            why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
-            e.progress.error = (f"only {e.progress.collected} of {e.progress.needed} good samples in "
-                                f"{self.settings.enroll_timeout:.0f} s{why}; nothing was saved")
+        if not e or e.progress.done or e.progress.error:
+            return
+        s = self.settings
+        if e.started is None:
+            e.started = now
+        enough = e.progress.collected >= s.enroll_min_keep
+        if e.lost_at is not None and now - e.lost_at > s.enroll_wait:
+            if enough:
+                e.progress.can_save = True
+            else:
+                self._fail(e, f"the face left the camera after {e.progress.collected} of {e.progress.needed} "
+                              f"samples and did not come back in {s.enroll_wait:g} s; nothing was saved")
+        elif e.lost_at is None and now - e.started > s.enroll_timeout:
+            if enough:
+                e.progress.can_save = True
+            else:
+                why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
+                self._fail(e, f"only {e.progress.collected} of {e.progress.needed} good samples in "
+                              f"{s.enroll_timeout:.0f} s{why}; nothing was saved")
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def reset(self) -> None:
         """A new source or scene: drop every track (and an enrollment in progress)."""
         with self._lock:
             self._end_tracks()
-            self._enrollment = None
+            self.cancel_enrollment()
 
     def _end_tracks(self) -> None:
         for track in self.tracker.tracks.values():
