@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
 
@@ -80,8 +78,7 @@ def test_too_few_samples_when_the_face_leaves_is_not_saved(gallery, clip, caplog
     rec.close()
     last = seen[-1][1]
     assert last.error and "did not come back" in last.error and last.collected < 3
-    with pytest.raises(Exception):
-        gallery.store.person(NAME)
+    assert gallery.people() == []
     assert any("failed" in r.getMessage() for r in caplog.records if r.name == "facegate.enroll")
 
 
