@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "core" / "door"))  # test_decide: the clip helpers the tests use
 CLIP = ROOT / "tests" / "data" / "video" / "short_hamilton_clip.mp4"
 PHOTO = ROOT / "tests" / "data" / "images" / "obama.jpg"
 

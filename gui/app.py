@@ -1,4 +1,4 @@
-"""Open the FaceGate window: `facegate [--source CAMERA|URL|FILE] [--db PATH]`.
+"""Open the FaceGate window: `facegate [--source CAMERA|URL|FILE] [--db PATH] [--kiosk [--screen N]]`.
 
 Builds the core objects (Gallery, LiveRecognizer with its descriptor process), the window and
 its pages, runs Qt, and on exit stops every thread and process before returning the exit code.
@@ -17,9 +17,12 @@ from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
+from core.service.unit import ADMIN_QUIT_STATUS
 from gui.admin_dialog import install_admin
+from gui.kiosk import Kiosk
 from gui.main_window import build_window
 from gui.settings_dialog import live_settings
+from gui.supervision import Supervision
 from gui.widgets import application
 
 
@@ -29,6 +32,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                          "(default: the last one used, else the first camera)")
     parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: gallery.db in the "
                                                               "user's data folder, or in $FACEGATE_HOME)")
+    parser.add_argument("--kiosk", action="store_true",
+                        help="the door's unattended screen: full screen, live view only, the admin pages and "
+                             "quitting behind the admin PIN (F12 or a tap in the top-left corner)")
+    parser.add_argument("--screen", default=None, help="with --kiosk: the screen to fill, by number or name")
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation: play the bundled demo clip in the window (offscreen), "
                              "enroll, recognise, print what was seen; exit status 0 when it all works")
@@ -57,11 +64,22 @@ def run(argv: list[str]) -> int:
     try:
         recognizer = LiveRecognizer(gallery, live_settings(settings))
         window = build_window(gallery, recognizer, settings)
-        window.show()
+        kiosk = Kiosk(window, args.screen) if args.kiosk else None  # after build_window: see gui.kiosk
+        if kiosk is not None:
+            app.setQuitOnLastWindowClosed(False)
+            kiosk.left.connect(app.exit)
+        (kiosk or window).show()
         install_admin(window)  # after show(): the first-start PIN dialog sits over the running video
         window.start(args.source)
-        code = app.exec()
+        supervision = Supervision(window, kiosk)  # heartbeat, watchdog, start/stop in the access log
+        supervision.start()
+        try:
+            code = app.exec()
+        except BaseException as exc:
+            supervision.record.note_fault(f"uncaught {type(exc).__name__}: {exc}")
+            raise
         window.shutdown()
+        supervision.stop("the admin quit the kiosk" if code == ADMIN_QUIT_STATUS else None)
         return code
     finally:
         gallery.close()

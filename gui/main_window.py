@@ -19,6 +19,7 @@ from gui.door_pages import DoorPages
 from gui.enroll_dialog import EnrollDialog
 from gui.people_panel import PeoplePanel
 from gui.settings_dialog import SOURCE_KEY, SettingsDialog, recent_sources, remember_source
+from gui.site_page import SitePages, add_site_page
 from gui.tool_pages import ToolPages
 from gui.video_view import VideoView
 from gui.video_worker import ShownFrame, VideoWorker
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.tool_pages: ToolPages | None = None
         self.door_pages: DoorPages | None = None
+        self.site_pages: SitePages | None = None
 
         self.video = VideoView()
         self.video.face_clicked.connect(self.face_clicked)
@@ -271,4 +273,5 @@ def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettin
     window = MainWindow(gallery, recognizer, settings, **options)
     window.tool_pages = ToolPages(window)  # Search, Video scan, Evaluate
     window.door_pages = DoorPages(window)  # Access log, Door settings, door indicator
+    window.site_pages = add_site_page(window)  # Site page and copy age, only when the gallery has a site
     return window

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
+from core.site.config import SiteConfig
 from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces, searchable
 from core.vision.detection import Detector
 from core.vision.images import as_rgb
@@ -58,11 +59,16 @@ class SearchPage(QWidget):
         self.within.setValue(0.5)
         for signal in (self.top.valueChanged, self.within.valueChanged, self.use_within.toggled):
             signal.connect(self.requery)
+        self.whole_site = QCheckBox("whole site")  # shown by enable_site() when the gallery has a site
+        self.whole_site.setToolTip("search every door's people and access log at the site (PostgreSQL + pgvector)")
+        self.whole_site.setVisible(False)
+        self.whole_site.toggled.connect(self.requery)
+        self.site_config: SiteConfig | None = None
         self.save_button = QPushButton("Save comparison…")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.choose_save)
         bar = QHBoxLayout()
-        for w in (self.open_button, self.top, self.use_within, self.within, self.save_button):
+        for w in (self.open_button, self.top, self.use_within, self.within, self.whole_site, self.save_button):
             bar.addWidget(w)
         bar.addStretch(1)
 
@@ -118,6 +124,9 @@ class SearchPage(QWidget):
             return
         source, rgb, faces = self._photo
         within = self.within.value() if self.use_within.isChecked() else None
+        if self.whole_site.isChecked():
+            self._search_site(source, faces, within)
+            return
         try:
             self.result = search_faces(self.gallery, rgb, faces, self.top.value(), within, source)
         except FaceGateError as exc:
@@ -139,6 +148,46 @@ class SearchPage(QWidget):
                              f"{Path(result.source).name}: no face found")
         self.save_button.setEnabled(bool(result.faces))
         self.searched.emit(result)
+
+    # -- the whole site (core.site.search, on a job thread: it goes over the network) -------------
+    def enable_site(self, config) -> None:
+        self.site_config = config
+        self.whole_site.setVisible(True)
+
+    def _search_site(self, source: str, faces, within: float | None) -> None:
+        if self.site_config is None:
+            return
+        if self.jobs.busy:  # the face-finding job is still winding down: ask again in a moment
+            QTimer.singleShot(50, self.requery)
+            return
+        top, config = self.top.value(), self.site_config
+
+        def work(progress, should_stop):
+            from core.site.admin import SiteAdmin
+            from core.site.search import search_site
+
+            with SiteAdmin.from_config(config) as admin:
+                return source, [search_site(admin.conn, d, top, within) for _, d in faces]
+
+        self.jobs.start("searching the whole site…", work, self._show_site, self._failed)
+
+    def _show_site(self, found) -> None:
+        source, results = found
+        rows: list[tuple] = [(i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
+                             for i, r in enumerate(results) for rank, h in enumerate(r.hits)]
+        rows += [(i + 1, "seen", s.name or "unknown", f"{s.distance:.3f}", f"{s.time[:19]} at {s.door}: {s.verdict}")
+                 for i, r in enumerate(results) for s in r.sightings]
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for col, value in enumerate(row):
+                self.table.setItem(r, col, QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()
+        ms = sum(r.search_ms for r in results)
+        seen = sum(len(r.sightings) for r in results)
+        self.summary.setText(f"{Path(source).name}: {len(results)} face(s); the whole site searched in {ms:.1f} ms; "
+                             f"seen {seen} time(s) at the doors")
+        self.site_results = results
+        self.searched.emit(results)
 
     def choose_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the comparison", "comparison.png", "PNG (*.png)")

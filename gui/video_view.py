@@ -32,6 +32,7 @@ class VideoView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.image: QImage | None = None
         self.result: FrameResult | None = None
+        self.min_label_px = 12   # the smallest name tag; the kiosk raises it (set_text_size)
         self._notice = QWidget(self)
         self._message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self._message.setStyleSheet("color: white; font-size: 15px;")
@@ -69,6 +70,11 @@ class VideoView(QWidget):
         self._notice.show()
         self._notice.raise_()
         self.update()
+
+    def set_text_size(self, px: int) -> None:
+        """Names and messages at least ``px`` pixels high (the kiosk: readable from two metres)."""
+        self.min_label_px = px
+        self._message.setStyleSheet(f"color: white; font-size: {px}px;")
 
     def message(self) -> str:
         return self._message.text() if self._notice.isVisible() else ""
@@ -124,7 +130,7 @@ class VideoView(QWidget):
     def _draw_tracks(self, painter: QPainter, rect: QRectF, result: FrameResult) -> None:
         scale = self._scale(rect)
         font = QFont(self.font())
-        font.setPixelSize(max(12, int(14 * scale)))
+        font.setPixelSize(max(self.min_label_px, int(14 * scale)))
         font.setBold(True)
         painter.setFont(font)
         metrics = painter.fontMetrics()

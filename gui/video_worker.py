@@ -55,6 +55,10 @@ class VideoWorker(QThread):
         self._stop = threading.Event()
         self._unshown = 0          # frames sent but not yet taken by the GUI
         self._unshown_lock = threading.Lock()
+        # for the health monitor (core.service.monitor): when the loop last stepped, and why the
+        # source fails (None while frames come)
+        self.progress = time.monotonic()
+        self.problem: str | None = None
 
     def stop(self, wait_ms: int = 10000) -> bool:
         """Ask the loop to end and wait for it; True when the thread has stopped."""
@@ -73,6 +77,7 @@ class VideoWorker(QThread):
         bad_frames = 0  # frames in a row that recognition failed on
         try:
             while not self._stop.is_set():
+                self.progress = time.monotonic()
                 if source is None:
                     try:
                         source = FrameSource(self.spec, pace=self.pace, loop=self.loop)
@@ -92,6 +97,7 @@ class VideoWorker(QThread):
                 if frame is None:
                     self.finished_source.emit()
                     return
+                self.problem = None
                 try:
                     result = self.recognizer.process(frame.rgb, frame.timestamp)
                 except Exception as exc:  # one bad frame must not freeze the window
@@ -115,6 +121,8 @@ class VideoWorker(QThread):
 
     def _wait_after(self, why: str, failures: int) -> int:
         pause = self.backoff[min(failures, len(self.backoff) - 1)]
+        self.problem = why
+        self.progress = time.monotonic()
         self.source_failed.emit(why, pause)
         self._stop.wait(pause)
         return failures + 1

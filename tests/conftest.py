@@ -64,12 +64,13 @@ def clip():
 def lin_db(tmp_path_factory, clip, describer) -> Path:
     """A gallery where Lin-Manuel was enrolled live from the clip (5 samples of his track)."""
     from core.gallery.api import Gallery
-    from core.live.loop import LiveRecognizer
+    from core.live.loop import LiveRecognizer, LiveSettings
     from core.live.worker import InlineWorker
 
     path = tmp_path_factory.mktemp("lin") / "lin.db"
     with Gallery(path, describer=describer) as g:
-        rec = LiveRecognizer(g, descriptor_worker=InlineWorker(describer))
+        # the 10 s to collect samples is wall-clock: on a loaded machine the 80 frames take longer
+        rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(describer))
         progress = None
         for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 80]):
             result = rec.process(rgb, i / 30)

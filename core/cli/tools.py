@@ -9,6 +9,7 @@ from typing import Any
 
 from core.cli.common import open_gallery, progress_bar
 from core.errors import FaceGateError
+from core.paths import default_db
 from core.vision.detection import DEFAULT_METHOD, METHODS
 
 COMMANDS = ("search", "scan", "scan-search", "eval")
@@ -20,6 +21,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=5, help="samples to list per face (default 5)")
     p.add_argument("--within", type=float, default=None, help="list every sample within this distance instead")
     p.add_argument("--save", type=Path, default=None, help="save the comparison as a PNG picture")
+    p.add_argument("--site", action="store_true",
+                   help="search the whole site (PostgreSQL + pgvector): every door's people, and where the face was seen")
     p = sub.add_parser("scan", parents=[common], help="find and keep every face in a video file")
     p.add_argument("video", type=Path)
     p.add_argument("--every", type=int, default=5, help="look at every Nth frame (default 5)")
@@ -59,6 +62,9 @@ def run(args) -> int:
 def _search(args) -> int:
     from core.tools.search import result_json, save_comparison, search_photo
 
+    if args.site:
+        return _search_site(args)
+
     with open_gallery(args, write=False) as g:
         result = search_photo(g, str(args.image), top=args.top, within=args.within)
     saved = save_comparison(result, args.save) if args.save else None
@@ -76,6 +82,34 @@ def _search(args) -> int:
         if not face.hits:
             print("  nothing within reach" if args.within is not None else "  the gallery is empty")
     print(f"searched in {result.seconds:.2f} s" + (f"; comparison saved to {saved}" if saved else ""))
+    return 0
+
+
+def _search_site(args) -> int:
+    from core.site.admin import SiteAdmin
+    from core.site.config import SiteConfig, SiteError
+    from core.site.search import search_json, search_site
+
+    config = SiteConfig.load(args.db or default_db())
+    if config is None:
+        raise SiteError("this gallery does not belong to a site (facegate site init / join)")
+    with open_gallery(args, write=False) as g:
+        faces = g.faces(str(args.image))
+    with SiteAdmin.from_config(config) as admin:
+        found = [(face.box, search_site(admin.conn, face.descriptor, args.top, args.within)) for face in faces]
+    if args.json:
+        print(json.dumps({"faces": [{"box": list(box.as_tuple()), **search_json(f)} for box, f in found]}))
+        return 0
+    if not found:
+        print(f"{args.image}: no face found")
+    for box, f in found:
+        print(f"face {box.as_tuple()}  (site searched in {f.search_ms:.1f} ms)")
+        for h in f.hits:
+            print(f"  {h.distance:.3f}  {h.person}  (sample {h.sample_id[:8]}, enrolled at {h.enrolled_at or '?'})")
+        if not f.hits:
+            print("  no enrolled sample" + (f" within {args.within}" if args.within is not None else ""))
+        for s in f.sightings:
+            print(f"  seen {s.time[:19]} at {s.door}: {s.name or 'unknown'} {s.verdict} ({s.distance:.3f})")
     return 0
 
 

@@ -160,6 +160,8 @@ class DoorDecider:
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
         self.on_logged: list[Callable[[AccessEvent], None]] = []  # called from the writer thread
+        # checks that may veto any grant, each returning why (or None): e.g. core.site's offline policy
+        self.gates: list[Callable[[], str | None]] = []
         self._pending: queue.Queue = queue.Queue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
@@ -272,6 +274,9 @@ class DoorDecider:
             return replace(base, reason=f"{latest.name} was removed from the gallery")
         if not person.allowed:
             return self._finish(visit, replace(base, verdict=DENIED, reason=f"{person.name} is not allowed in; {evidence}"))
+        vetoes = [why for why in (gate() for gate in self.gates) if why]
+        if vetoes:
+            return self._finish(visit, replace(base, verdict=DENIED, reason=f"{vetoes[0]}; {evidence}"))
         inside, why = self.schedules.allows(person.id, self.clock())
         if not inside:
             return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))

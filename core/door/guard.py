@@ -62,6 +62,9 @@ def _serve(conn, settings_json: str) -> None:
             except (BrokenPipeError, OSError):
                 return
     finally:
+        # Under systemd every process of the service gets SIGTERM when the app ends: it must not
+        # cut this lock short, nor kill a lock command (which inherits the ignored signal).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _attempt(driver.switch_locked)
         driver.release()
 

@@ -85,6 +85,19 @@ class Gallery:
         self._names = {p.id: p.name for p in self.store.people()}
         self.reload_negatives()
 
+    def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str],
+                     gone: Iterable[int]) -> None:
+        """Follow changes written to the store by someone else (core.site applying a pull) without
+        re-reading every sample: samples added or moved (sample -> person), samples removed,
+        people added or renamed, people gone. The index itself is the caller's to update."""
+        with self._lock:
+            for sample_id in removed:
+                self._owners.pop(sample_id, None)
+            self._owners.update(owners)
+            for person_id in gone:
+                self._names.pop(person_id, None)
+            self._names.update(names)
+
     def reload_negatives(self) -> None:
         """Re-read the "not this person" marks (core.door.access_log writes them)."""
         try:

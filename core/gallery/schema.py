@@ -124,6 +124,50 @@ def _samples_generation(db: Database) -> None:
     db.execute("CREATE TRIGGER samples_generation_update AFTER UPDATE OF descriptor ON samples BEGIN " + bump + " END")
 
 
+#: A random version-4 UUID in SQLite's own SQL, for rows a trigger names.
+_UUID = ("(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) "
+         "|| '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-' "
+         "|| lower(hex(randomblob(6))))")
+#: Triggers act only while this gallery belongs to a site (core.site writes 'site:door'), and not
+#: while core.site applies what it pulled from the site ('site:applying', inside that transaction).
+_AT_SITE = "EXISTS (SELECT 1 FROM meta WHERE key = 'site:door')"
+_LOCAL = f"{_AT_SITE} AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'site:applying')"
+
+
+def _site_ids(db: Database) -> None:
+    """Site-wide ids (UUIDs) and the outbox of a door that belongs to a site (core.site).
+
+    Without a site nothing here does anything: the columns stay NULL and the triggers are idle.
+    At a site, every person, sample and access event this door makes gets a UUID the moment it
+    is written, in the same transaction, and its own enrollments, edits and events are queued in
+    site_outbox, so nothing made offline is ever lost or sent twice (the site ignores a UUID it
+    already has).
+    """
+    for table in ("people", "samples", "negatives", "access_events"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN site_id TEXT")
+        db.execute(f"CREATE UNIQUE INDEX {table}_site_id ON {table}(site_id)")
+    db.execute("""
+        CREATE TABLE site_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            created TEXT NOT NULL
+        )""")
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    db.execute(f"CREATE TRIGGER site_person_id AFTER INSERT ON people WHEN NEW.site_id IS NULL AND {_AT_SITE} "
+               f"BEGIN UPDATE people SET site_id = {_UUID} WHERE id = NEW.id; END")
+    for table, kind in (("samples", "sample"), ("access_events", "event")):
+        db.execute(f"CREATE TRIGGER site_{kind}_id AFTER INSERT ON {table} WHEN NEW.site_id IS NULL AND {_LOCAL} BEGIN "
+                   f"UPDATE {table} SET site_id = {_UUID} WHERE id = NEW.id; "
+                   f"INSERT INTO site_outbox(kind, ref, created) VALUES('{kind}', "
+                   f"(SELECT site_id FROM {table} WHERE id = NEW.id), {now}); END")
+    db.execute(f"CREATE TRIGGER site_person_update AFTER UPDATE OF name, allowed ON people WHEN {_LOCAL} "
+               "AND NEW.site_id IS NOT NULL AND (OLD.name IS NOT NEW.name OR OLD.allowed IS NOT NEW.allowed) BEGIN "
+               f"INSERT INTO site_outbox(kind, ref, created) VALUES('update', NEW.site_id, {now}); END")
+    db.execute(f"CREATE TRIGGER site_person_remove AFTER DELETE ON people WHEN {_LOCAL} AND OLD.site_id IS NOT NULL "
+               f"BEGIN INSERT INTO site_outbox(kind, ref, created) VALUES('remove', OLD.site_id, {now}); END")
+
+
 def _visitors(db: Database) -> None:
     """Unknown visitors grouped by face (core.door.visitors): one row per visitor, the faces kept
     to recognise them again (descriptor, snapshot), and the access-log entries that are theirs."""
@@ -182,6 +226,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("scanned-videos", _scanned_videos),
     ("door-access", _door_access),
     ("samples-generation", _samples_generation),
+    ("site-ids", _site_ids),
     ("visitors", _visitors),
     ("recent-faces", _recent_faces),
 ]

@@ -170,6 +170,7 @@ class LiveRecognizer:
         self._events: list[str] = []
         self._worker_restarts = 0
         self._worker_error: str | None = None
+        self.last_frame_at: float | None = None  # time.monotonic() when process() last finished a frame
 
     # -- the frame loop ---------------------------------------------------------------------------
     def process(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameResult:
@@ -198,6 +199,7 @@ class LiveRecognizer:
             enrollment = replace(self._enrollment.progress) if self._enrollment else None
             if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
                 self._enrollment = None
+            self.last_frame_at = time.monotonic()
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
@@ -445,6 +447,11 @@ class LiveRecognizer:
             self._track_ended(track)
         self.tracker.tracks.clear()
         self._thumbs.clear()
+
+    @property
+    def frames(self) -> int:
+        """Frames processed since start (the health monitor's frame rate and READY come from it)."""
+        return self._frame + 1
 
     def track_at(self, x: float, y: float) -> int | None:
         with self._lock:

@@ -124,10 +124,12 @@ class ProcessWorker:
         self._quick_deaths = 0
         self._lock = threading.Lock()
         self._pending: set[ChipKey] = set()
+        self._waiting_since: float | None = None  # monotonic time pending work last saw progress
         self._child = self._start()
 
     def _start(self) -> ChildProcess:
         self._pending = set()
+        self._waiting_since = None
         return ChildProcess(_serve, (self.model_dir,), "facegate-describer", env=SINGLE_THREADED_BLAS)
 
     @property
@@ -141,6 +143,22 @@ class ProcessWorker:
     def alive(self) -> bool:
         return self._child.alive()
 
+    def stalled_for(self) -> float:
+        """Seconds submitted chips have waited with no descriptor coming back (0 when none wait):
+        a worker that is alive but stuck shows here, not in alive(). An answer waiting in the
+        pipe counts as coming back (the frame loop collects it with the next frame, and with the
+        camera gone there may be no next frame for a while)."""
+        since = self._waiting_since
+        if since is None or not self._lock.acquire(blocking=False):  # locked: being collected now
+            return 0.0
+        try:
+            answered = self._child.conn.poll()
+        except (EOFError, OSError):
+            answered = False
+        finally:
+            self._lock.release()
+        return 0.0 if answered else time.monotonic() - since
+
     def submit(self, key: ChipKey, chip: np.ndarray) -> bool:
         with self._lock:
             if self.error or len(self._pending) >= self.max_in_flight:
@@ -151,6 +169,8 @@ class ProcessWorker:
             except (BrokenPipeError, OSError):
                 self._restart()
                 return False
+            if not self._pending:
+                self._waiting_since = time.monotonic()
             self._pending.add(key)
             return True
 
@@ -161,6 +181,7 @@ class ProcessWorker:
                 while self._child.conn.poll():
                     key, raw, error = self._child.conn.recv()
                     self._pending.discard(key)
+                    self._waiting_since = time.monotonic() if self._pending else None
                     vec = np.frombuffer(raw, dtype=np.float32).copy() if raw is not None else None
                     out.append((key, vec, error))
             except (EOFError, OSError):

@@ -6,63 +6,14 @@ The camera is tests/mjpeg_server.py, a real HTTP MJPEG server in its own process
 the camera dying, SIGSTOP a camera that hangs with the connection open."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
 import psutil
 
-from tests.support.data import SUPPORT
+from tests.support.camera import Camera, free_port
 from tests.support.window import LoopWatch
 
 CYCLES = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Camera:
-    def __init__(self, port: int, garbage: bool = True) -> None:
-        self.port = port
-        self.garbage = garbage
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/stream.mjpg"
-
-    def start(self, qtbot) -> None:
-        """Start the server; wait for it with the event loop running (the stall watch is on)."""
-        self.proc = subprocess.Popen([sys.executable, str(SUPPORT / "mjpeg_server.py"), str(self.port),
-                                      *(["garbage"] if self.garbage else [])],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        qtbot.waitUntil(self._answers, timeout=30_000)
-
-    def _answers(self) -> bool:
-        assert self.proc.poll() is None, "the camera server failed to start"
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def die(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-    def hang(self) -> None:
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.resume()
-            self.die()
 
 
 def _rss_mb() -> float:
@@ -72,7 +23,7 @@ def _rss_mb() -> float:
 
 def test_a_camera_that_sends_garbage_dies_and_hangs(qtbot, live_window):
     window, recording = live_window
-    camera = Camera(_free_port())
+    camera = Camera(free_port())
     camera.start(qtbot)
     failures: list[str] = []
     opened: list[str] = []
@@ -129,7 +80,7 @@ def test_the_source_menu_opens_a_url_and_remembers_it(qtbot, live_window):
     from PySide6.QtWidgets import QApplication, QInputDialog
 
     window, recording = live_window
-    camera = Camera(_free_port(), garbage=False)
+    camera = Camera(free_port(), garbage=False)
     camera.start(qtbot)
     try:
         def type_url():

@@ -9,7 +9,6 @@ on an X server (Xvfb) through the xcb plugin, as on a desktop. 1.5-3 minutes in 
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import os
@@ -23,12 +22,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.data import ROOT
+from tests.support.xserver import xvfb
 
 INSTALL_DIR = Path("/opt/facegate")
 INSTALLED_FILES = [INSTALL_DIR / "facegate", Path("/usr/bin/facegate"),
                    Path("/usr/share/applications/facegate.desktop"),
                    Path("/usr/share/icons/hicolor/256x256/apps/facegate.png"),
-                   Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg")]
+                   Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg"),
+                   Path("/usr/lib/systemd/user/facegate.service")]
 INSTALLED_YUNET = [INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
                    for name in ("face_detection_yunet_2023mar.onnx", "LICENSE", "README.md")]
 SUDO = [] if os.geteuid() == 0 else ["sudo", "-n"]
@@ -107,6 +108,7 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
             check_self_test(tmp_path, "xcb", DISPLAY=display, QT_QPA_PLATFORM="xcb")
         check_self_test_failure(tmp_path)
         check_cli(tmp_path)
+        check_service_unit(tmp_path)
     finally:
         removed = subprocess.run(SUDO + ["dpkg", "-r", "facegate"], capture_output=True, text=True, timeout=600)
     assert removed.returncode == 0, removed.stdout + removed.stderr
@@ -114,23 +116,6 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
     assert not any(p.exists() for p in INSTALLED_FILES)
     status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "facegate"], capture_output=True, text=True)
     assert "installed" not in status.stdout.split()[-1:], status.stdout
-
-
-@contextlib.contextmanager
-def xvfb():
-    """An X server (Xvfb, installed by scripts/setup) on a free display: the desktop's xcb path."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    try:
-        with os.fdopen(read) as fd:
-            number = fd.readline().strip()
-        assert number.isdigit(), "Xvfb did not start"
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def check_self_test(home: Path, platform: str = "offscreen", **env: str) -> None:
@@ -195,3 +180,19 @@ def check_cli(home: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     (face,) = json.loads(done.stdout)
     assert face["name"] == "Barack" and face["distance"] < 0.4
+
+
+def check_service_unit(home: Path) -> None:
+    """The shipped user unit passes systemd's check against the installed command, is enabled by
+    nobody, and `facegate service install --dry-run` of the frozen app starts the bundle itself."""
+    runtime = home / "runtime"
+    runtime.mkdir(mode=0o700)
+    unit = Path("/usr/lib/systemd/user/facegate.service")
+    done = subprocess.run(["systemd-analyze", "--user", "verify", str(unit)], capture_output=True, text=True,
+                          env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "ExecStart=/usr/bin/facegate --kiosk" in unit.read_text()
+    assert not list(Path("/etc/systemd/user").glob("*/facegate.service"))
+    done = subprocess.run(isolated(["facegate", "service", "install", "--dry-run"], home), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "ExecStart=/opt/facegate/facegate --kiosk" in done.stdout, done.stdout + done.stderr

@@ -1,7 +1,7 @@
 """A camera on the network for the source fault tests: serves the clip as an MJPEG stream over
 HTTP (multipart/x-mixed-replace, what IP cameras send) at 30 frames a second, looping.
 
-``mjpeg_server.py PORT [garbage]``: with ``garbage``, every third part is not a good frame (random
+``mjpeg_server.py PORT [garbage] [--fps N]``: with ``garbage``, every third part is not a good frame (random
 bytes, a JPEG cut short, a tiny 16x16 picture, in turn). The tests kill it (the camera dies),
 SIGSTOP it (it hangs: the connection stays open, nothing arrives) and start it again.
 """
@@ -42,7 +42,7 @@ def bad_parts(good: bytes) -> list[bytes]:
     return [np.random.default_rng(0).bytes(5000), good[: len(good) // 3], tiny.getvalue()]
 
 
-def main(port: int, garbage: bool) -> None:
+def main(port: int, garbage: bool, fps: float = 30.0) -> None:
     frames = clip_jpegs()
     bad = bad_parts(frames[0])
 
@@ -64,7 +64,7 @@ def main(port: int, garbage: bool) -> None:
                                      + f"Content-Length: {len(part)}\r\n\r\n".encode() + part + b"\r\n")
                     self.wfile.flush()
                     n += 1
-                    time.sleep(1 / 30)
+                    time.sleep(1 / fps)
             except (BrokenPipeError, ConnectionResetError):
                 return
 
@@ -75,4 +75,5 @@ def main(port: int, garbage: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), len(sys.argv) > 2 and sys.argv[2] == "garbage")
+    fps = float(sys.argv[sys.argv.index("--fps") + 1]) if "--fps" in sys.argv else 30.0
+    main(int(sys.argv[1]), "garbage" in sys.argv[2:], fps)

@@ -1,0 +1,258 @@
+"""The site's figures (prints them; never a timed test), on a private PostgreSQL 16 + pgvector
+(the pgserver wheel's binaries, tests/support/pg.py) on this machine.
+
+    .venv/bin/python bench/site_bench.py [--people 10000 100000] [--latency 100] [--events 5000]
+    .venv/bin/python bench/site_bench.py --people 100000 --no-sync     # search, propagation, events only
+
+1. First sync of a new door with N people x 5 samples (face-like vectors), in seconds, and how
+   the door answers meanwhile: identify() latency on another thread during the sync.
+2. Site-wide top-10 search over the samples of the largest N (5 x N: 500k at N = 100k):
+   pgvector HNSW (m=16, ef_construction=64) latency over a socket and recall@10 against exact
+   search (a sequential scan), next to a door's hnswlib index (FaceGate's IndexParams) over the
+   same vectors.
+3. Propagation: enroll at door A -> named at door B (both online, each its own process with its
+   sync thread), median and p95 over --latency enrollments.
+4. Access events pushed per second (a door back online with --events queued).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.door.access_log import AccessEvent, AccessLog  # noqa: E402
+from core.gallery.api import Gallery  # noqa: E402
+from core.site.admin import init_site, join_site  # noqa: E402
+from core.site.config import Login, SiteSettings, connect  # noqa: E402
+from core.site.sync import sync_once  # noqa: E402
+from tests.support.pg import PgServer  # noqa: E402
+from tests.support.site import DoorProcess, admin_url  # noqa: E402
+
+SUPERUSER_PW = "bench-superuser"
+
+
+def face_like(people: int, per: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(person index per sample, vectors): people ~0.95 apart, their samples ~0.24 apart."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 0.06, (people, 128)).astype(np.float32)
+    owner = np.repeat(np.arange(people), per)
+    return owner, (centers[owner] + rng.normal(0, 0.015, (len(owner), 128))).astype(np.float32)
+
+
+def load_people(server: PgServer, dbname: str, start: int, count: int, seed: int) -> tuple[np.ndarray, float]:
+    """COPY ``count`` people x 5 samples into the site as the superuser; (vectors, seconds)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    owner, vectors = face_like(count, 5, seed)
+    ids = [uuid.uuid4() for _ in range(count)]
+    started = time.perf_counter()
+    with psycopg.connect(server.superuser_dsn(dbname)) as conn:
+        register_vector(conn)
+        with conn.cursor() as cur:
+            with cur.copy("COPY facegate.people (id, name) FROM STDIN") as copy:
+                for i, pid in enumerate(ids):
+                    copy.write_row((pid, f"person {start + i:07d}"))
+            with cur.copy("COPY facegate.samples (id, person_id, descriptor) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["uuid", "uuid", "vector"])
+                for o, vec in zip(owner, vectors):
+                    copy.write_row((uuid.uuid4(), ids[o], vec))
+            cur.execute("INSERT INTO facegate.group_members SELECT g.id, p FROM facegate.access_groups g, "
+                        "unnest(%s::uuid[]) p WHERE g.name = 'everyone'", (ids,))
+        conn.commit()
+    return vectors, time.perf_counter() - started
+
+
+def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np.ndarray) -> dict:
+    """A new door joins and pulls everything, while a thread keeps identifying at it."""
+    g = Gallery(folder / f"{name}.db")
+    joined = join_site(g.store.path, g.store, admin_url(url), admin_password, name)
+    waits, stop = [], threading.Event()
+
+    def door_at_work():
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            g.identify_descriptor(probe)
+            waits.append(time.perf_counter() - t0)
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=door_at_work)
+    started = time.perf_counter()
+    worker.start()
+    report = sync_once(g, joined.config, settings=SiteSettings())
+    seconds = time.perf_counter() - started
+    stop.set()
+    worker.join()
+    people = len(g.people())
+    samples = len(g.index)
+    g.close()
+    return {"seconds": seconds, "people": people, "samples": samples, "identifies": len(waits),
+            "identify_median_ms": 1000 * statistics.median(waits), "identify_max_ms": 1000 * max(waits),
+            "report": report}
+
+
+def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) -> dict:
+    from core.gallery.index import SampleIndex
+
+    rng = np.random.default_rng(99)
+    picks = rng.choice(len(vectors), queries, replace=False)
+    probes = (vectors[picks] + rng.normal(0, 0.01, (queries, 128))).astype(np.float32)
+    out = {}
+    for ef in (40, 100):
+        times, found = [], []
+        for q in probes:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+                t0 = time.perf_counter()
+                rows = conn.execute("SELECT id FROM facegate.samples ORDER BY descriptor <-> %s LIMIT 10", (q,)).fetchall()
+                times.append(time.perf_counter() - t0)
+            found.append({r[0] for r in rows})
+        out[f"pg_ef{ef}"] = (times, found)
+    exact, exact_times = [], []
+    for q in probes[:exact_queries]:
+        with conn.transaction():
+            conn.execute("SET LOCAL enable_indexscan = off")
+            t0 = time.perf_counter()  # "+ 0": an ordering no index can give, so every distance is computed
+            exact.append({r[0] for r in conn.execute(
+                "SELECT id FROM facegate.samples ORDER BY (descriptor <-> %s) + 0 LIMIT 10", (q,)).fetchall()})
+            exact_times.append(time.perf_counter() - t0)
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT id FROM facegate.samples ORDER BY descriptor <-> %s "
+                                                "LIMIT 10", (probes[0],)))
+    figures = {"exact_ms": 1000 * statistics.median(exact_times), "uses_hnsw": "samples_hnsw" in plan}
+    for key, (times, found) in out.items():
+        recall = np.mean([len(f & e) / 10 for f, e in zip(found, exact)])
+        figures[key] = (1000 * statistics.median(times), recall)
+    # a door's own hnswlib index over the same vectors (exact answers from numpy)
+    index = SampleIndex()
+    t0 = time.perf_counter()
+    index.build(np.arange(len(vectors)), vectors)
+    figures["hnswlib_build_s"] = time.perf_counter() - t0
+    times, recalls = [], []
+    for q in probes[:exact_queries]:
+        t0 = time.perf_counter()
+        got, _ = index.knn(q, 10)
+        times.append(time.perf_counter() - t0)
+        truth = set(np.argsort(np.linalg.norm(vectors - q, axis=1))[:10].tolist())
+        recalls.append(len(set(got.tolist()) & truth) / 10)
+    figures["hnswlib"] = (1000 * statistics.median(times), float(np.mean(recalls)))
+    return figures
+
+
+def propagation(folder: Path, server: PgServer, runs: int) -> list[float]:
+    dbname = "propagation"
+    server.sql(f"CREATE DATABASE {dbname}")
+    url = server.url(dbname)
+    a = Gallery(folder / "pa.db")
+    joined = init_site(a.store.path, a.store, url, SUPERUSER_PW, "A")
+    b = Gallery(folder / "pb.db")
+    join_site(b.store.path, b.store, admin_url(url), joined.config.admin_login.password, "B")
+    paths = [a.store.path, b.store.path]
+    a.close()
+    b.close()
+    door_a, door_b = DoorProcess(paths[0]), DoorProcess(paths[1])
+    _, vectors = face_like(runs, 1, 5)
+    took = []
+    try:
+        for door in (door_a, door_b):
+            door.wait_for("status", lambda s: s["online"])
+        for i, vec in enumerate(vectors):
+            door_a.ask("enroll", name=f"visitor {i}", vecs=[vec])
+            t0 = time.monotonic()
+            door_b.wait_for("identify", lambda r, i=i: r["name"] == f"visitor {i}", vec=vec, timeout=30)
+            took.append(time.monotonic() - t0)
+    finally:
+        door_a.close()
+        door_b.close()
+    return took
+
+
+def push_rate(folder: Path, server: PgServer, events: int) -> tuple[float, int]:
+    dbname = "events"
+    server.sql(f"CREATE DATABASE {dbname}")
+    g = Gallery(folder / "ev.db")
+    joined = init_site(g.store.path, g.store, server.url(dbname), SUPERUSER_PW, "E")
+    rng = np.random.default_rng(3)
+    log = AccessLog(g.store)
+    with g.store.write():  # one transaction: the door's own logging speed is not what is measured
+        for _ in range(events):
+            log.record(AccessEvent("Unknown", reason="bench", descriptor=rng.normal(0, 0.06, 128)))
+    t0 = time.perf_counter()
+    report = sync_once(g, joined.config)
+    seconds = time.perf_counter() - t0
+    g.close()
+    return report.pushed_events / seconds, report.pushed_events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--latency", type=int, default=100, help="enrollments for the propagation figure")
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--exact", type=int, default=50, help="queries also answered exactly (recall)")
+    parser.add_argument("--no-sync", action="store_true", help="load the people but measure no first sync")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="facegate-site-bench-"))
+    server = PgServer(folder / "pg").start()
+    try:
+        server.sql(f"ALTER ROLE postgres PASSWORD '{SUPERUSER_PW}'")
+        server.sql("CREATE DATABASE site")
+        url = server.url("site")
+        first = Gallery(folder / "first.db")
+        joined = init_site(first.store.path, first.store, url, SUPERUSER_PW, "first")
+        admin_password = joined.config.admin_login.password
+        first.close()
+        server.sql("DROP INDEX facegate.samples_hnsw", "site")  # bulk loading first, the index after
+        loaded, all_vectors = 0, []
+        for n in sorted(args.people):
+            vectors, seconds = load_people(server, "site", loaded, n - loaded, seed=n)
+            all_vectors.append(vectors)
+            loaded = n
+            print(f"site loaded to {n:,} people x 5 samples ({seconds:.1f} s for the COPY)", flush=True)
+            if args.no_sync:
+                continue
+            fig = first_sync(folder, url, admin_password, f"door{n}", all_vectors[0][0])
+            print(f"first sync of a new door, {fig['people']:,} people / {fig['samples']:,} samples: "
+                  f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s); meanwhile the door "
+                  f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
+                  f"longest {fig['identify_max_ms']:.0f} ms", flush=True)
+        vectors = np.concatenate(all_vectors)
+        t0 = time.perf_counter()
+        server.sql("SET maintenance_work_mem = '1GB'; CREATE INDEX samples_hnsw ON facegate.samples "
+                   "USING hnsw (descriptor vector_l2_ops) WITH (m = 16, ef_construction = 64)", "site", timeout=3600)
+        print(f"HNSW index over {len(vectors):,} samples built in {time.perf_counter() - t0:.0f} s", flush=True)
+        with connect(url, Login("facegate_admin", admin_password)) as conn:
+            fig = search_figures(conn, vectors, args.queries, args.exact)
+        print(f"site-wide top-10 over {len(vectors):,} samples (median of {args.queries}, recall@10 against exact "
+              f"search over {args.exact}): pgvector HNSW ef_search 40: {fig['pg_ef40'][0]:.2f} ms, recall "
+              f"{fig['pg_ef40'][1]:.3f}; ef_search 100: {fig['pg_ef100'][0]:.2f} ms, recall {fig['pg_ef100'][1]:.3f}; "
+              f"exact (sequential scan) {fig['exact_ms']:.1f} ms; plan uses the HNSW index: {fig['uses_hnsw']}; "
+              f"a door's hnswlib (built in {fig['hnswlib_build_s']:.0f} s): {fig['hnswlib'][0]:.3f} ms, "
+              f"recall {fig['hnswlib'][1]:.3f}", flush=True)
+        if not args.latency:
+            return
+        took = propagation(folder, server, args.latency)
+        print(f"enroll at A -> named at B over {len(took)} enrollments: median {statistics.median(took) * 1000:.0f} ms, "
+              f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms", flush=True)
+        if not args.events:
+            return
+        rate, pushed = push_rate(folder, server, args.events)
+        print(f"access events pushed: {pushed:,} at {rate:,.0f} events/s", flush=True)
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""`facegate site ...`: make this PC a door of a site, sync it, see how it stands, leave.
+
+    facegate site init postgresql://postgres@db.example/facegate --door front --password-file pw
+    facegate site join postgresql://facegate_admin@db.example/facegate --door back --password-file pw
+    facegate site sync [--json]          # once: what moved
+    facegate site status [--json]        # online/offline, cursor, outbox, copy age
+    facegate site leave
+    facegate site people / groups / doors / duplicates [--json]   # admin PCs only
+    facegate site group add|remove NAME                     # the admin's verbs (admin PCs only)
+    facegate site group open|close GROUP DOOR               # which groups may open which door
+    facegate site member add|remove GROUP PERSON
+    facegate site person rename OLD NEW / person remove|allow|block NAME
+    facegate site merge KEEP DROP                           # a flagged duplicate into the person kept
+    facegate site door remove NAME / door enrolls DOOR GROUP|none
+    facegate site snapshots on|off                          # the site's privacy setting
+
+Passwords never go on the command line: --password-file (mode 600), or libpq's ~/.pgpass.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+from pathlib import Path
+
+from core.cli.common import open_gallery, say
+from core.errors import FaceGateError
+from core.paths import default_db
+from core.site.verbs import VERBS, grammar, say_done
+
+COMMANDS = ("site",)
+LISTS = ("people", "groups", "doors", "duplicates")
+
+
+NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
+ACTIONS = ("init", "join", "sync", "status", "leave", *LISTS, *NOUNS)
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("site", parents=[common], help="share one gallery between many doors (PostgreSQL + pgvector)")
+    p.add_argument("action", choices=ACTIONS)
+    p.add_argument("words", nargs="*", metavar="ARG",
+                   help="init/join: the URL postgresql://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=ca.pem]"
+                        " (no password in it); the admin's verbs: e.g. group open GROUP DOOR (see the README)")
+    p.add_argument("--door", default=None, help="this door's name at the site (default: this PC's name)")
+    p.add_argument("--password-file", type=Path, default=None,
+                   help="a file only you can read (mode 600) holding the password of the URL's user; "
+                        "without it libpq's ~/.pgpass is used")
+    p.add_argument("--admin", action="store_true", help="join: keep the admin login on this PC (an admin PC)")
+
+
+def run(args) -> int:
+    from core.site.config import SiteConfig, SiteError
+
+    db = args.db or default_db()
+    try:
+        if args.action in ("init", "join"):
+            return _init_or_join(args, db)
+        config = SiteConfig.load(db)
+        if config is None and args.action != "status":
+            raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
+        if args.action == "sync":
+            return _sync(args, config)
+        if args.action == "status":
+            return _status(args, db, config)
+        if args.action == "leave":
+            return _leave(args, db)
+        if args.action in LISTS:
+            return _admin(args, config)
+        return _verb(args, config)
+    except FaceGateError:
+        raise
+    except Exception as exc:  # the driver's own errors (a dropped connection mid-command)
+        import psycopg
+
+        if isinstance(exc, psycopg.Error):
+            from core.site.config import first_line
+
+            raise SiteError(f"the site refused or stopped answering: {first_line(exc)}") from None
+        raise
+
+
+def _password(args) -> str | None:
+    from core.site.config import read_password_file
+
+    return read_password_file(args.password_file) if args.password_file else None
+
+
+def _init_or_join(args, db) -> int:
+    from core.site.admin import init_site, join_site
+    from core.site.config import SiteError, redact
+    from core.site.sync import sync_once
+
+    if len(args.words) != 1:
+        raise SiteError(f"site {args.action} needs the site's URL (only), e.g. postgresql://USER@HOST/DB")
+    args.url = args.words[0]
+    door = args.door or socket.gethostname()
+    password = _password(args)
+    with open_gallery(args, write=True) as g:
+        if args.action == "init":
+            joined = init_site(db, g.store, args.url, password, door)
+        else:
+            joined = join_site(db, g.store, args.url, password, door, keep_admin=args.admin)
+        report = sync_once(g, joined.config)
+    out = {"door": door, "door_id": joined.config.door_id, "site": redact(args.url), "config": str(joined.path),
+           "queued": joined.queued, "admin_login_kept": joined.config.admin_login is not None,
+           "sync": _report_json(report)}
+    text = (f"{'started the site' if args.action == 'init' else 'joined the site'} {out['site']} as door {door!r}; "
+            f"logins kept in {joined.path} (mode 600)\n{report.text()}")
+    if args.action == "init":
+        text += "\nthe admin login is facegate_admin; its password is in that file (give it to other admin PCs in a 600 file)"
+    say(args, out, text)
+    return 0
+
+
+def _report_json(report) -> dict:
+    return {"pushed_people": report.pushed_people, "pushed_samples": report.pushed_samples,
+            "pushed_events": report.pushed_events, "pulled_people": report.pulled_people,
+            "removed_people": report.removed_people, "added_samples": report.added_samples,
+            "removed_samples": report.removed_samples, "cursor": report.cursor,
+            "seconds": round(report.seconds, 3), "notes": report.notes}
+
+
+def _sync(args, config) -> int:
+    from core.site.sync import sync_once
+
+    with open_gallery(args, write=True) as g:
+        report = sync_once(g, config)
+    say(args, _report_json(report), report.text())
+    return 0
+
+
+def _status(args, db, config) -> int:
+    from core.site.config import SiteError, SiteSettings, redact
+    from core.site.local import LocalSite
+    from core.site.sync import age_text, copy_age, open_door_connection
+
+    if config is None:
+        say(args, {"site": None}, f"{db} does not belong to a site")
+        return 0
+    with open_gallery(args, write=False) as g:
+        local = LocalSite(g.store)
+        cursor, outbox, heard = local.cursor(), local.outbox_size(), local.heard()
+        settings = SiteSettings.load(g.store)
+    online, why, behind = False, None, None
+    try:
+        with open_door_connection(config) as conn:
+            online = True
+            behind = conn.execute("SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,)).fetchone()[0]
+    except SiteError as exc:
+        why = str(exc)
+    age = copy_age(heard)
+    out = {"site": redact(config.url), "door": config.door, "online": online, "error": why, "cursor": cursor,
+           "behind": behind, "outbox": outbox, "heard": heard, "copy_age_seconds": None if age is None else round(age, 1),
+           "offline_policy": settings.offline_policy, "offline_after_hours": settings.offline_after_hours}
+    text = (f"door {config.door!r} of {out['site']}: {'online' if online else 'OFFLINE'}"
+            + (f" ({why})" if why else "") + f"\ncursor {cursor}" + (f", {behind} people to pull" if behind else "")
+            + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
+            f"{settings.offline_after_hours:g} h")
+    say(args, out, text)
+    return 0
+
+
+def _leave(args, db) -> int:
+    from core.site.admin import leave_site
+
+    with open_gallery(args, write=True) as g:
+        config = leave_site(db, g.store)
+    say(args, {"left": config.door if config else None},
+        f"door {config.door!r} left the site; this gallery works on its own now" if config else "no site to leave")
+    return 0
+
+
+def _admin(args, config) -> int:
+    from core.site.admin import SiteAdmin
+
+    with SiteAdmin.from_config(config) as admin:
+        rows = {"people": admin.people, "groups": admin.groups, "doors": admin.doors,
+                "duplicates": admin.duplicates}[args.action]()
+    if args.json:
+        print(json.dumps(rows))
+    elif args.action == "people":
+        print("\n".join(f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
+                        f"enrolled at {r['enrolled_at'] or '-'}" for r in rows))
+    elif args.action == "groups":
+        print("\n".join(f"{r['name']:<20} {r['people']:>6} people  doors: {', '.join(r['doors']) or '-'}" for r in rows))
+    elif args.action == "doors":
+        print("\n".join(f"{r['name']:<20} {'active' if r['active'] else 'removed':<8} last seen {r['last_seen'] or 'never'}"
+                        f"  {r['events']} events" for r in rows))
+    else:
+        print("\n".join(f"{r['a']} ~ {r['b']}  {r['distance']:.3f}" for r in rows) or "no likely duplicates")
+    return 0
+
+
+def _verb(args, config) -> int:
+    """One admin verb (``site NOUN VERB ARG...``): a wrong word or count gets the grammar back,
+    an unknown name the site's own answer, a login without the admin's rights a refusal."""
+    from core.site.admin import SiteAdmin
+    from core.site.config import SiteError
+
+    words = list(args.words)
+    key = (args.action, "") if (args.action, "") in VERBS else (args.action, words.pop(0).lower() if words else "")
+    verb = VERBS.get(key)
+    if verb is None:
+        choices = " | ".join(grammar(k, v) for k, v in VERBS.items() if k[0] == args.action)
+        raise SiteError(f"site {args.action}: say one of: {choices}")
+    if len(words) != len(verb.words):
+        raise SiteError(f"usage: facegate {grammar(key, verb)}")
+    import psycopg
+
+    with SiteAdmin.from_config(config) as admin:
+        try:
+            result = verb.call(admin, *words)
+        except psycopg.errors.InsufficientPrivilege:
+            raise SiteError(f"the site refused: {config.admin_login.role!r} may not change people, groups or doors "
+                            "(use the site's admin login)") from None
+    text = say_done(verb, words, result)
+    say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,
+               "result": result if isinstance(result, int) and not isinstance(result, bool) else None, "said": text},
+        text)
+    return 0

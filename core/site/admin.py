@@ -1,0 +1,250 @@
+"""Starting a site, joining it, leaving it, and the admin's verbs over the central gallery.
+
+    >>> init_site("gallery.db", "postgresql://postgres@db.example/facegate", password, door="front")
+    >>> join_site("back.db", "postgresql://facegate_admin@db.example/facegate", admin_password, door="back")
+    >>> admin = SiteAdmin.from_config(SiteConfig.load("gallery.db"))
+    >>> admin.add_to_group("IT", person="Ada"); admin.open_door("IT", "server room")
+
+The admin verbs run as ``facegate_admin``: PostgreSQL refuses them to a door's role.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from core.gallery.store import Store
+from core.site import schema
+from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, scram_verifier
+from core.site.local import LocalSite
+
+
+@dataclass
+class Joined:
+    config: SiteConfig
+    path: Path
+    queued: int            # local items queued for the site (an existing gallery's people and log)
+    migrations: list[str]
+
+
+def _add_door(conn, door: str) -> tuple[str, Login]:
+    password = new_password()
+    try:
+        with conn.transaction():
+            door_id, role = conn.execute("SELECT door_id::text, role FROM facegate.add_door(%s, %s)",
+                                         (door, scram_verifier(password))).fetchone()
+    except psycopg.errors.UniqueViolation:
+        raise SiteError(f"the site already has a door called {door!r}; pick another name, "
+                        "or remove that door first (facegate site leave there, or the Site page)") from None
+    except psycopg.errors.InsufficientPrivilege:
+        raise SiteError("this login may not add doors: join with the site's admin login (facegate_admin)") from None
+    return door_id, Login(role, password)
+
+
+def init_site(db: str | Path, store: Store, url: str, password: str | None, door: str) -> Joined:
+    """Make the database at ``url`` a FaceGate site (schema, roles) with this PC as its first
+    door; ``url`` names a superuser (or an owner with CREATEROLE who may create extensions)."""
+    if SiteConfig.load(db) is not None:
+        raise SiteError(f"{db} already belongs to a site; leave it first (facegate site leave)")
+    with connect(url, password=password) as conn:
+        if schema.version(conn) and conn.execute("SELECT count(*) FROM facegate.doors").fetchone()[0]:
+            raise SiteError("that database is already a FaceGate site: join it instead (facegate site join URL --door NAME)")
+        try:
+            ran = schema.migrate(conn)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise SiteError(f"this login cannot set up a site ({first_line(exc)}): use a superuser "
+                            "(the vector extension and the roles need one)") from None
+        except psycopg.errors.UndefinedFile as exc:
+            raise SiteError(f"the server has no pgvector ({first_line(exc)}): install it "
+                            "(postgresql-16-pgvector, or the pgvector/pgvector container image)") from None
+        admin = Login(schema.ADMIN_ROLE, new_password())
+        with conn.transaction():
+            conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(admin.role), sql.Literal(scram_verifier(admin.password))))
+    with connect(url, admin) as conn:
+        door_id, door_login = _add_door(conn, door)
+    config = SiteConfig(url, door, door_id, door_login, admin)
+    return _joined(db, store, config, ran)
+
+
+def join_site(db: str | Path, store: Store, url: str, password: str | None, door: str,
+              keep_admin: bool = False) -> Joined:
+    """Make this PC a new door of the site at ``url`` (the URL names the admin login; its
+    password comes from ``password`` or libpq's ~/.pgpass). Only the door's own login is kept,
+    unless ``keep_admin`` (an admin PC)."""
+    if SiteConfig.load(db) is not None:
+        raise SiteError(f"{db} already belongs to a site; leave it first (facegate site leave)")
+    with connect(url, password=password) as conn:
+        if not schema.version(conn):
+            raise SiteError("that database is not a FaceGate site yet: start one with facegate site init URL")
+        door_id, door_login = _add_door(conn, door)
+        user = conn.info.user
+    admin = Login(user, password) if keep_admin and password else None
+    return _joined(db, store, SiteConfig(url, door, door_id, door_login, admin), [])
+
+
+def _joined(db, store: Store, config: SiteConfig, ran: list[str]) -> Joined:
+    path = config.save(db)
+    queued = LocalSite(store).join(config.door_id)
+    return Joined(config, path, queued, ran)
+
+
+def leave_site(db: str | Path, store: Store) -> SiteConfig | None:
+    """Stop being a door: forget the site's logins and bookkeeping; the local gallery stays and
+    works alone. With the admin login at hand the door's role is removed at the site too."""
+    config = SiteConfig.load(db)
+    if config is not None and config.admin_login is not None:
+        try:
+            SiteAdmin.from_config(config).remove_door(config.door)
+        except SiteError:
+            pass  # offline: the admin can remove it later from any admin PC
+    LocalSite(store).leave()
+    SiteConfig.remove(db)
+    return config
+
+
+class SiteAdmin:
+    """The admin's verbs on the central gallery (a connection as facegate_admin, autocommit:
+    each verb is its own transaction)."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    @classmethod
+    def from_config(cls, config: SiteConfig) -> SiteAdmin:
+        if config.admin_login is None:
+            raise SiteError("this PC holds only its door's login; use an admin PC (facegate site init, or join "
+                            "with --admin)")
+        conn = connect(config.url, config.admin_login, application="facegate admin")
+        if not conn.execute("SELECT pg_has_role(current_user, %s, 'USAGE')", (schema.ADMIN_ROLE,)).fetchone()[0]:
+            conn.close()  # a door's login in the admin's place: refuse before any verb, not halfway through one
+            raise SiteError(f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
+                            "it may not change people, groups or doors")
+        return cls(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SiteAdmin:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _do(self, query: str, params=()) -> int:
+        with self.conn.transaction():
+            return self.conn.execute(query, params).rowcount
+
+    def _person(self, name: str) -> str:
+        row = self.conn.execute("SELECT id::text FROM facegate.people WHERE lower(name) = lower(%s)", (name,)).fetchone()
+        if row is None:
+            raise SiteError(f"the site has no person called {name!r}")
+        return row[0]
+
+    def _id(self, table: str, name: str) -> str:
+        row = self.conn.execute(sql.SQL("SELECT id::text FROM facegate.{} WHERE lower(name) = lower(%s)").format(
+            sql.Identifier(table)), (name,)).fetchone()
+        if row is None:
+            raise SiteError(f"the site has no {table[:-1].replace('access_', '')} called {name!r}")
+        return row[0]
+
+    # -- people ---------------------------------------------------------------------------------
+    def people(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name FROM facegate.people p "
+            "LEFT JOIN facegate.samples s ON s.person_id = p.id LEFT JOIN facegate.doors d ON d.id = p.enrolled_by "
+            "GROUP BY p.id, d.name ORDER BY lower(p.name)").fetchall()
+        return [{"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4]} for r in rows]
+
+    def rename(self, name: str, new_name: str) -> None:
+        try:
+            self._do("UPDATE facegate.people SET name = %s WHERE id = %s", (new_name, self._person(name)))
+        except psycopg.errors.UniqueViolation:
+            raise SiteError(f"the site already has a person called {new_name!r}") from None
+
+    def set_allowed(self, name: str, allowed: bool) -> None:
+        self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, self._person(name)))
+
+    def delete(self, name: str) -> None:
+        """Delete a person everywhere: every online door drops them within a second or two."""
+        self._do("DELETE FROM facegate.people WHERE id = %s", (self._person(name),))
+
+    def duplicates(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT a.name, b.name, d.distance FROM facegate.duplicates d JOIN facegate.people a ON a.id = d.person_a "
+            "JOIN facegate.people b ON b.id = d.person_b ORDER BY d.distance").fetchall()
+        return [{"a": r[0], "b": r[1], "distance": round(r[2], 4)} for r in rows]
+
+    def merge(self, keep: str, drop: str) -> int:
+        """Move ``drop``'s samples to ``keep`` and delete ``drop`` (a duplicate): samples moved."""
+        keep_id, drop_id = self._person(keep), self._person(drop)
+        if keep_id == drop_id:
+            raise SiteError("a person cannot be merged into themselves")
+        with self.conn.transaction():
+            moved = self.conn.execute("UPDATE facegate.samples SET person_id = %s WHERE person_id = %s",
+                                      (keep_id, drop_id)).rowcount
+            self.conn.execute("INSERT INTO facegate.group_members SELECT group_id, %s FROM facegate.group_members "
+                              "WHERE person_id = %s ON CONFLICT DO NOTHING", (keep_id, drop_id))
+            self.conn.execute("DELETE FROM facegate.people WHERE id = %s", (drop_id,))
+        return moved
+
+    # -- groups and doors -----------------------------------------------------------------------
+    def groups(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT g.name, (SELECT count(*) FROM facegate.group_members m WHERE m.group_id = g.id), "
+            "coalesce((SELECT array_agg(d.name ORDER BY d.name) FROM facegate.group_doors gd "
+            "JOIN facegate.doors d ON d.id = gd.door_id WHERE gd.group_id = g.id), '{}') "
+            "FROM facegate.access_groups g ORDER BY g.name").fetchall()
+        return [{"name": r[0], "people": r[1], "doors": list(r[2])} for r in rows]
+
+    def doors(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT d.name, d.last_seen, d.role IS NOT NULL, (SELECT count(*) FROM facegate.events e "
+            "WHERE e.door_id = d.id) FROM facegate.doors d ORDER BY d.name").fetchall()
+        return [{"name": r[0], "last_seen": r[1].isoformat() if r[1] else None, "active": r[2], "events": r[3]}
+                for r in rows]
+
+    def create_group(self, name: str) -> None:
+        try:
+            self._do("INSERT INTO facegate.access_groups(name) VALUES (%s)", (name,))
+        except psycopg.errors.UniqueViolation:
+            raise SiteError(f"the site already has a group called {name!r}") from None
+
+    def delete_group(self, name: str) -> None:
+        self._do("DELETE FROM facegate.access_groups WHERE id = %s", (self._id("access_groups", name),))
+
+    def open_door(self, group: str, door: str) -> bool:
+        """Members of ``group`` may now open ``door`` (False: they already could)."""
+        return bool(self._do("INSERT INTO facegate.group_doors VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             (self._id("access_groups", group), self._id("doors", door))))
+
+    def close_door(self, group: str, door: str) -> bool:
+        """Members of ``group`` may no longer open ``door`` (False: they could not)."""
+        return bool(self._do("DELETE FROM facegate.group_doors WHERE group_id = %s AND door_id = %s",
+                             (self._id("access_groups", group), self._id("doors", door))))
+
+    def add_to_group(self, group: str, person: str) -> bool:
+        """False: ``person`` was already in ``group``."""
+        return bool(self._do("INSERT INTO facegate.group_members VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             (self._id("access_groups", group), self._person(person))))
+
+    def remove_from_group(self, group: str, person: str) -> bool:
+        """False: ``person`` was not in ``group``."""
+        return bool(self._do("DELETE FROM facegate.group_members WHERE group_id = %s AND person_id = %s",
+                             (self._id("access_groups", group), self._person(person))))
+
+    def set_enroll_group(self, door: str, group: str | None) -> None:
+        """The group a door's own enrollments join (None: only the admin can let them in anywhere)."""
+        self._do("UPDATE facegate.doors SET enroll_group = %s WHERE id = %s",
+                 (self._id("access_groups", group) if group else None, self._id("doors", door)))
+
+    def remove_door(self, door: str) -> bool:
+        with self.conn.transaction():
+            return bool(self.conn.execute("SELECT facegate.remove_door(%s)", (door,)).fetchone()[0])
+
+    def keep_snapshots(self, keep: bool) -> None:
+        """The site's privacy setting: off (the default) keeps descriptors and text only."""
+        self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'",
+                 ("true" if keep else "false",))

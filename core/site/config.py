@@ -1,0 +1,203 @@
+"""How this PC reaches its site: the server, its door's login, and the offline policy.
+
+Connection details and passwords live in ``<gallery>.site.json`` beside the gallery database,
+created mode 0600 in the 0700 data folder and written atomically; never in the database (a
+backup is not a key ring), on the command line or in the log. The URL kept there has no password.
+TLS: put ``sslmode=verify-full&sslrootcert=/path/ca.pem`` in the URL's query; FaceGate passes
+it to libpq unchanged, so the server's certificate must name the host and chain to that CA.
+
+The offline policy (SiteSettings) is kept in the gallery itself, like the door's settings.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import ClassVar
+
+from core.errors import FaceGateError
+from core.gallery.stored_settings import StoredSettings
+
+CONNECT_TIMEOUT = 3  # seconds: an unreachable site must not hold anything up for long
+KEEP = "keep"        # offline policy: keep recognising with the last copy
+NOBODY = "nobody"    # offline policy: let nobody in
+
+
+class SiteError(FaceGateError):
+    """The site cannot be used: not configured, unreachable, refused, or misconfigured."""
+
+
+@dataclass
+class SiteSettings(StoredSettings):
+    """What a door does when it has not heard from its site for a while (stored in the gallery)."""
+
+    KEY: ClassVar[str] = "site"
+
+    offline_after_hours: float = 24.0
+    offline_policy: str = KEEP          # keep | nobody
+    catch_up_seconds: float = 10.0      # pull even without a notification this often
+    batch: int = 500                    # people per pulled batch (one local transaction each)
+
+    def check(self) -> None:
+        if self.offline_policy not in (KEEP, NOBODY):
+            raise ValueError(f"offline policy {self.offline_policy!r} must be {KEEP!r} or {NOBODY!r}")
+        if self.offline_after_hours <= 0:
+            raise ValueError("the offline time must be above 0 hours")
+        if self.catch_up_seconds <= 0 or self.batch < 1:
+            raise ValueError("catch-up time and batch size must be positive")
+
+
+@dataclass
+class Login:
+    role: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class SiteConfig:
+    """The contents of ``<gallery>.site.json``."""
+
+    url: str
+    door: str
+    door_id: str
+    door_login: Login
+    admin_login: Login | None = None
+
+    @staticmethod
+    def path_for(db: str | Path) -> Path:
+        db = Path(db)
+        return db.with_name(db.name + ".site.json")
+
+    @classmethod
+    def load(cls, db: str | Path) -> SiteConfig | None:
+        """This gallery's site, or None if it has none; refuses a file others may read."""
+        path = cls.path_for(db)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            return None
+        if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SiteError(f"{path}: holds passwords but others may read it (mode {stat.S_IMODE(mode):o}); "
+                            f"run: chmod 600 {path}")
+        try:
+            data = json.loads(path.read_text())
+            admin = data.get("admin_login")
+            known = {f.name for f in fields(cls)}
+            data = {k: v for k, v in data.items() if k in known}
+            data["door_login"] = Login(**data["door_login"])
+            data["admin_login"] = Login(**admin) if admin else None
+            return cls(**data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SiteError(f"{path}: not a usable site file ({exc})") from None
+
+    def save(self, db: str | Path) -> Path:
+        """Write atomically, mode 0600 from the start (never readable by others, not even briefly)."""
+        path = self.path_for(db)
+        tmp = path.with_name(path.name + ".tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(self), f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def remove(cls, db: str | Path) -> bool:
+        try:
+            cls.path_for(db).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+
+def check_url(url: str) -> dict:
+    """The URL's connection parameters; refuses one that carries a password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:
+        raise SiteError(f"not a PostgreSQL URL ({exc})") from None
+    if params.get("password"):
+        raise SiteError("the URL holds a password: put it in a file only you can read (--password-file, "
+                        "mode 600) or in ~/.pgpass instead, so it never shows in the process list or the log")
+    return params
+
+
+def read_password_file(path: str | Path) -> str:
+    """A password from a file only its owner can read (the first line)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+        if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SiteError(f"{path}: others may read this password file (mode {stat.S_IMODE(mode):o}); "
+                            f"run: chmod 600 {path}")
+        text = path.read_text().splitlines()
+    except OSError as exc:
+        raise SiteError(f"{path}: cannot read the password file ({exc.strerror})") from None
+    if not text or not text[0]:
+        raise SiteError(f"{path}: the password file is empty")
+    return text[0]
+
+
+def connect(url: str, login: Login | None = None, password: str | None = None, autocommit: bool = True,
+            timeout: float = CONNECT_TIMEOUT, application: str = "facegate"):
+    """A psycopg connection with pgvector's types, short timeouts and TCP keepalives, so a dead
+    network is noticed in seconds. The password comes from ``login``, ``password``, or libpq's own
+    sources (~/.pgpass, PGPASSFILE)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    params = check_url(url)
+    if login is not None:
+        params["user"], password = login.role, login.password
+    if password is not None:
+        params["password"] = password
+    params.setdefault("connect_timeout", str(max(1, int(timeout))))
+    params.update(keepalives="1", keepalives_idle="5", keepalives_interval="2", keepalives_count="2",
+                  application_name=application)
+    try:
+        conn = psycopg.connect(**params, autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise SiteError(f"cannot reach the site at {redact(url)}: {first_line(exc)}") from None
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:  # no pgvector: only a site's set-up connection can go on without it
+        pass
+    return conn
+
+
+def redact(url: str) -> str:
+    """The URL for messages and logs: host, port and database only."""
+    params = check_url(url)
+    return f"{params.get('host', 'localhost')}:{params.get('port', '5432')}/{params.get('dbname', '')}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver's message (the rest repeats it or gives hints for psql users)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """PostgreSQL's SCRAM-SHA-256 verifier for ``password``: what the server stores, made here so
+    the password itself never travels to the server or shows in its statement log."""
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"

@@ -1,0 +1,37 @@
+"""The offline policy, checked where the door decides (core.door.decide.DoorDecider.gates).
+
+A door that has not heard from its site for longer than ``offline_after_hours`` may have missed
+revocations. The site's policy says what it then does: keep recognising with its last copy
+(``keep``, the default: the door still works through a long network outage) or let nobody in
+(``nobody``: the site's revocations matter more than the door working).
+
+    >>> decider.gates.append(OfflineGate(gallery.store))
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.gallery.store import Store
+from core.site.config import NOBODY, SiteSettings
+from core.site.local import LocalSite
+from core.site.sync import copy_age
+
+
+class OfflineGate:
+    """Callable: None when a grant may go ahead, else why not (in words, for the access log)."""
+
+    def __init__(self, store: Store, settings: SiteSettings | None = None) -> None:
+        self.local = LocalSite(store)
+        self.settings = settings or SiteSettings.load(store)
+
+    def __call__(self, now: datetime | None = None) -> str | None:
+        if self.settings.offline_policy != NOBODY or self.local.door_id() is None:
+            return None
+        age = copy_age(self.local.heard(), now)
+        limit = self.settings.offline_after_hours * 3600
+        if age is None:
+            return "this door has never heard from its site; nobody is let in (offline policy)"
+        if age > limit:
+            return (f"this door has not heard from its site for {age / 3600:.1f} h (more than "
+                    f"{self.settings.offline_after_hours:g} h); nobody is let in (offline policy)")
+        return None

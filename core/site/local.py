@@ -1,0 +1,238 @@
+"""The door's side of a site in its own SQLite gallery: site ids, the outbox, the cursor, and
+applying what was pulled.
+
+Everything here goes through the gallery Store's single writer connection. A pulled batch is
+applied in ONE transaction together with the new cursor, so a kill -9 leaves either the whole
+batch and its cursor or neither (the batch is pulled again: applying a person's central state
+twice changes nothing). The 'site:applying' mark, set and cleared inside that transaction,
+keeps the outbox triggers (core.gallery.schema, migration 'site-ids') from queueing what came
+from the site.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.gallery.store import Store, now, pack
+
+DOOR_KEY = "site:door"
+CURSOR_KEY = "site:cursor"
+HEARD_KEY = "site:heard"
+APPLYING_KEY = "site:applying"
+
+
+@dataclass
+class PulledSample:
+    id: str
+    descriptor: np.ndarray = field(repr=False)
+    thumbnail: bytes | None = field(default=None, repr=False)
+    source: str = ""
+    quality: float | None = None
+    created: str = ""
+
+
+@dataclass
+class PulledPerson:
+    """A person as the site has them now (only the samples this door lacks are carried)."""
+
+    id: str
+    name: str
+    allowed: bool
+    notes: str
+    created: str
+    sample_ids: set[str]                                   # every sample the site has for them
+    new_samples: list[PulledSample] = field(default_factory=list)
+    schedules: list[tuple[int, str, str]] = field(default_factory=list)
+    negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """One pull: the people whose change seq is past the cursor; those missing from ``people``
+    were deleted or may no longer open this door."""
+
+    cursor: int
+    changed: list[str]
+    people: dict[str, PulledPerson]
+
+
+@dataclass
+class Applied:
+    """What one batch did to the local gallery (what the index must follow)."""
+
+    added_people: int = 0
+    updated_people: int = 0
+    removed_people: int = 0
+    removed_samples: list[int] = field(default_factory=list)
+    added_samples: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    owners: dict[int, int] = field(default_factory=dict)     # sample id -> person id, added or moved
+    names: dict[int, str] = field(default_factory=dict)      # person id -> name, added or updated
+    gone: list[int] = field(default_factory=list)            # person ids removed
+    negatives_changed: bool = False
+
+
+class LocalSite:
+    """Site bookkeeping of one gallery Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- membership -----------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        rows = self.store.read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def door_id(self) -> str | None:
+        return self._meta(DOOR_KEY)
+
+    def cursor(self) -> int:
+        return int(self._meta(CURSOR_KEY) or 0)
+
+    def heard(self) -> str | None:
+        """When this door last heard from its site (UTC ISO time), None if never."""
+        return self._meta(HEARD_KEY)
+
+    def join(self, door_id: str) -> int:
+        """Belong to a site as ``door_id``: give everything already here a site id and queue this
+        door's people, samples and access log for the site. How many items were queued."""
+        with self.store.write("joining the site") as db:
+            _set(db, DOOR_KEY, door_id)
+            for table in ("people", "samples", "access_events"):
+                for (row_id,) in db.execute(f"SELECT id FROM {table} WHERE site_id IS NULL").fetchall():
+                    db.execute(f"UPDATE {table} SET site_id = ? WHERE id = ?", (str(uuid.uuid4()), row_id))
+            stamp = now()
+            db.execute("INSERT INTO site_outbox(kind, ref, created) SELECT 'sample', site_id, ? FROM samples ORDER BY id",
+                       (stamp,))
+            db.execute("INSERT INTO site_outbox(kind, ref, created) "
+                       "SELECT 'event', site_id, ? FROM access_events ORDER BY id", (stamp,))
+            return db.execute("SELECT count(*) FROM site_outbox").fetchone()[0]
+
+    def leave(self) -> None:
+        """Stop being a door of the site: the gallery stays as it is, and works on its own."""
+        with self.store.write("leaving the site") as db:
+            db.execute("DELETE FROM meta WHERE key LIKE 'site:%'")
+            db.execute("DELETE FROM site_outbox")
+
+    def mark_heard(self) -> None:
+        with self.store.write("noting contact with the site") as db:
+            _set(db, HEARD_KEY, now())
+
+    # -- outbox ---------------------------------------------------------------------------------
+    def outbox_size(self) -> int:
+        return self.store.read("SELECT count(*) FROM site_outbox")[0][0]
+
+    def outbox(self, kind: str, limit: int) -> list[tuple[int, str]]:
+        """(outbox id, ref) of the oldest ``limit`` items of one kind."""
+        return [tuple(r) for r in self.store.read(
+            "SELECT id, ref FROM site_outbox WHERE kind = ? ORDER BY id LIMIT ?", (kind, limit))]
+
+    def done(self, outbox_ids: list[int]) -> None:
+        """Forget items the site has committed (a kill before this re-sends them: harmless)."""
+        if not outbox_ids:
+            return
+        with self.store.write("clearing the site outbox") as db:
+            db.conn.executemany("DELETE FROM site_outbox WHERE id = ?", [(i,) for i in outbox_ids])
+
+    def pending_samples(self) -> set[str]:
+        """Samples taken here that the site has not got yet (never dropped by a pull)."""
+        return {r[0] for r in self.store.read("SELECT ref FROM site_outbox WHERE kind = 'sample'")}
+
+    def local_sample_ids(self, person_ids: list[str]) -> set[str]:
+        if not person_ids:
+            return set()
+        marks = ",".join("?" * len(person_ids))
+        return {r[0] for r in self.store.read(
+            f"SELECT s.site_id FROM samples s JOIN people p ON p.id = s.person_id WHERE p.site_id IN ({marks})",
+            person_ids)}
+
+    # -- applying a pull ------------------------------------------------------------------------
+    def apply(self, batch: Batch) -> Applied:
+        """Make the local people in ``batch.changed`` what the site says, and move the cursor,
+        in one transaction."""
+        done = Applied()
+        pending = self.pending_samples()
+        with self.store.write("applying changes from the site") as db:
+            _set(db, APPLYING_KEY, "1")
+            for site_id in batch.changed:
+                person = batch.people.get(site_id)
+                row = db.execute("SELECT id FROM people WHERE site_id = ?", (site_id,)).fetchone()
+                if person is None:
+                    if row is not None:
+                        done.removed_samples += [r[0] for r in db.execute(
+                            "SELECT id FROM samples WHERE person_id = ?", (row[0],))]
+                        db.execute("DELETE FROM samples WHERE person_id = ?", (row[0],))
+                        db.execute("DELETE FROM people WHERE id = ?", (row[0],))
+                        done.removed_people += 1
+                        done.gone.append(row[0])
+                    continue
+                local_id = self._upsert_person(db, row[0] if row else None, person, done)
+                if row is None:
+                    done.added_people += 1
+                else:
+                    done.updated_people += 1
+                self._samples(db, local_id, person, pending, done)
+                db.execute("DELETE FROM schedules WHERE person_id = ?", (local_id,))
+                db.conn.executemany("INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
+                               [(local_id, day, start, end) for day, start, end in person.schedules])
+                keep = {nid for nid, _ in person.negatives}
+                for neg_id, site_neg in db.execute("SELECT id, site_id FROM negatives WHERE person_id = ? "
+                                                   "AND site_id IS NOT NULL", (local_id,)).fetchall():
+                    if site_neg not in keep:
+                        db.execute("DELETE FROM negatives WHERE id = ?", (neg_id,))
+                        done.negatives_changed = True
+                for nid, vec in person.negatives:
+                    done.negatives_changed |= db.execute(
+                        "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
+                        (local_id, pack(vec), now(), nid)).rowcount > 0
+            _set(db, CURSOR_KEY, str(batch.cursor))
+            _set(db, HEARD_KEY, now())
+            db.execute("DELETE FROM meta WHERE key = ?", (APPLYING_KEY,))
+        return done
+
+    def _upsert_person(self, db, local_id: int | None, person: PulledPerson, done: Applied) -> int:
+        holder = db.execute("SELECT id FROM people WHERE name = ? AND (site_id IS NOT ? OR site_id IS NULL)",
+                            (person.name, person.id)).fetchone()
+        if holder is not None and holder[0] != local_id:
+            # another local person holds the name for now (a rename still on its way here, or an
+            # enrollment of this door the site has named apart): set it aside until its own change comes
+            db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?",
+                       (holder[0],))
+            done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
+        if local_id is None:
+            cur = db.execute("INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
+                             (person.name, int(person.allowed), person.notes, person.created, person.id))
+            done.names[cur.lastrowid] = person.name
+            return cur.lastrowid
+        done.names[local_id] = person.name
+        db.execute("UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
+                   "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
+                   (person.name, int(person.allowed), person.notes, local_id,
+                    person.name, int(person.allowed), person.notes))
+        return local_id
+
+    def _samples(self, db, local_id: int, person: PulledPerson, pending: set[str], done: Applied) -> None:
+        for sample_id, site_id in db.execute("SELECT id, site_id FROM samples WHERE person_id = ?",
+                                             (local_id,)).fetchall():
+            if site_id not in person.sample_ids and site_id not in pending:
+                db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+                done.removed_samples.append(sample_id)
+        for s in person.new_samples:
+            # a sample the site moved from another person (a merge): same vector, new owner
+            moved = db.execute("SELECT id FROM samples WHERE site_id = ?", (s.id,)).fetchone()
+            if moved is not None:
+                db.execute("UPDATE samples SET person_id = ? WHERE id = ?", (local_id, moved[0]))
+                done.owners[moved[0]] = local_id
+                continue
+            cur = db.execute("INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
+                             "site_id) VALUES(?,?,?,?,?,?,?)",
+                             (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id))
+            if cur.rowcount:
+                done.added_samples.append((cur.lastrowid, np.asarray(s.descriptor, np.float32)))
+                done.owners[cur.lastrowid] = local_id
+
+
+def _set(db, key: str, value: str) -> None:
+    db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               (key, value))

@@ -1,0 +1,437 @@
+"""The site's central schema in PostgreSQL (schema ``facegate``), as ordered named migrations.
+
+Like core.gallery.schema: each migration runs once, in the transaction that records its name in
+``facegate.meta``, under an advisory lock (two PCs initialising at once cannot interleave).
+Names must stay unique and released entries are never edited.
+
+Privileges are enforced by PostgreSQL, not by FaceGate:
+
+- ``facegate_admin`` (LOGIN, password made at ``site init``) manages people, groups and doors:
+  plain GRANTs on every table, and a row-level-security policy that lets it see every row.
+- ``facegate_door`` (NOLOGIN) is the group role of every door's own login role. It gets
+  SELECT on the gallery tables, filtered by row-level security to the people of the groups that
+  may open *that* door (the door is found from ``session_user``), INSERT on ``events`` only for
+  rows naming itself (RLS ``WITH CHECK``), and EXECUTE on three SECURITY DEFINER functions:
+  ``door_enroll`` (its own new enrollments), ``door_update`` (renaming people it enrolled
+  itself) and ``door_hello`` (its heartbeat and settings). It has no INSERT, UPDATE or DELETE on
+  people or samples, so whatever a door PC runs, it cannot change or delete anyone else.
+  Why functions for enrollments rather than INSERT grants: an enrollment touches people,
+  samples, group membership and the duplicate flags at once, must be idempotent (a retried push
+  adds nothing) and must see a person deleted centrally (which RLS hides from the door); a
+  function checks all of that in one place, where the door cannot skip a step.
+- Why RLS for reads rather than views or functions: the door reads plain tables with ordinary
+  queries (binary COPY-like transfers of vectors), and the filter cannot be bypassed by a query
+  FaceGate did not write.
+
+The change log (``changes``) holds one row per person ever changed: the newest change. Every
+write to people, samples, schedules, negatives or group membership, whoever makes it, lands
+there through statement-level triggers, under a transaction-scoped advisory lock, so sequence
+numbers are committed in order and a door's cursor (the last seq it applied) never skips one.
+A row whose person no longer exists (or the door may no longer see) is a deletion.
+
+The SECURITY DEFINER functions search ``facegate, public`` (pgvector's type and operators live
+where the extension was created, usually public): public must not be writable by untrusted
+roles, which is PostgreSQL's default since version 15 (older servers: REVOKE CREATE ON SCHEMA
+public FROM PUBLIC).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+
+MIGRATION_LOCK = 0x46474D47   # "FGMG": one migrating session at a time
+CHANGE_LOCK = 0x46474348      # "FGCH": change-log writers commit in seq order
+CHANNEL = "facegate_changes"
+ADMIN_ROLE = "facegate_admin"
+DOOR_ROLE = "facegate_door"
+DEFAULT_GROUP = "everyone"
+
+#: Tables whose rows belong to one person; each change to them is logged for that person.
+PERSON_TABLES = {"people": "id", "samples": "person_id", "schedules": "person_id", "negatives": "person_id",
+                 "group_members": "person_id"}
+
+
+def _tables(cur: psycopg.Cursor) -> None:
+    cur.execute("""
+        CREATE TABLE facegate.site_settings (
+            key text PRIMARY KEY,
+            value text NOT NULL
+        );
+        INSERT INTO facegate.site_settings VALUES ('keep_snapshots', 'false'), ('duplicate_distance', '0.4');
+
+        CREATE TABLE facegate.access_groups (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            name text NOT NULL UNIQUE,
+            created timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE facegate.doors (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            name text NOT NULL UNIQUE,
+            role name UNIQUE,                       -- NULL once the door is removed
+            enroll_group uuid REFERENCES facegate.access_groups(id) ON DELETE SET NULL,
+            settings jsonb NOT NULL DEFAULT '{}',   -- the door's own decision/door settings, sent by door_hello
+            last_seen timestamptz,
+            created timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE facegate.group_doors (
+            group_id uuid NOT NULL REFERENCES facegate.access_groups(id) ON DELETE CASCADE,
+            door_id uuid NOT NULL REFERENCES facegate.doors(id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, door_id)
+        );
+
+        CREATE TABLE facegate.people (
+            id uuid PRIMARY KEY,
+            name text NOT NULL,
+            allowed boolean NOT NULL DEFAULT true,
+            notes text NOT NULL DEFAULT '',
+            enrolled_by uuid REFERENCES facegate.doors(id) ON DELETE SET NULL,
+            created timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE UNIQUE INDEX people_name ON facegate.people (lower(name));
+        CREATE TABLE facegate.samples (
+            id uuid PRIMARY KEY,
+            person_id uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            descriptor vector(128) NOT NULL,
+            thumbnail bytea,
+            source text NOT NULL DEFAULT '',
+            quality real,
+            door_id uuid REFERENCES facegate.doors(id) ON DELETE SET NULL,
+            created timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX samples_person ON facegate.samples (person_id);
+        CREATE INDEX samples_hnsw ON facegate.samples USING hnsw (descriptor vector_l2_ops)
+            WITH (m = 16, ef_construction = 64);
+        CREATE TABLE facegate.group_members (
+            group_id uuid NOT NULL REFERENCES facegate.access_groups(id) ON DELETE CASCADE,
+            person_id uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, person_id)
+        );
+        CREATE INDEX group_members_person ON facegate.group_members (person_id);
+        CREATE TABLE facegate.schedules (
+            person_id uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            day smallint NOT NULL CHECK (day BETWEEN 0 AND 6),
+            start_time text NOT NULL,
+            end_time text NOT NULL,
+            PRIMARY KEY (person_id, day, start_time)
+        );
+        CREATE TABLE facegate.negatives (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            person_id uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            descriptor vector(128) NOT NULL,
+            created timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX negatives_person ON facegate.negatives (person_id);
+
+        CREATE TABLE facegate.events (
+            id uuid PRIMARY KEY,
+            door_id uuid NOT NULL REFERENCES facegate.doors(id),
+            time timestamptz NOT NULL,
+            person_id uuid,                 -- no foreign key: a deleted person's history stays
+            name text,
+            verdict text NOT NULL,
+            reason text NOT NULL DEFAULT '',
+            distance real,
+            margin real,
+            runner_up text,
+            runner_up_distance real,
+            answer text NOT NULL DEFAULT '',
+            descriptor vector(128),
+            snapshot bytea,
+            received timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX events_time ON facegate.events (time);
+        CREATE INDEX events_hnsw ON facegate.events USING hnsw (descriptor vector_l2_ops)
+            WITH (m = 16, ef_construction = 64);
+
+        CREATE TABLE facegate.duplicates (
+            person_a uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            person_b uuid NOT NULL REFERENCES facegate.people(id) ON DELETE CASCADE,
+            distance real NOT NULL,
+            flagged timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (person_a, person_b)
+        );
+
+        CREATE TABLE facegate.changes (
+            seq bigserial PRIMARY KEY,
+            person_id uuid NOT NULL UNIQUE,
+            at timestamptz NOT NULL DEFAULT now()
+        );
+    """)
+    cur.execute(sql.SQL("INSERT INTO facegate.access_groups(name) VALUES ({})").format(DEFAULT_GROUP))
+
+
+def _change_log(cur: psycopg.Cursor) -> None:
+    cur.execute(f"""
+        CREATE FUNCTION facegate.log_changes(ids uuid[]) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        BEGIN
+            IF ids IS NULL OR cardinality(ids) = 0 THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
+            DELETE FROM facegate.changes WHERE person_id = ANY(ids);
+            INSERT INTO facegate.changes(person_id) SELECT DISTINCT unnest(ids);
+            PERFORM pg_notify('{CHANNEL}', '');
+        END $$;
+    """)
+    for table, column in PERSON_TABLES.items():
+        for event, lower, rows in (("INSERT", "insert", "new_rows"), ("UPDATE", "update", "new_rows"),
+                                   ("DELETE", "delete", "old_rows")):
+            transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
+            extra = ""
+            if event == "UPDATE":  # a moved sample or membership changes its old person too
+                transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+                extra = f" UNION SELECT {column} FROM old_rows"
+            cur.execute(f"""
+                CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
+                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
+            """)
+    # a group opening a door, or closing it, changes what that door sees of every member
+    for event, lower, rows in (("INSERT", "insert", "new_rows"), ("DELETE", "delete", "old_rows")):
+        transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
+        cur.execute(f"""
+            CREATE FUNCTION facegate.log_group_doors_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM facegate.log_changes(ARRAY(SELECT m.person_id FROM facegate.group_members m
+                                                   WHERE m.group_id IN (SELECT group_id FROM {rows})));
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER log_{lower} AFTER {event} ON facegate.group_doors
+                REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_group_doors_{lower}();
+        """)
+
+
+def _roles(cur: psycopg.Cursor) -> None:
+    for role in (ADMIN_ROLE, DOOR_ROLE):
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    cur.execute(f"""
+        REVOKE ALL ON SCHEMA facegate FROM PUBLIC;
+        GRANT USAGE ON SCHEMA facegate TO {ADMIN_ROLE}, {DOOR_ROLE};
+
+        CREATE FUNCTION facegate.my_door() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER
+            SET search_path = facegate, public, pg_temp AS $$
+            SELECT id FROM facegate.doors WHERE role = session_user
+        $$;
+        CREATE FUNCTION facegate.my_people() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
+            SET search_path = facegate, public, pg_temp AS $$
+            SELECT m.person_id FROM facegate.group_members m JOIN facegate.group_doors g USING (group_id)
+            WHERE g.door_id = facegate.my_door()
+        $$;
+        REVOKE ALL ON FUNCTION facegate.my_door(), facegate.my_people(), facegate.log_changes(uuid[]) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.my_door(), facegate.my_people() TO {DOOR_ROLE}, {ADMIN_ROLE};
+        GRANT EXECUTE ON FUNCTION facegate.log_changes(uuid[]) TO {ADMIN_ROLE};
+
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA facegate TO {ADMIN_ROLE};
+        REVOKE INSERT, UPDATE, DELETE ON facegate.changes, facegate.events FROM {ADMIN_ROLE};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA facegate TO {ADMIN_ROLE};
+        GRANT SELECT ON facegate.people, facegate.samples, facegate.schedules, facegate.negatives,
+                        facegate.changes, facegate.site_settings TO {DOOR_ROLE};
+        GRANT SELECT (id, name) ON facegate.doors TO {DOOR_ROLE};
+        GRANT INSERT, SELECT (id) ON facegate.events TO {DOOR_ROLE};   -- SELECT (id): ON CONFLICT (id) needs it
+    """)
+    for table in ("people", "samples", "schedules", "negatives", "events", "doors"):
+        cur.execute(f"ALTER TABLE facegate.{table} ENABLE ROW LEVEL SECURITY")
+        cur.execute(f"CREATE POLICY admin_all ON facegate.{table} TO {ADMIN_ROLE} USING (true) WITH CHECK (true)")
+    for table, column in (("people", "id"), ("samples", "person_id"), ("schedules", "person_id"),
+                          ("negatives", "person_id")):
+        cur.execute(f"CREATE POLICY door_reads ON facegate.{table} FOR SELECT TO {DOOR_ROLE} "
+                    f"USING ({column} IN (SELECT facegate.my_people()))")
+    cur.execute(f"CREATE POLICY door_appends ON facegate.events FOR INSERT TO {DOOR_ROLE} "
+                "WITH CHECK (door_id = facegate.my_door())")
+    cur.execute(f"CREATE POLICY door_own_ids ON facegate.events FOR SELECT TO {DOOR_ROLE} "
+                "USING (door_id = facegate.my_door())")
+    cur.execute(f"CREATE POLICY door_itself ON facegate.doors FOR SELECT TO {DOOR_ROLE} USING (true)")
+
+
+def _snapshot_privacy(cur: psycopg.Cursor) -> None:
+    """Snapshots reach the site only if the site keeps them (a per-site privacy setting, off by
+    default): enforced here, so a door with an old setting cannot store one."""
+    cur.execute("""
+        CREATE FUNCTION facegate.events_privacy() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.snapshot IS NOT NULL AND coalesce((SELECT value FROM facegate.site_settings
+                                                      WHERE key = 'keep_snapshots'), 'false') <> 'true' THEN
+                NEW.snapshot := NULL;
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER privacy BEFORE INSERT ON facegate.events FOR EACH ROW EXECUTE FUNCTION facegate.events_privacy();
+    """)
+
+
+def _door_functions(cur: psycopg.Cursor) -> None:
+    cur.execute(f"""
+        CREATE FUNCTION facegate.door_enroll(p_person uuid, p_name text, p_allowed boolean, p_samples uuid[],
+                                            p_vectors real[], p_thumbnails bytea[], p_sources text[],
+                                            p_qualities real[], p_created timestamptz[])
+        RETURNS TABLE (outcome text, name text, added integer)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- A door's own enrollment, idempotent: a new person (kept apart from a namesake, flagged
+        -- as a likely duplicate when a face is that near), or new samples of a person it sees.
+        -- A person deleted centrally stays deleted: the samples are dropped ('deleted').
+        DECLARE
+            door facegate.doors;
+            final_name text := p_name;
+            n integer := coalesce(cardinality(p_samples), 0);
+            k integer := 0;
+            inserted integer;
+        BEGIN
+            SELECT * INTO door FROM facegate.doors WHERE role = session_user;
+            IF door.id IS NULL THEN RAISE EXCEPTION 'only a door of this site may enroll' USING ERRCODE = '42501'; END IF;
+            IF cardinality(p_vectors) <> n * 128 THEN RAISE EXCEPTION 'need 128 numbers per sample'; END IF;
+            IF EXISTS (SELECT 1 FROM facegate.people WHERE id = p_person) THEN
+                IF NOT EXISTS (SELECT 1 FROM facegate.my_people() AS p(id) WHERE p.id = p_person)
+                   AND (SELECT enrolled_by FROM facegate.people WHERE id = p_person) IS DISTINCT FROM door.id THEN
+                    RETURN QUERY SELECT 'refused'::text, NULL::text, 0;
+                    RETURN;
+                END IF;
+                SELECT p.name INTO final_name FROM facegate.people p WHERE p.id = p_person;
+                outcome := 'added';
+            ELSIF EXISTS (SELECT 1 FROM facegate.changes WHERE person_id = p_person) THEN
+                RETURN QUERY SELECT 'deleted'::text, NULL::text, 0;
+                RETURN;
+            ELSE
+                WHILE EXISTS (SELECT 1 FROM facegate.people WHERE lower(people.name) = lower(final_name)) LOOP
+                    k := k + 1;
+                    final_name := p_name || ' (' || door.name || CASE WHEN k > 1 THEN ' ' || k ELSE '' END || ')';
+                END LOOP;
+                INSERT INTO facegate.people(id, name, allowed, enrolled_by) VALUES (p_person, final_name, p_allowed, door.id);
+                IF door.enroll_group IS NOT NULL THEN
+                    INSERT INTO facegate.group_members VALUES (door.enroll_group, p_person) ON CONFLICT DO NOTHING;
+                END IF;
+                outcome := 'created';
+            END IF;
+            INSERT INTO facegate.samples(id, person_id, descriptor, thumbnail, source, quality, door_id, created)
+                SELECT p_samples[i], p_person, (p_vectors[(i - 1) * 128 + 1 : i * 128])::vector(128),
+                       p_thumbnails[i], coalesce(p_sources[i], ''), p_qualities[i], door.id, coalesce(p_created[i], now())
+                FROM generate_series(1, n) AS i
+                ON CONFLICT (id) DO NOTHING;
+            GET DIAGNOSTICS inserted = ROW_COUNT;
+            IF inserted > 0 THEN  -- the same face under another person: a likely duplicate
+                INSERT INTO facegate.duplicates(person_a, person_b, distance)
+                    SELECT LEAST(p_person, near.person_id), GREATEST(p_person, near.person_id), min(near.d)
+                    FROM facegate.samples mine
+                    CROSS JOIN LATERAL (
+                        SELECT o.person_id, o.descriptor <-> mine.descriptor AS d FROM facegate.samples o
+                        WHERE o.person_id <> p_person ORDER BY o.descriptor <-> mine.descriptor LIMIT 3) near
+                    WHERE mine.id = ANY(p_samples)
+                      AND near.d < (SELECT value::real FROM facegate.site_settings WHERE key = 'duplicate_distance')
+                    GROUP BY 1, 2
+                    ON CONFLICT DO NOTHING;
+            END IF;
+            RETURN QUERY SELECT outcome, final_name, inserted;
+        END $$;
+
+        CREATE FUNCTION facegate.door_update(p_person uuid, p_name text, p_allowed boolean)
+        RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- A door may rename (or allow/deny) only people it enrolled itself; renames are applied
+        -- in the order they reach the site, so the last one to arrive wins everywhere.
+        DECLARE
+            door uuid := facegate.my_door();
+            who facegate.people;
+        BEGIN
+            SELECT * INTO who FROM facegate.people WHERE id = p_person;
+            IF who.id IS NULL THEN RETURN 'deleted'; END IF;
+            IF door IS NULL OR who.enrolled_by IS DISTINCT FROM door THEN RETURN 'refused'; END IF;
+            IF EXISTS (SELECT 1 FROM facegate.people WHERE lower(name) = lower(p_name) AND id <> p_person) THEN
+                RETURN 'name taken';
+            END IF;
+            UPDATE facegate.people SET name = p_name, allowed = p_allowed WHERE id = p_person
+                AND (name IS DISTINCT FROM p_name OR allowed IS DISTINCT FROM p_allowed);
+            RETURN 'applied';
+        END $$;
+
+        CREATE FUNCTION facegate.door_hello(p_settings jsonb) RETURNS uuid
+        LANGUAGE sql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+            UPDATE facegate.doors SET last_seen = now(), settings = coalesce(p_settings, settings)
+            WHERE role = session_user RETURNING id
+        $$;
+
+        CREATE FUNCTION facegate.add_door(p_name text, p_verifier text) RETURNS TABLE (door_id uuid, role name)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- Only the admin may call this. p_verifier is a SCRAM-SHA-256 verifier made on the door's
+        -- PC: the door's password itself never reaches the server or its logs.
+        DECLARE
+            new_id uuid := gen_random_uuid();
+            new_role name := 'facegate_door_' || replace(new_id::text, '-', '');
+            everyone uuid := (SELECT id FROM facegate.access_groups WHERE name = '{DEFAULT_GROUP}');
+        BEGIN
+            IF p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN RAISE EXCEPTION 'a SCRAM verifier is needed'; END IF;
+            IF EXISTS (SELECT 1 FROM facegate.doors WHERE lower(name) = lower(p_name) AND doors.role IS NOT NULL) THEN
+                RAISE EXCEPTION 'the site already has a door called %', p_name USING ERRCODE = '23505';
+            END IF;
+            EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE {DOOR_ROLE}', new_role, p_verifier);
+            UPDATE facegate.doors SET name = name || ' (removed ' || id || ')'   -- a removed door's name is free again
+                WHERE lower(name) = lower(p_name);
+            INSERT INTO facegate.doors(id, name, role, enroll_group) VALUES (new_id, p_name, new_role, everyone);
+            IF everyone IS NOT NULL THEN INSERT INTO facegate.group_doors VALUES (everyone, new_id); END IF;
+            RETURN QUERY SELECT new_id, new_role;
+        END $$;
+
+        CREATE FUNCTION facegate.remove_door(p_name text) RETURNS boolean
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        DECLARE
+            gone name;
+        BEGIN
+            UPDATE facegate.doors d SET role = NULL FROM (SELECT id, role FROM facegate.doors WHERE lower(name) = lower(p_name)) old
+                WHERE d.id = old.id RETURNING old.role INTO gone;
+            IF gone IS NULL THEN RETURN false; END IF;
+            DELETE FROM facegate.group_doors WHERE door_id = (SELECT id FROM facegate.doors WHERE lower(name) = lower(p_name));
+            EXECUTE format('DROP ROLE IF EXISTS %I', gone);
+            RETURN true;
+        END $$;
+
+        REVOKE ALL ON FUNCTION facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[], timestamptz[]),
+                               facegate.door_update(uuid, text, boolean), facegate.door_hello(jsonb),
+                               facegate.add_door(text, text), facegate.remove_door(text) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[], timestamptz[]),
+                                  facegate.door_update(uuid, text, boolean), facegate.door_hello(jsonb)
+            TO {DOOR_ROLE}, {ADMIN_ROLE};
+        GRANT EXECUTE ON FUNCTION facegate.add_door(text, text), facegate.remove_door(text) TO {ADMIN_ROLE};
+    """)
+
+
+MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
+    ("tables", _tables),
+    ("change-log", _change_log),
+    ("roles", _roles),
+    ("snapshot-privacy", _snapshot_privacy),
+    ("door-functions", _door_functions),
+]
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Bring the central schema up to date (needs a superuser, or the owner with CREATEROLE);
+    the names of the migrations run now."""
+    ran = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS facegate")
+        conn.execute("CREATE TABLE IF NOT EXISTS facegate.meta (key text PRIMARY KEY, value text NOT NULL)")
+        done = {r[0] for r in conn.execute("SELECT key FROM facegate.meta WHERE key LIKE 'migration:%'")}
+        for name, step in MIGRATIONS:
+            if f"migration:{name}" in done:
+                continue
+            with conn.cursor() as cur:
+                step(cur)
+                cur.execute("INSERT INTO facegate.meta VALUES (%s, now()::text)", (f"migration:{name}",))
+            ran.append(name)
+        conn.execute("REVOKE ALL ON facegate.meta FROM PUBLIC")
+    return ran
+
+
+def version(conn: psycopg.Connection) -> int:
+    """How many migrations this site's schema has (0: not a FaceGate site)."""
+    (exists,) = conn.execute("SELECT to_regclass('facegate.meta') IS NOT NULL").fetchone() or (False,)
+    if not exists:
+        return 0
+    (count,) = conn.execute("SELECT count(*) FROM facegate.meta WHERE key LIKE 'migration:%'").fetchone() or (0,)
+    return count

@@ -1,0 +1,72 @@
+"""Site-wide search: a face against every enrolled sample of the site, and where it was seen.
+
+Both run in PostgreSQL over pgvector's HNSW indexes (``samples_hnsw``, ``events_hnsw``) with the
+L2 threshold as a filter (``descriptor <-> q < d``), so the admin searches the whole site's
+gallery and every door's access log without copying them. Needs the admin login (a door's role
+sees only its own groups' people and no events).
+
+    >>> with SiteAdmin.from_config(config) as admin:
+    ...     found = search_site(admin.conn, descriptor, top=10, within=0.6)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EF_SEARCH = 100  # HNSW candidates per query: recall@10 against exact search in bench/site_bench.py
+
+
+@dataclass
+class SiteHit:
+    person: str
+    distance: float
+    sample_id: str
+    enrolled_at: str | None
+    thumbnail: bytes | None = field(default=None, repr=False)
+
+
+@dataclass
+class Sighting:
+    time: str
+    door: str
+    name: str | None
+    verdict: str
+    distance: float
+
+
+@dataclass
+class SiteSearch:
+    hits: list[SiteHit]
+    sightings: list[Sighting]
+    search_ms: float     # both queries, at the server and back
+
+
+def search_site(conn, descriptor: np.ndarray, top: int = 10, within: float | None = None) -> SiteSearch:
+    """The ``top`` nearest samples and events (each within ``within`` if given), nearest first."""
+    vec = np.asarray(descriptor, np.float32).reshape(-1)
+    limit = float(within) if within is not None else float("inf")
+    started = time.perf_counter()
+    with conn.transaction():
+        conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, int(top))}")
+        rows = conn.execute(
+            "SELECT p.name, s.descriptor <-> %(q)s AS d, s.id::text, dr.name, s.thumbnail FROM facegate.samples s "
+            "JOIN facegate.people p ON p.id = s.person_id LEFT JOIN facegate.doors dr ON dr.id = s.door_id "
+            "WHERE s.descriptor <-> %(q)s < %(d)s ORDER BY s.descriptor <-> %(q)s LIMIT %(k)s",
+            {"q": vec, "d": limit, "k": top}).fetchall()
+        seen = conn.execute(
+            "SELECT e.time, dr.name, e.name, e.verdict, e.descriptor <-> %(q)s FROM facegate.events e "
+            "JOIN facegate.doors dr ON dr.id = e.door_id WHERE e.descriptor <-> %(q)s < %(d)s "
+            "ORDER BY e.descriptor <-> %(q)s LIMIT %(k)s", {"q": vec, "d": limit, "k": top}).fetchall()
+    ms = (time.perf_counter() - started) * 1000
+    return SiteSearch([SiteHit(r[0], float(r[1]), r[2], r[3], r[4]) for r in rows],
+                      [Sighting(r[0].isoformat(), r[1], r[2], r[3], float(r[4])) for r in seen], ms)
+
+
+def search_json(found: SiteSearch) -> dict:
+    return {"search_ms": round(found.search_ms, 3),
+            "hits": [{"name": h.person, "distance": round(h.distance, 4), "sample": h.sample_id,
+                      "enrolled_at": h.enrolled_at} for h in found.hits],
+            "seen": [{"time": s.time, "door": s.door, "name": s.name, "verdict": s.verdict,
+                      "distance": round(s.distance, 4)} for s in found.sightings]}

@@ -1,0 +1,471 @@
+"""Two-way sync between a door's gallery and its site.
+
+    >>> report = sync_once(gallery, SiteConfig.load(db))      # once (facegate site sync)
+    >>> syncer = SiteSync(gallery, config); syncer.start()    # the window: a thread, for good
+
+One round: push this door's own enrollments and edits, pull the people whose change seq is past
+the cursor (revocations arrive before a long access log is sent), then push the access events.
+Pulls come in batches, each applied locally in one
+transaction with its cursor (core.site.local) and then to the hnswlib index. Every step is
+idempotent: pushed rows carry UUIDs the site ignores when it has them already, and an outbox
+item is forgotten only after the site committed it; a pulled batch is the site's current state
+of those people, so applying it twice changes nothing. A kill -9 or a dropped connection
+anywhere loses nothing and duplicates nothing.
+
+SiteSync runs rounds on its own thread: at once when the site NOTIFYs a change (LISTEN), when
+the outbox has something, and every ``catch_up_seconds`` anyway. The door never waits for it:
+recognition reads the local gallery, and the only shared step is the short local transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from core.gallery.api import Gallery
+from core.gallery.store import unpack
+from core.site.config import SiteConfig, SiteError, SiteSettings, connect, first_line
+from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
+from core.site.schema import CHANNEL
+
+log = logging.getLogger("facegate.site")
+PUSH_BATCH = 500
+#: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
+#: for at most one chunk while a big pull is applied, not for a whole batch.
+INDEX_CHUNK = 128
+
+
+@dataclass
+class SyncReport:
+    """What one round moved, for `facegate site sync` and the Site page."""
+
+    pushed_people: int = 0
+    pushed_samples: int = 0
+    pushed_events: int = 0
+    pulled_people: int = 0
+    removed_people: int = 0
+    added_samples: int = 0
+    removed_samples: int = 0
+    cursor: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # refused or dropped items, in words
+
+    def moved(self) -> bool:
+        return any((self.pushed_people, self.pushed_samples, self.pushed_events, self.pulled_people,
+                    self.removed_people, self.added_samples, self.removed_samples, self.notes))
+
+    def add(self, applied: Applied) -> None:
+        self.pulled_people += applied.added_people + applied.updated_people
+        self.removed_people += applied.removed_people
+        self.added_samples += len(applied.added_samples)
+        self.removed_samples += len(applied.removed_samples)
+
+    def text(self) -> str:
+        parts = [f"pushed {self.pushed_people} new people, {self.pushed_samples} samples, {self.pushed_events} events",
+                 f"pulled {self.pulled_people} people ({self.added_samples} samples in, {self.removed_samples} out), "
+                 f"removed {self.removed_people}", f"cursor {self.cursor}", f"{self.seconds:.2f} s"]
+        return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
+
+
+def open_door_connection(config: SiteConfig):
+    """This door's login, in autocommit mode: every unit of work is an explicit transaction."""
+    return connect(config.url, config.door_login, autocommit=True, application=f"facegate door {config.door}")
+
+
+# -- pushing ------------------------------------------------------------------------------------
+def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list[str]:
+    """Send this door's enrollments and edits; the people the site refused a change of (to be
+    pulled back as the site has them)."""
+    local = LocalSite(gallery.store)
+    _push_samples(gallery, conn, local, config, report)
+    return _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
+
+
+def push_events(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> None:
+    _push_events(gallery, conn, LocalSite(gallery.store), config, report)
+
+
+def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
+    """(outbox ids, rows) of one kind, a batch at a time; ``query`` reads the referenced rows
+    ({marks}: the placeholders). The caller calls local.done(ids) once the site has them."""
+    while True:
+        items = local.outbox(kind, PUSH_BATCH)
+        if not items:
+            return
+        refs = [ref for _, ref in items]
+        yield [i for i, _ in items], gallery.store.read(query.format(marks=",".join("?" * len(refs))), refs)
+
+
+def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+    for done, rows in _outbox_batches(
+            gallery, local, "sample",
+            "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created "
+            "FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id"):
+        people: dict[str, list] = {}
+        for row in rows:
+            people.setdefault(row[0], []).append(row)
+        with conn.transaction():
+            for person_id, samples in people.items():
+                vectors = np.concatenate([unpack(s[4]) for s in samples]).astype(np.float32)
+                outcome, name, added = conn.execute(
+                    "SELECT * FROM facegate.door_enroll(%s::uuid, %s::text, %s::boolean, %s::uuid[], %s::real[], %s::bytea[], "
+                    "%s::text[], %s::real[], %s::timestamptz[])",
+                    (person_id, samples[0][1], bool(samples[0][2]), [s[3] for s in samples], vectors.tolist(),
+                     [s[5] for s in samples], [s[6] for s in samples], [s[7] for s in samples],
+                     [s[8] for s in samples])).fetchone()
+                if outcome == "created":
+                    report.pushed_people += 1
+                    if name != samples[0][1]:
+                        report.notes.append(f"{samples[0][1]!r} is already a different person at the site: "
+                                            f"this door's enrollment is kept apart as {name!r} (an admin can merge them)")
+                if outcome in ("created", "added"):
+                    report.pushed_samples += added
+                elif outcome == "deleted":
+                    report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} taken at this door were dropped: "
+                                        "that person was deleted at the site")
+                else:
+                    report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} refused by the site: "
+                                        "this door may not add to that person")
+        local.done(done)
+
+
+def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) -> list[str]:
+    items = local.outbox("update", PUSH_BATCH)
+    refetch = []
+    with conn.transaction():
+        for _, ref in items:
+            rows = gallery.store.read("SELECT name, allowed FROM people WHERE site_id = ?", (ref,))
+            if not rows:
+                continue
+            outcome = conn.execute("SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
+                                   (ref, rows[0][0], bool(rows[0][1]))).fetchone()[0]
+            if outcome != "applied":
+                refetch.append(ref)
+                report.notes.append(f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
+                                    "a door may only rename people it enrolled; the site's version is back")
+    local.done([i for i, _ in items])
+    return refetch
+
+
+def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
+    """A door never deletes anyone at the site (its role cannot): the person comes back from the site."""
+    items = local.outbox("remove", PUSH_BATCH)
+    for _ in items:
+        report.notes.append("a person removed at this door stays at the site (only the site's admin can delete "
+                            "people); they come back here if this door may still see them")
+    local.done([i for i, _ in items])
+    return [ref for _, ref in items]
+
+
+def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+    keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
+    keep_snapshots = bool(keep and keep[0] == "true")
+    for done, rows in _outbox_batches(
+            gallery, local, "event",
+            "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
+            "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
+            "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})"):
+        params = [(r[0], config.door_id, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                   unpack(r[11]) if r[11] is not None else None, r[12] if keep_snapshots else None) for r in rows]
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
+                "runner_up, runner_up_distance, answer, descriptor, snapshot) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING", params)
+        report.pushed_events += len(rows)
+        local.done(done)
+
+
+# -- pulling ------------------------------------------------------------------------------------
+def pull_batch(conn, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
+    """The next batch of changed people past ``cursor`` (or exactly ``only``), read in one
+    consistent snapshot; None when there is nothing new."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if only is None:
+            rows = conn.execute("SELECT seq, person_id::text FROM facegate.changes WHERE seq > %s ORDER BY seq LIMIT %s",
+                                (cursor, limit)).fetchall()
+            if not rows:
+                return None
+            cursor, changed = rows[-1][0], [r[1] for r in rows]
+        else:
+            changed = list(only)
+        people = {r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set()) for r in conn.execute(
+            "SELECT id::text, name, allowed, notes, created::text FROM facegate.people WHERE id = ANY(%s::uuid[])",
+            (changed,))}
+        visible = list(people)
+        for sample_id, person_id in conn.execute(
+                "SELECT id::text, person_id::text FROM facegate.samples WHERE person_id = ANY(%s::uuid[])", (visible,)):
+            people[person_id].sample_ids.add(sample_id)
+        have = local.local_sample_ids(visible)
+        missing = [s for p in people.values() for s in p.sample_ids if s not in have]
+        with conn.cursor(binary=True) as cur:
+            cur.execute("SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created::text "
+                        "FROM facegate.samples WHERE id = ANY(%s::uuid[])", (missing,))
+            for sid, pid, vec, thumb, source, quality, created in cur:
+                people[pid].new_samples.append(PulledSample(sid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy")
+                                                                             else vec, np.float32),
+                                                            thumb, source, quality, created))
+        for pid, day, start, end in conn.execute(
+                "SELECT person_id::text, day, start_time, end_time FROM facegate.schedules "
+                "WHERE person_id = ANY(%s::uuid[]) ORDER BY day, start_time", (visible,)):
+            people[pid].schedules.append((day, start, end))
+        with conn.cursor(binary=True) as cur:
+            cur.execute("SELECT id::text, person_id::text, descriptor FROM facegate.negatives "
+                        "WHERE person_id = ANY(%s::uuid[])", (visible,))
+            for nid, pid, vec in cur:
+                people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec,
+                                                              np.float32)))
+    return Batch(cursor, changed, people)
+
+
+def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
+    """Apply one batch to the store (one transaction), then to the index (in memory) and the names."""
+    with gallery._lock:
+        applied = LocalSite(gallery.store).apply(batch)
+        gallery.index.remove(applied.removed_samples)
+        added = applied.added_samples
+        for start in range(0, len(added), INDEX_CHUNK):  # the index lock is let go between chunks
+            chunk = added[start:start + INDEX_CHUNK]
+            gallery.index.add([i for i, _ in chunk], np.stack([v for _, v in chunk]))
+        gallery.note_changes(applied.owners, applied.removed_samples, applied.names, applied.gone)
+        if applied.negatives_changed:
+            gallery.reload_negatives()
+    return applied
+
+
+def save_index(gallery: Gallery) -> None:
+    """Write the index once a pull is done, not per batch (a 500k-sample file takes seconds to
+    write, and the index's lock is held meanwhile). A kill before this leaves a stale stamp: the
+    next open repairs the index from the database (only the missing samples)."""
+    with gallery._lock:
+        gallery.index.save(gallery.store.samples_generation())
+
+
+def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
+         on_batch: Callable[[Applied], None] | None = None) -> None:
+    local = LocalSite(gallery.store)
+    changed = False
+    try:
+        again = pull_batch(conn, local, local.cursor(), settings.batch, only=refetch) if refetch else None
+        if again is not None:
+            applied = apply_batch(gallery, again)
+            report.add(applied)
+            changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
+        while True:
+            batch = pull_batch(conn, local, local.cursor(), settings.batch)
+            if batch is None:
+                local.mark_heard()
+                report.cursor = local.cursor()
+                return
+            applied = apply_batch(gallery, batch)
+            changed |= bool(applied.added_samples or applied.removed_samples or applied.owners)
+            report.add(applied)
+            report.cursor = batch.cursor
+            if on_batch is not None:
+                on_batch(applied)
+    finally:
+        if changed:
+            save_index(gallery)
+
+
+def hello(conn, gallery: Gallery) -> None:
+    """Tell the site this door is alive, with its decision and door settings (for the admin)."""
+    keys = ("setting:decision", "setting:door")
+    settings = {k.split(":", 1)[1]: json.loads(v) for k, v in gallery.store.read(
+        "SELECT key, value FROM meta WHERE key IN (?, ?)", keys)}
+    with conn.transaction():
+        if conn.execute("SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),)).fetchone()[0] is None:
+            raise SiteError("the site no longer knows this door (it was removed); join it again")
+
+
+def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSettings | None = None,
+              on_batch: Callable[[Applied], None] | None = None) -> SyncReport:
+    """One full round: hello, push the outbox, pull every change. Raises SiteError when offline."""
+    import psycopg
+
+    settings = settings or SiteSettings.load(gallery.store)
+    report = SyncReport()
+    started = time.perf_counter()
+    own = conn is None
+    try:
+        if own:
+            conn = open_door_connection(config)
+        hello(conn, gallery)
+        # enrollments first (a deletion at the site must find them to report them dropped), then
+        # the site's changes (revocations before anything long), then the access log, however long
+        refetch = push_people(gallery, conn, config, report)
+        pull(gallery, conn, report, settings, refetch, on_batch)
+        push_events(gallery, conn, config, report)
+    except psycopg.Error as exc:
+        raise SiteError(f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, "
+                        "the next sync goes on from here") from None
+    finally:
+        if own and conn is not None:
+            conn.close()
+    report.seconds = time.perf_counter() - started
+    for note in report.notes:
+        log.warning("site sync: %s", note)
+    return report
+
+
+# -- the sync thread ----------------------------------------------------------------------------
+@dataclass
+class SyncStatus:
+    """What the window shows: online or not, the copy's age, the outbox, the last round."""
+
+    online: bool = False
+    cursor: int = 0
+    outbox: int = 0
+    heard: str | None = None
+    error: str | None = None
+    last: SyncReport | None = None
+
+    def copy_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since this door last heard from the site (None: never)."""
+        return copy_age(self.heard, now)
+
+
+def age_text(seconds: float | None) -> str:
+    """How old a door's copy is, in words (the CLI's status and the window's status bar)."""
+    if seconds is None:
+        return "never synced"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def copy_age(heard: str | None, now: datetime | None = None) -> float | None:
+    if not heard:
+        return None
+    then = datetime.fromisoformat(heard)
+    return max(0.0, ((now or datetime.now(timezone.utc)) - then).total_seconds())
+
+
+class SiteSync:
+    """Keeps one gallery in sync with its site on a thread of its own; start(), kick(), stop().
+
+    ``on_change(report)`` is called from the sync thread after a round that moved something;
+    ``status()`` is safe from any thread. Commands reach the thread through a small bounded
+    queue: a full queue means a round is already due, so kick() never blocks.
+    """
+
+    def __init__(self, gallery: Gallery, config: SiteConfig, settings: SiteSettings | None = None,
+                 on_change: Callable[[SyncReport], None] | None = None) -> None:
+        self.gallery = gallery
+        self.config = config
+        self.settings = settings or SiteSettings.load(gallery.store)
+        self.on_change = on_change
+        self._commands: queue.Queue = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = SyncStatus()
+        self._status_lock = threading.Lock()
+        self._refresh_status()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="site-sync", daemon=True)
+            self._thread.start()
+
+    def kick(self) -> None:
+        """Sync now (the Site page's button, a new access event); never blocks."""
+        try:
+            self._commands.put_nowait("sync")
+        except queue.Full:
+            pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.kick()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def status(self) -> SyncStatus:
+        with self._status_lock:
+            return SyncStatus(**vars(self._status))
+
+    def _refresh_status(self, **changes) -> None:
+        local = LocalSite(self.gallery.store)
+        try:
+            base = {"cursor": local.cursor(), "outbox": local.outbox_size(), "heard": local.heard()}
+        except Exception:  # a busy store: keep the last figures
+            base = {}
+        with self._status_lock:
+            for key, value in {**base, **changes}.items():
+                setattr(self._status, key, value)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            listener = conn = None
+            try:
+                listener = open_door_connection(self.config)
+                listener.execute(f"LISTEN {CHANNEL}")
+                conn = open_door_connection(self.config)
+                backoff = 0.5
+                self._round(conn)
+                last = time.monotonic()
+                while not self._stop.is_set():
+                    due = self._wait(listener, last)
+                    if self._stop.is_set():
+                        break
+                    if due:
+                        self._round(conn)
+                        last = time.monotonic()
+            except SiteError as exc:
+                self._offline(str(exc))
+            except Exception as exc:  # psycopg errors from the listener, a dropped connection
+                self._offline(f"the site stopped answering ({first_line(exc)})")
+            finally:
+                for c in (listener, conn):
+                    if c is not None:
+                        try:
+                            c.close()
+                        except Exception:
+                            pass
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _offline(self, why: str) -> None:
+        was = self._status.online
+        self._refresh_status(online=False, error=why)
+        if was:
+            log.warning("site offline: %s; this door keeps working on its own copy", why)
+
+    def _wait(self, listener, last: float) -> bool:
+        """Wait up to ~0.25 s; True when a round is due (a notification, a kick, something to
+        push, or the catch-up time)."""
+        notified = False
+        for _ in listener.notifies(timeout=0.25, stop_after=1):
+            notified = True
+        try:
+            while True:
+                self._commands.get_nowait()
+                notified = True
+        except queue.Empty:
+            pass
+        if notified or time.monotonic() - last >= self.settings.catch_up_seconds:
+            return True
+        try:
+            return LocalSite(self.gallery.store).outbox_size() > 0
+        except Exception:
+            return False
+
+    def _round(self, conn) -> None:
+        report = sync_once(self.gallery, self.config, conn, self.settings)
+        if not self._status.online:
+            log.info("site online: %s", self.config.door)
+        self._refresh_status(online=True, error=None, last=report)
+        if report.moved() and self.on_change is not None:
+            self.on_change(report)

@@ -1,0 +1,238 @@
+"""The Site page, when this gallery belongs to a site (core.site): whether the site is reachable,
+how old this door's copy is (also always in the status bar), the outbox, "Sync now", and for an
+admin PC the site's doors and groups. Without a site the window has no such page and nothing
+here runs: the single-PC app is unchanged.
+
+The sync itself runs on core.site.sync.SiteSync's own thread; this page only reads its status
+once a second and forwards the button. Admin lists are read on a job thread (the network is
+never waited for on the GUI thread). The DoorDecider gets the offline gate (core.site.gate), and
+the Search page its "whole site" switch.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import FaceGateError
+from core.site.config import SiteConfig, SiteSettings
+from core.site.gate import OfflineGate
+from core.site.sync import SiteSync, SyncReport, SyncStatus, age_text
+from core.site.verbs import VERBS, grammar, say_done
+from gui.admin_dialog import require_admin
+from gui.jobs import JobPanel
+
+
+class SitePage(QWidget):
+    changed = Signal(object)  # a SyncReport that moved something (from the sync thread)
+
+    def __init__(self, config: SiteConfig, syncer: SiteSync, settings: SiteSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.syncer = syncer
+        self.settings = settings
+        self.state = QLabel()
+        self.age = QLabel()
+        self.outbox = QLabel()
+        self.last = QLabel()
+        self.last.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Site", QLabel(f"door {config.door!r}"))
+        form.addRow("Connection", self.state)
+        form.addRow("This door's copy", self.age)
+        form.addRow("Waiting to send", self.outbox)
+        form.addRow("Offline policy", QLabel(
+            f"after {settings.offline_after_hours:g} h without the site: "
+            + ("keep recognising with the last copy" if settings.offline_policy == "keep" else "let nobody in")))
+        form.addRow("Last sync", self.last)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.clicked.connect(syncer.kick)
+        self.refresh_button = QPushButton("Refresh doors and groups")
+        self.refresh_button.clicked.connect(self.load_admin)
+        bar = QHBoxLayout()
+        bar.addWidget(self.sync_button)
+        bar.addWidget(self.refresh_button)
+        bar.addStretch(1)
+        self.jobs = JobPanel()
+        self.doors = _table(["door", "last seen", "state", "events"])
+        self.groups = _table(["group", "people", "doors"])
+        self.verb = QComboBox()
+        for key, verb in VERBS.items():
+            self.verb.addItem(grammar(key, verb).removeprefix("site "), key)
+        self.words = [QLineEdit() for _ in range(2)]
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.apply_verb)
+        self.verb.currentIndexChanged.connect(self._verb_chosen)
+        verbs = QHBoxLayout()
+        verbs.addWidget(self.verb)
+        for edit in self.words:
+            verbs.addWidget(edit, 1)
+        verbs.addWidget(self.apply_button)
+        self.verbs = QWidget()
+        self.verbs.setLayout(verbs)
+        verbs.setContentsMargins(0, 0, 0, 0)
+        admin = config.admin_login is not None
+        self.verbs.setVisible(admin)
+        self.refresh_button.setVisible(admin)
+        self.doors.setVisible(admin)
+        self.groups.setVisible(admin)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(bar)
+        layout.addWidget(self.verbs)
+        layout.addWidget(self.jobs)
+        for table in (self.doors, self.groups):
+            layout.addWidget(table, 1)
+        self._verb_chosen()
+        self.show_status(syncer.status())
+
+    def _verb_chosen(self) -> None:
+        names = VERBS[self.verb.currentData()].words
+        for i, edit in enumerate(self.words):
+            edit.setVisible(i < len(names))
+            edit.setPlaceholderText(names[i] if i < len(names) else "")
+
+    def apply_verb(self) -> None:
+        """The chosen admin verb (the same words as ``facegate site ...``), behind the admin PIN,
+        on the job thread; then the doors and groups are read again."""
+        if self.config.admin_login is None or self.jobs.busy:
+            return
+        key = self.verb.currentData()
+        verb = VERBS[key]
+        words = [edit.text().strip() for edit in self.words[:len(verb.words)]]
+        if not all(words):
+            self.last.setText(f"say it whole: {grammar(key, verb)}")
+            return
+        if not require_admin(self, "change the site's people, groups or doors"):
+            return
+
+        def work(progress, should_stop):
+            from core.site.admin import SiteAdmin
+
+            with SiteAdmin.from_config(self.config) as admin:
+                said = say_done(verb, words, verb.call(admin, *words))
+                return said, admin.doors(), admin.groups()
+
+        self.jobs.start(f"{grammar(key, verb)}…", work, self._verb_done, self.last.setText)
+
+    def _verb_done(self, found) -> None:
+        said, doors, groups = found
+        self.last.setText(said)
+        self._show_admin((doors, groups))
+
+    def show_status(self, status: SyncStatus) -> None:
+        self.state.setText("online" if status.online else f"OFFLINE: {status.error or 'connecting…'}")
+        self.age.setText(age_text(status.copy_age()) + " old" if status.heard else "never synced")
+        self.outbox.setText(f"{status.outbox} item(s); cursor {status.cursor}")
+        if status.last is not None:
+            self.last.setText(status.last.text())
+
+    def load_admin(self) -> None:
+        if self.config.admin_login is None or self.jobs.busy:
+            return
+
+        def work(progress, should_stop):
+            from core.site.admin import SiteAdmin
+
+            with SiteAdmin.from_config(self.config) as admin:
+                return admin.doors(), admin.groups()
+
+        self.jobs.start("reading the site's doors and groups…", work, self._show_admin, self.last.setText)
+
+    def _show_admin(self, found) -> None:
+        doors, groups = found
+        _fill(self.doors, [(d["name"], d["last_seen"] or "never", "active" if d["active"] else "removed", d["events"])
+                           for d in doors])
+        _fill(self.groups, [(g["name"], g["people"], ", ".join(g["doors"])) for g in groups])
+
+    def shutdown(self) -> None:
+        self.jobs.stop()
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(str(value)))
+    table.resizeColumnsToContents()
+
+
+class SitePages(QObject):
+    """Starts the sync thread, adds the page and the status-bar age, and stops it all on close."""
+
+    def __init__(self, window, config: SiteConfig) -> None:
+        super().__init__(window)
+        self.window = window
+        store = window.gallery.store
+        try:
+            self.settings = SiteSettings.load(store)
+        except (ValueError, TypeError, FaceGateError):
+            self.settings = SiteSettings()
+        self.syncer = SiteSync(window.gallery, config, self.settings, on_change=self._changed)
+        self.page = SitePage(config, self.syncer, self.settings)
+        self.page.changed.connect(self._reload)
+        self.age_label = QLabel()
+        window.statusBar().addPermanentWidget(self.age_label)
+        window.add_page("Site", self.page)
+        door_pages = getattr(window, "door_pages", None)
+        if door_pages is not None:
+            door_pages.decider.gates.append(OfflineGate(store, self.settings))
+        tool_pages = getattr(window, "tool_pages", None)
+        if tool_pages is not None:
+            tool_pages.search.enable_site(config)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start(1000)
+        window.installEventFilter(self)
+        self.syncer.start()
+        self.tick()
+
+    def _changed(self, report: SyncReport) -> None:
+        self.page.changed.emit(report)  # sync thread -> GUI thread
+
+    def _reload(self, report: SyncReport) -> None:
+        self.window.people.reload()
+        self.window.recognizer.refresh()
+
+    def tick(self) -> None:
+        status = self.syncer.status()
+        self.page.show_status(status)
+        self.age_label.setText(("site online" if status.online else "site OFFLINE") + f" · copy {age_text(status.copy_age())}" + (" old" if status.heard else ""))
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.page.shutdown()
+        self.syncer.stop()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+
+def add_site_page(window) -> SitePages | None:
+    """The Site page if the window's gallery belongs to a site, else None (nothing added)."""
+    try:
+        config = SiteConfig.load(window.gallery.store.path)
+    except FaceGateError as exc:
+        window.statusBar().showMessage(str(exc), 15000)
+        return None
+    return SitePages(window, config) if config is not None else None

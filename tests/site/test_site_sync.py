@@ -1,0 +1,96 @@
+"""Two doors in this process over a real PostgreSQL + pgvector: enroll at one, named at the
+other after it syncs; central deletion and group removal revoke; what a sync moves."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.site.admin import SiteAdmin
+from core.site.local import LocalSite
+from core.site.sync import sync_once
+from tests.support.site import join_door, samples_of, start_site
+
+
+def test_enrolled_at_one_door_is_named_at_the_other_after_it_syncs(tmp_path, site_url, superuser_password_file,
+                                                                  describer, faces):
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+    try:
+        assert b.identify_descriptor(faces["obama"][1]).name is None
+        a.enroll_samples("Barack", samples_of(faces["obama"][:1]))
+        assert LocalSite(a.store).outbox_size() == 1
+        pushed = sync_once(a, config_a)
+        assert (pushed.pushed_people, pushed.pushed_samples) == (1, 1)
+        assert LocalSite(a.store).outbox_size() == 0
+        pulled = sync_once(b, config_b)
+        assert (pulled.pulled_people, pulled.added_samples) == (1, 1)
+        match = b.identify_descriptor(faces["obama"][1])
+        assert match.name == "Barack" and match.distance < 0.4
+        assert b.identify_descriptor(faces["biden"][0]).name is None
+        # the same site ids on both doors, and the index holds exactly the database's samples
+        ids = lambda g: sorted(r[0] for r in g.store.read("SELECT site_id FROM samples"))  # noqa: E731
+        assert ids(a) == ids(b)
+        assert b.index.ids() == set(b.store.sample_owners())
+        again = sync_once(b, config_b)
+        assert not again.moved()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_central_delete_and_group_removal_take_the_person_off_every_door(tmp_path, site_url, superuser_password_file,
+                                                                         describer, faces):
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "server room")
+    try:
+        a.enroll_samples("Barack", samples_of(faces["obama"][:2]))
+        a.enroll_samples("Joe", samples_of(faces["biden"]))
+        for g, c in ((a, config_a), (b, config_b), (a, config_a)):
+            sync_once(g, c)
+        assert {p.name for p in b.people()} == {"Barack", "Joe"}
+        with SiteAdmin.from_config(config_a) as admin:
+            # IT may open the server room; everyone else no longer may
+            admin.create_group("IT")
+            admin.add_to_group("IT", "Joe")
+            admin.open_door("IT", "server room")
+            admin.close_door("everyone", "server room")
+            sync_once(b, config_b)
+            assert {p.name for p in b.people()} == {"Joe"}
+            assert b.identify_descriptor(faces["obama"][2]).name is None
+            assert len(b.index) == 1
+            admin.delete("Joe")
+        for g, c in ((a, config_a), (b, config_b)):
+            report = sync_once(g, c)
+            assert report.removed_people == 1
+            assert g.identify_descriptor(faces["biden"][0]).name is None
+            assert g.index.ids() == set(g.store.sample_owners())
+        assert [p.name for p in a.people()] == ["Barack"]
+        assert b.people() == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_first_door_brings_its_gallery_and_log_to_the_site(tmp_path, site_url, superuser_password_file,
+                                                              describer, faces):
+    from core.door.access_log import AccessEvent, AccessLog
+    from core.gallery.api import Gallery
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    with Gallery(folder / "gallery.db", describer=describer) as g:  # a single-PC door, for a while
+        g.enroll_samples("Barack", samples_of(faces["obama"]))
+        AccessLog(g.store).record(AccessEvent("Granted", "Barack", 1, descriptor=faces["obama"][0]))
+        assert g.store.read("SELECT count(*) FROM site_outbox")[0][0] == 0  # no site: nothing queued
+        assert g.store.read("SELECT site_id FROM people")[0][0] is None
+    a, config = start_site(folder, site_url, superuser_password_file, describer)
+    try:
+        report = sync_once(a, config)
+        assert (report.pushed_people, report.pushed_samples, report.pushed_events) == (1, 3, 1)
+        assert not sync_once(a, config).moved()
+        with SiteAdmin.from_config(config) as admin:
+            assert [(p["name"], p["samples"]) for p in admin.people()] == [("Barack", 3)]
+            assert admin.conn.execute("SELECT name, verdict FROM facegate.events").fetchall() == [("Barack", "Granted")]
+            assert np.allclose(admin.conn.execute("SELECT descriptor FROM facegate.events").fetchone()[0].to_numpy(),
+                               faces["obama"][0], atol=1e-6)
+    finally:
+        a.close()
