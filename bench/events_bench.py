@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 def one_run(count: int) -> tuple[float, float]:
     from core.door.decide import MANUAL_UNLOCK, DoorDecider
-    from core.door.events import EventPublisher, EventSettings
+    from core.door.event_settings import EventSettings
+    from core.door.events import EventPublisher
     from core.gallery.api import Gallery
     from tests.support.receivers import Broker, Subscriber
 

@@ -10,7 +10,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from core.door import start_door
 from core.door.base import DoorSettings
 from core.door.decide import MANUAL_UNLOCK, DecisionSettings, DoorDecider
-from core.door.events import EventPublisher, EventSettings
+from core.door.event_settings import EventSettings
+from core.door.events import EventPublisher
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator

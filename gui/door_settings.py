@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.door.base import DRIVERS, DoorSettings
 from core.door.decide import DecisionSettings
-from core.door.events import EventSettings
+from core.door.event_settings import EventSettings
 from gui.admin_dialog import require_admin
 
 LABELS = {

@@ -15,7 +15,8 @@ from dataclasses import asdict, replace
 from core.cli.common import open_gallery, say
 from core.door.access_log import AccessEvent
 from core.door.decide import MANUAL_UNLOCK
-from core.door.events import EventPublisher, EventSettings
+from core.door.event_settings import EventSettings
+from core.door.events import EventPublisher
 from core.errors import FaceGateError
 
 COMMANDS = ("events",)

@@ -35,7 +35,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core.door.events import EVENT_TYPES, EventSettings
+from core.door.event_settings import EVENT_TYPES, EventSettings
 
 log = logging.getLogger("facegate.events")
 

@@ -165,7 +165,7 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
 def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
     from core.door.base import DoorSettings
     from core.door.decide import DecisionSettings
-    from core.door.events import EventSettings
+    from core.door.event_settings import EventSettings
     from gui.door_settings import DoorSettingsPage
 
     page = DoorSettingsPage(DoorSettings(), DecisionSettings(), EventSettings())

@@ -11,7 +11,8 @@ import time
 from core.door.access_log import AccessLog
 from core.door.decide import DOOR_ERROR, GRANTED, MANUAL_UNLOCK, UNKNOWN, DecisionSettings, DoorDecider
 from core.door.drivers import SimulatedDoor
-from core.door.events import EVENT_TYPES, EventPublisher, EventSettings
+from core.door.event_settings import EVENT_TYPES, EventSettings
+from core.door.events import EventPublisher
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
 from core.vision.images import load_image
