@@ -15,11 +15,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.camera import free_port
 
 
 class Broker:
