@@ -338,6 +338,7 @@ class DoorDecider:
                 if item is None:
                     return
                 event, pending = item
+                self._purge_old_visitors()
                 event.descriptor = pending.descriptor
                 quality = 0.0
                 if pending.face is not None:
@@ -369,13 +370,20 @@ class DoorDecider:
         except Exception:
             log.exception("queueing the face for review failed")
 
-    def _group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
-        """Give an unknown face its visitor id (its earlier visits' or a new one), and now and then
-        delete the snapshots of visitors past the retention period. A failure here still logs the event."""
+    def _purge_old_visitors(self) -> None:
+        """At the first event and then hourly: delete what the retention period says must go."""
+        if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = time.monotonic()
         try:
-            if self._purged_at is None or time.monotonic() - self._purged_at > PURGE_EVERY:
-                self._purged_at = time.monotonic()
-                self.visitors.purge()
+            self.visitors.purge()
+        except Exception:
+            log.exception("deleting old visitors failed; the next try is in an hour")
+
+    def _group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
+        """Give an unknown face its visitor id (its earlier visits' or a new one). A failure here
+        still logs the event."""
+        try:
             event.visitor_id, _new = self.visitors.assign(descriptors, event.time, event.snapshot, quality)
         except Exception:
             log.exception("grouping an unknown visitor failed; the event is logged without a visitor")

@@ -19,8 +19,8 @@ the noise this module exists to remove.
 A visitor keeps up to ``faces_kept`` faces (descriptor, snapshot), each farther than
 ``diverse`` from the ones already kept, so coming back in another light or pose widens what is
 recognised; and the best snapshot (sharpest, biggest) for the window. Snapshots and faces of a
-visitor never enrolled are deleted ``retention_days`` after they were last seen (their access-log
-entries stay, without the snapshot and descriptor).
+visitor never enrolled are deleted ``retention_days`` after they were last seen, with their faces
+in the review queue (their access-log entries stay, without the snapshot and descriptor).
 
 Runs on the DoorDecider's access-log writer thread (assign) and from the window or the CLI
 (all, enroll, purge): the in-memory copy of the kept descriptors is guarded by a lock.
@@ -208,7 +208,9 @@ class Visitors:
         if not old:
             return 0
         with self.store.write("deleting old visitors' snapshots") as db:
-            for visitor_id in old:
+            for visitor_id in old:  # their faces in the review queue (core.door.review) go too
+                db.execute("DELETE FROM recent_faces WHERE event_id IN (SELECT id FROM access_events WHERE visitor_id = ?)",
+                           (visitor_id,))
                 db.execute("UPDATE access_events SET snapshot = NULL, descriptor = NULL WHERE visitor_id = ?", (visitor_id,))
                 db.execute("DELETE FROM visitors WHERE id = ?", (visitor_id,))
         self._forget_cache()

@@ -11,10 +11,12 @@ import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, read_csv
 from core.door.decide import UNKNOWN, DoorDecider
+from core.door.review import RecentFaces
 from core.door.visitors import Visitors, VisitorSettings
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
+from core.records import Quality
 from tests.support.cli import facegate
 from tests.support.data import IMAGES, KNN
 
@@ -111,10 +113,12 @@ def test_photos_of_one_person_join_and_old_strangers_are_deleted(gallery):
     biden_event = log.record(AccessEvent(UNKNOWN, reason="nobody near", visitor_id=old_biden,
                                          descriptor=biden, snapshot=b"\xff\xd8biden"))
     visitors.enroll(first, gallery, "Barack")                   # enrolled: kept however old
+    queued = RecentFaces(gallery).record(log.event(biden_event), biden, Quality(50, 100, 0.0), [])
 
     assert visitors.purge() == 1
     assert {v.id for v in visitors.all()} == {first, recent_kit}
     assert log.snapshot(biden_event) is None and log.event(biden_event).descriptor is None
     assert log.event(biden_event).verdict == UNKNOWN              # the entry itself stays
+    assert queued not in {f.id for f in RecentFaces(gallery).recent()}   # nor in the review queue
     assert visitors.assign([biden])[1]                           # a stranger again: a new visitor
     assert gallery.identify_descriptor(obama[2]).name == "Barack"
