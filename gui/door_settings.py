@@ -1,5 +1,5 @@
-"""The Door page: which door output and its parameters, pulse and cooldown, and the decision
-numbers (consensus, margin, liveness). Forms are built from core's settings dataclasses, so a
+"""The Door page: which door output and its parameters, pulse and cooldown, the decision
+numbers (consensus, margin, liveness), and where events go out (MQTT, webhook). Forms are built from core's settings dataclasses, so a
 new setting there shows up here with no widget code; core checks the values (check()), and this
 page only shows what core says is wrong."""
 from __future__ import annotations
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.door.base import DRIVERS, DoorSettings
 from core.door.decide import DecisionSettings
+from core.door.event_settings import EventSettings
 from gui.admin_dialog import require_admin
 
 LABELS = {
@@ -42,6 +43,12 @@ LABELS = {
     "turn_bump": "Head turn: nose out of the half-faces", "turn_frames": "Head turn: frames that show it",
     "liveness_min_face": "Smallest face judged (px)",
     "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
+    "door_name": "Door name (Home Assistant device)", "mqtt_host": "MQTT broker (empty: off)",
+    "mqtt_port": "MQTT port", "mqtt_username": "MQTT user", "mqtt_password": "MQTT password",
+    "mqtt_topic": "Base topic (empty: facegate/<door>)", "mqtt_discovery": "Home Assistant discovery",
+    "discovery_prefix": "Discovery prefix", "webhook_url": "Webhook URL (empty: off)",
+    "webhook_timeout": "Webhook timeout (s)", "send_snapshots": "Send face snapshots",
+    "queue_size": "Events kept while an output is down",
 }
 
 
@@ -63,6 +70,8 @@ class SettingsForm(QWidget):
                 widget = QDoubleSpinBox(minimum=0.0, maximum=3600.0, decimals=3, singleStep=0.01)
             else:
                 widget = QLineEdit()
+                if "password" in name:
+                    widget.setEchoMode(QLineEdit.EchoMode.Password)
             self.widgets[name] = widget
             form.addRow(LABELS.get(name, name), widget)
         self.set(value)
@@ -91,12 +100,13 @@ class SettingsForm(QWidget):
 
 
 class DoorSettingsPage(QWidget):
-    applied = Signal(object, object)   # DoorSettings, DecisionSettings (both already checked)
+    applied = Signal(object, object, object)   # DoorSettings, DecisionSettings, EventSettings (all checked)
     test_pulse = Signal()
 
-    def __init__(self, door: DoorSettings, decision: DecisionSettings, parent=None) -> None:
+    def __init__(self, door: DoorSettings, decision: DecisionSettings, events: EventSettings | None = None,
+                 parent=None) -> None:
         super().__init__(parent)
-        self.door, self.decision = door, decision
+        self.door, self.decision, self.events = door, decision, events or EventSettings()
         self.driver = QComboBox()
         self.driver.addItems(DRIVERS)
         self.driver.setCurrentText(door.driver)
@@ -104,6 +114,8 @@ class DoorSettingsPage(QWidget):
         self.common = SettingsForm(door, [n for n in names if not n.startswith(("serial_", "http_", "command_"))])
         self.per_driver = {d: SettingsForm(door, [n for n in names if n.startswith(d + "_")]) for d in DRIVERS[1:]}
         self.decision_form = SettingsForm(decision, [f.name for f in fields(DecisionSettings)])
+        self.events_form = SettingsForm(self.events, [f.name for f in fields(EventSettings)])
+        self.events_status = QLabel("Events out: off", wordWrap=True)  # DoorPages keeps it current
         self.driver.currentTextChanged.connect(self._show_driver)
         self.message = QLabel(wordWrap=True)
         apply, test = QPushButton("Apply"), QPushButton("Test unlock")
@@ -121,9 +133,14 @@ class DoorSettingsPage(QWidget):
             box.addWidget(form)
         decision_box = QGroupBox("Decisions")
         QVBoxLayout(decision_box).addWidget(self.decision_form)
+        events_box = QGroupBox("Events out (MQTT / Home Assistant, webhook)")
+        events_column = QVBoxLayout(events_box)
+        events_column.addWidget(self.events_form)
+        events_column.addWidget(self.events_status)
         columns = QHBoxLayout()
         columns.addWidget(door_box, 1)
         columns.addWidget(decision_box, 1)
+        columns.addWidget(events_box, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
         buttons.addWidget(test)
@@ -138,27 +155,29 @@ class DoorSettingsPage(QWidget):
         for name, form in self.per_driver.items():
             form.setVisible(name == driver)
 
-    def chosen(self) -> tuple[DoorSettings, DecisionSettings]:
+    def chosen(self) -> tuple[DoorSettings, DecisionSettings, EventSettings]:
         """The settings as filled in; ValueError (naming the field) when they cannot work."""
         driver = self.driver.currentText()
         door = replace(self.door, driver=driver, **self.common.values(),
                        **(self.per_driver[driver].values() if driver in self.per_driver else {}))
         decision = replace(self.decision, **self.decision_form.values())
+        events = replace(self.events, **self.events_form.values())
         door.check()
         decision.check()
-        return door, decision
+        events.check()
+        return door, decision, events
 
     def apply(self) -> bool:
         if not require_admin(self, "change the door settings"):
             return False
         try:
-            door, decision = self.chosen()
+            door, decision, events = self.chosen()
         except ValueError as exc:
             self.message.setText(f"Not applied: {exc}")
             self.message.setStyleSheet("color: #c62828;")
             return False
-        self.door, self.decision = door, decision
+        self.door, self.decision, self.events = door, decision, events
         self.message.setStyleSheet("")
         self.message.setText(f"Applied: {door.driver} door, pulse {door.pulse_seconds:g} s")
-        self.applied.emit(door, decision)
+        self.applied.emit(door, decision, events)
         return True

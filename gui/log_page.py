@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -17,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,6 +24,7 @@ from core.door.access_log import AccessEvent, AccessLog, local_time, stored_time
 from core.door.decide import DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN, UNSURE
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
+from gui.widgets import row_table, show_jpeg
 
 COLUMNS = ("Time", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
 VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
@@ -69,12 +67,7 @@ class LogPage(QWidget):
         export.clicked.connect(self.choose_export)
         self.not_this.clicked.connect(self.mark_not_this_person)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(COLUMNS)
         self.table.itemSelectionChanged.connect(self._selected)
         self.snapshot = QLabel("no event selected", alignment=Qt.AlignmentFlag.AlignCenter)
         self.snapshot.setFixedSize(180, 180)
@@ -110,7 +103,8 @@ class LogPage(QWidget):
             return
         self.table.setRowCount(len(self.events))
         for row, e in enumerate(self.events):
-            cells = (local_time(e.time), e.name or "unknown", e.verdict + (" (not this person)" if
+            who = e.name or (f"unknown visitor #{e.visitor_id}" if e.visitor_id else "unknown")
+            cells = (local_time(e.time), who, e.verdict + (" (not this person)" if
                      e.not_this_person else ""), _number(e.distance), _number(e.margin), e.door, e.reason)
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
@@ -125,13 +119,7 @@ class LogPage(QWidget):
         event = self.selected_event()
         self.not_this.setEnabled(bool(event and event.person_id is not None and not event.not_this_person))
         jpeg = self.access_log.snapshot(event.id) if event and event.id is not None and event.has_snapshot else None
-        if jpeg:
-            pixmap = QPixmap()
-            pixmap.loadFromData(jpeg, "JPG")
-            self.snapshot.setPixmap(pixmap.scaled(self.snapshot.size(), Qt.AspectRatioMode.KeepAspectRatio))
-        else:
-            self.snapshot.clear()
-            self.snapshot.setText("no snapshot" if event else "no event selected")
+        show_jpeg(self.snapshot, jpeg, "no snapshot" if event else "no event selected")
 
     def export(self, path: str) -> int:
         count = self.access_log.export_csv(path, **self.filters())

@@ -9,7 +9,7 @@ from functools import partial
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QTabWidget, QWidget
 
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
         if track_id is None:
             self.statusBar().showMessage("Click inside a face's box to enroll that face.", 4000)
             return
-        self.enroll(track_id)
+        self.enroll(track_id, (x, y))
 
     def enroll_single_face(self) -> None:
         tracks = self.last.result.tracks if self.last else []
@@ -199,26 +199,36 @@ class MainWindow(QMainWindow):
                 f"E enrolls the face on screen when there is exactly one (there are {len(tracks)}); "
                 "click a face instead.", 5000)
             return
-        self.enroll(tracks[0].id)
+        self.enroll(tracks[0].id, tracks[0].box.center)
 
-    def enroll(self, track_id: int) -> EnrollDialog | None:
+    def enroll(self, track_id: int, at: tuple[float, float] | None = None) -> EnrollDialog | None:
+        """Open the enroll panel for a tracked face, docked beside the video (never over the face)."""
         if not require_admin(self, "enroll a person"):
             return None
         if self.enroll_dialog is not None:
             self.enroll_dialog.reject()
-        dialog = EnrollDialog(self.recognizer, track_id, self.people.names(), self)
-        dialog.finished.connect(lambda _: self._enroll_finished(dialog))
+        dialog = EnrollDialog(self.recognizer, track_id, self.people.names(), at=at)
+        dialog.setWindowFlags(Qt.WindowType.Widget)  # a panel in the dock, not a window of its own
+        dock = QDockWidget("Enroll this face", self)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(dialog)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dialog.finished.connect(lambda _: self._enroll_finished(dialog, dock))
         self.enroll_dialog = dialog
-        dialog.open()
+        self.tabs.setCurrentWidget(self.video)
+        dialog.show()
+        dock.show()
+        dialog.name.setFocus()
         return dialog
 
-    def _enroll_finished(self, dialog: EnrollDialog) -> None:
+    def _enroll_finished(self, dialog: EnrollDialog, dock: QDockWidget) -> None:
         if dialog.saved_name:
             self.people.reload()
             self.statusBar().showMessage(f"{dialog.saved_name} enrolled.", 6000)
         if self.enroll_dialog is dialog:
             self.enroll_dialog = None
-        dialog.deleteLater()
+        self.removeDockWidget(dock)
+        dock.deleteLater()
 
     # -- settings -------------------------------------------------------------------------------
     def open_settings(self) -> None:

@@ -1,6 +1,6 @@
 """What several pages share, written once: the application object, file-dialog filters, the
-yes/no question, face thumbnails, and numpy or Pillow pictures as Qt images (copied off numpy's
-buffer)."""
+yes/no question, face thumbnails, a read-only table of rows, a snapshot in a label, and numpy or
+Pillow pictures as Qt images (copied off numpy's buffer)."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QMessageBox, QTableWidget, QWidget
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
@@ -79,3 +79,26 @@ class FitLabel(QLabel):
         if self.original is not None and not self.original.isNull():
             self.setPixmap(self.original.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.SmoothTransformation))
+
+
+def row_table(columns: tuple[str, ...], multi: bool = False) -> QTableWidget:
+    """A read-only table whose rows are selected whole (one at a time unless ``multi``)."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
+                           else QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def show_jpeg(label: QLabel, jpeg: bytes | None, missing: str) -> None:
+    """Show a stored JPEG snapshot scaled into ``label``, or the text ``missing`` without one."""
+    if jpeg:
+        pixmap = QPixmap()
+        pixmap.loadFromData(jpeg, "JPG")
+        label.setPixmap(pixmap.scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio))
+    else:
+        label.clear()
+        label.setText(missing)

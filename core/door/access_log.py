@@ -13,7 +13,8 @@ clock: stored_time() is the one rule that turns a day or a time they give into t
 ``facegate access-log --since``; local_time() shows a stored time on that clock.
 
 The CSV export has one row per event, a fixed set of columns (CSV_COLUMNS) and round-trips:
-read_csv() gives back the same events (without the snapshot and descriptor blobs). Text cells
+read_csv() gives back the same events (without the snapshot and descriptor blobs). An unknown
+face carries the id of the visitor it was grouped into (core.door.visitors), in the CSV too. Text cells
 that a spreadsheet would run as a formula (=, +, -, @) are written with a leading apostrophe,
 which read_csv() removes again.
 """
@@ -31,11 +32,12 @@ import numpy as np
 from core.errors import StoreError
 from core.gallery.store import now, pack, unpack
 
-CSV_COLUMNS = ("id", "time", "track", "person", "verdict", "reason", "distance", "margin", "runner_up",
+CSV_COLUMNS = ("id", "time", "track", "person", "visitor", "verdict", "reason", "distance", "margin", "runner_up",
                "runner_up_distance", "door", "not_this_person", "snapshot")
 _FIELDS = ("id", "time", "track", "person_id", "name", "verdict", "reason", "distance", "margin", "runner_up",
-           "runner_up_distance", "door", "not_this_person")
+           "runner_up_distance", "door", "not_this_person", "visitor_id")
 log = logging.getLogger("facegate.door")  # every decision also goes to the log file (core.logs)
+_CSV_BEFORE_VISITORS = tuple(c for c in CSV_COLUMNS if c != "visitor")  # exports made before visitors were grouped
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -79,6 +81,7 @@ class AccessEvent:
     id: int | None = None
     not_this_person: bool = False
     has_snapshot: bool = False
+    visitor_id: int | None = None   # the unknown visitor this face was grouped into (core.door.visitors)
     descriptor: np.ndarray | None = field(default=None, repr=False, compare=False)
     snapshot: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -95,14 +98,15 @@ class AccessLog:
         with self.store.write("logging an access event") as db:
             cur = db.execute(
                 "INSERT INTO access_events(time, track, person_id, name, verdict, reason, distance, margin, "
-                "runner_up, runner_up_distance, door, not_this_person, descriptor, snapshot) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "runner_up, runner_up_distance, door, not_this_person, descriptor, snapshot, visitor_id) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (event.time, event.track, event.person_id, event.name, event.verdict, event.reason,
                  event.distance, event.margin, event.runner_up, event.runner_up_distance, event.door,
-                 int(event.not_this_person), descriptor, event.snapshot))
+                 int(event.not_this_person), descriptor, event.snapshot, event.visitor_id))
             event.id = cur.lastrowid
         event.has_snapshot = event.snapshot is not None
-        log.info("event %d: %s %s (%s)%s%s", event.id, event.verdict, event.name or "unknown visitor", event.reason,
+        who = event.name or (f"unknown visitor #{event.visitor_id}" if event.visitor_id else "unknown visitor")
+        log.info("event %d: %s %s (%s)%s%s", event.id, event.verdict, who, event.reason,
                  "" if event.distance is None else f", distance {event.distance:.3f}",
                  f", door {event.door}" if event.door else "")
         return event.id
@@ -179,9 +183,9 @@ class AccessLog:
 
 def _event(row: tuple) -> AccessEvent:
     (id_, time, track, person_id, name, verdict, reason, distance, margin, runner_up, runner_up_distance,
-     door, not_this, has_snapshot) = row
+     door, not_this, visitor_id, has_snapshot) = row
     return AccessEvent(verdict, name, person_id, reason, distance, margin, runner_up, runner_up_distance, door,
-                       track, time, id_, bool(not_this), bool(has_snapshot))
+                       track, time, id_, bool(not_this), bool(has_snapshot), visitor_id)
 
 
 def _cell(value) -> str:
@@ -199,7 +203,7 @@ def _write_csv(f, events: list[AccessEvent]) -> None:
     writer = csv.writer(f)
     writer.writerow(CSV_COLUMNS)
     for e in events:
-        writer.writerow([_cell(v) for v in (e.id, e.time, e.track, e.name, e.verdict, e.reason, e.distance,
+        writer.writerow([_cell(v) for v in (e.id, e.time, e.track, e.name, e.visitor_id, e.verdict, e.reason, e.distance,
                                             e.margin, e.runner_up, e.runner_up_distance, e.door,
                                             e.not_this_person, e.has_snapshot)])
 
@@ -210,7 +214,7 @@ def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
         with open(source, newline="", encoding="utf-8") as f:
             return read_csv(f)
     reader = csv.DictReader(source)
-    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+    if tuple(reader.fieldnames or ()) not in (CSV_COLUMNS, _CSV_BEFORE_VISITORS):
         raise ValueError(f"not a FaceGate access log export: columns {reader.fieldnames}, expected {list(CSV_COLUMNS)}")
 
     def text(v: str) -> str | None:
@@ -223,5 +227,6 @@ def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
                         distance=number(r["distance"]), margin=number(r["margin"]), runner_up=text(r["runner_up"]),
                         runner_up_distance=number(r["runner_up_distance"]), door=text(r["door"]) or "",
                         track=number(r["track"], int), time=r["time"], id=int(r["id"]),
-                        not_this_person=r["not_this_person"] == "1", has_snapshot=r["snapshot"] == "1")
+                        not_this_person=r["not_this_person"] == "1", has_snapshot=r["snapshot"] == "1",
+                        visitor_id=number(r.get("visitor", ""), int))
             for r in reader]

@@ -18,7 +18,9 @@ one person's, not one track's: a head turned away breaks a track, so a person le
 new unlock until they have been out of sight for ``revisit_after`` seconds. Final
 verdicts, unknown visitors, and visits that leave undecided are written to the access log with
 a face snapshot and the descriptor the live loop's worker process computed (which "not this
-person" needs; it is never recomputed in this process).
+person" needs; it is never recomputed in this process). An unknown face is grouped with its
+earlier visits by its last few descriptors (core.door.visitors), and its entry carries the visitor's id.
+Each logged face also goes to the review queue (core.door.review), with the quality of the shot.
 
 Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on the frame thread, so
 the access log is written by a small writer thread of the DoorDecider: the frame thread only copies
@@ -29,6 +31,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -37,13 +40,16 @@ from typing import ClassVar
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog
+from core.door.review import RecentFaces
 from core.door.schedule import Schedules
+from core.door.visitors import Visitors
 from core.errors import UnknownPerson
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
-from core.records import Box, Match
+from core.records import Box, Candidate, Match
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import LivenessCheck, LivenessResult, LivenessSettings
+from core.vision.quality import measure, sharpness
 
 log = logging.getLogger("facegate.decide")
 
@@ -58,6 +64,8 @@ NO_LIVENESS = "No liveness"
 DOOR_ERROR = "Door error"
 MANUAL_UNLOCK = "Manual unlock"
 FINAL = (GRANTED, DENIED, DENIED_SCHEDULE)
+VISIT_DESCRIPTORS = 5      # kept per visit, to group an unknown face with its earlier visits
+PURGE_EVERY = 3600.0       # s between two deletions of old visitors' snapshots (core.door.visitors)
 
 
 @dataclass
@@ -127,20 +135,36 @@ class _Visit:
     last_match: Match | None = None
     face: tuple[np.ndarray, Box] | None = None   # a padded crop of the latest identified frame
     descriptor: np.ndarray | None = None          # that frame's descriptor, from the worker process
+    descriptors: list[np.ndarray] = field(default_factory=list)  # the visit's latest few: how an unknown face is grouped
     liveness: LivenessCheck | None = None
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    """What the writer thread needs besides the event: the face (a padded crop and the box in it),
+    its descriptor, the visit's last few descriptors when it is unknown, its nearest people."""
+
+    face: tuple[np.ndarray, Box] | None = None
+    descriptor: np.ndarray | None = None
+    unknown_face: list[np.ndarray] | None = None
+    candidates: list[Candidate] = field(default_factory=list)
 
 
 class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
-                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now,
+                 visitors: Visitors | None = None, recent: RecentFaces | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
         self.access_log = access_log or AccessLog(gallery.store)
+        self.visitors = visitors or Visitors(gallery.store)
+        self.recent = recent or RecentFaces(gallery)
+        self._purged_at: float | None = None
         self.schedules = Schedules(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
@@ -174,6 +198,8 @@ class DoorDecider:
             visit.last_match = matches[-1]
             visit.face = _padded(rgb, box)
             visit.descriptor = descriptor
+            if descriptor is not None:
+                visit.descriptors = [*visit.descriptors[-(VISIT_DESCRIPTORS - 1):], descriptor]
         visit.matches = matches
         if not visit.decision.final:
             # watched from the face's arrival, every frame until the verdict: a head turns as it
@@ -298,25 +324,25 @@ class DoorDecider:
         runner = last.candidates[1] if last and len(last.candidates) > 1 else None
         self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
                                 decision.distance, decision.margin, runner.name if runner else None,
-                                runner.distance if runner else None, decision.door, visit.track), visit.face,
-                    visit.descriptor)
+                                runner.distance if runner else None, decision.door, visit.track),
+                    _Pending(visit.face, visit.descriptor, visit.descriptors if decision.verdict == UNKNOWN else None,
+                             last.candidates if last else []))
         return decision
 
     def note(self, verdict: str, reason: str, door: str = "") -> None:
         """Log something that happened at the door without a face (a failure, a manual unlock)."""
-        self._queue(AccessEvent(verdict, reason=reason, door=door), None)
+        self._queue(AccessEvent(verdict, reason=reason, door=door), _Pending())
 
     def _door_changed(self, status) -> None:
         if status.state == "error":
             self.note(DOOR_ERROR, status.error or "door failure", "error")
 
-    def _queue(self, event: AccessEvent, face: tuple[np.ndarray, Box] | None,
-               descriptor: np.ndarray | None = None) -> None:
+    def _queue(self, event: AccessEvent, pending: _Pending) -> None:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_events, name="access-log", daemon=True)
                 self._writer.start()
-        self._pending.put((event, face, descriptor))
+        self._pending.put((event, pending))
 
     def _write_events(self) -> None:
         while True:
@@ -324,17 +350,56 @@ class DoorDecider:
             try:
                 if item is None:
                     return
-                event, face, event.descriptor = item
-                if face is not None:
-                    region, rel = face
-                    event.snapshot = encode_jpeg(crop(region, rel, size=self.settings.snapshot_size), 85)
+                event, pending = item
+                self._purge_old_visitors()
+                event.descriptor = pending.descriptor
+                quality = 0.0
+                if pending.face is not None:
+                    region, rel = pending.face
+                    picture = crop(region, rel, size=self.settings.snapshot_size)
+                    event.snapshot = encode_jpeg(picture, 85)
+                    quality = sharpness(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
+                if pending.unknown_face:
+                    self._group(event, pending.unknown_face, quality)
                 self.access_log.record(event)
+                if pending.face is not None and pending.descriptor is not None:
+                    self._review(event, pending)
                 for callback in list(self.on_logged):
                     callback(event)
             except Exception:  # a failing log must never stop the door or the video
                 log.exception("writing the access log failed")
             finally:
                 self._pending.task_done()
+
+    def _review(self, event: AccessEvent, pending: _Pending) -> None:
+        """Put the visit's face in the review queue (with the quality of the shot), which learns
+        from it after a grant when learning mode is on. A failure here still logs the event."""
+        assert pending.face is not None and pending.descriptor is not None
+        try:
+            region, rel = pending.face
+            chip, points = self.gallery.describer.chip(region, rel)   # 5-point landmarks: ~1 ms
+            self.recent.record(event, pending.descriptor, measure(chip, rel, None, points), pending.candidates,
+                               live_grant=event.verdict == GRANTED)
+        except Exception:
+            log.exception("queueing the face for review failed")
+
+    def _purge_old_visitors(self) -> None:
+        """At the first event and then hourly: delete what the retention period says must go."""
+        if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = time.monotonic()
+        try:
+            self.visitors.purge()
+        except Exception:
+            log.exception("deleting old visitors failed; the next try is in an hour")
+
+    def _group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
+        """Give an unknown face its visitor id (its earlier visits' or a new one). A failure here
+        still logs the event."""
+        try:
+            event.visitor_id, _new = self.visitors.assign(descriptors, event.time, event.snapshot, quality)
+        except Exception:
+            log.exception("grouping an unknown visitor failed; the event is logged without a visitor")
 
     def flush(self) -> None:
         """Wait until every queued access-log entry is written."""

@@ -167,10 +167,66 @@ def _site_ids(db: Database) -> None:
     db.execute(f"CREATE TRIGGER site_person_remove AFTER DELETE ON people WHEN {_LOCAL} AND OLD.site_id IS NOT NULL "
                f"BEGIN INSERT INTO site_outbox(kind, ref, created) VALUES('remove', OLD.site_id, {now}); END")
 
+
+def _visitors(db: Database) -> None:
+    """Unknown visitors grouped by face (core.door.visitors): one row per visitor, the faces kept
+    to recognise them again (descriptor, snapshot), and the access-log entries that are theirs."""
+    db.execute("""
+        CREATE TABLE visitors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            visits INTEGER NOT NULL DEFAULT 1,
+            best_snapshot BLOB,
+            best_quality REAL,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            enrolled TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE visitor_faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            visitor_id INTEGER NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+            time TEXT NOT NULL,
+            descriptor BLOB NOT NULL,
+            snapshot BLOB,
+            quality REAL
+        )""")
+    db.execute("CREATE INDEX visitor_faces_visitor ON visitor_faces(visitor_id)")
+    db.execute("ALTER TABLE access_events ADD COLUMN visitor_id INTEGER REFERENCES visitors(id) ON DELETE SET NULL")
+
+
+def _recent_faces(db: Database) -> None:
+    """The review queue (core.door.review): the last faces seen at the door, one per logged visit,
+    with their quality and nearest people, and what the operator (or learning mode) did with them."""
+    db.execute("""
+        CREATE TABLE recent_faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            event_id INTEGER REFERENCES access_events(id) ON DELETE SET NULL,
+            verdict TEXT NOT NULL,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            name TEXT,
+            descriptor BLOB NOT NULL,
+            snapshot BLOB,
+            sharpness REAL NOT NULL,
+            size INTEGER NOT NULL,
+            yaw REAL NOT NULL,
+            pitch REAL,
+            score REAL,
+            nearest TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'new',
+            outcome TEXT NOT NULL DEFAULT '',
+            sample_id INTEGER
+        )""")
+    db.execute("CREATE INDEX recent_faces_time ON recent_faces(time)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
     ("door-access", _door_access),
     ("samples-generation", _samples_generation),
     ("site-ids", _site_ids),
+    ("visitors", _visitors),
+    ("recent-faces", _recent_faces),
 ]

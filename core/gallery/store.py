@@ -288,7 +288,7 @@ class Store:
         with self.write(f"enrolling {name!r}") as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row is None:
-                person_id = _inserted_id(db.execute("INSERT INTO people(name, allowed, notes, created) VALUES(?,?,?,?)",
+                person_id = inserted_id(db.execute("INSERT INTO people(name, allowed, notes, created) VALUES(?,?,?,?)",
                                                     (name, 1 if allowed in (None, True) else 0, notes or "", now())))
             else:
                 person_id = row[0]
@@ -301,7 +301,7 @@ class Store:
                 cur = db.execute(
                     "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created) VALUES(?,?,?,?,?,?)",
                     (person_id, blob, s.thumbnail, s.source, s.quality, now()))
-                ids.append(_inserted_id(cur))
+                ids.append(inserted_id(cur))
         return self.person(person_id), ids
 
     def rename(self, name: str, new_name: str) -> Person:
@@ -369,7 +369,7 @@ class Store:
         return dict(self.read("SELECT id, person_id FROM samples"))
 
 
-def _inserted_id(cursor: sqlite3.Cursor) -> int:
+def inserted_id(cursor: sqlite3.Cursor) -> int:
     """The row id an INSERT just gave (sqlite3 has None there only after other statements)."""
     assert cursor.lastrowid is not None
     return cursor.lastrowid

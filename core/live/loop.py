@@ -12,6 +12,7 @@ decider (door logic) is asked about every track on every frame.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -23,16 +24,17 @@ import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
-from core.live.enrollment import Enrollment, EnrollmentProgress, EnrollmentRules
+from core.gallery.store import NewSample
+from core.live.enrollment import PoseBook
 from core.live.tracking import CutDetector, Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
-from core.vision.pose import HeadPose, head_pose
+from core.vision.pose import POSES, HeadPose, head_pose
 from core.vision.quality import QualitySettings, measure, precheck, problems
 
-__all__ = ["EnrollmentProgress", "FrameResult", "LiveRecognizer", "LiveSettings", "TrackView"]
+log = logging.getLogger("facegate.enroll")  # each enrollment's outcome goes to the log file (core.logs)
 
 
 class TrackDecider(Protocol):
@@ -64,13 +66,15 @@ class LiveSettings:
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
     scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
-    enroll_samples: int = 5        # samples wanted (up to enroll_per_pose of each pose are taken; core.live.enrollment)
+    enroll_samples: int = 5        # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
     enroll_per_pose: int = 2
-    enroll_pose_wait: float = 3.0  # s: then the straight pose and enroll_samples samples are enough
-    enroll_timeout: float = 10.0   # s: then what was taken is saved if it has the straight pose, else nothing
-    enroll_fewest: int = 3         # samples saved at least when time runs out or the face leaves
+    enroll_pose_wait: float = 2.0  # s: then the straight pose and enroll_samples samples complete it
+    enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
+    enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
+    enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
+    enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
 
     def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
         """A copy with the operator's saved values over these (the window keeps them as text in
@@ -114,6 +118,26 @@ class TrackView:
 
 
 @dataclass
+class EnrollmentProgress:
+    name: str
+    track_id: int
+    collected: int
+    needed: int
+    done: bool = False
+    error: str | None = None
+    warning: str | None = None
+    problems: list[str] = field(default_factory=list)  # why recent frames were not taken
+    lost: bool = False       # the face left the picture: FaceGate looks for it again (any new track)
+    can_save: bool = False   # enough good samples to save now (save_enrollment), or go on when it is back
+    poses: dict[str, int] = field(default_factory=dict)  # samples taken per head pose
+
+    @property
+    def missing(self) -> list[str]:
+        """Head poses with no sample yet, in the order they are asked for."""
+        return [p for p in POSES if not self.poses.get(p)]
+
+
+@dataclass
 class FrameResult:
     index: int
     timestamp: float
@@ -121,6 +145,18 @@ class FrameResult:
     detect_ms: float
     enrollment: EnrollmentProgress | None = None
     events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Enrollment:
+    progress: EnrollmentProgress
+    allowed: bool
+    started: float | None = None       # frame timestamps (the next frame's when it starts)
+    lost_at: float | None = None
+    reference: list[np.ndarray] = field(default_factory=list)  # the face's descriptor when it was clicked
+    samples: list[NewSample] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    poses: PoseBook = field(default_factory=PoseBook)
 
 
 class LiveRecognizer:
@@ -141,9 +177,9 @@ class LiveRecognizer:
         self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
-        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
-        self._enrollment: Enrollment | None = None
-        self._now = 0.0  # the timestamp of the frame being processed
+        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
+        self._enrollment: _Enrollment | None = None
+        self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
         self._worker_restarts = 0
         self._worker_error: str | None = None
@@ -154,9 +190,9 @@ class LiveRecognizer:
         """Detect, track, describe (asynchronously), match and decide for one RGB frame."""
         timestamp = time.monotonic() if timestamp is None else timestamp
         with self._lock:
-            self._now = timestamp
             self._frame += 1
             frame = self._frame
+            self._now = timestamp
             if self.cuts(rgb):  # a new picture: no face in it is one of the old tracks
                 self._end_tracks()
             started = time.perf_counter()
@@ -170,11 +206,12 @@ class LiveRecognizer:
                     self._submit(rgb, track, frame)
             self._collect(frame)
             self._watch_worker()
-            self._check_enrollment_deadline()
+            self._check_enrollment_deadline(timestamp)
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
-            enrollment = self._enrollment.progress.copy() if self._enrollment else None
-            if self._enrollment and self._enrollment.finished:
+            enrollment = replace(self._enrollment.progress, poses=dict(self._enrollment.progress.poses)) \
+                if self._enrollment else None
+            if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
                 self._enrollment = None
             self.last_frame_at = time.monotonic()
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
@@ -250,7 +287,9 @@ class LiveRecognizer:
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
             enrolling = self._enrollment
-            if thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+            if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
+                self._rejoin(enrolling, track_id)
+            elif thumb is not None and enrolling and enrolling.progress.track_id == track_id:
                 self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
     def _watch_worker(self) -> None:
@@ -284,19 +323,17 @@ class LiveRecognizer:
 
     def _label(self, track: Track) -> tuple[str | None, str]:
         """What to call a track: a majority vote over its latest identifications (one noisy frame
-        cannot flip a name) - or one clear match among identifications naming nobody else - and a
-        name once earned is held while the face drifts a little past the threshold. Door decisions
-        do not use this: they see the raw matches."""
+        cannot flip a name), and a name once earned is held while the face drifts a little past
+        the threshold. Door decisions do not use this: they see the raw matches."""
         if not track.matches:
             return None, "pending"
         recent = track.matches[-self.settings.vote:]
         name, count = Counter(m.name for m in recent).most_common(1)[0]
-        named = {m.name for m in recent if m.name is not None}
         if name is not None and (count * 2 > len(recent) or len(recent) == 1):
             track.identity = name
             return name, "known"
         last = recent[-1]
-        if (last.name is not None and named == {last.name}
+        if (last.name is not None and {m.name for m in recent if m.name is not None} == {last.name}
                 and last.distance is not None and last.distance <= self.settings.threshold - self.settings.quick_slack):
             # a face turning in: its first frames match nobody, then a clear match - name it now;
             # "nobody" does not outvote a clear name, only another name would (the door never uses this)
@@ -314,64 +351,129 @@ class LiveRecognizer:
         if self.decider is not None:
             self.decider.track_lost(track.id)
         e = self._enrollment
-        if e and e.progress.track_id == track.id and not e.finished and e.last_chance("the face left the camera"):
-            self._save_enrollment()
+        if e and e.progress.track_id == track.id and not e.progress.done and not e.progress.lost:
+            # a turned head, a cut, a shot change: look for the same face again before giving up
+            e.lost_at = self._now
+            e.progress.lost = True
+            e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
+            log.info("enrolling %s: the face left after %d of %d samples; looking for it again", e.progress.name,
+                     e.progress.collected, e.progress.needed)
+
+    def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
+        """The enrolled face back: near the samples taken (or the face as it was clicked)."""
+        known = [x.descriptor for x in e.samples] or e.reference
+        return bool(known) and min(float(np.linalg.norm(descriptor - k)) for k in known) <= self.settings.enroll_rejoin
+
+    def _rejoin(self, e: _Enrollment, track_id: int) -> None:
+        e.progress.track_id = track_id
+        e.progress.lost = False
+        e.lost_at = None
+        self._thumbs = {k: v for k, v in self._thumbs.items() if k[0] != track_id}  # samples from its next frames
+        log.info("enrolling %s: the face is back (track %d)", e.progress.name, track_id)
 
     # -- enrollment -------------------------------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
-        """Collect good samples of this tracked face across head poses over the next frames, then
-        save them together (core.live.enrollment says when)."""
+        """Collect good samples of this tracked face over the next frames, then save them together."""
         with self._lock:
             if track_id not in self.tracker.tracks:
                 raise KeyError(f"no face {track_id} on screen")
-            s = self.settings
-            rules = EnrollmentRules(s.enroll_samples, s.enroll_per_pose, s.enroll_pose_wait, s.enroll_timeout,
-                                    s.enroll_fewest, s.enroll_min_gap, s.enroll_min_spread)
-            self._enrollment = Enrollment(name, track_id, allowed, self._now, rules)
-
-    def finish_enrollment(self) -> bool:
-        """Save now with the poses taken so far (the operator accepts them); False until the
-        straight pose is in."""
-        with self._lock:
-            e = self._enrollment
-            if e is None or e.finished or not e.progress.can_save:
-                return False
-            self._save_enrollment()
-            return True
+            progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
+            clicked = self.tracker.tracks[track_id].descriptor
+            self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
+            log.info("enrolling %s: started on track %d", progress.name, track_id)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
+            if self._enrollment is not None and not self._enrollment.progress.done:
+                log.info("enrolling %s: cancelled after %d samples; nothing was saved", self._enrollment.progress.name,
+                         self._enrollment.progress.collected)
             self._enrollment = None
 
-    def _take_sample(self, e: Enrollment, frame: int, descriptor: np.ndarray, match: Match,
-                     thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
-        """(The face passed the quality gates to get here.)"""
-        if e.offer(frame, descriptor, match, thumb, quality, pose) and e.due(self._now):
-            self._save_enrollment()
+    def save_enrollment(self) -> EnrollmentProgress | None:
+        """Save the samples taken so far (at least enroll_min_keep), when the face left early."""
+        with self._lock:
+            e = self._enrollment
+            if e is None or e.progress.done or e.progress.error:
+                return None
+            if e.progress.collected < self.settings.enroll_min_keep:
+                raise ValueError(f"only {e.progress.collected} samples; at least {self.settings.enroll_min_keep} are needed")
+            self._save(e)
+            return replace(e.progress)
 
-    def _save_enrollment(self) -> None:
-        e = self._enrollment
+    def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
+                     thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
+        s = self.settings
+        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
+            return
+        e.poses.per_pose = s.enroll_per_pose
+        pose_name = e.poses.name(pose)
+        unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
+        if unwanted:
+            e.progress.problems = [unwanted]
+            return
+        if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
+            return
+        if match.name is not None and match.name.casefold() != e.progress.name.casefold():
+            e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
+                                  "check the name before saving")
+        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness))
+        e.frames.append(frame)
+        e.poses.add(pose_name, pose)
+        e.progress.poses = dict(e.poses.taken)
+        e.progress.collected = len(e.samples)
+        e.progress.problems = []
+        if e.poses.every_pose:
+            self._save(e)
+
+    def _save(self, e: _Enrollment) -> None:
         try:
             person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
         except Exception as exc:  # the database said no: say why, keep the video going
-            e.progress.error = f"could not save {e.progress.name}: {exc}"
+            self._fail(e, f"could not save {e.progress.name}: {exc}")
             return
-        self._events.append(e.saved(person.name))
+        e.progress.done = True
+        e.progress.can_save = False
+        self._events.append(f"enrolled {person.name} with {len(e.samples)} samples ({e.poses.summary()})")
+        log.info("enrolling %s: saved %d samples (%s)", person.name, len(e.samples), e.poses.summary())
         self._reidentify()
 
-    def _check_enrollment_deadline(self) -> None:
-        e, now = self._enrollment, self._now
-        if e is None or e.finished:
+    def _fail(self, e: _Enrollment, why: str) -> None:
+        e.progress.error = why
+        log.warning("enrolling %s: failed: %s", e.progress.name, why)
+
+    def _check_enrollment_deadline(self, now: float) -> None:
+        """Time runs on the frames' clock. Out of time with enough samples, the operator is offered
+        to save them (the collecting goes on meanwhile); with too few, nothing is saved."""
+        e = self._enrollment
+        if not e or e.progress.done or e.progress.error:
             return
-        if e.due(now) or (e.out_of_time(now) and e.last_chance(f"time ran out ({e.rules.timeout:.0f} s)")):
-            self._save_enrollment()
+        s = self.settings
+        if e.started is None:
+            e.started = now
+        enough = e.progress.collected >= s.enroll_min_keep
+        if (e.lost_at is None and now - e.started >= s.enroll_pose_wait and e.poses.taken.get("straight")
+                and e.progress.collected >= e.progress.needed):
+            self._save(e)  # the straight pose and enough samples; the poses not shown by now stay missing
+        elif e.lost_at is not None and now - e.lost_at > s.enroll_wait:
+            if enough:
+                e.progress.can_save = True
+            else:
+                self._fail(e, f"the face left the camera after {e.progress.collected} of {e.progress.needed} "
+                              f"samples and did not come back in {s.enroll_wait:g} s; nothing was saved")
+        elif e.lost_at is None and now - e.started > s.enroll_timeout:
+            if enough:
+                e.progress.can_save = True
+            else:
+                why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
+                self._fail(e, f"only {e.progress.collected} of {e.progress.needed} good samples in "
+                              f"{s.enroll_timeout:.0f} s{why}; nothing was saved")
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def reset(self) -> None:
         """A new source or scene: drop every track (and an enrollment in progress)."""
         with self._lock:
             self._end_tracks()
-            self._enrollment = None
+            self.cancel_enrollment()
 
     def _end_tracks(self) -> None:
         for track in self.tracker.tracks.values():

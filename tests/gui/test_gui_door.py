@@ -160,3 +160,79 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
+    from core.door.base import DoorSettings
+    from core.door.decide import DecisionSettings
+    from core.door.event_settings import EventSettings
+    from gui.door_settings import DoorSettingsPage
+
+    page = DoorSettingsPage(DoorSettings(), DecisionSettings(), EventSettings())
+    qtbot.addWidget(page)
+    applied = []
+    page.applied.connect(lambda *settings: applied.append(settings))
+    form = page.events_form.widgets
+    form["webhook_url"].setText("ftp://nowhere")
+    assert not page.apply() and "webhook URL" in page.message.text() and not applied
+    form["webhook_url"].setText("http://127.0.0.1:8123/api/webhook/door")
+    form["mqtt_password"].setText("secret")
+    assert form["mqtt_password"].echoMode() == form["mqtt_password"].EchoMode.Password
+    assert page.apply()
+    (_door, _decision, events), = applied
+    assert events.webhook_url.endswith("/webhook/door") and events.mqtt_password == "secret" and events.mqtt_host == ""
+
+
+def test_visitors_page_lists_visitors_and_enrolls_one_from_all_their_faces(qtbot, gallery):
+    from core.door.visitors import Visitors
+    from gui.visitors_page import VisitorsPage
+
+    visitors = Visitors(gallery.store)
+    (obama,) = gallery.faces(str(IMAGES / "obama.jpg"))
+    (obama2,) = gallery.faces(str(IMAGES / "obama2.jpg"))
+    (biden,) = gallery.faces(str(IMAGES / "biden.jpg"))
+    face_jpeg = encode_jpeg(crop(load_image(IMAGES / "obama.jpg"), obama.box))
+    first, _ = visitors.assign([obama.descriptor], snapshot=face_jpeg, quality=1)
+    assert visitors.assign([obama2.descriptor]) == (first, False)
+    other, _ = visitors.assign([biden.descriptor])
+    page = VisitorsPage(gallery, visitors)
+    qtbot.addWidget(page)
+    rows = {page.table.item(r, 0).text(): page.table.item(r, 3).text() for r in range(page.table.rowCount())}
+    assert rows == {f"#{first}": "2", f"#{other}": "1"}
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == f"#{first}")
+    page.table.selectRow(row)
+    assert not page.snapshot.pixmap().isNull()
+    assert not page.enroll_selected() and "name" in page.status.text()     # no name typed yet
+    page.name.setText("Barack")
+    with qtbot.waitSignal(page.gallery_changed, timeout=5000):
+        qtbot.mouseClick(page.enroll_button, Qt.MouseButton.LeftButton)
+    assert gallery.store.person("Barack").sample_count == 2 and "from 2 faces" in page.status.text()
+    assert page.table.item(row, 5).text() == "Barack"
+
+
+def test_recent_faces_page_acts_on_a_multi_selection_and_shows_refusals(qtbot, knn_gallery):
+    from core.door.review import RecentFaces, ReviewSettings
+    from gui.recent_page import RecentPage
+
+    recent = RecentFaces(knn_gallery, ReviewSettings())
+    ids = {}
+    for name in ("obama3.jpg", "biden.jpg"):
+        rgb = load_image(IMAGES / name)
+        (face,) = knn_gallery.faces(rgb)
+        event = AccessEvent(UNKNOWN, snapshot=encode_jpeg(crop(rgb, face.box)))
+        AccessLog(knn_gallery.store).record(event)
+        ids[name] = recent.record(event, face.descriptor, face.quality, knn_gallery.candidates(face.descriptor))
+    page = RecentPage(knn_gallery, recent)
+    qtbot.addWidget(page)
+    assert [page.table.item(r, 0).text() for r in range(2)] == [f"#{ids['biden.jpg']}", f"#{ids['obama3.jpg']}"]
+    assert page.table.item(1, 3).text().startswith("obama 0.3") and not page.table.item(0, 0).icon().isNull()
+    page.table.selectAll()
+    page.name.setCurrentText("obama")
+    with qtbot.waitSignal(page.gallery_changed, timeout=5000):
+        results = page.act("add")
+    assert dict(results)[ids["obama3.jpg"]] is None and "nearer biden" in dict(results)[ids["biden.jpg"]]
+    assert "1 of 2 done" in page.status.text() and "nearer biden" in page.status.text()
+    assert knn_gallery.store.person("obama").sample_count == 3
+    assert page.table.item(1, 5).text().startswith("sample") and page.table.item(0, 5).text() == "new"
+    page.learning.setChecked(True)
+    assert ReviewSettings.load(knn_gallery.store).learning

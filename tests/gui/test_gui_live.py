@@ -37,10 +37,15 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     dialog.name.setCurrentText(LIN)
     assert dialog.allowed.isChecked()
     dialog.start()
-    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started, timeout=60_000)
+    # it saves by itself once the poses he shows are in, or - if he leaves first - offers to save
+    # what it took, and the operator does
+    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started or dialog.save.isVisible(),
+                    timeout=60_000)
+    if dialog.saved_name is None and dialog.started:
+        dialog.save.click()
     assert dialog.saved_name == LIN, dialog.status.text()
     person = window.gallery.store.person(LIN)
-    assert person.sample_count >= window.recognizer.settings.enroll_fewest and person.allowed
+    assert person.sample_count >= window.recognizer.settings.enroll_min_keep and person.allowed
     assert any("(straight)" in s.source for s in window.gallery.store.samples(LIN))  # the required pose
     shown = pose_checklist(EnrollmentProgress(LIN, 1, 3, 5, poses={"straight": 2, "left": 1}))
     assert shown == "Poses:  straight ✓2   left ✓1   right –   up –   down –"      # what the operator sees
@@ -80,3 +85,43 @@ def test_e_key_enrolls_the_only_face_and_says_why_not_otherwise(qtbot, live_wind
     assert dialog is not None and dialog.track_id == window.last.result.tracks[0].id
     dialog.reject()
     assert window.enroll_dialog is None
+
+
+def test_enroll_panel_sits_beside_the_face_and_offers_to_save_when_he_leaves(qtbot, live_window):
+    from PySide6.QtCore import QRect
+
+    window, _ = live_window
+    window.pace = True   # played like a camera, at 30 fps: the window sees his last frames as they come
+    window.open_source(str(CLIP))
+    clicked = []
+
+    def click_him_late(shown) -> None:
+        # late in his shot (he leaves the picture at frame ~211, before 5 samples); clicked from the
+        # frame signal itself: the file plays unpaced, too fast to catch between two polls
+        big = [t for t in shown.result.tracks if t.box.width >= 70]
+        if not clicked and 186 <= shown.source_index <= 198 and big:
+            clicked.append(big[0].box)
+            window.face_clicked(*big[0].box.center)
+            window.enroll_dialog.name.setCurrentText(LIN)
+            window.enroll_dialog.start()
+
+    window.frame_shown.connect(click_him_late)
+    qtbot.waitUntil(lambda: bool(clicked), timeout=60_000)
+    box = clicked[0]
+    dialog = window.enroll_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.started
+    face = window.video.to_widget(box.left, box.top), window.video.to_widget(box.right, box.bottom)
+    face_on_screen = QRect(window.video.mapToGlobal(face[0].toPoint()), window.video.mapToGlobal(face[1].toPoint()))
+    panel = QRect(dialog.mapToGlobal(dialog.rect().topLeft()), dialog.size())
+    assert not panel.intersects(face_on_screen) and not panel.intersects(
+        QRect(window.video.mapToGlobal(window.video.rect().topLeft()), window.video.size()))   # docked beside the video
+    qtbot.waitUntil(lambda: dialog.save.isVisible() or dialog.saved_name is not None or not dialog.started,
+                    timeout=60_000)
+    assert dialog.save.isVisible(), dialog.status.text()
+    assert "left the picture" in dialog.status.text() and "Save them now" in dialog.status.text()
+    taken = dialog.progress.value()
+    assert 3 <= taken < 5
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    assert window.gallery.store.person(LIN).sample_count == taken
+    qtbot.waitUntil(lambda: window.enroll_dialog is None, timeout=5_000)
+    assert window.people.names() == [LIN]

@@ -113,7 +113,7 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
         QTimer.singleShot(0, lambda: time.sleep(6))
         qtbot.wait(7000)
         frozen = notify.status_at("the window has not responded")
-        assert frozen is not None and 2.9 <= frozen - blocked <= 6
+        assert frozen is not None and 2.0 <= frozen - blocked <= 6  # 3 s from the last tick, which may precede `blocked`
         assert longest_gap(notify.since(blocked, "WATCHDOG=1"), blocked, blocked + 6) >= 2.5
         qtbot.waitUntil(lambda: bool(notify.since(blocked + 6.2, "WATCHDOG=1")), timeout=10_000)
 
@@ -121,6 +121,7 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
         camera.die()
         qtbot.waitUntil(lambda: window.worker.problem is not None, timeout=30_000)
         died = time.monotonic()
+        qtbot.wait(1500)  # the heartbeat is rewritten once a second: let it carry the failure
         code, health = facegate_status(qtbot, db)
         assert code == 1 and health["state"] == "unhealthy", health
         assert any("camera failing" in p for p in health["problems"]), health["problems"]

@@ -1,0 +1,59 @@
+"""`facegate visitors`: the unknown visitors grouped by face (core.door.visitors).
+
+    facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
+    facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
+    facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
+    facegate visitors --retention-days 14      # change the retention period (default 30)
+"""
+from __future__ import annotations
+
+import argparse
+
+from core.cli.common import open_gallery, say
+from core.door.visitors import Visitors, VisitorSettings
+from core.errors import FaceGateError
+
+COMMANDS = ("visitors",)
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("visitors", parents=[common], help="unknown visitors grouped by face, with their visits")
+    p.add_argument("--enroll", nargs=2, metavar=("ID", "NAME"), default=None,
+                   help="enroll this visitor as NAME from all of their faces")
+    p.add_argument("--denied", action="store_true", help="with --enroll: known but not allowed through the door")
+    p.add_argument("--purge", action="store_true", help="delete never-enrolled visitors past the retention period")
+    p.add_argument("--retention-days", type=float, default=None, help="keep never-enrolled visitors this long")
+
+
+def run(args) -> int:
+    write = args.enroll is not None or args.purge or args.retention_days is not None
+    with open_gallery(args, write=write) as g:
+        settings, _problem = VisitorSettings.load_or_default(g.store)
+        if args.retention_days is not None:
+            settings.retention_days = args.retention_days
+            try:
+                settings.save(g.store)
+            except ValueError as exc:
+                raise FaceGateError(f"visitors settings not changed: {exc}") from None
+        visitors = Visitors(g.store, settings)
+        if args.enroll is not None:
+            visitor_id, name = args.enroll
+            if not visitor_id.lstrip("#").isdigit():
+                raise FaceGateError(f"visitor id {visitor_id!r} is not a number (see `facegate visitors`)")
+            result = visitors.enroll(int(visitor_id.lstrip("#")), g, name, allowed=not args.denied)
+            say(args, {"visitor": int(visitor_id.lstrip("#")), "name": result.person.name,
+                       "added": len(result.sample_ids), "samples": result.person.sample_count},
+                f"visitor #{visitor_id.lstrip('#')} enrolled as {result.person.name}: {len(result.sample_ids)} "
+                f"sample(s) added, {result.person.sample_count} in all")
+            return 0
+        if args.purge or args.retention_days is not None:
+            gone = visitors.purge()
+            if args.purge:
+                say(args, {"deleted": gone, "retention_days": settings.retention_days},
+                    f"{gone} visitors not seen for {settings.retention_days:g} days deleted")
+                return 0
+        rows = [v.as_json() for v in visitors.all()]
+    say(args, rows, "\n".join(
+        f"#{r['id']:<5} first {r['first_seen'][:19]}  last {r['last_seen'][:19]}  {r['visits']:>4} visits"
+        f"{'  enrolled as ' + r['enrolled_as'] if r['enrolled_as'] else ''}" for r in rows) or "no unknown visitors")
+    return 0

@@ -1,0 +1,312 @@
+"""The review queue ("Recent faces"): the last faces seen at this door, and what teaches the gallery.
+
+    >>> recent = RecentFaces(gallery)
+    >>> recent.recent()                   # newest first: snapshot, verdict, nearest people, quality
+    >>> recent.add(12, "Ada")             # face 12 becomes a sample of Ada - if every guard allows it
+    >>> recent.not_this(13, "Ada")        # face 13 is not Ada: never match it to her again
+    >>> recent.enroll_new(14, "Courier")  # a new person from face 14
+    >>> recent.dismiss(15)
+
+One face per logged visit (the DoorDecider records it on its writer thread, with the descriptor
+the worker process computed and the quality of the shot). Teaching the gallery from the camera's
+own faces is what makes a strict threshold work, and also the easiest way to poison it: a
+sample of the wrong person opens the door for them. So adding a sample is guarded (check_add):
+
+1. only a good shot: past the live loop's quality gates (core.vision.quality: big, sharp, facing
+   the camera, clearly a face);
+2. only when the face is nearer that person than anyone else, by the decision margin;
+3. never when the new sample would lie within the threshold of someone else's sample - that
+   other person's face would then match this person.
+
+Learning mode (off by default) adds such samples by itself after a confident, live grant (the
+door's consensus and liveness passed) when the face covers a condition the person's samples lack:
+at least ``learn_min_spread`` from their nearest own sample, still within the threshold and
+``learn_min_margin`` nearer them than anyone else, and past the same three guards; at most
+``learn_per_week`` per person in 7 days. Learned samples are marked (their source starts with
+"learned") and undone one by one (undo_learned).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import ClassVar
+
+import numpy as np
+
+from core.door.access_log import AccessEvent
+from core.errors import FaceGateError, StoreError
+from core.gallery.api import Gallery
+from core.gallery.store import NewSample, inserted_id, now, pack, unpack
+from core.gallery.stored_settings import StoredSettings
+from core.records import Candidate, Quality
+from core.vision.quality import problems
+
+log = logging.getLogger("facegate.review")
+LEARNED = "learned"   # the start of a learned sample's source
+_FIELDS = ("id, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, "
+           "sample_id")
+
+
+class Refused(FaceGateError):
+    """A guard of the review queue said no; the message says which and why."""
+
+
+@dataclass
+class ReviewSettings(StoredSettings):
+    """The queue's length, the quality bars and learning mode; stored in the gallery (key "review")."""
+
+    KEY: ClassVar[str] = "review"
+
+    keep: int = 500                 # faces kept in the queue (the oldest go first)
+    learning: bool = False
+    learn_per_week: int = 3         # learned samples per person in any 7 days
+    learn_min_spread: float = 0.2   # from the person's nearest own sample: a condition they lack
+    learn_min_margin: float = 0.1   # nearer them than anyone else, by at least this
+
+    def check(self) -> None:
+        if self.keep < 1:
+            raise ValueError("the review queue keeps at least one face")
+        if self.learn_per_week < 0 or self.learn_min_spread < 0 or self.learn_min_margin < 0:
+            raise ValueError("learning limits cannot be negative")
+
+
+@dataclass(frozen=True)
+class RecentFace:
+    """One face of the queue. ``nearest``: (name, distance) of the nearest people when it was seen."""
+
+    id: int
+    time: str
+    event_id: int | None
+    verdict: str
+    name: str | None
+    person_id: int | None
+    quality: Quality
+    nearest: list[tuple[str, float]]
+    status: str                      # new, added, not, enrolled, dismissed, learned, undone
+    outcome: str = ""
+    sample_id: int | None = None
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "time": self.time, "event": self.event_id, "verdict": self.verdict, "person": self.name,
+                "nearest": [{"name": n, "distance": round(d, 4)} for n, d in self.nearest],
+                "quality": {"sharpness": round(self.quality.sharpness, 1), "size": self.quality.size,
+                            "yaw": round(self.quality.yaw, 1), "problems": problems(self.quality)},
+                "status": self.status, "outcome": self.outcome}
+
+
+class RecentFaces:
+    """The review queue over one Gallery (its threshold and margin are the guards' numbers)."""
+
+    def __init__(self, gallery: Gallery, settings: ReviewSettings | None = None) -> None:
+        self.gallery = gallery
+        self.store = gallery.store
+        self.settings = settings or ReviewSettings.load_or_default(gallery.store)[0]
+        self.on_learned: list[Callable[[int], None]] = []  # called with the sample id, from the writer thread
+
+    # -- filling ----------------------------------------------------------------------------------
+    def record(self, event: AccessEvent, descriptor: np.ndarray, quality: Quality,
+               nearest: list[Candidate], live_grant: bool = False) -> int:
+        """Queue the face of a logged visit (newest first), drop the oldest past ``keep``, and
+        learn from it when learning mode is on and the door let the person in. Returns its id."""
+        with self.store.write("queueing a recent face") as db:
+            cur = db.execute(
+                "INSERT INTO recent_faces(time, event_id, verdict, person_id, name, descriptor, snapshot, sharpness, "
+                "size, yaw, pitch, score, nearest) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (event.time, event.id, event.verdict, event.person_id, event.name, pack(descriptor), event.snapshot,
+                 quality.sharpness, quality.size, quality.yaw, quality.pitch, quality.score,
+                 json.dumps([(c.name, round(c.distance, 4)) for c in nearest[:3]])))
+            face_id = inserted_id(cur)
+            db.execute("DELETE FROM recent_faces WHERE id <= ?", (face_id - self.settings.keep,))
+        if self.settings.learning and live_grant and event.person_id is not None:
+            self._learn(face_id, event.person_id)
+        return face_id
+
+    # -- reading ----------------------------------------------------------------------------------
+    def recent(self, limit: int = 50, pending: bool = False) -> list[RecentFace]:
+        """The newest faces first; ``pending``: only those nobody has acted on."""
+        sql = f"SELECT {_FIELDS} FROM recent_faces" + (" WHERE status = 'new'" if pending else "")
+        return [_face(r) for r in self.store.read(sql + " ORDER BY id DESC LIMIT ?", (int(limit),))]
+
+    def face(self, face_id: int) -> RecentFace:
+        rows = self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id = ?", (face_id,))
+        if not rows:
+            raise StoreError(f"no recent face {face_id} (the queue keeps the last {self.settings.keep})")
+        return _face(rows[0])
+
+    def snapshot(self, face_id: int) -> bytes | None:
+        rows = self.store.read("SELECT snapshot FROM recent_faces WHERE id = ?", (face_id,))
+        return rows[0][0] if rows else None
+
+    def _descriptor(self, face_id: int) -> np.ndarray:
+        self.face(face_id)
+        return unpack(self.store.read("SELECT descriptor FROM recent_faces WHERE id = ?", (face_id,))[0][0])
+
+    # -- the guards -------------------------------------------------------------------------------
+    def check_add(self, face_id: int, name: str) -> tuple[RecentFace, np.ndarray, int]:
+        """Raise Refused unless face ``face_id`` may become a sample of ``name``; returns the face,
+        its descriptor and the person's id."""
+        face = self.face(face_id)
+        person = self.gallery.store.person(name)
+        descriptor = self._descriptor(face_id)
+        self._good_shot(face)
+        candidates = self.gallery.candidates(descriptor)
+        margin = self.gallery.min_margin
+        if not candidates or candidates[0].person_id != person.id:
+            nearest = candidates[0] if candidates else None
+            raise Refused(f"face {face_id} is nearer {nearest.name} ({nearest.distance:.3f}) than {person.name}"
+                          if nearest else f"{person.name} has no samples to compare face {face_id} with")
+        if len(candidates) > 1 and candidates[1].distance - candidates[0].distance < margin:
+            raise Refused(f"face {face_id} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
+                          f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)")
+        self._not_near_others(face_id, descriptor, person.id, person.name)
+        return face, descriptor, person.id
+
+    def _good_shot(self, face: RecentFace) -> None:
+        failed = problems(face.quality)
+        if failed:
+            raise Refused(f"face {face.id} is not a good shot: {', '.join(failed)}")
+
+    def _not_near_others(self, face_id: int, descriptor: np.ndarray, person_id: int | None, name: str) -> None:
+        """Guard 3: the new sample must not lie within the threshold of another person's sample."""
+        threshold = self.gallery.threshold
+        others = [c for c in self.gallery.within(descriptor, threshold) if c.person_id != person_id]
+        if others:
+            raise Refused(f"face {face_id} is within {threshold:g} of {others[0].name}'s samples "
+                          f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}")
+
+    # -- acting -----------------------------------------------------------------------------------
+    def add(self, face_id: int, name: str) -> int:
+        """Add the face as a sample of ``name`` (every guard first); returns the sample id."""
+        face, descriptor, _person_id = self.check_add(face_id, name)
+        return self._add(face, descriptor, name, f"recent face #{face_id}", "added")
+
+    def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
+        sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness)
+        person, (sample_id,) = self.gallery.enroll_samples(name, [sample])
+        self._mark(face.id, status, f"sample {sample_id} of {person.name}", sample_id)
+        log.info("recent face #%d %s as sample %d of %s", face.id, status, sample_id, person.name)
+        return sample_id
+
+    def not_this(self, face_id: int, name: str) -> None:
+        """The face is not ``name``: matching skips them for faces nearer this one than their own samples."""
+        face = self.face(face_id)
+        person = self.gallery.store.person(name)
+        with self.store.write(f"marking recent face {face_id} as not {person.name}") as db:
+            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
+                       (person.id, pack(self._descriptor(face_id)), face.event_id, now()))
+            if face.event_id is not None and face.person_id == person.id:
+                db.execute("UPDATE access_events SET not_this_person = 1 WHERE id = ?", (face.event_id,))
+            db.execute("UPDATE recent_faces SET status = 'not', outcome = ? WHERE id = ?",
+                       (f"not {person.name}", face_id))
+        self.gallery.reload_negatives()
+
+    def enroll_new(self, face_id: int, name: str, allowed: bool = True) -> int:
+        """A new person from this face (a good shot, near nobody enrolled); returns the sample id."""
+        face = self.face(face_id)
+        if self.gallery.store.find_person(name) is not None:
+            raise Refused(f"{name} is already enrolled: add the face to them instead")
+        self._good_shot(face)
+        descriptor = self._descriptor(face_id)
+        self._not_near_others(face_id, descriptor, None, name)
+        sample = NewSample(descriptor, self.snapshot(face_id), f"recent face #{face_id}", face.quality.sharpness)
+        person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed)
+        self._mark(face_id, "enrolled", f"enrolled as {person.name}", sample_id)
+        return sample_id
+
+    def dismiss(self, face_id: int) -> None:
+        self.face(face_id)
+        self._mark(face_id, "dismissed", "dismissed")
+
+    def apply(self, face_ids: list[int], action: str, name: str = "") -> list[tuple[int, str | None]]:
+        """One action on several faces (a multi-selection): (face id, None or why it was refused)
+        each. ``enroll`` makes the person from the first face it can and adds the others to them."""
+        results: list[tuple[int, str | None]] = []
+        for face_id in face_ids:
+            try:
+                if action == "add" or (action == "enroll" and self.store.find_person(name) is not None
+                                       and any(r is None for _, r in results)):
+                    self.add(face_id, name)
+                elif action == "enroll":
+                    self.enroll_new(face_id, name)
+                elif action == "not":
+                    self.not_this(face_id, name)
+                elif action == "dismiss":
+                    self.dismiss(face_id)
+                else:
+                    raise ValueError(f"no review action {action!r} (add, not, enroll, dismiss)")
+                results.append((face_id, None))
+            except FaceGateError as exc:
+                results.append((face_id, str(exc)))
+        return results
+
+    def _mark(self, face_id: int, status: str, outcome: str, sample_id: int | None = None) -> None:
+        with self.store.write("marking a recent face") as db:
+            db.execute("UPDATE recent_faces SET status = ?, outcome = ?, sample_id = coalesce(?, sample_id) WHERE id = ?",
+                       (status, outcome, sample_id, face_id))
+
+    # -- learning mode ----------------------------------------------------------------------------
+    def _learn(self, face_id: int, person_id: int) -> int | None:
+        """After a live grant: add the face when it covers a condition the person's samples lack."""
+        s = self.settings
+        face = self.face(face_id)
+        descriptor = self._descriptor(face_id)
+        candidates = self.gallery.candidates(descriptor)
+        if not candidates or candidates[0].person_id != person_id:
+            return None
+        nearest = candidates[0]
+        margin = candidates[1].distance - nearest.distance if len(candidates) > 1 else None
+        why = None
+        if nearest.distance < s.learn_min_spread:
+            why = f"nothing new ({nearest.distance:.3f} from a sample of theirs)"
+        elif nearest.distance > self.gallery.threshold:
+            why = "not within the threshold"
+        elif margin is not None and margin < s.learn_min_margin:
+            why = f"not clearly theirs (margin {margin:.3f})"
+        elif self.learned_this_week(person_id) >= s.learn_per_week:
+            why = f"already {s.learn_per_week} learned this week"
+        if why is None:
+            try:
+                self._good_shot(face)
+                self._not_near_others(face_id, descriptor, person_id, nearest.name)
+            except Refused as exc:
+                why = str(exc)
+        if why is not None:
+            log.debug("learning mode: recent face #%d not learned: %s", face_id, why)
+            return None
+        sample_id = self._add(face, descriptor, nearest.name, f"{LEARNED}: recent face #{face_id} "
+                              f"({nearest.distance:.3f} from their nearest sample)", LEARNED)
+        for callback in list(self.on_learned):
+            callback(sample_id)
+        return sample_id
+
+    def learned_this_week(self, person_id: int) -> int:
+        since = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="milliseconds")
+        return self.store.read("SELECT count(*) FROM samples WHERE person_id = ? AND source LIKE 'learned%' "
+                               "AND created >= ?", (person_id, since))[0][0]
+
+    def learned(self) -> list[dict]:
+        """Every learned sample still in the gallery: sample id, person, when, from which face."""
+        rows = self.store.read("SELECT s.id, p.name, s.created, s.source FROM samples s JOIN people p "
+                               "ON p.id = s.person_id WHERE s.source LIKE 'learned%' ORDER BY s.id DESC")
+        return [{"sample": r[0], "person": r[1], "time": r[2], "source": r[3]} for r in rows]
+
+    def undo_learned(self, sample_id: int) -> None:
+        """Remove a learned sample (one click); its face goes back to the queue as 'undone'."""
+        rows = self.store.read("SELECT source FROM samples WHERE id = ?", (sample_id,))
+        if not rows or not str(rows[0][0]).startswith(LEARNED):
+            raise StoreError(f"sample {sample_id} is not a learned sample")
+        self.gallery.remove_sample(sample_id)
+        with self.store.write("undoing a learned sample") as db:
+            db.execute("UPDATE recent_faces SET status = 'undone', outcome = 'learned, then undone' WHERE sample_id = ?",
+                       (sample_id,))
+        log.info("learned sample %d undone", sample_id)
+
+
+def _face(row: tuple) -> RecentFace:
+    (id_, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome,
+     sample_id) = row
+    return RecentFace(id_, time, event_id, verdict, name, person_id, Quality(sharpness, size, yaw, pitch, score),
+                      [(n, d) for n, d in json.loads(nearest)], status, outcome, sample_id)
