@@ -57,6 +57,11 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
         logged = AccessLog(lin_gallery.store).events(limit=None)
         ids = {e.id for e in logged}
         assert {GRANTED, UNKNOWN, DOOR_ERROR} <= {e.verdict for e in logged}
+        # flush() means the broker has them; each topic reaches this subscriber a moment later
+        unknown_ids = {e.id for e in logged if e.verdict == UNKNOWN}
+        assert subscriber.wait_for(lambda: {d["event_id"] for d in subscriber.json_on(f"{BASE}/decision")} == ids
+                                   and {e["event_id"] for e in subscriber.json_on(f"{BASE}/event")} == ids
+                                   and {e["event_id"] for e in subscriber.json_on(f"{BASE}/unknown")} == unknown_ids)
 
         decisions = subscriber.json_on(f"{BASE}/decision")
         assert {d["event_id"] for d in decisions} == ids and len(decisions) == len(ids)
