@@ -39,7 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.door.access_log import AccessEvent, AccessLog
+from core.door.access_log import AccessEvent, AccessLog, EventRecorder
 from core.door.review import RecentFaces
 from core.door.schedule import Schedules
 from core.door.visitors import Visitors
@@ -156,12 +156,12 @@ class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
-                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now,
+                 access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
                  visitors: Visitors | None = None, recent: RecentFaces | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
-        self.access_log = access_log or AccessLog(gallery.store)
+        self.access_log: EventRecorder = access_log or AccessLog(gallery.store)
         self.visitors = visitors or Visitors(gallery.store)
         self.recent = recent or RecentFaces(gallery)
         self._purged_at: float | None = None

@@ -177,7 +177,7 @@ class LiveRecognizer:
         self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
-        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
+        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
         self._enrollment: _Enrollment | None = None
         self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
@@ -411,6 +411,7 @@ class LiveRecognizer:
         if unwanted:
             e.progress.problems = [unwanted]
             return
+        assert pose is not None and pose_name is not None  # a frame with no pose is never wanted
         if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
             return
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():

@@ -5,14 +5,14 @@ replayed decides exactly as the window would have decided on it.
 """
 from __future__ import annotations
 
-from core.door.access_log import AccessEvent, AccessLog
+from core.door.access_log import AccessEvent, EventRecorder
 from core.door.base import Door, DoorSettings
 from core.door.decide import DecisionSettings, DoorDecider
 from core.door.drivers import SimulatedDoor
 
 
 def attach_decider(recognizer, door: Door | None, settings: DecisionSettings | None = None,
-                   access_log: AccessLog | None = None) -> DoorDecider:
+                   access_log: EventRecorder | None = None) -> DoorDecider:
     """A DoorDecider for the recognizer's gallery (its stored settings unless given), asked about
     every track on every frame the recognizer processes."""
     if settings is None:

@@ -119,7 +119,7 @@ def write_video(frames: Sequence[np.ndarray] | Iterator[np.ndarray], path: str |
         for rgb in frames:
             if writer is None:
                 h, w = rgb.shape[:2]
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
                 if not writer.isOpened():
                     raise OSError(f"{path}: cannot write a video here")
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
@@ -253,7 +253,7 @@ class _Scene:
         pixels per texture pixel (a photo far larger than it will be shown is shrunk first)."""
         p = self.photo
         texel = max(1.0, 1 / (2 * shown))
-        img = p.rgb.astype(np.float32)
+        img: np.ndarray = p.rgb.astype(np.float32)
         if texel > 1:
             img = cv2.resize(img, None, fx=1 / texel, fy=1 / texel, interpolation=cv2.INTER_AREA)
         face = Box(*(int(round(c / texel)) for c in p.face.as_tuple()))
@@ -353,12 +353,12 @@ class _Scene:
         mx, my = (s + self.fold_offset) / self.scale + cx, v / self.scale + cy
         inside = valid & (normal[:, 2] < -0.05) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         if self.kind == "screen":  # emissive, plus a reflection that slides as the phone turns
-            light = 40 * np.exp(-8 * ((mx / w - 0.5 + rot[0, 2]) * 3 + (my / h - 0.5 + rot[1, 2])) ** 2)
-            gain = np.ones_like(mx)
+            light: np.ndarray = 40 * np.exp(-8 * ((mx / w - 0.5 + rot[0, 2]) * 3 + (my / h - 0.5 + rot[1, 2])) ** 2)
+            gain: np.ndarray = np.ones_like(mx)
         else:
             light = np.zeros_like(mx)
             gain = 0.55 + 0.5 * np.clip(normal @ self.light, 0, 1)
-        layers = np.stack([mx, my, inside, light, gain], axis=-1).reshape(gh, gw, 5).astype(np.float32)
+        layers: np.ndarray = np.stack([mx, my, inside, light, gain], axis=-1).reshape(gh, gw, 5).astype(np.float32)
         layers = cv2.resize(layers, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
         sampled = cv2.remap(self.texture, layers[..., 0], layers[..., 1], cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
@@ -392,7 +392,8 @@ class Camera:
         dx, dy = self.rng.integers(0, 32, 2)
         out = np.clip(img.astype(np.int16) + self._grain[dy:dy + h, dx:dx + w], 0, 255).astype(np.uint8)
         ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
-        return cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else out
+        decoded = cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else None
+        return out if decoded is None else decoded
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
