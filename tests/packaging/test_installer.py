@@ -150,7 +150,9 @@ def check_self_test(home: Path, platform: str = "offscreen", **env: str) -> None
     assert f"YuNet face detector {INSTALL_DIR}/_internal/resources/models/yunet/face_detection_yunet_2023mar.onnx" in text
     assert "detecting with yunet, every frame" in text
     assert re.search(r"playing /opt/facegate/_internal/resources/demo_clip\.mp4", text)
-    assert "enrolled 'Demo Person' with 5 samples" in text
+    enrolled = re.search(r"enrolled 'Demo Person' with (\d+) samples", text)
+    # 5 samples at least; more while head poses are still missing (core.live.enrollment)
+    assert enrolled and int(enrolled.group(1)) >= 5, text
     named = re.search(r"Demo Person named on (\d+) of (\d+) frames shown.*stranger not named on (\d+) of (\d+)", text)
     assert named, text
     person, shown, unnamed, stranger = map(int, named.groups())
