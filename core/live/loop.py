@@ -25,12 +25,13 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
-from core.live.tracking import CutDetector, Track, Tracker
+from core.live.tracking import Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
 from core.vision.quality import QualitySettings, measure, precheck, problems
+from core.vision.tracking import CutDetector
 
 log = logging.getLogger("facegate.enroll")  # each enrollment's outcome goes to the log file (core.logs)
 
