@@ -206,6 +206,7 @@ def test_cli_scan_and_scan_search(db_path, capsys):
     assert cli_main(["scan", str(CLIP), "--db", str(db_path), "--every", "30", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["frames"] == 275 and out["frames_scanned"] == 10 and out["faces"] >= 4
+    assert out["faces_seen"] >= out["faces"] + out["poor_faces"]
     assert cli_main(["scan-search", str(IMAGES / "lin-manuel-miranda.png"), "--db", str(db_path),
                      "--top", "3", "--json"]) == 0
     (face,) = json.loads(capsys.readouterr().out)
