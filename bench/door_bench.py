@@ -5,9 +5,9 @@
 1. The clip, with Lin-Manuel enrolled from his own frames (live enrollment, as at a door): the
    frame at which he is granted, how long after his face appears, why, and how many pulses the
    door got; when the unknown person is logged.
-2. Liveness cues: the spread of the head-turn measure and the deepest eye closing, for Lin-Manuel
-   in the clip, for the unknown person, and for a video of one still photo (what the default
-   thresholds must separate).
+2. Liveness cues: the nose parallax and bump and the deepest eye closing, for Lin-Manuel in the
+   clip, for the unknown person, and for a video of one still photo (bench/attack_bench.py
+   measures them on generated attacks).
 3. Costs on the frame thread: DoorDecider.update for a candidate face (with the 68-point landmarks)
    and for a settled one; an access-log entry (snapshot + descriptor + SQLite commit).
 4. The door: unlock() to the relay's ON bytes through the guard process on a pseudo-terminal,
@@ -59,6 +59,8 @@ def clip_decisions(g) -> None:
     for i, ts, rgb in frames(CLIP):
         for view in rec.process(rgb, ts).tracks:
             d = view.decision
+            if d is None:  # a face that failed the quality gates is not judged
+                continue
             if d.verdict == GRANTED and granted is None:
                 granted = (i, d)
             if d.verdict == UNKNOWN and view.box.right < 160 and i >= 211 and unknown is None:
@@ -74,30 +76,39 @@ def clip_decisions(g) -> None:
 
 
 def cue_spread(label: str, video, describer, stop=None) -> None:
-    """Head-turn spread and deepest relative eye closing for every face in a video."""
+    """What the liveness check makes of the largest face of a video (60 px or more): its best
+    nose parallax and bump against the first frame, its noise, the deepest two-frame eye
+    closing, and whether (and why) it passed."""
     import numpy as np
     from test_decide import frames
 
     from core.vision.detection import Detector
-    from core.vision.liveness import LivenessSettings, measure
+    from core.vision.liveness import LivenessCheck, LivenessSettings, rectified_ears, turn_evidence
 
     detector = Detector("haar+hog", 40)
-    ears, yaws = [], []
-    for _, _, rgb in frames(video, stop=stop):
-        for box in detector.detect(rgb):
-            if box.width >= 60:
-                shape = describer.landmarks(rgb, box, 68)
-                ear, yaw = measure(np.array([(p.x, p.y) for p in shape.parts()], float))
-                ears.append(ear)
-                yaws.append(yaw)
-    if not ears:
-        print(f"{label}: no face of 60 px or more")
-        return
-    yaws.sort()
-    spread = yaws[-2] - yaws[1] if len(yaws) > 3 else 0.0
     need = LivenessSettings()
-    print(f"{label}: {len(ears)} faces; head-turn spread {spread:.3f} (needs {need.turn_range}); deepest eye "
-          f"closing {min(ears) / np.percentile(ears, 80):.2f} of open (a blink is under {need.blink_ratio})")
+    check = LivenessCheck(describer, need)
+    points, result = [], None
+    for _, ts, rgb in frames(video, stop=stop):
+        boxes = [b for b in detector.detect(rgb) if b.width >= need.min_face]
+        if boxes:
+            box = max(boxes, key=lambda b: b.area)
+            shape = describer.landmarks(rgb, box, 68)
+            points.append(np.array([(p.x, p.y) for p in shape.parts()], float))
+            result = check.observe_points(points[-1], ts)
+    if len(points) < 3:
+        print(f"{label}: no face of {need.min_face} px or more")
+        return
+    from core.vision.liveness import halves
+
+    sides = halves(points[0])
+    turns = [t for t in (turn_evidence(points[0], a, b, sides) for a, b in zip(points, points[1:])) if t]
+    ears = np.array([rectified_ears(points[0], p) for p in points])
+    rel = (ears / np.percentile(ears, 80, axis=0)).max(axis=1)
+    print(f"{label}: {len(points)} faces; best nose parallax {max(t.parallax for t in turns):.2f} (needs {need.parallax}), "
+          f"best bump {max(t.bump for t in turns):.2f} (needs {need.bump}), noise {np.median([t.noise for t in turns]):.3f}; "
+          f"deepest two-frame eye closing {np.maximum(rel[:-1], rel[1:]).min():.2f} of open (a blink is under "
+          f"{need.blink_ratio}); {'PASSED: ' if result.passed else 'not passed: '}{result.reason}")
 
 
 def photo_video(path: Path) -> Path:

@@ -1,5 +1,6 @@
 """Door decisions in the window: builds the door output and the DoorDecider from the settings stored
-in the gallery, hands the DoorDecider to the live recognizer, and adds the Access log, Visitors,
+in the gallery, hands the DoorDecider to the live recognizer (core.station.wiring, as
+`facegate replay` does), and adds the Access log, Visitors,
 Recent faces and Door pages plus the door indicator in the status bar; sends every logged
 decision out (MQTT, webhook: core.door.events) when the Door page says where. The door is locked and closed when the window
 closes (core.door.base also locks at interpreter exit, and the guard process on a crash)."""
@@ -9,10 +10,11 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from core.door import start_door
 from core.door.base import DoorSettings
-from core.door.decide import MANUAL_UNLOCK, DecisionSettings, DoorDecider
+from core.door.decide import MANUAL_UNLOCK, DecisionSettings
 from core.door.event_settings import EventSettings
 from core.door.events import EventPublisher
 from core.errors import FaceGateError
+from core.station.wiring import attach_decider
 from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
@@ -34,11 +36,10 @@ class DoorPages(QObject):
         decision_settings, decision_problem = DecisionSettings.load_or_default(store)
         event_settings, events_problem = EventSettings.load_or_default(store)
         self.door, open_problem = start_door(door_settings)
-        self.decider = DoorDecider(window.gallery, self.door, decision_settings)
+        self.decider = attach_decider(window.recognizer, self.door, decision_settings)
         self.events = EventPublisher(event_settings)
         self.decider.on_logged.append(self._publish)
         self.door.add_listener(self._door_changed)
-        window.recognizer.decider = self.decider
         self.indicator = DoorIndicator(self.door)
         window.statusBar().addPermanentWidget(self.indicator)
         self.log_page = LogPage(window.gallery)

@@ -1,5 +1,6 @@
 """Enroll the face the operator clicked: choose a new or existing name and whether the person may
-enter; core then takes several good samples of that tracked face over the next frames and saves
+enter; core then takes good samples of that tracked face across head poses (straight, a little left,
+right, up, down; the panel ticks those taken and names those missing) and saves
 them together. The panel only shows the progress core reports (FrameResult.enrollment): when the
 face leaves, that core looks for it again, and, with enough samples, offers to save them now.
 The window docks it beside the video, so it never covers the face being enrolled."""
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.live.loop import EnrollmentProgress, LiveRecognizer
+from core.vision.pose import POSES
 
 
 class EnrollDialog(QDialog):
@@ -42,8 +44,9 @@ class EnrollDialog(QDialog):
         self.allowed = QCheckBox("Allowed to open the door")
         self.allowed.setChecked(True)
         self.progress = QProgressBar(maximum=recognizer.settings.enroll_samples, value=0)
-        self.status = QLabel("Look at the camera; FaceGate takes several samples over a few seconds.",
-                             wordWrap=True)
+        self.status = QLabel("Look straight at the camera, then turn a little left, right, up and down; "
+                             "FaceGate takes samples of each pose over a few seconds.", wordWrap=True)
+        self.poses = QLabel(wordWrap=True)  # the head poses taken, and those still missing
         self.warning = QLabel(wordWrap=True)
         self.warning.setStyleSheet("color: #b36b00;")
         self.warning.hide()
@@ -61,6 +64,7 @@ class EnrollDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.poses)
         layout.addWidget(self.warning)
         layout.addWidget(self.save)
         layout.addWidget(self.buttons)
@@ -93,8 +97,9 @@ class EnrollDialog(QDialog):
         if not self.started or progress is None:
             return
         self.track_id = progress.track_id  # the same face on a new track, when it came back
-        self.progress.setMaximum(progress.needed)
+        self.progress.setMaximum(max(progress.needed, progress.collected))
         self.progress.setValue(progress.collected)
+        self.poses.setText(pose_checklist(progress))
         if progress.warning:
             self.warning.setText(progress.warning)
             self.warning.show()
@@ -148,3 +153,9 @@ class EnrollDialog(QDialog):
             self.start()
             return
         super().keyPressEvent(event)
+
+
+def pose_checklist(progress: EnrollmentProgress) -> str:
+    """'Poses:  straight ✓2   left ✓1   right –   up –   down –': each head pose and its samples."""
+    return "Poses:  " + "   ".join(f"{pose} ✓{progress.poses[pose]}" if progress.poses.get(pose) else f"{pose} –"
+                                    for pose in POSES)

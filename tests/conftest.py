@@ -62,7 +62,9 @@ def clip():
 
 @pytest.fixture(scope="session")
 def lin_db(tmp_path_factory, clip, describer) -> Path:
-    """A gallery where Lin-Manuel was enrolled live from the clip (5 samples of his track)."""
+    """A gallery where Lin-Manuel was enrolled live from the clip (samples of his track across the
+    head poses he shows after the click; what was taken is saved when he leaves, as the operator
+    would with "Save the samples taken")."""
     from core.gallery.api import Gallery
     from core.live.loop import LiveRecognizer, LiveSettings
     from core.live.worker import InlineWorker
@@ -72,12 +74,14 @@ def lin_db(tmp_path_factory, clip, describer) -> Path:
         # the 10 s to collect samples is wall-clock: on a loaded machine the 80 frames take longer
         rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(describer))
         progress = None
-        for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 80]):
+        for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 100]):  # he leaves at 212
             result = rec.process(rgb, i / 30)
             if i == LIN_CLICK_FRAME:
                 (track,) = result.tracks
                 rec.start_enrollment(track.id, "Lin-Manuel")
             progress = result.enrollment or progress
+        if not progress.done and progress.can_save:
+            progress = rec.save_enrollment()
         rec.close()
         assert progress and progress.done, progress
     return path

@@ -2,7 +2,8 @@
 
 Every command takes --db PATH (default: the gallery in the user's data folder). Errors are
 printed as one line naming what is wrong, with exit status 2; nothing is half-done. Each group
-of verbs lives in its own module (gallery, tools, door, service); this one only parses and routes.
+of verbs lives in its own module (gallery, tools, door, site, service, events, visitors, review,
+replay); this one only parses and routes.
 """
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import sys
 from pathlib import Path
 
 from core import logs
-from core.cli import door, events, gallery, review, service, site, tools, visitors
+from core.cli import door, events, gallery, replay, review, service, site, tools, visitors
 from core.errors import FaceGateError
 from core.paths import default_db
 
-GROUPS = (gallery, tools, door, site, service, events, visitors, review)
+GROUPS = (gallery, tools, door, site, service, events, visitors, review, replay)
 COMMANDS = tuple(c for group in GROUPS for c in group.COMMANDS)
 
 

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -84,6 +85,12 @@ class AccessEvent:
     visitor_id: int | None = None   # the unknown visitor this face was grouped into (core.door.visitors)
     descriptor: np.ndarray | None = field(default=None, repr=False, compare=False)
     snapshot: bytes | None = field(default=None, repr=False, compare=False)
+
+
+class EventRecorder(Protocol):
+    """Where a DoorDecider writes its decisions: the AccessLog, or a replay's log kept in memory."""
+
+    def record(self, event: AccessEvent) -> int: ...
 
 
 class AccessLog:

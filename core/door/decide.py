@@ -9,7 +9,8 @@ granted only when
    clearly nearer than the next person (re-judged here with the decision's own threshold and
    margin, which may be stricter than the live labels'),
 2. that person is allowed, and inside one of their weekly windows (if they have any),
-3. the face has shown itself alive (a blink or a head turn, core.vision.liveness) - on by default.
+3. the face has shown itself alive (a blink, or a head turn whose nose parallax no picture can make,
+   core.vision.liveness), watched on every frame from its arrival - on by default.
 
 Then the door gets one pulse (the door itself refuses pulses during its cooldown), and the
 visit's verdict is final: staying in front of the camera never opens the door twice. A visit is
@@ -38,7 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.door.access_log import AccessEvent, AccessLog
+from core.door.access_log import AccessEvent, AccessLog, EventRecorder
 from core.door.review import RecentFaces
 from core.door.schedule import Schedules
 from core.door.visitors import Visitors
@@ -47,7 +48,7 @@ from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Candidate, Match
 from core.vision.images import crop, encode_jpeg
-from core.vision.liveness import LivenessCheck, LivenessSettings
+from core.vision.liveness import LivenessCheck, LivenessResult, LivenessSettings
 from core.vision.quality import measure, sharpness
 
 log = logging.getLogger("facegate.decide")
@@ -81,8 +82,11 @@ class DecisionSettings(StoredSettings):
     liveness: bool = True          # require a blink or head turn before unlocking
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.5
-    turn_range: float = 0.2
+    blink_ratio: float = 0.5       # both eyes under this fraction of open...
+    blink_frames: int = 2          # ...for this many frames in a row
+    turn_parallax: float = 0.35    # the nose tip's parallax against the face's homography (eye distances)
+    turn_bump: float = 0.10        # the tip out of both half-face planes (a folded sheet has none)
+    turn_frames: int = 10          # frames that must show both
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160       # px, square JPEG in the access log
@@ -96,10 +100,15 @@ class DecisionSettings(StoredSettings):
             raise ValueError("at least one identification must agree")
         if not 0 < self.blink_ratio < 1:
             raise ValueError(f"blink ratio {self.blink_ratio} must be between 0 and 1")
+        if self.blink_frames < 1 or self.turn_frames < 1:
+            raise ValueError("a blink and a turn need at least one frame")
+        if self.turn_parallax <= 0 or self.turn_bump <= 0:
+            raise ValueError("a head turn needs some parallax and some bump (0 would let a flat photo pass)")
 
     def liveness_settings(self) -> LivenessSettings:
         return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
-                                turn_range=self.turn_range, min_face=self.liveness_min_face,
+                                blink_frames=self.blink_frames, parallax=self.turn_parallax, bump=self.turn_bump,
+                                turn_frames=self.turn_frames, min_face=self.liveness_min_face,
                                 window=self.liveness_window)
 
 
@@ -116,6 +125,7 @@ class Decision:
     margin: float | None = None
     door: str = ""                 # the door's answer to an unlock: 'unlocking', 'cooldown (…)', 'error: …'
     final: bool = False
+    liveness: str = ""             # the cue that passed ("turned: parallax 0.31"), or what is still awaited
 
 
 @dataclass
@@ -146,12 +156,12 @@ class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
-                 access_log: AccessLog | None = None, clock: Callable[[], datetime] = datetime.now,
+                 access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
                  visitors: Visitors | None = None, recent: RecentFaces | None = None) -> None:
         self.gallery = gallery
         self.settings = settings or DecisionSettings()
         self.settings.check()
-        self.access_log = access_log or AccessLog(gallery.store)
+        self.access_log: EventRecorder = access_log or AccessLog(gallery.store)
         self.visitors = visitors or Visitors(gallery.store)
         self.recent = recent or RecentFaces(gallery)
         self._purged_at: float | None = None
@@ -192,7 +202,12 @@ class DoorDecider:
                 visit.descriptors = [*visit.descriptors[-(VISIT_DESCRIPTORS - 1):], descriptor]
         visit.matches = matches
         if not visit.decision.final:
-            visit.decision = self._judge(visit, matches, rgb, box, timestamp)
+            # watched from the face's arrival, every frame until the verdict: a head turns as it
+            # comes in, and the landmark noise is measured between consecutive frames
+            alive = self._liveness(visit).observe(rgb, box, timestamp) if self.settings.liveness else None
+            visit.decision = self._judge(visit, matches, alive, timestamp)
+            if alive is not None and not visit.decision.liveness:
+                visit.decision = replace(visit.decision, liveness=alive.reason)
         elif visit.decision.verdict == GRANTED:
             self._still_here(visit.decision.person_id, timestamp)
         return visit.decision
@@ -227,7 +242,7 @@ class DoorDecider:
         """The identification re-judged with this decision's threshold and margin."""
         return best_match(m.candidates, self.settings.threshold, self.settings.min_margin) if m.candidates else m
 
-    def _judge(self, visit: _Visit, matches: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+    def _judge(self, visit: _Visit, matches: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
         track = visit.track
         if not matches:
@@ -238,9 +253,7 @@ class DoorDecider:
             self._still_here(last.person_id, ts)
         agreeing = recent[-s.agree:]
         if len(agreeing) == s.agree and all(m.matched and m.person_id == last.person_id for m in agreeing):
-            return self._for_person(visit, agreeing, rgb, box, ts)
-        if last.matched and s.liveness:  # a candidate: start watching for a blink or a turn now
-            self._liveness(visit).observe(rgb, box, ts)
+            return self._for_person(visit, agreeing, alive, ts)
         nobody = recent[-s.unknown_after:]
         if len(nobody) == s.unknown_after and self._nobody(nobody):
             decision = Decision(track, None, UNKNOWN, last.reason, None, last.distance, last.margin)
@@ -259,7 +272,7 @@ class DoorDecider:
             why = last.reason
         return Decision(track, None, UNSURE, why, None, last.distance, last.margin)
 
-    def _for_person(self, visit: _Visit, agreeing: list[Match], rgb: np.ndarray, box: Box, ts: float) -> Decision:
+    def _for_person(self, visit: _Visit, agreeing: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
         s = self.settings
         latest = agreeing[-1]
         worst = max(m.distance for m in agreeing if m.distance is not None)  # all of them: they matched
@@ -280,8 +293,8 @@ class DoorDecider:
         inside, why = self.schedules.allows(person.id, self.clock())
         if not inside:
             return self._finish(visit, replace(base, verdict=DENIED_SCHEDULE, reason=f"{why}; {evidence}"))
-        if s.liveness:
-            alive = self._liveness(visit).observe(rgb, box, ts)
+        if alive is not None:
+            base = replace(base, liveness=alive.reason)
             if not alive.passed:
                 return replace(base, verdict=CHECKING_LIVENESS, reason=f"{alive.reason} ({evidence})")
             evidence += f"; {alive.reason}"

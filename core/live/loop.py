@@ -25,11 +25,13 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
+from core.live.enrollment import PoseBook
 from core.live.tracking import Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
+from core.vision.pose import POSES, HeadPose, head_pose
 from core.vision.quality import QualitySettings, measure, precheck, problems
 from core.vision.tracking import CutDetector
 
@@ -56,14 +58,18 @@ class LiveSettings:
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3      # frames between descriptors of a track already identified
-    vote: int = 3                  # the label is the majority of the last `vote` identifications
+    vote: int = 3                  # the label is the majority of the last `vote` identifications...
+    quick_slack: float = 0.05      # ...or the latest one alone, when it is this far inside the threshold
+                                   # and no other person is among them (a face turning in)
     hold_slack: float = 0.1        # a named track keeps its name while its nearest person is still
                                    # that person within threshold + slack (pose/light drift)
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
-    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
-    enroll_samples: int = 5
+    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (core.vision.tracking.CutDetector)
+    enroll_samples: int = 5        # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
+    enroll_per_pose: int = 2
+    enroll_pose_wait: float = 2.0  # s: then the straight pose and enroll_samples samples complete it
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
@@ -124,6 +130,12 @@ class EnrollmentProgress:
     problems: list[str] = field(default_factory=list)  # why recent frames were not taken
     lost: bool = False       # the face left the picture: FaceGate looks for it again (any new track)
     can_save: bool = False   # enough good samples to save now (save_enrollment), or go on when it is back
+    poses: dict[str, int] = field(default_factory=dict)  # samples taken per head pose
+
+    @property
+    def missing(self) -> list[str]:
+        """Head poses with no sample yet, in the order they are asked for."""
+        return [p for p in POSES if not self.poses.get(p)]
 
 
 @dataclass
@@ -145,6 +157,7 @@ class _Enrollment:
     reference: list[np.ndarray] = field(default_factory=list)  # the face's descriptor when it was clicked
     samples: list[NewSample] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
+    poses: PoseBook = field(default_factory=PoseBook)
 
 
 class LiveRecognizer:
@@ -165,7 +178,7 @@ class LiveRecognizer:
         self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
-        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality]] = {}
+        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
         self._enrollment: _Enrollment | None = None
         self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
@@ -197,7 +210,8 @@ class LiveRecognizer:
             self._check_enrollment_deadline(timestamp)
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
-            enrollment = replace(self._enrollment.progress) if self._enrollment else None
+            enrollment = replace(self._enrollment.progress, poses=dict(self._enrollment.progress.poses)) \
+                if self._enrollment else None
             if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
                 self._enrollment = None
             self.last_frame_at = time.monotonic()
@@ -247,7 +261,9 @@ class LiveRecognizer:
         if self.descriptor_worker.submit((track.id, frame), chip):
             track.submitted_frame = frame
             if enrolling:
-                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality)
+                shape = self.gallery.describer.landmarks(rgb, box, 68)  # ~1 ms, the enrolling face only
+                pose = head_pose(np.array([(q.x, q.y) for q in shape.parts()], float), rgb.shape[1])
+                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality, pose)
 
     def _collect(self, frame: int) -> None:
         for (track_id, submitted), descriptor, error in self.descriptor_worker.poll():
@@ -318,6 +334,12 @@ class LiveRecognizer:
             track.identity = name
             return name, "known"
         last = recent[-1]
+        if (last.name is not None and {m.name for m in recent if m.name is not None} == {last.name}
+                and last.distance is not None and last.distance <= self.settings.threshold - self.settings.quick_slack):
+            # a face turning in: its first frames match nobody, then a clear match - name it now;
+            # "nobody" does not outvote a clear name, only another name would (the door never uses this)
+            track.identity = last.name
+            return track.identity, "known"
         nearest = last.candidates[0] if last.candidates else None
         if (track.identity and nearest and nearest.name == track.identity
                 and nearest.distance <= self.settings.threshold + self.settings.hold_slack):
@@ -380,20 +402,29 @@ class LiveRecognizer:
             return replace(e.progress)
 
     def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
-                     thumb: bytes, quality: Quality) -> None:
+                     thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
         s = self.settings
         if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
             return
+        e.poses.per_pose = s.enroll_per_pose
+        pose_name = e.poses.name(pose)
+        unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
+        if unwanted:
+            e.progress.problems = [unwanted]
+            return
+        assert pose is not None and pose_name is not None  # a frame with no pose is never wanted
         if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
             return
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():
             e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
                                   "check the name before saving")
-        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame}", quality.sharpness))
+        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness))
         e.frames.append(frame)
+        e.poses.add(pose_name, pose)
+        e.progress.poses = dict(e.poses.taken)
         e.progress.collected = len(e.samples)
         e.progress.problems = []
-        if len(e.samples) >= e.progress.needed:
+        if e.poses.every_pose:
             self._save(e)
 
     def _save(self, e: _Enrollment) -> None:
@@ -404,8 +435,8 @@ class LiveRecognizer:
             return
         e.progress.done = True
         e.progress.can_save = False
-        self._events.append(f"enrolled {person.name} with {len(e.samples)} samples")
-        log.info("enrolling %s: saved %d samples", person.name, len(e.samples))
+        self._events.append(f"enrolled {person.name} with {len(e.samples)} samples ({e.poses.summary()})")
+        log.info("enrolling %s: saved %d samples (%s)", person.name, len(e.samples), e.poses.summary())
         self._reidentify()
 
     def _fail(self, e: _Enrollment, why: str) -> None:
@@ -422,7 +453,10 @@ class LiveRecognizer:
         if e.started is None:
             e.started = now
         enough = e.progress.collected >= s.enroll_min_keep
-        if e.lost_at is not None and now - e.lost_at > s.enroll_wait:
+        if (e.lost_at is None and now - e.started >= s.enroll_pose_wait and e.poses.taken.get("straight")
+                and e.progress.collected >= e.progress.needed):
+            self._save(e)  # the straight pose and enough samples; the poses not shown by now stay missing
+        elif e.lost_at is not None and now - e.lost_at > s.enroll_wait:
             if enough:
                 e.progress.can_save = True
             else:

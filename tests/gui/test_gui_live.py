@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from core.live.loop import EnrollmentProgress
 from core.vision.quality import BLURRED, TOO_FAR, TURNED, UNCLEAR
+from gui.enroll_dialog import pose_checklist
 from tests.support.data import CLIP
 from tests.support.window import LIN, LIN_FRAMES, OTHER_FRAMES, play
 
@@ -35,10 +37,18 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     dialog.name.setCurrentText(LIN)
     assert dialog.allowed.isChecked()
     dialog.start()
-    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started, timeout=60_000)
+    # it saves by itself once the poses he shows are in, or - if he leaves first - offers to save
+    # what it took, and the operator does
+    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started or dialog.save.isVisible(),
+                    timeout=60_000)
+    if dialog.saved_name is None and dialog.started:
+        dialog.save.click()
     assert dialog.saved_name == LIN, dialog.status.text()
     person = window.gallery.store.person(LIN)
-    assert person.sample_count == window.recognizer.settings.enroll_samples and person.allowed
+    assert person.sample_count >= window.recognizer.settings.enroll_min_keep and person.allowed
+    assert any("(straight)" in s.source for s in window.gallery.store.samples(LIN))  # the required pose
+    shown = pose_checklist(EnrollmentProgress(LIN, 1, 3, 5, poses={"straight": 2, "left": 1}))
+    assert shown == "Poses:  straight ✓2   left ✓1   right –   up –   down –"      # what the operator sees
     assert window.people.names() == [LIN]  # the people panel shows him at once
     with qtbot.waitSignal(window.worker.finished_source, timeout=120_000):
         pass

@@ -36,7 +36,7 @@ def enroll(gallery, clip, start: int, frames: list[int]):
 def test_a_track_broken_mid_enrollment_is_picked_up_again_and_saved(gallery, clip, caplog):
     caplog.set_level(logging.INFO, logger="facegate.enroll")
     # his shot from frame 100; after frame 110 (two samples) the picture cuts to an empty scene
-    # for 10 frames and back: every track ends there (core.live.tracking.CutDetector)
+    # for 10 frames and back: every track ends there (core.vision.tracking.CutDetector)
     frames = [*range(100, 111), *EMPTY, *range(111, 211)]
     rec, seen = enroll(gallery, clip, 100, frames)
     rec.close()
@@ -45,12 +45,13 @@ def test_a_track_broken_mid_enrollment_is_picked_up_again_and_saved(gallery, cli
     assert lost and 1 <= lost[0].collected < 5 and not lost[0].can_save and lost[0].error is None
     done = [p for _, p in seen if p.done]
     assert done, seen[-1]
-    assert done[0].track_id != first_track and done[0].collected == 5 and done[0].error is None
+    # (5 samples at least; more while head poses are still missing: core.live.enrollment)
+    assert done[0].track_id != first_track and done[0].collected >= 5 and done[0].error is None
     assert all(p.error is None for _, p in seen)
-    assert gallery.store.person(NAME).sample_count == 5
+    assert gallery.store.person(NAME).sample_count == done[0].collected
     messages = [r.getMessage() for r in caplog.records if r.name == "facegate.enroll"]
     assert any("left after" in m for m in messages) and any("is back" in m for m in messages)
-    assert any(m == f"enrolling {NAME}: saved 5 samples" for m in messages)
+    assert any(m.startswith(f"enrolling {NAME}: saved {done[0].collected} samples (") for m in messages)
 
 
 def test_leaving_with_three_samples_offers_to_save_them(gallery, clip, caplog):
@@ -69,7 +70,7 @@ def test_leaving_with_three_samples_offers_to_save_them(gallery, clip, caplog):
         rec.close()
     assert gallery.store.person(NAME).sample_count == last.collected
     messages = [r.getMessage() for r in caplog.records if r.name == "facegate.enroll"]
-    assert f"enrolling {NAME}: saved {last.collected} samples" in messages
+    assert any(m.startswith(f"enrolling {NAME}: saved {last.collected} samples (") for m in messages)
 
 
 def test_too_few_samples_when_the_face_leaves_is_not_saved(gallery, clip, caplog):
@@ -89,5 +90,5 @@ def test_leaving_early_and_coming_back_goes_on_and_saves(gallery, clip):
     rec.close()
     offered = [p for _, p in seen if p.can_save and not p.done]
     assert offered and offered[0].collected == 3
-    assert seen[-1][1].done and seen[-1][1].collected == 5 and seen[-1][1].track_id != seen[0][1].track_id
-    assert gallery.store.person(NAME).sample_count == 5
+    assert seen[-1][1].done and seen[-1][1].collected >= 5 and seen[-1][1].track_id != seen[0][1].track_id
+    assert gallery.store.person(NAME).sample_count == seen[-1][1].collected

@@ -21,10 +21,12 @@ def _labels(rec, frames, start=0, pace=0.0):
 
 def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, describer):
     person = lin_gallery.store.person("Lin-Manuel")
-    assert person.sample_count == 5
-    sources = [s.source for s in lin_gallery.store.samples("Lin-Manuel")]
-    frames = sorted(int(s.split()[-1]) for s in sources)
-    assert len(set(frames)) == 5 and frames[-1] - frames[0] >= 20  # spread over time, not one pose
+    assert person.sample_count >= 3
+    sources = [s.source for s in lin_gallery.store.samples("Lin-Manuel")]  # "camera frame 147 (straight)"
+    frames = sorted(int(s.split()[2]) for s in sources)
+    poses = {s.split("(")[-1].rstrip(")") for s in sources}
+    assert len(set(frames)) == len(frames) and frames[-1] - frames[0] >= 20  # spread over time
+    assert "straight" in poses and len(poses) >= 2, sources                  # and over poses
 
     rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     labels = _labels(rec, clip)
@@ -70,14 +72,15 @@ def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, desc
 
 def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer):
     rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
-    window = clip[LIN_SHOT.start:LIN_SHOT.start + 10]
-    assert "Lin-Manuel" in _labels(rec, window)[9]
+    # play his shot until his latest identification names him (not a name held over a turn)
+    i = next(i for i in LIN_SHOT if "Lin-Manuel" in [t.label for t in rec.process(clip[i], i / 30).tracks]
+             and all(t.matches and t.matches[-1].matched for t in rec.tracker.tracks.values()))
     lin_gallery.rename("Lin-Manuel", "Lin")
     rec.refresh()
-    assert rec.process(clip[LIN_SHOT.start + 10]).tracks[0].label == "Lin"
+    assert rec.process(clip[i + 1], (i + 1) / 30).tracks[0].label == "Lin"
     lin_gallery.remove("Lin")
     rec.refresh()
-    assert rec.process(clip[LIN_SHOT.start + 11]).tracks[0].label == "Unknown"
+    assert rec.process(clip[i + 2], (i + 2) / 30).tracks[0].label == "Unknown"
     rec.close()
 
 

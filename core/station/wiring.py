@@ -1,0 +1,41 @@
+"""Build the door decision from the settings stored in the gallery and hand it to a live loop.
+
+The window (gui.door_pages) and ``facegate replay`` both wire through here, so a recorded video
+replayed decides exactly as the window would have decided on it.
+"""
+from __future__ import annotations
+
+from core.door.access_log import AccessEvent, EventRecorder
+from core.door.base import Door, DoorSettings
+from core.door.decide import DecisionSettings, DoorDecider
+from core.door.drivers import SimulatedDoor
+
+
+def attach_decider(recognizer, door: Door | None, settings: DecisionSettings | None = None,
+                   access_log: EventRecorder | None = None) -> DoorDecider:
+    """A DoorDecider for the recognizer's gallery (its stored settings unless given), asked about
+    every track on every frame the recognizer processes."""
+    if settings is None:
+        settings, _ = DecisionSettings.load_or_default(recognizer.gallery.store)
+    decider = DoorDecider(recognizer.gallery, door, settings, access_log=access_log)
+    recognizer.decider = decider
+    return decider
+
+
+def simulated_door(settings: DoorSettings) -> SimulatedDoor:
+    """A started door that only records its pulses, with the configured pulse and cooldown."""
+    door = SimulatedDoor(settings.pulse_seconds, settings.cooldown_seconds)
+    door.start()
+    return door
+
+
+class KeptLog:
+    """An access log kept in memory: what a read-only replay would have logged, nothing written."""
+
+    def __init__(self) -> None:
+        self.kept: list[AccessEvent] = []
+
+    def record(self, event: AccessEvent) -> int:
+        event.id = len(self.kept) + 1
+        self.kept.append(event)
+        return event.id

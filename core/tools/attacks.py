@@ -1,0 +1,400 @@
+"""Presentation attacks, generated: a face photo printed and held in front of the door camera.
+
+In ISO/IEC 30107-3 terms each generated video is one *attack presentation*, and the kinds below
+are the *presentation attack instrument species* the liveness check must refuse:
+
+- ``still``: a photo (or a frozen screen) that does not move; only the camera's noise changes.
+- ``print``: a flat print held by hand: tilted and turned in perspective (up to ±35°), drifting,
+  trembling, closer and farther, under changing light, blurred, noisy and JPEG-compressed.
+- ``curved``: the same, the sheet bent into a cylinder (about its vertical or horizontal axis,
+  bulging towards the camera or away), radius 5-20 cm.
+- ``folded``: the same, the sheet folded down the nose line (a ridge or a valley, 10-40° a side),
+  the attack meant to give the nose a depth of its own.
+- ``screen``: the photo on a phone held by hand: a rigid, bright screen in its black bezel, with
+  a reflection that moves as the phone tilts.
+
+Paper only bends (it does not stretch): a point of the print keeps its distance along the sheet,
+so the picture on a bent sheet is mapped by arc length. Frames are drawn by casting the camera's
+ray through each pixel onto the sheet (a plane, two planes, or a cylinder) and sampling the print
+where it lands, so perspective is exact. Everything is drawn from a seed, so a variant can be
+made again; the tests and bench/attack_bench.py share this module, and a user can write one to a
+file and try it with ``facegate replay``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.records import Box
+
+KINDS: tuple[str, ...] = ("still", "print", "curved", "folded", "screen")
+
+FRAME_SIZE = (640, 360)   # the door camera's frame, width x height
+FOCAL = 560.0             # px: a webcam's ~60° horizontal field of view at 640 px
+DISTANCE = 45.0           # cm from the camera to the sheet at rest
+
+
+@dataclass(frozen=True)
+class FacePhoto:
+    """A picture to print: ``rgb``, the face's box in it, and the x of its nose line (where a
+    sheet is folded)."""
+
+    name: str
+    rgb: np.ndarray
+    face: Box
+    nose_x: float
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """Everything one seed drew for one attack video (kept with the frames, to say what was shown)."""
+
+    kind: str
+    seed: int
+    source: str
+    frames: int
+    face_px: float           # face width in the frame at rest
+    bend: str                # "flat", "cylinder r=8cm vertical convex", "fold 25° ridge", ...
+    yaw: float               # amplitude of the hand's turn, degrees
+    pitch: float
+    roll: float
+    blur: float              # Gaussian sigma, px
+    noise: float             # sensor noise sigma, grey levels
+    jpeg: int                # JPEG quality of each frame
+
+
+@dataclass(frozen=True)
+class AttackFrame:
+    rgb: np.ndarray
+    face: Box                # where the printed face is in the frame (projected), for a detector to verify
+
+
+def face_photo(rgb: np.ndarray, name: str, describer, detector=None) -> FacePhoto:
+    """Crop the largest face of ``rgb`` with room around it, as a print or a phone would show it."""
+    from core.vision.detection import Detector
+
+    detector = detector or Detector("hog", min_face=40)
+    boxes = detector.detect(rgb)
+    if not boxes:
+        raise ValueError(f"{name}: no face to print")
+    box = max(boxes, key=lambda b: b.area)
+    shape = describer.landmarks(rgb, box, 68)
+    nose_x = float(np.mean([shape.part(i).x for i in range(27, 31)]))
+    h, w = rgb.shape[:2]
+    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    half_w, half_h = box.width * 1.2, box.height * 1.45
+    x0, y0 = int(max(0, cx - half_w)), int(max(0, cy - half_h * 0.9))
+    x1, y1 = int(min(w, cx + half_w)), int(min(h, cy + half_h * 1.1))
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0)
+
+
+def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frames: int = 90,
+           fps: float = 30.0) -> tuple[Presentation, Iterator[AttackFrame]]:
+    """What one attack presentation of ``kind`` looks like (drawn from ``seed``), and its frames."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown attack {kind!r}; choose one of {', '.join(KINDS)}")
+    rng = np.random.default_rng([KINDS.index(kind), seed])
+    scene = _Scene(kind, photo, background, rng, frames, fps)
+    return scene.presentation(seed), scene.frames()
+
+
+def through_camera(frames: Sequence[np.ndarray], seed: int) -> Iterator[np.ndarray]:
+    """Real frames as another door camera would give them (exposure drift, blur, noise, JPEG),
+    drawn from ``seed``: more genuine visits from one recording, for the bona fide side."""
+    camera = Camera.draw(np.random.default_rng([len(KINDS), seed]), moving=True)
+    for i, rgb in enumerate(frames):
+        yield camera.shoot(rgb, i / max(1, len(frames) - 1))
+
+
+def write_video(frames: Sequence[np.ndarray] | Iterator[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
+    """Write RGB frames to an .mp4 (for ``facegate replay`` or the window's Source menu)."""
+    path = Path(path)
+    writer = None
+    try:
+        for rgb in frames:
+            if writer is None:
+                h, w = rgb.shape[:2]
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+                if not writer.isOpened():
+                    raise OSError(f"{path}: cannot write a video here")
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    return path
+
+
+# -- the scene --------------------------------------------------------------------------------------
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """Sheet to camera: yaw about the vertical, pitch about the horizontal, roll about the view
+    axis (degrees), with the sheet's own z pointing back at the camera."""
+    y, p, r = np.radians([yaw, pitch, roll])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return ry @ rx @ rz @ np.diag([1.0, 1.0, -1.0])
+
+
+class _Sheet:
+    """The shape of the sheet in its own coordinates (cm; u right, v down, w towards the camera),
+    bent about the line u = 0 (or v = 0 when ``horizontal``): the nose line for a fold."""
+
+    def __init__(self, shape: str, amount: float, sign: int, horizontal: bool) -> None:
+        self.shape, self.amount, self.sign, self.horizontal = shape, amount, sign, horizontal
+
+    def describe(self) -> str:
+        if self.shape == "flat":
+            return "flat"
+        axis = "horizontal" if self.horizontal else "vertical"
+        if self.shape == "fold":
+            return f"fold {self.amount:.0f}° {'ridge' if self.sign < 0 else 'valley'} ({axis})"
+        return f"cylinder r={self.amount:.0f}cm {axis} {'convex' if self.sign < 0 else 'concave'}"
+
+    def point(self, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """3-D points (N, 3) of the print's points at arc length (s, v) from the bend line."""
+        a, b = (v, s) if self.horizontal else (s, v)  # a: across the bend, b: along it
+        if self.shape == "flat":
+            across, w = a, np.zeros_like(a)
+        elif self.shape == "fold":
+            t = np.radians(self.amount)
+            across, w = a * np.cos(t), self.sign * np.abs(a) * np.sin(t)
+        else:
+            phi = a / self.amount
+            across, w = self.amount * np.sin(phi), self.sign * self.amount * (1 - np.cos(phi))
+        u, vv = (b, across) if self.horizontal else (across, b)
+        return np.stack([u, vv, w], axis=-1)
+
+    def hit(self, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where rays (origin ``o`` (3,), directions ``d`` (N, 3), sheet coordinates) meet the
+        sheet: (arc s, v, valid, surface normal (N, 3))."""
+        if self.horizontal:  # swap u and v, solve as a vertical bend, swap back
+            o, d = o[[1, 0, 2]], d[:, [1, 0, 2]]
+        n = len(d)
+        normal = np.tile([0.0, 0.0, 1.0], (n, 1))
+        if self.shape == "flat":
+            t = -o[2] / d[:, 2]
+            a, b = o[0] + t * d[:, 0], o[1] + t * d[:, 1]
+            s, valid = a, t > 0
+        elif self.shape == "fold":
+            ang = np.radians(self.amount)
+            best = np.full(n, np.inf)
+            s = np.zeros(n)
+            for side in (1, -1):
+                m = self.sign * side * np.tan(ang)  # w = m * u on this side
+                t = (m * o[0] - o[2]) / (d[:, 2] - m * d[:, 0])
+                u = o[0] + t * d[:, 0]
+                ok = (t > 0) & (np.sign(u) == side) & (t < best)
+                best = np.where(ok, t, best)
+                s = np.where(ok, u / np.cos(ang), s)
+                nx, nz = -m, 1.0
+                normal[ok] = np.array([nx, 0, nz]) / np.hypot(nx, nz)
+            t, valid = best, np.isfinite(best)
+            b = o[1] + np.where(valid, t, 0) * d[:, 1]
+        else:
+            r, wc = self.amount, self.sign * self.amount  # circle of radius r centred at w = wc
+            ou, ow = o[0], o[2] - wc
+            qa = d[:, 0] ** 2 + d[:, 2] ** 2
+            qb = 2 * (ou * d[:, 0] + ow * d[:, 2])
+            qc = ou ** 2 + ow ** 2 - r ** 2
+            disc = qb ** 2 - 4 * qa * qc
+            root = np.sqrt(np.maximum(disc, 0))
+            best = np.full(n, np.inf)
+            for t in ((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)):
+                wrel = ow + t * d[:, 2]            # w - wc: on the sheet's side of the circle
+                ok = (disc >= 0) & (t > 0) & (np.sign(-wrel) == np.sign(wc)) & (t < best)
+                best = np.where(ok, t, best)
+            valid = np.isfinite(best)
+            t = np.where(valid, best, 0)
+            u, wrel = ou + t * d[:, 0], ow + t * d[:, 2]
+            s = r * np.arctan2(u, np.abs(wrel))
+            normal = np.stack([-u, np.zeros(n), -wrel], axis=1) / r * np.sign(wc)
+            b = o[1] + t * d[:, 1]
+        if self.horizontal:
+            normal = normal[:, [1, 0, 2]]
+            return b, s, valid, normal
+        return s, b, valid, normal
+
+
+class _Scene:
+    """One seed's attack: the print (or phone), its bend, the hand's motion, light and camera."""
+
+    def __init__(self, kind: str, photo: FacePhoto, background: np.ndarray, rng: np.random.Generator,
+                 frames: int, fps: float) -> None:
+        self.kind, self.photo, self.rng, self.n, self.fps = kind, photo, rng, frames, fps
+        w, h = FRAME_SIZE
+        self.background = cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA) \
+            if background.shape[:2] != (h, w) else background
+        self.face_px = float(rng.uniform(62, 120))
+        self.texture, self.centre, texel = self._texture(self.face_px / photo.face.width)
+        self.texel_of_photo = texel
+        self.scale = self.face_px * DISTANCE / FOCAL / photo.face.width * texel   # cm per texture pixel
+        moving = kind != "still"
+        self.yaw_amp = float(rng.uniform(10, 35)) if moving else 0.0
+        self.pitch_amp = float(rng.uniform(5, 25)) if moving else 0.0
+        self.roll_amp = float(rng.uniform(2, 10)) if moving else 0.0
+        self.rest = rng.uniform([-10, -8, -5], [10, 8, 5])  # the pose it is held at
+        self.freq = rng.uniform(0.25, 1.0, 3)                 # turns per second, per axis
+        self.phase = rng.uniform(0, 2 * np.pi, 6)
+        self.drift = rng.uniform(10, 60, 2) if moving else np.zeros(2)  # px of wandering
+        self.tremor = 0.3 if moving else 0.0                  # degrees of hand tremor
+        self.position = rng.uniform([0.3 * w, 0.3 * h], [0.7 * w, 0.6 * h])
+        self.light = _unit(np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.1), -1.0]))
+        self.camera = Camera.draw(rng, moving)
+        self.sheet = self._sheet()
+
+    def _texture(self, shown: float) -> tuple[np.ndarray, tuple[float, float], float]:
+        """The picture as it is seen: a print (a little less contrast, paper white margin) or a
+        phone (the photo filling a bright screen, in a black bezel); its face centre; and photo
+        pixels per texture pixel (a photo far larger than it will be shown is shrunk first)."""
+        p = self.photo
+        texel = max(1.0, 1 / (2 * shown))
+        img: np.ndarray = p.rgb.astype(np.float32)
+        if texel > 1:
+            img = cv2.resize(img, None, fx=1 / texel, fy=1 / texel, interpolation=cv2.INTER_AREA)
+        face = Box(*(int(round(c / texel)) for c in p.face.as_tuple()))
+        if self.kind != "screen":
+            img = 18 + img * 0.9                                    # ink on paper: no true black
+            margin = max(2, int(0.04 * max(img.shape[:2])))
+            img = cv2.copyMakeBorder(img, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(235, 235, 228))
+            cx, cy = (face.left + face.right) / 2 + margin, (face.top + face.bottom) / 2 + margin
+            return np.clip(img, 0, 255).astype(np.uint8), (cx, cy), texel
+        img = np.clip(img * 1.08 + np.array([0, 3, 12]), 0, 255)     # a phone: brighter, bluer
+        h, w = img.shape[:2]
+        bezel = max(4, int(0.06 * w))
+        body = np.full((h + 2 * bezel + int(0.25 * w), w + 2 * bezel, 3), 12, np.float32)
+        top = bezel + int(0.12 * w)
+        body[top:top + h, bezel:bezel + w] = img
+        cx, cy = (face.left + face.right) / 2 + bezel, (face.top + face.bottom) / 2 + top
+        return body.astype(np.uint8), (cx, cy), texel
+
+    def _sheet(self) -> _Sheet:
+        rng = self.rng
+        f = self.photo.face
+        self.fold_offset = (self.photo.nose_x - (f.left + f.right) / 2) * self.scale / self.texel_of_photo
+        if self.kind == "curved":
+            return _Sheet("cylinder", float(rng.uniform(5, 20)), int(rng.choice([-1, 1])), bool(rng.random() < 0.3))
+        if self.kind == "folded":
+            return _Sheet("fold", float(rng.uniform(10, 40)), int(rng.choice([-1, 1])), False)
+        return _Sheet("flat", 0.0, 1, False)
+
+    def presentation(self, seed: int) -> Presentation:
+        c = self.camera
+        return Presentation(self.kind, seed, self.photo.name, self.n, self.face_px, self.sheet.describe(),
+                            self.yaw_amp, self.pitch_amp, self.roll_amp, c.blur, c.noise, c.jpeg)
+
+    def pose(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rotation and translation (cm) of the sheet at frame ``i``: a hand turning it to and fro."""
+        t = i / self.fps
+        wave = np.sin(2 * np.pi * self.freq * t + self.phase[:3])
+        angles = self.rest + np.array([self.yaw_amp, self.pitch_amp, self.roll_amp]) * wave
+        angles = angles + self.tremor * np.sin(2 * np.pi * 9.0 * t + self.phase[3:6])
+        drift = self.drift * np.sin(2 * np.pi * 0.2 * t + self.phase[3:5])
+        x, y = self.position + drift
+        z = DISTANCE * (1 + (0.1 * np.sin(2 * np.pi * 0.3 * t + self.phase[5]) if self.kind != "still" else 0))
+        cx, cy = FRAME_SIZE[0] / 2, FRAME_SIZE[1] / 2
+        return _rotation(*angles), np.array([(x - cx) * z / FOCAL, (y - cy) * z / FOCAL, z])
+
+    def frames(self) -> Iterator[AttackFrame]:
+        still = None
+        for i in range(self.n):
+            if self.kind == "still" and still is not None:
+                rgb, box = still
+            else:
+                rgb, box = self._draw(i)
+                if self.kind == "still":
+                    still = (rgb, box)
+            yield AttackFrame(self.camera.shoot(rgb, i / max(1, self.n - 1)), box)
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _sheet_points(self, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Texture pixels -> sheet coordinates (arc s from the fold line, v), cm."""
+        cx, cy = self.centre
+        return (px[:, 0] - cx) * self.scale - self.fold_offset, (px[:, 1] - cy) * self.scale
+
+    def _project(self, points: np.ndarray, rot: np.ndarray, trans: np.ndarray) -> np.ndarray:
+        cam = points @ rot.T + trans
+        return np.stack([FOCAL * cam[:, 0] / cam[:, 2] + FRAME_SIZE[0] / 2,
+                         FOCAL * cam[:, 1] / cam[:, 2] + FRAME_SIZE[1] / 2], axis=1)
+
+    def _draw(self, i: int) -> tuple[np.ndarray, Box]:
+        rot, trans = self.pose(i)
+        h, w = self.texture.shape[:2]
+        edge = np.concatenate([np.stack([np.linspace(0, w, 24), np.full(24, y)], 1) for y in (0, h)]
+                              + [np.stack([np.full(24, x), np.linspace(0, h, 24)], 1) for x in (0, w)])
+        s, v = self._sheet_points(edge)
+        outline = self._project(self.sheet.point(s, v), rot, trans)
+        fw, fh = FRAME_SIZE
+        x0, y0 = np.clip(np.floor(outline.min(0)).astype(int) - 2, 0, [fw, fh])
+        x1, y1 = np.clip(np.ceil(outline.max(0)).astype(int) + 2, 0, [fw, fh])
+        frame = self.background.copy()
+        f = self.photo.face
+        face_px = np.array([[f.left, f.top], [f.right, f.top], [f.left, f.bottom], [f.right, f.bottom],
+                            [(f.left + f.right) / 2, f.top], [(f.left + f.right) / 2, f.bottom]], float)
+        face_px = (face_px - np.array(f.center)) / self.texel_of_photo + np.array(self.centre)
+        fs, fv = self._sheet_points(face_px)
+        corners = self._project(self.sheet.point(fs, fv), rot, trans)
+        box = Box(*(int(round(c)) for c in (*corners.min(0), *corners.max(0))))
+        if x1 <= x0 or y1 <= y0:
+            return frame, box
+        # Rays through every 4th pixel (the centres of 4x4 blocks), the maps then resized to
+        # every pixel: the sheet is smooth, and this is 16 times cheaper.
+        step = 4
+        gw, gh = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
+        ys, xs = np.mgrid[0:gh, 0:gw] * step + (step - 1) / 2
+        rays = np.stack([(xs.ravel() + x0 - fw / 2) / FOCAL, (ys.ravel() + y0 - fh / 2) / FOCAL, np.ones(xs.size)], 1)
+        s, v, valid, normal = self.sheet.hit(-rot.T @ trans, rays @ rot)   # rays in sheet coordinates
+        normal = normal @ rot.T                                            # in the camera's
+        cx, cy = self.centre
+        mx, my = (s + self.fold_offset) / self.scale + cx, v / self.scale + cy
+        inside = valid & (normal[:, 2] < -0.05) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+        if self.kind == "screen":  # emissive, plus a reflection that slides as the phone turns
+            light: np.ndarray = 40 * np.exp(-8 * ((mx / w - 0.5 + rot[0, 2]) * 3 + (my / h - 0.5 + rot[1, 2])) ** 2)
+            gain: np.ndarray = np.ones_like(mx)
+        else:
+            light = np.zeros_like(mx)
+            gain = 0.55 + 0.5 * np.clip(normal @ self.light, 0, 1)
+        layers: np.ndarray = np.stack([mx, my, inside, light, gain], axis=-1).reshape(gh, gw, 5).astype(np.float32)
+        layers = cv2.resize(layers, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
+        sampled = cv2.remap(self.texture, layers[..., 0], layers[..., 1], cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+        gain, light = cv2.merge([layers[..., 4]] * 3), cv2.merge([layers[..., 3]] * 3)
+        lit = cv2.add(cv2.multiply(sampled, gain, dtype=cv2.CV_32F), light, dtype=cv2.CV_8U)
+        show = (layers[..., 2] > 0.5).astype(np.uint8)
+        cv2.copyTo(lit, show, frame[y0:y1, x0:x1])
+        return frame, box
+
+
+class Camera:
+    """The door camera's own effects: exposure drifting with the light, blur, sensor noise, JPEG."""
+
+    def __init__(self, rng: np.random.Generator, gain: np.ndarray, blur: float, noise: float, jpeg: int) -> None:
+        self.rng, self.gain, self.blur, self.noise, self.jpeg = rng, gain, blur, noise, jpeg
+        self._grain: np.ndarray | None = None
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, moving: bool) -> Camera:
+        gain = rng.uniform(0.75, 1.2, 2) if moving else np.full(2, rng.uniform(0.8, 1.1))
+        return cls(rng, gain, float(rng.uniform(0.0, 1.4)), float(rng.uniform(1.0, 6.0)), int(rng.integers(70, 95)))
+
+    def shoot(self, rgb: np.ndarray, t: float) -> np.ndarray:
+        """The frame as captured ``t`` (0..1) of the way through the visit."""
+        img = cv2.convertScaleAbs(rgb, alpha=float(self.gain[0] + (self.gain[1] - self.gain[0]) * t))
+        if self.blur > 0.3:
+            img = cv2.GaussianBlur(img, (0, 0), self.blur)
+        h, w = img.shape[:2]
+        if self._grain is None or self._grain.shape[:2] != (h + 32, w + 32):  # a bank of noise, cut anywhere
+            self._grain = (self.rng.standard_normal((h + 32, w + 32, 3)) * self.noise).astype(np.int16)
+        dx, dy = self.rng.integers(0, 32, 2)
+        out = np.clip(img.astype(np.int16) + self._grain[dy:dy + h, dx:dx + w], 0, 255).astype(np.uint8)
+        ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
+        decoded = cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else None
+        return out if decoded is None else decoded
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
