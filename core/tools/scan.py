@@ -15,7 +15,7 @@ in each half second of video (core.tools.scan_tracks): a descriptor (12-15 ms) c
 finding every face of the frame (YuNet, ~5 ms). Every shot a face is in keeps at least one of its
 views (a cut ends every followed face), so a search still finds every appearance.
 
-Consecutive kept faces of one person are still near-identical; a result list folds each face
+Kept faces of one person in one shot are often alike; a result list folds each face
 closer than ``fold_distance`` to an already listed, nearer face under that representative, so
 the list shows distinct appearances with a count instead of a copy every half second of one shot.
 """
