@@ -5,7 +5,7 @@ and the time a scanned-face search takes. Prints medians of several runs.
 
 Scan: the bundled clip (640x360, 275 frames) scanned every --every frames with the default scan
 settings (YuNet, faces from 40 px), into a fresh gallery each run; frames/s counts scanned frames
-(each detected and every face described), and also the clip's frames per second of wall time.
+(each detected; each face followed and its most frontal view per half second described), and also the clip's frames per second of wall time.
 Eval: the knn_examples train folder (9 photos, 0.4-2.7 MP) described and evaluated (5 rounds).
 Search: similar-face search with folding over the clip's scanned faces, and over --big synthetic
 found faces of 20 people where every face folds under one of the 20 listed (the worst case: the

@@ -6,6 +6,8 @@ its pages, runs Qt, and on exit stops every thread and process before returning 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -14,16 +16,21 @@ from PySide6.QtWidgets import QMessageBox
 
 from core import logs
 from core.errors import FaceGateError
+from core.gallery.admin import AdminLock
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
-from core.service.unit import ADMIN_QUIT_STATUS
+from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS
 from gui.admin_dialog import install_admin
 from gui.kiosk import Kiosk
 from gui.main_window import build_window
 from gui.settings_dialog import live_settings
 from gui.supervision import Supervision
 from gui.widgets import application
+
+log = logging.getLogger("facegate.kiosk")
+NO_PIN = ("no admin PIN is set for {db}: a kiosk would let whoever stands at the door choose one and "
+          "take over. Start FaceGate once without --kiosk and choose the PIN (Admin menu), then the kiosk.")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -61,6 +68,11 @@ def run(argv: list[str]) -> int:
     except FaceGateError as exc:
         QMessageBox.critical(None, "FaceGate", f"Cannot open the gallery {db}:\n{exc}")
         return 1
+    if args.kiosk and not AdminLock(gallery.store).is_set():  # never a dialog: nobody may be there to answer it
+        log.error(NO_PIN.format(db=db))
+        print(f"facegate: {NO_PIN.format(db=db)}", file=sys.stderr)
+        gallery.close()
+        return NO_PIN_STATUS
     try:
         recognizer = LiveRecognizer(gallery, live_settings(settings))
         window = build_window(gallery, recognizer, settings)

@@ -141,7 +141,8 @@ class Kiosk(QObject):
         if session is None:
             return False
         if not session.unlocked():
-            dialog = AdminDialog(session, "open the admin pages", setting=not session.lock.is_set(), parent=self.window)
+            # never "choose a PIN" here (gui.app refuses a kiosk without one): the person at the door is nobody's admin
+            dialog = AdminDialog(session, "open the admin pages", parent=self.window)
             QTimer.singleShot(PIN_DIALOG_SECONDS * 1000, dialog.reject)  # a stray tap does not leave it up
             accepted = dialog.exec() == QDialog.DialogCode.Accepted
             dialog.deleteLater()

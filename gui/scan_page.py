@@ -141,8 +141,9 @@ class ScanPage(QWidget):
 
     def _scanned(self, result: ScanResult) -> None:
         state = "cancelled; what was found so far is kept" if result.cancelled else "done"
-        self.summary.setText(f"{Path(result.path).name}: {result.faces} face(s) in {result.frames_scanned} scanned "
-                             f"frames of {result.frames_read} ({result.frames_per_second:.1f} frames/s), {state}.")
+        self.summary.setText(f"{Path(result.path).name}: {result.faces} face(s) kept of {result.seen} seen in "
+                             f"{result.frames_scanned} scanned frames of {result.frames_read} "
+                             f"({result.frames_per_second:.1f} frames/s), {state}.")
         self.reload(select=result.video_id)
         self.scanned.emit(result)
 

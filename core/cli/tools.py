@@ -122,12 +122,14 @@ def _scan(args) -> int:
     if not args.json:
         sys.stderr.write("\n")
     out = {"video": str(args.video), "video_id": result.video_id, "frames": result.frames_read,
-           "frames_scanned": result.frames_scanned, "faces": result.faces, "seconds": round(result.seconds, 2),
-           "frames_per_second": round(result.frames_per_second, 2), "poor_faces": result.poor}
+           "frames_scanned": result.frames_scanned, "faces": result.faces, "faces_seen": result.seen,
+           "seconds": round(result.seconds, 2), "frames_per_second": round(result.frames_per_second, 2),
+           "poor_faces": result.poor}
     print(json.dumps(out) if args.json else
-          f"{args.video}: {result.faces} face(s) in {result.frames_scanned} of {result.frames_read} frames "
-          f"({result.seconds:.1f} s, {result.frames_per_second:.1f} scanned frames/s)"
-          + (f"; {result.poor} more too small, blurred or turned away to keep" if result.poor else ""))
+          f"{args.video}: {result.faces} face(s) kept of {result.seen} seen in {result.frames_scanned} of "
+          f"{result.frames_read} frames (each face's most frontal view per half second; {result.seconds:.1f} s, "
+          f"{result.frames_per_second:.1f} scanned frames/s)"
+          + (f"; {result.poor} views too small, blurred or turned away to keep" if result.poor else ""))
     return 0
 
 

@@ -26,13 +26,14 @@ from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.gallery.store import NewSample
 from core.live.enrollment import PoseBook
-from core.live.tracking import CutDetector, Track, Tracker
+from core.live.tracking import Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match, Quality
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import crop, encode_jpeg
 from core.vision.pose import POSES, HeadPose, head_pose
 from core.vision.quality import QualitySettings, measure, precheck, problems
+from core.vision.tracking import CutDetector
 
 log = logging.getLogger("facegate.enroll")  # each enrollment's outcome goes to the log file (core.logs)
 
@@ -65,7 +66,7 @@ class LiveSettings:
     same_face: float = 0.6         # a track's new descriptor farther than this from its previous
                                    # one is another person (a cut, a swap): the track starts afresh
     max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
-    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (tracking.CutDetector)
+    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (core.vision.tracking.CutDetector)
     enroll_samples: int = 5        # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
     enroll_per_pose: int = 2
     enroll_pose_wait: float = 2.0  # s: then the straight pose and enroll_samples samples complete it

@@ -1,17 +1,18 @@
 """Follow faces from frame to frame, so a known face costs almost nothing per frame.
 
 Detections are matched to tracks greedily by overlap (IoU), then by centre distance for fast
-moves; a track that misses a few frames keeps its box (coasting) before it is dropped. Each
-track carries what recognition learnt about it, so the name survives between descriptors.
+moves (core.vision.tracking.pair_boxes, shared with the video scan); a track that misses a few
+frames keeps its box (coasting) before it is dropped. Each track carries what recognition
+learnt about it, so the name survives between descriptors.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from core.records import Box, Detection, Match
+from core.vision.tracking import pair_boxes
 
 
 @dataclass
@@ -46,21 +47,13 @@ class Tracker:
     def update(self, found: list[Detection], frame: int) -> tuple[list[Track], list[Track]]:
         """Match this frame's detections to tracks; returns (live tracks, tracks that just ended)."""
         boxes = [d.box for d in found]
-        pairs = []
-        for tid, track in self.tracks.items():
-            for j, box in enumerate(boxes):
-                overlap = track.box.iou(box)
-                near = _centre_distance(track.box, box) < 0.5 * max(track.box.width, box.width)
-                if overlap >= self.min_iou or near:
-                    pairs.append((overlap + (0.01 if near else 0.0), tid, j))
-        used_tracks, used_boxes = set(), set()
-        for _, tid, j in sorted(pairs, reverse=True):
-            if tid in used_tracks or j in used_boxes:
-                continue
-            used_tracks.add(tid)
-            used_boxes.add(j)
-            track = self.tracks[tid]
+        tids = list(self.tracks)
+        pairs = pair_boxes([self.tracks[t].box for t in tids], boxes, self.min_iou)
+        for i, j in pairs:
+            track = self.tracks[tids[i]]
             track.box, track.detection, track.misses = boxes[j], found[j], 0
+        used_tracks = {tids[i] for i, _ in pairs}
+        used_boxes = {j for _, j in pairs}
         ended = []
         for tid in list(self.tracks):
             if tid not in used_tracks:
@@ -78,28 +71,3 @@ class Tracker:
         """The track whose box holds the point (the smallest, when boxes overlap)."""
         hits = [t for t in self.tracks.values() if t.box.contains(x, y)]
         return min(hits, key=lambda t: t.box.area) if hits else None
-
-
-class CutDetector:
-    """Tells when the whole picture changed at once: a cut in a video, a camera swapped. The
-    tracker would take a face in the new picture for the old face moved (a track holding one
-    person's name would sit on someone else); after a cut every track starts afresh.
-
-    Compares 32x18 gray thumbnails of consecutive frames (0.2 ms): on the shared clip its three
-    cuts differ by 26-30 (mean absolute difference, 0-255) and every other frame by at most 12.6.
-    """
-
-    def __init__(self, threshold: float = 20.0) -> None:
-        self.threshold = threshold
-        self._last: np.ndarray | None = None
-
-    def __call__(self, rgb: np.ndarray) -> bool:
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        thumb = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-        last, self._last = self._last, thumb
-        return last is not None and float(np.abs(thumb - last).mean()) > self.threshold
-
-
-def _centre_distance(a: Box, b: Box) -> float:
-    (ax, ay), (bx, by) = a.center, b.center
-    return float(np.hypot(ax - bx, ay - by))

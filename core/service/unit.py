@@ -23,7 +23,8 @@ each start gets there; `facegate status` then exits 3). No growing delay (Restar
 systemd >= 254): its counter is never reset after a good run (systemd issue #43813), so a door
 that crashed five times in a year would then wait the longest delay every time. Type=notify
 with WatchdogSec=20s: see core.service.monitor. An admin who quits the kiosk with the PIN exits
-with ADMIN_QUIT_STATUS and is not restarted; any other end is (even a stray SIGTERM: a clean
+with ADMIN_QUIT_STATUS and is not restarted, nor is a kiosk refused for want of an admin PIN
+(NO_PIN_STATUS); any other end is (even a stray SIGTERM: a clean
 exit, status 0).
 """
 from __future__ import annotations
@@ -40,8 +41,11 @@ from core.errors import FaceGateError
 
 SERVICE = "facegate.service"
 AUTOSTART = "facegate-service.desktop"
-#: The exit status of an admin quitting the kiosk on purpose: the one exit not restarted.
+#: The exit status of an admin quitting the kiosk on purpose: an exit not restarted.
 ADMIN_QUIT_STATUS = 10
+#: The kiosk refused to start on a gallery with no admin PIN (anyone at the door could choose one):
+#: not restarted either, since starting again cannot help.
+NO_PIN_STATUS = 11
 
 
 @dataclass
@@ -80,7 +84,7 @@ NotifyAccess=main
 ExecStart={" ".join(_quote(arg) for arg in o.command)}
 {env}Restart=always
 RestartSec={_seconds(o.restart_seconds)}
-RestartPreventExitStatus={ADMIN_QUIT_STATUS}
+RestartPreventExitStatus={ADMIN_QUIT_STATUS} {NO_PIN_STATUS}
 SuccessExitStatus={ADMIN_QUIT_STATUS}
 WatchdogSec={_seconds(o.watchdog_seconds)}
 TimeoutStartSec={_seconds(o.start_timeout_seconds)}

@@ -10,9 +10,14 @@ through the gallery's single Store connection, so scanning never changes who the
 a found face becomes a person only when the operator enrolls it. They are searched exactly with
 numpy (a few thousand faces take well under a millisecond), never through the people's index.
 
-Consecutive frames of one person give many near-identical faces; a result list folds each face
+A scan follows each face from frame to frame and keeps a descriptor of its most frontal view
+in each half second of video (core.tools.scan_tracks): a descriptor (12-15 ms) costs more than
+finding every face of the frame (YuNet, ~5 ms). Every shot a face is in keeps at least one of its
+views (a cut ends every followed face), so a search still finds every appearance.
+
+Kept faces of one person in one shot are often alike; a result list folds each face
 closer than ``fold_distance`` to an already listed, nearer face under that representative, so
-the list shows distinct appearances with a count instead of forty copies of one shot.
+the list shows distinct appearances with a count instead of a copy every half second of one shot.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import DESCRIPTOR_DIM, Box
+from core.tools.scan_tracks import FaceFollower, View
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import ImageLike, as_rgb
 from core.vision.quality import precheck
@@ -50,11 +56,16 @@ class ScanSettings:
     YuNet with ``min_face`` 40 by default: it finds 40 px faces (which HOG needs an upsample and
     ~2 s a 1080p frame for) at a few ms a frame. Faces that fail the gallery's quality gates are
     counted but not kept: their descriptors would send a search to the wrong people.
+
+    Each face is followed across the scanned frames, and only its most frontal view in each
+    ``describe_seconds`` of video is described and kept (core.tools.scan_tracks); 0 describes
+    every face of every scanned frame, as scans did before.
     """
 
     every: int = 5
     method: str = DEFAULT_METHOD
     min_face: int = 40
+    describe_seconds: float = 0.5
     #: Write what was found at most this often (seconds), one short transaction per batch.
     batch_seconds: float = 2.0
 
@@ -88,7 +99,12 @@ class ScanResult:
     faces: int
     cancelled: bool
     seconds: float
-    poor: int = 0  # faces found but not kept: too small, blurred or turned away (the quality gates)
+    #: Views that failed the quality gates (too small, turned away: checked on every view; blurred:
+    #: on the views tried for a descriptor); none is kept.
+    poor: int = 0
+    #: Every face the detector saw in the scanned frames (views). Of each followed face's half
+    #: second, one view is kept (core.tools.scan_tracks); the others are neither described nor stored.
+    seen: int = 0
 
     @property
     def frames_per_second(self) -> float:
@@ -174,6 +190,8 @@ class ScanLibrary:
         settings = settings or ScanSettings()
         if settings.every < 1:
             raise FaceGateError("scan every N frames: N must be at least 1")
+        if settings.describe_seconds < 0:
+            raise FaceGateError(f"describe a followed face every {settings.describe_seconds} s: must be 0 or more")
         path = Path(path)
         cap = _open_video(path)
         detector = Detector(settings.method, min_face=settings.min_face)
@@ -183,8 +201,10 @@ class ScanLibrary:
         video = ScannedVideo(None, str(path.resolve()), path.name, fps, total, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
                              int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every, 0, False, now())
         rows: list[tuple] = []
+        follower = FaceFollower(round(settings.describe_seconds * fps))
+        gate = self.gallery.quality
         started = last_write = time.perf_counter()
-        index = poor = 0
+        index = poor = seen = 0
         cancelled = False
         try:
             while True:
@@ -200,15 +220,11 @@ class ScanLibrary:
                 if not ok:
                     break
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                for found in detector.find(rgb):
-                    face = None if precheck(found, self.gallery.quality) else \
-                        self.gallery.describer.describe(rgb, found, self.gallery.quality)
-                    if face is None or face.descriptor is None:
-                        poor += 1
-                        continue
-                    sample = sample_of(rgb, face, "")
-                    rows.append((index, index / fps, *face.box.as_tuple(), pack(sample.descriptor),
-                                 sample.thumbnail, sample.quality))
+                found = detector.find(rgb)
+                usable = [not precheck(d, gate) for d in found]
+                seen, poor = seen + len(found), poor + usable.count(False)
+                for views in follower.follow(rgb, index, found, usable):
+                    poor += self._keep_best(views, rows, fps)
                 video.frames_scanned += 1
                 index += 1
                 if rows and time.perf_counter() - last_write >= settings.batch_seconds:
@@ -216,6 +232,8 @@ class ScanLibrary:
                     rows, last_write = [], time.perf_counter()
                 if on_progress is not None:
                     on_progress(index, max(total, index), video.faces + len(rows))
+            for views in follower.flush():  # the faces on screen at the end (or at the cancel)
+                poor += self._keep_best(views, rows, fps)
         finally:
             cap.release()
         if video.frames_scanned == 0 and not cancelled:
@@ -225,7 +243,19 @@ class ScanLibrary:
         if on_progress is not None and not cancelled:
             on_progress(index, index, video.faces)  # the end: the true frame count is known now
         return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces, cancelled,
-                          time.perf_counter() - started, poor)
+                          time.perf_counter() - started, poor, seen)
+
+    def _keep_best(self, views: list[View], rows: list[tuple], fps: float) -> int:
+        """Describe the best of a followed face's views that passes the quality gates and add it
+        to ``rows``; returns how many views failed the chip's gates on the way."""
+        for failed, view in enumerate(views):
+            face = self.gallery.describer.describe(view.rgb, view.detection, self.gallery.quality)
+            if face.descriptor is not None:
+                sample = sample_of(view.rgb, face, "")
+                rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
+                             sample.thumbnail, sample.quality))
+                return failed
+        return len(views)
 
     def _write(self, video: ScannedVideo, rows: list[tuple], frames_read: int, complete: bool) -> None:
         """One transaction: the video's row (replacing an older scan of the file, the first time)

@@ -22,10 +22,11 @@ from core.door.access_log import AccessLog
 from core.gallery.admin import AdminLock
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
-from core.service.unit import ADMIN_QUIT_STATUS
+from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS
 from gui.admin_dialog import AdminDialog, install_admin
 from gui.app import build_window
 from gui.kiosk import LETTER_MM, Kiosk, text_px
+from tests.support.cli import facegate
 from tests.support.data import CLIP, ROOT
 from tests.support.window import live_children
 from tests.support.xserver import xvfb
@@ -208,6 +209,21 @@ class X11:
 
 
 XK_ESCAPE, XK_F4, XK_ALT_L = 0xFF1B, 0xFFC1, 0xFFE9
+
+
+def test_a_kiosk_without_an_admin_pin_refuses_to_start_and_offers_none(tmp_path, gallery):
+    """Nobody at an unattended door may choose the admin PIN: `facegate --kiosk` on a gallery
+    without one exits at once (a status the service does not restart), saying what to do."""
+    db = gallery.store.path
+    gallery.close()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEGATE_HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = facegate("--kiosk", "--db", db, "--source", CLIP, env=env, timeout=120)
+    assert done.returncode == NO_PIN_STATUS, done.stderr
+    assert "no admin PIN is set" in done.stderr and "without --kiosk" in done.stderr
+    with Gallery(db) as g:
+        assert not AdminLock(g.store).is_set()
+        assert AccessLog(g.store).events() == []   # it never started: no "FaceGate started"
 
 
 def test_kiosk_on_a_real_x_server(tmp_path, gallery):

@@ -1,6 +1,8 @@
 """The installer, for real: packaging/build makes the bundle and the .deb, dpkg installs it on this
 machine (CI runs as root), the installed `facegate --self-test` and CLI run with no network and
-every Python installation hidden, and dpkg -r takes it all away again.
+every Python installation hidden (the CLI also starts a site on a real PostgreSQL + pgvector and,
+with a network, sends a test event to a real MQTT broker),
+and dpkg -r takes it all away again.
 
 "Hidden" is literal: each installed command runs in its own mount and network namespace
 (unshare) where tmpfs covers this venv, the interpreter it was made from and the system's
@@ -16,12 +18,15 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
 from tests.support.data import ROOT
+from tests.support.pg import PgServer
+from tests.support.receivers import Broker, Subscriber
 from tests.support.xserver import xvfb
 
 INSTALL_DIR = Path("/opt/facegate")
@@ -62,12 +67,13 @@ def python_hiding_script(command: list[str]) -> str:
     return "\n".join(lines)
 
 
-def isolated(command: list[str], home: Path, **env: str) -> list[str]:
-    """``command`` with no network, no Python and a bare environment."""
+def isolated(command: list[str], home: Path, network: bool = False, **env: str) -> list[str]:
+    """``command`` with no Python, a bare environment and, unless ``network``, no network."""
     bare = {"PATH": "/usr/bin:/bin", "HOME": str(home), "FACEGATE_HOME": str(home / "data"),
             "LANG": "C.UTF-8", **env}
     return SUDO + ["env", "-i", *(f"{k}={v}" for k, v in bare.items()),
-                   "unshare", "--mount", "--net", "--", "sh", "-c", python_hiding_script(command)]
+                   "unshare", "--mount", *([] if network else ["--net"]), "--", "sh", "-c",
+                   python_hiding_script(command)]
 
 
 def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
@@ -108,6 +114,8 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
             check_self_test(tmp_path, "xcb", DISPLAY=display, QT_QPA_PLATFORM="xcb")
         check_self_test_failure(tmp_path)
         check_cli(tmp_path)
+        check_site(tmp_path)
+        check_events(tmp_path)
         check_service_unit(tmp_path)
     finally:
         removed = subprocess.run(SUDO + ["dpkg", "-r", "facegate"], capture_output=True, text=True, timeout=600)
@@ -182,6 +190,44 @@ def check_cli(home: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     (face,) = json.loads(done.stdout)
     assert face["name"] == "Barack" and face["distance"] < 0.4
+
+
+def check_site(home: Path) -> None:
+    """The frozen app's PostgreSQL driver (psycopg with its bundled libpq) and pgvector: the
+    installed CLI starts a site on a real server, enrolls and pushes the person there. Over the
+    server's Unix socket, since the command has no network."""
+    server = PgServer(Path(tempfile.mkdtemp(prefix="facegate-frozen-site-")) / "pg").start()
+    try:
+        server.sql("CREATE DATABASE frozen")
+        url = f"postgresql://postgres@/frozen?host={server.sockets}&port={server.port}"
+        db = home / "site.db"
+        for command, said in ((["site", "init", url], "started the site"),
+                              (["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")], "1 in all"),
+                              (["site", "sync"], "pushed 1 new people, 1 samples")):
+            done = subprocess.run(isolated(["facegate", *command, "--db", str(db)], home), capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr
+        assert server.sql("SELECT name FROM facegate.people", dbname="frozen").split() == ["Barack"]
+    finally:
+        server.remove()
+
+
+def check_events(home: Path) -> None:
+    """The frozen app's MQTT client (paho): `facegate events --test` reaches a real broker (the
+    one check with a network: it is what the command is for)."""
+    broker = Broker(home).start()
+    subscriber = Subscriber(broker.port)
+    try:
+        done = subprocess.run(isolated(["facegate", "events", "--db", str(home / "events.db"), "--mqtt-host", "127.0.0.1",
+                                        "--mqtt-port", str(broker.port), "--test", "--json"], home, network=True),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert [t["state"] for t in json.loads(done.stdout)["test"]] == ["ok"], done.stdout
+        assert subscriber.wait_for(lambda: subscriber.json_on("facegate/front_door/decision"))
+        assert subscriber.json_on("facegate/front_door/decision")[0]["type"] == "manual_unlock"
+    finally:
+        subscriber.close()
+        broker.kill()
 
 
 def check_service_unit(home: Path) -> None:

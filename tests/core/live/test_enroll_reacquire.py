@@ -36,7 +36,7 @@ def enroll(gallery, clip, start: int, frames: list[int]):
 def test_a_track_broken_mid_enrollment_is_picked_up_again_and_saved(gallery, clip, caplog):
     caplog.set_level(logging.INFO, logger="facegate.enroll")
     # his shot from frame 100; after frame 110 (two samples) the picture cuts to an empty scene
-    # for 10 frames and back: every track ends there (core.live.tracking.CutDetector)
+    # for 10 frames and back: every track ends there (core.vision.tracking.CutDetector)
     frames = [*range(100, 111), *EMPTY, *range(111, 211)]
     rec, seen = enroll(gallery, clip, 100, frames)
     rec.close()

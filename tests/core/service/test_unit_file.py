@@ -33,7 +33,7 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     assert done.returncode == 0 and done.stderr == "", done.stderr
     for line in ("Type=notify", "Restart=always", "RestartSec=2s", "WatchdogSec=20s", "StartLimitBurst=20",
                  "StartLimitIntervalSec=10min", "WantedBy=graphical-session.target", "KillMode=control-group",
-                 f"RestartPreventExitStatus={unit.ADMIN_QUIT_STATUS}"):
+                 f"RestartPreventExitStatus={unit.ADMIN_QUIT_STATUS} {unit.NO_PIN_STATUS}"):
         assert line in text.splitlines(), line
     assert f'"{odd}/g.db"'.replace("%", "%%").replace("$", "$$") in text
 

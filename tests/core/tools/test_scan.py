@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -11,7 +12,9 @@ from core.cli.main import main as cli_main
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.tools.scan import DEFAULT_FOLD, ScanChoices, ScanLibrary, ScanSettings, VideoError
-from tests.support.data import CLIP, IMAGES
+from core.vision.detection import Detector
+from core.vision.images import load_image
+from tests.support.data import CLIP, IMAGES, KNN
 
 #: Where the data README says faces are: Lin-Manuel (two shots), then a stranger, and the audience
 #: YuNet also finds (two scenes).
@@ -50,10 +53,16 @@ def test_scan_finds_faces_only_where_the_readme_says(scanned):
     frames = {f.frame for f in faces}
     assert all(f % EVERY == 0 for f in frames)
     assert all(f in LIN_BIG or any(f in scene for scene in AUDIENCE) for f in frames), sorted(frames)
-    # nearly every scanned frame of his 90 px shot holds a face; his 50 px one is too small to keep
-    scanned_frames = [f for f in LIN_BIG if f % EVERY == 0]
-    assert len(frames & set(LIN_BIG)) >= 0.75 * len(scanned_frames), sorted(frames)
+    # his 90 px shot (4.3 s, 26 scanned frames) is followed and one view kept per half second (15
+    # frames) of it, not all 26: the first from its first 15 frames, then one per 15 frames to its end
+    kept = sorted(frames & set(LIN_BIG))
+    assert kept[0] < LIN_BIG[0] + 15 and LIN_BIG[-1] - kept[-1] < 15, kept
+    assert all(0 < b - a < 2 * 15 for a, b in zip(kept, kept[1:])), kept
+    assert len(LIN_BIG) / 15 - 1 <= len(kept) <= len(LIN_BIG) / 15 + 1, kept
     assert not frames & set(LIN_SMALL) and result.poor >= 4
+    # views neither kept nor poor were followed between kept views, not described: at least
+    # those of his shot's 26 scanned views that were not kept
+    assert result.seen - result.faces - result.poor >= len(range(85, 211, EVERY)) - len(kept)
     assert all(frames & set(scene) for scene in AUDIENCE)
     f = faces[0]
     assert f.time == pytest.approx(f.frame / 29.97, abs=1e-3)
@@ -71,6 +80,9 @@ def test_lin_photo_lists_only_his_faces_folded(scanned, describer):
     listed = [h.face for h in hits] + [f for h in hits for f in h.folded]
     assert all(in_lin(f.frame) for f in listed), [f.frame for f in listed]
     assert any(h.count > 1 for h in hits)
+    # only frames 148-152 of his shot (facing the camera) come within 0.4 of this photo: the scan
+    # kept the most frontal view of each half second, which is one of them
+    assert hits[0].distance < 0.4 and hits[0].face.frame in range(148, 153)
 
     # recompute from the stored descriptors: every face within 0.65 is listed exactly once
     lin = lib.gallery.faces(IMAGES / "lin-manuel-miranda.png")[0].descriptor
@@ -194,6 +206,7 @@ def test_cli_scan_and_scan_search(db_path, capsys):
     assert cli_main(["scan", str(CLIP), "--db", str(db_path), "--every", "30", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["frames"] == 275 and out["frames_scanned"] == 10 and out["faces"] >= 4
+    assert out["faces_seen"] >= out["faces"] + out["poor_faces"]
     assert cli_main(["scan-search", str(IMAGES / "lin-manuel-miranda.png"), "--db", str(db_path),
                      "--top", "3", "--json"]) == 0
     (face,) = json.loads(capsys.readouterr().out)
@@ -210,3 +223,57 @@ def test_scan_choices_are_kept_in_the_gallery(gallery):
             ScanChoices(**bad).save(gallery.store)
     gallery.store.set_setting("scan", '{"every": -4}')
     assert ScanChoices.load_or_default(gallery.store)[0] == ScanChoices()
+
+
+#: The cut video: a long still shot of Obama, a cut to Biden in the same place, a cut back to Obama.
+OBAMA_1, BIDEN, OBAMA_2 = range(0, 63), range(63, 71), range(71, 81)
+CUT_FPS = 10
+
+
+def _framed(photo) -> np.ndarray:
+    """The photo's face centred in a 640x360 frame, about 190 px wide."""
+    rgb = load_image(photo)
+    (face,) = Detector().detect(rgb)
+    (cx, cy), w = face.center, face.width * 3.4
+    h = w * 9 / 16
+    src = np.float32([[cx - w / 2, cy - h / 2], [cx + w / 2, cy - h / 2], [cx - w / 2, cy + h / 2]])
+    dst = np.float32([[0, 0], [640, 0], [0, 360]])
+    return cv2.warpAffine(rgb, cv2.getAffineTransform(src, dst), (640, 360), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.fixture(scope="module")
+def cut_video(tmp_path_factory):
+    obama, biden = _framed(IMAGES / "obama.jpg"), _framed(IMAGES / "biden.jpg")
+    path = tmp_path_factory.mktemp("cut") / "cut.avi"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), CUT_FPS, (640, 360))
+    for i in range(OBAMA_2[-1] + 1):
+        out.write(cv2.cvtColor(biden if i in BIDEN else obama, cv2.COLOR_RGB2BGR))
+    out.release()
+    return path
+
+
+def test_a_long_still_shot_keeps_one_face_per_half_second_and_a_cut_starts_afresh(gallery, cut_video):
+    lib = ScanLibrary(gallery)
+    result = lib.scan(cut_video, ScanSettings(every=1))
+    interval = CUT_FPS // 2  # 0.5 s of this video
+    assert (result.frames_scanned, result.seen, result.poor) == (81, 81, 0)
+    faces = lib.faces()
+    assert len(faces) == result.faces
+    kept = [f.frame for f in faces]
+    # the still shot: one view per half second, not 63
+    still = [f for f in kept if f in OBAMA_1]
+    assert [f // interval for f in still] == list(range(0, 13)), still
+    # each cut starts afresh at once, though Obama was described only 3 frames earlier and Biden's
+    # face sits where his was (followed across the cut, Biden would have joined Obama's half second)
+    assert [f for f in kept if f in BIDEN] == [63, 68] and [f for f in kept if f in OBAMA_2] == [71, 76]
+    boxes = {f.frame: f.box for f in faces}
+    assert boxes[still[-1]].iou(boxes[BIDEN[0]]) > 0.5
+
+    # his other photo finds both of his shots and nothing of Biden's; Biden's finds only his
+    def found(photo) -> set[int]:
+        ((_, hits),) = lib.similar_to_photo(photo, top=100, within=0.5)
+        return {f.frame for h in hits for f in [h.face, *h.folded]}
+
+    obama = found(IMAGES / "obama2.jpg")
+    assert obama & set(OBAMA_1) and obama & set(OBAMA_2) and not obama & set(BIDEN)
+    assert found(KNN / "train" / "biden" / "biden2.jpg") == {63, 68}

@@ -44,3 +44,26 @@ def test_the_installed_models_are_found(monkeypatch, tmp_path):
     (tmp_path / MODEL_FILES["shape5"]).write_bytes(b"not really")
     with pytest.raises(ModelError, match=f"missing from {tmp_path}: {MODEL_FILES['shape68']}"):
         check_models()
+
+
+def test_dlibs_blas_runs_on_one_thread_once_the_descriptor_model_is_loaded(describer):
+    """One chip at a time: a second OpenBLAS thread only spins against other work (the scan ran at
+    half speed on a busy 2-core machine). The descriptors are the same either way."""
+    import ctypes
+
+    import dlib
+
+    from core.vision.describe import single_blas_thread
+
+    assert dlib.DLIB_USE_BLAS  # the build this machine has: dlib on the system's OpenBLAS
+    openblas = ctypes.CDLL("libopenblas.so.0")
+    chip = (np.random.default_rng(0).random((150, 150, 3)) * 255).astype(np.uint8)
+    describer.preload("descriptor")
+    assert openblas.openblas_get_num_threads() == 1
+    one = describer.descriptor_from_chip(chip)
+    openblas.openblas_set_num_threads(2)
+    try:
+        assert np.array_equal(describer.descriptor_from_chip(chip), one)
+    finally:
+        single_blas_thread()
+    assert openblas.openblas_get_num_threads() == 1
