@@ -185,7 +185,8 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
             if result["liveness"]:
                 alive += 1
                 bends.append(f"liveness alone passed seed {seed} ({shown.source}, {shown.bend}): {result['liveness']}")
-        print(f"{kind:<8} {unlocked / seeds:>8.1%} ({unlocked:>2}) {reached:>12}/{seeds:<4} {alive / seeds:>10.1%} ({alive:>2})", flush=True)
+        n = max(1, len(seeds))
+        print(f"{kind:<8} {unlocked / n:>8.1%} ({unlocked:>2}) {reached:>12}/{len(seeds):<4} {alive / n:>10.1%} ({alive:>2})", flush=True)
         for b in bends:
             print(f"           {b}")
 
