@@ -80,7 +80,7 @@ def play(gallery, frames, faces=None) -> dict:
 
     settings = DecisionSettings()
     door = SimulatedDoor(0.05, 0.0)
-    decider = DoorDecider(gallery, door, settings, access_log=KeptLog())
+    decider = DoorDecider(gallery, door, settings, access_log=KeptLog(), keep_faces=False)
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     alone = LivenessCheck(gallery.describer, settings.liveness_settings())
     per_track: dict[int, LivenessCheck] = {}

@@ -157,8 +157,13 @@ class DoorDecider:
 
     def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
                  access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
-                 visitors: Visitors | None = None, recent: RecentFaces | None = None) -> None:
+                 visitors: Visitors | None = None, recent: RecentFaces | None = None,
+                 keep_faces: bool = True) -> None:
+        """``keep_faces`` False is a dry run (``facegate replay`` without --log, with an in-memory
+        ``access_log``): unknown faces are not grouped into visitors, no face joins the review
+        queue and no old visitor is purged, so nothing is written to the gallery."""
         self.gallery = gallery
+        self.keep_faces = keep_faces
         self.settings = settings or DecisionSettings()
         self.settings.check()
         self.access_log: EventRecorder = access_log or AccessLog(gallery.store)
@@ -351,7 +356,8 @@ class DoorDecider:
                 if item is None:
                     return
                 event, pending = item
-                self._purge_old_visitors()
+                if self.keep_faces:
+                    self._purge_old_visitors()
                 event.descriptor = pending.descriptor
                 quality = 0.0
                 if pending.face is not None:
@@ -359,10 +365,10 @@ class DoorDecider:
                     picture = crop(region, rel, size=self.settings.snapshot_size)
                     event.snapshot = encode_jpeg(picture, 85)
                     quality = sharpness(picture) * min(1.0, rel.width / 100)  # sharp and big: the best snapshot
-                if pending.unknown_face:
+                if pending.unknown_face and self.keep_faces:
                     self._group(event, pending.unknown_face, quality)
                 self.access_log.record(event)
-                if pending.face is not None and pending.descriptor is not None:
+                if pending.face is not None and pending.descriptor is not None and self.keep_faces:
                     self._review(event, pending)
                 for callback in list(self.on_logged):
                     callback(event)

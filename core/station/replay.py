@@ -22,7 +22,7 @@ from core.door.decide import DecisionSettings
 from core.live.loop import LiveRecognizer, LiveSettings
 from core.live.sources import FrameSource
 from core.station.visits import Visit, VisitLog
-from core.station.wiring import KeptLog, attach_decider, simulated_door
+from core.station.wiring import attach_decider, simulated_door
 
 
 @dataclass
@@ -67,7 +67,7 @@ def replay(video: str | Path, gallery, live: LiveSettings | None = None, decisio
         worker = ProcessWorker(gallery.describer.model_dir)
     recognizer = LiveRecognizer(gallery, live, descriptor_worker=NextFrame(worker))
     door = simulated_door(DoorSettings.load_or_default(gallery.store)[0])
-    decider = attach_decider(recognizer, door, decision, access_log=None if log else KeptLog())
+    decider = attach_decider(recognizer, door, decision, dry_run=not log)
     visits, frames = VisitLog(), 0
     try:
         with FrameSource(str(video), pace=False, loop=False) as source:

@@ -5,19 +5,21 @@ replayed decides exactly as the window would have decided on it.
 """
 from __future__ import annotations
 
-from core.door.access_log import AccessEvent, EventRecorder
+from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorSettings
 from core.door.decide import DecisionSettings, DoorDecider
 from core.door.drivers import SimulatedDoor
 
 
 def attach_decider(recognizer, door: Door | None, settings: DecisionSettings | None = None,
-                   access_log: EventRecorder | None = None) -> DoorDecider:
+                   dry_run: bool = False) -> DoorDecider:
     """A DoorDecider for the recognizer's gallery (its stored settings unless given), asked about
-    every track on every frame the recognizer processes."""
+    every track on every frame the recognizer processes. A ``dry_run`` keeps its decisions in
+    memory (KeptLog) and writes nothing to the gallery: no access log, visitors or review queue."""
     if settings is None:
         settings, _ = DecisionSettings.load_or_default(recognizer.gallery.store)
-    decider = DoorDecider(recognizer.gallery, door, settings, access_log=access_log)
+    decider = DoorDecider(recognizer.gallery, door, settings, access_log=KeptLog() if dry_run else None,
+                          keep_faces=not dry_run)
     recognizer.decider = decider
     return decider
 

@@ -37,8 +37,10 @@ def _digest(path) -> str:
 def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path):
     db = _copy(lin_db, tmp_path)
     before = _digest(db)
-    out = json.loads(facegate("replay", CLIP, "--db", db, "--json", check=True).stdout)
+    done = facegate("replay", CLIP, "--db", db, "--json", check=True)
+    out = json.loads(done.stdout)
     assert out["unlocks"] == 1 and out["frames"] == 275
+    assert "failed" not in done.stderr, done.stderr   # a dry run does not even try to write (visitors, review queue)
     visits = out["visits"]
     assert all(set(v) >= {"track", "first_frame", "last_frame", "person", "verdict", "reason", "liveness", "distance",
                           "margin", "nearest"} for v in visits)
@@ -83,3 +85,16 @@ def test_replay_says_what_is_wrong(tmp_path, lin_db):
     assert out.returncode == 2 and "no such video file" in out.stderr
     out = facegate("replay", CLIP, "--db", tmp_path / "none.db")
     assert out.returncode == 2 and "no gallery here" in out.stderr
+
+
+def test_a_dry_run_writes_nothing_even_to_a_writable_gallery(lin_gallery):
+    """Without --log nothing is written: not the access log, and neither the unknown visitors
+    nor the review queue (which a dry run's in-memory event ids would not even fit)."""
+    from core.live.worker import InlineWorker
+    from core.station.replay import replay
+
+    report = replay(CLIP, lin_gallery, worker=InlineWorker(lin_gallery.describer))
+    assert report.unlocks == 1 and any(v.verdict == "Unknown" for v in report.visits)   # the stranger was seen
+    counts = {t: lin_gallery.store.read(f"SELECT COUNT(*) FROM {t}")[0][0]
+              for t in ("access_events", "visitors", "visitor_faces", "recent_faces")}
+    assert counts == dict.fromkeys(counts, 0), counts
