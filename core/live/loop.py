@@ -73,6 +73,9 @@ class LiveSettings:
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
+    enroll_max: int = 12           # samples in all; past the poses' own, a frame is taken when the samples
+                                   # taken would not name it (over the threshold from every one: light,
+                                   # another camera, a turn between poses), so they cover how the camera sees them
     enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
     enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
     enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
@@ -409,11 +412,13 @@ class LiveRecognizer:
         e.poses.per_pose = s.enroll_per_pose
         pose_name = e.poses.name(pose)
         unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
-        if unwanted:
+        nearest = min((float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples), default=np.inf)
+        new_look = pose_name is not None and nearest > s.threshold and len(e.samples) < s.enroll_max
+        if unwanted and not new_look:
             e.progress.problems = [unwanted]
             return
         assert pose is not None and pose_name is not None  # a frame with no pose is never wanted
-        if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
+        if nearest < s.enroll_min_spread:
             return
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():
             e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
