@@ -1,6 +1,7 @@
 """Presentation attack detection figures in ISO/IEC 30107-3 terms (prints them; never a timed test).
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
+                                           [--no-new-looks]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -45,14 +46,16 @@ FPS = 30.0
 PASSED = ("turned", "blinked")                  # how the liveness check's passing reasons start
 
 
-def enroll_lin(gallery, clip, click: int | None = None) -> str:
+def enroll_lin(gallery, clip, click: int | None = None, new_looks: bool = True) -> str:
     """Enroll Lin-Manuel through the live loop's pose enrollment; ``click`` None: at the first
     frame of his big shots with one face of 70 px or more (an operator pressing E on him), and
-    again at the next such frame if an enrollment fails (the operator trying again)."""
-    from core.live.loop import LiveRecognizer
+    again at the next such frame if an enrollment fails (the operator trying again). Without
+    ``new_looks``, only the poses' own samples are taken (LiveSettings.enroll_max 0)."""
+    from core.live.loop import LiveRecognizer, LiveSettings
     from core.live.worker import InlineWorker
 
-    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
+    settings = LiveSettings() if new_looks else LiveSettings(enroll_max=0)
+    rec = LiveRecognizer(gallery, settings, descriptor_worker=InlineWorker(gallery.describer))
     said, started, failed = "", None, []
     try:
         for i, rgb in enumerate(clip):
@@ -278,6 +281,8 @@ def main() -> int:
     parser.add_argument("--cameras", type=int, default=10, help="simulated cameras the genuine visits go through")
     parser.add_argument("--first-seed", type=int, default=0, help="the first attack seed")
     parser.add_argument("--first-camera", type=int, default=0, help="the first simulated camera's seed")
+    parser.add_argument("--no-new-looks", action="store_true",
+                        help="enroll him with the poses' own samples only (the enrollment before new looks)")
     args = parser.parse_args()
     from core.gallery.api import Gallery
     from core.tools.attacks import through_camera
@@ -291,7 +296,7 @@ def main() -> int:
             for person in sorted((KNN / "train").iterdir()):
                 base.enroll(person.name, sorted(str(f) for f in person.iterdir()))
         gallery = copy_gallery(Path(tmp) / "base.db", Path(tmp), describer, "bench.db")
-        print(enroll_lin(gallery, clip))
+        print(enroll_lin(gallery, clip, new_looks=not args.no_new_looks))
         doors: dict[int, Gallery] = {}
 
         def own(camera: int | None) -> Gallery:
