@@ -75,7 +75,8 @@ class LiveSettings:
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
     enroll_max: int = 12           # samples in all; past the poses' own, a frame is taken when the samples
                                    # taken would not name it (over the threshold from every one: light,
-                                   # another camera, a turn between poses), so they cover how the camera sees them
+                                   # another camera, a turn between poses) yet it is within enroll_rejoin
+                                   # of one (still this face), so they cover how the camera sees them
     enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
     enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
     enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
@@ -283,6 +284,7 @@ class LiveRecognizer:
                 track.matches, track.identity, track.named_frame = [], None, None
                 if self.decider is not None:
                     self.decider.track_lost(track.id)
+                self._lose_enrollment(track.id, "in the box changed to another")
             track.descriptor = descriptor
             track.described_frame = submitted
             match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
@@ -293,7 +295,8 @@ class LiveRecognizer:
             enrolling = self._enrollment
             if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
                 self._rejoin(enrolling, track_id)
-            elif thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+            elif (thumb is not None and enrolling and enrolling.progress.track_id == track_id
+                  and not enrolling.progress.lost):  # lost: the box may hold someone else now
                 self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
     def _watch_worker(self) -> None:
@@ -354,14 +357,18 @@ class LiveRecognizer:
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
             self.decider.track_lost(track.id)
+        self._lose_enrollment(track.id, "left")
+
+    def _lose_enrollment(self, track_id: int, why: str) -> None:
         e = self._enrollment
-        if e and e.progress.track_id == track.id and not e.progress.done and not e.progress.lost:
-            # a turned head, a cut, a shot change: look for the same face again before giving up
+        if e and e.progress.track_id == track_id and not e.progress.done and not e.progress.lost:
+            # a turned head, a cut, a shot change, another face in the box: look for the same face
+            # again before giving up
             e.lost_at = self._now
             e.progress.lost = True
             e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
-            log.info("enrolling %s: the face left after %d of %d samples; looking for it again", e.progress.name,
-                     e.progress.collected, e.progress.needed)
+            log.info("enrolling %s: the face %s after %d of %d samples; looking for it again", e.progress.name,
+                     why, e.progress.collected, e.progress.needed)
 
     def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
         """The enrolled face back: near the samples taken (or the face as it was clicked)."""
@@ -413,7 +420,9 @@ class LiveRecognizer:
         pose_name = e.poses.name(pose)
         unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
         nearest = min((float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples), default=np.inf)
-        new_look = pose_name is not None and nearest > s.threshold and len(e.samples) < s.enroll_max
+        # a new look, but still this face (as near the samples as a face that comes back must be)
+        new_look = (pose_name is not None and s.threshold < nearest <= s.enroll_rejoin
+                    and len(e.samples) < s.enroll_max)
         if unwanted and not new_look:
             e.progress.problems = [unwanted]
             return

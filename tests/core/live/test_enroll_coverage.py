@@ -69,3 +69,52 @@ def test_without_new_looks_his_second_shot_is_named_late(gallery, clip):
     delays, _ = _first_named(gallery, clip)
     assert delays[0] is not None and delays[0] <= 3
     assert delays[1] is None or delays[1] > 3, (delays, said)
+
+
+def _face_on_canvas(describer, path, size: int = 200):
+    """The photo's face, cropped square around it and pasted mid-frame at ``size`` px: two
+    people's faces land in the same box, as when someone steps into the enrolled person's place."""
+    import cv2
+    import numpy as np
+
+    from core.vision.detection import Detector
+    from core.vision.images import load_image
+
+    rgb = load_image(path)
+    (found,) = Detector("yunet", 40).find(rgb)
+    b = found.box
+    cx, cy, half = (b.left + b.right) // 2, (b.top + b.bottom) // 2, b.width
+    square = rgb[max(0, cy - half):cy + half, max(0, cx - half):cx + half]
+    canvas = np.full((360, 640, 3), 128, np.uint8)
+    canvas[80:80 + size, 220:220 + size] = cv2.resize(square, (size, size))
+    return canvas
+
+
+def test_another_face_in_the_enrolled_box_is_never_taken(gallery):
+    """A new look must still be this face: when the box holds someone else (the tracker kept its
+    id), the enrollment counts the face as gone and takes nothing from the newcomer."""
+    import numpy as np
+
+    from tests.support.data import IMAGES
+
+    first = _face_on_canvas(gallery.describer, IMAGES / "obama.jpg")
+    second = _face_on_canvas(gallery.describer, IMAGES / "biden.jpg")
+    rng = np.random.default_rng(0)
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
+    try:
+        tracks, collected, lost = set(), [], []
+        for i in range(60):
+            base = first if i < 30 else second
+            rgb = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+            result = rec.process(rgb, i / 30)
+            tracks |= {t.id for t in result.tracks}
+            if i == 0:
+                rec.start_enrollment(result.tracks[0].id, "Barack")
+            if result.enrollment:
+                collected.append(result.enrollment.collected)
+                lost.append(result.enrollment.lost)
+    finally:
+        rec.close()
+    assert len(tracks) == 1          # the newcomer is on the same track...
+    assert collected[29] >= 1 and lost[-1]
+    assert collected[-1] == collected[29]  # ...and gave no sample
