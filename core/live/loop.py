@@ -183,6 +183,9 @@ class LiveRecognizer:
         self._lock = threading.RLock()
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
+        # faces that just left (track id -> last descriptor, when): the operator clicked one, typed
+        # its name, and pressed Start after a cut or a turned head had ended its track
+        self._left: dict[int, tuple[np.ndarray, float]] = {}
         self._enrollment: _Enrollment | None = None
         self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
@@ -358,6 +361,9 @@ class LiveRecognizer:
         if self.decider is not None:
             self.decider.track_lost(track.id)
         self._lose_enrollment(track.id, "left")
+        self._left = {k: v for k, v in self._left.items() if self._now - v[1] <= self.settings.enroll_wait}
+        if track.descriptor is not None:
+            self._left[track.id] = (track.descriptor, self._now)
 
     def _lose_enrollment(self, track_id: int, why: str) -> None:
         e = self._enrollment
@@ -384,14 +390,24 @@ class LiveRecognizer:
 
     # -- enrollment -------------------------------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
-        """Collect good samples of this tracked face over the next frames, then save them together."""
+        """Collect good samples of this tracked face over the next frames, then save them together.
+        A face whose track ended in the last ``enroll_wait`` seconds (a cut, a head turned away while
+        the operator typed the name) is looked for, as when an enrollment's face leaves."""
         with self._lock:
-            if track_id not in self.tracker.tracks:
-                raise KeyError(f"no face {track_id} on screen")
             progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
-            clicked = self.tracker.tracks[track_id].descriptor
-            self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
-            log.info("enrolling %s: started on track %d", progress.name, track_id)
+            if track_id in self.tracker.tracks:
+                clicked = self.tracker.tracks[track_id].descriptor
+                self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
+                log.info("enrolling %s: started on track %d", progress.name, track_id)
+                return
+            left = self._left.get(track_id)
+            if left is None or self._now - left[1] > self.settings.enroll_wait:
+                raise KeyError(f"no face {track_id} on screen")
+            # it has just left: look for it as for an enrolled face whose track broke
+            progress.lost = True
+            self._enrollment = _Enrollment(progress, allowed, lost_at=self._now, reference=[left[0]])
+            log.info("enrolling %s: started on track %d, which has just left; looking for it again",
+                     progress.name, track_id)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
@@ -490,6 +506,7 @@ class LiveRecognizer:
         with self._lock:
             self._end_tracks()
             self.cancel_enrollment()
+            self._left.clear()  # another source: its faces are not these
 
     def _end_tracks(self) -> None:
         for track in self.tracker.tracks.values():
