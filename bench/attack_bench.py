@@ -1,6 +1,7 @@
 """Presentation attack detection figures in ISO/IEC 30107-3 terms (prints them; never a timed test).
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
+                                           [--no-new-looks]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -11,16 +12,19 @@ across poses, as an operator does by pressing E when his face first appears):
   ``--seeds`` variants each, ``--frames`` frames long, of the shared photos and clip frames) that
   unlock the door. Many never get that far (the picture is not recognised within 0.4), so the
   liveness check alone is also fed every frame of every attack: *liveness APCER*.
-- **BPCER**: the share of genuine visits the liveness check never passes: Lin-Manuel's shots in
-  the clip, as recorded and through ``--cameras`` simulated door cameras (blur, noise, exposure,
-  JPEG). Counted twice: as the door feeds the check (only frames that pass the quality gates: a
-  blurred frame or a head turned far is not judged) and, like the attacks' *liveness APCER*, the
-  check alone fed every frame of the visit. His 50 px shot is too small to judge (the door asks
-  him to come closer) and is counted apart; the share that never unlocks is printed too.
+- **BPCER**: the share of genuine visits that never unlock: Lin-Manuel's shots in the clip, as
+  recorded and through ``--cameras`` simulated door cameras (blur, noise, exposure, JPEG), at a
+  door that enrolled him through its own camera (another take of it: its own sensor noise), and
+  at a door whose gallery came from elsewhere (enrolled on the recording: a site's other door).
+  Also counted: visits the liveness check never passed, as the door feeds it (only frames that
+  pass the quality gates: a blurred frame or a head turned far is not judged) and, like the
+  attacks' *liveness APCER*, the check alone fed every frame of the visit. His 50 px shot is too
+  small to judge (the door asks him to come closer) and is counted apart.
 - ``--first-seed`` / ``--first-camera``: start the attack seeds / simulated cameras there, to check
   thresholds on variants they were not chosen on.
-- **Frames to name** per shot of his (from the shot's first HOG-detectable frame), and whether
-  the clip's stranger was ever named or let in.
+- **Frames to name** per shot of his (from the shot's first HOG-detectable frame), whether the
+  clip's stranger was ever named or let in, and how near his samples other people's faces come
+  (the clip's audience and stranger, the shared photos: open-set false accepts).
 - **Cost** of the liveness check per frame (68 landmarks + the judgement; the judgement alone).
 """
 from __future__ import annotations
@@ -42,27 +46,33 @@ FPS = 30.0
 PASSED = ("turned", "blinked")                  # how the liveness check's passing reasons start
 
 
-def enroll_lin(gallery, clip, click: int | None = None) -> str:
+def enroll_lin(gallery, clip, click: int | None = None, new_looks: bool = True) -> str:
     """Enroll Lin-Manuel through the live loop's pose enrollment; ``click`` None: at the first
-    frame with one face of 70 px or more (an operator pressing E)."""
-    from core.live.loop import LiveRecognizer
+    frame of his big shots with one face of 70 px or more (an operator pressing E on him), and
+    again at the next such frame if an enrollment fails (the operator trying again). Without
+    ``new_looks``, only the poses' own samples are taken (LiveSettings.enroll_max 0)."""
+    from core.live.loop import LiveRecognizer, LiveSettings
     from core.live.worker import InlineWorker
 
-    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
-    said, started = "", None
+    settings = LiveSettings() if new_looks else LiveSettings(enroll_max=0)
+    rec = LiveRecognizer(gallery, settings, descriptor_worker=InlineWorker(gallery.describer))
+    said, started, failed = "", None, []
     try:
         for i, rgb in enumerate(clip):
             result = rec.process(rgb, i / FPS)
             said = next((e for e in result.events if e.startswith("enrolled")), said)
-            if result.enrollment and (result.enrollment.done or result.enrollment.error):
-                return f"{said or result.enrollment.error} (enrollment started at frame {started})"
-            big = len(result.tracks) == 1 and result.tracks[0].box.width >= 70
+            if result.enrollment and result.enrollment.done:
+                return f"{said} (enrollment started at frame {started}" + (f"; failed before: {failed})" if failed else ")")
+            if result.enrollment and result.enrollment.error:
+                failed.append(f"from frame {started}: {result.enrollment.error}")
+                started = None
+            big = len(result.tracks) == 1 and result.tracks[0].box.width >= 70 and i >= LIN_SHOTS[1][0]
             if started is None and (i == click or click is None and big):
                 rec.start_enrollment(result.tracks[0].id, LIN)
                 started = i
     finally:
         rec.close()
-    return said
+    return said or f"not enrolled: {'; '.join(failed) or 'never started'}"
 
 
 def play(gallery, frames, faces=None) -> dict:
@@ -129,24 +139,69 @@ def _observe(gallery, check, rgb, box, timestamp: float):
     return check.observe_points(np.array([(p.x, p.y) for p in shape.parts()], float), timestamp)
 
 
-def genuine(gallery, clip, cameras: range) -> tuple[list, list]:
-    """(judged visits, small-face visits): (recording, track info) of each of Lin-Manuel's visits."""
-    from core.tools.attacks import through_camera
+def genuine(gallery_for, clip, cameras: range) -> tuple[list, list]:
+    """(judged visits, small-face visits): (recording, track info) of each of Lin-Manuel's visits,
+    as recorded and through each of ``cameras``; ``gallery_for(camera)`` is the gallery the door
+    has when its camera is that one (None: the recording's own)."""
+    import numpy as np
 
-    recordings = [("clip", lambda: clip), ("his second shot alone", lambda: clip[120:213])]
+    from core.tools.attacks import KINDS, Camera, through_camera
+
+    recordings = [("clip", None, lambda: clip), ("his second shot alone", None, lambda: clip[120:213])]
     for seed in cameras:  # drawn one at a time: held at once, --cameras 10 took 2.5 GB
-        recordings.append((f"clip, camera {seed}", lambda seed=seed: list(through_camera(clip, seed))))
-        recordings.append((f"second shot, camera {seed}", lambda seed=seed: list(through_camera(clip[120:213], seed))))
+        blur = f"blur {Camera.draw(np.random.default_rng([len(KINDS), seed]), moving=True).blur:.1f} px"
+        recordings.append((f"clip, camera {seed} ({blur})", seed, lambda seed=seed: list(through_camera(clip, seed))))
+        recordings.append((f"second shot, camera {seed} ({blur})", seed,
+                           lambda seed=seed: list(through_camera(clip[120:213], seed))))
     judged, small = [], []
-    for name, frames in recordings:
+    for name, seed, frames in recordings:
         offset = 120 if name.startswith(("his second", "second")) else 0
-        for t in play(gallery, frames())["tracks"].values():
+        for t in play(gallery_for(seed), frames())["tracks"].values():
             first = t["first"] + offset
             if not any(a <= first < b for a, b in LIN_SHOTS) or len(t["frames"]) < 5:
                 continue
             t["first"] = first
             (small if first < 82 else judged).append((name, t))
     return judged, small
+
+
+def report(title: str, judged: list, small: list) -> None:
+    rejected = [(n, t) for n, t in judged if t["unlocked"] is None]
+    not_alive = [(n, t) for n, t in judged if not t["cue"].startswith(PASSED)]
+    alone = [(n, t) for n, t in judged if not t["alone"]]
+    n = max(1, len(judged))
+    print(f"\n{title}: BPCER {len(rejected) / n:.1%} ({len(rejected)} of {len(judged)} genuine visits never unlocked); "
+          f"the liveness check as the door feeds it (only frames that pass the quality gates) never passed "
+          f"{len(not_alive) / n:.1%} ({len(not_alive)}), the check alone, fed every frame of the visit, "
+          f"{len(alone) / n:.1%} ({len(alone)}); his 50 px shot: {len(small)} visits, unlocked "
+          f"{sum(t['unlocked'] is not None for _, t in small)} (too small to judge: asked to come closer)")
+    for name, t in judged:
+        print(f"  {name}: track from frame {t['first']}: " + (f"unlocked at frame {t['unlocked']}, {t['cue']}"
+                                                                if t["unlocked"] is not None else f"never ({t['verdict']}: {t['cue']})")
+              + f"; alone: {t['alone'] or 'never passed'}")
+
+
+def strangers_near(gallery, clip) -> str:
+    """How near Lin-Manuel's samples the faces of other people come: the clip's audience and
+    stranger (frames 20-81, 211-274) and every shared photo but his own (open-set false accepts)."""
+    import numpy as np
+
+    from core.vision.detection import Detector
+    from core.vision.images import load_image
+    from tests.support.data import IMAGES, KNN
+
+    detector, describer = Detector("yunet", 40), gallery.describer
+    pictures = [clip[i] for i in (*range(20, 82), *range(211, len(clip)))]
+    pictures += [load_image(p) for p in sorted((*KNN.rglob("*.jpg"), *IMAGES.glob("*.jpg"), *IMAGES.glob("*.png")))
+                 if "miranda" not in p.name]
+    samples = np.array([s.descriptor for s in gallery.store.samples(LIN)])
+    nearest = sorted(float(np.linalg.norm(samples - describer.descriptor_from_chip(describer.chip(rgb, f.box)[0]),
+                                          axis=1).min()) for rgb in pictures for f in detector.find(rgb))
+    from core.door.decide import DecisionSettings
+
+    threshold = DecisionSettings().threshold
+    return (f"other people's faces near his {len(samples)} samples: {len(nearest)} faces, nearest "
+            f"{', '.join(f'{d:.3f}' for d in nearest[:3])}; within {threshold}: {sum(d <= threshold for d in nearest)}")
 
 
 def frames_to_name(gallery, clip) -> list[str]:
@@ -226,37 +281,46 @@ def main() -> int:
     parser.add_argument("--cameras", type=int, default=10, help="simulated cameras the genuine visits go through")
     parser.add_argument("--first-seed", type=int, default=0, help="the first attack seed")
     parser.add_argument("--first-camera", type=int, default=0, help="the first simulated camera's seed")
+    parser.add_argument("--no-new-looks", action="store_true",
+                        help="enroll him with the poses' own samples only (the enrollment before new looks)")
     args = parser.parse_args()
     from core.gallery.api import Gallery
+    from core.tools.attacks import through_camera
     from core.vision.describe import Describer
-    from tests.support.data import KNN, clip_frames
+    from tests.support.data import KNN, clip_frames, copy_gallery
 
     describer = Describer()
     clip = clip_frames()
     with tempfile.TemporaryDirectory() as tmp:
-        gallery = Gallery(Path(tmp) / "bench.db", describer=describer)
-        for person in sorted((KNN / "train").iterdir()):
-            gallery.enroll(person.name, sorted(str(f) for f in person.iterdir()))
-        print(enroll_lin(gallery, clip))
+        with Gallery(Path(tmp) / "base.db", describer=describer) as base:
+            for person in sorted((KNN / "train").iterdir()):
+                base.enroll(person.name, sorted(str(f) for f in person.iterdir()))
+        gallery = copy_gallery(Path(tmp) / "base.db", Path(tmp), describer, "bench.db")
+        print(enroll_lin(gallery, clip, new_looks=not args.no_new_looks))
+        doors: dict[int, Gallery] = {}
+
+        def own(camera: int | None) -> Gallery:
+            """The gallery of a door whose camera is ``camera``: Lin-Manuel enrolled through it."""
+            if camera is None:
+                return gallery
+            if camera not in doors:
+                for g in doors.values():
+                    g.close()
+                doors.clear()
+                doors[camera] = copy_gallery(Path(tmp) / "base.db", Path(tmp), describer, f"camera{camera}.db")
+                print(f"  camera {camera}: {enroll_lin(doors[camera], list(through_camera(clip, camera, take=1)))}")
+            return doors[camera]
         for line in frames_to_name(gallery, clip):
             print("  " + line)
-        judged, small = genuine(gallery, clip, range(args.first_camera, args.first_camera + args.cameras))
-        rejected = [(n, t) for n, t in judged if t["unlocked"] is None]
-        not_alive = [(n, t) for n, t in judged if not t["cue"].startswith(PASSED)]
-        alone = [(n, t) for n, t in judged if not t["alone"]]
-        print(f"\nBPCER {len(alone) / max(1, len(judged)):.1%} ({len(alone)} of {len(judged)} genuine visits: the liveness "
-              f"check alone, fed every frame of the visit, never passed); at the door {len(not_alive) / max(1, len(judged)):.1%} "
-              f"({len(not_alive)}: fed only the frames that pass the quality gates); the door: "
-              f"{len(rejected) / max(1, len(judged)):.1%} ({len(rejected)}) never "
-              f"unlocked (the rest of them not recognised within 0.4 through that camera); his 50 px shot: {len(small)} "
-              f"visits, unlocked {sum(t['unlocked'] is not None for _, t in small)} (too small to judge: asked to come closer)")
-        for name, t in judged:
-            print(f"  {name}: track from frame {t['first']}: " + (f"unlocked at frame {t['unlocked']}, {t['cue']}"
-                                                                    if t["unlocked"] is not None else f"never ({t['verdict']}: {t['cue']})")
-                  + f"; alone: {t['alone'] or 'never passed'}")
+        print("  " + strangers_near(gallery, clip))
+        cameras = range(args.first_camera, args.first_camera + args.cameras)
+        report("Enrolled through the door's own camera (another take of it)", *genuine(lambda c: own(c), clip, cameras))
+        report("Enrolled at another door (as recorded), visits through these cameras",
+               *genuine(lambda c: gallery, clip, cameras))
         attacks(gallery, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
         cost(gallery, clip)
-        gallery.close()
+        for g in (gallery, *doors.values()):
+            g.close()
     return 0
 
 

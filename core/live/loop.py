@@ -73,6 +73,10 @@ class LiveSettings:
     enroll_timeout: float = 10.0   # seconds to collect them
     enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
+    enroll_max: int = 12           # samples in all; past the poses' own, a frame is taken when the samples
+                                   # taken would not name it (over the threshold from every one: light,
+                                   # another camera, a turn between poses) yet it is within enroll_rejoin
+                                   # of one (still this face), so they cover how the camera sees them
     enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
     enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
     enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
@@ -179,6 +183,9 @@ class LiveRecognizer:
         self._lock = threading.RLock()
         self._frame = -1
         self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
+        # faces that just left (track id -> last descriptor, when): the operator clicked one, typed
+        # its name, and pressed Start after a cut or a turned head had ended its track
+        self._left: dict[int, tuple[np.ndarray, float]] = {}
         self._enrollment: _Enrollment | None = None
         self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
@@ -280,6 +287,7 @@ class LiveRecognizer:
                 track.matches, track.identity, track.named_frame = [], None, None
                 if self.decider is not None:
                     self.decider.track_lost(track.id)
+                self._lose_enrollment(track.id, "in the box changed to another")
             track.descriptor = descriptor
             track.described_frame = submitted
             match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
@@ -290,7 +298,8 @@ class LiveRecognizer:
             enrolling = self._enrollment
             if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
                 self._rejoin(enrolling, track_id)
-            elif thumb is not None and enrolling and enrolling.progress.track_id == track_id:
+            elif (thumb is not None and enrolling and enrolling.progress.track_id == track_id
+                  and not enrolling.progress.lost):  # lost: the box may hold someone else now
                 self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
     def _watch_worker(self) -> None:
@@ -351,14 +360,21 @@ class LiveRecognizer:
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
             self.decider.track_lost(track.id)
+        self._lose_enrollment(track.id, "left")
+        self._left = {k: v for k, v in self._left.items() if self._now - v[1] <= self.settings.enroll_wait}
+        if track.descriptor is not None:
+            self._left[track.id] = (track.descriptor, self._now)
+
+    def _lose_enrollment(self, track_id: int, why: str) -> None:
         e = self._enrollment
-        if e and e.progress.track_id == track.id and not e.progress.done and not e.progress.lost:
-            # a turned head, a cut, a shot change: look for the same face again before giving up
+        if e and e.progress.track_id == track_id and not e.progress.done and not e.progress.lost:
+            # a turned head, a cut, a shot change, another face in the box: look for the same face
+            # again before giving up
             e.lost_at = self._now
             e.progress.lost = True
             e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
-            log.info("enrolling %s: the face left after %d of %d samples; looking for it again", e.progress.name,
-                     e.progress.collected, e.progress.needed)
+            log.info("enrolling %s: the face %s after %d of %d samples; looking for it again", e.progress.name,
+                     why, e.progress.collected, e.progress.needed)
 
     def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
         """The enrolled face back: near the samples taken (or the face as it was clicked)."""
@@ -374,14 +390,24 @@ class LiveRecognizer:
 
     # -- enrollment -------------------------------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
-        """Collect good samples of this tracked face over the next frames, then save them together."""
+        """Collect good samples of this tracked face over the next frames, then save them together.
+        A face whose track ended in the last ``enroll_wait`` seconds (a cut, a head turned away while
+        the operator typed the name) is looked for, as when an enrollment's face leaves."""
         with self._lock:
-            if track_id not in self.tracker.tracks:
-                raise KeyError(f"no face {track_id} on screen")
             progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
-            clicked = self.tracker.tracks[track_id].descriptor
-            self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
-            log.info("enrolling %s: started on track %d", progress.name, track_id)
+            if track_id in self.tracker.tracks:
+                clicked = self.tracker.tracks[track_id].descriptor
+                self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
+                log.info("enrolling %s: started on track %d", progress.name, track_id)
+                return
+            left = self._left.get(track_id)
+            if left is None or self._now - left[1] > self.settings.enroll_wait:
+                raise KeyError(f"no face {track_id} on screen")
+            # it has just left: look for it as for an enrolled face whose track broke
+            progress.lost = True
+            self._enrollment = _Enrollment(progress, allowed, lost_at=self._now, reference=[left[0]])
+            log.info("enrolling %s: started on track %d, which has just left; looking for it again",
+                     progress.name, track_id)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
@@ -409,11 +435,15 @@ class LiveRecognizer:
         e.poses.per_pose = s.enroll_per_pose
         pose_name = e.poses.name(pose)
         unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
-        if unwanted:
+        nearest = min((float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples), default=np.inf)
+        # a new look, but still this face (as near the samples as a face that comes back must be)
+        new_look = (pose_name is not None and s.threshold < nearest <= s.enroll_rejoin
+                    and len(e.samples) < s.enroll_max)
+        if unwanted and not new_look:
             e.progress.problems = [unwanted]
             return
         assert pose is not None and pose_name is not None  # a frame with no pose is never wanted
-        if e.samples and min(float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples) < s.enroll_min_spread:
+        if nearest < s.enroll_min_spread:
             return
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():
             e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
@@ -476,6 +506,7 @@ class LiveRecognizer:
         with self._lock:
             self._end_tracks()
             self.cancel_enrollment()
+            self._left.clear()  # another source: its faces are not these
 
     def _end_tracks(self) -> None:
         for track in self.tracker.tracks.values():

@@ -103,10 +103,14 @@ def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frame
     return scene.presentation(seed), scene.frames()
 
 
-def through_camera(frames: Sequence[np.ndarray], seed: int) -> Iterator[np.ndarray]:
+def through_camera(frames: Sequence[np.ndarray], seed: int, take: int = 0) -> Iterator[np.ndarray]:
     """Real frames as another door camera would give them (exposure drift, blur, noise, JPEG),
-    drawn from ``seed``: more genuine visits from one recording, for the bona fide side."""
+    drawn from ``seed``: more genuine visits from one recording, for the bona fide side. Another
+    ``take`` is the same camera recording again: its own sensor noise, everything else alike (a
+    door enrolls people through the camera that then sees them)."""
     camera = Camera.draw(np.random.default_rng([len(KINDS), seed]), moving=True)
+    if take:
+        camera.rng = np.random.default_rng([len(KINDS), seed, take])
     for i, rgb in enumerate(frames):
         yield camera.shoot(rgb, i / max(1, len(frames) - 1))
 

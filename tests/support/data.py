@@ -18,14 +18,16 @@ LIN_SHOT = range(140, 206)
 STRANGER_ALONE = range(215, 249)
 
 
-def copy_gallery(db: Path, folder: Path, describer):
-    """Open a private copy of a gallery (database and index files) in ``folder``."""
+def copy_gallery(db: Path, folder: Path, describer, name: str | None = None):
+    """Open a private copy of a gallery (database and index files) in ``folder``, as ``name``
+    (default: the same file name)."""
     from core.gallery.api import Gallery
 
+    name = name or db.name
     for f in db.parent.iterdir():
         if f.name.startswith(db.name) and not f.name.endswith(".lock"):
-            shutil.copy(f, folder / f.name)
-    return Gallery(folder / db.name, describer=describer)
+            shutil.copy(f, folder / (name + f.name[len(db.name):]))
+    return Gallery(folder / name, describer=describer)
 
 
 def clip_frames(path: Path = CLIP) -> list:

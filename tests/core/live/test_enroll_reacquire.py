@@ -92,3 +92,51 @@ def test_leaving_early_and_coming_back_goes_on_and_saves(gallery, clip):
     assert offered and offered[0].collected == 3
     assert seen[-1][1].done and seen[-1][1].collected >= 5 and seen[-1][1].track_id != seen[0][1].track_id
     assert gallery.store.person(NAME).sample_count == seen[-1][1].collected
+
+
+def test_start_pressed_after_the_clicked_face_left_looks_for_it(gallery, clip, caplog):
+    """The operator clicks him, types the name; meanwhile the picture cut away and his track
+    ended. Start looks for that face, as when an enrollment's face leaves, and enrolls him when
+    he is back (before: "that face has left the picture", and the click had to be done again)."""
+    import pytest
+
+    caplog.set_level(logging.INFO, logger="facegate.enroll")
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
+    try:
+        clicked = None
+        for n, i in enumerate([*range(100, 111), *EMPTY]):
+            result = rec.process(clip[i], n / 30)
+            clicked = clicked or next((t.id for t in result.tracks if t.box.width >= 60), None)
+        assert clicked is not None and clicked not in rec.tracker.tracks  # gone when Start is pressed
+        with pytest.raises(KeyError):
+            rec.start_enrollment(clicked + 1000, NAME)                     # a face never seen
+        rec.start_enrollment(clicked, NAME)
+        seen = []
+        for n, i in enumerate(range(111, 211), start=21):
+            progress = rec.process(clip[i], n / 30).enrollment
+            seen.append(progress)
+            if progress and (progress.done or progress.error):
+                break
+    finally:
+        rec.close()
+    assert seen[-1].done and seen[-1].error is None and seen[-1].track_id != clicked, seen[-1]
+    assert gallery.store.person(NAME).sample_count == seen[-1].collected >= 5
+    messages = [r.getMessage() for r in caplog.records if r.name == "facegate.enroll"]
+    assert any("which has just left; looking for it again" in m for m in messages)
+    assert any("is back" in m for m in messages)
+
+
+def test_a_face_gone_longer_than_the_wait_cannot_be_enrolled(gallery, clip):
+    import pytest
+
+    rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
+    try:
+        frames = [*range(100, 111), *doorway(rec.settings.enroll_wait + 1)]
+        clicked = None
+        for n, i in enumerate(frames):
+            result = rec.process(clip[i], n / 30)
+            clicked = clicked or next((t.id for t in result.tracks if t.box.width >= 60), None)
+        with pytest.raises(KeyError):
+            rec.start_enrollment(clicked, NAME)
+    finally:
+        rec.close()
