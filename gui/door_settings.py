@@ -41,6 +41,7 @@ LABELS = {
     "blink": "A blink counts", "head_turn": "A head turn counts", "blink_ratio": "Closed-eye ratio",
     "blink_frames": "Frames with eyes closed", "turn_parallax": "Head turn: nose parallax needed",
     "turn_bump": "Head turn: nose out of the half-faces", "turn_frames": "Head turn: frames that show it",
+    "strict_turn": "Head turn: outline and midline too (refuses folded sheets; slower)",
     "liveness_min_face": "Smallest face judged (px)",
     "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
     "door_name": "Door name (Home Assistant device)", "mqtt_host": "MQTT broker (empty: off)",

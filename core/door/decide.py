@@ -48,7 +48,7 @@ from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
 from core.records import Box, Candidate, Match
 from core.vision.images import crop, encode_jpeg
-from core.vision.liveness import LivenessCheck, LivenessResult, LivenessSettings
+from core.vision.liveness import FOLD_CUES, LivenessCheck, LivenessResult, LivenessSettings
 from core.vision.quality import measure, sharpness
 
 log = logging.getLogger("facegate.decide")
@@ -87,6 +87,9 @@ class DecisionSettings(StoredSettings):
     turn_parallax: float = 0.35    # the nose tip's parallax against the face's homography (eye distances)
     turn_bump: float = 0.10        # the tip out of both half-face planes (a folded sheet has none)
     turn_frames: int = 10          # frames that must show both
+    strict_turn: bool = False      # a turn must also slide the outline and bend the midline
+                                   # (core.vision.liveness.FOLD_CUES): refuses the folded sheets
+                                   # dlib sees as a head, but a turn passes ~1.4 s later
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160       # px, square JPEG in the access log
@@ -109,7 +112,9 @@ class DecisionSettings(StoredSettings):
         return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
                                 blink_frames=self.blink_frames, parallax=self.turn_parallax, bump=self.turn_bump,
                                 turn_frames=self.turn_frames, min_face=self.liveness_min_face,
-                                window=self.liveness_window)
+                                window=self.liveness_window,
+                                outline=FOLD_CUES["outline"] if self.strict_turn else 0.0,
+                                midline=FOLD_CUES["midline"] if self.strict_turn else 0.0)
 
 
 @dataclass

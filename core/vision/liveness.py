@@ -112,6 +112,7 @@ class LivenessSettings:
     #: the outline sliding against both eyes (log ratio, opposite ways) and the midline bending
     #: (eye distances) a turn needs; 0 = not asked. FOLD_CUES holds the measured pair: it refuses
     #: the folds but passes a turn ~1.4 s later (see the module docstring), so it is not the default
+    #: (the door asks for it with DecisionSettings.strict_turn)
     outline: float = 0.0
     midline: float = 0.0
     noise_factor: float = 4.0    # ...and both must be this many times the face's own landmark noise

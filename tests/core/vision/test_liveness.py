@@ -151,3 +151,15 @@ def test_blink_needs_both_eyes_shut_for_consecutive_frames_then_open():
     assert _blink(ears(open_, open_, wink, wink, open_, open_), 0.5, 0.85, 2) is None      # one eye: a wink or noise
     assert _blink(ears(open_, open_, open_, open_, shut, shut), 0.5, 0.85, 2) is None      # not open again yet
     assert _blink(ears(shut, shut, open_, open_, open_, open_), 0.5, 0.85, 2) is None      # never seen open before
+
+
+def test_the_door_asks_for_the_outline_and_midline_only_when_strict():
+    from core.door.decide import DecisionSettings
+
+    plain = DecisionSettings().liveness_settings()
+    strict = DecisionSettings(strict_turn=True).liveness_settings()
+    assert (plain.outline, plain.midline) == (0.0, 0.0)
+    assert (strict.outline, strict.midline) == (FOLD_CUES["outline"], FOLD_CUES["midline"])
+    saved = DecisionSettings(strict_turn=True).to_json()
+    assert DecisionSettings.from_json(saved).strict_turn  # stored in the gallery like every decision number
+    assert not DecisionSettings.from_json('{"threshold": 0.4}').strict_turn  # a gallery saved before it
