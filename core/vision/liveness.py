@@ -41,7 +41,7 @@ things of a head that the model places from the picture's strong edges, not from
   bridge and lips stand out of the nasion-chin line and bend it as it turns. The cue: their RMS
   distance from their best line (eye distances), changed from the reference pose.
 
-Measured on the landmarks of YuNet boxes, the check alone fed every frame (bench/fold_cues.py):
+Measured on the landmarks of YuNet boxes, the check alone fed every frame (bench/fold_bench.py):
 Lin-Manuel's 182 genuine visits (his two shots and his second shot alone, as recorded and
 through simulated cameras 0-89) reach, on their tenth-best turn frame, outline 0.83-1.14 and
 midline 0.034-0.062; of 360 folded and curved sheets (seeds 0-179, 120 frames), the 29 that pass

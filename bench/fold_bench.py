@@ -2,7 +2,7 @@
 core.vision.liveness.FOLD_CUES): which attacks pass, which of Lin-Manuel's visits never do, how
 late his turn passes, and each visit's outline and midline on its tenth-best turn frame.
 
-    .venv/bin/python bench/fold_cues.py [--seeds 60] [--first-seed 0] [--cameras 30] [--first-camera 0] [--kinds folded curved]
+    .venv/bin/python bench/fold_bench.py [--seeds 60] [--first-seed 0] [--cameras 30] [--first-camera 0] [--kinds folded curved]
 
 Landmarks come from the 68-point model on YuNet boxes (the app's detector; for an attack, the
 box over the drawn picture). His visits: both his big shots as one visit (frames 82-210) and his
