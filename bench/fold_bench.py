@@ -83,7 +83,8 @@ def main() -> int:
     describer, detector, clip = Describer(), Detector("yunet", 40), clip_frames()
     plain, cues = LivenessSettings(), LivenessSettings(**FOLD_CUES)
     # his visits, with the check never passing, to read every frame's evidence
-    probe = LivenessSettings(turn_frames=10_000, blink=False)
+    # (outline and midline asked at a bar every frame clears, so that every frame measures them)
+    probe = LivenessSettings(turn_frames=10_000, blink=False, outline=1e-9, midline=1e-9)
     recordings = [("recorded", clip)]
     recordings += [(f"camera {c}", list(through_camera(clip[:213], c)))
                    for c in range(args.first_camera, args.first_camera + args.cameras)]

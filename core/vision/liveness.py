@@ -73,7 +73,7 @@ until its verdict, not after.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -221,8 +221,10 @@ def midline_bend(points: np.ndarray) -> float:
     return float(np.linalg.svd(q, compute_uv=False)[1] / np.sqrt(len(MIDLINE)) / max(eye_distance(points), 1e-6))
 
 
-def turn_evidence(ref: np.ndarray, prev: np.ndarray, cur: np.ndarray, sides: tuple[list[int], list[int]]) -> TurnEvidence | None:
-    """How much a head-like turn frame ``cur`` shows against ``ref`` (see the module docstring)."""
+def turn_evidence(ref: np.ndarray, prev: np.ndarray, cur: np.ndarray, sides: tuple[list[int], list[int]],
+                  shape: bool = True) -> TurnEvidence | None:
+    """How much a head-like turn frame ``cur`` shows against ``ref`` (see the module docstring);
+    without ``shape``, the outline and midline are not measured (0: the check does not ask)."""
     glob = _residual(ref, cur, PLANE)
     left = _residual(ref, cur, sides[0]) if len(sides[0]) >= 6 else None
     right = _residual(ref, cur, sides[1]) if len(sides[1]) >= 6 else None
@@ -233,8 +235,10 @@ def turn_evidence(ref: np.ndarray, prev: np.ndarray, cur: np.ndarray, sides: tup
     tip = (left[NOSE_TIP] + right[NOSE_TIP]) / 2
     norm = float(np.linalg.norm(ridge))
     bump = float(tip @ ridge / norm) if norm > 1e-9 else 0.0
-    return TurnEvidence(float(np.linalg.norm(glob[NOSE_TIP])), bump, float(np.linalg.norm(jitter[NOSE_TIP])),
-                        outline_slide(ref, cur), abs(midline_bend(cur) - midline_bend(ref)))
+    evidence = TurnEvidence(float(np.linalg.norm(glob[NOSE_TIP])), bump, float(np.linalg.norm(jitter[NOSE_TIP])))
+    if shape:
+        evidence = replace(evidence, outline=outline_slide(ref, cur), midline=abs(midline_bend(cur) - midline_bend(ref)))
+    return evidence
 
 
 def rectified_ears(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
@@ -289,7 +293,8 @@ class LivenessCheck:
         prev, self._prev = self._prev, (points, timestamp)
         turn = None
         if prev is not None and timestamp - prev[1] <= MAX_FRAME_GAP:
-            shown = [turn_evidence(ref, prev[0], points, sides) for ref, _, sides in self._refs]
+            shape = s.outline > 0 or s.midline > 0  # 0.1 ms a reference, only when asked
+            shown = [turn_evidence(ref, prev[0], points, sides, shape) for ref, _, sides in self._refs]
             turn = max((t for t in shown if t is not None), default=None, key=lambda t: t.strength(s))
         self._seen.append((timestamp, turn, *rectified_ears(self._refs[0][0], points)))
         result = self._judge()
