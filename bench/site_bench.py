@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.door.access_log import AccessEvent, AccessLog  # noqa: E402
 from core.gallery.api import Gallery  # noqa: E402
-from core.site.admin import init_site, join_site  # noqa: E402
+from core.site.admin import SiteAdmin, init_site, join_site  # noqa: E402
 from core.site.config import Login, SiteSettings, connect  # noqa: E402
 from core.site.sync import sync_once  # noqa: E402
 from tests.support.pg import PgServer  # noqa: E402
@@ -74,10 +74,17 @@ def load_people(server: PgServer, dbname: str, start: int, count: int, seed: int
     return vectors, time.perf_counter() - started
 
 
+def open_everyone(url: str, admin_password: str, door: str) -> None:
+    """What the admin says after a door joins: the group "everyone" may open it."""
+    with connect(url, Login("facegate_admin", admin_password)) as conn:
+        SiteAdmin(conn).open_door("everyone", door)
+
+
 def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np.ndarray) -> dict:
     """A new door joins and pulls everything, while a thread keeps identifying at it."""
     g = Gallery(folder / f"{name}.db")
     joined = join_site(g.store.path, g.store, admin_url(url), admin_password, name)
+    open_everyone(url, admin_password, name)
     waits, stop = [], threading.Event()
 
     def door_at_work():
@@ -154,9 +161,10 @@ def propagation(folder: Path, server: PgServer, runs: int) -> list[float]:
     server.sql(f"CREATE DATABASE {dbname}")
     url = server.url(dbname)
     a = Gallery(folder / "pa.db")
-    joined = init_site(a.store.path, a.store, url, SUPERUSER_PW, "A")
+    joined = init_site(a.store.path, a.store, url, SUPERUSER_PW, "A", keep_admin=True)
     b = Gallery(folder / "pb.db")
     join_site(b.store.path, b.store, admin_url(url), joined.config.admin_login.password, "B")
+    open_everyone(url, joined.config.admin_login.password, "B")
     paths = [a.store.path, b.store.path]
     a.close()
     b.close()
@@ -181,7 +189,7 @@ def push_rate(folder: Path, server: PgServer, events: int) -> tuple[float, int]:
     dbname = "events"
     server.sql(f"CREATE DATABASE {dbname}")
     g = Gallery(folder / "ev.db")
-    joined = init_site(g.store.path, g.store, server.url(dbname), SUPERUSER_PW, "E")
+    joined = init_site(g.store.path, g.store, server.url(dbname), SUPERUSER_PW, "E", keep_admin=True)
     rng = np.random.default_rng(3)
     log = AccessLog(g.store)
     with g.store.write():  # one transaction: the door's own logging speed is not what is measured
@@ -210,7 +218,7 @@ def main() -> None:
         server.sql("CREATE DATABASE site")
         url = server.url("site")
         first = Gallery(folder / "first.db")
-        joined = init_site(first.store.path, first.store, url, SUPERUSER_PW, "first")
+        joined = init_site(first.store.path, first.store, url, SUPERUSER_PW, "first", keep_admin=True)
         admin_password = joined.config.admin_login.password
         first.close()
         server.sql("DROP INDEX facegate.samples_hnsw", "site")  # bulk loading first, the index after

@@ -20,7 +20,8 @@ from core.gallery.admin import AdminLock
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
-from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS
+from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS, SITE_BROKEN_STATUS
+from core.site.config import site_of
 from gui.admin_dialog import install_admin
 from gui.kiosk import Kiosk
 from gui.main_window import build_window
@@ -68,6 +69,15 @@ def run(argv: list[str]) -> int:
     except FaceGateError as exc:
         QMessageBox.critical(None, "FaceGate", f"Cannot open the gallery {db}:\n{exc}")
         return 1
+    try:  # fail secure: a door whose site file is broken would miss the site's revocations
+        site_of(gallery.store)
+    except FaceGateError as exc:
+        log.error("%s", exc)
+        print(f"facegate: {exc}", file=sys.stderr)
+        if not args.kiosk:
+            QMessageBox.critical(None, "FaceGate", f"The door stays shut:\n{exc}")
+        gallery.close()
+        return SITE_BROKEN_STATUS
     if args.kiosk and not AdminLock(gallery.store).is_set():  # never a dialog: nobody may be there to answer it
         log.error(NO_PIN.format(db=db))
         print(f"facegate: {NO_PIN.format(db=db)}", file=sys.stderr)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.gallery.store import Person
+from core.site import people as site_people
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel
@@ -120,13 +121,23 @@ class PeoplePanel(QWidget):
     def set_allowed(self, allowed: bool) -> None:
         """Let the selected person in, or keep them out (the tick goes back if the PIN is refused)."""
         person = self.selected()
-        if person is not None and not self._did(lambda: self.gallery.set_allowed(person.name, allowed)):
+        if person is not None and not self._did(lambda: site_people.set_allowed(self.gallery, person.name, allowed)):
             self._show_allowed()
 
     def delete(self) -> None:
+        """One verb: a site's person leaves every door (an admin PC, after saying so); a door PC
+        refuses up front, saying what to do (core.site.people)."""
         person = self.selected()
-        if person and ask_yes(self, "Delete", f"Delete {person.name} and their {person.sample_count} samples?"):
-            self._did(lambda: self.gallery.remove(person.name))
+        if person is None:
+            return
+        try:
+            plan = site_people.plan_removal(self.gallery, person.name)
+        except FaceGateError as exc:
+            QMessageBox.warning(self, "FaceGate", str(exc))
+            return
+        question = f"Delete {person.name} and their {person.sample_count} samples?"
+        if ask_yes(self, "Delete", f"{plan.warning}\n\n{question}" if plan.warning else question):
+            self._did(lambda: site_people.remove_person(self.gallery, person.name))
 
     def add_photos(self) -> None:
         person = self.selected()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import FaceGateError
-from core.site.config import SiteConfig, SiteSettings
+from core.site.config import SiteConfig, SiteSettings, site_of
 from core.site.gate import OfflineGate
 from core.site.sync import SiteSync, SyncReport, SyncStatus, age_text
 from core.site.verbs import VERBS, grammar, say_done
@@ -57,7 +57,7 @@ class SitePage(QWidget):
         form.addRow("Last sync", self.last)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(syncer.kick)
-        self.refresh_button = QPushButton("Refresh doors and groups")
+        self.refresh_button = QPushButton("Refresh doors, groups and proposals")
         self.refresh_button.clicked.connect(self.load_admin)
         bar = QHBoxLayout()
         bar.addWidget(self.sync_button)
@@ -66,6 +66,21 @@ class SitePage(QWidget):
         self.jobs = JobPanel()
         self.doors = _table(["door", "last seen", "state", "events"])
         self.groups = _table(["group", "people", "doors"])
+        self.proposals = _table(["#", "door", "person", "what", "samples", "how, by", "farthest from them",
+                                 "nearest other"])
+        self.proposals.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.approve_button = QPushButton("Approve")
+        self.reject_button = QPushButton("Reject")
+        self.approve_button.clicked.connect(lambda: self.decide(True))
+        self.reject_button.clicked.connect(lambda: self.decide(False))
+        decide = QHBoxLayout()
+        decide.addWidget(QLabel("Proposed by doors (they reach other doors once approved):"))
+        decide.addStretch(1)
+        decide.addWidget(self.approve_button)
+        decide.addWidget(self.reject_button)
+        self.decide_bar = QWidget()
+        self.decide_bar.setLayout(decide)
+        decide.setContentsMargins(0, 0, 0, 0)
         self.verb = QComboBox()
         for key, verb in VERBS.items():
             self.verb.addItem(grammar(key, verb).removeprefix("site "), key)
@@ -86,12 +101,15 @@ class SitePage(QWidget):
         self.refresh_button.setVisible(admin)
         self.doors.setVisible(admin)
         self.groups.setVisible(admin)
+        self.proposals.setVisible(admin)
+        self.decide_bar.setVisible(admin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(bar)
         layout.addWidget(self.verbs)
         layout.addWidget(self.jobs)
-        for table in (self.doors, self.groups):
+        layout.addWidget(self.decide_bar)
+        for table in (self.proposals, self.doors, self.groups):
             layout.addWidget(table, 1)
         self._verb_chosen()
         self.show_status(syncer.status())
@@ -121,14 +139,25 @@ class SitePage(QWidget):
 
             with SiteAdmin.from_config(self.config) as admin:
                 said = say_done(verb, words, verb.call(admin, *words))
-                return said, admin.doors(), admin.groups()
+                return said, admin.doors(), admin.groups(), admin.proposals()
 
         self.jobs.start(f"{grammar(key, verb)}…", work, self._verb_done, self.last.setText)
 
     def _verb_done(self, found) -> None:
-        said, doors, groups = found
+        said, *lists = found
         self.last.setText(said)
-        self._show_admin((doors, groups))
+        self._show_admin(tuple(lists))
+
+    def decide(self, approve: bool) -> None:
+        """Approve or reject the selected proposal: the same verb as ``facegate site approve|reject ID``."""
+        chosen = self.proposals.item(self.proposals.currentRow(), 0)
+        if chosen is None:
+            self.last.setText("choose a proposal first")
+            return
+        key = ("approve" if approve else "reject", "")
+        self.verb.setCurrentIndex(next(i for i in range(self.verb.count()) if tuple(self.verb.itemData(i)) == key))
+        self.words[0].setText(chosen.text())
+        self.apply_verb()
 
     def show_status(self, status: SyncStatus) -> None:
         self.state.setText("online" if status.online else f"OFFLINE: {status.error or 'connecting…'}")
@@ -145,12 +174,17 @@ class SitePage(QWidget):
             from core.site.admin import SiteAdmin
 
             with SiteAdmin.from_config(self.config) as admin:
-                return admin.doors(), admin.groups()
+                return admin.doors(), admin.groups(), admin.proposals()
 
-        self.jobs.start("reading the site's doors and groups…", work, self._show_admin, self.last.setText)
+        self.jobs.start("reading the site's doors, groups and proposals…", work, self._show_admin, self.last.setText)
 
     def _show_admin(self, found) -> None:
-        doors, groups = found
+        doors, groups, proposals = found
+        _fill(self.proposals, [(p.id, p.door, p.person, "new person" if p.new_person else "more samples", p.samples,
+                                f"{', '.join(p.how)}; {', '.join(p.added_by)}",
+                                "-" if p.farthest is None else f"{p.farthest:.2f}",
+                                "-" if p.nearest_other is None else f"{p.nearest_other_name} {p.nearest_other:.2f}")
+                               for p in proposals])
         _fill(self.doors, [(d["name"], d["last_seen"] or "never", "active" if d["active"] else "removed", d["events"])
                            for d in doors])
         _fill(self.groups, [(g["name"], g["people"], ", ".join(g["doors"])) for g in groups])
@@ -230,9 +264,5 @@ class SitePages(QObject):
 
 def add_site_page(window) -> SitePages | None:
     """The Site page if the window's gallery belongs to a site, else None (nothing added)."""
-    try:
-        config = SiteConfig.load(window.gallery.store.path)
-    except FaceGateError as exc:
-        window.statusBar().showMessage(str(exc), 15000)
-        return None
+    config = site_of(window.gallery.store)  # a broken site file raises: gui.app refuses to run the door then
     return SitePages(window, config) if config is not None else None

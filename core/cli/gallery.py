@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from core.cli.common import open_gallery, progress_bar, say
+from core.errors import FaceGateError
 from core.paths import default_db
 from core.records import skipped_json
 
@@ -26,8 +27,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=3, help="candidates to list per face")
     sub.add_parser("people", parents=[common], help="list enrolled people")
-    p = sub.add_parser("remove", parents=[common], help="delete a person and their samples")
+    p = sub.add_parser("remove", parents=[common],
+                       help="delete a person and their samples (at a site: from every door, on an admin PC)")
     p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="at a site: remove them from every door without asking first")
     p = sub.add_parser("backup", parents=[common], help="back up the whole gallery to one file")
     p.add_argument("file", type=Path)
     p = sub.add_parser("restore", parents=[common], help="replace the gallery with a verified backup")
@@ -71,13 +74,30 @@ def run(args) -> int:
                                    for r in rows) or "no one is enrolled")
         return 0
     if args.command == "remove":
-        with open_gallery(args, write=True) as g:
-            n = g.remove(args.name)
-        say(args, {"removed": args.name, "samples": n}, f"removed {args.name} and {n} sample(s)")
-        return 0
+        return _remove(args)
     if args.command in ("backup", "restore"):
         return _backup_or_restore(args)
     raise AssertionError(args.command)
+
+
+def _remove(args) -> int:
+    """One verb, whatever the PC: a site's person leaves every door (an admin PC, after a
+    confirmation), a door PC refuses up front (core.site.people), anyone else leaves this gallery."""
+    from core.site.people import WHEN_DOORS_KNOW, plan_removal, remove_person
+
+    with open_gallery(args, write=True) as g:
+        plan = plan_removal(g, args.name)
+        if plan.warning and not args.yes:
+            if not sys.stdin.isatty():
+                raise FaceGateError(f"{plan.warning} Say --yes to go ahead.")
+            answer = input(f"{plan.warning}\nType yes to remove them everywhere: ")
+            if answer.strip().lower() != "yes":
+                say(args, {"removed": None}, "not removed")
+                return 1
+        n = remove_person(g, args.name)
+    where = f" from the site and every door ({WHEN_DOORS_KNOW})" if plan.site_wide else ""
+    say(args, {"removed": plan.name, "samples": n, "site": plan.site_wide}, f"removed {plan.name} and {n} sample(s){where}")
+    return 0
 
 
 def _enroll_folder(args) -> int:

@@ -92,6 +92,9 @@ def _status(args) -> int:
     path = heartbeat.heartbeat_path(args.db or default_db())
     beat = heartbeat.read(path)
     health = heartbeat.judge(beat, max_frame_age=args.max_frame_age)
+    problem = _site_problem(Path(args.db or default_db()))
+    if problem is not None:  # the door stays shut (fail secure): whatever else holds, that is unhealthy
+        health = heartbeat.Health(heartbeat.UNHEALTHY, "unhealthy", [*health.problems, problem], health.heartbeat_age_s)
     if args.json:
         print(json.dumps({"state": health.state, "healthy": health.healthy, "problems": health.problems,
                           "heartbeat_age_s": health.heartbeat_age_s, "heartbeat_file": str(path),
@@ -99,6 +102,23 @@ def _status(args) -> int:
     else:
         print(_describe(health, beat))
     return health.code
+
+
+def _site_problem(db: Path) -> str | None:
+    """Why this gallery's site configuration keeps the door shut (None: it has no site, or a good one)."""
+    from core.gallery.store import Store
+    from core.site.config import SiteError, site_of
+
+    if not db.exists():
+        return None
+    store = Store(db, readonly=True)
+    try:
+        site_of(store)
+    except SiteError as exc:
+        return f"site: {exc}"
+    finally:
+        store.close()
+    return None
 
 
 def _describe(health: heartbeat.Health, beat: heartbeat.Heartbeat | None) -> str:

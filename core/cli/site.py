@@ -1,11 +1,13 @@
 """`facegate site ...`: make this PC a door of a site, sync it, see how it stands, leave.
 
-    facegate site init postgresql://postgres@db.example/facegate --door front --password-file pw
+    facegate site init postgresql://postgres@db.example/facegate --door front --password-file pw --admin
+    facegate site init URL --door front --password-file pw --admin-password-out admin.pw   # a door PC
     facegate site join postgresql://facegate_admin@db.example/facegate --door back --password-file pw
-    facegate site sync [--json]          # once: what moved
+    facegate site sync [--json] [--watch]   # once: what moved; --watch: for good (a door with no window)
     facegate site status [--json]        # online/offline, cursor, outbox, copy age
     facegate site leave
-    facegate site people / groups / doors / duplicates [--json]   # admin PCs only
+    facegate site people / groups / doors / duplicates / proposals [--json]   # admin PCs only
+    facegate site approve|reject ID                         # what a door proposed (admin PCs only)
     facegate site group add|remove NAME                     # the admin's verbs (admin PCs only)
     facegate site group open|close GROUP DOOR               # which groups may open which door
     facegate site member add|remove GROUP PERSON
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import sys
 from pathlib import Path
 
 from core.cli.common import open_gallery, say
@@ -29,7 +32,7 @@ from core.paths import default_db
 from core.site.verbs import VERBS, grammar, say_done
 
 COMMANDS = ("site",)
-LISTS = ("people", "groups", "doors", "duplicates")
+LISTS = ("people", "groups", "doors", "duplicates", "proposals")
 
 
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
@@ -46,7 +49,14 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--password-file", type=Path, default=None,
                    help="a file only you can read (mode 600) holding the password of the URL's user; "
                         "without it libpq's ~/.pgpass is used")
-    p.add_argument("--admin", action="store_true", help="join: keep the admin login on this PC (an admin PC)")
+    p.add_argument("--admin", action="store_true",
+                   help="init/join: keep the site's admin login on this PC (an admin PC); without it a PC holds "
+                        "only its door's login")
+    p.add_argument("--admin-password-out", type=Path, default=None,
+                   help="init without --admin: write the new admin password to this new file (mode 600), to take "
+                        "to the admin PC")
+    p.add_argument("--watch", action="store_true",
+                   help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
 
 
 def run(args) -> int:
@@ -56,6 +66,8 @@ def run(args) -> int:
     try:
         if args.action in ("init", "join"):
             return _init_or_join(args, db)
+        if args.action == "leave":  # also when the site file is damaged: leaving is how to mend that
+            return _leave(args, db)
         config = SiteConfig.load(db)
         if config is None and args.action != "status":
             raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
@@ -63,8 +75,6 @@ def run(args) -> int:
             return _sync(args, config)
         if args.action == "status":
             return _status(args, db, config)
-        if args.action == "leave":
-            return _leave(args, db)
         if args.action in LISTS:
             return _admin(args, config)
         return _verb(args, config)
@@ -78,6 +88,15 @@ def run(args) -> int:
 
             raise SiteError(f"the site refused or stopped answering: {first_line(exc)}") from None
         raise
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """A new file holding ``secret``, mode 600 from the start."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
 
 
 def _password(args) -> str | None:
@@ -96,9 +115,16 @@ def _init_or_join(args, db) -> int:
     args.url = args.words[0]
     door = args.door or socket.gethostname()
     password = _password(args)
+    if args.action == "init" and not args.admin and args.admin_password_out is None:
+        raise SiteError("the new site's admin password must go somewhere: keep it on this PC with --admin (an admin "
+                        "PC), or write it to a new file with --admin-password-out FILE and take that to the admin PC")
+    if args.admin_password_out is not None and args.admin_password_out.exists():
+        raise SiteError(f"{args.admin_password_out} exists already: name a new file for the admin password")
     with open_gallery(args, write=True) as g:
         if args.action == "init":
-            joined = init_site(db, g.store, args.url, password, door)
+            joined = init_site(db, g.store, args.url, password, door, keep_admin=args.admin)
+            if args.admin_password_out is not None and joined.admin is not None:
+                write_secret(args.admin_password_out, joined.admin.password)
         else:
             joined = join_site(db, g.store, args.url, password, door, keep_admin=args.admin)
         report = sync_once(g, joined.config)
@@ -107,8 +133,14 @@ def _init_or_join(args, db) -> int:
            "sync": _report_json(report)}
     text = (f"{'started the site' if args.action == 'init' else 'joined the site'} {out['site']} as door {door!r}; "
             f"logins kept in {joined.path} (mode 600)\n{report.text()}")
-    if args.action == "init":
+    if args.action == "init" and args.admin:
         text += "\nthe admin login is facegate_admin; its password is in that file (give it to other admin PCs in a 600 file)"
+    elif args.action == "init":
+        text += (f"\nthe admin login is facegate_admin; its password is only in {args.admin_password_out} (mode 600): "
+                 "take it to the admin PC (facegate site join URL --admin --password-file FILE) and delete it here")
+    if args.action == "join":
+        text += (f"\npeople enrolled here join the group 'enrolled at {door}' and are proposals until an admin approves "
+                 f"them; to let other groups through this door: facegate site group open GROUP {door!r} (admin PC)")
     say(args, out, text)
     return 0
 
@@ -124,9 +156,39 @@ def _report_json(report) -> dict:
 def _sync(args, config) -> int:
     from core.site.sync import sync_once
 
+    if args.watch:
+        return _watch(args, config)
     with open_gallery(args, write=True) as g:
         report = sync_once(g, config)
     say(args, _report_json(report), report.text())
+    return 0
+
+
+def _watch(args, config) -> int:
+    """Keep a door with no window in sync (the same SiteSync thread the window runs), printing
+    each round that moved something and every change of online/offline, until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from core.site.sync import SiteSync
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with open_gallery(args, write=True) as g:
+        syncer = SiteSync(g, config, on_change=lambda report: say(args, _report_json(report), report.text()))
+        syncer.start()
+        online = None
+        try:
+            while not stop.wait(0.5):
+                status = syncer.status()
+                if status.online != online:
+                    online = status.online
+                    say(args, {"online": online, "error": status.error},
+                        f"site {'online' if online else 'OFFLINE'}" + (f": {status.error}" if status.error else ""))
+                    sys.stdout.flush()
+        finally:
+            syncer.stop()
     return 0
 
 
@@ -165,9 +227,9 @@ def _leave(args, db) -> int:
     from core.site.admin import leave_site
 
     with open_gallery(args, write=True) as g:
-        config = leave_site(db, g.store)
-    say(args, {"left": config.door if config else None},
-        f"door {config.door!r} left the site; this gallery works on its own now" if config else "no site to leave")
+        left = leave_site(db, g.store)
+    text = (f"door {left.door!r} left the site; this gallery works on its own now" if left.door else "no site to leave")
+    say(args, {"left": left.door, "note": left.note}, text + (f"\n{left.note}" if left.note else ""))
     return 0
 
 
@@ -175,6 +237,11 @@ def _admin(args, config) -> int:
     from core.site.admin import SiteAdmin
 
     with SiteAdmin.from_config(config) as admin:
+        if args.action == "proposals":
+            proposals = admin.proposals()
+            say(args, [p.as_json() for p in proposals],
+                "\n".join(p.text() for p in proposals) or "nothing proposed: every door's enrollments are decided")
+            return 0
         rows = {"people": admin.people, "groups": admin.groups, "doors": admin.doors,
                 "duplicates": admin.duplicates}[args.action]()
     if args.json:

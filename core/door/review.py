@@ -184,7 +184,8 @@ class RecentFaces:
         return self._add(face, descriptor, name, f"recent face #{face_id}", "added")
 
     def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
-        sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness)
+        sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness,
+                           "learning" if source.startswith(LEARNED) else "review")
         person, (sample_id,) = self.gallery.enroll_samples(name, [sample])
         self._mark(face.id, status, f"sample {sample_id} of {person.name}", sample_id)
         log.info("recent face #%d %s as sample %d of %s", face.id, status, sample_id, person.name)
@@ -211,7 +212,7 @@ class RecentFaces:
         self._good_shot(face)
         descriptor = self._descriptor(face_id)
         self._not_near_others(face_id, descriptor, None, name)
-        sample = NewSample(descriptor, self.snapshot(face_id), f"recent face #{face_id}", face.quality.sharpness)
+        sample = NewSample(descriptor, self.snapshot(face_id), f"recent face #{face_id}", face.quality.sharpness, "review")
         person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed)
         self._mark(face_id, "enrolled", f"enrolled as {person.name}", sample_id)
         return sample_id

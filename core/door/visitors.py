@@ -189,7 +189,8 @@ class Visitors:
         faces = self.faces(visitor_id)
         if not faces:
             raise StoreError(f"visitor #{visitor_id} has no faces kept (deleted after the retention period)")
-        samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}") for descriptor, snapshot in faces]
+        samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}", how="visitor")
+                   for descriptor, snapshot in faces]
         person, ids = gallery.enroll_samples(name, samples, allowed=allowed)
         result = EnrollResult(person, ids)
         with self.store.write(f"marking visitor #{visitor_id} enrolled") as db:

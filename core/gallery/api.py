@@ -244,10 +244,10 @@ class Gallery:
                 for face in self.faces(image)]
 
 
-def sample_of(rgb: np.ndarray, face: Face, source: str) -> NewSample:
+def sample_of(rgb: np.ndarray, face: Face, source: str, how: str = "photo") -> NewSample:
     """A NewSample from a described face (one that passed the quality gates): descriptor, a JPEG
-    thumbnail, its source and sharpness."""
+    thumbnail, its source and sharpness, and how it was taken."""
     if face.descriptor is None:
         raise ValueError(f"{source}: a face that failed the quality gates has no descriptor to keep")
     thumb = encode_jpeg(crop(rgb, face.box), quality=85)
-    return NewSample(face.descriptor, thumb, source, face.quality.sharpness)
+    return NewSample(face.descriptor, thumb, source, face.quality.sharpness, how)

@@ -221,6 +221,14 @@ def _recent_faces(db: Database) -> None:
     db.execute("CREATE INDEX recent_faces_time ON recent_faces(time)")
 
 
+def _sample_provenance(db: Database) -> None:
+    """How each sample was taken (photo, click, review, learning, visitor, scan, site) and by whom
+    (the operator's account on this PC): the gallery is a security boundary, so every sample can
+    be traced. ``created`` says when; at a site, the site records where (the door's own login)."""
+    db.execute("ALTER TABLE samples ADD COLUMN how TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE samples ADD COLUMN added_by TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -229,4 +237,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("site-ids", _site_ids),
     ("visitors", _visitors),
     ("recent-faces", _recent_faces),
+    ("sample-provenance", _sample_provenance),
 ]

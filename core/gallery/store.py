@@ -13,6 +13,7 @@ so threads may share it). Read-only Stores open with mode=ro, which never checkp
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import sqlite3
 import threading
@@ -50,6 +51,7 @@ class NewSample:
     thumbnail: bytes | None = None
     source: str = ""
     quality: float | None = None
+    how: str = ""   # photo | click | review | learning | visitor | scan: the sample's provenance
 
 
 @dataclass
@@ -61,6 +63,14 @@ class Sample:
     source: str = ""
     quality: float | None = None
     created: str = ""
+
+
+def operator() -> str:
+    """Who is adding samples: this process's account (a sample's provenance)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): the number says enough
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def now() -> str:
@@ -155,7 +165,10 @@ class Store:
                 "Restore a backup, or move the file away to start a new gallery.") from None
 
     def _check_integrity(self) -> None:
-        rows = self.db.execute("PRAGMA quick_check").fetchall()
+        try:
+            rows = self.db.execute("PRAGMA quick_check").fetchall()
+        except UnicodeDecodeError:  # the check's own report holds scribbled bytes (a page of text overwritten)
+            raise DatabaseDamaged(f"{self.path}: the database file is damaged (its integrity report is unreadable)") from None
         if [r[0] for r in rows] != ["ok"]:
             detail = "; ".join(str(r[0]) for r in rows[:3])
             raise DatabaseDamaged(f"{self.path}: the database file is damaged ({detail})")
@@ -299,8 +312,9 @@ class Store:
             ids: list[int] = []
             for blob, s in zip(blobs, samples):
                 cur = db.execute(
-                    "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created) VALUES(?,?,?,?,?,?)",
-                    (person_id, blob, s.thumbnail, s.source, s.quality, now()))
+                    "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, how, added_by) "
+                    "VALUES(?,?,?,?,?,?,?,?)",
+                    (person_id, blob, s.thumbnail, s.source, s.quality, now(), s.how, operator()))
                 ids.append(inserted_id(cur))
         return self.person(person_id), ids
 

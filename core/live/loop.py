@@ -448,7 +448,7 @@ class LiveRecognizer:
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():
             e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
                                   "check the name before saving")
-        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness))
+        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness, "click"))
         e.frames.append(frame)
         e.poses.add(pose_name, pose)
         e.progress.poses = dict(e.poses.taken)

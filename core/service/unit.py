@@ -46,6 +46,9 @@ ADMIN_QUIT_STATUS = 10
 #: The kiosk refused to start on a gallery with no admin PIN (anyone at the door could choose one):
 #: not restarted either, since starting again cannot help.
 NO_PIN_STATUS = 11
+#: The door refused to start because its site file is missing, damaged or readable by others
+#: (fail secure). Restarted as any other end: the file may be mended meanwhile.
+SITE_BROKEN_STATUS = 12
 
 
 @dataclass

@@ -19,6 +19,7 @@ from core.gallery.store import Store
 from core.site import schema
 from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, scram_verifier
 from core.site.local import LocalSite
+from core.site.proposals import Proposal, approve_from_door, decide, list_proposals
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Joined:
     path: Path
     queued: int            # local items queued for the site (an existing gallery's people and log)
     migrations: list[str]
+    admin: Login | None = None   # site init: the admin login made, whether kept on this PC or not
 
 
 def _add_door(conn, door: str) -> tuple[str, Login]:
@@ -43,30 +45,49 @@ def _add_door(conn, door: str) -> tuple[str, Login]:
     return door_id, Login(role, password)
 
 
-def init_site(db: str | Path, store: Store, url: str, password: str | None, door: str) -> Joined:
+def init_site(db: str | Path, store: Store, url: str, password: str | None, door: str,
+              keep_admin: bool = False) -> Joined:
     """Make the database at ``url`` a FaceGate site (schema, roles) with this PC as its first
-    door; ``url`` names a superuser (or an owner with CREATEROLE who may create extensions)."""
+    door; ``url`` names a superuser (or an owner with CREATEROLE who may create extensions).
+    The first door's enrollments join the group "everyone", which opens it. The admin login is
+    kept on this PC only with ``keep_admin`` (an admin PC); otherwise it is in ``Joined.admin``
+    for the caller to hand over, and never written here."""
     if SiteConfig.load(db) is not None:
         raise SiteError(f"{db} already belongs to a site; leave it first (facegate site leave)")
     with connect(url, password=password) as conn:
         if schema.version(conn) and conn.execute("SELECT count(*) FROM facegate.doors").fetchone()[0]:
             raise SiteError("that database is already a FaceGate site: join it instead (facegate site join URL --door NAME)")
+        require_extension(conn, "vector")
         try:
             ran = schema.migrate(conn)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise SiteError(f"this login cannot set up a site ({first_line(exc)}): use a superuser "
                             "(the vector extension and the roles need one)") from None
-        except psycopg.errors.UndefinedFile as exc:
-            raise SiteError(f"the server has no pgvector ({first_line(exc)}): install it "
-                            "(postgresql-16-pgvector, or the pgvector/pgvector container image)") from None
         admin = Login(schema.ADMIN_ROLE, new_password())
         with conn.transaction():
             conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
                 sql.Identifier(admin.role), sql.Literal(scram_verifier(admin.password))))
     with connect(url, admin) as conn:
         door_id, door_login = _add_door(conn, door)
-    config = SiteConfig(url, door, door_id, door_login, admin)
-    return _joined(db, store, config, ran)
+        site = SiteAdmin(conn)
+        site.set_enroll_group(door, schema.DEFAULT_GROUP)
+        site.open_door(schema.DEFAULT_GROUP, door)
+        site.delete_group(f"enrolled at {door}")   # the first door's own group is "everyone"
+    config = SiteConfig(url, door, door_id, door_login, admin if keep_admin else None)
+    joined = _joined(db, store, config, ran)
+    joined.admin = admin
+    return joined
+
+
+def require_extension(conn, name: str) -> None:
+    """Refuse, in words, a server that lacks a PostgreSQL extension the site needs (before any
+    migration runs, so nothing is half made)."""
+    row = conn.execute("SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = %s",
+                       (name,)).fetchone()
+    if row is None:
+        raise SiteError(f"the server has no {name!r} extension (pgvector): install it on the database server "
+                        "(Debian/Ubuntu: apt install postgresql-16-pgvector, matching the server's version; "
+                        "or use the pgvector/pgvector container image), then run this again")
 
 
 def join_site(db: str | Path, store: Store, url: str, password: str | None, door: str,
@@ -91,26 +112,52 @@ def _joined(db, store: Store, config: SiteConfig, ran: list[str]) -> Joined:
     return Joined(config, path, queued, ran)
 
 
-def leave_site(db: str | Path, store: Store) -> SiteConfig | None:
+@dataclass
+class Left:
+    """What ``site leave`` did: the door it was (None: the gallery had no site) and what the
+    operator must still see to (a door the site still knows, when its file could not be read)."""
+
+    door: str | None
+    note: str | None = None
+
+
+def leave_site(db: str | Path, store: Store) -> Left:
     """Stop being a door: forget the site's logins and bookkeeping; the local gallery stays and
-    works alone. With the admin login at hand the door's role is removed at the site too."""
-    config = SiteConfig.load(db)
+    works alone. With the admin login at hand the door's role is removed at the site too. A
+    damaged or missing site file does not stop this (leaving is how such a door is mended)."""
+    local = LocalSite(store)
+    damaged: str | None = None
+    try:
+        config = SiteConfig.load(db)
+    except SiteError as exc:
+        config, damaged = None, str(exc)
+    door_id = local.door_id()
+    if config is None and door_id is None:
+        if damaged is None:
+            return Left(None)
+        SiteConfig.remove(db)
+        return Left(None, f"removed a site file this gallery did not use ({damaged})")
+    note = None
     if config is not None and config.admin_login is not None:
         try:
             SiteAdmin.from_config(config).remove_door(config.door)
         except SiteError:
-            pass  # offline: the admin can remove it later from any admin PC
-    LocalSite(store).leave()
+            note = "the site was out of reach: remove this door there later (facegate site door remove NAME)"
+    elif config is None:
+        note = (f"the site file could not be read ({damaged or 'missing'}): on an admin PC remove this door's login "
+                f"(facegate site door remove NAME; its id is {door_id})")
+    local.leave()
     SiteConfig.remove(db)
-    return config
+    return Left(config.door if config else door_id, note)
 
 
 class SiteAdmin:
     """The admin's verbs on the central gallery (a connection as facegate_admin, autocommit:
     each verb is its own transaction)."""
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, who: str = schema.ADMIN_ROLE) -> None:
         self.conn = conn
+        self.who = who   # recorded with each decision: the admin login and the PC it was used on
 
     @classmethod
     def from_config(cls, config: SiteConfig) -> SiteAdmin:
@@ -122,7 +169,7 @@ class SiteAdmin:
             conn.close()  # a door's login in the admin's place: refuse before any verb, not halfway through one
             raise SiteError(f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
                             "it may not change people, groups or doors")
-        return cls(conn)
+        return cls(conn, f"{config.admin_login.role} at {config.door}")
 
     def close(self) -> None:
         self.conn.close()
@@ -168,8 +215,31 @@ class SiteAdmin:
         self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, self._person(name)))
 
     def delete(self, name: str) -> None:
-        """Delete a person everywhere: every online door drops them within a second or two."""
+        """Delete a person everywhere: every online door drops them within a second or two, an
+        offline door when it next syncs (its offline policy applies meanwhile)."""
         self._do("DELETE FROM facegate.people WHERE id = %s", (self._person(name),))
+
+    def delete_id(self, person_id: str) -> bool:
+        """Delete the person with this site id everywhere (False: the site had no such person)."""
+        return bool(self._do("DELETE FROM facegate.people WHERE id = %s", (person_id,)))
+
+    def set_allowed_id(self, person_id: str, allowed: bool) -> bool:
+        """Allow or block the person with this site id at every door (False: no such person)."""
+        return bool(self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, person_id)))
+
+    # -- what doors proposed --------------------------------------------------------------------
+    def proposals(self) -> list[Proposal]:
+        return list_proposals(self.conn)
+
+    def approve(self, proposal_id: int | str) -> Proposal:
+        return decide(self.conn, _number(proposal_id), True, self.who)
+
+    def reject(self, proposal_id: int | str) -> Proposal:
+        return decide(self.conn, _number(proposal_id), False, self.who)
+
+    def approve_door(self, door_id: str) -> int:
+        """Approve every open proposal of this door (an admin PC approving its own enrollments)."""
+        return approve_from_door(self.conn, door_id, self.who)
 
     def duplicates(self) -> list[dict]:
         rows = self.conn.execute(
@@ -248,3 +318,10 @@ class SiteAdmin:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""
         self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'",
                  ("true" if keep else "false",))
+
+
+def _number(proposal_id: int | str) -> int:
+    try:
+        return int(str(proposal_id).lstrip("#"))
+    except ValueError:
+        raise SiteError(f"{proposal_id!r} is not a proposal number (facegate site proposals lists them)") from None

@@ -42,6 +42,7 @@ class SiteSettings(StoredSettings):
 
     offline_after_hours: float = 24.0
     offline_policy: str = KEEP          # keep | nobody
+    keep_at_most_days: float = 7.0      # "keep" lets people in on an old copy this long at most, then nobody
     catch_up_seconds: float = 10.0      # pull even without a notification this often
     batch: int = 500                    # people per pulled batch (one local transaction each)
 
@@ -50,6 +51,8 @@ class SiteSettings(StoredSettings):
             raise ValueError(f"offline policy {self.offline_policy!r} must be {KEEP!r} or {NOBODY!r}")
         if self.offline_after_hours <= 0:
             raise ValueError("the offline time must be above 0 hours")
+        if self.keep_at_most_days <= 0:
+            raise ValueError("the longest a door keeps its old copy must be above 0 days")
         if self.catch_up_seconds <= 0 or self.batch < 1:
             raise ValueError("catch-up time and batch size must be positive")
 
@@ -120,14 +123,36 @@ class SiteConfig:
             return False
 
 
+def site_of(store) -> SiteConfig | None:
+    """The site of the gallery in ``store``, read so that a broken configuration keeps the door
+    shut: None when the gallery has no site; SiteError when it belongs to one (it has a door id)
+    but its site file is missing, unreadable, damaged or readable by others. Whatever runs the
+    door refuses to on that error (fail secure): without the file it could not hear the site's
+    revocations nor apply the site's offline policy."""
+    from core.site.local import LocalSite
+
+    try:
+        config = SiteConfig.load(store.path)
+    except SiteError as exc:
+        raise SiteError(f"{exc}. This door belongs to a site and stays shut until that is mended "
+                        "(or leave the site: facegate site leave)") from None
+    if config is None and LocalSite(store).door_id() is not None:
+        raise SiteError(f"{SiteConfig.path_for(store.path)}: missing, but this gallery belongs to a site; the door stays "
+                        "shut until the file is back (restore it from a backup) or the gallery leaves the site "
+                        "(facegate site leave)")
+    return config
+
+
 def check_url(url: str) -> dict:
     """The URL's connection parameters; refuses one that carries a password."""
     from psycopg.conninfo import conninfo_to_dict
 
+    if "://" in url and not url.startswith(("postgresql://", "postgres://")):
+        raise SiteError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}:// (say postgresql://USER@HOST:PORT/DATABASE)")
     try:
         params = conninfo_to_dict(url)
     except Exception as exc:
-        raise SiteError(f"not a PostgreSQL URL ({exc})") from None
+        raise SiteError(f"not a PostgreSQL URL ({first_line(exc)}); say postgresql://USER@HOST:PORT/DATABASE") from None
     if params.get("password"):
         raise SiteError("the URL holds a password: put it in a file only you can read (--password-file, "
                         "mode 600) or in ~/.pgpass instead, so it never shows in the process list or the log")

@@ -2,8 +2,10 @@
 
 A door that has not heard from its site for longer than ``offline_after_hours`` may have missed
 revocations. The site's policy says what it then does: keep recognising with its last copy
-(``keep``, the default: the door still works through a long network outage) or let nobody in
-(``nobody``: the site's revocations matter more than the door working).
+(``keep``, the default: the door still works through a network outage, for
+``keep_at_most_days`` at most, 7 by default, and then lets nobody in, since an old copy holds
+every leaver of that week) or let nobody in at once (``nobody``: the site's revocations matter
+more than the door working).
 
     >>> decider.gates.append(OfflineGate(gallery.store))
 """
@@ -25,9 +27,15 @@ class OfflineGate:
         self.settings = settings or SiteSettings.load(store)
 
     def __call__(self, now: datetime | None = None) -> str | None:
-        if self.settings.offline_policy != NOBODY or self.local.door_id() is None:
+        if self.local.door_id() is None:
             return None
         age = copy_age(self.local.heard(), now)
+        if self.settings.offline_policy != NOBODY:
+            limit_days = self.settings.keep_at_most_days
+            if age is not None and age > limit_days * 86400:
+                return (f"this door has not heard from its site for {age / 86400:.1f} days (more than the "
+                        f"{limit_days:g} days a door keeps its last copy); nobody is let in (offline policy)")
+            return None
         limit = self.settings.offline_after_hours * 3600
         if age is None:
             return "this door has never heard from its site; nobody is let in (offline policy)"

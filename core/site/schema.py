@@ -398,12 +398,220 @@ def _door_functions(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _proposals(cur: psycopg.Cursor) -> None:
+    """What a door adds is a proposal; an admin's word decides what reaches other doors.
+
+    - Provenance: every sample says how it was taken (photo, click, review, learning, visitor,
+      scan), who took it (the operator's account at the door) and where (``door_id``, set from
+      the door's own login, never from what the door sends), and who approved it, when.
+    - A door's new people and every sample a door sends are ``proposed``: the door that proposed
+      them sees them (it uses them at once, offline too), no other door does, until an admin
+      approves the proposal (``facegate site approve ID``); a rejection deletes them everywhere.
+    - ``door_update`` carries only a name: a door never changes ``allowed``, so an admin's block
+      always wins over a door's stale copy.
+    - New doors get a group of their own (opening that door only) for their enrollments; no
+      existing group opens a new door until an admin says so.
+    - The change log names, per person, the doors that may see them now or ever could: a door
+      reads only those rows (row-level security), so it learns of a deletion or a revocation of
+      someone it knew, and nothing of anyone else.
+    """
+    cur.execute(f"""
+        ALTER TABLE facegate.people ADD COLUMN status text NOT NULL DEFAULT 'approved'
+            CHECK (status IN ('approved', 'proposed'));
+        CREATE TABLE facegate.proposals (
+            id bigserial PRIMARY KEY,
+            door_id uuid NOT NULL REFERENCES facegate.doors(id),
+            person_id uuid NOT NULL,            -- no foreign key: a rejected person's record stays
+            name text NOT NULL,
+            new_person boolean NOT NULL,
+            created timestamptz NOT NULL DEFAULT now(),
+            decided timestamptz,
+            decision text CHECK (decision IN ('approved', 'rejected')),
+            decided_by text
+        );
+        CREATE UNIQUE INDEX proposals_open ON facegate.proposals (door_id, person_id) WHERE decided IS NULL;
+        ALTER TABLE facegate.samples
+            ADD COLUMN status text NOT NULL DEFAULT 'approved' CHECK (status IN ('approved', 'proposed')),
+            ADD COLUMN how text NOT NULL DEFAULT '',
+            ADD COLUMN added_by text NOT NULL DEFAULT '',
+            ADD COLUMN proposal bigint REFERENCES facegate.proposals(id) ON DELETE SET NULL,
+            ADD COLUMN approved_by text,
+            ADD COLUMN approved timestamptz;
+        CREATE INDEX samples_proposal ON facegate.samples (proposal) WHERE proposal IS NOT NULL;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON facegate.proposals TO {ADMIN_ROLE};
+        GRANT USAGE ON SEQUENCE facegate.proposals_id_seq TO {ADMIN_ROLE};
+
+        CREATE FUNCTION facegate.visible_doors(p_person uuid) RETURNS uuid[] LANGUAGE sql STABLE SECURITY DEFINER
+            SET search_path = facegate, public, pg_temp AS $$
+            SELECT coalesce(array_agg(DISTINCT g.door_id), '{{}}') FROM facegate.group_members m
+            JOIN facegate.group_doors g USING (group_id) JOIN facegate.people p ON p.id = m.person_id
+            WHERE m.person_id = p_person AND (p.status = 'approved' OR p.enrolled_by = g.door_id)
+        $$;
+        REVOKE ALL ON FUNCTION facegate.visible_doors(uuid) FROM PUBLIC;
+
+        ALTER TABLE facegate.changes ADD COLUMN doors uuid[] NOT NULL DEFAULT '{{}}';
+        -- rows from before: every door may have seen them (it could read the whole log then)
+        UPDATE facegate.changes SET doors = ARRAY(SELECT id FROM facegate.doors);
+        CREATE OR REPLACE FUNCTION facegate.log_changes(ids uuid[]) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        DECLARE
+            seen jsonb;
+        BEGIN
+            IF ids IS NULL OR cardinality(ids) = 0 THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
+            SELECT coalesce(jsonb_object_agg(person_id::text, to_jsonb(doors)), '{{}}') INTO seen
+                FROM facegate.changes WHERE person_id = ANY(ids);
+            DELETE FROM facegate.changes WHERE person_id = ANY(ids);
+            INSERT INTO facegate.changes(person_id, doors)
+                SELECT i, ARRAY(SELECT DISTINCT d FROM unnest(facegate.visible_doors(i) || ARRAY(
+                           SELECT jsonb_array_elements_text(coalesce(seen -> i::text, '[]'))::uuid)) AS d)
+                FROM (SELECT DISTINCT unnest(ids) AS i) AS x;
+            PERFORM pg_notify('{CHANNEL}', '');
+        END $$;
+        ALTER TABLE facegate.changes ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON facegate.changes TO {ADMIN_ROLE} USING (true) WITH CHECK (true);
+        CREATE POLICY door_reads ON facegate.changes FOR SELECT TO {DOOR_ROLE} USING (facegate.my_door() = ANY(doors));
+
+        DROP POLICY door_reads ON facegate.people;
+        CREATE POLICY door_reads ON facegate.people FOR SELECT TO {DOOR_ROLE}
+            USING (id IN (SELECT facegate.my_people()) AND (status = 'approved' OR enrolled_by = facegate.my_door()));
+        DROP POLICY door_reads ON facegate.samples;
+        CREATE POLICY door_reads ON facegate.samples FOR SELECT TO {DOOR_ROLE}
+            USING (person_id IN (SELECT facegate.my_people()) AND (status = 'approved' OR door_id = facegate.my_door()));
+
+        DROP FUNCTION facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[], timestamptz[]);
+        CREATE FUNCTION facegate.door_enroll(p_person uuid, p_name text, p_allowed boolean, p_samples uuid[],
+                                            p_vectors real[], p_thumbnails bytea[], p_sources text[],
+                                            p_qualities real[], p_created timestamptz[], p_hows text[], p_added_by text)
+        RETURNS TABLE (outcome text, name text, added integer, proposal bigint)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- A door's enrollment, idempotent, always as a proposal: a new person (kept apart from a
+        -- namesake, flagged as a likely duplicate when a face is that near), or new samples of a
+        -- person it sees. A person deleted centrally stays deleted: the samples are dropped.
+        DECLARE
+            door facegate.doors;
+            who facegate.people;
+            final_name text := p_name;
+            n integer := coalesce(cardinality(p_samples), 0);
+            k integer := 0;
+            inserted integer;
+            prop bigint;
+        BEGIN
+            SELECT * INTO door FROM facegate.doors WHERE role = session_user;
+            IF door.id IS NULL THEN RAISE EXCEPTION 'only a door of this site may enroll' USING ERRCODE = '42501'; END IF;
+            IF cardinality(p_vectors) <> n * 128 THEN RAISE EXCEPTION 'need 128 numbers per sample'; END IF;
+            SELECT * INTO who FROM facegate.people WHERE id = p_person;
+            IF who.id IS NOT NULL THEN
+                IF (who.status = 'proposed' OR NOT EXISTS (SELECT 1 FROM facegate.my_people() AS p(id) WHERE p.id = p_person))
+                   AND who.enrolled_by IS DISTINCT FROM door.id THEN
+                    RETURN QUERY SELECT 'refused'::text, NULL::text, 0, NULL::bigint;
+                    RETURN;
+                END IF;
+                final_name := who.name;
+                outcome := 'added';
+            ELSIF EXISTS (SELECT 1 FROM facegate.changes WHERE person_id = p_person) THEN
+                RETURN QUERY SELECT 'deleted'::text, NULL::text, 0, NULL::bigint;
+                RETURN;
+            ELSE
+                WHILE EXISTS (SELECT 1 FROM facegate.people WHERE lower(people.name) = lower(final_name)) LOOP
+                    k := k + 1;
+                    final_name := p_name || ' (' || door.name || CASE WHEN k > 1 THEN ' ' || k ELSE '' END || ')';
+                END LOOP;
+                INSERT INTO facegate.people(id, name, allowed, enrolled_by, status)
+                    VALUES (p_person, final_name, p_allowed, door.id, 'proposed');
+                IF door.enroll_group IS NOT NULL THEN
+                    INSERT INTO facegate.group_members VALUES (door.enroll_group, p_person) ON CONFLICT DO NOTHING;
+                END IF;
+                outcome := 'created';
+            END IF;
+            SELECT id INTO prop FROM facegate.proposals WHERE door_id = door.id AND person_id = p_person AND decided IS NULL;
+            IF prop IS NULL THEN
+                INSERT INTO facegate.proposals(door_id, person_id, name, new_person)
+                    VALUES (door.id, p_person, final_name, outcome = 'created') RETURNING id INTO prop;
+            END IF;
+            INSERT INTO facegate.samples(id, person_id, descriptor, thumbnail, source, quality, door_id, created,
+                                         status, how, added_by, proposal)
+                SELECT p_samples[i], p_person, (p_vectors[(i - 1) * 128 + 1 : i * 128])::vector(128),
+                       p_thumbnails[i], coalesce(p_sources[i], ''), p_qualities[i], door.id, coalesce(p_created[i], now()),
+                       'proposed', coalesce(p_hows[i], ''), coalesce(p_added_by, ''), prop
+                FROM generate_series(1, n) AS i
+                ON CONFLICT (id) DO NOTHING;
+            GET DIAGNOSTICS inserted = ROW_COUNT;
+            IF NOT EXISTS (SELECT 1 FROM facegate.samples s WHERE s.proposal = prop) AND outcome = 'added' THEN
+                DELETE FROM facegate.proposals WHERE id = prop;   -- a retried push: nothing new to decide
+                prop := NULL;
+            END IF;
+            IF inserted > 0 THEN  -- the same face under another person: a likely duplicate
+                INSERT INTO facegate.duplicates(person_a, person_b, distance)
+                    SELECT LEAST(p_person, near.person_id), GREATEST(p_person, near.person_id), min(near.d)
+                    FROM facegate.samples mine
+                    CROSS JOIN LATERAL (
+                        SELECT o.person_id, o.descriptor <-> mine.descriptor AS d FROM facegate.samples o
+                        WHERE o.person_id <> p_person ORDER BY o.descriptor <-> mine.descriptor LIMIT 3) near
+                    WHERE mine.id = ANY(p_samples)
+                      AND near.d < (SELECT value::real FROM facegate.site_settings WHERE key = 'duplicate_distance')
+                    GROUP BY 1, 2
+                    ON CONFLICT DO NOTHING;
+            END IF;
+            RETURN QUERY SELECT outcome, final_name, inserted, prop;
+        END $$;
+
+        CREATE OR REPLACE FUNCTION facegate.door_update(p_person uuid, p_name text, p_allowed boolean)
+        RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- A door may rename people it enrolled itself, nothing more: ``p_allowed`` is ignored (a
+        -- door never allows or blocks anyone; an admin's block wins over a door's stale copy).
+        DECLARE
+            door uuid := facegate.my_door();
+            who facegate.people;
+        BEGIN
+            SELECT * INTO who FROM facegate.people WHERE id = p_person;
+            IF who.id IS NULL THEN RETURN 'deleted'; END IF;
+            IF door IS NULL OR who.enrolled_by IS DISTINCT FROM door THEN RETURN 'refused'; END IF;
+            IF EXISTS (SELECT 1 FROM facegate.people WHERE lower(name) = lower(p_name) AND id <> p_person) THEN
+                RETURN 'name taken';
+            END IF;
+            UPDATE facegate.people SET name = p_name WHERE id = p_person AND name IS DISTINCT FROM p_name;
+            RETURN 'applied';
+        END $$;
+
+        CREATE OR REPLACE FUNCTION facegate.add_door(p_name text, p_verifier text) RETURNS TABLE (door_id uuid, role name)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- Only the admin may call this. p_verifier is a SCRAM-SHA-256 verifier made on the door's
+        -- PC: the door's password itself never reaches the server or its logs. The new door's
+        -- enrollments join a group that opens that door only; no other group opens it yet.
+        DECLARE
+            new_id uuid := gen_random_uuid();
+            new_role name := 'facegate_door_' || replace(new_id::text, '-', '');
+            own uuid;
+        BEGIN
+            IF p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN RAISE EXCEPTION 'a SCRAM verifier is needed'; END IF;
+            IF EXISTS (SELECT 1 FROM facegate.doors WHERE lower(name) = lower(p_name) AND doors.role IS NOT NULL) THEN
+                RAISE EXCEPTION 'the site already has a door called %', p_name USING ERRCODE = '23505';
+            END IF;
+            EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE {DOOR_ROLE}', new_role, p_verifier);
+            UPDATE facegate.doors SET name = name || ' (removed ' || id || ')'   -- a removed door's name is free again
+                WHERE lower(name) = lower(p_name);
+            INSERT INTO facegate.access_groups(name) VALUES ('enrolled at ' || p_name) ON CONFLICT (name) DO NOTHING;
+            SELECT id INTO own FROM facegate.access_groups WHERE name = 'enrolled at ' || p_name;
+            INSERT INTO facegate.doors(id, name, role, enroll_group) VALUES (new_id, p_name, new_role, own);
+            INSERT INTO facegate.group_doors VALUES (own, new_id);
+            RETURN QUERY SELECT new_id, new_role;
+        END $$;
+
+        REVOKE ALL ON FUNCTION facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[],
+                                                    timestamptz[], text[], text) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[],
+                                                       timestamptz[], text[], text) TO {DOOR_ROLE}, {ADMIN_ROLE};
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
     ("roles", _roles),
     ("snapshot-privacy", _snapshot_privacy),
     ("door-functions", _door_functions),
+    ("proposals", _proposals),
 ]
 
 

@@ -56,6 +56,7 @@ class SyncReport:
     cursor: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # refused or dropped items, in words
+    proposals: set[int] = field(default_factory=set)  # the site's proposals this round added to
 
     def moved(self) -> bool:
         return any((self.pushed_people, self.pushed_samples, self.pushed_events, self.pulled_people,
@@ -104,22 +105,24 @@ def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
 
 
 def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+    """This door's new samples, as proposals (the site's door_enroll): they reach other doors
+    once an admin approves them."""
     for done, rows in _outbox_batches(
             gallery, local, "sample",
-            "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created "
-            "FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id"):
+            "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created, "
+            "s.how, s.added_by FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id"):
         people: dict[str, list] = {}
         for row in rows:
             people.setdefault(row[0], []).append(row)
         with conn.transaction():
             for person_id, samples in people.items():
                 vectors = np.concatenate([unpack(s[4]) for s in samples]).astype(np.float32)
-                outcome, name, added = conn.execute(
+                outcome, name, added, proposal = conn.execute(
                     "SELECT * FROM facegate.door_enroll(%s::uuid, %s::text, %s::boolean, %s::uuid[], %s::real[], %s::bytea[], "
-                    "%s::text[], %s::real[], %s::timestamptz[])",
+                    "%s::text[], %s::real[], %s::timestamptz[], %s::text[], %s::text)",
                     (person_id, samples[0][1], bool(samples[0][2]), [s[3] for s in samples], vectors.tolist(),
                      [s[5] for s in samples], [s[6] for s in samples], [s[7] for s in samples],
-                     [s[8] for s in samples])).fetchone()
+                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10])).fetchone()
                 if outcome == "created":
                     report.pushed_people += 1
                     if name != samples[0][1]:
@@ -127,6 +130,8 @@ def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, 
                                             f"this door's enrollment is kept apart as {name!r} (an admin can merge them)")
                 if outcome in ("created", "added"):
                     report.pushed_samples += added
+                    if proposal is not None:
+                        report.proposals.add(proposal)
                 elif outcome == "deleted":
                     report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} taken at this door were dropped: "
                                         "that person was deleted at the site")
@@ -134,9 +139,25 @@ def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, 
                     report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} refused by the site: "
                                         "this door may not add to that person")
         local.done(done)
+    if report.proposals and config.admin_login is None:
+        report.notes.append(f"proposed to the site: {len(report.proposals)} enrollment(s) from this door; they work "
+                            "here now and reach other doors once an admin approves them (facegate site proposals)")
+
+
+def _approve_own(config: SiteConfig, report: SyncReport) -> None:
+    """On an admin PC its operator is the admin: what it enrolled is approved as it arrives."""
+    from core.site.admin import SiteAdmin
+
+    if config.admin_login is None or not report.proposals:
+        return
+    with SiteAdmin.from_config(config) as admin:
+        admin.approve_door(config.door_id)
+    report.proposals.clear()
 
 
 def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) -> list[str]:
+    """Renames of people this door enrolled (a door never allows or blocks anyone at the site:
+    every edited person is pulled back as the site has them, so an admin's block wins here too)."""
     items = local.outbox("update", PUSH_BATCH)
     refetch = []
     with conn.transaction():
@@ -144,10 +165,10 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
             rows = gallery.store.read("SELECT name, allowed FROM people WHERE site_id = ?", (ref,))
             if not rows:
                 continue
+            refetch.append(ref)
             outcome = conn.execute("SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
                                    (ref, rows[0][0], bool(rows[0][1]))).fetchone()[0]
             if outcome != "applied":
-                refetch.append(ref)
                 report.notes.append(f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
                                     "a door may only rename people it enrolled; the site's version is back")
     local.done([i for i, _ in items])
@@ -155,11 +176,9 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
 
 
 def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
-    """A door never deletes anyone at the site (its role cannot): the person comes back from the site."""
+    """A door never deletes anyone at the site (its role cannot; an admin PC removes people at
+    the site itself, core.site.people): whoever the site still has comes back from it."""
     items = local.outbox("remove", PUSH_BATCH)
-    for _ in items:
-        report.notes.append("a person removed at this door stays at the site (only the site's admin can delete "
-                            "people); they come back here if this door may still see them")
     local.done([i for i, _ in items])
     return [ref for _, ref in items]
 
@@ -258,6 +277,9 @@ def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, ref
         if again is not None:
             applied = apply_batch(gallery, again)
             report.add(applied)
+            if applied.added_people:
+                report.notes.append(f"{applied.added_people} person(s) removed at this door came back from the site: "
+                                    "only the site's admin removes people (on an admin PC: facegate remove NAME)")
             changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
         while True:
             batch = pull_batch(conn, local, local.cursor(), settings.batch)
@@ -302,6 +324,7 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSet
         # enrollments first (a deletion at the site must find them to report them dropped), then
         # the site's changes (revocations before anything long), then the access log, however long
         refetch = push_people(gallery, conn, config, report)
+        _approve_own(config, report)
         pull(gallery, conn, report, settings, refetch, on_batch)
         push_events(gallery, conn, config, report)
     except psycopg.Error as exc:

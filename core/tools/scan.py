@@ -251,7 +251,7 @@ class ScanLibrary:
         for failed, view in enumerate(views):
             face = self.gallery.describer.describe(view.rgb, view.detection, self.gallery.quality)
             if face.descriptor is not None:
-                sample = sample_of(view.rgb, face, "")
+                sample = sample_of(view.rgb, face, "", how="scan")
                 rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
                              sample.thumbnail, sample.quality))
                 return failed
@@ -424,7 +424,7 @@ class ScanLibrary:
         for fid in face_ids:
             rows = self.store.read("SELECT descriptor, thumbnail, quality FROM scan_faces WHERE id = ?", (fid,))
             f = faces[fid]
-            samples.append(NewSample(unpack(rows[0][0]), rows[0][1], f"{f.video} frame {f.frame}", rows[0][2]))
+            samples.append(NewSample(unpack(rows[0][0]), rows[0][1], f"{f.video} frame {f.frame}", rows[0][2], "scan"))
         return self.gallery.enroll_samples(name, samples, allowed=allowed)
 
 

@@ -201,7 +201,7 @@ def check_site(home: Path) -> None:
         server.sql("CREATE DATABASE frozen")
         url = f"postgresql://postgres@/frozen?host={server.sockets}&port={server.port}"
         db = home / "site.db"
-        for command, said in ((["site", "init", url], "started the site"),
+        for command, said in ((["site", "init", url, "--admin"], "started the site"),
                               (["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")], "1 in all"),
                               (["site", "sync"], "pushed 1 new people, 1 samples")):
             done = subprocess.run(isolated(["facegate", *command, "--db", str(db)], home), capture_output=True,

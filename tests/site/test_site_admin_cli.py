@@ -40,12 +40,17 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
     for name, photo in (("Joe", "biden.jpg"), ("Barack", "obama.jpg"), ("Barry", "obama2.jpg")):
         assert main(["enroll", name, str(IMAGES / photo), "--db", a]) == 0
     capsys.readouterr()
-    _run(capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file), "--db", a)
+    _run(capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file), "--db", a,
+         "--admin")
     admin_pw = password_file(tmp_path, SiteConfig.load(a).admin_login.password)
     _run(capsys, "site", "join", site_url.replace("postgres@", "facegate_admin@"), "--door", "server room",
          "--password-file", str(admin_pw), "--db", b)
     joe = faces["biden"][0]
-    assert _verdict(b, joe, describer) == GRANTED          # everyone may open every door at first
+    assert _verdict(b, joe, describer) != GRANTED          # no group opens a new door until the admin says so
+    opened = _run(capsys, "site", "group", "open", "everyone", "server room", "--db", a)
+    assert opened["said"] == "group 'everyone' may now open door 'server room'"
+    _run(capsys, "site", "sync", "--db", b)
+    assert _verdict(b, joe, describer) == GRANTED
 
     closed = _run(capsys, "site", "group", "close", "everyone", "server room", "--db", a)
     assert closed["changed"] and closed["said"] == "group 'everyone' may no longer open door 'server room'"
@@ -57,6 +62,7 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
     assert _run(capsys, "site", "member", "add", "IT", "joe", "--db", a)["changed"]   # names match in any case
     assert _run(capsys, "site", "groups", "--db", a) == [
         {"name": "IT", "people": 1, "doors": ["server room"]},
+        {"name": "enrolled at server room", "people": 0, "doors": ["server room"]},
         {"name": "everyone", "people": 3, "doors": ["front"]}]
     assert _run(capsys, "site", "sync", "--db", b)["pulled_people"] == 1
     assert _verdict(b, joe, describer) == GRANTED

@@ -20,7 +20,7 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     assert main(["enroll", "Barack", str(IMAGES / "obama.jpg"), str(IMAGES / "obama2.jpg"), "--db", a]) == 0
     capsys.readouterr()
     started = _run(capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file),
-                   "--db", a, "--json")
+                   "--db", a, "--json", "--admin")
     assert started["door"] == "front" and started["admin_login_kept"]
     assert started["sync"]["pushed_people"] == 1 and started["sync"]["pushed_samples"] == 2
     saved = json.loads((tmp_path / "a" / "gallery.db.site.json").read_text())
@@ -30,7 +30,9 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     assert "holds a password" in capsys.readouterr().err
     joined = _run(capsys, "site", "join", admin_url(site_url), "--door", "back", "--password-file", str(admin_pw),
                   "--db", b, "--json")
-    assert joined["sync"]["pulled_people"] == 1 and not joined["admin_login_kept"]
+    assert joined["sync"]["pulled_people"] == 0 and not joined["admin_login_kept"]  # no group opens 'back' yet
+    _run(capsys, "site", "group", "open", "everyone", "back", "--db", a, "--json")
+    assert _run(capsys, "site", "sync", "--db", b, "--json")["pulled_people"] == 1
     found = _run(capsys, "identify", str(IMAGES / "obama3.jpg"), "--db", b, "--json")
     assert found[0]["name"] == "Barack"
     status = _run(capsys, "site", "status", "--db", b, "--json")
@@ -40,12 +42,13 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     assert main(["site", "groups", "--db", b]) == 2   # a door PC holds no admin login
     assert "only its door's login" in capsys.readouterr().err
     groups = _run(capsys, "site", "groups", "--db", a, "--json")
-    assert groups == [{"name": "everyone", "people": 1, "doors": ["back", "front"]}]
+    assert groups == [{"name": "enrolled at back", "people": 0, "doors": ["back"]},
+                      {"name": "everyone", "people": 1, "doors": ["back", "front"]}]
     searched = _run(capsys, "search", str(IMAGES / "obama3.jpg"), "--site", "--within", "0.6", "--db", a, "--json")
     (face,) = searched["faces"]
     assert [h["name"] for h in face["hits"]] == ["Barack", "Barack"] and face["hits"][0]["distance"] < 0.6
     assert face["search_ms"] > 0
     left = _run(capsys, "site", "leave", "--db", b, "--json")
-    assert left == {"left": "back"}
+    assert left == {"left": "back", "note": None}
     assert _run(capsys, "site", "status", "--db", b, "--json") == {"site": None}
     assert _run(capsys, "identify", str(IMAGES / "obama3.jpg"), "--db", b, "--json")[0]["name"] == "Barack"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from core.site.admin import SiteAdmin
 from core.site.sync import sync_once
-from tests.support.site import jitter, join_door, samples_of, start_site
+from tests.support.site import approve_all, jitter, join_door, samples_of, start_site
 
 
 def _doors(tmp_path, site_url, superuser_password_file, describer):
     a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
-    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back", enrolls_into="everyone")
     return (a, config_a), (b, config_b)
 
 
@@ -23,6 +23,7 @@ def test_same_new_name_at_two_offline_doors_stays_two_people_flagged_as_likely_d
         sync_once(a, ca)
         report = sync_once(b, cb)
         assert any("kept apart as 'Sam (back)'" in note for note in report.notes)
+        assert approve_all(ca) == 2   # a door's new people reach other doors once an admin approves them
         sync_once(a, ca)
         for g in (a, b):
             assert sorted(p.name for p in g.people()) == ["Kit", "Sam", "Sam (back)"]

@@ -13,7 +13,7 @@ GRANTED = "Granted"
 def _site_of_three(tmp_path, url, superuser_password_file, describer):
     """Three doors joined through ``url``, then closed so their processes can own them."""
     a, ca = start_site(tmp_path / "a", url, superuser_password_file, describer, "front")
-    b, _ = join_door(tmp_path / "b", url, ca, describer, "back")
+    b, _ = join_door(tmp_path / "b", url, ca, describer, "back", admin=True, enrolls_into="everyone")  # an admin PC
     c, _ = join_door(tmp_path / "c", url, ca, describer, "server room")
     paths = [g.store.path for g in (a, b, c)]
     for g in (a, b, c):

@@ -47,7 +47,7 @@ def test_a_single_pc_window_has_no_site_page(window_of, gallery):
 def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, window_of, tmp_path, site_url,
                                                                           superuser_password_file, describer, faces):
     a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
-    b, config_b = join_door(tmp_path / "b", site_url, config, describer, "back")
+    b, config_b = join_door(tmp_path / "b", site_url, config, describer, "back", enrolls_into="everyone")
     try:
         window = window_of(a)
         window.show()
@@ -57,12 +57,19 @@ def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, 
         qtbot.waitUntil(lambda: site.age_label.text().startswith("site online · copy "), timeout=WAIT)
         b.enroll_samples("Joe", samples_of(faces["biden"]))
         sync_once(b, config_b)
-        qtbot.waitUntil(lambda: "Joe" in window.people.names(), timeout=5000)  # LISTEN/NOTIFY, no button
+        site.page.refresh_button.click()   # the admin PC lists what door B proposed
+        qtbot.waitUntil(lambda: site.page.proposals.rowCount() == 1, timeout=WAIT)
+        assert site.page.proposals.item(0, 2).text() == "Joe" and site.page.proposals.item(0, 3).text() == "new person"
+        assert "Joe" not in window.people.names()
+        site.page.proposals.selectRow(0)
+        site.page.decide(True)             # Approve (the admin PIN is not set in this gallery)
+        qtbot.waitUntil(lambda: "Joe" in window.people.names(), timeout=WAIT)  # LISTEN/NOTIFY, no button
         assert a.identify_descriptor(faces["biden"][0]).name == "Joe"
         site.page.sync_button.click()
         site.page.refresh_button.click()
-        qtbot.waitUntil(lambda: site.page.groups.rowCount() == 1 and site.page.doors.rowCount() == 2, timeout=WAIT)
-        assert site.page.groups.item(0, 0).text() == "everyone" and site.page.groups.item(0, 1).text() == "1"
+        qtbot.waitUntil(lambda: site.page.groups.rowCount() == 2 and site.page.doors.rowCount() == 2
+                        and site.page.proposals.rowCount() == 0, timeout=WAIT)
+        assert site.page.groups.item(1, 0).text() == "everyone" and site.page.groups.item(1, 1).text() == "1"
         search = window.tool_pages.search
         assert not search.whole_site.isHidden()
         search.whole_site.setChecked(True)

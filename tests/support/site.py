@@ -337,16 +337,32 @@ def start_site(folder: Path, url: str, superuser_pw: Path, describer, door: str 
 
     folder.mkdir(parents=True, exist_ok=True)
     g = Gallery(folder / "gallery.db", describer=describer)
-    joined = init_site(g.store.path, g.store, url, read_password_file(superuser_pw), door)
+    joined = init_site(g.store.path, g.store, url, read_password_file(superuser_pw), door, keep_admin=True)
     return g, joined.config
 
 
-def join_door(folder: Path, url: str, first_config, describer, door: str, admin: bool = False):
-    """Another door joining with the admin login of the first door's PC: (gallery, config)."""
+def join_door(folder: Path, url: str, first_config, describer, door: str, admin: bool = False,
+              open_for: str | None = "everyone", enrolls_into: str | None = None):
+    """Another door joining with the admin login of the first door's PC, and (as an admin would
+    say next) the group ``open_for`` may open it, its enrollments join ``enrolls_into`` (None:
+    its own group): (gallery, config)."""
     from core.gallery.api import Gallery
-    from core.site.admin import join_site
+    from core.site.admin import SiteAdmin, join_site
 
     folder.mkdir(parents=True, exist_ok=True)
     g = Gallery(folder / "gallery.db", describer=describer)
     joined = join_site(g.store.path, g.store, admin_url(url), first_config.admin_login.password, door, keep_admin=admin)
+    with SiteAdmin.from_config(first_config) as site:
+        if open_for is not None:
+            site.open_door(open_for, door)
+        if enrolls_into is not None:
+            site.set_enroll_group(door, enrolls_into)
     return g, joined.config
+
+
+def approve_all(config) -> int:
+    """The admin approves every open proposal (what doors enrolled reaches the other doors)."""
+    from core.site.admin import SiteAdmin
+
+    with SiteAdmin.from_config(config) as site:
+        return len([site.approve(p.id) for p in site.proposals()])

@@ -1,0 +1,96 @@
+"""One verb to remove, allow or block a person, whatever PC it is said on.
+
+A person who belongs to the site is the site's: on a PC that holds the admin login, removing
+(or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
+front, saying what to do, instead of being undone at the next sync. People this door enrolled
+that the site has not got yet, and galleries without a site, are changed here only.
+
+    >>> plan = plan_removal(gallery, "Ada")          # what removing Ada would do, in words
+    >>> remove_person(gallery, "Ada")                # after the operator confirmed plan.warning
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.gallery.api import Gallery
+from core.site.config import SiteConfig, SiteError, site_of
+
+WHEN_DOORS_KNOW = ("online doors drop them within seconds; a door that is offline does when it next syncs "
+                   "(its offline policy applies meanwhile)")
+
+
+@dataclass
+class SitePlan:
+    """Where a change of one person takes effect, and what the operator must be told first."""
+
+    name: str
+    site_id: str | None        # None: only this gallery has them (no site, or not pushed yet)
+    config: SiteConfig | None  # the site's, when the change goes through it
+
+    @property
+    def site_wide(self) -> bool:
+        return self.config is not None and self.site_id is not None
+
+    @property
+    def warning(self) -> str | None:
+        """What to confirm before removing: every door loses them (None: only this PC changes)."""
+        if not self.site_wide:
+            return None
+        return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
+
+
+def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
+    person = gallery.store.person(name)
+    config = site_of(gallery.store)
+    if config is None:
+        return SitePlan(person.name, None, None)
+    (site_id,) = gallery.store.read("SELECT site_id FROM people WHERE id = ?", (person.id,))[0]
+    if site_id is None or not _known_at_site(gallery, person.id):
+        return SitePlan(person.name, None, None)
+    if config.admin_login is None:
+        raise SiteError(f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
+                        f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
+                        "this door follows at its next sync")
+    return SitePlan(person.name, site_id, config)
+
+
+def _known_at_site(gallery: Gallery, person_id: int) -> bool:
+    """Whether the site has (or had) this person: anything of theirs not still waiting in the
+    outbox came from, or went to, the site."""
+    rows = gallery.store.read(
+        "SELECT count(*) FROM samples WHERE person_id = ? AND site_id NOT IN "
+        "(SELECT ref FROM site_outbox WHERE kind = 'sample')", (person_id,))
+    waiting = gallery.store.read(
+        "SELECT count(*) FROM samples WHERE person_id = ?", (person_id,))
+    return rows[0][0] > 0 or waiting[0][0] == 0
+
+
+def plan_removal(gallery: Gallery, name: str) -> SitePlan:
+    """Where removing ``name`` takes effect; SiteError on a door PC that may not remove them."""
+    return _plan(gallery, name, "remove")
+
+
+def remove_person(gallery: Gallery, name: str) -> int:
+    """Remove ``name``: from the site (and so every door) when they belong to it, else here.
+    The number of samples removed here."""
+    plan = plan_removal(gallery, name)
+    if plan.site_wide:
+        from core.site.admin import SiteAdmin
+
+        assert plan.config is not None and plan.site_id is not None
+        with SiteAdmin.from_config(plan.config) as admin:
+            admin.delete_id(plan.site_id)
+    return gallery.remove(plan.name)
+
+
+def set_allowed(gallery: Gallery, name: str, allowed: bool) -> SitePlan:
+    """Allow or block ``name`` at every door (a site person, on an admin PC) or here."""
+    plan = _plan(gallery, name, "allow" if allowed else "block")
+    if plan.site_wide:
+        from core.site.admin import SiteAdmin
+
+        assert plan.config is not None and plan.site_id is not None
+        with SiteAdmin.from_config(plan.config) as admin:
+            admin.set_allowed_id(plan.site_id, allowed)
+    gallery.set_allowed(plan.name, allowed)
+    return plan
