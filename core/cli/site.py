@@ -6,6 +6,9 @@
     facegate site sync [--json] [--watch]   # once: what moved; --watch: for good (a door with no window)
     facegate site status [--json]        # online/offline, cursor, outbox, copy age
     facegate site leave
+    facegate site backup FILE URL --password-file pw        # the whole site, with the superuser's URL
+    facegate site restore FILE URL --password-file pw       # into a new, empty database
+    facegate site move URL                                  # this door follows its site to a new address
     facegate site people / groups / doors / duplicates / proposals [--json]   # admin PCs only
     facegate site approve|reject ID                         # what a door proposed (admin PCs only)
     facegate site group add|remove NAME                     # the admin's verbs (admin PCs only)
@@ -36,7 +39,7 @@ LISTS = ("people", "groups", "doors", "duplicates", "proposals")
 
 
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
-ACTIONS = ("init", "join", "sync", "status", "leave", *LISTS, *NOUNS)
+ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", *LISTS, *NOUNS)
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -68,6 +71,8 @@ def run(args) -> int:
             return _init_or_join(args, db)
         if args.action == "leave":  # also when the site file is damaged: leaving is how to mend that
             return _leave(args, db)
+        if args.action in ("backup", "restore"):
+            return _backup_or_restore(args)
         config = SiteConfig.load(db)
         if config is None and args.action != "status":
             raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
@@ -75,6 +80,8 @@ def run(args) -> int:
             return _sync(args, config)
         if args.action == "status":
             return _status(args, db, config)
+        if args.action == "move":
+            return _move(args, db, config)
         if args.action in LISTS:
             return _admin(args, config)
         return _verb(args, config)
@@ -220,6 +227,44 @@ def _status(args, db, config) -> int:
             + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
             f"{settings.offline_after_hours:g} h")
     say(args, out, text)
+    return 0
+
+
+def _backup_or_restore(args) -> int:
+    from core.site.backup import backup_site, restore_site
+    from core.site.config import SiteError, redact
+
+    if len(args.words) != 2:
+        raise SiteError(f"usage: facegate site {args.action} FILE URL (the server's superuser, "
+                        "postgresql://postgres@HOST/DB; its password in --password-file)")
+    file, url = Path(args.words[0]), args.words[1]
+    if args.action == "backup":
+        done = backup_site(url, _password(args), file)
+        text = (f"backed up the site at {redact(url)} to {file} (mode 600: it holds every login's verifier): "
+                f"{done.counts['people']} people, {done.counts['samples']} samples, {done.counts['events']} events, "
+                f"{done.roles} logins")
+    else:
+        done = restore_site(file, url, _password(args))
+        text = (f"restored the site into {redact(url)}: {done.counts['people']} people, {done.counts['samples']} samples, "
+                f"{done.counts['events']} events, {done.roles} logins; point each door at it with "
+                f"facegate site move {url}")
+    say(args, {"file": str(file), "counts": done.counts, "roles": done.roles, "sha256": done.sha256}, text)
+    return 0
+
+
+def _move(args, db, config) -> int:
+    """This door's site now lives at another address (a restore, a new server): same logins, same cursor."""
+    from core.site.config import SiteError, check_url, redact
+    from core.site.sync import hello, open_door_connection
+
+    if len(args.words) != 1:
+        raise SiteError("usage: facegate site move URL (the site's new address; the same database name and logins)")
+    check_url(args.words[0])
+    moved = type(config)(args.words[0], config.door, config.door_id, config.door_login, config.admin_login)
+    with open_gallery(args, write=True) as g, open_door_connection(moved) as conn:
+        hello(conn, g)   # the server there knows this door's login and id: only then is the file changed
+    moved.save(db)
+    say(args, {"site": redact(moved.url)}, f"door {config.door!r} now follows its site at {redact(moved.url)}")
     return 0
 
 
