@@ -9,6 +9,9 @@
     facegate site backup FILE URL --password-file pw        # the whole site, with the superuser's URL
     facegate site restore FILE URL --password-file pw       # into a new, empty database
     facegate site move URL                                  # this door follows its site to a new address
+    facegate site standby init DATA PRIMARY_URL HOST:PORT --password-file pw [--sync]   # on the standby's machine
+    facegate site standby status [--json]                   # which server is primary, each standby's lag
+    facegate site standby promote STANDBY_URL --password-file pw   # the primary died: the standby takes over
     facegate site people / groups / doors / duplicates / proposals [--json]   # admin PCs only
     facegate site approve|reject ID                         # what a door proposed (admin PCs only)
     facegate site group add|remove NAME                     # the admin's verbs (admin PCs only)
@@ -39,7 +42,7 @@ LISTS = ("people", "groups", "doors", "duplicates", "proposals")
 
 
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
-ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", *LISTS, *NOUNS)
+ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", "standby", *LISTS, *NOUNS)
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -58,6 +61,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--admin-password-out", type=Path, default=None,
                    help="init without --admin: write the new admin password to this new file (mode 600), to take "
                         "to the admin PC")
+    p.add_argument("--sync", action="store_true",
+                   help="standby init: synchronous replication (a commit waits for the standby: nothing is lost "
+                        "in a failover, and commits wait while the standby is down)")
     p.add_argument("--watch", action="store_true",
                    help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
 
@@ -73,6 +79,8 @@ def run(args) -> int:
             return _leave(args, db)
         if args.action in ("backup", "restore"):
             return _backup_or_restore(args)
+        if args.action == "standby" and args.words[:1] != ["status"]:
+            return _standby(args)
         config = SiteConfig.load(db)
         if config is None and args.action != "status":
             raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
@@ -82,6 +90,8 @@ def run(args) -> int:
             return _status(args, db, config)
         if args.action == "move":
             return _move(args, db, config)
+        if args.action == "standby":
+            return _standby_status(args, config)
         if args.action in LISTS:
             return _admin(args, config)
         return _verb(args, config)
@@ -211,18 +221,19 @@ def _status(args, db, config) -> int:
         local = LocalSite(g.store)
         cursor, outbox, heard = local.cursor(), local.outbox_size(), local.heard()
         settings = SiteSettings.load(g.store)
-    online, why, behind = False, None, None
+    online, why, behind, server = False, None, None, None
     try:
         with open_door_connection(config) as conn:
-            online = True
+            online, server = True, f"{conn.info.host}:{conn.info.port}"
             behind = conn.execute("SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,)).fetchone()[0]
     except SiteError as exc:
         why = str(exc)
     age = copy_age(heard)
-    out = {"site": redact(config.url), "door": config.door, "online": online, "error": why, "cursor": cursor,
+    out = {"site": redact(config.url), "server": server, "door": config.door, "online": online, "error": why,
+           "cursor": cursor,
            "behind": behind, "outbox": outbox, "heard": heard, "copy_age_seconds": None if age is None else round(age, 1),
            "offline_policy": settings.offline_policy, "offline_after_hours": settings.offline_after_hours}
-    text = (f"door {config.door!r} of {out['site']}: {'online' if online else 'OFFLINE'}"
+    text = (f"door {config.door!r} of {out['site']}: " + (f"online, primary {server}" if online else "OFFLINE")
             + (f" ({why})" if why else "") + f"\ncursor {cursor}" + (f", {behind} people to pull" if behind else "")
             + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
             f"{settings.offline_after_hours:g} h")
@@ -255,6 +266,7 @@ def _backup_or_restore(args) -> int:
 def _move(args, db, config) -> int:
     """This door's site now lives at another address (a restore, a new server): same logins, same cursor."""
     from core.site.config import SiteError, check_url, redact
+    from core.site.local import LocalSite
     from core.site.sync import hello, open_door_connection
 
     if len(args.words) != 1:
@@ -262,9 +274,49 @@ def _move(args, db, config) -> int:
     check_url(args.words[0])
     moved = type(config)(args.words[0], config.door, config.door_id, config.door_login, config.admin_login)
     with open_gallery(args, write=True) as g, open_door_connection(moved) as conn:
+        LocalSite(g.store).note_timeline(0)   # a new server starts its own timelines
         hello(conn, g)   # the server there knows this door's login and id: only then is the file changed
     moved.save(db)
     say(args, {"site": redact(moved.url)}, f"door {config.door!r} now follows its site at {redact(moved.url)}")
+    return 0
+
+
+def _standby(args) -> int:
+    """``standby init DATA PRIMARY_URL HOST:PORT`` (on the standby's machine) or ``standby promote URL``."""
+    from core.site.config import SiteError, connect, redact, server_addresses
+    from core.site.standby import make_standby, promote
+
+    words = list(args.words)
+    verb = words.pop(0) if words else ""
+    if verb == "init" and len(words) == 3:
+        data, primary, address = Path(words[0]), words[1], words[2]
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise SiteError(f"{address!r}: say the standby's address as doors reach it, HOST:PORT")
+        password = _password(args)
+        make_standby(primary, password, data, int(port), synchronous=args.sync)
+        with connect(primary, password=password) as conn, conn.transaction():
+            servers = [*server_addresses(primary), address]
+            conn.execute("UPDATE facegate.site_settings SET value = %s WHERE key = 'servers'", (",".join(servers),))
+        say(args, {"standby": address, "servers": servers, "synchronous": args.sync},
+            f"the standby at {address} streams from {redact(primary)} ({'synchronous' if args.sync else 'asynchronous'});"
+            f" doors learn both addresses at their next sync")
+        return 0
+    if verb == "promote" and len(words) == 1:
+        timeline = promote(words[0], _password(args))
+        say(args, {"promoted": redact(words[0]), "timeline": timeline},
+            f"{redact(words[0])} is the site's primary now (timeline {timeline}); doors reconnect to it within a "
+            "second or two, and refuse the old primary if it comes back (rebuild it as a standby)")
+        return 0
+    raise SiteError("usage: facegate site standby init DATA PRIMARY_URL HOST:PORT | standby status | "
+                    "standby promote STANDBY_URL")
+
+
+def _standby_status(args, config) -> int:
+    from core.site.standby import servers_status
+
+    states = servers_status(config.url, login=config.admin_login or config.door_login)
+    say(args, [vars(s) for s in states], "\n".join(s.text() for s in states))
     return 0
 
 

@@ -179,7 +179,47 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
             timeout: float = CONNECT_TIMEOUT, application: str = "facegate"):
     """A psycopg connection with pgvector's types, short timeouts and TCP keepalives, so a dead
     network is noticed in seconds. The password comes from ``login``, ``password``, or libpq's own
-    sources (~/.pgpass, PGPASSFILE)."""
+    sources (~/.pgpass, PGPASSFILE).
+
+    A URL naming several servers (a primary and its standbys, ``host1:5432,host2:5433``) gets the
+    one that accepts writes and is on the newest timeline (core.site.standby): a promoted standby,
+    never an old primary that came back after the promotion."""
+    addresses = server_addresses(url)
+    if len(addresses) == 1:
+        return _connect_one(url, login, password, autocommit, timeout, application)
+    best, best_timeline, errors = None, -1, []
+    for address in addresses:
+        try:
+            conn = _connect_one(one_server(url, address, writable=True), login, password, autocommit, timeout,
+                                application)
+        except SiteError as exc:
+            errors.append(str(exc))
+            continue
+        tl = timeline_of(conn)
+        if tl > best_timeline:
+            if best is not None:
+                best.close()
+            best, best_timeline = conn, tl
+        else:
+            conn.close()
+    if best is None:
+        raise SiteError(f"no server of the site at {redact(url)} accepts writes: " + "; ".join(errors))
+    return best
+
+
+def timeline_of(conn) -> int:
+    """The server's WAL timeline (0 on a site made before FaceGate knew of standbys)."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            return int(conn.execute("SELECT facegate.site_timeline()").fetchone()[0])
+    except psycopg.Error:
+        return 0
+
+
+def _connect_one(url: str, login: Login | None, password: str | None, autocommit: bool, timeout: float,
+                 application: str):
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -200,6 +240,39 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
     except psycopg.ProgrammingError:  # no pgvector: only a site's set-up connection can go on without it
         pass
     return conn
+
+
+def server_addresses(url: str) -> list[str]:
+    """``host:port`` of each server the URL names, in its order."""
+    params = check_url(url)
+    hosts = str(params.get("host", "localhost")).split(",")
+    ports = str(params.get("port", "5432")).split(",")
+    if len(ports) == 1:
+        ports *= len(hosts)
+    return [f"{h}:{p}" for h, p in zip(hosts, ports)]
+
+
+def one_server(url: str, address: str, writable: bool = False) -> str:
+    """``url`` naming only ``address`` (host:port) of its servers (``writable``: only if it takes writes)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    host, port = address.rsplit(":", 1)
+    params.update(host=host, port=port)
+    params.pop("target_session_attrs", None)
+    if writable:
+        params["target_session_attrs"] = "read-write"
+    return make_conninfo("", **params)
+
+
+def with_servers(url: str, addresses: list[str]) -> str:
+    """``url`` naming ``addresses`` (host:port, a primary and its standbys) instead of its own."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params.update(host=",".join(a.rsplit(":", 1)[0] for a in addresses),
+                  port=",".join(a.rsplit(":", 1)[1] for a in addresses))
+    return make_conninfo("", **params)
 
 
 def redact(url: str) -> str:

@@ -21,6 +21,7 @@ DOOR_KEY = "site:door"
 CURSOR_KEY = "site:cursor"
 HEARD_KEY = "site:heard"
 APPLYING_KEY = "site:applying"
+TIMELINE_KEY = "site:timeline"
 
 
 @dataclass
@@ -93,6 +94,14 @@ class LocalSite:
     def heard(self) -> str | None:
         """When this door last heard from its site (UTC ISO time), None if never."""
         return self._meta(HEARD_KEY)
+
+    def timeline(self) -> int:
+        """The newest server timeline this door has written to (0: none yet)."""
+        return int(self._meta(TIMELINE_KEY) or 0)
+
+    def note_timeline(self, timeline: int) -> None:
+        with self.store.write("noting the site's timeline") as db:
+            _set(db, TIMELINE_KEY, str(timeline))
 
     def join(self, door_id: str) -> int:
         """Belong to a site as ``door_id``: give everything already here a site id and queue this

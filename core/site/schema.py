@@ -605,6 +605,22 @@ def _proposals(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _timeline(cur: psycopg.Cursor) -> None:
+    """The server's WAL timeline, for doors to tell a promoted standby (a new timeline) from an
+    old primary that came back (core.site.standby): readable by every login of the site. The
+    site's servers (a primary and its standbys) are a site setting doors follow."""
+    cur.execute(f"""
+        CREATE FUNCTION facegate.site_timeline() RETURNS integer LANGUAGE sql VOLATILE SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp AS $$
+            SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::integer
+        $$;
+        REVOKE ALL ON FUNCTION facegate.site_timeline() FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.site_timeline() TO {ADMIN_ROLE}, {DOOR_ROLE};
+        GRANT pg_monitor TO {ADMIN_ROLE};   -- site standby status: each standby's state and lag
+        INSERT INTO facegate.site_settings VALUES ('servers', '') ON CONFLICT DO NOTHING;
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -612,6 +628,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("snapshot-privacy", _snapshot_privacy),
     ("door-functions", _door_functions),
     ("proposals", _proposals),
+    ("timeline", _timeline),
 ]
 
 

@@ -31,7 +31,16 @@ import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.store import unpack
-from core.site.config import SiteConfig, SiteError, SiteSettings, connect, first_line
+from core.site.config import (
+    SiteConfig,
+    SiteError,
+    SiteSettings,
+    connect,
+    first_line,
+    server_addresses,
+    timeline_of,
+    with_servers,
+)
 from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
 from core.site.schema import CHANNEL
 
@@ -298,14 +307,29 @@ def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, ref
             save_index(gallery)
 
 
-def hello(conn, gallery: Gallery) -> None:
-    """Tell the site this door is alive, with its decision and door settings (for the admin)."""
+def hello(conn, gallery: Gallery, config: SiteConfig | None = None) -> None:
+    """Tell the site this door is alive, with its decision and door settings (for the admin);
+    refuse a server on an older timeline than one this door has written to (an old primary that
+    came back after its standby was promoted), and learn the site's servers (its standbys)."""
     keys = ("setting:decision", "setting:door")
     settings = {k.split(":", 1)[1]: json.loads(v) for k, v in gallery.store.read(
         "SELECT key, value FROM meta WHERE key IN (?, ?)", keys)}
+    local = LocalSite(gallery.store)
+    timeline = timeline_of(conn)
+    if timeline < local.timeline():
+        raise SiteError(f"the writable server is on timeline {timeline}, older than the {local.timeline()} this door "
+                        "has seen: an old primary back after a failover; refused (it must be rebuilt as a standby)")
     with conn.transaction():
         if conn.execute("SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),)).fetchone()[0] is None:
             raise SiteError("the site no longer knows this door (it was removed); join it again")
+        row = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'servers'").fetchone()
+    if timeline > local.timeline():
+        local.note_timeline(timeline)
+    servers = [a for a in (row[0] if row else "").split(",") if a]
+    if config is not None and servers and servers != server_addresses(config.url):
+        config.url = with_servers(config.url, servers)
+        config.save(gallery.store.path)
+        log.info("site: this door now knows the site's servers %s", ", ".join(servers))
 
 
 def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSettings | None = None,
@@ -320,7 +344,7 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSet
     try:
         if own:
             conn = open_door_connection(config)
-        hello(conn, gallery)
+        hello(conn, gallery, config)
         # enrollments first (a deletion at the site must find them to report them dropped), then
         # the site's changes (revocations before anything long), then the access log, however long
         refetch = push_people(gallery, conn, config, report)
@@ -458,7 +482,7 @@ class SiteSync:
                         except Exception:
                             pass
             self._stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, 1.0)   # a promoted standby is found within a second
 
     def _offline(self, why: str) -> None:
         was = self._status.online
