@@ -110,6 +110,7 @@ class Gallery:
         self._negatives = {pid: np.stack(vecs) for pid, vecs in marks.items()}
 
     def close(self) -> None:
+        self.index.close()
         self.store.close()
 
     def __enter__(self) -> Gallery:
@@ -172,7 +173,7 @@ class Gallery:
             self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
             self._owners.update({i: person.id for i in ids})
             self._names[person.id] = person.name
-            self.index.save(self.store.samples_generation())
+            self.index.save_soon(self.store.samples_generation())
             return person, ids
 
     # -- management -----------------------------------------------------------------------------
@@ -185,7 +186,7 @@ class Gallery:
             ids = self.store.remove_person(name)
             self.index.remove(ids)
             self._refresh_people()
-            self.index.save(self.store.samples_generation())
+            self.index.save_soon(self.store.samples_generation())
             return len(ids)
 
     def remove_sample(self, sample_id: int) -> None:
@@ -193,7 +194,7 @@ class Gallery:
             self.store.remove_sample(sample_id)
             self.index.remove([sample_id])
             self._refresh_people()
-            self.index.save(self.store.samples_generation())
+            self.index.save_soon(self.store.samples_generation())
 
     def rename(self, name: str, new_name: str) -> Person:
         with self._lock:

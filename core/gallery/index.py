@@ -1,7 +1,12 @@
 """An hnswlib index over every enrolled sample: a cache of the database, never the truth.
 
 - hnswlib's 'l2' space returns SQUARED distances; this class speaks Euclidean (0.4 = 0.16).
-- hnswlib crashes when add_items and knn_query overlap, so every call holds one lock.
+- hnswlib crashes when add_items and knn_query overlap, so adding and deleting hold a write lock;
+  queries, and a save, share a read lock (hnswlib's queries may run together, and a save only
+  reads): a save of a large index never holds up identification.
+- Saving is deferred (``save_soon``): an enrollment adds to the index in memory and returns; a
+  saver thread writes the file a moment later, once for a burst of changes. The database is the
+  journal: a kill before the save leaves a stale stamp, and the next open adds what is missing.
 - saveIndex writes in place with no fsync, so we save to a temporary file, fsync, rename, and
   write a stamp (generation, count, SHA-256 of the file). On open, a missing, torn, foreign or
   stale file is detected from the stamp: a stale one is repaired from the database's ids (cheap),
@@ -14,6 +19,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +30,8 @@ from core.gallery.files import fsync_file, fsync_folder, sha256_of
 from core.records import DESCRIPTOR_DIM
 
 STAMP_FORMAT = 1
+#: Seconds a deferred save waits, so a burst of enrollments (a first sync) is written once.
+SAVE_DELAY = 0.5
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
 #: same sample ids, other faces) passes every stamp check but not this one.
 SPOT_CHECK = 32
@@ -42,16 +50,72 @@ class IndexParams:
     ef_search: int = 256
 
 
+class ReadWriteLock:
+    """Many readers at once, or one writer; the writer's own thread may re-enter, and read.
+    Readers do not wait for a waiting writer (queries come first at a door)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: int | None = None
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            nested = self._writer == me
+            if nested:
+                self._depth += 1
+            else:
+                while self._writer is not None:
+                    self._cond.wait()
+                self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                if nested:
+                    self._depth -= 1
+                else:
+                    self._readers -= 1
+                    if not self._readers:
+                        self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                self._depth += 1
+            else:
+                while self._writer is not None or self._readers:
+                    self._cond.wait()
+                self._writer, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if not self._depth:
+                    self._writer = None
+                    self._cond.notify_all()
+
+
 class SampleIndex:
     """Nearest-neighbour search over sample descriptors, labels = sample ids."""
 
     def __init__(self, path: str | Path | None = None, params: IndexParams | None = None) -> None:
         self.path = Path(path) if path else None
         self.params = params or IndexParams()
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self._index: hnswlib.Index | None = None
         self._live: set[int] = set()
         self.last_sync = "empty"
+        self._save_cond = threading.Condition()
+        self._pending: int | None = None      # the generation a deferred save is to write
+        self._saver: threading.Thread | None = None
+        self._closing = False
 
     # -- construction ---------------------------------------------------------------------------
     def _new(self, capacity: int) -> hnswlib.Index:
@@ -64,7 +128,7 @@ class SampleIndex:
 
     def build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Replace the index with exactly these samples."""
-        with self._lock:
+        with self._lock.write():
             self._index = self._new(int(len(ids) * 1.25) + 64)
             self._live = set()
             self.add(ids, vectors)
@@ -74,7 +138,7 @@ class SampleIndex:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DESCRIPTOR_DIM)
         if len(ids) == 0:
             return
-        with self._lock:
+        with self._lock.write():
             if self._index is None:
                 self._index = self._new(int(len(ids) * 1.25) + 64)
             need = self._index.get_current_count() + len(ids)
@@ -84,7 +148,7 @@ class SampleIndex:
             self._live.update(int(i) for i in ids)
 
     def remove(self, ids) -> None:
-        with self._lock:
+        with self._lock.write():
             for i in ids:
                 i = int(i)
                 if i in self._live and self._index is not None:
@@ -96,19 +160,18 @@ class SampleIndex:
         return len(self._live)
 
     def ids(self) -> set[int]:
-        with self._lock:
+        with self._lock.read():
             return set(self._live)
 
     # -- queries --------------------------------------------------------------------------------
     def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples: (ids, Euclidean distances), nearest first."""
         vector = np.asarray(vector, dtype=np.float32).reshape(1, DESCRIPTOR_DIM)
-        with self._lock:
+        with self._lock.read():
             k = min(int(k), len(self._live))
             if k <= 0 or self._index is None:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
-            self._index.set_ef(max(self.params.ef_search, k))
-            while True:
+            while True:  # hnswlib searches with max(ef, k): no set_ef (a write) for a wide query
                 try:
                     labels, sq = self._index.knn_query(vector, k=k)
                     break
@@ -136,6 +199,44 @@ class SampleIndex:
     def _next_stamp_path(self) -> Path:
         return self.stamp_path().with_suffix(".next")
 
+    def save_soon(self, generation: int) -> None:
+        """Save in a moment, on the saver thread (once for a burst of changes): what an
+        enrollment calls, so it never waits for a file to be written."""
+        if self.path is None:
+            return
+        with self._save_cond:
+            self._pending = generation
+            if self._saver is None:
+                self._saver = threading.Thread(target=self._save_later, name="index-saver", daemon=True)
+                self._saver.start()
+            self._save_cond.notify_all()
+
+    def _save_later(self) -> None:
+        while True:
+            with self._save_cond:
+                while self._pending is None and not self._closing:
+                    self._save_cond.wait()
+                if self._pending is None:
+                    return
+                if not self._closing:
+                    self._save_cond.wait(SAVE_DELAY)   # let the rest of a burst arrive
+                generation, self._pending = self._pending, None
+            if generation is not None:
+                self.save(generation)
+
+    def close(self) -> None:
+        """Write what is pending and stop the saver (the gallery is closing)."""
+        with self._save_cond:
+            self._closing = True
+            self._save_cond.notify_all()
+            saver, self._saver = self._saver, None
+        if saver is not None:
+            saver.join()
+        with self._save_cond:
+            generation, self._pending = self._pending, None
+        if generation is not None:
+            self.save(generation)
+
     def save(self, generation: int) -> None:
         """Write the index atomically (temp file, fsync, rename) and stamp it with ``generation``.
 
@@ -154,11 +255,10 @@ class SampleIndex:
                     leftover.unlink()
 
     def _save(self, path: Path, generation: int) -> None:
-        with self._lock:
-            if self._index is None:
-                self._index = self._new(64)
+        with self._lock.read():   # a save only reads the index: queries go on meanwhile
+            index = self._index if self._index is not None else self._new(64)
             tmp = path.with_name(path.name + ".tmp")
-            self._index.save_index(str(tmp))
+            index.save_index(str(tmp))
             os.chmod(tmp, 0o600)  # descriptors are biometric data: owner-only, like the database
             fsync_file(tmp)
             stamp = {"format": STAMP_FORMAT, "dim": DESCRIPTOR_DIM, "space": "l2", "generation": int(generation),
@@ -181,7 +281,7 @@ class SampleIndex:
         ``vectors_of(ids)`` returns those samples' descriptors, so only what is needed is read.
         """
         want = set(int(i) for i in ids)
-        with self._lock:
+        with self._lock.write():
             loaded = self._load(self.path) if self.path is not None else None
             if loaded is not None and not self._agrees(sorted(loaded[1] & want), vectors_of):
                 loaded = None

@@ -48,7 +48,7 @@ log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
 #: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
 #: for at most one chunk while a big pull is applied, not for a whole batch.
-INDEX_CHUNK = 128
+INDEX_CHUNK = 32
 
 
 @dataclass
@@ -270,11 +270,10 @@ def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
 
 
 def save_index(gallery: Gallery) -> None:
-    """Write the index once a pull is done, not per batch (a 500k-sample file takes seconds to
-    write, and the index's lock is held meanwhile). A kill before this leaves a stale stamp: the
-    next open repairs the index from the database (only the missing samples)."""
-    with gallery._lock:
-        gallery.index.save(gallery.store.samples_generation())
+    """Have the index written once a pull is done, not per batch, on the index's saver thread (a
+    500k-sample file takes seconds to write; queries go on meanwhile). A kill before it leaves a
+    stale stamp: the next open repairs the index from the database (only the missing samples)."""
+    gallery.index.save_soon(gallery.store.samples_generation())
 
 
 def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,

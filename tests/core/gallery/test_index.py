@@ -120,3 +120,33 @@ def test_stale_index_is_repaired_from_the_database(enrolled, describer):
         assert g.index.ids() == expected
         assert all(c.name != "biden" for c in g.top_k(np.zeros(128, np.float32), 10))
         assert json.loads(stamp.read_text())["generation"] == g.store.samples_generation()
+
+
+def test_queries_go_on_while_the_index_is_being_saved(knn_gallery):
+    """A save only reads the index: identification never waits for a (large, slow) file write,
+    while adding to the index does (hnswlib must not add while it saves)."""
+    import threading
+
+    first = min(knn_gallery.index.ids())
+    vec = knn_gallery.index._index.get_items([first])[0]
+    saving, done = threading.Event(), threading.Event()
+
+    def a_long_save() -> None:
+        with knn_gallery.index._lock.read():
+            saving.set()
+            done.wait(60)
+
+    saver = threading.Thread(target=a_long_save)
+    saver.start()
+    saving.wait(10)
+    added = threading.Event()
+    adder = threading.Thread(target=lambda: (knn_gallery.index.add([10**6], np.asarray([vec])), added.set()))
+    try:
+        assert knn_gallery.index.knn(np.asarray(vec), 1)[0].tolist() == [first]   # answered mid-save
+        adder.start()
+        assert not added.wait(0.3)                                                 # an add waits for the save
+    finally:
+        done.set()
+        saver.join()
+        adder.join()
+    assert added.is_set() and 10**6 in knn_gallery.index.ids()
