@@ -52,11 +52,14 @@ class IndexParams:
 
 class ReadWriteLock:
     """Many readers at once, or one writer; the writer's own thread may re-enter, and read.
-    Readers do not wait for a waiting writer (queries come first at a door)."""
+    Queries come first at a door: readers never wait for a waiting writer, and a writer waits
+    for the readers already waiting (a long run of adds, a first sync, lets a query in between
+    any two of its chunks instead of starving it)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
+        self._waiting_readers = 0
         self._writer: int | None = None
         self._depth = 0
 
@@ -68,8 +71,10 @@ class ReadWriteLock:
             if nested:
                 self._depth += 1
             else:
+                self._waiting_readers += 1
                 while self._writer is not None:
                     self._cond.wait()
+                self._waiting_readers -= 1
                 self._readers += 1
         try:
             yield
@@ -89,7 +94,7 @@ class ReadWriteLock:
             if self._writer == me:
                 self._depth += 1
             else:
-                while self._writer is not None or self._readers:
+                while self._writer is not None or self._readers or self._waiting_readers:
                     self._cond.wait()
                 self._writer, self._depth = me, 1
         try:
