@@ -7,7 +7,8 @@ both faces side by side (gui.compare_dialog) before the operator confirms or an 
 
 The list holds still while the operator chooses: with a face selected or the pointer on the list,
 new faces wait behind a "Show N new faces" button instead of pushing the rows down (a click
-aimed at one face must not land on the next). The last add is undone from the page in one click.
+aimed at one face must not land on the next). The last add (or enrollment) is undone from the page
+in one click.
 """
 from __future__ import annotations
 
@@ -214,10 +215,10 @@ class RecentPage(QWidget):
                    for face_id, why in self.recent.apply([f.id for f in faces], action, name)]
         refused = [f"#{face_id}: {why}" for face_id, why in results if why]
         done = [face_id for face_id, why in results if why is None]
-        added = [face_id for face_id in done if self.recent.face(face_id).status == "added"]
+        added = [face_id for face_id in done if self.recent.face(face_id).status in ("added", "enrolled")]
         if added:
             self.last_added = added
-            self.undo_add.setText(f"Undo: {', '.join(f'#{i}' for i in added)} added to {name}")
+            self.undo_add.setText(f"Undo: {', '.join(f'#{i}' for i in added)} into {name}")
             self.undo_add.setEnabled(True)
         self.reload()
         self.status.setText(f"{len(done)} of {len(results)} done" + ("; refused " + "; ".join(refused) if refused else ""))

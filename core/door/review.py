@@ -4,7 +4,7 @@
     >>> recent.recent()                   # newest first: snapshot, verdict, nearest people, quality
     >>> recent.add(12, "Ada")             # face 12 becomes a sample of Ada - if every guard allows it
     >>> recent.add(12, "Ada", confirm=True)  # ... over the threshold, after looking at both faces
-    >>> recent.undo(12)                   # the sample face 12 became is removed again
+    >>> recent.undo(12)                   # the sample face 12 became is removed again (or the person enrolled)
     >>> recent.not_this(13, "Ada")        # face 13 is not Ada: never match it to her again
     >>> recent.enroll_new(14, "Courier")  # a new person from face 14
     >>> recent.dismiss(15)
@@ -336,13 +336,19 @@ class RecentFaces:
         return [{"sample": r[0], "person": r[1], "time": r[2], "source": r[3], "face": r[4]} for r in rows]
 
     def undo(self, face_id: int) -> int:
-        """Remove the sample face ``face_id`` became (added or learned); the face goes back to the
-        queue as 'undone'. Returns the sample id."""
+        """Remove the sample face ``face_id`` became (added, learned, or the first sample of a person
+        enrolled from it: that person goes too once they have no other sample); the face goes back
+        to the queue as 'undone'. Returns the sample id."""
         face = self.face(face_id)
-        if face.status not in ("added", LEARNED) or face.sample_id is None:
-            raise StoreError(f"face {face_id} was not added as a sample (it is {face.status}); nothing to undo"
-                             + (": remove the person on the People page instead" if face.status == "enrolled" else ""))
+        if face.status not in ("added", LEARNED, "enrolled") or face.sample_id is None:
+            raise StoreError(f"face {face_id} was not added as a sample (it is {face.status}); nothing to undo")
+        owner = self.store.read("SELECT person_id FROM samples WHERE id = ?", (face.sample_id,))
         self.undo_sample(face.sample_id)
+        if face.status == "enrolled" and owner:
+            person = self.store.person(int(owner[0][0]))
+            if person.sample_count == 0:
+                self.gallery.remove(person.name)
+                log.info("%s, enrolled from recent face #%d, removed again", person.name, face_id)
         return face.sample_id
 
     def undo_sample(self, sample_id: int) -> None:

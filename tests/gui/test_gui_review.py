@@ -70,6 +70,7 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     assert results == [(lin, None)] and window.gallery.store.person(LIN).sample_count == 1
     (source,) = [s.source for s in window.gallery.store.samples(LIN)]
     assert source == f"review: recent face #{lin}, a new person"
+    assert page.undo_add.isEnabled() and page.undo_add.text() == f"Undo: #{lin} into {LIN}"
 
     # the stranger as a sample of him: both faces, the distance, and nothing added on Cancel
     select(page, stranger)

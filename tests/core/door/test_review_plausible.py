@@ -3,7 +3,7 @@ gallery where Lin-Manuel is the only person (so "nearest by a margin" is always 
 queued from his clip and from photos of other people. A face within the threshold is added; one
 farther needs a confirmation; one beyond the different-people distance is refused even when
 confirmed and added only when forced; each sample says how it was added and is undone in one
-step. The same on the command line: the refusal names the distance and the flag to go on."""
+step (a person enrolled from the queue goes with their only sample). The same on the command line: the refusal names the distance and the flag to go on."""
 from __future__ import annotations
 
 import json
@@ -88,6 +88,11 @@ def test_adding_by_distance_refuses_asks_to_confirm_or_needs_force(lin_gallery, 
     assert lin_gallery.store.person(LIN).sample_count == enrolled + 2
     with pytest.raises(Exception, match="was not added as a sample"):
         recent.undo(stranger)
+
+    recent.enroll_new(stranger, "Joe")                                  # a new person from the queue,
+    assert lin_gallery.store.find_person("Joe") is not None
+    recent.undo(stranger)                                               # undone: the person goes too
+    assert lin_gallery.store.find_person("Joe") is None and recent.face(stranger).outcome == "enrolled, then undone"
 
 
 def test_the_command_line_says_the_distance_and_how_to_go_on(lin_gallery, clip, tmp_path):
