@@ -56,7 +56,8 @@ class RecentPage(QWidget):
         self.table.setIconSize(QSize(FACE_SIDE, FACE_SIDE))
         self.table.verticalHeader().setDefaultSectionSize(FACE_SIDE + 8)
         self.table.verticalHeader().hide()
-        self.table.setColumnWidth(0, FACE_SIDE + 70)
+        for col, width in enumerate((FACE_SIDE + 70, 150, 170, 260, 130)):   # the nearest people on one line
+            self.table.setColumnWidth(col, width)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.new_faces = QPushButton("No new faces waiting")  # always there (disabled): the list never jumps
         self.new_faces.setEnabled(False)
@@ -155,7 +156,7 @@ class RecentPage(QWidget):
 
     def _update(self, faces: list[RecentFace]) -> None:
         """The rows stay put: each shown face gets its new status; newer faces are only counted."""
-        now = {f.id: f for f in faces}
+        now = {f.id: f for f in self.recent.faces([f.id for f in self.shown])}
         for row, old in enumerate(self.shown):
             face = now.get(old.id)
             cell = self.table.item(row, STATUS)
@@ -233,7 +234,7 @@ class RecentPage(QWidget):
             return None if why is None else str(why)
         dialog = CompareDialog(why, self.recent.snapshot(face_id), self.gallery.store.thumbnail(why.sample_id), self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
-            return f"{why} (not confirmed)"
+            return f"{why} (cancelled)"
         forcing = why.needs == "force"
         if forcing and not admin_vouches(self, f"force face #{face_id} into {name}'s samples"):
             return f"{why} (no admin PIN given)"

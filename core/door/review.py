@@ -155,6 +155,12 @@ class RecentFaces:
         sql = f"SELECT {_FIELDS} FROM recent_faces" + (" WHERE status = 'new'" if pending else "")
         return [_face(r) for r in self.store.read(sql + " ORDER BY id DESC LIMIT ?", (int(limit),))]
 
+    def faces(self, face_ids: list[int]) -> list[RecentFace]:
+        """These faces as they are now (those still queued), newest first."""
+        marks = ",".join("?" * len(face_ids))
+        return [_face(r) for r in self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id IN ({marks}) "
+                                                  "ORDER BY id DESC", tuple(int(i) for i in face_ids))]
+
     def face(self, face_id: int) -> RecentFace:
         rows = self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id = ?", (face_id,))
         if not rows:
