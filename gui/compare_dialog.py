@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.door.review import Implausible
+from gui.admin_dialog import admin_vouches
 
 SIDE = 260  # px: each face, large enough to tell two people apart
 
@@ -23,7 +24,7 @@ class CompareDialog(QDialog):
         self.setWindowTitle(f"Is this {name}?")
         grid = QGridLayout()
         self.faces = []
-        for col, (jpeg, caption) in enumerate(((face_jpeg, f"Face #{refusal.face_id}, from the camera"),
+        for col, (jpeg, caption) in enumerate(((face_jpeg, f"{refusal.what.capitalize()}, from the camera"),
                                                (sample_jpeg, f"{name}'s nearest sample"))):
             picture = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
             picture.setFixedSize(SIDE, SIDE)
@@ -41,7 +42,7 @@ class CompareDialog(QDialog):
                                alignment=Qt.AlignmentFlag.AlignCenter)
         self.distance.setStyleSheet(f"font-size: 20px; font-weight: bold; color: {'#c62828' if forcing else '#b36b00'};")
         why = refusal.plausible.refusal(name) or ""
-        self.why = QLabel(f"Face #{refusal.face_id}: {why}.", wordWrap=True)
+        self.why = QLabel(f"{refusal.what.capitalize()}: {why}.", wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.go = QPushButton(f"Force: add to {name} (admin PIN)…" if forcing else f"Yes, it is {name}: add")
         self.go.setAutoDefault(False)
@@ -56,3 +57,15 @@ class CompareDialog(QDialog):
         layout.addWidget(self.distance)
         layout.addWidget(self.why)
         layout.addWidget(self.buttons)
+
+
+def go_on_anyway(parent: QWidget, refusal: Implausible, face_jpeg: bytes | None,
+                 sample_jpeg: bytes | None) -> dict[str, bool] | None:
+    """Show both faces; the flags to add with ({"confirm": True, "force": …}) once the operator
+    confirms (and, to force, an admin gives the PIN now), else None."""
+    if CompareDialog(refusal, face_jpeg, sample_jpeg, parent).exec() != QDialog.DialogCode.Accepted:
+        return None
+    forcing = refusal.needs == "force"
+    if forcing and not admin_vouches(parent, f"force {refusal.what} into {refusal.name}'s samples"):
+        return None
+    return {"confirm": True, "force": forcing}

@@ -17,7 +17,6 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -32,8 +31,8 @@ from core.door.access_log import local_time
 from core.door.review import Implausible, RecentFace, RecentFaces, Refused
 from core.errors import FaceGateError
 from core.vision.quality import problems
-from gui.admin_dialog import admin_vouches, require_admin
-from gui.compare_dialog import CompareDialog
+from gui.admin_dialog import require_admin
+from gui.compare_dialog import go_on_anyway
 from gui.widgets import row_table, thumbnail_icon
 
 COLUMNS = ("Face", "Time", "Verdict", "Nearest people", "Quality", "Status")
@@ -232,14 +231,11 @@ class RecentPage(QWidget):
         (or, beyond the different-people distance, an admin gives the PIN now). None once added."""
         if not isinstance(why, Implausible):
             return None if why is None else str(why)
-        dialog = CompareDialog(why, self.recent.snapshot(face_id), self.gallery.store.thumbnail(why.sample_id), self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        flags = go_on_anyway(self, why, self.recent.snapshot(face_id), self.gallery.store.thumbnail(why.sample_id))
+        if flags is None:
             return f"{why} (cancelled)"
-        forcing = why.needs == "force"
-        if forcing and not admin_vouches(self, f"force face #{face_id} into {name}'s samples"):
-            return f"{why} (no admin PIN given)"
         try:
-            self.recent.add(face_id, name, confirm=True, force=forcing)
+            self.recent.add(face_id, name, **flags)
         except FaceGateError as exc:
             return str(exc)
         return None

@@ -19,6 +19,7 @@ core.gallery.plausible says where the lines are; a refusal exits 2 and names the
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import local_time
@@ -85,7 +86,7 @@ def _act(args, recent: RecentFaces, number: int) -> int:
             sample = recent.add(number, name, confirm=args.confirm, force=args.force)
         except Implausible as exc:
             flag = "--confirm" if exc.needs == "confirm" else "--force"
-            raise Refused(f"{exc}; to add it anyway: facegate recent add {number} {_quoted(exc.name)} {flag}"
+            raise Refused(f"{exc}; to add it anyway: facegate recent add {number} {shlex.quote(exc.name)} {flag}"
                           f" (undo: facegate recent undo {number})") from None
         say(args, {"face": number, "added_to": name, "sample": sample},
             f"face {number} added to {name} (sample {sample}; undo: facegate recent undo {number})")
@@ -105,7 +106,3 @@ def _act(args, recent: RecentFaces, number: int) -> int:
         sample = recent.undo(number)
         say(args, {"face": number, "undone_sample": sample}, f"face {number}: sample {sample} removed")
     return 0
-
-
-def _quoted(name: str) -> str:
-    return f'"{name}"' if any(c.isspace() or c in "'\"$`" for c in name) else name

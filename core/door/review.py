@@ -67,11 +67,12 @@ class Refused(FaceGateError):
 
 class Implausible(Refused):
     """Guard 3: the face is too far from the person's samples to add without ``confirm`` (or,
-    beyond the different-people distance, ``force``). Carries what a dialog needs to show both faces."""
+    beyond the different-people distance, ``force``). Carries what a dialog needs to show both
+    faces: ``what`` was refused ("face #12", "visitor #7"), and the person's nearest sample."""
 
-    def __init__(self, message: str, face_id: int, name: str, plausible: Plausibility, sample_id: int) -> None:
+    def __init__(self, message: str, what: str, name: str, plausible: Plausibility, sample_id: int) -> None:
         super().__init__(message)
-        self.face_id, self.name, self.plausible, self.sample_id = face_id, name, plausible, sample_id
+        self.what, self.name, self.plausible, self.sample_id = what, name, plausible, sample_id
 
     @property
     def needs(self) -> str:
@@ -198,7 +199,7 @@ class RecentFaces:
         plausible = plausibility(own.distance, self.gallery.threshold)
         why = plausible.refusal(person.name, confirmed=confirm, forced=force)
         if why is not None:
-            raise Implausible(f"face {face_id}: {why}", face_id, person.name, plausible, own.sample_id)
+            raise Implausible(f"face {face_id}: {why}", f"face #{face_id}", person.name, plausible, own.sample_id)
         self._not_near_others(face_id, descriptor, person.id, person.name)
         return face, descriptor, plausible
 

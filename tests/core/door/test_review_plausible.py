@@ -11,6 +11,7 @@ import json
 import pytest
 
 from core.door.review import Implausible, RecentFaces
+from core.door.visitors import Visitors, VisitorSettings
 from core.gallery.api import Gallery
 from core.gallery.plausible import CONFIRM, DIFFERENT, DIFFERENT_PEOPLE, NEAR, plausibility
 from core.vision.images import load_image
@@ -125,3 +126,36 @@ def test_the_command_line_says_the_distance_and_how_to_go_on(lin_gallery, clip, 
         sources = [s.source for s in g.store.samples(LIN)]
         assert any(s.startswith(f"review: recent face #{between}") and s.endswith("confirmed)") for s in sources)
         assert not any(f"#{stranger} " in s for s in sources)
+
+
+def test_a_visitor_joins_someone_enrolled_only_as_the_rule_says_and_never_unblocks_them(gallery, tmp_path):
+    """The Visitors page and `facegate visitors --enroll ID NAME` add an unknown visitor's faces to
+    someone enrolled by the same rule, for the visitor's face farthest from their samples."""
+    visitors = Visitors(gallery.store, VisitorSettings())
+    gallery.enroll("Barack", [str(IMAGES / "obama.jpg")])
+    gallery.set_allowed("Barack", False)                                # blocked
+    (obama,) = [f.descriptor for f in gallery.faces(str(IMAGES / "obama2.jpg"))]
+    (biden,) = [f.descriptor for f in gallery.faces(str(IMAGES / "biden.jpg"))]
+    him, _ = visitors.assign([obama], snapshot=b"\xff\xd8obama")
+    stranger, _ = visitors.assign([biden], snapshot=b"\xff\xd8biden")
+
+    with pytest.raises(Implausible, match=r"visitor #\d+ \(its face farthest from Barack's samples\): it is 0\.\d+ "
+                                          "from Barack's nearest sample, beyond 0.6") as refused:
+        visitors.enroll(stranger, gallery, "Barack", allowed=True, confirm=True)
+    assert refused.value.needs == "force" and refused.value.what == f"visitor #{stranger}"
+    assert gallery.store.person("Barack").sample_count == 1
+
+    visitors.enroll(him, gallery, "Barack", allowed=True, confirm=True)   # his own face
+    barack = gallery.store.person("Barack")
+    assert barack.sample_count == 2 and not barack.allowed                # adding faces never unblocks
+    assert gallery.store.samples("Barack")[-1].source.startswith(f"unknown visitor #{him} (0.")
+    db = gallery.store.path
+    gallery.close()
+    out = facegate("visitors", "--enroll", stranger, "Barack", "--db", db)
+    assert out.returncode == 2 and "beyond 0.6, the distance at which two faces are different people" in out.stderr
+    assert f"to add them anyway: facegate visitors --enroll {stranger} Barack --force" in out.stderr
+    forced = facegate("visitors", "--enroll", stranger, "Barack", "--force", "--db", db, "--json", check=True)
+    assert json.loads(forced.stdout)["samples"] == 3
+    with Gallery(db) as g:
+        assert g.store.samples("Barack")[-1].source.endswith(", forced by an admin)")
+        assert not g.store.person("Barack").allowed
