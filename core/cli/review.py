@@ -6,7 +6,7 @@
     facegate recent enroll ID NAME                      # a new person from face ID
     facegate recent dismiss ID
     facegate recent learned                             # samples learning mode added
-    facegate recent undo ID                             # remove the sample face ID became (added, learned)
+    facegate recent undo ID                             # remove the sample face ID became (added, learned, enrolled)
     facegate recent undo --sample SAMPLE                # remove a learned or added sample by its id
     facegate recent --learning on|off                   # learning mode
 

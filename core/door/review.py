@@ -30,7 +30,7 @@ nearest sample, confirmed)"), and is undone in one step (undo).
 Learning mode (off by default) adds such samples by itself after a confident, live grant (the
 door's consensus and liveness passed) when the face covers a condition the person's samples lack:
 at least ``learn_min_spread`` from their nearest own sample, still within the threshold and
-``learn_min_margin`` nearer them than anyone else, and past the same three guards; at most
+``learn_min_margin`` nearer them than anyone else, and past the same guards; at most
 ``learn_per_week`` per person in 7 days. Learned samples are marked (their source starts with
 "learned") and undone one by one (undo).
 """
@@ -221,9 +221,8 @@ class RecentFaces:
         """Add the face as a sample of ``name`` (every guard first; see check_add); returns the
         sample id. Its source says how: the distance, and whether it was confirmed or forced."""
         face, descriptor, plausible = self.check_add(face_id, name, confirm, force)
-        how = {"near": "", "confirm": ", confirmed", "different": ", forced by an admin"}[plausible.level]
         return self._add(face, descriptor, name, f"{REVIEW}: recent face #{face_id} "
-                         f"({plausible.distance:.3f} from their nearest sample{how})", "added")
+                         f"({plausible.distance:.3f} from their nearest sample{plausible.how})", "added")
 
     def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
         sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness)

@@ -207,8 +207,7 @@ class Visitors:
                 raise Implausible(f"visitor #{visitor_id} (its face farthest from {person.name}'s samples): {why}",
                                   f"visitor #{visitor_id}",
                                   person.name, plausible, sample_id)
-            how = f" ({plausible.distance:.3f} from their nearest sample" + {
-                "near": ")", "confirm": ", confirmed)", "different": ", forced by an admin)"}[plausible.level]
+            how = f" ({plausible.distance:.3f} from their nearest sample{plausible.how})"
             allowed = None
         samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}{how}") for descriptor, snapshot in faces]
         person, ids = gallery.enroll_samples(name, samples, allowed=allowed)

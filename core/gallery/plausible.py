@@ -38,6 +38,11 @@ class Plausibility:
             return NEAR
         return CONFIRM if self.distance <= self.different else DIFFERENT
 
+    @property
+    def how(self) -> str:
+        """How a face at this distance got in, for a sample's source: "", ", confirmed" or ", forced by an admin"."""
+        return {NEAR: "", CONFIRM: ", confirmed", DIFFERENT: ", forced by an admin"}[self.level]
+
     def refusal(self, name: str, confirmed: bool = False, forced: bool = False) -> str | None:
         """None when the face may become a sample of ``name`` (given what the operator said),
         else why not, in words an operator can act on."""
