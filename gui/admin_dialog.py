@@ -91,7 +91,17 @@ def require_admin(widget: QWidget, what: str) -> bool:
     """True when the action may go ahead: no lock installed, already unlocked, or the operator
     gives the PIN now (choosing one first if none is set yet)."""
     session = session_of(widget)
-    if session is None or session.unlocked():
+    if session is not None and session.unlocked():
+        return True
+    return admin_vouches(widget, what)
+
+
+def admin_vouches(widget: QWidget, what: str) -> bool:
+    """Ask for the PIN now even within an unlocked session: for an action an admin must vouch for
+    there and then (forcing a face the rules call someone else's into a person's samples). True
+    without a lock installed, as require_admin."""
+    session = session_of(widget)
+    if session is None:
         return True
     dialog = AdminDialog(session, what, setting=not session.lock.is_set(), parent=widget.window())
     return dialog.exec() == QDialog.DialogCode.Accepted

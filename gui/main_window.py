@@ -80,10 +80,11 @@ class MainWindow(QMainWindow):
         settings = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"))
         settings.triggered.connect(self.open_settings)
         tools.addAction(settings)
-        enroll = QAction("&Enroll the face on screen", self, shortcut=QKeySequence("E"))
+        # E is a key press the focused widget did not take (keyPressEvent), not a shortcut: Qt
+        # tries shortcuts before the focused widget, and an E typed into a name must stay a letter
+        enroll = QAction("&Enroll the face on screen\tE", self)
         enroll.triggered.connect(self.enroll_single_face)
         tools.addAction(enroll)
-        self.addAction(enroll)
 
     def _fill_source_menu(self) -> None:
         menu = self.source_menu
@@ -261,8 +262,13 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def keyPressEvent(self, event) -> None:
+        """The window's letter keys act only on keys no focused widget took: a text field takes
+        every letter typed into it, so they never act while one has the focus."""
         if event.key() == Qt.Key.Key_Escape and self.enroll_dialog is not None:
             self.enroll_dialog.reject()
+            return
+        if event.key() == Qt.Key.Key_E and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.enroll_single_face()
             return
         super().keyPressEvent(event)
 

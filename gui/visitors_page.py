@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.door.access_log import local_time
+from core.door.review import Implausible
 from core.door.visitors import Visitor, Visitors
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
+from gui.compare_dialog import go_on_anyway
 from gui.widgets import row_table, show_jpeg
 
 COLUMNS = ("Visitor", "First seen", "Last seen", "Visits", "Faces kept", "Enrolled as")
@@ -97,7 +99,14 @@ class VisitorsPage(QWidget):
                 self.status.setText("Type the name to enroll them as")
             return False
         try:
-            result = self.visitors.enroll(visitor.id, self.gallery, name, allowed=self.allowed.isChecked())
+            try:
+                result = self.visitors.enroll(visitor.id, self.gallery, name, allowed=self.allowed.isChecked())
+            except Implausible as refusal:   # added to someone enrolled, but far from their samples
+                flags = go_on_anyway(self, refusal, self.visitors.best_snapshot(visitor.id),
+                                     self.gallery.store.thumbnail(refusal.sample_id))
+                if flags is None:
+                    raise
+                result = self.visitors.enroll(visitor.id, self.gallery, name, **flags)
         except FaceGateError as exc:
             self.status.setText(f"Not enrolled: {exc}")
             return False

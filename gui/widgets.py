@@ -33,12 +33,13 @@ def ask_yes(parent: QWidget, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def thumbnail_icon(jpeg: bytes | None) -> QIcon:
-    """An icon of a stored JPEG thumbnail, at most THUMB px; an empty icon without one."""
+def thumbnail_icon(jpeg: bytes | None, side: int = THUMB) -> QIcon:
+    """An icon of a stored JPEG thumbnail, at most ``side`` px (a view shows it at its iconSize);
+    an empty icon without one."""
     image = QImage.fromData(jpeg) if jpeg else QImage()
     if image.isNull():
         return QIcon()
-    return QIcon(QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+    return QIcon(QPixmap.fromImage(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.SmoothTransformation)))
 
 

@@ -1,21 +1,29 @@
 """`facegate recent`: the review queue (core.door.review) on the command line.
 
     facegate recent [--json] [--pending] [--limit 50]   # the last faces seen, newest first
-    facegate recent add ID NAME                         # face ID becomes a sample of NAME (guarded)
+    facegate recent add ID NAME [--confirm | --force]   # face ID becomes a sample of NAME (guarded)
     facegate recent not ID NAME                         # face ID is not NAME: never match it to them
     facegate recent enroll ID NAME                      # a new person from face ID
     facegate recent dismiss ID
     facegate recent learned                             # samples learning mode added
-    facegate recent undo SAMPLE                         # remove a learned sample
+    facegate recent undo ID                             # remove the sample face ID became (added, learned, enrolled)
+    facegate recent undo --sample SAMPLE                # remove a learned or added sample by its id
     facegate recent --learning on|off                   # learning mode
+
+A face farther than the match threshold from the person's nearest sample is added only with
+--confirm (after looking at both faces: the window shows them side by side); one beyond the
+distance at which two faces are different people only with --force, an admin's word (the
+command line asks no PIN: whoever runs it can write the gallery's files anyway).
+core.gallery.plausible says where the lines are; a refusal exits 2 and names the flag.
 """
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import local_time
-from core.door.review import RecentFaces
+from core.door.review import Implausible, RecentFaces, Refused
 from core.errors import FaceGateError
 from core.vision.quality import problems
 
@@ -27,10 +35,15 @@ ACTIONS = {"add": 2, "not": 2, "enroll": 2, "dismiss": 1, "learned": 0, "undo": 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("recent", parents=[common], help="the review queue: the last faces seen at the door")
     p.add_argument("action", nargs="?", choices=sorted(ACTIONS), help="what to do (none: list the faces)")
-    p.add_argument("arguments", nargs="*", help="ID NAME for add/not/enroll, ID for dismiss, SAMPLE for undo")
+    p.add_argument("arguments", nargs="*", help="ID NAME for add/not/enroll, ID for dismiss and undo")
     p.add_argument("--pending", action="store_true", help="only faces nobody has acted on")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--learning", choices=("on", "off"), default=None, help="switch learning mode")
+    p.add_argument("--confirm", action="store_true",
+                   help="add: the face is over the threshold from the person's samples, and you looked: it is them")
+    p.add_argument("--force", action="store_true",
+                   help="add: as an admin, add a face beyond the different-people distance")
+    p.add_argument("--sample", action="store_true", help="undo: the number is a sample id, not a face id")
 
 
 def run(args) -> int:
@@ -53,6 +66,7 @@ def run(args) -> int:
         if args.action == "learned":
             rows = recent.learned()
             say(args, rows, "\n".join(f"sample {r['sample']:>6} {r['person']:<20} {r['time'][:19]}  {r['source']}"
+                                      + (f"  (undo: facegate recent undo {r['face']})" if r["face"] else "")
                                       for r in rows) or "no learned samples")
             return 0
         faces = recent.recent(args.limit, pending=args.pending)
@@ -68,8 +82,14 @@ def run(args) -> int:
 def _act(args, recent: RecentFaces, number: int) -> int:
     name = args.arguments[1] if len(args.arguments) > 1 else ""
     if args.action == "add":
-        sample = recent.add(number, name)
-        say(args, {"face": number, "added_to": name, "sample": sample}, f"face {number} added to {name} (sample {sample})")
+        try:
+            sample = recent.add(number, name, confirm=args.confirm, force=args.force)
+        except Implausible as exc:
+            flag = "--confirm" if exc.needs == "confirm" else "--force"
+            raise Refused(f"{exc}; to add it anyway: facegate recent add {number} {shlex.quote(exc.name)} {flag}"
+                          f" (undo: facegate recent undo {number})") from None
+        say(args, {"face": number, "added_to": name, "sample": sample},
+            f"face {number} added to {name} (sample {sample}; undo: facegate recent undo {number})")
     elif args.action == "not":
         recent.not_this(number, name)
         say(args, {"face": number, "not": name}, f"face {number} will not be matched to {name} again")
@@ -79,7 +99,10 @@ def _act(args, recent: RecentFaces, number: int) -> int:
     elif args.action == "dismiss":
         recent.dismiss(number)
         say(args, {"face": number, "dismissed": True}, f"face {number} dismissed")
+    elif args.sample:
+        recent.undo_sample(number)
+        say(args, {"undone_sample": number}, f"sample {number} removed")
     else:
-        recent.undo_learned(number)
-        say(args, {"undone": number}, f"learned sample {number} removed")
+        sample = recent.undo(number)
+        say(args, {"face": number, "undone_sample": sample}, f"face {number}: sample {sample} removed")
     return 0

@@ -2,14 +2,17 @@
 
     facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
     facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
+    facegate visitors --enroll 8 Courier --confirm   # add to someone enrolled: the review queue's rule
     facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
     facegate visitors --retention-days 14      # change the retention period (default 30)
 """
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from core.cli.common import open_gallery, say
+from core.door.review import Implausible
 from core.door.visitors import Visitors, VisitorSettings
 from core.errors import FaceGateError
 
@@ -21,6 +24,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--enroll", nargs=2, metavar=("ID", "NAME"), default=None,
                    help="enroll this visitor as NAME from all of their faces")
     p.add_argument("--denied", action="store_true", help="with --enroll: known but not allowed through the door")
+    p.add_argument("--confirm", action="store_true",
+                   help="with --enroll to someone enrolled: the visitor is farther than the threshold, and you looked")
+    p.add_argument("--force", action="store_true",
+                   help="with --enroll to someone enrolled: as an admin, beyond the different-people distance")
     p.add_argument("--purge", action="store_true", help="delete never-enrolled visitors past the retention period")
     p.add_argument("--retention-days", type=float, default=None, help="keep never-enrolled visitors this long")
 
@@ -40,7 +47,14 @@ def run(args) -> int:
             visitor_id, name = args.enroll
             if not visitor_id.lstrip("#").isdigit():
                 raise FaceGateError(f"visitor id {visitor_id!r} is not a number (see `facegate visitors`)")
-            result = visitors.enroll(int(visitor_id.lstrip("#")), g, name, allowed=not args.denied)
+            number = int(visitor_id.lstrip("#"))
+            try:
+                result = visitors.enroll(number, g, name, allowed=not args.denied, confirm=args.confirm,
+                                         force=args.force)
+            except Implausible as exc:
+                flag = "--confirm" if exc.needs == "confirm" else "--force"
+                raise FaceGateError(f"{exc}; to add them anyway: facegate visitors --enroll {number} "
+                                    f"{shlex.quote(exc.name)} {flag}") from None
             say(args, {"visitor": int(visitor_id.lstrip("#")), "name": result.person.name,
                        "added": len(result.sample_ids), "samples": result.person.sample_count},
                 f"visitor #{visitor_id.lstrip('#')} enrolled as {result.person.name}: {len(result.sample_ids)} "

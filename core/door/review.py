@@ -3,6 +3,8 @@
     >>> recent = RecentFaces(gallery)
     >>> recent.recent()                   # newest first: snapshot, verdict, nearest people, quality
     >>> recent.add(12, "Ada")             # face 12 becomes a sample of Ada - if every guard allows it
+    >>> recent.add(12, "Ada", confirm=True)  # ... over the threshold, after looking at both faces
+    >>> recent.undo(12)                   # the sample face 12 became is removed again (or the person enrolled)
     >>> recent.not_this(13, "Ada")        # face 13 is not Ada: never match it to her again
     >>> recent.enroll_new(14, "Courier")  # a new person from face 14
     >>> recent.dismiss(15)
@@ -15,15 +17,22 @@ sample of the wrong person opens the door for them. So adding a sample is guarde
 1. only a good shot: past the live loop's quality gates (core.vision.quality: big, sharp, facing
    the camera, clearly a face);
 2. only when the face is nearer that person than anyone else, by the decision margin;
-3. never when the new sample would lie within the threshold of someone else's sample - that
+3. only a plausible face (core.gallery.plausible): one farther than the threshold from the
+   person's nearest sample needs ``confirm`` (the operator looked at both faces), one beyond the
+   distance at which faces are different people needs ``force`` (an admin); with one person
+   enrolled, guard 2 is always true and this is what keeps a stranger out;
+4. never when the new sample would lie within the threshold of someone else's sample - that
    other person's face would then match this person.
+
+Every sample the queue adds says how in its source ("review: recent face #12 (0.452 from their
+nearest sample, confirmed)"), and is undone in one step (undo).
 
 Learning mode (off by default) adds such samples by itself after a confident, live grant (the
 door's consensus and liveness passed) when the face covers a condition the person's samples lack:
 at least ``learn_min_spread`` from their nearest own sample, still within the threshold and
-``learn_min_margin`` nearer them than anyone else, and past the same three guards; at most
+``learn_min_margin`` nearer them than anyone else, and past the same guards; at most
 ``learn_per_week`` per person in 7 days. Learned samples are marked (their source starts with
-"learned") and undone one by one (undo_learned).
+"learned") and undone one by one (undo).
 """
 from __future__ import annotations
 
@@ -39,6 +48,7 @@ import numpy as np
 from core.door.access_log import AccessEvent
 from core.errors import FaceGateError, StoreError
 from core.gallery.api import Gallery
+from core.gallery.plausible import CONFIRM, Plausibility, plausibility
 from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import Candidate, Quality
@@ -46,12 +56,28 @@ from core.vision.quality import problems
 
 log = logging.getLogger("facegate.review")
 LEARNED = "learned"   # the start of a learned sample's source
+REVIEW = "review"     # the start of the source of a sample an operator added from the queue
 _FIELDS = ("id, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, "
            "sample_id")
 
 
 class Refused(FaceGateError):
     """A guard of the review queue said no; the message says which and why."""
+
+
+class Implausible(Refused):
+    """Guard 3: the face is too far from the person's samples to add without ``confirm`` (or,
+    beyond the different-people distance, ``force``). Carries what a dialog needs to show both
+    faces: ``what`` was refused ("face #12", "visitor #7"), and the person's nearest sample."""
+
+    def __init__(self, message: str, what: str, name: str, plausible: Plausibility, sample_id: int) -> None:
+        super().__init__(message)
+        self.what, self.name, self.plausible, self.sample_id = what, name, plausible, sample_id
+
+    @property
+    def needs(self) -> str:
+        """"confirm" (an operator's look) or "force" (an admin)."""
+        return "confirm" if self.plausible.level == CONFIRM else "force"
 
 
 @dataclass
@@ -130,6 +156,12 @@ class RecentFaces:
         sql = f"SELECT {_FIELDS} FROM recent_faces" + (" WHERE status = 'new'" if pending else "")
         return [_face(r) for r in self.store.read(sql + " ORDER BY id DESC LIMIT ?", (int(limit),))]
 
+    def faces(self, face_ids: list[int]) -> list[RecentFace]:
+        """These faces as they are now (those still queued), newest first."""
+        marks = ",".join("?" * len(face_ids))
+        return [_face(r) for r in self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id IN ({marks}) "
+                                                  "ORDER BY id DESC", tuple(int(i) for i in face_ids))]
+
     def face(self, face_id: int) -> RecentFace:
         rows = self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id = ?", (face_id,))
         if not rows:
@@ -145,9 +177,11 @@ class RecentFaces:
         return unpack(self.store.read("SELECT descriptor FROM recent_faces WHERE id = ?", (face_id,))[0][0])
 
     # -- the guards -------------------------------------------------------------------------------
-    def check_add(self, face_id: int, name: str) -> tuple[RecentFace, np.ndarray, int]:
-        """Raise Refused unless face ``face_id`` may become a sample of ``name``; returns the face,
-        its descriptor and the person's id."""
+    def check_add(self, face_id: int, name: str, confirm: bool = False,
+                  force: bool = False) -> tuple[RecentFace, np.ndarray, Plausibility]:
+        """Raise Refused unless face ``face_id`` may become a sample of ``name`` (``confirm``: an
+        operator looked at both faces; ``force``: an admin overrides the different-people distance);
+        returns the face, its descriptor and how far it lies from the person's nearest sample."""
         face = self.face(face_id)
         person = self.gallery.store.person(name)
         descriptor = self._descriptor(face_id)
@@ -161,8 +195,13 @@ class RecentFaces:
         if len(candidates) > 1 and candidates[1].distance - candidates[0].distance < margin:
             raise Refused(f"face {face_id} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
                           f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)")
+        own = candidates[0]
+        plausible = plausibility(own.distance, self.gallery.threshold)
+        why = plausible.refusal(person.name, confirmed=confirm, forced=force)
+        if why is not None:
+            raise Implausible(f"face {face_id}: {why}", f"face #{face_id}", person.name, plausible, own.sample_id)
         self._not_near_others(face_id, descriptor, person.id, person.name)
-        return face, descriptor, person.id
+        return face, descriptor, plausible
 
     def _good_shot(self, face: RecentFace) -> None:
         failed = problems(face.quality)
@@ -178,10 +217,12 @@ class RecentFaces:
                           f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}")
 
     # -- acting -----------------------------------------------------------------------------------
-    def add(self, face_id: int, name: str) -> int:
-        """Add the face as a sample of ``name`` (every guard first); returns the sample id."""
-        face, descriptor, _person_id = self.check_add(face_id, name)
-        return self._add(face, descriptor, name, f"recent face #{face_id}", "added")
+    def add(self, face_id: int, name: str, confirm: bool = False, force: bool = False) -> int:
+        """Add the face as a sample of ``name`` (every guard first; see check_add); returns the
+        sample id. Its source says how: the distance, and whether it was confirmed or forced."""
+        face, descriptor, plausible = self.check_add(face_id, name, confirm, force)
+        return self._add(face, descriptor, name, f"{REVIEW}: recent face #{face_id} "
+                         f"({plausible.distance:.3f} from their nearest sample{plausible.how})", "added")
 
     def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
         sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness,
@@ -212,7 +253,8 @@ class RecentFaces:
         self._good_shot(face)
         descriptor = self._descriptor(face_id)
         self._not_near_others(face_id, descriptor, None, name)
-        sample = NewSample(descriptor, self.snapshot(face_id), f"recent face #{face_id}", face.quality.sharpness, "review")
+        sample = NewSample(descriptor, self.snapshot(face_id), f"{REVIEW}: recent face #{face_id}, a new person",
+                           face.quality.sharpness, "review")
         person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed)
         self._mark(face_id, "enrolled", f"enrolled as {person.name}", sample_id)
         return sample_id
@@ -221,15 +263,17 @@ class RecentFaces:
         self.face(face_id)
         self._mark(face_id, "dismissed", "dismissed")
 
-    def apply(self, face_ids: list[int], action: str, name: str = "") -> list[tuple[int, str | None]]:
+    def apply(self, face_ids: list[int], action: str, name: str = "", confirm: bool = False,
+              force: bool = False) -> list[tuple[int, Refused | str | None]]:
         """One action on several faces (a multi-selection): (face id, None or why it was refused)
-        each. ``enroll`` makes the person from the first face it can and adds the others to them."""
-        results: list[tuple[int, str | None]] = []
+        each; a guard's refusal is the Refused itself (an Implausible one may be confirmed face by
+        face). ``enroll`` makes the person from the first face it can and adds the others to them."""
+        results: list[tuple[int, Refused | str | None]] = []
         for face_id in face_ids:
             try:
                 if action == "add" or (action == "enroll" and self.store.find_person(name) is not None
                                        and any(r is None for _, r in results)):
-                    self.add(face_id, name)
+                    self.add(face_id, name, confirm, force)
                 elif action == "enroll":
                     self.enroll_new(face_id, name)
                 elif action == "not":
@@ -239,6 +283,8 @@ class RecentFaces:
                 else:
                     raise ValueError(f"no review action {action!r} (add, not, enroll, dismiss)")
                 results.append((face_id, None))
+            except Refused as exc:
+                results.append((face_id, exc))
             except FaceGateError as exc:
                 results.append((face_id, str(exc)))
         return results
@@ -289,22 +335,40 @@ class RecentFaces:
                                "AND created >= ?", (person_id, since))[0][0]
 
     def learned(self) -> list[dict]:
-        """Every learned sample still in the gallery: sample id, person, when, from which face."""
-        rows = self.store.read("SELECT s.id, p.name, s.created, s.source FROM samples s JOIN people p "
-                               "ON p.id = s.person_id WHERE s.source LIKE 'learned%' ORDER BY s.id DESC")
-        return [{"sample": r[0], "person": r[1], "time": r[2], "source": r[3]} for r in rows]
+        """Every learned sample still in the gallery: sample id, person, when, from which face
+        (its id, or None once the face has left the queue)."""
+        rows = self.store.read("SELECT s.id, p.name, s.created, s.source, r.id FROM samples s JOIN people p "
+                               "ON p.id = s.person_id LEFT JOIN recent_faces r ON r.sample_id = s.id "
+                               "WHERE s.source LIKE 'learned%' ORDER BY s.id DESC")
+        return [{"sample": r[0], "person": r[1], "time": r[2], "source": r[3], "face": r[4]} for r in rows]
 
-    def undo_learned(self, sample_id: int) -> None:
-        """Remove a learned sample (one click); its face goes back to the queue as 'undone'."""
+    def undo(self, face_id: int) -> int:
+        """Remove the sample face ``face_id`` became (added, learned, or the first sample of a person
+        enrolled from it: that person goes too once they have no other sample); the face goes back
+        to the queue as 'undone'. Returns the sample id."""
+        face = self.face(face_id)
+        if face.status not in ("added", LEARNED, "enrolled") or face.sample_id is None:
+            raise StoreError(f"face {face_id} was not added as a sample (it is {face.status}); nothing to undo")
+        owner = self.store.read("SELECT person_id FROM samples WHERE id = ?", (face.sample_id,))
+        self.undo_sample(face.sample_id)
+        if face.status == "enrolled" and owner:
+            person = self.store.person(int(owner[0][0]))
+            if person.sample_count == 0:
+                self.gallery.remove(person.name)
+                log.info("%s, enrolled from recent face #%d, removed again", person.name, face_id)
+        return face.sample_id
+
+    def undo_sample(self, sample_id: int) -> None:
+        """Remove a sample this queue added (learned or added from review), even once its face has
+        left the queue; its face, if still queued, is marked 'undone'."""
         rows = self.store.read("SELECT source FROM samples WHERE id = ?", (sample_id,))
-        if not rows or not str(rows[0][0]).startswith(LEARNED):
-            raise StoreError(f"sample {sample_id} is not a learned sample")
+        if not rows or not str(rows[0][0]).startswith((LEARNED, REVIEW)):
+            raise StoreError(f"sample {sample_id} was not added by the review queue or learning mode")
         self.gallery.remove_sample(sample_id)
-        with self.store.write("undoing a learned sample") as db:
-            db.execute("UPDATE recent_faces SET status = 'undone', outcome = 'learned, then undone' WHERE sample_id = ?",
-                       (sample_id,))
-        log.info("learned sample %d undone", sample_id)
-
+        with self.store.write("undoing a sample from the review queue") as db:
+            db.execute("UPDATE recent_faces SET status = 'undone', outcome = status || ', then undone' "
+                       "WHERE sample_id = ?", (sample_id,))
+        log.info("sample %d (from the review queue) undone", sample_id)
 
 def _face(row: tuple) -> RecentFace:
     (id_, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome,

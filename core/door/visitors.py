@@ -4,6 +4,7 @@
     >>> visitor_id, new = visitors.assign([d1, d2, d3], time, snapshot, quality)   # one Unknown visit
     >>> [(v.id, v.first_seen, v.last_seen, v.visits) for v in visitors.all()]
     >>> visitors.enroll(7, gallery, "Courier")     # a person from all of visitor 7's faces
+    >>> visitors.enroll(8, gallery, "Courier", confirm=True)   # added to them: the review queue's rule
     >>> visitors.purge()                           # snapshots of never-enrolled visitors past retention
 
 Each Unknown decision of the door (one visit: a track that matched nobody) brings the visit's
@@ -35,8 +36,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from core.door.review import Implausible
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
+from core.gallery.plausible import Plausibility, plausibility
 from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 
@@ -182,14 +185,31 @@ class Visitors:
         return [(unpack(d), s) for d, s in rows]
 
     # -- acting ------------------------------------------------------------------------------------
-    def enroll(self, visitor_id: int, gallery, name: str, allowed: bool | None = None) -> EnrollResult:
+    def enroll(self, visitor_id: int, gallery, name: str, allowed: bool | None = None, confirm: bool = False,
+               force: bool = False) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
-        transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult."""
+        transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult.
+
+        Adding to someone already enrolled follows the review queue's rule (core.gallery.plausible)
+        for the visitor's face farthest from their samples: over the threshold it needs ``confirm``,
+        beyond the different-people distance ``force`` (else Implausible); and it never changes
+        whether they may enter (``allowed`` is for a new person only)."""
         visitor = self.visitor(visitor_id)
         faces = self.faces(visitor_id)
         if not faces:
             raise StoreError(f"visitor #{visitor_id} has no faces kept (deleted after the retention period)")
-        samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}", how="visitor")
+        distance_note = ""
+        person = gallery.store.find_person(name)
+        if person is not None:
+            plausible, sample_id = _farthest(gallery, person.id, [d for d, _ in faces])
+            why = plausible.refusal(person.name, confirmed=confirm, forced=force)
+            if why is not None:
+                raise Implausible(f"visitor #{visitor_id} (its face farthest from {person.name}'s samples): {why}",
+                                  f"visitor #{visitor_id}",
+                                  person.name, plausible, sample_id)
+            distance_note = f" ({plausible.distance:.3f} from their nearest sample{plausible.how})"
+            allowed = None
+        samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}{distance_note}", how="visitor")
                    for descriptor, snapshot in faces]
         person, ids = gallery.enroll_samples(name, samples, allowed=allowed)
         result = EnrollResult(person, ids)
@@ -218,3 +238,16 @@ class Visitors:
         log.info("deleted %d unknown visitors not seen for %g days, with their snapshots", len(old),
                  self.settings.retention_days)
         return len(old)
+
+
+def _farthest(gallery, person_id: int, descriptors: list[np.ndarray]) -> tuple[Plausibility, int]:
+    """How plausible the visitor's face farthest from the person's samples is, and the person's
+    sample nearest that face."""
+    samples = gallery.store.samples(person_id)
+    if not samples:
+        raise StoreError(f"{gallery.store.person(person_id).name} has no samples to compare the visitor with")
+    own = np.stack([s.descriptor for s in samples])
+    distances = np.linalg.norm(own[None, :, :] - np.stack(descriptors)[:, None, :], axis=2)   # faces x samples
+    face = int(np.argmax(distances.min(axis=1)))
+    nearest = int(np.argmin(distances[face]))
+    return plausibility(float(distances[face, nearest]), gallery.threshold), samples[nearest].id

@@ -72,3 +72,22 @@ class LoopWatch:
         now = time.monotonic()
         self.worst = max(self.worst, now - self._last - 0.010)
         self._last = now
+
+
+def on_modal(cls, act, tries: int = 500) -> list:
+    """Act on the next modal dialog of type ``cls`` once it is open (its exec() blocks the caller,
+    so this runs from the event loop); returns a list that holds the dialog once acted on."""
+    from PySide6.QtWidgets import QApplication
+
+    seen: list = []
+
+    def poll(left: int) -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, cls) and dialog.isVisible():
+            seen.append(dialog)
+            act(dialog)
+        elif left:
+            QTimer.singleShot(20, lambda: poll(left - 1))
+
+    QTimer.singleShot(0, lambda: poll(tries))
+    return seen
