@@ -47,7 +47,7 @@ class DoorPages(QObject):
         window.add_page("Access log", self.log_page)
         window.add_page("Visitors", self.visitors_page)
         window.add_page("Recent faces", self.recent_page)
-        window.add_page("Door", self.settings_page)
+        window.add_page("Door", self.settings_page, scroll=True)  # three columns of forms: scrolled, not the window's width
         for page in (self.log_page, self.visitors_page, self.recent_page):
             page.gallery_changed.connect(window.poll_gallery)
         window.gallery_changed.connect(self.recent_page.reload)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QScreen, QShortcut
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QLabel
 
 from core.service.awake import ScreenAwake
 from core.service.unit import ADMIN_QUIT_STATUS
@@ -81,6 +81,14 @@ class Kiosk(QObject):
                               | Qt.WindowType.WindowStaysOnTopHint)
         window.video.set_text_size(self.px)
         window.statusBar().setStyleSheet(f"QLabel {{ font-size: {self.px}px; font-weight: bold; }}")
+        # the kiosk's own words, in its letters, across the top of the picture, wrapped to the
+        # screen's width (in the status bar they were cut off beside the door state)
+        self.notice = QLabel(window.video, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet(f"background: rgba(0, 0, 0, 170); color: white; font-size: {self.px}px; "
+                                  "font-weight: bold; padding: 8px;")
+        self.notice.hide()
+        self._notice_timer = QTimer(self, singleShot=True)
+        self._notice_timer.timeout.connect(self.notice.hide)
         self._gate_source_buttons()
         menu = window.menuBar().addMenu("&Kiosk")
         back = QAction("&Back to the door screen", window, shortcut=QKeySequence("Ctrl+D"))
@@ -103,6 +111,15 @@ class Kiosk(QObject):
         window.windowHandle().setScreen(self.screen)
         window.showFullScreen()
         self.awake.start()
+
+    def say(self, text: str, ms: int) -> None:
+        """A message in the kiosk's letters over the top of the picture for ``ms`` milliseconds."""
+        width = self.window.video.width()
+        self.notice.setText(text)
+        self.notice.setGeometry(0, 0, width, self.notice.heightForWidth(width))
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start(ms)
 
     def on_screen(self) -> bool:
         """The kiosk window is mapped and exposed (not closed or unmapped by someone else, not
@@ -196,7 +213,7 @@ class Kiosk(QObject):
         if kind == QEvent.Type.Close:
             event.ignore()
             log.info("refused to close the kiosk (the admin PIN is needed: %s, then Kiosk > Quit)", ADMIN_KEY)
-            self.window.statusBar().showMessage("FaceGate keeps watching the door", 3000)
+            self.say("FaceGate keeps watching the door", 3000)
             return True
         if kind == QEvent.Type.KeyPress and (event.key() == Qt.Key.Key_Escape or (
                 event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)):

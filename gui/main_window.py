@@ -10,7 +10,7 @@ import time
 from collections import deque
 from functools import partial
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel
 
@@ -227,6 +227,7 @@ class MainWindow(Shell):
         dialog.show()
         dock.show()
         dialog.name.setFocus()
+        QTimer.singleShot(0, self.keep_on_screen)  # the panel widens the window: never past the screen's edge
         return dialog
 
     def _enroll_finished(self, dialog: EnrollDialog, dock: QDockWidget) -> None:

@@ -7,7 +7,7 @@ typed, so they need neither the whole window nor each other (and no import cycle
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QDialog, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDialog, QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
 
 from core.gallery.admin import AdminSession
 from core.station import Station
@@ -36,9 +36,33 @@ class Shell(QMainWindow):
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
 
-    def add_page(self, title: str, widget: QWidget) -> int:
-        """Add a tab; other features (door log, search, scan, evaluate) add theirs this way."""
+    def add_page(self, title: str, widget: QWidget, scroll: bool = False) -> int:
+        """Add a tab; other features (door log, search, scan, evaluate) add theirs this way.
+        ``scroll``: a page wider or taller than a small window (the Door page's three columns
+        of forms) scrolls inside its tab rather than making the whole window that big."""
+        if scroll:
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setWidget(widget)
+            widget = area
         return self.tabs.addTab(widget, title)
+
+    def keep_on_screen(self) -> None:
+        """Move (and if need be shrink) a window that is not maximised back inside its screen's
+        free area, after something made it wider (a docked panel)."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        free = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width, height = min(frame.width(), free.width()), min(frame.height(), free.height())
+        x = min(max(frame.x(), free.x()), free.right() + 1 - width)
+        y = min(max(frame.y(), free.y()), free.bottom() + 1 - height)
+        if (x, y, width, height) != (frame.x(), frame.y(), frame.width(), frame.height()):
+            self.move(x, y)
+            self.resize(width - extra_w, height - extra_h)
 
     def poll_gallery(self) -> None:
         """Emit gallery_changed now if who is enrolled moved (after the live loop re-read it)."""

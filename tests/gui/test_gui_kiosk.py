@@ -127,6 +127,20 @@ def test_kiosk_fills_the_screen_and_cannot_be_closed_without_the_pin(qtbot, kios
     assert statuses == [ADMIN_QUIT_STATUS] and not window.isVisible() and window._closed
 
 
+def test_the_kiosks_words_are_shown_whole_in_its_letters(qtbot, kiosk):
+    """A refused close said "FaceGate keeps watchir" beside the door state in the status bar; now it
+    spans the top of the picture, wrapped, in the kiosk's letters; the door state is never squeezed."""
+    kiosk, window = kiosk
+    window.close()
+    notice = kiosk.notice
+    assert notice.isVisible() and notice.text() == "FaceGate keeps watching the door"
+    assert notice.width() == window.video.width() and notice.height() >= notice.heightForWidth(notice.width())
+    state = window.door_pages.indicator.state
+    window.door_pages.indicator.decision.setText("Lin-Manuel Miranda: please blink or turn your head " * 3)
+    qtbot.wait(50)
+    assert state.width() >= state.sizeHint().width()
+
+
 def test_a_kiosk_off_the_screen_counts_as_hung(qtbot, kiosk):
     """Hidden (unmapped from outside, minimised) for longer than the GUI's limit, the kiosk is
     reported as a stalled part: no watchdog ping, so the service manager restarts it."""

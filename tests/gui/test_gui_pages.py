@@ -248,6 +248,9 @@ def test_pages_live_in_the_window_and_stop_with_it(qtbot, gallery, tmp_path):
     qtbot.addWidget(window)
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert {"Search", "Video scan", "Evaluate"} <= set(titles)
+    # no page makes the window wider than it opens (the Door page's forms scroll): room for the
+    # enroll panel beside the video without pushing a window past the screen's edge
+    assert window.minimumSizeHint().width() <= window.width() == 960
     pages = window.tool_pages
     pages.scan.every.setValue(1)
     pages.scan.scan(CLIP)  # a long scan, still running when the window closes
