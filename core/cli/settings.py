@@ -133,5 +133,6 @@ def _secret(path: Path | None, prompt: str, lines: Iterator[str]) -> str:
         return getpass.getpass(prompt)
     secret = next(lines, None)
     if secret is None:
-        raise AdminError(f"no {prompt.strip(': ').lower()} on standard input (or give --pin-file)")
+        raise AdminError(f"no {prompt.strip(': ').replace('New ', 'new ').replace('Current ', 'current ')} on "
+                         "standard input (or give --pin-file)")
     return secret

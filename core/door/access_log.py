@@ -94,7 +94,8 @@ class AccessEvent:
             return self.name
         if self.visitor_id:
             return f"unknown visitor #{self.visitor_id}"
-        return "unknown visitor" if self.track is not None else ""
+        face = self.track is not None or self.distance is not None or self.has_snapshot or self.snapshot is not None
+        return "unknown visitor" if face else ""
 
 
 class EventRecorder(Protocol):
