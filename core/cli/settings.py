@@ -12,7 +12,8 @@ Changing a setting the window keeps behind the admin PIN (core.station.settings.
 loop, the quality gates, the decision, the door, events, site, visitors, review) needs the PIN
 here too, read from --pin-file (a file only its owner may read) or from standard input; with no
 PIN set yet, choose one first (``facegate admin-pin set``), as the window makes its user do.
-A running FaceGate picks a change up when it starts again.
+The gallery has one writer: while FaceGate runs (the kiosk service) these verbs are refused with
+a clear message; stop it first (``systemctl --user stop facegate``), change, start it again.
 """
 from __future__ import annotations
 
@@ -133,6 +134,6 @@ def _secret(path: Path | None, prompt: str, lines: Iterator[str]) -> str:
         return getpass.getpass(prompt)
     secret = next(lines, None)
     if secret is None:
-        raise AdminError(f"no {prompt.strip(': ').replace('New ', 'new ').replace('Current ', 'current ')} on "
-                         "standard input (or give --pin-file)")
+        what = prompt.strip(": ")
+        raise AdminError(f"no {what[0].lower()}{what[1:]} on standard input (or give --pin-file)")
     return secret
