@@ -102,15 +102,14 @@ def main() -> None:
     from PySide6.QtCore import QSettings
 
     from core.gallery.api import Gallery
-    from core.live.loop import LiveRecognizer
+    from core.station import Station
     from gui.main_window import build_window
     from gui.widgets import application
 
     app = application()
     with tempfile.TemporaryDirectory() as folder:
         gallery = Gallery(Path(folder) / "gallery.db")
-        recognizer = LiveRecognizer(gallery)
-        window = build_window(gallery, recognizer, QSettings(str(Path(folder) / "facegate.ini"),
+        window = build_window(Station(gallery), QSettings(str(Path(folder) / "facegate.ini"),
                                                              QSettings.Format.IniFormat), pace=True, loop=True)
         window.show()
         try:

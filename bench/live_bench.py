@@ -106,15 +106,16 @@ def run_window(gallery, warm) -> dict:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.live.loop import LiveRecognizer
+    from core.station import Station
     from gui.main_window import build_window
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat)
-        rec = LiveRecognizer(gallery)
+        station = Station(gallery)
+        rec = station.recognizer
         rec.process(warm, time.monotonic())  # load the detector models, as in the first second of use
-        window = build_window(gallery, rec, settings, pace=True, loop=False)
+        window = build_window(station, settings, pace=True, loop=False)
         window.show()
         shown, late, names = [], [], set()
         last = [0.0]

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from core.gallery.admin import MIN_LENGTH, AdminError, AdminLock, AdminSession
+from gui.shell import Shell
+
+#: The PIN dialogs' width (px): room for the first-start explanation in four or five lines.
+DIALOG_WIDTH = 420
 
 
 class AdminDialog(QDialog):
@@ -34,18 +38,23 @@ class AdminDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
+        # The explanation sits above the form in a box layout, which gives a wrapped label the
+        # height its text needs at the dialog's width (a spanning QFormLayout row clipped its first
+        # line); the width is fixed so the dialog need not guess one from the text.
+        self.setMinimumWidth(DIALOG_WIDTH)
+        self.intro = QLabel(f"Choose a PIN or password (at least {MIN_LENGTH} characters). It will be asked "
+                            "before enrolling, deleting, changing settings or the door, and exporting the "
+                            "log. Recognition and the door keep working without it." if setting
+                            else f"The admin PIN is needed to {what}.", wordWrap=True)
+        column = QVBoxLayout(self)
+        column.addWidget(self.intro)
+        form = QFormLayout()
+        form.addRow("PIN", self.secret)
         if setting:
-            form.addRow(QLabel(f"Choose a PIN or password (at least {MIN_LENGTH} characters). It will be asked "
-                               "before enrolling, deleting, changing settings or the door, and exporting the "
-                               "log. Recognition and the door keep working without it.", wordWrap=True))
-            form.addRow("PIN", self.secret)
             form.addRow("Again", self.again)
-        else:
-            form.addRow(QLabel(f"The admin PIN is needed to {what}.", wordWrap=True))
-            form.addRow("PIN", self.secret)
-        form.addRow(self.message)
-        form.addRow(self.buttons)
+        column.addLayout(form)
+        column.addWidget(self.message)
+        column.addWidget(self.buttons)
         self._countdown = QTimer(self, interval=500)
         self._countdown.timeout.connect(self._show_wait)
         self._show_wait()
@@ -84,6 +93,8 @@ class AdminDialog(QDialog):
 
 
 def session_of(widget: QWidget) -> AdminSession | None:
+    """The admin session of the widget's window: a MainWindow after install_admin(); widgets
+    shown on their own (their tests) and dialogs of their own have none."""
     return getattr(widget.window(), "admin", None)
 
 
@@ -107,7 +118,7 @@ def admin_vouches(widget: QWidget, what: str) -> bool:
     return dialog.exec() == QDialog.DialogCode.Accepted
 
 
-def install_admin(window) -> AdminSession:
+def install_admin(window: Shell) -> AdminSession:
     """Give the window an admin session over its gallery, an Admin menu (lock now, change the
     PIN), and on first start (no PIN yet) the dialog to choose one, without blocking the video."""
     session = AdminSession(AdminLock(window.gallery.store))

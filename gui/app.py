@@ -1,7 +1,9 @@
 """Open the FaceGate window: `facegate [--source CAMERA|URL|FILE] [--db PATH] [--kiosk [--screen N]]`.
 
-Builds the core objects (Gallery, LiveRecognizer with its descriptor process), the window and
-its pages, runs Qt, and on exit stops every thread and process before returning the exit code.
+Builds the gallery and its Station (core.station: the live loop with its descriptor process, the
+door decision with every gate, the door output, events, site sync, health monitor), the window
+and its pages over it, runs Qt, and on exit stops every thread and process before returning the
+exit code.
 """
 from __future__ import annotations
 
@@ -18,20 +20,21 @@ from core import logs
 from core.errors import FaceGateError
 from core.gallery.admin import AdminLock
 from core.gallery.api import Gallery
-from core.live.loop import LiveRecognizer
 from core.paths import default_db, resource_path
 from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS, SITE_BROKEN_STATUS
 from core.site.config import site_of
+from core.station import Station
 from gui.admin_dialog import install_admin
 from gui.kiosk import Kiosk
 from gui.main_window import build_window
-from gui.settings_dialog import live_settings
+from gui.settings_dialog import migrate_settings
 from gui.supervision import Supervision
 from gui.widgets import application
 
 log = logging.getLogger("facegate.kiosk")
 NO_PIN = ("no admin PIN is set for {db}: a kiosk would let whoever stands at the door choose one and "
-          "take over. Start FaceGate once without --kiosk and choose the PIN (Admin menu), then the kiosk.")
+          "take over. Choose the PIN first (facegate admin-pin set, or start FaceGate once without --kiosk), "
+          "then the kiosk.")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -83,17 +86,19 @@ def run(argv: list[str]) -> int:
         print(f"facegate: {NO_PIN.format(db=db)}", file=sys.stderr)
         gallery.close()
         return NO_PIN_STATUS
+    station: Station | None = None
     try:
-        recognizer = LiveRecognizer(gallery, live_settings(settings))
-        window = build_window(gallery, recognizer, settings)
-        kiosk = Kiosk(window, args.screen) if args.kiosk else None  # after build_window: see gui.kiosk
+        migrate_settings(settings, gallery.store)  # once: the live loop's choices move into the gallery
+        station = Station(gallery)
+        window = build_window(station, settings)
+        kiosk = Kiosk(window, args.screen) if args.kiosk else None
         if kiosk is not None:
             app.setQuitOnLastWindowClosed(False)
             kiosk.left.connect(app.exit)
         (kiosk or window).show()
         install_admin(window)  # after show(): the first-start PIN dialog sits over the running video
         window.start(args.source)
-        supervision = Supervision(window, kiosk)  # heartbeat, watchdog, start/stop in the access log
+        supervision = Supervision(window, station, kiosk)  # heartbeat, watchdog, start/stop in the access log
         supervision.start()
         try:
             code = app.exec()
@@ -104,4 +109,6 @@ def run(argv: list[str]) -> int:
         supervision.stop("the admin quit the kiosk" if code == ADMIN_QUIT_STATUS else None)
         return code
     finally:
+        if station is not None:
+            station.close()  # already closed by the window, unless building it failed
         gallery.close()

@@ -7,10 +7,11 @@ visitor's only hint of what the door is waiting for, so it is shown next to the 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from core.door.base import Door, DoorStatus
 from core.door.decide import CHECKING_LIVENESS, FINAL, GRANTED
+from gui.widgets import ElidedLabel
 
 STYLES = {
     "locked": "background: #2e7d32; color: white;",
@@ -28,7 +29,8 @@ class DoorIndicator(QWidget):
         super().__init__(parent)
         self.state = QLabel()
         self.state.setMargin(3)
-        self.decision = QLabel()
+        self.state.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # never squeezed
+        self.decision = ElidedLabel()  # gives way (ending in "…") when the status bar is short of room
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.decision)

@@ -13,21 +13,24 @@
   quit, or the service manager's SIGTERM (gui.supervision).
 - The screen never blanks while it runs (core.service.awake).
 
-The close guard is an event filter on the window installed AFTER the door pages' (gui.main_window.build_window):
-Qt asks the newest filter first, so a refused close never reaches the filter that shuts the
-door down.
+The close guard is an event filter on the window: a refused close never reaches the window's
+closeEvent, which shuts the station (and the door) down.
 """
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QScreen, QShortcut
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QLabel
 
 from core.service.awake import ScreenAwake
 from core.service.unit import ADMIN_QUIT_STATUS
 from gui.admin_dialog import AdminDialog, require_admin
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 log = logging.getLogger("facegate.kiosk")
 
@@ -66,7 +69,7 @@ class Kiosk(QObject):
 
     left = Signal(int)  # the exit status: 0, or ADMIN_QUIT_STATUS when the admin quit
 
-    def __init__(self, window, screen: str | None = None) -> None:
+    def __init__(self, window: MainWindow, screen: str | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.screen = pick_screen(screen)
@@ -78,6 +81,14 @@ class Kiosk(QObject):
                               | Qt.WindowType.WindowStaysOnTopHint)
         window.video.set_text_size(self.px)
         window.statusBar().setStyleSheet(f"QLabel {{ font-size: {self.px}px; font-weight: bold; }}")
+        # the kiosk's own words, in its letters, across the top of the picture, wrapped to the
+        # screen's width (in the status bar they were cut off beside the door state)
+        self.notice = QLabel(window.video, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet(f"background: rgba(0, 0, 0, 170); color: white; font-size: {self.px}px; "
+                                  "font-weight: bold; padding: 8px;")
+        self.notice.hide()
+        self._notice_timer = QTimer(self, singleShot=True)
+        self._notice_timer.timeout.connect(self.notice.hide)
         self._gate_source_buttons()
         menu = window.menuBar().addMenu("&Kiosk")
         back = QAction("&Back to the door screen", window, shortcut=QKeySequence("Ctrl+D"))
@@ -86,7 +97,7 @@ class Kiosk(QObject):
         menu.addAction("&Quit FaceGate…", self.quit)
         QShortcut(QKeySequence(ADMIN_KEY), window, self.open_admin, context=Qt.ShortcutContext.ApplicationShortcut)
         window.video.installEventFilter(self)
-        window.installEventFilter(self)  # after the door pages' filter: see the module's docstring
+        window.installEventFilter(self)
         self._admin_watch = QTimer(self, interval=1000)
         self._admin_watch.timeout.connect(self._check_admin)
         self._admin_watch.start()
@@ -100,6 +111,23 @@ class Kiosk(QObject):
         window.windowHandle().setScreen(self.screen)
         window.showFullScreen()
         self.awake.start()
+
+    def say(self, text: str, ms: int) -> None:
+        """A message in the kiosk's letters over the top of the picture for ``ms`` milliseconds."""
+        width = self.window.video.width()
+        self.notice.setText(text)
+        self.notice.setGeometry(0, 0, width, self.notice.heightForWidth(width))
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start(ms)
+
+    def on_screen(self) -> bool:
+        """The kiosk window is mapped and exposed (not closed or unmapped by someone else, not
+        minimised); the health monitor restarts a kiosk that stays off the screen."""
+        w = self.window
+        handle = w.windowHandle()
+        return (w.isVisible() and not w.isMinimized() and handle is not None
+                and (handle.isExposed() or QGuiApplication.platformName() == "offscreen"))
 
     def _fill_screen(self) -> None:
         if not self._leaving and not self.window.isFullScreen():
@@ -127,7 +155,7 @@ class Kiosk(QObject):
                                   f"{ADMIN_KEY} again or Kiosk > Back returns to the door screen", 8000)
 
     def _check_admin(self) -> None:
-        session = getattr(self.window, "admin", None)
+        session = self.window.admin
         if self.mode == "kiosk admin" and (session is None or not session.unlocked()):
             self.door_mode()
 
@@ -137,7 +165,7 @@ class Kiosk(QObject):
         if self.mode == "kiosk admin":
             self.door_mode()
             return False
-        session = getattr(self.window, "admin", None)
+        session = self.window.admin
         if session is None:
             return False
         if not session.unlocked():
@@ -155,8 +183,12 @@ class Kiosk(QObject):
         video, window = self.window.video, self.window
         video.open_file_clicked.disconnect(window.choose_file)
         video.open_url_clicked.disconnect(window.choose_url)
-        video.open_file_clicked.connect(lambda: require_admin(window, "choose the video source") and window.choose_file())
-        video.open_url_clicked.connect(lambda: require_admin(window, "choose the video source") and window.choose_url())
+        video.open_file_clicked.connect(lambda: self._as_admin(window.choose_file))
+        video.open_url_clicked.connect(lambda: self._as_admin(window.choose_url))
+
+    def _as_admin(self, choose) -> None:
+        if require_admin(self.window, "choose the video source"):
+            choose()
 
     # -- leaving ------------------------------------------------------------------------------------
     def quit(self) -> None:
@@ -181,7 +213,7 @@ class Kiosk(QObject):
         if kind == QEvent.Type.Close:
             event.ignore()
             log.info("refused to close the kiosk (the admin PIN is needed: %s, then Kiosk > Quit)", ADMIN_KEY)
-            self.window.statusBar().showMessage("FaceGate keeps watching the door", 3000)
+            self.say("FaceGate keeps watching the door", 3000)
             return True
         if kind == QEvent.Type.KeyPress and (event.key() == Qt.Key.Key_Escape or (
                 event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)):

@@ -103,8 +103,7 @@ class LogPage(QWidget):
             return
         self.table.setRowCount(len(self.events))
         for row, e in enumerate(self.events):
-            who = e.name or (f"unknown visitor #{e.visitor_id}" if e.visitor_id else "unknown")
-            cells = (local_time(e.time), who, e.verdict + (" (not this person)" if
+            cells = (local_time(e.time), e.who, e.verdict + (" (not this person)" if
                      e.not_this_person else ""), _number(e.distance), _number(e.margin), e.door, e.reason)
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))

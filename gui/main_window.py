@@ -1,53 +1,70 @@
 """FaceGate's window: the live video with names over faces, the people enrolled, and whatever
-pages other features add (add_page). It forwards clicks and choices to core and shows what core
-decided; the frame loop runs on a VideoWorker thread, descriptors in the recognizer's process.
+pages other features add (add_page). It shows what its Station (core.station) holds and decides,
+and forwards clicks and choices to it; the frame loop runs on a VideoWorker thread, descriptors
+in the recognizer's process. ``gallery_changed`` is the one "who is enrolled changed" signal,
+fed by the station's GalleryWatch: a timer, and poll_gallery() right after a page's own write.
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 from functools import partial
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel
 
-from core.gallery.api import Gallery
-from core.live.loop import LiveRecognizer
+from core.errors import FaceGateError
 from core.live.sources import SourceError, list_cameras, parse_source
+from core.station import Station
 from gui.admin_dialog import require_admin
 from gui.door_pages import DoorPages
 from gui.enroll_dialog import EnrollDialog
 from gui.people_panel import PeoplePanel
 from gui.settings_dialog import SOURCE_KEY, SettingsDialog, recent_sources, remember_source
-from gui.site_page import SitePages, add_site_page
+from gui.shell import Shell
+from gui.site_page import SitePages
 from gui.tool_pages import ToolPages
 from gui.video_view import VideoView
 from gui.video_worker import ShownFrame, VideoWorker
 from gui.widgets import VIDEO_FILTER
 
 
-class MainWindow(QMainWindow):
+class FrameRate:
+    """Frames shown per second over the last ``span`` seconds: frames counted over time, as the
+    heartbeat counts them. (1 / the gap between two frames, smoothed, jumped between 31 and 199
+    when the GUI thread drew two queued frames back to back.)"""
+
+    def __init__(self, span: float = 2.0) -> None:
+        self.span = span
+        self._times: deque[float] = deque()
+
+    def shown(self, now: float) -> float:
+        """Note a frame shown at ``now`` (time.monotonic()); the rate."""
+        times = self._times
+        times.append(now)
+        while len(times) > 2 and now - times[0] > self.span:
+            times.popleft()
+        return (len(times) - 1) / (now - times[0]) if now > times[0] else 0.0
+
+
+class MainWindow(Shell):
     """``pace``/``loop`` say how a video FILE plays: at its own speed and round again, like a
     camera (the default), or once as fast as possible (benchmarks)."""
 
-    frame_shown = Signal(object)   # every ShownFrame, after it is drawn (for other pages, tests)
-
-    def __init__(self, gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings,
-                 pace: bool = True, loop: bool = True, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, station: Station, settings: QSettings, pace: bool = True, loop: bool = True,
+                 parent=None) -> None:
+        super().__init__(station, parent)
         self.setWindowTitle("FaceGate")
-        self.gallery = gallery
-        self.recognizer = recognizer
         self.settings = settings
         self.pace, self.loop = pace, loop
+        self.lockstep = False  # tests: each frame is shown before the next is processed (gui.video_worker)
         self.source = ""
         self.worker: VideoWorker | None = None
         self._retiring: list[VideoWorker] = []
         self.enroll_dialog: EnrollDialog | None = None
         self.last: ShownFrame | None = None
-        self._fps = 0.0
-        self._last_shown = 0.0
-        self._closed = False
+        self.rate = FrameRate()
         self.tool_pages: ToolPages | None = None
         self.door_pages: DoorPages | None = None
         self.site_pages: SitePages | None = None
@@ -56,10 +73,9 @@ class MainWindow(QMainWindow):
         self.video.face_clicked.connect(self.face_clicked)
         self.video.open_file_clicked.connect(self.choose_file)
         self.video.open_url_clicked.connect(self.choose_url)
-        self.people = PeoplePanel(gallery)
-        self.people.changed.connect(recognizer.refresh)
-        self.tabs = QTabWidget()
-        self.setCentralWidget(self.tabs)
+        self.people = PeoplePanel(station.gallery)
+        self.people.changed.connect(self.poll_gallery)
+        self.gallery_changed.connect(self.people.reload)
         self.add_page("Live", self.video)
         self.add_page("People", self.people)
         self._build_menus()
@@ -68,11 +84,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self.resize(960, 640)
 
-    # -- pages ----------------------------------------------------------------------------------
-    def add_page(self, title: str, widget: QWidget) -> int:
-        """Add a tab; other features (door log, search, scan, evaluate) add theirs this way."""
-        return self.tabs.addTab(widget, title)
-
+    # -- menus ----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         self.source_menu = self.menuBar().addMenu("&Source")
         self.source_menu.aboutToShow.connect(self._fill_source_menu)
@@ -129,7 +141,7 @@ class MainWindow(QMainWindow):
         remember_source(self.settings, self.source)
         self.source_label.setText(str(spec))
         self.video.show_message(f"Opening {spec}…")
-        worker = VideoWorker(self.recognizer, spec, pace=self.pace, loop=self.loop)
+        worker = VideoWorker(self.recognizer, spec, pace=self.pace, loop=self.loop, lockstep=self.lockstep)
         worker.frame_ready.connect(self._show)
         worker.source_opened.connect(lambda what: self.statusBar().showMessage(f"Showing {what}", 4000))
         worker.source_failed.connect(self._source_failed)
@@ -168,22 +180,18 @@ class MainWindow(QMainWindow):
 
     # -- frames ---------------------------------------------------------------------------------
     def _show(self, shown: ShownFrame) -> None:
-        if self.worker is not None:
-            self.worker.shown()
+        worker = self.worker
         self.last = shown
         self.video.show_frame(shown.image, shown.result)
-        now = time.monotonic()
-        if self._last_shown:
-            rate = 1 / max(1e-3, now - self._last_shown)
-            self._fps = 0.9 * self._fps + 0.1 * rate if self._fps else rate
-        self._last_shown = now
-        self.fps_label.setText(f"{self._fps:.1f} fps")
+        self.fps_label.setText(f"{self.rate.shown(time.monotonic()):.1f} fps")
         self.latency_label.setText(f"latency {shown.latency_ms:.0f} ms (detect {shown.result.detect_ms:.0f})")
         for event in shown.result.events:
             self.statusBar().showMessage(event, 6000)
         if self.enroll_dialog is not None:
             self.enroll_dialog.show_progress(shown.result.enrollment)
         self.frame_shown.emit(shown)
+        if worker is not None:  # taken, and what the pages did with it done (a lockstep worker goes on now)
+            worker.shown()
 
     # -- enrolling ------------------------------------------------------------------------------
     def face_clicked(self, x: float, y: float) -> None:
@@ -220,11 +228,12 @@ class MainWindow(QMainWindow):
         dialog.show()
         dock.show()
         dialog.name.setFocus()
+        QTimer.singleShot(0, self.keep_on_screen)  # the panel widens the window: never past the screen's edge
         return dialog
 
     def _enroll_finished(self, dialog: EnrollDialog, dock: QDockWidget) -> None:
         if dialog.saved_name:
-            self.people.reload()
+            self.poll_gallery()
             self.statusBar().showMessage(f"{dialog.saved_name} enrolled.", 6000)
         if self.enroll_dialog is dialog:
             self.enroll_dialog = None
@@ -235,9 +244,15 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         if not require_admin(self, "change the settings"):
             return
-        dialog = SettingsDialog(self.settings, self.recognizer.settings, self.source, self)
+        dialog = SettingsDialog(self.settings, self.station.settings, self.source, self)
         if dialog.exec():
-            self.recognizer.update_settings(**dialog.changes())
+            try:
+                problems = self.station.apply(dialog.chosen())
+            except (FaceGateError, ValueError) as exc:
+                self.statusBar().showMessage(f"Settings not saved: {exc}", 10000)
+                return
+            if problems:
+                self.statusBar().showMessage("; ".join(problems), 10000)
             source = dialog.source.currentText().strip()
             if source and source != self.source:
                 self.open_source(source)
@@ -248,6 +263,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._gallery_timer.stop()
         if self.enroll_dialog is not None:
             self.enroll_dialog.reject()
         self._retire_worker()
@@ -255,7 +271,10 @@ class MainWindow(QMainWindow):
             worker.stop()
         self._retiring.clear()
         self.people.shutdown()
-        self.recognizer.close()
+        for pages in (self.tool_pages, self.door_pages, self.site_pages):
+            if pages is not None:
+                pages.shutdown()
+        self.station.close()
 
     def closeEvent(self, event) -> None:
         self.shutdown()
@@ -273,11 +292,13 @@ class MainWindow(QMainWindow):
         super().keyPressEvent(event)
 
 
-def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options) -> MainWindow:
+def build_window(station: Station, settings: QSettings, **options) -> MainWindow:
     """The window with every page (gui.app and the self-test both open it). Features with a page
-    of their own add it here."""
-    window = MainWindow(gallery, recognizer, settings, **options)
-    window.tool_pages = ToolPages(window)  # Search, Video scan, Evaluate
-    window.door_pages = DoorPages(window)  # Access log, Door settings, door indicator
-    window.site_pages = add_site_page(window)  # Site page and copy age, only when the gallery has a site
+    of their own add it here; each takes what it needs from the station, so their order only
+    sets the order of the tabs."""
+    window = MainWindow(station, settings, **options)
+    window.tool_pages = ToolPages(window, station)  # Search, Video scan, Evaluate
+    window.door_pages = DoorPages(window, station)  # Access log, Visitors, Recent faces, Door, door indicator
+    window.site_pages = SitePages(window, station) if station.site is not None else None  # Site page, copy age
+    station.start()  # the site's sync, if any
     return window

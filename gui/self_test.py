@@ -231,7 +231,7 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     from PySide6.QtCore import QSettings
 
     from core.gallery.api import Gallery
-    from core.live.loop import LiveRecognizer
+    from core.station import Station
     from gui.main_window import build_window
     from gui.widgets import application
 
@@ -240,10 +240,11 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     print(f"self-test: FaceGate {frozen}, Qt platform {app.platformName()}", flush=True)
     check_files()
     gallery = Gallery(tmp / "gallery.db")
-    recognizer = LiveRecognizer(gallery)
+    station = Station(gallery)  # the door the app builds, its settings the new gallery's defaults
+    recognizer = station.recognizer
     print(f"self-test: detecting with {recognizer.detector.settings.method}, every frame", flush=True)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
-    window = build_window(gallery, recognizer, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
+    window = build_window(station, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
                           pace=False, loop=True)
     try:
         window.show()
@@ -258,4 +259,5 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     finally:
         window.shutdown()
         window.close()
+        station.close()
         gallery.close()

@@ -1,32 +1,60 @@
-"""Recognition settings the operator may change (threshold, detector, smallest face, the quality
-gates, source), kept in QSettings so they survive a restart. The values mean what
-core.live.loop.LiveSettings and core.vision.quality.QualitySettings say."""
+"""The Settings dialog: the live loop's threshold, detector, smallest face and quality gates
+(kept in the gallery: core.live.settings, the same checks and ranges as ``facegate settings``),
+and the video source (the recent sources stay per user, in QSettings).
+
+Older FaceGates kept the live loop's choices in QSettings: migrate_settings() moves them into
+the gallery once, at start, and removes them from the per-user file.
+"""
 from __future__ import annotations
 
-from dataclasses import fields
+import logging
+from dataclasses import fields, replace
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox
 
-from core.live.loop import LiveSettings
+from core.errors import FaceGateError
+from core.gallery.store import Store
+from core.live.settings import RANGES, QualityGates, RecognitionSettings
 from core.live.sources import list_cameras
+from core.station import StationSettings
 from core.vision.detection import METHODS
-from core.vision.quality import QualitySettings
 
-#: QSettings keys -> LiveSettings fields the dialog edits.
-KEYS = {"recognition/threshold": "threshold", "recognition/method": "method", "recognition/min_face": "min_face"}
-#: QSettings keys of the quality gates: "quality/<QualitySettings field>".
-QUALITY = "quality/"
+log = logging.getLogger("facegate.settings")
+
+#: The QSettings keys older versions kept, by their stored group: "recognition/<field>", "quality/<field>".
+OLD_GROUPS = (RecognitionSettings, QualityGates)
 SOURCE_KEY = "source/last"
 RECENT_KEY = "source/recent"
 
 
-def live_settings(qs: QSettings) -> LiveSettings:
-    """LiveSettings with the operator's saved choices over the defaults (core ignores bad values)."""
-    saved = {field: qs.value(key) for key, field in KEYS.items() if qs.contains(key)}
-    saved.update({f"quality.{f.name}": qs.value(QUALITY + f.name) for f in fields(QualitySettings)
-                  if qs.contains(QUALITY + f.name)})
-    return LiveSettings().with_saved(saved)
+def migrate_settings(qs: QSettings, store: Store) -> list[str]:
+    """Move the live loop's choices an older FaceGate kept in ``qs`` into the gallery, once: a
+    group the gallery already holds wins; each value is checked as the form checks it, a bad one
+    is left out (and said). The keys are removed from ``qs`` either way. Returns what was moved."""
+    moved: list[str] = []
+    for cls in OLD_GROUPS:
+        keys = [f"{cls.KEY}/{f.name}" for f in fields(cls) if qs.contains(f"{cls.KEY}/{f.name}")]
+        if not keys:
+            continue
+        if store.get_setting(cls.KEY) is None:
+            settings = cls()
+            for key in keys:
+                try:
+                    settings = settings.with_text(key.partition("/")[2], str(qs.value(key)))
+                    moved.append(key.replace("/", "."))
+                except ValueError as exc:
+                    log.warning("not moved into the gallery: %s", exc)
+            try:
+                settings.save(store)
+            except (ValueError, FaceGateError) as exc:
+                log.warning("the saved %s settings were not moved into the gallery: %s", cls.KEY, exc)
+                continue
+        for key in keys:
+            qs.remove(key)
+    if moved:
+        log.info("moved into the gallery from the per-user settings: %s", ", ".join(moved))
+    return moved
 
 
 def remember_source(qs: QSettings, source: str, keep: int = 8) -> None:
@@ -43,22 +71,34 @@ def recent_sources(qs: QSettings) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
+def _whole(key: str, value: int, **options) -> QSpinBox:
+    """A spin box over the key's range (core.live.settings.RANGES: what check() accepts)."""
+    low, high = RANGES[key]
+    return QSpinBox(minimum=int(low), maximum=int(high), value=int(value), **options)
+
+
+def _number(key: str, value: float, decimals: int = 0, **options) -> QDoubleSpinBox:
+    low, high = RANGES[key]
+    return QDoubleSpinBox(minimum=low, maximum=high, decimals=decimals, value=value, **options)
+
+
 class SettingsDialog(QDialog):
-    def __init__(self, qs: QSettings, current: LiveSettings, source: str, parent=None) -> None:
+    def __init__(self, qs: QSettings, current: StationSettings, source: str, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.qs = qs
-        self.threshold = QDoubleSpinBox(minimum=0.2, maximum=0.8, singleStep=0.01, decimals=2, value=current.threshold)
+        self.current = current
+        r, gates = current.recognition, current.quality
+        self.threshold = _number("recognition.threshold", r.threshold, decimals=2, singleStep=0.01)
         self.method = QComboBox()
         self.method.addItems(METHODS)
-        self.method.setCurrentText(current.method)
-        self.min_face = QSpinBox(minimum=20, maximum=400, suffix=" px", value=current.min_face)
-        gates = current.quality
-        self.min_size = QSpinBox(minimum=20, maximum=400, suffix=" px", value=gates.min_size)
-        self.min_sharpness = QDoubleSpinBox(minimum=0, maximum=500, decimals=0, value=gates.min_sharpness)
-        self.max_yaw = QDoubleSpinBox(minimum=5, maximum=90, decimals=0, suffix=" °", value=gates.max_yaw)
-        self.max_pitch = QDoubleSpinBox(minimum=5, maximum=90, decimals=0, suffix=" °", value=gates.max_pitch)
-        self.min_score = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.05, decimals=2, value=gates.min_score)
+        self.method.setCurrentText(r.method)
+        self.min_face = _whole("recognition.min_face", r.min_face, suffix=" px")
+        self.min_size = _whole("quality.min_size", gates.min_size, suffix=" px")
+        self.min_sharpness = _number("quality.min_sharpness", gates.min_sharpness)
+        self.max_yaw = _number("quality.max_yaw", gates.max_yaw, suffix=" °")
+        self.max_pitch = _number("quality.max_pitch", gates.max_pitch, suffix=" °")
+        self.min_score = _number("quality.min_score", gates.min_score, decimals=2, singleStep=0.05)
         self.source = QComboBox(editable=True)
         self.source.addItems([*(str(i) for i in list_cameras()), *recent_sources(qs)])
         self.source.setCurrentText(source)
@@ -84,17 +124,10 @@ class SettingsDialog(QDialog):
         form.addRow("Source", self.source)
         form.addRow(buttons)
 
-    def changes(self) -> dict:
-        """The LiveSettings fields as chosen here (to pass to LiveRecognizer.update_settings)."""
-        return {"threshold": round(self.threshold.value(), 2), "method": self.method.currentText(),
-                "min_face": self.min_face.value(),
-                "quality": QualitySettings(self.min_size.value(), self.min_sharpness.value(), self.max_yaw.value(),
-                                           self.max_pitch.value(), round(self.min_score.value(), 2))}
-
-    def accept(self) -> None:
-        values = self.changes()
-        for key, field in KEYS.items():
-            self.qs.setValue(key, values[field])
-        for f in fields(QualitySettings):
-            self.qs.setValue(QUALITY + f.name, getattr(values["quality"], f.name))
-        super().accept()
+    def chosen(self) -> StationSettings:
+        """The station's settings with the choices made here (checked when the station saves them)."""
+        recognition = RecognitionSettings(self.method.currentText(), self.min_face.value(),
+                                          round(self.threshold.value(), 2))
+        quality = QualityGates(self.min_size.value(), self.min_sharpness.value(), self.max_yaw.value(),
+                               self.max_pitch.value(), round(self.min_score.value(), 2))
+        return replace(self.current, recognition=recognition, quality=quality)

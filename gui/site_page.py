@@ -3,14 +3,15 @@ how old this door's copy is (also always in the status bar), the outbox, "Sync n
 admin PC the site's doors and groups. Without a site the window has no such page and nothing
 here runs: the single-PC app is unchanged.
 
-The sync itself runs on core.site.sync.SiteSync's own thread; this page only reads its status
-once a second and forwards the button. Admin lists are read on a job thread (the network is
-never waited for on the GUI thread). The DoorDecider gets the offline gate (core.site.gate), and
-the Search page its "whole site" switch.
+The sync itself runs on core.site.sync.SiteSync's own thread, started by the station
+(core.station.Station, which also gives the door decision its offline gate); this page only reads
+its status once a second and forwards the button. Admin lists are read on a job thread (the
+network is never waited for on the GUI thread). What a sync changes in the gallery reaches every
+page through the window's one gallery_changed signal.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -24,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import FaceGateError
-from core.site.config import SiteConfig, SiteSettings, site_of
-from core.site.gate import OfflineGate
-from core.site.sync import SiteSync, SyncReport, SyncStatus, age_text
+from core.site.config import SiteConfig, SiteSettings
+from core.site.sync import SiteSync, SyncStatus, age_text
 from core.site.verbs import VERBS, grammar, say_done
+from core.station import Station
 from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel
+from gui.shell import Shell
 
 
 class SitePage(QWidget):
@@ -210,41 +211,25 @@ def _fill(table: QTableWidget, rows: list[tuple]) -> None:
 
 
 class SitePages(QObject):
-    """Starts the sync thread, adds the page and the status-bar age, and stops it all on close."""
+    """The Site page and the status-bar age over the station's sync (only when it has one)."""
 
-    def __init__(self, window, config: SiteConfig) -> None:
+    def __init__(self, window: Shell, station: Station) -> None:
         super().__init__(window)
+        if station.site is None or station.site_config is None:
+            raise ValueError("this gallery has no site")
         self.window = window
-        store = window.gallery.store
-        try:
-            self.settings = SiteSettings.load(store)
-        except (ValueError, TypeError, FaceGateError):
-            self.settings = SiteSettings()
-        self.syncer = SiteSync(window.gallery, config, self.settings, on_change=self._changed)
-        self.page = SitePage(config, self.syncer, self.settings)
-        self.page.changed.connect(self._reload)
+        self.syncer = station.site
+        self.settings = station.settings.site
+        self.page = SitePage(station.site_config, self.syncer, self.settings)
+        station.on_site_change.append(self.page.changed.emit)  # sync thread -> GUI thread
+        self.page.changed.connect(lambda _report: window.poll_gallery())
         self.age_label = QLabel()
         window.statusBar().addPermanentWidget(self.age_label)
         window.add_page("Site", self.page)
-        door_pages = getattr(window, "door_pages", None)
-        if door_pages is not None:
-            door_pages.decider.gates.append(OfflineGate(store, self.settings))
-        tool_pages = getattr(window, "tool_pages", None)
-        if tool_pages is not None:
-            tool_pages.search.enable_site(config)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.tick)
         self.timer.start(1000)
-        window.installEventFilter(self)
-        self.syncer.start()
         self.tick()
-
-    def _changed(self, report: SyncReport) -> None:
-        self.page.changed.emit(report)  # sync thread -> GUI thread
-
-    def _reload(self, report: SyncReport) -> None:
-        self.window.people.reload()
-        self.window.recognizer.refresh()
 
     def tick(self) -> None:
         status = self.syncer.status()
@@ -252,17 +237,6 @@ class SitePages(QObject):
         self.age_label.setText(("site online" if status.online else "site OFFLINE") + f" · copy {age_text(status.copy_age())}" + (" old" if status.heard else ""))
 
     def shutdown(self) -> None:
+        """Stop the page (the station stops the sync)."""
         self.timer.stop()
         self.page.shutdown()
-        self.syncer.stop()
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
-
-
-def add_site_page(window) -> SitePages | None:
-    """The Site page if the window's gallery belongs to a site, else None (nothing added)."""
-    config = site_of(window.gallery.store)  # a broken site file raises: gui.app refuses to run the door then
-    return SitePages(window, config) if config is not None else None

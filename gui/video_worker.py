@@ -5,6 +5,11 @@ process, so this thread never holds the GIL for long either. Each frame leaves a
 QImage (the numpy buffer it was made over is reused) with its FrameResult, by queued signal.
 A source that fails (camera unplugged or busy, stream silent, file moved) is reported and
 reopened with growing pauses until it answers again; stop() ends it all promptly.
+
+A file played unpaced (benchmarks, the self-test, tests) is timed by its own clock, frame count
+over frame rate, as `facegate replay` times it: the loop's timeouts (enrollment, visits) then
+mean the same frames on any machine. ``lockstep`` (tests) also waits for the GUI to take each
+frame before the next, so what the GUI does on a frame lands before the next one is processed.
 """
 from __future__ import annotations
 
@@ -45,8 +50,11 @@ class VideoWorker(QThread):
     finished_source = Signal()          # a non-looping file reached its end
 
     def __init__(self, recognizer: LiveRecognizer, spec: SourceSpec, pace: bool = True,
-                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, parent=None) -> None:
+                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, lockstep: bool = False,
+                 parent=None) -> None:
         super().__init__(parent)
+        self.lockstep = lockstep
+        self._taken = threading.Event()
         self.recognizer = recognizer
         self.spec = spec
         self.pace = pace
@@ -70,11 +78,14 @@ class VideoWorker(QThread):
         pictures nobody will see when the GUI falls behind (processing never skips)."""
         with self._unshown_lock:
             self._unshown = max(0, self._unshown - 1)
+        self._taken.set()
 
     def run(self) -> None:
         source: FrameSource | None = None
         failures = 0
         bad_frames = 0  # frames in a row that recognition failed on
+        video_clock = not self.pace and self.spec.kind == "file"
+        played = 0  # frames of an unpaced file read so far (across its loops): its clock
         try:
             while not self._stop.is_set():
                 self.progress = time.monotonic()
@@ -98,8 +109,10 @@ class VideoWorker(QThread):
                     self.finished_source.emit()
                     return
                 self.problem = None
+                when = played / source.fps if video_clock else frame.timestamp
+                played += 1
                 try:
-                    result = self.recognizer.process(frame.rgb, frame.timestamp)
+                    result = self.recognizer.process(frame.rgb, when)
                 except Exception as exc:  # one bad frame must not freeze the window
                     bad_frames += 1
                     if bad_frames == 1:  # once per streak: not 30 log entries a second
@@ -114,7 +127,10 @@ class VideoWorker(QThread):
                     if self._unshown > 2:
                         continue
                     self._unshown += 1
+                self._taken.clear()
                 self.frame_ready.emit(ShownFrame(rgb_qimage(frame.rgb), result, frame.index, latency))
+                while self.lockstep and not self._stop.is_set() and not self._taken.wait(0.05):
+                    pass
         finally:
             if source is not None:
                 source.close()

@@ -1,15 +1,16 @@
 """What several pages share, written once: the application object, file-dialog filters, the
-yes/no question, face thumbnails, a read-only table of rows, a snapshot in a label, and numpy or
-Pillow pictures as Qt images (copied off numpy's buffer)."""
+yes/no question, face thumbnails, a read-only table of rows, a snapshot in a label, a line of
+text that ends in "…" when short of room, and numpy or Pillow pictures as Qt images (copied off
+numpy's buffer)."""
 from __future__ import annotations
 
 import sys
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QMessageBox, QTableWidget, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QMessageBox, QSizePolicy, QTableWidget, QWidget
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
@@ -80,6 +81,25 @@ class FitLabel(QLabel):
         if self.original is not None and not self.original.isNull():
             self.setPixmap(self.original.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.SmoothTransformation))
+
+
+class ElidedLabel(QLabel):
+    """One line of text that gives way when room is short: it asks for its whole text, makes do
+    with less, and then ends in "…" instead of being cut off mid-letter (the status bar's texts
+    at the kiosk's size were clipped: "Door locked (simulate")."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect().adjusted(self.margin(), self.margin(), -self.margin(), -self.margin())
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 def row_table(columns: tuple[str, ...], multi: bool = False) -> QTableWidget:

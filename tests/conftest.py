@@ -102,12 +102,13 @@ def live_window(qtbot, gallery, tmp_path):
     import psutil
     from PySide6.QtCore import QSettings
 
-    from core.live.loop import LiveRecognizer
+    from core.station import Station
     from gui.main_window import build_window
 
-    recognizer = LiveRecognizer(gallery)
+    station = Station(gallery)
+    recognizer = station.recognizer
     settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
-    window = build_window(gallery, recognizer, settings, pace=False, loop=False)
+    window = build_window(station, settings, pace=False, loop=False)
     qtbot.addWidget(window)
     from tests.support.window import Recording, live_children, workers_of
 

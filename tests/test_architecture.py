@@ -143,7 +143,7 @@ def test_the_import_contracts_catch_a_violation(tmp_path):
     project = _copy_of_the_project(tmp_path)
     status, report = _lint_imports(project)
     assert status == 0, report
-    assert "Contracts: 3 kept, 0 broken." in report
+    assert "Contracts: 4 kept, 0 broken." in report
 
     _append(project / "core" / "errors.py", "import PySide6  # deliberate: core must never import Qt")
     status, report = _lint_imports(project)
@@ -154,9 +154,15 @@ def test_the_import_contracts_catch_a_violation(tmp_path):
     _append(project / "core" / "vision" / "images.py", "import core.gallery.store  # deliberate: vision is below gallery")
     status, report = _lint_imports(project)
     assert status != 0
-    assert "core's layers point one way: cli -> service | station -> tools/door/live/site -> gallery -> vision -> records BROKEN" in report
+    assert "core's layers point one way: cli -> station -> service -> tools/door/live/site -> gallery -> vision -> records BROKEN" in report
     assert "core.vision is not allowed to import core.gallery" in report
     assert "core.vision.images -> core.gallery.store" in report
+
+    (project / "core" / "vision" / "images.py").write_text((ROOT / "core" / "vision" / "images.py").read_text())
+    _append(project / "core" / "service" / "monitor.py", "import core.live.loop  # deliberate: only the station joins live and door")
+    status, report = _lint_imports(project)
+    assert status != 0
+    assert "only the station joins the frame loop and the door: the service never imports the frame loop BROKEN" in report
 
 
 def test_ruff_catches_unsorted_imports(tmp_path):

@@ -85,7 +85,7 @@ def _access_log(args) -> int:
     rows: list[dict[str, Any]] = [{"id": e.id, "time": e.time, "person": e.name, "verdict": e.verdict, "distance": e.distance,
              "door": e.door, "reason": e.reason} for e in events]
     say(args, rows, "\n".join(
-        f"{r['id']:>6} {r['time'][:19]} {(r['person'] or 'unknown'):<20} {r['verdict']:<18} "
-        f"{'' if r['distance'] is None else format(r['distance'], '.3f'):>6}  {r['reason']}" for r in rows)
+        f"{e.id:>6} {e.time[:19]} {e.who:<20} {e.verdict:<18} "
+        f"{'' if e.distance is None else format(e.distance, '.3f'):>6}  {e.reason}" for e in events)
         or "no events")
     return 0

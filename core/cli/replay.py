@@ -5,9 +5,9 @@ as the window decides, with a simulated door (never the real output), at full sp
     facegate replay attempt.mp4 --json         # {"visits": [...], "unlocks": N, ...}
     facegate replay attempt.mp4 --log          # also write the decisions to the access log
 
-Read-only on the gallery unless --log. The decision settings are the gallery's own (the Door
-page's); the live loop uses its defaults and --threshold (the window keeps its detector and
-smallest-face choices per user, outside the gallery).
+Read-only on the gallery unless --log. Every setting is the gallery's own, as the window uses
+them (`facegate settings`: the detector, smallest face and quality gates, the Door page's
+decision, the site's offline policy); --threshold tries another live threshold.
 """
 from __future__ import annotations
 
@@ -31,8 +31,6 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from core.gallery.api import Gallery
-    from core.gallery.match import DEFAULT_THRESHOLD
-    from core.live.loop import LiveSettings
     from core.station.replay import replay
 
     db = args.db or default_db()
@@ -40,9 +38,8 @@ def run(args) -> int:
         raise SourceError(f"{args.video}: no such video file")
     if not Path(db).exists():
         raise StoreError(f"{db}: no gallery here (enroll someone first, or give --db)")
-    live = LiveSettings(threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD)
     with Gallery(db, readonly=not args.log) as g:
-        report = replay(args.video, g, live, log=args.log)
+        report = replay(args.video, g, log=args.log, threshold=args.threshold)
     text = "\n".join([v.line() for v in report.visits] or ["no faces"])
     say(args, report.as_dict(), f"{text}\n{report.frames} frames; unlocks: {report.unlocks}")
     return 0

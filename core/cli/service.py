@@ -63,8 +63,8 @@ def _install(args) -> int:
                          "then install the service")
     with open_gallery(args, write=False) as g:
         if not AdminLock(g.store).is_set():
-            raise StoreError("choose the admin PIN first (start FaceGate once): without it anyone at the "
-                             "door could set it and leave the kiosk")
+            raise StoreError("choose the admin PIN first (facegate admin-pin set, or start FaceGate once): "
+                             "without it anyone at the door could set it and leave the kiosk")
     steps = unit.install(options)
     say(args, [s.__dict__ for s in steps], "\n".join(_line(s) for s in steps)
         + f"\nFaceGate starts in kiosk mode at the next login (reboot, or: systemctl --user start {unit.SERVICE}).")

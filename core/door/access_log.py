@@ -86,6 +86,17 @@ class AccessEvent:
     descriptor: np.ndarray | None = field(default=None, repr=False, compare=False)
     snapshot: bytes | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def who(self) -> str:
+        """Whom the event is about, in words: the person, the unknown visitor, or nobody at all
+        for the app's own rows (started, stopped, a test unlock), which come from no face."""
+        if self.name:
+            return self.name
+        if self.visitor_id:
+            return f"unknown visitor #{self.visitor_id}"
+        face = self.track is not None or self.distance is not None or self.has_snapshot or self.snapshot is not None
+        return "unknown visitor" if face else ""
+
 
 class EventRecorder(Protocol):
     """Where a DoorDecider writes its decisions: the AccessLog, or a replay's log kept in memory."""
@@ -112,8 +123,7 @@ class AccessLog:
                  int(event.not_this_person), descriptor, event.snapshot, event.visitor_id))
             event.id = cur.lastrowid
         event.has_snapshot = event.snapshot is not None
-        who = event.name or (f"unknown visitor #{event.visitor_id}" if event.visitor_id else "unknown visitor")
-        log.info("event %d: %s %s (%s)%s%s", event.id, event.verdict, who, event.reason,
+        log.info("event %d: %s%s (%s)%s%s", event.id, event.verdict, f" {event.who}" if event.who else "", event.reason,
                  "" if event.distance is None else f", distance {event.distance:.3f}",
                  f", door {event.door}" if event.door else "")
         return event.id

@@ -288,7 +288,7 @@ class DoorDecider:
         worst = max(m.distance for m in agreeing if m.distance is not None)  # all of them: they matched
         margins = [m.margin for m in agreeing if m.margin is not None]
         evidence = (f"{s.agree} identifications agree, distance ≤ {worst:.3f}"
-                    + (f", margin ≥ {min(margins):.3f}" if margins else ", nobody else enrolled"))
+                    + (f", margin ≥ {min(margins):.3f}" if margins else ", no other person to compare"))
         base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst,
                         min(margins) if margins else None)
         try:

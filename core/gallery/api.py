@@ -233,9 +233,13 @@ class Gallery:
 
     def identify_descriptor(self, descriptor: np.ndarray, threshold: float | None = None,
                             min_margin: float | None = None) -> Match:
-        return best_match(self.candidates(descriptor),
-                          self.threshold if threshold is None else threshold,
-                          self.min_margin if min_margin is None else min_margin)
+        match = best_match(self.candidates(descriptor),
+                           self.threshold if threshold is None else threshold,
+                           self.min_margin if min_margin is None else min_margin)
+        if not match.candidates and self._names:  # people are enrolled: "the gallery is empty" would be false
+            match.reason = (f"none of the {len(self._names)} people enrolled can be compared: each was ruled "
+                            "out for this face (\"not this person\")")
+        return match
 
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
         """Every face in ``image`` with who it is (or no match and why), left to right; a face that

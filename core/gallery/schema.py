@@ -229,6 +229,19 @@ def _sample_provenance(db: Database) -> None:
     db.execute("ALTER TABLE samples ADD COLUMN added_by TEXT NOT NULL DEFAULT ''")
 
 
+def _gallery_generation(db: Database) -> None:
+    """A counter that moves whenever who is enrolled changes: people (added, renamed, removed,
+    allowed or not), their samples, and the "not this person" marks. Every page that shows the
+    gallery, and the live loop's index, follow it (core.station.watch); access-log and review
+    writes leave it alone, so deciding a visit never makes the window re-read the gallery."""
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('gallery_generation', '0')")
+    bump = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'gallery_generation';"
+    for table in ("people", "samples", "negatives"):
+        for event in ("INSERT", "DELETE", "UPDATE"):
+            db.execute(f"CREATE TRIGGER gallery_generation_{table}_{event.lower()} AFTER {event} ON {table} "
+                       f"BEGIN {bump} END")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -238,4 +251,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("visitors", _visitors),
     ("recent-faces", _recent_faces),
     ("sample-provenance", _sample_provenance),
+    ("gallery-generation", _gallery_generation),
 ]

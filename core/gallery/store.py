@@ -259,6 +259,11 @@ class Store:
         rows = self.read("SELECT value FROM meta WHERE key = 'samples_generation'")
         return int(rows[0][0]) if rows else 0
 
+    def gallery_generation(self) -> int:
+        """Moves when people, their samples or "not this person" marks change (kept by triggers)."""
+        rows = self.read("SELECT value FROM meta WHERE key = 'gallery_generation'")
+        return int(rows[0][0]) if rows else 0
+
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         rows = self.read("SELECT value FROM meta WHERE key = ?", (f"setting:{key}",))
         return rows[0][0] if rows else default

@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -29,7 +28,7 @@ from core.live.enrollment import PoseBook
 from core.live.tracking import Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match, Quality
-from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
+from core.vision.detection import DEFAULT_METHOD, Detector
 from core.vision.images import crop, encode_jpeg
 from core.vision.pose import POSES, HeadPose, head_pose
 from core.vision.quality import QualitySettings, measure, precheck, problems
@@ -80,30 +79,6 @@ class LiveSettings:
     enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
     enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
     enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
-
-    def with_saved(self, saved: Mapping[str, Any]) -> LiveSettings:
-        """A copy with the operator's saved values over these (the window keeps them as text in
-        its settings file; the quality gates as "quality.<field>"): each is converted to its
-        field's type, and a value that cannot be used (not a number, an unknown detector, gates
-        out of range) is ignored, so the default stays."""
-        changes: dict[str, Any] = {}
-        gates: dict[str, Any] = {}
-        for name, value in saved.items():
-            gate = name.removeprefix("quality.") if name.startswith("quality.") else None
-            try:
-                value = _as_type_of(getattr(self.quality, gate) if gate else getattr(self, name), value)
-            except (AttributeError, TypeError, ValueError):
-                continue
-            if name == "method" and value not in METHODS:
-                continue
-            (gates if gate else changes)[gate or name] = value
-        quality = replace(self.quality, **gates)
-        try:
-            quality.check()
-            changes["quality"] = quality
-        except ValueError:
-            pass
-        return replace(self, **changes)
 
 
 @dataclass
@@ -551,14 +526,3 @@ class LiveRecognizer:
     def close(self) -> None:
         with self._lock:
             self.descriptor_worker.close()
-
-
-def _as_type_of(default: Any, value: Any) -> Any:
-    """``value`` as the type of ``default``: '0.45' -> 0.45, '80' -> 80, 'false' -> False."""
-    if isinstance(default, bool):
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        if isinstance(value, (bool, int)):
-            return bool(value)
-        raise ValueError(f"{value!r} is not true or false")
-    return type(default)(value)

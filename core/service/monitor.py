@@ -8,7 +8,11 @@ The parts, and what "alive" means for each (Limits gives the seconds):
   and a stream gives up after 5 s of silence): that is unhealthy but alive, and restarting the
   app would not bring the camera back. A read that never returns is a hang;
 - the descriptor worker: not given up, and no chip waits for its descriptor too long;
-- the window's event loop: the GUI calls tick() from a timer; a frozen window stops ticking.
+- the window's event loop: the GUI calls tick() from a timer; a frozen window stops ticking;
+- the kiosk's screen: a kiosk must be on the screen. A kiosk window closed or unmapped from
+  outside (``xdotool windowclose``, a crashed compositor) leaves a black screen and a dead F12
+  while everything else runs, so the GUI says with each tick whether it is shown (tick(shown=)),
+  and a kiosk not shown for Limits.gui seconds counts as hung: the service manager restarts it.
 
 Only while all three are alive is WATCHDOG=1 sent, so the service manager kills and restarts a
 hung app (WatchdogSec=). READY=1 goes out when the first frame has been processed; until then,
@@ -28,17 +32,30 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 from core.door.access_log import AccessEvent
 from core.door.base import DoorStatus
 from core.gallery.api import Gallery
-from core.live.loop import LiveRecognizer
-from core.live.worker import DescriptorWorker
 from core.service import heartbeat
 from core.service.heartbeat import Heartbeat
 from core.service.notify import Notifier
 
 log = logging.getLogger("facegate.service")
+
+
+class Watched(Protocol):
+    """What the monitor reads off the frame loop (core.live.loop.LiveRecognizer is one); the
+    station (core.station) hands it over, so the service never imports the frame loop."""
+
+    @property
+    def frames(self) -> int: ...
+
+    @property
+    def last_frame_at(self) -> float | None: ...
+
+    @property
+    def descriptor_worker(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ class Monitor:
     """start() it once the window runs; call tick() from the GUI thread at least every second
     and decision() for each access-log event; stop(reason) writes the final heartbeat."""
 
-    def __init__(self, path: str | Path, recognizer: LiveRecognizer, gallery: Gallery,
+    def __init__(self, path: str | Path, recognizer: Watched, gallery: Gallery,
                  probe: Callable[[], Surroundings], limits: Limits | None = None,
                  notifier: Notifier | None = None, period: float | None = None) -> None:
         self.path = Path(path)
@@ -91,6 +108,7 @@ class Monitor:
         self.ready = False
         self.boot = heartbeat.boot_id()
         self._tick = self.started
+        self._shown = self.started
         self._rates: deque[tuple[float, int]] = deque()
         self._people = (0.0, 0)
         self._decision: AccessEvent | None = None
@@ -101,9 +119,12 @@ class Monitor:
         self._lock = threading.Lock()
 
     # -- what the app calls ---------------------------------------------------------------------
-    def tick(self) -> None:
-        """The window's event loop is running (called from its thread by a timer)."""
+    def tick(self, shown: bool = True) -> None:
+        """The window's event loop is running (called from its thread by a timer); ``shown``: the
+        window is on the screen (always True for a window that may be hidden: only a kiosk says)."""
         self._tick = time.monotonic()
+        if shown:
+            self._shown = self._tick
 
     def decision(self, event: AccessEvent) -> None:
         """A door decision was logged (called from the decider's writer thread)."""
@@ -164,12 +185,15 @@ class Monitor:
                 last_person=event.name if event else None, admin="unlocked" if around.admin_unlocked else "locked",
                 mode=around.mode)
 
-    def _stalled_parts(self, now: float, loop: LoopState, worker: DescriptorWorker) -> list[str]:
+    def _stalled_parts(self, now: float, loop: LoopState, worker: Any) -> list[str]:
         limits, stalled = self.limits, []
         if loop.running and loop.progress is not None and now - loop.progress > limits.frame_loop:
             stalled.append(f"the frame loop has not moved for {now - loop.progress:.0f} s ({loop.source})")
         if now - self._tick > limits.gui:
             stalled.append(f"the window has not responded for {now - self._tick:.0f} s")
+        elif now - self._shown > limits.gui:
+            stalled.append(f"the kiosk has not been on the screen for {now - self._shown:.0f} s (closed or "
+                           "unmapped from outside)")
         if worker.error:
             stalled.append(f"the descriptor worker gave up: {worker.error}")
         waited = getattr(worker, "stalled_for", lambda: 0.0)()

@@ -43,3 +43,13 @@ class OfflineGate:
             return (f"this door has not heard from its site for {age / 3600:.1f} h (more than "
                     f"{self.settings.offline_after_hours:g} h); nobody is let in (offline policy)")
         return None
+
+
+class ShutGate:
+    """Callable: a door that must stay shut whoever comes (its site file is broken), and why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, now: datetime | None = None) -> str | None:
+        return f"the door stays shut: {self.reason}"

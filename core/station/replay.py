@@ -1,5 +1,6 @@
 """Play a recorded video through the live loop and the door decision exactly as the window does
-(same wiring, same settings from the gallery), with a simulated door, as fast as it goes.
+(the same Station: the gallery's detector, smallest face, quality gates, decision settings and
+every gate, the site's offline policy too), with a simulated door, as fast as it goes.
 
 For users: try the door's settings on a recorded attempt (a visitor, a photo held up to the
 camera) before trusting them. Read-only on the gallery unless ``log`` is set: the decisions the
@@ -17,12 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.door.base import DoorSettings
-from core.door.decide import DecisionSettings
-from core.live.loop import LiveRecognizer, LiveSettings
+from core.live.loop import LiveSettings
 from core.live.sources import FrameSource
+from core.station.station import Station
 from core.station.visits import Visit, VisitLog
-from core.station.wiring import attach_decider, simulated_door
 
 
 @dataclass
@@ -58,16 +57,19 @@ class NextFrame:
         return getattr(self.worker, name)
 
 
-def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
-           log: bool = False, worker=None) -> ReplayReport:
-    """Every visit in ``video`` and the unlocks, as the window would have decided them."""
+def replay(video: str | Path, gallery, live: LiveSettings | None = None, log: bool = False,
+           worker=None, threshold: float | None = None) -> ReplayReport:
+    """Every visit in ``video`` and the unlocks, as the window would have decided them. ``live``:
+    the loop's defaults under the stored settings (tests lengthen its timeouts); ``threshold``:
+    try another live threshold than the stored one."""
     if worker is None:
         from core.live.worker import ProcessWorker
 
         worker = ProcessWorker(gallery.describer.model_dir)
-    recognizer = LiveRecognizer(gallery, live, descriptor_worker=NextFrame(worker))
-    door = simulated_door(DoorSettings.load_or_default(gallery.store)[0])
-    decider = attach_decider(recognizer, door, decision, dry_run=not log)
+    station = Station.for_replay(gallery, NextFrame(worker), log=log, live=live)
+    recognizer = station.recognizer
+    if threshold is not None:
+        recognizer.update_settings(threshold=threshold)
     visits, frames = VisitLog(), 0
     try:
         with FrameSource(str(video), pace=False, loop=False) as source:
@@ -76,7 +78,5 @@ def replay(video: str | Path, gallery, live: LiveSettings | None = None, decisio
                 visits.observe(frame.index, recognizer.process(frame.rgb, frame.index / source.fps))
                 frames += 1
     finally:
-        recognizer.close()
-        decider.close()
-        door.close()
+        station.close()
     return ReplayReport(str(video), frames, visits.visits, visits.unlocks)

@@ -15,7 +15,7 @@ class Visit:
     last_frame: int
     person: str | None = None
     verdict: str = ""
-    reason: str = ""
+    reason: str = ""               # the decision's; for a face never judged, the quality gate it failed
     liveness: str = ""              # the cue that passed ("turned: parallax 0.31"), or what is awaited
     distance: float | None = None   # the decision's (the worst of the agreeing identifications)
     margin: float | None = None
@@ -57,6 +57,8 @@ class VisitLog:
                 visit.nearest = round(float(view.distance), 4)
             d = view.decision
             if d is None:
+                if view.state == "poor" and not visit.verdict:  # never judged: say why ("too far")
+                    visit.reason = view.label
                 continue
             visit.person, visit.verdict, visit.reason, visit.door = d.person, d.verdict, d.reason, d.door
             visit.liveness = d.liveness or visit.liveness

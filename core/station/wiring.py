@@ -1,7 +1,6 @@
-"""Build the door decision from the settings stored in the gallery and hand it to a live loop.
-
-The window (gui.door_pages) and ``facegate replay`` both wire through here, so a recorded video
-replayed decides exactly as the window would have decided on it.
+"""Hand a door decision to a live loop: the Station (core.station.station) wires the window's
+and ``facegate replay``'s through here, so a recorded video replayed decides exactly as the
+window would have decided on it.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def test_every_door_decision_and_error_is_in_the_log(tmp_path, db_path):
         access = AccessLog(store)
         access.record(AccessEvent("granted", "Ada", person_id=None, reason="allowed, consensus 3/3", distance=0.31,
                                   door="simulated", descriptor=np.zeros(128, np.float32)))
-        access.record(AccessEvent("denied", None, reason="unknown visitor"))
+        access.record(AccessEvent("denied", None, reason="nobody near", distance=0.62))
         access.record(AccessEvent("denied", "Bob", reason="outside his schedule", distance=0.28))
         events = access.events()
     logging.getLogger("facegate.door").error("door serial:/dev/ttyUSB0: port vanished")
@@ -38,8 +38,9 @@ def test_every_door_decision_and_error_is_in_the_log(tmp_path, db_path):
     text = path.read_text()
     print("\n" + text)
     for event in events:
-        assert f"event {event.id}: {event.verdict} {event.name or 'unknown visitor'} ({event.reason})" in text
+        assert f"event {event.id}: {event.verdict} {event.who} ({event.reason})" in text
     assert "granted Ada (allowed, consensus 3/3), distance 0.310, door simulated" in text
+    assert "denied unknown visitor (nobody near), distance 0.620" in text
     assert "ERROR facegate.door: door serial:/dev/ttyUSB0: port vanished" in text
     assert "uncaught ZeroDivisionError in thread capture" in text and "Traceback" in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -111,3 +111,19 @@ def test_too_many_wrong_pins_make_the_dialog_wait(qtbot, live_window):
     assert not ok.isEnabled() and "Too many wrong tries" in dialog.message.text()
     assert session.lock.wait_seconds() > 0
     dialog.reject()
+
+
+def test_the_pin_dialogs_explanation_is_shown_whole(qtbot, gallery):
+    """Its first line was clipped (a wrapped label in a spanning form row); now it has the
+    height its text needs at the dialog's width."""
+    from core.gallery.admin import AdminLock, AdminSession
+    from gui.admin_dialog import AdminDialog
+
+    dialog = AdminDialog(AdminSession(AdminLock(gallery.store)), "", setting=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    intro = dialog.intro
+    assert intro.text().startswith("Choose a PIN") and intro.geometry().top() >= 0
+    assert intro.height() >= intro.heightForWidth(intro.width()) > intro.fontMetrics().height()  # several lines, all there
+    dialog.reject()

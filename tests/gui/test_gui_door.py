@@ -94,7 +94,7 @@ def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, 
     qtbot.addWidget(page)
     assert page.table.rowCount() == 2
     page.unknown.setChecked(True)
-    assert page.table.rowCount() == 1 and page.table.item(0, 1).text() == "unknown"
+    assert page.table.rowCount() == 1 and page.table.item(0, 1).text() == "unknown visitor"
     page.unknown.setChecked(False)
     page.person.setText("obama")
     qtbot.keyClick(page.person, Qt.Key.Key_Return)

@@ -5,6 +5,7 @@ corner), and no way to close it without the PIN - offscreen here, and once on a 
 and the screen saver is switched off while it runs."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -21,11 +22,11 @@ from PySide6.QtWidgets import QApplication
 from core.door.access_log import AccessLog
 from core.gallery.admin import AdminLock
 from core.gallery.api import Gallery
-from core.live.loop import LiveRecognizer
 from core.service.unit import ADMIN_QUIT_STATUS, NO_PIN_STATUS
+from core.station import Station
 from gui.admin_dialog import AdminDialog, install_admin
-from gui.app import build_window
 from gui.kiosk import LETTER_MM, Kiosk, text_px
+from gui.main_window import build_window
 from tests.support.cli import facegate
 from tests.support.data import CLIP, ROOT
 from tests.support.window import live_children
@@ -39,7 +40,7 @@ def kiosk(qtbot, gallery, tmp_path):
     """(kiosk, window) over a gallery with an admin PIN, playing the clip as a looping camera."""
     AdminLock(gallery.store).set_secret(PIN)
     settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
-    window = build_window(gallery, LiveRecognizer(gallery), settings)
+    window = build_window(Station(gallery), settings)
     qtbot.addWidget(window)
     kiosk = Kiosk(window)
     kiosk.show()
@@ -127,6 +128,45 @@ def test_kiosk_fills_the_screen_and_cannot_be_closed_without_the_pin(qtbot, kios
     assert statuses == [ADMIN_QUIT_STATUS] and not window.isVisible() and window._closed
 
 
+def test_the_kiosks_words_are_shown_whole_in_its_letters(qtbot, kiosk):
+    """A refused close said "FaceGate keeps watchir" beside the door state in the status bar; now it
+    spans the top of the picture, wrapped, in the kiosk's letters; the door state is never squeezed."""
+    kiosk, window = kiosk
+    window.close()
+    notice = kiosk.notice
+    assert notice.isVisible() and notice.text() == "FaceGate keeps watching the door"
+    assert notice.width() == window.video.width() and notice.height() >= notice.heightForWidth(notice.width())
+    indicator = window.door_pages.indicator
+    long = "Lin-Manuel Miranda: please blink or turn your head " * 3
+    indicator.decision.setText(long)
+    qtbot.wait(50)
+    # the decision gives way (ending in "…"), the door state keeps the room (all of it it needs on
+    # a real screen: the Xvfb screenshot at 1600 px; this offscreen screen is 800 px wide)
+    assert indicator.decision.width() < indicator.decision.fontMetrics().horizontalAdvance(long)
+    assert indicator.state.width() >= min(indicator.state.sizeHint().width(), window.width() * 0.9)
+
+
+def test_a_kiosk_off_the_screen_counts_as_hung(qtbot, kiosk):
+    """Hidden (unmapped from outside, minimised) for longer than the GUI's limit, the kiosk is
+    reported as a stalled part: no watchdog ping, so the service manager restarts it."""
+    from core.service.monitor import Limits
+    from gui.supervision import Supervision
+
+    kiosk, window = kiosk
+    supervision = Supervision(window, window.station, kiosk, limits=Limits(gui=1.0))
+    supervision.tick()
+    assert kiosk.on_screen() and not any("kiosk" in s for s in supervision.monitor.beat().stalled)
+    window.hide()
+    qtbot.wait(1500)
+    supervision.tick()
+    assert not kiosk.on_screen()
+    assert any("the kiosk has not been on the screen" in s for s in supervision.monitor.beat().stalled)
+    kiosk.show()
+    qtbot.waitUntil(kiosk.on_screen, timeout=5_000)
+    supervision.tick()
+    assert not any("kiosk" in s for s in supervision.monitor.beat().stalled)
+
+
 class XWindowAttributes(ctypes.Structure):
     _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
                 ("border_width", ctypes.c_int), ("depth", ctypes.c_int), ("visual", ctypes.c_void_p),
@@ -195,6 +235,11 @@ class X11:
         self.x.XSendEvent(self.d, ctypes.c_ulong(window), 0, 0, ctypes.byref(event))
         self.x.XSync(self.d, 0)
 
+    def destroy_window(self, window: int) -> None:
+        """What ``xdotool windowclose`` does: destroy the window from outside, no question asked."""
+        self.x.XDestroyWindow(self.d, ctypes.c_ulong(window))
+        self.x.XSync(self.d, 0)
+
     def press(self, *keysyms: int) -> None:
         """Press and release keys through XTEST, as a real keyboard would (e.g. Alt+F4)."""
         codes = [self.x.XKeysymToKeycode(self.d, ctypes.c_ulong(k)) for k in keysyms]
@@ -240,23 +285,34 @@ def test_kiosk_on_a_real_x_server(tmp_path, gallery):
     assert verdicts[0] == "FaceGate stopped" and verdicts[-1] == "FaceGate started"
 
 
+def notify_listener(tmp_path) -> socket.socket:
+    """The service manager's end of $NOTIFY_SOCKET (tmp_path/notify)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify"))
+    listener.settimeout(120)
+    return listener
+
+
+def start_kiosk(display: str, db, tmp_path, listener: socket.socket) -> subprocess.Popen:
+    """`facegate --kiosk` on ``display`` playing the clip, once it has said READY=1."""
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "NOTIFY_SOCKET": str(tmp_path / "notify"),
+           "FACEGATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
+                           env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while b"READY=1" not in listener.recv(4096):
+        pass
+    return app
+
+
 def check_on_x(display: str, db, tmp_path) -> None:
     """Run the kiosk on ``display`` and try to close it as a window manager and a keyboard would."""
     x = X11(display)
-    notify = tmp_path / "notify"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(str(notify))
-    listener.settimeout(120)
+    listener = notify_listener(tmp_path)
     app = None
     try:
         x.set_screensaver_timeout(300)
-        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "NOTIFY_SOCKET": str(notify),
-               "FACEGATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
-        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-        app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
-                               env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        while b"READY=1" not in listener.recv(4096):
-            pass
+        app = start_kiosk(display, db, tmp_path, listener)
         (window,) = [w for w in x.windows() if w[1] == "FaceGate"]
         assert window[2] == (0, 0, 1280, 800), window
         assert x.screensaver_timeout() == 0
@@ -275,3 +331,39 @@ def check_on_x(display: str, db, tmp_path) -> None:
             app.wait()
         listener.close()
         x.close()
+
+
+def test_a_kiosk_destroyed_from_outside_is_not_healthy(tmp_path, gallery):
+    """`xdotool windowclose` on the kiosk left a black screen while `facegate status` said healthy:
+    now the kiosk says it is off the screen, the monitor counts it as hung (no more watchdog pings,
+    so the service manager restarts it) and `facegate status` says unhealthy, and why."""
+    AdminLock(gallery.store).set_secret(PIN)
+    db = gallery.store.path
+    gallery.close()
+    with xvfb() as display:
+        x = X11(display)
+        listener = notify_listener(tmp_path)
+        app = start_kiosk(display, db, tmp_path, listener)
+        try:
+            assert facegate("status", "--db", db, "--json").returncode == 0
+            (window,) = [w for w in x.windows() if w[1] == "FaceGate"]
+            x.destroy_window(window[0])
+            deadline = time.monotonic() + 60
+            listener.setblocking(False)
+            while time.monotonic() < deadline:
+                with contextlib.suppress(BlockingIOError):
+                    while listener.recv(4096):   # as the service manager does: a full socket would block the monitor
+                        pass
+                status = facegate("status", "--db", db, "--json")
+                if status.returncode != 0:
+                    break
+                time.sleep(1)
+            assert status.returncode == 1, status.stdout
+            assert "the kiosk has not been on the screen" in status.stdout
+            assert app.poll() is None   # alive but off the screen: the service manager's watchdog restarts it
+        finally:
+            if app.poll() is None:
+                app.kill()
+                app.wait()
+            listener.close()
+            x.close()

@@ -239,15 +239,18 @@ def test_eval_page_enrolls_a_folder_with_skips(qtbot, page_of, gallery, people_f
 def test_pages_live_in_the_window_and_stop_with_it(qtbot, gallery, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from core.live.loop import LiveRecognizer
     from core.live.worker import InlineWorker
+    from core.station import Station
     from gui.main_window import build_window
 
-    recognizer = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
-    window = build_window(gallery, recognizer, QSettings(str(tmp_path / "f.ini"), QSettings.Format.IniFormat))
+    station = Station(gallery, descriptor_worker=InlineWorker(gallery.describer))
+    window = build_window(station, QSettings(str(tmp_path / "f.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert {"Search", "Video scan", "Evaluate"} <= set(titles)
+    # no page makes the window wider than it opens (the Door page's forms scroll): room for the
+    # enroll panel beside the video without pushing a window past the screen's edge
+    assert window.minimumSizeHint().width() <= window.width() == 960
     pages = window.tool_pages
     pages.scan.every.setValue(1)
     pages.scan.scan(CLIP)  # a long scan, still running when the window closes

@@ -80,7 +80,7 @@ def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path,
     # and a camera that stops sending is felt at once
     camera = Camera(free_port(), garbage=False, fps=4)
     camera.start(qtbot)
-    supervision = Supervision(window, limits=Limits(frame_loop=2.0, gui=3.0, worker=4.0))
+    supervision = Supervision(window, window.station, limits=Limits(frame_loop=2.0, gui=3.0, worker=4.0))
     db = window.gallery.store.path
     try:
         assert supervision.monitor.period == 0.5  # a quarter of WatchdogSec

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
 from core.site.sync import sync_once
+from core.station import Station
 from gui.main_window import build_window
 from tests.support.data import IMAGES
 from tests.support.site import join_door, samples_of, start_site
@@ -22,7 +22,7 @@ def window_of(qtbot, tmp_path, describer):
 
     def make(gallery):
         settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
-        window = build_window(gallery, LiveRecognizer(gallery, descriptor_worker=InlineWorker(describer)), settings,
+        window = build_window(Station(gallery, descriptor_worker=InlineWorker(describer)), settings,
                               pace=False, loop=False)
         qtbot.addWidget(window)
         made.append(window)

@@ -18,16 +18,21 @@ LIN_SHOT = range(140, 206)
 STRANGER_ALONE = range(215, 249)
 
 
-def copy_gallery(db: Path, folder: Path, describer, name: str | None = None):
-    """Open a private copy of a gallery (database and index files) in ``folder``, as ``name``
-    (default: the same file name)."""
-    from core.gallery.api import Gallery
-
+def copy_db(db: Path, folder: Path, name: str | None = None) -> Path:
+    """A private copy of a gallery's files (database and index) in ``folder``, as ``name``
+    (default: the same file name); its path."""
     name = name or db.name
     for f in db.parent.iterdir():
         if f.name.startswith(db.name) and not f.name.endswith(".lock"):
             shutil.copy(f, folder / (name + f.name[len(db.name):]))
-    return Gallery(folder / name, describer=describer)
+    return folder / name
+
+
+def copy_gallery(db: Path, folder: Path, describer, name: str | None = None):
+    """Open a private copy of a gallery in ``folder`` (copy_db)."""
+    from core.gallery.api import Gallery
+
+    return Gallery(copy_db(db, folder, name), describer=describer)
 
 
 def clip_frames(path: Path = CLIP) -> list:

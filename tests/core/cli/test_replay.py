@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 from core.door.access_log import AccessLog
 from core.gallery.api import Gallery
 from core.tools.attacks import attack, write_video
 from tests.support.cli import facegate
-from tests.support.data import CLIP
+from tests.support.data import CLIP, copy_db
 from tests.support.presentations import attack_photos, background
 
 LIN = "Lin-Manuel"
-
-
-def _copy(db, folder):
-    for f in db.parent.iterdir():
-        if f.name.startswith(db.name) and not f.name.endswith(".lock"):
-            shutil.copy(f, folder / f.name)
-    return folder / db.name
 
 
 def _outcome(report: dict) -> list:
@@ -35,7 +27,7 @@ def _digest(path) -> str:
 
 
 def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path):
-    db = _copy(lin_db, tmp_path)
+    db = copy_db(lin_db, tmp_path)
     before = _digest(db)
     done = facegate("replay", CLIP, "--db", db, "--json", check=True)
     out = json.loads(done.stdout)
@@ -64,7 +56,7 @@ def test_replay_of_the_clip_grants_lin_once_and_changes_nothing(lin_db, tmp_path
 def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path, describer, clip):
     """The issue's attack: a print of Lin-Manuel, tilted and turned by hand. Recognised as him, refused
     by the liveness check; with --log the access log says so."""
-    db = _copy(lin_db, tmp_path)
+    db = copy_db(lin_db, tmp_path)
     photo = next(p for p in attack_photos(describer, clip) if p.name == "clip frame 160")
     shown, frames = attack("print", photo, background(clip, 0), seed=3, frames=150)
     away = [background(clip, 0)] * 20                          # then the attacker leaves: the visit ends
@@ -81,7 +73,7 @@ def test_replay_of_a_printed_photo_held_by_hand_logs_no_unlock(lin_db, tmp_path,
 
 
 def test_replay_says_what_is_wrong(tmp_path, lin_db):
-    out = facegate("replay", tmp_path / "missing.mp4", "--db", _copy(lin_db, tmp_path))
+    out = facegate("replay", tmp_path / "missing.mp4", "--db", copy_db(lin_db, tmp_path))
     assert out.returncode == 2 and "no such video file" in out.stderr
     out = facegate("replay", CLIP, "--db", tmp_path / "none.db")
     assert out.returncode == 2 and "no gallery here" in out.stderr

@@ -158,3 +158,17 @@ def test_cli_since_means_local_midnight_like_the_log_page(gallery, five_hours_be
     assert len(json.loads(capsys.readouterr().out)) == 2
     assert cli(["access-log", "--db", db, "--since", "2026-13-01"]) == 2
     assert "--since: '2026-13-01' is not a date or time" in capsys.readouterr().err
+
+
+def test_the_apps_own_rows_are_about_nobody(gallery, caplog):
+    """Lifecycle rows read "FaceGate started unknown visitor": only a face is an unknown visitor."""
+    import logging
+
+    log = AccessLog(gallery.store)
+    with caplog.at_level(logging.INFO, logger="facegate.door"):
+        log.record(AccessEvent("FaceGate started", reason="it was stopped cleanly"))
+        log.record(AccessEvent("Unknown", track=4, reason="nearest is ann at 0.61"))
+    started, unknown = log.events()[::-1]
+    assert (started.who, unknown.who) == ("", "unknown visitor")
+    assert AccessEvent("Unknown", track=5, visitor_id=3).who == "unknown visitor #3"
+    assert "FaceGate started (it was stopped cleanly)" in caplog.text and "unknown visitor" not in caplog.text.split("\n")[0]

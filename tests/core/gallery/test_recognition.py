@@ -109,3 +109,23 @@ def test_descriptor_from_chip_equals_dlibs_own(describer):
     shape = describer.landmarks(rgb, box)
     theirs = np.asarray(describer._model("descriptor").compute_face_descriptor(rgb, shape))
     assert np.linalg.norm(ours - theirs) < 1e-4
+
+
+def test_a_face_every_person_was_ruled_out_for_is_not_told_the_gallery_is_empty(gallery):
+    """With two people enrolled, a face marked "not this person" for both was reported as "the
+    gallery is empty"; the reason now says what happened."""
+    from core.gallery.store import NewSample, now, pack
+
+    rng = np.random.default_rng(7)
+    probe = rng.normal(0, 0.05, 128).astype(np.float32)
+    assert gallery.identify_descriptor(probe).reason == "the gallery is empty"
+    for name in ("ann", "bob"):
+        person, _ = gallery.enroll_samples(name, [NewSample(probe + rng.normal(0, 0.01, 128).astype(np.float32))])
+        with gallery.store.write("marking") as db:
+            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,NULL,?)",
+                       (person.id, pack(probe), now()))
+    gallery.reload_negatives()
+    match = gallery.identify_descriptor(probe)
+    assert match.name is None and not match.candidates
+    assert match.reason == ('none of the 2 people enrolled can be compared: each was ruled out for this face '
+                            '("not this person")')

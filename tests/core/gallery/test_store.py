@@ -161,3 +161,50 @@ def test_stored_settings_fall_back_to_defaults_and_say_why(db_path):
             assert problem.startswith("saved knobs settings ignored: ") and why in problem
         s.set_setting("knobs", '{"level": 5, "from_a_newer_version": true}')
         assert _Knobs.load_or_default(s) == (_Knobs(5), None)
+
+
+@dataclass
+class _KnobsV2(StoredSettings):
+    """_Knobs' next layout: ``level`` became ``volume``, ten times finer."""
+
+    KEY: ClassVar[str] = "knobs"
+    VERSION: ClassVar[int] = 2
+    volume: int = 30
+
+    @classmethod
+    def upgrade(cls, data, version):
+        return {"volume": data["level"] * 10} if version < 2 and "level" in data else data
+
+
+def test_stored_settings_carry_their_version_and_older_ones_are_upgraded(db_path):
+    with Store(db_path) as s:
+        _Knobs(level=4).save(s)
+        assert s.get_setting("knobs") == '{"level": 4, "version": 1}'
+        assert _KnobsV2.load(s) == _KnobsV2(volume=40)
+        s.set_setting("knobs", '{"level": 2}')          # written before settings had versions
+        assert _KnobsV2.load(s) == _KnobsV2(volume=20)
+        _KnobsV2(volume=70).save(s)
+        assert _KnobsV2.load(s) == _KnobsV2(70) and _Knobs.load(s) == _Knobs()   # a newer layout: the old one's defaults
+
+
+def test_a_setting_from_text_is_converted_and_checked(db_path):
+    assert _Knobs().with_text("level", " 9 ") == _Knobs(9)
+    for text, why in (("-1", "cannot be negative"), ("2.5", "knobs.level must be a whole number"),
+                      ("loud", "must be a whole number")):
+        with pytest.raises(ValueError, match=why):
+            _Knobs().with_text("level", text)
+    with pytest.raises(ValueError, match="knobs has no setting 'volume'"):
+        _Knobs().with_text("volume", "1")
+
+
+def test_the_gallery_generation_moves_for_people_samples_and_marks_only(db_path):
+    with Store(db_path) as s:
+        moves, writes = [s.gallery_generation()], s.generation()
+        s.set_setting("knobs", "{}")                          # settings, like the access log: not "the gallery changed"
+        assert s.gallery_generation() == moves[-1] and s.generation() > writes
+        for change in (lambda: s.enroll("bob", _samples(2)), lambda: s.rename("bob", "rob"),
+                       lambda: s.update_person("rob", allowed=False), lambda: s.remove_sample(s.samples("rob")[0].id),
+                       lambda: s.remove_person("rob")):
+            change()
+            moves.append(s.gallery_generation())
+        assert moves == sorted(set(moves)), moves             # each one moved it

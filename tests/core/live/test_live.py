@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from core.live.loop import LiveRecognizer, LiveSettings
+from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker, ProcessWorker
 from tests.support.data import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE
 
@@ -174,13 +174,3 @@ def test_reset_forgets_every_track(lin_gallery, clip, describer):
     result = rec.process(clip[200], 200 / 30)
     assert all(t.label == "…" or t.first_frame == result.index for t in result.tracks)
     rec.close()
-
-
-def test_saved_settings_are_converted_and_bad_ones_ignored():
-    saved = {"threshold": "0.45", "min_face": "80", "method": "hog", "redescribe_every": 2}
-    s = LiveSettings().with_saved(saved)
-    assert (s.threshold, s.min_face, s.method, s.redescribe_every) == (0.45, 80, "hog", 2)
-    bad = LiveSettings().with_saved({"threshold": "not a number", "method": "magic", "min_face": "80.5"})
-    assert (bad.threshold, bad.method, bad.min_face) == (LiveSettings().threshold, LiveSettings().method,
-                                                         LiveSettings().min_face)
-    assert LiveSettings(enroll_samples=4).with_saved({}) == LiveSettings(enroll_samples=4)
