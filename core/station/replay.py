@@ -14,6 +14,7 @@ would): the same video gives the same visits on any machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,10 @@ class NextFrame:
 
 
 def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
-           log: bool = False, worker=None) -> ReplayReport:
-    """Every visit in ``video`` and the unlocks, as the window would have decided them."""
+           log: bool = False, worker=None, on_frame: Callable[[int, object, tuple[int, int]], None] | None = None,
+           ) -> ReplayReport:
+    """Every visit in ``video`` and the unlocks, as the window would have decided them.
+    ``on_frame(index, result, (height, width))`` sees each frame's FrameResult (facegate eval-video)."""
     if worker is None:
         from core.live.worker import ProcessWorker
 
@@ -73,7 +76,10 @@ def replay(video: str | Path, gallery, live: LiveSettings | None = None, decisio
         with FrameSource(str(video), pace=False, loop=False) as source:
             recognizer.reset()  # what the window's capture thread does with a newly opened source
             for frame in iter(source.read, None):  # timed by the video's clock, not the machine's
-                visits.observe(frame.index, recognizer.process(frame.rgb, frame.index / source.fps))
+                result = recognizer.process(frame.rgb, frame.index / source.fps)
+                visits.observe(frame.index, result)
+                if on_frame is not None:
+                    on_frame(frame.index, result, frame.rgb.shape[:2])
                 frames += 1
     finally:
         recognizer.close()
