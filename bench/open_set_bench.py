@@ -1,7 +1,7 @@
 """A generated open set from the shared photos: people enrolled from ONE photo each, probes from
 other photos of other people (strangers) and of themselves (prints figures; never a test).
 
-    .venv/bin/python bench/open_set_bench.py [--splits 200] [--seed 0] [--threshold 0.4] [--margin 0.05]
+    .venv/bin/python bench/open_set_bench.py [--splits 200] [--seed 0] [--threshold 0.4] [--margin 0.05] [--photos 1]
 
 Identities (one face each photo, largest face): the knn_examples people (train and test photos),
 the single photos of Obama, Biden, Lin-Manuel and Alex Lacamoire, Obama's 2012 portrait, the eight
@@ -9,7 +9,8 @@ Microsoft Face people (16 portraits), the Silent-Face woman (her live photo and 
 showing her), and the seven GRID talkers (frames 0, 37 and 74 of each clip; the GRID man's two
 clips). In each split, half the identities (seeded) are enrolled from one random photo each, as a
 Yale-like test does; every photo of the other half is a stranger probe, and every other photo of an
-enrolled person a genuine probe. Counted, as ``facegate identify`` decides (threshold and margin):
+enrolled person a genuine probe (``--photos N``: N photos each, for people who have more than N;
+what enroll-folder's advice quotes). Counted, as ``facegate identify`` decides (threshold and margin):
 
 - strangers named (false accepts, FPIR: the share of stranger probes given any name),
 - genuine probes named right / named wrong / unknown (FNIR = 1 - named right),
@@ -64,6 +65,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--margin", type=float, default=None)
+    ap.add_argument("--photos", type=int, default=1, help="photos enrolled per person (people with more than this)")
     args = ap.parse_args()
 
     from core.gallery.api import Gallery
@@ -97,11 +99,11 @@ def main() -> None:
     nearest_strangers: list[float] = []
     for _ in range(args.splits):
         enrolled = rng.sample(people, len(people) // 2)
-        samples = {p: rng.choice(idx[p]) for p in enrolled}
+        samples = {p: rng.sample(idx[p], min(args.photos, len(idx[p]) - 1) or 1) for p in enrolled}
         ids = {p: k for k, p in enumerate(enrolled)}
 
         def match(i: int, samples=samples, ids=ids):
-            cands = sorted((Candidate(ids[p], p, float(dist[i, s]), s) for p, s in samples.items()),
+            cands = sorted((Candidate(ids[p], p, float(dist[i, s].min()), s[0]) for p, s in samples.items()),
                            key=lambda c: c.distance)
             return best_match(cands, threshold, margin)
 
@@ -113,7 +115,7 @@ def main() -> None:
                     fa += m.matched
                     within += (m.distance or 9) <= threshold
                     nearest_strangers.append(m.distance or 9)
-                elif i != samples[p]:
+                elif i not in samples[p] and len(idx[p]) > args.photos:
                     m = match(i)
                     probes_g += 1
                     right += m.name == p
