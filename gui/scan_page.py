@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.tools.scan import ScanChoices, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from core.tools.search import poor_warning
 from core.vision.detection import METHODS, Detector
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
@@ -211,7 +212,7 @@ class ScanPage(QWidget):
 
         def work(progress, should_stop):
             progress(0, 1, f"finding faces in {Path(path).name}…")
-            return self.gallery.faces(str(path), self.detector)
+            return self.gallery.query_faces(str(path), self.detector)
 
         self.jobs.start(f"searching with {Path(path).name}…", work, self._photo_faces, self._failed)
 
@@ -221,7 +222,8 @@ class ScanPage(QWidget):
             return
         face = max(faces, key=lambda f: f.box.area)
         self._query = face.descriptor
-        self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo.")
+        self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo."
+                             + (f" Warning: {poor_warning(face.problems)}." if face.problems else ""))
         self._refold()
 
     def _refold(self) -> None:

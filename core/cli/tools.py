@@ -76,7 +76,7 @@ def _search(args) -> int:
     if not result.faces:
         print(f"{args.image}: no face found")
     for face in result.faces:
-        print(f"face {face.box.as_tuple()}  ({face.search_ms:.2f} ms)")
+        print(f"face {face.box.as_tuple()}  ({face.search_ms:.2f} ms)" + (f"  WARNING: {face.warning}" if face.problems else ""))
         for h in face.hits:
             print(f"  {h.candidate.distance:.3f}  {h.candidate.name}  (sample {h.candidate.sample_id})")
         if not face.hits:
@@ -135,23 +135,24 @@ def _scan(args) -> int:
 
 def _scan_search(args) -> int:
     from core.tools.scan import DEFAULT_FOLD, ScanLibrary
+    from core.tools.search import poor_warning
 
     fold = DEFAULT_FOLD if args.fold is None else args.fold
     with open_gallery(args, write=False) as g:
         found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within)
-    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()),
+    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()), "poor": problems, "warning": poor_warning(problems),
              "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
                           "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
                           "distance": round(h.distance, 4), "count": h.count,
                           "folded": [f.id for f in h.folded]} for h in hits]}
-            for box, hits in found]
+            for box, hits, problems in found]
     if args.json:
         print(json.dumps(rows))
         return 0
     if not rows:
         print(f"{args.image}: no face found")
     for row in rows:
-        print(f"face {tuple(row['box'])}")
+        print(f"face {tuple(row['box'])}" + (f"  WARNING: {row['warning']}" if row["poor"] else ""))
         for h in row["similar"]:
             more = f"  (+{h['count'] - 1} similar)" if h["count"] > 1 else ""
             print(f"  {h['distance']:.3f}  {h['video']} frame {h['frame']} ({h['time']:.2f} s){more}")

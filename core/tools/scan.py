@@ -390,11 +390,11 @@ class ScanLibrary:
 
     def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
                          within: float | None = None,
-                         detector: Detector | None = None) -> list[tuple[Box, list[SimilarFace]]]:
-        """For every face in a photo that passes the quality gates, left to right: its box and the
-        similar found faces."""
-        return [(face.box, self.similar(face.descriptor, top, fold_distance, within))
-                for face in self.gallery.faces(as_rgb(image), detector) if face.descriptor is not None]
+                         detector: Detector | None = None) -> list[tuple[Box, list[SimilarFace], list[str]]]:
+        """For every face in a photo, left to right: its box, the similar found faces, and the
+        quality gates it fails (a poor face, turned or blurred, is searched all the same)."""
+        return [(face.box, self.similar(face.descriptor, top, fold_distance, within), face.problems)
+                for face in self.gallery.query_faces(as_rgb(image), detector) if face.descriptor is not None]
 
     # -- showing and enrolling --------------------------------------------------------------------
     def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:

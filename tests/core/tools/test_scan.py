@@ -76,7 +76,7 @@ def test_scan_finds_faces_only_where_the_readme_says(scanned):
 
 def test_lin_photo_lists_only_his_faces_folded(scanned, describer):
     lib, result, _ = scanned
-    ((_, hits),) = lib.similar_to_photo(IMAGES / "lin-manuel-miranda.png", top=100, within=0.65)
+    ((_, hits, _),) = lib.similar_to_photo(IMAGES / "lin-manuel-miranda.png", top=100, within=0.65)
     listed = [h.face for h in hits] + [f for h in hits for f in h.folded]
     assert all(in_lin(f.frame) for f in listed), [f.frame for f in listed]
     assert any(h.count > 1 for h in hits)
@@ -270,8 +270,8 @@ def test_a_long_still_shot_keeps_one_face_per_half_second_and_a_cut_starts_afres
     assert boxes[still[-1]].iou(boxes[BIDEN[0]]) > 0.5
 
     # his other photo finds both of his shots and nothing of Biden's; Biden's finds only his
-    def found(photo) -> set[int]:
-        ((_, hits),) = lib.similar_to_photo(photo, top=100, within=0.5)
+    def found(photo) -> set[int]:   # the photo's real face (biden2.jpg's painting half-shows two more, searched as poor)
+        ((_, hits, _),) = [row for row in lib.similar_to_photo(photo, top=100, within=0.5) if not row[2]]
         return {f.frame for h in hits for f in [h.face, *h.folded]}
 
     obama = found(IMAGES / "obama2.jpg")
