@@ -221,6 +221,12 @@ def _recent_faces(db: Database) -> None:
     db.execute("CREATE INDEX recent_faces_time ON recent_faces(time)")
 
 
+def _scan_poor_faces(db: Database) -> None:
+    """A scan keeps the best view of every followed face even when no view passes the quality gates,
+    marked poor with the gates it fails (comma-separated; '' for a good face)."""
+    db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -229,4 +235,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("site-ids", _site_ids),
     ("visitors", _visitors),
     ("recent-faces", _recent_faces),
+    ("scan-poor-faces", _scan_poor_faces),
 ]
