@@ -155,7 +155,10 @@ class Store:
                 "Restore a backup, or move the file away to start a new gallery.") from None
 
     def _check_integrity(self) -> None:
-        rows = self.db.execute("PRAGMA quick_check").fetchall()
+        try:
+            rows = self.db.execute("PRAGMA quick_check").fetchall()
+        except UnicodeDecodeError:  # the damage reached the text of SQLite's own report
+            raise DatabaseDamaged(f"{self.path}: the database file is damaged (its integrity report is unreadable)") from None
         if [r[0] for r in rows] != ["ok"]:
             detail = "; ".join(str(r[0]) for r in rows[:3])
             raise DatabaseDamaged(f"{self.path}: the database file is damaged ({detail})")
