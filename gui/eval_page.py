@@ -222,7 +222,7 @@ class EvalPage(QWidget):
         state = " (cancelled: the people listed were enrolled whole, the rest not at all)" if result.cancelled else ""
         self.summary.setText(f"Enrolled {len(result.enrolled)} people, {result.samples} samples from "
                              f"{result.images} photos{state}: " + ", ".join(result.enrolled))
-        self.skipped.setPlainText("\n".join(f"{f}: {why}" for f, why in result.skipped))
+        self.skipped.setPlainText("\n".join([f"{f}: {why}" for f, why in result.skipped] + list(result.advice.values())))
         if result.enrolled:
             self.gallery_changed.emit()
         self.enrolled.emit(result)

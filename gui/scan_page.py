@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.tools.scan import ScanChoices, ScanLibrary, ScanResult, ScanSettings, SimilarFace
+from core.tools.search import poor_warning
 from core.vision.detection import METHODS, Detector
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
@@ -77,12 +80,17 @@ class ScanPage(QWidget):
         self.fold.setPrefix("fold under ")
         self.fold.setValue(self.choices.fold)
         self.fold.valueChanged.connect(self._refold)
+        self.hide_poor = QCheckBox("Hide poor faces")
+        self.hide_poor.setToolTip("Leave out faces kept from a poor view only (too small, blurred, turned away); "
+                                  "listed otherwise, in amber, with what is wrong with them")
+        self.hide_poor.toggled.connect(self._refold)
         self.photo_button = QPushButton("Search with a photo…")
         self.photo_button.clicked.connect(self.choose_photo)
         self.remove_button = QPushButton("Remove scan")
         self.remove_button.clicked.connect(self.remove_video)
         bar = QHBoxLayout()
-        for w in (self.scan_button, self.every, self.method, self.fold, self.photo_button, self.remove_button):
+        for w in (self.scan_button, self.every, self.method, self.fold, self.hide_poor, self.photo_button,
+                  self.remove_button):
             bar.addWidget(w)
         bar.addStretch(1)
 
@@ -211,7 +219,7 @@ class ScanPage(QWidget):
 
         def work(progress, should_stop):
             progress(0, 1, f"finding faces in {Path(path).name}…")
-            return self.gallery.faces(str(path), self.detector)
+            return self.gallery.query_faces(str(path), self.detector)
 
         self.jobs.start(f"searching with {Path(path).name}…", work, self._photo_faces, self._failed)
 
@@ -221,21 +229,26 @@ class ScanPage(QWidget):
             return
         face = max(faces, key=lambda f: f.box.area)
         self._query = face.descriptor
-        self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo.")
+        self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo."
+                             + (f" Warning: {poor_warning(face.problems)}." if face.problems else ""))
         self._refold()
 
     def _refold(self) -> None:
         self._remember(fold=self.fold.value())
         if self._query is None:
             return
-        self.similar = self.library.similar(self._query, top=40, fold_distance=self.fold.value())
+        self.similar = self.library.similar(self._query, top=40, fold_distance=self.fold.value(),
+                                            hide_poor=self.hide_poor.isChecked())
         self.results.clear()
         for hit in self.similar:
             f = hit.face
-            text = f"{hit.distance:.2f}" + (f" ×{hit.count}" if hit.count > 1 else "")
+            text = f"{hit.distance:.2f}" + (f" ×{hit.count}" if hit.count > 1 else "") + (" (poor)" if f.poor else "")
             item = QListWidgetItem(thumbnail_icon(self.library.thumbnail(f.id)), text)
             item.setData(Qt.ItemDataRole.UserRole, f.id)
-            item.setToolTip(f"{f.video}, frame {f.frame} ({f.time:.2f} s), distance {hit.distance:.3f}"
+            if f.poor:
+                item.setForeground(QColor(200, 120, 0))
+            item.setToolTip((f"poor view ({f.poor}): less sure; " if f.poor else "")
+                            + f"{f.video}, frame {f.frame} ({f.time:.2f} s), distance {hit.distance:.3f}"
                             + (f"; {hit.count - 1} near-duplicate(s) folded in: frames "
                                + ", ".join(str(x.frame) for x in hit.folded[:20]) if hit.folded else ""))
             self.results.addItem(item)

@@ -106,7 +106,7 @@ class SearchPage(QWidget):
         def work(progress, should_stop):
             rgb = as_rgb(path, path)
             progress(0, 1, f"finding faces in {Path(path).name}…")
-            faces = searchable(self.gallery.faces(rgb, self.detector))
+            faces = searchable(self.gallery.query_faces(rgb, self.detector))
             return path, rgb, faces
 
         self.jobs.start(f"searching {Path(path).name}…", work, self._found, self._failed)
@@ -143,8 +143,9 @@ class SearchPage(QWidget):
                 self.table.setItem(r, col, QTableWidgetItem(str(value)))
         self.table.resizeColumnsToContents()
         ms = sum(f.search_ms for f in result.faces)
+        warnings = "".join(f"; face {i + 1}: {f.warning}" for i, f in enumerate(result.faces) if f.problems)
         self.summary.setText(f"{Path(result.source).name}: {len(result.faces)} face(s); "
-                             f"index searched in {ms:.2f} ms" if result.faces else
+                             f"index searched in {ms:.2f} ms{warnings}" if result.faces else
                              f"{Path(result.source).name}: no face found")
         self.save_button.setEnabled(bool(result.faces))
         self.searched.emit(result)
@@ -167,7 +168,7 @@ class SearchPage(QWidget):
             from core.site.search import search_site
 
             with SiteAdmin.from_config(config) as admin:
-                return source, [search_site(admin.conn, d, top, within) for _, d in faces]
+                return source, [search_site(admin.conn, q.descriptor, top, within) for q in faces]
 
         self.jobs.start("searching the whole site…", work, self._show_site, self._failed)
 

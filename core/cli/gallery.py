@@ -113,9 +113,10 @@ def _enroll_folder(args) -> int:
     out = {"people": result.enrolled, "samples": result.samples, "images": result.images,
            "seconds": round(elapsed, 2),
            "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
-           "skipped": skipped_json(result.skipped)}
+           "skipped": skipped_json(result.skipped), "advice": result.advice}
     say(args, out, f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
-         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {reason}" for _, reason in result.skipped))
+         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {reason}" for _, reason in result.skipped)
+        + "".join(f"\n  {text}" for text in result.advice.values()))
     return 0
 
 

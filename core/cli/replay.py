@@ -8,6 +8,12 @@ as the window decides, with a simulated door (never the real output), at full sp
 Read-only on the gallery unless --log. Every setting is the gallery's own, as the window uses
 them (`facegate settings`: the detector, smallest face and quality gates, the Door page's
 decision, the site's offline policy); --threshold tries another live threshold.
+
+    facegate eval-video VIDEO LABELS.csv [--json]   # per labelled shot: named right / wrong /
+                                                    # unknown, frames to name, unlocked; totals
+
+The labels say who is where, frame by frame (core.station.labels; the shared footage's and the
+clip's are in resources/labels/). Read-only on the gallery.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from core.errors import StoreError
 from core.live.sources import SourceError
 from core.paths import default_db
 
-COMMANDS = ("replay",)
+COMMANDS = ("replay", "eval-video")
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -27,6 +33,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                        help="play a recorded video through the live loop and the door decision (simulated door)")
     p.add_argument("video", type=Path)
     p.add_argument("--log", action="store_true", help="write the decisions to the access log (default: read-only)")
+    p = sub.add_parser("eval-video", parents=[common],
+                       help="replay a labelled recording through the door; per shot: named right / wrong / unknown")
+    p.add_argument("video", type=Path)
+    p.add_argument("labels", type=Path, help="CSV: first,last,person[,left,top,right,bottom,live] per shot")
 
 
 def run(args) -> int:
@@ -38,6 +48,15 @@ def run(args) -> int:
         raise SourceError(f"{args.video}: no such video file")
     if not Path(db).exists():
         raise StoreError(f"{db}: no gallery here (enroll someone first, or give --db)")
+    if args.command == "eval-video":
+        from core.station.eval_video import eval_video
+        from core.station.labels import read_labels
+
+        read_labels(args.labels)  # a bad label file is refused before the video is played
+        with Gallery(db, readonly=True) as g:
+            scored = eval_video(args.video, args.labels, g, threshold=args.threshold)
+        say(args, scored.as_dict(), scored.text())
+        return 0
     with Gallery(db, readonly=not args.log) as g:
         report = replay(args.video, g, log=args.log, threshold=args.threshold)
     text = "\n".join([v.line() for v in report.visits] or ["no faces"])

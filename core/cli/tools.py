@@ -34,6 +34,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--fold", type=float, default=None,
                    help="fold faces closer than this under their best representative (default 0.3)")
     p.add_argument("--within", type=float, default=None, help="list only faces within this distance")
+    p.add_argument("--hide-poor", action="store_true",
+                   help="leave out faces kept from a poor view (small, blurred, turned: listed with a warning otherwise)")
     p = sub.add_parser("eval", parents=[common],
                        help="precision@k, FAR and FRR on a folder of people (or, without DIR, on the gallery)")
     p.add_argument("folder", type=Path, nargs="?", default=None,
@@ -76,7 +78,7 @@ def _search(args) -> int:
     if not result.faces:
         print(f"{args.image}: no face found")
     for face in result.faces:
-        print(f"face {face.box.as_tuple()}  ({face.search_ms:.2f} ms)")
+        print(f"face {face.box.as_tuple()}  ({face.search_ms:.2f} ms)" + (f"  WARNING: {face.warning}" if face.problems else ""))
         for h in face.hits:
             print(f"  {h.candidate.distance:.3f}  {h.candidate.name}  (sample {h.candidate.sample_id})")
         if not face.hits:
@@ -124,37 +126,41 @@ def _scan(args) -> int:
     out = {"video": str(args.video), "video_id": result.video_id, "frames": result.frames_read,
            "frames_scanned": result.frames_scanned, "faces": result.faces, "faces_seen": result.seen,
            "seconds": round(result.seconds, 2), "frames_per_second": round(result.frames_per_second, 2),
-           "poor_faces": result.poor}
+           "poor_faces": result.poor, "kept_poor": result.poor_faces}
     print(json.dumps(out) if args.json else
           f"{args.video}: {result.faces} face(s) kept of {result.seen} seen in {result.frames_scanned} of "
           f"{result.frames_read} frames (each face's most frontal view per half second; {result.seconds:.1f} s, "
           f"{result.frames_per_second:.1f} scanned frames/s)"
-          + (f"; {result.poor} views too small, blurred or turned away to keep" if result.poor else ""))
+          + (f"; {result.poor} views too small, blurred or turned away" if result.poor else "")
+          + (f"; {result.poor_faces} of the faces kept from a poor view only (marked poor)" if result.poor_faces else ""))
     return 0
 
 
 def _scan_search(args) -> int:
     from core.tools.scan import DEFAULT_FOLD, ScanLibrary
+    from core.tools.search import poor_warning
 
     fold = DEFAULT_FOLD if args.fold is None else args.fold
     with open_gallery(args, write=False) as g:
-        found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within)
-    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()),
+        found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within,
+                                                hide_poor=args.hide_poor)
+    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()), "poor": problems, "warning": poor_warning(problems),
              "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
                           "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
-                          "distance": round(h.distance, 4), "count": h.count,
+                          "distance": round(h.distance, 4), "count": h.count, "poor": h.face.poor,
                           "folded": [f.id for f in h.folded]} for h in hits]}
-            for box, hits in found]
+            for box, hits, problems in found]
     if args.json:
         print(json.dumps(rows))
         return 0
     if not rows:
         print(f"{args.image}: no face found")
     for row in rows:
-        print(f"face {tuple(row['box'])}")
+        print(f"face {tuple(row['box'])}" + (f"  WARNING: {row['warning']}" if row["poor"] else ""))
         for h in row["similar"]:
             more = f"  (+{h['count'] - 1} similar)" if h["count"] > 1 else ""
-            print(f"  {h['distance']:.3f}  {h['video']} frame {h['frame']} ({h['time']:.2f} s){more}")
+            warn = f"  [poor view: {h['poor']}]" if h["poor"] else ""
+            print(f"  {h['distance']:.3f}  {h['video']} frame {h['frame']} ({h['time']:.2f} s){more}{warn}")
         if not row["similar"]:
             print("  no scanned face (scan a video first)")
     return 0

@@ -17,7 +17,7 @@ The payload (JSON; the MQTT ``decision`` topic and the webhook's POST body)::
 
     {"event_id": 42, "time": "2026-03-01T08:00:00.123+00:00", "door": "Front door",
      "type": "granted", "verdict": "Granted", "person": "Ada", "person_id": 3, "visitor": null,
-     "reason": "3 identifications agree, ...", "distance": 0.31, "margin": 0.12,
+     "reason": "3 of the last 5 identifications agree, ...", "distance": 0.31, "margin": 0.12,
      "door_answer": "unlocking", "track": 5, "has_snapshot": true}
 
 ``type`` is one of TYPES: granted, denied (not allowed, or outside their schedule), unknown

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +125,14 @@ class Gallery:
         quality gates with their descriptor, the others with the ``problems`` that kept it away."""
         rgb = as_rgb(image)
         return [self.describer.describe(rgb, found, self.quality) for found in (detector or self.detector).find(rgb)]
+
+    def query_faces(self, image: ImageLike, detector: Detector | None = None) -> list[Face]:
+        """Every face in ``image`` with its descriptor, even one that fails the quality gates (its
+        ``problems`` still say why): a search is worth making with a face turned aside or blurred,
+        shown with a warning, where the door and enrollment must refuse it."""
+        return [f if f.descriptor is not None or f.chip is None
+                else replace(f, descriptor=self.describer.descriptor_from_chip(f.chip))
+                for f in self.faces(image, detector)]
 
     # -- enrollment -----------------------------------------------------------------------------
     def enroll(self, name: str, images: Sequence[ImageLike], allowed: bool | None = None,

@@ -242,6 +242,12 @@ def _gallery_generation(db: Database) -> None:
                        f"BEGIN {bump} END")
 
 
+def _scan_poor_faces(db: Database) -> None:
+    """A scan keeps the best view of every followed face even when no view passes the quality gates,
+    marked poor with the gates it fails (comma-separated; '' for a good face)."""
+    db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -252,4 +258,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("recent-faces", _recent_faces),
     ("sample-provenance", _sample_provenance),
     ("gallery-generation", _gallery_generation),
+    ("scan-poor-faces", _scan_poor_faces),
 ]

@@ -15,9 +15,11 @@ would): the same video gives the same visits on any machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.door.decide import DecisionSettings
 from core.live.loop import LiveSettings
 from core.live.sources import FrameSource
 from core.station.station import Station
@@ -57,17 +59,21 @@ class NextFrame:
         return getattr(self.worker, name)
 
 
-def replay(video: str | Path, gallery, live: LiveSettings | None = None, log: bool = False,
-           worker=None, threshold: float | None = None) -> ReplayReport:
+def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
+           log: bool = False, worker=None, threshold: float | None = None,
+           on_frame: Callable[[int, object, tuple[int, int]], None] | None = None) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them. ``live``:
-    the loop's defaults under the stored settings (tests lengthen its timeouts); ``threshold``:
-    try another live threshold than the stored one."""
+    the loop's defaults under the stored settings (tests lengthen its timeouts); ``decision`` and
+    ``threshold``: try other decision settings or another live threshold than the stored ones;
+    ``on_frame(index, result, (height, width))`` sees each frame's FrameResult (facegate eval-video)."""
     if worker is None:
         from core.live.worker import ProcessWorker
 
         worker = ProcessWorker(gallery.describer.model_dir)
     station = Station.for_replay(gallery, NextFrame(worker), log=log, live=live)
     recognizer = station.recognizer
+    if decision is not None:
+        station.decider.settings = decision
     if threshold is not None:
         recognizer.update_settings(threshold=threshold)
     visits, frames = VisitLog(), 0
@@ -75,7 +81,10 @@ def replay(video: str | Path, gallery, live: LiveSettings | None = None, log: bo
         with FrameSource(str(video), pace=False, loop=False) as source:
             recognizer.reset()  # what the window's capture thread does with a newly opened source
             for frame in iter(source.read, None):  # timed by the video's clock, not the machine's
-                visits.observe(frame.index, recognizer.process(frame.rgb, frame.index / source.fps))
+                result = recognizer.process(frame.rgb, frame.index / source.fps)
+                visits.observe(frame.index, result)
+                if on_frame is not None:
+                    on_frame(frame.index, result, frame.rgb.shape[:2])
                 frames += 1
     finally:
         station.close()

@@ -22,6 +22,11 @@ What is measured (all distances Euclidean, per person = distance to that person'
   their photos is matched against everyone else; the share of those attempts whose nearest person
   is within t. This is what a stranger at the door risks.
 - ``recommended``: the largest threshold whose FAR is at most ``target_far``.
+- In NIST's 1:N terms (FRVT identification): the FAR above is the false positive identification
+  rate (FPIR: a stranger searched against a gallery of N-1 people comes back with someone within
+  the threshold), 1 - GAR the false negative identification rate (FNIR: the mate is not the
+  nearest within the threshold). ``fnir_at_target`` is the FNIR at the recommended threshold, for
+  this gallery's size N (FPIR grows with N: a bigger gallery needs its own measurement).
 
 Evaluating the app's own gallery works the same way with leave-one-sample-out: every sample of a
 person with two or more samples is a probe once, against all other samples.
@@ -113,6 +118,11 @@ class EvalReport:
 
     def row(self, threshold: float) -> ThresholdRow:
         return min(self.thresholds, key=lambda r: abs(r.threshold - threshold))
+
+    @property
+    def fnir_at_target(self) -> float | None:
+        """FNIR at the recommended threshold (where FPIR <= target_far), None without one."""
+        return None if self.recommended is None else round(self.row(self.recommended).false_reject_rate, 4)
 
 
 # -- reading a folder of people -----------------------------------------------------------------
@@ -280,6 +290,7 @@ def report_json(report: EvalReport) -> dict:
         "not_splittable": report.not_splittable,
         "impostor_attempts": report.impostor_attempts,
         "target_far": report.target_far, "recommended_threshold": report.recommended,
+        "gallery_size": report.people, "fpir_target": report.target_far, "fnir_at_target": report.fnir_at_target,
         "caution": report.caution or None,
         "thresholds": [{"threshold": r.threshold, "false_accept_rate": round(r.false_accept_rate, 4),
                         "genuine_accept_rate": round(r.genuine_accept_rate, 4),
@@ -315,6 +326,11 @@ def report_summary(report: EvalReport) -> list[str]:
     lines.append(f"recommended threshold for FAR <= {report.target_far:g}: "
                  + (f"{report.recommended:.2f}" if report.recommended is not None else
                     "none (too few people to measure false accepts)"))
+    if report.recommended is not None:
+        at = report.row(report.recommended)
+        lines.append(f"1:N (N = {report.people} people, each searched against the other {report.people - 1}): "
+                     f"FNIR {at.false_reject_rate:.3f} at FPIR {at.false_accept_rate:.4f} (target <= {report.target_far:g}), "
+                     f"threshold {report.recommended:.2f}")
     if report.caution:
         lines.append(report.caution)
     return lines

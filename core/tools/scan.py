@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -36,7 +36,7 @@ from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import DESCRIPTOR_DIM, Box
-from core.tools.scan_tracks import FaceFollower, View
+from core.tools.scan_tracks import Ended, FaceFollower, offer_poor
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import ImageLike, as_rgb
 from core.vision.quality import precheck
@@ -100,11 +100,13 @@ class ScanResult:
     cancelled: bool
     seconds: float
     #: Views that failed the quality gates (too small, turned away: checked on every view; blurred:
-    #: on the views tried for a descriptor); none is kept.
+    #: on the views tried for a descriptor).
     poor: int = 0
     #: Every face the detector saw in the scanned frames (views). Of each followed face's half
     #: second, one view is kept (core.tools.scan_tracks); the others are neither described nor stored.
     seen: int = 0
+    #: Faces kept from a poor view: followed faces none of whose views passed the gates (in ``faces``).
+    poor_faces: int = 0
 
     @property
     def frames_per_second(self) -> float:
@@ -140,6 +142,7 @@ class ScannedFace:
     frame: int
     time: float
     box: Box
+    poor: str = ""   # the quality gates its best view failed ("" for a good face): shown with a warning
 
 
 @dataclass
@@ -164,6 +167,7 @@ class _Searchable:
     faces: list[ScannedFace]
     vectors: np.ndarray = field(repr=False)
     sq: np.ndarray = field(repr=False)
+    poor: np.ndarray = field(repr=False)   # which faces were kept from a poor view
 
 
 class ScanLibrary:
@@ -205,6 +209,7 @@ class ScanLibrary:
         gate = self.gallery.quality
         started = last_write = time.perf_counter()
         index = poor = seen = 0
+        kept_poor = [0]
         cancelled = False
         try:
             while True:
@@ -223,8 +228,8 @@ class ScanLibrary:
                 found = detector.find(rgb)
                 usable = [not precheck(d, gate) for d in found]
                 seen, poor = seen + len(found), poor + usable.count(False)
-                for views in follower.follow(rgb, index, found, usable):
-                    poor += self._keep_best(views, rows, fps)
+                for ended in follower.follow(rgb, index, found, usable):
+                    poor += self._keep_best(ended, rows, fps, kept_poor)
                 video.frames_scanned += 1
                 index += 1
                 if rows and time.perf_counter() - last_write >= settings.batch_seconds:
@@ -232,8 +237,8 @@ class ScanLibrary:
                     rows, last_write = [], time.perf_counter()
                 if on_progress is not None:
                     on_progress(index, max(total, index), video.faces + len(rows))
-            for views in follower.flush():  # the faces on screen at the end (or at the cancel)
-                poor += self._keep_best(views, rows, fps)
+            for ended in follower.flush():  # the faces on screen at the end (or at the cancel)
+                poor += self._keep_best(ended, rows, fps, kept_poor)
         finally:
             cap.release()
         if video.frames_scanned == 0 and not cancelled:
@@ -243,19 +248,36 @@ class ScanLibrary:
         if on_progress is not None and not cancelled:
             on_progress(index, index, video.faces)  # the end: the true frame count is known now
         return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces, cancelled,
-                          time.perf_counter() - started, poor, seen)
+                          time.perf_counter() - started, poor, seen, kept_poor[0])
 
-    def _keep_best(self, views: list[View], rows: list[tuple], fps: float) -> int:
+    def _keep_best(self, ended: Ended, rows: list[tuple], fps: float, kept_poor: list[int]) -> int:
         """Describe the best of a followed face's views that passes the quality gates and add it
-        to ``rows``; returns how many views failed the chip's gates on the way."""
-        for failed, view in enumerate(views):
-            face = self.gallery.describer.describe(view.rgb, view.detection, self.gallery.quality)
+        to ``rows``; when the face ends with no good view kept, keep its best poor view, marked
+        poor. Returns how many views failed the chip's gates on the way."""
+        describer, gate = self.gallery.describer, self.gallery.quality
+        failed = 0
+        for view in ended.views:
+            face = describer.describe(view.rgb, view.detection, gate)
             if face.descriptor is not None:
-                sample = sample_of(view.rgb, face, "", how="scan")
-                rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
-                             sample.thumbnail, sample.quality))
-                return failed
-        return len(views)
+                self._row(rows, view, face, fps, "")
+                ended.face.kept = True
+                break
+            failed += 1
+            offer_poor(ended.face, view)
+        if ended.final and not ended.face.kept and ended.face.poor is not None:
+            view = ended.face.poor
+            face = describer.describe(view.rgb, view.detection, gate)
+            if face.chip is not None:
+                face = replace(face, descriptor=describer.descriptor_from_chip(face.chip))
+                self._row(rows, view, face, fps, ", ".join(face.problems or precheck(view.detection, gate)) or "poor")
+                kept_poor[0] += 1
+        return failed
+
+    @staticmethod
+    def _row(rows: list[tuple], view, face, fps: float, poor: str) -> None:
+        sample = sample_of(view.rgb, face, "", how="scan")
+        rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
+                     sample.thumbnail, sample.quality, poor))
 
     def _write(self, video: ScannedVideo, rows: list[tuple], frames_read: int, complete: bool) -> None:
         """One transaction: the video's row (replacing an older scan of the file, the first time)
@@ -270,7 +292,7 @@ class ScanLibrary:
                      video.scanned)).lastrowid
             db.conn.executemany(
                 "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor, thumbnail, "
-                "quality) VALUES(?,?,?,?,?,?,?,?,?,?)", [(video.id, *r) for r in rows])
+                "quality, poor) VALUES(?,?,?,?,?,?,?,?,?,?,?)", [(video.id, *r) for r in rows])
             db.execute("UPDATE scan_videos SET frames_scanned = ?, complete = ?, frame_count = ? WHERE id = ?",
                        (video.frames_scanned, int(complete), max(video.frame_count, frames_read), video.id))
         video.faces += len(rows)
@@ -335,20 +357,23 @@ class ScanLibrary:
                 rows = self.store.read(
                     _FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
                 # float64: the dot-product distances below need the precision near the fold boundary
-                mat = (np.frombuffer(b"".join(r[9] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
+                mat = (np.frombuffer(b"".join(r[10] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
                        if rows else np.empty((0, DESCRIPTOR_DIM), np.float64))
-                self._cache = _Searchable(generation, [_face(r) for r in rows], mat, np.einsum("ij,ij->i", mat, mat))
+                faces = [_face(r) for r in rows]
+                self._cache = _Searchable(generation, faces, mat, np.einsum("ij,ij->i", mat, mat),
+                                          np.array([bool(f.poor) for f in faces], bool))
             return self._cache
 
     def similar(self, descriptor: np.ndarray, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                within: float | None = None) -> list[SimilarFace]:
+                within: float | None = None, hide_poor: bool = False) -> list[SimilarFace]:
         """The ``top`` most similar found faces across all scanned videos, nearest first, each
         with the faces closer than ``fold_distance`` to it folded under it (0 folds nothing).
 
         Taken nearest first, a face closer than ``fold_distance`` to an already listed face is
         folded under the nearest such face; any other face is listed, until ``top`` are listed.
         Vectorised: one matrix-vector product per listed face, so 20 000 faces take
-        milliseconds rather than a Python loop per face.
+        milliseconds rather than a Python loop per face. ``hide_poor`` leaves out the faces kept
+        from a poor view (ScannedFace.poor).
         """
         found = self._searchable()
         if not found.faces or top < 1:
@@ -357,6 +382,8 @@ class ScanLibrary:
         query = np.asarray(descriptor, np.float64).reshape(DESCRIPTOR_DIM)
         dist = np.sqrt(np.maximum(sq + query @ query - 2.0 * (mat @ query), 0.0))
         order = np.argsort(dist, kind="stable")
+        if hide_poor:
+            order = order[~found.poor[order]]
         if within is not None:
             order = order[dist[order] <= within]
         position = np.empty(len(dist), np.int64)
@@ -385,16 +412,16 @@ class ScanLibrary:
         return [SimilarFace(found.faces[r], float(dist[r]), [found.faces[f] for f in groups[r]]) for r in reps]
 
     def similar_to_face(self, face_id: int, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                        within: float | None = None) -> list[SimilarFace]:
-        return self.similar(self.descriptor(face_id), top, fold_distance, within)
+                        within: float | None = None, hide_poor: bool = False) -> list[SimilarFace]:
+        return self.similar(self.descriptor(face_id), top, fold_distance, within, hide_poor)
 
     def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                         within: float | None = None,
-                         detector: Detector | None = None) -> list[tuple[Box, list[SimilarFace]]]:
-        """For every face in a photo that passes the quality gates, left to right: its box and the
-        similar found faces."""
-        return [(face.box, self.similar(face.descriptor, top, fold_distance, within))
-                for face in self.gallery.faces(as_rgb(image), detector) if face.descriptor is not None]
+                         within: float | None = None, detector: Detector | None = None,
+                         hide_poor: bool = False) -> list[tuple[Box, list[SimilarFace], list[str]]]:
+        """For every face in a photo, left to right: its box, the similar found faces, and the
+        quality gates it fails (a poor face, turned or blurred, is searched all the same)."""
+        return [(face.box, self.similar(face.descriptor, top, fold_distance, within, hide_poor), face.problems)
+                for face in self.gallery.query_faces(as_rgb(image), detector) if face.descriptor is not None]
 
     # -- showing and enrolling --------------------------------------------------------------------
     def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:
@@ -429,12 +456,12 @@ class ScanLibrary:
 
 
 #: A found face's row, as _face() reads it.
-_FACE_SELECT = ("SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom "
+_FACE_SELECT = ("SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom, f.poor "
                 "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id")
 
 
 def _face(r: tuple) -> ScannedFace:
-    return ScannedFace(r[0], r[1], r[2], r[3], r[4], Box(r[5], r[6], r[7], r[8]))
+    return ScannedFace(r[0], r[1], r[2], r[3], r[4], Box(r[5], r[6], r[7], r[8]), r[9])
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:

@@ -13,7 +13,10 @@ with, and enrolled from, face the camera: the frontal view is the one they match
 HOG and Haar give no landmarks: their widest view of the stretch is described.
 
 A view that fails the quality gates (core.vision.quality) never stands for its stretch; when the
-chosen view fails the chip's gates (blur), the next best is tried. Undescribed views store nothing.
+chosen view fails the chip's gates (blur), the next best is tried. But a scan is an archive search:
+a face none of whose views ever passes the gates (a walker 60 px wide, turned and blurred) must not
+vanish, so each followed face also holds its best poor view (the widest, then the least turned),
+and when the face ends without a good view kept the scan keeps that one, marked poor.
 
 Faces are paired by overlap (core.vision.tracking.pair_boxes). A face missing from ``max_misses``
 scanned frames running ends, and at a cut every face ends, so a shot's faces never stand for the
@@ -51,6 +54,18 @@ class FollowedFace:
     misses: int = 0
     stretch_start: int | None = None
     views: list[View] = field(default_factory=list)  # best first, at most HELD_VIEWS
+    poor: View | None = None     # its best view that failed the gates, kept if no good view ever is
+    kept: bool = False           # a good view of it was kept (set by the scan)
+
+
+@dataclass
+class Ended:
+    """A stretch of a followed face handed over to be described (``views``, best first; may be
+    empty), and whether the face itself ended (``final``: its poor view is now due, if needed)."""
+
+    face: FollowedFace
+    views: list[View]
+    final: bool = False
 
 
 class FaceFollower:
@@ -65,10 +80,10 @@ class FaceFollower:
         self.cuts = CutDetector(cut_threshold)
         self.faces: list[FollowedFace] = []
 
-    def follow(self, rgb: np.ndarray, frame: int, found: list[Detection], usable: list[bool]) -> list[list[View]]:
+    def follow(self, rgb: np.ndarray, frame: int, found: list[Detection], usable: list[bool]) -> list[Ended]:
         """Take this frame's detections (``usable``: which passed the detector-only quality gates;
-        the others are followed but never described) and return the stretches that ended."""
-        ended: list[list[View]] = []
+        the others are followed and held as poor views) and return the stretches that ended."""
+        ended: list[Ended] = []
         if self.cuts(rgb):
             ended += self.flush()
         pairs = {j: i for i, j in pair_boxes([f.box for f in self.faces], [d.box for d in found], self.min_iou)}
@@ -77,9 +92,12 @@ class FaceFollower:
             face = self.faces[pairs[j]] if j in pairs else FollowedFace(detection.box)
             face.box, face.misses = detection.box, 0
             if face.stretch_start is not None and frame - face.stretch_start >= self.interval:
-                ended.append(_close(face))
+                ended.append(Ended(face, _close(face)))
+            view = View(frame, rgb, detection, _rank(detection))
             if usable[j]:
-                _offer(face, View(frame, rgb, detection, _rank(detection)))
+                _offer(face, view)
+            else:
+                offer_poor(face, view)
             current.append(face)
         kept = {id(f) for f in current}
         for face in self.faces:
@@ -88,16 +106,22 @@ class FaceFollower:
             face.misses += 1
             if face.misses <= self.max_misses:
                 current.append(face)
-            elif face.views:
-                ended.append(_close(face))
+            else:
+                ended.append(Ended(face, _close(face), final=True))
         self.faces = current
         return ended
 
-    def flush(self) -> list[list[View]]:
+    def flush(self) -> list[Ended]:
         """End every face (a cut, the end of the video): their open stretches."""
-        ended = [_close(f) for f in self.faces if f.views]
+        ended = [Ended(f, _close(f), final=True) for f in self.faces]
         self.faces = []
         return ended
+
+
+def offer_poor(face: FollowedFace, view: View) -> None:
+    """Hold ``view`` as the face's poor view if it beats the one held: wider, then less turned."""
+    if face.poor is None or (-view.rank[1], -view.rank[0]) > (-face.poor.rank[1], -face.poor.rank[0]):
+        face.poor = view
 
 
 def _offer(face: FollowedFace, view: View) -> None:

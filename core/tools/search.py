@@ -14,6 +14,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -38,6 +39,14 @@ class SearchHit:
     thumbnail: np.ndarray | None = field(default=None, repr=False)
 
 
+class QueryFace(NamedTuple):
+    """A face to search with; ``problems``: the quality gates it fails (searched all the same)."""
+
+    box: Box
+    descriptor: np.ndarray
+    problems: tuple[str, ...] = ()
+
+
 @dataclass
 class FaceSearch:
     """One face of the query photo, its thumbnail, its hits (nearest first) and the lookup time."""
@@ -46,6 +55,16 @@ class FaceSearch:
     thumbnail: np.ndarray = field(repr=False)
     hits: list[SearchHit]
     search_ms: float
+    problems: tuple[str, ...] = ()   # a poor query face: the hits are less sure
+
+    @property
+    def warning(self) -> str:
+        return poor_warning(self.problems)
+
+
+def poor_warning(problems: tuple[str, ...] | list[str]) -> str:
+    """What to tell the operator about a poor query face ("" for a good one)."""
+    return f"poor query face ({', '.join(problems)}): searched anyway, the distances are less sure" if problems else ""
 
 
 @dataclass
@@ -69,17 +88,18 @@ def search_photo(gallery: Gallery, image: ImageLike, top: int = 5, within: float
     source = label or (str(image) if isinstance(image, (str, Path)) else "<image>")
     started = time.perf_counter()
     rgb = as_rgb(image, source)
-    result = search_faces(gallery, rgb, searchable(gallery.faces(rgb, detector)), top, within, source)
+    result = search_faces(gallery, rgb, searchable(gallery.query_faces(rgb, detector)), top, within, source)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def searchable(faces: list[Face]) -> list[tuple[Box, np.ndarray]]:
-    """(box, descriptor) of the faces that passed the quality gates: only those are searched."""
-    return [(face.box, face.descriptor) for face in faces if face.descriptor is not None]
+def searchable(faces: list[Face]) -> list[QueryFace]:
+    """The faces that have a descriptor (Gallery.query_faces gives every face one), with the gates
+    each fails."""
+    return [QueryFace(face.box, face.descriptor, tuple(face.problems)) for face in faces if face.descriptor is not None]
 
 
-def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.ndarray]], top: int = 5,
+def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[QueryFace], top: int = 5,
                  within: float | None = None, source: str = "<image>") -> SearchResult:
     """Search faces already found in ``rgb`` (box, descriptor): cheap, so a window can re-run it
     at once when K or the maximum distance changes."""
@@ -89,12 +109,12 @@ def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[tuple[Box, np.nd
         raise FaceGateError("the maximum distance (--within) must be above 0")
     started = time.perf_counter()
     out = []
-    for box, descriptor in faces:
+    for box, descriptor, problems in faces:
         t0 = time.perf_counter()
         found = gallery.within(descriptor, within)[:top] if within is not None else gallery.top_k(descriptor, top)
         ms = (time.perf_counter() - t0) * 1000
         hits = [SearchHit(c, _thumbnail(gallery, c.sample_id)) for c in found]
-        out.append(FaceSearch(box, crop(rgb, box, size=TILE), hits, ms))
+        out.append(FaceSearch(box, crop(rgb, box, size=TILE), hits, ms, tuple(problems)))
     return SearchResult(source, out, time.perf_counter() - started, top, within)
 
 
@@ -125,7 +145,8 @@ def comparison_image(result: SearchResult) -> Image.Image:
     for row, face in enumerate(result.faces):
         y = GAP + row * (TILE + CAPTION + GAP)
         tiles: list[tuple[np.ndarray | None, str, str, tuple[int, int, int]]] = [
-            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))]
+            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200)) if not face.problems else
+            (face.thumbnail, "poor query", face.problems[0], (200, 120, 0))]
         for hit in face.hits:
             c = hit.candidate
             tiles.append((hit.thumbnail, c.name, f"{c.distance:.3f}", (40, 40, 40)))
@@ -164,6 +185,7 @@ def result_json(result: SearchResult) -> dict:
     return {"source": result.source, "seconds": round(result.seconds, 3), "top": result.top,
             "within": result.within,
             "faces": [{"box": list(f.box.as_tuple()), "search_ms": round(f.search_ms, 3),
+                       "poor": list(f.problems), "warning": f.warning,
                        "hits": [{"name": h.candidate.name, "distance": round(h.candidate.distance, 4),
                                  "sample_id": h.candidate.sample_id} for h in f.hits]}
                       for f in result.faces]}

@@ -49,3 +49,9 @@ def clip_frames(path: Path = CLIP) -> list:
     cap.release()
     assert frames, f"could not read {path}"
     return frames
+
+
+def video_frame(path: Path, index: int):
+    """One frame of a video as an RGB array (a still taken from a recording; read from the start,
+    as seeking an MPEG-1 file may land on another frame)."""
+    return clip_frames(path)[index]

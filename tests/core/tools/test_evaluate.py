@@ -82,6 +82,8 @@ def test_knn_train_report_matches_an_independent_recomputation(knn_photos, knn_d
     assert report.row(0.3).genuine_accept_rate < report.row(0.5).genuine_accept_rate == 1.0
     ok = [r.threshold for r in report.thresholds if r.false_accept_rate <= report.target_far]
     assert report.recommended == max(ok) and report.caution  # 9 attempts cannot show a 1% FAR
+    # NIST 1:N terms: FNIR at the recommended threshold, where FPIR (the FAR) meets the target
+    assert report.fnir_at_target == pytest.approx(1 - rows[report.recommended][1], abs=1e-4)
 
 
 def test_splits_are_seeded_and_repeatable(knn_photos):
@@ -169,6 +171,7 @@ def test_cli_eval_refuses_a_missing_folder(tmp_path, capsys):
 def test_report_json_is_plain(knn_photos):
     data = json.loads(json.dumps(report_json(evaluate(knn_photos, rounds=1))))
     assert data["p_at_1"] == 1.0 and len(data["thresholds"]) == 61
+    assert data["gallery_size"] == 5 and data["fpir_target"] == 0.01 and 0 <= data["fnir_at_target"] <= 1
 
 
 def test_cli_eval_prints_a_table_people_can_read(flat_folder, capsys):
@@ -176,6 +179,7 @@ def test_cli_eval_prints_a_table_people_can_read(flat_folder, capsys):
     out = capsys.readouterr().out
     assert "not splittable (a single photo): alex" in out
     assert "recommended threshold for FAR <= 0.01" in out and "caution:" in out
+    assert "1:N (N = 3 people, each searched against the other 2): FNIR " in out and " at FPIR " in out
     assert "\n     0.40  " in out and "skipped" in out and "notes.txt" in out
 
 
