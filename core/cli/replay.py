@@ -13,7 +13,7 @@ decision, the site's offline policy); --threshold tries another live threshold.
                                                     # unknown, frames to name, unlocked; totals
 
 The labels say who is where, frame by frame (core.station.labels; the shared footage's and the
-clip's are in resources/labels/). Read-only on the gallery.
+clip's are in tests/data/labels/). Read-only on the gallery.
 """
 from __future__ import annotations
 
