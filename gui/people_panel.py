@@ -221,6 +221,6 @@ class SamplesDialog(QDialog):
         if item is None:
             return
         sample_id = item.data(Qt.ItemDataRole.UserRole)
-        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?"):
-            if self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id)):
-                self.reload()
+        if (ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?")
+                and self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id))):
+            self.reload()

@@ -3,6 +3,7 @@ a face (or load a photo) for the most similar faces in every scanned video with 
 folded, see the frame with the box, and enroll a person from a found face."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -152,10 +153,8 @@ class ScanPage(QWidget):
 
     def _remember(self, **changes) -> None:
         self.choices = replace(self.choices, **changes)
-        try:
+        with contextlib.suppress(FaceGateError):  # a read-only gallery: the choice lasts for this session
             self.choices.save(self.gallery.store)
-        except FaceGateError:
-            pass  # a read-only gallery: the choice lasts for this session
 
     # -- browsing -------------------------------------------------------------------------------
     def reload(self, select: int | None = None) -> None:

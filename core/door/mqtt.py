@@ -27,6 +27,7 @@ own copies of unsent messages), so the outbox's retry is the only one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -165,8 +166,6 @@ class MqttSink:
         """Say 'offline' (a clean disconnect sends no last will) and disconnect."""
         client = self._client
         if client is not None and client.is_connected():
-            try:
+            with contextlib.suppress(OSError):  # the broker went away first: its last will says offline
                 self._publish(client, [(f"{self.base}/availability", "offline", True)])
-            except OSError:
-                pass  # the broker went away first: its last will says offline
         self._drop()

@@ -310,7 +310,7 @@ class Store:
                 if notes is not None:
                     db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person_id))
             ids: list[int] = []
-            for blob, s in zip(blobs, samples):
+            for blob, s in zip(blobs, samples, strict=True):
                 cur = db.execute(
                     "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, how, added_by) "
                     "VALUES(?,?,?,?,?,?,?,?)",

@@ -195,10 +195,8 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
         conn = psycopg.connect(**params, autocommit=autocommit)
     except psycopg.OperationalError as exc:
         raise SiteError(f"cannot reach the site at {redact(url)}: {first_line(exc)}") from None
-    try:
+    with contextlib.suppress(psycopg.ProgrammingError):  # no pgvector: only a site's set-up connection can go on without it
         register_vector(conn)
-    except psycopg.ProgrammingError:  # no pgvector: only a site's set-up connection can go on without it
-        pass
     return conn
 
 

@@ -18,6 +18,7 @@ recognition reads the local gallery, and the only shared step is the short local
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -402,10 +403,8 @@ class SiteSync:
 
     def kick(self) -> None:
         """Sync now (the Site page's button, a new access event); never blocks."""
-        try:
+        with contextlib.suppress(queue.Full):
             self._commands.put_nowait("sync")
-        except queue.Full:
-            pass
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -453,10 +452,8 @@ class SiteSync:
             finally:
                 for c in (listener, conn):
                     if c is not None:
-                        try:
+                        with contextlib.suppress(Exception):
                             c.close()
-                        except Exception:
-                            pass
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 

@@ -145,10 +145,7 @@ class Detector:
         shrink (the cost falls with the pixel count); only a tiny ``min_face`` enlarges, in tiles."""
         scale = YUNET_FACE_PX / self.settings.min_face
         h, w = rgb.shape[:2]
-        if scale <= 1 or max(h, w) * scale <= YUNET_MAX_SIDE:
-            raw = self._yunet_raw(rgb, scale)
-        else:
-            raw = self._yunet_tiled(rgb, scale)
+        raw = self._yunet_raw(rgb, scale) if scale <= 1 or max(h, w) * scale <= YUNET_MAX_SIDE else self._yunet_tiled(rgb, scale)
         out: list[Detection] = []
         for x, y, bw, bh, *rest in raw.tolist():
             if bw < self.settings.min_face * 0.8:  # YuNet's box is tighter than HOG's: a little slack
