@@ -11,6 +11,8 @@ that installed the lock (their own tests) are not gated.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
@@ -22,7 +24,7 @@ class AdminDialog(QDialog):
     """Ask for the admin PIN (``setting=False``) or choose one (``setting=True``, typed twice).
     The dialog stays open on a wrong answer, saying why (and how long to wait)."""
 
-    def __init__(self, session: AdminSession, what: str, setting: bool = False, parent=None) -> None:
+    def __init__(self, session: AdminSession, what: str, setting: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setting = setting
@@ -97,7 +99,8 @@ def require_admin(widget: QWidget, what: str) -> bool:
     return dialog.exec() == QDialog.DialogCode.Accepted
 
 
-def install_admin(window) -> AdminSession:
+# window: Any: a lookup table (getattr) until a Station replaces it (issue 25); MainWindow here would be an import cycle
+def install_admin(window: Any) -> AdminSession:
     """Give the window an admin session over its gallery, an Admin menu (lock now, change the
     PIN), and on first start (no PIN yet) the dialog to choose one, without blocking the video."""
     session = AdminSession(AdminLock(window.gallery.store))
@@ -116,6 +119,6 @@ def install_admin(window) -> AdminSession:
     return session
 
 
-def _change_pin(window, session: AdminSession) -> None:
+def _change_pin(window: QWidget, session: AdminSession) -> None:
     if require_admin(window, "change the admin PIN"):
         AdminDialog(session, "", setting=True, parent=window).exec()

@@ -6,6 +6,8 @@ decision out (MQTT, webhook: core.door.events) when the Door page says where. Th
 closes (core.door.base also locks at interpreter exit, and the guard process on a crash)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from core.door import start_door
@@ -23,12 +25,17 @@ from gui.recent_page import RecentPage
 from gui.schedule_editor import ScheduleEditor
 from gui.visitors_page import VisitorsPage
 
+if TYPE_CHECKING:
+    from core.door.access_log import AccessEvent
+    from core.door.base import DoorStatus
+
 
 class DoorPages(QObject):
     logged = Signal(object)  # an AccessEvent just written (from the decider's writer thread)
     learned = Signal(int)    # learning mode added a sample (from the decider's writer thread)
 
-    def __init__(self, window) -> None:
+    # window: Any: a lookup table (getattr) until a Station replaces it (issue 25); MainWindow here would be an import cycle
+    def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
         store = window.gallery.store
@@ -74,10 +81,10 @@ class DoorPages(QObject):
         self.show_events_status()
 
     # The publisher may be replaced (Apply) while the writer and door threads call these.
-    def _publish(self, event) -> None:
+    def _publish(self, event: AccessEvent) -> None:
         self.events.publish(event)
 
-    def _door_changed(self, status) -> None:
+    def _door_changed(self, status: DoorStatus) -> None:
         self.events.door_changed(status)
 
     def show_events_status(self) -> None:
@@ -123,7 +130,7 @@ class DoorPages(QObject):
         self.door.close()
         self.events.close(timeout=1.0)
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
             self.shutdown()
         return False

@@ -20,14 +20,18 @@ door down.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QScreen, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QMouseEvent, QScreen, QShortcut
 from PySide6.QtWidgets import QDialog
 
 from core.service.awake import ScreenAwake
 from core.service.unit import ADMIN_QUIT_STATUS
 from gui.admin_dialog import AdminDialog, require_admin
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 log = logging.getLogger("facegate.kiosk")
 
@@ -66,7 +70,7 @@ class Kiosk(QObject):
 
     left = Signal(int)  # the exit status: 0, or ADMIN_QUIT_STATUS when the admin quit
 
-    def __init__(self, window, screen: str | None = None) -> None:
+    def __init__(self, window: MainWindow, screen: str | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.screen = pick_screen(screen)
@@ -155,8 +159,8 @@ class Kiosk(QObject):
         video, window = self.window.video, self.window
         video.open_file_clicked.disconnect(window.choose_file)
         video.open_url_clicked.disconnect(window.choose_url)
-        video.open_file_clicked.connect(lambda: require_admin(window, "choose the video source") and window.choose_file())
-        video.open_url_clicked.connect(lambda: require_admin(window, "choose the video source") and window.choose_url())
+        video.open_file_clicked.connect(lambda: window.choose_file() if require_admin(window, "choose the video source") else None)
+        video.open_url_clicked.connect(lambda: window.choose_url() if require_admin(window, "choose the video source") else None)
 
     # -- leaving ------------------------------------------------------------------------------------
     def quit(self) -> None:
@@ -172,7 +176,7 @@ class Kiosk(QObject):
         self.window.close()
         self.left.emit(status)
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if watched is self.window.video:
             return self._video_event(event)
@@ -183,17 +187,18 @@ class Kiosk(QObject):
             log.info("refused to close the kiosk (the admin PIN is needed: %s, then Kiosk > Quit)", ADMIN_KEY)
             self.window.statusBar().showMessage("FaceGate keeps watching the door", 3000)
             return True
-        if kind == QEvent.Type.KeyPress and (event.key() == Qt.Key.Key_Escape or (
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and (event.key() == Qt.Key.Key_Escape or (
                 event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)):
             return self.mode == "kiosk" or event.key() == Qt.Key.Key_F4
         if kind == QEvent.Type.WindowStateChange:
             QTimer.singleShot(0, self._fill_screen)
         return False
 
-    def _video_event(self, event) -> bool:
+    def _video_event(self, event: QEvent) -> bool:
         """In door mode a tap does nothing, except in the admin corner."""
         if self.mode != "kiosk" or event.type() not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
             return False
+        assert isinstance(event, QMouseEvent)  # PySide6 hands a mouse press over as its QMouseEvent
         corner = CORNER_SHARE * min(self.window.width(), self.window.height())
         at = self.window.video.mapTo(self.window, event.position().toPoint())
         if at.x() <= corner and at.y() <= corner and event.type() == QEvent.Type.MouseButtonPress:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -25,6 +26,9 @@ from gui.video_view import VideoView
 from gui.video_worker import ShownFrame, VideoWorker
 from gui.widgets import VIDEO_FILTER
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent, QKeyEvent
+
 
 class MainWindow(QMainWindow):
     """``pace``/``loop`` say how a video FILE plays: at its own speed and round again, like a
@@ -33,7 +37,7 @@ class MainWindow(QMainWindow):
     frame_shown = Signal(object)   # every ShownFrame, after it is drawn (for other pages, tests)
 
     def __init__(self, gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings,
-                 pace: bool = True, loop: bool = True, parent=None) -> None:
+                 pace: bool = True, loop: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("FaceGate")
         self.gallery = gallery
@@ -256,18 +260,18 @@ class MainWindow(QMainWindow):
         self.people.shutdown()
         self.recognizer.close()
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.enroll_dialog is not None:
             self.enroll_dialog.reject()
             return
         super().keyPressEvent(event)
 
 
-def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options) -> MainWindow:
+def build_window(gallery: Gallery, recognizer: LiveRecognizer, settings: QSettings, **options: Any) -> MainWindow:
     """The window with every page (gui.app and the self-test both open it). Features with a page
     of their own add it here."""
     window = MainWindow(gallery, recognizer, settings, **options)

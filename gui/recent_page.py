@@ -5,6 +5,8 @@ and its learned samples (each undone in one click) are here too. Every guard liv
 page shows what core refused and why."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,13 +28,16 @@ from core.vision.quality import problems
 from gui.admin_dialog import require_admin
 from gui.widgets import row_table, thumbnail_icon
 
+if TYPE_CHECKING:
+    from core.gallery.api import Gallery
+
 COLUMNS = ("Face", "Time", "Verdict", "Nearest people", "Quality", "Status")
 
 
 class RecentPage(QWidget):
     gallery_changed = Signal()  # samples or marks changed: the live view must re-identify
 
-    def __init__(self, gallery, recent: RecentFaces, parent=None) -> None:
+    def __init__(self, gallery: Gallery, recent: RecentFaces, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery, self.recent = gallery, recent
         self.shown: list[RecentFace] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -34,6 +35,10 @@ from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.widgets import IMAGE_FILTER, THUMB, VIDEO_FILTER, FitLabel, ask_yes, rgb_pixmap, thumbnail_icon
 
+if TYPE_CHECKING:
+    from core.records import Face
+    from gui.jobs import Progress, ShouldStop
+
 ICON = QSize(THUMB, THUMB)
 
 
@@ -52,7 +57,7 @@ class ScanPage(QWidget):
     scanned = Signal(object)    # the ScanResult of a finished (or cancelled) scan
     listed = Signal()           # the similar-faces list was refilled
 
-    def __init__(self, gallery: Gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.library = ScanLibrary(gallery)
@@ -133,7 +138,7 @@ class ScanPage(QWidget):
         self._remember(every=every, method=method)
         name = Path(path).name
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> ScanResult:
             return self.library.scan(path, ScanSettings(every=every, method=method), should_stop=should_stop,
                                      on_progress=lambda i, n, found: progress(i, n, f"{name}: frame {i} of {n}, "
                                                                                     f"{found} face(s)"))
@@ -151,7 +156,7 @@ class ScanPage(QWidget):
     def _failed(self, why: str) -> None:
         self.summary.setText(why)
 
-    def _remember(self, **changes) -> None:
+    def _remember(self, **changes: Any) -> None:
         self.choices = replace(self.choices, **changes)
         with contextlib.suppress(FaceGateError):  # a read-only gallery: the choice lasts for this session
             self.choices.save(self.gallery.store)
@@ -208,13 +213,13 @@ class ScanPage(QWidget):
             self.summary.setText("Wait for the running job to end, or cancel it.")
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> list[Face]:
             progress(0, 1, f"finding faces in {Path(path).name}…")
             return self.gallery.faces(str(path), self.detector)
 
         self.jobs.start(f"searching with {Path(path).name}…", work, self._photo_faces, self._failed)
 
-    def _photo_faces(self, faces) -> None:
+    def _photo_faces(self, faces: list[Face]) -> None:
         if not faces:
             self.summary.setText("No face found in that photo.")
             return

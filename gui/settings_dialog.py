@@ -4,6 +4,7 @@ core.live.loop.LiveSettings and core.vision.quality.QualitySettings say."""
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox
@@ -12,6 +13,9 @@ from core.live.loop import LiveSettings
 from core.live.sources import list_cameras
 from core.vision.detection import METHODS
 from core.vision.quality import QualitySettings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 #: QSettings keys -> LiveSettings fields the dialog edits.
 KEYS = {"recognition/threshold": "threshold", "recognition/method": "method", "recognition/min_face": "min_face"}
@@ -44,7 +48,7 @@ def recent_sources(qs: QSettings) -> list[str]:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, qs: QSettings, current: LiveSettings, source: str, parent=None) -> None:
+    def __init__(self, qs: QSettings, current: LiveSettings, source: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.qs = qs

@@ -10,6 +10,8 @@ the Search page its "whole site" switch.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,11 +34,15 @@ from core.site.verbs import VERBS, grammar, say_done
 from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel
 
+if TYPE_CHECKING:
+    from core.site.proposals import Proposal
+    from gui.jobs import Progress, ShouldStop
+
 
 class SitePage(QWidget):
     changed = Signal(object)  # a SyncReport that moved something (from the sync thread)
 
-    def __init__(self, config: SiteConfig, syncer: SiteSync, settings: SiteSettings, parent=None) -> None:
+    def __init__(self, config: SiteConfig, syncer: SiteSync, settings: SiteSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.syncer = syncer
@@ -134,7 +140,7 @@ class SitePage(QWidget):
         if not require_admin(self, "change the site's people, groups or doors"):
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, list[dict], list[dict], list[Proposal]]:
             from core.site.admin import SiteAdmin
 
             with SiteAdmin.from_config(self.config) as admin:
@@ -143,10 +149,10 @@ class SitePage(QWidget):
 
         self.jobs.start(f"{grammar(key, verb)}…", work, self._verb_done, self.last.setText)
 
-    def _verb_done(self, found) -> None:
-        said, *lists = found
+    def _verb_done(self, found: tuple[str, list[dict], list[dict], list[Proposal]]) -> None:
+        said, doors, groups, proposals = found
         self.last.setText(said)
-        self._show_admin(tuple(lists))
+        self._show_admin((doors, groups, proposals))
 
     def decide(self, approve: bool) -> None:
         """Approve or reject the selected proposal: the same verb as ``facegate site approve|reject ID``."""
@@ -170,7 +176,7 @@ class SitePage(QWidget):
         if self.config.admin_login is None or self.jobs.busy:
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[list[dict], list[dict], list[Proposal]]:
             from core.site.admin import SiteAdmin
 
             with SiteAdmin.from_config(self.config) as admin:
@@ -178,7 +184,7 @@ class SitePage(QWidget):
 
         self.jobs.start("reading the site's doors, groups and proposals…", work, self._show_admin, self.last.setText)
 
-    def _show_admin(self, found) -> None:
+    def _show_admin(self, found: tuple[list[dict], list[dict], list[Proposal]]) -> None:
         doors, groups, proposals = found
         _fill(self.proposals, [(p.id, p.door, p.person, "new person" if p.new_person else "more samples", p.samples,
                                 f"{', '.join(p.how)}; {', '.join(p.added_by)}",
@@ -212,7 +218,8 @@ def _fill(table: QTableWidget, rows: list[tuple]) -> None:
 class SitePages(QObject):
     """Starts the sync thread, adds the page and the status-bar age, and stops it all on close."""
 
-    def __init__(self, window, config: SiteConfig) -> None:
+    # window: Any: a lookup table (getattr) until a Station replaces it (issue 25); MainWindow here would be an import cycle
+    def __init__(self, window: Any, config: SiteConfig) -> None:
         super().__init__(window)
         self.window = window
         store = window.gallery.store
@@ -256,13 +263,14 @@ class SitePages(QObject):
         self.page.shutdown()
         self.syncer.stop()
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
             self.shutdown()
         return False
 
 
-def add_site_page(window) -> SitePages | None:
+# window: Any: a lookup table (getattr) until a Station replaces it (issue 25); MainWindow here would be an import cycle
+def add_site_page(window: Any) -> SitePages | None:
     """The Site page if the window's gallery belongs to a site, else None (nothing added)."""
     config = site_of(window.gallery.store)  # a broken site file raises: gui.app refuses to run the door then
     return SitePages(window, config) if config is not None else None

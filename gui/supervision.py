@@ -10,12 +10,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.service.lifecycle import RunRecord
 from core.service.monitor import Limits, LoopState, Monitor, Surroundings
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from gui.kiosk import Kiosk
+    from gui.main_window import MainWindow
 
 log = logging.getLogger("facegate.service")
 
@@ -26,7 +33,7 @@ TICK_MS = 500
 class Supervision(QObject):
     """start() once the window runs; stop() after the event loop has returned."""
 
-    def __init__(self, window, kiosk=None, limits: Limits | None = None, period: float | None = None) -> None:
+    def __init__(self, window: MainWindow, kiosk: Kiosk | None = None, limits: Limits | None = None, period: float | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.kiosk = kiosk
@@ -51,7 +58,7 @@ class Supervision(QObject):
         if handle_sigterm and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_sigterm)
 
-    def _on_sigterm(self, signum, frame) -> None:
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # Python runs this between two bytecodes of the GUI thread (a frame or the ticker runs
         # Python at least every TICK_MS); leave the window from the event loop, not from here.
         self.stop_reason = "stopped by the service manager (SIGTERM)"

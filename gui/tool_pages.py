@@ -6,6 +6,8 @@ waited for) when the window closes, through an event filter, so no thread outliv
 """
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject
 
 from gui.eval_page import EvalPage
@@ -14,7 +16,8 @@ from gui.search_page import SearchPage
 
 
 class ToolPages(QObject):
-    def __init__(self, window) -> None:
+    # window: Any: a lookup table (getattr) until a Station replaces it (issue 25); MainWindow here would be an import cycle
+    def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.search = SearchPage(window.gallery)
         self.scan = ScanPage(window.gallery)
@@ -31,7 +34,7 @@ class ToolPages(QObject):
         for page in (self.search, self.scan, self.evaluate):
             page.shutdown()
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
             self.shutdown()
         return False

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
@@ -19,6 +20,9 @@ from PySide6.QtGui import QImage
 from core.live.loop import FrameResult, LiveRecognizer
 from core.live.sources import FrameSource, SourceError, SourceSpec
 from gui.widgets import rgb_qimage
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -45,7 +49,7 @@ class VideoWorker(QThread):
     finished_source = Signal()          # a non-looping file reached its end
 
     def __init__(self, recognizer: LiveRecognizer, spec: SourceSpec, pace: bool = True,
-                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, parent=None) -> None:
+                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.recognizer = recognizer
         self.spec = spec

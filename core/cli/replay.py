@@ -22,14 +22,14 @@ from core.paths import default_db
 COMMANDS = ("replay",)
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("replay", parents=[common],
                        help="play a recorded video through the live loop and the door decision (simulated door)")
     p.add_argument("video", type=Path)
     p.add_argument("--log", action="store_true", help="write the decisions to the access log (default: read-only)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.gallery.api import Gallery
     from core.gallery.match import DEFAULT_THRESHOLD
     from core.live.loop import LiveSettings

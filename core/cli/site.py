@@ -25,11 +25,16 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli.common import open_gallery, say
 from core.errors import FaceGateError
 from core.paths import default_db
 from core.site.verbs import VERBS, grammar, say_done
+
+if TYPE_CHECKING:
+    from core.site.config import SiteConfig
+    from core.site.sync import SyncReport
 
 COMMANDS = ("site",)
 LISTS = ("people", "groups", "doors", "duplicates", "proposals")
@@ -39,7 +44,7 @@ NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
 ACTIONS = ("init", "join", "sync", "status", "leave", *LISTS, *NOUNS)
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("site", parents=[common], help="share one gallery between many doors (PostgreSQL + pgvector)")
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("words", nargs="*", metavar="ARG",
@@ -59,7 +64,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.site.config import SiteConfig, SiteError
 
     db = args.db or default_db()
@@ -69,12 +74,12 @@ def run(args) -> int:
         if args.action == "leave":  # also when the site file is damaged: leaving is how to mend that
             return _leave(args, db)
         config = SiteConfig.load(db)
-        if config is None and args.action != "status":
+        if args.action == "status":
+            return _status(args, db, config)
+        if config is None:
             raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
         if args.action == "sync":
             return _sync(args, config)
-        if args.action == "status":
-            return _status(args, db, config)
         if args.action in LISTS:
             return _admin(args, config)
         return _verb(args, config)
@@ -99,13 +104,13 @@ def write_secret(path: Path, secret: str) -> None:
         f.write(secret + "\n")
 
 
-def _password(args) -> str | None:
+def _password(args: argparse.Namespace) -> str | None:
     from core.site.config import read_password_file
 
     return read_password_file(args.password_file) if args.password_file else None
 
 
-def _init_or_join(args, db) -> int:
+def _init_or_join(args: argparse.Namespace, db: str | Path) -> int:
     from core.site.admin import init_site, join_site
     from core.site.config import SiteError, redact
     from core.site.sync import sync_once
@@ -145,7 +150,7 @@ def _init_or_join(args, db) -> int:
     return 0
 
 
-def _report_json(report) -> dict:
+def _report_json(report: SyncReport) -> dict:
     return {"pushed_people": report.pushed_people, "pushed_samples": report.pushed_samples,
             "pushed_events": report.pushed_events, "pulled_people": report.pulled_people,
             "removed_people": report.removed_people, "added_samples": report.added_samples,
@@ -153,7 +158,7 @@ def _report_json(report) -> dict:
             "seconds": round(report.seconds, 3), "notes": report.notes}
 
 
-def _sync(args, config) -> int:
+def _sync(args: argparse.Namespace, config: SiteConfig) -> int:
     from core.site.sync import sync_once
 
     if args.watch:
@@ -164,7 +169,7 @@ def _sync(args, config) -> int:
     return 0
 
 
-def _watch(args, config) -> int:
+def _watch(args: argparse.Namespace, config: SiteConfig) -> int:
     """Keep a door with no window in sync (the same SiteSync thread the window runs), printing
     each round that moved something and every change of online/offline, until Ctrl-C or SIGTERM."""
     import signal
@@ -192,8 +197,8 @@ def _watch(args, config) -> int:
     return 0
 
 
-def _status(args, db, config) -> int:
-    from core.site.config import SiteError, SiteSettings, redact
+def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None) -> int:
+    from core.site.config import SiteError, SiteSettings, one_row, redact
     from core.site.local import LocalSite
     from core.site.sync import age_text, copy_age, open_door_connection
 
@@ -208,7 +213,7 @@ def _status(args, db, config) -> int:
     try:
         with open_door_connection(config) as conn:
             online = True
-            behind = conn.execute("SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,)).fetchone()[0]
+            behind = one_row(conn, "SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,))[0]
     except SiteError as exc:
         why = str(exc)
     age = copy_age(heard)
@@ -223,7 +228,7 @@ def _status(args, db, config) -> int:
     return 0
 
 
-def _leave(args, db) -> int:
+def _leave(args: argparse.Namespace, db: str | Path) -> int:
     from core.site.admin import leave_site
 
     with open_gallery(args, write=True) as g:
@@ -233,7 +238,7 @@ def _leave(args, db) -> int:
     return 0
 
 
-def _admin(args, config) -> int:
+def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
     from core.site.admin import SiteAdmin
 
     with SiteAdmin.from_config(config) as admin:
@@ -259,7 +264,7 @@ def _admin(args, config) -> int:
     return 0
 
 
-def _verb(args, config) -> int:
+def _verb(args: argparse.Namespace, config: SiteConfig) -> int:
     """One admin verb (``site NOUN VERB ARG...``): a wrong word or count gets the grammar back,
     an unknown name the site's own answer, a login without the admin's rights a refusal."""
     from core.site.admin import SiteAdmin
@@ -279,7 +284,7 @@ def _verb(args, config) -> int:
         try:
             result = verb.call(admin, *words)
         except psycopg.errors.InsufficientPrivilege:
-            raise SiteError(f"the site refused: {config.admin_login.role!r} may not change people, groups or doors "
+            raise SiteError(f"the site refused: {config.admin_login.role if config.admin_login else 'this login'!r} may not change people, groups or doors "
                             "(use the site's admin login)") from None
     text = say_done(verb, words, result)
     say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,

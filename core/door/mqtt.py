@@ -32,11 +32,15 @@ import json
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
 from core.door.event_settings import EVENT_TYPES, EventSettings
+
+if TYPE_CHECKING:
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger("facegate.events")
 
@@ -143,7 +147,7 @@ class MqttSink:
         log.info("MQTT: connected to %s as %s", self._where(), s.node_id)
         return client
 
-    def _on_connect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason_code: ReasonCode, _properties: Properties | None) -> None:
         if reason_code.is_failure:
             self._refused = f"MQTT broker {self._where()} refused the connection: {reason_code}"
         else:

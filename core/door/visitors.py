@@ -31,7 +31,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -39,6 +39,10 @@ from core.errors import StoreError
 from core.gallery.api import EnrollResult
 from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
+
+if TYPE_CHECKING:
+    from core.gallery.api import Gallery
+    from core.gallery.store import Store
 
 log = logging.getLogger("facegate.visitors")
 
@@ -82,7 +86,7 @@ class Visitor:
 class Visitors:
     """The visitors of one gallery Store."""
 
-    def __init__(self, store, settings: VisitorSettings | None = None) -> None:
+    def __init__(self, store: Store, settings: VisitorSettings | None = None) -> None:
         self.store = store
         self.settings = settings or VisitorSettings.load_or_default(store)[0]
         self._lock = threading.Lock()
@@ -182,7 +186,7 @@ class Visitors:
         return [(unpack(d), s) for d, s in rows]
 
     # -- acting ------------------------------------------------------------------------------------
-    def enroll(self, visitor_id: int, gallery, name: str, allowed: bool | None = None) -> EnrollResult:
+    def enroll(self, visitor_id: int, gallery: Gallery, name: str, allowed: bool | None = None) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
         transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult."""
         visitor = self.visitor(visitor_id)

@@ -115,7 +115,7 @@ class Gallery:
     def __enter__(self) -> Gallery:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- faces ----------------------------------------------------------------------------------

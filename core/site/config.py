@@ -20,10 +20,17 @@ import secrets
 import stat
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from core.errors import FaceGateError
 from core.gallery.stored_settings import StoredSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import psycopg
+
+    from core.gallery.store import Store
 
 CONNECT_TIMEOUT = 3  # seconds: an unreachable site must not hold anything up for long
 KEEP = "keep"        # offline policy: keep recognising with the last copy
@@ -123,7 +130,7 @@ class SiteConfig:
             return False
 
 
-def site_of(store) -> SiteConfig | None:
+def site_of(store: Store) -> SiteConfig | None:
     """The site of the gallery in ``store``, read so that a broken configuration keeps the door
     shut: None when the gallery has no site; SiteError when it belongs to one (it has a door id)
     but its site file is missing, unreadable, damaged or readable by others. Whatever runs the
@@ -176,7 +183,7 @@ def read_password_file(path: str | Path) -> str:
 
 
 def connect(url: str, login: Login | None = None, password: str | None = None, autocommit: bool = True,
-            timeout: float = CONNECT_TIMEOUT, application: str = "facegate"):
+            timeout: float = CONNECT_TIMEOUT, application: str = "facegate") -> psycopg.Connection:
     """A psycopg connection with pgvector's types, short timeouts and TCP keepalives, so a dead
     network is noticed in seconds. The password comes from ``login``, ``password``, or libpq's own
     sources (~/.pgpass, PGPASSFILE)."""
@@ -198,6 +205,15 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
     with contextlib.suppress(psycopg.ProgrammingError):  # no pgvector: only a site's set-up connection can go on without it
         register_vector(conn)
     return conn
+
+
+def one_row(conn: psycopg.Connection, query: str, params: Sequence[object] = ()) -> tuple:
+    """The row of a query that always answers one (a count, a facegate.* function's result);
+    typed so that the caller need not check for None."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise SiteError(f"the site answered no row to {query[:60]!r}")
+    return row
 
 
 def redact(url: str) -> str:

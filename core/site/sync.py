@@ -27,14 +27,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.store import unpack
-from core.site.config import SiteConfig, SiteError, SiteSettings, connect, first_line
+from core.site.config import SiteConfig, SiteError, SiteSettings, connect, first_line, one_row
 from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
 from core.site.schema import CHANNEL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import psycopg
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
@@ -76,13 +82,13 @@ class SyncReport:
         return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
 
 
-def open_door_connection(config: SiteConfig):
+def open_door_connection(config: SiteConfig) -> psycopg.Connection:
     """This door's login, in autocommit mode: every unit of work is an explicit transaction."""
     return connect(config.url, config.door_login, autocommit=True, application=f"facegate door {config.door}")
 
 
 # -- pushing ------------------------------------------------------------------------------------
-def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list[str]:
+def push_people(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, report: SyncReport) -> list[str]:
     """Send this door's enrollments and edits; the people the site refused a change of (to be
     pulled back as the site has them)."""
     local = LocalSite(gallery.store)
@@ -90,11 +96,11 @@ def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) 
     return _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
 
 
-def push_events(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> None:
+def push_events(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, report: SyncReport) -> None:
     _push_events(gallery, conn, LocalSite(gallery.store), config, report)
 
 
-def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
+def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str) -> Iterator[tuple[list[int], list[tuple]]]:
     """(outbox ids, rows) of one kind, a batch at a time; ``query`` reads the referenced rows
     ({marks}: the placeholders). The caller calls local.done(ids) once the site has them."""
     while True:
@@ -105,7 +111,7 @@ def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
         yield [i for i, _ in items], gallery.store.read(query.format(marks=",".join("?" * len(refs))), refs)
 
 
-def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     """This door's new samples, as proposals (the site's door_enroll): they reach other doors
     once an admin approves them."""
     for done, rows in _outbox_batches(
@@ -118,12 +124,12 @@ def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, 
         with conn.transaction():
             for person_id, samples in people.items():
                 vectors = np.concatenate([unpack(s[4]) for s in samples]).astype(np.float32)
-                outcome, name, added, proposal = conn.execute(
+                outcome, name, added, proposal = one_row(conn,
                     "SELECT * FROM facegate.door_enroll(%s::uuid, %s::text, %s::boolean, %s::uuid[], %s::real[], %s::bytea[], "
                     "%s::text[], %s::real[], %s::timestamptz[], %s::text[], %s::text)",
                     (person_id, samples[0][1], bool(samples[0][2]), [s[3] for s in samples], vectors.tolist(),
                      [s[5] for s in samples], [s[6] for s in samples], [s[7] for s in samples],
-                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10])).fetchone()
+                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10]))
                 if outcome == "created":
                     report.pushed_people += 1
                     if name != samples[0][1]:
@@ -156,7 +162,7 @@ def _approve_own(config: SiteConfig, report: SyncReport) -> None:
     report.proposals.clear()
 
 
-def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) -> list[str]:
+def _push_updates(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
     """Renames of people this door enrolled (a door never allows or blocks anyone at the site:
     every edited person is pulled back as the site has them, so an admin's block wins here too)."""
     items = local.outbox("update", PUSH_BATCH)
@@ -167,8 +173,8 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
             if not rows:
                 continue
             refetch.append(ref)
-            outcome = conn.execute("SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
-                                   (ref, rows[0][0], bool(rows[0][1]))).fetchone()[0]
+            outcome = one_row(conn, "SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
+                                    (ref, rows[0][0], bool(rows[0][1])))[0]
             if outcome != "applied":
                 report.notes.append(f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
                                     "a door may only rename people it enrolled; the site's version is back")
@@ -176,7 +182,7 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
     return refetch
 
 
-def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
+def _push_removals(conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
     """A door never deletes anyone at the site (its role cannot; an admin PC removes people at
     the site itself, core.site.people): whoever the site still has comes back from it."""
     items = local.outbox("remove", PUSH_BATCH)
@@ -184,7 +190,7 @@ def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
     return [ref for _, ref in items]
 
 
-def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
     keep_snapshots = bool(keep and keep[0] == "true")
     for done, rows in _outbox_batches(
@@ -204,7 +210,7 @@ def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, r
 
 
 # -- pulling ------------------------------------------------------------------------------------
-def pull_batch(conn, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
+def pull_batch(conn: psycopg.Connection, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
     """The next batch of changed people past ``cursor`` (or exactly ``only``), read in one
     consistent snapshot; None when there is nothing new."""
     with conn.transaction():
@@ -269,7 +275,7 @@ def save_index(gallery: Gallery) -> None:
         gallery.index.save(gallery.store.samples_generation())
 
 
-def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
+def pull(gallery: Gallery, conn: psycopg.Connection, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
          on_batch: Callable[[Applied], None] | None = None) -> None:
     local = LocalSite(gallery.store)
     changed = False
@@ -299,17 +305,17 @@ def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, ref
             save_index(gallery)
 
 
-def hello(conn, gallery: Gallery) -> None:
+def hello(conn: psycopg.Connection, gallery: Gallery) -> None:
     """Tell the site this door is alive, with its decision and door settings (for the admin)."""
     keys = ("setting:decision", "setting:door")
     settings = {k.split(":", 1)[1]: json.loads(v) for k, v in gallery.store.read(
         "SELECT key, value FROM meta WHERE key IN (?, ?)", keys)}
     with conn.transaction():
-        if conn.execute("SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),)).fetchone()[0] is None:
+        if one_row(conn, "SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),))[0] is None:
             raise SiteError("the site no longer knows this door (it was removed); join it again")
 
 
-def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSettings | None = None,
+def sync_once(gallery: Gallery, config: SiteConfig, conn: psycopg.Connection | None = None, settings: SiteSettings | None = None,
               on_batch: Callable[[Applied], None] | None = None) -> SyncReport:
     """One full round: hello, push the outbox, pull every change. Raises SiteError when offline."""
     import psycopg
@@ -321,6 +327,7 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSet
     try:
         if own:
             conn = open_door_connection(config)
+        assert conn is not None  # given, or just opened
         hello(conn, gallery)
         # enrollments first (a deletion at the site must find them to report them dropped), then
         # the site's changes (revocations before anything long), then the access log, however long
@@ -417,7 +424,7 @@ class SiteSync:
         with self._status_lock:
             return SyncStatus(**vars(self._status))
 
-    def _refresh_status(self, **changes) -> None:
+    def _refresh_status(self, **changes: object) -> None:
         local = LocalSite(self.gallery.store)
         try:
             base = {"cursor": local.cursor(), "outbox": local.outbox_size(), "heard": local.heard()}
@@ -463,7 +470,7 @@ class SiteSync:
         if was:
             log.warning("site offline: %s; this door keeps working on its own copy", why)
 
-    def _wait(self, listener, last: float) -> bool:
+    def _wait(self, listener: psycopg.Connection, last: float) -> bool:
         """Wait up to ~0.25 s; True when a round is due (a notification, a kick, something to
         push, or the catch-up time)."""
         notified = False
@@ -482,7 +489,7 @@ class SiteSync:
         except Exception:
             return False
 
-    def _round(self, conn) -> None:
+    def _round(self, conn: psycopg.Connection) -> None:
         report = sync_once(self.gallery, self.config, conn, self.settings)
         if not self._status.online:
             log.info("site online: %s", self.config.door)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.door.base import DoorSettings
 from core.door.decide import DecisionSettings
@@ -23,6 +24,12 @@ from core.live.loop import LiveRecognizer, LiveSettings
 from core.live.sources import FrameSource
 from core.station.visits import Visit, VisitLog
 from core.station.wiring import attach_decider, simulated_door
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from core.gallery.api import Gallery
+    from core.live.worker import ChipKey, DescriptorWorker
 
 
 @dataclass
@@ -40,10 +47,10 @@ class ReplayReport:
 class NextFrame:
     """A descriptor worker whose results all arrive on the frame after they were asked for."""
 
-    def __init__(self, worker, timeout: float = 10.0) -> None:
+    def __init__(self, worker: DescriptorWorker, timeout: float = 10.0) -> None:
         self.worker, self.timeout = worker, timeout
 
-    def submit(self, key, chip) -> bool:
+    def submit(self, key: ChipKey, chip: np.ndarray) -> bool:
         return self.worker.submit(key, chip)
 
     def poll(self) -> list:
@@ -54,12 +61,12 @@ class NextFrame:
             done += self.worker.poll()
         return done
 
-    def __getattr__(self, name):  # in_flight, restarts, error, pid, close: the worker's own
+    def __getattr__(self, name: str) -> Any:  # in_flight, restarts, error, pid, close: the worker's own
         return getattr(self.worker, name)
 
 
-def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
-           log: bool = False, worker=None) -> ReplayReport:
+def replay(video: str | Path, gallery: Gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
+           log: bool = False, worker: DescriptorWorker | None = None) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them."""
     if worker is None:
         from core.live.worker import ProcessWorker
