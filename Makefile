@@ -13,9 +13,10 @@ setup:
 run: setup
 	$(PY) main.py $(ARGS)
 
-# The conventions first (a few seconds): lint with import order, the import contracts of
-# pyproject.toml, types; then the suite.
+# The conventions first (a few seconds): the formatting, lint with import order, the import
+# contracts of pyproject.toml, types; then the suite. .pre-commit-config.yaml runs the same.
 check: setup
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	.venv/bin/lint-imports
 	$(PY) -m mypy

@@ -84,8 +84,8 @@ def search_figures(sizes: list[int], queries: int) -> None:
         build_s = time.perf_counter() - t
         exact = [int(np.argmin(np.linalg.norm(vecs - p, axis=1))) for p in probes]
         found = [int(index.knn(p, 1)[0][0]) for p in probes]
-        hits = sum(f == e for f, e in zip(found, exact))
-        same_person = sum(f // 5 == e // 5 for f, e in zip(found, exact))
+        hits = sum(f == e for f, e in zip(found, exact, strict=True))
+        same_person = sum(f // 5 == e // 5 for f, e in zip(found, exact, strict=True))
         hnsw_ms = timed(lambda index=index, probes=probes: [index.knn(p, 1) for p in probes[:100]], 5) / 100
         brute_ms = timed(lambda vecs=vecs, probes=probes: [np.argmin(np.linalg.norm(vecs - p, axis=1)) for p in probes[:20]], 3) / 20
         print(f"{n:>7} samples: build {build_s:6.1f} s (M={index.params.M}, ef_construction={index.params.ef_construction}), "

@@ -102,7 +102,7 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
     from core.vision.liveness import halves
 
     sides = halves(points[0])
-    turns = [t for t in (turn_evidence(points[0], a, b, sides) for a, b in zip(points, points[1:])) if t]
+    turns = [t for t in (turn_evidence(points[0], a, b, sides) for a, b in zip(points, points[1:], strict=False)) if t]
     ears = np.array([rectified_ears(points[0], p) for p in points])
     rel = (ears / np.percentile(ears, 80, axis=0)).max(axis=1)
     print(f"{label}: {len(points)} faces; best nose parallax {max(t.parallax for t in turns):.2f} (needs {need.parallax}), "

@@ -46,7 +46,7 @@ def one_run(count: int) -> tuple[float, float]:
                 time.sleep(0.05)
             assert subscriber.wait_for(lambda: len(subscriber.messages) == count + 1, 30), events.status()
             arrived = [m[3] for m in subscriber.messages[1:]]
-            ms = sorted((a - m) * 1000 for a, m in zip(arrived, made))
+            ms = sorted((a - m) * 1000 for a, m in zip(arrived, made, strict=True))
             return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
         finally:
             subscriber.close()

@@ -95,8 +95,8 @@ def main() -> int:
     print(f"{len(visits)} genuine visits ({args.cameras} cameras from {args.first_camera})")
     for label, s in (("without", plain), ("with", cues)):
         passed = [judge(seq, s)[0] for _, seq in visits]
-        never = [n for (n, _), p in zip(visits, passed) if p is None]
-        both = sorted(p + 82 for (n, _), p in zip(visits, passed) if p is not None and n.endswith("both shots"))
+        never = [n for (n, _), p in zip(visits, passed, strict=True) if p is None]
+        both = sorted(p + 82 for (n, _), p in zip(visits, passed, strict=True) if p is not None and n.endswith("both shots"))
         print(f"  {label} the fold cues: {len(never)} never pass {never}; both shots pass at clip frame "
               f"{both[len(both) // 2] if both else '-'} (median), {both[0] if both else '-'}-{both[-1] if both else '-'}")
     for field in ("outline", "midline"):

@@ -85,10 +85,9 @@ def main() -> None:
           f"({statistics.median(clip_fps):.1f} video frames/s at every {args.every}; {faces} faces found), "
           f"median of {args.runs} runs")
     print(f"scanned-face search (top 20, folding 0.3, {faces} faces): {statistics.median(search_ms):.3f} ms median")
-    with tempfile.TemporaryDirectory() as tmp:
-        with Gallery(Path(tmp) / "big.db", describer=describer) as g:
-            print(f"scanned-face search over {args.big} faces (20 people x many near-duplicate frames): "
-                  f"{big_search_ms(ScanLibrary(g), args.big):.2f} ms median")
+    with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "big.db", describer=describer) as g:
+        print(f"scanned-face search over {args.big} faces (20 people x many near-duplicate frames): "
+              f"{big_search_ms(ScanLibrary(g), args.big):.2f} ms median")
 
     detector = Detector()  # as `facegate eval` detects (YuNet)
     photos_per_s, eval_ms = [], []

@@ -66,7 +66,7 @@ def load_people(server: PgServer, dbname: str, start: int, count: int, seed: int
                     copy.write_row((pid, f"person {start + i:07d}"))
             with cur.copy("COPY facegate.samples (id, person_id, descriptor) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["uuid", "uuid", "vector"])
-                for o, vec in zip(owner, vectors):
+                for o, vec in zip(owner, vectors, strict=True):
                     copy.write_row((uuid.uuid4(), ids[o], vec))
             cur.execute("INSERT INTO facegate.group_members SELECT g.id, p FROM facegate.access_groups g, "
                         "unnest(%s::uuid[]) p WHERE g.name = 'everyone'", (ids,))
@@ -138,7 +138,7 @@ def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) 
                                                 "LIMIT 10", (probes[0],)))
     figures = {"exact_ms": 1000 * statistics.median(exact_times), "uses_hnsw": "samples_hnsw" in plan}
     for key, (times, found) in out.items():
-        recall = np.mean([len(f & e) / 10 for f, e in zip(found, exact)])
+        recall = np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=False)])
         figures[key] = (1000 * statistics.median(times), recall)
     # a door's own hnswlib index over the same vectors (exact answers from numpy)
     index = SampleIndex()

@@ -12,6 +12,8 @@ Models are loaded on first use, never at import.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.errors import (
     DatabaseDamaged,
     DatabaseLocked,
@@ -31,6 +33,9 @@ from core.vision.describe import Describer, face_distance
 from core.vision.detection import Detector
 from core.vision.images import as_rgb, load_image
 
+if TYPE_CHECKING:
+    from core.vision.images import ImageLike
+
 _describer: Describer | None = None
 
 
@@ -41,12 +46,12 @@ def _default_describer() -> Describer:
     return _describer
 
 
-def face_locations(image, method: str = "yunet", min_face: int = 40) -> list[Box]:
+def face_locations(image: ImageLike, method: str = "yunet", min_face: int = 40) -> list[Box]:
     """Boxes of the faces in an image (path, bytes or RGB array), left to right."""
     return Detector(method, min_face=min_face).detect(as_rgb(image))
 
 
-def face_descriptors(image, boxes: list[Box] | None = None) -> list:
+def face_descriptors(image: ImageLike, boxes: list[Box] | None = None) -> list:
     """128-D descriptors of the faces in ``boxes`` (found with YuNet when not given)."""
     rgb = as_rgb(image)
     if boxes is None:

@@ -13,6 +13,11 @@ import sys
 import threading
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from io import TextIOWrapper
+    from types import TracebackType
 
 LOG_NAME = "facegate.log"
 ROOT_LOGGER = "facegate"
@@ -23,7 +28,7 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
     """A RotatingFileHandler whose files (the current one and each new one after a rollover)
     are created mode 0600: the log names people, so it is as private as the gallery."""
 
-    def _open(self):
+    def _open(self) -> TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
@@ -77,16 +82,16 @@ def _log_uncaught() -> None:
     crash = logging.getLogger(f"{ROOT_LOGGER}.crash")
     previous_sys, previous_thread = sys.excepthook, threading.excepthook
 
-    def sys_hook(kind, value, tb):
+    def sys_hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if not issubclass(kind, KeyboardInterrupt):
             crash.critical("uncaught %s: %s", kind.__name__, value, exc_info=(kind, value, tb))
         previous_sys(kind, value, tb)
 
-    def thread_hook(args):
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not SystemExit:
             crash.critical("uncaught %s in thread %s: %s", args.exc_type.__name__,
                            getattr(args.thread, "name", "?"), args.exc_value,
-                           exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+                           exc_info=args.exc_value)  # the exception brings its type and traceback
         previous_thread(args)
 
     setattr(sys_hook, "_facegate", True)  # noqa: B010 - marks our hook, so it is chained once

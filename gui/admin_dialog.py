@@ -26,7 +26,7 @@ class AdminDialog(QDialog):
     """Ask for the admin PIN (``setting=False``) or choose one (``setting=True``, typed twice).
     The dialog stays open on a wrong answer, saying why (and how long to wait)."""
 
-    def __init__(self, session: AdminSession, what: str, setting: bool = False, parent=None) -> None:
+    def __init__(self, session: AdminSession, what: str, setting: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setting = setting
@@ -137,6 +137,6 @@ def install_admin(window: Shell) -> AdminSession:
     return session
 
 
-def _change_pin(window, session: AdminSession) -> None:
+def _change_pin(window: QWidget, session: AdminSession) -> None:
     if require_admin(window, "change the admin PIN"):
         AdminDialog(session, "", setting=True, parent=window).exec()

@@ -6,12 +6,17 @@ visitor's only hint of what the door is waiting for, so it is shown next to the 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from core.door.base import Door, DoorStatus
 from core.door.decide import CHECKING_LIVENESS, FINAL, GRANTED
 from gui.widgets import ElidedLabel
+
+if TYPE_CHECKING:
+    from core.live.loop import TrackView
 
 STYLES = {
     "locked": "background: #2e7d32; color: white;",
@@ -25,7 +30,7 @@ class _DoorSignals(QObject):
 
 
 class DoorIndicator(QWidget):
-    def __init__(self, door: Door | None = None, parent=None) -> None:
+    def __init__(self, door: Door | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = QLabel()
         self.state.setMargin(3)
@@ -58,7 +63,7 @@ class DoorIndicator(QWidget):
         self.state.setToolTip(status.error or f"{status.pulses} unlocks since start")
         self.state.setStyleSheet(STYLES.get(status.state if not status.error else "error", ""))
 
-    def show_decisions(self, tracks) -> None:
+    def show_decisions(self, tracks: list[TrackView]) -> None:
         """The most telling decision of the frame's faces: a grant or denial, else a liveness prompt."""
         decisions = [t.decision for t in tracks if t.decision is not None]
         if not decisions:

@@ -57,7 +57,7 @@ LABELS = {
 class SettingsForm(QWidget):
     """Widgets for some fields of a settings dataclass, chosen by each field's type."""
 
-    def __init__(self, value, names: list[str], parent=None) -> None:
+    def __init__(self, value: object, names: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.widgets: dict[str, QWidget] = {}
         form = QFormLayout(self)
@@ -78,7 +78,7 @@ class SettingsForm(QWidget):
             form.addRow(LABELS.get(name, name), widget)
         self.set(value)
 
-    def set(self, value) -> None:
+    def set(self, value: object) -> None:
         for name, widget in self.widgets.items():
             v = getattr(value, name)
             if isinstance(widget, QCheckBox):
@@ -106,7 +106,7 @@ class DoorSettingsPage(QWidget):
     test_pulse = Signal()
 
     def __init__(self, door: DoorSettings, decision: DecisionSettings, events: EventSettings | None = None,
-                 parent=None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.door, self.decision, self.events = door, decision, events or EventSettings()
         self.driver = QComboBox()

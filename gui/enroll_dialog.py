@@ -6,6 +6,8 @@ face leaves, that core looks for it again, and, with enough samples, offers to s
 The window docks it beside the video, so it never covers the face being enrolled."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,11 +24,15 @@ from PySide6.QtWidgets import (
 from core.live.loop import EnrollmentProgress, LiveRecognizer
 from core.vision.pose import POSES
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QWidget
+
 
 class EnrollDialog(QDialog):
     """Non-modal (the video keeps running behind it, which is where the samples come from)."""
 
-    def __init__(self, recognizer: LiveRecognizer, track_id: int, names: list[str], parent=None,
+    def __init__(self, recognizer: LiveRecognizer, track_id: int, names: list[str], parent: QWidget | None = None,
                  at: tuple[float, float] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enroll this face")
@@ -148,7 +154,7 @@ class EnrollDialog(QDialog):
             self.started = False
         super().reject()
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.started:
             self.start()
             return

@@ -8,6 +8,7 @@ also be enrolled into the gallery from here, on a job thread as well.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -43,13 +44,16 @@ from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel, page_layout
 from gui.widgets import FitLabel, pil_pixmap
 
+if TYPE_CHECKING:
+    from gui.jobs import Progress, ShouldStop
+
 
 class EvalPage(QWidget):
     evaluated = Signal(object)       # the EvalReport shown
     enrolled = Signal(object)        # FolderEnrollResult of a folder enroll
     gallery_changed = Signal()
 
-    def __init__(self, gallery: Gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.describer: Describer | None = None  # the job thread's own, made on first use
@@ -135,7 +139,7 @@ class EvalPage(QWidget):
         self.enroll_button.setEnabled(True)
         rounds, seed, target = self.rounds.value(), self.seed.value(), self.target.value()
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> EvalReport:
             if self.describer is None:
                 self.describer = Describer()
             photos = describe_folder(folder, self.describer, self.detector, should_stop=should_stop,
@@ -212,7 +216,7 @@ class EvalPage(QWidget):
         if folder is None or self._busy() or not require_admin(self, "enroll a folder of people"):
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> FolderEnrollResult:
             return enroll_folder(self.gallery, folder, should_stop=should_stop,
                                  on_progress=lambda i, n, f: progress(i, n, f"enrolling {Path(f).name} ({i}/{n})"))
 

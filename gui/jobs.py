@@ -9,13 +9,16 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from core.errors import FaceGateError
 from core.tools.evaluate import Cancelled
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
 
 #: What a job reports: progress(done, total, what) and should_stop().
 Progress = Callable[[int, int, str], None]
@@ -29,7 +32,7 @@ class JobThread(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, work: Callable[[Progress, ShouldStop], Any], parent=None) -> None:
+    def __init__(self, work: Callable[[Progress, ShouldStop], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._work = work
         self._stop = threading.Event()
@@ -61,7 +64,7 @@ class JobPanel(QWidget):
 
     finished = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)

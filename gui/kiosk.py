@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QScreen, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QMouseEvent, QScreen, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel
 
 from core.service.awake import ScreenAwake
@@ -204,7 +204,7 @@ class Kiosk(QObject):
         self.window.close()
         self.left.emit(status)
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if watched is self.window.video:
             return self._video_event(event)
@@ -215,17 +215,18 @@ class Kiosk(QObject):
             log.info("refused to close the kiosk (the admin PIN is needed: %s, then Kiosk > Quit)", ADMIN_KEY)
             self.say("FaceGate keeps watching the door", 3000)
             return True
-        if kind == QEvent.Type.KeyPress and (event.key() == Qt.Key.Key_Escape or (
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and (event.key() == Qt.Key.Key_Escape or (
                 event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)):
             return self.mode == "kiosk" or event.key() == Qt.Key.Key_F4
         if kind == QEvent.Type.WindowStateChange:
             QTimer.singleShot(0, self._fill_screen)
         return False
 
-    def _video_event(self, event) -> bool:
+    def _video_event(self, event: QEvent) -> bool:
         """In door mode a tap does nothing, except in the admin corner."""
         if self.mode != "kiosk" or event.type() not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
             return False
+        assert isinstance(event, QMouseEvent)  # PySide6 hands a mouse press over as its QMouseEvent
         corner = CORNER_SHARE * min(self.window.width(), self.window.height())
         at = self.window.video.mapTo(self.window, event.position().toPoint())
         if at.x() <= corner and at.y() <= corner and event.type() == QEvent.Type.MouseButtonPress:

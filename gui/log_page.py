@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,6 +27,9 @@ from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 from gui.widgets import row_table, show_jpeg
 
+if TYPE_CHECKING:
+    from core.gallery.api import Gallery
+
 COLUMNS = ("Time", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
 VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
 
@@ -41,7 +45,7 @@ def _day(qdate: QDate) -> date:
 class LogPage(QWidget):
     gallery_changed = Signal()  # a "not this person" mark: the live view must re-identify
 
-    def __init__(self, gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.access_log = AccessLog(gallery.store)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -28,6 +29,9 @@ from gui.tool_pages import ToolPages
 from gui.video_view import VideoView
 from gui.video_worker import ShownFrame, VideoWorker
 from gui.widgets import VIDEO_FILTER
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
 
 
 class FrameRate:
@@ -276,7 +280,7 @@ class MainWindow(Shell):
                 pages.shutdown()
         self.station.close()
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 

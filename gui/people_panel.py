@@ -5,6 +5,8 @@ Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, 
 window must not freeze for."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,11 +33,17 @@ from gui.drops import accept_file_drops
 from gui.jobs import JobPanel
 from gui.widgets import IMAGE_FILTER, THUMB, ask_yes, thumbnail_icon
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from core.gallery.api import EnrollResult
+    from gui.jobs import Progress, ShouldStop
+
 
 class PeoplePanel(QWidget):
     changed = Signal()
 
-    def __init__(self, gallery: Gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.list = QListWidget()
@@ -96,7 +104,7 @@ class PeoplePanel(QWidget):
                 return
         raise KeyError(name)
 
-    def _did(self, change) -> bool:
+    def _did(self, change: Callable[[], object]) -> bool:
         """Run a gallery change; on refusal say why and change nothing else."""
         if not require_admin(self, "change the people enrolled"):
             return False
@@ -163,11 +171,11 @@ class PeoplePanel(QWidget):
         if not require_admin(self, "add samples"):
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> EnrollResult:
             return self.gallery.enroll(name, files, on_progress=lambda done, total: progress(
                 done, total, f"photo {done} of {total} for {name}"))
 
-        def done(result) -> None:
+        def done(result: EnrollResult) -> None:
             self.reload()
             self.changed.emit()
             skipped = "".join(f"\nnot used: {reason}" for _, reason in result.skipped)  # reasons name the file
@@ -221,6 +229,6 @@ class SamplesDialog(QDialog):
         if item is None:
             return
         sample_id = item.data(Qt.ItemDataRole.UserRole)
-        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?"):
-            if self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id)):
-                self.reload()
+        if (ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?")
+                and self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id))):
+            self.reload()

@@ -12,6 +12,8 @@ in one click.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
@@ -35,6 +37,9 @@ from gui.admin_dialog import require_admin
 from gui.compare_dialog import go_on_anyway
 from gui.widgets import row_table, thumbnail_icon
 
+if TYPE_CHECKING:
+    from core.gallery.api import Gallery
+
 COLUMNS = ("Face", "Time", "Verdict", "Nearest people", "Quality", "Status")
 STATUS = COLUMNS.index("Status")
 FACE_SIDE = 96   # px: thumbnails large enough to tell two faces apart
@@ -44,7 +49,7 @@ SHOWN = 100      # faces listed
 class RecentPage(QWidget):
     gallery_changed = Signal()  # samples or marks changed: the live view must re-identify
 
-    def __init__(self, gallery, recent: RecentFaces, parent=None) -> None:
+    def __init__(self, gallery: Gallery, recent: RecentFaces, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery, self.recent = gallery, recent
         self.shown: list[RecentFace] = []

@@ -3,8 +3,10 @@ a face (or load a photo) for the most similar faces in every scanned video with 
 folded, see the frame with the box, and enroll a person from a found face."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -36,6 +38,10 @@ from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.widgets import IMAGE_FILTER, THUMB, VIDEO_FILTER, FitLabel, ask_yes, rgb_pixmap, thumbnail_icon
 
+if TYPE_CHECKING:
+    from core.records import Face
+    from gui.jobs import Progress, ShouldStop
+
 ICON = QSize(THUMB, THUMB)
 
 
@@ -54,7 +60,7 @@ class ScanPage(QWidget):
     scanned = Signal(object)    # the ScanResult of a finished (or cancelled) scan
     listed = Signal()           # the similar-faces list was refilled
 
-    def __init__(self, gallery: Gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.library = ScanLibrary(gallery)
@@ -140,7 +146,7 @@ class ScanPage(QWidget):
         self._remember(every=every, method=method)
         name = Path(path).name
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> ScanResult:
             return self.library.scan(path, ScanSettings(every=every, method=method), should_stop=should_stop,
                                      on_progress=lambda i, n, found: progress(i, n, f"{name}: frame {i} of {n}, "
                                                                                     f"{found} face(s)"))
@@ -158,12 +164,10 @@ class ScanPage(QWidget):
     def _failed(self, why: str) -> None:
         self.summary.setText(why)
 
-    def _remember(self, **changes) -> None:
+    def _remember(self, **changes: Any) -> None:
         self.choices = replace(self.choices, **changes)
-        try:
+        with contextlib.suppress(FaceGateError):  # a read-only gallery: the choice lasts for this session
             self.choices.save(self.gallery.store)
-        except FaceGateError:
-            pass  # a read-only gallery: the choice lasts for this session
 
     # -- browsing -------------------------------------------------------------------------------
     def reload(self, select: int | None = None) -> None:
@@ -217,13 +221,13 @@ class ScanPage(QWidget):
             self.summary.setText("Wait for the running job to end, or cancel it.")
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> list[Face]:
             progress(0, 1, f"finding faces in {Path(path).name}…")
             return self.gallery.query_faces(str(path), self.detector)
 
         self.jobs.start(f"searching with {Path(path).name}…", work, self._photo_faces, self._failed)
 
-    def _photo_faces(self, faces) -> None:
+    def _photo_faces(self, faces: list[Face]) -> None:
         if not faces:
             self.summary.setText("No face found in that photo.")
             return

@@ -3,15 +3,23 @@
 stores them and says what is wrong with a window that cannot be read."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from core.door.schedule import Schedules, format_windows, parse_windows
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QShowEvent
+    from PySide6.QtWidgets import QWidget
+
+    from core.gallery.api import Gallery
+
 
 class ScheduleEditor(QGroupBox):
-    def __init__(self, gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__("Time windows (door PC's local time)", parent)
         self.gallery = gallery
         self.schedules = Schedules(gallery.store)
@@ -65,6 +73,6 @@ class ScheduleEditor(QGroupBox):
         self.message.setText(f"{self.person.currentText()}: {format_windows(windows) or 'no time limit'}")
         return True
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         self.reload()
         super().showEvent(event)

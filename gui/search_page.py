@@ -7,6 +7,7 @@ found. The picture shown is the one core draws, so "Save comparison" writes exac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -34,16 +35,23 @@ from gui.drops import accept_file_drops
 from gui.jobs import JobPanel, page_layout
 from gui.widgets import IMAGE_FILTER, pil_pixmap
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from core.records import Box
+    from core.site.search import SiteSearch
+    from gui.jobs import Progress, ShouldStop
+
 
 class SearchPage(QWidget):
     searched = Signal(object)  # the SearchResult shown (for tests and other pages)
 
-    def __init__(self, gallery: Gallery, parent=None) -> None:
+    def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery = gallery
         self.detector = Detector(gallery.detector.settings.method, gallery.detector.settings.min_face)
         self.result: SearchResult | None = None
-        self._photo = None  # (source, rgb, [(box, descriptor)]) of the last photo
+        self._photo: tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]] | None = None  # (source, rgb, [(box, descriptor)]) of the last photo
 
         self.open_button = QPushButton("Open a photo…")
         self.open_button.clicked.connect(self.choose_photo)
@@ -103,7 +111,7 @@ class SearchPage(QWidget):
             return
         path = str(path)
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]]:
             rgb = as_rgb(path, path)
             progress(0, 1, f"finding faces in {Path(path).name}…")
             faces = searchable(self.gallery.query_faces(rgb, self.detector))
@@ -111,7 +119,7 @@ class SearchPage(QWidget):
 
         self.jobs.start(f"searching {Path(path).name}…", work, self._found, self._failed)
 
-    def _found(self, photo) -> None:
+    def _found(self, photo: tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]]) -> None:
         self._photo = photo
         self.requery()
 
@@ -151,11 +159,11 @@ class SearchPage(QWidget):
         self.searched.emit(result)
 
     # -- the whole site (core.site.search, on a job thread: it goes over the network) -------------
-    def enable_site(self, config) -> None:
+    def enable_site(self, config: SiteConfig) -> None:
         self.site_config = config
         self.whole_site.setVisible(True)
 
-    def _search_site(self, source: str, faces, within: float | None) -> None:
+    def _search_site(self, source: str, faces: list[tuple[Box, np.ndarray]], within: float | None) -> None:
         if self.site_config is None:
             return
         if self.jobs.busy:  # the face-finding job is still winding down: ask again in a moment
@@ -163,7 +171,7 @@ class SearchPage(QWidget):
             return
         top, config = self.top.value(), self.site_config
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, list[SiteSearch]]:
             from core.site.admin import SiteAdmin
             from core.site.search import search_site
 
@@ -172,7 +180,7 @@ class SearchPage(QWidget):
 
         self.jobs.start("searching the whole site…", work, self._show_site, self._failed)
 
-    def _show_site(self, found) -> None:
+    def _show_site(self, found: tuple[str, list[SiteSearch]]) -> None:
         source, results = found
         rows: list[tuple] = [(i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
                              for i, r in enumerate(results) for rank, h in enumerate(r.hits)]

@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Qt is imported only once the platform is chosen (offscreen)
+    from PySide6.QtWidgets import QApplication
+
+    from core.live.loop import EnrollmentProgress, TrackView
     from gui.enroll_dialog import EnrollDialog
     from gui.main_window import MainWindow
+    from gui.video_worker import ShownFrame
 
 #: What the demo clip holds (resources/demo_clip.mp4, 275 frames at 30 fps): one face
 #: (Lin-Manuel Miranda) large and steady around frame 125, alone on 140-205; a stranger alone on 215-248.
@@ -59,7 +63,7 @@ class Seen:
 class SelfTest:
     """Drives the window from its frame_shown signal: enroll once, then judge the next pass."""
 
-    def __init__(self, window: MainWindow, app, clip: Path, timeout: float) -> None:
+    def __init__(self, window: MainWindow, app: QApplication, clip: Path, timeout: float) -> None:
         self.window, self.app, self.clip = window, app, clip
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
@@ -93,7 +97,7 @@ class SelfTest:
         worker.source_failed.connect(lambda why, _: self.fail(f"the demo clip does not play: {why}"))
         worker.finished.connect(stopped)
 
-    def on_frame(self, shown) -> None:
+    def on_frame(self, shown: ShownFrame) -> None:
         if self.result is not None:
             return
         index = shown.source_index
@@ -117,7 +121,7 @@ class SelfTest:
                     if d is not None and getattr(d, "final", False) and t.id not in self.door:
                         self.door[t.id] = f"frame {index}: {d.person or 'unknown face'} -> {d.verdict} ({d.reason})"
 
-    def start_enrollment(self, tracks, index: int) -> None:
+    def start_enrollment(self, tracks: list[TrackView], index: int) -> None:
         faces = [t for t in tracks if t.state != "pending"]
         if len(faces) != 1 or index >= PERSON_SHOT.stop:
             return
@@ -137,7 +141,7 @@ class SelfTest:
             return
         self.state = "enrolling"
 
-    def follow_enrollment(self, progress, index: int) -> None:
+    def follow_enrollment(self, progress: EnrollmentProgress | None, index: int) -> None:
         if progress is None:
             return
         if progress.error:

@@ -11,6 +11,8 @@ page through the window's one gallery_changed signal.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,11 +35,15 @@ from gui.admin_dialog import require_admin
 from gui.jobs import JobPanel
 from gui.shell import Shell
 
+if TYPE_CHECKING:
+    from core.site.proposals import Proposal
+    from gui.jobs import Progress, ShouldStop
+
 
 class SitePage(QWidget):
     changed = Signal(object)  # a SyncReport that moved something (from the sync thread)
 
-    def __init__(self, config: SiteConfig, syncer: SiteSync, settings: SiteSettings, parent=None) -> None:
+    def __init__(self, config: SiteConfig, syncer: SiteSync, settings: SiteSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.syncer = syncer
@@ -135,7 +141,7 @@ class SitePage(QWidget):
         if not require_admin(self, "change the site's people, groups or doors"):
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, list[dict], list[dict], list[Proposal]]:
             from core.site.admin import SiteAdmin
 
             with SiteAdmin.from_config(self.config) as admin:
@@ -144,10 +150,10 @@ class SitePage(QWidget):
 
         self.jobs.start(f"{grammar(key, verb)}…", work, self._verb_done, self.last.setText)
 
-    def _verb_done(self, found) -> None:
-        said, *lists = found
+    def _verb_done(self, found: tuple[str, list[dict], list[dict], list[Proposal]]) -> None:
+        said, doors, groups, proposals = found
         self.last.setText(said)
-        self._show_admin(tuple(lists))
+        self._show_admin((doors, groups, proposals))
 
     def decide(self, approve: bool) -> None:
         """Approve or reject the selected proposal: the same verb as ``facegate site approve|reject ID``."""
@@ -171,7 +177,7 @@ class SitePage(QWidget):
         if self.config.admin_login is None or self.jobs.busy:
             return
 
-        def work(progress, should_stop):
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[list[dict], list[dict], list[Proposal]]:
             from core.site.admin import SiteAdmin
 
             with SiteAdmin.from_config(self.config) as admin:
@@ -179,7 +185,7 @@ class SitePage(QWidget):
 
         self.jobs.start("reading the site's doors, groups and proposals…", work, self._show_admin, self.last.setText)
 
-    def _show_admin(self, found) -> None:
+    def _show_admin(self, found: tuple[list[dict], list[dict], list[Proposal]]) -> None:
         doors, groups, proposals = found
         _fill(self.proposals, [(p.id, p.door, p.person, "new person" if p.new_person else "more samples", p.samples,
                                 f"{', '.join(p.how)}; {', '.join(p.added_by)}",

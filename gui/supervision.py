@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from gui.kiosk import Kiosk
     from gui.main_window import MainWindow
 
+if TYPE_CHECKING:
+
+    from gui.kiosk import Kiosk
+    from gui.main_window import MainWindow
+
 log = logging.getLogger("facegate.service")
 
 #: How often the GUI thread says it is alive (ms): well inside Limits.gui.

@@ -2,11 +2,16 @@
 distance, and a message with buttons in place of the picture when there is no video."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.live.loop import FrameResult, TrackView
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QMouseEvent, QPaintEvent, QResizeEvent
 
 #: Box colours by what core decided about the face.
 COLOURS = {"known": QColor(40, 200, 80), "unknown": QColor(230, 60, 50),
@@ -26,7 +31,7 @@ class VideoView(QWidget):
     open_file_clicked = Signal()
     open_url_clicked = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(320, 180)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -106,17 +111,17 @@ class VideoView(QWidget):
         return QPointF(rect.left() + x * scale, rect.top() + y * scale)
 
     # -- Qt events ----------------------------------------------------------------------------
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         self._notice.setGeometry(self.rect())
         super().resizeEvent(event)
 
-    def mousePressEvent(self, event) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         at = self.to_frame(event.position())
         if at is not None and event.button() == Qt.MouseButton.LeftButton:
             self.face_clicked.emit(*at)
         super().mousePressEvent(event)
 
-    def paintEvent(self, event) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 20, 20))
         if self.image is not None:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
@@ -24,6 +25,9 @@ from PySide6.QtGui import QImage
 from core.live.loop import FrameResult, LiveRecognizer
 from core.live.sources import FrameSource, SourceError, SourceSpec
 from gui.widgets import rgb_qimage
+
+if TYPE_CHECKING:
+    pass
 
 #: Pauses between attempts to reopen a failed source (seconds); the last one repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)

@@ -3,6 +3,8 @@ counts and best snapshot; enroll one from all of their faces in one step, and se
 snapshots of visitors never enrolled are kept."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,13 +26,16 @@ from gui.admin_dialog import require_admin
 from gui.compare_dialog import go_on_anyway
 from gui.widgets import row_table, show_jpeg
 
+if TYPE_CHECKING:
+    from core.gallery.api import Gallery
+
 COLUMNS = ("Visitor", "First seen", "Last seen", "Visits", "Faces kept", "Enrolled as")
 
 
 class VisitorsPage(QWidget):
     gallery_changed = Signal()  # a visitor was enrolled: the live view must re-identify
 
-    def __init__(self, gallery, visitors: Visitors, parent=None) -> None:
+    def __init__(self, gallery: Gallery, visitors: Visitors, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gallery, self.visitors = gallery, visitors
         self.shown: list[Visitor] = []

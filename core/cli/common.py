@@ -4,12 +4,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import DatabaseDamaged, StoreError
 from core.paths import default_db
 
+if TYPE_CHECKING:
+    import argparse
 
-def open_gallery(args, write: bool):
+    from core.gallery.api import Gallery
+
+
+def open_gallery(args: argparse.Namespace, write: bool) -> Gallery:
     """The gallery at --db; a read-only command falls back to read-only if another FaceGate writes."""
     from core.gallery.api import Gallery
     from core.gallery.match import DEFAULT_THRESHOLD
@@ -24,7 +30,7 @@ def open_gallery(args, write: bool):
         return Gallery(db, threshold=threshold, readonly=True)
 
 
-def say(args, data, text: str) -> None:
+def say(args: argparse.Namespace, data: object, text: str) -> None:
     """Print ``data`` as JSON under --json, else the human ``text``."""
     print(json.dumps(data) if args.json else text)
 

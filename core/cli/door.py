@@ -21,7 +21,7 @@ from core.errors import FaceGateError, StoreError
 COMMANDS = ("schedule", "access-log")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("schedule", parents=[common], help="show or set a person's weekly time windows")
     p.add_argument("name")
     p.add_argument("windows", nargs="?", help='e.g. "Mon-Fri 08:00-18:00, Sat 10:00-14:00"')
@@ -39,13 +39,13 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help="this event's face is not the person it was matched to: never match it to them again")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.command == "schedule":
         return _schedule(args)
     return _access_log(args)
 
 
-def _schedule(args) -> int:
+def _schedule(args: argparse.Namespace) -> int:
     change = args.clear or args.windows is not None
     if args.windows is not None and args.clear:
         raise StoreError("give windows or --clear, not both")
@@ -64,7 +64,7 @@ def _schedule(args) -> int:
     return 0
 
 
-def _access_log(args) -> int:
+def _access_log(args: argparse.Namespace) -> int:
     try:
         since = stored_time(args.since) if args.since else None
     except ValueError as exc:

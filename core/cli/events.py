@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import AccessEvent
@@ -19,13 +20,16 @@ from core.door.event_settings import EventSettings
 from core.door.events import EventPublisher
 from core.errors import FaceGateError
 
+if TYPE_CHECKING:
+    from core.door.outbox import OutboxStatus
+
 COMMANDS = ("events",)
 #: command-line option -> EventSettings field
 OPTIONS = {"door_name": "door_name", "mqtt_host": "mqtt_host", "mqtt_port": "mqtt_port", "mqtt_user": "mqtt_username",
            "mqtt_password": "mqtt_password", "mqtt_topic": "mqtt_topic", "webhook": "webhook_url"}
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("events", parents=[common], help="show or set where door decisions go out (MQTT, webhook)")
     p.add_argument("--door-name", default=None, help='the Home Assistant device name (default "Front door")')
     p.add_argument("--mqtt-host", default=None, help="MQTT broker host (sending starts)")
@@ -42,7 +46,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", type=float, default=10.0, help="seconds --test waits for delivery (default 10)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     changes = {field: getattr(args, option) for option, field in OPTIONS.items() if getattr(args, option) is not None}
     if args.discovery is not None:
         changes["mqtt_discovery"] = args.discovery
@@ -71,7 +75,7 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _test(settings: EventSettings, wait: float):
+def _test(settings: EventSettings, wait: float) -> list[OutboxStatus]:
     """Send one event to every output and wait up to ``wait`` s for it to be delivered."""
     publisher = EventPublisher(settings)
     try:

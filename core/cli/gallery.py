@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from core.cli.common import open_gallery, progress_bar, say
 from core.errors import FaceGateError
@@ -15,7 +16,7 @@ from core.records import skipped_json
 COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("enroll", parents=[common], help="enroll a person from photos (one face each)")
     p.add_argument("name")
     p.add_argument("images", nargs="+", type=Path)
@@ -37,7 +38,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run one of COMMANDS."""
     if args.command == "enroll":
         with open_gallery(args, write=True) as g:
@@ -52,7 +53,7 @@ def run(args) -> int:
     if args.command == "identify":
         with open_gallery(args, write=False) as g:
             found = g.identify(str(args.image))
-        rows = [{"box": list(face.box.as_tuple()), "name": m.name,
+        rows: list[dict[str, Any]] = [{"box": list(face.box.as_tuple()), "name": m.name,
                  "distance": None if m.distance is None else round(m.distance, 4),
                  "margin": None if m.margin is None else round(m.margin, 4),
                  "candidates": [{"name": c.name, "distance": round(c.distance, 4)} for c in m.candidates[:args.top]],
@@ -80,7 +81,7 @@ def run(args) -> int:
     raise AssertionError(args.command)
 
 
-def _remove(args) -> int:
+def _remove(args: argparse.Namespace) -> int:
     """One verb, whatever the PC: a site's person leaves every door (an admin PC, after a
     confirmation), a door PC refuses up front (core.site.people), anyone else leaves this gallery."""
     from core.site.people import WHEN_DOORS_KNOW, plan_removal, remove_person
@@ -100,7 +101,7 @@ def _remove(args) -> int:
     return 0
 
 
-def _enroll_folder(args) -> int:
+def _enroll_folder(args: argparse.Namespace) -> int:
     from core.tools.folder_enroll import enroll_folder
 
     started = time.perf_counter()
@@ -120,7 +121,7 @@ def _enroll_folder(args) -> int:
     return 0
 
 
-def _backup_or_restore(args) -> int:
+def _backup_or_restore(args: argparse.Namespace) -> int:
     from core.gallery import backup
 
     db = args.db or default_db()

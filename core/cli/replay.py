@@ -28,7 +28,7 @@ from core.paths import default_db
 COMMANDS = ("replay", "eval-video")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("replay", parents=[common],
                        help="play a recorded video through the live loop and the door decision (simulated door)")
     p.add_argument("video", type=Path)
@@ -39,7 +39,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("labels", type=Path, help="CSV: first,last,person[,left,top,right,bottom,live] per shot")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.gallery.api import Gallery
     from core.station.replay import replay
 

@@ -32,7 +32,7 @@ COMMANDS = ("recent",)
 ACTIONS = {"add": 2, "not": 2, "enroll": 2, "dismiss": 1, "learned": 0, "undo": 1}
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("recent", parents=[common], help="the review queue: the last faces seen at the door")
     p.add_argument("action", nargs="?", choices=sorted(ACTIONS), help="what to do (none: list the faces)")
     p.add_argument("arguments", nargs="*", help="ID NAME for add/not/enroll, ID for dismiss and undo")
@@ -46,7 +46,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="undo: the number is a sample id, not a face id")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.action and len(args.arguments) != ACTIONS[args.action]:
         raise FaceGateError(f"recent {args.action} takes {ACTIONS[args.action]} argument(s), got {len(args.arguments)}")
     numbers = [a for a in args.arguments[:1] if not a.lstrip("#").isdigit()]
@@ -79,7 +79,7 @@ def run(args) -> int:
     return 0
 
 
-def _act(args, recent: RecentFaces, number: int) -> int:
+def _act(args: argparse.Namespace, recent: RecentFaces, number: int) -> int:
     name = args.arguments[1] if len(args.arguments) > 1 else ""
     if args.action == "add":
         try:

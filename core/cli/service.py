@@ -27,7 +27,7 @@ from core.service import heartbeat, unit
 COMMANDS = ("service", "status")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("service", parents=[common], help="start the kiosk at login and restart it (systemd user service)")
     p.add_argument("action", choices=("install", "remove", "status"))
     p.add_argument("--source", default=None, help="the camera, URL or file the kiosk watches (default: the last one used)")
@@ -38,7 +38,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help=f"unhealthy when the last frame is older than this (default {heartbeat.MAX_FRAME_AGE:g} s)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.command == "status":
         return _status(args)
     if args.action == "install":
@@ -52,7 +52,7 @@ def run(args) -> int:
     return 0 if info.get("ActiveState") == "active" else 3
 
 
-def _install(args) -> int:
+def _install(args: argparse.Namespace) -> int:
     options = unit_options(args)
     if args.dry_run:
         say(args, {"unit": unit.service_unit(options)}, unit.service_unit(options).rstrip())
@@ -71,7 +71,7 @@ def _install(args) -> int:
     return 0
 
 
-def unit_options(args) -> unit.UnitOptions:
+def unit_options(args: argparse.Namespace) -> unit.UnitOptions:
     """The unit for these arguments: the same gallery, source and screen every time it starts."""
     command = [*unit.facegate_command(), "--kiosk"]
     if args.db:
@@ -88,7 +88,7 @@ def _line(step: unit.Step) -> str:
     return f"{'ok' if step.ok else '!!'} {step.what}" + (f" ({step.detail})" if step.detail and not step.ok else "")
 
 
-def _status(args) -> int:
+def _status(args: argparse.Namespace) -> int:
     path = heartbeat.heartbeat_path(args.db or default_db())
     beat = heartbeat.read(path)
     health = heartbeat.judge(beat, max_frame_age=args.max_frame_age)

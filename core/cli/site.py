@@ -31,11 +31,16 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli.common import open_gallery, say
 from core.errors import FaceGateError
 from core.paths import default_db
 from core.site.verbs import VERBS, grammar, say_done
+
+if TYPE_CHECKING:
+    from core.site.config import SiteConfig
+    from core.site.sync import SyncReport
 
 COMMANDS = ("site",)
 LISTS = ("people", "groups", "doors", "duplicates", "proposals")
@@ -45,7 +50,7 @@ NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
 ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", "standby", *LISTS, *NOUNS)
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("site", parents=[common], help="share one gallery between many doors (PostgreSQL + pgvector)")
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("words", nargs="*", metavar="ARG",
@@ -68,7 +73,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.site.config import SiteConfig, SiteError
 
     db = args.db or default_db()
@@ -82,7 +87,9 @@ def run(args) -> int:
         if args.action == "standby" and args.words[:1] != ["status"]:
             return _standby(args)
         config = SiteConfig.load(db)
-        if config is None and args.action != "status":
+        if args.action == "status":
+            return _status(args, db, config)
+        if config is None:
             raise SiteError(f"{db} does not belong to a site (facegate site init URL, or site join URL --door NAME)")
         if args.action == "sync":
             return _sync(args, config)
@@ -116,13 +123,13 @@ def write_secret(path: Path, secret: str) -> None:
         f.write(secret + "\n")
 
 
-def _password(args) -> str | None:
+def _password(args: argparse.Namespace) -> str | None:
     from core.site.config import read_password_file
 
     return read_password_file(args.password_file) if args.password_file else None
 
 
-def _init_or_join(args, db) -> int:
+def _init_or_join(args: argparse.Namespace, db: str | Path) -> int:
     from core.site.admin import init_site, join_site
     from core.site.config import SiteError, redact
     from core.site.sync import sync_once
@@ -162,7 +169,7 @@ def _init_or_join(args, db) -> int:
     return 0
 
 
-def _report_json(report) -> dict:
+def _report_json(report: SyncReport) -> dict:
     return {"pushed_people": report.pushed_people, "pushed_samples": report.pushed_samples,
             "pushed_events": report.pushed_events, "pulled_people": report.pulled_people,
             "removed_people": report.removed_people, "added_samples": report.added_samples,
@@ -170,7 +177,7 @@ def _report_json(report) -> dict:
             "seconds": round(report.seconds, 3), "notes": report.notes}
 
 
-def _sync(args, config) -> int:
+def _sync(args: argparse.Namespace, config: SiteConfig) -> int:
     from core.site.sync import sync_once
 
     if args.watch:
@@ -181,7 +188,7 @@ def _sync(args, config) -> int:
     return 0
 
 
-def _watch(args, config) -> int:
+def _watch(args: argparse.Namespace, config: SiteConfig) -> int:
     """Keep a door with no window in sync (the same SiteSync thread the window runs), printing
     each round that moved something and every change of online/offline, until Ctrl-C or SIGTERM."""
     import signal
@@ -209,7 +216,7 @@ def _watch(args, config) -> int:
     return 0
 
 
-def _status(args, db, config) -> int:
+def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None) -> int:
     from core.site.config import SiteError, SiteSettings, redact
     from core.site.local import LocalSite
     from core.site.sync import age_text, copy_age, open_door_connection
@@ -330,7 +337,7 @@ def _leave(args, db) -> int:
     return 0
 
 
-def _admin(args, config) -> int:
+def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
     from core.site.admin import SiteAdmin
 
     with SiteAdmin.from_config(config) as admin:
@@ -356,7 +363,7 @@ def _admin(args, config) -> int:
     return 0
 
 
-def _verb(args, config) -> int:
+def _verb(args: argparse.Namespace, config: SiteConfig) -> int:
     """One admin verb (``site NOUN VERB ARG...``): a wrong word or count gets the grammar back,
     an unknown name the site's own answer, a login without the admin's rights a refusal."""
     from core.site.admin import SiteAdmin
@@ -376,7 +383,7 @@ def _verb(args, config) -> int:
         try:
             result = verb.call(admin, *words)
         except psycopg.errors.InsufficientPrivilege:
-            raise SiteError(f"the site refused: {config.admin_login.role!r} may not change people, groups or doors "
+            raise SiteError(f"the site refused: {config.admin_login.role if config.admin_login else 'this login'!r} may not change people, groups or doors "
                             "(use the site's admin login)") from None
     text = say_done(verb, words, result)
     say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,

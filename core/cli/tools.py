@@ -15,7 +15,7 @@ from core.vision.detection import DEFAULT_METHOD, METHODS
 COMMANDS = ("search", "scan", "scan-search", "eval")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("search", parents=[common], help="each face of a photo beside its nearest enrolled samples")
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=5, help="samples to list per face (default 5)")
@@ -48,7 +48,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, default=None, help="save the threshold table (FAR, GAR, FRR) as CSV")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run one of COMMANDS."""
     if args.command == "search":
         return _search(args)
@@ -61,7 +61,7 @@ def run(args) -> int:
     raise AssertionError(args.command)
 
 
-def _search(args) -> int:
+def _search(args: argparse.Namespace) -> int:
     from core.tools.search import result_json, save_comparison, search_photo
 
     if args.site:
@@ -87,7 +87,7 @@ def _search(args) -> int:
     return 0
 
 
-def _search_site(args) -> int:
+def _search_site(args: argparse.Namespace) -> int:
     from core.site.admin import SiteAdmin
     from core.site.config import SiteConfig, SiteError
     from core.site.search import search_json, search_site
@@ -98,7 +98,8 @@ def _search_site(args) -> int:
     with open_gallery(args, write=False) as g:
         faces = g.faces(str(args.image))
     with SiteAdmin.from_config(config) as admin:
-        found = [(face.box, search_site(admin.conn, face.descriptor, args.top, args.within)) for face in faces]
+        found = [(face.box, search_site(admin.conn, face.descriptor, args.top, args.within)) for face in faces
+                 if face.descriptor is not None]
     if args.json:
         print(json.dumps({"faces": [{"box": list(box.as_tuple()), **search_json(f)} for box, f in found]}))
         return 0
@@ -115,7 +116,7 @@ def _search_site(args) -> int:
     return 0
 
 
-def _scan(args) -> int:
+def _scan(args: argparse.Namespace) -> int:
     from core.tools.scan import ScanLibrary, ScanSettings
 
     with open_gallery(args, write=True) as g:
@@ -136,7 +137,7 @@ def _scan(args) -> int:
     return 0
 
 
-def _scan_search(args) -> int:
+def _scan_search(args: argparse.Namespace) -> int:
     from core.tools.scan import DEFAULT_FOLD, ScanLibrary
     from core.tools.search import poor_warning
 
@@ -166,7 +167,7 @@ def _scan_search(args) -> int:
     return 0
 
 
-def _eval(args) -> int:
+def _eval(args: argparse.Namespace) -> int:
     from core.gallery.match import DEFAULT_THRESHOLD
     from core.tools.evaluate import (
         DEFAULT_TARGET_FAR,

@@ -19,7 +19,7 @@ from core.errors import FaceGateError
 COMMANDS = ("visitors",)
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("visitors", parents=[common], help="unknown visitors grouped by face, with their visits")
     p.add_argument("--enroll", nargs=2, metavar=("ID", "NAME"), default=None,
                    help="enroll this visitor as NAME from all of their faces")
@@ -32,7 +32,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--retention-days", type=float, default=None, help="keep never-enrolled visitors this long")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     write = args.enroll is not None or args.purge or args.retention_days is not None
     with open_gallery(args, write=write) as g:
         settings, _problem = VisitorSettings.load_or_default(g.store)

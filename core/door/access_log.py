@@ -26,12 +26,19 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from core.errors import StoreError
-from core.gallery.store import now, pack, unpack
+from core.gallery.store import inserted_id, now, pack, unpack
+
+if TYPE_CHECKING:
+
+    from _typeshed import SupportsWrite
+
+    from core.gallery.api import Gallery
+    from core.gallery.store import Store
 
 CSV_COLUMNS = ("id", "time", "track", "person", "visitor", "verdict", "reason", "distance", "margin", "runner_up",
                "runner_up_distance", "door", "not_this_person", "snapshot")
@@ -107,7 +114,7 @@ class EventRecorder(Protocol):
 class AccessLog:
     """Record, query, export and correct access events of one gallery Store."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def record(self, event: AccessEvent) -> int:
@@ -121,7 +128,7 @@ class AccessLog:
                 (event.time, event.track, event.person_id, event.name, event.verdict, event.reason,
                  event.distance, event.margin, event.runner_up, event.runner_up_distance, event.door,
                  int(event.not_this_person), descriptor, event.snapshot, event.visitor_id))
-            event.id = cur.lastrowid
+            event.id = inserted_id(cur)
         event.has_snapshot = event.snapshot is not None
         log.info("event %d: %s%s (%s)%s%s", event.id, event.verdict, f" {event.who}" if event.who else "", event.reason,
                  "" if event.distance is None else f", distance {event.distance:.3f}",
@@ -170,7 +177,7 @@ class AccessLog:
         rows = self.store.read("SELECT snapshot FROM access_events WHERE id = ?", (event_id,))
         return rows[0][0] if rows else None
 
-    def export_csv(self, target: str | Path | io.TextIOBase, **filters) -> int:
+    def export_csv(self, target: str | Path | io.TextIOBase, **filters: Any) -> int:
         """Write the events matching ``filters`` (see events(); all of them by default) as CSV."""
         filters.setdefault("limit", None)
         events = self.events(**filters)
@@ -181,7 +188,7 @@ class AccessLog:
             _write_csv(target, events)
         return len(events)
 
-    def not_this_person(self, event_id: int, gallery) -> AccessEvent:
+    def not_this_person(self, event_id: int, gallery: Gallery) -> AccessEvent:
         """Mark the event's face as NOT the person it was matched to, so it is never matched to
         them again; the gallery picks the mark up at once. Returns the updated event."""
         event = self.event(event_id)
@@ -205,7 +212,7 @@ def _event(row: tuple) -> AccessEvent:
                        track, time, id_, bool(not_this), bool(has_snapshot), visitor_id)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -216,7 +223,7 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _write_csv(f, events: list[AccessEvent]) -> None:
+def _write_csv(f: SupportsWrite[str], events: list[AccessEvent]) -> None:
     writer = csv.writer(f)
     writer.writerow(CSV_COLUMNS)
     for e in events:
@@ -237,13 +244,16 @@ def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
     def text(v: str) -> str | None:
         return None if v == "" else (v[1:] if v.startswith("'") else v)
 
-    def number(v: str, kind=float):
-        return None if v == "" else kind(v)
+    def number(v: str) -> float | None:
+        return None if v == "" else float(v)
+
+    def whole(v: str) -> int | None:
+        return None if v == "" else int(v)
 
     return [AccessEvent(verdict=text(r["verdict"]) or "", name=text(r["person"]), reason=text(r["reason"]) or "",
                         distance=number(r["distance"]), margin=number(r["margin"]), runner_up=text(r["runner_up"]),
                         runner_up_distance=number(r["runner_up_distance"]), door=text(r["door"]) or "",
-                        track=number(r["track"], int), time=r["time"], id=int(r["id"]),
+                        track=whole(r["track"]), time=r["time"], id=int(r["id"]),
                         not_this_person=r["not_this_person"] == "1", has_snapshot=r["snapshot"] == "1",
-                        visitor_id=number(r.get("visitor", ""), int))
+                        visitor_id=whole(r.get("visitor", "")))
             for r in reader]

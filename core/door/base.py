@@ -185,7 +185,7 @@ class Door:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- the pulse thread ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -55,6 +55,10 @@ from core.records import Box, Candidate, Match
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import FOLD_CUES, LivenessCheck, LivenessResult, LivenessSettings
 from core.vision.quality import measure, sharpness
+
+if TYPE_CHECKING:
+    from core.door.base import Door, DoorStatus
+    from core.gallery.api import Gallery
 
 log = logging.getLogger("facegate.decide")
 
@@ -168,7 +172,7 @@ class _Pending:
 class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
-    def __init__(self, gallery, door=None, settings: DecisionSettings | None = None,
+    def __init__(self, gallery: Gallery, door: Door | None = None, settings: DecisionSettings | None = None,
                  access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
                  visitors: Visitors | None = None, recent: RecentFaces | None = None,
                  keep_faces: bool = True) -> None:
@@ -197,7 +201,7 @@ class DoorDecider:
             gallery.describer.preload("shape68")
         self.set_door(door)
 
-    def set_door(self, door) -> None:
+    def set_door(self, door: Door | None) -> None:
         """Send unlocks to another door output (its settings changed); the caller closes the old one."""
         self.door = door
         if door is not None:
@@ -312,6 +316,7 @@ class DoorDecider:
                     + (f", margin ≥ {min(margins):.3f}" if margins else ", no other person to compare"))
         base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst,
                         min(margins) if margins else None)
+        assert latest.person_id is not None  # they matched: each names a person
         try:
             person = self.gallery.store.person(latest.person_id)  # fresh: 'allowed' may have just changed
         except UnknownPerson:
@@ -364,7 +369,7 @@ class DoorDecider:
         """Log something that happened at the door without a face (a failure, a manual unlock)."""
         self._queue(AccessEvent(verdict, reason=reason, door=door), _Pending())
 
-    def _door_changed(self, status) -> None:
+    def _door_changed(self, status: DoorStatus) -> None:
         if status.state == "error":
             self.note(DOOR_ERROR, status.error or "door failure", "error")
 

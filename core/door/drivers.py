@@ -5,6 +5,7 @@ and fail-secure locking are core.door.base's Door.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import subprocess
 import time
@@ -63,10 +64,8 @@ class SerialRelay(Door):
 
     def release(self) -> None:
         if self._serial is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._serial.close()
-            except Exception:
-                pass
             self._serial = None
 
 

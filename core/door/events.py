@@ -34,11 +34,14 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.door.access_log import AccessEvent
 from core.door.event_settings import TYPES, EventSettings, slug
 from core.door.outbox import Outbox, OutboxStatus
+
+if TYPE_CHECKING:
+    from core.door.base import DoorStatus
 
 log = logging.getLogger("facegate.events")
 
@@ -83,7 +86,7 @@ class EventPublisher:
                 box.put(body if event.snapshot is None or not self.settings.send_snapshots else
                         {**body, "snapshot_jpeg": base64.b64encode(event.snapshot).decode("ascii")})
 
-    def door_changed(self, status) -> None:
+    def door_changed(self, status: DoorStatus) -> None:
         """A door listener (core.door.base.DoorStatus): the lock's state for Home Assistant."""
         if self._mqtt is not None and status.state in ("open", "locked"):
             self.outboxes[0].put(self._mqtt.lock_state(status.state == "open"))

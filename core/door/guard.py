@@ -19,16 +19,21 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from core.door.base import Door, DoorError, DoorSettings
 from core.door.drivers import build_driver
 from core.processes import ChildProcess
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from multiprocessing.connection import Connection
+
 #: How long past its pulse the guard waits for the app's own "lock" before locking by itself.
 WATCHDOG_SLACK = 1.0
 
 
-def _serve(conn, settings_json: str) -> None:
+def _serve(conn: Connection, settings_json: str) -> None:
     """The guard process's main loop."""
     signal.signal(signal.SIGTERM, _exit)
     driver = build_driver(DoorSettings.from_json(settings_json))
@@ -69,11 +74,11 @@ def _serve(conn, settings_json: str) -> None:
         driver.release()
 
 
-def _exit(*_) -> None:
+def _exit(*_: object) -> None:
     raise SystemExit(0)  # runs the finally: lock, then release the port
 
 
-def _attempt(action) -> tuple[bool, str]:
+def _attempt(action: Callable[[], object]) -> tuple[bool, str]:
     try:
         action()
         return True, ""

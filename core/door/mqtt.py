@@ -27,15 +27,20 @@ own copies of unsent messages), so the outbox's retry is the only one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
 from core.door.event_settings import EVENT_TYPES, EventSettings
+
+if TYPE_CHECKING:
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger("facegate.events")
 
@@ -142,7 +147,7 @@ class MqttSink:
         log.info("MQTT: connected to %s as %s", self._where(), s.node_id)
         return client
 
-    def _on_connect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason_code: ReasonCode, _properties: Properties | None) -> None:
         if reason_code.is_failure:
             self._refused = f"MQTT broker {self._where()} refused the connection: {reason_code}"
         else:
@@ -165,8 +170,6 @@ class MqttSink:
         """Say 'offline' (a clean disconnect sends no last will) and disconnect."""
         client = self._client
         if client is not None and client.is_connected():
-            try:
+            with contextlib.suppress(OSError):  # the broker went away first: its last will says offline
                 self._publish(client, [(f"{self.base}/availability", "offline", True)])
-            except OSError:
-                pass  # the broker went away first: its last will says offline
         self._drop()

@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.gallery.store import Store
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 END_OF_DAY = time(23, 59, 59, 999999)
@@ -89,7 +93,7 @@ def format_windows(windows: list[Window]) -> str:
 class Schedules:
     """The schedules table of a gallery Store (writes go through its single connection)."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def windows(self, person_id: int) -> list[Window]:

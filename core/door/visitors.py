@@ -32,7 +32,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from core.gallery.api import EnrollResult
 from core.gallery.plausible import Plausibility, plausibility
 from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
+
+if TYPE_CHECKING:
+    from core.gallery.store import Store
 
 log = logging.getLogger("facegate.visitors")
 
@@ -85,7 +88,7 @@ class Visitor:
 class Visitors:
     """The visitors of one gallery Store."""
 
-    def __init__(self, store, settings: VisitorSettings | None = None) -> None:
+    def __init__(self, store: Store, settings: VisitorSettings | None = None) -> None:
         self.store = store
         self.settings = settings or VisitorSettings.load_or_default(store)[0]
         self._lock = threading.Lock()

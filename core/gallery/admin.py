@@ -18,8 +18,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.errors import FaceGateError
+
+if TYPE_CHECKING:
+    from core.gallery.store import Store
 
 SECRET_KEY = "admin.secret"
 FAILURES_KEY = "admin.failures"
@@ -58,7 +62,7 @@ class AdminLock:
     """The admin secret of one gallery Store. ``clock`` is wall-clock time (persisted waits
     must survive a restart, which a monotonic clock does not)."""
 
-    def __init__(self, store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

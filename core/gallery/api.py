@@ -116,7 +116,7 @@ class Gallery:
     def __enter__(self) -> Gallery:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- faces ----------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class Gallery:
     def _sample_hits(self, ids: np.ndarray, dist: np.ndarray) -> list[Candidate]:
         owners, names = self._owners, self._names
         return [Candidate(owners[s], names.get(owners[s], "?"), float(d), s)
-                for s, d in zip(ids.tolist(), dist.tolist()) if s in owners]
+                for s, d in zip(ids.tolist(), dist.tolist(), strict=True) if s in owners]
 
     def candidates(self, descriptor: np.ndarray) -> list[Candidate]:
         """One Candidate per nearby person, nearest first (at least the two nearest people)."""

@@ -22,12 +22,18 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hnswlib
 import numpy as np
 
 from core.gallery.files import fsync_file, fsync_folder, sha256_of
 from core.records import DESCRIPTOR_DIM
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy.typing as npt
 
 STAMP_FORMAT = 1
 #: Seconds a deferred save waits, so a burst of enrollments (a first sync) is written once.
@@ -138,7 +144,7 @@ class SampleIndex:
             self._live = set()
             self.add(ids, vectors)
 
-    def add(self, ids, vectors) -> None:
+    def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DESCRIPTOR_DIM)
         if len(ids) == 0:
@@ -278,7 +284,7 @@ class SampleIndex:
             os.replace(following, self.stamp_path())
             fsync_folder(path.parent)
 
-    def sync(self, ids: np.ndarray, vectors_of, generation: int) -> str:
+    def sync(self, ids: np.ndarray, vectors_of: Callable[[list[int]], np.ndarray], generation: int) -> str:
         """Make the index hold exactly ``ids`` (the database's samples). Returns what it took:
 
         'loaded' (file current), 'repaired' (file stale: missing ids added, removed ones
@@ -310,7 +316,7 @@ class SampleIndex:
             self.save(generation)
             return self.last_sync
 
-    def _agrees(self, ids: list[int], vectors_of) -> bool:
+    def _agrees(self, ids: list[int], vectors_of: Callable[[list[int]], np.ndarray]) -> bool:
         """Do up to SPOT_CHECK of these samples hold the database's vectors?"""
         pick = ids[:: max(1, len(ids) // SPOT_CHECK)][:SPOT_CHECK]
         if not pick:

@@ -19,7 +19,7 @@ def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
                names: dict[int, str]) -> list[Candidate]:
     """Collapse sample hits (nearest first) to one Candidate per person, nearest first."""
     best: dict[int, Candidate] = {}
-    for sid, dist in zip(ids.tolist(), distances.tolist()):
+    for sid, dist in zip(ids.tolist(), distances.tolist(), strict=True):
         pid = owners.get(sid)
         if pid is None or pid in best:
             continue

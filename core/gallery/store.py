@@ -245,7 +245,7 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- gallery settings and generation -------------------------------------------------------
@@ -315,7 +315,7 @@ class Store:
                 if notes is not None:
                     db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person_id))
             ids: list[int] = []
-            for blob, s in zip(blobs, samples):
+            for blob, s in zip(blobs, samples, strict=True):
                 cur = db.execute(
                     "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, how, added_by) "
                     "VALUES(?,?,?,?,?,?,?,?)",

@@ -223,5 +223,5 @@ class FrameSource:
     def __enter__(self) -> FrameSource:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

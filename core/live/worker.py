@@ -11,12 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from core.processes import ChildProcess
 from core.vision.describe import Describer
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 #: Which chip a descriptor belongs to: (track id, frame number).
 ChipKey = tuple[int, int]
@@ -87,7 +90,7 @@ class InlineWorker:
         self._done = []
 
 
-def _serve(conn, model_dir: str | None) -> None:
+def _serve(conn: Connection, model_dir: str | None) -> None:
     """The worker process: chips in, descriptors out, until told to stop or the pipe closes."""
     describer = Describer(model_dir)
     while True:

@@ -24,6 +24,10 @@ import ctypes.util
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 log = logging.getLogger("facegate.kiosk")
 
@@ -88,7 +92,7 @@ class ScreenAwake:
             _kernel32().SetThreadExecutionState(ES_CONTINUOUS)
 
 
-def _kernel32():
+def _kernel32() -> Any:
     return ctypes.windll.kernel32  # type: ignore[attr-defined]
 
 
@@ -194,7 +198,7 @@ class _SessionBus:
         # libdbus's default for bus connections is to _exit() the process when the bus goes away
         lib.dbus_connection_set_exit_on_disconnect(ctypes.c_void_p(self.conn), 0)
 
-    def call(self, service: str, path: str, interface: str, method: str, args) -> int:
+    def call(self, service: str, path: str, interface: str, method: str, args: Sequence[tuple[str, str | int]]) -> int:
         """Call a method taking strings ('s') and uint32s ('u'); its uint32 answer (0 if none)."""
         lib = self.lib
         msg = lib.dbus_message_new_method_call(*(x.encode() for x in (service, path, interface, method)))
@@ -202,7 +206,7 @@ class _SessionBus:
         lib.dbus_message_iter_init_append(ctypes.c_void_p(msg), it)
         keep = []
         for kind, value in args:
-            box = ctypes.c_char_p(value.encode()) if kind == "s" else ctypes.c_uint32(value)
+            box = ctypes.c_char_p(str(value).encode()) if kind == "s" else ctypes.c_uint32(int(value))
             keep.append(box)
             lib.dbus_message_iter_append_basic(it, ord(kind), ctypes.byref(box))
         error = _DBusError()

@@ -36,8 +36,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import FaceGateError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SERVICE = "facegate.service"
 AUTOSTART = "facegate-service.desktop"
@@ -161,7 +165,7 @@ class Step:
     detail: str = ""
 
 
-def install(options: UnitOptions, run=subprocess.run) -> list[Step]:
+def install(options: UnitOptions, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> list[Step]:
     """Write the unit and the autostart entry, reload, enable, and enable lingering. Nothing is
     left half-done: when enabling fails the files are taken away again."""
     written = []
@@ -190,7 +194,7 @@ def install(options: UnitOptions, run=subprocess.run) -> list[Step]:
     return steps
 
 
-def remove(run=subprocess.run) -> list[Step]:
+def remove(run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> list[Step]:
     """Stop and disable the service and delete what install() wrote. Lingering is left as it is."""
     steps = []
     ok, detail = _run(["systemctl", "--user", "disable", "--now", SERVICE], run)
@@ -204,7 +208,7 @@ def remove(run=subprocess.run) -> list[Step]:
     return steps
 
 
-def status(run=subprocess.run) -> dict[str, str]:
+def status(run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> dict[str, str]:
     """What the user's service manager says about the unit (ActiveState, NRestarts, ...), plus
     whether the unit file is installed and lingering is on."""
     info = {"unit_file": str(unit_dir() / SERVICE), "installed": "yes" if (unit_dir() / SERVICE).exists() else "no"}
@@ -219,7 +223,7 @@ def status(run=subprocess.run) -> dict[str, str]:
     return info
 
 
-def _run(argv: list[str], run) -> tuple[bool, str]:
+def _run(argv: list[str], run: Callable[..., subprocess.CompletedProcess[str]]) -> tuple[bool, str]:
     try:
         done = run(argv, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 from core.gallery.store import Store
 from core.site import schema
-from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, scram_verifier
+from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, one_row, scram_verifier
 from core.site.local import LocalSite
 from core.site.proposals import Proposal, approve_from_door, decide, list_proposals
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass
@@ -31,12 +35,12 @@ class Joined:
     admin: Login | None = None   # site init: the admin login made, whether kept on this PC or not
 
 
-def _add_door(conn, door: str) -> tuple[str, Login]:
+def _add_door(conn: psycopg.Connection, door: str) -> tuple[str, Login]:
     password = new_password()
     try:
         with conn.transaction():
-            door_id, role = conn.execute("SELECT door_id::text, role FROM facegate.add_door(%s, %s)",
-                                         (door, scram_verifier(password))).fetchone()
+            door_id, role = one_row(conn, "SELECT door_id::text, role FROM facegate.add_door(%s, %s)",
+                                          (door, scram_verifier(password)))
     except psycopg.errors.UniqueViolation:
         raise SiteError(f"the site already has a door called {door!r}; pick another name, "
                         "or remove that door first (facegate site leave there, or the Site page)") from None
@@ -55,7 +59,7 @@ def init_site(db: str | Path, store: Store, url: str, password: str | None, door
     if SiteConfig.load(db) is not None:
         raise SiteError(f"{db} already belongs to a site; leave it first (facegate site leave)")
     with connect(url, password=password) as conn:
-        if schema.version(conn) and conn.execute("SELECT count(*) FROM facegate.doors").fetchone()[0]:
+        if schema.version(conn) and one_row(conn, "SELECT count(*) FROM facegate.doors")[0]:
             raise SiteError("that database is already a FaceGate site: join it instead (facegate site join URL --door NAME)")
         require_extension(conn, "vector")
         try:
@@ -79,7 +83,7 @@ def init_site(db: str | Path, store: Store, url: str, password: str | None, door
     return joined
 
 
-def require_extension(conn, name: str) -> None:
+def require_extension(conn: psycopg.Connection, name: str) -> None:
     """Refuse, in words, a server that lacks a PostgreSQL extension the site needs (before any
     migration runs, so nothing is half made)."""
     row = conn.execute("SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = %s",
@@ -106,7 +110,7 @@ def join_site(db: str | Path, store: Store, url: str, password: str | None, door
     return _joined(db, store, SiteConfig(url, door, door_id, door_login, admin), [])
 
 
-def _joined(db, store: Store, config: SiteConfig, ran: list[str]) -> Joined:
+def _joined(db: str | Path, store: Store, config: SiteConfig, ran: list[str]) -> Joined:
     path = config.save(db)
     queued = LocalSite(store).join(config.door_id)
     return Joined(config, path, queued, ran)
@@ -155,7 +159,7 @@ class SiteAdmin:
     """The admin's verbs on the central gallery (a connection as facegate_admin, autocommit:
     each verb is its own transaction)."""
 
-    def __init__(self, conn, who: str = schema.ADMIN_ROLE) -> None:
+    def __init__(self, conn: psycopg.Connection, who: str = schema.ADMIN_ROLE) -> None:
         self.conn = conn
         self.who = who   # recorded with each decision: the admin login and the PC it was used on
 
@@ -165,7 +169,7 @@ class SiteAdmin:
             raise SiteError("this PC holds only its door's login; use an admin PC (facegate site init, or join "
                             "with --admin)")
         conn = connect(config.url, config.admin_login, application="facegate admin")
-        if not conn.execute("SELECT pg_has_role(current_user, %s, 'USAGE')", (schema.ADMIN_ROLE,)).fetchone()[0]:
+        if not one_row(conn, "SELECT pg_has_role(current_user, %s, 'USAGE')", (schema.ADMIN_ROLE,))[0]:
             conn.close()  # a door's login in the admin's place: refuse before any verb, not halfway through one
             raise SiteError(f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
                             "it may not change people, groups or doors")
@@ -177,10 +181,10 @@ class SiteAdmin:
     def __enter__(self) -> SiteAdmin:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _do(self, query: str, params=()) -> int:
+    def _do(self, query: str, params: Sequence[object] = ()) -> int:
         with self.conn.transaction():
             return self.conn.execute(query, params).rowcount
 
@@ -312,7 +316,7 @@ class SiteAdmin:
 
     def remove_door(self, door: str) -> bool:
         with self.conn.transaction():
-            return bool(self.conn.execute("SELECT facegate.remove_door(%s)", (door,)).fetchone()[0])
+            return bool(one_row(self.conn, "SELECT facegate.remove_door(%s)", (door,))[0])
 
     def keep_snapshots(self, keep: bool) -> None:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""

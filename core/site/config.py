@@ -18,12 +18,19 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from core.errors import FaceGateError
 from core.gallery.stored_settings import StoredSettings
+
+if TYPE_CHECKING:
+
+    import psycopg
+
+    from core.gallery.store import Store
 
 CONNECT_TIMEOUT = 3  # seconds: an unreachable site must not hold anything up for long
 KEEP = "keep"        # offline policy: keep recognising with the last copy
@@ -123,7 +130,7 @@ class SiteConfig:
             return False
 
 
-def site_of(store) -> SiteConfig | None:
+def site_of(store: Store) -> SiteConfig | None:
     """The site of the gallery in ``store``, read so that a broken configuration keeps the door
     shut: None when the gallery has no site; SiteError when it belongs to one (it has a door id)
     but its site file is missing, unreadable, damaged or readable by others. Whatever runs the
@@ -176,7 +183,7 @@ def read_password_file(path: str | Path) -> str:
 
 
 def connect(url: str, login: Login | None = None, password: str | None = None, autocommit: bool = True,
-            timeout: float = CONNECT_TIMEOUT, application: str = "facegate"):
+            timeout: float = CONNECT_TIMEOUT, application: str = "facegate") -> psycopg.Connection:
     """A psycopg connection with pgvector's types, short timeouts and TCP keepalives, so a dead
     network is noticed in seconds. The password comes from ``login``, ``password``, or libpq's own
     sources (~/.pgpass, PGPASSFILE).
@@ -235,10 +242,8 @@ def _connect_one(url: str, login: Login | None, password: str | None, autocommit
         conn = psycopg.connect(**params, autocommit=autocommit)
     except psycopg.OperationalError as exc:
         raise SiteError(f"cannot reach the site at {redact(url)}: {first_line(exc)}") from None
-    try:
+    with contextlib.suppress(psycopg.ProgrammingError):  # no pgvector: only a site's set-up connection can go on without it
         register_vector(conn)
-    except psycopg.ProgrammingError:  # no pgvector: only a site's set-up connection can go on without it
-        pass
     return conn
 
 
@@ -249,7 +254,7 @@ def server_addresses(url: str) -> list[str]:
     ports = str(params.get("port", "5432")).split(",")
     if len(ports) == 1:
         ports *= len(hosts)
-    return [f"{h}:{p}" for h, p in zip(hosts, ports)]
+    return [f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)]
 
 
 def one_server(url: str, address: str, writable: bool = False) -> str:
@@ -273,6 +278,15 @@ def with_servers(url: str, addresses: list[str]) -> str:
     params.update(host=",".join(a.rsplit(":", 1)[0] for a in addresses),
                   port=",".join(a.rsplit(":", 1)[1] for a in addresses))
     return make_conninfo("", **params)
+
+
+def one_row(conn: psycopg.Connection, query: str, params: Sequence[object] = ()) -> tuple:
+    """The row of a query that always answers one (a count, a facegate.* function's result);
+    typed so that the caller need not check for None."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise SiteError(f"the site answered no row to {query[:60]!r}")
+    return row
 
 
 def redact(url: str) -> str:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.gallery.store import Store, now, pack
+from core.gallery.store import Store, inserted_id, now, pack
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 DOOR_KEY = "site:door"
 CURSOR_KEY = "site:cursor"
@@ -200,7 +204,7 @@ class LocalSite:
             db.execute("DELETE FROM meta WHERE key = ?", (APPLYING_KEY,))
         return done
 
-    def _upsert_person(self, db, local_id: int | None, person: PulledPerson, done: Applied) -> int:
+    def _upsert_person(self, db: Database, local_id: int | None, person: PulledPerson, done: Applied) -> int:
         holder = db.execute("SELECT id FROM people WHERE name = ? AND (site_id IS NOT ? OR site_id IS NULL)",
                             (person.name, person.id)).fetchone()
         if holder is not None and holder[0] != local_id:
@@ -212,8 +216,8 @@ class LocalSite:
         if local_id is None:
             cur = db.execute("INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
                              (person.name, int(person.allowed), person.notes, person.created, person.id))
-            done.names[cur.lastrowid] = person.name
-            return cur.lastrowid
+            done.names[inserted_id(cur)] = person.name
+            return inserted_id(cur)
         done.names[local_id] = person.name
         db.execute("UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
                    "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
@@ -221,7 +225,7 @@ class LocalSite:
                     person.name, int(person.allowed), person.notes))
         return local_id
 
-    def _samples(self, db, local_id: int, person: PulledPerson, pending: set[str], done: Applied) -> None:
+    def _samples(self, db: Database, local_id: int, person: PulledPerson, pending: set[str], done: Applied) -> None:
         for sample_id, site_id in db.execute("SELECT id, site_id FROM samples WHERE person_id = ?",
                                              (local_id,)).fetchall():
             if site_id not in person.sample_ids and site_id not in pending:
@@ -238,10 +242,10 @@ class LocalSite:
                              "site_id) VALUES(?,?,?,?,?,?,?)",
                              (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id))
             if cur.rowcount:
-                done.added_samples.append((cur.lastrowid, np.asarray(s.descriptor, np.float32)))
-                done.owners[cur.lastrowid] = local_id
+                done.added_samples.append((inserted_id(cur), np.asarray(s.descriptor, np.float32)))
+                done.owners[inserted_id(cur)] = local_id
 
 
-def _set(db, key: str, value: str) -> None:
+def _set(db: Database, key: str, value: str) -> None:
     db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                (key, value))

@@ -14,8 +14,12 @@ likely duplicate, or someone enrolled twice under another name).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from core.site.config import SiteError
+from core.site.config import SiteError, one_row
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Proposal:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
 
 
-def list_proposals(conn) -> list[Proposal]:
+def list_proposals(conn: psycopg.Connection) -> list[Proposal]:
     """Every open proposal, oldest first."""
     rows = conn.execute("""
         SELECT pr.id, d.name, coalesce(p.name, pr.name), pr.new_person, count(s.id),
@@ -77,15 +81,15 @@ def list_proposals(conn) -> list[Proposal]:
     return [Proposal(r[0], r[1], r[2], r[3], r[4], sorted(r[5]), sorted(r[6]), r[7], r[8], r[9], r[10]) for r in rows]
 
 
-def decide(conn, proposal_id: int, approve: bool, by: str) -> Proposal:
+def decide(conn: psycopg.Connection, proposal_id: int, approve: bool, by: str) -> Proposal:
     """Approve (the samples, and a new person, reach every door that may see them) or reject
     (they are deleted at the site, so the proposing door drops them too) one open proposal."""
     found = {p.id: p for p in list_proposals(conn)}
     if proposal_id not in found:
         raise SiteError(f"no open proposal #{proposal_id} (facegate site proposals lists them)")
     with conn.transaction():
-        person, new_person = conn.execute("SELECT person_id, new_person FROM facegate.proposals WHERE id = %s",
-                                          (proposal_id,)).fetchone()
+        person, new_person = one_row(conn, "SELECT person_id, new_person FROM facegate.proposals WHERE id = %s",
+                                           (proposal_id,))
         if approve:
             conn.execute("UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
                          "WHERE proposal = %s AND status = 'proposed'", (by, proposal_id))
@@ -100,7 +104,7 @@ def decide(conn, proposal_id: int, approve: bool, by: str) -> Proposal:
     return found[proposal_id]
 
 
-def approve_from_door(conn, door_id: str, by: str) -> int:
+def approve_from_door(conn: psycopg.Connection, door_id: str, by: str) -> int:
     """Approve every open proposal of one door in one transaction (an admin PC's own
     enrollments: its operator is the admin); how many."""
     with conn.transaction():

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import psycopg
 
 EF_SEARCH = 100  # HNSW candidates per query: recall@10 against exact search in bench/site_bench.py
 
@@ -43,7 +47,7 @@ class SiteSearch:
     search_ms: float     # both queries, at the server and back
 
 
-def search_site(conn, descriptor: np.ndarray, top: int = 10, within: float | None = None) -> SiteSearch:
+def search_site(conn: psycopg.Connection, descriptor: np.ndarray, top: int = 10, within: float | None = None) -> SiteSearch:
     """The ``top`` nearest samples and events (each within ``within`` if given), nearest first."""
     vec = np.asarray(descriptor, np.float32).reshape(-1)
     limit = float(within) if within is not None else float("inf")

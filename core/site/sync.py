@@ -18,6 +18,7 @@ recognition reads the local gallery, and the only shared step is the short local
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,12 +39,18 @@ from core.site.config import (
     SiteSettings,
     connect,
     first_line,
+    one_row,
     server_addresses,
     timeline_of,
     with_servers,
 )
 from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
 from core.site.schema import CHANNEL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import psycopg
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
@@ -84,13 +92,13 @@ class SyncReport:
         return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
 
 
-def open_door_connection(config: SiteConfig):
+def open_door_connection(config: SiteConfig) -> psycopg.Connection:
     """This door's login, in autocommit mode: every unit of work is an explicit transaction."""
     return connect(config.url, config.door_login, autocommit=True, application=f"facegate door {config.door}")
 
 
 # -- pushing ------------------------------------------------------------------------------------
-def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> list[str]:
+def push_people(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, report: SyncReport) -> list[str]:
     """Send this door's enrollments and edits; the people the site refused a change of (to be
     pulled back as the site has them)."""
     local = LocalSite(gallery.store)
@@ -98,11 +106,11 @@ def push_people(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) 
     return _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
 
 
-def push_events(gallery: Gallery, conn, config: SiteConfig, report: SyncReport) -> None:
+def push_events(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, report: SyncReport) -> None:
     _push_events(gallery, conn, LocalSite(gallery.store), config, report)
 
 
-def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
+def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str) -> Iterator[tuple[list[int], list[tuple]]]:
     """(outbox ids, rows) of one kind, a batch at a time; ``query`` reads the referenced rows
     ({marks}: the placeholders). The caller calls local.done(ids) once the site has them."""
     while True:
@@ -113,7 +121,7 @@ def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str):
         yield [i for i, _ in items], gallery.store.read(query.format(marks=",".join("?" * len(refs))), refs)
 
 
-def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     """This door's new samples, as proposals (the site's door_enroll): they reach other doors
     once an admin approves them."""
     for done, rows in _outbox_batches(
@@ -126,12 +134,12 @@ def _push_samples(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, 
         with conn.transaction():
             for person_id, samples in people.items():
                 vectors = np.concatenate([unpack(s[4]) for s in samples]).astype(np.float32)
-                outcome, name, added, proposal = conn.execute(
+                outcome, name, added, proposal = one_row(conn,
                     "SELECT * FROM facegate.door_enroll(%s::uuid, %s::text, %s::boolean, %s::uuid[], %s::real[], %s::bytea[], "
                     "%s::text[], %s::real[], %s::timestamptz[], %s::text[], %s::text)",
                     (person_id, samples[0][1], bool(samples[0][2]), [s[3] for s in samples], vectors.tolist(),
                      [s[5] for s in samples], [s[6] for s in samples], [s[7] for s in samples],
-                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10])).fetchone()
+                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10]))
                 if outcome == "created":
                     report.pushed_people += 1
                     if name != samples[0][1]:
@@ -164,7 +172,7 @@ def _approve_own(config: SiteConfig, report: SyncReport) -> None:
     report.proposals.clear()
 
 
-def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) -> list[str]:
+def _push_updates(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
     """Renames of people this door enrolled (a door never allows or blocks anyone at the site:
     every edited person is pulled back as the site has them, so an admin's block wins here too)."""
     items = local.outbox("update", PUSH_BATCH)
@@ -175,8 +183,8 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
             if not rows:
                 continue
             refetch.append(ref)
-            outcome = conn.execute("SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
-                                   (ref, rows[0][0], bool(rows[0][1]))).fetchone()[0]
+            outcome = one_row(conn, "SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
+                                    (ref, rows[0][0], bool(rows[0][1])))[0]
             if outcome != "applied":
                 report.notes.append(f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
                                     "a door may only rename people it enrolled; the site's version is back")
@@ -184,7 +192,7 @@ def _push_updates(gallery: Gallery, conn, local: LocalSite, report: SyncReport) 
     return refetch
 
 
-def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
+def _push_removals(conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
     """A door never deletes anyone at the site (its role cannot; an admin PC removes people at
     the site itself, core.site.people): whoever the site still has comes back from it."""
     items = local.outbox("remove", PUSH_BATCH)
@@ -192,7 +200,7 @@ def _push_removals(conn, local: LocalSite, report: SyncReport) -> list[str]:
     return [ref for _, ref in items]
 
 
-def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
+def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
     keep_snapshots = bool(keep and keep[0] == "true")
     for done, rows in _outbox_batches(
@@ -212,7 +220,7 @@ def _push_events(gallery: Gallery, conn, local: LocalSite, config: SiteConfig, r
 
 
 # -- pulling ------------------------------------------------------------------------------------
-def pull_batch(conn, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
+def pull_batch(conn: psycopg.Connection, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
     """The next batch of changed people past ``cursor`` (or exactly ``only``), read in one
     consistent snapshot; None when there is nothing new."""
     with conn.transaction():
@@ -276,7 +284,7 @@ def save_index(gallery: Gallery) -> None:
     gallery.index.save_soon(gallery.store.samples_generation())
 
 
-def pull(gallery: Gallery, conn, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
+def pull(gallery: Gallery, conn: psycopg.Connection, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
          on_batch: Callable[[Applied], None] | None = None) -> None:
     local = LocalSite(gallery.store)
     changed = False
@@ -319,7 +327,7 @@ def hello(conn, gallery: Gallery, config: SiteConfig | None = None) -> None:
         raise SiteError(f"the writable server is on timeline {timeline}, older than the {local.timeline()} this door "
                         "has seen: an old primary back after a failover; refused (it must be rebuilt as a standby)")
     with conn.transaction():
-        if conn.execute("SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),)).fetchone()[0] is None:
+        if one_row(conn, "SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),))[0] is None:
             raise SiteError("the site no longer knows this door (it was removed); join it again")
         row = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'servers'").fetchone()
     if timeline > local.timeline():
@@ -331,7 +339,7 @@ def hello(conn, gallery: Gallery, config: SiteConfig | None = None) -> None:
         log.info("site: this door now knows the site's servers %s", ", ".join(servers))
 
 
-def sync_once(gallery: Gallery, config: SiteConfig, conn=None, settings: SiteSettings | None = None,
+def sync_once(gallery: Gallery, config: SiteConfig, conn: psycopg.Connection | None = None, settings: SiteSettings | None = None,
               on_batch: Callable[[Applied], None] | None = None) -> SyncReport:
     """One full round: hello, push the outbox, pull every change. Raises SiteError when offline."""
     import psycopg
@@ -425,10 +433,8 @@ class SiteSync:
 
     def kick(self) -> None:
         """Sync now (the Site page's button, a new access event); never blocks."""
-        try:
+        with contextlib.suppress(queue.Full):
             self._commands.put_nowait("sync")
-        except queue.Full:
-            pass
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -441,7 +447,7 @@ class SiteSync:
         with self._status_lock:
             return SyncStatus(**vars(self._status))
 
-    def _refresh_status(self, **changes) -> None:
+    def _refresh_status(self, **changes: object) -> None:
         local = LocalSite(self.gallery.store)
         try:
             base = {"cursor": local.cursor(), "outbox": local.outbox_size(), "heard": local.heard()}
@@ -476,10 +482,8 @@ class SiteSync:
             finally:
                 for c in (listener, conn):
                     if c is not None:
-                        try:
+                        with contextlib.suppress(Exception):
                             c.close()
-                        except Exception:
-                            pass
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 1.0)   # a promoted standby is found within a second
 
@@ -489,7 +493,7 @@ class SiteSync:
         if was:
             log.warning("site offline: %s; this door keeps working on its own copy", why)
 
-    def _wait(self, listener, last: float) -> bool:
+    def _wait(self, listener: psycopg.Connection, last: float) -> bool:
         """Wait up to ~0.25 s; True when a round is due (a notification, a kick, something to
         push, or the catch-up time)."""
         notified = False
@@ -508,7 +512,7 @@ class SiteSync:
         except Exception:
             return False
 
-    def _round(self, conn) -> None:
+    def _round(self, conn: psycopg.Connection) -> None:
         report = sync_once(self.gallery, self.config, conn, self.settings)
         if not self._status.online:
             log.info("site online: %s", self.config.door)

@@ -56,6 +56,6 @@ def grammar(key: tuple[str, str], verb: Verb) -> str:
     return " ".join(w for w in ("site", *key, *verb.words) if w)
 
 
-def say_done(verb: Verb, words: list[str], result) -> str:
+def say_done(verb: Verb, words: list[str], result: object) -> str:
     """What happened, in words (``unchanged`` when the call answered False)."""
     return (verb.unchanged if result is False and verb.unchanged else verb.done).format(*words, result=result)

@@ -18,12 +18,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.door.decide import DecisionSettings
 from core.live.loop import LiveSettings
 from core.live.sources import FrameSource
 from core.station.station import Station
 from core.station.visits import Visit, VisitLog
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from core.live.worker import ChipKey, DescriptorWorker
 
 
 @dataclass
@@ -41,10 +47,10 @@ class ReplayReport:
 class NextFrame:
     """A descriptor worker whose results all arrive on the frame after they were asked for."""
 
-    def __init__(self, worker, timeout: float = 10.0) -> None:
+    def __init__(self, worker: DescriptorWorker, timeout: float = 10.0) -> None:
         self.worker, self.timeout = worker, timeout
 
-    def submit(self, key, chip) -> bool:
+    def submit(self, key: ChipKey, chip: np.ndarray) -> bool:
         return self.worker.submit(key, chip)
 
     def poll(self) -> list:
@@ -55,7 +61,7 @@ class NextFrame:
             done += self.worker.poll()
         return done
 
-    def __getattr__(self, name):  # in_flight, restarts, error, pid, close: the worker's own
+    def __getattr__(self, name: str) -> Any:  # in_flight, restarts, error, pid, close: the worker's own
         return getattr(self.worker, name)
 
 

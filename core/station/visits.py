@@ -6,6 +6,10 @@ Folded from the live loop's FrameResults, so it reads the same decisions the win
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.live.loop import FrameResult
 
 
 @dataclass
@@ -47,7 +51,7 @@ class VisitLog:
     def visits(self) -> list[Visit]:
         return list(self._visits.values())
 
-    def observe(self, index: int, result) -> None:
+    def observe(self, index: int, result: FrameResult) -> None:
         for view in result.tracks:
             visit = self._visits.get(view.id)
             if visit is None:

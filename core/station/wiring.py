@@ -4,13 +4,18 @@ window would have decided on it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorSettings
 from core.door.decide import DecisionSettings, DoorDecider
 from core.door.drivers import SimulatedDoor
 
+if TYPE_CHECKING:
+    from core.live.loop import LiveRecognizer
 
-def attach_decider(recognizer, door: Door | None, settings: DecisionSettings | None = None,
+
+def attach_decider(recognizer: LiveRecognizer, door: Door | None, settings: DecisionSettings | None = None,
                    dry_run: bool = False) -> DoorDecider:
     """A DoorDecider for the recognizer's gallery (its stored settings unless given), asked about
     every track on every frame the recognizer processes. A ``dry_run`` keeps its decisions in

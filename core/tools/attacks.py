@@ -25,11 +25,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from core.records import Box
+
+if TYPE_CHECKING:
+    from core.vision.describe import Describer
+    from core.vision.detection import Detector
 
 KINDS: tuple[str, ...] = ("still", "print", "curved", "folded", "screen")
 
@@ -73,7 +78,7 @@ class AttackFrame:
     face: Box                # where the printed face is in the frame (projected), for a detector to verify
 
 
-def face_photo(rgb: np.ndarray, name: str, describer, detector=None) -> FacePhoto:
+def face_photo(rgb: np.ndarray, name: str, describer: Describer, detector: Detector | None = None) -> FacePhoto:
     """Crop the largest face of ``rgb`` with room around it, as a print or a phone would show it."""
     from core.vision.detection import Detector
 

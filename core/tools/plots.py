@@ -56,7 +56,7 @@ def plot_image(report: EvalReport, current: float | None = None) -> Image.Image:
     for rates, colour in (([r.false_accept_rate for r in report.thresholds], FAR_COLOUR),
                           ([r.false_reject_rate for r in report.thresholds], FRR_COLOUR)):
         if len(ts) > 1:
-            draw.line([px(t, r) for t, r in zip(ts, rates)], fill=colour, width=3)
+            draw.line([px(t, r) for t, r in zip(ts, rates, strict=True)], fill=colour, width=3)
     head = (f"FAR (open set, {report.impostor_attempts} attempts) and FRR "
             f"({report.probes} probes, {report.mode}); p@1 {report.p_at.get(1, 0):.2f}")
     draw.text((x0, 8), head, fill="black", font=title)

@@ -19,7 +19,7 @@ def font(size: int = 12) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def text_width(text: str, f) -> int:
+def text_width(text: str, f: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
     return int(round(f.getlength(text)))
 
 

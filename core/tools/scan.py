@@ -407,7 +407,7 @@ class ScanLibrary:
         if len(folded_rows):
             d2 = np.stack([d[folded_rows] for d in rep_d2], axis=1)
             d2[position[folded_rows][:, None] < position[rep_rows][None, :]] = np.inf  # only nearer listed faces
-            for row, owner in zip(folded_rows.tolist(), rep_rows[np.argmin(d2, axis=1)].tolist()):
+            for row, owner in zip(folded_rows.tolist(), rep_rows[np.argmin(d2, axis=1)].tolist(), strict=True):
                 groups[owner].append(row)
         return [SimilarFace(found.faces[r], float(dist[r]), [found.faces[f] for f in groups[r]]) for r in reps]
 

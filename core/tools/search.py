@@ -14,7 +14,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -25,6 +25,9 @@ from core.records import Box, Candidate, Face
 from core.tools.render import TILE, blank_tile, font, text_width
 from core.vision.detection import Detector
 from core.vision.images import ImageLike, as_rgb, crop
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 #: Space between tiles and around the picture, and the band under each tile for its caption.
 GAP = 8
@@ -165,7 +168,7 @@ def comparison_image(result: SearchResult) -> Image.Image:
     return img
 
 
-def _fit(text: str, f) -> str:
+def _fit(text: str, f: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
     """Shorten a caption with an ellipsis until it fits under a tile."""
     while len(text) > 1 and text_width(text, f) > TILE:
         text = text[:-2] + "…"

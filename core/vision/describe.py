@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Describer:
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()
 
-    def _model(self, key: str):
+    def _model(self, key: str) -> Any:
         with self._lock:
             if key not in self._models:
                 import dlib
@@ -77,7 +78,7 @@ class Describer:
         for key in keys:
             self._model(key)
 
-    def landmarks(self, rgb: np.ndarray, box: Box, points: int = 5):
+    def landmarks(self, rgb: np.ndarray, box: Box, points: int = 5) -> Any:
         """dlib's full_object_detection for ``box`` (5 or 68 points)."""
         import dlib
 

@@ -21,6 +21,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import cv2.data  # the Haar cascades folder (a submodule the type stubs do not declare)
@@ -69,7 +70,7 @@ class Detector:
         self._local = threading.local()
 
     # -- models -------------------------------------------------------------------------------
-    def _run_hog(self, image: np.ndarray, upsample: int):
+    def _run_hog(self, image: np.ndarray, upsample: int) -> Any:
         """dlib's HOG on ``image``, with a detector borrowed from the process-wide pool."""
         hog = _borrow_hog()
         try:
@@ -89,7 +90,7 @@ class Detector:
     # cv2.FaceDetectorYN keeps its input size and network buffers in the instance (detect() sets
     # the network's input and runs forward on it), so it is not thread-safe: one per thread, as
     # the Haar cascade. Building one parses the 232 KB model in a few ms, with the GIL released.
-    def _yunet(self):
+    def _yunet(self) -> cv2.FaceDetectorYN:
         local = self._local
         yunet = getattr(local, "yunet", None)
         if yunet is None:
@@ -145,10 +146,7 @@ class Detector:
         shrink (the cost falls with the pixel count); only a tiny ``min_face`` enlarges, in tiles."""
         scale = YUNET_FACE_PX / self.settings.min_face
         h, w = rgb.shape[:2]
-        if scale <= 1 or max(h, w) * scale <= YUNET_MAX_SIDE:
-            raw = self._yunet_raw(rgb, scale)
-        else:
-            raw = self._yunet_tiled(rgb, scale)
+        raw = self._yunet_raw(rgb, scale) if scale <= 1 or max(h, w) * scale <= YUNET_MAX_SIDE else self._yunet_tiled(rgb, scale)
         out: list[Detection] = []
         for x, y, bw, bh, *rest in raw.tolist():
             if bw < self.settings.min_face * 0.8:  # YuNet's box is tighter than HOG's: a little slack
@@ -169,10 +167,10 @@ class Detector:
         _, faces = yunet.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
         if faces is None:
             return np.empty((0, 15), np.float32)
-        faces = faces.copy()
-        faces[:, 0:14:2] *= np.float32(w / size[0])  # x, width and the landmarks' x
-        faces[:, 1:14:2] *= np.float32(h / size[1])  # y, height and the landmarks' y
-        return faces
+        rows = faces.astype(np.float32)  # a copy (YuNet's rows are float32 already)
+        rows[:, 0:14:2] *= np.float32(w / size[0])  # x, width and the landmarks' x
+        rows[:, 1:14:2] *= np.float32(h / size[1])  # y, height and the landmarks' y
+        return rows
 
     def _yunet_tiled(self, rgb: np.ndarray, scale: float) -> np.ndarray:
         """Tiny faces in a big image: overlapping tiles, each enlarged by ``scale``, plus the whole
@@ -251,7 +249,7 @@ _HOG_POOL_LOCK = threading.Lock()
 _HOG_IDLE: list = []
 
 
-def _borrow_hog():
+def _borrow_hog() -> Any:
     with _HOG_POOL_LOCK:
         if _HOG_IDLE:
             return _HOG_IDLE.pop()
@@ -260,7 +258,7 @@ def _borrow_hog():
     return dlib.get_frontal_face_detector()
 
 
-def _return_hog(hog) -> None:
+def _return_hog(hog: Any) -> None:
     with _HOG_POOL_LOCK:
         _HOG_IDLE.append(hog)
 

@@ -74,11 +74,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from core.records import Box
+
+if TYPE_CHECKING:
+    from core.vision.describe import Describer
 
 # 68-point model indices.
 RIGHT_EYE = slice(36, 42)
@@ -252,7 +256,7 @@ def rectified_ears(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 class LivenessCheck:
     """Observations of one visit (one tracked face); feed it every frame while it matters."""
 
-    def __init__(self, describer, settings: LivenessSettings | None = None) -> None:
+    def __init__(self, describer: Describer, settings: LivenessSettings | None = None) -> None:
         self.describer = describer
         self.settings = settings or LivenessSettings()
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)

@@ -126,9 +126,9 @@ class SqlChecker:
 
     def _name_trusted(self, name: str, scope: ast.AST, depth: int) -> bool:
         """Every binding of ``name`` in the function is trusted (parameters never are)."""
-        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if name in {a.arg for a in [*scope.args.args, *scope.args.kwonlyargs, *scope.args.posonlyargs]}:
-                return False
+        if (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and name in {a.arg for a in [*scope.args.args, *scope.args.kwonlyargs, *scope.args.posonlyargs]}):
+            return False
         bound = False
         for node in ast.walk(scope):
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
@@ -150,9 +150,9 @@ class SqlChecker:
                         return False
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                   and isinstance(node.func.value, ast.Name) and node.func.value.id == name
-                  and node.func.attr in ("append", "extend", "insert")):
-                if not all(self.trusted(a, scope, depth + 1) for a in node.args):
-                    return False
+                  and node.func.attr in ("append", "extend", "insert")
+                  and not all(self.trusted(a, scope, depth + 1) for a in node.args)):
+                return False
         return bound
 
 
@@ -164,7 +164,7 @@ def _bound_values(target: ast.AST, value: ast.AST | None, name: str) -> list:
         return _bound_values(target, value.body, name) + _bound_values(target, value.orelse, name)
     if isinstance(target, (ast.Tuple, ast.List)):
         if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
-            return [v for t, e in zip(target.elts, value.elts) for v in _bound_values(t, e, name)]
+            return [v for t, e in zip(target.elts, value.elts, strict=True) for v in _bound_values(t, e, name)]
         return [ast.Name(id="<unknown>")] if any(n.id == name for n in ast.walk(target) if isinstance(n, ast.Name)) else []
     return []
 

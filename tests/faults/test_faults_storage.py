@@ -43,7 +43,7 @@ def _state(db: Path) -> tuple[dict[str, int], dict[int, list[str]]]:
     """Who is enrolled, and who the index finds nearest for every sample: what must not change."""
     with Gallery(db) as g:
         ids, _, vectors = g.store.vectors()
-        nearest = {int(i): [c.name for c in g.top_k(v, 1)] for i, v in zip(ids, vectors)}
+        nearest = {int(i): [c.name for c in g.top_k(v, 1)] for i, v in zip(ids, vectors, strict=True)}
         assert g.index.ids() == set(ids.tolist())
         return {p.name: p.sample_count for p in g.people()}, nearest
 
@@ -249,9 +249,8 @@ def test_damaged_or_foreign_index_is_rebuilt_from_the_database(tmp_path, damage,
     before = _state(db)
     db_digest = hashlib.sha256(db.read_bytes()).hexdigest()
     damage(db.with_name("gallery.db.hnsw"), other)
-    with caplog.at_level(logging.WARNING, logger="facegate"):
-        with Gallery(db) as g:
-            sync = g.index.last_sync
+    with caplog.at_level(logging.WARNING, logger="facegate"), Gallery(db) as g:
+        sync = g.index.last_sync
     warnings = [r.getMessage() for r in caplog.records if r.name == "facegate.index"]
     print(f"\n{damage.__name__}: index {sync}; {warnings[0] if warnings else 'no warning'}")
     assert sync == "rebuilt"

@@ -9,6 +9,7 @@ The limits are shortened (a 2 s stalled frame loop, 3 s frozen window, 4 s for a
 5 s read timeout is a hang here; the production limits are in core.service.monitor.Limits."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -38,10 +39,8 @@ class NotifySocket:
 
     def _read(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
-            except TimeoutError:
-                pass
 
     def since(self, t: float, key: str) -> list[float]:
         """When messages carrying ``key`` (e.g. 'WATCHDOG=1') came after ``t``."""
@@ -68,7 +67,7 @@ def facegate_status(qtbot, db) -> tuple[int, dict]:
 def longest_gap(times: list[float], start: float, end: float) -> float:
     """The longest time without a ping between start and end."""
     points = [start, *[t for t in times if start < t < end], end]
-    return max(b - a for a, b in zip(points, points[1:]))
+    return max(b - a for a, b in zip(points, points[1:], strict=False))
 
 
 def test_ready_and_watchdog_follow_the_parts_alive(qtbot, live_window, tmp_path, monkeypatch):

@@ -63,7 +63,7 @@ def test_a_network_cut_loses_no_event_and_sends_none_twice(tmp_path, pg, site_ur
         proxy.cut()
         for door in doors:
             door.wait_for("status", lambda s: not s["online"])
-        for round_ in range(5):  # both keep recognising and logging, offline
+        for _round in range(5):  # both keep recognising and logging, offline
             for door in doors:
                 assert door.ask("visit", vec=faces["obama"][2])["verdict"] == GRANTED
                 assert door.ask("visit", vec=faces["kit"][0])["verdict"] == "Unknown"

@@ -92,7 +92,7 @@ def test_the_admin_manages_groups_from_the_site_page(qtbot, window_of, tmp_path,
 
     def apply(verb: str, *words: str) -> None:
         page.verb.setCurrentIndex(page.verb.findText(verb))
-        for edit, word in zip(page.words, words):
+        for edit, word in zip(page.words, words, strict=False):
             edit.setText(word)
         page.apply_button.click()
         qtbot.waitUntil(lambda: not page.jobs.busy, timeout=WAIT)

@@ -60,8 +60,8 @@ def serve() -> None:
             fd = os.open(outfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
-            sys.stdout = open(1, "w", buffering=1, closefd=False)
-            sys.stderr = open(2, "w", buffering=1, closefd=False)
+            sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 -- the child's stdout until os._exit
+            sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115 -- the child's stderr until os._exit
             try:
                 main(db, int(start), mode)
             except BaseException:

@@ -22,6 +22,7 @@ Start limits and the [Install] section are systemd's business and not imitated.
 from __future__ import annotations
 
 import array
+import contextlib
 import os
 import re
 import select
@@ -219,10 +220,8 @@ class Supervisor:
         return data.decode("utf-8", "replace"), pid
 
     def _kill_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def _kill_leftovers(self) -> None:
         """What the main process left behind: SIGTERM, then SIGKILL after TimeoutStopSec=."""

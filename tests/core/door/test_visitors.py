@@ -84,7 +84,7 @@ def test_the_looping_clip_gives_the_same_visitors_again_with_growing_visits(clip
 def _by_loop(unknown: list, after: list[dict]) -> list[list]:
     """The Unknown events (oldest first) cut into loops, by how many visits each loop added."""
     totals = [sum(v.visits for v in visitors.values()) for visitors in after]
-    return [unknown[start:end] for start, end in zip([0, *totals[:-1]], totals)]
+    return [unknown[start:end] for start, end in zip([0, *totals[:-1]], totals, strict=True)]
 
 
 def _descriptor(gallery, path) -> np.ndarray:

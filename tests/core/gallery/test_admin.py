@@ -68,7 +68,7 @@ def test_wrong_tries_wait_doubling_and_a_restart_does_not_reset_it(db_path):
     with Store(db_path) as store:
         lock = AdminLock(store, clock)
         lock.set_secret(PIN)
-        for i in range(FREE_TRIES - 1):
+        for _i in range(FREE_TRIES - 1):
             with pytest.raises(WrongSecret, match="more tr(y|ies) before a wait"):
                 lock.verify("0000")
         with pytest.raises(WrongSecret, match=f"wait {int(FIRST_WAIT)} s"):
@@ -90,7 +90,7 @@ def test_wrong_tries_wait_doubling_and_a_restart_does_not_reset_it(db_path):
     waits = [wait_after(n) for n in range(1, 15)]
     print("\nwait after n wrong tries:", ", ".join(f"{n}: {w:g} s" for n, w in enumerate(waits, 1)))
     assert waits[:FREE_TRIES - 1] == [0] * (FREE_TRIES - 1)
-    assert all(b == min(2 * a, MAX_WAIT) for a, b in zip(waits[FREE_TRIES - 1:], waits[FREE_TRIES:]))
+    assert all(b == min(2 * a, MAX_WAIT) for a, b in zip(waits[FREE_TRIES - 1:], waits[FREE_TRIES:], strict=False))
     assert waits[-1] == MAX_WAIT
 
 

@@ -19,7 +19,7 @@ PROBES = {
 def test_probe_finds_the_person_at_the_stated_distance(knn_gallery, probe):
     found = knn_gallery.identify(str(KNN / "test" / probe))
     assert len(found) == len(PROBES[probe])
-    for (face, match), (person, distance) in zip(found, PROBES[probe]):
+    for (_face, match), (person, distance) in zip(found, PROBES[probe], strict=True):
         assert match.candidates[0].name == person
         assert match.candidates[0].distance == pytest.approx(distance, abs=0.02)
         assert match.name == person, match.reason
@@ -50,7 +50,7 @@ def test_obama_and_biden_and_an_unknown_third_person(knn_gallery):
     face, match = unknown[0]
     assert face.box.iou(__import__("core").Box(1594, 1062, 1749, 1216)) > 0.5  # YuNet's box, in HOG's framing
     assert match.distance > 0.6  # 0.73 from HOG's box, 0.84 from YuNet's (his head is turned 44 degrees)
-    for f, m in found:
+    for _f, m in found:
         if m.name:
             assert m.distance == pytest.approx(0.38, abs=0.02)
 

@@ -49,7 +49,7 @@ def _first_named(gallery, clip) -> tuple[list[int | None], list[int]]:
     finally:
         rec.close()
     firsts = [min((f for f in named if a <= f < b), default=None) for a, b in SHOTS]
-    return [None if f is None else f - a for f, (a, _) in zip(firsts, SHOTS)], stranger_named
+    return [None if f is None else f - a for f, (a, _) in zip(firsts, SHOTS, strict=True)], stranger_named
 
 
 def test_he_is_named_within_three_frames_of_each_big_shot(gallery, clip):

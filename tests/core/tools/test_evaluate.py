@@ -44,7 +44,7 @@ def recompute(photos, probe_rounds, thresholds):
             for other, source, g in images:
                 if source in probes or g is None:
                     continue
-                d = float(np.sqrt(sum((float(a) - float(b)) ** 2 for a, b in zip(vec, g))))
+                d = float(np.sqrt(sum((float(a) - float(b)) ** 2 for a, b in zip(vec, g, strict=True))))
                 best[other] = min(best.get(other, 9.0), d)
             order = sorted(best, key=best.get)
             ranks.append(order.index(person) + 1 if person in order else 99)

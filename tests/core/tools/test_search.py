@@ -38,7 +38,7 @@ def test_hit_distances_are_the_true_descriptor_distances(knn_gallery):
     assert len(result.faces) == 2
     vectors = {s.id: s.descriptor for s in knn_gallery.store.samples()}
     faces = knn_gallery.faces(KNN / "test" / "kit_with_rose.jpg")
-    for face, found in zip(faces, result.faces):
+    for face, found in zip(faces, result.faces, strict=True):
         assert found.box == face.box
         ids = list(vectors)
         exact = face_distance(np.stack([vectors[i] for i in ids]), face.descriptor)
