@@ -16,7 +16,7 @@ SIDE = 260  # px: each face, large enough to tell two people apart
 
 class CompareDialog(QDialog):
     def __init__(self, refusal: Implausible, face_jpeg: bytes | None, sample_jpeg: bytes | None,
-                 parent=None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.refusal = refusal
         name, distance = refusal.name, refusal.plausible.distance

@@ -19,6 +19,7 @@ closeEvent, which shuts the station (and the door) down.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -186,7 +187,7 @@ class Kiosk(QObject):
         video.open_file_clicked.connect(lambda: self._as_admin(window.choose_file))
         video.open_url_clicked.connect(lambda: self._as_admin(window.choose_url))
 
-    def _as_admin(self, choose) -> None:
+    def _as_admin(self, choose: Callable[[], None]) -> None:
         if require_admin(self.window, "choose the video source"):
             choose()
 

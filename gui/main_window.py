@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QLabel, QWidget
 
 from core.errors import FaceGateError
 from core.live.sources import SourceError, list_cameras, parse_source
@@ -57,7 +57,7 @@ class MainWindow(Shell):
     camera (the default), or once as fast as possible (benchmarks)."""
 
     def __init__(self, station: Station, settings: QSettings, pace: bool = True, loop: bool = True,
-                 parent=None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(station, parent)
         self.setWindowTitle("FaceGate")
         self.settings = settings
@@ -284,7 +284,7 @@ class MainWindow(Shell):
         self.shutdown()
         super().closeEvent(event)
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """The window's letter keys act only on keys no focused widget took: a text field takes
         every letter typed into it, so they never act while one has the focus."""
         if event.key() == Qt.Key.Key_Escape and self.enroll_dialog is not None:
@@ -296,7 +296,7 @@ class MainWindow(Shell):
         super().keyPressEvent(event)
 
 
-def build_window(station: Station, settings: QSettings, **options) -> MainWindow:
+def build_window(station: Station, settings: QSettings, **options: Any) -> MainWindow:
     """The window with every page (gui.app and the self-test both open it). Features with a page
     of their own add it here; each takes what it needs from the station, so their order only
     sets the order of the tabs."""

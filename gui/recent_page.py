@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -194,7 +194,7 @@ class RecentPage(QWidget):
         if not self.holding() and self.new_faces.isEnabled():
             self.reload(everything=True)   # nothing chosen any more: the waiting faces come in
 
-    def eventFilter(self, watched, event) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The pointer left the list with nothing selected: the waiting faces come in."""
         if event.type() == QEvent.Type.Leave and watched is self.table.viewport():
             self._selection_changed()

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.site.config import SiteConfig
-from core.tools.search import SearchResult, comparison_image, save_comparison, search_faces, searchable
+from core.tools.search import QueryFace, SearchResult, comparison_image, save_comparison, search_faces, searchable
 from core.vision.detection import Detector
 from core.vision.images import as_rgb
 from gui.drops import accept_file_drops
@@ -38,7 +38,6 @@ from gui.widgets import IMAGE_FILTER, pil_pixmap
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.records import Box
     from core.site.search import SiteSearch
     from gui.jobs import Progress, ShouldStop
 
@@ -51,7 +50,7 @@ class SearchPage(QWidget):
         self.gallery = gallery
         self.detector = Detector(gallery.detector.settings.method, gallery.detector.settings.min_face)
         self.result: SearchResult | None = None
-        self._photo: tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]] | None = None  # (source, rgb, [(box, descriptor)]) of the last photo
+        self._photo: tuple[str, np.ndarray, list[QueryFace]] | None = None  # (source, rgb, [(box, descriptor)]) of the last photo
 
         self.open_button = QPushButton("Open a photo…")
         self.open_button.clicked.connect(self.choose_photo)
@@ -111,7 +110,7 @@ class SearchPage(QWidget):
             return
         path = str(path)
 
-        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]]:
+        def work(progress: Progress, should_stop: ShouldStop) -> tuple[str, np.ndarray, list[QueryFace]]:
             rgb = as_rgb(path, path)
             progress(0, 1, f"finding faces in {Path(path).name}…")
             faces = searchable(self.gallery.query_faces(rgb, self.detector))
@@ -119,7 +118,7 @@ class SearchPage(QWidget):
 
         self.jobs.start(f"searching {Path(path).name}…", work, self._found, self._failed)
 
-    def _found(self, photo: tuple[str, np.ndarray, list[tuple[Box, np.ndarray]]]) -> None:
+    def _found(self, photo: tuple[str, np.ndarray, list[QueryFace]]) -> None:
         self._photo = photo
         self.requery()
 
@@ -163,7 +162,7 @@ class SearchPage(QWidget):
         self.site_config = config
         self.whole_site.setVisible(True)
 
-    def _search_site(self, source: str, faces: list[tuple[Box, np.ndarray]], within: float | None) -> None:
+    def _search_site(self, source: str, faces: list[QueryFace], within: float | None) -> None:
         if self.site_config is None:
             return
         if self.jobs.busy:  # the face-finding job is still winding down: ask again in a moment

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import fields, replace
+from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from core.errors import FaceGateError
 from core.gallery.store import Store
@@ -71,19 +72,19 @@ def recent_sources(qs: QSettings) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
-def _whole(key: str, value: int, **options) -> QSpinBox:
+def _whole(key: str, value: int, **options: Any) -> QSpinBox:
     """A spin box over the key's range (core.live.settings.RANGES: what check() accepts)."""
     low, high = RANGES[key]
     return QSpinBox(minimum=int(low), maximum=int(high), value=int(value), **options)
 
 
-def _number(key: str, value: float, decimals: int = 0, **options) -> QDoubleSpinBox:
+def _number(key: str, value: float, decimals: int = 0, **options: Any) -> QDoubleSpinBox:
     low, high = RANGES[key]
     return QDoubleSpinBox(minimum=low, maximum=high, decimals=decimals, value=value, **options)
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, qs: QSettings, current: StationSettings, source: str, parent=None) -> None:
+    def __init__(self, qs: QSettings, current: StationSettings, source: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.qs = qs

@@ -21,7 +21,7 @@ class Shell(QMainWindow):
     frame_shown = Signal(object)   # every ShownFrame, after it is drawn (for other pages, tests)
     gallery_changed = Signal()     # people, samples or "not this person" marks changed (any writer)
 
-    def __init__(self, station: Station, parent=None) -> None:
+    def __init__(self, station: Station, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.station = station
         self.gallery = station.gallery

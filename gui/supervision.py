@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
@@ -65,7 +66,7 @@ class Supervision(QObject):
         """The GUI thread is alive; and a kiosk says whether it is still on the screen."""
         self.monitor.tick(shown=self.kiosk is None or self.kiosk.on_screen())
 
-    def _on_sigterm(self, signum, frame) -> None:
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # Python runs this between two bytecodes of the GUI thread (a frame or the ticker runs
         # Python at least every TICK_MS); leave the window from the event loop, not from here.
         self.stop_reason = "stopped by the service manager (SIGTERM)"

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QImage
 
 from core.live.loop import FrameResult, LiveRecognizer
@@ -55,7 +55,7 @@ class VideoWorker(QThread):
 
     def __init__(self, recognizer: LiveRecognizer, spec: SourceSpec, pace: bool = True,
                  loop: bool = False, backoff: tuple[float, ...] = BACKOFF, lockstep: bool = False,
-                 parent=None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.lockstep = lockstep
         self._taken = threading.Event()

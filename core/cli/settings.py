@@ -28,11 +28,12 @@ from pathlib import Path
 from core.cli.common import open_gallery, say
 from core.errors import StoreError
 from core.gallery.admin import AdminError, AdminLock
+from core.gallery.store import Store
 
 COMMANDS = ("settings", "rename", "admin-pin")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("settings", parents=[common], help="list, read or change the settings kept in the gallery")
     p.add_argument("action", choices=("list", "get", "set", "reset"))
     p.add_argument("key", nargs="?", help="group.field (e.g. quality.min_size), or a group for get/reset")
@@ -49,7 +50,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help="the current PIN when changing it (default: standard input, the line before the new one)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.command == "rename":
         with open_gallery(args, write=True) as g:
             person = g.rename(args.old, args.new)
@@ -60,7 +61,7 @@ def run(args) -> int:
     return _settings(args)
 
 
-def _settings(args) -> int:
+def _settings(args: argparse.Namespace) -> int:
     from core.station import settings as stored
 
     if args.action in ("get", "set", "reset") and not args.key:
@@ -92,7 +93,7 @@ def _text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _unlock(store, pin_file: Path | None, what: str) -> None:
+def _unlock(store: Store, pin_file: Path | None, what: str) -> None:
     """Return when the admin PIN is given right (the window's rule); AdminError otherwise."""
     lock = AdminLock(store)
     if not lock.is_set():
@@ -100,7 +101,7 @@ def _unlock(store, pin_file: Path | None, what: str) -> None:
     lock.verify(_secret(pin_file, "Admin PIN: ", _stdin_lines()))
 
 
-def _admin_pin(args) -> int:
+def _admin_pin(args: argparse.Namespace) -> int:
     lines = _stdin_lines()
     with open_gallery(args, write=True) as g:
         lock = AdminLock(g.store)

@@ -217,7 +217,7 @@ def _watch(args: argparse.Namespace, config: SiteConfig) -> int:
 
 
 def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None) -> int:
-    from core.site.config import SiteError, SiteSettings, redact
+    from core.site.config import SiteError, SiteSettings, one_row, redact
     from core.site.local import LocalSite
     from core.site.sync import age_text, copy_age, open_door_connection
 
@@ -232,7 +232,7 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
     try:
         with open_door_connection(config) as conn:
             online, server = True, f"{conn.info.host}:{conn.info.port}"
-            behind = conn.execute("SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,)).fetchone()[0]
+            behind = one_row(conn, "SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,))[0]
     except SiteError as exc:
         why = str(exc)
     age = copy_age(heard)
@@ -248,7 +248,7 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
     return 0
 
 
-def _backup_or_restore(args) -> int:
+def _backup_or_restore(args: argparse.Namespace) -> int:
     from core.site.backup import backup_site, restore_site
     from core.site.config import SiteError, redact
 
@@ -270,7 +270,7 @@ def _backup_or_restore(args) -> int:
     return 0
 
 
-def _move(args, db, config) -> int:
+def _move(args: argparse.Namespace, db: str | Path, config: SiteConfig) -> int:
     """This door's site now lives at another address (a restore, a new server): same logins, same cursor."""
     from core.site.config import SiteError, check_url, redact
     from core.site.local import LocalSite
@@ -288,7 +288,7 @@ def _move(args, db, config) -> int:
     return 0
 
 
-def _standby(args) -> int:
+def _standby(args: argparse.Namespace) -> int:
     """``standby init DATA PRIMARY_URL HOST:PORT`` (on the standby's machine) or ``standby promote URL``."""
     from core.site.config import SiteError, connect, redact, server_addresses
     from core.site.standby import make_standby, promote
@@ -319,7 +319,7 @@ def _standby(args) -> int:
                     "standby promote STANDBY_URL")
 
 
-def _standby_status(args, config) -> int:
+def _standby_status(args: argparse.Namespace, config: SiteConfig) -> int:
     from core.site.standby import servers_status
 
     states = servers_status(config.url, login=config.admin_login or config.door_login)
@@ -327,7 +327,7 @@ def _standby_status(args, config) -> int:
     return 0
 
 
-def _leave(args, db) -> int:
+def _leave(args: argparse.Namespace, db: str | Path) -> int:
     from core.site.admin import leave_site
 
     with open_gallery(args, write=True) as g:

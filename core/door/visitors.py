@@ -44,6 +44,7 @@ from core.gallery.store import NewSample, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 
 if TYPE_CHECKING:
+    from core.gallery.api import Gallery
     from core.gallery.store import Store
 
 log = logging.getLogger("facegate.visitors")
@@ -188,7 +189,7 @@ class Visitors:
         return [(unpack(d), s) for d, s in rows]
 
     # -- acting ------------------------------------------------------------------------------------
-    def enroll(self, visitor_id: int, gallery, name: str, allowed: bool | None = None, confirm: bool = False,
+    def enroll(self, visitor_id: int, gallery: Gallery, name: str, allowed: bool | None = None, confirm: bool = False,
                force: bool = False) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
         transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult.
@@ -243,7 +244,7 @@ class Visitors:
         return len(old)
 
 
-def _farthest(gallery, person_id: int, descriptors: list[np.ndarray]) -> tuple[Plausibility, int]:
+def _farthest(gallery: Gallery, person_id: int, descriptors: list[np.ndarray]) -> tuple[Plausibility, int]:
     """How plausible the visitor's face farthest from the person's samples is, and the person's
     sample nearest that face."""
     samples = gallery.store.samples(person_id)

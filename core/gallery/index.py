@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,7 +158,7 @@ class SampleIndex:
             self._index.add_items(vectors, ids, num_threads=2)
             self._live.update(int(i) for i in ids)
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Iterable[int]) -> None:
         with self._lock.write():
             for i in ids:
                 i = int(i)

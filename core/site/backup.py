@@ -29,11 +29,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 from core.site import schema
 from core.site.admin import require_extension
-from core.site.config import SiteError, check_url, connect, first_line
+from core.site.config import SiteError, check_url, connect, first_line, one_row
 
 FORMAT = "facegate-site-backup/1"
 COUNTED = ("people", "samples", "access_groups", "group_members", "group_doors", "doors", "events", "proposals",
@@ -101,7 +102,7 @@ def _run(tool: Path, args: list[str], env: dict[str, str], doing: str) -> None:
         raise SiteError(f"{doing} failed: {first_line(RuntimeError(done.stderr or done.stdout))}")
 
 
-def _roles(conn) -> list[dict]:
+def _roles(conn: psycopg.Connection) -> list[dict]:
     """The site's logins with their SCRAM verifiers (superuser only: pg_authid)."""
     rows = conn.execute(
         "SELECT r.rolname, r.rolcanlogin, a.rolpassword, "
@@ -112,9 +113,8 @@ def _roles(conn) -> list[dict]:
     return [{"name": r[0], "login": r[1], "verifier": r[2], "door": r[3]} for r in rows]
 
 
-def _counts(conn) -> dict[str, int]:
-    return {t: conn.execute(sql.SQL("SELECT count(*) FROM facegate.{}").format(sql.Identifier(t))).fetchone()[0]
-            for t in COUNTED}
+def _counts(conn: psycopg.Connection) -> dict[str, int]:
+    return {t: one_row(conn, sql.SQL("SELECT count(*) FROM facegate.{}").format(sql.Identifier(t)))[0] for t in COUNTED}
 
 
 def backup_site(url: str, password: str | None, path: str | Path) -> SiteBackup:
@@ -125,7 +125,7 @@ def backup_site(url: str, password: str | None, path: str | Path) -> SiteBackup:
     with connect(url, password=password) as conn:
         if not schema.version(conn):
             raise SiteError("that database is not a FaceGate site")
-        if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+        if not one_row(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]:
             raise SiteError("a site backup needs the server's superuser (the doors' logins are the superuser's to read)")
         major = conn.info.server_version // 10000
         with conn.transaction():

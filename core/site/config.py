@@ -27,8 +27,8 @@ from core.errors import FaceGateError
 from core.gallery.stored_settings import StoredSettings
 
 if TYPE_CHECKING:
-
     import psycopg
+    from psycopg import sql
 
     from core.gallery.store import Store
 
@@ -214,19 +214,19 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
     return best
 
 
-def timeline_of(conn) -> int:
+def timeline_of(conn: psycopg.Connection) -> int:
     """The server's WAL timeline (0 on a site made before FaceGate knew of standbys)."""
     import psycopg
 
     try:
         with conn.transaction():
-            return int(conn.execute("SELECT facegate.site_timeline()").fetchone()[0])
+            return int(one_row(conn, "SELECT facegate.site_timeline()")[0])
     except psycopg.Error:
         return 0
 
 
 def _connect_one(url: str, login: Login | None, password: str | None, autocommit: bool, timeout: float,
-                 application: str):
+                 application: str) -> psycopg.Connection:
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -280,12 +280,12 @@ def with_servers(url: str, addresses: list[str]) -> str:
     return make_conninfo("", **params)
 
 
-def one_row(conn: psycopg.Connection, query: str, params: Sequence[object] = ()) -> tuple:
+def one_row(conn: psycopg.Connection, query: str | sql.SQL | sql.Composed, params: Sequence[object] = ()) -> tuple:
     """The row of a query that always answers one (a count, a facegate.* function's result);
     typed so that the caller need not check for None."""
     row = conn.execute(query, params).fetchone()
     if row is None:
-        raise SiteError(f"the site answered no row to {query[:60]!r}")
+        raise SiteError(f"the site answered no row to {str(query)[:60]!r}")
     return row
 
 

@@ -31,10 +31,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 from core.site.backup import _libpq_env, pg_tool
-from core.site.config import SiteError, connect, first_line, one_server, server_addresses, timeline_of
+from core.site.config import Login, SiteError, connect, first_line, one_row, one_server, server_addresses, timeline_of
 
 SLOT = "facegate_standby"
 REPLICATION_ROLE = "facegate_replication"
@@ -122,21 +123,21 @@ def make_standby(primary_url: str, password: str | None, data: Path, port: int, 
         conn.execute("SELECT pg_reload_conf()")
 
 
-def timeline(conn) -> int | None:
+def timeline(conn: psycopg.Connection) -> int | None:
     """The server's WAL timeline (a promotion starts a new one); None on a standby."""
-    if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+    if one_row(conn, "SELECT pg_is_in_recovery()")[0]:
         return None
     return timeline_of(conn)
 
 
-def servers_status(url: str, password: str | None = None, login=None) -> list[ServerState]:
+def servers_status(url: str, password: str | None = None, login: Login | None = None) -> list[ServerState]:
     """Each server named in ``url``: reachable, primary or standby, its timeline and, on the
     primary, its standbys and how far behind they are."""
     states = []
     for address in server_addresses(url):
         try:
             with connect(one_server(url, address), login, password=password, timeout=2) as conn:
-                recovering = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+                recovering = one_row(conn, "SELECT pg_is_in_recovery()")[0]
                 state = ServerState(address, True, not recovering, timeline(conn))
                 if not recovering:
                     state.standbys = [{"name": r[0], "state": r[1], "sync": r[2], "lag_bytes": int(r[3] or 0)}
@@ -154,9 +155,9 @@ def servers_status(url: str, password: str | None = None, login=None) -> list[Se
 def promote(standby_url: str, password: str | None) -> int:
     """Make the standby at ``standby_url`` (its superuser) the primary; its new timeline."""
     with connect(standby_url, password=password) as conn:
-        if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+        if not one_row(conn, "SELECT pg_is_in_recovery()")[0]:
             raise SiteError("that server is a primary already")
-        if not conn.execute("SELECT pg_promote(true, 60)").fetchone()[0]:
+        if not one_row(conn, "SELECT pg_promote(true, 60)")[0]:
             raise SiteError("the standby did not finish promoting within 60 s")
         # alone now: commits must not wait for a standby that is gone (a new one can be made later)
         conn.execute("ALTER SYSTEM SET synchronous_standby_names = ''")

@@ -314,7 +314,7 @@ def pull(gallery: Gallery, conn: psycopg.Connection, report: SyncReport, setting
             save_index(gallery)
 
 
-def hello(conn, gallery: Gallery, config: SiteConfig | None = None) -> None:
+def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None = None) -> None:
     """Tell the site this door is alive, with its decision and door settings (for the admin);
     refuse a server on an older timeline than one this door has written to (an old primary that
     came back after its standby was promoted), and learn the site's servers (its standbys)."""
@@ -351,6 +351,7 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn: psycopg.Connection | N
     try:
         if own:
             conn = open_door_connection(config)
+        assert conn is not None
         hello(conn, gallery, config)
         # enrollments first (a deletion at the site must find them to report them dropped), then
         # the site's changes (revocations before anything long), then the access log, however long

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from core.door.decide import CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, GRANTED
+from core.door.decide import CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, GRANTED, DecisionSettings
+from core.gallery.api import Gallery
+from core.live.loop import FrameResult, LiveSettings
 from core.station.labels import Shot, read_labels
 from core.station.replay import replay
 
@@ -112,7 +115,7 @@ class ShotScorer:
         self.enrolled = {name.casefold(): name for name in enrolled}
         self._tracks: dict[int, _Track] = {}
 
-    def observe(self, index: int, result, shape: tuple[int, int]) -> None:
+    def observe(self, index: int, result: FrameResult, shape: tuple[int, int]) -> None:
         height, width = shape
         for view in result.tracks:
             t = self._tracks.setdefault(view.id, _Track())
@@ -169,7 +172,8 @@ class ShotScorer:
                           None if nearest is None else round(nearest, 4), longest.reason if longest else "no face tracked")
 
 
-def eval_video(video: str | Path, labels: str | Path, gallery, live=None, decision=None, worker=None,
+def eval_video(video: str | Path, labels: str | Path, gallery: Gallery, live: LiveSettings | None = None,
+               decision: DecisionSettings | None = None, worker: Any = None,
                threshold: float | None = None) -> VideoEval:
     """Replay ``video`` through the door with ``gallery`` (read-only) and score it against ``labels``."""
     shots = read_labels(labels)

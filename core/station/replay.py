@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.door.decide import DecisionSettings
-from core.live.loop import LiveSettings
+from core.gallery.api import Gallery
+from core.live.loop import FrameResult, LiveSettings
 from core.live.sources import FrameSource
 from core.station.station import Station
 from core.station.visits import Visit, VisitLog
@@ -65,9 +66,9 @@ class NextFrame:
         return getattr(self.worker, name)
 
 
-def replay(video: str | Path, gallery, live: LiveSettings | None = None, decision: DecisionSettings | None = None,
-           log: bool = False, worker=None, threshold: float | None = None,
-           on_frame: Callable[[int, object, tuple[int, int]], None] | None = None) -> ReplayReport:
+def replay(video: str | Path, gallery: Gallery, live: LiveSettings | None = None,
+           decision: DecisionSettings | None = None, log: bool = False, worker: Any = None, threshold: float | None = None,
+           on_frame: Callable[[int, FrameResult, tuple[int, int]], None] | None = None) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them. ``live``:
     the loop's defaults under the stored settings (tests lengthen its timeouts); ``decision`` and
     ``threshold``: try other decision settings or another live threshold than the stored ones;

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.door import start_door
+from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorStatus
 from core.door.decide import DoorDecider
 from core.door.events import EventPublisher
@@ -140,11 +141,11 @@ class Station:
         return problems
 
     # -- what the threads call -----------------------------------------------------------------------
-    def _publish(self, event) -> None:  # the decider's writer thread; the publisher may be replaced meanwhile
+    def _publish(self, event: AccessEvent) -> None:  # the decider's writer thread; the publisher may be replaced meanwhile
         if self.events is not None:
             self.events.publish(event)
 
-    def _door_changed(self, status) -> None:
+    def _door_changed(self, status: DoorStatus) -> None:
         if self.events is not None:
             self.events.door_changed(status)
 

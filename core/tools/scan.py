@@ -35,8 +35,8 @@ from core.errors import FaceGateError
 from core.gallery.api import Gallery, sample_of
 from core.gallery.store import NewSample, Person, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
-from core.records import DESCRIPTOR_DIM, Box
-from core.tools.scan_tracks import Ended, FaceFollower, offer_poor
+from core.records import DESCRIPTOR_DIM, Box, Face
+from core.tools.scan_tracks import Ended, FaceFollower, View, offer_poor
 from core.vision.detection import DEFAULT_METHOD, METHODS, Detector
 from core.vision.images import ImageLike, as_rgb
 from core.vision.quality import precheck
@@ -274,7 +274,7 @@ class ScanLibrary:
         return failed
 
     @staticmethod
-    def _row(rows: list[tuple], view, face, fps: float, poor: str) -> None:
+    def _row(rows: list[tuple], view: View, face: Face, fps: float, poor: str) -> None:
         sample = sample_of(view.rgb, face, "", how="scan")
         rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
                      sample.thumbnail, sample.quality, poor))

@@ -5,6 +5,7 @@ enrollment and event is on the new primary exactly once, a revocation reaches bo
 servers, doors in processes of their own, the real command line."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import signal
@@ -119,8 +120,5 @@ def test_a_promoted_standby_takes_over_with_nothing_lost_or_doubled(tmp_path, pr
         for door in doors:
             door.close()
         for folder in (standby_root, private_root / "p1"):
-            server = PgServer(folder)
-            try:
-                server.stop()
-            except Exception:
-                pass
+            with contextlib.suppress(Exception):   # it may be dead already
+                PgServer(folder).stop()
