@@ -90,6 +90,8 @@ class DoorPages(QObject):
     def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings,
               event_settings: EventSettings) -> None:
         try:
+            if decision_settings.liveness and decision_settings.screen_check != "off":
+                self.decider.texture_scorer()  # its model loads now: a missing one is said here, not at a face
             door_settings.save(self.window.gallery.store)
             decision_settings.save(self.window.gallery.store)
             event_settings.save(self.window.gallery.store)

@@ -67,7 +67,7 @@ def replay(video: str | Path, gallery, live: LiveSettings | None = None, decisio
         worker = ProcessWorker(gallery.describer.model_dir)
     recognizer = LiveRecognizer(gallery, live, descriptor_worker=NextFrame(worker))
     door = simulated_door(DoorSettings.load_or_default(gallery.store)[0])
-    decider = attach_decider(recognizer, door, decision, dry_run=not log)
+    decider = attach_decider(recognizer, door, decision, dry_run=not log, inline_texture=True)
     visits, frames = VisitLog(), 0
     try:
         with FrameSource(str(video), pace=False, loop=False) as source:
