@@ -7,6 +7,10 @@ still unlock, while generated replays of the clip on a phone or monitor never do
 liveness-report`` gives the figures its own table shows."""
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import shutil
 import threading
 from concurrent.futures import Future
 
@@ -181,3 +185,38 @@ def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describe
         assert sum(off > 0 for _, off in unlocks.values()) >= 2, unlocks      # the door did let some in
     finally:
         gallery.close()
+
+
+def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, tmp_path):
+    """Two GRID talkers as the genuine folder, Silent-Face's real phone-and-print GIF and a
+    generated phone replay of one talker as two attack folders: the text and --json agree, the
+    texture passes both genuine recordings, and the DET plot is written."""
+    from core.cli.main import main
+    from core.tools.attacks import replay_attack, write_video
+    from tests.support.data import copy_gallery
+
+    copy_gallery(grid_db, tmp_path, describer).close()
+    genuine, attacks = tmp_path / "genuine", tmp_path / "attacks"
+    genuine.mkdir()
+    (attacks / "phone").mkdir(parents=True)
+    (attacks / "real").mkdir()
+    for name in ("bbaf2n.mpg", "brbk7n.mpg"):
+        shutil.copy(GRID / name, genuine / name)
+    shutil.copy(PAD / "demo.gif", attacks / "real" / "demo.gif")
+    _, shown = replay_attack("phone", clip_frames(GRID / "bbaf2n.mpg"), describer, clip_frames(CLIP)[60], 0, frames=75)
+    write_video((f.rgb for f in shown), attacks / "phone" / "bbaf2n.mp4", fps=25)
+    db, plot = str(tmp_path / "grid.db"), tmp_path / "det.png"
+    data, text = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(data):
+        assert main(["liveness-report", str(genuine), str(attacks), "--db", db, "--json"]) == 0
+    with contextlib.redirect_stdout(text):
+        assert main(["liveness-report", str(genuine), str(attacks), "--db", db, "--plot", str(plot)]) == 0
+    report = json.loads(data.getvalue())
+    assert report["genuine"]["presentations"] == 2 and [g["name"] for g in report["attacks"]] == ["phone", "real"]
+    assert report["genuine"]["pass_rates"]["texture"] == 1.0, report["genuine"]
+    shown_text = text.getvalue()
+    assert f"BPCER {report['genuine']['bpcer']:6.1%} with the check required" in shown_text, shown_text
+    for group in report["attacks"]:
+        assert f"{group['name']:<24}" in shown_text and f"APCER {group['apcer']:6.1%}" in shown_text, shown_text
+    assert report["attacks"][1]["apcer"] == 0.0                        # the real GIF's woman is nobody here
+    assert plot.read_bytes()[:4] == b"\x89PNG"
