@@ -106,6 +106,8 @@ RIGID = [*range(0, 36), 36, 39, 42, 45]
 #: s between two observations for the second to measure the landmark noise against the first
 #: (a camera that drops frames on a busy machine still gives some)
 MAX_FRAME_GAP = 0.25
+#: faces between two texture scores once a visit has its first verdict
+TEXTURE_EVERY = 3
 
 
 @dataclass
@@ -280,6 +282,7 @@ class LivenessCheck:
         texture_on = scorer is not None and self.settings.texture != "off"
         self.scorer = scorer if texture_on else None
         self.texture = TextureVotes(self.settings.texture_frames, self.settings.texture_threshold) if texture_on else None
+        self._texture_seen = 0
 
     def observe(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
         """Add this frame's landmarks (and texture); whether the face has shown itself alive so far."""
@@ -288,7 +291,11 @@ class LivenessCheck:
         moved = self._moved or self._motion(rgb, box, timestamp)
         if self.texture is not None and self.scorer is not None and box.width >= self.settings.texture_min_face:
             self.texture.collect()
-            if not self.texture.busy:  # one crop a visit at a time: never a queue behind the frames
+            self._texture_seen += 1
+            # one crop a visit at a time (never a queue behind the frames); once there is a verdict,
+            # every TEXTURE_EVERY-th face (a stranger who stays is not scored 30 times a second)
+            settled = len(self.texture.scores) >= self.texture.frames and self._texture_seen % TEXTURE_EVERY
+            if not self.texture.busy and not settled:
                 self.texture.wait_on(self.scorer.submit(face_crop(rgb, box)))
         result = self._with_texture(moved)
         if result.passed:

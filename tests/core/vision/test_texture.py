@@ -135,6 +135,34 @@ def test_the_scorer_runs_off_the_frame_thread_and_never_queues(model):
         del model.scores
 
 
+def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
+    """The check on its own (blink and turn switched off, so only the texture decides): the
+    photographed phone is refused when required and passed, with what is known said, when advisory;
+    the live woman passes; faces under 64 px are not scored."""
+    from core.vision.liveness import LivenessCheck, LivenessSettings
+
+    scorer = TextureScorer(model, inline=True)
+
+    def judge(name, mode, frames=6):
+        rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)
+        (box,) = _faces(rgb)
+        check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture=mode), scorer)
+        return [check.observe(rgb, box, i / 30) for i in range(frames)][-1], check
+
+    phone, _ = judge("image_F2.jpg", "required")
+    assert not phone.passed and "a screen or print" in phone.reason, phone
+    told, _ = judge("image_F2.jpg", "advisory")    # never waits: what is known when the cues pass is said
+    assert told.passed and "screen and print check" in told.reason and told.reason.endswith("(advisory)"), told
+    live, _ = judge("image_T1.jpg", "required")
+    assert live.passed and "a live face" in live.reason, live
+    waiting, _ = judge("image_T1.jpg", "required", frames=3)
+    assert not waiting.passed and "3 face(s) scored so far" in waiting.reason, waiting
+    small = cv2.resize(cv2.cvtColor(cv2.imread(str(PAD / "image_T1.jpg")), cv2.COLOR_BGR2RGB), None, fx=0.25, fy=0.25)
+    (box,) = [b for b in Detector("yunet", 20).detect(small)]
+    check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture="required"), scorer)
+    assert box.width < texture.MIN_FACE and not check.observe(small, box, 0.0).passed and not check.texture.scores
+
+
 def _visits(video, gallery, settings):
     report = replay(video, gallery, decision=settings)
     return report, [v for v in report.visits if v.person]
