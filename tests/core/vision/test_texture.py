@@ -248,3 +248,28 @@ def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, t
         assert f"{group['name']:<24}" in shown_text and f"APCER {group['apcer']:6.1%}" in shown_text, shown_text
     assert report["attacks"][1]["apcer"] == 0.0                        # the real GIF's woman is nobody here
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_surround_cue_on_the_real_gif_and_the_clip(clip):
+    """The geometric cue (core.vision.surround, measured, not used by the door): the real phone
+    and print of Silent-Face's GIF move with their surroundings, the live woman and Lin-Manuel
+    do not."""
+    from PIL import Image, ImageSequence
+
+    from core.vision.surround import SurroundMotion
+
+    gif = [np.array(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(PAD / "demo.gif"))]
+    detector = Detector("yunet", 30)
+
+    def share(frames):
+        motion = SurroundMotion()
+        for rgb in frames:
+            boxes = detector.detect(rgb)
+            if boxes:
+                motion.observe(rgb, max(boxes, key=lambda b: b.area))
+        return motion.verdict()
+
+    live, phone, held_print = share(gif[0:33]), share(gif[38:62]), share(gif[67:88])
+    lin = share(clip[120:211])
+    assert phone > 0.3 and held_print > 0.3, (phone, held_print)
+    assert live < 0.2 and lin < 0.2, (live, lin)
