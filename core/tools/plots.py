@@ -104,7 +104,7 @@ def det_image(points: list[tuple[float, float, float]], title: str, mark: float 
     draw.rectangle([x0, y1, x1, y0], outline="black")
     draw.text(((x0 + x1 - text_width("APCER (attacks let through)", small)) / 2, h - 20),
               "APCER (attacks let through)", fill="black", font=small)
-    draw.text((4, y1 - 20), "BPCER (genuine refused)", fill="black", font=small)
+    draw.text((x0 + 6, y1 + 4), "BPCER (genuine refused)", fill="black", font=small)
     # from the lowest threshold (every attack passes, no genuine refused) to above the highest
     curve = [(1.0, 0.0)] + [(a, b) for _, a, b in points] + [(0.0, 1.0)]
     draw.line([px(a, b) for a, b in curve], fill=FRR_COLOUR, width=3)
