@@ -1,7 +1,7 @@
 """Presentation attack detection figures in ISO/IEC 30107-3 terms (prints them; never a timed test).
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
-                                           [--no-new-looks]
+                                           [--no-new-looks] [--screen-check required] [--only texture]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -26,6 +26,14 @@ across poses, as an operator does by pressing E when his face first appears):
   clip's stranger was ever named or let in, and how near his samples other people's faces come
   (the clip's audience and stranger, the shared photos: open-set false accepts).
 - **Cost** of the liveness check per frame (68 landmarks + the judgement; the judgement alone).
+- **The screen and print check** (core.vision.texture), with the door's ``--screen-check`` (default
+  required): per attack kind, how many presentations its texture verdict took for a live face;
+  replays of the clip on a phone and a monitor (core.tools.attacks.replay_attack) beside the
+  pictures; BPCER on every genuine video of the shared data (the GRID talkers, enrolled from
+  one frame, through the door; the check alone on every other video: the clip, the film, the
+  selfie and webcam GIFs); the real attacks (Silent-Face's photographed print and phone, and the
+  phone and print of its GIF); the geometric cue (core.vision.surround) on the same; the model's
+  cost per face. ``--only texture`` runs this part alone.
 """
 from __future__ import annotations
 
@@ -44,6 +52,14 @@ LIN_SHOTS = ((2, 20), (82, 116), (120, 211))   # [first, stop) where HOG finds h
 STRANGER = range(211, 249)                      # his track starts as Lin-Manuel's last frames end
 FPS = 30.0
 PASSED = ("turned", "blinked")                  # how the liveness check's passing reasons start
+SCREEN_CHECK = "required"                       # the door's screen and print check (--screen-check)
+CAMERAS_FOR_TEXTURE = 10                        # simulated door cameras the clip goes through for the texture
+SHARED = ROOT.parent / "shared" / "data"
+FOOTAGE = SHARED / "footage"
+#: the Silent-Face GIF's segments (SOURCE.txt): a live woman, then a phone, then a print
+GIF_SEGMENTS = {"live": range(0, 33), "phone": range(38, 62), "print": range(67, 88)}
+#: GRID's man A is enrolled from his other clip; everyone else from the first frame of their own
+GRID_PEOPLE = {"A": "pwij3p", "B": "bbaf2n", "C": "brbk7n", "D": "lbax4n", "E": "lwbsza", "F": "swiz3n", "G": "sbwe5n"}
 
 
 def enroll_lin(gallery, clip, click: int | None = None, new_looks: bool = True) -> str:
@@ -88,9 +104,9 @@ def play(gallery, frames, faces=None) -> dict:
     from core.station.wiring import KeptLog
     from core.vision.liveness import LivenessCheck
 
-    settings = DecisionSettings()
+    settings = DecisionSettings(screen_check=SCREEN_CHECK)
     door = SimulatedDoor(0.05, 0.0)
-    decider = DoorDecider(gallery, door, settings, access_log=KeptLog(), keep_faces=False)
+    decider = DoorDecider(gallery, door, settings, access_log=KeptLog(), keep_faces=False, inline_texture=True)
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     alone = LivenessCheck(gallery.describer, settings.liveness_settings())
     per_track: dict[int, LivenessCheck] = {}
@@ -101,7 +117,7 @@ def play(gallery, frames, faces=None) -> dict:
             result = rec.process(rgb, i / FPS)
             for view in result.tracks:
                 t = tracks.setdefault(view.id, {"first": i, "frames": [], "named": None, "unlocked": None,
-                                                "verdict": "", "cue": "", "lin": [], "alone": ""})
+                                                "verdict": "", "cue": "", "lin": [], "alone": "", "texture": ""})
                 t["frames"].append(i)
                 if view.label == LIN:
                     t["lin"].append(i)
@@ -114,6 +130,8 @@ def play(gallery, frames, faces=None) -> dict:
                         t["cue"] = d.liveness or t["cue"]
                     if d.door == "unlocking" and t["unlocked"] is None:
                         t["unlocked"] = i
+                    said = d.liveness or ""
+                    t["texture"] = "real" if "a live face" in said else "spoof" if "a screen or" in said else t["texture"]
                 if faces is None and not t["alone"] and view.box.width >= settings.liveness_min_face:
                     check = per_track.setdefault(view.id, LivenessCheck(gallery.describer, settings.liveness_settings()))
                     alive = _observe(gallery, check, rgb, view.box, i / FPS)
@@ -220,16 +238,20 @@ def frames_to_name(gallery, clip) -> list[str]:
 
 
 def attacks(gallery, clip, seeds: range, frames: int) -> None:
-    from core.tools.attacks import KINDS, attack
+    from core.tools.attacks import KINDS, REPLAYS, attack, replay_attack
     from tests.support.presentations import attack_photos, background
 
     photos = attack_photos(gallery.describer, clip)
-    print(f"\n{'attack kind':<8} {'APCER':>12} {'reached liveness':>17} {'liveness APCER':>15}   (of {len(seeds)} presentations, "
-          f"seeds {seeds.start}-{seeds.stop - 1}, {frames} frames each, {len(photos)} pictures)")
-    for kind in KINDS:
-        unlocked, reached, alive, bends = 0, 0, 0, []
+    print(f"\n{'attack kind':<8} {'APCER':>12} {'reached liveness':>17} {'liveness APCER':>15} {'texture: live':>14}   "
+          f"(of {len(seeds)} presentations, seeds {seeds.start}-{seeds.stop - 1}, {frames} frames each, {len(photos)} "
+          f"pictures; phone and monitor: his second shot replayed; screen and print check {SCREEN_CHECK})")
+    for kind in KINDS + REPLAYS:
+        unlocked, reached, alive, live_texture, bends = 0, 0, 0, 0, []
         for seed in seeds:
-            shown, it = attack(kind, photos[seed % len(photos)], background(clip, seed), seed, frames)
+            if kind in REPLAYS:
+                shown, it = replay_attack(kind, clip[120:211], gallery.describer, background(clip, seed), seed, frames)
+            else:
+                shown, it = attack(kind, photos[seed % len(photos)], background(clip, seed), seed, frames)
             drawn = list(it)
             result = play(gallery, [f.rgb for f in drawn], faces=[f.face for f in drawn])
             tracks = result["tracks"].values()
@@ -237,11 +259,13 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
                 unlocked += 1
                 bends.append(f"seed {seed} ({shown.source}, {shown.bend})")
             reached += any(t["verdict"] in ("Checking liveness", "Granted", "No liveness") for t in tracks)
+            live_texture += any(t["texture"] == "real" for t in tracks)
             if result["liveness"]:
                 alive += 1
                 bends.append(f"liveness alone passed seed {seed} ({shown.source}, {shown.bend}): {result['liveness']}")
         n = max(1, len(seeds))
-        print(f"{kind:<8} {unlocked / n:>8.1%} ({unlocked:>2}) {reached:>12}/{len(seeds):<4} {alive / n:>10.1%} ({alive:>2})", flush=True)
+        print(f"{kind:<8} {unlocked / n:>8.1%} ({unlocked:>2}) {reached:>12}/{len(seeds):<4} {alive / n:>10.1%} ({alive:>2}) "
+              f"{live_texture:>8}/{len(seeds)}", flush=True)
         for b in bends:
             print(f"           {b}")
 
@@ -274,6 +298,125 @@ def cost(gallery, clip, runs: int = 200) -> None:
           f"judgement (homographies, evidence, blink); 90th percentile {sorted(whole)[int(0.9 * len(whole))]:.2f} ms")
 
 
+def read_video(path: Path) -> list:
+    """Every frame of a video or GIF, RGB."""
+    import cv2
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    if path.suffix.lower() == ".gif":
+        return [np.array(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(path))]
+    from tests.support.data import clip_frames
+
+    return clip_frames(path) if path.suffix.lower() != ".jpg" else [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)]
+
+
+def scan_texture(model, frames, keep: range | None = None) -> dict:
+    """The largest face of each frame (YuNet, as the door boxes it): its texture score when 64 px
+    or more; the surround cue (core.vision.surround) on the same track; what a visit made of the
+    first TextureVotes.frames scores (its median), and the share of all 5-score windows that are real."""
+    import numpy as np
+
+    from core.vision.detection import Detector
+    from core.vision.surround import SurroundMotion
+    from core.vision.texture import MIN_FACE, TextureVotes
+
+    detector, surround, scores = Detector("yunet", 30), SurroundMotion(), []
+    for i, rgb in enumerate(frames):
+        if keep is not None and i not in keep:
+            continue
+        boxes = detector.detect(rgb)
+        if not boxes:
+            surround = SurroundMotion() if not surround.frames else surround
+            continue
+        box = max(boxes, key=lambda b: b.area)
+        surround.observe(rgb, box)
+        if box.width >= MIN_FACE:
+            scores.append(model.score(rgb, box))
+    n = TextureVotes().frames
+    windows = [float(np.median(scores[k:k + n])) >= 0 for k in range(len(scores) - n + 1)]
+    return {"faces": len(scores), "real": sum(x >= 0 for x in scores), "visit": float(np.median(scores[:n])) if len(scores) >= n else None,
+            "windows": float(np.mean(windows)) if windows else None, "surround": surround.verdict()}
+
+
+def texture_figures(describer, clip) -> None:
+    """The screen and print check on real captures: real attacks, every genuine video, GRID at the door, cost."""
+    import cv2
+    import numpy as np
+
+    from core.gallery.api import Gallery
+    from core.vision.detection import Detector
+    from core.vision.texture import TextureModel, face_crop
+
+    model = TextureModel()
+
+    def line(name: str, r: dict) -> str:
+        visit = "-" if r["visit"] is None else f"{r['visit']:+.1f} ({'real' if r['visit'] >= 0 else 'spoof'})"
+        windows = "-" if r["windows"] is None else f"{r['windows']:.0%}"
+        surround = "-" if r["surround"] is None else f"{r['surround']:.2f}"
+        return (f"  {name:<34} faces >= 64 px {r['faces']:>4}, scored real {r['real']:>4}; a visit's median of its first 5: "
+                f"{visit:>13}; 5-face windows real {windows:>4}; surround moving with the face {surround}")
+
+    print("\nReal attacks (photographed), texture score real - spoof:")
+    for name in ("image_F1.jpg", "image_F2.jpg", "image_T1.jpg"):
+        rgb = read_video(FOOTAGE / "silent-face-pad" / name)[0]
+        print(f"  {name}: " + ", ".join(f"{model.score(rgb, b):+.1f}" for b in Detector("yunet", 40).detect(rgb)))
+    gif = read_video(FOOTAGE / "silent-face-pad" / "demo.gif")
+    for part, frames in GIF_SEGMENTS.items():
+        print(line(f"demo.gif {part} (frames {frames.start}-{frames.stop - 1})", scan_texture(model, gif, frames)))
+    print("Genuine videos of the shared data (the check alone, every frame's largest face):")
+    genuine = [SHARED / "faces" / "video" / "short_hamilton_clip.mp4", *sorted((FOOTAGE / "grid-talkers").glob("*.mpg")),
+               FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4",
+               FOOTAGE / "mediapipe-group-selfie" / "face_detection_android_gpu.gif",
+               FOOTAGE / "mediapipe-coral-webcam" / "face_detection_demo_coral.gif"]
+    refused = 0
+    for path in genuine:
+        r = scan_texture(model, read_video(path))
+        refused += r["visit"] is not None and r["visit"] < 0
+        print(line(path.name, r))
+    print(f"  visits the check alone refuses (median of the first 5 faces < 0): {refused} of "
+          f"{len(genuine)} videos (those with 5 faces of 64 px)")
+    from core.tools.attacks import Camera, through_camera
+
+    soft = 0
+    for seed in range(CAMERAS_FOR_TEXTURE):  # the clip's big shots through simulated door cameras: blur, noise, light
+        blur = Camera.draw(np.random.default_rng([5, seed]), moving=True).blur
+        r = scan_texture(model, list(through_camera(clip[82:211], seed)))
+        soft += r["visit"] is not None and r["visit"] < 0
+        print(line(f"clip 82-210, camera {seed} (blur {blur:.1f} px)", r))
+    print(f"  of which refused: {soft} of {CAMERAS_FOR_TEXTURE}")
+
+    with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
+        for name, clip_name in GRID_PEOPLE.items():  # from a still, as an operator would from a photo
+            still = Path(tmp) / f"{name}.png"
+            cv2.imwrite(str(still), cv2.cvtColor(read_video(FOOTAGE / "grid-talkers" / f"{clip_name}.mpg")[0],
+                                                 cv2.COLOR_RGB2BGR))
+            g.enroll(name, [str(still)])
+        never = []
+        for path in sorted((FOOTAGE / "grid-talkers").glob("*.mpg")):
+            tracks = play(g, read_video(path))["tracks"].values()
+            if not any(t["unlocked"] is not None for t in tracks):
+                never.append(f"{path.name}: " + "; ".join(f"{t['verdict']} ({t['cue']})" for t in tracks))
+        print(f"GRID talkers through the door (7 people enrolled from one frame; screen and print check {SCREEN_CHECK}): "
+              f"BPCER {len(never) / 8:.1%} ({len(never)} of 8 never unlocked)")
+        for n in never:
+            print(f"  {n}")
+
+    rgb = clip[150]
+    (box,) = Detector("yunet", 40).detect(rgb)
+    crop_ms, model_ms = [], []
+    for _ in range(100):
+        t0 = time.perf_counter()
+        crop = face_crop(rgb, box)
+        t1 = time.perf_counter()
+        model.scores([crop])
+        crop_ms.append((t1 - t0) * 1000)
+        model_ms.append((time.perf_counter() - t1) * 1000)
+    print(f"cost per face: the crop {statistics.median(crop_ms):.2f} ms (the frame thread), the model "
+          f"{statistics.median(model_ms):.1f} ms median, 90th percentile {sorted(model_ms)[90]:.1f} ms (its own thread); "
+          f"{box.width} px face, cv2.dnn with {cv2.getNumThreads()} threads")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="attack presentations per kind")
@@ -283,7 +426,13 @@ def main() -> int:
     parser.add_argument("--first-camera", type=int, default=0, help="the first simulated camera's seed")
     parser.add_argument("--no-new-looks", action="store_true",
                         help="enroll him with the poses' own samples only (the enrollment before new looks)")
+    parser.add_argument("--screen-check", default="required", choices=("off", "advisory", "required"),
+                        help="the door's screen and print check (default required)")
+    parser.add_argument("--only", choices=("texture",), default=None,
+                        help="texture: only the screen and print check's figures on real captures")
     args = parser.parse_args()
+    global SCREEN_CHECK
+    SCREEN_CHECK = args.screen_check
     from core.gallery.api import Gallery
     from core.tools.attacks import through_camera
     from core.vision.describe import Describer
@@ -291,6 +440,9 @@ def main() -> int:
 
     describer = Describer()
     clip = clip_frames()
+    if args.only == "texture":
+        texture_figures(describer, clip)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         with Gallery(Path(tmp) / "base.db", describer=describer) as base:
             for person in sorted((KNN / "train").iterdir()):
@@ -319,6 +471,7 @@ def main() -> int:
                *genuine(lambda c: gallery, clip, cameras))
         attacks(gallery, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
         cost(gallery, clip)
+        texture_figures(describer, clip)
         for g in (gallery, *doors.values()):
             g.close()
     return 0

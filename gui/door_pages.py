@@ -87,6 +87,8 @@ class DoorPages(QObject):
               event_settings: EventSettings) -> None:
         """The Door page's Apply: the station saves and runs on them (nothing changes if refused)."""
         try:
+            if decision_settings.liveness and decision_settings.screen_check != "off":
+                self.station.decider.texture_scorer()  # its model loads now: a missing one is said here, not at a face
             problems = self.station.apply(replace(self.station.settings, door=door_settings,
                                                   decision=decision_settings, events=event_settings))
         except (FaceGateError, ValueError) as exc:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from core.door.base import DRIVERS, DoorSettings
 from core.door.decide import DecisionSettings
 from core.door.event_settings import EventSettings
+from core.vision.texture import MODES
 from gui.admin_dialog import require_admin
 
 LABELS = {
@@ -43,6 +44,7 @@ LABELS = {
     "blink_frames": "Frames with eyes closed", "turn_parallax": "Head turn: nose parallax needed",
     "turn_bump": "Head turn: nose out of the half-faces", "turn_frames": "Head turn: frames that show it",
     "strict_turn": "Head turn: outline and midline too (refuses folded sheets; slower)",
+    "screen_check": "Screen and print check (advisory: logged, never refuses)",
     "liveness_min_face": "Smallest face judged (px)",
     "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
     "door_name": "Door name (Home Assistant device)", "mqtt_host": "MQTT broker (empty: off)",
@@ -52,6 +54,8 @@ LABELS = {
     "webhook_timeout": "Webhook timeout (s)", "send_snapshots": "Send face snapshots",
     "queue_size": "Events kept while an output is down",
 }
+#: text settings that take one of a few values: a drop-down, not a line to type in
+CHOICES = {"screen_check": MODES}
 
 
 class SettingsForm(QWidget):
@@ -64,7 +68,10 @@ class SettingsForm(QWidget):
         for name in names:
             current = getattr(value, name)
             widget: QWidget
-            if isinstance(current, bool):
+            if name in CHOICES:
+                widget = QComboBox()
+                widget.addItems(list(CHOICES[name]))
+            elif isinstance(current, bool):
                 widget = QCheckBox()
             elif isinstance(current, int):
                 widget = QSpinBox(minimum=0, maximum=1_000_000)
@@ -81,7 +88,9 @@ class SettingsForm(QWidget):
     def set(self, value: object) -> None:
         for name, widget in self.widgets.items():
             v = getattr(value, name)
-            if isinstance(widget, QCheckBox):
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(str(v))
+            elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(v))
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 widget.setValue(v)
@@ -91,7 +100,9 @@ class SettingsForm(QWidget):
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, widget in self.widgets.items():
-            if isinstance(widget, QCheckBox):
+            if isinstance(widget, QComboBox):
+                out[name] = widget.currentText()
+            elif isinstance(widget, QCheckBox):
                 out[name] = widget.isChecked()
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 out[name] = widget.value()

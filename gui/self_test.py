@@ -220,13 +220,15 @@ def run(timeout: float = 120.0) -> int:
 
 def check_files() -> None:
     """Say where the model files are (the dlib models, the YuNet detector the window detects with,
-    the Haar cascade); ModelError (the self-test's answer) when any is missing or unreadable."""
+    the Haar cascade, the screen and print check's model); ModelError (the self-test's answer) when any is missing or unreadable."""
     from core.vision.models import check_models
 
     models = check_models()
     print(f"self-test: {len(models.files)} dlib models ({models.megabytes:.0f} MB) in {models.folder}; Haar cascade "
           f"{models.haar_cascade}", flush=True)
     print(f"self-test: YuNet face detector {models.yunet} (licence: {models.yunet.with_name('LICENSE')})", flush=True)
+    print(f"self-test: screen and print model {models.texture} (licence: {models.texture.with_name('LICENSE')})",
+          flush=True)
 
 
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:

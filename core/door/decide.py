@@ -15,7 +15,8 @@ granted only when
    (``agree`` in a row),
 2. that person is allowed, and inside one of their weekly windows (if they have any),
 3. the face has shown itself alive (a blink, or a head turn whose nose parallax no picture can make,
-   core.vision.liveness), watched on every frame from its arrival - on by default.
+   core.vision.liveness), watched on every frame from its arrival - on by default; and, when
+   the screen and print check is required, its texture is a live face's (core.vision.texture).
 
 Then the door gets one pulse (the door itself refuses pulses during its cooldown), and the
 visit's verdict is final: staying in front of the camera never opens the door twice. A visit is
@@ -55,6 +56,7 @@ from core.records import Box, Candidate, Match
 from core.vision.images import crop, encode_jpeg
 from core.vision.liveness import FOLD_CUES, LivenessCheck, LivenessResult, LivenessSettings
 from core.vision.quality import measure, sharpness
+from core.vision.texture import MODES, TextureScorer
 
 if TYPE_CHECKING:
     from core.door.base import Door, DoorStatus
@@ -100,6 +102,9 @@ class DecisionSettings(StoredSettings):
     strict_turn: bool = False      # a turn must also slide the outline and bend the midline
                                    # (core.vision.liveness.FOLD_CUES): refuses the folded sheets
                                    # dlib sees as a head, but a turn passes ~1.4 s later
+    #: the screen and print check (core.vision.texture), part of the liveness check: "off",
+    #: "advisory" (its verdict is logged, it never refuses) or "required"
+    screen_check: str = "advisory"
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160       # px, square JPEG in the access log
@@ -119,12 +124,14 @@ class DecisionSettings(StoredSettings):
             raise ValueError("a blink and a turn need at least one frame")
         if self.turn_parallax <= 0 or self.turn_bump <= 0:
             raise ValueError("a head turn needs some parallax and some bump (0 would let a flat photo pass)")
+        if self.screen_check not in MODES:
+            raise ValueError(f"screen and print check {self.screen_check!r}: choose one of {', '.join(MODES)}")
 
     def liveness_settings(self) -> LivenessSettings:
         return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
                                 blink_frames=self.blink_frames, parallax=self.turn_parallax, bump=self.turn_bump,
                                 turn_frames=self.turn_frames, min_face=self.liveness_min_face,
-                                window=self.liveness_window,
+                                window=self.liveness_window, texture=self.screen_check,
                                 outline=FOLD_CUES["outline"] if self.strict_turn else 0.0,
                                 midline=FOLD_CUES["midline"] if self.strict_turn else 0.0)
 
@@ -175,10 +182,12 @@ class DoorDecider:
     def __init__(self, gallery: Gallery, door: Door | None = None, settings: DecisionSettings | None = None,
                  access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
                  visitors: Visitors | None = None, recent: RecentFaces | None = None,
-                 keep_faces: bool = True) -> None:
+                 keep_faces: bool = True, inline_texture: bool = False) -> None:
         """``keep_faces`` False is a dry run (``facegate replay`` without --log, with an in-memory
         ``access_log``): unknown faces are not grouped into visitors, no face joins the review
-        queue and no old visitor is purged, so nothing is written to the gallery."""
+        queue and no old visitor is purged, so nothing is written to the gallery. ``inline_texture``
+        scores faces for the screen and print check on the frame thread (a replay: the same video,
+        the same verdicts); otherwise on a thread of its own."""
         self.gallery = gallery
         self.keep_faces = keep_faces
         self.settings = settings or DecisionSettings()
@@ -199,6 +208,10 @@ class DoorDecider:
         self._writer_lock = threading.Lock()
         if self.settings.liveness:  # 470 ms holding the GIL: now, not at the first face
             gallery.describer.preload("shape68")
+        self._inline_texture = inline_texture
+        self._scorer: TextureScorer | None = None
+        if self.settings.liveness and self.settings.screen_check != "off":
+            self.texture_scorer()  # a missing or damaged model is an error at start, not at the first face
         self.set_door(door)
 
     def set_door(self, door: Door | None) -> None:
@@ -346,8 +359,15 @@ class DoorDecider:
 
     def _liveness(self, visit: _Visit) -> LivenessCheck:
         if visit.liveness is None:
-            visit.liveness = LivenessCheck(self.gallery.describer, self.settings.liveness_settings())
+            scorer = self.texture_scorer() if self.settings.screen_check != "off" else None
+            visit.liveness = LivenessCheck(self.gallery.describer, self.settings.liveness_settings(), scorer)
         return visit.liveness
+
+    def texture_scorer(self) -> TextureScorer:
+        """The screen and print check's model, loaded when the check is first on (ModelError if it cannot be)."""
+        if self._scorer is None:
+            self._scorer = TextureScorer(inline=self._inline_texture)
+        return self._scorer
 
     def _finish(self, visit: _Visit, decision: Decision) -> Decision:
         return self._log(visit, replace(decision, final=True))
@@ -449,6 +469,8 @@ class DoorDecider:
         if writer is not None:
             self._pending.put(None)
             writer.join()
+        if self._scorer is not None:
+            self._scorer.close()
 
 
 def _padded(rgb: np.ndarray, box: Box, pad: float = 0.5) -> tuple[np.ndarray, Box]:

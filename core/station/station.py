@@ -53,7 +53,8 @@ class Station:
             if problem:
                 self.problems.append(problem)
         self.door: Door = door
-        self.decider: DoorDecider = attach_decider(self.recognizer, door, self.settings.decision, dry_run=dry_run)
+        self.decider: DoorDecider = attach_decider(self.recognizer, door, self.settings.decision, dry_run=dry_run,
+                                                   inline_texture=not outputs)  # a replay scores in step
         self.offline = OfflineGate(gallery.store, self.settings.site)
         self.decider.gates.append(self.offline)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None

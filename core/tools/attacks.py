@@ -13,6 +13,16 @@ are the *presentation attack instrument species* the liveness check must refuse:
 - ``screen``: the photo on a phone held by hand: a rigid, bright screen in its black bezel, with
   a reflection that moves as the phone tilts.
 
+Beside them, *replays* (``replay_attack``, kinds REPLAYS): a genuine video of the person played
+on a ``phone`` or a ``monitor`` (a tablet, a laptop) held up to the door camera. Its frames hold a
+real head's turn and blinks, so the head-turn and blink cues pass it by design; what gives it
+away is the display (core.vision.texture) and that it moves rigidly with its surroundings. Drawn
+as the screen above, plus what a display adds: the content through the display's gamma and
+bluish white, its sub-pixel grid (R, G, B columns, a dark row) at 0.6-1.5 camera pixels a screen
+pixel (10-40 % contrast left by the lens), resampled by the camera (moiré), refresh banding rolling down the screen, glare, and a
+hand's small rigid motion. These test the geometry of the whole door; generated texture is not
+a display's, so the texture model's response to them is reported, never tuned on.
+
 Paper only bends (it does not stretch): a point of the print keeps its distance along the sheet,
 so the picture on a bent sheet is mapped by arc length. Frames are drawn by casting the camera's
 ray through each pixel onto the sheet (a plane, two planes, or a cylinder) and sampling the print
@@ -23,7 +33,7 @@ file and try it with ``facegate replay``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +47,8 @@ if TYPE_CHECKING:
     from core.vision.detection import Detector
 
 KINDS: tuple[str, ...] = ("still", "print", "curved", "folded", "screen")
+#: a genuine video replayed on a display held by hand (replay_attack)
+REPLAYS: tuple[str, ...] = ("phone", "monitor")
 
 FRAME_SIZE = (640, 360)   # the door camera's frame, width x height
 FOCAL = 560.0             # px: a webcam's ~60° horizontal field of view at 640 px
@@ -52,6 +64,7 @@ class FacePhoto:
     rgb: np.ndarray
     face: Box
     nose_x: float
+    origin: tuple[int, int] = (0, 0)   # where ``rgb`` was cut from the picture (x, y)
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,8 @@ def face_photo(rgb: np.ndarray, name: str, describer: Describer, detector: Detec
     x0, y0 = int(max(0, cx - half_w)), int(max(0, cy - half_h * 0.9))
     x1, y1 = int(min(w, cx + half_w)), int(min(h, cy + half_h * 1.1))
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0)
+    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0,
+                     (x0, y0))
 
 
 def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frames: int = 90,
@@ -105,6 +119,17 @@ def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frame
         raise ValueError(f"unknown attack {kind!r}; choose one of {', '.join(KINDS)}")
     rng = np.random.default_rng([KINDS.index(kind), seed])
     scene = _Scene(kind, photo, background, rng, frames, fps)
+    return scene.presentation(seed), scene.frames()
+
+
+def replay_attack(kind: str, video: Sequence[np.ndarray], describer: Describer, background: np.ndarray, seed: int,
+                  frames: int = 90, fps: float = 30.0, name: str = "video") -> tuple[Presentation, Iterator[AttackFrame]]:
+    """A genuine ``video`` (RGB frames, its largest face in the first) played on a ``kind`` of
+    display held by hand in front of the door camera, drawn from ``seed``; loops if shorter."""
+    if kind not in REPLAYS:
+        raise ValueError(f"unknown replay {kind!r}; choose one of {', '.join(REPLAYS)}")
+    rng = np.random.default_rng([len(KINDS) + 1, REPLAYS.index(kind), seed])
+    scene = _ReplayScene(kind, video, face_photo(video[0], name, describer), background, rng, frames, fps)
     return scene.presentation(seed), scene.frames()
 
 
@@ -235,6 +260,7 @@ class _Scene:
     def __init__(self, kind: str, photo: FacePhoto, background: np.ndarray, rng: np.random.Generator,
                  frames: int, fps: float) -> None:
         self.kind, self.photo, self.rng, self.n, self.fps = kind, photo, rng, frames, fps
+        self.emissive = kind in ("screen", *REPLAYS)  # lit from within, with a glare on its glass
         w, h = FRAME_SIZE
         self.background = cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA) \
             if background.shape[:2] != (h, w) else background
@@ -361,7 +387,7 @@ class _Scene:
         cx, cy = self.centre
         mx, my = (s + self.fold_offset) / self.scale + cx, v / self.scale + cy
         inside = valid & (normal[:, 2] < -0.05) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-        if self.kind == "screen":  # emissive, plus a reflection that slides as the phone turns
+        if self.emissive:  # emissive, plus a reflection that slides as the phone turns
             light: np.ndarray = 40 * np.exp(-8 * ((mx / w - 0.5 + rot[0, 2]) * 3 + (my / h - 0.5 + rot[1, 2])) ** 2)
             gain: np.ndarray = np.ones_like(mx)
         else:
@@ -376,6 +402,76 @@ class _Scene:
         show = (layers[..., 2] > 0.5).astype(np.uint8)
         cv2.copyTo(lit, show, frame[y0:y1, x0:x1])
         return frame, box
+
+
+class _ReplayScene(_Scene):
+    """A video on a display: the screen scene, with each frame's content drawn through the
+    display (gamma, sub-pixel grid, refresh banding) in its bezel, and a smaller hand motion."""
+
+    def __init__(self, kind: str, video: Sequence[np.ndarray], photo: FacePhoto, background: np.ndarray,
+                 rng: np.random.Generator, frames: int, fps: float) -> None:
+        self.video = video
+        self._grid: np.ndarray | None = None
+        self.gamma = float(rng.uniform(0.8, 1.25))
+        self.pitch_px = float(rng.uniform(0.6, 1.5))       # camera px per screen pixel, at rest
+        self.grid_depth = float(rng.uniform(0.1, 0.4))      # the sub-pixel grid's contrast through the lens
+        self.band = float(rng.uniform(0.03, 0.12))          # depth of the refresh banding
+        self.bands = float(rng.uniform(1.0, 4.0))           # bands on the screen, rolling at...
+        self.band_speed = float(rng.uniform(0.5, 3.0))      # ...screens a second
+        super().__init__(kind, photo, background, rng, frames, fps)
+        calm = 0.5 if kind == "phone" else 0.25             # held up to the camera, not waved about
+        self.yaw_amp, self.pitch_amp, self.roll_amp = self.yaw_amp * calm, self.pitch_amp * calm, self.roll_amp * calm
+        self.drift = self.drift * calm
+
+    def presentation(self, seed: int) -> Presentation:
+        return replace(super().presentation(seed), bend=f"{self.kind}: gamma {self.gamma:.2f}, pixel {self.pitch_px:.2f} "
+                       f"camera px, grid {self.grid_depth:.2f}, banding {self.band:.2f}")
+
+    def _texture(self, shown: float) -> tuple[np.ndarray, tuple[float, float], float]:
+        self.screen_px = shown / self.pitch_px               # screen pixels per photo pixel
+        texture = self._display(self.photo.rgb, 0.0)
+        f = self.photo.face
+        per_texel = 1 / (3 * self.screen_px)                 # photo px per texture px
+        return texture, ((f.left + f.right) / 2 / per_texel + self._bezel, (f.top + f.bottom) / 2 / per_texel
+                         + self._top), per_texel
+
+    def _display(self, content: np.ndarray, t: float) -> np.ndarray:
+        """``content`` as the display shows it, in its bezel: 3x3 texture pixels a screen pixel."""
+        ph, pw = self.photo.rgb.shape[:2]
+        sw, sh = max(8, int(round(pw * self.screen_px))), max(8, int(round(ph * self.screen_px)))
+        if content.shape[:2] != (ph, pw):
+            content = cv2.resize(content, (pw, ph), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(content, (sw, sh), interpolation=cv2.INTER_AREA if self.screen_px < 1 else cv2.INTER_LINEAR)
+        img = cv2.pow(img.astype(np.float32) / 255, self.gamma) * 0.85 + np.array([0, 0.01, 0.05], np.float32)
+        rows = np.arange(sh, dtype=np.float32)[:, None, None] / sh
+        img *= 1 - self.band * (0.5 + 0.5 * np.sin(2 * np.pi * (rows * self.bands - t * self.band_speed)))
+        if self._grid is None or self._grid.shape[:2] != (3 * sh, 3 * sw):
+            cell = np.full((3, 3, 3), 0.7, np.float32)       # R, G, B columns, the bottom row dark
+            for c in range(3):
+                cell[:2, c, c] = 1.45
+            cell[2] = 0.55
+            cell = 1 + self.grid_depth * (cell / cell.mean(axis=(0, 1)) - 1)   # what the lens leaves of it
+            self._grid = np.tile(cell * 255, (sh, sw, 1))
+        big = cv2.resize(img, (3 * sw, 3 * sh), interpolation=cv2.INTER_NEAREST)
+        tex = cv2.multiply(big, self._grid, dtype=cv2.CV_8U)
+        self._bezel = bezel = max(6, int(0.05 * tex.shape[1]))
+        self._top = top = bezel + (int(0.08 * tex.shape[1]) if self.kind == "phone" else 0)
+        body = np.full((tex.shape[0] + top + bezel, tex.shape[1] + 2 * bezel, 3), 14, np.uint8)
+        body[top:top + tex.shape[0], bezel:bezel + tex.shape[1]] = tex
+        return body
+
+    def frames(self) -> Iterator[AttackFrame]:
+        crop = self._crop
+        for i in range(self.n):
+            self.texture = self._display(crop(self.video[i % len(self.video)]), i / self.fps)
+            rgb, box = self._draw(i)
+            yield AttackFrame(self.camera.shoot(rgb, i / max(1, self.n - 1)), box)
+
+    def _crop(self, frame: np.ndarray) -> np.ndarray:
+        """The part of a video frame the display shows: where face_photo cut the first."""
+        x0, y0 = self.photo.origin
+        ph, pw = self.photo.rgb.shape[:2]
+        return np.ascontiguousarray(frame[y0:y0 + ph, x0:x0 + pw])
 
 
 class Camera:

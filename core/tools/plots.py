@@ -79,3 +79,46 @@ def save_plot(report: EvalReport, path: str | Path, current: float | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(plot_png(report, current))
     return path
+
+
+def det_image(points: list[tuple[float, float, float]], title: str, mark: float = 0.0) -> Image.Image:
+    """A DET-style curve: BPCER (up) against APCER (right) as a score threshold moves, from
+    ``points`` (threshold, APCER, BPCER); the point at threshold ``mark`` (the one in use) ringed."""
+    img = Image.new("RGB", SIZE, "white")
+    draw = ImageDraw.Draw(img)
+    small, big = font(12), font(14)
+    w, h = SIZE
+    x0, x1, y0, y1 = _LEFT, w - _RIGHT, h - _BOTTOM, _TOP
+
+    def px(apcer: float, bpcer: float) -> tuple[float, float]:
+        return x0 + apcer * (x1 - x0), y0 - bpcer * (y0 - y1)
+
+    for i in range(6):
+        rate = i / 5
+        _, y = px(0, rate)
+        x, _ = px(rate, 0)
+        draw.line([(x0, y), (x1, y)], fill=(230, 230, 230))
+        draw.line([(x, y0), (x, y1)], fill=(230, 230, 230))
+        draw.text((x0 - 8 - text_width(f"{rate:.1f}", small), y - 7), f"{rate:.1f}", fill="black", font=small)
+        draw.text((x - text_width(f"{rate:.1f}", small) / 2, y0 + 6), f"{rate:.1f}", fill="black", font=small)
+    draw.rectangle([x0, y1, x1, y0], outline="black")
+    draw.text(((x0 + x1 - text_width("APCER (attacks let through)", small)) / 2, h - 20),
+              "APCER (attacks let through)", fill="black", font=small)
+    draw.text((x0 + 6, y1 + 4), "BPCER (genuine refused)", fill="black", font=small)
+    # from the lowest threshold (every attack passes, no genuine refused) to above the highest
+    curve = [(1.0, 0.0)] + [(a, b) for _, a, b in points] + [(0.0, 1.0)]
+    draw.line([px(a, b) for a, b in curve], fill=FRR_COLOUR, width=3)
+    at = [(a, b) for t, a, b in points if t >= mark]
+    a, b = at[0] if at else (0.0, 1.0)
+    x, y = px(a, b)
+    draw.ellipse([x - 6, y - 6, x + 6, y + 6], outline=MARK_COLOUR, width=3)
+    draw.text((x + 8, y - 16), f"threshold {mark:+.1f}: APCER {a:.0%}, BPCER {b:.0%}", fill=MARK_COLOUR, font=small)
+    draw.text((x0, 8), title, fill="black", font=big)
+    return img
+
+
+def save_det_plot(points: list[tuple[float, float, float]], path: str | Path, title: str, mark: float = 0.0) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    det_image(points, title, mark).save(path, "PNG")
+    return path

@@ -62,8 +62,15 @@ homography (tilting a print squashes its eyes; mapped back, they are as open as 
 ``blink_ratio`` of the visit's open-eye EAR for ``blink_frames`` frames in a row, open before
 and after.
 
-What this cannot stop: a replayed video of the person (its frames hold a real head's parallax
-and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
+**The screen and print check** (``texture``, core.vision.texture): the blink and the turn pass a
+video of the person replayed on a phone, by design. A third cue looks at texture instead: the
+MiniFASNetV2-SE model scores each face of at least 64 px (one at a time, on the scorer's own
+thread) and a visit's verdict is the median of its last 5 scores. "advisory" adds the verdict to
+the reason (so the access log keeps it) and never refuses; "required" passes a visit only when
+the blink or turn *and* the texture say a live face.
+
+What the blink and turn cannot stop: a replayed video of the person (its frames hold a real
+head's parallax and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
 turned head a little: see the README's figures for what that costs.
 
 The 68-point predictor holds the GIL (~1 ms a face), and the judgement takes about as long again
@@ -80,6 +87,7 @@ import cv2
 import numpy as np
 
 from core.records import Box
+from core.vision.texture import MIN_FACE, TextureScorer, TextureVotes, face_crop
 
 if TYPE_CHECKING:
     from core.vision.describe import Describer
@@ -102,6 +110,8 @@ RIGID = [*range(0, 36), 36, 39, 42, 45]
 #: s between two observations for the second to measure the landmark noise against the first
 #: (a camera that drops frames on a busy machine still gives some)
 MAX_FRAME_GAP = 0.25
+#: faces between two texture scores once a visit has its first verdict
+TEXTURE_EVERY = 3
 
 
 @dataclass
@@ -125,6 +135,12 @@ class LivenessSettings:
     ref_every: int = 10
     min_face: int = 60           # px; smaller faces are not judged
     window: float = 10.0         # seconds of observations kept
+    #: the screen and print check (core.vision.texture): "off", "advisory" (said, never refuses) or
+    #: "required"; the median of the last texture_frames scores must reach texture_threshold
+    texture: str = "off"
+    texture_frames: int = 5
+    texture_threshold: float = 0.0
+    texture_min_face: int = MIN_FACE
 
 
 #: the outline and midline cues at their measured thresholds (module docstring)
@@ -254,34 +270,68 @@ def rectified_ears(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 
 
 class LivenessCheck:
-    """Observations of one visit (one tracked face); feed it every frame while it matters."""
+    """Observations of one visit (one tracked face); feed it every frame while it matters. With a
+    ``scorer`` (core.vision.texture.TextureScorer) and ``settings.texture`` not "off", each face
+    of at least ``texture_min_face`` px is also scored for screen and print texture, off this thread."""
 
-    def __init__(self, describer: Describer, settings: LivenessSettings | None = None) -> None:
+    def __init__(self, describer: Describer, settings: LivenessSettings | None = None,
+                 scorer: TextureScorer | None = None) -> None:
         self.describer = describer
         self.settings = settings or LivenessSettings()
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
         self._count = 0
         self._prev: tuple[np.ndarray, float] | None = None
         self._seen: deque[tuple[float, TurnEvidence | None, float, float]] = deque()  # (time, turn, ear R, ear L)
-        self._passed: LivenessResult | None = None
+        self._moved: LivenessResult | None = None     # the blink or turn, once shown
+        self._passed: LivenessResult | None = None    # the whole check, once passed
+        texture_on = scorer is not None and self.settings.texture != "off"
+        self.scorer = scorer if texture_on else None
+        self.texture = TextureVotes(self.settings.texture_frames, self.settings.texture_threshold) if texture_on else None
+        self._texture_seen = 0
 
     def observe(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
-        """Add this frame's landmarks; whether the face has shown itself alive so far."""
+        """Add this frame's landmarks (and texture); whether the face has shown itself alive so far."""
         if self._passed is not None:
             return self._passed
+        moved = self._moved or self._motion(rgb, box, timestamp)
+        if self.texture is not None and self.scorer is not None and box.width >= self.settings.texture_min_face:
+            self.texture.collect()
+            self._texture_seen += 1
+            # one crop a visit at a time (never a queue behind the frames); once there is a verdict,
+            # every TEXTURE_EVERY-th face (a stranger who stays is not scored 30 times a second)
+            settled = len(self.texture.scores) >= self.texture.frames and self._texture_seen % TEXTURE_EVERY
+            if not self.texture.busy and not settled:
+                self.texture.wait_on(self.scorer.submit(face_crop(rgb, box)))
+        result = self._with_texture(moved)
+        if result.passed:
+            self._passed = result
+        return result
+
+    def _motion(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
         s = self.settings
         if not (s.blink or s.head_turn):
-            self._passed = LivenessResult(True, "liveness cues all switched off")
-            return self._passed
+            self._moved = LivenessResult(True, "liveness cues all switched off")
+            return self._moved
         if box.width < s.min_face:
             return LivenessResult(False, f"come closer (face {box.width} px, need {s.min_face})", frames=len(self._seen))
         shape = self.describer.landmarks(rgb, box, 68)
         return self.observe_points(np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64), timestamp)
 
+    def _with_texture(self, moved: LivenessResult) -> LivenessResult:
+        """The blink or turn with the screen and print check: "required" needs a live face's
+        texture as well; "advisory" only says what it saw (in the reason the access log keeps)."""
+        if self.texture is None:
+            return moved
+        verdict = self.texture.verdict()
+        if self.settings.texture == "advisory":
+            return replace(moved, reason=f"{moved.reason}; {verdict.words()} (advisory)")
+        # both said, so the log shows which cue is still missing
+        return replace(moved, passed=moved.passed and verdict.state == "real", reason=f"{moved.reason}; {verdict.words()}")
+
     def observe_points(self, points: np.ndarray, timestamp: float) -> LivenessResult:
-        """The same, from the 68 landmarks (x, y) already found."""
-        if self._passed is not None:
-            return self._passed
+        """The blink or turn alone, from the 68 landmarks (x, y) already found."""
+        if self._moved is not None:
+            return self._moved
         s = self.settings
         while self._refs and timestamp - self._refs[0][1] > s.window:
             self._refs.popleft()
@@ -303,7 +353,7 @@ class LivenessCheck:
         self._seen.append((timestamp, turn, *rectified_ears(self._refs[0][0], points)))
         result = self._judge()
         if result.passed:
-            self._passed = result
+            self._moved = result
         return result
 
     def _judge(self) -> LivenessResult:

@@ -35,8 +35,10 @@ INSTALLED_FILES = [INSTALL_DIR / "facegate", Path("/usr/bin/facegate"),
                    Path("/usr/share/icons/hicolor/256x256/apps/facegate.png"),
                    Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg"),
                    Path("/usr/lib/systemd/user/facegate.service")]
-INSTALLED_YUNET = [INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
+INSTALLED_MODELS = [INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
                    for name in ("face_detection_yunet_2023mar.onnx", "LICENSE", "README.md")]
+INSTALLED_MODELS += [INSTALL_DIR / "_internal" / "resources" / "models" / "minifas" / name
+                    for name in ("minifasnet_v2se_128.onnx", "LICENSE", "README.md")]
 SUDO = [] if os.geteuid() == 0 else ["sudo", "-n"]
 
 
@@ -94,12 +96,17 @@ def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
     assert (yunet / "face_detection_yunet_2023mar.onnx").read_bytes() == \
         (ROOT / "resources" / "models" / "yunet" / "face_detection_yunet_2023mar.onnx").read_bytes()
     assert "Apache License" in (yunet / "LICENSE").read_text()
+    minifas = internal / "resources" / "models" / "minifas"   # the screen and print check's model
+    assert {p.name for p in minifas.iterdir()} == {"minifasnet_v2se_128.onnx", "LICENSE", "README.md"}
+    assert (minifas / "minifasnet_v2se_128.onnx").read_bytes() == \
+        (ROOT / "resources" / "models" / "minifas" / "minifasnet_v2se_128.onnx").read_bytes()
+    assert "Apache License" in (minifas / "LICENSE").read_text()
 
     info = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True).stdout
     assert "Package: facegate" in info and re.search(r"Depends: .*libc6 \(>= 2\.\d+\)", info), info
     listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
                              check=True).stdout
-    for path in INSTALLED_FILES + INSTALLED_YUNET:
+    for path in INSTALLED_FILES + INSTALLED_MODELS:
         assert f".{path}" in listing, f"{path} is not in the package"
 
 
@@ -108,7 +115,7 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
     done = subprocess.run(SUDO + ["dpkg", "-i", str(deb)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     try:
-        assert all(p.exists() for p in INSTALLED_FILES + INSTALLED_YUNET)
+        assert all(p.exists() for p in INSTALLED_FILES + INSTALLED_MODELS)
         check_self_test(tmp_path)
         with xvfb() as display:
             check_self_test(tmp_path, "xcb", DISPLAY=display, QT_QPA_PLATFORM="xcb")

@@ -10,6 +10,8 @@ DATA = ROOT / "tests" / "data"
 IMAGES = DATA / "images"
 KNN = DATA / "knn_examples"
 CLIP = DATA / "video" / "short_hamilton_clip.mp4"
+#: real presentation attacks (silent-face-pad) and real talking faces (grid-talkers): see tests/data/README.md
+FOOTAGE = DATA / "footage"
 SUPPORT = Path(__file__).resolve().parent
 
 #: Lin-Manuel Miranda's long shot in the clip, where a click enrolls him; the unknown person alone.

@@ -1,0 +1,275 @@
+"""The screen and print check (core.vision.texture): the MiniFASNetV2-SE model bundled in
+resources/ loads, and a missing or damaged copy is a clear error when the door starts; real
+captures of real attacks (a printed photo, a phone, both photographed by a camera) score "spoof"
+and real faces "real"; a visit's verdict is the median of its last scores, computed off the frame
+thread; and at the door, with the check required, the clip's genuine visit and the GRID talkers'
+still unlock, while generated replays of the clip on a phone or monitor never do. ``facegate
+liveness-report`` gives the figures its own table shows."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import threading
+from concurrent.futures import Future
+
+import cv2
+import numpy as np
+import pytest
+
+from core.door.decide import DecisionSettings, DoorDecider
+from core.errors import ModelError
+from core.paths import resource_path
+from core.station.replay import replay
+from core.vision import texture
+from core.vision.detection import Detector
+from core.vision.texture import MODEL, TextureModel, TextureScorer, TextureVotes, face_crop
+from tests.support.data import CLIP, FOOTAGE, IMAGES, ROOT, clip_frames
+
+PAD = FOOTAGE / "silent-face-pad"
+GRID = FOOTAGE / "grid-talkers"
+#: GRID's man A, enrolled from his other clip; everyone else from the first frame of their own
+GRID_PEOPLE = {"A": "pwij3p", "B": "bbaf2n", "C": "brbk7n", "D": "lbax4n", "E": "lwbsza", "F": "swiz3n", "G": "sbwe5n"}
+REQUIRED = DecisionSettings(screen_check="required")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TextureModel()
+
+
+def _faces(rgb):
+    return [b for b in Detector("yunet", 40).detect(rgb) if b.width >= texture.MIN_FACE]
+
+
+def test_the_model_loads_from_resources_with_its_licence_and_ships_in_the_bundle(model):
+    assert model.path == resource_path(MODEL) and model.path.is_file()
+    assert "Apache License" in model.path.with_name("LICENSE").read_text()
+    spec = (ROOT / "packaging" / "facegate.spec").read_text()
+    assert '"models" / "minifas"' in spec and "minifasnet_v2se_128.onnx" in spec  # beside YuNet, with LICENSE
+
+
+def test_a_missing_or_damaged_model_is_a_clear_error_when_the_door_starts(tmp_path, monkeypatch, gallery):
+    missing = tmp_path / "missing.onnx"
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(resource_path(MODEL).read_bytes()[:50_000])   # cut short, as a failed copy
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model\n" * 100)
+    for path, said in ((missing, "is missing"), (damaged, "could not load"), (garbage, "could not load")):
+        monkeypatch.setattr(texture, "texture_model_path", lambda path=path: path)
+        with pytest.raises(ModelError, match=said) as caught:
+            DoorDecider(gallery, None, REQUIRED)           # at start, not at the first face
+        assert str(path) in str(caught.value) and "screen and print check" in str(caught.value)
+    DoorDecider(gallery, None, DecisionSettings(screen_check="off")).close()  # off: the model is not needed
+
+
+def test_real_attacks_score_spoof_and_real_faces_real(model):
+    """Photographed attacks (Silent-Face's own samples) and live faces, the shared photos of
+    tests/data/images with a face of 64 px or more (every one of them)."""
+    scores = {}
+    for name in ("image_F1.jpg", "image_F2.jpg", "image_T1.jpg"):
+        rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)   # cv2 applies the EXIF rotation
+        (box,) = _faces(rgb)
+        scores[name] = model.score(rgb, box)
+    assert scores["image_F1.jpg"] < -2 and scores["image_F2.jpg"] < -2 and scores["image_T1.jpg"] > 2, scores
+    real = []
+    for path in sorted(IMAGES.glob("*.jpg")):
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        real += [(path.name, model.score(rgb, b)) for b in _faces(rgb)]
+    assert len(real) >= 12 and all(s > 0 for _, s in real), real
+
+
+def test_the_crop_is_square_padded_by_reflection_and_batched_like_single_faces(model):
+    rgb = cv2.cvtColor(cv2.imread(str(PAD / "image_T1.jpg")), cv2.COLOR_BGR2RGB)
+    (box,) = _faces(rgb)
+    crop = face_crop(rgb, box)
+    assert crop.shape == (texture.SIZE, texture.SIZE, 3) and crop.dtype == np.uint8
+    corner = face_crop(rgb, type(box)(-40, -40, 60, 60))     # mostly outside the picture: reflected, not black
+    assert corner.shape == crop.shape and corner.mean() > 20
+    both = model.scores([crop, corner])
+    assert both[0] == pytest.approx(model.scores([crop])[0], abs=1e-3)
+
+
+def test_a_visits_verdict_is_the_median_of_its_last_scores():
+    votes = TextureVotes(frames=5)
+    scorer_done = []
+    f: Future
+    for s in (4.0, -3.0, 5.0, -2.0):
+        f = Future()
+        f.set_result(s)
+        votes.wait_on(f)
+        scorer_done.append(votes.verdict())
+    assert all(v.state == "waiting" for v in scorer_done)
+    f = Future()
+    f.set_result(1.0)
+    votes.wait_on(f)
+    v = votes.verdict()
+    assert v.state == "real" and v.median == 1.0 and v.scored == 5      # two bad frames do not refuse
+    for s in (-4.0, -5.0, -1.0):                                        # ...three of the last five do
+        f = Future()
+        f.set_result(s)
+        votes.wait_on(f)
+    assert votes.verdict().state == "spoof" and "a screen or print" in votes.verdict().words()
+
+
+def test_the_scorer_runs_off_the_frame_thread_and_never_queues(model):
+    seen = []
+    original = model.scores
+
+    def noting(crops):
+        seen.append(threading.current_thread().name)
+        return original(crops)
+
+    model.scores = noting
+    scorer = TextureScorer(model, max_in_flight=1)
+    try:
+        crop = np.zeros((texture.SIZE, texture.SIZE, 3), np.uint8)
+        first = scorer.submit(crop)
+        refused = [scorer.submit(crop) for _ in range(20)]              # busy: skipped, not queued
+        assert first is not None and isinstance(first.result(timeout=30), float)
+        assert any(r is None for r in refused)
+        assert seen and all(name.startswith("facegate-texture") for name in seen)
+    finally:
+        scorer.close()
+        del model.scores
+
+
+def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
+    """The check on its own (blink and turn switched off, so only the texture decides): the
+    photographed phone is refused when required and passed, with what is known said, when advisory;
+    the live woman passes; faces under 64 px are not scored."""
+    from core.vision.liveness import LivenessCheck, LivenessSettings
+
+    scorer = TextureScorer(model, inline=True)
+
+    def judge(name, mode, frames=6):
+        rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)
+        (box,) = _faces(rgb)
+        check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture=mode), scorer)
+        return [check.observe(rgb, box, i / 30) for i in range(frames)][-1], check
+
+    phone, _ = judge("image_F2.jpg", "required")
+    assert not phone.passed and "a screen or print" in phone.reason, phone
+    told, _ = judge("image_F2.jpg", "advisory")    # never waits: what is known when the cues pass is said
+    assert told.passed and "screen and print check" in told.reason and told.reason.endswith("(advisory)"), told
+    live, _ = judge("image_T1.jpg", "required")
+    assert live.passed and "a live face" in live.reason, live
+    waiting, _ = judge("image_T1.jpg", "required", frames=3)
+    assert not waiting.passed and "3 face(s) scored so far" in waiting.reason, waiting
+    small = cv2.resize(cv2.cvtColor(cv2.imread(str(PAD / "image_T1.jpg")), cv2.COLOR_BGR2RGB), None, fx=0.25, fy=0.25)
+    (box,) = [b for b in Detector("yunet", 20).detect(small)]
+    check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture="required"), scorer)
+    assert box.width < texture.MIN_FACE and not check.observe(small, box, 0.0).passed and not check.texture.scores
+
+
+def _visits(video, gallery, settings):
+    report = replay(video, gallery, decision=settings)
+    return report, [v for v in report.visits if v.person]
+
+
+def test_the_clips_genuine_visit_still_unlocks_with_the_check_required(lin_gallery):
+    report, named = _visits(CLIP, lin_gallery, REQUIRED)
+    assert report.unlocks >= 1, [v.line() for v in report.visits]
+    granted = [v for v in named if v.unlocked]
+    assert all("a live face" in v.liveness for v in granted), [v.liveness for v in granted]
+    advisory, _ = _visits(CLIP, lin_gallery, DecisionSettings(screen_check="advisory"))
+    assert report.unlocks == advisory.unlocks
+
+
+@pytest.fixture(scope="module")
+def grid_db(tmp_path_factory, describer):
+    """The seven GRID talkers, each enrolled from the first frame of one clip."""
+    from core.gallery.api import Gallery
+
+    folder = tmp_path_factory.mktemp("grid")
+    with Gallery(folder / "grid.db", describer=describer) as g:
+        for name, clip in GRID_PEOPLE.items():
+            still = folder / f"{name}.png"
+            cv2.imwrite(str(still), cv2.cvtColor(clip_frames(GRID / f"{clip}.mpg")[0], cv2.COLOR_RGB2BGR))
+            g.enroll(name, [str(still)])
+    return folder / "grid.db"
+
+
+def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describer, tmp_path):
+    """BPCER of the check on the GRID clips (real people at a cheap camera): its texture verdict
+    is "a live face" on every one (0 of 8 refused, the 5 % asked for), and with the check
+    required the door unlocks every clip it unlocks with the check off. (The blink alone finds
+    2 of the 8 within their 3 s: README, "What the liveness check stops".)"""
+    from tests.support.data import copy_gallery
+
+    gallery = copy_gallery(grid_db, tmp_path, describer)
+    try:
+        unlocks, texture_said = {}, []
+        for video in sorted(GRID.glob("*.mpg")):
+            required, named = _visits(video, gallery, REQUIRED)
+            off, _ = _visits(video, gallery, DecisionSettings(screen_check="off"))
+            unlocks[video.name] = (required.unlocks, off.unlocks)
+            assert named, f"{video.name}: nobody was named"
+            texture_said += [(video.name, v.liveness) for v in named]
+        refused = [(name, said) for name, said in texture_said if "a live face" not in said]
+        assert not refused, refused
+        assert all(req == off for req, off in unlocks.values()), unlocks
+        assert sum(off > 0 for _, off in unlocks.values()) >= 2, unlocks      # the door did let some in
+    finally:
+        gallery.close()
+
+
+def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, tmp_path):
+    """Two GRID talkers as the genuine folder, Silent-Face's real phone-and-print GIF and a
+    generated phone replay of one talker as two attack folders: the text and --json agree, the
+    texture passes both genuine recordings, and the DET plot is written."""
+    from core.cli.main import main
+    from core.tools.attacks import replay_attack, write_video
+    from tests.support.data import copy_gallery
+
+    copy_gallery(grid_db, tmp_path, describer).close()
+    genuine, attacks = tmp_path / "genuine", tmp_path / "attacks"
+    genuine.mkdir()
+    (attacks / "phone").mkdir(parents=True)
+    (attacks / "real").mkdir()
+    for name in ("bbaf2n.mpg", "brbk7n.mpg"):
+        shutil.copy(GRID / name, genuine / name)
+    shutil.copy(PAD / "demo.gif", attacks / "real" / "demo.gif")
+    _, shown = replay_attack("phone", clip_frames(GRID / "bbaf2n.mpg"), describer, clip_frames(CLIP)[60], 0, frames=75)
+    write_video((f.rgb for f in shown), attacks / "phone" / "bbaf2n.mp4", fps=25)
+    db, plot = str(tmp_path / "grid.db"), tmp_path / "det.png"
+    data, text = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(data):
+        assert main(["liveness-report", str(genuine), str(attacks), "--db", db, "--json"]) == 0
+    with contextlib.redirect_stdout(text):
+        assert main(["liveness-report", str(genuine), str(attacks), "--db", db, "--plot", str(plot)]) == 0
+    report = json.loads(data.getvalue())
+    assert report["genuine"]["presentations"] == 2 and [g["name"] for g in report["attacks"]] == ["phone", "real"]
+    assert report["genuine"]["pass_rates"]["texture"] == 1.0, report["genuine"]
+    shown_text = text.getvalue()
+    assert f"BPCER {report['genuine']['bpcer']:6.1%} with the check required" in shown_text, shown_text
+    for group in report["attacks"]:
+        assert f"{group['name']:<24}" in shown_text and f"APCER {group['apcer']:6.1%}" in shown_text, shown_text
+    assert report["attacks"][1]["apcer"] == 0.0                        # the real GIF's woman is nobody here
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_surround_cue_on_the_real_gif_and_the_clip(clip):
+    """The geometric cue (core.vision.surround, measured, not used by the door): the real phone
+    and print of Silent-Face's GIF move with their surroundings, the live woman and Lin-Manuel
+    do not."""
+    from PIL import Image, ImageSequence
+
+    from core.vision.surround import SurroundMotion
+
+    gif = [np.array(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(PAD / "demo.gif"))]
+    detector = Detector("yunet", 30)
+
+    def share(frames):
+        motion = SurroundMotion()
+        for rgb in frames:
+            boxes = detector.detect(rgb)
+            if boxes:
+                motion.observe(rgb, max(boxes, key=lambda b: b.area))
+        return motion.verdict()
+
+    live, phone, held_print = share(gif[0:33]), share(gif[38:62]), share(gif[67:88])
+    lin = share(clip[120:211])
+    assert phone > 0.3 and held_print > 0.3, (phone, held_print)
+    assert live < 0.2 and lin < 0.2, (live, lin)
