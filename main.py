@@ -3,6 +3,7 @@
 Only wiring lives here. freeze_support() must come first so the frozen (PyInstaller) app's
 descriptor worker process starts as a worker, not as a second window.
 """
+
 from __future__ import annotations
 
 import multiprocessing

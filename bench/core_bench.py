@@ -7,6 +7,7 @@ Gallery vectors are face-like rather than uniform noise: people are random point
 descriptor scale, each with several samples scattered around them (dlib descriptors of one
 person sit ~0.2-0.4 apart), and queries are new samples of enrolled people, as at a door.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,10 +88,14 @@ def search_figures(sizes: list[int], queries: int) -> None:
         hits = sum(f == e for f, e in zip(found, exact, strict=True))
         same_person = sum(f // 5 == e // 5 for f, e in zip(found, exact, strict=True))
         hnsw_ms = timed(lambda index=index, probes=probes: [index.knn(p, 1) for p in probes[:100]], 5) / 100
-        brute_ms = timed(lambda vecs=vecs, probes=probes: [np.argmin(np.linalg.norm(vecs - p, axis=1)) for p in probes[:20]], 3) / 20
-        print(f"{n:>7} samples: build {build_s:6.1f} s (M={index.params.M}, ef_construction={index.params.ef_construction}), "
-              f"1-NN query {hnsw_ms:.3f} ms vs exact numpy {brute_ms:.2f} ms ({brute_ms / hnsw_ms:.0f}x), "
-              f"recall@1 vs exact {hits / queries:.4f} (same person {same_person / queries:.4f}) over {queries} queries")
+        brute_ms = (
+            timed(lambda vecs=vecs, probes=probes: [np.argmin(np.linalg.norm(vecs - p, axis=1)) for p in probes[:20]], 3) / 20
+        )
+        print(
+            f"{n:>7} samples: build {build_s:6.1f} s (M={index.params.M}, ef_construction={index.params.ef_construction}), "
+            f"1-NN query {hnsw_ms:.3f} ms vs exact numpy {brute_ms:.2f} ms ({brute_ms / hnsw_ms:.0f}x), "
+            f"recall@1 vs exact {hits / queries:.4f} (same person {same_person / queries:.4f}) over {queries} queries"
+        )
 
 
 def enroll_figures(repeat: int = 3) -> None:
@@ -106,8 +111,10 @@ def enroll_figures(repeat: int = 3) -> None:
                 g.enroll(person.name, sorted(str(f) for f in person.iterdir()))
             rates.append(len(images) / (time.perf_counter() - t))
         shutil.rmtree(folder)
-    print(f"enroll-folder (knn_examples/train, {len(images)} photos up to 2333x1434): "
-          f"{statistics.median(rates):.2f} images/s (median of {repeat})")
+    print(
+        f"enroll-folder (knn_examples/train, {len(images)} photos up to 2333x1434): "
+        f"{statistics.median(rates):.2f} images/s (median of {repeat})"
+    )
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ scan >= 10x faster than hog, folder enrollment >= 2x faster than hog, live detec
 cheaper per frame than haar+hog; live >= 30 fps; and, when face_recognition is installed (the
 `bench` extra), the ratio to its webcam loop (full-size HOG + encodings every frame).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,11 +48,16 @@ LIN = "Lin-Manuel Miranda"
 ENROLL_FRAMES = (95, 110, 150, 180)
 SMALL_SHOT, BIG_SHOT = range(0, 20), range(82, 211)
 #: face -> (first frame, how to tell its box): Lin-Manuel's two shots, the person at the top left after.
-APPEARANCES = {"Lin, 50 px shot": (0, lambda b: 30 <= b.width <= 60 and b.left > 400),
-               "Lin, 90 px shot": (82, lambda b: b.width >= 70 and 150 <= b.center[0] <= 400),
-               "stranger": (211, lambda b: b.right < 160 and b.top < 200)}
-LISTED_BOXES = {"obama.jpg": Box(349, 142, 617, 409), "kit_with_rose.jpg": Box(79, 130, 154, 204),
-                "obama_and_biden.jpg": Box(1594, 1062, 1749, 1216)}
+APPEARANCES = {
+    "Lin, 50 px shot": (0, lambda b: 30 <= b.width <= 60 and b.left > 400),
+    "Lin, 90 px shot": (82, lambda b: b.width >= 70 and 150 <= b.center[0] <= 400),
+    "stranger": (211, lambda b: b.right < 160 and b.top < 200),
+}
+LISTED_BOXES = {
+    "obama.jpg": Box(349, 142, 617, 409),
+    "kit_with_rose.jpg": Box(79, 130, 154, 204),
+    "obama_and_biden.jpg": Box(1594, 1062, 1749, 1216),
+}
 
 
 def ms(fn, *args) -> float:
@@ -77,9 +83,15 @@ def detection_alone(method: str, frames: list, photos: dict[str, object], truth:
         found += sum(any(b.iou(want) >= 0.5 for b in got) for want in truth[name])
     small = sum(any(APPEARANCES["Lin, 50 px shot"][1](b) for b in boxes[i]) for i in SMALL_SHOT)
     big = sum(any(APPEARANCES["Lin, 90 px shot"][1](b) for b in boxes[i]) for i in BIG_SHOT)
-    return {"frame_ms": statistics.median(per_frame), "photo_ms": statistics.median(per_photo),
-            "clip_boxes": sum(map(len, boxes)), "small": small, "big": big, "photo_found": found,
-            "photo_listed": listed}
+    return {
+        "frame_ms": statistics.median(per_frame),
+        "photo_ms": statistics.median(per_photo),
+        "clip_boxes": sum(map(len, boxes)),
+        "small": small,
+        "big": big,
+        "photo_found": found,
+        "photo_listed": listed,
+    }
 
 
 def live(method: str, gallery: Gallery, frames: list) -> dict:
@@ -100,8 +112,11 @@ def live(method: str, gallery: Gallery, frames: list) -> dict:
         views = [(i, v) for i in range(first, len(frames)) for v in shown[i] if is_it(v.box)]
         label = next((i for i, v in views if v.label != "…"), None)
         name = next((i for i, v in views if v.name == LIN), None) if face.startswith("Lin") else None
-        waits[face] = (None if label is None else label - first, None if name is None else name - first,
-                       next((v.label for i, v in views if v.label != "…"), None))
+        waits[face] = (
+            None if label is None else label - first,
+            None if name is None else name - first,
+            next((v.label for i, v in views if v.label != "…"), None),
+        )
     return {"fps": len(frames) / took, "detect_ms": statistics.median(detect_ms), "waits": waits}
 
 
@@ -161,24 +176,36 @@ def main() -> int:
             print(f"\n== {method}", flush=True)
             f = figures[method] = {"detect": detection_alone(method, frames, photos, truth)}
             d = f["detect"]
-            print(f"detection alone: {d['frame_ms']:.1f} ms per clip frame, {d['photo_ms']:.0f} ms per photo (medians); "
-                  f"{d['clip_boxes']} boxes over the clip; Lin boxed in {d['small']}/20 frames of his 50 px shot, "
-                  f"{d['big']}/129 of his 90 px shot; photos: {d['photo_found']}/{d['photo_listed']} listed faces found",
-                  flush=True)
+            print(
+                f"detection alone: {d['frame_ms']:.1f} ms per clip frame, {d['photo_ms']:.0f} ms per photo (medians); "
+                f"{d['clip_boxes']} boxes over the clip; Lin boxed in {d['small']}/20 frames of his 50 px shot, "
+                f"{d['big']}/129 of his 90 px shot; photos: {d['photo_found']}/{d['photo_listed']} listed faces found",
+                flush=True,
+            )
             f["live"] = live(method, gallery, frames)
             lv = f["live"]
-            print(f"live loop with recognition: {lv['fps']:.1f} fps, detection {lv['detect_ms']:.1f} ms per frame (median)",
-                  flush=True)
+            print(
+                f"live loop with recognition: {lv['fps']:.1f} fps, detection {lv['detect_ms']:.1f} ms per frame (median)",
+                flush=True,
+            )
             for face, (to_label, to_name, label) in lv["waits"].items():
-                print(f"  {face}: first label after {_wait(to_label, lv['fps'])}: {label!r}"
-                      + (f"; his name after {_wait(to_name, lv['fps'])}" if face.startswith("Lin") else ""))
+                print(
+                    f"  {face}: first label after {_wait(to_label, lv['fps'])}: {label!r}"
+                    + (f"; his name after {_wait(to_name, lv['fps'])}" if face.startswith("Lin") else "")
+                )
             f["scan1"], f["scan5"] = scan(method, describer, 1, tmp), scan(method, describer, 5, tmp)
             s1, s5 = f["scan1"], f["scan5"]
-            print(f"scan: {s1['fps']:.1f} scanned frames/s at every frame ({s1['faces']} faces kept of {s1['seen']} seen, "
-                  f"{s1['poor']} poor), {s5['fps']:.1f} at every 5th ({s5['faces']} kept of {s5['seen']})", flush=True)
+            print(
+                f"scan: {s1['fps']:.1f} scanned frames/s at every frame ({s1['faces']} faces kept of {s1['seen']} seen, "
+                f"{s1['poor']} poor), {s5['fps']:.1f} at every 5th ({s5['faces']} kept of {s5['seen']})",
+                flush=True,
+            )
             f["folder"] = folder(method, describer, tmp)
-            print(f"folder enrollment: {f['folder']['photos_s']:.2f} photos/s ({f['folder']['samples']} samples, "
-                  f"{f['folder']['skipped']} skipped)", flush=True)
+            print(
+                f"folder enrollment: {f['folder']['photos_s']:.2f} photos/s ({f['folder']['samples']} samples, "
+                f"{f['folder']['skipped']} skipped)",
+                flush=True,
+            )
         gallery.close()
     theirs = face_recognition_fps(frames)
     print("\n== ratios in this run")
@@ -186,13 +213,19 @@ def main() -> int:
         y = figures["yunet"]
         if "hog" in figures:
             h = figures["hog"]
-            print(f"scan, yunet / hog (the old scan default): {y['scan5']['fps'] / h['scan5']['fps']:.1f}x at every 5th "
-                  f"frame, {y['scan1']['fps'] / h['scan1']['fps']:.1f}x at every frame   target >= 10x")
-            print(f"folder enrollment, yunet / hog (the old default): "
-                  f"{y['folder']['photos_s'] / h['folder']['photos_s']:.1f}x   target >= 2x")
+            print(
+                f"scan, yunet / hog (the old scan default): {y['scan5']['fps'] / h['scan5']['fps']:.1f}x at every 5th "
+                f"frame, {y['scan1']['fps'] / h['scan1']['fps']:.1f}x at every frame   target >= 10x"
+            )
+            print(
+                f"folder enrollment, yunet / hog (the old default): "
+                f"{y['folder']['photos_s'] / h['folder']['photos_s']:.1f}x   target >= 2x"
+            )
         if "haar+hog" in figures:
-            print(f"live detection per frame, haar+hog (the old live default) / yunet: "
-                  f"{figures['haar+hog']['live']['detect_ms'] / y['live']['detect_ms']:.1f}x cheaper   target >= 4x")
+            print(
+                f"live detection per frame, haar+hog (the old live default) / yunet: "
+                f"{figures['haar+hog']['live']['detect_ms'] / y['live']['detect_ms']:.1f}x cheaper   target >= 4x"
+            )
         print(f"live fps with recognition, yunet: {y['live']['fps']:.1f}   target >= 30")
         if theirs is None:
             print("face_recognition's webcam loop: not installed (pip install -e '.[bench]')")

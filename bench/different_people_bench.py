@@ -20,6 +20,7 @@ pairs spread, how many same-person pairs lie beyond the line (an admin would hav
 those), and how many different-people pairs within it (an operator would be asked to confirm
 those, looking at both faces; none is ever added silently, as that needs the 0.4 threshold).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,11 +40,11 @@ from tests.support.data import IMAGES, KNN, clip_frames  # noqa: E402
 from tests.support.window import LIN_FRAMES, OTHER_FRAMES  # noqa: E402
 
 FOOTAGE = Path("/work/shared/data/footage")
-SAME_PHOTO = 0.05      # closer than this: the same photo again (a resized copy), not a second photo
-FRAMES_PER_VIDEO = 6   # frames of each video identity, spread over the shot
+SAME_PHOTO = 0.05  # closer than this: the same photo again (a resized copy), not a second photo
+FRAMES_PER_VIDEO = 6  # frames of each video identity, spread over the shot
 
 
-Face = tuple[str, str, np.ndarray]   # (person, source: a photo or a video file, descriptor)
+Face = tuple[str, str, np.ndarray]  # (person, source: a photo or a video file, descriptor)
 
 
 def largest(detector: Detector, describer: Describer, rgb: np.ndarray) -> np.ndarray | None:
@@ -63,15 +64,16 @@ def photos(detector: Detector, describer: Describer, person: str, files: list[Pa
     return kept
 
 
-def video(detector: Detector, describer: Describer, person: str, source: str, frames: list[np.ndarray],
-          wanted: range | None = None) -> list[Face]:
+def video(
+    detector: Detector, describer: Describer, person: str, source: str, frames: list[np.ndarray], wanted: range | None = None
+) -> list[Face]:
     """FRAMES_PER_VIDEO faces of one person, spread over their shot."""
     wanted = wanted or range(len(frames))
     picks = np.linspace(wanted.start, wanted.stop - 1, FRAMES_PER_VIDEO).astype(int)
     return [(person, source, d) for i in picks if (d := largest(detector, describer, frames[i])) is not None]
 
 
-Pair = tuple[float, str, str]   # distance, and the two faces (person: source)
+Pair = tuple[float, str, str]  # distance, and the two faces (person: source)
 
 
 def pairs(faces: list[Face]) -> tuple[list[Pair], list[Pair]]:
@@ -100,15 +102,21 @@ def equal_error(same: list[Pair], different: list[Pair]) -> float:
 def report(title: str, same: list[Pair], different: list[Pair], line: float) -> None:
     s, d = np.array([p[0] for p in same]), np.array([p[0] for p in different])
     print(f"{title}: {len(s)} same-person pairs, {len(d)} different-people pairs")
-    print(f"  same person:      median {np.median(s):.3f}, 95th pct {np.percentile(s, 95):.3f}, "
-          f"99th pct {np.percentile(s, 99):.3f}, max {s.max():.3f}")
-    print(f"  different people: min {d.min():.3f}, 1st pct {np.percentile(d, 1):.3f}, "
-          f"5th pct {np.percentile(d, 5):.3f}, median {np.median(d):.3f}")
+    print(
+        f"  same person:      median {np.median(s):.3f}, 95th pct {np.percentile(s, 95):.3f}, "
+        f"99th pct {np.percentile(s, 99):.3f}, max {s.max():.3f}"
+    )
+    print(
+        f"  different people: min {d.min():.3f}, 1st pct {np.percentile(d, 1):.3f}, "
+        f"5th pct {np.percentile(d, 5):.3f}, median {np.median(d):.3f}"
+    )
     print(f"  equal-error distance {equal_error(same, different):.3f}")
-    print(f"  at the line {line:.2f}: same-person pairs beyond it {np.sum(s > line)} of {len(s)} "
-          f"({100 * np.mean(s > line):.1f} %: an admin would force these); different-people pairs within it "
-          f"{np.sum(d <= line)} of {len(d)} ({100 * np.mean(d <= line):.1f} %: an operator is asked to confirm "
-          f"these, looking at both faces); different-people pairs within the 0.4 threshold: {np.sum(d <= 0.4)}")
+    print(
+        f"  at the line {line:.2f}: same-person pairs beyond it {np.sum(s > line)} of {len(s)} "
+        f"({100 * np.mean(s > line):.1f} %: an admin would force these); different-people pairs within it "
+        f"{np.sum(d <= line)} of {len(d)} ({100 * np.mean(d <= line):.1f} %: an operator is asked to confirm "
+        f"these, looking at both faces); different-people pairs within the 0.4 threshold: {np.sum(d <= 0.4)}"
+    )
     print("  farthest same-person pairs: " + "; ".join(f"{x:.3f} {a} / {b}" for x, a, b in sorted(same)[-3:]))
     print("  nearest different-people pairs: " + "; ".join(f"{x:.3f} {a} / {b}" for x, a, b in sorted(different)[:4]))
 
@@ -117,22 +125,26 @@ def main() -> None:
     detector, describer = Detector(), Describer()
     # the half the line is picked on
     train, test = KNN / "train", KNN / "test"
-    people = {"obama": [IMAGES / n for n in ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama_small.jpg")]
-              + sorted((train / "obama").iterdir()) + [test / "obama1.jpg"],
-              "biden": [IMAGES / "biden.jpg", *sorted((train / "biden").iterdir())],
-              "alex": [IMAGES / "alex-lacamoire.png", *sorted((train / "alex_lacamoire").iterdir()),
-                       test / "alex_lacamoire1.jpg"],
-              "kit": [*sorted((train / "kit_harington").iterdir()), test / "johnsnow_test1.jpg"],
-              "rose": sorted((train / "rose_leslie").iterdir()),
-              "lin": [IMAGES / "lin-manuel-miranda.png"]}
+    people = {
+        "obama": [IMAGES / n for n in ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama_small.jpg")]
+        + sorted((train / "obama").iterdir())
+        + [test / "obama1.jpg"],
+        "biden": [IMAGES / "biden.jpg", *sorted((train / "biden").iterdir())],
+        "alex": [IMAGES / "alex-lacamoire.png", *sorted((train / "alex_lacamoire").iterdir()), test / "alex_lacamoire1.jpg"],
+        "kit": [*sorted((train / "kit_harington").iterdir()), test / "johnsnow_test1.jpg"],
+        "rose": sorted((train / "rose_leslie").iterdir()),
+        "lin": [IMAGES / "lin-manuel-miranda.png"],
+    }
     pick = [face for person, files in people.items() for face in photos(detector, describer, person, files)]
     clip = clip_frames()
     pick += video(detector, describer, "lin", "clip", clip, LIN_FRAMES)
     pick += video(detector, describer, "clip stranger", "clip", clip, OTHER_FRAMES)
     same, different = pairs(pick)
     line = round(equal_error(same, different) / 0.05) * 0.05
-    print(f"picked on /work/shared/data/faces: the equal-error distance, rounded to 0.05: {line:.2f} "
-          f"(core.gallery.plausible.DIFFERENT_PEOPLE = {DIFFERENT_PEOPLE:g})")
+    print(
+        f"picked on /work/shared/data/faces: the equal-error distance, rounded to 0.05: {line:.2f} "
+        f"(core.gallery.plausible.DIFFERENT_PEOPLE = {DIFFERENT_PEOPLE:g})"
+    )
     report("faces (picked on)", same, different, line)
 
     # the half it is checked on (the obama portrait against the obama photos above as well)
@@ -147,8 +159,9 @@ def main() -> None:
         check += video(detector, describer, person, clip_file.name, clip_frames(clip_file))
     check += photos(detector, describer, "silent-face woman", [FOOTAGE / "silent-face-pad" / "image_T1.jpg"])
     same_c, different_c = pairs(check)
-    for _, source, d in photos(detector, describer, "obama",
-                               [FOOTAGE / "obama-portrait-pd" / "obama_official_portrait_2012.jpg"]):
+    for _, source, d in photos(
+        detector, describer, "obama", [FOOTAGE / "obama-portrait-pd" / "obama_official_portrait_2012.jpg"]
+    ):
         for person, other_source, other in pick:
             pair = (float(np.linalg.norm(d - other)), f"obama: {Path(source).name}", f"{person}: {Path(other_source).name}")
             (same_c if person == "obama" else different_c).append(pair)

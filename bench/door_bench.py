@@ -13,6 +13,7 @@
 4. The door: unlock() to the relay's ON bytes through the guard process on a pseudo-terminal,
    and SIGKILL of the app during a pulse to the relay's OFF bytes. Medians of --runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,10 @@ def clip_decisions(g) -> None:
     time.sleep(0.5)
     door.close()
     i, d = granted
-    print(f"clip: Lin-Manuel granted at frame {i} ({(i - 82) / 29.97:.2f} s after his face appears at frame 82); "
-          f"door pulses: {door.pulses}")
+    print(
+        f"clip: Lin-Manuel granted at frame {i} ({(i - 82) / 29.97:.2f} s after his face appears at frame 82); "
+        f"door pulses: {door.pulses}"
+    )
     print(f"      reason: {d.reason}")
     print(f"      the unknown person logged Unknown at frame {unknown} (appears at 211)")
 
@@ -105,10 +108,12 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
     turns = [t for t in (turn_evidence(points[0], a, b, sides) for a, b in zip(points, points[1:], strict=False)) if t]
     ears = np.array([rectified_ears(points[0], p) for p in points])
     rel = (ears / np.percentile(ears, 80, axis=0)).max(axis=1)
-    print(f"{label}: {len(points)} faces; best nose parallax {max(t.parallax for t in turns):.2f} (needs {need.parallax}), "
-          f"best bump {max(t.bump for t in turns):.2f} (needs {need.bump}), noise {np.median([t.noise for t in turns]):.3f}; "
-          f"deepest two-frame eye closing {np.maximum(rel[:-1], rel[1:]).min():.2f} of open (a blink is under "
-          f"{need.blink_ratio}); {'PASSED: ' if result.passed else 'not passed: '}{result.reason}")
+    print(
+        f"{label}: {len(points)} faces; best nose parallax {max(t.parallax for t in turns):.2f} (needs {need.parallax}), "
+        f"best bump {max(t.bump for t in turns):.2f} (needs {need.bump}), noise {np.median([t.noise for t in turns]):.3f}; "
+        f"deepest two-frame eye closing {np.maximum(rel[:-1], rel[1:]).min():.2f} of open (a blink is under "
+        f"{need.blink_ratio}); {'PASSED: ' if result.passed else 'not passed: '}{result.reason}"
+    )
 
 
 def photo_video(path: Path) -> Path:
@@ -146,15 +151,17 @@ def costs(g, runs: int) -> None:
         for k in range(2):
             decider.update(run, [match] * (k + 1), rgb, box, k)
         t = time.perf_counter()
-        decider.update(run, [match] * 3, rgb, box, 3)   # granted: logged with the face
+        decider.update(run, [match] * 3, rgb, box, 3)  # granted: logged with the face
         logging.append((time.perf_counter() - t) * 1000)
         decider.flush()
         written.append((time.perf_counter() - t) * 1000)
         decider.close()
-    print(f"frame thread: DoorDecider.update for a candidate face {statistics.median(candidate):.2f} ms "
-          f"(68 landmarks included), for a settled face {statistics.median(settled):.3f} ms, for the frame "
-          f"that logs a decision {statistics.median(logging):.2f} ms; the writer thread's access-log entry "
-          f"(snapshot, descriptor, commit) {statistics.median(written):.1f} ms - medians of {len(candidate)}/{len(logging)}")
+    print(
+        f"frame thread: DoorDecider.update for a candidate face {statistics.median(candidate):.2f} ms "
+        f"(68 landmarks included), for a settled face {statistics.median(settled):.3f} ms, for the frame "
+        f"that logs a decision {statistics.median(logging):.2f} ms; the writer thread's access-log entry "
+        f"(snapshot, descriptor, commit) {statistics.median(written):.1f} ms - medians of {len(candidate)}/{len(logging)}"
+    )
 
 
 def door_latency(runs: int) -> None:
@@ -183,11 +190,21 @@ def door_latency(runs: int) -> None:
         unlock.append((wait_bytes(master, on) - t) * 1000)
         wait_bytes(master, off)
         door.close()
-        app = subprocess.Popen([sys.executable, "-c", (
-            "import time\nfrom core.door import DoorSettings, make_door\n"
-            f"d = make_door(DoorSettings(driver='serial', serial_port={port!r}, pulse_seconds=60))\n"
-            "d.unlock()\nwhile d.status().state != 'open': time.sleep(0.005)\nprint('open', flush=True)\n"
-            "time.sleep(120)\n")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import time\nfrom core.door import DoorSettings, make_door\n"
+                    f"d = make_door(DoorSettings(driver='serial', serial_port={port!r}, pulse_seconds=60))\n"
+                    "d.unlock()\nwhile d.status().state != 'open': time.sleep(0.005)\nprint('open', flush=True)\n"
+                    "time.sleep(120)\n"
+                ),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         app.stdout.readline()
         time.sleep(0.2)
         os.read(master, 4096)
@@ -197,9 +214,11 @@ def door_latency(runs: int) -> None:
         app.wait()
         os.close(master)
         os.close(slave)
-    print(f"door (serial relay through the guard, pty): guard start to OFF {statistics.median(starts):.0f} ms, "
-          f"unlock() to ON {statistics.median(unlock):.1f} ms, SIGKILL of the app to OFF "
-          f"{statistics.median(killed):.1f} ms - medians of {runs}")
+    print(
+        f"door (serial relay through the guard, pty): guard start to OFF {statistics.median(starts):.0f} ms, "
+        f"unlock() to ON {statistics.median(unlock):.1f} ms, SIGKILL of the app to OFF "
+        f"{statistics.median(killed):.1f} ms - medians of {runs}"
+    )
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ samples), offered (he left with 3-4 samples: the operator can save them), failed
 "Before" is the old rule, emulated with the settings: no re-acquisition (enroll_rejoin 0), and
 failing as soon as the face leaves (enroll_wait 0, enroll_min_keep above the 5 samples).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ def one(clip, fps: float, click: int, before: bool) -> str:
         try:
             n, started, last = 0, False, None
             while n / fps < 20:
-                i = int(round(click + n * step)) % len(clip)   # the camera's frame at this moment
+                i = int(round(click + n * step)) % len(clip)  # the camera's frame at this moment
                 result = rec.process(clip[i], n / fps)
                 big = [t for t in result.tracks if t.box.width >= 60]
                 if not started and big:
@@ -72,9 +73,11 @@ def main() -> None:
             outcomes = [one(clip, fps, click, before) for click in CLICKS]
             counts = Counter(outcomes)
             saved = counts["saved"] + counts["offered"]
-            print(f"{fps:>4g} fps {'before' if before else 'after ':<6}: {saved} of {len(outcomes)} enrollments "
-                  f"end with samples saved or offered ({counts['saved']} saved by themselves, {counts['offered']} "
-                  f"offered, {counts['failed']} failed) - clicks at {list(CLICKS)}: {' '.join(o[0] for o in outcomes)}")
+            print(
+                f"{fps:>4g} fps {'before' if before else 'after ':<6}: {saved} of {len(outcomes)} enrollments "
+                f"end with samples saved or offered ({counts['saved']} saved by themselves, {counts['offered']} "
+                f"offered, {counts['failed']} failed) - clicks at {list(CLICKS)}: {' '.join(o[0] for o in outcomes)}"
+            )
 
 
 if __name__ == "__main__":

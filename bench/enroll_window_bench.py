@@ -12,6 +12,7 @@ within 20 s: saved (5 samples), offered (he left with 3-4: "Save the N samples t
 "Before" is the old rule, emulated with the live settings: no re-acquisition (enroll_rejoin 0) and
 failing as soon as the face leaves (enroll_wait 0, enroll_min_keep above the 5 samples).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def trial(app, window, video: Path, fps: float, click: int, rules: dict) -> str:
     window.recognizer.update_settings(**rules)
     window.recognizer.refresh()
     clicked: list = []
-    opened: list = []   # frames of the last trial's source may still be on their way: not those
+    opened: list = []  # frames of the last trial's source may still be on their way: not those
 
     def click_him(shown) -> None:
         big = [t for t in shown.result.tracks if t.box.width >= 70]
@@ -85,7 +86,7 @@ def trial(app, window, video: Path, fps: float, click: int, rules: dict) -> str:
         if not dialog.started:
             break
         if dialog.save.isVisible():
-            outcome = "offered"   # the operator may save now; a while longer he may come back
+            outcome = "offered"  # the operator may save now; a while longer he may come back
     if outcome == "failed":
         outcome = f"failed ({dialog.status.text()})"
     if window.enroll_dialog is not None:
@@ -109,8 +110,9 @@ def main() -> None:
     app = application()
     with tempfile.TemporaryDirectory() as folder:
         gallery = Gallery(Path(folder) / "gallery.db")
-        window = build_window(Station(gallery), QSettings(str(Path(folder) / "facegate.ini"),
-                                                             QSettings.Format.IniFormat), pace=True, loop=True)
+        window = build_window(
+            Station(gallery), QSettings(str(Path(folder) / "facegate.ini"), QSettings.Format.IniFormat), pace=True, loop=True
+        )
         window.show()
         try:
             for fps in args.fps:
@@ -118,9 +120,12 @@ def main() -> None:
                 for name, rules in (("before", BEFORE), ("after", AFTER)):
                     outcomes = [trial(app, window, video, fps, click, rules) for click in args.clicks]
                     counts = Counter(o.split(" (")[0] for o in outcomes)
-                    print(f"{fps:>4g} fps {name:<6}: {counts['saved'] + counts['offered']} of {len(outcomes)} saved or "
-                          f"offered ({counts['saved']} saved, {counts['offered']} offered, {counts['failed']} failed) - "
-                          f"clicks at {args.clicks}: {', '.join(outcomes)}", flush=True)
+                    print(
+                        f"{fps:>4g} fps {name:<6}: {counts['saved'] + counts['offered']} of {len(outcomes)} saved or "
+                        f"offered ({counts['saved']} saved, {counts['offered']} offered, {counts['failed']} failed) - "
+                        f"clicks at {args.clicks}: {', '.join(outcomes)}",
+                        flush=True,
+                    )
         finally:
             window.close()
             gallery.close()

@@ -10,6 +10,7 @@ hand-over to the MQTT outbox thread, the QoS 1 publish and the broker's delivery
 made 50 ms apart (a door makes a few a minute); per run the median and the 95th percentile, then
 the median of the runs' medians.
 """
+
 from __future__ import annotations
 
 import argparse

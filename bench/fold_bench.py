@@ -8,6 +8,7 @@ Landmarks come from the 68-point model on YuNet boxes (the app's detector; for a
 box over the drawn picture). His visits: both his big shots as one visit (frames 82-210) and his
 second shot alone (120-210), as recorded and through ``--cameras`` simulated cameras.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,19 +87,22 @@ def main() -> int:
     # (outline and midline asked at a bar every frame clears, so that every frame measures them)
     probe = LivenessSettings(turn_frames=10_000, blink=False, outline=1e-9, midline=1e-9)
     recordings = [("recorded", clip)]
-    recordings += [(f"camera {c}", list(through_camera(clip[:213], c)))
-                   for c in range(args.first_camera, args.first_camera + args.cameras)]
+    recordings += [
+        (f"camera {c}", list(through_camera(clip[:213], c))) for c in range(args.first_camera, args.first_camera + args.cameras)
+    ]
     visits = []
     for name, frames in recordings:
         seq = landmarks(describer, detector, frames[82:211])
-        visits += [(f"{name}, both shots", seq), (f"{name}, second shot", seq[120 - 82:])]
+        visits += [(f"{name}, both shots", seq), (f"{name}, second shot", seq[120 - 82 :])]
     print(f"{len(visits)} genuine visits ({args.cameras} cameras from {args.first_camera})")
     for label, s in (("without", plain), ("with", cues)):
         passed = [judge(seq, s)[0] for _, seq in visits]
         never = [n for (n, _), p in zip(visits, passed, strict=True) if p is None]
         both = sorted(p + 82 for (n, _), p in zip(visits, passed, strict=True) if p is not None and n.endswith("both shots"))
-        print(f"  {label} the fold cues: {len(never)} never pass {never}; both shots pass at clip frame "
-              f"{both[len(both) // 2] if both else '-'} (median), {both[0] if both else '-'}-{both[-1] if both else '-'}")
+        print(
+            f"  {label} the fold cues: {len(never)} never pass {never}; both shots pass at clip frame "
+            f"{both[len(both) // 2] if both else '-'} (median), {both[0] if both else '-'}-{both[-1] if both else '-'}"
+        )
     for field in ("outline", "midline"):
         v = [tenth_best(judge(seq, probe)[1], probe, field) for _, seq in visits]
         print(f"  {field} on the tenth-best turn frame: {min(v):.3f}-{max(v):.3f} (median {np.median(v):.3f})")
@@ -112,11 +116,15 @@ def main() -> int:
             seqs[seed] = (shown, landmarks(describer, detector, [f.rgb for f in drawn], [f.face for f in drawn]))
         alive = {seed: (shown, seq) for seed, (shown, seq) in seqs.items() if judge(seq, plain)[0] is not None}
         still = [seed for seed, (_, seq) in alive.items() if judge(seq, cues)[0] is not None]
-        print(f"{kind} (seeds {seeds.start}-{seeds.stop - 1}): {len(alive)} pass without the fold cues, {len(still)} with {still}")
+        print(
+            f"{kind} (seeds {seeds.start}-{seeds.stop - 1}): {len(alive)} pass without the fold cues, {len(still)} with {still}"
+        )
         for seed, (shown, seq) in alive.items():
             check = judge(seq, probe)[1]
-            print(f"  seed {seed} ({shown.source}, {shown.bend}): outline {tenth_best(check, probe, 'outline'):.3f}, "
-                  f"midline {tenth_best(check, probe, 'midline'):.3f}")
+            print(
+                f"  seed {seed} ({shown.source}, {shown.bend}): outline {tenth_best(check, probe, 'outline'):.3f}, "
+                f"midline {tenth_best(check, probe, 'midline'):.3f}"
+            )
     return 0
 
 

@@ -22,6 +22,7 @@ is reported on ``held-out`` (the rest).
 against the gallery without that person (a copy): everyone in it is then a stranger, and any name
 the door gives is a false accept (the person's nearest other people are the likeliest to be named).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,24 @@ from bench.one_photo_bench import FOOTAGE, MS, video_frames  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "labels"
 FACES = Path("/work/shared/data/faces")
-TUNE = {"short_hamilton_clip", "clip_01_tears_of_steel", "face_detection_demo_coral", "id2_vcd_swwp2s", "bbaf2n",
-        "lbax4n", "swiz3n"}
-GRID_PHOTO = {"grid_a": ("id2_vcd_swwp2s", 37), "grid_b": ("bbaf2n", 0), "grid_c": ("brbk7n", 0),
-              "grid_d": ("lbax4n", 0), "grid_e": ("lwbsza", 0), "grid_f": ("swiz3n", 0), "grid_g": ("sbwe5n", 0)}
+TUNE = {
+    "short_hamilton_clip",
+    "clip_01_tears_of_steel",
+    "face_detection_demo_coral",
+    "id2_vcd_swwp2s",
+    "bbaf2n",
+    "lbax4n",
+    "swiz3n",
+}
+GRID_PHOTO = {
+    "grid_a": ("id2_vcd_swwp2s", 37),
+    "grid_b": ("bbaf2n", 0),
+    "grid_c": ("brbk7n", 0),
+    "grid_d": ("lbax4n", 0),
+    "grid_e": ("lwbsza", 0),
+    "grid_f": ("swiz3n", 0),
+    "grid_g": ("sbwe5n", 0),
+}
 
 
 def recordings(footage: Path) -> list[tuple[Path, Path]]:
@@ -113,19 +128,24 @@ def main() -> None:
             continue
         with Gallery(db, describer=describer, readonly=True) as g:
             enrolled = {p.name.casefold(): p.name for p in g.people()}
-        present = sorted({enrolled[n.casefold()] for shot in read_labels(labels) for n in shot.names
-                          if n.casefold() in enrolled})
+        present = sorted({enrolled[n.casefold()] for shot in read_labels(labels) for n in shot.names if n.casefold() in enrolled})
         for name in present:
             with tempfile.TemporaryDirectory() as tmp:
                 g = copy_gallery(db, Path(tmp), describer)
                 try:
                     g.remove(name)
-                    add(eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer)), part,
-                        f"{video.name} without {name}")
+                    add(
+                        eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer)),
+                        part,
+                        f"{video.name} without {name}",
+                    )
                 finally:
                     g.close()
-    print(json.dumps({"recordings": results, "totals": sums}) if args.json else
-          f"ALL ({args.part}, within {decision.within}): {sums}")
+    print(
+        json.dumps({"recordings": results, "totals": sums})
+        if args.json
+        else f"ALL ({args.part}, within {decision.within}): {sums}"
+    )
 
 
 if __name__ == "__main__":

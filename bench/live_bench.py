@@ -15,6 +15,7 @@
 
 Targets (issue 4): 30 fps on 2 cores, a name within 3 frames, no stall over 20 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,13 +93,21 @@ def run_pipeline(gallery, frames: list, runs_of_faces: list[range], detectable: 
         key = f"frames {run.start}-{run.stop - 1}" + (" (Lin, to his name)" if lin else " (to a label)")
         to_label[key] = None if done is None else done - run.start
         if lin:  # how much of the wait is the face itself: frames until a descriptor within threshold
-            close = next((i for i in run if any(d is not None and d <= gallery.threshold
-                                                 for _, _, d in labels[i])), None)
-            close_to_name[key] = (None if close is None or done is None
-                                  else "held from his last shot" if done < close else (close - run.start, done - close))
-    return {"fps": len(frames) / took, "unboxed": unboxed,
-            "pending_share": track_frames.count("pending") / max(1, len(track_frames)),
-            "to_label": to_label, "close_to_name": close_to_name}
+            close = next((i for i in run if any(d is not None and d <= gallery.threshold for _, _, d in labels[i])), None)
+            close_to_name[key] = (
+                None
+                if close is None or done is None
+                else "held from his last shot"
+                if done < close
+                else (close - run.start, done - close)
+            )
+    return {
+        "fps": len(frames) / took,
+        "unboxed": unboxed,
+        "pending_share": track_frames.count("pending") / max(1, len(track_frames)),
+        "to_label": to_label,
+        "close_to_name": close_to_name,
+    }
 
 
 def run_window(gallery, warm) -> dict:
@@ -144,10 +153,13 @@ def run_window(gallery, warm) -> dict:
     # from the first frame shown to the last: not the end-of-file message drawn after it (its
     # first text layout, ~40 ms once)
     late_sorted = sorted(ms for when, ms in late if when <= shown[-1]) if shown else []
-    return {"shown_fps": (len(shown) - 1) / (shown[-1] - shown[0]) if len(shown) > 1 else 0.0,
-            "frames_shown": len(shown), "worst_stall_ms": late_sorted[-1] if late_sorted else 0.0,
-            "p99_stall_ms": late_sorted[int(0.99 * (len(late_sorted) - 1))] if late_sorted else 0.0,
-            "labels": sorted(names)}
+    return {
+        "shown_fps": (len(shown) - 1) / (shown[-1] - shown[0]) if len(shown) > 1 else 0.0,
+        "frames_shown": len(shown),
+        "worst_stall_ms": late_sorted[-1] if late_sorted else 0.0,
+        "p99_stall_ms": late_sorted[int(0.99 * (len(late_sorted) - 1))] if late_sorted else 0.0,
+        "labels": sorted(names),
+    }
 
 
 def run_face_recognition(frames: list) -> dict:
@@ -179,17 +191,21 @@ def main() -> int:
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
     frames = clip_frames()
     runs_of_faces, detectable = appearances(frames)
-    print(f"clip: {len(frames)} frames; HOG finds faces in frames "
-          + ", ".join(f"{r.start}-{r.stop - 1}" for r in runs_of_faces))
+    print(f"clip: {len(frames)} frames; HOG finds faces in frames " + ", ".join(f"{r.start}-{r.stop - 1}" for r in runs_of_faces))
     with tempfile.TemporaryDirectory() as tmp:
         gallery = Gallery(Path(tmp) / "bench.db")
         gallery.enroll(LIN, [frames[i] for i in ENROLL_FRAMES])
         results = [run_pipeline(gallery, frames, runs_of_faces, detectable) for _ in range(args.runs)]
         fps = statistics.median(r["fps"] for r in results)
-        print(f"\n1. LiveRecognizer, {args.runs} runs: {fps:.1f} fps (median; "
-              + ", ".join(f"{r['fps']:.1f}" for r in results) + ")   target 30")
-        print(f"   frames with a detectable face but no box: {max(len(r['unboxed']) for r in results)} "
-              f"of {len(detectable)} (worst run)")
+        print(
+            f"\n1. LiveRecognizer, {args.runs} runs: {fps:.1f} fps (median; "
+            + ", ".join(f"{r['fps']:.1f}" for r in results)
+            + ")   target 30"
+        )
+        print(
+            f"   frames with a detectable face but no box: {max(len(r['unboxed']) for r in results)} "
+            f"of {len(detectable)} (worst run)"
+        )
         print(f"   track-frames still pending a descriptor: {statistics.median(r['pending_share'] for r in results):.1%}")
         for key in results[0]["to_label"]:
             values = [r["to_label"][key] for r in results]
@@ -197,22 +213,29 @@ def main() -> int:
             print(f"   {key}: {shown} frames   target <= 3")
             if key in results[0]["close_to_name"]:
                 split = [r["close_to_name"][key] for r in results]
-                print("      of which until his first descriptor within the threshold, then to the name: "
-                      + ", ".join("never" if v is None else v if isinstance(v, str) else f"{v[0]} + {v[1]}"
-                                for v in split))
+                print(
+                    "      of which until his first descriptor within the threshold, then to the name: "
+                    + ", ".join("never" if v is None else v if isinstance(v, str) else f"{v[0]} + {v[1]}" for v in split)
+                )
         windows = [run_window(gallery, frames[100]) for _ in range(args.runs)]
         window = sorted(windows, key=lambda w: w["worst_stall_ms"])[len(windows) // 2]  # the median run
-        print(f"\n2. The window playing the clip as a 29.97 fps camera, {args.runs} runs: "
-              f"{statistics.median(w['shown_fps'] for w in windows):.1f} fps shown (median; "
-              f"{window['frames_shown']} of {len(frames)} frames in the median run; a camera's late frames are dropped)")
-        print(f"   event loop stall (5 ms QTimer lateness): worst {window['worst_stall_ms']:.1f} ms (median run; "
-              + ", ".join(f"{w['worst_stall_ms']:.1f}" for w in windows)
-              + f"), p99 {statistics.median(w['p99_stall_ms'] for w in windows):.1f} ms   target < 20 ms")
+        print(
+            f"\n2. The window playing the clip as a 29.97 fps camera, {args.runs} runs: "
+            f"{statistics.median(w['shown_fps'] for w in windows):.1f} fps shown (median; "
+            f"{window['frames_shown']} of {len(frames)} frames in the median run; a camera's late frames are dropped)"
+        )
+        print(
+            f"   event loop stall (5 ms QTimer lateness): worst {window['worst_stall_ms']:.1f} ms (median run; "
+            + ", ".join(f"{w['worst_stall_ms']:.1f}" for w in windows)
+            + f"), p99 {statistics.median(w['p99_stall_ms'] for w in windows):.1f} ms   target < 20 ms"
+        )
         print(f"   labels drawn: {', '.join(window['labels'])}")
         gallery.close()
     theirs = run_face_recognition(frames)
-    print(f"\n3. face_recognition webcam loop (full size, every frame): {theirs['fps']:.1f} fps, "
-          f"{theirs['named_faces']} face-frames named")
+    print(
+        f"\n3. face_recognition webcam loop (full size, every frame): {theirs['fps']:.1f} fps, "
+        f"{theirs['named_faces']} face-frames named"
+    )
     print(f"   ratio FaceGate / face_recognition: {fps / theirs['fps']:.1f}x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0

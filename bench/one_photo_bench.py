@@ -22,6 +22,7 @@ written to ``--out`` (default: a temporary folder), then ``facegate eval-video``
 it. ``--part tune`` / ``held-out`` replays only the segments a rule was chosen on / kept aside
 (GRID b, d, f, the families' second portraits and group photo 1 for tuning; the rest held out).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,16 +40,16 @@ sys.path.insert(0, str(ROOT))
 
 FOOTAGE = Path("/work/shared/data/footage")
 W, H, FPS, GAP = 640, 360, 25.0, 8
-HELD_OUT_EVERY = 2   # segments alternate: tune, held out, tune, ...
+HELD_OUT_EVERY = 2  # segments alternate: tune, held out, tune, ...
 
 
 @dataclass
 class Segment:
     name: str
-    frames: list[np.ndarray]          # RGB, already W x H
-    shots: list[tuple[str, tuple[float, float, float, float] | None]]   # person, region (fractions) per face
+    frames: list[np.ndarray]  # RGB, already W x H
+    shots: list[tuple[str, tuple[float, float, float, float] | None]]  # person, region (fractions) per face
     live: bool
-    part: str                          # tune | held-out
+    part: str  # tune | held-out
 
 
 def fit(rgb: np.ndarray) -> tuple[np.ndarray, float, int, int]:
@@ -58,7 +59,7 @@ def fit(rgb: np.ndarray) -> tuple[np.ndarray, float, int, int]:
     small = cv2.resize(rgb, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
     out = np.zeros((H, W, 3), np.uint8)
     x, y = (W - small.shape[1]) // 2, (H - small.shape[0]) // 2
-    out[y:y + small.shape[0], x:x + small.shape[1]] = small
+    out[y : y + small.shape[0], x : x + small.shape[1]] = small
     return out, s, x, y
 
 
@@ -92,16 +93,30 @@ def regions(path: Path, names: list[str], describer) -> list[tuple[str, tuple[fl
     _, s, x, y = fit(rgb)
     out = []
     for d, name in zip(boxes, names, strict=True):
-        b = d.box.padded(int(d.box.width * 0.1), int(d.box.height * 0.1))   # face centres never in two regions
-        out.append((name, (max(0.0, (b.left * s + x) / W), max(0.0, (b.top * s + y) / H),
-                           min(1.0, (b.right * s + x) / W), min(1.0, (b.bottom * s + y) / H))))
+        b = d.box.padded(int(d.box.width * 0.1), int(d.box.height * 0.1))  # face centres never in two regions
+        out.append(
+            (
+                name,
+                (
+                    max(0.0, (b.left * s + x) / W),
+                    max(0.0, (b.top * s + y) / H),
+                    min(1.0, (b.right * s + x) / W),
+                    min(1.0, (b.bottom * s + y) / H),
+                ),
+            )
+        )
     return out
 
 
-GRID = {"grid_b": "bbaf2n", "grid_c": "brbk7n", "grid_d": "lbax4n", "grid_e": "lwbsza", "grid_f": "swiz3n",
-        "grid_g": "sbwe5n"}
-MS = {"family1_dad": "Family1-Dad", "family1_mom": "Family1-Mom", "family1_son": "Family1-Son",
-      "family1_daughter": "Family1-Daughter", "family2_lady": "Family2-Lady", "family2_man": "Family2-Man"}
+GRID = {"grid_b": "bbaf2n", "grid_c": "brbk7n", "grid_d": "lbax4n", "grid_e": "lwbsza", "grid_f": "swiz3n", "grid_g": "sbwe5n"}
+MS = {
+    "family1_dad": "Family1-Dad",
+    "family1_mom": "Family1-Mom",
+    "family1_son": "Family1-Son",
+    "family1_daughter": "Family1-Daughter",
+    "family2_lady": "Family2-Lady",
+    "family2_man": "Family2-Man",
+}
 
 
 def enrollment(footage: Path) -> dict[str, np.ndarray | Path]:
@@ -120,21 +135,45 @@ def segments(footage: Path, describer) -> list[Segment]:
     ms = footage / "ms-face-stills"
     out = [Segment("grid_a other clip", [fit(f)[0] for f in video_frames(grid / "pwij3p.mpg")], [("grid_a", None)], True, "")]
     for name, clip in GRID.items():
-        out.append(Segment(f"{name} 1 s later", [fit(f)[0] for f in video_frames(grid / f"{clip}.mpg")[25:]],
-                           [(name, None)], True, ""))
-    out.append(Segment("pad_woman live", [fit(f)[0] for f in video_frames(footage / "silent-face-pad" / "demo.gif")[:33]],
-                       [("pad_woman", None)], True, ""))
+        out.append(
+            Segment(f"{name} 1 s later", [fit(f)[0] for f in video_frames(grid / f"{clip}.mpg")[25:]], [(name, None)], True, "")
+        )
+    out.append(
+        Segment(
+            "pad_woman live",
+            [fit(f)[0] for f in video_frames(footage / "silent-face-pad" / "demo.gif")[:33]],
+            [("pad_woman", None)],
+            True,
+            "",
+        )
+    )
     for name, stem in MS.items():
         second = ms / f"{stem}2.jpg"
         out.append(Segment(f"{name} second portrait", still(second), [(name, None)], False, ""))
-    out.append(Segment("family1 group photo", still(ms / "identification1.jpg"),
-                       regions(ms / "identification1.jpg", ["family1_son", "family1_dad", "family1_mom",
-                                                            "family1_daughter"], describer), False, ""))
-    out.append(Segment("family2 group photo", still(ms / "test-image-person-group.jpg"),
-                       regions(ms / "test-image-person-group.jpg", ["family2_man", "family2_lady"], describer), False, ""))
+    out.append(
+        Segment(
+            "family1 group photo",
+            still(ms / "identification1.jpg"),
+            regions(ms / "identification1.jpg", ["family1_son", "family1_dad", "family1_mom", "family1_daughter"], describer),
+            False,
+            "",
+        )
+    )
+    out.append(
+        Segment(
+            "family2 group photo",
+            still(ms / "test-image-person-group.jpg"),
+            regions(ms / "test-image-person-group.jpg", ["family2_man", "family2_lady"], describer),
+            False,
+            "",
+        )
+    )
     for stem in ("Family3-Lady1", "Family3-Man1"):
-        out.append(Segment(f"stranger {stem}", still(ms / f"{stem}.jpg"), [("family3_" + stem.split("-")[1][:-1].lower(), None)],
-                           False, ""))
+        out.append(
+            Segment(
+                f"stranger {stem}", still(ms / f"{stem}.jpg"), [("family3_" + stem.split("-")[1][:-1].lower(), None)], False, ""
+            )
+        )
     for i, seg in enumerate(out):
         seg.part = "tune" if i % HELD_OUT_EVERY == 0 else "held-out"
     return out
@@ -166,8 +205,12 @@ def main() -> None:
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--part", choices=("tune", "held-out", "all"), default="all")
-    ap.add_argument("--within", type=int, default=None,
-                    help="the door's consensus window (default: DecisionSettings'; 3 = the old rule, 3 in a row)")
+    ap.add_argument(
+        "--within",
+        type=int,
+        default=None,
+        help="the door's consensus window (default: DecisionSettings'; 3 = the old rule, 3 in a row)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 

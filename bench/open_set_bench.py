@@ -16,6 +16,7 @@ what enroll-folder's advice quotes). Counted, as ``facegate identify`` decides (
 - genuine probes named right / named wrong / unknown (FNIR = 1 - named right),
 - the nearest stranger distances (how close a stranger comes to someone: the room under 0.4).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,25 @@ def photos(footage: Path) -> list[tuple[str, object]]:
     out += [(who, knn / "test" / f) for f, who in tests.items()]
     images = FACES / "images"
     out += [("obama", images / f) for f in ("obama.jpg", "obama2.jpg", "obama3.jpg")]
-    out += [("biden", images / "biden.jpg"), ("lin_manuel_miranda", images / "lin-manuel-miranda.png"),
-            ("alex_lacamoire", images / "alex-lacamoire.png"),
-            ("obama", footage / "obama-portrait-pd" / "obama_official_portrait_2012.jpg")]
+    out += [
+        ("biden", images / "biden.jpg"),
+        ("lin_manuel_miranda", images / "lin-manuel-miranda.png"),
+        ("alex_lacamoire", images / "alex-lacamoire.png"),
+        ("obama", footage / "obama-portrait-pd" / "obama_official_portrait_2012.jpg"),
+    ]
     for f in sorted((footage / "ms-face-stills").glob("Family*.jpg")):
         out.append((f.stem[:-1].lower(), f))
     out += [("pad_woman", footage / "silent-face-pad" / f) for f in ("image_T1.jpg", "image_F2.jpg")]
-    grid = {"id2_vcd_swwp2s": "grid_a", "pwij3p": "grid_a", "bbaf2n": "grid_b", "brbk7n": "grid_c", "lbax4n": "grid_d",
-            "lwbsza": "grid_e", "swiz3n": "grid_f", "sbwe5n": "grid_g"}
+    grid = {
+        "id2_vcd_swwp2s": "grid_a",
+        "pwij3p": "grid_a",
+        "bbaf2n": "grid_b",
+        "brbk7n": "grid_c",
+        "lbax4n": "grid_d",
+        "lwbsza": "grid_e",
+        "swiz3n": "grid_f",
+        "sbwe5n": "grid_g",
+    }
     for clip, who in grid.items():
         frames = video_frames(footage / "grid-talkers" / f"{clip}.mpg")
         out += [(who, frames[i]) for i in (0, 37, 74)]
@@ -91,8 +103,10 @@ def main() -> None:
     dist = np.linalg.norm(v[:, None] - v[None], axis=2)
     people = sorted(set(who))
     idx = {p: [i for i, w in enumerate(who) if w == p] for p in people}
-    print(f"{len(who)} photos of {len(people)} people with a usable face; {args.splits} splits, threshold {threshold}, "
-          f"margin {margin}")
+    print(
+        f"{len(who)} photos of {len(people)} people with a usable face; {args.splits} splits, threshold {threshold}, "
+        f"margin {margin}"
+    )
     rng = random.Random(args.seed)
     fa = probes_s = right = wrong = unknown = probes_g = 0
     within = 0
@@ -103,8 +117,9 @@ def main() -> None:
         ids = {p: k for k, p in enumerate(enrolled)}
 
         def match(i: int, samples=samples, ids=ids):
-            cands = sorted((Candidate(ids[p], p, float(dist[i, s].min()), s[0]) for p, s in samples.items()),
-                           key=lambda c: c.distance)
+            cands = sorted(
+                (Candidate(ids[p], p, float(dist[i, s].min()), s[0]) for p, s in samples.items()), key=lambda c: c.distance
+            )
             return best_match(cands, threshold, margin)
 
         for p in people:
@@ -124,12 +139,17 @@ def main() -> None:
     p = within / max(1, probes_s)
     ns = np.array(nearest_strangers)
     print(f"strangers named (false accepts): {fa} of {probes_s} stranger probes (FPIR {fa / max(1, probes_s):.4f})")
-    print(f"genuine probes: named right {right}, wrong {wrong}, unknown {unknown} of {probes_g} "
-          f"(FNIR {1 - right / max(1, probes_g):.3f})")
-    print(f"nearest stranger distance: min {ns.min():.3f}, 1st percentile {np.percentile(ns, 1):.3f}, "
-          f"5th {np.percentile(ns, 5):.3f}, median {np.median(ns):.3f}; share within the threshold p = {p:.4f}")
+    print(
+        f"genuine probes: named right {right}, wrong {wrong}, unknown {unknown} of {probes_g} "
+        f"(FNIR {1 - right / max(1, probes_g):.3f})"
+    )
+    print(
+        f"nearest stranger distance: min {ns.min():.3f}, 1st percentile {np.percentile(ns, 1):.3f}, "
+        f"5th {np.percentile(ns, 5):.3f}, median {np.median(ns):.3f}; share within the threshold p = {p:.4f}"
+    )
     for t in (0.45, 0.5, 0.55):
         print(f"  strangers within {t}: {float(np.mean(ns <= t)):.4f}")
+
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,7 @@ threshold) while the shared data's real door-like faces still pass:
   every shared photo (the gallery's own photos must pass).
 - score: YuNet's confidence on faces dlib's HOG confirms, and on everything else YuNet reports.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -59,8 +60,10 @@ def largest(detector: Detector, rgb: np.ndarray) -> Detection | None:
 def fmt(values: list[float]) -> str:
     if not values:
         return "none"
-    return (f"median {statistics.median(values):.3f}, 5th-95th percentile {np.percentile(values, 5):.3f}-"
-            f"{np.percentile(values, 95):.3f}, max {max(values):.3f} (n={len(values)})")
+    return (
+        f"median {statistics.median(values):.3f}, 5th-95th percentile {np.percentile(values, 5):.3f}-"
+        f"{np.percentile(values, 95):.3f}, max {max(values):.3f} (n={len(values)})"
+    )
 
 
 def size_and_blur(describer: Describer, detector: Detector) -> None:
@@ -90,12 +93,16 @@ def size_and_blur(describer: Describer, detector: Detector) -> None:
             sharp_by_sigma[s].append(face.quality.sharpness)
     print(f"size: drift from the full-size descriptor when the photo's face is shrunk to W px (photos: {len(photos())})")
     for w in SIZES:
-        print(f"  W {w:3d}: drift {fmt(drift_by_size[w])}; chip sharpness median "
-              f"{statistics.median(sharp_by_size[w]) if sharp_by_size[w] else 0:.0f}")
+        print(
+            f"  W {w:3d}: drift {fmt(drift_by_size[w])}; chip sharpness median "
+            f"{statistics.median(sharp_by_size[w]) if sharp_by_size[w] else 0:.0f}"
+        )
     print("blur: Gaussian sigma (in face widths) -> chip sharpness and drift from the sharp photo")
     for s in SIGMAS:
-        print(f"  sigma {s:.4f}: sharpness median {statistics.median(sharp_by_sigma[s]):.0f} "
-              f"(min {min(sharp_by_sigma[s]):.0f}, max {max(sharp_by_sigma[s]):.0f}); drift {fmt(drift_by_sigma[s])}")
+        print(
+            f"  sigma {s:.4f}: sharpness median {statistics.median(sharp_by_sigma[s]):.0f} "
+            f"(min {min(sharp_by_sigma[s]):.0f}, max {max(sharp_by_sigma[s]):.0f}); drift {fmt(drift_by_sigma[s])}"
+        )
 
 
 def clip_figures(describer: Describer, detector: Detector) -> None:
@@ -111,10 +118,12 @@ def clip_figures(describer: Describer, detector: Detector) -> None:
         return min(float(np.linalg.norm(faces[i].descriptor - v)) for j, v in samples.items() if abs(j - i) > 5)
 
     small = [i for i in range(20) if i in faces]
-    print(f"clip, Lin-Manuel's 50 px shot (frames 0-19, {len(small)} faces, widths "
-          f"{min(faces[i].box.width for i in small)}-{max(faces[i].box.width for i in small)} px): distance to his "
-          f"samples from the 90 px shot {fmt([own_distance(i) for i in small])}; sharpness "
-          f"{fmt([faces[i].quality.sharpness for i in small])}")
+    print(
+        f"clip, Lin-Manuel's 50 px shot (frames 0-19, {len(small)} faces, widths "
+        f"{min(faces[i].box.width for i in small)}-{max(faces[i].box.width for i in small)} px): distance to his "
+        f"samples from the 90 px shot {fmt([own_distance(i) for i in small])}; sharpness "
+        f"{fmt([faces[i].quality.sharpness for i in small])}"
+    )
     big = [i for i in range(82, 211) if i in faces]
     print(f"clip, his 90 px shot (frames 82-210, {len(big)} faces): sharpness {fmt([faces[i].quality.sharpness for i in big])}")
     bins = ((0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 60), (60, 90))
@@ -132,8 +141,10 @@ def clip_figures(describer: Describer, detector: Detector) -> None:
         boxes = hog.detect(frames[i])
         for d in detector.find(frames[i]):
             (confirmed if any(d.box.iou(b) > 0.4 for b in boxes) else other).append(d.score)
-    print(f"score: faces HOG also finds {fmt(confirmed)}, min {min(confirmed):.3f}; the rest (audience, "
-          f"small or turned faces, anything else): {fmt(other)}, min {min(other) if other else 0:.3f}")
+    print(
+        f"score: faces HOG also finds {fmt(confirmed)}, min {min(confirmed):.3f}; the rest (audience, "
+        f"small or turned faces, anything else): {fmt(other)}, min {min(other) if other else 0:.3f}"
+    )
 
 
 def photo_pose(detector: Detector) -> None:
@@ -143,8 +154,10 @@ def photo_pose(detector: Detector) -> None:
             yaw, pitch = head_pose(d.points)
             yaws.append(yaw)
             pitches.append(pitch)
-    print(f"shared photos, every face: yaw {fmt(yaws)}; pitch median {statistics.median(pitches):+.1f}, "
-          f"range {min(pitches):+.1f} to {max(pitches):+.1f}")
+    print(
+        f"shared photos, every face: yaw {fmt(yaws)}; pitch median {statistics.median(pitches):+.1f}, "
+        f"range {min(pitches):+.1f} to {max(pitches):+.1f}"
+    )
 
 
 def main() -> None:

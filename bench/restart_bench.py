@@ -10,6 +10,7 @@ and measures until READY (the new app's first frame) and until its first door de
 Lin-Manuel; a last run freezes the app (SIGSTOP) and measures until the watchdog aborts it and
 until READY again. Medians of --runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ def enroll_lin(db: Path) -> None:
 
     with Gallery(db) as g:
         rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(g.describer))
-        for i, rgb in enumerate(clip_frames()[:LIN_CLICK_FRAME + 80]):
+        for i, rgb in enumerate(clip_frames()[: LIN_CLICK_FRAME + 80]):
             result = rec.process(rgb, i / 30)
             if i == LIN_CLICK_FRAME:
                 rec.start_enrollment(result.tracks[0].id, "Lin-Manuel")
@@ -69,9 +70,18 @@ def main() -> None:
         tmp = Path(tmp)
         db = tmp / "gallery.db"
         enroll_lin(db)
-        unit = Unit.parse(service_unit(UnitOptions(
-            command=[sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
-            environment={"QT_QPA_PLATFORM": "offscreen", "FACEGATE_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp / "config")})))
+        unit = Unit.parse(
+            service_unit(
+                UnitOptions(
+                    command=[sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
+                    environment={
+                        "QT_QPA_PLATFORM": "offscreen",
+                        "FACEGATE_HOME": str(tmp),
+                        "XDG_CONFIG_HOME": str(tmp / "config"),
+                    },
+                )
+            )
+        )
         beat = heartbeat.heartbeat_path(db)
         supervisor = Supervisor(unit, cwd=str(tmp))
         supervisor.start()
@@ -91,12 +101,18 @@ def main() -> None:
             back = supervisor.wait_for("ready", after=frozen, timeout=300)
         finally:
             supervisor.stop()
-    print(f"SIGKILL -> READY again: median {statistics.median(ready_s):.1f} s ({', '.join(f'{x:.1f}' for x in ready_s)}); "
-          f"RestartSec {unit.restart_sec:g} s of it")
-    print(f"SIGKILL -> a door decision naming Lin-Manuel again: median {statistics.median(named_s):.1f} s "
-          f"({', '.join(f'{x:.1f}' for x in named_s)})")
-    print(f"frozen (SIGSTOP) -> watchdog abort {aborted.when - frozen:.1f} s (WatchdogSec {unit.watchdog_sec:g} s) "
-          f"-> READY again {back.when - frozen:.1f} s")
+    print(
+        f"SIGKILL -> READY again: median {statistics.median(ready_s):.1f} s ({', '.join(f'{x:.1f}' for x in ready_s)}); "
+        f"RestartSec {unit.restart_sec:g} s of it"
+    )
+    print(
+        f"SIGKILL -> a door decision naming Lin-Manuel again: median {statistics.median(named_s):.1f} s "
+        f"({', '.join(f'{x:.1f}' for x in named_s)})"
+    )
+    print(
+        f"frozen (SIGSTOP) -> watchdog abort {aborted.when - frozen:.1f} s (WatchdogSec {unit.watchdog_sec:g} s) "
+        f"-> READY again {back.when - frozen:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark script in bench/ in turn and print their figures (among them
 detect_bench.py, every detector side by side, and quality_bench.py, the measurements behind the
 quality gates' defaults)."""
+
 from __future__ import annotations
 
 import subprocess

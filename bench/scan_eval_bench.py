@@ -11,6 +11,7 @@ Search: similar-face search with folding over the clip's scanned faces, and over
 found faces of 20 people where every face folds under one of the 20 listed (the worst case: the
 whole list is built); medians of repeated queries.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,11 +45,15 @@ def big_search_ms(lib: ScanLibrary, n: int) -> float:
     people = rng.normal(0, 0.09, (20, 128)).astype(np.float32)
     vecs = people[rng.integers(0, 20, n)] + rng.normal(0, 0.012, (n, 128)).astype(np.float32)
     with lib.store.write("bench faces") as db:
-        vid = db.execute("INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
-                         "complete, scanned) VALUES('bench', 'bench', 25, ?, 640, 360, 1, ?, 1, ?)",
-                         (n, n, now())).lastrowid
-        db.conn.executemany("INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor) "
-                            "VALUES(?,?,?,0,0,90,90,?)", [(vid, i, i / 25, pack(v)) for i, v in enumerate(vecs)])
+        vid = db.execute(
+            "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
+            "complete, scanned) VALUES('bench', 'bench', 25, ?, 640, 360, 1, ?, 1, ?)",
+            (n, n, now()),
+        ).lastrowid
+        db.conn.executemany(
+            "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor) VALUES(?,?,?,0,0,90,90,?)",
+            [(vid, i, i / 25, pack(v)) for i, v in enumerate(vecs)],
+        )
     lib.similar(vecs[0])  # load the vectors once, as a page does
     times = []
     for q in range(20):
@@ -81,13 +86,17 @@ def main() -> None:
                     lib.similar(query, top=20)
                     search_ms.append((time.perf_counter() - t0) * 1000)
                 faces = result.faces
-    print(f"scan: {statistics.median(scanned_fps):.2f} scanned frames/s "
-          f"({statistics.median(clip_fps):.1f} video frames/s at every {args.every}; {faces} faces found), "
-          f"median of {args.runs} runs")
+    print(
+        f"scan: {statistics.median(scanned_fps):.2f} scanned frames/s "
+        f"({statistics.median(clip_fps):.1f} video frames/s at every {args.every}; {faces} faces found), "
+        f"median of {args.runs} runs"
+    )
     print(f"scanned-face search (top 20, folding 0.3, {faces} faces): {statistics.median(search_ms):.3f} ms median")
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "big.db", describer=describer) as g:
-        print(f"scanned-face search over {args.big} faces (20 people x many near-duplicate frames): "
-              f"{big_search_ms(ScanLibrary(g), args.big):.2f} ms median")
+        print(
+            f"scanned-face search over {args.big} faces (20 people x many near-duplicate frames): "
+            f"{big_search_ms(ScanLibrary(g), args.big):.2f} ms median"
+        )
 
     detector = Detector()  # as `facegate eval` detects (YuNet)
     photos_per_s, eval_ms = [], []
@@ -97,9 +106,11 @@ def main() -> None:
         t0 = time.perf_counter()
         evaluate(photos, rounds=5)
         eval_ms.append((time.perf_counter() - t0) * 1000)
-    print(f"eval: {statistics.median(photos_per_s):.2f} images/s described "
-          f"({len(photos.images)} photos), scoring 5 rounds {statistics.median(eval_ms):.1f} ms; "
-          f"median of {args.runs} runs")
+    print(
+        f"eval: {statistics.median(photos_per_s):.2f} images/s described "
+        f"({len(photos.images)} photos), scoring 5 rounds {statistics.median(eval_ms):.1f} ms; "
+        f"median of {args.runs} runs"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ man's second recording into a fresh gallery, then, for each labelled person (tes
 counts the faces kept inside their shot and region, and how many of those are poor (kept from a
 view that failed the quality gates, with the gates named).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 LABELS = ROOT / "tests" / "data" / "labels"
-VIDEOS = ("tears-of-steel-clip/clip_01_tears_of_steel.mp4", "mediapipe-coral-webcam/face_detection_demo_coral.gif",
-          "mediapipe-group-selfie/face_detection_android_gpu.gif", "silent-face-pad/demo.gif", "grid-talkers/pwij3p.mpg")
+VIDEOS = (
+    "tears-of-steel-clip/clip_01_tears_of_steel.mp4",
+    "mediapipe-coral-webcam/face_detection_demo_coral.gif",
+    "mediapipe-group-selfie/face_detection_android_gpu.gif",
+    "silent-face-pad/demo.gif",
+    "grid-talkers/pwij3p.mpg",
+)
 
 
 def main() -> None:
@@ -48,8 +54,11 @@ def main() -> None:
             for shot in read_labels(LABELS / Path(rel).parent / f"{Path(rel).stem}.csv"):
                 if not shot.names:
                     continue
-                held = [f for f in faces if shot.holds(f.frame, ((f.box.left + f.box.right) / 2 / width,
-                                                                 (f.box.top + f.box.bottom) / 2 / height))]
+                held = [
+                    f
+                    for f in faces
+                    if shot.holds(f.frame, ((f.box.left + f.box.right) / 2 / width, (f.box.top + f.box.bottom) / 2 / height))
+                ]
                 poor = [f.poor for f in held if f.poor]
                 print(f"  {shot.label():<55} {len(held)} kept" + (f", {len(poor)} poor ({poor[0]})" if poor else ""))
 

@@ -14,6 +14,7 @@
    sync thread), median and p95 over --latency enrollments.
 4. Access events pushed per second (a door back online with --events queued).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,11 @@ def load_people(server: PgServer, dbname: str, start: int, count: int, seed: int
                 copy.set_types(["uuid", "uuid", "vector"])
                 for o, vec in zip(owner, vectors, strict=True):
                     copy.write_row((uuid.uuid4(), ids[o], vec))
-            cur.execute("INSERT INTO facegate.group_members SELECT g.id, p FROM facegate.access_groups g, "
-                        "unnest(%s::uuid[]) p WHERE g.name = 'everyone'", (ids,))
+            cur.execute(
+                "INSERT INTO facegate.group_members SELECT g.id, p FROM facegate.access_groups g, "
+                "unnest(%s::uuid[]) p WHERE g.name = 'everyone'",
+                (ids,),
+            )
         conn.commit()
     return vectors, time.perf_counter() - started
 
@@ -104,9 +108,15 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
     people = len(g.people())
     samples = len(g.index)
     g.close()
-    return {"seconds": seconds, "people": people, "samples": samples, "identifies": len(waits),
-            "identify_median_ms": 1000 * statistics.median(waits), "identify_max_ms": 1000 * max(waits),
-            "report": report}
+    return {
+        "seconds": seconds,
+        "people": people,
+        "samples": samples,
+        "identifies": len(waits),
+        "identify_median_ms": 1000 * statistics.median(waits),
+        "identify_max_ms": 1000 * max(waits),
+        "report": report,
+    }
 
 
 def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) -> dict:
@@ -131,11 +141,18 @@ def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) 
         with conn.transaction():
             conn.execute("SET LOCAL enable_indexscan = off")
             t0 = time.perf_counter()  # "+ 0": an ordering no index can give, so every distance is computed
-            exact.append({r[0] for r in conn.execute(
-                "SELECT id FROM facegate.samples ORDER BY (descriptor <-> %s) + 0 LIMIT 10", (q,)).fetchall()})
+            exact.append(
+                {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM facegate.samples ORDER BY (descriptor <-> %s) + 0 LIMIT 10", (q,)
+                    ).fetchall()
+                }
+            )
             exact_times.append(time.perf_counter() - t0)
-    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT id FROM facegate.samples ORDER BY descriptor <-> %s "
-                                                "LIMIT 10", (probes[0],)))
+    plan = "\n".join(
+        r[0] for r in conn.execute("EXPLAIN SELECT id FROM facegate.samples ORDER BY descriptor <-> %s LIMIT 10", (probes[0],))
+    )
     figures = {"exact_ms": 1000 * statistics.median(exact_times), "uses_hnsw": "samples_hnsw" in plan}
     for key, (times, found) in out.items():
         recall = np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=False)])
@@ -231,28 +248,41 @@ def main() -> None:
             if args.no_sync:
                 continue
             fig = first_sync(folder, url, admin_password, f"door{n}", all_vectors[0][0])
-            print(f"first sync of a new door, {fig['people']:,} people / {fig['samples']:,} samples: "
-                  f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s); meanwhile the door "
-                  f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
-                  f"longest {fig['identify_max_ms']:.0f} ms", flush=True)
+            print(
+                f"first sync of a new door, {fig['people']:,} people / {fig['samples']:,} samples: "
+                f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s); meanwhile the door "
+                f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
+                f"longest {fig['identify_max_ms']:.0f} ms",
+                flush=True,
+            )
         vectors = np.concatenate(all_vectors)
         t0 = time.perf_counter()
-        server.sql("SET maintenance_work_mem = '1GB'; CREATE INDEX samples_hnsw ON facegate.samples "
-                   "USING hnsw (descriptor vector_l2_ops) WITH (m = 16, ef_construction = 64)", "site", timeout=3600)
+        server.sql(
+            "SET maintenance_work_mem = '1GB'; CREATE INDEX samples_hnsw ON facegate.samples "
+            "USING hnsw (descriptor vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+            "site",
+            timeout=3600,
+        )
         print(f"HNSW index over {len(vectors):,} samples built in {time.perf_counter() - t0:.0f} s", flush=True)
         with connect(url, Login("facegate_admin", admin_password)) as conn:
             fig = search_figures(conn, vectors, args.queries, args.exact)
-        print(f"site-wide top-10 over {len(vectors):,} samples (median of {args.queries}, recall@10 against exact "
-              f"search over {args.exact}): pgvector HNSW ef_search 40: {fig['pg_ef40'][0]:.2f} ms, recall "
-              f"{fig['pg_ef40'][1]:.3f}; ef_search 100: {fig['pg_ef100'][0]:.2f} ms, recall {fig['pg_ef100'][1]:.3f}; "
-              f"exact (sequential scan) {fig['exact_ms']:.1f} ms; plan uses the HNSW index: {fig['uses_hnsw']}; "
-              f"a door's hnswlib (built in {fig['hnswlib_build_s']:.0f} s): {fig['hnswlib'][0]:.3f} ms, "
-              f"recall {fig['hnswlib'][1]:.3f}", flush=True)
+        print(
+            f"site-wide top-10 over {len(vectors):,} samples (median of {args.queries}, recall@10 against exact "
+            f"search over {args.exact}): pgvector HNSW ef_search 40: {fig['pg_ef40'][0]:.2f} ms, recall "
+            f"{fig['pg_ef40'][1]:.3f}; ef_search 100: {fig['pg_ef100'][0]:.2f} ms, recall {fig['pg_ef100'][1]:.3f}; "
+            f"exact (sequential scan) {fig['exact_ms']:.1f} ms; plan uses the HNSW index: {fig['uses_hnsw']}; "
+            f"a door's hnswlib (built in {fig['hnswlib_build_s']:.0f} s): {fig['hnswlib'][0]:.3f} ms, "
+            f"recall {fig['hnswlib'][1]:.3f}",
+            flush=True,
+        )
         if not args.latency:
             return
         took = propagation(folder, server, args.latency)
-        print(f"enroll at A -> named at B over {len(took)} enrollments: median {statistics.median(took) * 1000:.0f} ms, "
-              f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms", flush=True)
+        print(
+            f"enroll at A -> named at B over {len(took)} enrollments: median {statistics.median(took) * 1000:.0f} ms, "
+            f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms",
+            flush=True,
+        )
         if not args.events:
             return
         rate, pushed = push_rate(folder, server, args.events)

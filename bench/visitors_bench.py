@@ -7,6 +7,7 @@ loop: the Unknown entries written to the access log (the door logs every visit),
 were a new stranger *before* grouping (every one: each Unknown was a stranger of its own), and
 *after* it: the new visitors the loop created, and the visitors and visits so far.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def main() -> None:
                 visitors = decider.visitors.all()
                 new = {v.id for v in visitors} - seen
                 seen |= new
-                print(f"{loop:>4}  {unknown - logged:>14}  {unknown - logged:>20}  {len(new):>18}  {len(visitors):>8}  "
-                      f"{sum(v.visits for v in visitors):>6}")
+                print(
+                    f"{loop:>4}  {unknown - logged:>14}  {unknown - logged:>20}  {len(new):>18}  {len(visitors):>8}  "
+                    f"{sum(v.visits for v in visitors):>6}"
+                )
                 logged = unknown
         finally:
             rec.close()

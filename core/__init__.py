@@ -10,6 +10,7 @@
 
 Models are loaded on first use, never at import.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -61,8 +62,30 @@ def face_descriptors(image: ImageLike, boxes: list[Box] | None = None) -> list:
 
 
 __all__ = [
-    "Box", "Candidate", "DEFAULT_MARGIN", "DEFAULT_THRESHOLD", "DatabaseDamaged", "DatabaseLocked",
-    "Describer", "Detector", "EnrollResult", "Face", "FaceGateError", "Gallery", "ImageError",
-    "ManyFacesError", "Match", "ModelError", "NoFaceError", "Person", "Quality", "Store", "StoreError",
-    "UnknownPerson", "face_descriptors", "face_distance", "face_locations", "load_image",
+    "Box",
+    "Candidate",
+    "DEFAULT_MARGIN",
+    "DEFAULT_THRESHOLD",
+    "DatabaseDamaged",
+    "DatabaseLocked",
+    "Describer",
+    "Detector",
+    "EnrollResult",
+    "Face",
+    "FaceGateError",
+    "Gallery",
+    "ImageError",
+    "ManyFacesError",
+    "Match",
+    "ModelError",
+    "NoFaceError",
+    "Person",
+    "Quality",
+    "Store",
+    "StoreError",
+    "UnknownPerson",
+    "face_descriptors",
+    "face_distance",
+    "face_locations",
+    "load_image",
 ]

@@ -1,4 +1,5 @@
 """Errors FaceGate raises. Each carries a sentence a user can act on, naming the file at fault."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ need nothing else: setup() attaches one rotating file handler to that logger tre
 module logs lands in the file without the module knowing where the file is. Uncaught exceptions
 (in any thread) are logged too, because an error nobody caught is the one most worth keeping.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,9 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
-def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes: int = 2_000_000,
-          backups: int = 5) -> Path | None:
+def setup(
+    folder: str | Path | None = None, level: int = logging.INFO, max_bytes: int = 2_000_000, backups: int = 5
+) -> Path | None:
     """Log the "facegate" tree to ``folder``/facegate.log (default: the data folder); the path,
     or None when the folder cannot be written (the warning goes to the console).
 
@@ -53,8 +55,12 @@ def setup(folder: str | Path | None = None, level: int = logging.INFO, max_bytes
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     except OSError as exc:  # a read-only or full data folder must not stop FaceGate; say so once
-        logger.warning("cannot write the log file %s (%s); keeping %s", path, exc.strerror or exc,
-                       old[0].baseFilename if old else "the console only")
+        logger.warning(
+            "cannot write the log file %s (%s); keeping %s",
+            path,
+            exc.strerror or exc,
+            old[0].baseFilename if old else "the console only",
+        )
         return None
     for previous in old:
         logger.removeHandler(previous)
@@ -89,9 +95,13 @@ def _log_uncaught() -> None:
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not SystemExit:
-            crash.critical("uncaught %s in thread %s: %s", args.exc_type.__name__,
-                           getattr(args.thread, "name", "?"), args.exc_value,
-                           exc_info=args.exc_value)  # the exception brings its type and traceback
+            crash.critical(
+                "uncaught %s in thread %s: %s",
+                args.exc_type.__name__,
+                getattr(args.thread, "name", "?"),
+                args.exc_value,
+                exc_info=args.exc_value,
+            )  # the exception brings its type and traceback
         previous_thread(args)
 
     setattr(sys_hook, "_facegate", True)  # noqa: B010 - marks our hook, so it is chained once

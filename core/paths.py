@@ -1,4 +1,5 @@
 """Where FaceGate keeps its data: the platform's per-user data folder, readable by the owner only."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ parent closes its copy of the child's end of the pipe at once, so the child sees
 the moment the parent dies, however it dies (the door guard relies on that to lock). Spawn also
 works in the frozen app, through main.py's freeze_support().
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,9 @@ class ChildProcess:
     inherits it; this process keeps its own).
     """
 
-    def __init__(self, target: Callable[..., Any], args: tuple = (), name: str = "facegate-child",
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, target: Callable[..., Any], args: tuple = (), name: str = "facegate-child", env: Mapping[str, str] | None = None
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child_end = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=target, args=(child_end, *args), name=name, daemon=True)

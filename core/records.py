@@ -1,6 +1,7 @@
 """The plain records that flow between FaceGate's steps: a Box, what the detector saw (a
 Detection), a face's Quality, a Face, and who it is (a Candidate, a Match); and the files a step
 could not use (Skipped)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class Box:
 
     def cut(self, image: np.ndarray) -> np.ndarray:
         """The pixels of ``image`` inside the box (a view; the box must lie inside the image)."""
-        return image[self.top:self.bottom, self.left:self.right]
+        return image[self.top : self.bottom, self.left : self.right]
 
     def iou(self, other: Box) -> float:
         """Intersection over union: how much two boxes are the same face."""

@@ -9,6 +9,7 @@ gui.app at start) and it is not unlocked already; the live view and the door kee
 the dialog is open, because only the asking action waits for it. Widgets used without a window
 that installed the lock (their own tests) are not gated.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
@@ -42,10 +43,14 @@ class AdminDialog(QDialog):
         # height its text needs at the dialog's width (a spanning QFormLayout row clipped its first
         # line); the width is fixed so the dialog need not guess one from the text.
         self.setMinimumWidth(DIALOG_WIDTH)
-        self.intro = QLabel(f"Choose a PIN or password (at least {MIN_LENGTH} characters). It will be asked "
-                            "before enrolling, deleting, changing settings or the door, and exporting the "
-                            "log. Recognition and the door keep working without it." if setting
-                            else f"The admin PIN is needed to {what}.", wordWrap=True)
+        self.intro = QLabel(
+            f"Choose a PIN or password (at least {MIN_LENGTH} characters). It will be asked "
+            "before enrolling, deleting, changing settings or the door, and exporting the "
+            "log. Recognition and the door keep working without it."
+            if setting
+            else f"The admin PIN is needed to {what}.",
+            wordWrap=True,
+        )
         column = QVBoxLayout(self)
         column.addWidget(self.intro)
         form = QFormLayout()

@@ -5,6 +5,7 @@ door decision with every gate, the door output, events, site sync, health monito
 and its pages over it, runs Qt, and on exit stops every thread and process before returning the
 exit code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,24 +33,39 @@ from gui.supervision import Supervision
 from gui.widgets import application
 
 log = logging.getLogger("facegate.kiosk")
-NO_PIN = ("no admin PIN is set for {db}: a kiosk would let whoever stands at the door choose one and "
-          "take over. Choose the PIN first (facegate admin-pin set, or start FaceGate once without --kiosk), "
-          "then the kiosk.")
+NO_PIN = (
+    "no admin PIN is set for {db}: a kiosk would let whoever stands at the door choose one and "
+    "take over. Choose the PIN first (facegate admin-pin set, or start FaceGate once without --kiosk), "
+    "then the kiosk."
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="facegate", description="FaceGate: face recognition at the door.")
-    parser.add_argument("--source", help="a camera number (0, 1, …), an rtsp:// or http:// URL, or a video file "
-                                         "(default: the last one used, else the first camera)")
-    parser.add_argument("--db", type=Path, default=None, help="the gallery database (default: gallery.db in the "
-                                                              "user's data folder, or in $FACEGATE_HOME)")
-    parser.add_argument("--kiosk", action="store_true",
-                        help="the door's unattended screen: full screen, live view only, the admin pages and "
-                             "quitting behind the admin PIN (F12 or a tap in the top-left corner)")
+    parser.add_argument(
+        "--source",
+        help="a camera number (0, 1, …), an rtsp:// or http:// URL, or a video file "
+        "(default: the last one used, else the first camera)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the gallery database (default: gallery.db in the user's data folder, or in $FACEGATE_HOME)",
+    )
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="the door's unattended screen: full screen, live view only, the admin pages and "
+        "quitting behind the admin PIN (F12 or a tap in the top-left corner)",
+    )
     parser.add_argument("--screen", default=None, help="with --kiosk: the screen to fill, by number or name")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation: play the bundled demo clip in the window (offscreen), "
-                             "enroll, recognise, print what was seen; exit status 0 when it all works")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: play the bundled demo clip in the window (offscreen), "
+        "enroll, recognise, print what was seen; exit status 0 when it all works",
+    )
     return parser.parse_args(argv)
 
 

@@ -4,6 +4,7 @@ The door reports from its own thread; a Qt signal carries each report to the GUI
 decision text (e.g. "Lin-Manuel: please blink or turn your head") is the operator's and the
 visitor's only hint of what the door is waiting for, so it is shown next to the state.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

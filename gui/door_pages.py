@@ -4,6 +4,7 @@ door indicator in the status bar, over the station's decider, door output and ev
 The Door page's Apply goes to Station.apply; the pages that change who is enrolled ask the
 window to look (MainWindow.poll_gallery), and every page that shows the gallery reloads on its
 one gallery_changed signal."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -27,7 +28,7 @@ from gui.visitors_page import VisitorsPage
 
 class DoorPages(QObject):
     logged = Signal(object)  # an AccessEvent just written (from the decider's writer thread)
-    learned = Signal(int)    # learning mode added a sample (from the decider's writer thread)
+    learned = Signal(int)  # learning mode added a sample (from the decider's writer thread)
 
     def __init__(self, window: Shell, station: Station) -> None:
         super().__init__(window)
@@ -81,16 +82,17 @@ class DoorPages(QObject):
         text = "; ".join(str(s) for s in statuses) if statuses else "off"
         self.settings_page.events_status.setText(f"Events out: {text}")
         self.settings_page.events_status.setStyleSheet(
-            "color: #c62828;" if any(s.state == "retrying" or s.dropped for s in statuses) else "")
+            "color: #c62828;" if any(s.state == "retrying" or s.dropped for s in statuses) else ""
+        )
 
-    def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings,
-              event_settings: EventSettings) -> None:
+    def apply(self, door_settings: DoorSettings, decision_settings: DecisionSettings, event_settings: EventSettings) -> None:
         """The Door page's Apply: the station saves and runs on them (nothing changes if refused)."""
         try:
             if decision_settings.liveness and decision_settings.screen_check != "off":
                 self.station.decider.texture_scorer()  # its model loads now: a missing one is said here, not at a face
-            problems = self.station.apply(replace(self.station.settings, door=door_settings,
-                                                  decision=decision_settings, events=event_settings))
+            problems = self.station.apply(
+                replace(self.station.settings, door=door_settings, decision=decision_settings, events=event_settings)
+            )
         except (FaceGateError, ValueError) as exc:
             self.settings_page.message.setText(f"Not saved: {exc}")
             return

@@ -2,6 +2,7 @@
 numbers (consensus, margin, liveness), and where events go out (MQTT, webhook). Forms are built from core's settings dataclasses, so a
 new setting there shows up here with no widget code; core checks the values (check()), and this
 page only shows what core says is wrong."""
+
 from __future__ import annotations
 
 from dataclasses import fields, replace
@@ -30,28 +31,52 @@ from core.vision.texture import MODES
 from gui.admin_dialog import require_admin
 
 LABELS = {
-    "pulse_seconds": "Unlock pulse (s)", "cooldown_seconds": "Cooldown after a pulse (s)",
-    "guard": "Run in the fail-secure guard process", "serial_port": "Serial port", "serial_baud": "Baud rate",
-    "serial_on": "ON command (hex)", "serial_off": "OFF command (hex)", "http_unlock_url": "Unlock URL",
-    "http_lock_url": "Lock URL (empty: the lock relocks itself)", "http_method": "Method", "http_body": "Body",
-    "http_headers": "Headers (Name: value; …)", "http_timeout": "Timeout (s)",
-    "command_unlock": "Unlock command", "command_lock": "Lock command", "command_timeout": "Timeout (s)",
-    "threshold": "Match threshold", "min_margin": "Margin to the next person",
-    "agree": "Identifications that must agree", "within": "...among the last (identifications)",
+    "pulse_seconds": "Unlock pulse (s)",
+    "cooldown_seconds": "Cooldown after a pulse (s)",
+    "guard": "Run in the fail-secure guard process",
+    "serial_port": "Serial port",
+    "serial_baud": "Baud rate",
+    "serial_on": "ON command (hex)",
+    "serial_off": "OFF command (hex)",
+    "http_unlock_url": "Unlock URL",
+    "http_lock_url": "Lock URL (empty: the lock relocks itself)",
+    "http_method": "Method",
+    "http_body": "Body",
+    "http_headers": "Headers (Name: value; …)",
+    "http_timeout": "Timeout (s)",
+    "command_unlock": "Unlock command",
+    "command_lock": "Lock command",
+    "command_timeout": "Timeout (s)",
+    "threshold": "Match threshold",
+    "min_margin": "Margin to the next person",
+    "agree": "Identifications that must agree",
+    "within": "...among the last (identifications)",
     "revisit_after": "Out of sight before a new visit (s)",
-    "unknown_after": "Identifications before 'Unknown'", "liveness": "Require liveness to unlock",
-    "blink": "A blink counts", "head_turn": "A head turn counts", "blink_ratio": "Closed-eye ratio",
-    "blink_frames": "Frames with eyes closed", "turn_parallax": "Head turn: nose parallax needed",
-    "turn_bump": "Head turn: nose out of the half-faces", "turn_frames": "Head turn: frames that show it",
+    "unknown_after": "Identifications before 'Unknown'",
+    "liveness": "Require liveness to unlock",
+    "blink": "A blink counts",
+    "head_turn": "A head turn counts",
+    "blink_ratio": "Closed-eye ratio",
+    "blink_frames": "Frames with eyes closed",
+    "turn_parallax": "Head turn: nose parallax needed",
+    "turn_bump": "Head turn: nose out of the half-faces",
+    "turn_frames": "Head turn: frames that show it",
     "strict_turn": "Head turn: outline and midline too (refuses folded sheets; slower)",
     "screen_check": "Screen and print check (advisory: logged, never refuses)",
     "liveness_min_face": "Smallest face judged (px)",
-    "liveness_window": "Liveness memory (s)", "snapshot_size": "Log snapshot size (px)",
-    "door_name": "Door name (Home Assistant device)", "mqtt_host": "MQTT broker (empty: off)",
-    "mqtt_port": "MQTT port", "mqtt_username": "MQTT user", "mqtt_password": "MQTT password",
-    "mqtt_topic": "Base topic (empty: facegate/<door>)", "mqtt_discovery": "Home Assistant discovery",
-    "discovery_prefix": "Discovery prefix", "webhook_url": "Webhook URL (empty: off)",
-    "webhook_timeout": "Webhook timeout (s)", "send_snapshots": "Send face snapshots",
+    "liveness_window": "Liveness memory (s)",
+    "snapshot_size": "Log snapshot size (px)",
+    "door_name": "Door name (Home Assistant device)",
+    "mqtt_host": "MQTT broker (empty: off)",
+    "mqtt_port": "MQTT port",
+    "mqtt_username": "MQTT user",
+    "mqtt_password": "MQTT password",
+    "mqtt_topic": "Base topic (empty: facegate/<door>)",
+    "mqtt_discovery": "Home Assistant discovery",
+    "discovery_prefix": "Discovery prefix",
+    "webhook_url": "Webhook URL (empty: off)",
+    "webhook_timeout": "Webhook timeout (s)",
+    "send_snapshots": "Send face snapshots",
     "queue_size": "Events kept while an output is down",
 }
 #: text settings that take one of a few values: a drop-down, not a line to type in
@@ -113,11 +138,12 @@ class SettingsForm(QWidget):
 
 
 class DoorSettingsPage(QWidget):
-    applied = Signal(object, object, object)   # DoorSettings, DecisionSettings, EventSettings (all checked)
+    applied = Signal(object, object, object)  # DoorSettings, DecisionSettings, EventSettings (all checked)
     test_pulse = Signal()
 
-    def __init__(self, door: DoorSettings, decision: DecisionSettings, events: EventSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, door: DoorSettings, decision: DecisionSettings, events: EventSettings | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.door, self.decision, self.events = door, decision, events or EventSettings()
         self.driver = QComboBox()
@@ -171,8 +197,12 @@ class DoorSettingsPage(QWidget):
     def chosen(self) -> tuple[DoorSettings, DecisionSettings, EventSettings]:
         """The settings as filled in; ValueError (naming the field) when they cannot work."""
         driver = self.driver.currentText()
-        door = replace(self.door, driver=driver, **self.common.values(),
-                       **(self.per_driver[driver].values() if driver in self.per_driver else {}))
+        door = replace(
+            self.door,
+            driver=driver,
+            **self.common.values(),
+            **(self.per_driver[driver].values() if driver in self.per_driver else {}),
+        )
         decision = replace(self.decision, **self.decision_form.values())
         events = replace(self.events, **self.events_form.values())
         door.check()

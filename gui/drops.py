@@ -2,6 +2,7 @@
 
 An event filter rather than a drop handler per widget class, so any page accepts drops with one
 call and the page's own widgets keep their behaviour."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -4,6 +4,7 @@ right, up, down; the panel ticks those taken and names those missing) and saves
 them together. The panel only shows the progress core reports (FrameResult.enrollment): when the
 face leaves, that core looks for it again, and, with enough samples, offers to save them now.
 The window docks it beside the video, so it never covers the face being enrolled."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -32,8 +33,14 @@ if TYPE_CHECKING:
 class EnrollDialog(QDialog):
     """Non-modal (the video keeps running behind it, which is where the samples come from)."""
 
-    def __init__(self, recognizer: LiveRecognizer, track_id: int, names: list[str], parent: QWidget | None = None,
-                 at: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        recognizer: LiveRecognizer,
+        track_id: int,
+        names: list[str],
+        parent: QWidget | None = None,
+        at: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enroll this face")
         self.recognizer = recognizer
@@ -50,8 +57,11 @@ class EnrollDialog(QDialog):
         self.allowed = QCheckBox("Allowed to open the door")
         self.allowed.setChecked(True)
         self.progress = QProgressBar(maximum=recognizer.settings.enroll_samples, value=0)
-        self.status = QLabel("Look straight at the camera, then turn a little left, right, up and down; "
-                             "FaceGate takes samples of each pose over a few seconds.", wordWrap=True)
+        self.status = QLabel(
+            "Look straight at the camera, then turn a little left, right, up and down; "
+            "FaceGate takes samples of each pose over a few seconds.",
+            wordWrap=True,
+        )
         self.poses = QLabel(wordWrap=True)  # the head poses taken, and those still missing
         self.warning = QLabel(wordWrap=True)
         self.warning.setStyleSheet("color: #b36b00;")
@@ -122,8 +132,7 @@ class EnrollDialog(QDialog):
             self.save.setVisible(progress.can_save)
             self.save.setText(f"Save the {progress.collected} samples taken")
             if progress.lost:
-                text = (f"The face left the picture after {progress.collected} of {progress.needed} samples; "
-                        "looking for it again…")
+                text = f"The face left the picture after {progress.collected} of {progress.needed} samples; looking for it again…"
             else:
                 why = f" (skipping frames: {', '.join(progress.problems)})" if progress.problems else ""
                 text = f"{progress.collected} of {progress.needed} samples of {progress.name}{why}"
@@ -163,5 +172,6 @@ class EnrollDialog(QDialog):
 
 def pose_checklist(progress: EnrollmentProgress) -> str:
     """'Poses:  straight ✓2   left ✓1   right –   up –   down –': each head pose and its samples."""
-    return "Poses:  " + "   ".join(f"{pose} ✓{progress.poses[pose]}" if progress.poses.get(pose) else f"{pose} –"
-                                    for pose in POSES)
+    return "Poses:  " + "   ".join(
+        f"{pose} ✓{progress.poses[pose]}" if progress.poses.get(pose) else f"{pose} –" for pose in POSES
+    )

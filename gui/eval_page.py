@@ -5,6 +5,7 @@ page shows p@k, the no-face share, who cannot be split, the FAR/GAR/FRR table, c
 the recommended threshold, and saves the table (CSV) and the plot (PNG). The same folder can
 also be enrolled into the gallery from here, on a job thread as well.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,8 +50,8 @@ if TYPE_CHECKING:
 
 
 class EvalPage(QWidget):
-    evaluated = Signal(object)       # the EvalReport shown
-    enrolled = Signal(object)        # FolderEnrollResult of a folder enroll
+    evaluated = Signal(object)  # the EvalReport shown
+    enrolled = Signal(object)  # FolderEnrollResult of a folder enroll
     gallery_changed = Signal()
 
     def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
@@ -87,8 +88,9 @@ class EvalPage(QWidget):
         bar.addStretch(1)
 
         self.jobs = JobPanel()
-        self.summary = QLabel("Pick a folder with one subfolder per person (or files named person.jpg), "
-                              "or evaluate the enrolled gallery.")
+        self.summary = QLabel(
+            "Pick a folder with one subfolder per person (or files named person.jpg), or evaluate the enrolled gallery."
+        )
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableWidget(0, 4)
@@ -142,8 +144,13 @@ class EvalPage(QWidget):
         def work(progress: Progress, should_stop: ShouldStop) -> EvalReport:
             if self.describer is None:
                 self.describer = Describer()
-            photos = describe_folder(folder, self.describer, self.detector, should_stop=should_stop,
-                                     on_progress=lambda i, n, f: progress(i, n, f"describing {Path(f).name} ({i}/{n})"))
+            photos = describe_folder(
+                folder,
+                self.describer,
+                self.detector,
+                should_stop=should_stop,
+                on_progress=lambda i, n, f: progress(i, n, f"describing {Path(f).name} ({i}/{n})"),
+            )
             return evaluate(photos, rounds=rounds, seed=seed, target_far=target)
 
         self.jobs.start(f"evaluating {self.folder.name}…", work, self.show_report, self._failed, self._cancelled)
@@ -152,8 +159,13 @@ class EvalPage(QWidget):
         if self._busy():
             return
         target = self.target.value()
-        self.jobs.start("evaluating the gallery…", lambda progress, stop: evaluate_gallery(self.gallery.store, target),
-                        self.show_report, self._failed, self._cancelled)
+        self.jobs.start(
+            "evaluating the gallery…",
+            lambda progress, stop: evaluate_gallery(self.gallery.store, target),
+            self.show_report,
+            self._failed,
+            self._cancelled,
+        )
 
     def _failed(self, why: str) -> None:
         self.summary.setText(why)
@@ -217,15 +229,21 @@ class EvalPage(QWidget):
             return
 
         def work(progress: Progress, should_stop: ShouldStop) -> FolderEnrollResult:
-            return enroll_folder(self.gallery, folder, should_stop=should_stop,
-                                 on_progress=lambda i, n, f: progress(i, n, f"enrolling {Path(f).name} ({i}/{n})"))
+            return enroll_folder(
+                self.gallery,
+                folder,
+                should_stop=should_stop,
+                on_progress=lambda i, n, f: progress(i, n, f"enrolling {Path(f).name} ({i}/{n})"),
+            )
 
         self.jobs.start(f"enrolling {Path(folder).name}…", work, self._enrolled, self._failed)
 
     def _enrolled(self, result: FolderEnrollResult) -> None:
         state = " (cancelled: the people listed were enrolled whole, the rest not at all)" if result.cancelled else ""
-        self.summary.setText(f"Enrolled {len(result.enrolled)} people, {result.samples} samples from "
-                             f"{result.images} photos{state}: " + ", ".join(result.enrolled))
+        self.summary.setText(
+            f"Enrolled {len(result.enrolled)} people, {result.samples} samples from "
+            f"{result.images} photos{state}: " + ", ".join(result.enrolled)
+        )
         self.skipped.setPlainText("\n".join([f"{f}: {why}" for f, why in result.skipped] + list(result.advice.values())))
         if result.enrolled:
             self.gallery_changed.emit()

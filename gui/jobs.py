@@ -4,6 +4,7 @@ A job is a plain function ``work(progress, should_stop) -> result`` calling core
 it off the GUI thread and turns its progress, result and errors into signals (delivered on the
 GUI thread). JobPanel is the progress bar, status line and Cancel button a page shows for it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -83,8 +84,14 @@ class JobPanel(QWidget):
     def busy(self) -> bool:
         return self.job is not None and self.job.isRunning()
 
-    def start(self, title: str, work: Callable[[Progress, ShouldStop], R], on_success: Callable[[R], None],
-              on_failure: Callable[[str], None], on_cancel: Callable[[], None] | None = None) -> JobThread:
+    def start(
+        self,
+        title: str,
+        work: Callable[[Progress, ShouldStop], R],
+        on_success: Callable[[R], None],
+        on_failure: Callable[[str], None],
+        on_cancel: Callable[[], None] | None = None,
+    ) -> JobThread:
         """Run ``work`` on a thread; the callbacks run on the GUI thread when it ends."""
         if self.busy:
             raise RuntimeError("a job is already running")

@@ -16,6 +16,7 @@
 The close guard is an event filter on the window: a refused close never reaches the window's
 closeEvent, which shuts the station (and the door) down.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,8 @@ ADMIN_KEY = "F12"
 #: Capital letters this tall (mm) read from two metres: about 20 minutes of arc, three to four
 #: times what normal sight resolves, comfortable at a glance.
 LETTER_MM = 12.0
-CAP_HEIGHT = 0.7      # a capital letter's height as a share of the font's pixel size
-CORNER_SHARE = 0.08   # the admin corner: this share of the screen's shorter side
+CAP_HEIGHT = 0.7  # a capital letter's height as a share of the font's pixel size
+CORNER_SHARE = 0.08  # the admin corner: this share of the screen's shorter side
 PIN_DIALOG_SECONDS = 60
 
 
@@ -58,8 +59,11 @@ def pick_screen(choice: str | None) -> QScreen:
         for index, screen in enumerate(screens):
             if choice in (str(index), screen.name()):
                 return screen
-        log.warning("no screen %r (there are %s); using the primary one", choice,
-                    ", ".join(f"{i}: {s.name()}" for i, s in enumerate(screens)))
+        log.warning(
+            "no screen %r (there are %s); using the primary one",
+            choice,
+            ", ".join(f"{i}: {s.name()}" for i, s in enumerate(screens)),
+        )
     return QGuiApplication.primaryScreen()
 
 
@@ -78,15 +82,15 @@ class Kiosk(QObject):
         self._leaving = False
         self.awake = ScreenAwake(x11=QGuiApplication.platformName() == "xcb")
         self.px = text_px(self.screen)
-        window.setWindowFlags(window.windowFlags() | Qt.WindowType.FramelessWindowHint
-                              | Qt.WindowType.WindowStaysOnTopHint)
+        window.setWindowFlags(window.windowFlags() | Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
         window.video.set_text_size(self.px)
         window.statusBar().setStyleSheet(f"QLabel {{ font-size: {self.px}px; font-weight: bold; }}")
         # the kiosk's own words, in its letters, across the top of the picture, wrapped to the
         # screen's width (in the status bar they were cut off beside the door state)
         self.notice = QLabel(window.video, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
-        self.notice.setStyleSheet(f"background: rgba(0, 0, 0, 170); color: white; font-size: {self.px}px; "
-                                  "font-weight: bold; padding: 8px;")
+        self.notice.setStyleSheet(
+            f"background: rgba(0, 0, 0, 170); color: white; font-size: {self.px}px; font-weight: bold; padding: 8px;"
+        )
         self.notice.hide()
         self._notice_timer = QTimer(self, singleShot=True)
         self._notice_timer.timeout.connect(self.notice.hide)
@@ -127,8 +131,12 @@ class Kiosk(QObject):
         minimised); the health monitor restarts a kiosk that stays off the screen."""
         w = self.window
         handle = w.windowHandle()
-        return (w.isVisible() and not w.isMinimized() and handle is not None
-                and (handle.isExposed() or QGuiApplication.platformName() == "offscreen"))
+        return (
+            w.isVisible()
+            and not w.isMinimized()
+            and handle is not None
+            and (handle.isExposed() or QGuiApplication.platformName() == "offscreen")
+        )
 
     def _fill_screen(self) -> None:
         if not self._leaving and not self.window.isFullScreen():
@@ -152,8 +160,11 @@ class Kiosk(QObject):
         w.tabs.tabBar().show()
         for label in (w.source_label, w.fps_label, w.latency_label):
             label.show()
-        w.statusBar().showMessage(f"Admin pages open until the admin session ends (Admin > Lock now); "
-                                  f"{ADMIN_KEY} again or Kiosk > Back returns to the door screen", 8000)
+        w.statusBar().showMessage(
+            f"Admin pages open until the admin session ends (Admin > Lock now); "
+            f"{ADMIN_KEY} again or Kiosk > Back returns to the door screen",
+            8000,
+        )
 
     def _check_admin(self) -> None:
         session = self.window.admin
@@ -216,8 +227,14 @@ class Kiosk(QObject):
             log.info("refused to close the kiosk (the admin PIN is needed: %s, then Kiosk > Quit)", ADMIN_KEY)
             self.say("FaceGate keeps watching the door", 3000)
             return True
-        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and (event.key() == Qt.Key.Key_Escape or (
-                event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)):
+        if (
+            kind == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and (
+                event.key() == Qt.Key.Key_Escape
+                or (event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier)
+            )
+        ):
             return self.mode == "kiosk" or event.key() == Qt.Key.Key_F4
         if kind == QEvent.Type.WindowStateChange:
             QTimer.singleShot(0, self._fill_screen)

@@ -1,5 +1,6 @@
 """The access log page: filter the door's events, see a visitor's snapshot, export CSV, and say
 "not this person" for a wrong match (core.door.access_log does the work; this page only asks it)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -64,8 +65,7 @@ class LogPage(QWidget):
         self.not_this.setToolTip("This face is not the person it was matched to: never match it to them again")
         self.not_this.setEnabled(False)
         self.person.returnPressed.connect(self.reload)
-        for signal in (self.verdict.currentIndexChanged, self.unknown.toggled, self.use_since.toggled,
-                       self.since.dateChanged):
+        for signal in (self.verdict.currentIndexChanged, self.unknown.toggled, self.use_since.toggled, self.since.dateChanged):
             signal.connect(self.reload)
         refresh.clicked.connect(self.reload)
         export.clicked.connect(self.choose_export)
@@ -95,9 +95,12 @@ class LogPage(QWidget):
 
     def filters(self) -> dict:
         verdict = VERDICTS[self.verdict.currentIndex()]
-        return {"person": self.person.text().strip() or None, "verdict": verdict or None,
-                "unknown": self.unknown.isChecked(),
-                "since": stored_time(_day(self.since.date())) if self.use_since.isChecked() else None}
+        return {
+            "person": self.person.text().strip() or None,
+            "verdict": verdict or None,
+            "unknown": self.unknown.isChecked(),
+            "since": stored_time(_day(self.since.date())) if self.use_since.isChecked() else None,
+        }
 
     def reload(self) -> None:
         try:
@@ -107,8 +110,15 @@ class LogPage(QWidget):
             return
         self.table.setRowCount(len(self.events))
         for row, e in enumerate(self.events):
-            cells = (local_time(e.time), e.who, e.verdict + (" (not this person)" if
-                     e.not_this_person else ""), _number(e.distance), _number(e.margin), e.door, e.reason)
+            cells = (
+                local_time(e.time),
+                e.who,
+                e.verdict + (" (not this person)" if e.not_this_person else ""),
+                _number(e.distance),
+                _number(e.margin),
+                e.door,
+                e.reason,
+            )
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.status.setText(f"{len(self.events)} events")

@@ -4,6 +4,7 @@ and forwards clicks and choices to it; the frame loop runs on a VideoWorker thre
 in the recognizer's process. ``gallery_changed`` is the one "who is enrolled changed" signal,
 fed by the station's GalleryWatch: a timer, and poll_gallery() right after a page's own write.
 """
+
 from __future__ import annotations
 
 import time
@@ -56,8 +57,9 @@ class MainWindow(Shell):
     """``pace``/``loop`` say how a video FILE plays: at its own speed and round again, like a
     camera (the default), or once as fast as possible (benchmarks)."""
 
-    def __init__(self, station: Station, settings: QSettings, pace: bool = True, loop: bool = True,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, station: Station, settings: QSettings, pace: bool = True, loop: bool = True, parent: QWidget | None = None
+    ) -> None:
         super().__init__(station, parent)
         self.setWindowTitle("FaceGate")
         self.settings = settings
@@ -130,8 +132,7 @@ class MainWindow(Shell):
         if source:
             self.open_source(source)
         else:
-            self.video.show_message("No camera found.\nOpen a video file or a camera's stream URL instead.",
-                                    offer_sources=True)
+            self.video.show_message("No camera found.\nOpen a video file or a camera's stream URL instead.", offer_sources=True)
             self.source_label.setText("no source")
 
     def open_source(self, source: str) -> None:
@@ -149,8 +150,9 @@ class MainWindow(Shell):
         worker.frame_ready.connect(self._show)
         worker.source_opened.connect(lambda what: self.statusBar().showMessage(f"Showing {what}", 4000))
         worker.source_failed.connect(self._source_failed)
-        worker.finished_source.connect(lambda: self.video.show_message(
-            f"{spec}: end of the video.", offer_sources=True, keep_picture=True))
+        worker.finished_source.connect(
+            lambda: self.video.show_message(f"{spec}: end of the video.", offer_sources=True, keep_picture=True)
+        )
         self.worker = worker
         worker.start()
 
@@ -173,8 +175,7 @@ class MainWindow(Shell):
             self.open_source(path)
 
     def choose_url(self) -> None:
-        url, ok = QInputDialog.getText(self, "Open a URL", "Stream URL (rtsp://, http://):",
-                                       text="rtsp://")
+        url, ok = QInputDialog.getText(self, "Open a URL", "Stream URL (rtsp://, http://):", text="rtsp://")
         if ok and url.strip() not in ("", "rtsp://"):
             self.open_source(url.strip())
 
@@ -209,8 +210,8 @@ class MainWindow(Shell):
         tracks = self.last.result.tracks if self.last else []
         if len(tracks) != 1:
             self.statusBar().showMessage(
-                f"E enrolls the face on screen when there is exactly one (there are {len(tracks)}); "
-                "click a face instead.", 5000)
+                f"E enrolls the face on screen when there is exactly one (there are {len(tracks)}); click a face instead.", 5000
+            )
             return
         self.enroll(tracks[0].id, tracks[0].box.center)
 

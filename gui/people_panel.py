@@ -3,6 +3,7 @@ in or keep out, add samples from photos, view and remove single samples. Every c
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
 window must not freeze for."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -55,8 +56,12 @@ class PeoplePanel(QWidget):
         self.allowed.setToolTip("Unticked: still recognised and logged, but the door stays shut")
         self.allowed.clicked.connect(self.set_allowed)
         buttons = QHBoxLayout()
-        for text, slot in (("Rename…", self.rename), ("Delete…", self.delete),
-                           ("Add photos…", self.add_photos), ("Samples…", self.view_samples)):
+        for text, slot in (
+            ("Rename…", self.rename),
+            ("Delete…", self.delete),
+            ("Add photos…", self.add_photos),
+            ("Samples…", self.view_samples),
+        ):
             button = QPushButton(text)
             button.clicked.connect(slot)
             buttons.addWidget(button)
@@ -77,8 +82,10 @@ class PeoplePanel(QWidget):
         self.list.clear()
         for person in self.gallery.people():
             note = "" if person.allowed else ", not allowed"
-            item = QListWidgetItem(thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
-                                   f"{person.name}\n{person.sample_count} samples{note}")
+            item = QListWidgetItem(
+                thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
+                f"{person.name}\n{person.sample_count} samples{note}",
+            )
             item.setData(Qt.ItemDataRole.UserRole, person)
             self.list.addItem(item)
             if current and person.id == current.id:
@@ -172,8 +179,9 @@ class PeoplePanel(QWidget):
             return
 
         def work(progress: Progress, should_stop: ShouldStop) -> EnrollResult:
-            return self.gallery.enroll(name, files, on_progress=lambda done, total: progress(
-                done, total, f"photo {done} of {total} for {name}"))
+            return self.gallery.enroll(
+                name, files, on_progress=lambda done, total: progress(done, total, f"photo {done} of {total} for {name}")
+            )
 
         def done(result: EnrollResult) -> None:
             self.reload()
@@ -182,8 +190,9 @@ class PeoplePanel(QWidget):
             self.summary.setText(f"{len(result.sample_ids)} sample(s) added to {result.person.name}.{skipped}")
 
         self.summary.setText("")
-        self.jobs.start(f"Reading {len(files)} photos of {name}…", work, done,
-                        lambda why: self.summary.setText(f"Nothing added: {why}"))
+        self.jobs.start(
+            f"Reading {len(files)} photos of {name}…", work, done, lambda why: self.summary.setText(f"Nothing added: {why}")
+        )
 
     def shutdown(self) -> None:
         self.jobs.stop()
@@ -229,6 +238,7 @@ class SamplesDialog(QDialog):
         if item is None:
             return
         sample_id = item.data(Qt.ItemDataRole.UserRole)
-        if (ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?")
-                and self.panel._did(lambda: self.panel.gallery.remove_sample(sample_id))):
+        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?") and self.panel._did(
+            lambda: self.panel.gallery.remove_sample(sample_id)
+        ):
             self.reload()

@@ -10,6 +10,7 @@ new faces wait behind a "Show N new faces" button instead of pushing the rows do
 aimed at one face must not land on the next). The last add (or enrollment) is undone from the page
 in one click.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 
 COLUMNS = ("Face", "Time", "Verdict", "Nearest people", "Quality", "Status")
 STATUS = COLUMNS.index("Status")
-FACE_SIDE = 96   # px: thumbnails large enough to tell two faces apart
-SHOWN = 100      # faces listed
+FACE_SIDE = 96  # px: thumbnails large enough to tell two faces apart
+SHOWN = 100  # faces listed
 
 
 class RecentPage(QWidget):
@@ -53,28 +54,33 @@ class RecentPage(QWidget):
         super().__init__(parent)
         self.gallery, self.recent = gallery, recent
         self.shown: list[RecentFace] = []
-        self.last_added: list[int] = []     # the faces the last action added: what Undo removes
+        self.last_added: list[int] = []  # the faces the last action added: what Undo removes
         self._icons: dict[int, QIcon] = {}
         self._names: list[str] = []
         self.table = row_table(COLUMNS, multi=True)
         self.table.setIconSize(QSize(FACE_SIDE, FACE_SIDE))
         self.table.verticalHeader().setDefaultSectionSize(FACE_SIDE + 8)
         self.table.verticalHeader().hide()
-        for col, width in enumerate((FACE_SIDE + 70, 150, 170, 260, 130)):   # the nearest people on one line
+        for col, width in enumerate((FACE_SIDE + 70, 150, 170, 260, 130)):  # the nearest people on one line
             self.table.setColumnWidth(col, width)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.new_faces = QPushButton("No new faces waiting")  # always there (disabled): the list never jumps
         self.new_faces.setEnabled(False)
-        self.new_faces.setToolTip("new faces wait here while a face is selected or the pointer is on the list, "
-                                  "so the rows do not move under you")
+        self.new_faces.setToolTip(
+            "new faces wait here while a face is selected or the pointer is on the list, so the rows do not move under you"
+        )
         self.new_faces.clicked.connect(lambda: self.reload(everything=True))
         self.table.viewport().installEventFilter(self)
         self.name = QComboBox(editable=True)
         self.name.setToolTip("the person to add the faces to, mark them not, or enroll them as")
         self.pending = QCheckBox("only faces not yet reviewed")
         self.pending.toggled.connect(lambda _on: self.reload(everything=True))
-        buttons = {"add": "Add as a sample of", "not": "Not this person", "enroll": "Enroll as a new person",
-                   "dismiss": "Dismiss"}
+        buttons = {
+            "add": "Add as a sample of",
+            "not": "Not this person",
+            "enroll": "Enroll as a new person",
+            "dismiss": "Dismiss",
+        }
         self.buttons: dict[str, QPushButton] = {}
         for action, text in buttons.items():
             button = self.buttons[action] = QPushButton(text)
@@ -82,8 +88,9 @@ class RecentPage(QWidget):
         self.undo_add = QPushButton("Undo the last add")
         self.undo_add.setEnabled(False)
         self.undo_add.clicked.connect(self.undo_last)
-        self.learning = QCheckBox("Learning mode: add samples after confident live grants "
-                                  f"(at most {recent.settings.learn_per_week} per person a week)")
+        self.learning = QCheckBox(
+            f"Learning mode: add samples after confident live grants (at most {recent.settings.learn_per_week} per person a week)"
+        )
         self.learning.setChecked(recent.settings.learning)
         self.learning.toggled.connect(self.set_learning)
         self.learned = QListWidget()
@@ -127,24 +134,30 @@ class RecentPage(QWidget):
         self._fill_names()
         self.learned.clear()
         for entry in self.recent.learned():
-            line = QListWidgetItem(f"sample {entry['sample']} of {entry['person']}, {local_time(entry['time'])}: "
-                                   f"{entry['source']}")
+            line = QListWidgetItem(
+                f"sample {entry['sample']} of {entry['person']}, {local_time(entry['time'])}: {entry['source']}"
+            )
             line.setData(Qt.ItemDataRole.UserRole, entry["sample"])
             self.learned.addItem(line)
 
     def _fill(self, faces: list[RecentFace]) -> None:
         """Every row afresh, newest first; the faces that were selected stay selected."""
         chosen = {f.id for f in self.selected()}
-        blocker = QSignalBlocker(self.table)   # the selection is put back below, not changed by the operator
+        blocker = QSignalBlocker(self.table)  # the selection is put back below, not changed by the operator
         self.shown = faces
         self.table.setRowCount(len(faces))
         self.table.clearSelection()
         keep = QItemSelection()
         for row, f in enumerate(faces):
             failed = problems(f.quality)
-            cells = (f"#{f.id}", local_time(f.time), f.verdict + (f" ({f.name})" if f.name else ""),
-                     ", ".join(f"{n} {d:.3f}" for n, d in f.nearest), ", ".join(failed) or f"good ({f.quality.size} px)",
-                     f.outcome or f.status)
+            cells = (
+                f"#{f.id}",
+                local_time(f.time),
+                f.verdict + (f" ({f.name})" if f.name else ""),
+                ", ".join(f"{n} {d:.3f}" for n, d in f.nearest),
+                ", ".join(failed) or f"good ({f.quality.size} px)",
+                f.outcome or f.status,
+            )
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 0:
@@ -192,7 +205,7 @@ class RecentPage(QWidget):
 
     def _selection_changed(self) -> None:
         if not self.holding() and self.new_faces.isEnabled():
-            self.reload(everything=True)   # nothing chosen any more: the waiting faces come in
+            self.reload(everything=True)  # nothing chosen any more: the waiting faces come in
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The pointer left the list with nothing selected: the waiting faces come in."""
@@ -216,8 +229,9 @@ class RecentPage(QWidget):
             return []
         if action != "dismiss" and not require_admin(self, "teach the gallery"):
             return []
-        results = [(face_id, self._settle(face_id, name, why))
-                   for face_id, why in self.recent.apply([f.id for f in faces], action, name)]
+        results = [
+            (face_id, self._settle(face_id, name, why)) for face_id, why in self.recent.apply([f.id for f in faces], action, name)
+        ]
         refused = [f"#{face_id}: {why}" for face_id, why in results if why]
         done = [face_id for face_id, why in results if why is None]
         added = [face_id for face_id in done if self.recent.face(face_id).status in ("added", "enrolled")]

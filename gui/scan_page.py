@@ -1,6 +1,7 @@
 """Video scan: scan a file for faces (job thread, progress, cancel), browse what was found, click
 a face (or load a photo) for the most similar faces in every scanned video with near-duplicates
 folded, see the frame with the box, and enroll a person from a found face."""
+
 from __future__ import annotations
 
 import contextlib
@@ -57,8 +58,8 @@ def _icon_list() -> QListWidget:
 
 class ScanPage(QWidget):
     gallery_changed = Signal()  # a person was enrolled from a found face
-    scanned = Signal(object)    # the ScanResult of a finished (or cancelled) scan
-    listed = Signal()           # the similar-faces list was refilled
+    scanned = Signal(object)  # the ScanResult of a finished (or cancelled) scan
+    listed = Signal()  # the similar-faces list was refilled
 
     def __init__(self, gallery: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,8 +78,10 @@ class ScanPage(QWidget):
         self.every.setValue(self.choices.every)
         self.method = QComboBox()
         self.method.addItems(METHODS)
-        self.method.setToolTip("yunet finds faces from 40 px at a few ms a frame; hog finds them too, about "
-                               "50x slower; haar+hog and haar miss most small faces")
+        self.method.setToolTip(
+            "yunet finds faces from 40 px at a few ms a frame; hog finds them too, about "
+            "50x slower; haar+hog and haar miss most small faces"
+        )
         self.method.setCurrentText(self.choices.method)
         self.fold = QDoubleSpinBox()
         self.fold.setRange(0.0, 1.0)
@@ -87,16 +90,17 @@ class ScanPage(QWidget):
         self.fold.setValue(self.choices.fold)
         self.fold.valueChanged.connect(self._refold)
         self.hide_poor = QCheckBox("Hide poor faces")
-        self.hide_poor.setToolTip("Leave out faces kept from a poor view only (too small, blurred, turned away); "
-                                  "listed otherwise, in amber, with what is wrong with them")
+        self.hide_poor.setToolTip(
+            "Leave out faces kept from a poor view only (too small, blurred, turned away); "
+            "listed otherwise, in amber, with what is wrong with them"
+        )
         self.hide_poor.toggled.connect(self._refold)
         self.photo_button = QPushButton("Search with a photo…")
         self.photo_button.clicked.connect(self.choose_photo)
         self.remove_button = QPushButton("Remove scan")
         self.remove_button.clicked.connect(self.remove_video)
         bar = QHBoxLayout()
-        for w in (self.scan_button, self.every, self.method, self.fold, self.hide_poor, self.photo_button,
-                  self.remove_button):
+        for w in (self.scan_button, self.every, self.method, self.fold, self.hide_poor, self.photo_button, self.remove_button):
             bar.addWidget(w)
         bar.addStretch(1)
 
@@ -147,17 +151,22 @@ class ScanPage(QWidget):
         name = Path(path).name
 
         def work(progress: Progress, should_stop: ShouldStop) -> ScanResult:
-            return self.library.scan(path, ScanSettings(every=every, method=method), should_stop=should_stop,
-                                     on_progress=lambda i, n, found: progress(i, n, f"{name}: frame {i} of {n}, "
-                                                                                    f"{found} face(s)"))
+            return self.library.scan(
+                path,
+                ScanSettings(every=every, method=method),
+                should_stop=should_stop,
+                on_progress=lambda i, n, found: progress(i, n, f"{name}: frame {i} of {n}, {found} face(s)"),
+            )
 
         self.jobs.start(f"scanning {name}…", work, self._scanned, self._failed)
 
     def _scanned(self, result: ScanResult) -> None:
         state = "cancelled; what was found so far is kept" if result.cancelled else "done"
-        self.summary.setText(f"{Path(result.path).name}: {result.faces} face(s) kept of {result.seen} seen in "
-                             f"{result.frames_scanned} scanned frames of {result.frames_read} "
-                             f"({result.frames_per_second:.1f} frames/s), {state}.")
+        self.summary.setText(
+            f"{Path(result.path).name}: {result.faces} face(s) kept of {result.seen} seen in "
+            f"{result.frames_scanned} scanned frames of {result.frames_read} "
+            f"({result.frames_per_second:.1f} frames/s), {state}."
+        )
         self.reload(select=result.video_id)
         self.scanned.emit(result)
 
@@ -174,8 +183,7 @@ class ScanPage(QWidget):
         self.videos.blockSignals(True)
         self.videos.clear()
         for v in self.library.videos():
-            item = QListWidgetItem(f"{v.name}: {v.faces} face(s), every {v.every}"
-                                   + ("" if v.complete else " (incomplete)"))
+            item = QListWidgetItem(f"{v.name}: {v.faces} face(s), every {v.every}" + ("" if v.complete else " (incomplete)"))
             item.setData(Qt.ItemDataRole.UserRole, v.id)
             item.setToolTip(v.path)
             self.videos.addItem(item)
@@ -200,8 +208,9 @@ class ScanPage(QWidget):
         item = self.videos.currentItem()
         if item is None:
             return
-        if ask_yes(self, "Remove", f"Remove {item.text()} and the faces found in it?") and \
-                require_admin(self, "remove a scanned video"):
+        if ask_yes(self, "Remove", f"Remove {item.text()} and the faces found in it?") and require_admin(
+            self, "remove a scanned video"
+        ):
             self.library.remove_video(item.data(Qt.ItemDataRole.UserRole))
             self.results.clear()
             self.reload()
@@ -233,16 +242,19 @@ class ScanPage(QWidget):
             return
         face = max(faces, key=lambda f: f.box.area)
         self._query = face.descriptor
-        self.summary.setText(f"Searching with the largest of {len(faces)} face(s) in the photo."
-                             + (f" Warning: {poor_warning(face.problems)}." if face.problems else ""))
+        self.summary.setText(
+            f"Searching with the largest of {len(faces)} face(s) in the photo."
+            + (f" Warning: {poor_warning(face.problems)}." if face.problems else "")
+        )
         self._refold()
 
     def _refold(self) -> None:
         self._remember(fold=self.fold.value())
         if self._query is None:
             return
-        self.similar = self.library.similar(self._query, top=40, fold_distance=self.fold.value(),
-                                            hide_poor=self.hide_poor.isChecked())
+        self.similar = self.library.similar(
+            self._query, top=40, fold_distance=self.fold.value(), hide_poor=self.hide_poor.isChecked()
+        )
         self.results.clear()
         for hit in self.similar:
             f = hit.face
@@ -251,10 +263,15 @@ class ScanPage(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, f.id)
             if f.poor:
                 item.setForeground(QColor(200, 120, 0))
-            item.setToolTip((f"poor view ({f.poor}): less sure; " if f.poor else "")
-                            + f"{f.video}, frame {f.frame} ({f.time:.2f} s), distance {hit.distance:.3f}"
-                            + (f"; {hit.count - 1} near-duplicate(s) folded in: frames "
-                               + ", ".join(str(x.frame) for x in hit.folded[:20]) if hit.folded else ""))
+            item.setToolTip(
+                (f"poor view ({f.poor}): less sure; " if f.poor else "")
+                + f"{f.video}, frame {f.frame} ({f.time:.2f} s), distance {hit.distance:.3f}"
+                + (
+                    f"; {hit.count - 1} near-duplicate(s) folded in: frames " + ", ".join(str(x.frame) for x in hit.folded[:20])
+                    if hit.folded
+                    else ""
+                )
+            )
             self.results.addItem(item)
         self.listed.emit()
 

@@ -1,6 +1,7 @@
 """Weekly time windows per person, on the Door page: pick a person, type their windows
 ("Mon-Fri 08:00-18:00, Sat 10:00-14:00"; empty = no time limit), save. core.door.schedule parses and
 stores them and says what is wrong with a window that cannot be read."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -4,6 +4,7 @@ Finding the faces (detection + descriptors, about a second for a large photo) ru
 thread; changing K or the maximum distance re-queries the index at once on the faces already
 found. The picture shown is the one core draws, so "Save comparison" writes exactly what is seen.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -151,9 +152,11 @@ class SearchPage(QWidget):
         self.table.resizeColumnsToContents()
         ms = sum(f.search_ms for f in result.faces)
         warnings = "".join(f"; face {i + 1}: {f.warning}" for i, f in enumerate(result.faces) if f.problems)
-        self.summary.setText(f"{Path(result.source).name}: {len(result.faces)} face(s); "
-                             f"index searched in {ms:.2f} ms{warnings}" if result.faces else
-                             f"{Path(result.source).name}: no face found")
+        self.summary.setText(
+            f"{Path(result.source).name}: {len(result.faces)} face(s); index searched in {ms:.2f} ms{warnings}"
+            if result.faces
+            else f"{Path(result.source).name}: no face found"
+        )
         self.save_button.setEnabled(bool(result.faces))
         self.searched.emit(result)
 
@@ -181,10 +184,16 @@ class SearchPage(QWidget):
 
     def _show_site(self, found: tuple[str, list[SiteSearch]]) -> None:
         source, results = found
-        rows: list[tuple] = [(i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
-                             for i, r in enumerate(results) for rank, h in enumerate(r.hits)]
-        rows += [(i + 1, "seen", s.name or "unknown", f"{s.distance:.3f}", f"{s.time[:19]} at {s.door}: {s.verdict}")
-                 for i, r in enumerate(results) for s in r.sightings]
+        rows: list[tuple] = [
+            (i + 1, rank + 1, h.person, f"{h.distance:.3f}", f"enrolled at {h.enrolled_at or '?'}")
+            for i, r in enumerate(results)
+            for rank, h in enumerate(r.hits)
+        ]
+        rows += [
+            (i + 1, "seen", s.name or "unknown", f"{s.distance:.3f}", f"{s.time[:19]} at {s.door}: {s.verdict}")
+            for i, r in enumerate(results)
+            for s in r.sightings
+        ]
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for col, value in enumerate(row):
@@ -192,8 +201,10 @@ class SearchPage(QWidget):
         self.table.resizeColumnsToContents()
         ms = sum(r.search_ms for r in results)
         seen = sum(len(r.sightings) for r in results)
-        self.summary.setText(f"{Path(source).name}: {len(results)} face(s); the whole site searched in {ms:.1f} ms; "
-                             f"seen {seen} time(s) at the doors")
+        self.summary.setText(
+            f"{Path(source).name}: {len(results)} face(s); the whole site searched in {ms:.1f} ms; "
+            f"seen {seen} time(s) at the doors"
+        )
         self.site_results = results
         self.searched.emit(results)
 

@@ -7,6 +7,7 @@ named and the stranger who follows is not. It prints what it saw and exits 0, or
 reason and exits 1. Everything it writes (gallery, settings) goes to a temporary folder, so the
 user's own gallery is never touched. Installers and CI run it; it needs no camera, no network.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,7 +73,7 @@ class SelfTest:
         self.dialog: EnrollDialog | None = None
         self.last_index = -1
         self.judged = Seen()
-        self.door: dict[int, str] = {}   # track -> the door's final verdict on it (shown, not judged here)
+        self.door: dict[int, str] = {}  # track -> the door's final verdict on it (shown, not judged here)
         self.result: int | None = None
         self.reason = ""
         window.frame_shown.connect(self.on_frame)
@@ -91,8 +92,7 @@ class SelfTest:
 
         def stopped() -> None:
             if self.window.worker is worker:  # not a worker replaced by the next play
-                self.fail(f"the capture thread stopped at frame {self.last_index} while {self.state} "
-                          "(its error is above)")
+                self.fail(f"the capture thread stopped at frame {self.last_index} while {self.state} (its error is above)")
 
         worker.source_failed.connect(lambda why, _: self.fail(f"the demo clip does not play: {why}"))
         worker.finished.connect(stopped)
@@ -128,8 +128,11 @@ class SelfTest:
         from PySide6.QtWidgets import QDialogButtonBox
 
         self.attempts += 1
-        print(f"self-test: enrolling the face at frame {index} (box {faces[0].box.width} px, "
-              f"shown as {faces[0].label!r}) as {NAME!r}, attempt {self.attempts}", flush=True)
+        print(
+            f"self-test: enrolling the face at frame {index} (box {faces[0].box.width} px, "
+            f"shown as {faces[0].label!r}) as {NAME!r}, attempt {self.attempts}",
+            flush=True,
+        )
         self.dialog = dialog = self.window.enroll(faces[0].id)
         if dialog is None:
             self.fail("the enroll dialog did not open")
@@ -156,9 +159,12 @@ class SelfTest:
             if person is None:
                 self.fail(f"enrollment said done but {NAME!r} is not in the gallery")
                 return
-            print(f"self-test: enrolled {NAME!r} with {person.sample_count} samples at frame {index}"
-                  + (f" (warning: {progress.warning})" if progress.warning else "") + "; replaying the clip",
-                  flush=True)
+            print(
+                f"self-test: enrolled {NAME!r} with {person.sample_count} samples at frame {index}"
+                + (f" (warning: {progress.warning})" if progress.warning else "")
+                + "; replaying the clip",
+                flush=True,
+            )
             self.state = "replaying"
             self.play()
 
@@ -170,12 +176,17 @@ class SelfTest:
             print(f"self-test: door decision at {verdict}", flush=True)
         named, shown = self.judged.share(PERSON_SHOT, named=True)
         unnamed, stranger = self.judged.share(STRANGER_SHOT, named=False)
-        print(f"self-test: {NAME} named on {named} of {shown} frames shown of {PERSON_SHOT.start}-"
-              f"{PERSON_SHOT.stop - 1}; stranger not named on {unnamed} of {stranger} frames shown of "
-              f"{STRANGER_SHOT.start}-{STRANGER_SHOT.stop - 1}", flush=True)
+        print(
+            f"self-test: {NAME} named on {named} of {shown} frames shown of {PERSON_SHOT.start}-"
+            f"{PERSON_SHOT.stop - 1}; stranger not named on {unnamed} of {stranger} frames shown of "
+            f"{STRANGER_SHOT.start}-{STRANGER_SHOT.stop - 1}",
+            flush=True,
+        )
         if shown < len(PERSON_SHOT) // 2 or stranger < len(STRANGER_SHOT) // 2:
-            self.fail(f"the window showed too few frames ({shown} of {len(PERSON_SHOT)}, {stranger} of "
-                      f"{len(STRANGER_SHOT)}): the machine is too slow or the video stalled")
+            self.fail(
+                f"the window showed too few frames ({shown} of {len(PERSON_SHOT)}, {stranger} of "
+                f"{len(STRANGER_SHOT)}): the machine is too slow or the video stalled"
+            )
         elif named < MIN_NAMED * shown:
             self.fail(f"{NAME} was named on only {named} of {shown} frames after enrolling")
         elif unnamed < MIN_STRANGER_UNNAMED * stranger:
@@ -224,11 +235,13 @@ def check_files() -> None:
     from core.vision.models import check_models
 
     models = check_models()
-    print(f"self-test: {len(models.files)} dlib models ({models.megabytes:.0f} MB) in {models.folder}; Haar cascade "
-          f"{models.haar_cascade}", flush=True)
+    print(
+        f"self-test: {len(models.files)} dlib models ({models.megabytes:.0f} MB) in {models.folder}; Haar cascade "
+        f"{models.haar_cascade}",
+        flush=True,
+    )
     print(f"self-test: YuNet face detector {models.yunet} (licence: {models.yunet.with_name('LICENSE')})", flush=True)
-    print(f"self-test: screen and print model {models.texture} (licence: {models.texture.with_name('LICENSE')})",
-          flush=True)
+    print(f"self-test: screen and print model {models.texture} (licence: {models.texture.with_name('LICENSE')})", flush=True)
 
 
 def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
@@ -250,12 +263,14 @@ def _run_window(clip: Path, tmp: Path, timeout: float) -> int:
     recognizer = station.recognizer
     print(f"self-test: detecting with {recognizer.detector.settings.method}, every frame", flush=True)
     # pace=False: every frame of the clip is processed and judged, however fast this machine is.
-    window = build_window(station, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat),
-                          pace=False, loop=True)
+    window = build_window(station, QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat), pace=False, loop=True)
     try:
         window.show()
-        print(f"self-test: window shown ({window.width()}x{window.height()}), descriptor worker pid "
-              f"{recognizer.descriptor_worker.pid} (this process {os.getpid()}), playing {clip}", flush=True)
+        print(
+            f"self-test: window shown ({window.width()}x{window.height()}), descriptor worker pid "
+            f"{recognizer.descriptor_worker.pid} (this process {os.getpid()}), playing {clip}",
+            flush=True,
+        )
         test = SelfTest(window, app, clip, timeout)
         test.play()
         status = test.wait()

@@ -5,6 +5,7 @@ and the video source (the recent sources stay per user, in QSettings).
 Older FaceGates kept the live loop's choices in QSettings: migrate_settings() moves them into
 the gallery once, at start, and removes them from the per-user file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -127,8 +128,12 @@ class SettingsDialog(QDialog):
 
     def chosen(self) -> StationSettings:
         """The station's settings with the choices made here (checked when the station saves them)."""
-        recognition = RecognitionSettings(self.method.currentText(), self.min_face.value(),
-                                          round(self.threshold.value(), 2))
-        quality = QualityGates(self.min_size.value(), self.min_sharpness.value(), self.max_yaw.value(),
-                               self.max_pitch.value(), round(self.min_score.value(), 2))
+        recognition = RecognitionSettings(self.method.currentText(), self.min_face.value(), round(self.threshold.value(), 2))
+        quality = QualityGates(
+            self.min_size.value(),
+            self.min_sharpness.value(),
+            self.max_yaw.value(),
+            self.max_pitch.value(),
+            round(self.min_score.value(), 2),
+        )
         return replace(self.current, recognition=recognition, quality=quality)

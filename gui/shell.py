@@ -4,6 +4,7 @@ GalleryWatch), and the admin session. gui.main_window.MainWindow is the one Shel
 controllers (gui.door_pages, gui.tool_pages, gui.site_page) and gui.admin_dialog take a Shell,
 typed, so they need neither the whole window nor each other (and no import cycle).
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
@@ -18,15 +19,15 @@ GALLERY_POLL_MS = 500
 
 
 class Shell(QMainWindow):
-    frame_shown = Signal(object)   # every ShownFrame, after it is drawn (for other pages, tests)
-    gallery_changed = Signal()     # people, samples or "not this person" marks changed (any writer)
+    frame_shown = Signal(object)  # every ShownFrame, after it is drawn (for other pages, tests)
+    gallery_changed = Signal()  # people, samples or "not this person" marks changed (any writer)
 
     def __init__(self, station: Station, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.station = station
         self.gallery = station.gallery
         self.recognizer = station.recognizer
-        self.admin: AdminSession | None = None          # gui.admin_dialog.install_admin
+        self.admin: AdminSession | None = None  # gui.admin_dialog.install_admin
         self.first_pin_dialog: QDialog | None = None
         self._closed = False
         station.watch.subscribe(self.gallery_changed.emit)

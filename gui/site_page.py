@@ -9,6 +9,7 @@ its status once a second and forwards the button. Admin lists are read on a job 
 network is never waited for on the GUI thread). What a sync changes in the gallery reaches every
 page through the window's one gallery_changed signal.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -58,9 +59,13 @@ class SitePage(QWidget):
         form.addRow("Connection", self.state)
         form.addRow("This door's copy", self.age)
         form.addRow("Waiting to send", self.outbox)
-        form.addRow("Offline policy", QLabel(
-            f"after {settings.offline_after_hours:g} h without the site: "
-            + ("keep recognising with the last copy" if settings.offline_policy == "keep" else "let nobody in")))
+        form.addRow(
+            "Offline policy",
+            QLabel(
+                f"after {settings.offline_after_hours:g} h without the site: "
+                + ("keep recognising with the last copy" if settings.offline_policy == "keep" else "let nobody in")
+            ),
+        )
         form.addRow("Last sync", self.last)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(syncer.kick)
@@ -73,8 +78,7 @@ class SitePage(QWidget):
         self.jobs = JobPanel()
         self.doors = _table(["door", "last seen", "state", "events"])
         self.groups = _table(["group", "people", "doors"])
-        self.proposals = _table(["#", "door", "person", "what", "samples", "how, by", "farthest from them",
-                                 "nearest other"])
+        self.proposals = _table(["#", "door", "person", "what", "samples", "how, by", "farthest from them", "nearest other"])
         self.proposals.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.approve_button = QPushButton("Approve")
         self.reject_button = QPushButton("Reject")
@@ -134,7 +138,7 @@ class SitePage(QWidget):
             return
         key = self.verb.currentData()
         verb = VERBS[key]
-        words = [edit.text().strip() for edit in self.words[:len(verb.words)]]
+        words = [edit.text().strip() for edit in self.words[: len(verb.words)]]
         if not all(words):
             self.last.setText(f"say it whole: {grammar(key, verb)}")
             return
@@ -187,13 +191,26 @@ class SitePage(QWidget):
 
     def _show_admin(self, found: tuple[list[dict], list[dict], list[Proposal]]) -> None:
         doors, groups, proposals = found
-        _fill(self.proposals, [(p.id, p.door, p.person, "new person" if p.new_person else "more samples", p.samples,
-                                f"{', '.join(p.how)}; {', '.join(p.added_by)}",
-                                "-" if p.farthest is None else f"{p.farthest:.2f}",
-                                "-" if p.nearest_other is None else f"{p.nearest_other_name} {p.nearest_other:.2f}")
-                               for p in proposals])
-        _fill(self.doors, [(d["name"], d["last_seen"] or "never", "active" if d["active"] else "removed", d["events"])
-                           for d in doors])
+        _fill(
+            self.proposals,
+            [
+                (
+                    p.id,
+                    p.door,
+                    p.person,
+                    "new person" if p.new_person else "more samples",
+                    p.samples,
+                    f"{', '.join(p.how)}; {', '.join(p.added_by)}",
+                    "-" if p.farthest is None else f"{p.farthest:.2f}",
+                    "-" if p.nearest_other is None else f"{p.nearest_other_name} {p.nearest_other:.2f}",
+                )
+                for p in proposals
+            ],
+        )
+        _fill(
+            self.doors,
+            [(d["name"], d["last_seen"] or "never", "active" if d["active"] else "removed", d["events"]) for d in doors],
+        )
         _fill(self.groups, [(g["name"], g["people"], ", ".join(g["doors"])) for g in groups])
 
     def shutdown(self) -> None:
@@ -240,7 +257,11 @@ class SitePages(QObject):
     def tick(self) -> None:
         status = self.syncer.status()
         self.page.show_status(status)
-        self.age_label.setText(("site online" if status.online else "site OFFLINE") + f" · copy {age_text(status.copy_age())}" + (" old" if status.heard else ""))
+        self.age_label.setText(
+            ("site online" if status.online else "site OFFLINE")
+            + f" · copy {age_text(status.copy_age())}"
+            + (" old" if status.heard else "")
+        )
 
     def shutdown(self) -> None:
         """Stop the page (the station stops the sync)."""

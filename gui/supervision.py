@@ -6,6 +6,7 @@ stops cleanly on SIGTERM (what `systemctl stop` and a shutdown send).
 The logic is in core (the station builds the monitor over its loop and gallery); this only
 reports what the window knows (its capture thread, the kiosk's mode) and wires the timer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
 if TYPE_CHECKING:
-
     from gui.kiosk import Kiosk
     from gui.main_window import MainWindow
 
@@ -39,8 +39,14 @@ TICK_MS = 500
 class Supervision(QObject):
     """start() once the window runs; stop() after the event loop has returned."""
 
-    def __init__(self, window: MainWindow, station: Station, kiosk: Kiosk | None = None,
-                 limits: Limits | None = None, period: float | None = None) -> None:
+    def __init__(
+        self,
+        window: MainWindow,
+        station: Station,
+        kiosk: Kiosk | None = None,
+        limits: Limits | None = None,
+        period: float | None = None,
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.station = station
@@ -84,12 +90,17 @@ class Supervision(QObject):
         only reads attributes, so a frozen GUI thread cannot stop it)."""
         w = self.window
         worker = w.worker
-        loop = LoopState(source=w.source, running=worker is not None and worker.isRunning(),
-                         progress=getattr(worker, "progress", None), problem=getattr(worker, "problem", None))
+        loop = LoopState(
+            source=w.source,
+            running=worker is not None and worker.isRunning(),
+            progress=getattr(worker, "progress", None),
+            problem=getattr(worker, "problem", None),
+        )
         door = self.station.door
         admin = w.admin
-        return Surroundings(loop, door.status(), door.driver, bool(admin and admin.unlocked()),
-                            self.kiosk.mode if self.kiosk else "window")
+        return Surroundings(
+            loop, door.status(), door.driver, bool(admin and admin.unlocked()), self.kiosk.mode if self.kiosk else "window"
+        )
 
     def stop(self, reason: str | None = None) -> None:
         """The last heartbeat (stopped, and why) and "FaceGate stopped" in the access log."""

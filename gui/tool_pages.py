@@ -5,6 +5,7 @@ window looks at once (MainWindow.poll_gallery: the live loop re-identifies, ever
 With a site, Search gets its "whole site" switch. Their job threads are stopped (and waited for)
 when the window shuts down, so no thread outlives the window.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
@@ -33,4 +34,3 @@ class ToolPages(QObject):
     def shutdown(self) -> None:
         for page in (self.search, self.scan, self.evaluate):
             page.shutdown()
-

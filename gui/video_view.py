@@ -1,5 +1,6 @@
 """The live picture: the frame scaled to fit, each face's box with its name (or "Unknown") and
 distance, and a message with buttons in place of the picture when there is no video."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -14,9 +15,13 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QMouseEvent, QPaintEvent, QResizeEvent
 
 #: Box colours by what core decided about the face.
-COLOURS = {"known": QColor(40, 200, 80), "unknown": QColor(230, 60, 50),
-           "unsure": QColor(240, 170, 30), "pending": QColor(200, 200, 200),
-           "poor": QColor(120, 160, 230)}  # failed the quality gates: not judged, the label says why
+COLOURS = {
+    "known": QColor(40, 200, 80),
+    "unknown": QColor(230, 60, 50),
+    "unsure": QColor(240, 170, 30),
+    "pending": QColor(200, 200, 200),
+    "poor": QColor(120, 160, 230),
+}  # failed the quality gates: not judged, the label says why
 
 
 def caption(track: TrackView) -> str:
@@ -27,7 +32,7 @@ def caption(track: TrackView) -> str:
 class VideoView(QWidget):
     """Shows ShownFrames; a click on a face box emits face_clicked with frame coordinates."""
 
-    face_clicked = Signal(float, float)   # x, y in the frame's pixels
+    face_clicked = Signal(float, float)  # x, y in the frame's pixels
     open_file_clicked = Signal()
     open_url_clicked = Signal()
 
@@ -37,7 +42,7 @@ class VideoView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.image: QImage | None = None
         self.result: FrameResult | None = None
-        self.min_label_px = 12   # the smallest name tag; the kiosk raises it (set_text_size)
+        self.min_label_px = 12  # the smallest name tag; the kiosk raises it (set_text_size)
         self._notice = QWidget(self)
         self._message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self._message.setStyleSheet("color: white; font-size: 15px;")
@@ -142,8 +147,7 @@ class VideoView(QWidget):
         for track in result.tracks:
             colour = COLOURS.get(track.state, COLOURS["pending"])
             b = track.box
-            box = QRectF(rect.left() + b.left * scale, rect.top() + b.top * scale,
-                         b.width * scale, b.height * scale)
+            box = QRectF(rect.left() + b.left * scale, rect.top() + b.top * scale, b.width * scale, b.height * scale)
             painter.setPen(QPen(colour, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(box)

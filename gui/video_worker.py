@@ -11,6 +11,7 @@ over frame rate, as `facegate replay` times it: the loop's timeouts (enrollment,
 mean the same frames on any machine. ``lockstep`` (tests) also waits for the GUI to take each
 frame before the next, so what the GUI does on a frame lands before the next one is processed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,21 +42,28 @@ class ShownFrame:
 
     image: QImage
     result: FrameResult
-    source_index: int        # the frame's number in its source (a file's frame position)
-    latency_ms: float        # capture -> result ready: detection, tracking, matching
+    source_index: int  # the frame's number in its source (a file's frame position)
+    latency_ms: float  # capture -> result ready: detection, tracking, matching
 
 
 class VideoWorker(QThread):
     """Runs one source through one recognizer until stop() (or a file's end)."""
 
-    frame_ready = Signal(object)        # ShownFrame
-    source_opened = Signal(str)         # a description of the source
+    frame_ready = Signal(object)  # ShownFrame
+    source_opened = Signal(str)  # a description of the source
     source_failed = Signal(str, float)  # why, seconds until the next attempt
-    finished_source = Signal()          # a non-looping file reached its end
+    finished_source = Signal()  # a non-looping file reached its end
 
-    def __init__(self, recognizer: LiveRecognizer, spec: SourceSpec, pace: bool = True,
-                 loop: bool = False, backoff: tuple[float, ...] = BACKOFF, lockstep: bool = False,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        recognizer: LiveRecognizer,
+        spec: SourceSpec,
+        pace: bool = True,
+        loop: bool = False,
+        backoff: tuple[float, ...] = BACKOFF,
+        lockstep: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.lockstep = lockstep
         self._taken = threading.Event()
@@ -65,7 +73,7 @@ class VideoWorker(QThread):
         self.loop = loop
         self.backoff = backoff
         self._stop = threading.Event()
-        self._unshown = 0          # frames sent but not yet taken by the GUI
+        self._unshown = 0  # frames sent but not yet taken by the GUI
         self._unshown_lock = threading.Lock()
         # for the health monitor (core.service.monitor): when the loop last stepped, and why the
         # source fails (None while frames come)

@@ -1,6 +1,7 @@
 """The Visitors page: unknown faces grouped by who they are (core.door.visitors), with their visit
 counts and best snapshot; enroll one from all of their faces in one step, and set how long the
 snapshots of visitors never enrolled are kept."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -48,8 +49,9 @@ class VisitorsPage(QWidget):
         self.allowed.setChecked(True)
         self.enroll_button = QPushButton("Enroll from all their faces")
         self.enroll_button.clicked.connect(self.enroll_selected)
-        self.retention = QDoubleSpinBox(minimum=1, maximum=3650, decimals=0, suffix=" days",
-                                        value=visitors.settings.retention_days)
+        self.retention = QDoubleSpinBox(
+            minimum=1, maximum=3650, decimals=0, suffix=" days", value=visitors.settings.retention_days
+        )
         keep = QPushButton("Apply")
         keep.clicked.connect(self.set_retention)
         self.status = QLabel(wordWrap=True)
@@ -77,8 +79,14 @@ class VisitorsPage(QWidget):
         self.shown = self.visitors.all()
         self.table.setRowCount(len(self.shown))
         for row, v in enumerate(self.shown):
-            cells = (f"#{v.id}", local_time(v.first_seen), local_time(v.last_seen), str(v.visits), str(v.faces),
-                     v.enrolled_as or "")
+            cells = (
+                f"#{v.id}",
+                local_time(v.first_seen),
+                local_time(v.last_seen),
+                str(v.visits),
+                str(v.faces),
+                v.enrolled_as or "",
+            )
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
             if selected is not None and v.id == selected.id:
@@ -106,9 +114,10 @@ class VisitorsPage(QWidget):
         try:
             try:
                 result = self.visitors.enroll(visitor.id, self.gallery, name, allowed=self.allowed.isChecked())
-            except Implausible as refusal:   # added to someone enrolled, but far from their samples
-                flags = go_on_anyway(self, refusal, self.visitors.best_snapshot(visitor.id),
-                                     self.gallery.store.thumbnail(refusal.sample_id))
+            except Implausible as refusal:  # added to someone enrolled, but far from their samples
+                flags = go_on_anyway(
+                    self, refusal, self.visitors.best_snapshot(visitor.id), self.gallery.store.thumbnail(refusal.sample_id)
+                )
                 if flags is None:
                     raise
                 result = self.visitors.enroll(visitor.id, self.gallery, name, **flags)
@@ -117,8 +126,10 @@ class VisitorsPage(QWidget):
             return False
         self.gallery_changed.emit()
         self.reload()
-        self.status.setText(f"Visitor #{visitor.id} enrolled as {result.person.name} from "
-                            f"{len(result.sample_ids)} faces ({result.person.sample_count} samples in all)")
+        self.status.setText(
+            f"Visitor #{visitor.id} enrolled as {result.person.name} from "
+            f"{len(result.sample_ids)} faces ({result.person.sample_count} samples in all)"
+        )
         return True
 
     def set_retention(self) -> None:

@@ -2,6 +2,7 @@
 yes/no question, face thumbnails, a read-only table of rows, a snapshot in a label, a line of
 text that ends in "…" when short of room, and numpy or Pillow pictures as Qt images (copied off
 numpy's buffer)."""
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,9 @@ def application() -> QApplication:
 
 def ask_yes(parent: QWidget, title: str, text: str) -> bool:
     """A Yes/No question (No by default); True for Yes."""
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
+    answer = QMessageBox.question(
+        parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -44,8 +46,11 @@ def thumbnail_icon(jpeg: bytes | None, side: int = THUMB) -> QIcon:
     image = QImage.fromData(jpeg) if jpeg else QImage()
     if image.isNull():
         return QIcon()
-    return QIcon(QPixmap.fromImage(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation)))
+    return QIcon(
+        QPixmap.fromImage(
+            image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        )
+    )
 
 
 def rgb_qimage(rgb: np.ndarray) -> QImage:
@@ -83,8 +88,9 @@ class FitLabel(QLabel):
 
     def _fit(self) -> None:
         if self.original is not None and not self.original.isNull():
-            self.setPixmap(self.original.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+            self.setPixmap(
+                self.original.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
 
 
 class ElidedLabel(QLabel):
@@ -111,8 +117,9 @@ def row_table(columns: tuple[str, ...], multi: bool = False) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(columns)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
-                           else QAbstractItemView.SelectionMode.SingleSelection)
+    table.setSelectionMode(
+        QAbstractItemView.SelectionMode.ExtendedSelection if multi else QAbstractItemView.SelectionMode.SingleSelection
+    )
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setStretchLastSection(True)
     return table

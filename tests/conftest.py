@@ -1,5 +1,6 @@
 """Fixtures: real photos and clip copied from the shared data (see tests/data/README.md for their
 origin and licence), a fresh database per test, and dlib models loaded once per session."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,6 @@ import pytest
 from tests.support.data import KNN, LIN_CLICK_FRAME, clip_frames, copy_gallery
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +74,7 @@ def lin_db(tmp_path_factory, clip, describer) -> Path:
         # the 10 s to collect samples is wall-clock: on a loaded machine the 80 frames take longer
         rec = LiveRecognizer(g, LiveSettings(enroll_timeout=600.0), descriptor_worker=InlineWorker(describer))
         progress = None
-        for i, rgb in enumerate(clip[:LIN_CLICK_FRAME + 100]):  # he leaves at 212
+        for i, rgb in enumerate(clip[: LIN_CLICK_FRAME + 100]):  # he leaves at 212
             result = rec.process(rgb, i / 30)
             if i == LIN_CLICK_FRAME:
                 (track,) = result.tracks

@@ -1,6 +1,7 @@
 """The project's shape: core/ never imports Qt, no module imports itself through others, the
 import contracts, ruff and the cycle check each catch a deliberate violation, main.py only wires,
 the README's commands exist."""
+
 from __future__ import annotations
 
 import ast
@@ -129,9 +130,8 @@ def _copy_of_the_project(tmp_path: Path) -> Path:
 def _lint_imports(folder: Path) -> tuple[int, str]:
     """lint-imports on the copy in ``folder`` (it puts its working folder first on the path): its
     exit status, and its report with the line wrapping undone."""
-    out = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=folder, capture_output=True, text=True,
-                         timeout=300)
-    print(out.stdout[out.stdout.find("Contracts"):])
+    out = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=folder, capture_output=True, text=True, timeout=300)
+    print(out.stdout[out.stdout.find("Contracts") :])
     return out.returncode, " ".join(out.stdout.split())
 
 
@@ -154,12 +154,17 @@ def test_the_import_contracts_catch_a_violation(tmp_path):
     _append(project / "core" / "vision" / "images.py", "import core.gallery.store  # deliberate: vision is below gallery")
     status, report = _lint_imports(project)
     assert status != 0
-    assert "core's layers point one way: cli -> station -> service -> tools/door/live/site -> gallery -> vision -> records BROKEN" in report
+    assert (
+        "core's layers point one way: cli -> station -> service -> tools/door/live/site -> gallery -> vision -> records BROKEN"
+        in report
+    )
     assert "core.vision is not allowed to import core.gallery" in report
     assert "core.vision.images -> core.gallery.store" in report
 
     (project / "core" / "vision" / "images.py").write_text((ROOT / "core" / "vision" / "images.py").read_text())
-    _append(project / "core" / "service" / "monitor.py", "import core.live.loop  # deliberate: only the station joins live and door")
+    _append(
+        project / "core" / "service" / "monitor.py", "import core.live.loop  # deliberate: only the station joins live and door"
+    )
     status, report = _lint_imports(project)
     assert status != 0
     assert "only the station joins the frame loop and the door: the service never imports the frame loop BROKEN" in report
@@ -169,7 +174,8 @@ def test_ruff_catches_unsorted_imports(tmp_path):
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "sorted_wrong.py").write_text("import sys\nimport os\n\nprint(os, sys)\n")
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode != 0
     assert "I001" in out.stdout and "sorted_wrong.py" in out.stdout

@@ -1,4 +1,5 @@
 """What every ``facegate`` verb shares: opening --db, printing text or JSON, a progress bar."""
+
 from __future__ import annotations
 
 import json

@@ -1,12 +1,13 @@
 """`facegate schedule` and `facegate access-log`: the door's data on the command line.
 
-    facegate schedule Ada "Mon-Fri 08:00-18:00, Sat 10:00-14:00"   # set Ada's weekly windows
-    facegate schedule Ada                                         # show them
-    facegate schedule Ada --clear                                 # no time limit any more
-    facegate access-log --since 2026-11-01 --person Ada           # since local midnight, newest first
-    facegate access-log --csv log.csv                             # export every event
-    facegate access-log --not-this-person 42                      # event 42's face is not that person
+facegate schedule Ada "Mon-Fri 08:00-18:00, Sat 10:00-14:00"   # set Ada's weekly windows
+facegate schedule Ada                                         # show them
+facegate schedule Ada --clear                                 # no time limit any more
+facegate access-log --since 2026-11-01 --person Ada           # since local midnight, newest first
+facegate access-log --csv log.csv                             # export every event
+facegate access-log --not-this-person 42                      # event 42's face is not that person
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("--person", default=None)
     p.add_argument("--verdict", default=None, help='e.g. Granted, Denied, "Denied (schedule)", Unknown')
     p.add_argument("--unknown", action="store_true", help="unknown visitors only")
-    p.add_argument("--since", default=None,
-                   help="ISO date or time on this PC's clock (a date: from its local midnight; "
-                        "a time may end in Z or +HH:MM), e.g. 2026-11-01")
+    p.add_argument(
+        "--since",
+        default=None,
+        help="ISO date or time on this PC's clock (a date: from its local midnight; "
+        "a time may end in Z or +HH:MM), e.g. 2026-11-01",
+    )
     p.add_argument("--limit", type=int, default=50, help="events to list (default 50; the CSV has all)")
-    p.add_argument("--not-this-person", type=int, default=None, metavar="EVENT",
-                   help="this event's face is not the person it was matched to: never match it to them again")
+    p.add_argument(
+        "--not-this-person",
+        type=int,
+        default=None,
+        metavar="EVENT",
+        help="this event's face is not the person it was matched to: never match it to them again",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,18 +83,37 @@ def _access_log(args: argparse.Namespace) -> int:
         access_log = AccessLog(g.store)
         if args.not_this_person is not None:
             event = access_log.not_this_person(args.not_this_person, g)
-            say(args, {"event": event.id, "not": event.name},
-                   f"event {event.id}: that face will not be matched to {event.name} again")
+            say(
+                args,
+                {"event": event.id, "not": event.name},
+                f"event {event.id}: that face will not be matched to {event.name} again",
+            )
             return 0
         if args.csv is not None:
             count = access_log.export_csv(args.csv, **filters)
             say(args, {"csv": str(args.csv), "events": count}, f"{count} events written to {args.csv}")
             return 0
         events = access_log.events(limit=args.limit, **filters)
-    rows: list[dict[str, Any]] = [{"id": e.id, "time": e.time, "person": e.name, "verdict": e.verdict, "distance": e.distance,
-             "door": e.door, "reason": e.reason} for e in events]
-    say(args, rows, "\n".join(
-        f"{e.id:>6} {e.time[:19]} {e.who:<20} {e.verdict:<18} "
-        f"{'' if e.distance is None else format(e.distance, '.3f'):>6}  {e.reason}" for e in events)
-        or "no events")
+    rows: list[dict[str, Any]] = [
+        {
+            "id": e.id,
+            "time": e.time,
+            "person": e.name,
+            "verdict": e.verdict,
+            "distance": e.distance,
+            "door": e.door,
+            "reason": e.reason,
+        }
+        for e in events
+    ]
+    say(
+        args,
+        rows,
+        "\n".join(
+            f"{e.id:>6} {e.time[:19]} {e.who:<20} {e.verdict:<18} "
+            f"{'' if e.distance is None else format(e.distance, '.3f'):>6}  {e.reason}"
+            for e in events
+        )
+        or "no events",
+    )
     return 0

@@ -7,6 +7,7 @@ webhook), set in the gallery like the Door page does, and a test event to check 
     facegate events --mqtt-off --webhook-off                  # stop sending
     facegate events --test                                    # send a test event now, say if it arrived
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,15 @@ if TYPE_CHECKING:
 
 COMMANDS = ("events",)
 #: command-line option -> EventSettings field
-OPTIONS = {"door_name": "door_name", "mqtt_host": "mqtt_host", "mqtt_port": "mqtt_port", "mqtt_user": "mqtt_username",
-           "mqtt_password": "mqtt_password", "mqtt_topic": "mqtt_topic", "webhook": "webhook_url"}
+OPTIONS = {
+    "door_name": "door_name",
+    "mqtt_host": "mqtt_host",
+    "mqtt_port": "mqtt_port",
+    "mqtt_user": "mqtt_username",
+    "mqtt_password": "mqtt_password",
+    "mqtt_topic": "mqtt_topic",
+    "webhook": "webhook_url",
+}
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -37,8 +45,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("--mqtt-user", default=None)
     p.add_argument("--mqtt-password", default=None)
     p.add_argument("--mqtt-topic", default=None, help="base topic (default facegate/<door name>)")
-    p.add_argument("--discovery", action=argparse.BooleanOptionalAction, default=None,
-                   help="announce the door to Home Assistant (MQTT discovery; on by default)")
+    p.add_argument(
+        "--discovery",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="announce the door to Home Assistant (MQTT discovery; on by default)",
+    )
     p.add_argument("--mqtt-off", action="store_true", help="stop publishing to MQTT")
     p.add_argument("--webhook", default=None, help="POST each decision as JSON to this URL")
     p.add_argument("--webhook-off", action="store_true", help="stop calling the webhook")
@@ -64,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
                 raise FaceGateError(f"events not changed: {exc}") from None
     shown = {**asdict(settings), "mqtt_password": "***" if settings.mqtt_password else ""}
     out: dict = {"settings": shown, "problem": problem}
-    lines = [f"MQTT: {f'{settings.mqtt_host}:{settings.mqtt_port}, topic {settings.base_topic}' if settings.mqtt_host else 'off'}",
-             f"webhook: {settings.webhook_url or 'off'}"] + ([problem] if problem else [])
+    lines = [
+        f"MQTT: {f'{settings.mqtt_host}:{settings.mqtt_port}, topic {settings.base_topic}' if settings.mqtt_host else 'off'}",
+        f"webhook: {settings.webhook_url or 'off'}",
+    ] + ([problem] if problem else [])
     if args.test:
         statuses = _test(settings, args.wait)
         out["test"] = [{"output": s.name, "state": s.state, "sent": s.sent, "error": s.error} for s in statuses]

@@ -1,4 +1,5 @@
 """The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, remove, backup, restore."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,15 +22,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("name")
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--denied", action="store_true", help="known but not allowed through the door")
-    p = sub.add_parser("enroll-folder", parents=[common],
-                       help="enroll one person per subfolder (or files named person.anything)")
+    p = sub.add_parser("enroll-folder", parents=[common], help="enroll one person per subfolder (or files named person.anything)")
     p.add_argument("folder", type=Path)
     p = sub.add_parser("identify", parents=[common], help="name every face in a photo")
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=3, help="candidates to list per face")
     sub.add_parser("people", parents=[common], help="list enrolled people")
-    p = sub.add_parser("remove", parents=[common],
-                       help="delete a person and their samples (at a site: from every door, on an admin PC)")
+    p = sub.add_parser(
+        "remove", parents=[common], help="delete a person and their samples (at a site: from every door, on an admin PC)"
+    )
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="at a site: remove them from every door without asking first")
     p = sub.add_parser("backup", parents=[common], help="back up the whole gallery to one file")
@@ -43,21 +44,35 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "enroll":
         with open_gallery(args, write=True) as g:
             result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied)
-        out = {"name": result.person.name, "added": len(result.sample_ids), "samples": result.person.sample_count,
-               "skipped": skipped_json(result.skipped)}
-        say(args, out, f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
-             + "".join(f"\n  skipped {reason}" for _, reason in result.skipped))
+        out = {
+            "name": result.person.name,
+            "added": len(result.sample_ids),
+            "samples": result.person.sample_count,
+            "skipped": skipped_json(result.skipped),
+        }
+        say(
+            args,
+            out,
+            f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
+            + "".join(f"\n  skipped {reason}" for _, reason in result.skipped),
+        )
         return 0
     if args.command == "enroll-folder":
         return _enroll_folder(args)
     if args.command == "identify":
         with open_gallery(args, write=False) as g:
             found = g.identify(str(args.image))
-        rows: list[dict[str, Any]] = [{"box": list(face.box.as_tuple()), "name": m.name,
-                 "distance": None if m.distance is None else round(m.distance, 4),
-                 "margin": None if m.margin is None else round(m.margin, 4),
-                 "candidates": [{"name": c.name, "distance": round(c.distance, 4)} for c in m.candidates[:args.top]],
-                 "reason": m.reason} for face, m in found]
+        rows: list[dict[str, Any]] = [
+            {
+                "box": list(face.box.as_tuple()),
+                "name": m.name,
+                "distance": None if m.distance is None else round(m.distance, 4),
+                "margin": None if m.margin is None else round(m.margin, 4),
+                "candidates": [{"name": c.name, "distance": round(c.distance, 4)} for c in m.candidates[: args.top]],
+                "reason": m.reason,
+            }
+            for face, m in found
+        ]
         if args.json:
             print(json.dumps(rows))
         else:
@@ -71,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
         with open_gallery(args, write=False) as g:
             people = g.people()
         rows = [{"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created} for p in people]
-        say(args, rows, "\n".join(f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
-                                   for r in rows) or "no one is enrolled")
+        say(
+            args,
+            rows,
+            "\n".join(f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}" for r in rows)
+            or "no one is enrolled",
+        )
         return 0
     if args.command == "remove":
         return _remove(args)
@@ -106,18 +125,27 @@ def _enroll_folder(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with open_gallery(args, write=True) as g:
-        result = enroll_folder(g, args.folder,
-                               on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, quiet=args.json))
+        result = enroll_folder(g, args.folder, on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, quiet=args.json))
     elapsed = time.perf_counter() - started
     if not args.json:
         sys.stderr.write("\n")
-    out = {"people": result.enrolled, "samples": result.samples, "images": result.images,
-           "seconds": round(elapsed, 2),
-           "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
-           "skipped": skipped_json(result.skipped), "advice": result.advice}
-    say(args, out, f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
-         f"images in {elapsed:.1f} s" + "".join(f"\n  skipped {reason}" for _, reason in result.skipped)
-        + "".join(f"\n  {text}" for text in result.advice.values()))
+    out = {
+        "people": result.enrolled,
+        "samples": result.samples,
+        "images": result.images,
+        "seconds": round(elapsed, 2),
+        "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
+        "skipped": skipped_json(result.skipped),
+        "advice": result.advice,
+    }
+    say(
+        args,
+        out,
+        f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
+        f"images in {elapsed:.1f} s"
+        + "".join(f"\n  skipped {reason}" for _, reason in result.skipped)
+        + "".join(f"\n  {text}" for text in result.advice.values()),
+    )
     return 0
 
 
@@ -132,8 +160,18 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
     else:
         info = backup.restore(args.file, db)
         verb = "restored"
-    out = {"file": str(info.path), "people": info.people, "samples": info.samples, "events": info.events,
-           "sha256": info.sha256, "kept": str(info.kept) if info.kept else None}
-    say(args, out, f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
-         f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""))
+    out = {
+        "file": str(info.path),
+        "people": info.people,
+        "samples": info.samples,
+        "events": info.events,
+        "sha256": info.sha256,
+        "kept": str(info.kept) if info.kept else None,
+    }
+    say(
+        args,
+        out,
+        f"{verb} {info.people} people, {info.samples} samples, {info.events} log events "
+        f"({args.file})" + (f"; the previous gallery is kept as {info.kept}" if info.kept else ""),
+    )
     return 0

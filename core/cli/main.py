@@ -5,6 +5,7 @@ printed as one line naming what is wrong, with exit status 2; nothing is half-do
 of verbs lives in its own module (gallery, settings, tools, door, site, service, events, visitors,
 review, replay); this one only parses and routes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,12 @@ COMMANDS = tuple(c for group in GROUPS for c in group.COMMANDS)
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, default=None, help="gallery database (default: gallery.db in the user's data folder, or in $FACEGATE_HOME)")
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="gallery database (default: gallery.db in the user's data folder, or in $FACEGATE_HOME)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--threshold", type=float, default=None, help="match threshold, Euclidean (default 0.4)")
 

@@ -18,6 +18,7 @@ decision, the site's offline policy); --threshold tries another live threshold.
 The labels say who is where, frame by frame (core.station.labels; the shared footage's and the
 clip's are in tests/data/labels/). Read-only on the gallery.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,16 +34,23 @@ COMMANDS = ("replay", "eval-video", "liveness-report")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("replay", parents=[common],
-                       help="play a recorded video through the live loop and the door decision (simulated door)")
+    p = sub.add_parser(
+        "replay", parents=[common], help="play a recorded video through the live loop and the door decision (simulated door)"
+    )
     p.add_argument("video", type=Path)
     p.add_argument("--log", action="store_true", help="write the decisions to the access log (default: read-only)")
-    p = sub.add_parser("eval-video", parents=[common],
-                       help="replay a labelled recording through the door; per shot: named right / wrong / unknown")
+    p = sub.add_parser(
+        "eval-video",
+        parents=[common],
+        help="replay a labelled recording through the door; per shot: named right / wrong / unknown",
+    )
     p.add_argument("video", type=Path)
     p.add_argument("labels", type=Path, help="CSV: first,last,person[,left,top,right,bottom,live] per shot")
-    p = sub.add_parser("liveness-report", parents=[common],
-                       help="replay recorded genuine visits and attacks: APCER per attack folder, BPCER, each cue's pass rate")
+    p = sub.add_parser(
+        "liveness-report",
+        parents=[common],
+        help="replay recorded genuine visits and attacks: APCER per attack folder, BPCER, each cue's pass rate",
+    )
     p.add_argument("genuine", type=Path, help="videos of enrolled people coming to the door")
     p.add_argument("attacks", type=Path, help="videos of attacks: one subfolder per kind (phone, print, ...), or the videos")
     p.add_argument("--plot", type=Path, default=None, help="save a DET-style plot of the texture score as PNG")
@@ -89,8 +97,9 @@ def _liveness_report(args: argparse.Namespace) -> int:
     live = LiveSettings(threshold=args.threshold if args.threshold is not None else DEFAULT_THRESHOLD)
     with Gallery(db, readonly=True) as g:
         try:
-            report = liveness_report(args.genuine, args.attacks, g, live,
-                                     progress=lambda i, n, name: progress_bar(i, n, name, args.json))
+            report = liveness_report(
+                args.genuine, args.attacks, g, live, progress=lambda i, n, name: progress_bar(i, n, name, args.json)
+            )
         except FileNotFoundError as exc:
             raise SourceError(str(exc)) from None
     if not args.json:

@@ -16,6 +16,7 @@ distance at which two faces are different people only with --force, an admin's w
 command line asks no PIN: whoever runs it can write the gallery's files anyway).
 core.gallery.plausible says where the lines are; a refusal exits 2 and names the flag.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,10 +40,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("--pending", action="store_true", help="only faces nobody has acted on")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--learning", choices=("on", "off"), default=None, help="switch learning mode")
-    p.add_argument("--confirm", action="store_true",
-                   help="add: the face is over the threshold from the person's samples, and you looked: it is them")
-    p.add_argument("--force", action="store_true",
-                   help="add: as an admin, add a face beyond the different-people distance")
+    p.add_argument(
+        "--confirm",
+        action="store_true",
+        help="add: the face is over the threshold from the person's samples, and you looked: it is them",
+    )
+    p.add_argument("--force", action="store_true", help="add: as an admin, add a face beyond the different-people distance")
     p.add_argument("--sample", action="store_true", help="undo: the number is a sample id, not a face id")
 
 
@@ -65,17 +68,31 @@ def run(args: argparse.Namespace) -> int:
             return _act(args, recent, int(args.arguments[0].lstrip("#")))
         if args.action == "learned":
             rows = recent.learned()
-            say(args, rows, "\n".join(f"sample {r['sample']:>6} {r['person']:<20} {r['time'][:19]}  {r['source']}"
-                                      + (f"  (undo: facegate recent undo {r['face']})" if r["face"] else "")
-                                      for r in rows) or "no learned samples")
+            say(
+                args,
+                rows,
+                "\n".join(
+                    f"sample {r['sample']:>6} {r['person']:<20} {r['time'][:19]}  {r['source']}"
+                    + (f"  (undo: facegate recent undo {r['face']})" if r["face"] else "")
+                    for r in rows
+                )
+                or "no learned samples",
+            )
             return 0
         faces = recent.recent(args.limit, pending=args.pending)
     rows = [f.as_json() for f in faces]
-    say(args, rows, "\n".join(
-        f"{f.id:>6} {local_time(f.time)} {f.verdict:<18} {(f.name or '-'):<16} "
-        f"{', '.join(f'{n} {d:.3f}' for n, d in f.nearest):<32} {f.quality.size:>4} px "
-        f"{', '.join(problems(f.quality)) or 'good':<12} "
-        f"{f.status}{' - ' + f.outcome if f.outcome and f.outcome != f.status else ''}" for f in faces) or "no recent faces")
+    say(
+        args,
+        rows,
+        "\n".join(
+            f"{f.id:>6} {local_time(f.time)} {f.verdict:<18} {(f.name or '-'):<16} "
+            f"{', '.join(f'{n} {d:.3f}' for n, d in f.nearest):<32} {f.quality.size:>4} px "
+            f"{', '.join(problems(f.quality)) or 'good':<12} "
+            f"{f.status}{' - ' + f.outcome if f.outcome and f.outcome != f.status else ''}"
+            for f in faces
+        )
+        or "no recent faces",
+    )
     return 0
 
 
@@ -86,10 +103,15 @@ def _act(args: argparse.Namespace, recent: RecentFaces, number: int) -> int:
             sample = recent.add(number, name, confirm=args.confirm, force=args.force)
         except Implausible as exc:
             flag = "--confirm" if exc.needs == "confirm" else "--force"
-            raise Refused(f"{exc}; to add it anyway: facegate recent add {number} {shlex.quote(exc.name)} {flag}"
-                          f" (undo: facegate recent undo {number})") from None
-        say(args, {"face": number, "added_to": name, "sample": sample},
-            f"face {number} added to {name} (sample {sample}; undo: facegate recent undo {number})")
+            raise Refused(
+                f"{exc}; to add it anyway: facegate recent add {number} {shlex.quote(exc.name)} {flag}"
+                f" (undo: facegate recent undo {number})"
+            ) from None
+        say(
+            args,
+            {"face": number, "added_to": name, "sample": sample},
+            f"face {number} added to {name} (sample {sample}; undo: facegate recent undo {number})",
+        )
     elif args.action == "not":
         recent.not_this(number, name)
         say(args, {"face": number, "not": name}, f"face {number} will not be matched to {name} again")

@@ -11,6 +11,7 @@ port) and exits 0 when healthy, 1 when running but unhealthy (stale heartbeat, s
 no frames for --max-frame-age seconds, camera failing, worker or door failing), 3 when FaceGate
 is not running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("--screen", default=None, help="the screen the kiosk fills, by number or name (default: the primary)")
     p.add_argument("--dry-run", action="store_true", help="install: print the unit, change nothing")
     p = sub.add_parser("status", parents=[common], help="is the running FaceGate healthy? (exit 0 yes, 1 no, 3 not running)")
-    p.add_argument("--max-frame-age", type=float, default=heartbeat.MAX_FRAME_AGE, metavar="S",
-                   help=f"unhealthy when the last frame is older than this (default {heartbeat.MAX_FRAME_AGE:g} s)")
+    p.add_argument(
+        "--max-frame-age",
+        type=float,
+        default=heartbeat.MAX_FRAME_AGE,
+        metavar="S",
+        help=f"unhealthy when the last frame is older than this (default {heartbeat.MAX_FRAME_AGE:g} s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,15 +65,22 @@ def _install(args: argparse.Namespace) -> int:
         return 0
     db = Path(args.db or default_db())
     if not db.exists():
-        raise StoreError(f"no gallery at {db}: start FaceGate once, enroll people and choose the admin PIN, "
-                         "then install the service")
+        raise StoreError(
+            f"no gallery at {db}: start FaceGate once, enroll people and choose the admin PIN, then install the service"
+        )
     with open_gallery(args, write=False) as g:
         if not AdminLock(g.store).is_set():
-            raise StoreError("choose the admin PIN first (facegate admin-pin set, or start FaceGate once): "
-                             "without it anyone at the door could set it and leave the kiosk")
+            raise StoreError(
+                "choose the admin PIN first (facegate admin-pin set, or start FaceGate once): "
+                "without it anyone at the door could set it and leave the kiosk"
+            )
     steps = unit.install(options)
-    say(args, [s.__dict__ for s in steps], "\n".join(_line(s) for s in steps)
-        + f"\nFaceGate starts in kiosk mode at the next login (reboot, or: systemctl --user start {unit.SERVICE}).")
+    say(
+        args,
+        [s.__dict__ for s in steps],
+        "\n".join(_line(s) for s in steps)
+        + f"\nFaceGate starts in kiosk mode at the next login (reboot, or: systemctl --user start {unit.SERVICE}).",
+    )
     return 0
 
 
@@ -96,9 +109,18 @@ def _status(args: argparse.Namespace) -> int:
     if problem is not None:  # the door stays shut (fail secure): whatever else holds, that is unhealthy
         health = heartbeat.Health(heartbeat.UNHEALTHY, "unhealthy", [*health.problems, problem], health.heartbeat_age_s)
     if args.json:
-        print(json.dumps({"state": health.state, "healthy": health.healthy, "problems": health.problems,
-                          "heartbeat_age_s": health.heartbeat_age_s, "heartbeat_file": str(path),
-                          "heartbeat": None if beat is None else beat.__dict__}))
+        print(
+            json.dumps(
+                {
+                    "state": health.state,
+                    "healthy": health.healthy,
+                    "problems": health.problems,
+                    "heartbeat_age_s": health.heartbeat_age_s,
+                    "heartbeat_file": str(path),
+                    "heartbeat": None if beat is None else beat.__dict__,
+                }
+            )
+        )
     else:
         print(_describe(health, beat))
     return health.code
@@ -122,17 +144,24 @@ def _site_problem(db: Path) -> str | None:
 
 
 def _describe(health: heartbeat.Health, beat: heartbeat.Heartbeat | None) -> str:
-    lines = [f"FaceGate: {health.state}" + (f" (pid {beat.pid}, up {_duration(beat.uptime_s)})" if beat and
-                                             health.state in ("healthy", "unhealthy") else "")]
+    lines = [
+        f"FaceGate: {health.state}"
+        + (f" (pid {beat.pid}, up {_duration(beat.uptime_s)})" if beat and health.state in ("healthy", "unhealthy") else "")
+    ]
     if beat is not None and health.state in ("healthy", "unhealthy"):
         frame = "no frame yet" if beat.last_frame_age_s is None else f"last frame {beat.last_frame_age_s:.1f} s before the beat"
-        decision = (f"last decision {beat.last_decision} {beat.last_verdict} {beat.last_person or ''}".rstrip()
-                    if beat.last_decision else "no door decision yet")
-        lines += [f"  camera : {beat.camera} {beat.source} - {beat.fps:.1f} fps, {frame}",
-                  f"  worker : {'alive' if beat.worker_alive else 'not running'}, {beat.worker_restarts} restarts",
-                  f"  door   : {beat.door_state} ({beat.door_driver})" + (f" - {beat.door_error}" if beat.door_error else ""),
-                  f"  gallery: {beat.gallery_people} people; {decision}",
-                  f"  admin  : {beat.admin}; {beat.mode}"]
+        decision = (
+            f"last decision {beat.last_decision} {beat.last_verdict} {beat.last_person or ''}".rstrip()
+            if beat.last_decision
+            else "no door decision yet"
+        )
+        lines += [
+            f"  camera : {beat.camera} {beat.source} - {beat.fps:.1f} fps, {frame}",
+            f"  worker : {'alive' if beat.worker_alive else 'not running'}, {beat.worker_restarts} restarts",
+            f"  door   : {beat.door_state} ({beat.door_driver})" + (f" - {beat.door_error}" if beat.door_error else ""),
+            f"  gallery: {beat.gallery_people} people; {decision}",
+            f"  admin  : {beat.admin}; {beat.mode}",
+        ]
     lines += [f"  problem: {p}" for p in health.problems]
     return "\n".join(lines)
 

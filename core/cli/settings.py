@@ -15,6 +15,7 @@ PIN set yet, choose one first (``facegate admin-pin set``), as the window makes 
 The gallery has one writer: while FaceGate runs (the kiosk service) these verbs are refused with
 a clear message; stop it first (``systemctl --user stop facegate``), change, start it again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,12 +43,16 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p = sub.add_parser("rename", parents=[common], help="rename an enrolled person")
     p.add_argument("old")
     p.add_argument("new")
-    p = sub.add_parser("admin-pin", parents=[common],
-                       help="choose or change the admin PIN (read from standard input or a 0600 file)")
+    p = sub.add_parser(
+        "admin-pin", parents=[common], help="choose or change the admin PIN (read from standard input or a 0600 file)"
+    )
     p.add_argument("action", choices=("set",))
     p.add_argument("--pin-file", type=Path, help="the new PIN, in a file only you may read (default: standard input)")
-    p.add_argument("--current-pin-file", type=Path,
-                   help="the current PIN when changing it (default: standard input, the line before the new one)")
+    p.add_argument(
+        "--current-pin-file",
+        type=Path,
+        help="the current PIN when changing it (default: standard input, the line before the new one)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,8 +115,11 @@ def _admin_pin(args: argparse.Namespace) -> int:
         if args.pin_file is None and sys.stdin.isatty() and getpass.getpass("Again: ") != new:
             raise AdminError("the two entries differ; the PIN is unchanged")
         lock.set_secret(new, current)
-    say(args, {"admin_pin": "changed" if current is not None else "set"},
-        "the admin PIN is " + ("changed" if current is not None else "set"))
+    say(
+        args,
+        {"admin_pin": "changed" if current is not None else "set"},
+        "the admin PIN is " + ("changed" if current is not None else "set"),
+    )
     return 0
 
 

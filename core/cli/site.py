@@ -24,6 +24,7 @@
 
 Passwords never go on the command line: --password-file (mode 600), or libpq's ~/.pgpass.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,24 +54,38 @@ ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("site", parents=[common], help="share one gallery between many doors (PostgreSQL + pgvector)")
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("words", nargs="*", metavar="ARG",
-                   help="init/join: the URL postgresql://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=ca.pem]"
-                        " (no password in it); the admin's verbs: e.g. group open GROUP DOOR (see the README)")
+    p.add_argument(
+        "words",
+        nargs="*",
+        metavar="ARG",
+        help="init/join: the URL postgresql://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=ca.pem]"
+        " (no password in it); the admin's verbs: e.g. group open GROUP DOOR (see the README)",
+    )
     p.add_argument("--door", default=None, help="this door's name at the site (default: this PC's name)")
-    p.add_argument("--password-file", type=Path, default=None,
-                   help="a file only you can read (mode 600) holding the password of the URL's user; "
-                        "without it libpq's ~/.pgpass is used")
-    p.add_argument("--admin", action="store_true",
-                   help="init/join: keep the site's admin login on this PC (an admin PC); without it a PC holds "
-                        "only its door's login")
-    p.add_argument("--admin-password-out", type=Path, default=None,
-                   help="init without --admin: write the new admin password to this new file (mode 600), to take "
-                        "to the admin PC")
-    p.add_argument("--sync", action="store_true",
-                   help="standby init: synchronous replication (a commit waits for the standby: nothing is lost "
-                        "in a failover, and commits wait while the standby is down)")
-    p.add_argument("--watch", action="store_true",
-                   help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
+    p.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="a file only you can read (mode 600) holding the password of the URL's user; without it libpq's ~/.pgpass is used",
+    )
+    p.add_argument(
+        "--admin",
+        action="store_true",
+        help="init/join: keep the site's admin login on this PC (an admin PC); without it a PC holds only its door's login",
+    )
+    p.add_argument(
+        "--admin-password-out",
+        type=Path,
+        default=None,
+        help="init without --admin: write the new admin password to this new file (mode 600), to take to the admin PC",
+    )
+    p.add_argument(
+        "--sync",
+        action="store_true",
+        help="standby init: synchronous replication (a commit waits for the standby: nothing is lost "
+        "in a failover, and commits wait while the standby is down)",
+    )
+    p.add_argument("--watch", action="store_true", help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,8 +155,10 @@ def _init_or_join(args: argparse.Namespace, db: str | Path) -> int:
     door = args.door or socket.gethostname()
     password = _password(args)
     if args.action == "init" and not args.admin and args.admin_password_out is None:
-        raise SiteError("the new site's admin password must go somewhere: keep it on this PC with --admin (an admin "
-                        "PC), or write it to a new file with --admin-password-out FILE and take that to the admin PC")
+        raise SiteError(
+            "the new site's admin password must go somewhere: keep it on this PC with --admin (an admin "
+            "PC), or write it to a new file with --admin-password-out FILE and take that to the admin PC"
+        )
     if args.admin_password_out is not None and args.admin_password_out.exists():
         raise SiteError(f"{args.admin_password_out} exists already: name a new file for the admin password")
     with open_gallery(args, write=True) as g:
@@ -152,29 +169,48 @@ def _init_or_join(args: argparse.Namespace, db: str | Path) -> int:
         else:
             joined = join_site(db, g.store, args.url, password, door, keep_admin=args.admin)
         report = sync_once(g, joined.config)
-    out = {"door": door, "door_id": joined.config.door_id, "site": redact(args.url), "config": str(joined.path),
-           "queued": joined.queued, "admin_login_kept": joined.config.admin_login is not None,
-           "sync": _report_json(report)}
-    text = (f"{'started the site' if args.action == 'init' else 'joined the site'} {out['site']} as door {door!r}; "
-            f"logins kept in {joined.path} (mode 600)\n{report.text()}")
+    out = {
+        "door": door,
+        "door_id": joined.config.door_id,
+        "site": redact(args.url),
+        "config": str(joined.path),
+        "queued": joined.queued,
+        "admin_login_kept": joined.config.admin_login is not None,
+        "sync": _report_json(report),
+    }
+    text = (
+        f"{'started the site' if args.action == 'init' else 'joined the site'} {out['site']} as door {door!r}; "
+        f"logins kept in {joined.path} (mode 600)\n{report.text()}"
+    )
     if args.action == "init" and args.admin:
         text += "\nthe admin login is facegate_admin; its password is in that file (give it to other admin PCs in a 600 file)"
     elif args.action == "init":
-        text += (f"\nthe admin login is facegate_admin; its password is only in {args.admin_password_out} (mode 600): "
-                 "take it to the admin PC (facegate site join URL --admin --password-file FILE) and delete it here")
+        text += (
+            f"\nthe admin login is facegate_admin; its password is only in {args.admin_password_out} (mode 600): "
+            "take it to the admin PC (facegate site join URL --admin --password-file FILE) and delete it here"
+        )
     if args.action == "join":
-        text += (f"\npeople enrolled here join the group 'enrolled at {door}' and are proposals until an admin approves "
-                 f"them; to let other groups through this door: facegate site group open GROUP {door!r} (admin PC)")
+        text += (
+            f"\npeople enrolled here join the group 'enrolled at {door}' and are proposals until an admin approves "
+            f"them; to let other groups through this door: facegate site group open GROUP {door!r} (admin PC)"
+        )
     say(args, out, text)
     return 0
 
 
 def _report_json(report: SyncReport) -> dict:
-    return {"pushed_people": report.pushed_people, "pushed_samples": report.pushed_samples,
-            "pushed_events": report.pushed_events, "pulled_people": report.pulled_people,
-            "removed_people": report.removed_people, "added_samples": report.added_samples,
-            "removed_samples": report.removed_samples, "cursor": report.cursor,
-            "seconds": round(report.seconds, 3), "notes": report.notes}
+    return {
+        "pushed_people": report.pushed_people,
+        "pushed_samples": report.pushed_samples,
+        "pushed_events": report.pushed_events,
+        "pulled_people": report.pulled_people,
+        "removed_people": report.removed_people,
+        "added_samples": report.added_samples,
+        "removed_samples": report.removed_samples,
+        "cursor": report.cursor,
+        "seconds": round(report.seconds, 3),
+        "notes": report.notes,
+    }
 
 
 def _sync(args: argparse.Namespace, config: SiteConfig) -> int:
@@ -208,8 +244,11 @@ def _watch(args: argparse.Namespace, config: SiteConfig) -> int:
                 status = syncer.status()
                 if status.online != online:
                     online = status.online
-                    say(args, {"online": online, "error": status.error},
-                        f"site {'online' if online else 'OFFLINE'}" + (f": {status.error}" if status.error else ""))
+                    say(
+                        args,
+                        {"online": online, "error": status.error},
+                        f"site {'online' if online else 'OFFLINE'}" + (f": {status.error}" if status.error else ""),
+                    )
                     sys.stdout.flush()
         finally:
             syncer.stop()
@@ -236,14 +275,29 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
     except SiteError as exc:
         why = str(exc)
     age = copy_age(heard)
-    out = {"site": redact(config.url), "server": server, "door": config.door, "online": online, "error": why,
-           "cursor": cursor,
-           "behind": behind, "outbox": outbox, "heard": heard, "copy_age_seconds": None if age is None else round(age, 1),
-           "offline_policy": settings.offline_policy, "offline_after_hours": settings.offline_after_hours}
-    text = (f"door {config.door!r} of {out['site']}: " + (f"online, primary {server}" if online else "OFFLINE")
-            + (f" ({why})" if why else "") + f"\ncursor {cursor}" + (f", {behind} people to pull" if behind else "")
-            + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
-            f"{settings.offline_after_hours:g} h")
+    out = {
+        "site": redact(config.url),
+        "server": server,
+        "door": config.door,
+        "online": online,
+        "error": why,
+        "cursor": cursor,
+        "behind": behind,
+        "outbox": outbox,
+        "heard": heard,
+        "copy_age_seconds": None if age is None else round(age, 1),
+        "offline_policy": settings.offline_policy,
+        "offline_after_hours": settings.offline_after_hours,
+    }
+    text = (
+        f"door {config.door!r} of {out['site']}: "
+        + (f"online, primary {server}" if online else "OFFLINE")
+        + (f" ({why})" if why else "")
+        + f"\ncursor {cursor}"
+        + (f", {behind} people to pull" if behind else "")
+        + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
+        f"{settings.offline_after_hours:g} h"
+    )
     say(args, out, text)
     return 0
 
@@ -253,19 +307,25 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
     from core.site.config import SiteError, redact
 
     if len(args.words) != 2:
-        raise SiteError(f"usage: facegate site {args.action} FILE URL (the server's superuser, "
-                        "postgresql://postgres@HOST/DB; its password in --password-file)")
+        raise SiteError(
+            f"usage: facegate site {args.action} FILE URL (the server's superuser, "
+            "postgresql://postgres@HOST/DB; its password in --password-file)"
+        )
     file, url = Path(args.words[0]), args.words[1]
     if args.action == "backup":
         done = backup_site(url, _password(args), file)
-        text = (f"backed up the site at {redact(url)} to {file} (mode 600: it holds every login's verifier): "
-                f"{done.counts['people']} people, {done.counts['samples']} samples, {done.counts['events']} events, "
-                f"{done.roles} logins")
+        text = (
+            f"backed up the site at {redact(url)} to {file} (mode 600: it holds every login's verifier): "
+            f"{done.counts['people']} people, {done.counts['samples']} samples, {done.counts['events']} events, "
+            f"{done.roles} logins"
+        )
     else:
         done = restore_site(file, url, _password(args))
-        text = (f"restored the site into {redact(url)}: {done.counts['people']} people, {done.counts['samples']} samples, "
-                f"{done.counts['events']} events, {done.roles} logins; point each door at it with "
-                f"facegate site move {url}")
+        text = (
+            f"restored the site into {redact(url)}: {done.counts['people']} people, {done.counts['samples']} samples, "
+            f"{done.counts['events']} events, {done.roles} logins; point each door at it with "
+            f"facegate site move {url}"
+        )
     say(args, {"file": str(file), "counts": done.counts, "roles": done.roles, "sha256": done.sha256}, text)
     return 0
 
@@ -281,8 +341,8 @@ def _move(args: argparse.Namespace, db: str | Path, config: SiteConfig) -> int:
     check_url(args.words[0])
     moved = type(config)(args.words[0], config.door, config.door_id, config.door_login, config.admin_login)
     with open_gallery(args, write=True) as g, open_door_connection(moved) as conn:
-        LocalSite(g.store).note_timeline(0)   # a new server starts its own timelines
-        hello(conn, g)   # the server there knows this door's login and id: only then is the file changed
+        LocalSite(g.store).note_timeline(0)  # a new server starts its own timelines
+        hello(conn, g)  # the server there knows this door's login and id: only then is the file changed
     moved.save(db)
     say(args, {"site": redact(moved.url)}, f"door {config.door!r} now follows its site at {redact(moved.url)}")
     return 0
@@ -305,18 +365,23 @@ def _standby(args: argparse.Namespace) -> int:
         with connect(primary, password=password) as conn, conn.transaction():
             servers = [*server_addresses(primary), address]
             conn.execute("UPDATE facegate.site_settings SET value = %s WHERE key = 'servers'", (",".join(servers),))
-        say(args, {"standby": address, "servers": servers, "synchronous": args.sync},
+        say(
+            args,
+            {"standby": address, "servers": servers, "synchronous": args.sync},
             f"the standby at {address} streams from {redact(primary)} ({'synchronous' if args.sync else 'asynchronous'});"
-            f" doors learn both addresses at their next sync")
+            f" doors learn both addresses at their next sync",
+        )
         return 0
     if verb == "promote" and len(words) == 1:
         timeline = promote(words[0], _password(args))
-        say(args, {"promoted": redact(words[0]), "timeline": timeline},
+        say(
+            args,
+            {"promoted": redact(words[0]), "timeline": timeline},
             f"{redact(words[0])} is the site's primary now (timeline {timeline}); doors reconnect to it within a "
-            "second or two, and refuse the old primary if it comes back (rebuild it as a standby)")
+            "second or two, and refuse the old primary if it comes back (rebuild it as a standby)",
+        )
         return 0
-    raise SiteError("usage: facegate site standby init DATA PRIMARY_URL HOST:PORT | standby status | "
-                    "standby promote STANDBY_URL")
+    raise SiteError("usage: facegate site standby init DATA PRIMARY_URL HOST:PORT | standby status | standby promote STANDBY_URL")
 
 
 def _standby_status(args: argparse.Namespace, config: SiteConfig) -> int:
@@ -332,7 +397,7 @@ def _leave(args: argparse.Namespace, db: str | Path) -> int:
 
     with open_gallery(args, write=True) as g:
         left = leave_site(db, g.store)
-    text = (f"door {left.door!r} left the site; this gallery works on its own now" if left.door else "no site to leave")
+    text = f"door {left.door!r} left the site; this gallery works on its own now" if left.door else "no site to leave"
     say(args, {"left": left.door, "note": left.note}, text + (f"\n{left.note}" if left.note else ""))
     return 0
 
@@ -343,21 +408,35 @@ def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
     with SiteAdmin.from_config(config) as admin:
         if args.action == "proposals":
             proposals = admin.proposals()
-            say(args, [p.as_json() for p in proposals],
-                "\n".join(p.text() for p in proposals) or "nothing proposed: every door's enrollments are decided")
+            say(
+                args,
+                [p.as_json() for p in proposals],
+                "\n".join(p.text() for p in proposals) or "nothing proposed: every door's enrollments are decided",
+            )
             return 0
-        rows = {"people": admin.people, "groups": admin.groups, "doors": admin.doors,
-                "duplicates": admin.duplicates}[args.action]()
+        rows = {"people": admin.people, "groups": admin.groups, "doors": admin.doors, "duplicates": admin.duplicates}[
+            args.action
+        ]()
     if args.json:
         print(json.dumps(rows))
     elif args.action == "people":
-        print("\n".join(f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
-                        f"enrolled at {r['enrolled_at'] or '-'}" for r in rows))
+        print(
+            "\n".join(
+                f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
+                f"enrolled at {r['enrolled_at'] or '-'}"
+                for r in rows
+            )
+        )
     elif args.action == "groups":
         print("\n".join(f"{r['name']:<20} {r['people']:>6} people  doors: {', '.join(r['doors']) or '-'}" for r in rows))
     elif args.action == "doors":
-        print("\n".join(f"{r['name']:<20} {'active' if r['active'] else 'removed':<8} last seen {r['last_seen'] or 'never'}"
-                        f"  {r['events']} events" for r in rows))
+        print(
+            "\n".join(
+                f"{r['name']:<20} {'active' if r['active'] else 'removed':<8} last seen {r['last_seen'] or 'never'}"
+                f"  {r['events']} events"
+                for r in rows
+            )
+        )
     else:
         print("\n".join(f"{r['a']} ~ {r['b']}  {r['distance']:.3f}" for r in rows) or "no likely duplicates")
     return 0
@@ -383,10 +462,20 @@ def _verb(args: argparse.Namespace, config: SiteConfig) -> int:
         try:
             result = verb.call(admin, *words)
         except psycopg.errors.InsufficientPrivilege:
-            raise SiteError(f"the site refused: {config.admin_login.role if config.admin_login else 'this login'!r} may not change people, groups or doors "
-                            "(use the site's admin login)") from None
+            raise SiteError(
+                f"the site refused: {config.admin_login.role if config.admin_login else 'this login'!r} may not change people, groups or doors "
+                "(use the site's admin login)"
+            ) from None
     text = say_done(verb, words, result)
-    say(args, {"verb": " ".join(w for w in key if w), "args": words, "changed": result is not False,
-               "result": result if isinstance(result, int) and not isinstance(result, bool) else None, "said": text},
-        text)
+    say(
+        args,
+        {
+            "verb": " ".join(w for w in key if w),
+            "args": words,
+            "changed": result is not False,
+            "result": result if isinstance(result, int) and not isinstance(result, bool) else None,
+            "said": text,
+        },
+        text,
+    )
     return 0

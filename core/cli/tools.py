@@ -1,4 +1,5 @@
 """The search, scan and evaluation verbs of ``facegate`` (core.cli.main routes them here)."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,25 +22,42 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("--top", type=int, default=5, help="samples to list per face (default 5)")
     p.add_argument("--within", type=float, default=None, help="list every sample within this distance instead")
     p.add_argument("--save", type=Path, default=None, help="save the comparison as a PNG picture")
-    p.add_argument("--site", action="store_true",
-                   help="search the whole site (PostgreSQL + pgvector): every door's people, and where the face was seen")
+    p.add_argument(
+        "--site",
+        action="store_true",
+        help="search the whole site (PostgreSQL + pgvector): every door's people, and where the face was seen",
+    )
     p = sub.add_parser("scan", parents=[common], help="find and keep every face in a video file")
     p.add_argument("video", type=Path)
     p.add_argument("--every", type=int, default=5, help="look at every Nth frame (default 5)")
-    p.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS,
-                   help=f"face detector (default {DEFAULT_METHOD}: finds faces from 40 px at a few ms a frame)")
+    p.add_argument(
+        "--method",
+        default=DEFAULT_METHOD,
+        choices=METHODS,
+        help=f"face detector (default {DEFAULT_METHOD}: finds faces from 40 px at a few ms a frame)",
+    )
     p = sub.add_parser("scan-search", parents=[common], help="faces in scanned videos most like each face of a photo")
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=10, help="distinct faces to list per face (default 10)")
-    p.add_argument("--fold", type=float, default=None,
-                   help="fold faces closer than this under their best representative (default 0.3)")
+    p.add_argument(
+        "--fold", type=float, default=None, help="fold faces closer than this under their best representative (default 0.3)"
+    )
     p.add_argument("--within", type=float, default=None, help="list only faces within this distance")
-    p.add_argument("--hide-poor", action="store_true",
-                   help="leave out faces kept from a poor view (small, blurred, turned: listed with a warning otherwise)")
-    p = sub.add_parser("eval", parents=[common],
-                       help="precision@k, FAR and FRR on a folder of people (or, without DIR, on the gallery)")
-    p.add_argument("folder", type=Path, nargs="?", default=None,
-                   help="one subfolder per person, or files named person.anything; omit to evaluate --db")
+    p.add_argument(
+        "--hide-poor",
+        action="store_true",
+        help="leave out faces kept from a poor view (small, blurred, turned: listed with a warning otherwise)",
+    )
+    p = sub.add_parser(
+        "eval", parents=[common], help="precision@k, FAR and FRR on a folder of people (or, without DIR, on the gallery)"
+    )
+    p.add_argument(
+        "folder",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="one subfolder per person, or files named person.anything; omit to evaluate --db",
+    )
     p.add_argument("--rounds", type=int, default=5, help="probe/gallery splits (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the splits (default 0)")
     p.add_argument("--probes", type=int, default=1, help="probes per person and round (default 1)")
@@ -98,8 +116,11 @@ def _search_site(args: argparse.Namespace) -> int:
     with open_gallery(args, write=False) as g:
         faces = g.faces(str(args.image))
     with SiteAdmin.from_config(config) as admin:
-        found = [(face.box, search_site(admin.conn, face.descriptor, args.top, args.within)) for face in faces
-                 if face.descriptor is not None]
+        found = [
+            (face.box, search_site(admin.conn, face.descriptor, args.top, args.within))
+            for face in faces
+            if face.descriptor is not None
+        ]
     if args.json:
         print(json.dumps({"faces": [{"box": list(box.as_tuple()), **search_json(f)} for box, f in found]}))
         return 0
@@ -120,20 +141,34 @@ def _scan(args: argparse.Namespace) -> int:
     from core.tools.scan import ScanLibrary, ScanSettings
 
     with open_gallery(args, write=True) as g:
-        result = ScanLibrary(g).scan(args.video, ScanSettings(every=args.every, method=args.method),
-                                     on_progress=lambda i, n, found: progress_bar(i, n, f"{found} faces", args.json))
+        result = ScanLibrary(g).scan(
+            args.video,
+            ScanSettings(every=args.every, method=args.method),
+            on_progress=lambda i, n, found: progress_bar(i, n, f"{found} faces", args.json),
+        )
     if not args.json:
         sys.stderr.write("\n")
-    out = {"video": str(args.video), "video_id": result.video_id, "frames": result.frames_read,
-           "frames_scanned": result.frames_scanned, "faces": result.faces, "faces_seen": result.seen,
-           "seconds": round(result.seconds, 2), "frames_per_second": round(result.frames_per_second, 2),
-           "poor_faces": result.poor, "kept_poor": result.poor_faces}
-    print(json.dumps(out) if args.json else
-          f"{args.video}: {result.faces} face(s) kept of {result.seen} seen in {result.frames_scanned} of "
-          f"{result.frames_read} frames (each face's most frontal view per half second; {result.seconds:.1f} s, "
-          f"{result.frames_per_second:.1f} scanned frames/s)"
-          + (f"; {result.poor} views too small, blurred or turned away" if result.poor else "")
-          + (f"; {result.poor_faces} of the faces kept from a poor view only (marked poor)" if result.poor_faces else ""))
+    out = {
+        "video": str(args.video),
+        "video_id": result.video_id,
+        "frames": result.frames_read,
+        "frames_scanned": result.frames_scanned,
+        "faces": result.faces,
+        "faces_seen": result.seen,
+        "seconds": round(result.seconds, 2),
+        "frames_per_second": round(result.frames_per_second, 2),
+        "poor_faces": result.poor,
+        "kept_poor": result.poor_faces,
+    }
+    print(
+        json.dumps(out)
+        if args.json
+        else f"{args.video}: {result.faces} face(s) kept of {result.seen} seen in {result.frames_scanned} of "
+        f"{result.frames_read} frames (each face's most frontal view per half second; {result.seconds:.1f} s, "
+        f"{result.frames_per_second:.1f} scanned frames/s)"
+        + (f"; {result.poor} views too small, blurred or turned away" if result.poor else "")
+        + (f"; {result.poor_faces} of the faces kept from a poor view only (marked poor)" if result.poor_faces else "")
+    )
     return 0
 
 
@@ -143,14 +178,31 @@ def _scan_search(args: argparse.Namespace) -> int:
 
     fold = DEFAULT_FOLD if args.fold is None else args.fold
     with open_gallery(args, write=False) as g:
-        found = ScanLibrary(g).similar_to_photo(str(args.image), top=args.top, fold_distance=fold, within=args.within,
-                                                hide_poor=args.hide_poor)
-    rows: list[dict[str, Any]] = [{"box": list(box.as_tuple()), "poor": problems, "warning": poor_warning(problems),
-             "similar": [{"face_id": h.face.id, "video": h.face.video, "frame": h.face.frame,
-                          "time": round(h.face.time, 3), "box": list(h.face.box.as_tuple()),
-                          "distance": round(h.distance, 4), "count": h.count, "poor": h.face.poor,
-                          "folded": [f.id for f in h.folded]} for h in hits]}
-            for box, hits, problems in found]
+        found = ScanLibrary(g).similar_to_photo(
+            str(args.image), top=args.top, fold_distance=fold, within=args.within, hide_poor=args.hide_poor
+        )
+    rows: list[dict[str, Any]] = [
+        {
+            "box": list(box.as_tuple()),
+            "poor": problems,
+            "warning": poor_warning(problems),
+            "similar": [
+                {
+                    "face_id": h.face.id,
+                    "video": h.face.video,
+                    "frame": h.face.frame,
+                    "time": round(h.face.time, 3),
+                    "box": list(h.face.box.as_tuple()),
+                    "distance": round(h.distance, 4),
+                    "count": h.count,
+                    "poor": h.face.poor,
+                    "folded": [f.id for f in h.folded],
+                }
+                for h in hits
+            ],
+        }
+        for box, hits, problems in found
+    ]
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -187,8 +239,9 @@ def _eval(args: argparse.Namespace) -> int:
         with open_gallery(args, write=False) as g:
             report = evaluate_gallery(g.store, target_far=target)
     else:
-        photos = describe_folder(args.folder, Describer(), Detector(),
-                                 on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, args.json))
+        photos = describe_folder(
+            args.folder, Describer(), Detector(), on_progress=lambda i, n, f: progress_bar(i, n, Path(f).name, args.json)
+        )
         if not args.json:
             sys.stderr.write(f"\n{len(photos.images)} photos described in {photos.seconds:.1f} s\n")
         report = evaluate(photos, rounds=args.rounds, seed=args.seed, probes_per_person=args.probes, target_far=target)
@@ -205,6 +258,7 @@ def _eval(args: argparse.Namespace) -> int:
             data["csv"] = str(table)
         print(json.dumps(data))
     else:
-        print(report_text(report) + (f"\nplot saved to {saved}" if saved else "")
-              + (f"\ntable saved to {table}" if table else ""))
+        print(
+            report_text(report) + (f"\nplot saved to {saved}" if saved else "") + (f"\ntable saved to {table}" if table else "")
+        )
     return 0

@@ -1,11 +1,12 @@
 """`facegate visitors`: the unknown visitors grouped by face (core.door.visitors).
 
-    facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
-    facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
-    facegate visitors --enroll 8 Courier --confirm   # add to someone enrolled: the review queue's rule
-    facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
-    facegate visitors --retention-days 14      # change the retention period (default 30)
+facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
+facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
+facegate visitors --enroll 8 Courier --confirm   # add to someone enrolled: the review queue's rule
+facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
+facegate visitors --retention-days 14      # change the retention period (default 30)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,13 +22,20 @@ COMMANDS = ("visitors",)
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("visitors", parents=[common], help="unknown visitors grouped by face, with their visits")
-    p.add_argument("--enroll", nargs=2, metavar=("ID", "NAME"), default=None,
-                   help="enroll this visitor as NAME from all of their faces")
+    p.add_argument(
+        "--enroll", nargs=2, metavar=("ID", "NAME"), default=None, help="enroll this visitor as NAME from all of their faces"
+    )
     p.add_argument("--denied", action="store_true", help="with --enroll: known but not allowed through the door")
-    p.add_argument("--confirm", action="store_true",
-                   help="with --enroll to someone enrolled: the visitor is farther than the threshold, and you looked")
-    p.add_argument("--force", action="store_true",
-                   help="with --enroll to someone enrolled: as an admin, beyond the different-people distance")
+    p.add_argument(
+        "--confirm",
+        action="store_true",
+        help="with --enroll to someone enrolled: the visitor is farther than the threshold, and you looked",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --enroll to someone enrolled: as an admin, beyond the different-people distance",
+    )
     p.add_argument("--purge", action="store_true", help="delete never-enrolled visitors past the retention period")
     p.add_argument("--retention-days", type=float, default=None, help="keep never-enrolled visitors this long")
 
@@ -49,25 +57,42 @@ def run(args: argparse.Namespace) -> int:
                 raise FaceGateError(f"visitor id {visitor_id!r} is not a number (see `facegate visitors`)")
             number = int(visitor_id.lstrip("#"))
             try:
-                result = visitors.enroll(number, g, name, allowed=not args.denied, confirm=args.confirm,
-                                         force=args.force)
+                result = visitors.enroll(number, g, name, allowed=not args.denied, confirm=args.confirm, force=args.force)
             except Implausible as exc:
                 flag = "--confirm" if exc.needs == "confirm" else "--force"
-                raise FaceGateError(f"{exc}; to add them anyway: facegate visitors --enroll {number} "
-                                    f"{shlex.quote(exc.name)} {flag}") from None
-            say(args, {"visitor": int(visitor_id.lstrip("#")), "name": result.person.name,
-                       "added": len(result.sample_ids), "samples": result.person.sample_count},
+                raise FaceGateError(
+                    f"{exc}; to add them anyway: facegate visitors --enroll {number} {shlex.quote(exc.name)} {flag}"
+                ) from None
+            say(
+                args,
+                {
+                    "visitor": int(visitor_id.lstrip("#")),
+                    "name": result.person.name,
+                    "added": len(result.sample_ids),
+                    "samples": result.person.sample_count,
+                },
                 f"visitor #{visitor_id.lstrip('#')} enrolled as {result.person.name}: {len(result.sample_ids)} "
-                f"sample(s) added, {result.person.sample_count} in all")
+                f"sample(s) added, {result.person.sample_count} in all",
+            )
             return 0
         if args.purge or args.retention_days is not None:
             gone = visitors.purge()
             if args.purge:
-                say(args, {"deleted": gone, "retention_days": settings.retention_days},
-                    f"{gone} visitors not seen for {settings.retention_days:g} days deleted")
+                say(
+                    args,
+                    {"deleted": gone, "retention_days": settings.retention_days},
+                    f"{gone} visitors not seen for {settings.retention_days:g} days deleted",
+                )
                 return 0
         rows = [v.as_json() for v in visitors.all()]
-    say(args, rows, "\n".join(
-        f"#{r['id']:<5} first {r['first_seen'][:19]}  last {r['last_seen'][:19]}  {r['visits']:>4} visits"
-        f"{'  enrolled as ' + r['enrolled_as'] if r['enrolled_as'] else ''}" for r in rows) or "no unknown visitors")
+    say(
+        args,
+        rows,
+        "\n".join(
+            f"#{r['id']:<5} first {r['first_seen'][:19]}  last {r['last_seen'][:19]}  {r['visits']:>4} visits"
+            f"{'  enrolled as ' + r['enrolled_as'] if r['enrolled_as'] else ''}"
+            for r in rows
+        )
+        or "no unknown visitors",
+    )
     return 0

@@ -9,6 +9,7 @@ a small guard process (core.door.guard) that owns the port: it locks at start, t
 itself, and locks the moment its parent's pipe closes - even when the app is SIGKILLed while
 the door is open.
 """
+
 from __future__ import annotations
 
 import logging

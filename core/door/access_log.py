@@ -18,6 +18,7 @@ face carries the id of the visitor it was grouped into (core.door.visitors), in 
 that a spreadsheet would run as a formula (=, +, -, @) are written with a leading apostrophe,
 which read_csv() removes again.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,16 +35,43 @@ from core.errors import StoreError
 from core.gallery.store import inserted_id, now, pack, unpack
 
 if TYPE_CHECKING:
-
     from _typeshed import SupportsWrite
 
     from core.gallery.api import Gallery
     from core.gallery.store import Store
 
-CSV_COLUMNS = ("id", "time", "track", "person", "visitor", "verdict", "reason", "distance", "margin", "runner_up",
-               "runner_up_distance", "door", "not_this_person", "snapshot")
-_FIELDS = ("id", "time", "track", "person_id", "name", "verdict", "reason", "distance", "margin", "runner_up",
-           "runner_up_distance", "door", "not_this_person", "visitor_id")
+CSV_COLUMNS = (
+    "id",
+    "time",
+    "track",
+    "person",
+    "visitor",
+    "verdict",
+    "reason",
+    "distance",
+    "margin",
+    "runner_up",
+    "runner_up_distance",
+    "door",
+    "not_this_person",
+    "snapshot",
+)
+_FIELDS = (
+    "id",
+    "time",
+    "track",
+    "person_id",
+    "name",
+    "verdict",
+    "reason",
+    "distance",
+    "margin",
+    "runner_up",
+    "runner_up_distance",
+    "door",
+    "not_this_person",
+    "visitor_id",
+)
 log = logging.getLogger("facegate.door")  # every decision also goes to the log file (core.logs)
 _CSV_BEFORE_VISITORS = tuple(c for c in CSV_COLUMNS if c != "visitor")  # exports made before visitors were grouped
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -89,7 +117,7 @@ class AccessEvent:
     id: int | None = None
     not_this_person: bool = False
     has_snapshot: bool = False
-    visitor_id: int | None = None   # the unknown visitor this face was grouped into (core.door.visitors)
+    visitor_id: int | None = None  # the unknown visitor this face was grouped into (core.door.visitors)
     descriptor: np.ndarray | None = field(default=None, repr=False, compare=False)
     snapshot: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -125,18 +153,46 @@ class AccessLog:
                 "INSERT INTO access_events(time, track, person_id, name, verdict, reason, distance, margin, "
                 "runner_up, runner_up_distance, door, not_this_person, descriptor, snapshot, visitor_id) "
                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (event.time, event.track, event.person_id, event.name, event.verdict, event.reason,
-                 event.distance, event.margin, event.runner_up, event.runner_up_distance, event.door,
-                 int(event.not_this_person), descriptor, event.snapshot, event.visitor_id))
+                (
+                    event.time,
+                    event.track,
+                    event.person_id,
+                    event.name,
+                    event.verdict,
+                    event.reason,
+                    event.distance,
+                    event.margin,
+                    event.runner_up,
+                    event.runner_up_distance,
+                    event.door,
+                    int(event.not_this_person),
+                    descriptor,
+                    event.snapshot,
+                    event.visitor_id,
+                ),
+            )
             event.id = inserted_id(cur)
         event.has_snapshot = event.snapshot is not None
-        log.info("event %d: %s%s (%s)%s%s", event.id, event.verdict, f" {event.who}" if event.who else "", event.reason,
-                 "" if event.distance is None else f", distance {event.distance:.3f}",
-                 f", door {event.door}" if event.door else "")
+        log.info(
+            "event %d: %s%s (%s)%s%s",
+            event.id,
+            event.verdict,
+            f" {event.who}" if event.who else "",
+            event.reason,
+            "" if event.distance is None else f", distance {event.distance:.3f}",
+            f", door {event.door}" if event.door else "",
+        )
         return event.id
 
-    def events(self, since: str | None = None, until: str | None = None, person: str | None = None,
-               verdict: str | None = None, unknown: bool = False, limit: int | None = 1000) -> list[AccessEvent]:
+    def events(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        person: str | None = None,
+        verdict: str | None = None,
+        unknown: bool = False,
+        limit: int | None = 1000,
+    ) -> list[AccessEvent]:
         """Events newest first. ``since``/``until``: times in the stored form (stored_time() makes
         one from a local day or time; a UTC date works as is);
         ``person``: name, case-insensitive; ``verdict``: exact; ``unknown``: only unknown visitors."""
@@ -155,15 +211,19 @@ class AccessLog:
             params.append(verdict)
         if unknown:
             where.append("name IS NULL")
-        sql = (f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL FROM access_events"
-               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY time DESC, id DESC")
+        sql = (
+            f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL FROM access_events"
+            f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY time DESC, id DESC"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_event(row) for row in self.store.read(sql, params)]
 
     def event(self, event_id: int, with_blobs: bool = True) -> AccessEvent:
-        rows = self.store.read(f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL, descriptor, snapshot "
-                               "FROM access_events WHERE id = ?", (event_id,))
+        rows = self.store.read(
+            f"SELECT {', '.join(_FIELDS)}, snapshot IS NOT NULL, descriptor, snapshot FROM access_events WHERE id = ?",
+            (event_id,),
+        )
         if not rows:
             raise StoreError(f"no access event {event_id}")
         event = _event(rows[0][:-2])
@@ -197,8 +257,10 @@ class AccessLog:
         if event.descriptor is None:
             raise StoreError(f"event {event_id} kept no face descriptor; it cannot be marked")
         with self.store.write(f"marking event {event_id} as not {event.name}") as db:
-            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
-                       (event.person_id, pack(event.descriptor), event_id, now()))
+            db.execute(
+                "INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
+                (event.person_id, pack(event.descriptor), event_id, now()),
+            )
             db.execute("UPDATE access_events SET not_this_person = 1 WHERE id = ?", (event_id,))
         gallery.reload_negatives()
         event.not_this_person = True
@@ -206,10 +268,40 @@ class AccessLog:
 
 
 def _event(row: tuple) -> AccessEvent:
-    (id_, time, track, person_id, name, verdict, reason, distance, margin, runner_up, runner_up_distance,
-     door, not_this, visitor_id, has_snapshot) = row
-    return AccessEvent(verdict, name, person_id, reason, distance, margin, runner_up, runner_up_distance, door,
-                       track, time, id_, bool(not_this), bool(has_snapshot), visitor_id)
+    (
+        id_,
+        time,
+        track,
+        person_id,
+        name,
+        verdict,
+        reason,
+        distance,
+        margin,
+        runner_up,
+        runner_up_distance,
+        door,
+        not_this,
+        visitor_id,
+        has_snapshot,
+    ) = row
+    return AccessEvent(
+        verdict,
+        name,
+        person_id,
+        reason,
+        distance,
+        margin,
+        runner_up,
+        runner_up_distance,
+        door,
+        track,
+        time,
+        id_,
+        bool(not_this),
+        bool(has_snapshot),
+        visitor_id,
+    )
 
 
 def _cell(value: object) -> str:
@@ -227,9 +319,27 @@ def _write_csv(f: SupportsWrite[str], events: list[AccessEvent]) -> None:
     writer = csv.writer(f)
     writer.writerow(CSV_COLUMNS)
     for e in events:
-        writer.writerow([_cell(v) for v in (e.id, e.time, e.track, e.name, e.visitor_id, e.verdict, e.reason, e.distance,
-                                            e.margin, e.runner_up, e.runner_up_distance, e.door,
-                                            e.not_this_person, e.has_snapshot)])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    e.id,
+                    e.time,
+                    e.track,
+                    e.name,
+                    e.visitor_id,
+                    e.verdict,
+                    e.reason,
+                    e.distance,
+                    e.margin,
+                    e.runner_up,
+                    e.runner_up_distance,
+                    e.door,
+                    e.not_this_person,
+                    e.has_snapshot,
+                )
+            ]
+        )
 
 
 def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
@@ -250,10 +360,22 @@ def read_csv(source: str | Path | io.TextIOBase) -> list[AccessEvent]:
     def whole(v: str) -> int | None:
         return None if v == "" else int(v)
 
-    return [AccessEvent(verdict=text(r["verdict"]) or "", name=text(r["person"]), reason=text(r["reason"]) or "",
-                        distance=number(r["distance"]), margin=number(r["margin"]), runner_up=text(r["runner_up"]),
-                        runner_up_distance=number(r["runner_up_distance"]), door=text(r["door"]) or "",
-                        track=whole(r["track"]), time=r["time"], id=int(r["id"]),
-                        not_this_person=r["not_this_person"] == "1", has_snapshot=r["snapshot"] == "1",
-                        visitor_id=whole(r.get("visitor", "")))
-            for r in reader]
+    return [
+        AccessEvent(
+            verdict=text(r["verdict"]) or "",
+            name=text(r["person"]),
+            reason=text(r["reason"]) or "",
+            distance=number(r["distance"]),
+            margin=number(r["margin"]),
+            runner_up=text(r["runner_up"]),
+            runner_up_distance=number(r["runner_up_distance"]),
+            door=text(r["door"]) or "",
+            track=whole(r["track"]),
+            time=r["time"],
+            id=int(r["id"]),
+            not_this_person=r["not_this_person"] == "1",
+            has_snapshot=r["snapshot"] == "1",
+            visitor_id=whole(r.get("visitor", "")),
+        )
+        for r in reader
+    ]

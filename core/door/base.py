@@ -10,6 +10,7 @@ log records them) and to the ``facegate.door`` logger.
 A driver (core.door.drivers) only says how to switch: ``switch_open``, ``switch_locked`` and
 ``release``; the guard process (core.door.guard) calls the same three.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -45,16 +46,16 @@ class DoorSettings(StoredSettings):
     driver: str = "simulated"
     pulse_seconds: float = 3.0
     cooldown_seconds: float = 5.0
-    guard: bool = True              # real drivers run inside the fail-secure guard process
+    guard: bool = True  # real drivers run inside the fail-secure guard process
     serial_port: str = ""
     serial_baud: int = 9600
-    serial_on: str = LCUS_ON        # hex bytes, spaces allowed
+    serial_on: str = LCUS_ON  # hex bytes, spaces allowed
     serial_off: str = LCUS_OFF
     http_unlock_url: str = ""
-    http_lock_url: str = ""         # empty: the lock relocks itself (most smart locks' "pulse" mode)
+    http_lock_url: str = ""  # empty: the lock relocks itself (most smart locks' "pulse" mode)
     http_method: str = "POST"
     http_body: str = ""
-    http_headers: str = ""          # "Name: value" per line
+    http_headers: str = ""  # "Name: value" per line
     http_timeout: float = 3.0
     command_unlock: str = ""
     command_lock: str = ""

@@ -32,6 +32,7 @@ Plugs into core.live.loop.LiveRecognizer as its ``decider``; update() runs on th
 the access log is written by a small writer thread of the DoorDecider: the frame thread only copies
 the face; the snapshot JPEG and the SQLite commit (an fsync) happen there.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,8 +76,8 @@ NO_LIVENESS = "No liveness"
 DOOR_ERROR = "Door error"
 MANUAL_UNLOCK = "Manual unlock"
 FINAL = (GRANTED, DENIED, DENIED_SCHEDULE)
-VISIT_DESCRIPTORS = 5      # kept per visit, to group an unknown face with its earlier visits
-PURGE_EVERY = 3600.0       # s between two deletions of old visitors' snapshots (core.door.visitors)
+VISIT_DESCRIPTORS = 5  # kept per visit, to group an unknown face with its earlier visits
+PURGE_EVERY = 3600.0  # s between two deletions of old visitors' snapshots (core.door.visitors)
 
 
 @dataclass
@@ -87,27 +88,27 @@ class DecisionSettings(StoredSettings):
 
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
-    agree: int = 3                 # identifications (~3 frames apart) that must name the same person...
-    within: int = 5                # ...among the visit's last `within` (none naming anyone else)
-    revisit_after: float = 10.0    # s out of sight before a person let in can be let in again
-    unknown_after: int = 3         # identifications naming nobody before a face is logged Unknown
-    liveness: bool = True          # require a blink or head turn before unlocking
+    agree: int = 3  # identifications (~3 frames apart) that must name the same person...
+    within: int = 5  # ...among the visit's last `within` (none naming anyone else)
+    revisit_after: float = 10.0  # s out of sight before a person let in can be let in again
+    unknown_after: int = 3  # identifications naming nobody before a face is logged Unknown
+    liveness: bool = True  # require a blink or head turn before unlocking
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.5       # both eyes under this fraction of open...
-    blink_frames: int = 2          # ...for this many frames in a row
-    turn_parallax: float = 0.35    # the nose tip's parallax against the face's homography (eye distances)
-    turn_bump: float = 0.10        # the tip out of both half-face planes (a folded sheet has none)
-    turn_frames: int = 10          # frames that must show both
-    strict_turn: bool = False      # a turn must also slide the outline and bend the midline
-                                   # (core.vision.liveness.FOLD_CUES): refuses the folded sheets
-                                   # dlib sees as a head, but a turn passes ~1.4 s later
+    blink_ratio: float = 0.5  # both eyes under this fraction of open...
+    blink_frames: int = 2  # ...for this many frames in a row
+    turn_parallax: float = 0.35  # the nose tip's parallax against the face's homography (eye distances)
+    turn_bump: float = 0.10  # the tip out of both half-face planes (a folded sheet has none)
+    turn_frames: int = 10  # frames that must show both
+    strict_turn: bool = False  # a turn must also slide the outline and bend the midline
+    # (core.vision.liveness.FOLD_CUES): refuses the folded sheets
+    # dlib sees as a head, but a turn passes ~1.4 s later
     #: the screen and print check (core.vision.texture), part of the liveness check: "off",
     #: "advisory" (its verdict is logged, it never refuses) or "required"
     screen_check: str = "advisory"
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
-    snapshot_size: int = 160       # px, square JPEG in the access log
+    snapshot_size: int = 160  # px, square JPEG in the access log
 
     def check(self) -> None:
         if not 0 < self.threshold < 2:
@@ -128,12 +129,20 @@ class DecisionSettings(StoredSettings):
             raise ValueError(f"screen and print check {self.screen_check!r}: choose one of {', '.join(MODES)}")
 
     def liveness_settings(self) -> LivenessSettings:
-        return LivenessSettings(blink=self.blink, head_turn=self.head_turn, blink_ratio=self.blink_ratio,
-                                blink_frames=self.blink_frames, parallax=self.turn_parallax, bump=self.turn_bump,
-                                turn_frames=self.turn_frames, min_face=self.liveness_min_face,
-                                window=self.liveness_window, texture=self.screen_check,
-                                outline=FOLD_CUES["outline"] if self.strict_turn else 0.0,
-                                midline=FOLD_CUES["midline"] if self.strict_turn else 0.0)
+        return LivenessSettings(
+            blink=self.blink,
+            head_turn=self.head_turn,
+            blink_ratio=self.blink_ratio,
+            blink_frames=self.blink_frames,
+            parallax=self.turn_parallax,
+            bump=self.turn_bump,
+            turn_frames=self.turn_frames,
+            min_face=self.liveness_min_face,
+            window=self.liveness_window,
+            texture=self.screen_check,
+            outline=FOLD_CUES["outline"] if self.strict_turn else 0.0,
+            midline=FOLD_CUES["midline"] if self.strict_turn else 0.0,
+        )
 
 
 @dataclass
@@ -147,9 +156,9 @@ class Decision:
     person_id: int | None = None
     distance: float | None = None
     margin: float | None = None
-    door: str = ""                 # the door's answer to an unlock: 'unlocking', 'cooldown (…)', 'error: …'
+    door: str = ""  # the door's answer to an unlock: 'unlocking', 'cooldown (…)', 'error: …'
     final: bool = False
-    liveness: str = ""             # the cue that passed ("turned: parallax 0.31"), or what is still awaited
+    liveness: str = ""  # the cue that passed ("turned: parallax 0.31"), or what is still awaited
 
 
 @dataclass
@@ -157,8 +166,8 @@ class _Visit:
     track: int
     decision: Decision
     last_match: Match | None = None
-    face: tuple[np.ndarray, Box] | None = None   # a padded crop of the latest identified frame
-    descriptor: np.ndarray | None = None          # that frame's descriptor, from the worker process
+    face: tuple[np.ndarray, Box] | None = None  # a padded crop of the latest identified frame
+    descriptor: np.ndarray | None = None  # that frame's descriptor, from the worker process
     descriptors: list[np.ndarray] = field(default_factory=list)  # the visit's latest few: how an unknown face is grouped
     liveness: LivenessCheck | None = None
     logged: bool = False
@@ -179,10 +188,18 @@ class _Pending:
 class DoorDecider:
     """Turns each track's identifications into a door decision; owns the one-unlock-per-visit rule."""
 
-    def __init__(self, gallery: Gallery, door: Door | None = None, settings: DecisionSettings | None = None,
-                 access_log: EventRecorder | None = None, clock: Callable[[], datetime] = datetime.now,
-                 visitors: Visitors | None = None, recent: RecentFaces | None = None,
-                 keep_faces: bool = True, inline_texture: bool = False) -> None:
+    def __init__(
+        self,
+        gallery: Gallery,
+        door: Door | None = None,
+        settings: DecisionSettings | None = None,
+        access_log: EventRecorder | None = None,
+        clock: Callable[[], datetime] = datetime.now,
+        visitors: Visitors | None = None,
+        recent: RecentFaces | None = None,
+        keep_faces: bool = True,
+        inline_texture: bool = False,
+    ) -> None:
         """``keep_faces`` False is a dry run (``facegate replay`` without --log, with an in-memory
         ``access_log``): unknown faces are not grouped into visitors, no face joins the review
         queue and no old visitor is purged, so nothing is written to the gallery. ``inline_texture``
@@ -221,8 +238,15 @@ class DoorDecider:
             door.add_listener(self._door_changed)
 
     # -- the hook -------------------------------------------------------------------------------
-    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
-               descriptor: np.ndarray | None = None) -> Decision:
+    def update(
+        self,
+        track_id: int,
+        matches: list[Match],
+        rgb: np.ndarray,
+        box: Box,
+        timestamp: float,
+        descriptor: np.ndarray | None = None,
+    ) -> Decision:
         """``descriptor``: the one behind the newest match, logged so "not this person" can mark the
         face later. It comes from the caller (the live loop's worker process): computing it here
         would hold the GUI process's GIL for ~15 ms, and loading the model for half a second."""
@@ -234,7 +258,7 @@ class DoorDecider:
             visit.face = _padded(rgb, box)
             visit.descriptor = descriptor
             if descriptor is not None:
-                visit.descriptors = [*visit.descriptors[-(VISIT_DESCRIPTORS - 1):], descriptor]
+                visit.descriptors = [*visit.descriptors[-(VISIT_DESCRIPTORS - 1) :], descriptor]
         visit.matches = matches
         if not visit.decision.final:
             # watched from the face's arrival, every frame until the verdict: a head turns as it
@@ -261,7 +285,7 @@ class DoorDecider:
         if visit is None or visit.logged or not visit.matches:
             return
         d = visit.decision
-        judged = [self._judged(m) for m in visit.matches[-self.settings.unknown_after:]]
+        judged = [self._judged(m) for m in visit.matches[-self.settings.unknown_after :]]
         if d.verdict == UNSURE and self._nobody(judged):  # left before unknown_after, matching no one
             d = replace(d, verdict=UNKNOWN, reason=judged[-1].reason)
         verdict = {CHECKING_LIVENESS: NO_LIVENESS, IDENTIFYING: UNSURE}.get(d.verdict, d.verdict)
@@ -282,15 +306,15 @@ class DoorDecider:
         track = visit.track
         if not matches:
             return Decision(track, None, IDENTIFYING, "waiting for the first identification")
-        recent = [self._judged(m) for m in matches[-max(s.within, s.unknown_after):]]
+        recent = [self._judged(m) for m in matches[-max(s.within, s.unknown_after) :]]
         last = recent[-1]
         if last.matched:
             self._still_here(last.person_id, ts)
-        window = recent[-s.within:]
+        window = recent[-s.within :]
         agreeing, rivals = self._agreeing(window)
         if len(agreeing) >= s.agree and not rivals:
             return self._for_person(visit, agreeing, alive, ts)
-        nobody = recent[-s.unknown_after:]
+        nobody = recent[-s.unknown_after :]
         if len(nobody) == s.unknown_after and self._nobody(nobody):
             decision = Decision(track, None, UNKNOWN, last.reason, None, last.distance, last.margin)
             if not visit.logged:
@@ -298,8 +322,15 @@ class DoorDecider:
             return decision
         if agreeing and not rivals and len(window) < s.within:
             lead = agreeing[-1]
-            return Decision(track, lead.name, IDENTIFYING, f"{len(agreeing)} of {s.agree} identifications of "
-                            f"{lead.name} so far", lead.person_id, lead.distance, lead.margin)
+            return Decision(
+                track,
+                lead.name,
+                IDENTIFYING,
+                f"{len(agreeing)} of {s.agree} identifications of {lead.name} so far",
+                lead.person_id,
+                lead.distance,
+                lead.margin,
+            )
         if rivals:
             names = sorted({m.name for m in agreeing if m.name} | rivals)
             why = f"identifications disagree ({', '.join(names)})"
@@ -316,8 +347,11 @@ class DoorDecider:
         if not named:
             return [], set()
         lead = named[-1].person_id
-        rivals = {m.candidates[0].name for m in window if m.candidates and m.candidates[0].person_id != lead
-                  and m.candidates[0].distance <= self.settings.threshold}
+        rivals = {
+            m.candidates[0].name
+            for m in window
+            if m.candidates and m.candidates[0].person_id != lead and m.candidates[0].distance <= self.settings.threshold
+        }
         return [m for m in named if m.person_id == lead], rivals
 
     def _for_person(self, visit: _Visit, agreeing: list[Match], alive: LivenessResult | None, ts: float) -> Decision:
@@ -325,10 +359,10 @@ class DoorDecider:
         latest = agreeing[-1]
         worst = max(m.distance for m in agreeing if m.distance is not None)  # all of them: they matched
         margins = [m.margin for m in agreeing if m.margin is not None]
-        evidence = (f"{len(agreeing)} of the last {s.within} identifications agree, distance ≤ {worst:.3f}"
-                    + (f", margin ≥ {min(margins):.3f}" if margins else ", no other person to compare"))
-        base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst,
-                        min(margins) if margins else None)
+        evidence = f"{len(agreeing)} of the last {s.within} identifications agree, distance ≤ {worst:.3f}" + (
+            f", margin ≥ {min(margins):.3f}" if margins else ", no other person to compare"
+        )
+        base = Decision(visit.track, latest.name, UNSURE, evidence, latest.person_id, worst, min(margins) if margins else None)
         assert latest.person_id is not None  # they matched: each names a person
         try:
             person = self.gallery.store.person(latest.person_id)  # fresh: 'allowed' may have just changed
@@ -378,11 +412,26 @@ class DoorDecider:
         visit.logged = True
         last = visit.last_match
         runner = last.candidates[1] if last and len(last.candidates) > 1 else None
-        self._queue(AccessEvent(decision.verdict, decision.person, decision.person_id, decision.reason,
-                                decision.distance, decision.margin, runner.name if runner else None,
-                                runner.distance if runner else None, decision.door, visit.track),
-                    _Pending(visit.face, visit.descriptor, visit.descriptors if decision.verdict == UNKNOWN else None,
-                             last.candidates if last else []))
+        self._queue(
+            AccessEvent(
+                decision.verdict,
+                decision.person,
+                decision.person_id,
+                decision.reason,
+                decision.distance,
+                decision.margin,
+                runner.name if runner else None,
+                runner.distance if runner else None,
+                decision.door,
+                visit.track,
+            ),
+            _Pending(
+                visit.face,
+                visit.descriptor,
+                visit.descriptors if decision.verdict == UNKNOWN else None,
+                last.candidates if last else [],
+            ),
+        )
         return decision
 
     def note(self, verdict: str, reason: str, door: str = "") -> None:
@@ -434,9 +483,14 @@ class DoorDecider:
         assert pending.face is not None and pending.descriptor is not None
         try:
             region, rel = pending.face
-            chip, points = self.gallery.describer.chip(region, rel)   # 5-point landmarks: ~1 ms
-            self.recent.record(event, pending.descriptor, measure(chip, rel, None, points), pending.candidates,
-                               live_grant=event.verdict == GRANTED)
+            chip, points = self.gallery.describer.chip(region, rel)  # 5-point landmarks: ~1 ms
+            self.recent.record(
+                event,
+                pending.descriptor,
+                measure(chip, rel, None, points),
+                pending.candidates,
+                live_grant=event.verdict == GRANTED,
+            )
         except Exception:
             log.exception("queueing the face for review failed")
 
@@ -477,5 +531,4 @@ def _padded(rgb: np.ndarray, box: Box, pad: float = 0.5) -> tuple[np.ndarray, Bo
     """A copy of the face with room around it, and the box inside that copy: enough to make a
     snapshot and a descriptor later without keeping the whole frame."""
     outer = box.padded(int(box.width * pad), int(box.height * pad)).clipped(rgb.shape)
-    return outer.cut(rgb).copy(), Box(box.left - outer.left, box.top - outer.top,
-                                      box.right - outer.left, box.bottom - outer.top)
+    return outer.cut(rgb).copy(), Box(box.left - outer.left, box.top - outer.top, box.right - outer.left, box.bottom - outer.top)

@@ -3,6 +3,7 @@
 Each says only how to switch (``switch_open``, ``switch_locked``, ``release``); pulses, cooldown
 and fail-secure locking are core.door.base's Door.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,15 @@ class SerialRelay(Door):
 
     driver = "serial"
 
-    def __init__(self, port: str, baud: int = 9600, on: bytes = hex_bytes(LCUS_ON),
-                 off: bytes = hex_bytes(LCUS_OFF), pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        port: str,
+        baud: int = 9600,
+        on: bytes = hex_bytes(LCUS_ON),
+        off: bytes = hex_bytes(LCUS_OFF),
+        pulse_seconds: float = 3.0,
+        cooldown_seconds: float = 5.0,
+    ) -> None:
         super().__init__(pulse_seconds, cooldown_seconds)
         self.port, self.baud, self.on, self.off = port, baud, on, off
         self._serial: Any = None  # a serial.Serial once opened (pyserial is imported only when used)
@@ -74,9 +82,17 @@ class HttpDoor(Door):
 
     driver = "http"
 
-    def __init__(self, unlock_url: str, lock_url: str = "", method: str = "POST", body: str = "",
-                 headers: dict[str, str] | None = None, timeout: float = 3.0,
-                 pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        unlock_url: str,
+        lock_url: str = "",
+        method: str = "POST",
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        timeout: float = 3.0,
+        pulse_seconds: float = 3.0,
+        cooldown_seconds: float = 5.0,
+    ) -> None:
         super().__init__(pulse_seconds, cooldown_seconds)
         self.unlock_url, self.lock_url = unlock_url, lock_url
         self.method, self.body, self.headers, self.timeout = method.upper(), body, headers or {}, timeout
@@ -105,8 +121,9 @@ class CommandDoor(Door):
 
     driver = "command"
 
-    def __init__(self, unlock: str, lock: str = "", timeout: float = 5.0,
-                 pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0) -> None:
+    def __init__(
+        self, unlock: str, lock: str = "", timeout: float = 5.0, pulse_seconds: float = 3.0, cooldown_seconds: float = 5.0
+    ) -> None:
         super().__init__(pulse_seconds, cooldown_seconds)
         self.unlock_command, self.lock_command, self.timeout = unlock, lock, timeout
 
@@ -134,11 +151,19 @@ def build_driver(settings: DoorSettings) -> Door:
     settings.check()
     timing = {"pulse_seconds": settings.pulse_seconds, "cooldown_seconds": settings.cooldown_seconds}
     if settings.driver == "serial":
-        return SerialRelay(settings.serial_port, settings.serial_baud, hex_bytes(settings.serial_on),
-                           hex_bytes(settings.serial_off), **timing)
+        return SerialRelay(
+            settings.serial_port, settings.serial_baud, hex_bytes(settings.serial_on), hex_bytes(settings.serial_off), **timing
+        )
     if settings.driver == "http":
-        return HttpDoor(settings.http_unlock_url, settings.http_lock_url, settings.http_method, settings.http_body,
-                        parse_headers(settings.http_headers), settings.http_timeout, **timing)
+        return HttpDoor(
+            settings.http_unlock_url,
+            settings.http_lock_url,
+            settings.http_method,
+            settings.http_body,
+            parse_headers(settings.http_headers),
+            settings.http_timeout,
+            **timing,
+        )
     if settings.driver == "command":
         return CommandDoor(settings.command_unlock, settings.command_lock, settings.command_timeout, **timing)
     return SimulatedDoor(**timing)

@@ -1,5 +1,6 @@
 """Where door events go out (EventSettings, stored in the gallery) and the event types: shared by
 core.door.events (the publisher) and core.door.mqtt (the broker and Home Assistant)."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,16 @@ from core.door.decide import (
 from core.gallery.stored_settings import StoredSettings
 
 #: verdict in the access log -> the event's ``type``
-TYPES = {GRANTED: "granted", DENIED: "denied", DENIED_SCHEDULE: "denied", UNKNOWN: "unknown", UNSURE: "unsure",
-         NO_LIVENESS: "unsure", DOOR_ERROR: "door_error", MANUAL_UNLOCK: "manual_unlock"}
+TYPES = {
+    GRANTED: "granted",
+    DENIED: "denied",
+    DENIED_SCHEDULE: "denied",
+    UNKNOWN: "unknown",
+    UNSURE: "unsure",
+    NO_LIVENESS: "unsure",
+    DOOR_ERROR: "door_error",
+    MANUAL_UNLOCK: "manual_unlock",
+}
 EVENT_TYPES = sorted(set(TYPES.values()))
 
 
@@ -30,18 +39,18 @@ class EventSettings(StoredSettings):
 
     KEY: ClassVar[str] = "events"
 
-    door_name: str = "Front door"     # the Home Assistant device's name; its ids are made from it
+    door_name: str = "Front door"  # the Home Assistant device's name; its ids are made from it
     mqtt_host: str = ""
     mqtt_port: int = 1883
     mqtt_username: str = ""
     mqtt_password: str = ""
-    mqtt_topic: str = ""              # base topic; empty: facegate/<door name as an id>
-    mqtt_discovery: bool = True       # announce the entities to Home Assistant
+    mqtt_topic: str = ""  # base topic; empty: facegate/<door name as an id>
+    mqtt_discovery: bool = True  # announce the entities to Home Assistant
     discovery_prefix: str = "homeassistant"
     webhook_url: str = ""
-    webhook_timeout: float = 5.0      # s for one POST before it counts as failed and is retried
-    send_snapshots: bool = True       # the face snapshot: MQTT image topic, base64 in the webhook body
-    queue_size: int = 200             # events kept per output while it is down
+    webhook_timeout: float = 5.0  # s for one POST before it counts as failed and is retried
+    send_snapshots: bool = True  # the face snapshot: MQTT image topic, base64 in the webhook body
+    queue_size: int = 200  # events kept per output while it is down
 
     def check(self) -> None:
         if not slug(self.door_name):

@@ -27,6 +27,7 @@ failed), manual_unlock (core.door.event_settings.TYPES). The
 webhook body also has ``snapshot_jpeg``: the face snapshot as base64 JPEG (when it has one and
 ``send_snapshots`` is on).
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,13 +46,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.events")
 
+
 def payload(event: AccessEvent, door_name: str) -> dict[str, Any]:
     """The documented JSON object for one access-log event (see the module docstring)."""
-    return {"event_id": event.id, "time": event.time, "door": door_name,
-            "type": TYPES.get(event.verdict, slug(event.verdict)), "verdict": event.verdict,
-            "person": event.name, "person_id": event.person_id, "visitor": event.visitor_id,
-            "reason": event.reason, "distance": event.distance, "margin": event.margin,
-            "door_answer": event.door, "track": event.track, "has_snapshot": event.snapshot is not None}
+    return {
+        "event_id": event.id,
+        "time": event.time,
+        "door": door_name,
+        "type": TYPES.get(event.verdict, slug(event.verdict)),
+        "verdict": event.verdict,
+        "person": event.name,
+        "person_id": event.person_id,
+        "visitor": event.visitor_id,
+        "reason": event.reason,
+        "distance": event.distance,
+        "margin": event.margin,
+        "door_answer": event.door,
+        "track": event.track,
+        "has_snapshot": event.snapshot is not None,
+    }
 
 
 class EventPublisher:
@@ -83,8 +96,11 @@ class EventPublisher:
             if box.name == "mqtt" and self._mqtt is not None:
                 box.put(self._mqtt.messages(body, event.snapshot if self.settings.send_snapshots else None))
             else:
-                box.put(body if event.snapshot is None or not self.settings.send_snapshots else
-                        {**body, "snapshot_jpeg": base64.b64encode(event.snapshot).decode("ascii")})
+                box.put(
+                    body
+                    if event.snapshot is None or not self.settings.send_snapshots
+                    else {**body, "snapshot_jpeg": base64.b64encode(event.snapshot).decode("ascii")}
+                )
 
     def door_changed(self, status: DoorStatus) -> None:
         """A door listener (core.door.base.DoorStatus): the lock's state for Home Assistant."""
@@ -106,8 +122,12 @@ class EventPublisher:
             self._mqtt.close()
 
     def _post(self, body: dict) -> None:
-        request = urllib.request.Request(self.settings.webhook_url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", "User-Agent": "FaceGate"})
+        request = urllib.request.Request(
+            self.settings.webhook_url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "FaceGate"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.settings.webhook_timeout) as answer:
                 answer.read()

@@ -14,6 +14,7 @@ the port instead of the app. It
 Started as a core.processes.ChildProcess (spawned, like the descriptor worker), so it also works
 in the frozen app through main.py's freeze_support().
 """
+
 from __future__ import annotations
 
 import signal
@@ -46,13 +47,13 @@ def _serve(conn: Connection, settings_json: str) -> None:
                 ready = conn.poll(wait)
             except (EOFError, OSError):
                 return
-            if not ready:                       # the pulse ran out before the app said lock
+            if not ready:  # the pulse ran out before the app said lock
                 deadline = None
                 _attempt(driver.switch_locked)
                 continue
             try:
                 command = conn.recv()
-            except (EOFError, OSError):         # the app is gone
+            except (EOFError, OSError):  # the app is gone
                 return
             if command is None:
                 return

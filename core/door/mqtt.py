@@ -25,6 +25,7 @@ All network work happens on the caller's thread (the events outbox's): connect, 
 QoS 1 and wait for the broker's acknowledgement. Any failure drops the connection (and paho's
 own copies of unsent messages), so the outbox's retry is the only one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.events")
 
-Message = tuple[str, Any, bool]   # topic, payload, retain
+Message = tuple[str, Any, bool]  # topic, payload, retain
 
 
 class MqttSink:
@@ -56,7 +57,7 @@ class MqttSink:
         self.base = settings.base_topic
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
-        self._answered = threading.Event()   # the broker's CONNACK came, good or not
+        self._answered = threading.Event()  # the broker's CONNACK came, good or not
         self._refused: str | None = None
 
     # -- what to send ----------------------------------------------------------------------------
@@ -65,8 +66,10 @@ class MqttSink:
         b = self.base
         text = json.dumps(body)
         person = body["person"] or ("Unknown visitor" if body["type"] == "unknown" else "-")
-        out: list[Message] = [(f"{b}/decision", text, False),
-                              (f"{b}/event", json.dumps({"event_type": body["type"], **body}), False)]
+        out: list[Message] = [
+            (f"{b}/decision", text, False),
+            (f"{b}/event", json.dumps({"event_type": body["type"], **body}), False),
+        ]
         if body["type"] == "unknown":
             out.append((f"{b}/unknown", json.dumps({"event_type": "unknown", **body}), False))
         if body["type"] not in ("door_error", "manual_unlock"):
@@ -81,22 +84,39 @@ class MqttSink:
     def discovery(self) -> list[Message]:
         """Home Assistant's discovery configs for this door's entities."""
         s, b, node = self.settings, self.base, self.settings.node_id
-        device = {"identifiers": [node], "name": f"FaceGate {s.door_name}", "manufacturer": "FaceGate",
-                  "model": "face-recognition door"}
+        device = {
+            "identifiers": [node],
+            "name": f"FaceGate {s.door_name}",
+            "manufacturer": "FaceGate",
+            "model": "face-recognition door",
+        }
         common = {"availability_topic": f"{b}/availability", "device": device}
         entities: dict[tuple[str, str], dict[str, Any]] = {
-            ("binary_sensor", "lock"): {"name": "Lock", "device_class": "lock", "state_topic": f"{b}/lock",
-                                        "payload_on": "ON", "payload_off": "OFF"},
-            ("sensor", "last_person"): {"name": "Last person", "icon": "mdi:account", "state_topic": f"{b}/last_person",
-                                        "json_attributes_topic": f"{b}/last_person/attrs"},
+            ("binary_sensor", "lock"): {
+                "name": "Lock",
+                "device_class": "lock",
+                "state_topic": f"{b}/lock",
+                "payload_on": "ON",
+                "payload_off": "OFF",
+            },
+            ("sensor", "last_person"): {
+                "name": "Last person",
+                "icon": "mdi:account",
+                "state_topic": f"{b}/last_person",
+                "json_attributes_topic": f"{b}/last_person/attrs",
+            },
             ("event", "decision"): {"name": "Decision", "state_topic": f"{b}/event", "event_types": EVENT_TYPES},
-            ("event", "unknown_visitor"): {"name": "Unknown visitor", "state_topic": f"{b}/unknown",
-                                           "event_types": ["unknown"]},
+            ("event", "unknown_visitor"): {"name": "Unknown visitor", "state_topic": f"{b}/unknown", "event_types": ["unknown"]},
             ("image", "snapshot"): {"name": "Snapshot", "image_topic": f"{b}/snapshot", "content_type": "image/jpeg"},
         }
-        return [(f"{s.discovery_prefix}/{component}/{node}/{obj}/config",
-                 json.dumps({**config, **common, "unique_id": f"{node}_{obj}", "object_id": f"{node}_{obj}"}), True)
-                for (component, obj), config in entities.items()]
+        return [
+            (
+                f"{s.discovery_prefix}/{component}/{node}/{obj}/config",
+                json.dumps({**config, **common, "unique_id": f"{node}_{obj}", "object_id": f"{node}_{obj}"}),
+                True,
+            )
+            for (component, obj), config in entities.items()
+        ]
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, messages: list[Message]) -> None:
@@ -122,8 +142,7 @@ class MqttSink:
             return self._client
         self._drop()
         s = self.settings
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{s.node_id}-{os.getpid()}",
-                             reconnect_on_failure=False)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{s.node_id}-{os.getpid()}", reconnect_on_failure=False)
         if s.mqtt_username:
             client.username_pw_set(s.mqtt_username, s.mqtt_password or None)
         client.will_set(f"{self.base}/availability", "offline", qos=1, retain=True)
@@ -147,7 +166,14 @@ class MqttSink:
         log.info("MQTT: connected to %s as %s", self._where(), s.node_id)
         return client
 
-    def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason_code: ReasonCode, _properties: Properties | None) -> None:
+    def _on_connect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             self._refused = f"MQTT broker {self._where()} refused the connection: {reason_code}"
         else:

@@ -8,6 +8,7 @@ The thread delivers the head of the queue; when delivery fails it keeps the item
 failure once (and the recovery), and tries again after a pause that doubles up to
 ``retry_max`` seconds. ``status()`` says how it goes, for the window and the CLI.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,9 @@ class OutboxStatus:
 class Outbox:
     """Deliver items one by one on a thread of its own, oldest first, retrying the head."""
 
-    def __init__(self, name: str, deliver: Callable[[Any], None], capacity: int = 200,
-                 retry_first: float = 0.5, retry_max: float = 30.0) -> None:
+    def __init__(
+        self, name: str, deliver: Callable[[Any], None], capacity: int = 200, retry_first: float = 0.5, retry_max: float = 30.0
+    ) -> None:
         if capacity < 1:
             raise ValueError("an outbox needs room for at least one item")
         self.name = name

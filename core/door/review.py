@@ -34,6 +34,7 @@ at least ``learn_min_spread`` from their nearest own sample, still within the th
 ``learn_per_week`` per person in 7 days. Learned samples are marked (their source starts with
 "learned") and undone one by one (undo).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,10 +56,9 @@ from core.records import Candidate, Quality
 from core.vision.quality import problems
 
 log = logging.getLogger("facegate.review")
-LEARNED = "learned"   # the start of a learned sample's source
-REVIEW = "review"     # the start of the source of a sample an operator added from the queue
-_FIELDS = ("id, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, "
-           "sample_id")
+LEARNED = "learned"  # the start of a learned sample's source
+REVIEW = "review"  # the start of the source of a sample an operator added from the queue
+_FIELDS = "id, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, sample_id"
 
 
 class Refused(FaceGateError):
@@ -76,7 +76,7 @@ class Implausible(Refused):
 
     @property
     def needs(self) -> str:
-        """"confirm" (an operator's look) or "force" (an admin)."""
+        """ "confirm" (an operator's look) or "force" (an admin)."""
         return "confirm" if self.plausible.level == CONFIRM else "force"
 
 
@@ -86,11 +86,11 @@ class ReviewSettings(StoredSettings):
 
     KEY: ClassVar[str] = "review"
 
-    keep: int = 500                 # faces kept in the queue (the oldest go first)
+    keep: int = 500  # faces kept in the queue (the oldest go first)
     learning: bool = False
-    learn_per_week: int = 3         # learned samples per person in any 7 days
-    learn_min_spread: float = 0.2   # from the person's nearest own sample: a condition they lack
-    learn_min_margin: float = 0.1   # nearer them than anyone else, by at least this
+    learn_per_week: int = 3  # learned samples per person in any 7 days
+    learn_min_spread: float = 0.2  # from the person's nearest own sample: a condition they lack
+    learn_min_margin: float = 0.1  # nearer them than anyone else, by at least this
 
     def check(self) -> None:
         if self.keep < 1:
@@ -111,16 +111,27 @@ class RecentFace:
     person_id: int | None
     quality: Quality
     nearest: list[tuple[str, float]]
-    status: str                      # new, added, not, enrolled, dismissed, learned, undone
+    status: str  # new, added, not, enrolled, dismissed, learned, undone
     outcome: str = ""
     sample_id: int | None = None
 
     def as_json(self) -> dict:
-        return {"id": self.id, "time": self.time, "event": self.event_id, "verdict": self.verdict, "person": self.name,
-                "nearest": [{"name": n, "distance": round(d, 4)} for n, d in self.nearest],
-                "quality": {"sharpness": round(self.quality.sharpness, 1), "size": self.quality.size,
-                            "yaw": round(self.quality.yaw, 1), "problems": problems(self.quality)},
-                "status": self.status, "outcome": self.outcome}
+        return {
+            "id": self.id,
+            "time": self.time,
+            "event": self.event_id,
+            "verdict": self.verdict,
+            "person": self.name,
+            "nearest": [{"name": n, "distance": round(d, 4)} for n, d in self.nearest],
+            "quality": {
+                "sharpness": round(self.quality.sharpness, 1),
+                "size": self.quality.size,
+                "yaw": round(self.quality.yaw, 1),
+                "problems": problems(self.quality),
+            },
+            "status": self.status,
+            "outcome": self.outcome,
+        }
 
 
 class RecentFaces:
@@ -133,17 +144,31 @@ class RecentFaces:
         self.on_learned: list[Callable[[int], None]] = []  # called with the sample id, from the writer thread
 
     # -- filling ----------------------------------------------------------------------------------
-    def record(self, event: AccessEvent, descriptor: np.ndarray, quality: Quality,
-               nearest: list[Candidate], live_grant: bool = False) -> int:
+    def record(
+        self, event: AccessEvent, descriptor: np.ndarray, quality: Quality, nearest: list[Candidate], live_grant: bool = False
+    ) -> int:
         """Queue the face of a logged visit (newest first), drop the oldest past ``keep``, and
         learn from it when learning mode is on and the door let the person in. Returns its id."""
         with self.store.write("queueing a recent face") as db:
             cur = db.execute(
                 "INSERT INTO recent_faces(time, event_id, verdict, person_id, name, descriptor, snapshot, sharpness, "
                 "size, yaw, pitch, score, nearest) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (event.time, event.id, event.verdict, event.person_id, event.name, pack(descriptor), event.snapshot,
-                 quality.sharpness, quality.size, quality.yaw, quality.pitch, quality.score,
-                 json.dumps([(c.name, round(c.distance, 4)) for c in nearest[:3]])))
+                (
+                    event.time,
+                    event.id,
+                    event.verdict,
+                    event.person_id,
+                    event.name,
+                    pack(descriptor),
+                    event.snapshot,
+                    quality.sharpness,
+                    quality.size,
+                    quality.yaw,
+                    quality.pitch,
+                    quality.score,
+                    json.dumps([(c.name, round(c.distance, 4)) for c in nearest[:3]]),
+                ),
+            )
             face_id = inserted_id(cur)
             db.execute("DELETE FROM recent_faces WHERE id <= ?", (face_id - self.settings.keep,))
         if self.settings.learning and live_grant and event.person_id is not None:
@@ -159,8 +184,12 @@ class RecentFaces:
     def faces(self, face_ids: list[int]) -> list[RecentFace]:
         """These faces as they are now (those still queued), newest first."""
         marks = ",".join("?" * len(face_ids))
-        return [_face(r) for r in self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id IN ({marks}) "
-                                                  "ORDER BY id DESC", tuple(int(i) for i in face_ids))]
+        return [
+            _face(r)
+            for r in self.store.read(
+                f"SELECT {_FIELDS} FROM recent_faces WHERE id IN ({marks}) ORDER BY id DESC", tuple(int(i) for i in face_ids)
+            )
+        ]
 
     def face(self, face_id: int) -> RecentFace:
         rows = self.store.read(f"SELECT {_FIELDS} FROM recent_faces WHERE id = ?", (face_id,))
@@ -177,8 +206,9 @@ class RecentFaces:
         return unpack(self.store.read("SELECT descriptor FROM recent_faces WHERE id = ?", (face_id,))[0][0])
 
     # -- the guards -------------------------------------------------------------------------------
-    def check_add(self, face_id: int, name: str, confirm: bool = False,
-                  force: bool = False) -> tuple[RecentFace, np.ndarray, Plausibility]:
+    def check_add(
+        self, face_id: int, name: str, confirm: bool = False, force: bool = False
+    ) -> tuple[RecentFace, np.ndarray, Plausibility]:
         """Raise Refused unless face ``face_id`` may become a sample of ``name`` (``confirm``: an
         operator looked at both faces; ``force``: an admin overrides the different-people distance);
         returns the face, its descriptor and how far it lies from the person's nearest sample."""
@@ -190,11 +220,16 @@ class RecentFaces:
         margin = self.gallery.min_margin
         if not candidates or candidates[0].person_id != person.id:
             nearest = candidates[0] if candidates else None
-            raise Refused(f"face {face_id} is nearer {nearest.name} ({nearest.distance:.3f}) than {person.name}"
-                          if nearest else f"{person.name} has no samples to compare face {face_id} with")
+            raise Refused(
+                f"face {face_id} is nearer {nearest.name} ({nearest.distance:.3f}) than {person.name}"
+                if nearest
+                else f"{person.name} has no samples to compare face {face_id} with"
+            )
         if len(candidates) > 1 and candidates[1].distance - candidates[0].distance < margin:
-            raise Refused(f"face {face_id} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
-                          f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)")
+            raise Refused(
+                f"face {face_id} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
+                f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)"
+            )
         own = candidates[0]
         plausible = plausibility(own.distance, self.gallery.threshold)
         why = plausible.refusal(person.name, confirmed=confirm, forced=force)
@@ -213,20 +248,32 @@ class RecentFaces:
         threshold = self.gallery.threshold
         others = [c for c in self.gallery.within(descriptor, threshold) if c.person_id != person_id]
         if others:
-            raise Refused(f"face {face_id} is within {threshold:g} of {others[0].name}'s samples "
-                          f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}")
+            raise Refused(
+                f"face {face_id} is within {threshold:g} of {others[0].name}'s samples "
+                f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}"
+            )
 
     # -- acting -----------------------------------------------------------------------------------
     def add(self, face_id: int, name: str, confirm: bool = False, force: bool = False) -> int:
         """Add the face as a sample of ``name`` (every guard first; see check_add); returns the
         sample id. Its source says how: the distance, and whether it was confirmed or forced."""
         face, descriptor, plausible = self.check_add(face_id, name, confirm, force)
-        return self._add(face, descriptor, name, f"{REVIEW}: recent face #{face_id} "
-                         f"({plausible.distance:.3f} from their nearest sample{plausible.how})", "added")
+        return self._add(
+            face,
+            descriptor,
+            name,
+            f"{REVIEW}: recent face #{face_id} ({plausible.distance:.3f} from their nearest sample{plausible.how})",
+            "added",
+        )
 
     def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
-        sample = NewSample(descriptor, self.snapshot(face.id), source, face.quality.sharpness,
-                           "learning" if source.startswith(LEARNED) else "review")
+        sample = NewSample(
+            descriptor,
+            self.snapshot(face.id),
+            source,
+            face.quality.sharpness,
+            "learning" if source.startswith(LEARNED) else "review",
+        )
         person, (sample_id,) = self.gallery.enroll_samples(name, [sample])
         self._mark(face.id, status, f"sample {sample_id} of {person.name}", sample_id)
         log.info("recent face #%d %s as sample %d of %s", face.id, status, sample_id, person.name)
@@ -237,12 +284,13 @@ class RecentFaces:
         face = self.face(face_id)
         person = self.gallery.store.person(name)
         with self.store.write(f"marking recent face {face_id} as not {person.name}") as db:
-            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
-                       (person.id, pack(self._descriptor(face_id)), face.event_id, now()))
+            db.execute(
+                "INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,?,?)",
+                (person.id, pack(self._descriptor(face_id)), face.event_id, now()),
+            )
             if face.event_id is not None and face.person_id == person.id:
                 db.execute("UPDATE access_events SET not_this_person = 1 WHERE id = ?", (face.event_id,))
-            db.execute("UPDATE recent_faces SET status = 'not', outcome = ? WHERE id = ?",
-                       (f"not {person.name}", face_id))
+            db.execute("UPDATE recent_faces SET status = 'not', outcome = ? WHERE id = ?", (f"not {person.name}", face_id))
         self.gallery.reload_negatives()
 
     def enroll_new(self, face_id: int, name: str, allowed: bool = True) -> int:
@@ -253,8 +301,13 @@ class RecentFaces:
         self._good_shot(face)
         descriptor = self._descriptor(face_id)
         self._not_near_others(face_id, descriptor, None, name)
-        sample = NewSample(descriptor, self.snapshot(face_id), f"{REVIEW}: recent face #{face_id}, a new person",
-                           face.quality.sharpness, "review")
+        sample = NewSample(
+            descriptor,
+            self.snapshot(face_id),
+            f"{REVIEW}: recent face #{face_id}, a new person",
+            face.quality.sharpness,
+            "review",
+        )
         person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed)
         self._mark(face_id, "enrolled", f"enrolled as {person.name}", sample_id)
         return sample_id
@@ -263,16 +316,18 @@ class RecentFaces:
         self.face(face_id)
         self._mark(face_id, "dismissed", "dismissed")
 
-    def apply(self, face_ids: list[int], action: str, name: str = "", confirm: bool = False,
-              force: bool = False) -> list[tuple[int, Refused | str | None]]:
+    def apply(
+        self, face_ids: list[int], action: str, name: str = "", confirm: bool = False, force: bool = False
+    ) -> list[tuple[int, Refused | str | None]]:
         """One action on several faces (a multi-selection): (face id, None or why it was refused)
         each; a guard's refusal is the Refused itself (an Implausible one may be confirmed face by
         face). ``enroll`` makes the person from the first face it can and adds the others to them."""
         results: list[tuple[int, Refused | str | None]] = []
         for face_id in face_ids:
             try:
-                if action == "add" or (action == "enroll" and self.store.find_person(name) is not None
-                                       and any(r is None for _, r in results)):
+                if action == "add" or (
+                    action == "enroll" and self.store.find_person(name) is not None and any(r is None for _, r in results)
+                ):
                     self.add(face_id, name, confirm, force)
                 elif action == "enroll":
                     self.enroll_new(face_id, name)
@@ -291,8 +346,10 @@ class RecentFaces:
 
     def _mark(self, face_id: int, status: str, outcome: str, sample_id: int | None = None) -> None:
         with self.store.write("marking a recent face") as db:
-            db.execute("UPDATE recent_faces SET status = ?, outcome = ?, sample_id = coalesce(?, sample_id) WHERE id = ?",
-                       (status, outcome, sample_id, face_id))
+            db.execute(
+                "UPDATE recent_faces SET status = ?, outcome = ?, sample_id = coalesce(?, sample_id) WHERE id = ?",
+                (status, outcome, sample_id, face_id),
+            )
 
     # -- learning mode ----------------------------------------------------------------------------
     def _learn(self, face_id: int, person_id: int) -> int | None:
@@ -323,23 +380,31 @@ class RecentFaces:
         if why is not None:
             log.debug("learning mode: recent face #%d not learned: %s", face_id, why)
             return None
-        sample_id = self._add(face, descriptor, nearest.name, f"{LEARNED}: recent face #{face_id} "
-                              f"({nearest.distance:.3f} from their nearest sample)", LEARNED)
+        sample_id = self._add(
+            face,
+            descriptor,
+            nearest.name,
+            f"{LEARNED}: recent face #{face_id} ({nearest.distance:.3f} from their nearest sample)",
+            LEARNED,
+        )
         for callback in list(self.on_learned):
             callback(sample_id)
         return sample_id
 
     def learned_this_week(self, person_id: int) -> int:
         since = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="milliseconds")
-        return self.store.read("SELECT count(*) FROM samples WHERE person_id = ? AND source LIKE 'learned%' "
-                               "AND created >= ?", (person_id, since))[0][0]
+        return self.store.read(
+            "SELECT count(*) FROM samples WHERE person_id = ? AND source LIKE 'learned%' AND created >= ?", (person_id, since)
+        )[0][0]
 
     def learned(self) -> list[dict]:
         """Every learned sample still in the gallery: sample id, person, when, from which face
         (its id, or None once the face has left the queue)."""
-        rows = self.store.read("SELECT s.id, p.name, s.created, s.source, r.id FROM samples s JOIN people p "
-                               "ON p.id = s.person_id LEFT JOIN recent_faces r ON r.sample_id = s.id "
-                               "WHERE s.source LIKE 'learned%' ORDER BY s.id DESC")
+        rows = self.store.read(
+            "SELECT s.id, p.name, s.created, s.source, r.id FROM samples s JOIN people p "
+            "ON p.id = s.person_id LEFT JOIN recent_faces r ON r.sample_id = s.id "
+            "WHERE s.source LIKE 'learned%' ORDER BY s.id DESC"
+        )
         return [{"sample": r[0], "person": r[1], "time": r[2], "source": r[3], "face": r[4]} for r in rows]
 
     def undo(self, face_id: int) -> int:
@@ -366,12 +431,24 @@ class RecentFaces:
             raise StoreError(f"sample {sample_id} was not added by the review queue or learning mode")
         self.gallery.remove_sample(sample_id)
         with self.store.write("undoing a sample from the review queue") as db:
-            db.execute("UPDATE recent_faces SET status = 'undone', outcome = status || ', then undone' "
-                       "WHERE sample_id = ?", (sample_id,))
+            db.execute(
+                "UPDATE recent_faces SET status = 'undone', outcome = status || ', then undone' WHERE sample_id = ?", (sample_id,)
+            )
         log.info("sample %d (from the review queue) undone", sample_id)
 
+
 def _face(row: tuple) -> RecentFace:
-    (id_, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome,
-     sample_id) = row
-    return RecentFace(id_, time, event_id, verdict, name, person_id, Quality(sharpness, size, yaw, pitch, score),
-                      [(n, d) for n, d in json.loads(nearest)], status, outcome, sample_id)
+    (id_, time, event_id, verdict, name, person_id, sharpness, size, yaw, pitch, score, nearest, status, outcome, sample_id) = row
+    return RecentFace(
+        id_,
+        time,
+        event_id,
+        verdict,
+        name,
+        person_id,
+        Quality(sharpness, size, yaw, pitch, score),
+        [(n, d) for n, d in json.loads(nearest)],
+        status,
+        outcome,
+        sample_id,
+    )

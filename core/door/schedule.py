@@ -8,6 +8,7 @@ before its start runs overnight into the next day ("Fri 22:00-02:00" covers Satu
     >>> Schedules(store).set(person_id, windows)
     >>> Schedules(store).allows(person_id, datetime.now())   # (False, 'outside Mon-Fri 08:00-18:00, ...')
 """
+
 from __future__ import annotations
 
 import re
@@ -97,8 +98,7 @@ class Schedules:
         self.store = store
 
     def windows(self, person_id: int) -> list[Window]:
-        rows = self.store.read("SELECT day, start, end FROM schedules WHERE person_id = ? ORDER BY day, start",
-                               (person_id,))
+        rows = self.store.read("SELECT day, start, end FROM schedules WHERE person_id = ? ORDER BY day, start", (person_id,))
         return [Window(day, _parse_time(start, start), _parse_time(end, end)) for day, start, end in rows]
 
     def set(self, person_id: int, windows: list[Window]) -> None:
@@ -106,8 +106,10 @@ class Schedules:
         with self.store.write("saving the schedule") as db:
             db.execute("DELETE FROM schedules WHERE person_id = ?", (person_id,))
             for w in windows:
-                db.execute("INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
-                           (person_id, w.day, _hhmm(w.start), _hhmm(w.end)))
+                db.execute(
+                    "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
+                    (person_id, w.day, _hhmm(w.start), _hhmm(w.end)),
+                )
 
     def allows(self, person_id: int, when: datetime | None = None) -> tuple[bool, str]:
         """Whether the person may come in at ``when`` (local time, default now), and why in words."""

@@ -26,6 +26,7 @@ in the review queue (their access-log entries stay, without the snapshot and des
 Runs on the DoorDecider's access-log writer thread (assign) and from the window or the CLI
 (all, enroll, purge): the in-memory copy of the kept descriptors is guarded by a lock.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,9 +57,9 @@ class VisitorSettings(StoredSettings):
 
     KEY: ClassVar[str] = "visitors"
 
-    threshold: float = 0.5        # a visit joins a visitor whose kept face is this near (Euclidean)
-    faces_kept: int = 20          # per visitor
-    diverse: float = 0.2          # a new face is kept only this far from every kept one
+    threshold: float = 0.5  # a visit joins a visitor whose kept face is this near (Euclidean)
+    faces_kept: int = 20  # per visitor
+    diverse: float = 0.2  # a new face is kept only this far from every kept one
     retention_days: float = 30.0  # snapshots of visitors never enrolled, after they were last seen
 
     def check(self) -> None:
@@ -82,8 +83,14 @@ class Visitor:
     enrolled_as: str | None = None
 
     def as_json(self) -> dict:
-        return {"id": self.id, "first_seen": self.first_seen, "last_seen": self.last_seen, "visits": self.visits,
-                "faces": self.faces, "enrolled_as": self.enrolled_as}
+        return {
+            "id": self.id,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "visits": self.visits,
+            "faces": self.faces,
+            "enrolled_as": self.enrolled_as,
+        }
 
 
 class Visitors:
@@ -93,12 +100,13 @@ class Visitors:
         self.store = store
         self.settings = settings or VisitorSettings.load_or_default(store)[0]
         self._lock = threading.Lock()
-        self._vectors: np.ndarray | None = None   # every kept face's descriptor, and its visitor
+        self._vectors: np.ndarray | None = None  # every kept face's descriptor, and its visitor
         self._owners: np.ndarray | None = None
 
     # -- grouping ----------------------------------------------------------------------------------
-    def assign(self, descriptors: list[np.ndarray], time: str | None = None, snapshot: bytes | None = None,
-               quality: float = 0.0) -> tuple[int, bool]:
+    def assign(
+        self, descriptors: list[np.ndarray], time: str | None = None, snapshot: bytes | None = None, quality: float = 0.0
+    ) -> tuple[int, bool]:
         """Put one Unknown visit into its visitor (a new one if nobody kept is near); returns the
         visitor's id and whether it is new."""
         if not descriptors:
@@ -111,22 +119,32 @@ class Visitors:
             new = joined is None
             with self.store.write("grouping an unknown visitor") as db:
                 if joined is None:
-                    cur = db.execute("INSERT INTO visitors(first_seen, last_seen, visits, best_snapshot, best_quality) "
-                                     "VALUES(?,?,1,?,?)", (time, time, snapshot, quality))
+                    cur = db.execute(
+                        "INSERT INTO visitors(first_seen, last_seen, visits, best_snapshot, best_quality) VALUES(?,?,1,?,?)",
+                        (time, time, snapshot, quality),
+                    )
                     visitor_id = inserted_id(cur)
                 else:
                     visitor_id = joined
-                    db.execute("UPDATE visitors SET visits = visits + 1, last_seen = max(last_seen, ?) WHERE id = ?",
-                               (time, visitor_id))
+                    db.execute(
+                        "UPDATE visitors SET visits = visits + 1, last_seen = max(last_seen, ?) WHERE id = ?", (time, visitor_id)
+                    )
                     if snapshot is not None:
-                        db.execute("UPDATE visitors SET best_snapshot = ?, best_quality = ? WHERE id = ? AND "
-                                   "(best_snapshot IS NULL OR coalesce(best_quality, 0) < ?)",
-                                   (snapshot, quality, visitor_id, quality))
-                kept = self._to_keep(probes, vectors[owners == visitor_id] if len(vectors) else vectors,
-                                     int((owners == visitor_id).sum()) if len(vectors) else 0)
+                        db.execute(
+                            "UPDATE visitors SET best_snapshot = ?, best_quality = ? WHERE id = ? AND "
+                            "(best_snapshot IS NULL OR coalesce(best_quality, 0) < ?)",
+                            (snapshot, quality, visitor_id, quality),
+                        )
+                kept = self._to_keep(
+                    probes,
+                    vectors[owners == visitor_id] if len(vectors) else vectors,
+                    int((owners == visitor_id).sum()) if len(vectors) else 0,
+                )
                 for i, vector in enumerate(kept):
-                    db.execute("INSERT INTO visitor_faces(visitor_id, time, descriptor, snapshot, quality) "
-                               "VALUES(?,?,?,?,?)", (visitor_id, time, pack(vector), snapshot if i == 0 else None, quality))
+                    db.execute(
+                        "INSERT INTO visitor_faces(visitor_id, time, descriptor, snapshot, quality) VALUES(?,?,?,?,?)",
+                        (visitor_id, time, pack(vector), snapshot if i == 0 else None, quality),
+                    )
             if kept:
                 self._vectors = np.vstack([vectors, *kept]) if len(vectors) else np.asarray(kept)
                 self._owners = np.concatenate([owners, np.full(len(kept), visitor_id)])
@@ -169,7 +187,8 @@ class Visitors:
         rows = self.store.read(
             "SELECT v.id, v.first_seen, v.last_seen, v.visits, (SELECT count(*) FROM visitor_faces f "
             "WHERE f.visitor_id = v.id), p.name FROM visitors v LEFT JOIN people p ON p.id = v.person_id "
-            "ORDER BY v.last_seen DESC, v.id DESC")
+            "ORDER BY v.last_seen DESC, v.id DESC"
+        )
         return [Visitor(*row) for row in rows]
 
     def visitor(self, visitor_id: int) -> Visitor:
@@ -184,13 +203,19 @@ class Visitors:
 
     def faces(self, visitor_id: int) -> list[tuple[np.ndarray, bytes | None]]:
         """The kept faces of a visitor: (descriptor, snapshot or None), oldest first."""
-        rows = self.store.read("SELECT descriptor, snapshot FROM visitor_faces WHERE visitor_id = ? ORDER BY id",
-                               (visitor_id,))
+        rows = self.store.read("SELECT descriptor, snapshot FROM visitor_faces WHERE visitor_id = ? ORDER BY id", (visitor_id,))
         return [(unpack(d), s) for d, s in rows]
 
     # -- acting ------------------------------------------------------------------------------------
-    def enroll(self, visitor_id: int, gallery: Gallery, name: str, allowed: bool | None = None, confirm: bool = False,
-               force: bool = False) -> EnrollResult:
+    def enroll(
+        self,
+        visitor_id: int,
+        gallery: Gallery,
+        name: str,
+        allowed: bool | None = None,
+        confirm: bool = False,
+        force: bool = False,
+    ) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
         transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult.
 
@@ -208,18 +233,23 @@ class Visitors:
             plausible, sample_id = _farthest(gallery, person.id, [d for d, _ in faces])
             why = plausible.refusal(person.name, confirmed=confirm, forced=force)
             if why is not None:
-                raise Implausible(f"visitor #{visitor_id} (its face farthest from {person.name}'s samples): {why}",
-                                  f"visitor #{visitor_id}",
-                                  person.name, plausible, sample_id)
+                raise Implausible(
+                    f"visitor #{visitor_id} (its face farthest from {person.name}'s samples): {why}",
+                    f"visitor #{visitor_id}",
+                    person.name,
+                    plausible,
+                    sample_id,
+                )
             distance_note = f" ({plausible.distance:.3f} from their nearest sample{plausible.how})"
             allowed = None
-        samples = [NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}{distance_note}", how="visitor")
-                   for descriptor, snapshot in faces]
+        samples = [
+            NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}{distance_note}", how="visitor")
+            for descriptor, snapshot in faces
+        ]
         person, ids = gallery.enroll_samples(name, samples, allowed=allowed)
         result = EnrollResult(person, ids)
         with self.store.write(f"marking visitor #{visitor_id} enrolled") as db:
-            db.execute("UPDATE visitors SET person_id = ?, enrolled = ? WHERE id = ?",
-                       (result.person.id, now(), visitor.id))
+            db.execute("UPDATE visitors SET person_id = ?, enrolled = ? WHERE id = ?", (result.person.id, now(), visitor.id))
         log.info("unknown visitor #%d enrolled as %s from %d faces", visitor_id, result.person.name, len(samples))
         return result
 
@@ -228,19 +258,24 @@ class Visitors:
         and the snapshots and descriptors of their access-log entries; returns how many went."""
         at = at or datetime.now(timezone.utc)
         cutoff = (at - timedelta(days=self.settings.retention_days)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
-        old = [r[0] for r in self.store.read("SELECT id FROM visitors WHERE person_id IS NULL AND enrolled IS NULL "
-                                             "AND last_seen < ?", (cutoff,))]
+        old = [
+            r[0]
+            for r in self.store.read(
+                "SELECT id FROM visitors WHERE person_id IS NULL AND enrolled IS NULL AND last_seen < ?", (cutoff,)
+            )
+        ]
         if not old:
             return 0
         with self.store.write("deleting old visitors' snapshots") as db:
             for visitor_id in old:  # their faces in the review queue (core.door.review) go too
-                db.execute("DELETE FROM recent_faces WHERE event_id IN (SELECT id FROM access_events WHERE visitor_id = ?)",
-                           (visitor_id,))
+                db.execute(
+                    "DELETE FROM recent_faces WHERE event_id IN (SELECT id FROM access_events WHERE visitor_id = ?)",
+                    (visitor_id,),
+                )
                 db.execute("UPDATE access_events SET snapshot = NULL, descriptor = NULL WHERE visitor_id = ?", (visitor_id,))
                 db.execute("DELETE FROM visitors WHERE id = ?", (visitor_id,))
         self._forget_cache()
-        log.info("deleted %d unknown visitors not seen for %g days, with their snapshots", len(old),
-                 self.settings.retention_days)
+        log.info("deleted %d unknown visitors not seen for %g days, with their snapshots", len(old), self.settings.retention_days)
         return len(old)
 
 
@@ -251,7 +286,7 @@ def _farthest(gallery: Gallery, person_id: int, descriptors: list[np.ndarray]) -
     if not samples:
         raise StoreError(f"{gallery.store.person(person_id).name} has no samples to compare the visitor with")
     own = np.stack([s.descriptor for s in samples])
-    distances = np.linalg.norm(own[None, :, :] - np.stack(descriptors)[:, None, :], axis=2)   # faces x samples
+    distances = np.linalg.norm(own[None, :, :] - np.stack(descriptors)[:, None, :], axis=2)  # faces x samples
     face = int(np.argmax(distances.min(axis=1)))
     nearest = int(np.argmin(distances[face]))
     return plausibility(float(distances[face, nearest]), gallery.threshold), samples[nearest].id

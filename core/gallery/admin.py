@@ -9,6 +9,7 @@ FREE_TRIES wrong answers each further one doubles a wait (up to MAX_WAIT) during
 answer, right or wrong, is refused; the count and the end of the wait are stored in the
 database, so restarting FaceGate does not reset them. A right answer clears them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,10 +30,10 @@ SECRET_KEY = "admin.secret"
 FAILURES_KEY = "admin.failures"
 MIN_LENGTH = 4
 FREE_TRIES = 3
-FIRST_WAIT = 5.0        # seconds after the first wrong answer beyond the free ones
+FIRST_WAIT = 5.0  # seconds after the first wrong answer beyond the free ones
 MAX_WAIT = 15 * 60.0
 #: scrypt cost: n=2**15, r=8 takes ~32 MB and ~0.1 s here, per guess.
-SCRYPT = {"n": 2 ** 15, "r": 8, "p": 1}
+SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 SESSION_SECONDS = 5 * 60.0
 
 
@@ -129,8 +130,7 @@ class AdminLock:
 class AdminSession:
     """Unlocked for SESSION_SECONDS after a right answer (monotonic clock; a restart locks)."""
 
-    def __init__(self, lock: AdminLock, seconds: float = SESSION_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, lock: AdminLock, seconds: float = SESSION_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = lock
         self.seconds = seconds
         self.clock = clock
@@ -162,8 +162,15 @@ def wait_after(count: int) -> float:
 
 
 def _hash(secret: str, salt: bytes, params: dict) -> bytes:
-    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=params["n"], r=params["r"], p=params["p"],
-                          maxmem=256 * params["n"] * params["r"] + (1 << 20), dklen=32)
+    return hashlib.scrypt(
+        secret.encode("utf-8"),
+        salt=salt,
+        n=params["n"],
+        r=params["r"],
+        p=params["p"],
+        maxmem=256 * params["n"] * params["r"] + (1 << 20),
+        dklen=32,
+    )
 
 
 def _duration(seconds: float) -> str:

@@ -6,6 +6,7 @@
 
 Thread-safe: the live window identifies on one thread while the operator enrolls on another.
 """
+
 from __future__ import annotations
 
 import threading
@@ -39,10 +40,18 @@ class EnrollResult:
 class Gallery:
     """Enroll, identify, search and manage people over one database file."""
 
-    def __init__(self, db_path: str | Path, describer: Describer | None = None, detector: Detector | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, min_margin: float = DEFAULT_MARGIN,
-                 readonly: bool = False, index_params: IndexParams | None = None, timeout: float = 5.0,
-                 quality: QualitySettings | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        describer: Describer | None = None,
+        detector: Detector | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        min_margin: float = DEFAULT_MARGIN,
+        readonly: bool = False,
+        index_params: IndexParams | None = None,
+        timeout: float = 5.0,
+        quality: QualitySettings | None = None,
+    ) -> None:
         self.store = Store(db_path, timeout=timeout, readonly=readonly)
         self.describer = describer or Describer()
         self.detector = detector or Detector()
@@ -75,8 +84,7 @@ class Gallery:
                 row = {sid: i for i, sid in enumerate(all_ids.tolist())}
                 return mat[[row[i] for i in wanted]]
 
-            result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of,
-                                     self.store.samples_generation())
+            result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of, self.store.samples_generation())
             self._refresh_people()
             return result
 
@@ -85,8 +93,7 @@ class Gallery:
         self._names = {p.id: p.name for p in self.store.people()}
         self.reload_negatives()
 
-    def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str],
-                     gone: Iterable[int]) -> None:
+    def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str], gone: Iterable[int]) -> None:
         """Follow changes written to the store by someone else (core.site applying a pull) without
         re-reading every sample: samples added or moved (sample -> person), samples removed,
         people added or renamed, people gone. The index itself is the caller's to update."""
@@ -130,13 +137,22 @@ class Gallery:
         """Every face in ``image`` with its descriptor, even one that fails the quality gates (its
         ``problems`` still say why): a search is worth making with a face turned aside or blurred,
         shown with a warning, where the door and enrollment must refuse it."""
-        return [f if f.descriptor is not None or f.chip is None
-                else replace(f, descriptor=self.describer.descriptor_from_chip(f.chip))
-                for f in self.faces(image, detector)]
+        return [
+            f
+            if f.descriptor is not None or f.chip is None
+            else replace(f, descriptor=self.describer.descriptor_from_chip(f.chip))
+            for f in self.faces(image, detector)
+        ]
 
     # -- enrollment -----------------------------------------------------------------------------
-    def enroll(self, name: str, images: Sequence[ImageLike], allowed: bool | None = None,
-               notes: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> EnrollResult:
+    def enroll(
+        self,
+        name: str,
+        images: Sequence[ImageLike],
+        allowed: bool | None = None,
+        notes: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> EnrollResult:
         """Enroll ``name`` from photos holding one face each, in one transaction.
 
         Photos that cannot be used (unreadable, no face, several faces) are skipped with the
@@ -173,8 +189,9 @@ class Gallery:
             raise ManyFacesError(f"{label}: {len(good)} faces found; a photo to enroll from must hold one")
         return sample_of(rgb, good[0], label)
 
-    def enroll_samples(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
-                       notes: str | None = None) -> tuple[Person, list[int]]:
+    def enroll_samples(
+        self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
+    ) -> tuple[Person, list[int]]:
         """Commit samples for ``name`` (one transaction), then make them searchable at once."""
         with self._lock:
             person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes)
@@ -226,8 +243,11 @@ class Gallery:
 
     def _sample_hits(self, ids: np.ndarray, dist: np.ndarray) -> list[Candidate]:
         owners, names = self._owners, self._names
-        return [Candidate(owners[s], names.get(owners[s], "?"), float(d), s)
-                for s, d in zip(ids.tolist(), dist.tolist(), strict=True) if s in owners]
+        return [
+            Candidate(owners[s], names.get(owners[s], "?"), float(d), s)
+            for s, d in zip(ids.tolist(), dist.tolist(), strict=True)
+            if s in owners
+        ]
 
     def candidates(self, descriptor: np.ndarray) -> list[Candidate]:
         """One Candidate per nearby person, nearest first (at least the two nearest people)."""
@@ -239,22 +259,33 @@ class Gallery:
                 return found
             k *= 4
 
-    def identify_descriptor(self, descriptor: np.ndarray, threshold: float | None = None,
-                            min_margin: float | None = None) -> Match:
-        match = best_match(self.candidates(descriptor),
-                           self.threshold if threshold is None else threshold,
-                           self.min_margin if min_margin is None else min_margin)
+    def identify_descriptor(
+        self, descriptor: np.ndarray, threshold: float | None = None, min_margin: float | None = None
+    ) -> Match:
+        match = best_match(
+            self.candidates(descriptor),
+            self.threshold if threshold is None else threshold,
+            self.min_margin if min_margin is None else min_margin,
+        )
         if not match.candidates and self._names:  # people are enrolled: "the gallery is empty" would be false
-            match.reason = (f"none of the {len(self._names)} people enrolled can be compared: each was ruled "
-                            "out for this face (\"not this person\")")
+            match.reason = (
+                f"none of the {len(self._names)} people enrolled can be compared: each was ruled "
+                'out for this face ("not this person")'
+            )
         return match
 
     def identify(self, image: ImageLike, threshold: float | None = None) -> list[tuple[Face, Match]]:
         """Every face in ``image`` with who it is (or no match and why), left to right; a face that
         failed the quality gates is not judged (no match, and the reason says why)."""
-        return [(face, self.identify_descriptor(face.descriptor, threshold) if face.descriptor is not None
-                 else Match(None, None, None, None, reason=f"not judged: {', '.join(face.problems)}"))
-                for face in self.faces(image)]
+        return [
+            (
+                face,
+                self.identify_descriptor(face.descriptor, threshold)
+                if face.descriptor is not None
+                else Match(None, None, None, None, reason=f"not judged: {', '.join(face.problems)}"),
+            )
+            for face in self.faces(image)
+        ]
 
 
 def sample_of(rgb: np.ndarray, face: Face, source: str, how: str = "photo") -> NewSample:

@@ -11,6 +11,7 @@ digest, SQLite's integrity_check, that it is a FaceGate database this version un
 that its counts match the manifest. Only then is the current database set aside (kept beside
 it as ``<name>.before-restore-<time>``) and the restored one renamed into place, atomically.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,9 +72,16 @@ def backup(store: Store, target: str | Path) -> BackupInfo:
         finally:
             dest.close()
         counts = _counts(copy)
-        manifest = {"format": FORMAT, "version": VERSION, "created": now(), "source": str(store.path),
-                    "sha256": sha256_of(copy), "size": copy.stat().st_size,
-                    "migrations": _migrations(copy), **counts}
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "created": now(),
+            "source": str(store.path),
+            "sha256": sha256_of(copy),
+            "size": copy.stat().st_size,
+            "migrations": _migrations(copy),
+            **counts,
+        }
         packed = Path(tmp) / "backup.zip"
         create_private(packed)
         try:
@@ -83,8 +91,7 @@ def backup(store: Store, target: str | Path) -> BackupInfo:
             fsync_file(packed)
             os.replace(packed, target)
         except OSError as exc:
-            raise BackupError(f"{target}: writing the backup failed ({exc.strerror or exc}); "
-                              "the gallery is unchanged") from None
+            raise BackupError(f"{target}: writing the backup failed ({exc.strerror or exc}); the gallery is unchanged") from None
     return _info(target, manifest)
 
 
@@ -115,8 +122,9 @@ def verify(archive: str | Path, workdir: str | Path) -> tuple[Path, BackupInfo]:
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise BackupError(f"{archive}: not a FaceGate backup (unknown manifest)")
             if manifest.get("version") != VERSION:
-                raise BackupError(f"{archive}: a backup of format version {manifest.get('version')}; "
-                                  f"this FaceGate reads version {VERSION}")
+                raise BackupError(
+                    f"{archive}: a backup of format version {manifest.get('version')}; this FaceGate reads version {VERSION}"
+                )
             db = Path(workdir) / DB_MEMBER
             create_private(db)
             with z.open(DB_MEMBER) as src, open(db, "wb") as out:
@@ -142,8 +150,9 @@ def verify(archive: str | Path, workdir: str | Path) -> tuple[Path, BackupInfo]:
         if not done or "people-and-samples" not in done:
             raise BackupError(f"{archive}: the database inside is not a FaceGate gallery")
         if done - known:
-            raise BackupError(f"{archive}: made by a newer FaceGate (schema {', '.join(sorted(done - known))}); "
-                              "update FaceGate to restore it")
+            raise BackupError(
+                f"{archive}: made by a newer FaceGate (schema {', '.join(sorted(done - known))}); update FaceGate to restore it"
+            )
         counts = _counts(db)
     except sqlite3.Error as exc:
         raise BackupError(f"{archive}: damaged backup ({exc})") from None
@@ -209,8 +218,10 @@ def _counts(db: Path) -> dict[str, int]:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         count = {"people": "people", "samples": "samples", "events": "access_events"}
-        return {key: (conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] if table in tables else 0)
-                for key, table in count.items()}
+        return {
+            key: (conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] if table in tables else 0)
+            for key, table in count.items()
+        }
     finally:
         conn.close()
 
@@ -220,13 +231,20 @@ def _migrations(db: Path) -> list[str]:
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
             return []
-        return [r[0][len("migration:"):] for r in
-                conn.execute("SELECT key FROM meta WHERE key LIKE 'migration:%' ORDER BY value")]
+        return [
+            r[0][len("migration:") :] for r in conn.execute("SELECT key FROM meta WHERE key LIKE 'migration:%' ORDER BY value")
+        ]
     finally:
         conn.close()
 
 
 def _info(path: Path, manifest: dict) -> BackupInfo:
-    return BackupInfo(Path(path), str(manifest.get("created")), int(manifest.get("people", 0)),
-                      int(manifest.get("samples", 0)), int(manifest.get("events", 0)),
-                      str(manifest.get("sha256")), int(manifest.get("size", 0)))
+    return BackupInfo(
+        Path(path),
+        str(manifest.get("created")),
+        int(manifest.get("people", 0)),
+        int(manifest.get("samples", 0)),
+        int(manifest.get("events", 0)),
+        str(manifest.get("sha256")),
+        int(manifest.get("size", 0)),
+    )

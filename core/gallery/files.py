@@ -6,6 +6,7 @@ created owner-only (biometric data) before anything is written into it. ``<db>.l
 process at a time open a gallery for writing: the SQLite linked here (3.40.1) has the WAL-reset
 bug that two writing connections can hit.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,7 +71,8 @@ def take_writer_lock(db_path: Path) -> IO[str]:
         handle.close()
         raise DatabaseLocked(
             f"{db_path}: the gallery is open for writing in another FaceGate ({holder}); "
-            "close it first, or open this one read-only") from None
+            "close it first, or open this one read-only"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

@@ -12,6 +12,7 @@
   stale file is detected from the stamp: a stale one is repaired from the database's ids (cheap),
   a bad one rebuilt from the database (100k samples: about 90 s here).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -124,15 +125,16 @@ class SampleIndex:
         self._live: set[int] = set()
         self.last_sync = "empty"
         self._save_cond = threading.Condition()
-        self._pending: int | None = None      # the generation a deferred save is to write
+        self._pending: int | None = None  # the generation a deferred save is to write
         self._saver: threading.Thread | None = None
         self._closing = False
 
     # -- construction ---------------------------------------------------------------------------
     def _new(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="l2", dim=DESCRIPTOR_DIM)
-        index.init_index(max_elements=max(capacity, 64), ef_construction=self.params.ef_construction,
-                         M=self.params.M, random_seed=42)
+        index.init_index(
+            max_elements=max(capacity, 64), ef_construction=self.params.ef_construction, M=self.params.M, random_seed=42
+        )
         index.set_ef(self.params.ef_search)
         index.set_num_threads(2)
         return index
@@ -230,7 +232,7 @@ class SampleIndex:
                 if self._pending is None:
                     return
                 if not self._closing:
-                    self._save_cond.wait(SAVE_DELAY)   # let the rest of a burst arrive
+                    self._save_cond.wait(SAVE_DELAY)  # let the rest of a burst arrive
                 generation, self._pending = self._pending, None
             if generation is not None:
                 self.save(generation)
@@ -259,21 +261,31 @@ class SampleIndex:
         try:
             self._save(self.path, generation)
         except OSError as exc:
-            log.warning("%s: saving the index failed (%s); it will be repaired from the database "
-                        "on the next start", self.path, exc.strerror or exc)
+            log.warning(
+                "%s: saving the index failed (%s); it will be repaired from the database on the next start",
+                self.path,
+                exc.strerror or exc,
+            )
             for leftover in (self.path.with_name(self.path.name + ".tmp"), self._next_stamp_path()):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
 
     def _save(self, path: Path, generation: int) -> None:
-        with self._lock.read():   # a save only reads the index: queries go on meanwhile
+        with self._lock.read():  # a save only reads the index: queries go on meanwhile
             index = self._index if self._index is not None else self._new(64)
             tmp = path.with_name(path.name + ".tmp")
             index.save_index(str(tmp))
             os.chmod(tmp, 0o600)  # descriptors are biometric data: owner-only, like the database
             fsync_file(tmp)
-            stamp = {"format": STAMP_FORMAT, "dim": DESCRIPTOR_DIM, "space": "l2", "generation": int(generation),
-                     "count": len(self._live), "sha256": sha256_of(tmp), "M": self.params.M}
+            stamp = {
+                "format": STAMP_FORMAT,
+                "dim": DESCRIPTOR_DIM,
+                "space": "l2",
+                "generation": int(generation),
+                "count": len(self._live),
+                "sha256": sha256_of(tmp),
+                "M": self.params.M,
+            }
             # The new stamp goes down first as .next: a crash between the two renames leaves an
             # index that one of the two stamps vouches for, so it is never rebuilt needlessly.
             following = self._next_stamp_path()
@@ -298,8 +310,11 @@ class SampleIndex:
                 loaded = None
             if loaded is None:
                 if self.path is not None and self.path.exists():
-                    log.warning("%s: the index file is damaged or belongs to another gallery; rebuilt it from "
-                                "the database (%d samples)", self.path, len(want))
+                    log.warning(
+                        "%s: the index file is damaged or belongs to another gallery; rebuilt it from the database (%d samples)",
+                        self.path,
+                        len(want),
+                    )
                 self.build(np.asarray(sorted(want), np.int64), vectors_of(sorted(want)))
                 self.last_sync = "built" if self.path is None else "rebuilt"
                 self.save(generation)
@@ -338,8 +353,13 @@ class SampleIndex:
             for candidate in (self.stamp_path(), self._next_stamp_path()):
                 with contextlib.suppress(OSError, ValueError):
                     data = json.loads(candidate.read_text())
-                    if (isinstance(data, dict) and data.get("sha256") == digest and data.get("format") == STAMP_FORMAT
-                            and data.get("dim") == DESCRIPTOR_DIM and data.get("space") == "l2"):
+                    if (
+                        isinstance(data, dict)
+                        and data.get("sha256") == digest
+                        and data.get("format") == STAMP_FORMAT
+                        and data.get("dim") == DESCRIPTOR_DIM
+                        and data.get("space") == "l2"
+                    ):
                         stamp = data
                         break
             if stamp is None:

@@ -5,6 +5,7 @@ best_match() follows the strict "0.4-style" rule: the nearest person must be wit
 (Euclidean, default 0.4), AND clearly nearer than the second person (by ``min_margin``), or it
 is no match. Per-person distances are the distance to that person's nearest sample.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,7 @@ DEFAULT_THRESHOLD = 0.4
 DEFAULT_MARGIN = 0.05
 
 
-def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
-               names: dict[int, str]) -> list[Candidate]:
+def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int], names: dict[int, str]) -> list[Candidate]:
     """Collapse sample hits (nearest first) to one Candidate per person, nearest first."""
     best: dict[int, Candidate] = {}
     for sid, dist in zip(ids.tolist(), distances.tolist(), strict=True):
@@ -27,8 +27,7 @@ def per_person(ids: np.ndarray, distances: np.ndarray, owners: dict[int, int],
     return sorted(best.values(), key=lambda c: c.distance)
 
 
-def drop_rejected(candidates: list[Candidate], probe: np.ndarray,
-                  negatives: dict[int, np.ndarray]) -> list[Candidate]:
+def drop_rejected(candidates: list[Candidate], probe: np.ndarray, negatives: dict[int, np.ndarray]) -> list[Candidate]:
     """Skip each person an operator said this face is not ("not this person").
 
     A person is skipped when the probe is nearer to one of the faces marked as not them than to
@@ -47,8 +46,7 @@ def drop_rejected(candidates: list[Candidate], probe: np.ndarray,
     return kept
 
 
-def best_match(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD,
-           min_margin: float = DEFAULT_MARGIN) -> Match:
+def best_match(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD, min_margin: float = DEFAULT_MARGIN) -> Match:
     """The Match the threshold and margin rule gives for per-person candidates (nearest first).
 
     (Who may pass the door is decided elsewhere, over several matches: core.door.decide.)"""
@@ -57,11 +55,21 @@ def best_match(candidates: list[Candidate], threshold: float = DEFAULT_THRESHOLD
     first = candidates[0]
     margin = candidates[1].distance - first.distance if len(candidates) > 1 else None
     if first.distance > threshold:
-        return Match(None, None, first.distance, margin, candidates,
-                     f"nearest is {first.name} at {first.distance:.3f}, over the threshold {threshold:.2f}")
+        return Match(
+            None,
+            None,
+            first.distance,
+            margin,
+            candidates,
+            f"nearest is {first.name} at {first.distance:.3f}, over the threshold {threshold:.2f}",
+        )
     if margin is not None and margin < min_margin:
-        return Match(None, None, first.distance, margin, candidates,
-                     f"{first.name} ({first.distance:.3f}) is not clearly nearer than "
-                     f"{candidates[1].name} ({candidates[1].distance:.3f})")
-    return Match(first.name, first.person_id, first.distance, margin, candidates,
-                 f"{first.name} at {first.distance:.3f}")
+        return Match(
+            None,
+            None,
+            first.distance,
+            margin,
+            candidates,
+            f"{first.name} ({first.distance:.3f}) is not clearly nearer than {candidates[1].name} ({candidates[1].distance:.3f})",
+        )
+    return Match(first.name, first.person_id, first.distance, margin, candidates, f"{first.name} at {first.distance:.3f}")

@@ -13,14 +13,15 @@ face is "nearest them by a margin", so nearness to others cannot be the only gua
 DIFFERENT_PEOPLE was measured on the shared data (bench/different_people_bench.py): where pairs
 of photos of the same person stop and pairs of different people start.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 DIFFERENT_PEOPLE = 0.6
 
-NEAR = "near"            # within the threshold: may be added
-CONFIRM = "confirm"      # over the threshold: an operator must look and confirm
+NEAR = "near"  # within the threshold: may be added
+CONFIRM = "confirm"  # over the threshold: an operator must look and confirm
 DIFFERENT = "different"  # beyond DIFFERENT_PEOPLE: only an admin may force it
 
 
@@ -50,11 +51,15 @@ class Plausibility:
         if level == NEAR or (level == CONFIRM and (confirmed or forced)) or (level == DIFFERENT and forced):
             return None
         if level == CONFIRM:
-            return (f"it is {self.distance:.3f} from {name}'s nearest sample, farther than the match threshold "
-                    f"{self.threshold:g}: it may be {name} in new light or pose, or someone else; "
-                    "look at both faces and confirm")
-        return (f"it is {self.distance:.3f} from {name}'s nearest sample, beyond {self.different:g}, "
-                f"the distance at which two faces are different people: refused unless an admin forces it")
+            return (
+                f"it is {self.distance:.3f} from {name}'s nearest sample, farther than the match threshold "
+                f"{self.threshold:g}: it may be {name} in new light or pose, or someone else; "
+                "look at both faces and confirm"
+            )
+        return (
+            f"it is {self.distance:.3f} from {name}'s nearest sample, beyond {self.different:g}, "
+            f"the distance at which two faces are different people: refused unless an admin forces it"
+        )
 
 
 def plausibility(distance: float, threshold: float, different: float = DIFFERENT_PEOPLE) -> Plausibility:

@@ -5,6 +5,7 @@ crash mid-migration leaves the previous schema intact. Features append their own
 (names must stay unique and entries must never be edited once released); PRAGMA user_version
 mirrors how many have run, for tools that look at it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -125,9 +126,11 @@ def _samples_generation(db: Database) -> None:
 
 
 #: A random version-4 UUID in SQLite's own SQL, for rows a trigger names.
-_UUID = ("(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) "
-         "|| '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-' "
-         "|| lower(hex(randomblob(6))))")
+_UUID = (
+    "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) "
+    "|| '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-' "
+    "|| lower(hex(randomblob(6))))"
+)
 #: Triggers act only while this gallery belongs to a site (core.site writes 'site:door'), and not
 #: while core.site applies what it pulled from the site ('site:applying', inside that transaction).
 _AT_SITE = "EXISTS (SELECT 1 FROM meta WHERE key = 'site:door')"
@@ -154,18 +157,26 @@ def _site_ids(db: Database) -> None:
             created TEXT NOT NULL
         )""")
     now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    db.execute(f"CREATE TRIGGER site_person_id AFTER INSERT ON people WHEN NEW.site_id IS NULL AND {_AT_SITE} "
-               f"BEGIN UPDATE people SET site_id = {_UUID} WHERE id = NEW.id; END")
+    db.execute(
+        f"CREATE TRIGGER site_person_id AFTER INSERT ON people WHEN NEW.site_id IS NULL AND {_AT_SITE} "
+        f"BEGIN UPDATE people SET site_id = {_UUID} WHERE id = NEW.id; END"
+    )
     for table, kind in (("samples", "sample"), ("access_events", "event")):
-        db.execute(f"CREATE TRIGGER site_{kind}_id AFTER INSERT ON {table} WHEN NEW.site_id IS NULL AND {_LOCAL} BEGIN "
-                   f"UPDATE {table} SET site_id = {_UUID} WHERE id = NEW.id; "
-                   f"INSERT INTO site_outbox(kind, ref, created) VALUES('{kind}', "
-                   f"(SELECT site_id FROM {table} WHERE id = NEW.id), {now}); END")
-    db.execute(f"CREATE TRIGGER site_person_update AFTER UPDATE OF name, allowed ON people WHEN {_LOCAL} "
-               "AND NEW.site_id IS NOT NULL AND (OLD.name IS NOT NEW.name OR OLD.allowed IS NOT NEW.allowed) BEGIN "
-               f"INSERT INTO site_outbox(kind, ref, created) VALUES('update', NEW.site_id, {now}); END")
-    db.execute(f"CREATE TRIGGER site_person_remove AFTER DELETE ON people WHEN {_LOCAL} AND OLD.site_id IS NOT NULL "
-               f"BEGIN INSERT INTO site_outbox(kind, ref, created) VALUES('remove', OLD.site_id, {now}); END")
+        db.execute(
+            f"CREATE TRIGGER site_{kind}_id AFTER INSERT ON {table} WHEN NEW.site_id IS NULL AND {_LOCAL} BEGIN "
+            f"UPDATE {table} SET site_id = {_UUID} WHERE id = NEW.id; "
+            f"INSERT INTO site_outbox(kind, ref, created) VALUES('{kind}', "
+            f"(SELECT site_id FROM {table} WHERE id = NEW.id), {now}); END"
+        )
+    db.execute(
+        f"CREATE TRIGGER site_person_update AFTER UPDATE OF name, allowed ON people WHEN {_LOCAL} "
+        "AND NEW.site_id IS NOT NULL AND (OLD.name IS NOT NEW.name OR OLD.allowed IS NOT NEW.allowed) BEGIN "
+        f"INSERT INTO site_outbox(kind, ref, created) VALUES('update', NEW.site_id, {now}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER site_person_remove AFTER DELETE ON people WHEN {_LOCAL} AND OLD.site_id IS NOT NULL "
+        f"BEGIN INSERT INTO site_outbox(kind, ref, created) VALUES('remove', OLD.site_id, {now}); END"
+    )
 
 
 def _visitors(db: Database) -> None:
@@ -238,8 +249,7 @@ def _gallery_generation(db: Database) -> None:
     bump = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'gallery_generation';"
     for table in ("people", "samples", "negatives"):
         for event in ("INSERT", "DELETE", "UPDATE"):
-            db.execute(f"CREATE TRIGGER gallery_generation_{table}_{event.lower()} AFTER {event} ON {table} "
-                       f"BEGIN {bump} END")
+            db.execute(f"CREATE TRIGGER gallery_generation_{table}_{event.lower()} AFTER {event} ON {table} BEGIN {bump} END")
 
 
 def _scan_poor_faces(db: Database) -> None:

@@ -10,6 +10,7 @@ connections writing or checkpointing at once, so a Store opened for writing take
 lock file and all of a process's writes go through its single connection (guarded by a lock,
 so threads may share it). Read-only Stores open with mode=ro, which never checkpoints.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,7 +52,7 @@ class NewSample:
     thumbnail: bytes | None = None
     source: str = ""
     quality: float | None = None
-    how: str = ""   # photo | click | review | learning | visitor | scan: the sample's provenance
+    how: str = ""  # photo | click | review | learning | visitor | scan: the sample's provenance
 
 
 @dataclass
@@ -115,8 +116,10 @@ class Store:
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             except OSError as exc:
                 self.close()
-                raise StoreError(f"{self.path}: cannot open the gallery for writing ({exc.strerror}); "
-                                 "nothing was changed. Make the folder writable, or open it read-only.") from None
+                raise StoreError(
+                    f"{self.path}: cannot open the gallery for writing ({exc.strerror}); "
+                    "nothing was changed. Make the folder writable, or open it read-only."
+                ) from None
             conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
         self.db = Database(conn, execute_plugins=False)
         try:
@@ -147,7 +150,8 @@ class Store:
             if "locked" in text or "busy" in text:
                 raise DatabaseLocked(
                     f"{self.path}: the database is locked by another program ({doing} did not happen; "
-                    "nothing was changed). Close the other program or try again.") from None
+                    "nothing was changed). Close the other program or try again."
+                ) from None
             if "readonly" in text or "read-only" in text:
                 raise StoreError(f"{self.path}: the database is read-only ({doing} did not happen)") from None
             if "disk is full" in text or "full" in text:
@@ -162,7 +166,8 @@ class Store:
                 raise
             raise DatabaseDamaged(
                 f"{self.path}: the database file is damaged or not a FaceGate database ({exc}). "
-                "Restore a backup, or move the file away to start a new gallery.") from None
+                "Restore a backup, or move the file away to start a new gallery."
+            ) from None
 
     def _check_integrity(self) -> None:
         try:
@@ -188,7 +193,8 @@ class Store:
                 yield self.db
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES('generation', '1') "
-                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -209,18 +215,17 @@ class Store:
     def _refuse_foreign(self) -> None:
         """Touch nothing in an SQLite file that some other program made."""
         tables = set(self.db.table_names()) - {"sqlite_sequence"}
-        if tables and ("meta" not in tables or not self.db.execute(
-                "SELECT 1 FROM meta WHERE key LIKE 'migration:%' LIMIT 1").fetchone()):
-            raise DatabaseDamaged(f"{self.path}: this SQLite file is not a FaceGate database; "
-                                  "it was left untouched")
+        if tables and (
+            "meta" not in tables or not self.db.execute("SELECT 1 FROM meta WHERE key LIKE 'migration:%' LIMIT 1").fetchone()
+        ):
+            raise DatabaseDamaged(f"{self.path}: this SQLite file is not a FaceGate database; it was left untouched")
 
     def _migrate(self) -> None:
         conn = self.db.conn
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         if conn.in_transaction:
             conn.execute("COMMIT")
-        done = {r[0][len("migration:"):] for r in
-                conn.execute("SELECT key FROM meta WHERE key LIKE 'migration:%'").fetchall()}
+        done = {r[0][len("migration:") :] for r in conn.execute("SELECT key FROM meta WHERE key LIKE 'migration:%'").fetchall()}
         for count, (name, migrate) in enumerate(MIGRATIONS, start=1):
             if name in done:
                 continue
@@ -270,21 +275,26 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         with self.write(f"saving setting {key}") as db:
-            db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                       (f"setting:{key}", str(value)))
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (f"setting:{key}", str(value)),
+            )
 
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[Person]:
         rows = self.read(
             "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
-            "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE")
+            "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
+        )
         return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
             f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
-            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id", (name_or_id,))
+            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
+            (name_or_id,),
+        )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
@@ -296,8 +306,9 @@ class Store:
         except UnknownPerson:
             return None
 
-    def enroll(self, name: str, samples: Sequence[NewSample], allowed: bool | None = None,
-               notes: str | None = None) -> tuple[Person, list[int]]:
+    def enroll(
+        self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
+    ) -> tuple[Person, list[int]]:
         """Add ``samples`` to ``name`` (created if new) in one transaction; the person and new sample ids."""
         name = clean_name(name)
         if not samples:
@@ -306,8 +317,12 @@ class Store:
         with self.write(f"enrolling {name!r}") as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row is None:
-                person_id = inserted_id(db.execute("INSERT INTO people(name, allowed, notes, created) VALUES(?,?,?,?)",
-                                                    (name, 1 if allowed in (None, True) else 0, notes or "", now())))
+                person_id = inserted_id(
+                    db.execute(
+                        "INSERT INTO people(name, allowed, notes, created) VALUES(?,?,?,?)",
+                        (name, 1 if allowed in (None, True) else 0, notes or "", now()),
+                    )
+                )
             else:
                 person_id = row[0]
                 if allowed is not None:
@@ -319,7 +334,8 @@ class Store:
                 cur = db.execute(
                     "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, how, added_by) "
                     "VALUES(?,?,?,?,?,?,?,?)",
-                    (person_id, blob, s.thumbnail, s.source, s.quality, now(), s.how, operator()))
+                    (person_id, blob, s.thumbnail, s.source, s.quality, now(), s.how, operator()),
+                )
                 ids.append(inserted_id(cur))
         return self.person(person_id), ids
 
@@ -379,8 +395,11 @@ class Store:
         rows = self.read("SELECT id, person_id, descriptor FROM samples ORDER BY id")
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         pids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        mat = (np.frombuffer(b"".join(r[2] for r in rows), dtype=DESCRIPTOR_DTYPE).reshape(-1, DESCRIPTOR_DIM)
-               if rows else np.empty((0, DESCRIPTOR_DIM), DESCRIPTOR_DTYPE))
+        mat = (
+            np.frombuffer(b"".join(r[2] for r in rows), dtype=DESCRIPTOR_DTYPE).reshape(-1, DESCRIPTOR_DIM)
+            if rows
+            else np.empty((0, DESCRIPTOR_DIM), DESCRIPTOR_DTYPE)
+        )
         return ids, pids, mat
 
     def sample_owners(self) -> dict[int, int]:

@@ -5,6 +5,7 @@ backup or a move of the database file takes them along. Every group is checked b
 saved (check(), the same rule for the window's forms and ``facegate settings set``) and stored
 with its VERSION, so a later FaceGate can read an older layout (upgrade()).
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ and down) and the others are taken as they come: the enrollment is complete when
 its samples, or when ``pose_wait`` seconds have passed with the straight pose and enough
 samples in; the missing poses are named to the operator and in the log.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ class PoseBook:
 
     per_pose: int = 2
     taken: dict[str, int] = field(default_factory=dict)
-    straight_pitch: float | None = None   # the person's own level, for up and down
+    straight_pitch: float | None = None  # the person's own level, for up and down
 
     def name(self, pose: HeadPose | None) -> str | None:
         return pose.name(self.straight_pitch) if pose is not None else None

@@ -10,6 +10,7 @@ with why, and is never described, matched or shown to the decider as an identifi
 here blocks on a descriptor, so the caller's frame rate is set by detection alone. An optional
 decider (door logic) is asked about every track on every frame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,15 @@ class TrackDecider(Protocol):
     """What the loop asks about each track on every frame (core.door.decide.DoorDecider is one);
     its answer rides along in TrackView.decision for the window to show."""
 
-    def update(self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float,
-               descriptor: np.ndarray | None = None) -> Any: ...
+    def update(
+        self,
+        track_id: int,
+        matches: list[Match],
+        rgb: np.ndarray,
+        box: Box,
+        timestamp: float,
+        descriptor: np.ndarray | None = None,
+    ) -> Any: ...
 
     def track_lost(self, track_id: int) -> None: ...
 
@@ -56,29 +64,29 @@ class LiveSettings:
     quality: QualitySettings = field(default_factory=QualitySettings)  # gates before a descriptor (and a sample)
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
-    redescribe_every: int = 3      # frames between descriptors of a track already identified
-    vote: int = 3                  # the label is the majority of the last `vote` identifications...
-    quick_slack: float = 0.05      # ...or the latest one alone, when it is this far inside the threshold
-                                   # and no other person is among them (a face turning in)
-    hold_slack: float = 0.1        # a named track keeps its name while its nearest person is still
-                                   # that person within threshold + slack (pose/light drift)
-    same_face: float = 0.6         # a track's new descriptor farther than this from its previous
-                                   # one is another person (a cut, a swap): the track starts afresh
-    max_misses: int = 12           # frames (0.4 s) a track survives without a detection (pose, blur)
-    scene_cut: float = 20.0        # the whole picture changed this much (0-255): every track ends (core.vision.tracking.CutDetector)
-    enroll_samples: int = 5        # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
+    redescribe_every: int = 3  # frames between descriptors of a track already identified
+    vote: int = 3  # the label is the majority of the last `vote` identifications...
+    quick_slack: float = 0.05  # ...or the latest one alone, when it is this far inside the threshold
+    # and no other person is among them (a face turning in)
+    hold_slack: float = 0.1  # a named track keeps its name while its nearest person is still
+    # that person within threshold + slack (pose/light drift)
+    same_face: float = 0.6  # a track's new descriptor farther than this from its previous
+    # one is another person (a cut, a swap): the track starts afresh
+    max_misses: int = 12  # frames (0.4 s) a track survives without a detection (pose, blur)
+    scene_cut: float = 20.0  # the whole picture changed this much (0-255): every track ends (core.vision.tracking.CutDetector)
+    enroll_samples: int = 5  # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
     enroll_per_pose: int = 2
     enroll_pose_wait: float = 2.0  # s: then the straight pose and enroll_samples samples complete it
-    enroll_timeout: float = 10.0   # seconds to collect them
-    enroll_min_gap: int = 6        # frames between two samples (different moments, not one pose)
+    enroll_timeout: float = 10.0  # seconds to collect them
+    enroll_min_gap: int = 6  # frames between two samples (different moments, not one pose)
     enroll_min_spread: float = 0.05  # a sample must differ this much from those taken (new pose/light)
-    enroll_max: int = 12           # samples in all; past the poses' own, a frame is taken when the samples
-                                   # taken would not name it (over the threshold from every one: light,
-                                   # another camera, a turn between poses) yet it is within enroll_rejoin
-                                   # of one (still this face), so they cover how the camera sees them
-    enroll_rejoin: float = 0.5     # a face this near the samples taken is the enrolled face back (its track broke)
-    enroll_wait: float = 5.0       # s to look for it after it left, before giving up (or offering to save)
-    enroll_min_keep: int = 3       # samples enough to offer saving when the face leaves early
+    enroll_max: int = 12  # samples in all; past the poses' own, a frame is taken when the samples
+    # taken would not name it (over the threshold from every one: light,
+    # another camera, a turn between poses) yet it is within enroll_rejoin
+    # of one (still this face), so they cover how the camera sees them
+    enroll_rejoin: float = 0.5  # a face this near the samples taken is the enrolled face back (its track broke)
+    enroll_wait: float = 5.0  # s to look for it after it left, before giving up (or offering to save)
+    enroll_min_keep: int = 3  # samples enough to offer saving when the face leaves early
 
 
 @dataclass
@@ -91,7 +99,7 @@ class TrackView:
     name: str | None
     distance: float | None
     margin: float | None
-    state: str              # pending | known | unknown | unsure | poor (failed the quality gates: label says why)
+    state: str  # pending | known | unknown | unsure | poor (failed the quality gates: label says why)
     first_frame: int
     named_frame: int | None
     decision: Any = None
@@ -107,8 +115,8 @@ class EnrollmentProgress:
     error: str | None = None
     warning: str | None = None
     problems: list[str] = field(default_factory=list)  # why recent frames were not taken
-    lost: bool = False       # the face left the picture: FaceGate looks for it again (any new track)
-    can_save: bool = False   # enough good samples to save now (save_enrollment), or go on when it is back
+    lost: bool = False  # the face left the picture: FaceGate looks for it again (any new track)
+    can_save: bool = False  # enough good samples to save now (save_enrollment), or go on when it is back
     poses: dict[str, int] = field(default_factory=dict)  # samples taken per head pose
 
     @property
@@ -131,7 +139,7 @@ class FrameResult:
 class _Enrollment:
     progress: EnrollmentProgress
     allowed: bool
-    started: float | None = None       # frame timestamps (the next frame's when it starts)
+    started: float | None = None  # frame timestamps (the next frame's when it starts)
     lost_at: float | None = None
     reference: list[np.ndarray] = field(default_factory=list)  # the face's descriptor when it was clicked
     samples: list[NewSample] = field(default_factory=list)
@@ -142,8 +150,13 @@ class _Enrollment:
 class LiveRecognizer:
     """Feed it frames with process(); call its other methods from any thread."""
 
-    def __init__(self, gallery: Gallery, settings: LiveSettings | None = None,
-                 descriptor_worker: DescriptorWorker | None = None, decider: TrackDecider | None = None) -> None:
+    def __init__(
+        self,
+        gallery: Gallery,
+        settings: LiveSettings | None = None,
+        descriptor_worker: DescriptorWorker | None = None,
+        decider: TrackDecider | None = None,
+    ) -> None:
         self.gallery = gallery
         self.settings = settings or LiveSettings()
         self.descriptor_worker = descriptor_worker or ProcessWorker(gallery.describer.model_dir)
@@ -192,8 +205,9 @@ class LiveRecognizer:
             self._check_enrollment_deadline(timestamp)
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
-            enrollment = replace(self._enrollment.progress, poses=dict(self._enrollment.progress.poses)) \
-                if self._enrollment else None
+            enrollment = (
+                replace(self._enrollment.progress, poses=dict(self._enrollment.progress.poses)) if self._enrollment else None
+            )
             if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
                 self._enrollment = None
             self.last_frame_at = time.monotonic()
@@ -209,7 +223,7 @@ class LiveRecognizer:
             box = self.detector.verify(rgb, track.box)
             if box is not None and all(box.iou(b) < 0.3 for b in found):
                 found.append(box)
-        for proposal in self.detector.haar(rgb):     # then anything new Haar sees
+        for proposal in self.detector.haar(rgb):  # then anything new Haar sees
             if any(proposal.iou(b) > 0.2 or b.contains(*proposal.center) for b in found):
                 continue
             box = self.detector.verify(rgb, proposal)
@@ -273,8 +287,9 @@ class LiveRecognizer:
             enrolling = self._enrollment
             if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
                 self._rejoin(enrolling, track_id)
-            elif (thumb is not None and enrolling and enrolling.progress.track_id == track_id
-                  and not enrolling.progress.lost):  # lost: the box may hold someone else now
+            elif (
+                thumb is not None and enrolling and enrolling.progress.track_id == track_id and not enrolling.progress.lost
+            ):  # lost: the box may hold someone else now
                 self._take_sample(enrolling, submitted, descriptor, match, *thumb)
 
     def _watch_worker(self) -> None:
@@ -292,19 +307,29 @@ class LiveRecognizer:
             # Not judgeable now, so not judged: no name held over from earlier frames (the box may
             # hold someone else since: a cut the tracker took for movement, and no descriptor comes
             # to notice), and nothing for the door (no consensus, no liveness from this face).
-            return TrackView(track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame,
-                             track.named_frame)
+            return TrackView(
+                track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame, track.named_frame
+            )
         name, state = self._label(track)
         last = track.matches[-1] if track.matches else None
         decision = None
         if self.decider is not None:
-            decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp,
-                                           descriptor=track.descriptor)
+            decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp, descriptor=track.descriptor)
         if name and track.named_frame is None:
             track.named_frame = self._frame
         label = name if name else {"pending": "…", "unsure": "Unsure"}.get(state, "Unknown")
-        return TrackView(track.id, track.box, label, name, last.distance if last else None,
-                         last.margin if last else None, state, track.first_frame, track.named_frame, decision)
+        return TrackView(
+            track.id,
+            track.box,
+            label,
+            name,
+            last.distance if last else None,
+            last.margin if last else None,
+            state,
+            track.first_frame,
+            track.named_frame,
+            decision,
+        )
 
     def _label(self, track: Track) -> tuple[str | None, str]:
         """What to call a track: a majority vote over its latest identifications (one noisy frame
@@ -312,21 +337,29 @@ class LiveRecognizer:
         the threshold. Door decisions do not use this: they see the raw matches."""
         if not track.matches:
             return None, "pending"
-        recent = track.matches[-self.settings.vote:]
+        recent = track.matches[-self.settings.vote :]
         name, count = Counter(m.name for m in recent).most_common(1)[0]
         if name is not None and (count * 2 > len(recent) or len(recent) == 1):
             track.identity = name
             return name, "known"
         last = recent[-1]
-        if (last.name is not None and {m.name for m in recent if m.name is not None} == {last.name}
-                and last.distance is not None and last.distance <= self.settings.threshold - self.settings.quick_slack):
+        if (
+            last.name is not None
+            and {m.name for m in recent if m.name is not None} == {last.name}
+            and last.distance is not None
+            and last.distance <= self.settings.threshold - self.settings.quick_slack
+        ):
             # a face turning in: its first frames match nobody, then a clear match - name it now;
             # "nobody" does not outvote a clear name, only another name would (the door never uses this)
             track.identity = last.name
             return track.identity, "known"
         nearest = last.candidates[0] if last.candidates else None
-        if (track.identity and nearest and nearest.name == track.identity
-                and nearest.distance <= self.settings.threshold + self.settings.hold_slack):
+        if (
+            track.identity
+            and nearest
+            and nearest.name == track.identity
+            and nearest.distance <= self.settings.threshold + self.settings.hold_slack
+        ):
             return track.identity, "known"
         track.identity = None
         unsure = last.distance is not None and last.distance <= self.settings.threshold
@@ -348,8 +381,13 @@ class LiveRecognizer:
             e.lost_at = self._now
             e.progress.lost = True
             e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
-            log.info("enrolling %s: the face %s after %d of %d samples; looking for it again", e.progress.name,
-                     why, e.progress.collected, e.progress.needed)
+            log.info(
+                "enrolling %s: the face %s after %d of %d samples; looking for it again",
+                e.progress.name,
+                why,
+                e.progress.collected,
+                e.progress.needed,
+            )
 
     def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
         """The enrolled face back: near the samples taken (or the face as it was clicked)."""
@@ -381,14 +419,16 @@ class LiveRecognizer:
             # it has just left: look for it as for an enrolled face whose track broke
             progress.lost = True
             self._enrollment = _Enrollment(progress, allowed, lost_at=self._now, reference=[left[0]])
-            log.info("enrolling %s: started on track %d, which has just left; looking for it again",
-                     progress.name, track_id)
+            log.info("enrolling %s: started on track %d, which has just left; looking for it again", progress.name, track_id)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
             if self._enrollment is not None and not self._enrollment.progress.done:
-                log.info("enrolling %s: cancelled after %d samples; nothing was saved", self._enrollment.progress.name,
-                         self._enrollment.progress.collected)
+                log.info(
+                    "enrolling %s: cancelled after %d samples; nothing was saved",
+                    self._enrollment.progress.name,
+                    self._enrollment.progress.collected,
+                )
             self._enrollment = None
 
     def save_enrollment(self) -> EnrollmentProgress | None:
@@ -402,8 +442,16 @@ class LiveRecognizer:
             self._save(e)
             return replace(e.progress)
 
-    def _take_sample(self, e: _Enrollment, frame: int, descriptor: np.ndarray, match: Match,
-                     thumb: bytes, quality: Quality, pose: HeadPose | None) -> None:
+    def _take_sample(
+        self,
+        e: _Enrollment,
+        frame: int,
+        descriptor: np.ndarray,
+        match: Match,
+        thumb: bytes,
+        quality: Quality,
+        pose: HeadPose | None,
+    ) -> None:
         s = self.settings
         if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
             return
@@ -412,8 +460,7 @@ class LiveRecognizer:
         unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
         nearest = min((float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples), default=np.inf)
         # a new look, but still this face (as near the samples as a face that comes back must be)
-        new_look = (pose_name is not None and s.threshold < nearest <= s.enroll_rejoin
-                    and len(e.samples) < s.enroll_max)
+        new_look = pose_name is not None and s.threshold < nearest <= s.enroll_rejoin and len(e.samples) < s.enroll_max
         if unwanted and not new_look:
             e.progress.problems = [unwanted]
             return
@@ -421,8 +468,7 @@ class LiveRecognizer:
         if nearest < s.enroll_min_spread:
             return
         if match.name is not None and match.name.casefold() != e.progress.name.casefold():
-            e.progress.warning = (f"this face already matches {match.name} ({match.distance:.2f}); "
-                                  "check the name before saving")
+            e.progress.warning = f"this face already matches {match.name} ({match.distance:.2f}); check the name before saving"
         e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness, "click"))
         e.frames.append(frame)
         e.poses.add(pose_name, pose)
@@ -458,22 +504,32 @@ class LiveRecognizer:
         if e.started is None:
             e.started = now
         enough = e.progress.collected >= s.enroll_min_keep
-        if (e.lost_at is None and now - e.started >= s.enroll_pose_wait and e.poses.taken.get("straight")
-                and e.progress.collected >= e.progress.needed):
+        if (
+            e.lost_at is None
+            and now - e.started >= s.enroll_pose_wait
+            and e.poses.taken.get("straight")
+            and e.progress.collected >= e.progress.needed
+        ):
             self._save(e)  # the straight pose and enough samples; the poses not shown by now stay missing
         elif e.lost_at is not None and now - e.lost_at > s.enroll_wait:
             if enough:
                 e.progress.can_save = True
             else:
-                self._fail(e, f"the face left the camera after {e.progress.collected} of {e.progress.needed} "
-                              f"samples and did not come back in {s.enroll_wait:g} s; nothing was saved")
+                self._fail(
+                    e,
+                    f"the face left the camera after {e.progress.collected} of {e.progress.needed} "
+                    f"samples and did not come back in {s.enroll_wait:g} s; nothing was saved",
+                )
         elif e.lost_at is None and now - e.started > s.enroll_timeout:
             if enough:
                 e.progress.can_save = True
             else:
                 why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
-                self._fail(e, f"only {e.progress.collected} of {e.progress.needed} good samples in "
-                              f"{s.enroll_timeout:.0f} s{why}; nothing was saved")
+                self._fail(
+                    e,
+                    f"only {e.progress.collected} of {e.progress.needed} good samples in "
+                    f"{s.enroll_timeout:.0f} s{why}; nothing was saved",
+                )
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def reset(self) -> None:
@@ -508,8 +564,7 @@ class LiveRecognizer:
     def _reidentify(self) -> None:
         for track in self.tracker.tracks.values():
             if track.descriptor is not None:
-                match = self.gallery.identify_descriptor(track.descriptor, self.settings.threshold,
-                                                         self.settings.min_margin)
+                match = self.gallery.identify_descriptor(track.descriptor, self.settings.threshold, self.settings.min_margin)
                 track.matches = [match]
                 track.identity = None
                 track.named_frame = self._frame if match.matched else None

@@ -7,6 +7,7 @@ same door PC) decided with other values than the window. RANGES is what the Sett
 offers and what check() accepts, so the window's form and ``facegate settings set`` refuse the
 same values.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

@@ -6,6 +6,7 @@ and drops frames when the reader falls behind (what a camera does), ``loop=True`
 again at the end. Every failure is a SourceError whose message says which source and why, so
 the window can show it and try again later.
 """
+
 from __future__ import annotations
 
 import glob
@@ -105,8 +106,9 @@ class FrameSource:
     stops sending raises SourceError, so the caller can reopen it.
     """
 
-    def __init__(self, spec: SourceSpec | str | int, pace: bool = True, loop: bool = False,
-                 timeout_ms: int = STREAM_TIMEOUT_MS) -> None:
+    def __init__(
+        self, spec: SourceSpec | str | int, pace: bool = True, loop: bool = False, timeout_ms: int = STREAM_TIMEOUT_MS
+    ) -> None:
         self.spec = spec if isinstance(spec, SourceSpec) else parse_source(spec)
         self.pace = pace
         self.loop = loop

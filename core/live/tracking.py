@@ -5,6 +5,7 @@ moves (core.vision.tracking.pair_boxes, shared with the video scan); a track tha
 frames keeps its box (coasting) before it is dropped. Each track carries what recognition
 learnt about it, so the name survives between descriptors.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,13 +23,13 @@ class Track:
     first_frame: int
     misses: int = 0
     matches: list[Match] = field(default_factory=list)  # identifications so far, newest last
-    descriptor: np.ndarray | None = None                 # the latest one
-    described_frame: int | None = None                   # frame whose chip gave the latest descriptor
-    submitted_frame: int | None = None                   # frame of the chip now being described
-    named_frame: int | None = None                       # first frame at which it carried a name
-    identity: str | None = None                          # the name the track has earned, held between frames
-    detection: Detection | None = None                   # what the detector saw in the latest frame it was found
-    problems: list[str] = field(default_factory=list)    # why its latest check failed the quality gates
+    descriptor: np.ndarray | None = None  # the latest one
+    described_frame: int | None = None  # frame whose chip gave the latest descriptor
+    submitted_frame: int | None = None  # frame of the chip now being described
+    named_frame: int | None = None  # first frame at which it carried a name
+    identity: str | None = None  # the name the track has earned, held between frames
+    detection: Detection | None = None  # what the detector saw in the latest frame it was found
+    problems: list[str] = field(default_factory=list)  # why its latest check failed the quality gates
 
     @property
     def pending(self) -> bool:

@@ -6,6 +6,7 @@ process it would stall the event loop. ProcessWorker runs it in a worker process
 finished descriptors without blocking. InlineWorker computes in the caller's thread, for scripts
 and tests that do not care about the GUI. Both are DescriptorWorkers and Qt-free.
 """
+
 from __future__ import annotations
 
 import threading
@@ -200,8 +201,10 @@ class ProcessWorker:
         self._child.stop(timeout=3)
         if self._quick_deaths >= self.MAX_QUICK_DEATHS:
             self._pending = set()
-            self.error = (f"the descriptor worker process stopped {self._quick_deaths} times right after "
-                          f"starting (exit code {self._child.exitcode}); faces cannot be recognised")
+            self.error = (
+                f"the descriptor worker process stopped {self._quick_deaths} times right after "
+                f"starting (exit code {self._child.exitcode}); faces cannot be recognised"
+            )
             return
         self.restarts += 1
         self._child = self._start()

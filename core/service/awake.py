@@ -17,6 +17,7 @@ What is done:
 - Windows: SetThreadExecutionState(ES_CONTINUOUS | ES_DISPLAY_REQUIRED) from the GUI thread,
   which Windows drops when the process ends (untested here).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -34,10 +35,22 @@ log = logging.getLogger("facegate.kiosk")
 ES_CONTINUOUS, ES_DISPLAY_REQUIRED = 0x80000000, 0x00000002
 INHIBITORS = (
     # (service, object path, interface, inhibit method, its arguments, release method)
-    ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver", "Inhibit",
-     (("s", "FaceGate"), ("s", "door kiosk: the screen stays on")), "UnInhibit"),
-    ("org.gnome.SessionManager", "/org/gnome/SessionManager", "org.gnome.SessionManager", "Inhibit",
-     (("s", "FaceGate"), ("u", 0), ("s", "door kiosk: the screen stays on"), ("u", 8)), "Uninhibit"),
+    (
+        "org.freedesktop.ScreenSaver",
+        "/org/freedesktop/ScreenSaver",
+        "org.freedesktop.ScreenSaver",
+        "Inhibit",
+        (("s", "FaceGate"), ("s", "door kiosk: the screen stays on")),
+        "UnInhibit",
+    ),
+    (
+        "org.gnome.SessionManager",
+        "/org/gnome/SessionManager",
+        "org.gnome.SessionManager",
+        "Inhibit",
+        (("s", "FaceGate"), ("u", 0), ("s", "door kiosk: the screen stays on"), ("u", 8)),
+        "Uninhibit",
+    ),
 )
 
 
@@ -140,8 +153,9 @@ class _X11Saver:
             return False
         d = ctypes.c_void_p(self.display)
         event, error = ctypes.c_int(), ctypes.c_int()
-        return bool(self.xext.DPMSQueryExtension(d, ctypes.byref(event), ctypes.byref(error))) and \
-            bool(getattr(self.xext, query)(d))
+        return bool(self.xext.DPMSQueryExtension(d, ctypes.byref(event), ctypes.byref(error))) and bool(
+            getattr(self.xext, query)(d)
+        )
 
     def restore(self) -> None:
         d = ctypes.c_void_p(self.display)
@@ -165,8 +179,7 @@ def session_bus_address() -> str:
 
 
 class _DBusError(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("message", ctypes.c_char_p), ("dummy", ctypes.c_uint),
-                ("padding", ctypes.c_void_p)]
+    _fields_ = [("name", ctypes.c_char_p), ("message", ctypes.c_char_p), ("dummy", ctypes.c_uint), ("padding", ctypes.c_void_p)]
 
 
 class _SessionBus:
@@ -175,14 +188,17 @@ class _SessionBus:
 
     def __init__(self) -> None:
         lib = self.lib = _library("dbus-1", "libdbus-1.so.3")
-        for name in ("dbus_connection_open_private", "dbus_message_new_method_call",
-                     "dbus_connection_send_with_reply_and_block"):
+        for name in ("dbus_connection_open_private", "dbus_message_new_method_call", "dbus_connection_send_with_reply_and_block"):
             getattr(lib, name).restype = ctypes.c_void_p
         lib.dbus_connection_open_private.argtypes = [ctypes.c_char_p, ctypes.POINTER(_DBusError)]
         lib.dbus_bus_register.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DBusError)]
         lib.dbus_message_new_method_call.argtypes = [ctypes.c_char_p] * 4
-        lib.dbus_connection_send_with_reply_and_block.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                                                                  ctypes.POINTER(_DBusError)]
+        lib.dbus_connection_send_with_reply_and_block.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.POINTER(_DBusError),
+        ]
         for name in ("dbus_message_unref", "dbus_connection_close", "dbus_connection_unref"):
             getattr(lib, name).argtypes = [ctypes.c_void_p]
         error = _DBusError()

@@ -8,6 +8,7 @@ PC without a clock battery may jump hours when NTP answers; a wall-clock age wou
 The wall-clock times are for people. A heartbeat from another boot, or with ``stopped`` set, is
 no longer a running app's.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,15 +34,15 @@ class Heartbeat:
 
     pid: int
     boot_id: str | None
-    started: str                    # ISO wall-clock time
-    written: str                    # ISO wall-clock time of this beat
-    written_monotonic: float        # time.monotonic() at this beat
+    started: str  # ISO wall-clock time
+    written: str  # ISO wall-clock time of this beat
+    written_monotonic: float  # time.monotonic() at this beat
     uptime_s: float
-    ready: bool = False             # the camera delivered a first frame
-    alive: bool = True              # frame loop, descriptor worker and window all alive
+    ready: bool = False  # the camera delivered a first frame
+    alive: bool = True  # frame loop, descriptor worker and window all alive
     stalled: list[str] = field(default_factory=list)  # why not alive, part by part
     source: str = ""
-    camera: str = "no source"       # running | opening | failing | stalled | no frames | no source
+    camera: str = "no source"  # running | opening | failing | stalled | no frames | no source
     camera_error: str | None = None
     fps: float = 0.0
     frames: int = 0
@@ -53,12 +54,12 @@ class Heartbeat:
     door_state: str = ""
     door_error: str | None = None
     gallery_people: int = 0
-    last_decision: str | None = None    # ISO time of the last door decision logged
+    last_decision: str | None = None  # ISO time of the last door decision logged
     last_verdict: str | None = None
     last_person: str | None = None
     admin: str = "locked"
-    mode: str = "window"                # window | kiosk | kiosk admin
-    stopped: str | None = None          # ISO time of a clean stop; None while running
+    mode: str = "window"  # window | kiosk | kiosk admin
+    stopped: str | None = None  # ISO time of a clean stop; None while running
     stop_reason: str | None = None
 
     def to_json(self) -> str:
@@ -76,7 +77,7 @@ class Health:
     """What `facegate status` concludes: ``code`` is its exit status."""
 
     code: int
-    state: str                      # healthy | unhealthy | stopped | not running
+    state: str  # healthy | unhealthy | stopped | not running
     problems: list[str]
     heartbeat_age_s: float | None = None
 
@@ -126,8 +127,13 @@ def read(path: str | Path) -> Heartbeat | None:
         return None
 
 
-def judge(beat: Heartbeat | None, max_frame_age: float = MAX_FRAME_AGE, stale_after: float = STALE_AFTER,
-          this_boot: str | None = None, now: float | None = None) -> Health:
+def judge(
+    beat: Heartbeat | None,
+    max_frame_age: float = MAX_FRAME_AGE,
+    stale_after: float = STALE_AFTER,
+    this_boot: str | None = None,
+    now: float | None = None,
+) -> Health:
     """Healthy, unhealthy (and why), stopped or not running, from a heartbeat read on this PC."""
     if beat is None:
         return Health(NOT_RUNNING, "not running", ["no heartbeat: FaceGate has not run with this gallery"])
@@ -135,12 +141,12 @@ def judge(beat: Heartbeat | None, max_frame_age: float = MAX_FRAME_AGE, stale_af
         return Health(NOT_RUNNING, "stopped", [f"FaceGate stopped at {beat.stopped} ({beat.stop_reason or 'no reason'})"])
     this_boot = this_boot if this_boot is not None else boot_id()
     if beat.boot_id and this_boot and beat.boot_id != this_boot:
-        return Health(NOT_RUNNING, "not running",
-                      [f"the last heartbeat ({beat.written}) is from before the PC restarted"])
+        return Health(NOT_RUNNING, "not running", [f"the last heartbeat ({beat.written}) is from before the PC restarted"])
     age = (time.monotonic() if now is None else now) - beat.written_monotonic
     if not _pid_running(beat.pid):
-        return Health(NOT_RUNNING, "not running",
-                      [f"FaceGate (pid {beat.pid}) ended without stopping; last heartbeat {age:.0f} s ago"], age)
+        return Health(
+            NOT_RUNNING, "not running", [f"FaceGate (pid {beat.pid}) ended without stopping; last heartbeat {age:.0f} s ago"], age
+        )
     problems = []
     if age > stale_after:
         problems.append(f"no heartbeat for {age:.0f} s: FaceGate (pid {beat.pid}) is frozen")

@@ -16,6 +16,7 @@ Python's faulthandler writes every thread's stack into when the process dies of 
 (SIGSEGV, SIGABRT, ...); a clean stop removes it. Its first line goes into the access-log
 reason, the whole of it into the log file.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -54,8 +55,9 @@ def previous_end(beat: Heartbeat | None, faults: str = "", this_boot: str | None
     if beat.stopped:
         return STARTED, f"the previous run stopped cleanly at {beat.stopped} ({beat.stop_reason})"
     if beat.boot_id and this_boot and beat.boot_id != this_boot:
-        return RESTARTED_POWER_CUT, (f"the PC went down while FaceGate was running (power cut or hard reset); "
-                                     f"last heartbeat {beat.written}")
+        return RESTARTED_POWER_CUT, (
+            f"the PC went down while FaceGate was running (power cut or hard reset); last heartbeat {beat.written}"
+        )
     if "Aborted" in last_words or not beat.alive:
         why = "; ".join(beat.stalled) or "it stopped responding and was aborted (SIGABRT, the watchdog's signal)"
         return RESTARTED_HANG, f"{why}; last heartbeat {beat.written}"

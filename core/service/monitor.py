@@ -20,6 +20,7 @@ while alive, EXTEND_TIMEOUT_USEC keeps the start from timing out (a camera that 
 boot is waited for, not restarted over and over). The monitor itself is Qt-free: the window
 reports its frame loop, door and admin state through ``probe``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,9 +63,9 @@ class Watched(Protocol):
 class Limits:
     """How long (s) each part may go without a sign of life before the app counts as hung."""
 
-    frame_loop: float = 15.0   # opening a stream may take 10 s (5 s to answer, 5 s for a frame)
+    frame_loop: float = 15.0  # opening a stream may take 10 s (5 s to answer, 5 s for a frame)
     gui: float = 10.0
-    worker: float = 15.0       # one descriptor takes 15 ms
+    worker: float = 15.0  # one descriptor takes 15 ms
 
 
 @dataclass
@@ -92,9 +93,16 @@ class Monitor:
     """start() it once the window runs; call tick() from the GUI thread at least every second
     and decision() for each access-log event; stop(reason) writes the final heartbeat."""
 
-    def __init__(self, path: str | Path, recognizer: Watched, gallery: Gallery,
-                 probe: Callable[[], Surroundings], limits: Limits | None = None,
-                 notifier: Notifier | None = None, period: float | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        recognizer: Watched,
+        gallery: Gallery,
+        probe: Callable[[], Surroundings],
+        limits: Limits | None = None,
+        notifier: Notifier | None = None,
+        period: float | None = None,
+    ) -> None:
         self.path = Path(path)
         self.recognizer = recognizer
         self.gallery = gallery
@@ -172,18 +180,34 @@ class Monitor:
             door = around.door
             event = self._decision
             return Heartbeat(
-                pid=os.getpid(), boot_id=self.boot, started=self.started_wall, written=heartbeat.now_iso(),
-                written_monotonic=now, uptime_s=round(now - self.started, 1), ready=frames > 0,
-                alive=not stalled, stalled=stalled, source=around.loop.source,
-                camera=self._camera(around.loop, stalled, frames, frame_age), camera_error=around.loop.problem,
-                fps=round(self._fps(now, frames), 1), frames=frames,
+                pid=os.getpid(),
+                boot_id=self.boot,
+                started=self.started_wall,
+                written=heartbeat.now_iso(),
+                written_monotonic=now,
+                uptime_s=round(now - self.started, 1),
+                ready=frames > 0,
+                alive=not stalled,
+                stalled=stalled,
+                source=around.loop.source,
+                camera=self._camera(around.loop, stalled, frames, frame_age),
+                camera_error=around.loop.problem,
+                fps=round(self._fps(now, frames), 1),
+                frames=frames,
                 last_frame_age_s=None if frame_age is None else round(frame_age, 2),
-                worker_alive=worker_alive, worker_restarts=worker.restarts, worker_error=worker.error,
-                door_driver=around.door_driver, door_state=door.state if door else "",
-                door_error=door.error if door else None, gallery_people=self._people_count(now),
-                last_decision=event.time if event else None, last_verdict=event.verdict if event else None,
-                last_person=event.name if event else None, admin="unlocked" if around.admin_unlocked else "locked",
-                mode=around.mode)
+                worker_alive=worker_alive,
+                worker_restarts=worker.restarts,
+                worker_error=worker.error,
+                door_driver=around.door_driver,
+                door_state=door.state if door else "",
+                door_error=door.error if door else None,
+                gallery_people=self._people_count(now),
+                last_decision=event.time if event else None,
+                last_verdict=event.verdict if event else None,
+                last_person=event.name if event else None,
+                admin="unlocked" if around.admin_unlocked else "locked",
+                mode=around.mode,
+            )
 
     def _stalled_parts(self, now: float, loop: LoopState, worker: Any) -> list[str]:
         limits, stalled = self.limits, []
@@ -192,8 +216,9 @@ class Monitor:
         if now - self._tick > limits.gui:
             stalled.append(f"the window has not responded for {now - self._tick:.0f} s")
         elif now - self._shown > limits.gui:
-            stalled.append(f"the kiosk has not been on the screen for {now - self._shown:.0f} s (closed or "
-                           "unmapped from outside)")
+            stalled.append(
+                f"the kiosk has not been on the screen for {now - self._shown:.0f} s (closed or unmapped from outside)"
+            )
         if worker.error:
             stalled.append(f"the descriptor worker gave up: {worker.error}")
         waited = getattr(worker, "stalled_for", lambda: 0.0)()
@@ -226,8 +251,9 @@ class Monitor:
         when, count = self._people
         if now - when > 5.0 or not when:
             try:
-                with contextlib.closing(sqlite3.connect(f"{Path(self.gallery.store.path).resolve().as_uri()}?mode=ro",
-                                                        uri=True, timeout=0.5)) as db:
+                with contextlib.closing(
+                    sqlite3.connect(f"{Path(self.gallery.store.path).resolve().as_uri()}?mode=ro", uri=True, timeout=0.5)
+                ) as db:
                     count = db.execute("SELECT count(*) FROM people").fetchone()[0]
             except sqlite3.Error:  # busy or unreadable: keep the last count
                 pass

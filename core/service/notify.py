@@ -8,6 +8,7 @@ EXTEND_TIMEOUT_USEC=N (still starting: give me N µs more), STATUS=text (shown b
 WATCHDOG_PID from which process. Outside a service (no NOTIFY_SOCKET) every call does nothing,
 so the app runs the same by hand.
 """
+
 from __future__ import annotations
 
 import logging

@@ -27,6 +27,7 @@ with ADMIN_QUIT_STATUS and is not restarted, nor is a kiosk refused for want of 
 (NO_PIN_STATUS); any other end is (even a stray SIGTERM: a clean
 exit, status 0).
 """
+
 from __future__ import annotations
 
 import getpass
@@ -63,8 +64,8 @@ class UnitOptions:
     environment: dict[str, str] = field(default_factory=dict)
     restart_seconds: float = 2
     watchdog_seconds: float = 20
-    start_timeout_seconds: float = 90   # models, window and camera (EXTEND_TIMEOUT_USEC beyond)
-    abort_timeout_seconds: float = 10   # after the watchdog's SIGABRT, SIGKILL
+    start_timeout_seconds: float = 90  # models, window and camera (EXTEND_TIMEOUT_USEC beyond)
+    abort_timeout_seconds: float = 10  # after the watchdog's SIGABRT, SIGKILL
     stop_timeout_seconds: float = 20
     start_limit_burst: int = 20
     start_limit_interval_seconds: float = 600
@@ -177,9 +178,13 @@ def install(options: UnitOptions, run: Callable[..., subprocess.CompletedProcess
         written.append(path)
     steps = [Step(f"wrote {p}", True) for p in written]
     for done, failed, argv in (
-            ("reloaded the user service manager", "could not reload the user service manager",
-             ["systemctl", "--user", "daemon-reload"]),
-            (f"enabled {SERVICE}", f"could not enable {SERVICE}", ["systemctl", "--user", "enable", SERVICE])):
+        (
+            "reloaded the user service manager",
+            "could not reload the user service manager",
+            ["systemctl", "--user", "daemon-reload"],
+        ),
+        (f"enabled {SERVICE}", f"could not enable {SERVICE}", ["systemctl", "--user", "enable", SERVICE]),
+    ):
         ok, detail = _run(argv, run)
         steps.append(Step(done if ok else failed, ok, detail))
         if not ok:
@@ -189,8 +194,15 @@ def install(options: UnitOptions, run: Callable[..., subprocess.CompletedProcess
             raise ServiceError(_explain(steps))
     user = _user()
     ok, detail = _run(["loginctl", "enable-linger", user], run)
-    steps.append(Step(f"enabled lingering for {user}" if ok else f"could not enable lingering for {user} "
-                      f"(ask an administrator: sudo loginctl enable-linger {user})", ok, detail))
+    steps.append(
+        Step(
+            f"enabled lingering for {user}"
+            if ok
+            else f"could not enable lingering for {user} (ask an administrator: sudo loginctl enable-linger {user})",
+            ok,
+            detail,
+        )
+    )
     return steps
 
 
@@ -212,8 +224,17 @@ def status(run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
     """What the user's service manager says about the unit (ActiveState, NRestarts, ...), plus
     whether the unit file is installed and lingering is on."""
     info = {"unit_file": str(unit_dir() / SERVICE), "installed": "yes" if (unit_dir() / SERVICE).exists() else "no"}
-    ok, out = _run(["systemctl", "--user", "show", SERVICE, "--property",
-                    "LoadState,ActiveState,SubState,UnitFileState,NRestarts,ExecMainStartTimestamp,Result,StatusText"], run)
+    ok, out = _run(
+        [
+            "systemctl",
+            "--user",
+            "show",
+            SERVICE,
+            "--property",
+            "LoadState,ActiveState,SubState,UnitFileState,NRestarts,ExecMainStartTimestamp,Result,StatusText",
+        ],
+        run,
+    )
     if ok:
         info.update(line.split("=", 1) for line in out.splitlines() if "=" in line)  # type: ignore[misc]
     else:

@@ -7,6 +7,7 @@
 
 The admin verbs run as ``facegate_admin``: PostgreSQL refuses them to a door's role.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,27 +31,29 @@ if TYPE_CHECKING:
 class Joined:
     config: SiteConfig
     path: Path
-    queued: int            # local items queued for the site (an existing gallery's people and log)
+    queued: int  # local items queued for the site (an existing gallery's people and log)
     migrations: list[str]
-    admin: Login | None = None   # site init: the admin login made, whether kept on this PC or not
+    admin: Login | None = None  # site init: the admin login made, whether kept on this PC or not
 
 
 def _add_door(conn: psycopg.Connection, door: str) -> tuple[str, Login]:
     password = new_password()
     try:
         with conn.transaction():
-            door_id, role = one_row(conn, "SELECT door_id::text, role FROM facegate.add_door(%s, %s)",
-                                          (door, scram_verifier(password)))
+            door_id, role = one_row(
+                conn, "SELECT door_id::text, role FROM facegate.add_door(%s, %s)", (door, scram_verifier(password))
+            )
     except psycopg.errors.UniqueViolation:
-        raise SiteError(f"the site already has a door called {door!r}; pick another name, "
-                        "or remove that door first (facegate site leave there, or the Site page)") from None
+        raise SiteError(
+            f"the site already has a door called {door!r}; pick another name, "
+            "or remove that door first (facegate site leave there, or the Site page)"
+        ) from None
     except psycopg.errors.InsufficientPrivilege:
         raise SiteError("this login may not add doors: join with the site's admin login (facegate_admin)") from None
     return door_id, Login(role, password)
 
 
-def init_site(db: str | Path, store: Store, url: str, password: str | None, door: str,
-              keep_admin: bool = False) -> Joined:
+def init_site(db: str | Path, store: Store, url: str, password: str | None, door: str, keep_admin: bool = False) -> Joined:
     """Make the database at ``url`` a FaceGate site (schema, roles) with this PC as its first
     door; ``url`` names a superuser (or an owner with CREATEROLE who may create extensions).
     The first door's enrollments join the group "everyone", which opens it. The admin login is
@@ -65,18 +68,23 @@ def init_site(db: str | Path, store: Store, url: str, password: str | None, door
         try:
             ran = schema.migrate(conn)
         except psycopg.errors.InsufficientPrivilege as exc:
-            raise SiteError(f"this login cannot set up a site ({first_line(exc)}): use a superuser "
-                            "(the vector extension and the roles need one)") from None
+            raise SiteError(
+                f"this login cannot set up a site ({first_line(exc)}): use a superuser "
+                "(the vector extension and the roles need one)"
+            ) from None
         admin = Login(schema.ADMIN_ROLE, new_password())
         with conn.transaction():
-            conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(admin.role), sql.Literal(scram_verifier(admin.password))))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(admin.role), sql.Literal(scram_verifier(admin.password))
+                )
+            )
     with connect(url, admin) as conn:
         door_id, door_login = _add_door(conn, door)
         site = SiteAdmin(conn)
         site.set_enroll_group(door, schema.DEFAULT_GROUP)
         site.open_door(schema.DEFAULT_GROUP, door)
-        site.delete_group(f"enrolled at {door}")   # the first door's own group is "everyone"
+        site.delete_group(f"enrolled at {door}")  # the first door's own group is "everyone"
     config = SiteConfig(url, door, door_id, door_login, admin if keep_admin else None)
     joined = _joined(db, store, config, ran)
     joined.admin = admin
@@ -86,16 +94,16 @@ def init_site(db: str | Path, store: Store, url: str, password: str | None, door
 def require_extension(conn: psycopg.Connection, name: str) -> None:
     """Refuse, in words, a server that lacks a PostgreSQL extension the site needs (before any
     migration runs, so nothing is half made)."""
-    row = conn.execute("SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = %s",
-                       (name,)).fetchone()
+    row = conn.execute("SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = %s", (name,)).fetchone()
     if row is None:
-        raise SiteError(f"the server has no {name!r} extension (pgvector): install it on the database server "
-                        "(Debian/Ubuntu: apt install postgresql-16-pgvector, matching the server's version; "
-                        "or use the pgvector/pgvector container image), then run this again")
+        raise SiteError(
+            f"the server has no {name!r} extension (pgvector): install it on the database server "
+            "(Debian/Ubuntu: apt install postgresql-16-pgvector, matching the server's version; "
+            "or use the pgvector/pgvector container image), then run this again"
+        )
 
 
-def join_site(db: str | Path, store: Store, url: str, password: str | None, door: str,
-              keep_admin: bool = False) -> Joined:
+def join_site(db: str | Path, store: Store, url: str, password: str | None, door: str, keep_admin: bool = False) -> Joined:
     """Make this PC a new door of the site at ``url`` (the URL names the admin login; its
     password comes from ``password`` or libpq's ~/.pgpass). Only the door's own login is kept,
     unless ``keep_admin`` (an admin PC)."""
@@ -148,8 +156,10 @@ def leave_site(db: str | Path, store: Store) -> Left:
         except SiteError:
             note = "the site was out of reach: remove this door there later (facegate site door remove NAME)"
     elif config is None:
-        note = (f"the site file could not be read ({damaged or 'missing'}): on an admin PC remove this door's login "
-                f"(facegate site door remove NAME; its id is {door_id})")
+        note = (
+            f"the site file could not be read ({damaged or 'missing'}): on an admin PC remove this door's login "
+            f"(facegate site door remove NAME; its id is {door_id})"
+        )
     local.leave()
     SiteConfig.remove(db)
     return Left(config.door if config else door_id, note)
@@ -161,18 +171,19 @@ class SiteAdmin:
 
     def __init__(self, conn: psycopg.Connection, who: str = schema.ADMIN_ROLE) -> None:
         self.conn = conn
-        self.who = who   # recorded with each decision: the admin login and the PC it was used on
+        self.who = who  # recorded with each decision: the admin login and the PC it was used on
 
     @classmethod
     def from_config(cls, config: SiteConfig) -> SiteAdmin:
         if config.admin_login is None:
-            raise SiteError("this PC holds only its door's login; use an admin PC (facegate site init, or join "
-                            "with --admin)")
+            raise SiteError("this PC holds only its door's login; use an admin PC (facegate site init, or join with --admin)")
         conn = connect(config.url, config.admin_login, application="facegate admin")
         if not one_row(conn, "SELECT pg_has_role(current_user, %s, 'USAGE')", (schema.ADMIN_ROLE,))[0]:
             conn.close()  # a door's login in the admin's place: refuse before any verb, not halfway through one
-            raise SiteError(f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
-                            "it may not change people, groups or doors")
+            raise SiteError(
+                f"the login {config.admin_login.role!r} is not the site's admin ({schema.ADMIN_ROLE}): "
+                "it may not change people, groups or doors"
+            )
         return cls(conn, f"{config.admin_login.role} at {config.door}")
 
     def close(self) -> None:
@@ -195,8 +206,9 @@ class SiteAdmin:
         return row[0]
 
     def _id(self, table: str, name: str) -> str:
-        row = self.conn.execute(sql.SQL("SELECT id::text FROM facegate.{} WHERE lower(name) = lower(%s)").format(
-            sql.Identifier(table)), (name,)).fetchone()
+        row = self.conn.execute(
+            sql.SQL("SELECT id::text FROM facegate.{} WHERE lower(name) = lower(%s)").format(sql.Identifier(table)), (name,)
+        ).fetchone()
         if row is None:
             raise SiteError(f"the site has no {table[:-1].replace('access_', '')} called {name!r}")
         return row[0]
@@ -206,7 +218,8 @@ class SiteAdmin:
         rows = self.conn.execute(
             "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name FROM facegate.people p "
             "LEFT JOIN facegate.samples s ON s.person_id = p.id LEFT JOIN facegate.doors d ON d.id = p.enrolled_by "
-            "GROUP BY p.id, d.name ORDER BY lower(p.name)").fetchall()
+            "GROUP BY p.id, d.name ORDER BY lower(p.name)"
+        ).fetchall()
         return [{"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4]} for r in rows]
 
     def rename(self, name: str, new_name: str) -> None:
@@ -248,7 +261,8 @@ class SiteAdmin:
     def duplicates(self) -> list[dict]:
         rows = self.conn.execute(
             "SELECT a.name, b.name, d.distance FROM facegate.duplicates d JOIN facegate.people a ON a.id = d.person_a "
-            "JOIN facegate.people b ON b.id = d.person_b ORDER BY d.distance").fetchall()
+            "JOIN facegate.people b ON b.id = d.person_b ORDER BY d.distance"
+        ).fetchall()
         return [{"a": r[0], "b": r[1], "distance": round(r[2], 4)} for r in rows]
 
     def merge(self, keep: str, drop: str) -> int:
@@ -257,10 +271,14 @@ class SiteAdmin:
         if keep_id == drop_id:
             raise SiteError("a person cannot be merged into themselves")
         with self.conn.transaction():
-            moved = self.conn.execute("UPDATE facegate.samples SET person_id = %s WHERE person_id = %s",
-                                      (keep_id, drop_id)).rowcount
-            self.conn.execute("INSERT INTO facegate.group_members SELECT group_id, %s FROM facegate.group_members "
-                              "WHERE person_id = %s ON CONFLICT DO NOTHING", (keep_id, drop_id))
+            moved = self.conn.execute(
+                "UPDATE facegate.samples SET person_id = %s WHERE person_id = %s", (keep_id, drop_id)
+            ).rowcount
+            self.conn.execute(
+                "INSERT INTO facegate.group_members SELECT group_id, %s FROM facegate.group_members "
+                "WHERE person_id = %s ON CONFLICT DO NOTHING",
+                (keep_id, drop_id),
+            )
             self.conn.execute("DELETE FROM facegate.people WHERE id = %s", (drop_id,))
         return moved
 
@@ -270,15 +288,16 @@ class SiteAdmin:
             "SELECT g.name, (SELECT count(*) FROM facegate.group_members m WHERE m.group_id = g.id), "
             "coalesce((SELECT array_agg(d.name ORDER BY d.name) FROM facegate.group_doors gd "
             "JOIN facegate.doors d ON d.id = gd.door_id WHERE gd.group_id = g.id), '{}') "
-            "FROM facegate.access_groups g ORDER BY g.name").fetchall()
+            "FROM facegate.access_groups g ORDER BY g.name"
+        ).fetchall()
         return [{"name": r[0], "people": r[1], "doors": list(r[2])} for r in rows]
 
     def doors(self) -> list[dict]:
         rows = self.conn.execute(
             "SELECT d.name, d.last_seen, d.role IS NOT NULL, (SELECT count(*) FROM facegate.events e "
-            "WHERE e.door_id = d.id) FROM facegate.doors d ORDER BY d.name").fetchall()
-        return [{"name": r[0], "last_seen": r[1].isoformat() if r[1] else None, "active": r[2], "events": r[3]}
-                for r in rows]
+            "WHERE e.door_id = d.id) FROM facegate.doors d ORDER BY d.name"
+        ).fetchall()
+        return [{"name": r[0], "last_seen": r[1].isoformat() if r[1] else None, "active": r[2], "events": r[3]} for r in rows]
 
     def create_group(self, name: str) -> None:
         try:
@@ -291,28 +310,46 @@ class SiteAdmin:
 
     def open_door(self, group: str, door: str) -> bool:
         """Members of ``group`` may now open ``door`` (False: they already could)."""
-        return bool(self._do("INSERT INTO facegate.group_doors VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                             (self._id("access_groups", group), self._id("doors", door))))
+        return bool(
+            self._do(
+                "INSERT INTO facegate.group_doors VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (self._id("access_groups", group), self._id("doors", door)),
+            )
+        )
 
     def close_door(self, group: str, door: str) -> bool:
         """Members of ``group`` may no longer open ``door`` (False: they could not)."""
-        return bool(self._do("DELETE FROM facegate.group_doors WHERE group_id = %s AND door_id = %s",
-                             (self._id("access_groups", group), self._id("doors", door))))
+        return bool(
+            self._do(
+                "DELETE FROM facegate.group_doors WHERE group_id = %s AND door_id = %s",
+                (self._id("access_groups", group), self._id("doors", door)),
+            )
+        )
 
     def add_to_group(self, group: str, person: str) -> bool:
         """False: ``person`` was already in ``group``."""
-        return bool(self._do("INSERT INTO facegate.group_members VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                             (self._id("access_groups", group), self._person(person))))
+        return bool(
+            self._do(
+                "INSERT INTO facegate.group_members VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (self._id("access_groups", group), self._person(person)),
+            )
+        )
 
     def remove_from_group(self, group: str, person: str) -> bool:
         """False: ``person`` was not in ``group``."""
-        return bool(self._do("DELETE FROM facegate.group_members WHERE group_id = %s AND person_id = %s",
-                             (self._id("access_groups", group), self._person(person))))
+        return bool(
+            self._do(
+                "DELETE FROM facegate.group_members WHERE group_id = %s AND person_id = %s",
+                (self._id("access_groups", group), self._person(person)),
+            )
+        )
 
     def set_enroll_group(self, door: str, group: str | None) -> None:
         """The group a door's own enrollments join (None: only the admin can let them in anywhere)."""
-        self._do("UPDATE facegate.doors SET enroll_group = %s WHERE id = %s",
-                 (self._id("access_groups", group) if group else None, self._id("doors", door)))
+        self._do(
+            "UPDATE facegate.doors SET enroll_group = %s WHERE id = %s",
+            (self._id("access_groups", group) if group else None, self._id("doors", door)),
+        )
 
     def remove_door(self, door: str) -> bool:
         with self.conn.transaction():
@@ -320,8 +357,7 @@ class SiteAdmin:
 
     def keep_snapshots(self, keep: bool) -> None:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""
-        self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'",
-                 ("true" if keep else "false",))
+        self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'", ("true" if keep else "false",))
 
 
 def _number(proposal_id: int | str) -> int:

@@ -16,6 +16,7 @@ server's superuser: the verifiers and the roles are the superuser's to read and 
 ``pg_dump``/``pg_restore`` used must be at least the server's major version: FaceGate looks in
 ``FACEGATE_PG_BIN``, then PATH, then the ``pgserver`` package's own.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,19 @@ from core.site.admin import require_extension
 from core.site.config import SiteError, check_url, connect, first_line, one_row
 
 FORMAT = "facegate-site-backup/1"
-COUNTED = ("people", "samples", "access_groups", "group_members", "group_doors", "doors", "events", "proposals",
-           "changes", "schedules", "negatives")
+COUNTED = (
+    "people",
+    "samples",
+    "access_groups",
+    "group_members",
+    "group_doors",
+    "doors",
+    "events",
+    "proposals",
+    "changes",
+    "schedules",
+    "negatives",
+)
 
 
 @dataclass
@@ -77,18 +89,26 @@ def pg_tool(name: str, server_major: int | None = None) -> Path:
         seen.append(f"{tool} ({major})")
         if server_major is None or major >= server_major:
             return tool
-    raise SiteError(f"no {name} of PostgreSQL {server_major or ''} or newer here"
-                    + (f" (found {', '.join(seen)})" if seen else "")
-                    + ": install the client tools matching the server (postgresql-client-16), or point "
-                      "FACEGATE_PG_BIN at their folder")
+    raise SiteError(
+        f"no {name} of PostgreSQL {server_major or ''} or newer here"
+        + (f" (found {', '.join(seen)})" if seen else "")
+        + ": install the client tools matching the server (postgresql-client-16), or point "
+        "FACEGATE_PG_BIN at their folder"
+    )
 
 
 def _libpq_env(url: str, password: str | None) -> dict[str, str]:
     """The connection for a child tool, by environment: the password never on its command line."""
     params = check_url(url)
     env = {**os.environ}
-    for key, var in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"), ("dbname", "PGDATABASE"),
-                     ("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT")):
+    for key, var in (
+        ("host", "PGHOST"),
+        ("port", "PGPORT"),
+        ("user", "PGUSER"),
+        ("dbname", "PGDATABASE"),
+        ("sslmode", "PGSSLMODE"),
+        ("sslrootcert", "PGSSLROOTCERT"),
+    ):
         if params.get(key):
             env[var] = str(params[key])
     if password is not None:
@@ -109,7 +129,9 @@ def _roles(conn: psycopg.Connection) -> list[dict]:
         "       pg_has_role(r.oid, (SELECT oid FROM pg_roles WHERE rolname = %s), 'MEMBER') AND r.rolname <> %s "
         "FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid "
         "WHERE r.rolname IN (%s, %s) OR r.rolname IN (SELECT role FROM facegate.doors WHERE role IS NOT NULL) "
-        "ORDER BY r.rolname", (schema.DOOR_ROLE, schema.DOOR_ROLE, schema.ADMIN_ROLE, schema.DOOR_ROLE)).fetchall()
+        "ORDER BY r.rolname",
+        (schema.DOOR_ROLE, schema.DOOR_ROLE, schema.ADMIN_ROLE, schema.DOOR_ROLE),
+    ).fetchall()
     return [{"name": r[0], "login": r[1], "verifier": r[2], "door": r[3]} for r in rows]
 
 
@@ -133,8 +155,12 @@ def backup_site(url: str, password: str | None, path: str | Path) -> SiteBackup:
             roles, counts = _roles(conn), _counts(conn)
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "site.dump"
-        _run(pg_tool("pg_dump", major), ["--format=custom", "--schema=facegate", "--no-owner", f"--file={dump}"],
-             _libpq_env(url, password), "pg_dump")
+        _run(
+            pg_tool("pg_dump", major),
+            ["--format=custom", "--schema=facegate", "--no-owner", f"--file={dump}"],
+            _libpq_env(url, password),
+            "pg_dump",
+        )
         digest = hashlib.sha256(dump.read_bytes()).hexdigest()
         manifest = {"format": FORMAT, "server_version": major, "roles": roles, "counts": counts, "sha256": digest}
         part = path.with_name(path.name + ".part")
@@ -144,7 +170,7 @@ def backup_site(url: str, password: str | None, path: str | Path) -> SiteBackup:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
             tar.add(dump, "site.dump")
-        os.chmod(part, 0o600)   # it holds every login's verifier
+        os.chmod(part, 0o600)  # it holds every login's verifier
         os.replace(part, path)
     return SiteBackup(path, counts, len(roles), digest, major)
 
@@ -154,7 +180,7 @@ def read_backup(path: str | Path) -> tuple[dict, bytes]:
     try:
         with tarfile.open(path) as tar:
             manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
-            dump = tar.extractfile("site.dump").read()                      # type: ignore[union-attr]
+            dump = tar.extractfile("site.dump").read()  # type: ignore[union-attr]
     except (OSError, tarfile.TarError, KeyError, AttributeError, ValueError) as exc:
         raise SiteError(f"{path}: not a readable FaceGate site backup ({exc})") from None
     if manifest.get("format") != FORMAT:
@@ -189,9 +215,12 @@ def restore_site(path: str | Path, url: str, password: str | None) -> SiteBackup
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "site.dump"
         file.write_bytes(dump)
-        _run(pg_tool("pg_restore", max(major, manifest["server_version"])),
-             ["--dbname", check_url(url).get("dbname", "postgres"), "--exit-on-error", "--single-transaction",
-              str(file)], _libpq_env(url, password), "pg_restore")
+        _run(
+            pg_tool("pg_restore", max(major, manifest["server_version"])),
+            ["--dbname", check_url(url).get("dbname", "postgres"), "--exit-on-error", "--single-transaction", str(file)],
+            _libpq_env(url, password),
+            "pg_restore",
+        )
     with connect(url, password=password) as conn:
         counts = _counts(conn)
     missing = {t: (n, counts.get(t)) for t, n in manifest["counts"].items() if counts.get(t) != n}

@@ -8,6 +8,7 @@ it to libpq unchanged, so the server's certificate must name the host and chain 
 
 The offline policy (SiteSettings) is kept in the gallery itself, like the door's settings.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
     from core.gallery.store import Store
 
 CONNECT_TIMEOUT = 3  # seconds: an unreachable site must not hold anything up for long
-KEEP = "keep"        # offline policy: keep recognising with the last copy
-NOBODY = "nobody"    # offline policy: let nobody in
+KEEP = "keep"  # offline policy: keep recognising with the last copy
+NOBODY = "nobody"  # offline policy: let nobody in
 
 
 class SiteError(FaceGateError):
@@ -48,10 +49,10 @@ class SiteSettings(StoredSettings):
     KEY: ClassVar[str] = "site"
 
     offline_after_hours: float = 24.0
-    offline_policy: str = KEEP          # keep | nobody
-    keep_at_most_days: float = 7.0      # "keep" lets people in on an old copy this long at most, then nobody
-    catch_up_seconds: float = 10.0      # pull even without a notification this often
-    batch: int = 500                    # people per pulled batch (one local transaction each)
+    offline_policy: str = KEEP  # keep | nobody
+    keep_at_most_days: float = 7.0  # "keep" lets people in on an old copy this long at most, then nobody
+    catch_up_seconds: float = 10.0  # pull even without a notification this often
+    batch: int = 500  # people per pulled batch (one local transaction each)
 
     def check(self) -> None:
         if self.offline_policy not in (KEEP, NOBODY):
@@ -94,8 +95,9 @@ class SiteConfig:
         except FileNotFoundError:
             return None
         if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SiteError(f"{path}: holds passwords but others may read it (mode {stat.S_IMODE(mode):o}); "
-                            f"run: chmod 600 {path}")
+            raise SiteError(
+                f"{path}: holds passwords but others may read it (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+            )
         try:
             data = json.loads(path.read_text())
             admin = data.get("admin_login")
@@ -141,12 +143,15 @@ def site_of(store: Store) -> SiteConfig | None:
     try:
         config = SiteConfig.load(store.path)
     except SiteError as exc:
-        raise SiteError(f"{exc}. This door belongs to a site and stays shut until that is mended "
-                        "(or leave the site: facegate site leave)") from None
+        raise SiteError(
+            f"{exc}. This door belongs to a site and stays shut until that is mended (or leave the site: facegate site leave)"
+        ) from None
     if config is None and LocalSite(store).door_id() is not None:
-        raise SiteError(f"{SiteConfig.path_for(store.path)}: missing, but this gallery belongs to a site; the door stays "
-                        "shut until the file is back (restore it from a backup) or the gallery leaves the site "
-                        "(facegate site leave)")
+        raise SiteError(
+            f"{SiteConfig.path_for(store.path)}: missing, but this gallery belongs to a site; the door stays "
+            "shut until the file is back (restore it from a backup) or the gallery leaves the site "
+            "(facegate site leave)"
+        )
     return config
 
 
@@ -161,8 +166,10 @@ def check_url(url: str) -> dict:
     except Exception as exc:
         raise SiteError(f"not a PostgreSQL URL ({first_line(exc)}); say postgresql://USER@HOST:PORT/DATABASE") from None
     if params.get("password"):
-        raise SiteError("the URL holds a password: put it in a file only you can read (--password-file, "
-                        "mode 600) or in ~/.pgpass instead, so it never shows in the process list or the log")
+        raise SiteError(
+            "the URL holds a password: put it in a file only you can read (--password-file, "
+            "mode 600) or in ~/.pgpass instead, so it never shows in the process list or the log"
+        )
     return params
 
 
@@ -172,8 +179,7 @@ def read_password_file(path: str | Path) -> str:
     try:
         mode = path.stat().st_mode
         if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SiteError(f"{path}: others may read this password file (mode {stat.S_IMODE(mode):o}); "
-                            f"run: chmod 600 {path}")
+            raise SiteError(f"{path}: others may read this password file (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
         text = path.read_text().splitlines()
     except OSError as exc:
         raise SiteError(f"{path}: cannot read the password file ({exc.strerror})") from None
@@ -182,8 +188,14 @@ def read_password_file(path: str | Path) -> str:
     return text[0]
 
 
-def connect(url: str, login: Login | None = None, password: str | None = None, autocommit: bool = True,
-            timeout: float = CONNECT_TIMEOUT, application: str = "facegate") -> psycopg.Connection:
+def connect(
+    url: str,
+    login: Login | None = None,
+    password: str | None = None,
+    autocommit: bool = True,
+    timeout: float = CONNECT_TIMEOUT,
+    application: str = "facegate",
+) -> psycopg.Connection:
     """A psycopg connection with pgvector's types, short timeouts and TCP keepalives, so a dead
     network is noticed in seconds. The password comes from ``login``, ``password``, or libpq's own
     sources (~/.pgpass, PGPASSFILE).
@@ -197,8 +209,7 @@ def connect(url: str, login: Login | None = None, password: str | None = None, a
     best, best_timeline, errors = None, -1, []
     for address in addresses:
         try:
-            conn = _connect_one(one_server(url, address, writable=True), login, password, autocommit, timeout,
-                                application)
+            conn = _connect_one(one_server(url, address, writable=True), login, password, autocommit, timeout, application)
         except SiteError as exc:
             errors.append(str(exc))
             continue
@@ -225,8 +236,9 @@ def timeline_of(conn: psycopg.Connection) -> int:
         return 0
 
 
-def _connect_one(url: str, login: Login | None, password: str | None, autocommit: bool, timeout: float,
-                 application: str) -> psycopg.Connection:
+def _connect_one(
+    url: str, login: Login | None, password: str | None, autocommit: bool, timeout: float, application: str
+) -> psycopg.Connection:
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -236,8 +248,9 @@ def _connect_one(url: str, login: Login | None, password: str | None, autocommit
     if password is not None:
         params["password"] = password
     params.setdefault("connect_timeout", str(max(1, int(timeout))))
-    params.update(keepalives="1", keepalives_idle="5", keepalives_interval="2", keepalives_count="2",
-                  application_name=application)
+    params.update(
+        keepalives="1", keepalives_idle="5", keepalives_interval="2", keepalives_count="2", application_name=application
+    )
     try:
         conn = psycopg.connect(**params, autocommit=autocommit)
     except psycopg.OperationalError as exc:
@@ -275,8 +288,7 @@ def with_servers(url: str, addresses: list[str]) -> str:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     params = conninfo_to_dict(url)
-    params.update(host=",".join(a.rsplit(":", 1)[0] for a in addresses),
-                  port=",".join(a.rsplit(":", 1)[1] for a in addresses))
+    params.update(host=",".join(a.rsplit(":", 1)[0] for a in addresses), port=",".join(a.rsplit(":", 1)[1] for a in addresses))
     return make_conninfo("", **params)
 
 

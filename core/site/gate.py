@@ -9,6 +9,7 @@ more than the door working).
 
     >>> decider.gates.append(OfflineGate(gallery.store))
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,15 +34,19 @@ class OfflineGate:
         if self.settings.offline_policy != NOBODY:
             limit_days = self.settings.keep_at_most_days
             if age is not None and age > limit_days * 86400:
-                return (f"this door has not heard from its site for {age / 86400:.1f} days (more than the "
-                        f"{limit_days:g} days a door keeps its last copy); nobody is let in (offline policy)")
+                return (
+                    f"this door has not heard from its site for {age / 86400:.1f} days (more than the "
+                    f"{limit_days:g} days a door keeps its last copy); nobody is let in (offline policy)"
+                )
             return None
         limit = self.settings.offline_after_hours * 3600
         if age is None:
             return "this door has never heard from its site; nobody is let in (offline policy)"
         if age > limit:
-            return (f"this door has not heard from its site for {age / 3600:.1f} h (more than "
-                    f"{self.settings.offline_after_hours:g} h); nobody is let in (offline policy)")
+            return (
+                f"this door has not heard from its site for {age / 3600:.1f} h (more than "
+                f"{self.settings.offline_after_hours:g} h); nobody is let in (offline policy)"
+            )
         return None
 
 

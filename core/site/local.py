@@ -8,6 +8,7 @@ twice changes nothing). The 'site:applying' mark, set and cleared inside that tr
 keeps the outbox triggers (core.gallery.schema, migration 'site-ids') from queueing what came
 from the site.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -47,7 +48,7 @@ class PulledPerson:
     allowed: bool
     notes: str
     created: str
-    sample_ids: set[str]                                   # every sample the site has for them
+    sample_ids: set[str]  # every sample the site has for them
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
@@ -72,9 +73,9 @@ class Applied:
     removed_people: int = 0
     removed_samples: list[int] = field(default_factory=list)
     added_samples: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    owners: dict[int, int] = field(default_factory=dict)     # sample id -> person id, added or moved
-    names: dict[int, str] = field(default_factory=dict)      # person id -> name, added or updated
-    gone: list[int] = field(default_factory=list)            # person ids removed
+    owners: dict[int, int] = field(default_factory=dict)  # sample id -> person id, added or moved
+    names: dict[int, str] = field(default_factory=dict)  # person id -> name, added or updated
+    gone: list[int] = field(default_factory=list)  # person ids removed
     negatives_changed: bool = False
 
 
@@ -116,10 +117,12 @@ class LocalSite:
                 for (row_id,) in db.execute(f"SELECT id FROM {table} WHERE site_id IS NULL").fetchall():
                     db.execute(f"UPDATE {table} SET site_id = ? WHERE id = ?", (str(uuid.uuid4()), row_id))
             stamp = now()
-            db.execute("INSERT INTO site_outbox(kind, ref, created) SELECT 'sample', site_id, ? FROM samples ORDER BY id",
-                       (stamp,))
-            db.execute("INSERT INTO site_outbox(kind, ref, created) "
-                       "SELECT 'event', site_id, ? FROM access_events ORDER BY id", (stamp,))
+            db.execute(
+                "INSERT INTO site_outbox(kind, ref, created) SELECT 'sample', site_id, ? FROM samples ORDER BY id", (stamp,)
+            )
+            db.execute(
+                "INSERT INTO site_outbox(kind, ref, created) SELECT 'event', site_id, ? FROM access_events ORDER BY id", (stamp,)
+            )
             return db.execute("SELECT count(*) FROM site_outbox").fetchone()[0]
 
     def leave(self) -> None:
@@ -138,8 +141,9 @@ class LocalSite:
 
     def outbox(self, kind: str, limit: int) -> list[tuple[int, str]]:
         """(outbox id, ref) of the oldest ``limit`` items of one kind."""
-        return [tuple(r) for r in self.store.read(
-            "SELECT id, ref FROM site_outbox WHERE kind = ? ORDER BY id LIMIT ?", (kind, limit))]
+        return [
+            tuple(r) for r in self.store.read("SELECT id, ref FROM site_outbox WHERE kind = ? ORDER BY id LIMIT ?", (kind, limit))
+        ]
 
     def done(self, outbox_ids: list[int]) -> None:
         """Forget items the site has committed (a kill before this re-sends them: harmless)."""
@@ -156,9 +160,12 @@ class LocalSite:
         if not person_ids:
             return set()
         marks = ",".join("?" * len(person_ids))
-        return {r[0] for r in self.store.read(
-            f"SELECT s.site_id FROM samples s JOIN people p ON p.id = s.person_id WHERE p.site_id IN ({marks})",
-            person_ids)}
+        return {
+            r[0]
+            for r in self.store.read(
+                f"SELECT s.site_id FROM samples s JOIN people p ON p.id = s.person_id WHERE p.site_id IN ({marks})", person_ids
+            )
+        }
 
     # -- applying a pull ------------------------------------------------------------------------
     def apply(self, batch: Batch) -> Applied:
@@ -173,8 +180,9 @@ class LocalSite:
                 row = db.execute("SELECT id FROM people WHERE site_id = ?", (site_id,)).fetchone()
                 if person is None:
                     if row is not None:
-                        done.removed_samples += [r[0] for r in db.execute(
-                            "SELECT id FROM samples WHERE person_id = ?", (row[0],))]
+                        done.removed_samples += [
+                            r[0] for r in db.execute("SELECT id FROM samples WHERE person_id = ?", (row[0],))
+                        ]
                         db.execute("DELETE FROM samples WHERE person_id = ?", (row[0],))
                         db.execute("DELETE FROM people WHERE id = ?", (row[0],))
                         done.removed_people += 1
@@ -187,47 +195,56 @@ class LocalSite:
                     done.updated_people += 1
                 self._samples(db, local_id, person, pending, done)
                 db.execute("DELETE FROM schedules WHERE person_id = ?", (local_id,))
-                db.conn.executemany("INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
-                               [(local_id, day, start, end) for day, start, end in person.schedules])
+                db.conn.executemany(
+                    "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
+                    [(local_id, day, start, end) for day, start, end in person.schedules],
+                )
                 keep = {nid for nid, _ in person.negatives}
-                for neg_id, site_neg in db.execute("SELECT id, site_id FROM negatives WHERE person_id = ? "
-                                                   "AND site_id IS NOT NULL", (local_id,)).fetchall():
+                for neg_id, site_neg in db.execute(
+                    "SELECT id, site_id FROM negatives WHERE person_id = ? AND site_id IS NOT NULL", (local_id,)
+                ).fetchall():
                     if site_neg not in keep:
                         db.execute("DELETE FROM negatives WHERE id = ?", (neg_id,))
                         done.negatives_changed = True
                 for nid, vec in person.negatives:
-                    done.negatives_changed |= db.execute(
-                        "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
-                        (local_id, pack(vec), now(), nid)).rowcount > 0
+                    done.negatives_changed |= (
+                        db.execute(
+                            "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
+                            (local_id, pack(vec), now(), nid),
+                        ).rowcount
+                        > 0
+                    )
             _set(db, CURSOR_KEY, str(batch.cursor))
             _set(db, HEARD_KEY, now())
             db.execute("DELETE FROM meta WHERE key = ?", (APPLYING_KEY,))
         return done
 
     def _upsert_person(self, db: Database, local_id: int | None, person: PulledPerson, done: Applied) -> int:
-        holder = db.execute("SELECT id FROM people WHERE name = ? AND (site_id IS NOT ? OR site_id IS NULL)",
-                            (person.name, person.id)).fetchone()
+        holder = db.execute(
+            "SELECT id FROM people WHERE name = ? AND (site_id IS NOT ? OR site_id IS NULL)", (person.name, person.id)
+        ).fetchone()
         if holder is not None and holder[0] != local_id:
             # another local person holds the name for now (a rename still on its way here, or an
             # enrollment of this door the site has named apart): set it aside until its own change comes
-            db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?",
-                       (holder[0],))
+            db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?", (holder[0],))
             done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
         if local_id is None:
-            cur = db.execute("INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
-                             (person.name, int(person.allowed), person.notes, person.created, person.id))
+            cur = db.execute(
+                "INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
+                (person.name, int(person.allowed), person.notes, person.created, person.id),
+            )
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
         done.names[local_id] = person.name
-        db.execute("UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
-                   "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
-                   (person.name, int(person.allowed), person.notes, local_id,
-                    person.name, int(person.allowed), person.notes))
+        db.execute(
+            "UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
+            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
+            (person.name, int(person.allowed), person.notes, local_id, person.name, int(person.allowed), person.notes),
+        )
         return local_id
 
     def _samples(self, db: Database, local_id: int, person: PulledPerson, pending: set[str], done: Applied) -> None:
-        for sample_id, site_id in db.execute("SELECT id, site_id FROM samples WHERE person_id = ?",
-                                             (local_id,)).fetchall():
+        for sample_id, site_id in db.execute("SELECT id, site_id FROM samples WHERE person_id = ?", (local_id,)).fetchall():
             if site_id not in person.sample_ids and site_id not in pending:
                 db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
                 done.removed_samples.append(sample_id)
@@ -238,14 +255,15 @@ class LocalSite:
                 db.execute("UPDATE samples SET person_id = ? WHERE id = ?", (local_id, moved[0]))
                 done.owners[moved[0]] = local_id
                 continue
-            cur = db.execute("INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
-                             "site_id) VALUES(?,?,?,?,?,?,?)",
-                             (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id))
+            cur = db.execute(
+                "INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
+                "site_id) VALUES(?,?,?,?,?,?,?)",
+                (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id),
+            )
             if cur.rowcount:
                 done.added_samples.append((inserted_id(cur), np.asarray(s.descriptor, np.float32)))
                 done.owners[inserted_id(cur)] = local_id
 
 
 def _set(db: Database, key: str, value: str) -> None:
-    db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               (key, value))
+    db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))

@@ -8,6 +8,7 @@ that the site has not got yet, and galleries without a site, are changed here on
     >>> plan = plan_removal(gallery, "Ada")          # what removing Ada would do, in words
     >>> remove_person(gallery, "Ada")                # after the operator confirmed plan.warning
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from core.gallery.api import Gallery
 from core.site.config import SiteConfig, SiteError, site_of
 
-WHEN_DOORS_KNOW = ("online doors drop them within seconds; a door that is offline does when it next syncs "
-                   "(its offline policy applies meanwhile)")
+WHEN_DOORS_KNOW = (
+    "online doors drop them within seconds; a door that is offline does when it next syncs (its offline policy applies meanwhile)"
+)
 
 
 @dataclass
@@ -24,7 +26,7 @@ class SitePlan:
     """Where a change of one person takes effect, and what the operator must be told first."""
 
     name: str
-    site_id: str | None        # None: only this gallery has them (no site, or not pushed yet)
+    site_id: str | None  # None: only this gallery has them (no site, or not pushed yet)
     config: SiteConfig | None  # the site's, when the change goes through it
 
     @property
@@ -48,9 +50,11 @@ def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
     if site_id is None or not _known_at_site(gallery, person.id):
         return SitePlan(person.name, None, None)
     if config.admin_login is None:
-        raise SiteError(f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
-                        f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
-                        "this door follows at its next sync")
+        raise SiteError(
+            f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
+            f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
+            "this door follows at its next sync"
+        )
     return SitePlan(person.name, site_id, config)
 
 
@@ -58,10 +62,10 @@ def _known_at_site(gallery: Gallery, person_id: int) -> bool:
     """Whether the site has (or had) this person: anything of theirs not still waiting in the
     outbox came from, or went to, the site."""
     rows = gallery.store.read(
-        "SELECT count(*) FROM samples WHERE person_id = ? AND site_id NOT IN "
-        "(SELECT ref FROM site_outbox WHERE kind = 'sample')", (person_id,))
-    waiting = gallery.store.read(
-        "SELECT count(*) FROM samples WHERE person_id = ?", (person_id,))
+        "SELECT count(*) FROM samples WHERE person_id = ? AND site_id NOT IN (SELECT ref FROM site_outbox WHERE kind = 'sample')",
+        (person_id,),
+    )
+    waiting = gallery.store.read("SELECT count(*) FROM samples WHERE person_id = ?", (person_id,))
     return rows[0][0] > 0 or waiting[0][0] == 0
 
 

@@ -11,6 +11,7 @@ farthest of them lies from the person's approved samples (a stranger added to so
 beyond the match threshold), or, for a new person, how near the nearest other person is (a
 likely duplicate, or someone enrolled twice under another name).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,14 +33,16 @@ class Proposal:
     how: list[str]
     added_by: list[str]
     created: str
-    farthest: float | None        # the farthest proposed sample from the person's approved ones
-    nearest_other: float | None   # the nearest approved sample of anybody else
+    farthest: float | None  # the farthest proposed sample from the person's approved ones
+    nearest_other: float | None  # the nearest approved sample of anybody else
     nearest_other_name: str | None
 
     def text(self, threshold: float = 0.4) -> str:
         what = "new person" if self.new_person else "samples for"
-        line = (f"#{self.id} {what} {self.person!r} from door {self.door!r}: {self.samples} sample(s) "
-                f"({', '.join(self.how) or 'how unknown'}; by {', '.join(self.added_by) or 'unknown'}) at {self.created}")
+        line = (
+            f"#{self.id} {what} {self.person!r} from door {self.door!r}: {self.samples} sample(s) "
+            f"({', '.join(self.how) or 'how unknown'}; by {', '.join(self.added_by) or 'unknown'}) at {self.created}"
+        )
         if self.farthest is not None:
             line += f"; farthest {self.farthest:.2f} from their approved samples"
             if self.farthest > threshold:
@@ -88,19 +91,22 @@ def decide(conn: psycopg.Connection, proposal_id: int, approve: bool, by: str) -
     if proposal_id not in found:
         raise SiteError(f"no open proposal #{proposal_id} (facegate site proposals lists them)")
     with conn.transaction():
-        person, new_person = one_row(conn, "SELECT person_id, new_person FROM facegate.proposals WHERE id = %s",
-                                           (proposal_id,))
+        person, new_person = one_row(conn, "SELECT person_id, new_person FROM facegate.proposals WHERE id = %s", (proposal_id,))
         if approve:
-            conn.execute("UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
-                         "WHERE proposal = %s AND status = 'proposed'", (by, proposal_id))
-            conn.execute("UPDATE facegate.people SET status = 'approved' WHERE id = %s AND status = 'proposed'",
-                         (person,))
+            conn.execute(
+                "UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
+                "WHERE proposal = %s AND status = 'proposed'",
+                (by, proposal_id),
+            )
+            conn.execute("UPDATE facegate.people SET status = 'approved' WHERE id = %s AND status = 'proposed'", (person,))
         elif new_person:
             conn.execute("DELETE FROM facegate.people WHERE id = %s AND status = 'proposed'", (person,))
         else:
             conn.execute("DELETE FROM facegate.samples WHERE proposal = %s AND status = 'proposed'", (proposal_id,))
-        conn.execute("UPDATE facegate.proposals SET decided = now(), decision = %s, decided_by = %s WHERE id = %s",
-                     ("approved" if approve else "rejected", by, proposal_id))
+        conn.execute(
+            "UPDATE facegate.proposals SET decided = now(), decision = %s, decided_by = %s WHERE id = %s",
+            ("approved" if approve else "rejected", by, proposal_id),
+        )
     return found[proposal_id]
 
 
@@ -109,10 +115,18 @@ def approve_from_door(conn: psycopg.Connection, door_id: str, by: str) -> int:
     enrollments: its operator is the admin); how many."""
     with conn.transaction():
         opened = "SELECT id FROM facegate.proposals WHERE door_id = %s AND decided IS NULL"
-        conn.execute("UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
-                     f"WHERE status = 'proposed' AND proposal IN ({opened})", (by, door_id))
-        conn.execute("UPDATE facegate.people SET status = 'approved' WHERE status = 'proposed' AND id IN "
-                     "(SELECT person_id FROM facegate.proposals WHERE door_id = %s AND decided IS NULL AND new_person)",
-                     (door_id,))
-        return conn.execute("UPDATE facegate.proposals SET decided = now(), decision = 'approved', decided_by = %s "
-                            "WHERE door_id = %s AND decided IS NULL", (by, door_id)).rowcount
+        conn.execute(
+            "UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
+            f"WHERE status = 'proposed' AND proposal IN ({opened})",
+            (by, door_id),
+        )
+        conn.execute(
+            "UPDATE facegate.people SET status = 'approved' WHERE status = 'proposed' AND id IN "
+            "(SELECT person_id FROM facegate.proposals WHERE door_id = %s AND decided IS NULL AND new_person)",
+            (door_id,),
+        )
+        return conn.execute(
+            "UPDATE facegate.proposals SET decided = now(), decision = 'approved', decided_by = %s "
+            "WHERE door_id = %s AND decided IS NULL",
+            (by, door_id),
+        ).rowcount

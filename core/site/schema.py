@@ -34,6 +34,7 @@ where the extension was created, usually public): public must not be writable by
 roles, which is PostgreSQL's default since version 15 (older servers: REVOKE CREATE ON SCHEMA
 public FROM PUBLIC).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,16 +42,21 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-MIGRATION_LOCK = 0x46474D47   # "FGMG": one migrating session at a time
-CHANGE_LOCK = 0x46474348      # "FGCH": change-log writers commit in seq order
+MIGRATION_LOCK = 0x46474D47  # "FGMG": one migrating session at a time
+CHANGE_LOCK = 0x46474348  # "FGCH": change-log writers commit in seq order
 CHANNEL = "facegate_changes"
 ADMIN_ROLE = "facegate_admin"
 DOOR_ROLE = "facegate_door"
 DEFAULT_GROUP = "everyone"
 
 #: Tables whose rows belong to one person; each change to them is logged for that person.
-PERSON_TABLES = {"people": "id", "samples": "person_id", "schedules": "person_id", "negatives": "person_id",
-                 "group_members": "person_id"}
+PERSON_TABLES = {
+    "people": "id",
+    "samples": "person_id",
+    "schedules": "person_id",
+    "negatives": "person_id",
+    "group_members": "person_id",
+}
 
 
 def _tables(cur: psycopg.Cursor) -> None:
@@ -175,8 +181,11 @@ def _change_log(cur: psycopg.Cursor) -> None:
         END $$;
     """)
     for table, column in PERSON_TABLES.items():
-        for event, lower, rows in (("INSERT", "insert", "new_rows"), ("UPDATE", "update", "new_rows"),
-                                   ("DELETE", "delete", "old_rows")):
+        for event, lower, rows in (
+            ("INSERT", "insert", "new_rows"),
+            ("UPDATE", "update", "new_rows"),
+            ("DELETE", "delete", "old_rows"),
+        ):
             transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
             extra = ""
             if event == "UPDATE":  # a moved sample or membership changes its old person too
@@ -239,14 +248,15 @@ def _roles(cur: psycopg.Cursor) -> None:
     for table in ("people", "samples", "schedules", "negatives", "events", "doors"):
         cur.execute(f"ALTER TABLE facegate.{table} ENABLE ROW LEVEL SECURITY")
         cur.execute(f"CREATE POLICY admin_all ON facegate.{table} TO {ADMIN_ROLE} USING (true) WITH CHECK (true)")
-    for table, column in (("people", "id"), ("samples", "person_id"), ("schedules", "person_id"),
-                          ("negatives", "person_id")):
-        cur.execute(f"CREATE POLICY door_reads ON facegate.{table} FOR SELECT TO {DOOR_ROLE} "
-                    f"USING ({column} IN (SELECT facegate.my_people()))")
-    cur.execute(f"CREATE POLICY door_appends ON facegate.events FOR INSERT TO {DOOR_ROLE} "
-                "WITH CHECK (door_id = facegate.my_door())")
-    cur.execute(f"CREATE POLICY door_own_ids ON facegate.events FOR SELECT TO {DOOR_ROLE} "
-                "USING (door_id = facegate.my_door())")
+    for table, column in (("people", "id"), ("samples", "person_id"), ("schedules", "person_id"), ("negatives", "person_id")):
+        cur.execute(
+            f"CREATE POLICY door_reads ON facegate.{table} FOR SELECT TO {DOOR_ROLE} "
+            f"USING ({column} IN (SELECT facegate.my_people()))"
+        )
+    cur.execute(
+        f"CREATE POLICY door_appends ON facegate.events FOR INSERT TO {DOOR_ROLE} WITH CHECK (door_id = facegate.my_door())"
+    )
+    cur.execute(f"CREATE POLICY door_own_ids ON facegate.events FOR SELECT TO {DOOR_ROLE} USING (door_id = facegate.my_door())")
     cur.execute(f"CREATE POLICY door_itself ON facegate.doors FOR SELECT TO {DOOR_ROLE} USING (true)")
 
 

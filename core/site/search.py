@@ -8,6 +8,7 @@ sees only its own groups' people and no events).
     >>> with SiteAdmin.from_config(config) as admin:
     ...     found = search_site(admin.conn, descriptor, top=10, within=0.6)
 """
+
 from __future__ import annotations
 
 import time
@@ -44,7 +45,7 @@ class Sighting:
 class SiteSearch:
     hits: list[SiteHit]
     sightings: list[Sighting]
-    search_ms: float     # both queries, at the server and back
+    search_ms: float  # both queries, at the server and back
 
 
 def search_site(conn: psycopg.Connection, descriptor: np.ndarray, top: int = 10, within: float | None = None) -> SiteSearch:
@@ -58,19 +59,31 @@ def search_site(conn: psycopg.Connection, descriptor: np.ndarray, top: int = 10,
             "SELECT p.name, s.descriptor <-> %(q)s AS d, s.id::text, dr.name, s.thumbnail FROM facegate.samples s "
             "JOIN facegate.people p ON p.id = s.person_id LEFT JOIN facegate.doors dr ON dr.id = s.door_id "
             "WHERE s.descriptor <-> %(q)s < %(d)s ORDER BY s.descriptor <-> %(q)s LIMIT %(k)s",
-            {"q": vec, "d": limit, "k": top}).fetchall()
+            {"q": vec, "d": limit, "k": top},
+        ).fetchall()
         seen = conn.execute(
             "SELECT e.time, dr.name, e.name, e.verdict, e.descriptor <-> %(q)s FROM facegate.events e "
             "JOIN facegate.doors dr ON dr.id = e.door_id WHERE e.descriptor <-> %(q)s < %(d)s "
-            "ORDER BY e.descriptor <-> %(q)s LIMIT %(k)s", {"q": vec, "d": limit, "k": top}).fetchall()
+            "ORDER BY e.descriptor <-> %(q)s LIMIT %(k)s",
+            {"q": vec, "d": limit, "k": top},
+        ).fetchall()
     ms = (time.perf_counter() - started) * 1000
-    return SiteSearch([SiteHit(r[0], float(r[1]), r[2], r[3], r[4]) for r in rows],
-                      [Sighting(r[0].isoformat(), r[1], r[2], r[3], float(r[4])) for r in seen], ms)
+    return SiteSearch(
+        [SiteHit(r[0], float(r[1]), r[2], r[3], r[4]) for r in rows],
+        [Sighting(r[0].isoformat(), r[1], r[2], r[3], float(r[4])) for r in seen],
+        ms,
+    )
 
 
 def search_json(found: SiteSearch) -> dict:
-    return {"search_ms": round(found.search_ms, 3),
-            "hits": [{"name": h.person, "distance": round(h.distance, 4), "sample": h.sample_id,
-                      "enrolled_at": h.enrolled_at} for h in found.hits],
-            "seen": [{"time": s.time, "door": s.door, "name": s.name, "verdict": s.verdict,
-                      "distance": round(s.distance, 4)} for s in found.sightings]}
+    return {
+        "search_ms": round(found.search_ms, 3),
+        "hits": [
+            {"name": h.person, "distance": round(h.distance, 4), "sample": h.sample_id, "enrolled_at": h.enrolled_at}
+            for h in found.hits
+        ],
+        "seen": [
+            {"time": s.time, "door": s.door, "name": s.name, "verdict": s.verdict, "distance": round(s.distance, 4)}
+            for s in found.sightings
+        ],
+    }

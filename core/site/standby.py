@@ -23,6 +23,7 @@ after a promotion is never written to. How much a failover can lose (RPO):
 The PostgreSQL tools run as the owner of the standby's folder (PostgreSQL refuses root): make
 the folder's parent belong to the server's system account (``postgres``).
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ class ServerState:
     reachable: bool
     primary: bool = False
     timeline: int | None = None
-    standbys: list[dict] | None = None    # on a primary: each standby's state and lag in bytes
+    standbys: list[dict] | None = None  # on a primary: each standby's state and lag in bytes
     error: str | None = None
 
     def text(self) -> str:
@@ -68,13 +69,20 @@ def _owner_of(folder: Path) -> str | None:
         return None
     owner = pwd.getpwuid(folder.stat().st_uid).pw_name
     if owner == "root":
-        raise SiteError(f"{folder} belongs to root, and PostgreSQL refuses to run as root: give it to the server's "
-                        "account (chown postgres)")
+        raise SiteError(
+            f"{folder} belongs to root, and PostgreSQL refuses to run as root: give it to the server's account (chown postgres)"
+        )
     return owner
 
 
-def make_standby(primary_url: str, password: str | None, data: Path, port: int, synchronous: bool = False,
-                 replication_password: str | None = None) -> None:
+def make_standby(
+    primary_url: str,
+    password: str | None,
+    data: Path,
+    port: int,
+    synchronous: bool = False,
+    replication_password: str | None = None,
+) -> None:
     """Make ``data`` (new) a streaming standby of the primary at ``primary_url`` (its superuser)
     listening on ``port``, and start it."""
     data = Path(data)
@@ -90,18 +98,29 @@ def make_standby(primary_url: str, password: str | None, data: Path, port: int, 
         with conn.transaction():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (REPLICATION_ROLE,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            conn.execute(sql.SQL(f"{verb} ROLE {{}} WITH REPLICATION LOGIN PASSWORD {{}}").format(
-                sql.Identifier(REPLICATION_ROLE), sql.Literal(secret)))
+            conn.execute(
+                sql.SQL(f"{verb} ROLE {{}} WITH REPLICATION LOGIN PASSWORD {{}}").format(
+                    sql.Identifier(REPLICATION_ROLE), sql.Literal(secret)
+                )
+            )
             if conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)).fetchone() is None:
                 conn.execute("SELECT pg_create_physical_replication_slot(%s)", (SLOT,))
     env = _libpq_env(primary_url, secret)
     env["PGUSER"] = REPLICATION_ROLE
     env.pop("PGDATABASE", None)
-    done = subprocess.run([str(pg_tool("pg_basebackup", major)), "-D", str(data), "-R", "-X", "stream", "-S", SLOT,
-                           "--checkpoint=fast"], env=env, capture_output=True, text=True, user=user, timeout=600)
+    done = subprocess.run(
+        [str(pg_tool("pg_basebackup", major)), "-D", str(data), "-R", "-X", "stream", "-S", SLOT, "--checkpoint=fast"],
+        env=env,
+        capture_output=True,
+        text=True,
+        user=user,
+        timeout=600,
+    )
     if done.returncode != 0:
-        raise SiteError(f"pg_basebackup failed: {first_line(RuntimeError(done.stderr))} (the primary's pg_hba.conf "
-                        "must let the standby's host connect for replication)")
+        raise SiteError(
+            f"pg_basebackup failed: {first_line(RuntimeError(done.stderr))} (the primary's pg_hba.conf "
+            "must let the standby's host connect for replication)"
+        )
     sockets = data.parent / "sock"
     sockets.mkdir(exist_ok=True)
     if user:
@@ -109,16 +128,21 @@ def make_standby(primary_url: str, password: str | None, data: Path, port: int, 
         os.chown(sockets, entry.pw_uid, entry.pw_gid)
     with open(data / "postgresql.auto.conf", "a") as conf:
         # its own address; cluster_name is the name the primary's synchronous_standby_names waits for
-        conf.write(f"\nport = {port}\nunix_socket_directories = '{sockets}'\ncluster_name = '{SLOT}'\n"
-                   "synchronous_standby_names = ''\n")
-    done = subprocess.run([str(pg_tool("pg_ctl", major)), "-D", str(data), "-l", str(data.parent / "standby.log"),
-                           "-w", "-t", "60", "start"], capture_output=True, text=True, user=user, timeout=120)
+        conf.write(
+            f"\nport = {port}\nunix_socket_directories = '{sockets}'\ncluster_name = '{SLOT}'\nsynchronous_standby_names = ''\n"
+        )
+    done = subprocess.run(
+        [str(pg_tool("pg_ctl", major)), "-D", str(data), "-l", str(data.parent / "standby.log"), "-w", "-t", "60", "start"],
+        capture_output=True,
+        text=True,
+        user=user,
+        timeout=120,
+    )
     if done.returncode != 0:
         raise SiteError(f"the standby did not start: {first_line(RuntimeError(done.stderr or done.stdout))}")
-    with connect(primary_url, password=password) as conn:   # only now: a copy that waits for itself would hang
-        conn.execute(sql.SQL("ALTER SYSTEM SET synchronous_standby_names = {}").format(
-            sql.Literal(SLOT if synchronous else "")))
-        if synchronous:   # a server tuned with synchronous_commit = off would not wait for the standby either
+    with connect(primary_url, password=password) as conn:  # only now: a copy that waits for itself would hang
+        conn.execute(sql.SQL("ALTER SYSTEM SET synchronous_standby_names = {}").format(sql.Literal(SLOT if synchronous else "")))
+        if synchronous:  # a server tuned with synchronous_commit = off would not wait for the standby either
             conn.execute("ALTER SYSTEM SET synchronous_commit = 'on'")
         conn.execute("SELECT pg_reload_conf()")
 
@@ -140,10 +164,13 @@ def servers_status(url: str, password: str | None = None, login: Login | None = 
                 recovering = one_row(conn, "SELECT pg_is_in_recovery()")[0]
                 state = ServerState(address, True, not recovering, timeline(conn))
                 if not recovering:
-                    state.standbys = [{"name": r[0], "state": r[1], "sync": r[2], "lag_bytes": int(r[3] or 0)}
-                                      for r in conn.execute(
-                        "SELECT application_name, state, sync_state, "
-                        "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication")]
+                    state.standbys = [
+                        {"name": r[0], "state": r[1], "sync": r[2], "lag_bytes": int(r[3] or 0)}
+                        for r in conn.execute(
+                            "SELECT application_name, state, sync_state, "
+                            "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication"
+                        )
+                    ]
         except SiteError as exc:
             state = ServerState(address, False, error=str(exc).split(": ", 1)[-1])
         except Exception as exc:  # a server that answers but refuses this login the view

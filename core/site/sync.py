@@ -16,6 +16,7 @@ SiteSync runs rounds on its own thread: at once when the site NOTIFYs a change (
 the outbox has something, and every ``catch_up_seconds`` anyway. The door never waits for it:
 recognition reads the local gallery, and the only shared step is the short local transaction.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,8 +77,18 @@ class SyncReport:
     proposals: set[int] = field(default_factory=set)  # the site's proposals this round added to
 
     def moved(self) -> bool:
-        return any((self.pushed_people, self.pushed_samples, self.pushed_events, self.pulled_people,
-                    self.removed_people, self.added_samples, self.removed_samples, self.notes))
+        return any(
+            (
+                self.pushed_people,
+                self.pushed_samples,
+                self.pushed_events,
+                self.pulled_people,
+                self.removed_people,
+                self.added_samples,
+                self.removed_samples,
+                self.notes,
+            )
+        )
 
     def add(self, applied: Applied) -> None:
         self.pulled_people += applied.added_people + applied.updated_people
@@ -86,9 +97,13 @@ class SyncReport:
         self.removed_samples += len(applied.removed_samples)
 
     def text(self) -> str:
-        parts = [f"pushed {self.pushed_people} new people, {self.pushed_samples} samples, {self.pushed_events} events",
-                 f"pulled {self.pulled_people} people ({self.added_samples} samples in, {self.removed_samples} out), "
-                 f"removed {self.removed_people}", f"cursor {self.cursor}", f"{self.seconds:.2f} s"]
+        parts = [
+            f"pushed {self.pushed_people} new people, {self.pushed_samples} samples, {self.pushed_events} events",
+            f"pulled {self.pulled_people} people ({self.added_samples} samples in, {self.removed_samples} out), "
+            f"removed {self.removed_people}",
+            f"cursor {self.cursor}",
+            f"{self.seconds:.2f} s",
+        ]
         return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
 
 
@@ -125,40 +140,62 @@ def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, 
     """This door's new samples, as proposals (the site's door_enroll): they reach other doors
     once an admin approves them."""
     for done, rows in _outbox_batches(
-            gallery, local, "sample",
-            "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created, "
-            "s.how, s.added_by FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id"):
+        gallery,
+        local,
+        "sample",
+        "SELECT p.site_id, p.name, p.allowed, s.site_id, s.descriptor, s.thumbnail, s.source, s.quality, s.created, "
+        "s.how, s.added_by FROM samples s JOIN people p ON p.id = s.person_id WHERE s.site_id IN ({marks}) ORDER BY s.id",
+    ):
         people: dict[str, list] = {}
         for row in rows:
             people.setdefault(row[0], []).append(row)
         with conn.transaction():
             for person_id, samples in people.items():
                 vectors = np.concatenate([unpack(s[4]) for s in samples]).astype(np.float32)
-                outcome, name, added, proposal = one_row(conn,
+                outcome, name, added, proposal = one_row(
+                    conn,
                     "SELECT * FROM facegate.door_enroll(%s::uuid, %s::text, %s::boolean, %s::uuid[], %s::real[], %s::bytea[], "
                     "%s::text[], %s::real[], %s::timestamptz[], %s::text[], %s::text)",
-                    (person_id, samples[0][1], bool(samples[0][2]), [s[3] for s in samples], vectors.tolist(),
-                     [s[5] for s in samples], [s[6] for s in samples], [s[7] for s in samples],
-                     [s[8] for s in samples], [s[9] for s in samples], samples[-1][10]))
+                    (
+                        person_id,
+                        samples[0][1],
+                        bool(samples[0][2]),
+                        [s[3] for s in samples],
+                        vectors.tolist(),
+                        [s[5] for s in samples],
+                        [s[6] for s in samples],
+                        [s[7] for s in samples],
+                        [s[8] for s in samples],
+                        [s[9] for s in samples],
+                        samples[-1][10],
+                    ),
+                )
                 if outcome == "created":
                     report.pushed_people += 1
                     if name != samples[0][1]:
-                        report.notes.append(f"{samples[0][1]!r} is already a different person at the site: "
-                                            f"this door's enrollment is kept apart as {name!r} (an admin can merge them)")
+                        report.notes.append(
+                            f"{samples[0][1]!r} is already a different person at the site: "
+                            f"this door's enrollment is kept apart as {name!r} (an admin can merge them)"
+                        )
                 if outcome in ("created", "added"):
                     report.pushed_samples += added
                     if proposal is not None:
                         report.proposals.add(proposal)
                 elif outcome == "deleted":
-                    report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} taken at this door were dropped: "
-                                        "that person was deleted at the site")
+                    report.notes.append(
+                        f"{len(samples)} sample(s) of {samples[0][1]!r} taken at this door were dropped: "
+                        "that person was deleted at the site"
+                    )
                 else:
-                    report.notes.append(f"{len(samples)} sample(s) of {samples[0][1]!r} refused by the site: "
-                                        "this door may not add to that person")
+                    report.notes.append(
+                        f"{len(samples)} sample(s) of {samples[0][1]!r} refused by the site: this door may not add to that person"
+                    )
         local.done(done)
     if report.proposals and config.admin_login is None:
-        report.notes.append(f"proposed to the site: {len(report.proposals)} enrollment(s) from this door; they work "
-                            "here now and reach other doors once an admin approves them (facegate site proposals)")
+        report.notes.append(
+            f"proposed to the site: {len(report.proposals)} enrollment(s) from this door; they work "
+            "here now and reach other doors once an admin approves them (facegate site proposals)"
+        )
 
 
 def _approve_own(config: SiteConfig, report: SyncReport) -> None:
@@ -183,11 +220,14 @@ def _push_updates(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, 
             if not rows:
                 continue
             refetch.append(ref)
-            outcome = one_row(conn, "SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)",
-                                    (ref, rows[0][0], bool(rows[0][1])))[0]
+            outcome = one_row(
+                conn, "SELECT facegate.door_update(%s::uuid, %s::text, %s::boolean)", (ref, rows[0][0], bool(rows[0][1]))
+            )[0]
             if outcome != "applied":
-                report.notes.append(f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
-                                    "a door may only rename people it enrolled; the site's version is back")
+                report.notes.append(
+                    f"the change of {rows[0][0]!r} was not taken by the site ({outcome}): "
+                    "a door may only rename people it enrolled; the site's version is back"
+                )
     local.done([i for i, _ in items])
     return refetch
 
@@ -204,61 +244,103 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
     keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
     keep_snapshots = bool(keep and keep[0] == "true")
     for done, rows in _outbox_batches(
-            gallery, local, "event",
-            "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
-            "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
-            "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})"):
-        params = [(r[0], config.door_id, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                   unpack(r[11]) if r[11] is not None else None, r[12] if keep_snapshots else None) for r in rows]
+        gallery,
+        local,
+        "event",
+        "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
+        "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
+        "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})",
+    ):
+        params = [
+            (
+                r[0],
+                config.door_id,
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                unpack(r[11]) if r[11] is not None else None,
+                r[12] if keep_snapshots else None,
+            )
+            for r in rows
+        ]
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
                 "runner_up, runner_up_distance, answer, descriptor, snapshot) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING", params)
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
+                params,
+            )
         report.pushed_events += len(rows)
         local.done(done)
 
 
 # -- pulling ------------------------------------------------------------------------------------
-def pull_batch(conn: psycopg.Connection, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None) -> Batch | None:
+def pull_batch(
+    conn: psycopg.Connection, local: LocalSite, cursor: int, limit: int, only: list[str] | None = None
+) -> Batch | None:
     """The next batch of changed people past ``cursor`` (or exactly ``only``), read in one
     consistent snapshot; None when there is nothing new."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         if only is None:
-            rows = conn.execute("SELECT seq, person_id::text FROM facegate.changes WHERE seq > %s ORDER BY seq LIMIT %s",
-                                (cursor, limit)).fetchall()
+            rows = conn.execute(
+                "SELECT seq, person_id::text FROM facegate.changes WHERE seq > %s ORDER BY seq LIMIT %s", (cursor, limit)
+            ).fetchall()
             if not rows:
                 return None
             cursor, changed = rows[-1][0], [r[1] for r in rows]
         else:
             changed = list(only)
-        people = {r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set()) for r in conn.execute(
-            "SELECT id::text, name, allowed, notes, created::text FROM facegate.people WHERE id = ANY(%s::uuid[])",
-            (changed,))}
+        people = {
+            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set())
+            for r in conn.execute(
+                "SELECT id::text, name, allowed, notes, created::text FROM facegate.people WHERE id = ANY(%s::uuid[])", (changed,)
+            )
+        }
         visible = list(people)
         for sample_id, person_id in conn.execute(
-                "SELECT id::text, person_id::text FROM facegate.samples WHERE person_id = ANY(%s::uuid[])", (visible,)):
+            "SELECT id::text, person_id::text FROM facegate.samples WHERE person_id = ANY(%s::uuid[])", (visible,)
+        ):
             people[person_id].sample_ids.add(sample_id)
         have = local.local_sample_ids(visible)
         missing = [s for p in people.values() for s in p.sample_ids if s not in have]
         with conn.cursor(binary=True) as cur:
-            cur.execute("SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created::text "
-                        "FROM facegate.samples WHERE id = ANY(%s::uuid[])", (missing,))
+            cur.execute(
+                "SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created::text "
+                "FROM facegate.samples WHERE id = ANY(%s::uuid[])",
+                (missing,),
+            )
             for sid, pid, vec, thumb, source, quality, created in cur:
-                people[pid].new_samples.append(PulledSample(sid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy")
-                                                                             else vec, np.float32),
-                                                            thumb, source, quality, created))
+                people[pid].new_samples.append(
+                    PulledSample(
+                        sid,
+                        np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32),
+                        thumb,
+                        source,
+                        quality,
+                        created,
+                    )
+                )
         for pid, day, start, end in conn.execute(
-                "SELECT person_id::text, day, start_time, end_time FROM facegate.schedules "
-                "WHERE person_id = ANY(%s::uuid[]) ORDER BY day, start_time", (visible,)):
+            "SELECT person_id::text, day, start_time, end_time FROM facegate.schedules "
+            "WHERE person_id = ANY(%s::uuid[]) ORDER BY day, start_time",
+            (visible,),
+        ):
             people[pid].schedules.append((day, start, end))
         with conn.cursor(binary=True) as cur:
-            cur.execute("SELECT id::text, person_id::text, descriptor FROM facegate.negatives "
-                        "WHERE person_id = ANY(%s::uuid[])", (visible,))
+            cur.execute(
+                "SELECT id::text, person_id::text, descriptor FROM facegate.negatives WHERE person_id = ANY(%s::uuid[])",
+                (visible,),
+            )
             for nid, pid, vec in cur:
-                people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec,
-                                                              np.float32)))
+                people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)))
     return Batch(cursor, changed, people)
 
 
@@ -269,7 +351,7 @@ def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
         gallery.index.remove(applied.removed_samples)
         added = applied.added_samples
         for start in range(0, len(added), INDEX_CHUNK):  # the index lock is let go between chunks
-            chunk = added[start:start + INDEX_CHUNK]
+            chunk = added[start : start + INDEX_CHUNK]
             gallery.index.add([i for i, _ in chunk], np.stack([v for _, v in chunk]))
         gallery.note_changes(applied.owners, applied.removed_samples, applied.names, applied.gone)
         if applied.negatives_changed:
@@ -284,8 +366,14 @@ def save_index(gallery: Gallery) -> None:
     gallery.index.save_soon(gallery.store.samples_generation())
 
 
-def pull(gallery: Gallery, conn: psycopg.Connection, report: SyncReport, settings: SiteSettings, refetch: list[str] | None = None,
-         on_batch: Callable[[Applied], None] | None = None) -> None:
+def pull(
+    gallery: Gallery,
+    conn: psycopg.Connection,
+    report: SyncReport,
+    settings: SiteSettings,
+    refetch: list[str] | None = None,
+    on_batch: Callable[[Applied], None] | None = None,
+) -> None:
     local = LocalSite(gallery.store)
     changed = False
     try:
@@ -294,8 +382,10 @@ def pull(gallery: Gallery, conn: psycopg.Connection, report: SyncReport, setting
             applied = apply_batch(gallery, again)
             report.add(applied)
             if applied.added_people:
-                report.notes.append(f"{applied.added_people} person(s) removed at this door came back from the site: "
-                                    "only the site's admin removes people (on an admin PC: facegate remove NAME)")
+                report.notes.append(
+                    f"{applied.added_people} person(s) removed at this door came back from the site: "
+                    "only the site's admin removes people (on an admin PC: facegate remove NAME)"
+                )
             changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
         while True:
             batch = pull_batch(conn, local, local.cursor(), settings.batch)
@@ -319,13 +409,16 @@ def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None 
     refuse a server on an older timeline than one this door has written to (an old primary that
     came back after its standby was promoted), and learn the site's servers (its standbys)."""
     keys = ("setting:decision", "setting:door")
-    settings = {k.split(":", 1)[1]: json.loads(v) for k, v in gallery.store.read(
-        "SELECT key, value FROM meta WHERE key IN (?, ?)", keys)}
+    settings = {
+        k.split(":", 1)[1]: json.loads(v) for k, v in gallery.store.read("SELECT key, value FROM meta WHERE key IN (?, ?)", keys)
+    }
     local = LocalSite(gallery.store)
     timeline = timeline_of(conn)
     if timeline < local.timeline():
-        raise SiteError(f"the writable server is on timeline {timeline}, older than the {local.timeline()} this door "
-                        "has seen: an old primary back after a failover; refused (it must be rebuilt as a standby)")
+        raise SiteError(
+            f"the writable server is on timeline {timeline}, older than the {local.timeline()} this door "
+            "has seen: an old primary back after a failover; refused (it must be rebuilt as a standby)"
+        )
     with conn.transaction():
         if one_row(conn, "SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),))[0] is None:
             raise SiteError("the site no longer knows this door (it was removed); join it again")
@@ -339,8 +432,13 @@ def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None 
         log.info("site: this door now knows the site's servers %s", ", ".join(servers))
 
 
-def sync_once(gallery: Gallery, config: SiteConfig, conn: psycopg.Connection | None = None, settings: SiteSettings | None = None,
-              on_batch: Callable[[Applied], None] | None = None) -> SyncReport:
+def sync_once(
+    gallery: Gallery,
+    config: SiteConfig,
+    conn: psycopg.Connection | None = None,
+    settings: SiteSettings | None = None,
+    on_batch: Callable[[Applied], None] | None = None,
+) -> SyncReport:
     """One full round: hello, push the outbox, pull every change. Raises SiteError when offline."""
     import psycopg
 
@@ -360,8 +458,9 @@ def sync_once(gallery: Gallery, config: SiteConfig, conn: psycopg.Connection | N
         pull(gallery, conn, report, settings, refetch, on_batch)
         push_events(gallery, conn, config, report)
     except psycopg.Error as exc:
-        raise SiteError(f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, "
-                        "the next sync goes on from here") from None
+        raise SiteError(
+            f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, the next sync goes on from here"
+        ) from None
     finally:
         if own and conn is not None:
             conn.close()
@@ -414,8 +513,13 @@ class SiteSync:
     queue: a full queue means a round is already due, so kick() never blocks.
     """
 
-    def __init__(self, gallery: Gallery, config: SiteConfig, settings: SiteSettings | None = None,
-                 on_change: Callable[[SyncReport], None] | None = None) -> None:
+    def __init__(
+        self,
+        gallery: Gallery,
+        config: SiteConfig,
+        settings: SiteSettings | None = None,
+        on_change: Callable[[SyncReport], None] | None = None,
+    ) -> None:
         self.gallery = gallery
         self.config = config
         self.settings = settings or SiteSettings.load(gallery.store)
@@ -486,7 +590,7 @@ class SiteSync:
                         with contextlib.suppress(Exception):
                             c.close()
             self._stop.wait(backoff)
-            backoff = min(backoff * 2, 1.0)   # a promoted standby is found within a second
+            backoff = min(backoff * 2, 1.0)  # a promoted standby is found within a second
 
     def _offline(self, why: str) -> None:
         was = self._status.online

@@ -3,6 +3,7 @@
 the site's sync and the health monitor, built from the gallery's stored settings the same way for
 the window, the kiosk, the self-test, the service and ``facegate replay``. It is the only layer
 above both live and door, which must not know each other."""
+
 from core.station.settings import StationSettings
 from core.station.station import Station
 

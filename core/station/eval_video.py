@@ -14,6 +14,7 @@ is then
 naming. ``unlocked`` says the simulated door was pulsed; a shot labelled not live (a photo, a
 screen) that unlocks is an attack let in.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -36,7 +37,7 @@ class _Track:
     frames: list[tuple[int, tuple[float, float]]] = field(default_factory=list)  # frame, box centre (fractions)
     named: str | None = None
     named_frame: int | None = None
-    others: set[str] = field(default_factory=set)   # any later, different name
+    others: set[str] = field(default_factory=set)  # any later, different name
     unlocked: bool = False
     nearest: float | None = None
     reason: str = ""
@@ -44,24 +45,26 @@ class _Track:
 
 @dataclass
 class ShotResult:
-    shot: str                  # the label, e.g. "0-74 grid_a"
+    shot: str  # the label, e.g. "0-74 grid_a"
     person: str
-    expected: str | None       # who should be named: the person if enrolled, else nobody
-    outcome: str               # right | wrong | unknown | not scored
-    named: list[str]           # everyone the door named in this shot
-    faces: int                 # tracks given to this shot
+    expected: str | None  # who should be named: the person if enrolled, else nobody
+    outcome: str  # right | wrong | unknown | not scored
+    named: list[str]  # everyone the door named in this shot
+    faces: int  # tracks given to this shot
     frames_to_name: int | None
     unlocked: bool
     live: bool
-    nearest: float | None      # the smallest distance of any identification in the shot
-    reason: str                # the door's last word on the shot's longest track
+    nearest: float | None  # the smallest distance of any identification in the shot
+    reason: str  # the door's last word on the shot's longest track
 
     def line(self) -> str:
         near = "-" if self.nearest is None else f"{self.nearest:.3f}"
         named = ", ".join(self.named) or "nobody"
         when = "" if self.frames_to_name is None else f" after {self.frames_to_name} frames"
-        return (f"{self.shot:<40} {self.outcome.upper():<10} named {named}{when}; faces {self.faces}, nearest {near}"
-                f"{'; UNLOCKED' if self.unlocked else ''}  ({self.reason})")
+        return (
+            f"{self.shot:<40} {self.outcome.upper():<10} named {named}{when}; faces {self.faces}, nearest {near}"
+            f"{'; UNLOCKED' if self.unlocked else ''}  ({self.reason})"
+        )
 
 
 @dataclass
@@ -70,7 +73,7 @@ class VideoEval:
     labels: str
     frames: int
     shots: list[ShotResult]
-    unlabelled: int            # tracks no labelled shot holds (a face the labels do not mention)
+    unlabelled: int  # tracks no labelled shot holds (a face the labels do not mention)
 
     def totals(self) -> dict:
         scored = [s for s in self.shots if s.outcome != NOT_SCORED]
@@ -92,17 +95,24 @@ class VideoEval:
         }
 
     def as_dict(self) -> dict:
-        return {"video": self.video, "labels": self.labels, "frames": self.frames,
-                "shots": [asdict(s) for s in self.shots], "totals": self.totals()}
+        return {
+            "video": self.video,
+            "labels": self.labels,
+            "frames": self.frames,
+            "shots": [asdict(s) for s in self.shots],
+            "totals": self.totals(),
+        }
 
     def text(self) -> str:
         t = self.totals()
         lines = [s.line() for s in self.shots]
-        lines.append(f"{self.frames} frames; enrolled people's shots: {t['named_right']} of {t['enrolled_shots']} named right, "
-                     f"{t['unknown']} unknown; named wrong: {t['named_wrong']} (strangers named: {t['strangers_named']} of "
-                     f"{t['stranger_shots']}); unlocked {t['unlocked']} (attacks {t['attacks_unlocked']}); median frames to "
-                     f"name {t['median_frames_to_name'] if t['median_frames_to_name'] is not None else '-'}; "
-                     f"faces outside the labels {t['unlabelled_faces']}")
+        lines.append(
+            f"{self.frames} frames; enrolled people's shots: {t['named_right']} of {t['enrolled_shots']} named right, "
+            f"{t['unknown']} unknown; named wrong: {t['named_wrong']} (strangers named: {t['strangers_named']} of "
+            f"{t['stranger_shots']}); unlocked {t['unlocked']} (attacks {t['attacks_unlocked']}); median frames to "
+            f"name {t['median_frames_to_name'] if t['median_frames_to_name'] is not None else '-'}; "
+            f"faces outside the labels {t['unlabelled_faces']}"
+        )
         return "\n".join(lines)
 
 
@@ -162,19 +172,34 @@ class ShotScorer:
         else:
             outcome = UNKNOWN
         first_seen = min((f for t in tracks for f, _ in t.frames), default=None)
-        first_named = min((t.named_frame for t in tracks if t.named_frame is not None and t.named == expected),
-                          default=None)
+        first_named = min((t.named_frame for t in tracks if t.named_frame is not None and t.named == expected), default=None)
         to_name = None if first_named is None or first_seen is None or outcome != RIGHT else first_named - first_seen
         nearest = min((t.nearest for t in tracks if t.nearest is not None), default=None)
         longest = max(tracks, key=lambda t: len(t.frames), default=None)
-        return ShotResult(shot.label(), shot.person, expected, outcome, named, len(tracks), to_name,
-                          any(t.unlocked for t in tracks), shot.live,
-                          None if nearest is None else round(nearest, 4), longest.reason if longest else "no face tracked")
+        return ShotResult(
+            shot.label(),
+            shot.person,
+            expected,
+            outcome,
+            named,
+            len(tracks),
+            to_name,
+            any(t.unlocked for t in tracks),
+            shot.live,
+            None if nearest is None else round(nearest, 4),
+            longest.reason if longest else "no face tracked",
+        )
 
 
-def eval_video(video: str | Path, labels: str | Path, gallery: Gallery, live: LiveSettings | None = None,
-               decision: DecisionSettings | None = None, worker: Any = None,
-               threshold: float | None = None) -> VideoEval:
+def eval_video(
+    video: str | Path,
+    labels: str | Path,
+    gallery: Gallery,
+    live: LiveSettings | None = None,
+    decision: DecisionSettings | None = None,
+    worker: Any = None,
+    threshold: float | None = None,
+) -> VideoEval:
     """Replay ``video`` through the door with ``gallery`` (read-only) and score it against ``labels``."""
     shots = read_labels(labels)
     scorer = ShotScorer(shots, [p.name for p in gallery.people()])

@@ -16,6 +16,7 @@ person can be there (a CGI face, a stranger); ``?`` marks a face the labeller co
 recording is judged against is a stranger there: the right outcome is that nobody is named.
 Lines starting with ``#`` are comments. Bad rows are refused with their line number.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,7 +39,7 @@ class Shot:
     first: int
     last: int
     person: str
-    region: tuple[float, float, float, float] | None = None   # left, top, right, bottom as fractions
+    region: tuple[float, float, float, float] | None = None  # left, top, right, bottom as fractions
     live: bool = True
 
     @property

@@ -17,6 +17,7 @@ so one pass says what each setting would do:
 A recording counts as one presentation, however many visits it holds: an attack succeeds if any
 of its visits unlocked, a genuine recording fails if none did.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,12 +43,12 @@ class Presentation:
     """One recording: what the door did and what each cue said, over its visits."""
 
     video: str
-    unlocked: bool            # with the screen and print check required
-    moved: bool               # a recognised, allowed visit showed a blink or a turn (unlocks with the check off)
+    unlocked: bool  # with the screen and print check required
+    moved: bool  # a recognised, allowed visit showed a blink or a turn (unlocks with the check off)
     blinked: bool
     turned: bool
-    texture: str              # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
-    score: float | None       # the texture median of the visit that got furthest
+    texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
+    score: float | None  # the texture median of the visit that got furthest
 
     @classmethod
     def of(cls, video: str, visits: list[Visit]) -> Presentation:
@@ -55,10 +56,24 @@ class Presentation:
         said = [v.liveness for v in named]
         moved = any(v.verdict in _NAMED and v.liveness.startswith(_MOVED) for v in named)
         scores = [float(m.group(1)) for m in (_MEDIAN.search(s) for s in said) if m]
-        state = ("real" if any("a live face" in s for s in said) else "spoof" if scores
-                 else "waiting" if any("scored so far" in s for s in said) else "")
-        return cls(video, any(v.unlocked for v in visits), moved, any(s.startswith("blinked") for s in said),
-                   any(s.startswith("turned") for s in said), state, max(scores) if scores else None)
+        state = (
+            "real"
+            if any("a live face" in s for s in said)
+            else "spoof"
+            if scores
+            else "waiting"
+            if any("scored so far" in s for s in said)
+            else ""
+        )
+        return cls(
+            video,
+            any(v.unlocked for v in visits),
+            moved,
+            any(s.startswith("blinked") for s in said),
+            any(s.startswith("turned") for s in said),
+            state,
+            max(scores) if scores else None,
+        )
 
 
 @dataclass
@@ -71,25 +86,34 @@ class Group:
 
     def rate(self, what: str) -> float:
         n = len(self.presentations)
-        return sum(bool(getattr(p, what)) if what != "texture" else p.texture == "real"
-                   for p in self.presentations) / n if n else 0.0
+        return (
+            sum(bool(getattr(p, what)) if what != "texture" else p.texture == "real" for p in self.presentations) / n
+            if n
+            else 0.0
+        )
 
     def as_dict(self) -> dict:
         error = "bpcer" if self.genuine else "apcer"
         unlocked, moved = self.rate("unlocked"), self.rate("moved")
-        return {"name": self.name, "genuine": self.genuine, "presentations": len(self.presentations),
-                error: 1 - unlocked if self.genuine else unlocked,
-                f"{error}_motion_only": 1 - moved if self.genuine else moved,
-                "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "texture")},
-                "videos": [asdict(p) for p in self.presentations]}
+        return {
+            "name": self.name,
+            "genuine": self.genuine,
+            "presentations": len(self.presentations),
+            error: 1 - unlocked if self.genuine else unlocked,
+            f"{error}_motion_only": 1 - moved if self.genuine else moved,
+            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "texture")},
+            "videos": [asdict(p) for p in self.presentations],
+        }
 
     def line(self) -> str:
         d = self.as_dict()
         error = "BPCER" if self.genuine else "APCER"
         value, motion = d[error.lower()], d[f"{error.lower()}_motion_only"]
         cues = ", ".join(f"{cue} {rate:.0%}" for cue, rate in d["pass_rates"].items())
-        return (f"{self.name:<24} {len(self.presentations):>3} videos  {error} {value:6.1%} with the check required, "
-                f"{motion:6.1%} blink/turn alone; passed: {cues}")
+        return (
+            f"{self.name:<24} {len(self.presentations):>3} videos  {error} {value:6.1%} with the check required, "
+            f"{motion:6.1%} blink/turn alone; passed: {cues}"
+        )
 
 
 @dataclass
@@ -110,16 +134,23 @@ class LivenessReport:
         bona = [p.score for p in self.genuine.presentations if p.score is not None]
         bad = [p.score for g in self.attacks for p in g.presentations if p.score is not None]
         points = sorted({*bona, *bad})
-        return [(t, sum(s >= t for s in bad) / len(bad) if bad else 0.0,
-                 sum(s < t for s in bona) / len(bona) if bona else 0.0) for t in points]
+        return [
+            (t, sum(s >= t for s in bad) / len(bad) if bad else 0.0, sum(s < t for s in bona) / len(bona) if bona else 0.0)
+            for t in points
+        ]
 
 
 def videos(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_TYPES)
 
 
-def liveness_report(genuine_dir: str | Path, attack_dir: str | Path, gallery: Gallery, live: LiveSettings | None = None,
-                    progress: Callable[[int, int, str], None] | None = None) -> LivenessReport:
+def liveness_report(
+    genuine_dir: str | Path,
+    attack_dir: str | Path,
+    gallery: Gallery,
+    live: LiveSettings | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> LivenessReport:
     """Replay every recording (see the module docstring); ``progress(i, n, name)`` after each."""
     genuine_dir, attack_dir = Path(genuine_dir), Path(attack_dir)
     for folder in (genuine_dir, attack_dir):

@@ -12,6 +12,7 @@ would depend on the machine's speed. So replay waits for each frame's descriptor
 next frame (NextFrame), and times the frames by the video's own clock (as a camera playing it
 would): the same video gives the same visits on any machine.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,11 +39,10 @@ class ReplayReport:
     video: str
     frames: int
     visits: list[Visit]
-    unlocks: int          # visits whose unlock the (simulated) door accepted
+    unlocks: int  # visits whose unlock the (simulated) door accepted
 
     def as_dict(self) -> dict:
-        return {"video": self.video, "frames": self.frames, "visits": [v.as_dict() for v in self.visits],
-                "unlocks": self.unlocks}
+        return {"video": self.video, "frames": self.frames, "visits": [v.as_dict() for v in self.visits], "unlocks": self.unlocks}
 
 
 class NextFrame:
@@ -66,9 +66,16 @@ class NextFrame:
         return getattr(self.worker, name)
 
 
-def replay(video: str | Path, gallery: Gallery, live: LiveSettings | None = None,
-           decision: DecisionSettings | None = None, log: bool = False, worker: Any = None, threshold: float | None = None,
-           on_frame: Callable[[int, FrameResult, tuple[int, int]], None] | None = None) -> ReplayReport:
+def replay(
+    video: str | Path,
+    gallery: Gallery,
+    live: LiveSettings | None = None,
+    decision: DecisionSettings | None = None,
+    log: bool = False,
+    worker: Any = None,
+    threshold: float | None = None,
+    on_frame: Callable[[int, FrameResult, tuple[int, int]], None] | None = None,
+) -> ReplayReport:
     """Every visit in ``video`` and the unlocks, as the window would have decided them. ``live``:
     the loop's defaults under the stored settings (tests lengthen its timeouts); ``decision`` and
     ``threshold``: try other decision settings or another live threshold than the stored ones;

@@ -13,6 +13,7 @@ written by the window's forms and by ``facegate settings`` through the same chec
 
 Only per-user window geometry and the recent sources stay in QSettings.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -31,9 +32,20 @@ from core.site.config import SiteSettings
 from core.tools.scan import ScanChoices
 
 #: Every stored group by its key, in the order ``facegate settings list`` shows them.
-GROUPS: dict[str, type[StoredSettings]] = {cls.KEY: cls for cls in (
-    RecognitionSettings, QualityGates, DecisionSettings, DoorSettings, EventSettings, SiteSettings,
-    VisitorSettings, ReviewSettings, ScanChoices)}
+GROUPS: dict[str, type[StoredSettings]] = {
+    cls.KEY: cls
+    for cls in (
+        RecognitionSettings,
+        QualityGates,
+        DecisionSettings,
+        DoorSettings,
+        EventSettings,
+        SiteSettings,
+        VisitorSettings,
+        ReviewSettings,
+        ScanChoices,
+    )
+}
 #: Groups the window changes only behind the admin PIN; so does ``facegate settings set``.
 GUARDED = ("recognition", "quality", "decision", "door", "events", "site", "visitors", "review")
 #: Fields never printed (``settings list`` / ``get`` show that they are set, not their value).
@@ -74,8 +86,9 @@ class StationSettings:
     def live(self, base: LiveSettings | None = None) -> LiveSettings:
         """The live loop's settings: ``base`` (the defaults) with the stored recognition and gates."""
         r = self.recognition
-        return replace(base or LiveSettings(), method=r.method, min_face=r.min_face, threshold=r.threshold,
-                       quality=self.quality.gates())
+        return replace(
+            base or LiveSettings(), method=r.method, min_face=r.min_face, threshold=r.threshold, quality=self.quality.gates()
+        )
 
 
 def get(store: Store, key: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ the app is supervised; and one GalleryWatch ("the gallery changed") that the liv
 view follow. The window only shows what it holds and forwards clicks: building the pages in
 another order cannot drop a gate, and `facegate replay` decides with the very same settings.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,16 @@ class Station:
     False: no events out and no site sync (a replay); ``dry_run``: decisions kept in memory,
     nothing written to the gallery; ``live``: the loop's defaults under the stored settings."""
 
-    def __init__(self, gallery: Gallery, *, door: Door | None = None, descriptor_worker: Any = None,
-                 dry_run: bool = False, outputs: bool = True, live: LiveSettings | None = None) -> None:
+    def __init__(
+        self,
+        gallery: Gallery,
+        *,
+        door: Door | None = None,
+        descriptor_worker: Any = None,
+        dry_run: bool = False,
+        outputs: bool = True,
+        live: LiveSettings | None = None,
+    ) -> None:
         self.gallery = gallery
         self.settings, self.problems = StationSettings.load(gallery.store)
         self.recognizer = LiveRecognizer(gallery, self.settings.live(live), descriptor_worker=descriptor_worker)
@@ -53,14 +62,15 @@ class Station:
             if problem:
                 self.problems.append(problem)
         self.door: Door = door
-        self.decider: DoorDecider = attach_decider(self.recognizer, door, self.settings.decision, dry_run=dry_run,
-                                                   inline_texture=not outputs)  # a replay scores in step
+        self.decider: DoorDecider = attach_decider(
+            self.recognizer, door, self.settings.decision, dry_run=dry_run, inline_texture=not outputs
+        )  # a replay scores in step
         self.offline = OfflineGate(gallery.store, self.settings.site)
         self.decider.gates.append(self.offline)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None
         self.decider.on_logged.append(self._publish)
         door.add_listener(self._door_changed)
-        self.on_door: list[Callable[[Door], None]] = []          # a new door output replaced the old one
+        self.on_door: list[Callable[[Door], None]] = []  # a new door output replaced the old one
         self.on_site_change: list[Callable[[SyncReport], None]] = []  # from the sync thread
         self.site_config: SiteConfig | None = None
         self.site: SiteSync | None = None
@@ -71,13 +81,18 @@ class Station:
         self._closed = False
 
     @classmethod
-    def for_replay(cls, gallery: Gallery, descriptor_worker: Any, log: bool = False,
-                   live: LiveSettings | None = None) -> Station:
+    def for_replay(cls, gallery: Gallery, descriptor_worker: Any, log: bool = False, live: LiveSettings | None = None) -> Station:
         """A station for `facegate replay`: the stored settings and gates, a simulated door with
         the stored pulse and cooldown, no events out, no sync; read-only unless ``log``."""
         door_settings = StationSettings.load(gallery.store)[0].door
-        return cls(gallery, door=simulated_door(door_settings), descriptor_worker=descriptor_worker,
-                   dry_run=not log, outputs=False, live=live)
+        return cls(
+            gallery,
+            door=simulated_door(door_settings),
+            descriptor_worker=descriptor_worker,
+            dry_run=not log,
+            outputs=False,
+            live=live,
+        )
 
     def _open_site(self, sync: bool) -> None:
         """The site's sync (``sync``: not for a replay); a site file that is missing, damaged or
@@ -97,12 +112,17 @@ class Station:
         if self.site is not None:
             self.site.start()
 
-    def supervise(self, probe: Callable[[], Surroundings], limits: Limits | None = None,
-                  period: float | None = None) -> Monitor:
+    def supervise(self, probe: Callable[[], Surroundings], limits: Limits | None = None, period: float | None = None) -> Monitor:
         """The health monitor over this station's loop and gallery (core.service.monitor); ``probe``
         reports what only the app around it knows (its capture thread, the mode)."""
-        self.monitor = Monitor(heartbeat.heartbeat_path(Path(self.gallery.store.path)), self.recognizer,
-                               self.gallery, probe, limits=limits, period=period)
+        self.monitor = Monitor(
+            heartbeat.heartbeat_path(Path(self.gallery.store.path)),
+            self.recognizer,
+            self.gallery,
+            probe,
+            limits=limits,
+            period=period,
+        )
         self.decider.on_logged.append(self.monitor.decision)
         return self.monitor
 
@@ -120,8 +140,9 @@ class Station:
         problems: list[str] = []
         if (settings.recognition, settings.quality) != (old.recognition, old.quality):
             r = settings.recognition
-            self.recognizer.update_settings(method=r.method, min_face=r.min_face, threshold=r.threshold,
-                                            quality=settings.quality.gates())
+            self.recognizer.update_settings(
+                method=r.method, min_face=r.min_face, threshold=r.threshold, quality=settings.quality.gates()
+            )
         self.decider.settings = settings.decision
         self.offline.settings = settings.site
         if self.site is not None:

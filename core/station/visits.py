@@ -3,6 +3,7 @@ who, the verdict and why, the liveness cue, the distances, and whether the door 
 
 Folded from the live loop's FrameResults, so it reads the same decisions the window draws.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -19,12 +20,12 @@ class Visit:
     last_frame: int
     person: str | None = None
     verdict: str = ""
-    reason: str = ""               # the decision's; for a face never judged, the quality gate it failed
-    liveness: str = ""              # the cue that passed ("turned: parallax 0.31"), or what is awaited
-    distance: float | None = None   # the decision's (the worst of the agreeing identifications)
+    reason: str = ""  # the decision's; for a face never judged, the quality gate it failed
+    liveness: str = ""  # the cue that passed ("turned: parallax 0.31"), or what is awaited
+    distance: float | None = None  # the decision's (the worst of the agreeing identifications)
     margin: float | None = None
-    nearest: float | None = None    # the smallest distance of any identification in the visit
-    door: str = ""                  # the door's answer to this visit's unlock, if any
+    nearest: float | None = None  # the smallest distance of any identification in the visit
+    door: str = ""  # the door's answer to this visit's unlock, if any
     unlocked: bool = False
 
     def as_dict(self) -> dict:
@@ -34,10 +35,12 @@ class Visit:
         def num(x: float | None) -> str:
             return "-" if x is None else f"{x:.3f}"
 
-        return (f"track {self.track:>3}  frames {self.first_frame}-{self.last_frame}  {self.person or 'unknown'}  "
-                f"{self.verdict}{' (door ' + self.door + ')' if self.door else ''}  distance {num(self.distance)} "
-                f"margin {num(self.margin)} nearest {num(self.nearest)}  liveness: {self.liveness or '-'}  "
-                f"reason: {self.reason}")
+        return (
+            f"track {self.track:>3}  frames {self.first_frame}-{self.last_frame}  {self.person or 'unknown'}  "
+            f"{self.verdict}{' (door ' + self.door + ')' if self.door else ''}  distance {num(self.distance)} "
+            f"margin {num(self.margin)} nearest {num(self.nearest)}  liveness: {self.liveness or '-'}  "
+            f"reason: {self.reason}"
+        )
 
 
 class VisitLog:

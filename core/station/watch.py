@@ -7,6 +7,7 @@ writes: the live loop re-reads its index first, then the listeners run. poll() i
 meta row) and runs on the caller's thread: the window calls it from a timer and right after its
 own writes, replay never needs it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 and ``facegate replay``'s through here, so a recorded video replayed decides exactly as the
 window would have decided on it.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,16 +16,27 @@ if TYPE_CHECKING:
     from core.live.loop import LiveRecognizer
 
 
-def attach_decider(recognizer: LiveRecognizer, door: Door | None, settings: DecisionSettings | None = None,
-                   dry_run: bool = False, inline_texture: bool = False) -> DoorDecider:
+def attach_decider(
+    recognizer: LiveRecognizer,
+    door: Door | None,
+    settings: DecisionSettings | None = None,
+    dry_run: bool = False,
+    inline_texture: bool = False,
+) -> DoorDecider:
     """A DoorDecider for the recognizer's gallery (its stored settings unless given), asked about
     every track on every frame the recognizer processes. A ``dry_run`` keeps its decisions in
     memory (KeptLog) and writes nothing to the gallery: no access log, visitors or review queue.
     ``inline_texture``: the screen and print check scores faces on the frame thread (a replay)."""
     if settings is None:
         settings, _ = DecisionSettings.load_or_default(recognizer.gallery.store)
-    decider = DoorDecider(recognizer.gallery, door, settings, access_log=KeptLog() if dry_run else None,
-                          keep_faces=not dry_run, inline_texture=inline_texture)
+    decider = DoorDecider(
+        recognizer.gallery,
+        door,
+        settings,
+        access_log=KeptLog() if dry_run else None,
+        keep_faces=not dry_run,
+        inline_texture=inline_texture,
+    )
     recognizer.decider = decider
     return decider
 

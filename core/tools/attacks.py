@@ -30,6 +30,7 @@ where it lands, so perspective is exact. Everything is drawn from a seed, so a v
 made again; the tests and bench/attack_bench.py share this module, and a user can write one to a
 file and try it with ``facegate replay``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -50,9 +51,9 @@ KINDS: tuple[str, ...] = ("still", "print", "curved", "folded", "screen")
 #: a genuine video replayed on a display held by hand (replay_attack)
 REPLAYS: tuple[str, ...] = ("phone", "monitor")
 
-FRAME_SIZE = (640, 360)   # the door camera's frame, width x height
-FOCAL = 560.0             # px: a webcam's ~60° horizontal field of view at 640 px
-DISTANCE = 45.0           # cm from the camera to the sheet at rest
+FRAME_SIZE = (640, 360)  # the door camera's frame, width x height
+FOCAL = 560.0  # px: a webcam's ~60° horizontal field of view at 640 px
+DISTANCE = 45.0  # cm from the camera to the sheet at rest
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class FacePhoto:
     rgb: np.ndarray
     face: Box
     nose_x: float
-    origin: tuple[int, int] = (0, 0)   # where ``rgb`` was cut from the picture (x, y)
+    origin: tuple[int, int] = (0, 0)  # where ``rgb`` was cut from the picture (x, y)
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,20 @@ class Presentation:
     seed: int
     source: str
     frames: int
-    face_px: float           # face width in the frame at rest
-    bend: str                # "flat", "cylinder r=8cm vertical convex", "fold 25° ridge", ...
-    yaw: float               # amplitude of the hand's turn, degrees
+    face_px: float  # face width in the frame at rest
+    bend: str  # "flat", "cylinder r=8cm vertical convex", "fold 25° ridge", ...
+    yaw: float  # amplitude of the hand's turn, degrees
     pitch: float
     roll: float
-    blur: float              # Gaussian sigma, px
-    noise: float             # sensor noise sigma, grey levels
-    jpeg: int                # JPEG quality of each frame
+    blur: float  # Gaussian sigma, px
+    noise: float  # sensor noise sigma, grey levels
+    jpeg: int  # JPEG quality of each frame
 
 
 @dataclass(frozen=True)
 class AttackFrame:
     rgb: np.ndarray
-    face: Box                # where the printed face is in the frame (projected), for a detector to verify
+    face: Box  # where the printed face is in the frame (projected), for a detector to verify
 
 
 def face_photo(rgb: np.ndarray, name: str, describer: Describer, detector: Detector | None = None) -> FacePhoto:
@@ -108,12 +109,12 @@ def face_photo(rgb: np.ndarray, name: str, describer: Describer, detector: Detec
     x0, y0 = int(max(0, cx - half_w)), int(max(0, cy - half_h * 0.9))
     x1, y1 = int(min(w, cx + half_w)), int(min(h, cy + half_h * 1.1))
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0,
-                     (x0, y0))
+    return FacePhoto(name, crop, Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0), nose_x - x0, (x0, y0))
 
 
-def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frames: int = 90,
-           fps: float = 30.0) -> tuple[Presentation, Iterator[AttackFrame]]:
+def attack(
+    kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frames: int = 90, fps: float = 30.0
+) -> tuple[Presentation, Iterator[AttackFrame]]:
     """What one attack presentation of ``kind`` looks like (drawn from ``seed``), and its frames."""
     if kind not in KINDS:
         raise ValueError(f"unknown attack {kind!r}; choose one of {', '.join(KINDS)}")
@@ -122,8 +123,16 @@ def attack(kind: str, photo: FacePhoto, background: np.ndarray, seed: int, frame
     return scene.presentation(seed), scene.frames()
 
 
-def replay_attack(kind: str, video: Sequence[np.ndarray], describer: Describer, background: np.ndarray, seed: int,
-                  frames: int = 90, fps: float = 30.0, name: str = "video") -> tuple[Presentation, Iterator[AttackFrame]]:
+def replay_attack(
+    kind: str,
+    video: Sequence[np.ndarray],
+    describer: Describer,
+    background: np.ndarray,
+    seed: int,
+    frames: int = 90,
+    fps: float = 30.0,
+    name: str = "video",
+) -> tuple[Presentation, Iterator[AttackFrame]]:
     """A genuine ``video`` (RGB frames, its largest face in the first) played on a ``kind`` of
     display held by hand in front of the door camera, drawn from ``seed``; loops if shorter."""
     if kind not in REPLAYS:
@@ -234,12 +243,12 @@ class _Sheet:
             ou, ow = o[0], o[2] - wc
             qa = d[:, 0] ** 2 + d[:, 2] ** 2
             qb = 2 * (ou * d[:, 0] + ow * d[:, 2])
-            qc = ou ** 2 + ow ** 2 - r ** 2
-            disc = qb ** 2 - 4 * qa * qc
+            qc = ou**2 + ow**2 - r**2
+            disc = qb**2 - 4 * qa * qc
             root = np.sqrt(np.maximum(disc, 0))
             best = np.full(n, np.inf)
             for t in ((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)):
-                wrel = ow + t * d[:, 2]            # w - wc: on the sheet's side of the circle
+                wrel = ow + t * d[:, 2]  # w - wc: on the sheet's side of the circle
                 ok = (disc >= 0) & (t > 0) & (np.sign(-wrel) == np.sign(wc)) & (t < best)
                 best = np.where(ok, t, best)
             valid = np.isfinite(best)
@@ -257,26 +266,28 @@ class _Sheet:
 class _Scene:
     """One seed's attack: the print (or phone), its bend, the hand's motion, light and camera."""
 
-    def __init__(self, kind: str, photo: FacePhoto, background: np.ndarray, rng: np.random.Generator,
-                 frames: int, fps: float) -> None:
+    def __init__(
+        self, kind: str, photo: FacePhoto, background: np.ndarray, rng: np.random.Generator, frames: int, fps: float
+    ) -> None:
         self.kind, self.photo, self.rng, self.n, self.fps = kind, photo, rng, frames, fps
         self.emissive = kind in ("screen", *REPLAYS)  # lit from within, with a glare on its glass
         w, h = FRAME_SIZE
-        self.background = cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA) \
-            if background.shape[:2] != (h, w) else background
+        self.background = (
+            cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA) if background.shape[:2] != (h, w) else background
+        )
         self.face_px = float(rng.uniform(62, 120))
         self.texture, self.centre, texel = self._texture(self.face_px / photo.face.width)
         self.texel_of_photo = texel
-        self.scale = self.face_px * DISTANCE / FOCAL / photo.face.width * texel   # cm per texture pixel
+        self.scale = self.face_px * DISTANCE / FOCAL / photo.face.width * texel  # cm per texture pixel
         moving = kind != "still"
         self.yaw_amp = float(rng.uniform(10, 35)) if moving else 0.0
         self.pitch_amp = float(rng.uniform(5, 25)) if moving else 0.0
         self.roll_amp = float(rng.uniform(2, 10)) if moving else 0.0
         self.rest = rng.uniform([-10, -8, -5], [10, 8, 5])  # the pose it is held at
-        self.freq = rng.uniform(0.25, 1.0, 3)                 # turns per second, per axis
+        self.freq = rng.uniform(0.25, 1.0, 3)  # turns per second, per axis
         self.phase = rng.uniform(0, 2 * np.pi, 6)
         self.drift = rng.uniform(10, 60, 2) if moving else np.zeros(2)  # px of wandering
-        self.tremor = 0.3 if moving else 0.0                  # degrees of hand tremor
+        self.tremor = 0.3 if moving else 0.0  # degrees of hand tremor
         self.position = rng.uniform([0.3 * w, 0.3 * h], [0.7 * w, 0.6 * h])
         self.light = _unit(np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.1), -1.0]))
         self.camera = Camera.draw(rng, moving)
@@ -293,17 +304,17 @@ class _Scene:
             img = cv2.resize(img, None, fx=1 / texel, fy=1 / texel, interpolation=cv2.INTER_AREA)
         face = Box(*(int(round(c / texel)) for c in p.face.as_tuple()))
         if self.kind != "screen":
-            img = 18 + img * 0.9                                    # ink on paper: no true black
+            img = 18 + img * 0.9  # ink on paper: no true black
             margin = max(2, int(0.04 * max(img.shape[:2])))
             img = cv2.copyMakeBorder(img, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(235, 235, 228))
             cx, cy = (face.left + face.right) / 2 + margin, (face.top + face.bottom) / 2 + margin
             return np.clip(img, 0, 255).astype(np.uint8), (cx, cy), texel
-        img = np.clip(img * 1.08 + np.array([0, 3, 12]), 0, 255)     # a phone: brighter, bluer
+        img = np.clip(img * 1.08 + np.array([0, 3, 12]), 0, 255)  # a phone: brighter, bluer
         h, w = img.shape[:2]
         bezel = max(4, int(0.06 * w))
         body = np.full((h + 2 * bezel + int(0.25 * w), w + 2 * bezel, 3), 12, np.float32)
         top = bezel + int(0.12 * w)
-        body[top:top + h, bezel:bezel + w] = img
+        body[top : top + h, bezel : bezel + w] = img
         cx, cy = (face.left + face.right) / 2 + bezel, (face.top + face.bottom) / 2 + top
         return body.astype(np.uint8), (cx, cy), texel
 
@@ -319,8 +330,20 @@ class _Scene:
 
     def presentation(self, seed: int) -> Presentation:
         c = self.camera
-        return Presentation(self.kind, seed, self.photo.name, self.n, self.face_px, self.sheet.describe(),
-                            self.yaw_amp, self.pitch_amp, self.roll_amp, c.blur, c.noise, c.jpeg)
+        return Presentation(
+            self.kind,
+            seed,
+            self.photo.name,
+            self.n,
+            self.face_px,
+            self.sheet.describe(),
+            self.yaw_amp,
+            self.pitch_amp,
+            self.roll_amp,
+            c.blur,
+            c.noise,
+            c.jpeg,
+        )
 
     def pose(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Rotation and translation (cm) of the sheet at frame ``i``: a hand turning it to and fro."""
@@ -353,14 +376,17 @@ class _Scene:
 
     def _project(self, points: np.ndarray, rot: np.ndarray, trans: np.ndarray) -> np.ndarray:
         cam = points @ rot.T + trans
-        return np.stack([FOCAL * cam[:, 0] / cam[:, 2] + FRAME_SIZE[0] / 2,
-                         FOCAL * cam[:, 1] / cam[:, 2] + FRAME_SIZE[1] / 2], axis=1)
+        return np.stack(
+            [FOCAL * cam[:, 0] / cam[:, 2] + FRAME_SIZE[0] / 2, FOCAL * cam[:, 1] / cam[:, 2] + FRAME_SIZE[1] / 2], axis=1
+        )
 
     def _draw(self, i: int) -> tuple[np.ndarray, Box]:
         rot, trans = self.pose(i)
         h, w = self.texture.shape[:2]
-        edge = np.concatenate([np.stack([np.linspace(0, w, 24), np.full(24, y)], 1) for y in (0, h)]
-                              + [np.stack([np.full(24, x), np.linspace(0, h, 24)], 1) for x in (0, w)])
+        edge = np.concatenate(
+            [np.stack([np.linspace(0, w, 24), np.full(24, y)], 1) for y in (0, h)]
+            + [np.stack([np.full(24, x), np.linspace(0, h, 24)], 1) for x in (0, w)]
+        )
         s, v = self._sheet_points(edge)
         outline = self._project(self.sheet.point(s, v), rot, trans)
         fw, fh = FRAME_SIZE
@@ -368,8 +394,17 @@ class _Scene:
         x1, y1 = np.clip(np.ceil(outline.max(0)).astype(int) + 2, 0, [fw, fh])
         frame = self.background.copy()
         f = self.photo.face
-        face_px = np.array([[f.left, f.top], [f.right, f.top], [f.left, f.bottom], [f.right, f.bottom],
-                            [(f.left + f.right) / 2, f.top], [(f.left + f.right) / 2, f.bottom]], float)
+        face_px = np.array(
+            [
+                [f.left, f.top],
+                [f.right, f.top],
+                [f.left, f.bottom],
+                [f.right, f.bottom],
+                [(f.left + f.right) / 2, f.top],
+                [(f.left + f.right) / 2, f.bottom],
+            ],
+            float,
+        )
         face_px = (face_px - np.array(f.center)) / self.texel_of_photo + np.array(self.centre)
         fs, fv = self._sheet_points(face_px)
         corners = self._project(self.sheet.point(fs, fv), rot, trans)
@@ -382,8 +417,8 @@ class _Scene:
         gw, gh = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
         ys, xs = np.mgrid[0:gh, 0:gw] * step + (step - 1) / 2
         rays = np.stack([(xs.ravel() + x0 - fw / 2) / FOCAL, (ys.ravel() + y0 - fh / 2) / FOCAL, np.ones(xs.size)], 1)
-        s, v, valid, normal = self.sheet.hit(-rot.T @ trans, rays @ rot)   # rays in sheet coordinates
-        normal = normal @ rot.T                                            # in the camera's
+        s, v, valid, normal = self.sheet.hit(-rot.T @ trans, rays @ rot)  # rays in sheet coordinates
+        normal = normal @ rot.T  # in the camera's
         cx, cy = self.centre
         mx, my = (s + self.fold_offset) / self.scale + cx, v / self.scale + cy
         inside = valid & (normal[:, 2] < -0.05) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
@@ -394,9 +429,8 @@ class _Scene:
             light = np.zeros_like(mx)
             gain = 0.55 + 0.5 * np.clip(normal @ self.light, 0, 1)
         layers: np.ndarray = np.stack([mx, my, inside, light, gain], axis=-1).reshape(gh, gw, 5).astype(np.float32)
-        layers = cv2.resize(layers, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
-        sampled = cv2.remap(self.texture, layers[..., 0], layers[..., 1], cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
+        layers = cv2.resize(layers, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+        sampled = cv2.remap(self.texture, layers[..., 0], layers[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         gain, light = cv2.merge([layers[..., 4]] * 3), cv2.merge([layers[..., 3]] * 3)
         lit = cv2.add(cv2.multiply(sampled, gain, dtype=cv2.CV_32F), light, dtype=cv2.CV_8U)
         show = (layers[..., 2] > 0.5).astype(np.uint8)
@@ -408,32 +442,46 @@ class _ReplayScene(_Scene):
     """A video on a display: the screen scene, with each frame's content drawn through the
     display (gamma, sub-pixel grid, refresh banding) in its bezel, and a smaller hand motion."""
 
-    def __init__(self, kind: str, video: Sequence[np.ndarray], photo: FacePhoto, background: np.ndarray,
-                 rng: np.random.Generator, frames: int, fps: float) -> None:
+    def __init__(
+        self,
+        kind: str,
+        video: Sequence[np.ndarray],
+        photo: FacePhoto,
+        background: np.ndarray,
+        rng: np.random.Generator,
+        frames: int,
+        fps: float,
+    ) -> None:
         self.video = video
         self._grid: np.ndarray | None = None
         self.gamma = float(rng.uniform(0.8, 1.25))
-        self.pitch_px = float(rng.uniform(0.6, 1.5))       # camera px per screen pixel, at rest
-        self.grid_depth = float(rng.uniform(0.1, 0.4))      # the sub-pixel grid's contrast through the lens
-        self.band = float(rng.uniform(0.03, 0.12))          # depth of the refresh banding
-        self.bands = float(rng.uniform(1.0, 4.0))           # bands on the screen, rolling at...
-        self.band_speed = float(rng.uniform(0.5, 3.0))      # ...screens a second
+        self.pitch_px = float(rng.uniform(0.6, 1.5))  # camera px per screen pixel, at rest
+        self.grid_depth = float(rng.uniform(0.1, 0.4))  # the sub-pixel grid's contrast through the lens
+        self.band = float(rng.uniform(0.03, 0.12))  # depth of the refresh banding
+        self.bands = float(rng.uniform(1.0, 4.0))  # bands on the screen, rolling at...
+        self.band_speed = float(rng.uniform(0.5, 3.0))  # ...screens a second
         super().__init__(kind, photo, background, rng, frames, fps)
-        calm = 0.5 if kind == "phone" else 0.25             # held up to the camera, not waved about
+        calm = 0.5 if kind == "phone" else 0.25  # held up to the camera, not waved about
         self.yaw_amp, self.pitch_amp, self.roll_amp = self.yaw_amp * calm, self.pitch_amp * calm, self.roll_amp * calm
         self.drift = self.drift * calm
 
     def presentation(self, seed: int) -> Presentation:
-        return replace(super().presentation(seed), bend=f"{self.kind}: gamma {self.gamma:.2f}, pixel {self.pitch_px:.2f} "
-                       f"camera px, grid {self.grid_depth:.2f}, banding {self.band:.2f}")
+        return replace(
+            super().presentation(seed),
+            bend=f"{self.kind}: gamma {self.gamma:.2f}, pixel {self.pitch_px:.2f} "
+            f"camera px, grid {self.grid_depth:.2f}, banding {self.band:.2f}",
+        )
 
     def _texture(self, shown: float) -> tuple[np.ndarray, tuple[float, float], float]:
-        self.screen_px = shown / self.pitch_px               # screen pixels per photo pixel
+        self.screen_px = shown / self.pitch_px  # screen pixels per photo pixel
         texture = self._display(self.photo.rgb, 0.0)
         f = self.photo.face
-        per_texel = 1 / (3 * self.screen_px)                 # photo px per texture px
-        return texture, ((f.left + f.right) / 2 / per_texel + self._bezel, (f.top + f.bottom) / 2 / per_texel
-                         + self._top), per_texel
+        per_texel = 1 / (3 * self.screen_px)  # photo px per texture px
+        return (
+            texture,
+            ((f.left + f.right) / 2 / per_texel + self._bezel, (f.top + f.bottom) / 2 / per_texel + self._top),
+            per_texel,
+        )
 
     def _display(self, content: np.ndarray, t: float) -> np.ndarray:
         """``content`` as the display shows it, in its bezel: 3x3 texture pixels a screen pixel."""
@@ -446,18 +494,18 @@ class _ReplayScene(_Scene):
         rows = np.arange(sh, dtype=np.float32)[:, None, None] / sh
         img *= 1 - self.band * (0.5 + 0.5 * np.sin(2 * np.pi * (rows * self.bands - t * self.band_speed)))
         if self._grid is None or self._grid.shape[:2] != (3 * sh, 3 * sw):
-            cell = np.full((3, 3, 3), 0.7, np.float32)       # R, G, B columns, the bottom row dark
+            cell = np.full((3, 3, 3), 0.7, np.float32)  # R, G, B columns, the bottom row dark
             for c in range(3):
                 cell[:2, c, c] = 1.45
             cell[2] = 0.55
-            cell = 1 + self.grid_depth * (cell / cell.mean(axis=(0, 1)) - 1)   # what the lens leaves of it
+            cell = 1 + self.grid_depth * (cell / cell.mean(axis=(0, 1)) - 1)  # what the lens leaves of it
             self._grid = np.tile(cell * 255, (sh, sw, 1))
         big = cv2.resize(img, (3 * sw, 3 * sh), interpolation=cv2.INTER_NEAREST)
         tex = cv2.multiply(big, self._grid, dtype=cv2.CV_8U)
         self._bezel = bezel = max(6, int(0.05 * tex.shape[1]))
         self._top = top = bezel + (int(0.08 * tex.shape[1]) if self.kind == "phone" else 0)
         body = np.full((tex.shape[0] + top + bezel, tex.shape[1] + 2 * bezel, 3), 14, np.uint8)
-        body[top:top + tex.shape[0], bezel:bezel + tex.shape[1]] = tex
+        body[top : top + tex.shape[0], bezel : bezel + tex.shape[1]] = tex
         return body
 
     def frames(self) -> Iterator[AttackFrame]:
@@ -471,7 +519,7 @@ class _ReplayScene(_Scene):
         """The part of a video frame the display shows: where face_photo cut the first."""
         x0, y0 = self.photo.origin
         ph, pw = self.photo.rgb.shape[:2]
-        return np.ascontiguousarray(frame[y0:y0 + ph, x0:x0 + pw])
+        return np.ascontiguousarray(frame[y0 : y0 + ph, x0 : x0 + pw])
 
 
 class Camera:
@@ -495,7 +543,7 @@ class Camera:
         if self._grain is None or self._grain.shape[:2] != (h + 32, w + 32):  # a bank of noise, cut anywhere
             self._grain = (self.rng.standard_normal((h + 32, w + 32, 3)) * self.noise).astype(np.int16)
         dx, dy = self.rng.integers(0, 32, 2)
-        out = np.clip(img.astype(np.int16) + self._grain[dy:dy + h, dx:dx + w], 0, 255).astype(np.uint8)
+        out = np.clip(img.astype(np.int16) + self._grain[dy : dy + h, dx : dx + w], 0, 255).astype(np.uint8)
         ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
         decoded = cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else None
         return out if decoded is None else decoded

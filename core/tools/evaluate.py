@@ -31,6 +31,7 @@ What is measured (all distances Euclidean, per person = distance to that person'
 Evaluating the app's own gallery works the same way with leave-one-sample-out: every sample of a
 person with two or more samples is a probe once, against all other samples.
 """
+
 from __future__ import annotations
 
 import csv
@@ -111,9 +112,11 @@ class EvalReport:
     def caution(self) -> str:
         """A warning when there are too few impostor attempts for the target FAR to mean much."""
         if 0 < self.impostor_attempts < 1 / self.target_far:
-            return (f"caution: {self.impostor_attempts} impostor attempts cannot measure a FAR of "
-                    f"{self.target_far:g} (one false accept is {1 / self.impostor_attempts:.1%}); "
-                    "add photos of more people before trusting the recommendation")
+            return (
+                f"caution: {self.impostor_attempts} impostor attempts cannot measure a FAR of "
+                f"{self.target_far:g} (one false accept is {1 / self.impostor_attempts:.1%}); "
+                "add photos of more people before trusting the recommendation"
+            )
         return ""
 
     def row(self, threshold: float) -> ThresholdRow:
@@ -144,10 +147,14 @@ def collect(folder: str | Path) -> list[tuple[str, Path]]:
     return out
 
 
-def describe_folder(folder: str | Path, describer: Describer, detector: Detector,
-                    on_progress: Callable[[int, int, str], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None,
-                    quality: QualitySettings | None = None) -> EvalSet:
+def describe_folder(
+    folder: str | Path,
+    describer: Describer,
+    detector: Detector,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    quality: QualitySettings | None = None,
+) -> EvalSet:
     """Describe the largest face of every photo in ``folder`` (none when it fails the quality gates,
     as at the door: it counts as a photo with no face); unreadable files are skipped with the reason."""
     files = collect(folder)
@@ -163,7 +170,9 @@ def describe_folder(folder: str | Path, describer: Describer, detector: Detector
         else:
             found = detector.find(rgb)
             largest = max(found, key=lambda d: d.box.area) if found else None
-            face = describer.describe(rgb, largest, quality or QualitySettings()) if largest else None  # failing the gates: no descriptor
+            face = (
+                describer.describe(rgb, largest, quality or QualitySettings()) if largest else None
+            )  # failing the gates: no descriptor
             images.append(EvalImage(person, str(path), face.descriptor if face else None))
         if on_progress is not None:
             on_progress(i + 1, len(files), str(path))
@@ -173,13 +182,18 @@ def describe_folder(folder: str | Path, describer: Describer, detector: Detector
 def gallery_set(store: Store) -> EvalSet:
     """An enrolled gallery's samples as an EvalSet (every sample has its descriptor)."""
     names = {p.id: p.name for p in store.people()}
-    return EvalSet([EvalImage(names[s.person_id], s.source or f"sample {s.id}", s.descriptor)
-                    for s in store.samples()])
+    return EvalSet([EvalImage(names[s.person_id], s.source or f"sample {s.id}", s.descriptor) for s in store.samples()])
 
 
 # -- scoring --------------------------------------------------------------------------------------
-def evaluate(photos: EvalSet, rounds: int = 5, seed: int = 0, probes_per_person: int = 1,
-             target_far: float = DEFAULT_TARGET_FAR, thresholds: tuple[float, ...] = THRESHOLDS) -> EvalReport:
+def evaluate(
+    photos: EvalSet,
+    rounds: int = 5,
+    seed: int = 0,
+    probes_per_person: int = 1,
+    target_far: float = DEFAULT_TARGET_FAR,
+    thresholds: tuple[float, ...] = THRESHOLDS,
+) -> EvalReport:
     """Score a described folder over ``rounds`` seeded probe/gallery splits (see the module doc)."""
     if rounds < 1 or probes_per_person < 1:
         raise FaceGateError("rounds and probes per person must be at least 1")
@@ -195,8 +209,9 @@ def evaluate(photos: EvalSet, rounds: int = 5, seed: int = 0, probes_per_person:
     return _score(photos, splits, "split", rounds, seed, target_far, thresholds)
 
 
-def evaluate_gallery(store: Store, target_far: float = DEFAULT_TARGET_FAR,
-                     thresholds: tuple[float, ...] = THRESHOLDS) -> EvalReport:
+def evaluate_gallery(
+    store: Store, target_far: float = DEFAULT_TARGET_FAR, thresholds: tuple[float, ...] = THRESHOLDS
+) -> EvalReport:
     """Leave-one-sample-out over an enrolled gallery: each sample in turn probes all the others."""
     photos = gallery_set(store)
     by_person = _by_person(photos.images)
@@ -211,8 +226,15 @@ def _by_person(images: list[EvalImage]) -> dict[str, list[int]]:
     return out
 
 
-def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, seed: int | None,
-           target_far: float, thresholds: tuple[float, ...]) -> EvalReport:
+def _score(
+    photos: EvalSet,
+    splits: list[list[int]],
+    mode: str,
+    rounds: int,
+    seed: int | None,
+    target_far: float,
+    thresholds: tuple[float, ...],
+) -> EvalReport:
     images = photos.images
     if not any(splits):
         single = sorted({img.person for img in images})
@@ -220,12 +242,18 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
         raise FaceGateError(
             "nothing to evaluate: no person has two usable photos"
             + (f" (a single photo: {', '.join(single[:10])})" if single else "")
-            + (f"; skipped {len(photos.skipped)} file(s): {skipped}" if photos.skipped else ""))
+            + (f"; skipped {len(photos.skipped)} file(s): {skipped}" if photos.skipped else "")
+        )
     names = sorted({img.person for img in images})
     label = np.array([names.index(img.person) for img in images], np.int64)
     has_face = np.array([img.descriptor is not None for img in images], bool)
-    mat = np.stack([img.descriptor if img.descriptor is not None else np.zeros(DESCRIPTOR_DIM, np.float32)
-                    for img in images]).astype(np.float32) if images else np.empty((0, DESCRIPTOR_DIM), np.float32)
+    mat = (
+        np.stack(
+            [img.descriptor if img.descriptor is not None else np.zeros(DESCRIPTOR_DIM, np.float32) for img in images]
+        ).astype(np.float32)
+        if images
+        else np.empty((0, DESCRIPTOR_DIM), np.float32)
+    )
     by_person = _by_person(images)
 
     ranks, nearest_ok, nearest_d, no_face = [], [], [], 0
@@ -253,24 +281,33 @@ def _score(photos: EvalSet, splits: list[list[int]], mode: str, rounds: int, see
             impostor.append(float(np.min(np.linalg.norm(mat[others] - mat[i], axis=1))))
     imp_a = np.array(impostor)
 
-    rows = [ThresholdRow(t,
-                         float(np.mean(imp_a <= t)) if len(imp_a) else 0.0,
-                         float(np.mean(ok_a & (d_a <= t))) if described else 0.0)
-            for t in thresholds]
+    rows = [
+        ThresholdRow(
+            t, float(np.mean(imp_a <= t)) if len(imp_a) else 0.0, float(np.mean(ok_a & (d_a <= t))) if described else 0.0
+        )
+        for t in thresholds
+    ]
     ok_rows = [r.threshold for r in rows if len(imp_a) and r.false_accept_rate <= target_far]
     return EvalReport(
-        mode=mode, people=len(names), images=len(images),
+        mode=mode,
+        people=len(names),
+        images=len(images),
         not_splittable=sorted(n for n, idx in by_person.items() if len(idx) < 2),
-        probes=probes_total, no_face=no_face / probes_total if probes_total else 0.0,
+        probes=probes_total,
+        no_face=no_face / probes_total if probes_total else 0.0,
         p_at={k: float(np.mean(ranks_a <= k)) if described else 0.0 for k in RANKS},
-        thresholds=rows, impostor_attempts=len(impostor),
-        recommended=max(ok_rows) if ok_rows else None, target_far=target_far, rounds=rounds, seed=seed,
+        thresholds=rows,
+        impostor_attempts=len(impostor),
+        recommended=max(ok_rows) if ok_rows else None,
+        target_far=target_far,
+        rounds=rounds,
+        seed=seed,
         probe_rounds=[[images[p].source for p in s] for s in splits] if mode == "split" else [],
-        skipped=list(photos.skipped))
+        skipped=list(photos.skipped),
+    )
 
 
-def _nearest_per_person(mat: np.ndarray, label: np.ndarray, in_gallery: np.ndarray, probe: int,
-                        people: int) -> np.ndarray:
+def _nearest_per_person(mat: np.ndarray, label: np.ndarray, in_gallery: np.ndarray, probe: int, people: int) -> np.ndarray:
     """Distance from the probe to each person's nearest gallery image (inf for people with none)."""
     best = np.full(people, np.inf)
     if in_gallery.any():
@@ -283,18 +320,31 @@ def _nearest_per_person(mat: np.ndarray, label: np.ndarray, in_gallery: np.ndarr
 def report_json(report: EvalReport) -> dict:
     """The report as one JSON-able object (``facegate eval --json``)."""
     return {
-        "mode": report.mode, "people": report.people, "images": report.images, "probes": report.probes,
-        "rounds": report.rounds, "seed": report.seed,
+        "mode": report.mode,
+        "people": report.people,
+        "images": report.images,
+        "probes": report.probes,
+        "rounds": report.rounds,
+        "seed": report.seed,
         **{f"p_at_{k}": round(v, 4) for k, v in report.p_at.items()},
         "no_face": round(report.no_face, 4),
         "not_splittable": report.not_splittable,
         "impostor_attempts": report.impostor_attempts,
-        "target_far": report.target_far, "recommended_threshold": report.recommended,
-        "gallery_size": report.people, "fpir_target": report.target_far, "fnir_at_target": report.fnir_at_target,
+        "target_far": report.target_far,
+        "recommended_threshold": report.recommended,
+        "gallery_size": report.people,
+        "fpir_target": report.target_far,
+        "fnir_at_target": report.fnir_at_target,
         "caution": report.caution or None,
-        "thresholds": [{"threshold": r.threshold, "false_accept_rate": round(r.false_accept_rate, 4),
-                        "genuine_accept_rate": round(r.genuine_accept_rate, 4),
-                        "false_reject_rate": round(r.false_reject_rate, 4)} for r in report.thresholds],
+        "thresholds": [
+            {
+                "threshold": r.threshold,
+                "false_accept_rate": round(r.false_accept_rate, 4),
+                "genuine_accept_rate": round(r.genuine_accept_rate, 4),
+                "false_reject_rate": round(r.false_reject_rate, 4),
+            }
+            for r in report.thresholds
+        ],
         "skipped": skipped_json(report.skipped),
     }
 
@@ -310,27 +360,34 @@ def save_table(report: EvalReport, path: str | Path) -> Path:
         writer = csv.writer(out)
         writer.writerow(TABLE_COLUMNS)
         for r in report.thresholds:
-            writer.writerow([f"{r.threshold:.2f}", f"{r.false_accept_rate:.4f}", f"{r.genuine_accept_rate:.4f}",
-                             f"{r.false_reject_rate:.4f}"])
+            writer.writerow(
+                [f"{r.threshold:.2f}", f"{r.false_accept_rate:.4f}", f"{r.genuine_accept_rate:.4f}", f"{r.false_reject_rate:.4f}"]
+            )
     return path
 
 
 def report_summary(report: EvalReport) -> list[str]:
     """The headline lines of a report (what was measured, p@k, who cannot be split, the advice)."""
-    lines = [f"{report.people} people, {report.images} photos, {report.probes} probes "
-             f"({report.mode}, {report.rounds} round(s){'' if report.seed is None else f', seed {report.seed}'})",
-             "precision@k: " + "  ".join(f"p@{k} {v:.3f}" for k, v in report.p_at.items())
-             + f"   no face found in {report.no_face:.1%} of probes"]
+    lines = [
+        f"{report.people} people, {report.images} photos, {report.probes} probes "
+        f"({report.mode}, {report.rounds} round(s){'' if report.seed is None else f', seed {report.seed}'})",
+        "precision@k: "
+        + "  ".join(f"p@{k} {v:.3f}" for k, v in report.p_at.items())
+        + f"   no face found in {report.no_face:.1%} of probes",
+    ]
     if report.not_splittable:
         lines.append("not splittable (a single photo): " + ", ".join(report.not_splittable))
-    lines.append(f"recommended threshold for FAR <= {report.target_far:g}: "
-                 + (f"{report.recommended:.2f}" if report.recommended is not None else
-                    "none (too few people to measure false accepts)"))
+    lines.append(
+        f"recommended threshold for FAR <= {report.target_far:g}: "
+        + (f"{report.recommended:.2f}" if report.recommended is not None else "none (too few people to measure false accepts)")
+    )
     if report.recommended is not None:
         at = report.row(report.recommended)
-        lines.append(f"1:N (N = {report.people} people, each searched against the other {report.people - 1}): "
-                     f"FNIR {at.false_reject_rate:.3f} at FPIR {at.false_accept_rate:.4f} (target <= {report.target_far:g}), "
-                     f"threshold {report.recommended:.2f}")
+        lines.append(
+            f"1:N (N = {report.people} people, each searched against the other {report.people - 1}): "
+            f"FNIR {at.false_reject_rate:.3f} at FPIR {at.false_accept_rate:.4f} (target <= {report.target_far:g}), "
+            f"threshold {report.recommended:.2f}"
+        )
     if report.caution:
         lines.append(report.caution)
     return lines
@@ -343,7 +400,8 @@ def report_text(report: EvalReport, step: float = 0.05) -> str:
     every = max(1, round(step / 0.01))
     for i, r in enumerate(report.thresholds):
         if i % every == 0:
-            lines.append(f"{r.threshold:>9.2f}  {r.false_accept_rate:>6.3f}  {r.genuine_accept_rate:>6.3f}  "
-                         f"{r.false_reject_rate:>6.3f}")
+            lines.append(
+                f"{r.threshold:>9.2f}  {r.false_accept_rate:>6.3f}  {r.genuine_accept_rate:>6.3f}  {r.false_reject_rate:>6.3f}"
+            )
     lines += [f"skipped {f}: {r}" for f, r in report.skipped]
     return "\n".join(lines)

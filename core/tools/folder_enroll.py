@@ -9,6 +9,7 @@ Importing ID photos is how a site fills its gallery, and one photo is thin evide
 enrolled from fewer than ``WELL_ENROLLED`` distinct photos gets advice saying what it will take to
 name them reliably at the door (measured: bench/open_set_bench.py on the shared photos, 22 people).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,9 +43,12 @@ class FolderEnrollResult:
     advice: dict[str, str] = field(default_factory=dict)  # person -> what it will take to name them reliably
 
 
-def enroll_folder(gallery: Gallery, folder: str | Path,
-                  on_progress: Callable[[int, int, str], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> FolderEnrollResult:
+def enroll_folder(
+    gallery: Gallery,
+    folder: str | Path,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FolderEnrollResult:
     """Enroll every person of ``folder``; ``on_progress(done, total, file)`` after each photo."""
     people: dict[str, list[Path]] = {}
     for person, path in collect(folder):
@@ -93,8 +97,9 @@ def distinct_looks(descriptors: list) -> int:
 def advice(name: str, photos: int, looks: int) -> str:
     """What it will take to name ``name`` reliably, in the operator's words."""
     what = "one photo" if photos == 1 else f"{photos} photos that look alike (one look)"
-    return (f"{name}: enrolled from {what}. One photo names a person in about {NAMED_FROM_ONE:.0%} of their "
-            f"other pictures, two different photos in {NAMED_FROM_TWO:.0%} (measured on the shared photos); add a "
-            f"photo from another day or light, or enroll {name} at the door's camera (press E on their face): "
-            f"the poses and new looks it takes name them from their first frames.")
-
+    return (
+        f"{name}: enrolled from {what}. One photo names a person in about {NAMED_FROM_ONE:.0%} of their "
+        f"other pictures, two different photos in {NAMED_FROM_TWO:.0%} (measured on the shared photos); add a "
+        f"photo from another day or light, or enroll {name} at the door's camera (press E on their face): "
+        f"the poses and new looks it takes name them from their first frames."
+    )

@@ -1,4 +1,5 @@
 """The FAR / FRR against threshold plot of an evaluation, drawn with Pillow (shared by CLI and window)."""
+
 from __future__ import annotations
 
 import io
@@ -42,8 +43,12 @@ def plot_image(report: EvalReport, current: float | None = None) -> Image.Image:
         draw.text((x - text_width(f"{t:.1f}", small) / 2, y0 + 6), f"{t:.1f}", fill="black", font=small)
         t = round(t + 0.1, 1)
     draw.rectangle([x0, y1, x1, y0], outline="black")
-    draw.text(((x0 + x1 - text_width("threshold (Euclidean distance)", small)) / 2, h - 20),
-              "threshold (Euclidean distance)", fill="black", font=small)
+    draw.text(
+        ((x0 + x1 - text_width("threshold (Euclidean distance)", small)) / 2, h - 20),
+        "threshold (Euclidean distance)",
+        fill="black",
+        font=small,
+    )
 
     for when, colour, label in ((current, (150, 150, 150), "in use"), (report.recommended, MARK_COLOUR, "recommended")):
         if when is not None and lo <= when <= hi:
@@ -53,12 +58,16 @@ def plot_image(report: EvalReport, current: float | None = None) -> Image.Image:
             text = f"{label} {when:.2f}"
             tx = x + 4 if x < (x0 + x1) / 2 else x - 4 - text_width(text, small)
             draw.text((tx, y1 + 4 + (14 if label == "in use" else 0)), text, fill=colour, font=small)
-    for rates, colour in (([r.false_accept_rate for r in report.thresholds], FAR_COLOUR),
-                          ([r.false_reject_rate for r in report.thresholds], FRR_COLOUR)):
+    for rates, colour in (
+        ([r.false_accept_rate for r in report.thresholds], FAR_COLOUR),
+        ([r.false_reject_rate for r in report.thresholds], FRR_COLOUR),
+    ):
         if len(ts) > 1:
             draw.line([px(t, r) for t, r in zip(ts, rates, strict=True)], fill=colour, width=3)
-    head = (f"FAR (open set, {report.impostor_attempts} attempts) and FRR "
-            f"({report.probes} probes, {report.mode}); p@1 {report.p_at.get(1, 0):.2f}")
+    head = (
+        f"FAR (open set, {report.impostor_attempts} attempts) and FRR "
+        f"({report.probes} probes, {report.mode}); p@1 {report.p_at.get(1, 0):.2f}"
+    )
     draw.text((x0, 8), head, fill="black", font=title)
     for i, (label, colour) in enumerate((("FAR", FAR_COLOUR), ("FRR", FRR_COLOUR))):
         lx = (x0 + x1) / 2 - 30
@@ -102,8 +111,12 @@ def det_image(points: list[tuple[float, float, float]], title: str, mark: float 
         draw.text((x0 - 8 - text_width(f"{rate:.1f}", small), y - 7), f"{rate:.1f}", fill="black", font=small)
         draw.text((x - text_width(f"{rate:.1f}", small) / 2, y0 + 6), f"{rate:.1f}", fill="black", font=small)
     draw.rectangle([x0, y1, x1, y0], outline="black")
-    draw.text(((x0 + x1 - text_width("APCER (attacks let through)", small)) / 2, h - 20),
-              "APCER (attacks let through)", fill="black", font=small)
+    draw.text(
+        ((x0 + x1 - text_width("APCER (attacks let through)", small)) / 2, h - 20),
+        "APCER (attacks let through)",
+        fill="black",
+        font=small,
+    )
     draw.text((x0 + 6, y1 + 4), "BPCER (genuine refused)", fill="black", font=small)
     # from the lowest threshold (every attack passes, no genuine refused) to above the highest
     curve = [(1.0, 0.0)] + [(a, b) for _, a, b in points] + [(0.0, 1.0)]

@@ -2,6 +2,7 @@
 
 Pillow, not Qt: core must stay Qt-free so the CLI draws exactly what the window shows.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -19,6 +19,7 @@ Kept faces of one person in one shot are often alike; a result list folds each f
 closer than ``fold_distance`` to an already listed, nearer face under that representative, so
 the list shows distinct appearances with a count instead of a copy every half second of one shot.
 """
+
 from __future__ import annotations
 
 import threading
@@ -142,7 +143,7 @@ class ScannedFace:
     frame: int
     time: float
     box: Box
-    poor: str = ""   # the quality gates its best view failed ("" for a good face): shown with a warning
+    poor: str = ""  # the quality gates its best view failed ("" for a good face): shown with a warning
 
 
 @dataclass
@@ -167,7 +168,7 @@ class _Searchable:
     faces: list[ScannedFace]
     vectors: np.ndarray = field(repr=False)
     sq: np.ndarray = field(repr=False)
-    poor: np.ndarray = field(repr=False)   # which faces were kept from a poor view
+    poor: np.ndarray = field(repr=False)  # which faces were kept from a poor view
 
 
 class ScanLibrary:
@@ -180,9 +181,13 @@ class ScanLibrary:
         self._cache: _Searchable | None = None
 
     # -- scanning -----------------------------------------------------------------------------
-    def scan(self, path: str | Path, settings: ScanSettings | None = None,
-             on_progress: Callable[[int, int, int], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> ScanResult:
+    def scan(
+        self,
+        path: str | Path,
+        settings: ScanSettings | None = None,
+        on_progress: Callable[[int, int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ScanResult:
         """Scan ``path`` and keep every face found.
 
         ``on_progress(frames_read, frame_count, faces_found)`` is called after each scanned
@@ -202,8 +207,19 @@ class ScanLibrary:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         fps = fps if 1.0 <= fps <= 1000.0 else 25.0
         total = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-        video = ScannedVideo(None, str(path.resolve()), path.name, fps, total, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                             int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), settings.every, 0, False, now())
+        video = ScannedVideo(
+            None,
+            str(path.resolve()),
+            path.name,
+            fps,
+            total,
+            int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            settings.every,
+            0,
+            False,
+            now(),
+        )
         rows: list[tuple] = []
         follower = FaceFollower(round(settings.describe_seconds * fps))
         gate = self.gallery.quality
@@ -247,8 +263,18 @@ class ScanLibrary:
             self._write(video, rows, index, complete=not cancelled)
         if on_progress is not None and not cancelled:
             on_progress(index, index, video.faces)  # the end: the true frame count is known now
-        return ScanResult(video.id, str(path), index, video.frames_scanned, video.faces, cancelled,
-                          time.perf_counter() - started, poor, seen, kept_poor[0])
+        return ScanResult(
+            video.id,
+            str(path),
+            index,
+            video.frames_scanned,
+            video.faces,
+            cancelled,
+            time.perf_counter() - started,
+            poor,
+            seen,
+            kept_poor[0],
+        )
 
     def _keep_best(self, ended: Ended, rows: list[tuple], fps: float, kept_poor: list[int]) -> int:
         """Describe the best of a followed face's views that passes the quality gates and add it
@@ -276,8 +302,9 @@ class ScanLibrary:
     @staticmethod
     def _row(rows: list[tuple], view: View, face: Face, fps: float, poor: str) -> None:
         sample = sample_of(view.rgb, face, "", how="scan")
-        rows.append((view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor),
-                     sample.thumbnail, sample.quality, poor))
+        rows.append(
+            (view.frame, view.frame / fps, *face.box.as_tuple(), pack(sample.descriptor), sample.thumbnail, sample.quality, poor)
+        )
 
     def _write(self, video: ScannedVideo, rows: list[tuple], frames_read: int, complete: bool) -> None:
         """One transaction: the video's row (replacing an older scan of the file, the first time)
@@ -288,13 +315,17 @@ class ScanLibrary:
                 video.id = db.execute(
                     "INSERT INTO scan_videos(path, name, fps, frame_count, width, height, every, frames_scanned, "
                     "complete, scanned) VALUES(?,?,?,?,?,?,?,0,0,?)",
-                    (video.path, video.name, video.fps, video.frame_count, video.width, video.height, video.every,
-                     video.scanned)).lastrowid
+                    (video.path, video.name, video.fps, video.frame_count, video.width, video.height, video.every, video.scanned),
+                ).lastrowid
             db.conn.executemany(
                 "INSERT INTO scan_faces(video_id, frame, time, left, top, right, bottom, descriptor, thumbnail, "
-                "quality, poor) VALUES(?,?,?,?,?,?,?,?,?,?,?)", [(video.id, *r) for r in rows])
-            db.execute("UPDATE scan_videos SET frames_scanned = ?, complete = ?, frame_count = ? WHERE id = ?",
-                       (video.frames_scanned, int(complete), max(video.frame_count, frames_read), video.id))
+                "quality, poor) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                [(video.id, *r) for r in rows],
+            )
+            db.execute(
+                "UPDATE scan_videos SET frames_scanned = ?, complete = ?, frame_count = ? WHERE id = ?",
+                (video.frames_scanned, int(complete), max(video.frame_count, frames_read), video.id),
+            )
         video.faces += len(rows)
 
     # -- listing --------------------------------------------------------------------------------
@@ -302,11 +333,12 @@ class ScanLibrary:
         rows = self.store.read(
             "SELECT v.id, v.path, v.name, v.fps, v.frame_count, v.width, v.height, v.every, v.frames_scanned, "
             "v.complete, v.scanned, COUNT(f.id) FROM scan_videos v LEFT JOIN scan_faces f ON f.video_id = v.id "
-            "GROUP BY v.id ORDER BY v.id")
-        return [ScannedVideo(id, path, name, fps, frame_count, width, height, every, frames_scanned, bool(complete),
-                             scanned, faces)
-                for id, path, name, fps, frame_count, width, height, every, frames_scanned, complete, scanned, faces
-                in rows]
+            "GROUP BY v.id ORDER BY v.id"
+        )
+        return [
+            ScannedVideo(id, path, name, fps, frame_count, width, height, every, frames_scanned, bool(complete), scanned, faces)
+            for id, path, name, fps, frame_count, width, height, every, frames_scanned, complete, scanned, faces in rows
+        ]
 
     def remove_video(self, video_id: int) -> None:
         with self.store.write(f"removing scanned video {video_id}") as db:
@@ -316,9 +348,7 @@ class ScanLibrary:
     def faces(self, video_id: int | None = None) -> list[ScannedFace]:
         """Found faces in frame order (of one video, or of all)."""
         where, params = ("WHERE f.video_id = ?", (video_id,)) if video_id is not None else ("", ())
-        rows = self.store.read(
-            f"{_FACE_SELECT} {where} ORDER BY f.video_id, f.frame, f.left",
-            params)
+        rows = self.store.read(f"{_FACE_SELECT} {where} ORDER BY f.video_id, f.frame, f.left", params)
         return [_face(r) for r in rows]
 
     def face(self, face_id: int) -> ScannedFace:
@@ -328,10 +358,8 @@ class ScanLibrary:
         out: dict[int, ScannedFace] = {}
         ids = list(ids)
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = self.store.read(
-                f"{_FACE_SELECT} WHERE f.id IN ({','.join('?' * len(chunk))})",
-                chunk)
+            chunk = ids[start : start + 500]
+            rows = self.store.read(f"{_FACE_SELECT} WHERE f.id IN ({','.join('?' * len(chunk))})", chunk)
             out.update({r[0]: _face(r) for r in rows})
         missing = [i for i in ids if i not in out]
         if missing:
@@ -354,18 +382,27 @@ class ScanLibrary:
         generation = self.store.generation()
         with self._lock:
             if self._cache is None or self._cache.generation != generation:
-                rows = self.store.read(
-                    _FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
+                rows = self.store.read(_FACE_SELECT.replace(" FROM", ", f.descriptor FROM") + " ORDER BY f.id")
                 # float64: the dot-product distances below need the precision near the fold boundary
-                mat = (np.frombuffer(b"".join(r[10] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
-                       if rows else np.empty((0, DESCRIPTOR_DIM), np.float64))
+                mat = (
+                    np.frombuffer(b"".join(r[10] for r in rows), np.float32).reshape(-1, DESCRIPTOR_DIM).astype(np.float64)
+                    if rows
+                    else np.empty((0, DESCRIPTOR_DIM), np.float64)
+                )
                 faces = [_face(r) for r in rows]
-                self._cache = _Searchable(generation, faces, mat, np.einsum("ij,ij->i", mat, mat),
-                                          np.array([bool(f.poor) for f in faces], bool))
+                self._cache = _Searchable(
+                    generation, faces, mat, np.einsum("ij,ij->i", mat, mat), np.array([bool(f.poor) for f in faces], bool)
+                )
             return self._cache
 
-    def similar(self, descriptor: np.ndarray, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                within: float | None = None, hide_poor: bool = False) -> list[SimilarFace]:
+    def similar(
+        self,
+        descriptor: np.ndarray,
+        top: int = 20,
+        fold_distance: float = DEFAULT_FOLD,
+        within: float | None = None,
+        hide_poor: bool = False,
+    ) -> list[SimilarFace]:
         """The ``top`` most similar found faces across all scanned videos, nearest first, each
         with the faces closer than ``fold_distance`` to it folded under it (0 folds nothing).
 
@@ -396,7 +433,7 @@ class ScanLibrary:
             reps.append(rep)
             rep_d2.append(np.maximum(sq + sq[rep] - 2.0 * (mat @ mat[rep]), 0.0))
             if fold_distance > 0 and len(alive):
-                alive = alive[rep_d2[-1][alive] >= fold_distance ** 2]
+                alive = alive[rep_d2[-1][alive] >= fold_distance**2]
         # Folded: every candidate neither listed nor left over, under its nearest earlier listed face.
         rep_rows = np.asarray(reps, np.int64)
         is_folded = np.ones(len(order), bool)
@@ -411,17 +448,32 @@ class ScanLibrary:
                 groups[owner].append(row)
         return [SimilarFace(found.faces[r], float(dist[r]), [found.faces[f] for f in groups[r]]) for r in reps]
 
-    def similar_to_face(self, face_id: int, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                        within: float | None = None, hide_poor: bool = False) -> list[SimilarFace]:
+    def similar_to_face(
+        self,
+        face_id: int,
+        top: int = 20,
+        fold_distance: float = DEFAULT_FOLD,
+        within: float | None = None,
+        hide_poor: bool = False,
+    ) -> list[SimilarFace]:
         return self.similar(self.descriptor(face_id), top, fold_distance, within, hide_poor)
 
-    def similar_to_photo(self, image: ImageLike, top: int = 20, fold_distance: float = DEFAULT_FOLD,
-                         within: float | None = None, detector: Detector | None = None,
-                         hide_poor: bool = False) -> list[tuple[Box, list[SimilarFace], list[str]]]:
+    def similar_to_photo(
+        self,
+        image: ImageLike,
+        top: int = 20,
+        fold_distance: float = DEFAULT_FOLD,
+        within: float | None = None,
+        detector: Detector | None = None,
+        hide_poor: bool = False,
+    ) -> list[tuple[Box, list[SimilarFace], list[str]]]:
         """For every face in a photo, left to right: its box, the similar found faces, and the
         quality gates it fails (a poor face, turned or blurred, is searched all the same)."""
-        return [(face.box, self.similar(face.descriptor, top, fold_distance, within, hide_poor), face.problems)
-                for face in self.gallery.query_faces(as_rgb(image), detector) if face.descriptor is not None]
+        return [
+            (face.box, self.similar(face.descriptor, top, fold_distance, within, hide_poor), face.problems)
+            for face in self.gallery.query_faces(as_rgb(image), detector)
+            if face.descriptor is not None
+        ]
 
     # -- showing and enrolling --------------------------------------------------------------------
     def frame(self, face_id: int, draw_box: bool = True) -> np.ndarray:
@@ -456,8 +508,10 @@ class ScanLibrary:
 
 
 #: A found face's row, as _face() reads it.
-_FACE_SELECT = ("SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom, f.poor "
-                "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id")
+_FACE_SELECT = (
+    "SELECT f.id, f.video_id, v.name, f.frame, f.time, f.left, f.top, f.right, f.bottom, f.poor "
+    "FROM scan_faces f JOIN scan_videos v ON v.id = f.video_id"
+)
 
 
 def _face(r: tuple) -> ScannedFace:

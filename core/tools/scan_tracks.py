@@ -22,6 +22,7 @@ Faces are paired by overlap (core.vision.tracking.pair_boxes). A face missing fr
 scanned frames running ends, and at a cut every face ends, so a shot's faces never stand for the
 next shot's; an ending face's open stretch is described at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -54,8 +55,8 @@ class FollowedFace:
     misses: int = 0
     stretch_start: int | None = None
     views: list[View] = field(default_factory=list)  # best first, at most HELD_VIEWS
-    poor: View | None = None     # its best view that failed the gates, kept if no good view ever is
-    kept: bool = False           # a good view of it was kept (set by the scan)
+    poor: View | None = None  # its best view that failed the gates, kept if no good view ever is
+    kept: bool = False  # a good view of it was kept (set by the scan)
 
 
 @dataclass
@@ -72,8 +73,7 @@ class FaceFollower:
     """Follows the faces of successive scanned frames and hands over, for each stretch of each
     face that ends, its best views (best first) to describe."""
 
-    def __init__(self, interval: int, max_misses: int = 2, min_iou: float = 0.25,
-                 cut_threshold: float = 20.0) -> None:
+    def __init__(self, interval: int, max_misses: int = 2, min_iou: float = 0.25, cut_threshold: float = 20.0) -> None:
         self.interval = interval
         self.max_misses = max_misses
         self.min_iou = min_iou

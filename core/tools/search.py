@@ -8,6 +8,7 @@ The comparison picture is drawn with Pillow so the CLI and the window save the s
     >>> result = search_photo(gallery, "door.jpg", top=5, within=0.5)
     >>> save_comparison(result, "compare.png")
 """
+
 from __future__ import annotations
 
 import io
@@ -58,7 +59,7 @@ class FaceSearch:
     thumbnail: np.ndarray = field(repr=False)
     hits: list[SearchHit]
     search_ms: float
-    problems: tuple[str, ...] = ()   # a poor query face: the hits are less sure
+    problems: tuple[str, ...] = ()  # a poor query face: the hits are less sure
 
     @property
     def warning(self) -> str:
@@ -81,8 +82,14 @@ class SearchResult:
     within: float | None
 
 
-def search_photo(gallery: Gallery, image: ImageLike, top: int = 5, within: float | None = None,
-                 label: str | None = None, detector: Detector | None = None) -> SearchResult:
+def search_photo(
+    gallery: Gallery,
+    image: ImageLike,
+    top: int = 5,
+    within: float | None = None,
+    label: str | None = None,
+    detector: Detector | None = None,
+) -> SearchResult:
     """Search every face in ``image``: its ``top`` nearest samples, or (with ``within``) every
     sample within that distance, nearest first (``top`` then caps a ``within`` list).
 
@@ -102,8 +109,9 @@ def searchable(faces: list[Face]) -> list[QueryFace]:
     return [QueryFace(face.box, face.descriptor, tuple(face.problems)) for face in faces if face.descriptor is not None]
 
 
-def search_faces(gallery: Gallery, rgb: np.ndarray, faces: list[QueryFace], top: int = 5,
-                 within: float | None = None, source: str = "<image>") -> SearchResult:
+def search_faces(
+    gallery: Gallery, rgb: np.ndarray, faces: list[QueryFace], top: int = 5, within: float | None = None, source: str = "<image>"
+) -> SearchResult:
     """Search faces already found in ``rgb`` (box, descriptor): cheap, so a window can re-run it
     at once when K or the maximum distance changes."""
     if top < 1:
@@ -148,8 +156,10 @@ def comparison_image(result: SearchResult) -> Image.Image:
     for row, face in enumerate(result.faces):
         y = GAP + row * (TILE + CAPTION + GAP)
         tiles: list[tuple[np.ndarray | None, str, str, tuple[int, int, int]]] = [
-            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200)) if not face.problems else
-            (face.thumbnail, "poor query", face.problems[0], (200, 120, 0))]
+            (face.thumbnail, "query", f"{face.search_ms:.2f} ms", (30, 90, 200))
+            if not face.problems
+            else (face.thumbnail, "poor query", face.problems[0], (200, 120, 0))
+        ]
         for hit in face.hits:
             c = hit.candidate
             tiles.append((hit.thumbnail, c.name, f"{c.distance:.3f}", (40, 40, 40)))
@@ -163,8 +173,7 @@ def comparison_image(result: SearchResult) -> Image.Image:
                 draw.rectangle([x - 2, y - 2, x + TILE + 1, y + TILE + 1], outline=colour, width=2)
             for k, line in enumerate((line1, line2)):
                 line = _fit(line, small)
-                draw.text((x + (TILE - text_width(line, small)) // 2, y + TILE + 3 + k * 15), line,
-                          fill=colour, font=small)
+                draw.text((x + (TILE - text_width(line, small)) // 2, y + TILE + 3 + k * 15), line, fill=colour, font=small)
     return img
 
 
@@ -185,10 +194,22 @@ def save_comparison(result: SearchResult, path: str | Path) -> Path:
 
 def result_json(result: SearchResult) -> dict:
     """The result as plain JSON-able data (for ``facegate search --json``)."""
-    return {"source": result.source, "seconds": round(result.seconds, 3), "top": result.top,
-            "within": result.within,
-            "faces": [{"box": list(f.box.as_tuple()), "search_ms": round(f.search_ms, 3),
-                       "poor": list(f.problems), "warning": f.warning,
-                       "hits": [{"name": h.candidate.name, "distance": round(h.candidate.distance, 4),
-                                 "sample_id": h.candidate.sample_id} for h in f.hits]}
-                      for f in result.faces]}
+    return {
+        "source": result.source,
+        "seconds": round(result.seconds, 3),
+        "top": result.top,
+        "within": result.within,
+        "faces": [
+            {
+                "box": list(f.box.as_tuple()),
+                "search_ms": round(f.search_ms, 3),
+                "poor": list(f.problems),
+                "warning": f.warning,
+                "hits": [
+                    {"name": h.candidate.name, "distance": round(h.candidate.distance, 4), "sample_id": h.candidate.sample_id}
+                    for h in f.hits
+                ],
+            }
+            for f in result.faces
+        ],
+    }

@@ -6,6 +6,7 @@ descriptor is computed from a 150x150 chip aligned by the 5-point landmarks, whi
 what dlib's compute_face_descriptor(image, shape) does inside; splitting the two lets the live
 window send small chips to a worker process instead of whole frames.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -42,8 +43,10 @@ def default_model_dir() -> Path:
         return Path(frozen) / "face_recognition_models" / "models"
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the face-recognition-models package is not installed; "
-                         "install it or set FACEGATE_MODELS to a folder holding the dlib .dat files")
+        raise ModelError(
+            "the face-recognition-models package is not installed; "
+            "install it or set FACEGATE_MODELS to a folder holding the dlib .dat files"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 

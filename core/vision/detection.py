@@ -15,6 +15,7 @@ the face is ~100 px.
 Every method returns boxes framed like dlib HOG's (YuNet's and Haar's are mapped), because
 dlib's 5-point landmark model, which aligns the descriptor's chip, was trained on such boxes.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,12 +62,10 @@ class DetectorSettings:
 class Detector:
     """A face detector; models load on first use (or warm_up()); one instance may serve several threads."""
 
-    def __init__(self, method: str = DEFAULT_METHOD, min_face: int = 40, haar_scale: float = 0.5,
-                 min_score: float = 0.7) -> None:
+    def __init__(self, method: str = DEFAULT_METHOD, min_face: int = 40, haar_scale: float = 0.5, min_score: float = 0.7) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown detector {method!r}; choose one of {', '.join(METHODS)}")
-        self.settings = DetectorSettings(method, max(8 if method == "yunet" else 12, int(min_face)), haar_scale,
-                                         min_score)
+        self.settings = DetectorSettings(method, max(8 if method == "yunet" else 12, int(min_face)), haar_scale, min_score)
         self._local = threading.local()
 
     # -- models -------------------------------------------------------------------------------
@@ -98,8 +97,7 @@ class Detector:
             if not path.is_file():
                 raise ModelError(f"{path}: the YuNet face detector model is missing")
             try:
-                yunet = cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.settings.min_score,
-                                                  self.settings.nms, 5000)
+                yunet = cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.settings.min_score, self.settings.nms, 5000)
             except cv2.error as exc:
                 raise ModelError(f"{path}: OpenCV could not load the YuNet model ({exc.err})") from None
             local.yunet = yunet
@@ -160,8 +158,7 @@ class Detector:
         """YuNet's rows (x, y, w, h, 5 landmarks, score) for ``rgb`` seen at ``scale``, in ``rgb``'s pixels."""
         h, w = rgb.shape[:2]
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        small = rgb if size == (w, h) else cv2.resize(
-            rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        small = rgb if size == (w, h) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         yunet = self._yunet()
         yunet.setInputSize(size)
         _, faces = yunet.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
@@ -181,15 +178,14 @@ class Detector:
         rows = [self._yunet_raw(rgb, 1.0)]
         for y0 in range(0, max(1, h - tile + step), step):
             for x0 in range(0, max(1, w - tile + step), step):
-                part = self._yunet_raw(rgb[y0:y0 + tile, x0:x0 + tile], scale)
+                part = self._yunet_raw(rgb[y0 : y0 + tile, x0 : x0 + tile], scale)
                 part[:, 0:14:2] += x0
                 part[:, 1:14:2] += y0
                 rows.append(part)
         faces = np.concatenate(rows)
         if not len(faces):
             return faces
-        keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), self.settings.min_score,
-                                self.settings.nms)
+        keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), self.settings.min_score, self.settings.nms)
         return faces[np.asarray(keep, dtype=int).reshape(-1)]
 
     def hog(self, rgb: np.ndarray, upsample: int | None = None) -> list[Box]:
@@ -207,8 +203,7 @@ class Detector:
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         gray = cv2.equalizeHist(gray)
         smallest = max(20, int(self.settings.min_face * scale * 0.8))
-        found = self._haar_cascade().detectMultiScale(
-            gray, scaleFactor=1.1, minNeighbors=4, minSize=(smallest, smallest))
+        found = self._haar_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(smallest, smallest))
         inv = 1.0 / scale
         return [Box(int(x * inv), int(y * inv), int((x + w) * inv), int((y + h) * inv)) for (x, y, w, h) in found]
 
@@ -229,15 +224,18 @@ class Detector:
         if crop.size == 0:
             return None
         factor = 110.0 / max(side, 1)
-        crop = cv2.resize(crop, None, fx=factor, fy=factor,
-                          interpolation=cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA)
+        crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA)
         rects = self._run_hog(np.ascontiguousarray(crop), 0)
         if not len(rects):
             return None
         best = max(rects, key=lambda r: r.area())
         inv = 1.0 / factor
-        return Box(int(best.left() * inv) + window.left, int(best.top() * inv) + window.top,
-                   int(best.right() * inv) + window.left, int(best.bottom() * inv) + window.top)
+        return Box(
+            int(best.left() * inv) + window.left,
+            int(best.top() * inv) + window.top,
+            int(best.right() * inv) + window.left,
+            int(best.bottom() * inv) + window.top,
+        )
 
 
 # dlib's detector keeps a mutable scanner, so two threads must not run one at once, and building

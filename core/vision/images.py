@@ -5,6 +5,7 @@ reads the header before the pixels (so an absurdly large image is refused withou
 it), applies EXIF rotation, and knows the odd modes (16-bit, palette, CMYK, animated GIF).
 Everything comes out as a contiguous RGB uint8 array, the one layout dlib and OpenCV share.
 """
+
 from __future__ import annotations
 
 import io
@@ -78,8 +79,7 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
             if width <= 0 or height <= 0:
                 raise ImageError(name, "image has no pixels")
             if width * height > MAX_PIXELS:
-                raise ImageError(
-                    name, f"image is too large ({width}x{height}; the limit is {MAX_PIXELS / 1e6:.0f} megapixels)")
+                raise ImageError(name, f"image is too large ({width}x{height}; the limit is {MAX_PIXELS / 1e6:.0f} megapixels)")
             img.seek(0)  # first frame of an animated GIF/WebP
             img.load()
             img = ImageOps.exif_transpose(img) or img
@@ -97,8 +97,14 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return to_rgb(np.asarray(_to_8bit_mode(img)), name)
 
 
-_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP",
-               b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
 
 
 def _signature(data: bytes) -> str | None:

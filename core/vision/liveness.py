@@ -77,6 +77,7 @@ The 68-point predictor holds the GIL (~1 ms a face), and the judgement takes abo
 (homographies against a few earlier poses); the decider runs them on each face from its arrival
 until its verdict, not after.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -99,7 +100,7 @@ NOSE_TIP = 30
 #: the surface the homography is fitted to: face outline, brows, eye corners (not the nose, not
 #: the eyelids or the mouth, which move on their own)
 PLANE = [*range(0, 27), 36, 39, 42, 45]
-MID = [27, 28, 29, 33]                       # the face's middle (nose line)...
+MID = [27, 28, 29, 33]  # the face's middle (nose line)...
 SIDES = [0, 1, 2, 14, 15, 16, 17, 26, 36, 45]  # ...against its sides
 #: the face outline at eye level, left and right in the image (beyond eye corners 36 and 45)
 OUTLINE = ([0, 1], [15, 16])
@@ -118,23 +119,23 @@ TEXTURE_EVERY = 3
 class LivenessSettings:
     blink: bool = True
     head_turn: bool = True
-    blink_ratio: float = 0.5     # eyes count as closed under this fraction of the open-eye EAR...
-    reopen_ratio: float = 0.85   # ...and as open again above this fraction
-    blink_frames: int = 2        # frames in a row with both eyes closed
-    parallax: float = 0.35       # the nose tip's parallax (eye distances) a turn needs
-    bump: float = 0.10           # the tip out of the half-face planes (eye distances) a turn needs
+    blink_ratio: float = 0.5  # eyes count as closed under this fraction of the open-eye EAR...
+    reopen_ratio: float = 0.85  # ...and as open again above this fraction
+    blink_frames: int = 2  # frames in a row with both eyes closed
+    parallax: float = 0.35  # the nose tip's parallax (eye distances) a turn needs
+    bump: float = 0.10  # the tip out of the half-face planes (eye distances) a turn needs
     #: the outline sliding against both eyes (log ratio, opposite ways) and the midline bending
     #: (eye distances) a turn needs; 0 = not asked. FOLD_CUES holds the measured pair: it refuses
     #: the folds but passes a turn ~1.4 s later (see the module docstring), so it is not the default
     #: (the door asks for it with DecisionSettings.strict_turn)
     outline: float = 0.0
     midline: float = 0.0
-    noise_factor: float = 4.0    # ...and both must be this many times the face's own landmark noise
-    turn_frames: int = 10        # frames that must show it
-    references: int = 4          # earlier frames each frame is compared with (one every ref_every frames)
+    noise_factor: float = 4.0  # ...and both must be this many times the face's own landmark noise
+    turn_frames: int = 10  # frames that must show it
+    references: int = 4  # earlier frames each frame is compared with (one every ref_every frames)
     ref_every: int = 10
-    min_face: int = 60           # px; smaller faces are not judged
-    window: float = 10.0         # seconds of observations kept
+    min_face: int = 60  # px; smaller faces are not judged
+    window: float = 10.0  # seconds of observations kept
     #: the screen and print check (core.vision.texture): "off", "advisory" (said, never refuses) or
     #: "required"; the median of the last texture_frames scores must reach texture_threshold
     texture: str = "off"
@@ -150,7 +151,7 @@ FOLD_CUES = {"outline": 0.70, "midline": 0.027}
 @dataclass(frozen=True)
 class LivenessResult:
     passed: bool
-    reason: str                  # what passed, or what is still awaited, in words
+    reason: str  # what passed, or what is still awaited, in words
     ear: float | None = None
     parallax: float | None = None
     frames: int = 0
@@ -170,9 +171,12 @@ class TurnEvidence:
 
     def strength(self, s: LivenessSettings) -> float:
         """How far the weakest cue is over its threshold (1: just there)."""
-        return min(self.parallax / s.parallax, self.bump / s.bump,
-                   self.outline / s.outline if s.outline > 0 else np.inf,
-                   self.midline / s.midline if s.midline > 0 else np.inf)
+        return min(
+            self.parallax / s.parallax,
+            self.bump / s.bump,
+            self.outline / s.outline if s.outline > 0 else np.inf,
+            self.midline / s.midline if s.midline > 0 else np.inf,
+        )
 
 
 def eye_aspect_ratio(eye: np.ndarray) -> float:
@@ -241,8 +245,9 @@ def midline_bend(points: np.ndarray) -> float:
     return float(np.linalg.svd(q, compute_uv=False)[1] / np.sqrt(len(MIDLINE)) / max(eye_distance(points), 1e-6))
 
 
-def turn_evidence(ref: np.ndarray, prev: np.ndarray, cur: np.ndarray, sides: tuple[list[int], list[int]],
-                  shape: bool = True) -> TurnEvidence | None:
+def turn_evidence(
+    ref: np.ndarray, prev: np.ndarray, cur: np.ndarray, sides: tuple[list[int], list[int]], shape: bool = True
+) -> TurnEvidence | None:
     """How much a head-like turn frame ``cur`` shows against ``ref`` (see the module docstring);
     without ``shape``, the outline and midline are not measured (0: the check does not ask)."""
     glob = _residual(ref, cur, PLANE)
@@ -274,16 +279,17 @@ class LivenessCheck:
     ``scorer`` (core.vision.texture.TextureScorer) and ``settings.texture`` not "off", each face
     of at least ``texture_min_face`` px is also scored for screen and print texture, off this thread."""
 
-    def __init__(self, describer: Describer, settings: LivenessSettings | None = None,
-                 scorer: TextureScorer | None = None) -> None:
+    def __init__(
+        self, describer: Describer, settings: LivenessSettings | None = None, scorer: TextureScorer | None = None
+    ) -> None:
         self.describer = describer
         self.settings = settings or LivenessSettings()
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
         self._count = 0
         self._prev: tuple[np.ndarray, float] | None = None
         self._seen: deque[tuple[float, TurnEvidence | None, float, float]] = deque()  # (time, turn, ear R, ear L)
-        self._moved: LivenessResult | None = None     # the blink or turn, once shown
-        self._passed: LivenessResult | None = None    # the whole check, once passed
+        self._moved: LivenessResult | None = None  # the blink or turn, once shown
+        self._passed: LivenessResult | None = None  # the whole check, once passed
         texture_on = scorer is not None and self.settings.texture != "off"
         self.scorer = scorer if texture_on else None
         self.texture = TextureVotes(self.settings.texture_frames, self.settings.texture_threshold) if texture_on else None
@@ -370,14 +376,21 @@ class LivenessCheck:
             noise = float(np.median([t.noise for t in turns]))
             need_parallax = max(s.parallax, s.noise_factor * noise)
             need_bump = max(s.bump, s.noise_factor * noise / 2)
-            shown = sorted((t for t in turns if t.parallax >= need_parallax and t.bump >= need_bump
-                            and t.outline >= s.outline and t.midline >= s.midline), key=lambda t: t.parallax)
+            shown = sorted(
+                (
+                    t
+                    for t in turns
+                    if t.parallax >= need_parallax and t.bump >= need_bump and t.outline >= s.outline and t.midline >= s.midline
+                ),
+                key=lambda t: t.parallax,
+            )
             best = max(t.parallax for t in turns)
             if len(shown) >= s.turn_frames:
                 t = shown[-s.turn_frames]
                 shape = f", outline slid {t.outline:.2f}, midline bent {t.midline:.3f}" if s.outline or s.midline else ""
-                return LivenessResult(True, f"turned: parallax {t.parallax:.2f}{shape} (noise {noise:.2f})",
-                                      float(ears[-1].mean()), t.parallax, n)
+                return LivenessResult(
+                    True, f"turned: parallax {t.parallax:.2f}{shape} (noise {noise:.2f})", float(ears[-1].mean()), t.parallax, n
+                )
         asks = [w for w, on in (("blink", s.blink), ("turn your head", s.head_turn)) if on]
         return LivenessResult(False, f"please {' or '.join(asks)}", float(ears[-1].mean()), best, n)
 
@@ -399,6 +412,6 @@ def _blink(ears: np.ndarray, closed: float, reopen: float, frames: int, noise_fa
         run = run + 1 if is_shut else 0
         if run >= frames:
             start = i - run + 1
-            if wide[:start].any() and wide[i + 1:].any():
-                return float(rel[start:i + 1].max())
+            if wide[:start].any() and wide[i + 1 :].any():
+                return float(rel[start : i + 1].max())
     return None

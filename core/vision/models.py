@@ -4,6 +4,7 @@ checking an installation from a prompt) before the first face needs them.
     >>> check_models()   # ModelError names what is missing
     InstalledModels(folder=PosixPath('.../models'), files=(...), megabytes=99.7, haar_cascade='...')
 """
+
 from __future__ import annotations
 
 import os

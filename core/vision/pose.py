@@ -6,6 +6,7 @@ whose focal length is the frame width. Good to a few degrees, which is all that 
 ("a little left") needs; it knows nothing of a particular face, so pitch is judged against the
 same person's straight pose.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,20 +15,22 @@ import cv2
 import numpy as np
 
 # x right, y down, z away from the camera, origin at the nose tip (image-like axes).
-_MODEL = np.array([(0.0, 0.0, 0.0), (0.0, 66.0, 13.0), (-45.0, -34.0, 27.0), (45.0, -34.0, 27.0),
-                   (-30.0, 30.0, 25.0), (30.0, 30.0, 25.0)])
-_POINTS = [30, 8, 36, 45, 48, 54]   # the same six among dlib's 68
+_MODEL = np.array(
+    [(0.0, 0.0, 0.0), (0.0, 66.0, 13.0), (-45.0, -34.0, 27.0), (45.0, -34.0, 27.0), (-30.0, 30.0, 25.0), (30.0, 30.0, 25.0)]
+)
+_POINTS = [30, 8, 36, 45, 48, 54]  # the same six among dlib's 68
 
 POSES = ("straight", "left", "right", "up", "down")
 
 
 @dataclass(frozen=True)
 class HeadPose:
-    yaw: float    # degrees; positive: the face turned towards the right of the picture
+    yaw: float  # degrees; positive: the face turned towards the right of the picture
     pitch: float  # degrees; positive: the chin up
 
-    def name(self, straight_pitch: float | None = None, turn: float = 15.0, straight: float = 15.0,
-             nod: float = 10.0) -> str | None:
+    def name(
+        self, straight_pitch: float | None = None, turn: float = 15.0, straight: float = 15.0, nod: float = 10.0
+    ) -> str | None:
         """'straight', 'left', 'right', 'up' or 'down' (left/right as seen in the picture), or None
         when between poses. Up and down need the person's straight pitch to compare with."""
         if turn < abs(self.yaw) <= 50:

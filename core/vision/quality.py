@@ -16,6 +16,7 @@ the mouth line. Roll (a tilted head) is taken out first. These are estimates aga
 head, not measured angles (LEVEL_NOSE is set so the shared photos' median pitch is about 0):
 enough to tell "looking at the door" from "looking past it".
 """
+
 from __future__ import annotations
 
 import math
@@ -47,11 +48,11 @@ CHIP_MARGIN = 0.25 / 1.5
 class QualitySettings:
     """The gates a face must pass to be described (defaults measured: see the module doc)."""
 
-    min_size: int = 60           # px, box width: shrunk to 60 px a photo's face drifts 0.13 (median), to 50 0.17
+    min_size: int = 60  # px, box width: shrunk to 60 px a photo's face drifts 0.13 (median), to 50 0.17
     min_sharpness: float = 25.0  # contrast-normalised Laplacian variance of the chip: blurred to 27, drift 0.17
-    max_yaw: float = 45.0        # degrees either way: every shared photo's face passes (most turned: 42)
-    max_pitch: float = 25.0      # degrees up or down: no shared face passes 20, so this gate is unmeasured
-    min_score: float = 0.8       # YuNet's confidence, under every face HOG confirms (min 0.837); Haar/HOG: unchecked
+    max_yaw: float = 45.0  # degrees either way: every shared photo's face passes (most turned: 42)
+    max_pitch: float = 25.0  # degrees up or down: no shared face passes 20, so this gate is unmeasured
+    min_score: float = 0.8  # YuNet's confidence, under every face HOG confirms (min 0.837); Haar/HOG: unchecked
 
     def check(self) -> None:
         if self.min_size < 1 or self.min_sharpness < 0 or not 0 <= self.min_score <= 1:
@@ -106,12 +107,11 @@ def sharpness(chip: np.ndarray) -> float:
     black border there)."""
     side = chip.shape[0]
     pad = int(round(side * CHIP_MARGIN))
-    gray = cv2.cvtColor(chip[pad:side - pad, pad:side - pad], cv2.COLOR_RGB2GRAY).astype(np.float64)
+    gray = cv2.cvtColor(chip[pad : side - pad, pad : side - pad], cv2.COLOR_RGB2GRAY).astype(np.float64)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var() / max(float(gray.var()), 1e-6) * 1000)
 
 
-def measure(chip: np.ndarray, box: Box, detection: Detection | None = None,
-            dlib_points: np.ndarray | None = None) -> Quality:
+def measure(chip: np.ndarray, box: Box, detection: Detection | None = None, dlib_points: np.ndarray | None = None) -> Quality:
     """The face's quality: the chip's sharpness, the box's width, the head pose from the detector's
     landmarks (else dlib's 5 points) and the detector's score."""
     if detection is not None and detection.points is not None:

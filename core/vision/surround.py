@@ -13,6 +13,7 @@ What it cannot tell: a screen or print held so close that it fills the ring (not
 face but the picture itself - the ring then holds the video's own background, which still moves
 with the face when the hand moves), or a picture held perfectly still (no motion, no verdict).
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -26,26 +27,26 @@ from core.records import Box
 
 @dataclass
 class SurroundSettings:
-    gap: int = 5                 # frames between the two compared
-    inner: float = 0.45          # the ring starts this many face widths outside the box (past hair and ears)...
-    outer: float = 1.2           # ...and ends here
-    min_shift: float = 2.0       # px the face must move for a frame to count
-    tolerance: float = 0.35      # a ring point moves with the face within this share of the face's shift (>= 1 px)
-    min_points: int = 8          # corners needed on the face and in the ring
+    gap: int = 5  # frames between the two compared
+    inner: float = 0.45  # the ring starts this many face widths outside the box (past hair and ears)...
+    outer: float = 1.2  # ...and ends here
+    min_shift: float = 2.0  # px the face must move for a frame to count
+    tolerance: float = 0.35  # a ring point moves with the face within this share of the face's shift (>= 1 px)
+    min_points: int = 8  # corners needed on the face and in the ring
 
 
 @dataclass(frozen=True)
 class SurroundFrame:
-    shift: float                 # px the face moved between the two frames
-    rigid: float                 # share of the ring's points the face's homography explains (0..1)
-    points: int                  # ring points tracked
+    shift: float  # px the face moved between the two frames
+    rigid: float  # share of the ring's points the face's homography explains (0..1)
+    points: int  # ring points tracked
 
 
 def _mask(shape: tuple[int, ...], box: Box, grow: float) -> np.ndarray:
     h, w = shape[:2]
     dx, dy = int(box.width * grow), int(box.height * grow)
     mask = np.zeros((h, w), np.uint8)
-    mask[max(0, box.top - dy):max(0, min(h, box.bottom + dy)), max(0, box.left - dx):max(0, min(w, box.right + dx))] = 255
+    mask[max(0, box.top - dy) : max(0, min(h, box.bottom + dy)), max(0, box.left - dx) : max(0, min(w, box.right + dx))] = 255
     return mask
 
 
@@ -73,8 +74,10 @@ class SurroundMotion:
         h, w = before.shape[:2]  # work on the region around the face only (a few ms less than the frame)
         dx, dy = int(box.width * (s.outer + 0.2)), int(box.height * (s.outer + 0.2))
         x0, y0 = max(0, box.left - dx), max(0, box.top - dy)
-        before, after = before[y0:min(h, box.bottom + dy), x0:min(w, box.right + dx)], \
-            after[y0:min(h, box.bottom + dy), x0:min(w, box.right + dx)]
+        before, after = (
+            before[y0 : min(h, box.bottom + dy), x0 : min(w, box.right + dx)],
+            after[y0 : min(h, box.bottom + dy), x0 : min(w, box.right + dx)],
+        )
         box = Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0)
         face_mask = _mask(before.shape, box, -0.1)
         ring_mask = cv2.subtract(_mask(before.shape, box, s.outer), _mask(before.shape, box, s.inner))

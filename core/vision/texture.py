@@ -17,6 +17,7 @@ others: they are "come closer" or "blurred", as before).
 The model costs ~7 ms a face and holds no GIL while it runs; TextureScorer runs it on its own
 thread, so the frame thread only cuts the 128x128 crop (~0.1 ms) and never waits for it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,9 +34,9 @@ from core.records import Box
 
 #: the model, shipped in resources/ with its licence and origin beside it
 MODEL = "models/minifas/minifasnet_v2se_128.onnx"
-SIZE = 128                # px, the network's input
-PAD = 1.5                 # the crop's side over the face box's larger side
-MIN_FACE = 64             # px: smaller faces are not judged (the model's authors' floor)
+SIZE = 128  # px, the network's input
+PAD = 1.5  # the crop's side over the face box's larger side
+MIN_FACE = 64  # px: smaller faces are not judged (the model's authors' floor)
 #: what the door does with the verdict: nothing, log it, or refuse a spoof
 MODES = ("off", "advisory", "required")
 
@@ -52,7 +53,7 @@ def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
     cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     h, w = rgb.shape[:2]
-    inner = rgb[max(0, y0):min(h, y0 + side), max(0, x0):min(w, x0 + side)]
+    inner = rgb[max(0, y0) : min(h, y0 + side), max(0, x0) : min(w, x0 + side)]
     top, left = max(0, -y0), max(0, -x0)
     bottom, right = side - inner.shape[0] - top, side - inner.shape[1] - left
     if top or left or bottom > 0 or right > 0:
@@ -73,8 +74,9 @@ class TextureModel:
             self._net = cv2.dnn.readNetFromONNX(str(self.path))
             out = self._forward(np.zeros((1, SIZE, SIZE, 3), np.uint8))
         except cv2.error as exc:
-            raise ModelError(f"{self.path}: OpenCV could not load the screen and print check's model "
-                             f"({exc.err or 'damaged file'})") from None
+            raise ModelError(
+                f"{self.path}: OpenCV could not load the screen and print check's model ({exc.err or 'damaged file'})"
+            ) from None
         if out.shape != (1, 2):
             raise ModelError(f"{self.path}: not the screen and print check's model (it answers {out.shape}, not 2 logits)")
 
@@ -175,5 +177,5 @@ class TextureVotes:
         self.collect()
         if len(self.scores) < self.frames:
             return TextureVerdict("waiting", None, len(self.scores))
-        median = float(np.median(self.scores[-self.frames:]))
+        median = float(np.median(self.scores[-self.frames :]))
         return TextureVerdict("real" if median >= self.threshold else "spoof", median, len(self.scores))

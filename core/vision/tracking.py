@@ -4,6 +4,7 @@ whole picture changed at once (a cut), after which no box is the same face as be
 
 The live loop (core.live.tracking) and the video scan (core.tools.scan) both build on these.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,5 +1,6 @@
 """The log file: every error and every door decision, rotating, owner-only, never stopping
 FaceGate when it cannot be written."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,17 @@ def test_every_door_decision_and_error_is_in_the_log(tmp_path, db_path):
     path = logs.setup(tmp_path)
     with Store(db_path) as store:
         access = AccessLog(store)
-        access.record(AccessEvent("granted", "Ada", person_id=None, reason="allowed, consensus 3/3", distance=0.31,
-                                  door="simulated", descriptor=np.zeros(128, np.float32)))
+        access.record(
+            AccessEvent(
+                "granted",
+                "Ada",
+                person_id=None,
+                reason="allowed, consensus 3/3",
+                distance=0.31,
+                door="simulated",
+                descriptor=np.zeros(128, np.float32),
+            )
+        )
         access.record(AccessEvent("denied", None, reason="nobody near", distance=0.62))
         access.record(AccessEvent("denied", "Bob", reason="outside his schedule", distance=0.28))
         events = access.events()

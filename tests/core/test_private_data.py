@@ -1,5 +1,6 @@
 """Private data: the gallery's files are the owner's alone, the running app listens on no network
 port, and no SQL in the code base is built from values that could come from a user."""
+
 from __future__ import annotations
 
 import ast
@@ -44,8 +45,16 @@ def test_gallery_files_are_created_owner_only(tmp_path, monkeypatch):
     finally:
         logs.setup(tmp_path)  # move the log away from the folder under test
     print("\n" + "\n".join(f"  {name:<28} {mode}" for name, mode in modes.items()))
-    assert {"gallery.db", "gallery.db-wal", "gallery.db-shm", "gallery.db.lock", "gallery.db.hnsw",
-            "gallery.db.hnsw.stamp.json", "gallery.backup", log.name} <= set(modes)
+    assert {
+        "gallery.db",
+        "gallery.db-wal",
+        "gallery.db-shm",
+        "gallery.db.lock",
+        "gallery.db.hnsw",
+        "gallery.db.hnsw.stamp.json",
+        "gallery.backup",
+        log.name,
+    } <= set(modes)
     assert {name: mode for name, mode in modes.items() if mode != "0o600"} == {}
 
 
@@ -66,8 +75,9 @@ class SqlChecker:
         for node in ast.walk(self.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
-        self.constants = {t.id: n.value for n in self.tree.body if isinstance(n, ast.Assign)
-                          for t in n.targets if isinstance(t, ast.Name)}
+        self.constants = {
+            t.id: n.value for n in self.tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
         self.checked = 0
 
     def problems(self) -> list[str]:
@@ -78,8 +88,12 @@ class SqlChecker:
                 parts = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
             elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)) and SQL.search(_text(node.left)):
                 parts = [node.right]
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-                  and SQL.search(_text(node.func.value))):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format"
+                and SQL.search(_text(node.func.value))
+            ):
                 parts = [*node.args, *(k.value for k in node.keywords)]
             if parts is None:
                 continue
@@ -126,8 +140,9 @@ class SqlChecker:
 
     def _name_trusted(self, name: str, scope: ast.AST, depth: int) -> bool:
         """Every binding of ``name`` in the function is trusted (parameters never are)."""
-        if (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and name in {a.arg for a in [*scope.args.args, *scope.args.kwonlyargs, *scope.args.posonlyargs]}):
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and name in {
+            a.arg for a in [*scope.args.args, *scope.args.kwonlyargs, *scope.args.posonlyargs]
+        }:
             return False
         bound = False
         for node in ast.walk(scope):
@@ -143,15 +158,24 @@ class SqlChecker:
                 if name in {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}:
                     bound = True
                     it = node.iter
-                    counter = (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate"
-                               and isinstance(node.target, ast.Tuple) and isinstance(node.target.elts[0], ast.Name)
-                               and node.target.elts[0].id == name)
+                    counter = (
+                        isinstance(it, ast.Call)
+                        and isinstance(it.func, ast.Name)
+                        and it.func.id == "enumerate"
+                        and isinstance(node.target, ast.Tuple)
+                        and isinstance(node.target.elts[0], ast.Name)
+                        and node.target.elts[0].id == name
+                    )
                     if not counter and not self.trusted(it, scope, depth + 1):
                         return False
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and isinstance(node.func.value, ast.Name) and node.func.value.id == name
-                  and node.func.attr in ("append", "extend", "insert")
-                  and not all(self.trusted(a, scope, depth + 1) for a in node.args)):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and node.func.attr in ("append", "extend", "insert")
+                and not all(self.trusted(a, scope, depth + 1) for a in node.args)
+            ):
                 return False
         return bound
 
@@ -186,14 +210,16 @@ def test_no_sql_is_built_from_user_values():
         checker = SqlChecker(path.read_text(), str(path.relative_to(ROOT)))
         problems += checker.problems()
         checked += checker.checked
-    print(f"\n{checked} pieces of SQL built with f-strings/+/%/format in {len(files)} files: "
-          f"{len(problems)} paste a value that is not a constant")
+    print(
+        f"\n{checked} pieces of SQL built with f-strings/+/%/format in {len(files)} files: "
+        f"{len(problems)} paste a value that is not a constant"
+    )
     assert problems == []
     assert checked >= 5  # the checker does see the code's built SQL
 
 
 def test_the_sql_checker_catches_pasted_values():
-    bad = '''
+    bad = """
 def find(db, name, limit):
     db.execute(f"SELECT * FROM people WHERE name = '{name}'")
     where = []
@@ -203,11 +229,15 @@ def find(db, name, limit):
     db.execute("UPDATE people SET notes = '{}'".format(name))
     col = name.strip()
     db.execute(f"SELECT {col} FROM people LIMIT {int(limit)}")
-'''
+"""
     problems = SqlChecker(bad, "bad.py").problems()
     assert [p.split(": ", 1)[1] for p in problems] == [
-        "name is pasted into SQL", "' AND '.join(where) is pasted into SQL", "limit is pasted into SQL",
-        "name is pasted into SQL", "col is pasted into SQL"]
+        "name is pasted into SQL",
+        "' AND '.join(where) is pasted into SQL",
+        "limit is pasted into SQL",
+        "name is pasted into SQL",
+        "col is pasted into SQL",
+    ]
 
 
 # -- nothing listens on the network ------------------------------------------------------------
@@ -216,10 +246,12 @@ def _tree(proc: psutil.Process) -> list[psutil.Process]:
 
 
 def test_the_running_app_listens_on_no_port(tmp_path):
-    env = dict(os.environ, FACEGATE_HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               QT_QPA_PLATFORM="offscreen")
-    app = subprocess.Popen(facegate_command("--source", CLIP), cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ, FACEGATE_HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen"
+    )
+    app = subprocess.Popen(
+        facegate_command("--source", CLIP), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     proc = psutil.Process(app.pid)
     try:
         deadline = time.monotonic() + 90
@@ -230,13 +262,15 @@ def test_the_running_app_listens_on_no_port(tmp_path):
         time.sleep(5)  # frames are being processed
         assert app.poll() is None
         sockets = {p.pid: p.net_connections(kind="all") for p in _tree(proc)}
-        listening = [(pid, c.laddr, c.status) for pid, conns in sockets.items() for c in conns
-                     if c.status == psutil.CONN_LISTEN]
-        inet = [(pid, c.laddr, c.raddr) for pid, conns in sockets.items() for c in conns
-                if c.family in (2, 10)]  # AF_INET, AF_INET6
+        listening = [(pid, c.laddr, c.status) for pid, conns in sockets.items() for c in conns if c.status == psutil.CONN_LISTEN]
+        inet = [
+            (pid, c.laddr, c.raddr) for pid, conns in sockets.items() for c in conns if c.family in (2, 10)
+        ]  # AF_INET, AF_INET6
         cpu = sum(p.cpu_times().user for p in _tree(proc))
-        print(f"\n{len(sockets)} processes, {sum(map(len, sockets.values()))} sockets, "
-              f"{len(listening)} listening, {len(inet)} IP sockets; {cpu:.1f} s of CPU spent on frames")
+        print(
+            f"\n{len(sockets)} processes, {sum(map(len, sockets.values()))} sockets, "
+            f"{len(listening)} listening, {len(inet)} IP sockets; {cpu:.1f} s of CPU spent on frames"
+        )
         assert listening == [] and inet == []
     finally:
         for p in reversed(_tree(proc)):

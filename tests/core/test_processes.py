@@ -1,4 +1,5 @@
 """Child processes: spawned with a pipe, stopped politely, terminated when they do not listen."""
+
 from __future__ import annotations
 
 import os

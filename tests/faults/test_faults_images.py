@@ -2,6 +2,7 @@
 them, and every refusal names the file. Each kind goes through the loader, enrolling from
 photos (the file is skipped with its reason, the good photo still enrolled), identifying, and the
 command line (exit status 2, one line, no traceback)."""
+
 from __future__ import annotations
 
 import io
@@ -180,22 +181,29 @@ def detector():
     return Detector("hog", min_face=20)
 
 
-SEEDS = {"jpeg": _encoded(Image.open(IMAGES / "obama.jpg").convert("RGB").resize((160, 200)), "JPEG"),
-         "png": PNG, "gif": _encoded(SMALL, "GIF"), "bmp": _encoded(SMALL, "BMP"), "webp": _encoded(SMALL, "WEBP"),
-         "tiff": _encoded(SMALL, "TIFF")}
+SEEDS = {
+    "jpeg": _encoded(Image.open(IMAGES / "obama.jpg").convert("RGB").resize((160, 200)), "JPEG"),
+    "png": PNG,
+    "gif": _encoded(SMALL, "GIF"),
+    "bmp": _encoded(SMALL, "BMP"),
+    "webp": _encoded(SMALL, "WEBP"),
+    "tiff": _encoded(SMALL, "TIFF"),
+}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(sorted(SEEDS)), cut=st.integers(0, 100),
-       edits=st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=16)), max_size=6))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(sorted(SEEDS)),
+    cut=st.integers(0, 100),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=16)), max_size=6),
+)
 def test_hypothesis_mutated_real_images_never_crash(detector, kind, cut, edits):
     """Real files of every format, cut short and overwritten in places: each loads (and face
     detection runs on it) or is refused naming the file."""
     data = bytearray(SEEDS[kind])
     for at, chunk in edits:
         at %= len(data)
-        data[at:at + len(chunk)] = chunk
+        data[at : at + len(chunk)] = chunk
     data = bytes(data[: max(1, len(data) * (100 - cut) // 100)]) if cut else bytes(data)
     rgb = _check_loads_or_refuses(data, f"mutated.{kind}")
     if rgb is not None:

@@ -1,6 +1,7 @@
 """SIGKILL a process at random moments of enrolling and of deleting, 100 times each: every
 committed change is there, no person is half-written, and the index (vectors included) agrees
 with the database after each kill. FACEGATE_KILL_ROUNDS changes the count (default 100)."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,14 @@ class ForkServer:
     def __init__(self, tmp: Path) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(SUPPORT)]), OPENBLAS_NUM_THREADS="1")
         self.tmp = tmp
-        self.proc = subprocess.Popen([sys.executable, str(SUPPORT / "enroll_child.py"), "--server"], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SUPPORT / "enroll_child.py"), "--server"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.n = 0
 
     def _ask(self, line: str) -> list[str]:
@@ -79,8 +86,9 @@ def _check(g: Gallery, committed: set[str], removed: set[str], in_flight: set[st
     ids, _, vectors = g.store.vectors()
     assert g.index.ids() == set(ids.tolist()), "index disagrees with the database"
     if len(ids):
-        assert np.array_equal(np.asarray(g.index._index.get_items(ids), np.float32), vectors), \
+        assert np.array_equal(np.asarray(g.index._index.get_items(ids), np.float32), vectors), (
             "the index holds other vectors than the database"
+        )
 
 
 @pytest.mark.slow
@@ -97,8 +105,10 @@ def test_100_sigkills_during_enrollment_lose_nothing(server, tmp_path):
         with Gallery(db) as g:
             syncs[g.index.last_sync] += 1
             _check(g, committed, set(), in_flight)
-    print(f"\n{ROUNDS} SIGKILLs during enrollment: {len(committed)} committed people, 0 lost, 0 half-written, "
-          f"index = database after each (index on reopen: {dict(syncs)})")
+    print(
+        f"\n{ROUNDS} SIGKILLs during enrollment: {len(committed)} committed people, 0 lost, 0 half-written, "
+        f"index = database after each (index on reopen: {dict(syncs)})"
+    )
     assert len(committed) > ROUNDS  # the kills landed mid-run, after work was done
     assert syncs["repaired"] + syncs["rebuilt"] > 0  # some kills hit between the commit and the index save
 
@@ -107,8 +117,10 @@ def _top_up(db: Path, count: int, start: int) -> None:
     rng = np.random.default_rng(start)
     with Gallery(db) as g:
         for i in range(count - len(g.people())):
-            g.enroll_samples(f"victim-{start + i:06d}", [NewSample(rng.normal(0, 0.2, 128).astype(np.float32))
-                                                         for _ in range(SAMPLES_PER_PERSON)])
+            g.enroll_samples(
+                f"victim-{start + i:06d}",
+                [NewSample(rng.normal(0, 0.2, 128).astype(np.float32)) for _ in range(SAMPLES_PER_PERSON)],
+            )
 
 
 @pytest.mark.slow
@@ -130,6 +142,8 @@ def test_100_sigkills_during_deletion_lose_nothing(server, tmp_path):
             syncs[g.index.last_sync] += 1
             _check(g, present - done, removed, started - done)
             midway += bool(g.people())
-    print(f"\n{ROUNDS} SIGKILLs during deletion ({midway} with people still to delete): {len(removed)} committed "
-          f"deletions, 0 came back, 0 half-written, index = database after each (index on reopen: {dict(syncs)})")
+    print(
+        f"\n{ROUNDS} SIGKILLs during deletion ({midway} with people still to delete): {len(removed)} committed "
+        f"deletions, 0 came back, 0 half-written, index = database after each (index on reopen: {dict(syncs)})"
+    )
     assert len(removed) > ROUNDS and midway > ROUNDS * 0.7

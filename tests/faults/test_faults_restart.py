@@ -13,6 +13,7 @@ the guard process) is
 While it is down the door stays locked: the guard locks when the app dies and again when the
 new one starts; no unlock command runs in between. How fast it comes back is printed.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,16 +55,24 @@ def _wait(predicate, timeout: float, what: str):
 def test_killed_and_frozen_app_comes_back_and_recognises_again(tmp_path, lin_gallery):
     journal = tmp_path / "door.txt"
     write = f"{sys.executable} -c \"import sys; open({str(journal)!r}, 'a').write(sys.argv[1] + '\\n')\""
-    DoorSettings(driver="command", command_unlock=f"{write} open", command_lock=f"{write} lock",
-                 pulse_seconds=0.5, cooldown_seconds=0.5).save(lin_gallery.store)
+    DoorSettings(
+        driver="command", command_unlock=f"{write} open", command_lock=f"{write} lock", pulse_seconds=0.5, cooldown_seconds=0.5
+    ).save(lin_gallery.store)
     AdminLock(lin_gallery.store).set_secret("2468")
     db = lin_gallery.store.path
     lin_gallery.close()
     beat_path = heartbeat.heartbeat_path(db)
-    text = service_unit(UnitOptions(
-        command=[sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
-        environment={"QT_QPA_PLATFORM": "offscreen", "FACEGATE_HOME": str(tmp_path),
-                     "XDG_CONFIG_HOME": str(tmp_path / "config")}, watchdog_seconds=WATCHDOG_S))
+    text = service_unit(
+        UnitOptions(
+            command=[sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
+            environment={
+                "QT_QPA_PLATFORM": "offscreen",
+                "FACEGATE_HOME": str(tmp_path),
+                "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            },
+            watchdog_seconds=WATCHDOG_S,
+        )
+    )
     unit = Unit.parse(text)
     assert (unit.restart, unit.restart_sec, unit.watchdog_sec) == ("always", 2.0, WATCHDOG_S)
     supervisor = Supervisor(unit, cwd=str(tmp_path))
@@ -100,9 +109,11 @@ def test_killed_and_frozen_app_comes_back_and_recognises_again(tmp_path, lin_gal
     finally:
         code = supervisor.stop()
     assert code == 0
-    print(f"\nSIGKILL -> READY again {ready.when - killed:.1f} s (RestartSec 2 s), -> Lin-Manuel named at the door "
-          f"again {named - killed:.1f} s; SIGSTOP -> watchdog abort {timeout.when - frozen:.1f} s "
-          f"(WatchdogSec {WATCHDOG_S:g} s) -> READY again {again.when - frozen:.1f} s")
+    print(
+        f"\nSIGKILL -> READY again {ready.when - killed:.1f} s (RestartSec 2 s), -> Lin-Manuel named at the door "
+        f"again {named - killed:.1f} s; SIGSTOP -> watchdog abort {timeout.when - frozen:.1f} s "
+        f"(WatchdogSec {WATCHDOG_S:g} s) -> READY again {again.when - frozen:.1f} s"
+    )
     with Gallery(db) as g:
         events = AccessLog(g.store).events()
     lifecycle = [(e.verdict, e.reason) for e in reversed(events) if e.verdict.startswith("FaceGate")]

@@ -7,6 +7,7 @@ of 30 fps video, 36 000 frames:
 
     FACEGATE_SOAK_FRAMES=36000 make test ARGS="tests/faults/test_faults_soak.py -s"
 """
+
 from __future__ import annotations
 
 import os
@@ -56,10 +57,12 @@ def test_soak_memory_stays_flat(qtbot, gallery, lin_db, live_window):
     took = time.monotonic() - started
     growth = 100 * (final - baseline) / baseline
     last_lap = [i for i in seen["named"] if i >= FRAMES - 275]
-    print(f"\nsoak: {seen['frames']} frames ({seen['frames'] / 30 / 60:.1f} min of 30 fps video) in {took:.0f} s "
-          f"({seen['frames'] / took:.1f} fps); memory after {WARMUP} frames {baseline:.0f} MB, at the end "
-          f"{final:.0f} MB ({growth:+.1f} %), peak {peak:.0f} MB; Lin-Manuel named in {len(last_lap)} frames "
-          f"of the last lap")
+    print(
+        f"\nsoak: {seen['frames']} frames ({seen['frames'] / 30 / 60:.1f} min of 30 fps video) in {took:.0f} s "
+        f"({seen['frames'] / took:.1f} fps); memory after {WARMUP} frames {baseline:.0f} MB, at the end "
+        f"{final:.0f} MB ({growth:+.1f} %), peak {peak:.0f} MB; Lin-Manuel named in {len(last_lap)} frames "
+        f"of the last lap"
+    )
     assert growth < 5, f"memory grew {growth:.1f} %"
     assert last_lap, "recognition stopped working during the soak"
 

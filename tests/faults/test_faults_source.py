@@ -4,6 +4,7 @@ garbled frames cost no reconnect, and memory does not grow over the cycles.
 
 The camera is tests/mjpeg_server.py, a real HTTP MJPEG server in its own process: SIGKILL is
 the camera dying, SIGSTOP a camera that hangs with the connection open."""
+
 from __future__ import annotations
 
 import time
@@ -60,10 +61,12 @@ def test_a_camera_that_sends_garbage_dies_and_hangs(qtbot, live_window):
                 baseline = _rss_mb()
                 watch.worst = 0.0
         growth = _rss_mb() - baseline
-        print(f"\ncamera died and hung {CYCLES + 1} times each (garbage frames throughout): "
-              f"{len(opened)} reopens, {len(shown)} frames shown, event loop stalled at most "
-              f"{watch.worst * 1000:.0f} ms, memory {baseline:.0f} MB -> {baseline + growth:.0f} MB "
-              f"({100 * growth / baseline:+.1f} % over {CYCLES} cycles)")
+        print(
+            f"\ncamera died and hung {CYCLES + 1} times each (garbage frames throughout): "
+            f"{len(opened)} reopens, {len(shown)} frames shown, event loop stalled at most "
+            f"{watch.worst * 1000:.0f} ms, memory {baseline:.0f} MB -> {baseline + growth:.0f} MB "
+            f"({100 * growth / baseline:+.1f} % over {CYCLES} cycles)"
+        )
         print("  " + "\n  ".join(sorted(set(events))))
         assert len(opened) >= 2 * CYCLES + 2
         assert watch.worst < 0.5, f"the window froze for {watch.worst * 1000:.0f} ms"
@@ -83,6 +86,7 @@ def test_the_source_menu_opens_a_url_and_remembers_it(qtbot, live_window):
     camera = Camera(free_port(), garbage=False)
     camera.start(qtbot)
     try:
+
         def type_url():
             dialog = QApplication.activeModalWidget()
             if not isinstance(dialog, QInputDialog):

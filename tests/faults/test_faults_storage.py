@@ -2,6 +2,7 @@
 folder (a read-only bind mount: root ignores chmod), a database locked by another process for
 10 s, a damaged database file, and a damaged or foreign index file. Each gives a clear message
 naming the file, and loses nothing that was committed."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,9 @@ PER_PERSON = 4
 
 
 def _samples(rng, thumb_bytes=0) -> list[NewSample]:
-    return [NewSample(rng.normal(0, 0.2, 128).astype(np.float32), rng.bytes(thumb_bytes) or None, "test")
-            for _ in range(PER_PERSON)]
+    return [
+        NewSample(rng.normal(0, 0.2, 128).astype(np.float32), rng.bytes(thumb_bytes) or None, "test") for _ in range(PER_PERSON)
+    ]
 
 
 def _fill(db: Path, count: int, seed: int = 0) -> dict[str, int]:
@@ -50,8 +52,11 @@ def _state(db: Path) -> tuple[dict[str, int], dict[int, list[str]]]:
 
 def _digest(folder: Path) -> dict[str, str]:
     """The gallery's files (not the lock file's pid or the log) with their SHA-256."""
-    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())
-            if f.is_file() and not f.name.endswith((".lock", ".log"))}
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(folder.iterdir())
+        if f.is_file() and not f.name.endswith((".lock", ".log"))
+    }
 
 
 def _mount(*args: str) -> None:
@@ -147,8 +152,7 @@ def test_database_locked_by_another_process_for_10_s(tmp_path):
                 assert "patient" not in {p.name for p in g.people()}
         waited = time.monotonic() - started
         locker.wait(timeout=30)
-        print(f"\nlocked 10 s by another process: {len(refusals)} refusals, enrolled after {waited:.1f} s: "
-              f"{refusals[0]}")
+        print(f"\nlocked 10 s by another process: {len(refusals)} refusals, enrolled after {waited:.1f} s: {refusals[0]}")
         assert len(refusals) >= 3 and waited >= 9
         assert str(db) in refusals[0] and "locked by another program" in refusals[0] and "nothing was changed" in refusals[0]
         assert {p.name for p in g.people()} == set(people) | {"patient"}
@@ -157,9 +161,18 @@ def test_database_locked_by_another_process_for_10_s(tmp_path):
 def test_gallery_open_in_another_facegate(tmp_path):
     db = tmp_path / "gallery.db"
     people = _fill(db, 3)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom core.gallery.api import Gallery\n"
-                               "g = Gallery(sys.argv[1]); print('open', flush=True); time.sleep(60)", str(db)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom core.gallery.api import Gallery\n"
+            "g = Gallery(sys.argv[1]); print('open', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(DatabaseLocked) as caught:
@@ -195,8 +208,11 @@ def _cut_in_half(db: Path) -> None:
         f.truncate(db.stat().st_size // 2)
 
 
-@pytest.mark.parametrize("damage", [_damage_header, _damage_samples_table, _cut_in_half],
-                         ids=["header overwritten", "samples page garbage", "cut in half"])
+@pytest.mark.parametrize(
+    "damage",
+    [_damage_header, _damage_samples_table, _cut_in_half],
+    ids=["header overwritten", "samples page garbage", "cut in half"],
+)
 def test_damaged_database_is_refused_untouched_and_a_backup_restores_it(tmp_path, damage):
     db = tmp_path / "gallery.db"
     people = _fill(db, 30)
@@ -238,8 +254,11 @@ def _zero_bytes(index: Path, other: Path) -> None:
     index.write_bytes(b"")
 
 
-@pytest.mark.parametrize("damage", [_garbage, _truncated, _foreign, _stamp_lost, _zero_bytes],
-                         ids=["garbage", "truncated", "another gallery's", "stamp lost", "empty"])
+@pytest.mark.parametrize(
+    "damage",
+    [_garbage, _truncated, _foreign, _stamp_lost, _zero_bytes],
+    ids=["garbage", "truncated", "another gallery's", "stamp lost", "empty"],
+)
 def test_damaged_or_foreign_index_is_rebuilt_from_the_database(tmp_path, damage, caplog):
     db = tmp_path / "gallery.db"
     other = tmp_path / "other" / "gallery.db"

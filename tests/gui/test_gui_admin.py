@@ -1,6 +1,7 @@
 """The admin lock in the real window: the PIN is chosen at first start while the video runs;
 enrolling, deleting, settings, door and log export ask for it; a wrong PIN changes nothing; the
 live view keeps running while the PIN dialog is open."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -81,9 +82,13 @@ def test_pin_chosen_at_first_start_then_asked_for_every_change(qtbot, live_windo
     assert session.lock.failures().count == 0
 
     session.relock()  # enrolling, settings, door, export: each asks, and a cancel refuses it
-    for action in (lambda: window.enroll(1), window.open_settings,
-                   window.door_pages.settings_page.apply, window.door_pages.test_unlock,
-                   window.door_pages.log_page.choose_export):
+    for action in (
+        lambda: window.enroll(1),
+        window.open_settings,
+        window.door_pages.settings_page.apply,
+        window.door_pages.test_unlock,
+        window.door_pages.log_page.choose_export,
+    ):
         answer(qtbot, None)
         result = action()
         assert result in (None, False) or str(result).startswith("refused"), result

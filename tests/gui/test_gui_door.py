@@ -1,6 +1,7 @@
 """The door in the real window (offscreen): the clip's visitors reach the Access log page with
 snapshots, the indicator follows the door, the Door page applies and refuses settings; and the
 log page's filters, CSV export and "not this person" as a real widget."""
+
 from __future__ import annotations
 
 import sys
@@ -36,7 +37,7 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     assert verdicts and set(verdicts) == {UNKNOWN}  # nobody is enrolled: every visitor is unknown
     log_page.table.selectRow(0)
     assert log_page.snapshot.pixmap() is not None and not log_page.snapshot.pixmap().isNull()
-    assert not log_page.not_this.isEnabled()          # an unknown visitor matched nobody
+    assert not log_page.not_this.isEnabled()  # an unknown visitor matched nobody
     exported = tmp_path / "log.csv"
     assert log_page.export(str(exported)) == len(verdicts) == len(read_csv(exported))
 
@@ -44,7 +45,7 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     settings.driver.setCurrentText("http")
     settings.per_driver["http"].widgets["http_unlock_url"].setText("ftp://lock")
     assert not settings.apply() and "http_unlock_url" in settings.message.text()
-    assert isinstance(pages.door, SimulatedDoor)    # nothing changed
+    assert isinstance(pages.door, SimulatedDoor)  # nothing changed
 
     journal = tmp_path / "journal.txt"
     write = f"{sys.executable} -c \"import sys; open({str(journal)!r}, 'a').write(sys.argv[1] + '\\n')\""
@@ -77,7 +78,7 @@ def test_schedule_editor_saves_and_refuses(qtbot, knn_gallery):
     editor.person.setCurrentText("obama")
     assert editor.windows.text() == ""
     editor.person.setCurrentText("biden")
-    assert editor.windows.text() == "Mon 08:00-18:00, Tue 08:00-18:00"   # the refused text was not saved
+    assert editor.windows.text() == "Mon 08:00-18:00, Tue 08:00-18:00"  # the refused text was not saved
 
 
 def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, tmp_path):
@@ -87,8 +88,19 @@ def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, 
     face = knn_gallery.faces(rgb)[0]
     obama = knn_gallery.store.person("obama")
     log = AccessLog(knn_gallery.store)
-    wrong = log.record(AccessEvent("Granted", "obama", obama.id, "a wrong match", 0.705, 0.07, door="unlocking",
-                                   descriptor=face.descriptor, snapshot=encode_jpeg(crop(rgb, face.box))))
+    wrong = log.record(
+        AccessEvent(
+            "Granted",
+            "obama",
+            obama.id,
+            "a wrong match",
+            0.705,
+            0.07,
+            door="unlocking",
+            descriptor=face.descriptor,
+            snapshot=encode_jpeg(crop(rgb, face.box)),
+        )
+    )
     log.record(AccessEvent(UNKNOWN, reason="nobody near", distance=0.8))
     page = LogPage(knn_gallery)
     qtbot.addWidget(page)
@@ -179,7 +191,7 @@ def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
     form["mqtt_password"].setText("secret")
     assert form["mqtt_password"].echoMode() == form["mqtt_password"].EchoMode.Password
     assert page.apply()
-    (_door, _decision, events), = applied
+    ((_door, _decision, events),) = applied
     assert events.webhook_url.endswith("/webhook/door") and events.mqtt_password == "secret" and events.mqtt_host == ""
 
 
@@ -202,7 +214,7 @@ def test_visitors_page_lists_visitors_and_enrolls_one_from_all_their_faces(qtbot
     row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == f"#{first}")
     page.table.selectRow(row)
     assert not page.snapshot.pixmap().isNull()
-    assert not page.enroll_selected() and "name" in page.status.text()     # no name typed yet
+    assert not page.enroll_selected() and "name" in page.status.text()  # no name typed yet
     page.name.setText("Barack")
     with qtbot.waitSignal(page.gallery_changed, timeout=5000):
         qtbot.mouseClick(page.enroll_button, Qt.MouseButton.LeftButton)

@@ -3,6 +3,7 @@ enough for two metres, taps on faces ignored, the admin pages only through the P
 corner), and no way to close it without the PIN - offscreen here, and once on a real X server
 (Xvfb), where the window manager's close message and Alt+F4/Escape typed through XTEST are refused
 and the screen saver is switched off while it runs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -55,6 +56,7 @@ def kiosk(qtbot, gallery, tmp_path):
 
 def answer_pin(qtbot, pin: str | None) -> None:
     """Type ``pin`` into the next PIN dialog (None: cancel it)."""
+
     def act() -> None:
         dialog = QApplication.activeModalWidget()
         if not isinstance(dialog, AdminDialog):
@@ -168,14 +170,31 @@ def test_a_kiosk_off_the_screen_counts_as_hung(qtbot, kiosk):
 
 
 class XWindowAttributes(ctypes.Structure):
-    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
-                ("border_width", ctypes.c_int), ("depth", ctypes.c_int), ("visual", ctypes.c_void_p),
-                ("root", ctypes.c_ulong), ("class_", ctypes.c_int), ("bit_gravity", ctypes.c_int),
-                ("win_gravity", ctypes.c_int), ("backing_store", ctypes.c_int), ("backing_planes", ctypes.c_ulong),
-                ("backing_pixel", ctypes.c_ulong), ("save_under", ctypes.c_int), ("colormap", ctypes.c_ulong),
-                ("map_installed", ctypes.c_int), ("map_state", ctypes.c_int), ("all_event_masks", ctypes.c_long),
-                ("your_event_mask", ctypes.c_long), ("do_not_propagate_mask", ctypes.c_long),
-                ("override_redirect", ctypes.c_int), ("screen", ctypes.c_void_p)]
+    _fields_ = [
+        ("x", ctypes.c_int),
+        ("y", ctypes.c_int),
+        ("width", ctypes.c_int),
+        ("height", ctypes.c_int),
+        ("border_width", ctypes.c_int),
+        ("depth", ctypes.c_int),
+        ("visual", ctypes.c_void_p),
+        ("root", ctypes.c_ulong),
+        ("class_", ctypes.c_int),
+        ("bit_gravity", ctypes.c_int),
+        ("win_gravity", ctypes.c_int),
+        ("backing_store", ctypes.c_int),
+        ("backing_planes", ctypes.c_ulong),
+        ("backing_pixel", ctypes.c_ulong),
+        ("save_under", ctypes.c_int),
+        ("colormap", ctypes.c_ulong),
+        ("map_installed", ctypes.c_int),
+        ("map_state", ctypes.c_int),
+        ("all_event_masks", ctypes.c_long),
+        ("your_event_mask", ctypes.c_long),
+        ("do_not_propagate_mask", ctypes.c_long),
+        ("override_redirect", ctypes.c_int),
+        ("screen", ctypes.c_void_p),
+    ]
 
 
 class X11:
@@ -203,8 +222,14 @@ class X11:
         """Mapped top-level windows: (id, title, (x, y, width, height))."""
         root, parent = ctypes.c_ulong(), ctypes.c_ulong()
         children, count = ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
-        self.x.XQueryTree(self.d, ctypes.c_ulong(self.root), ctypes.byref(root), ctypes.byref(parent),
-                          ctypes.byref(children), ctypes.byref(count))
+        self.x.XQueryTree(
+            self.d,
+            ctypes.c_ulong(self.root),
+            ctypes.byref(root),
+            ctypes.byref(parent),
+            ctypes.byref(children),
+            ctypes.byref(count),
+        )
         found = []
         for i in range(count.value):
             window = children[i]
@@ -226,9 +251,17 @@ class X11:
         delete = intern(self.d, b"WM_DELETE_WINDOW", 0)
 
         class ClientMessage(ctypes.Structure):
-            _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                        ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
-                        ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 8)]
+            _fields_ = [
+                ("type", ctypes.c_int),
+                ("serial", ctypes.c_ulong),
+                ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p),
+                ("window", ctypes.c_ulong),
+                ("message_type", ctypes.c_ulong),
+                ("format", ctypes.c_int),
+                ("data", ctypes.c_long * 5),
+                ("pad", ctypes.c_long * 8),
+            ]
 
         event = ClientMessage(type=33, window=window, message_type=protocols, format=32)  # ClientMessage
         event.data[0], event.data[1] = delete, 0
@@ -261,14 +294,18 @@ def test_a_kiosk_without_an_admin_pin_refuses_to_start_and_offers_none(tmp_path,
     without one exits at once (a status the service does not restart), saying what to do."""
     db = gallery.store.path
     gallery.close()
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEGATE_HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "FACEGATE_HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     done = facegate("--kiosk", "--db", db, "--source", CLIP, env=env, timeout=120)
     assert done.returncode == NO_PIN_STATUS, done.stderr
     assert "no admin PIN is set" in done.stderr and "without --kiosk" in done.stderr
     with Gallery(db) as g:
         assert not AdminLock(g.store).is_set()
-        assert AccessLog(g.store).events() == []   # it never started: no "FaceGate started"
+        assert AccessLog(g.store).events() == []  # it never started: no "FaceGate started"
 
 
 def test_kiosk_on_a_real_x_server(tmp_path, gallery):
@@ -295,11 +332,22 @@ def notify_listener(tmp_path) -> socket.socket:
 
 def start_kiosk(display: str, db, tmp_path, listener: socket.socket) -> subprocess.Popen:
     """`facegate --kiosk` on ``display`` playing the clip, once it has said READY=1."""
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "NOTIFY_SOCKET": str(tmp_path / "notify"),
-           "FACEGATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "NOTIFY_SOCKET": str(tmp_path / "notify"),
+        "FACEGATE_HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
-                           env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    app = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "--kiosk", "--db", str(db), "--source", str(CLIP)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     while b"READY=1" not in listener.recv(4096):
         pass
     return app
@@ -352,7 +400,7 @@ def test_a_kiosk_destroyed_from_outside_is_not_healthy(tmp_path, gallery):
             listener.setblocking(False)
             while time.monotonic() < deadline:
                 with contextlib.suppress(BlockingIOError):
-                    while listener.recv(4096):   # as the service manager does: a full socket would block the monitor
+                    while listener.recv(4096):  # as the service manager does: a full socket would block the monitor
                         pass
                 status = facegate("status", "--db", db, "--json")
                 if status.returncode != 0:
@@ -360,7 +408,7 @@ def test_a_kiosk_destroyed_from_outside_is_not_healthy(tmp_path, gallery):
                 time.sleep(1)
             assert status.returncode == 1, status.stdout
             assert "the kiosk has not been on the screen" in status.stdout
-            assert app.poll() is None   # alive but off the screen: the service manager's watchdog restarts it
+            assert app.poll() is None  # alive but off the screen: the service manager's watchdog restarts it
         finally:
             if app.poll() is None:
                 app.kill()

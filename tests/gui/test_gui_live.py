@@ -1,5 +1,6 @@
 """Click-to-enroll in the real window: click Lin-Manuel Miranda's face box while the clip plays as
 the camera, enroll him, replay the clip: his frames carry his name, the audience's do not."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -14,8 +15,9 @@ from tests.support.window import LIN, LIN_FRAMES, OTHER_FRAMES, play
 
 def _big_face_on_screen(window) -> bool:
     last = window.last
-    return (last is not None and last.source_index >= 125 and len(last.result.tracks) == 1
-            and last.result.tracks[0].box.width >= 60)
+    return (
+        last is not None and last.source_index >= 125 and len(last.result.tracks) == 1 and last.result.tracks[0].box.width >= 60
+    )
 
 
 def _big_face_labels(recording, frames: range) -> list[str]:
@@ -40,8 +42,7 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     dialog.start()
     # it saves by itself once the poses he shows are in, or - if he leaves first - offers to save
     # what it took, and the operator does
-    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started or dialog.save.isVisible(),
-                    timeout=60_000)
+    qtbot.waitUntil(lambda: dialog.saved_name is not None or not dialog.started or dialog.save.isVisible(), timeout=60_000)
     if dialog.saved_name is None and dialog.started:
         dialog.save.click()
     assert dialog.saved_name == LIN, dialog.status.text()
@@ -49,7 +50,7 @@ def test_click_a_face_enroll_it_and_it_is_named_live(qtbot, live_window):
     assert person.sample_count >= window.recognizer.settings.enroll_min_keep and person.allowed
     assert any("(straight)" in s.source for s in window.gallery.store.samples(LIN))  # the required pose
     shown = pose_checklist(EnrollmentProgress(LIN, 1, 3, 5, poses={"straight": 2, "left": 1}))
-    assert shown == "Poses:  straight ✓2   left ✓1   right –   up –   down –"      # what the operator sees
+    assert shown == "Poses:  straight ✓2   left ✓1   right –   up –   down –"  # what the operator sees
     assert window.people.names() == [LIN]  # the people panel shows him at once
     with qtbot.waitSignal(window.worker.finished_source, timeout=120_000):
         pass
@@ -111,7 +112,7 @@ def test_enroll_panel_sits_beside_the_face_and_offers_to_save_when_he_leaves(qtb
             window.enroll_dialog.start()
 
     window.frame_shown.connect(click_him_late)
-    with qtbot.waitSignal(worker.finished_source, timeout=600_000):   # the clip's end: 2 s after he left
+    with qtbot.waitSignal(worker.finished_source, timeout=600_000):  # the clip's end: 2 s after he left
         pass
     assert clicked
     box = clicked[0]
@@ -121,7 +122,8 @@ def test_enroll_panel_sits_beside_the_face_and_offers_to_save_when_he_leaves(qtb
     face_on_screen = QRect(window.video.mapToGlobal(face[0].toPoint()), window.video.mapToGlobal(face[1].toPoint()))
     panel = QRect(dialog.mapToGlobal(dialog.rect().topLeft()), dialog.size())
     assert not panel.intersects(face_on_screen) and not panel.intersects(
-        QRect(window.video.mapToGlobal(window.video.rect().topLeft()), window.video.size()))   # docked beside the video
+        QRect(window.video.mapToGlobal(window.video.rect().topLeft()), window.video.size())
+    )  # docked beside the video
     assert dialog.save.isVisible(), dialog.status.text()
     assert "left the picture" in dialog.status.text() and "Save them now" in dialog.status.text()
     taken = dialog.progress.value()

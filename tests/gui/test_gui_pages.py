@@ -1,5 +1,6 @@
 """The Search, Video scan and Evaluate pages as real widgets (offscreen), their job threads waited
 for and stopped; and the pages inside the real window."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,6 +35,7 @@ def drop_files(widget, paths) -> bool:
 
 def _answer_next_box(button) -> None:
     """Press ``button`` on the next message box, once it is up (as the operator would)."""
+
     def respond():
         box = QApplication.activeModalWidget()
         if not isinstance(box, QMessageBox):

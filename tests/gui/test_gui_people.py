@@ -1,5 +1,6 @@
 """The people panel: renaming or deleting a person changes what the live overlay says at once;
 samples are added from photos (unusable ones named) and removed one by one."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer

@@ -1,5 +1,6 @@
 """`facegate replay` decides what the window decides: the clip played in the real window (offscreen)
 and replayed from the command line give the same visits, verdicts and unlocks."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def test_replay_json_matches_what_the_window_decides(qtbot, live_window, lin_gal
 
     def summary(visits):
         # who got which final verdict (a track may be split at the clip's cut in one run, not the other)
-        return sorted({(v["person"] or "", v["verdict"], v["unlocked"]) for v in visits if v["verdict"] in ("Granted", "Unknown")})
+        return sorted(
+            {(v["person"] or "", v["verdict"], v["unlocked"]) for v in visits if v["verdict"] in ("Granted", "Unknown")}
+        )
 
     shown = [v.as_dict() for v in seen.visits]
     assert seen.unlocks == replayed["unlocks"] == 1 and pages.door.pulses == 1

@@ -5,6 +5,7 @@ unless confirmed or, beyond the different-people distance, forced with the admin
 is undone in one click; the rows hold still while new faces arrive. And the letter keys: E opens
 enrollment from the video, never while a text field has the focus (no bare letter is a Qt
 shortcut, which Qt would try before the focused field)."""
+
 from __future__ import annotations
 
 import cv2
@@ -54,13 +55,13 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     window, recording = live_window
     AdminLock(window.gallery.store).set_secret(PIN)
     session = install_admin(window)
-    session.unlock(PIN)                 # the operator gave the PIN for this session already
+    session.unlock(PIN)  # the operator gave the PIN for this session already
     page = window.door_pages.recent_page
     play(qtbot, window, recording)
     qtbot.waitUntil(lambda: page.table.rowCount() >= 2, timeout=10_000)
     assert page.table.iconSize() == QSize(FACE_SIDE, FACE_SIDE) and FACE_SIDE >= 96
     icon = page.table.item(0, 0).icon()
-    assert icon.actualSize(QSize(FACE_SIDE, FACE_SIDE)).width() == FACE_SIDE        # not a 16 px stamp
+    assert icon.actualSize(QSize(FACE_SIDE, FACE_SIDE)).width() == FACE_SIDE  # not a 16 px stamp
     assert page.table.rowHeight(0) >= FACE_SIDE
 
     # enroll him from the queue
@@ -82,7 +83,7 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     assert distance > DIFFERENT_PEOPLE and dialog.refusal.needs == "force"
     assert dialog.distance.text() == f"{distance:.3f} apart: different people"
     assert "the distance at which two faces are different people" in dialog.why.text()
-    assert all(not f.pixmap().isNull() and f.pixmap().width() >= 200 for f in dialog.faces)   # both, large
+    assert all(not f.pixmap().isNull() and f.pixmap().width() >= 200 for f in dialog.faces)  # both, large
     assert "Force" in dialog.go.text() and "admin PIN" in dialog.go.text()
     assert results[0][0] == stranger and "(cancelled)" in results[0][1]
     assert window.gallery.store.person(LIN).sample_count == 1 and "refused" in page.status.text()
@@ -92,8 +93,9 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     asked = on_modal(AdminDialog, lambda d: (d.secret.setText(PIN), d.accept()))
     results = page.act("add")
     assert results == [(stranger, None)] and asked
-    assert any(f"needed to force face #{stranger} into {LIN}'s samples" in label.text()
-               for label in asked[0].findChildren(QLabel))
+    assert any(
+        f"needed to force face #{stranger} into {LIN}'s samples" in label.text() for label in asked[0].findChildren(QLabel)
+    )
     samples = window.gallery.store.samples(LIN)
     assert len(samples) == 2 and samples[-1].source.endswith(", forced by an admin)")
     assert page.undo_add.isEnabled() and f"#{stranger}" in page.undo_add.text()
@@ -106,7 +108,7 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     qtbot.waitUntil(lambda: page.new_faces.isEnabled(), timeout=10_000)
     assert rows(page) == before and selected_ids(page) == [lin] and rows(page)[chosen_row] == f"#{lin}"
     assert page.new_faces.text().startswith("Show ") and "new face" in page.new_faces.text()
-    flood(page.recent, SHOWN)                       # a busy door: the faces shown are no longer the newest
+    flood(page.recent, SHOWN)  # a busy door: the faces shown are no longer the newest
     page.reload()
 
     # undone in one click: the held row says so
@@ -116,9 +118,9 @@ def test_review_queue_enrolls_refuses_a_stranger_undoes_and_holds_still(qtbot, l
     assert not page.undo_add.isEnabled() and f"Undone: #{stranger}" in page.status.text()
     assert rows(page) == before and page.table.item(before.index(f"#{stranger}"), 5).text() == "added, then undone"
 
-    qtbot.mouseClick(page.new_faces, Qt.MouseButton.LeftButton)      # the operator asks for the new faces
+    qtbot.mouseClick(page.new_faces, Qt.MouseButton.LeftButton)  # the operator asks for the new faces
     assert len(rows(page)) == SHOWN and f"#{lin}" not in rows(page) and not page.new_faces.isEnabled()
-    page.table.clearSelection()                                         # nothing chosen: faces flow in again
+    page.table.clearSelection()  # nothing chosen: faces flow in again
     assert not page.holding()
 
 
@@ -130,6 +132,7 @@ def flood(recent, count: int) -> None:
     for _ in range(count):
         AccessLog(recent.store).record(event)
         recent.record(event, descriptor, newest.quality, [])
+
 
 def lone_face_video(path) -> str:
     """Frames of the clip where Lin-Manuel is alone on screen, as a file the window plays as its camera."""
@@ -148,24 +151,28 @@ def letter_shortcuts(window) -> list[str]:
     sequences = [s for a in window.findChildren(QAction) for s in a.shortcuts()]
     sequences += [s.key() for s in window.findChildren(QShortcut)]
     bare = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
-    return [seq.toString() for seq in sequences for i in range(seq.count())
-            if not seq[i].keyboardModifiers() & bare and seq[i].key().value < Qt.Key.Key_Escape.value]
+    return [
+        seq.toString()
+        for seq in sequences
+        for i in range(seq.count())
+        if not seq[i].keyboardModifiers() & bare and seq[i].key().value < Qt.Key.Key_Escape.value
+    ]
 
 
 def test_letter_keys_never_act_while_a_text_field_has_the_focus(qtbot, live_window, tmp_path):
     window, recording = live_window
     assert letter_shortcuts(window) == []
-    assert any(a.text().endswith("\tE") for a in window.findChildren(QAction))    # the menu still tells of E
+    assert any(a.text().endswith("\tE") for a in window.findChildren(QAction))  # the menu still tells of E
     play(qtbot, window, recording, source=lone_face_video(tmp_path / "lone.avi"))
-    assert len(window.last.result.tracks) == 1                         # one face on screen
+    assert len(window.last.result.tracks) == 1  # one face on screen
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
 
     window.video.setFocus()
-    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_E)    # from the video: E enrolls
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_E)  # from the video: E enrolls
     panel = window.enroll_dialog
     assert panel is not None and QApplication.focusWidget() is panel.name
-    qtbot.keyClicks(QApplication.focusWidget(), "Lin-Manuel Ee")       # typing his name, E and e in it
+    qtbot.keyClicks(QApplication.focusWidget(), "Lin-Manuel Ee")  # typing his name, E and e in it
     assert window.enroll_dialog is panel and panel.name.currentText() == "Lin-Manuel Ee"
     assert not panel.started
     panel.reject()

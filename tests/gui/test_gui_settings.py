@@ -1,6 +1,7 @@
 """The settings dialog: threshold, detector, smallest face and the quality gates reach the
 recognizer and are kept in the gallery (what `facegate settings` and `replay` read); the choices
 an older FaceGate kept in QSettings move into the gallery once, bad ones left out."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QTimer
@@ -24,7 +25,7 @@ def test_settings_reach_the_recognizer_and_the_gallery(qtbot, live_window):
         assert dialog.threshold.value() == 0.4
         assert dialog.method.currentText() == "yunet" and dialog.method.itemText(0) == "yunet"
         assert dialog.min_size.value() == QualitySettings().min_size
-        assert (dialog.min_size.minimum(), dialog.min_size.maximum()) == (20, 400)   # core.live.settings.RANGES
+        assert (dialog.min_size.minimum(), dialog.min_size.maximum()) == (20, 400)  # core.live.settings.RANGES
         dialog.threshold.setValue(0.45)
         dialog.method.setCurrentText("hog")
         dialog.min_face.setValue(60)
@@ -50,9 +51,9 @@ def test_old_per_user_settings_move_into_the_gallery_once(tmp_path, gallery):
     qs.setValue("recognition/method", "hog")
     qs.setValue("recognition/min_face", "80")
     qs.setValue("quality/min_sharpness", "sharp")
-    qs.setValue("quality/max_pitch", "120")   # out of the form's range: left out
+    qs.setValue("quality/max_pitch", "120")  # out of the form's range: left out
     qs.setValue("quality/min_size", "90")
-    qs.setValue("source/last", "0")           # the sources stay per user
+    qs.setValue("source/last", "0")  # the sources stay per user
     moved = migrate_settings(qs, gallery.store)
     assert sorted(moved) == ["quality.min_size", "recognition.method", "recognition.min_face"]
     stored, _ = StationSettings.load(gallery.store)
@@ -60,6 +61,6 @@ def test_old_per_user_settings_move_into_the_gallery_once(tmp_path, gallery):
     assert stored.quality == QualityGates(min_size=90)
     assert qs.allKeys() == ["source/last"]
 
-    qs.setValue("recognition/min_face", "120")   # a later stray value never overrides the gallery's
+    qs.setValue("recognition/min_face", "120")  # a later stray value never overrides the gallery's
     assert migrate_settings(qs, gallery.store) == []
     assert StationSettings.load(gallery.store)[0].recognition.min_face == 80

@@ -1,6 +1,7 @@
 """Sources in the window: a source that fails says so in the window, the window stays responsive,
 and the source is reopened with growing pauses until it is back; with no camera the window still
 opens and offers a file or a URL in one click."""
+
 from __future__ import annotations
 
 import cv2
@@ -33,7 +34,7 @@ def test_a_file_moved_away_is_reported_retried_and_resumed(qtbot, live_window, t
     qtbot.waitUntil(lambda: len(recording.frames) >= 10, timeout=60_000)
     assert window.video.message() == ""
 
-    clip.rename(tmp_path / "elsewhere.avi")   # the "camera" goes away
+    clip.rename(tmp_path / "elsewhere.avi")  # the "camera" goes away
     qtbot.waitUntil(lambda: len(failures) >= 3, timeout=30_000)
     assert "door.avi: no such video file" in window.video.message()
     assert "Trying again in" in window.video.message()

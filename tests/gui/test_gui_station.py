@@ -2,6 +2,7 @@
 the same door from the gallery's settings, so they decide alike with non-default live settings
 and with the site's offline gate; the pages' build order changes nothing; and one
 "gallery changed" keeps every page current."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ LIN = "Lin-Manuel"
 def _summary(visits: list[dict]) -> list:
     """Who got which final verdict and whether the door opened (a track may split at the clip's cut
     in one run and not the other, so tracks are not compared one by one)."""
-    return sorted({(v["person"] or "", v["verdict"], v["unlocked"]) for v in visits
-                   if v["verdict"] in ("Granted", "Denied", "Unknown")})
+    return sorted(
+        {(v["person"] or "", v["verdict"], v["unlocked"]) for v in visits if v["verdict"] in ("Granted", "Denied", "Unknown")}
+    )
 
 
 def _window_and_replay(qtbot, window, recording) -> tuple[list, list, dict]:
@@ -52,8 +54,11 @@ def test_replay_decides_as_the_window_with_stored_live_settings_and_the_offline_
     window.recognizer.descriptor_worker = NextFrame(window.recognizer.descriptor_worker)
 
     # what the Settings dialog would choose: another detector, a bigger smallest face, stricter gates
-    chosen = replace(station.settings, recognition=RecognitionSettings("haar+hog", 50, 0.42),
-                     quality=QualityGates(min_size=70, min_sharpness=30.0, max_yaw=40.0, max_pitch=25.0, min_score=0.8))
+    chosen = replace(
+        station.settings,
+        recognition=RecognitionSettings("haar+hog", 50, 0.42),
+        quality=QualityGates(min_size=70, min_sharpness=30.0, max_yaw=40.0, max_pitch=25.0, min_score=0.8),
+    )
     assert station.apply(chosen) == []
     live = window.recognizer.settings
     assert (live.method, live.min_face, live.threshold, live.quality.min_size) == ("haar+hog", 50, 0.42, 70)
@@ -97,8 +102,11 @@ def test_building_the_pages_in_another_order_changes_nothing(qtbot, gallery, tmp
         window.close()
         return gates == [station.offline], tabs
 
-    assert built(reverse=False) == built(reverse=True) == (True, {"Live", "People", "Search", "Video scan", "Evaluate",
-                                                                   "Access log", "Visitors", "Recent faces", "Door"})
+    assert (
+        built(reverse=False)
+        == built(reverse=True)
+        == (True, {"Live", "People", "Search", "Video scan", "Evaluate", "Access log", "Visitors", "Recent faces", "Door"})
+    )
 
 
 def _descriptor(seed: int):
@@ -113,7 +121,7 @@ def test_people_follow_an_add_from_recent_faces_and_an_enroll_from_visitors(qtbo
     samples = lin_gallery.store.samples(LIN)
     window.gallery.enroll_samples(LIN, [NewSample(s.descriptor, None, s.source) for s in samples])
     window.poll_gallery()
-    play(qtbot, window, recording)   # Lin is let in, the stranger is logged as an unknown visitor
+    play(qtbot, window, recording)  # Lin is let in, the stranger is logged as an unknown visitor
     pages = window.door_pages
     qtbot.waitUntil(lambda: bool(pages.visitors_page.visitors.all()), timeout=30_000)
 
@@ -129,7 +137,7 @@ def test_people_follow_an_add_from_recent_faces_and_an_enroll_from_visitors(qtbo
     recent.name.setCurrentText(LIN)
     results = recent.act("add")
     assert results and results[0][1] is None, results
-    assert people()[LIN] == f"{len(samples) + 1} samples" != before     # at once, no restart
+    assert people()[LIN] == f"{len(samples) + 1} samples" != before  # at once, no restart
 
     visitors = pages.visitors_page
     visitors.reload()

@@ -7,6 +7,7 @@ go on then: restarting cannot bring a camera back), then not running after the s
 
 The limits are shortened (a 2 s stalled frame loop, 3 s frozen window, 4 s for a descriptor) so that the camera's own
 5 s read timeout is a hang here; the production limits are in core.service.monitor.Limits."""
+
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +59,9 @@ class NotifySocket:
 
 def facegate_status(qtbot, db) -> tuple[int, dict]:
     """`facegate status --json` as a separate process; the window's event loop runs meanwhile."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "status", "--json", "--db", str(db)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "status", "--json", "--db", str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     qtbot.waitUntil(lambda: proc.poll() is not None, timeout=120_000)
     return proc.returncode, json.loads(proc.stdout.read())
 

@@ -9,6 +9,7 @@ and dpkg -r takes it all away again.
 Python, and python3 is checked not to start. The self-test runs twice: offscreen (its default) and
 on an X server (Xvfb) through the xcb plugin, as on a desktop. 1.5-3 minutes in all.
 """
+
 from __future__ import annotations
 
 import glob
@@ -30,23 +31,36 @@ from tests.support.receivers import Broker, Subscriber
 from tests.support.xserver import xvfb
 
 INSTALL_DIR = Path("/opt/facegate")
-INSTALLED_FILES = [INSTALL_DIR / "facegate", Path("/usr/bin/facegate"),
-                   Path("/usr/share/applications/facegate.desktop"),
-                   Path("/usr/share/icons/hicolor/256x256/apps/facegate.png"),
-                   Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg"),
-                   Path("/usr/lib/systemd/user/facegate.service")]
-INSTALLED_MODELS = [INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
-                   for name in ("face_detection_yunet_2023mar.onnx", "LICENSE", "README.md")]
-INSTALLED_MODELS += [INSTALL_DIR / "_internal" / "resources" / "models" / "minifas" / name
-                    for name in ("minifasnet_v2se_128.onnx", "LICENSE", "README.md")]
+INSTALLED_FILES = [
+    INSTALL_DIR / "facegate",
+    Path("/usr/bin/facegate"),
+    Path("/usr/share/applications/facegate.desktop"),
+    Path("/usr/share/icons/hicolor/256x256/apps/facegate.png"),
+    Path("/usr/share/icons/hicolor/scalable/apps/facegate.svg"),
+    Path("/usr/lib/systemd/user/facegate.service"),
+]
+INSTALLED_MODELS = [
+    INSTALL_DIR / "_internal" / "resources" / "models" / "yunet" / name
+    for name in ("face_detection_yunet_2023mar.onnx", "LICENSE", "README.md")
+]
+INSTALLED_MODELS += [
+    INSTALL_DIR / "_internal" / "resources" / "models" / "minifas" / name
+    for name in ("minifasnet_v2se_128.onnx", "LICENSE", "README.md")
+]
 SUDO = [] if os.geteuid() == 0 else ["sudo", "-n"]
 
 
 @pytest.fixture(scope="module")
 def deb() -> Path:
     """packaging/build, once for the module: the bundle in dist/facegate and the .deb beside it."""
-    done = subprocess.run([str(ROOT / "packaging" / "build")], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PY": sys.executable}, timeout=1200)
+    done = subprocess.run(
+        [str(ROOT / "packaging" / "build")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PY": sys.executable},
+        timeout=1200,
+    )
     assert done.returncode == 0, f"packaging/build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert re.search(r"done in \d+ s .*installed size \d+ MB", done.stdout), done.stdout
     (path,) = (ROOT / "dist").glob("facegate_*_*.deb")
@@ -59,8 +73,7 @@ def python_hiding_script(command: list[str]) -> str:
     system = {Path("/"), Path("/usr"), Path("/usr/local")}  # their Pythons are covered by the globs
     dirs = {Path(sys.prefix), Path(sys.base_prefix)} - system
     dirs |= {Path(p) for p in glob.glob("/usr/lib/python3*") + glob.glob("/usr/local/lib/python3*")}
-    files = {Path(p) for p in glob.glob("/usr/bin/python3*") + glob.glob("/usr/local/bin/python3*")
-             if not os.path.islink(p)}
+    files = {Path(p) for p in glob.glob("/usr/bin/python3*") + glob.glob("/usr/local/bin/python3*") if not os.path.islink(p)}
     lines = ["set -e"]
     lines += [f"mount -t tmpfs none {shlex.quote(str(d))}" for d in sorted(dirs) if d.is_dir()]
     lines += [f"mount --bind /dev/null {shlex.quote(str(f))}" for f in sorted(files)]
@@ -71,11 +84,19 @@ def python_hiding_script(command: list[str]) -> str:
 
 def isolated(command: list[str], home: Path, network: bool = False, **env: str) -> list[str]:
     """``command`` with no Python, a bare environment and, unless ``network``, no network."""
-    bare = {"PATH": "/usr/bin:/bin", "HOME": str(home), "FACEGATE_HOME": str(home / "data"),
-            "LANG": "C.UTF-8", **env}
-    return SUDO + ["env", "-i", *(f"{k}={v}" for k, v in bare.items()),
-                   "unshare", "--mount", *([] if network else ["--net"]), "--", "sh", "-c",
-                   python_hiding_script(command)]
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(home), "FACEGATE_HOME": str(home / "data"), "LANG": "C.UTF-8", **env}
+    return SUDO + [
+        "env",
+        "-i",
+        *(f"{k}={v}" for k, v in bare.items()),
+        "unshare",
+        "--mount",
+        *([] if network else ["--net"]),
+        "--",
+        "sh",
+        "-c",
+        python_hiding_script(command),
+    ]
 
 
 def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
@@ -93,19 +114,20 @@ def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
     assert (internal / "resources" / "demo_clip.mp4").is_file()
     yunet = internal / "resources" / "models" / "yunet"
     assert {p.name for p in yunet.iterdir()} == {"face_detection_yunet_2023mar.onnx", "LICENSE", "README.md"}
-    assert (yunet / "face_detection_yunet_2023mar.onnx").read_bytes() == \
-        (ROOT / "resources" / "models" / "yunet" / "face_detection_yunet_2023mar.onnx").read_bytes()
+    assert (yunet / "face_detection_yunet_2023mar.onnx").read_bytes() == (
+        ROOT / "resources" / "models" / "yunet" / "face_detection_yunet_2023mar.onnx"
+    ).read_bytes()
     assert "Apache License" in (yunet / "LICENSE").read_text()
-    minifas = internal / "resources" / "models" / "minifas"   # the screen and print check's model
+    minifas = internal / "resources" / "models" / "minifas"  # the screen and print check's model
     assert {p.name for p in minifas.iterdir()} == {"minifasnet_v2se_128.onnx", "LICENSE", "README.md"}
-    assert (minifas / "minifasnet_v2se_128.onnx").read_bytes() == \
-        (ROOT / "resources" / "models" / "minifas" / "minifasnet_v2se_128.onnx").read_bytes()
+    assert (minifas / "minifasnet_v2se_128.onnx").read_bytes() == (
+        ROOT / "resources" / "models" / "minifas" / "minifasnet_v2se_128.onnx"
+    ).read_bytes()
     assert "Apache License" in (minifas / "LICENSE").read_text()
 
     info = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True).stdout
     assert "Package: facegate" in info and re.search(r"Depends: .*libc6 \(>= 2\.\d+\)", info), info
-    listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
-                             check=True).stdout
+    listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True).stdout
     for path in INSTALLED_FILES + INSTALLED_MODELS:
         assert f".{path}" in listing, f"{path} is not in the package"
 
@@ -136,8 +158,9 @@ def test_installed_self_test_and_cli_without_python_or_network_then_removed(deb,
 def check_self_test(home: Path, platform: str = "offscreen", **env: str) -> None:
     """The installed window plays the demo clip, enrolls and recognises; its descriptor worker is
     the frozen app itself and nothing outside /opt/facegate provides Python."""
-    proc = subprocess.Popen(isolated(["facegate", "--self-test"], home, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        isolated(["facegate", "--self-test"], home, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     err: list[str] = []
     reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
     reader.start()
@@ -149,8 +172,11 @@ def check_self_test(home: Path, platform: str = "offscreen", **env: str) -> None
             seen_processes = True
             for pid in found.groups():
                 assert os.readlink(f"/proc/{pid}/exe") == str(INSTALL_DIR / "facegate")
-                mapped = {m.split()[-1] for m in Path(f"/proc/{pid}/maps").read_text().splitlines()
-                          if len(m.split()) >= 6 and m.split()[-1].startswith("/")}
+                mapped = {
+                    m.split()[-1]
+                    for m in Path(f"/proc/{pid}/maps").read_text().splitlines()
+                    if len(m.split()) >= 6 and m.split()[-1].startswith("/")
+                }
                 pythons = [m for m in mapped if "python" in m.lower() and not m.startswith(str(INSTALL_DIR))]
                 assert not pythons, f"process {pid} maps Python from outside the bundle: {pythons}"
                 assert str(INSTALL_DIR / "_internal" / "libpython3.11.so.1.0") in mapped
@@ -179,8 +205,9 @@ def check_self_test_failure(home: Path) -> None:
     """Broken installation: a non-zero exit and the reason."""
     empty = home / "no-models"
     empty.mkdir()
-    done = subprocess.run(isolated(["facegate", "--self-test"], home, FACEGATE_MODELS=str(empty)),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        isolated(["facegate", "--self-test"], home, FACEGATE_MODELS=str(empty)), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 1
     assert f"self-test: FAIL: ModelError: dlib model files missing from {empty}" in done.stderr, done.stderr
 
@@ -189,11 +216,19 @@ def check_cli(home: Path) -> None:
     """The installed CLI enrolls and identifies from photos, models found inside the bundle."""
     db = home / "cli.db"
     images = ROOT / "tests" / "data" / "images"
-    done = subprocess.run(isolated(["facegate", "enroll", "Barack", str(images / "obama.jpg"), "--db", str(db)],
-                                   home), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        isolated(["facegate", "enroll", "Barack", str(images / "obama.jpg"), "--db", str(db)], home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    done = subprocess.run(isolated(["facegate", "identify", str(images / "obama2.jpg"), "--db", str(db),
-                                    "--json"], home), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        isolated(["facegate", "identify", str(images / "obama2.jpg"), "--db", str(db), "--json"], home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     (face,) = json.loads(done.stdout)
     assert face["name"] == "Barack" and face["distance"] < 0.4
@@ -208,11 +243,14 @@ def check_site(home: Path) -> None:
         server.sql("CREATE DATABASE frozen")
         url = f"postgresql://postgres@/frozen?host={server.sockets}&port={server.port}"
         db = home / "site.db"
-        for command, said in ((["site", "init", url, "--admin"], "started the site"),
-                              (["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")], "1 in all"),
-                              (["site", "sync"], "pushed 1 new people, 1 samples")):
-            done = subprocess.run(isolated(["facegate", *command, "--db", str(db)], home), capture_output=True,
-                                  text=True, timeout=300)
+        for command, said in (
+            (["site", "init", url, "--admin"], "started the site"),
+            (["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")], "1 in all"),
+            (["site", "sync"], "pushed 1 new people, 1 samples"),
+        ):
+            done = subprocess.run(
+                isolated(["facegate", *command, "--db", str(db)], home), capture_output=True, text=True, timeout=300
+            )
             assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr
         assert server.sql("SELECT name FROM facegate.people", dbname="frozen").split() == ["Barack"]
     finally:
@@ -225,9 +263,27 @@ def check_events(home: Path) -> None:
     broker = Broker(home).start()
     subscriber = Subscriber(broker.port)
     try:
-        done = subprocess.run(isolated(["facegate", "events", "--db", str(home / "events.db"), "--mqtt-host", "127.0.0.1",
-                                        "--mqtt-port", str(broker.port), "--test", "--json"], home, network=True),
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            isolated(
+                [
+                    "facegate",
+                    "events",
+                    "--db",
+                    str(home / "events.db"),
+                    "--mqtt-host",
+                    "127.0.0.1",
+                    "--mqtt-port",
+                    str(broker.port),
+                    "--test",
+                    "--json",
+                ],
+                home,
+                network=True,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert [t["state"] for t in json.loads(done.stdout)["test"]] == ["ok"], done.stdout
         assert subscriber.wait_for(lambda: subscriber.json_on("facegate/front_door/decision"))
@@ -243,11 +299,16 @@ def check_service_unit(home: Path) -> None:
     runtime = home / "runtime"
     runtime.mkdir(mode=0o700)
     unit = Path("/usr/lib/systemd/user/facegate.service")
-    done = subprocess.run(["systemd-analyze", "--user", "verify", str(unit)], capture_output=True, text=True,
-                          env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    done = subprocess.run(
+        ["systemd-analyze", "--user", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert "ExecStart=/usr/bin/facegate --kiosk" in unit.read_text()
     assert not list(Path("/etc/systemd/user").glob("*/facegate.service"))
-    done = subprocess.run(isolated(["facegate", "service", "install", "--dry-run"], home), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        isolated(["facegate", "service", "install", "--dry-run"], home), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0 and "ExecStart=/opt/facegate/facegate --kiosk" in done.stdout, done.stdout + done.stderr

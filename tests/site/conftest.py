@@ -2,6 +2,7 @@
 wheel), one per session, with a fresh database per test; door galleries in temporary folders.
 
 pgserver is imported at the top on purpose: without it these tests fail, they never skip."""
+
 from __future__ import annotations
 
 import itertools

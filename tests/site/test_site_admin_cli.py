@@ -1,6 +1,7 @@
 """The admin's verbs on the command line (`facegate site group|member|person|merge|door|snapshots`),
 end to end with a real server: who may open a door follows the groups after the door syncs; bad
 names and bad grammar get a clear message; a door's login is refused."""
+
 from __future__ import annotations
 
 import json
@@ -34,19 +35,29 @@ def _verdict(db: str, vec, describer) -> str:
         return grant_attempt(g, vec)[0]
 
 
-def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, superuser_password_file, describer,
-                                                        faces, capsys):
+def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, superuser_password_file, describer, faces, capsys):
     a, b = str(tmp_path / "a" / "gallery.db"), str(tmp_path / "b" / "gallery.db")
     for name, photo in (("Joe", "biden.jpg"), ("Barack", "obama.jpg"), ("Barry", "obama2.jpg")):
         assert main(["enroll", name, str(IMAGES / photo), "--db", a]) == 0
     capsys.readouterr()
-    _run(capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file), "--db", a,
-         "--admin")
+    _run(
+        capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file), "--db", a, "--admin"
+    )
     admin_pw = password_file(tmp_path, SiteConfig.load(a).admin_login.password)
-    _run(capsys, "site", "join", site_url.replace("postgres@", "facegate_admin@"), "--door", "server room",
-         "--password-file", str(admin_pw), "--db", b)
+    _run(
+        capsys,
+        "site",
+        "join",
+        site_url.replace("postgres@", "facegate_admin@"),
+        "--door",
+        "server room",
+        "--password-file",
+        str(admin_pw),
+        "--db",
+        b,
+    )
     joe = faces["biden"][0]
-    assert _verdict(b, joe, describer) != GRANTED          # no group opens a new door until the admin says so
+    assert _verdict(b, joe, describer) != GRANTED  # no group opens a new door until the admin says so
     opened = _run(capsys, "site", "group", "open", "everyone", "server room", "--db", a)
     assert opened["said"] == "group 'everyone' may now open door 'server room'"
     _run(capsys, "site", "sync", "--db", b)
@@ -59,11 +70,12 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
 
     _run(capsys, "site", "group", "add", "IT", "--db", a)
     _run(capsys, "site", "group", "open", "IT", "server room", "--db", a)
-    assert _run(capsys, "site", "member", "add", "IT", "joe", "--db", a)["changed"]   # names match in any case
+    assert _run(capsys, "site", "member", "add", "IT", "joe", "--db", a)["changed"]  # names match in any case
     assert _run(capsys, "site", "groups", "--db", a) == [
         {"name": "IT", "people": 1, "doors": ["server room"]},
         {"name": "enrolled at server room", "people": 0, "doors": ["server room"]},
-        {"name": "everyone", "people": 3, "doors": ["front"]}]
+        {"name": "everyone", "people": 3, "doors": ["front"]},
+    ]
     assert _run(capsys, "site", "sync", "--db", b)["pulled_people"] == 1
     assert _verdict(b, joe, describer) == GRANTED
 
@@ -86,8 +98,7 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
 
     # bad names and bad grammar: a clear message, nothing changed
     assert _refused(capsys, "site", "member", "add", "IT", "Nobody", "--db", a) == "the site has no person called 'Nobody'"
-    assert _refused(capsys, "site", "group", "open", "Cleaners", "front", "--db", a) == \
-        "the site has no group called 'Cleaners'"
+    assert _refused(capsys, "site", "group", "open", "Cleaners", "front", "--db", a) == "the site has no group called 'Cleaners'"
     assert _refused(capsys, "site", "group", "open", "IT", "garage", "--db", a) == "the site has no door called 'garage'"
     assert _refused(capsys, "site", "group", "add", "IT", "--db", a) == "the site already has a group called 'IT'"
     assert _refused(capsys, "site", "group", "open", "IT", "--db", a) == "usage: facegate site group open GROUP DOOR"

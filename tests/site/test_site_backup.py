@@ -1,6 +1,7 @@
 """The whole site backed up to one file and restored into a new server: the doors follow it
 there without re-joining (same logins, same cursors) and nothing is missing. Two real PostgreSQL
 servers, real doors, the real command line."""
+
 from __future__ import annotations
 
 import io
@@ -15,11 +16,12 @@ from tests.support.pg import PgServer
 from tests.support.site import approve_all, join_door, samples_of, start_site
 
 
-def test_a_site_restored_into_a_new_server_is_followed_by_its_doors(tmp_path, private_root, site_url,
-                                                                    superuser_password_file, describer, faces):
+def test_a_site_restored_into_a_new_server_is_followed_by_its_doors(
+    tmp_path, private_root, site_url, superuser_password_file, describer, faces
+):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back", enrolls_into="everyone")
-    other = PgServer(private_root / "restored").start()   # a short path: the socket's must fit 107 bytes
+    other = PgServer(private_root / "restored").start()  # a short path: the socket's must fit 107 bytes
     try:
         a.enroll_samples("Barack", samples_of(faces["obama"][:2]))
         b.enroll_samples("Joe", samples_of(faces["biden"]))
@@ -30,12 +32,24 @@ def test_a_site_restored_into_a_new_server_is_followed_by_its_doors(tmp_path, pr
         for g, c in ((a, ca), (b, cb)):
             sync_once(g, c)
         with SiteAdmin.from_config(ca) as admin:
-            before = {t: admin.conn.execute(f"SELECT count(*) FROM facegate.{t}").fetchone()[0]
-                      for t in ("people", "samples", "events", "doors", "proposals")}
+            before = {
+                t: admin.conn.execute(f"SELECT count(*) FROM facegate.{t}").fetchone()[0]
+                for t in ("people", "samples", "events", "doors", "proposals")
+            }
         assert before["people"] == 2 and before["events"] == 2
         file = tmp_path / "site.fgsite"
-        out = facegate("site", "backup", file, site_url, "--password-file", superuser_password_file, "--db",
-                       tmp_path / "a" / "gallery.db", "--json", check=True)
+        out = facegate(
+            "site",
+            "backup",
+            file,
+            site_url,
+            "--password-file",
+            superuser_password_file,
+            "--db",
+            tmp_path / "a" / "gallery.db",
+            "--json",
+            check=True,
+        )
         assert json.loads(out.stdout)["counts"]["samples"] == 3 and oct(file.stat().st_mode & 0o777) == "0o600"
 
         damaged = tmp_path / "damaged.fgsite"
@@ -48,12 +62,22 @@ def test_a_site_restored_into_a_new_server_is_followed_by_its_doors(tmp_path, pr
         other.sql("ALTER ROLE postgres PASSWORD 'site-test-superuser'")
         other.sql("CREATE DATABASE restored")
         new_url = other.url("restored")
-        refused = facegate("site", "restore", damaged, new_url, "--password-file", superuser_password_file, "--db",
-                           tmp_path / "a" / "gallery.db")
+        refused = facegate(
+            "site", "restore", damaged, new_url, "--password-file", superuser_password_file, "--db", tmp_path / "a" / "gallery.db"
+        )
         assert refused.returncode == 2 and "damaged" in refused.stderr
 
-        facegate("site", "restore", file, new_url, "--password-file", superuser_password_file, "--db",
-                 tmp_path / "a" / "gallery.db", check=True)
+        facegate(
+            "site",
+            "restore",
+            file,
+            new_url,
+            "--password-file",
+            superuser_password_file,
+            "--db",
+            tmp_path / "a" / "gallery.db",
+            check=True,
+        )
         a.close()
         b.close()
         for door in ("a", "b"):
@@ -65,10 +89,10 @@ def test_a_site_restored_into_a_new_server_is_followed_by_its_doors(tmp_path, pr
         a = Gallery(tmp_path / "a" / "gallery.db", describer=describer)
         b = Gallery(tmp_path / "b" / "gallery.db", describer=describer)
         ca, cb = SiteConfig.load(a.store.path), SiteConfig.load(b.store.path)
-        with SiteAdmin.from_config(ca) as admin:   # the admin's login came along too
+        with SiteAdmin.from_config(ca) as admin:  # the admin's login came along too
             after = {t: admin.conn.execute(f"SELECT count(*) FROM facegate.{t}").fetchone()[0] for t in before}
             assert after == before
-        a.enroll_samples("Kit", samples_of(faces["kit"][:1]))   # life goes on at the new server
+        a.enroll_samples("Kit", samples_of(faces["kit"][:1]))  # life goes on at the new server
         AccessLog(b.store).record(AccessEvent("Unknown", descriptor=faces["rose"][0]))
         for g, c in ((a, ca), (b, cb)):
             report = sync_once(g, c)

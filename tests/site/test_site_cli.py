@@ -1,4 +1,5 @@
 """`facegate site ...` and `facegate search --site` end to end, in this process, with a real server."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,20 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     a, b = str(tmp_path / "a" / "gallery.db"), str(tmp_path / "b" / "gallery.db")
     assert main(["enroll", "Barack", str(IMAGES / "obama.jpg"), str(IMAGES / "obama2.jpg"), "--db", a]) == 0
     capsys.readouterr()
-    started = _run(capsys, "site", "init", site_url, "--door", "front", "--password-file", str(superuser_password_file),
-                   "--db", a, "--json", "--admin")
+    started = _run(
+        capsys,
+        "site",
+        "init",
+        site_url,
+        "--door",
+        "front",
+        "--password-file",
+        str(superuser_password_file),
+        "--db",
+        a,
+        "--json",
+        "--admin",
+    )
     assert started["door"] == "front" and started["admin_login_kept"]
     assert started["sync"]["pushed_people"] == 1 and started["sync"]["pushed_samples"] == 2
     saved = json.loads((tmp_path / "a" / "gallery.db.site.json").read_text())
@@ -28,8 +41,9 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     # a password in the URL is refused before anything is written
     assert main(["site", "join", site_url.replace("postgres@", "postgres:x@"), "--door", "back", "--db", b]) == 2
     assert "holds a password" in capsys.readouterr().err
-    joined = _run(capsys, "site", "join", admin_url(site_url), "--door", "back", "--password-file", str(admin_pw),
-                  "--db", b, "--json")
+    joined = _run(
+        capsys, "site", "join", admin_url(site_url), "--door", "back", "--password-file", str(admin_pw), "--db", b, "--json"
+    )
     assert joined["sync"]["pulled_people"] == 0 and not joined["admin_login_kept"]  # no group opens 'back' yet
     _run(capsys, "site", "group", "open", "everyone", "back", "--db", a, "--json")
     assert _run(capsys, "site", "sync", "--db", b, "--json")["pulled_people"] == 1
@@ -39,11 +53,13 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     assert status["online"] and status["outbox"] == 0 and status["door"] == "back"
     assert status["copy_age_seconds"] < 60 and status["behind"] == 0
     assert _run(capsys, "site", "sync", "--db", b, "--json")["pulled_people"] == 0
-    assert main(["site", "groups", "--db", b]) == 2   # a door PC holds no admin login
+    assert main(["site", "groups", "--db", b]) == 2  # a door PC holds no admin login
     assert "only its door's login" in capsys.readouterr().err
     groups = _run(capsys, "site", "groups", "--db", a, "--json")
-    assert groups == [{"name": "enrolled at back", "people": 0, "doors": ["back"]},
-                      {"name": "everyone", "people": 1, "doors": ["back", "front"]}]
+    assert groups == [
+        {"name": "enrolled at back", "people": 0, "doors": ["back"]},
+        {"name": "everyone", "people": 1, "doors": ["back", "front"]},
+    ]
     searched = _run(capsys, "search", str(IMAGES / "obama3.jpg"), "--site", "--within", "0.6", "--db", a, "--json")
     (face,) = searched["faces"]
     assert [h["name"] for h in face["hits"]] == ["Barack", "Barack"] and face["hits"][0]["distance"] < 0.6

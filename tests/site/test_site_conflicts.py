@@ -1,5 +1,6 @@
 """The written conflict rules (README, "Sites"), each with doors that were offline: the same new
 name at two doors, a deletion at the site while a door added samples, a rename at two doors."""
+
 from __future__ import annotations
 
 from core.site.admin import SiteAdmin
@@ -14,16 +15,17 @@ def _doors(tmp_path, site_url, superuser_password_file, describer):
 
 
 def test_same_new_name_at_two_offline_doors_stays_two_people_flagged_as_likely_duplicates(
-        tmp_path, site_url, superuser_password_file, describer, faces):
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     (a, ca), (b, cb) = _doors(tmp_path, site_url, superuser_password_file, describer)
     try:
-        a.enroll_samples("Sam", samples_of(faces["obama"][:1]))   # both offline: the same face, the same name
+        a.enroll_samples("Sam", samples_of(faces["obama"][:1]))  # both offline: the same face, the same name
         b.enroll_samples("Sam", samples_of(faces["obama"][1:2]))
-        b.enroll_samples("Kit", samples_of(faces["kit"][:1]))     # and a namesake-free stranger
+        b.enroll_samples("Kit", samples_of(faces["kit"][:1]))  # and a namesake-free stranger
         sync_once(a, ca)
         report = sync_once(b, cb)
         assert any("kept apart as 'Sam (back)'" in note for note in report.notes)
-        assert approve_all(ca) == 2   # a door's new people reach other doors once an admin approves them
+        assert approve_all(ca) == 2  # a door's new people reach other doors once an admin approves them
         sync_once(a, ca)
         for g in (a, b):
             assert sorted(p.name for p in g.people()) == ["Kit", "Sam", "Sam (back)"]
@@ -43,7 +45,8 @@ def test_same_new_name_at_two_offline_doors_stays_two_people_flagged_as_likely_d
 
 
 def test_a_person_deleted_at_the_site_stays_deleted_and_an_offline_doors_new_samples_are_dropped(
-        tmp_path, site_url, superuser_password_file, describer, faces):
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     (a, ca), (b, cb) = _doors(tmp_path, site_url, superuser_password_file, describer)
     try:
         a.enroll_samples("Joe", samples_of(faces["biden"]))
@@ -71,22 +74,22 @@ def test_renames_at_two_doors_central_order_wins(tmp_path, site_url, superuser_p
         a.enroll_samples("Jon", samples_of(faces["kit"][:1]))
         sync_once(a, ca)
         sync_once(b, cb)
-        a.rename("Jon", "Jonathan")   # both offline; a enrolled him, b did not
+        a.rename("Jon", "Jonathan")  # both offline; a enrolled him, b did not
         b.rename("Jon", "Johnny")
-        report = sync_once(b, cb)     # b's rename reaches the site first: a door may not rename others
+        report = sync_once(b, cb)  # b's rename reaches the site first: a door may not rename others
         assert any("was not taken by the site" in note for note in report.notes)
         assert [p.name for p in b.people()] == ["Jon"]
-        sync_once(a, ca)              # a's arrives second and is applied
+        sync_once(a, ca)  # a's arrives second and is applied
         sync_once(b, cb)
         assert [p.name for p in a.people()] == [p.name for p in b.people()] == ["Jonathan"]
         with SiteAdmin.from_config(ca) as admin:
-            admin.rename("Jonathan", "Jon Snow")   # the admin renames at the site...
-            a.rename("Jonathan", "J. Snow")         # ...while a, offline, renames too, later in site order
+            admin.rename("Jonathan", "Jon Snow")  # the admin renames at the site...
+            a.rename("Jonathan", "J. Snow")  # ...while a, offline, renames too, later in site order
             sync_once(a, ca)
             sync_once(b, cb)
             assert [p["name"] for p in admin.people()] == ["J. Snow"]
         assert [p.name for p in a.people()] == [p.name for p in b.people()] == ["J. Snow"]
-        b.remove("J. Snow")           # a door cannot delete anyone at the site: he comes back
+        b.remove("J. Snow")  # a door cannot delete anyone at the site: he comes back
         report = sync_once(b, cb)
         assert [p.name for p in b.people()] == ["J. Snow"]
         assert b.index.ids() == set(b.store.sample_owners()) and len(b.index) == 1

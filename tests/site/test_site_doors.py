@@ -1,6 +1,7 @@
 """Doors in processes of their own, each with its sync thread (LISTEN/NOTIFY), its decider and
 its SQLite + hnswlib copy: propagation within 2 s while online, revocation, and a network cut
 (a proxy between the doors and the server drops every connection and refuses new ones)."""
+
 from __future__ import annotations
 
 from core.site.admin import SiteAdmin
@@ -21,8 +22,9 @@ def _site_of_three(tmp_path, url, superuser_password_file, describer):
     return ca, paths
 
 
-def test_online_doors_get_enrollments_and_revocations_within_two_seconds(tmp_path, site_url, superuser_password_file,
-                                                                          describer, faces):
+def test_online_doors_get_enrollments_and_revocations_within_two_seconds(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     config, paths = _site_of_three(tmp_path, site_url, superuser_password_file, describer)
     doors = [DoorProcess(p) for p in paths]
     try:
@@ -51,8 +53,7 @@ def test_online_doors_get_enrollments_and_revocations_within_two_seconds(tmp_pat
             door.close()
 
 
-def test_a_network_cut_loses_no_event_and_sends_none_twice(tmp_path, pg, site_url, superuser_password_file,
-                                                           describer, faces):
+def test_a_network_cut_loses_no_event_and_sends_none_twice(tmp_path, pg, site_url, superuser_password_file, describer, faces):
     proxy = CuttableProxy(pg.port)
     config, paths = _site_of_three(tmp_path, proxy.url(site_url.rsplit("/", 1)[1]), superuser_password_file, describer)
     doors = [DoorProcess(p) for p in paths[:2]]

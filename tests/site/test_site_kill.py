@@ -1,6 +1,7 @@
 """kill -9 of a door in the middle of syncing, 50 times at random moments, while the site keeps
 changing and the door keeps logging and enrolling: nothing lost, nothing twice, and the door's
 hnswlib index holds exactly its database's samples."""
+
 from __future__ import annotations
 
 import os
@@ -54,23 +55,31 @@ def _central_changes(admin: SiteAdmin, rng: np.random.Generator, round_: int) ->
     conn = admin.conn
     with conn.transaction():
         for i in range(12):
-            (pid,) = conn.execute("INSERT INTO facegate.people(id, name) VALUES (gen_random_uuid(), %s) RETURNING id",
-                                  (f"site-{round_}-{i}",)).fetchone()
-            conn.execute("INSERT INTO facegate.group_members SELECT id, %s FROM facegate.access_groups "
-                         "WHERE name = 'everyone'", (pid,))
+            (pid,) = conn.execute(
+                "INSERT INTO facegate.people(id, name) VALUES (gen_random_uuid(), %s) RETURNING id", (f"site-{round_}-{i}",)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO facegate.group_members SELECT id, %s FROM facegate.access_groups WHERE name = 'everyone'", (pid,)
+            )
             for _ in range(5):
-                conn.execute("INSERT INTO facegate.samples(id, person_id, descriptor) VALUES (gen_random_uuid(), %s, %s)",
-                             (pid, rng.normal(0, 0.1, 128).astype(np.float32)))
-        conn.execute("DELETE FROM facegate.people WHERE id IN (SELECT id FROM facegate.people WHERE name LIKE 'site-%%' "
-                     "ORDER BY random() LIMIT 4)")
-        conn.execute("UPDATE facegate.people SET name = name || '+' WHERE id IN (SELECT id FROM facegate.people "
-                     "WHERE name LIKE 'site-%%' ORDER BY random() LIMIT 2)")
+                conn.execute(
+                    "INSERT INTO facegate.samples(id, person_id, descriptor) VALUES (gen_random_uuid(), %s, %s)",
+                    (pid, rng.normal(0, 0.1, 128).astype(np.float32)),
+                )
+        conn.execute(
+            "DELETE FROM facegate.people WHERE id IN (SELECT id FROM facegate.people WHERE name LIKE 'site-%%' "
+            "ORDER BY random() LIMIT 4)"
+        )
+        conn.execute(
+            "UPDATE facegate.people SET name = name || '+' WHERE id IN (SELECT id FROM facegate.people "
+            "WHERE name LIKE 'site-%%' ORDER BY random() LIMIT 2)"
+        )
 
 
 @pytest.mark.slow
 def test_kill_9_mid_sync_loses_nothing_and_duplicates_nothing(tmp_path, site_url, superuser_password_file, describer):
     g, config = start_site(tmp_path / "door", site_url, superuser_password_file, describer)
-    SiteSettings(batch=7).save(g.store)   # several batches per sync: kills land between them too
+    SiteSettings(batch=7).save(g.store)  # several batches per sync: kills land between them too
     db = g.store.path
     g.close()
     rng = np.random.default_rng(7)
@@ -79,8 +88,13 @@ def test_kill_9_mid_sync_loses_nothing_and_duplicates_nothing(tmp_path, site_url
     with SiteAdmin.from_config(config) as admin:
         for round_ in range(KILLS):
             _central_changes(admin, rng, round_)
-            child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(round_)], stdout=subprocess.PIPE,
-                                     text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            child = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(db), str(round_)],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             assert child.stdout.readline().strip() == "started", f"round {round_}: the door did not start"
             time.sleep(chooser.uniform(0.0, 0.6))
             os.kill(child.pid, signal.SIGKILL)
@@ -115,5 +129,7 @@ def test_kill_9_mid_sync_loses_nothing_and_duplicates_nothing(tmp_path, site_url
     assert sorted(local_samples) == sorted(central_samples) and len(set(local_samples)) == len(local_samples)
     assert sorted(local_events) == sorted(central_events) and len(set(central_events)) == len(central_events)
     assert len(local_events) >= 5 * KILLS // 2 and door_people >= KILLS // 2  # the children got work done
-    print(f"{KILLS} kills, {mid_sync} mid-sync; {len(central_people)} people, {len(central_samples)} samples, "
-          f"{len(central_events)} events, all at both ends exactly once")
+    print(
+        f"{KILLS} kills, {mid_sync} mid-sync; {len(central_people)} people, {len(central_samples)} samples, "
+        f"{len(central_events)} events, all at both ends exactly once"
+    )

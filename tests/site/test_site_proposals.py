@@ -2,6 +2,7 @@
 it, a door never allows anyone, an admin PC's remove removes everywhere, a door reads only the
 change rows of people it may see, and a broken site file keeps the door shut. A real PostgreSQL
 + pgvector, real galleries, the real command line."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,25 @@ def _door_proposes(conn, person: str, name: str, vecs, allowed: bool = True) -> 
         return conn.execute(
             "SELECT * FROM facegate.door_enroll(%s::uuid, %s, %s, %s::uuid[], %s::real[], %s::bytea[], %s::text[], "
             "%s::real[], %s::timestamptz[], %s::text[], %s)",
-            (person, name, allowed, ids, vectors, [None] * len(ids), ["sql"] * len(ids), [None] * len(ids),
-             [None] * len(ids), ["photo"] * len(ids), "mallory")).fetchone()
+            (
+                person,
+                name,
+                allowed,
+                ids,
+                vectors,
+                [None] * len(ids),
+                ["sql"] * len(ids),
+                [None] * len(ids),
+                [None] * len(ids),
+                ["photo"] * len(ids),
+                "mallory",
+            ),
+        ).fetchone()
 
 
-def test_a_door_enrolling_another_face_under_a_name_is_held_as_a_proposal(tmp_path, site_url,
-                                                                         superuser_password_file, describer, faces):
+def test_a_door_enrolling_another_face_under_a_name_is_held_as_a_proposal(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     """The issue's attack through the CLI: at door B, `facegate enroll P other-person.jpg`, sync B
     then A: A must not name the other person as P. The admin sees how far the face is from P."""
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
@@ -62,7 +76,7 @@ def test_a_door_enrolling_another_face_under_a_name_is_held_as_a_proposal(tmp_pa
         assert report["pushed_samples"] == 1 and any("proposed to the site" in n for n in report["notes"])
         sync_once(a, ca)
         biden = faces["biden"][0]
-        assert _named(a, biden) is None              # the admin PC does not take the door's word for it
+        assert _named(a, biden) is None  # the admin PC does not take the door's word for it
         with SiteAdmin.from_config(ca) as admin:
             (proposal,) = admin.proposals()
             assert proposal.person == "Barack" and proposal.door == "back" and not proposal.new_person
@@ -76,7 +90,7 @@ def test_a_door_enrolling_another_face_under_a_name_is_held_as_a_proposal(tmp_pa
         from core.gallery.api import Gallery
 
         with Gallery(cb_db(tmp_path), describer=describer) as b2:
-            sync_once(b2, cb)                           # the proposing door drops what was rejected
+            sync_once(b2, cb)  # the proposing door drops what was rejected
             assert b2.store.person("Barack").sample_count == 2
             assert _named(b2, biden) is None
     finally:
@@ -88,8 +102,9 @@ def cb_db(tmp_path):
     return tmp_path / "b" / "gallery.db"
 
 
-def test_a_stolen_door_login_can_only_propose_and_approval_reaches_other_doors(tmp_path, site_url,
-                                                                              superuser_password_file, describer, faces):
+def test_a_stolen_door_login_can_only_propose_and_approval_reaches_other_doors(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     c, cc = join_door(tmp_path / "c", site_url, ca, describer, "side")
@@ -98,7 +113,7 @@ def test_a_stolen_door_login_can_only_propose_and_approval_reaches_other_doors(t
         sync_once(a, ca)
         with SiteAdmin.from_config(ca) as admin:
             barack = admin.people()[0]["id"]
-            admin.add_to_group("enrolled at back", "Barack")     # back's own group: B may see him
+            admin.add_to_group("enrolled at back", "Barack")  # back's own group: B may see him
         with open_door_connection(cb) as door:
             # samples of anyone the door sees, straight through its login: a proposal, nothing more
             outcome, _, added, proposal = _door_proposes(door, barack, "Barack", faces["kit"])
@@ -117,28 +132,33 @@ def test_a_stolen_door_login_can_only_propose_and_approval_reaches_other_doors(t
             people = {p["name"]: p for p in admin.people()}
             assert people["Barack"]["allowed"] is False and people["Mal"]["allowed"] is True
             admin.set_allowed("Barack", True)
-            admin.add_to_group("everyone", "Mal")                 # even in a group: not until approved
+            admin.add_to_group("everyone", "Mal")  # even in a group: not until approved
         for g, conf in ((a, ca), (b, cb), (c, cc)):
             sync_once(g, conf)
         kit, rose = faces["kit"][0], faces["rose"][0]
         assert _named(a, kit) is None and _named(c, kit) is None and _named(c, rose) is None
-        assert _named(b, rose) == "Mal"                           # works at once where it was proposed
+        assert _named(b, rose) == "Mal"  # works at once where it was proposed
         with SiteAdmin.from_config(ca) as admin:
             found = {p.person: p for p in admin.proposals()}
             assert found["Mal"].new_person and found["Barack"].samples == 2
             admin.approve(found["Mal"].id)
-            approved = facegate("site", "approve", str(found["Barack"].id), "--db", tmp_path / "a" / "gallery.db",
-                                "--json", check=True)
+            approved = facegate(
+                "site", "approve", str(found["Barack"].id), "--db", tmp_path / "a" / "gallery.db", "--json", check=True
+            )
             assert json.loads(approved.stdout)["verb"] == "approve"
-            decided = admin.conn.execute("SELECT p.decision, p.decided_by FROM facegate.proposals p JOIN facegate.doors d "
-                                         "ON d.id = p.door_id WHERE d.name = 'back' ORDER BY p.id").fetchall()
+            decided = admin.conn.execute(
+                "SELECT p.decision, p.decided_by FROM facegate.proposals p JOIN facegate.doors d "
+                "ON d.id = p.door_id WHERE d.name = 'back' ORDER BY p.id"
+            ).fetchall()
             assert decided == [("approved", "facegate_admin at front")] * 2
-            rows = admin.conn.execute("SELECT how, added_by, status, approved_by IS NOT NULL FROM facegate.samples s "
-                                      "JOIN facegate.doors d ON d.id = s.door_id WHERE d.name = 'back'").fetchall()
+            rows = admin.conn.execute(
+                "SELECT how, added_by, status, approved_by IS NOT NULL FROM facegate.samples s "
+                "JOIN facegate.doors d ON d.id = s.door_id WHERE d.name = 'back'"
+            ).fetchall()
             assert set(rows) == {("photo", "mallory", "approved", True)}
         for g, conf in ((a, ca), (c, cc)):
             sync_once(g, conf)
-        assert _named(a, kit) == "Barack" and _named(c, rose) == "Mal"   # approval makes them reach other doors
+        assert _named(a, kit) == "Barack" and _named(c, rose) == "Mal"  # approval makes them reach other doors
     finally:
         for g in (a, b, c):
             g.close()
@@ -153,21 +173,22 @@ def test_an_admins_block_survives_a_doors_rename(tmp_path, site_url, superuser_p
         with SiteAdmin.from_config(ca) as admin:
             (proposal,) = admin.proposals()
             admin.approve(proposal.id)
-            admin.set_allowed("Rob", False)       # the admin blocks him; door B has not synced yet
-        b.rename("Rob", "Robert")                 # B's operator renames him on its stale, allowed copy
+            admin.set_allowed("Rob", False)  # the admin blocks him; door B has not synced yet
+        b.rename("Rob", "Robert")  # B's operator renames him on its stale, allowed copy
         assert b.store.person("Robert").allowed
         sync_once(b, cb)
         with SiteAdmin.from_config(ca) as admin:
             assert [(p["name"], p["allowed"]) for p in admin.people() if p["name"].startswith("Rob")] == [("Robert", False)]
-        assert not b.store.person("Robert").allowed   # the block came back with the rename
+        assert not b.store.person("Robert").allowed  # the block came back with the rename
         assert grant_attempt(b, faces["kit"][0])[0] != GRANTED
     finally:
         a.close()
         b.close()
 
 
-def test_remove_at_the_admin_pc_removes_from_every_door_and_a_door_pc_refuses(tmp_path, site_url,
-                                                                             superuser_password_file, describer, faces):
+def test_remove_at_the_admin_pc_removes_from_every_door_and_a_door_pc_refuses(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     try:
@@ -176,7 +197,7 @@ def test_remove_at_the_admin_pc_removes_from_every_door_and_a_door_pc_refuses(tm
             sync_once(g, c)
         assert _named(b, faces["rose"][0]) == "Pat"
         with pytest.raises(SiteError, match="only the site's admin can remove"):
-            plan_removal(b, "Pat")                       # refused up front, not undone at the next sync
+            plan_removal(b, "Pat")  # refused up front, not undone at the next sync
         a.close()
         b.close()
         refused = facegate("remove", "Pat", "--db", cb_db(tmp_path))
@@ -197,12 +218,11 @@ def test_remove_at_the_admin_pc_removes_from_every_door_and_a_door_pc_refuses(tm
         b.close()
 
 
-def test_a_person_not_at_the_site_yet_is_removed_here_only(tmp_path, site_url, superuser_password_file, describer,
-                                                          faces):
+def test_a_person_not_at_the_site_yet_is_removed_here_only(tmp_path, site_url, superuser_password_file, describer, faces):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     try:
-        b.enroll_samples("Typo", samples_of(faces["kit"][:1]))      # never synced
+        b.enroll_samples("Typo", samples_of(faces["kit"][:1]))  # never synced
         plan = plan_removal(b, "Typo")
         assert not plan.site_wide and plan.warning is None
         assert remove_person(b, "Typo") == 1
@@ -214,8 +234,7 @@ def test_a_person_not_at_the_site_yet_is_removed_here_only(tmp_path, site_url, s
         b.close()
 
 
-def test_a_door_reads_only_the_change_rows_of_people_it_may_see(tmp_path, site_url, superuser_password_file,
-                                                               describer, faces):
+def test_a_door_reads_only_the_change_rows_of_people_it_may_see(tmp_path, site_url, superuser_password_file, describer, faces):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back", open_for=None)
     try:
@@ -232,7 +251,7 @@ def test_a_door_reads_only_the_change_rows_of_people_it_may_see(tmp_path, site_u
         sync_once(b, cb)
         assert [p.name for p in b.people()] == ["Kit"]
         with SiteAdmin.from_config(ca) as admin:
-            admin.remove_from_group("IT", "Kit")           # a revocation: B must still learn of it
+            admin.remove_from_group("IT", "Kit")  # a revocation: B must still learn of it
             admin.rename("Joe", "Joseph")
         with open_door_connection(cb) as door:
             assert [r[0] for r in door.execute("SELECT person_id::text FROM facegate.changes")] == [ids["Kit"]]
@@ -248,10 +267,12 @@ def test_a_broken_site_file_keeps_the_door_shut(tmp_path, site_url, superuser_pa
     path = SiteConfig.path_for(db)
     good = path.read_text()
     a.close()
-    breakages = {"corrupt": lambda: path.write_text("{not json"),
-                 "readable by others": lambda: os.chmod(path, 0o644),
-                 "unreadable": lambda: (path.unlink(), path.mkdir()),
-                 "missing": lambda: path.unlink()}
+    breakages = {
+        "corrupt": lambda: path.write_text("{not json"),
+        "readable by others": lambda: os.chmod(path, 0o644),
+        "unreadable": lambda: (path.unlink(), path.mkdir()),
+        "missing": lambda: path.unlink(),
+    }
     for what, breakage in breakages.items():
         breakage()
         from core.gallery.store import Store
@@ -263,8 +284,14 @@ def test_a_broken_site_file_keeps_the_door_shut(tmp_path, site_url, superuser_pa
         status = facegate("status", "--db", db, "--json")
         assert status.returncode == 1, (what, status.stdout)
         assert any(p.startswith("site: ") for p in json.loads(status.stdout)["problems"]), what
-        kiosk = subprocess.run(facegate_command("--db", db, "--kiosk", "--source", CLIP), capture_output=True, text=True,
-                               timeout=120, cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        kiosk = subprocess.run(
+            facegate_command("--db", db, "--kiosk", "--source", CLIP),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
         assert kiosk.returncode == 12 and "stays shut" in kiosk.stderr, (what, kiosk.stderr[-500:])
         if path.is_dir():
             path.rmdir()
@@ -276,7 +303,7 @@ def test_a_broken_site_file_keeps_the_door_shut(tmp_path, site_url, superuser_pa
     path.write_text("{not json")
     left = facegate("site", "leave", "--db", db, "--json", check=True)
     assert json.loads(left.stdout)["left"] == ca.door_id and "door remove" in json.loads(left.stdout)["note"]
-    assert facegate("status", "--db", db, "--json").returncode != 1   # nothing wrong with the site now
+    assert facegate("status", "--db", db, "--json").returncode != 1  # nothing wrong with the site now
     from core.gallery.store import Store
 
     store = Store(db, readonly=True)
@@ -303,12 +330,23 @@ def test_keep_has_a_limit_then_nobody_is_let_in(tmp_path, site_url, superuser_pa
 
 def test_init_keeps_the_admin_login_only_when_asked(tmp_path, site_url, superuser_password_file):
     db = tmp_path / "a" / "gallery.db"
-    refused = facegate("site", "init", site_url, "--door", "front", "--password-file", superuser_password_file,
-                       "--db", db)
+    refused = facegate("site", "init", site_url, "--door", "front", "--password-file", superuser_password_file, "--db", db)
     assert refused.returncode == 2 and "--admin-password-out" in refused.stderr
     out = tmp_path / "admin.pw"
-    facegate("site", "init", site_url, "--door", "front", "--password-file", superuser_password_file, "--db", db,
-             "--admin-password-out", out, check=True)
+    facegate(
+        "site",
+        "init",
+        site_url,
+        "--door",
+        "front",
+        "--password-file",
+        superuser_password_file,
+        "--db",
+        db,
+        "--admin-password-out",
+        out,
+        check=True,
+    )
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     config = SiteConfig.load(db)
     assert config.admin_login is None
@@ -328,13 +366,17 @@ def test_clear_messages_for_a_missing_extension_and_an_http_url(site_url, superu
     assert main(["site", "join", "http://db.example/facegate", "--door", "x", "--db", "/nonexistent/g.db"]) == 2
 
 
-def test_a_headless_door_keeps_in_sync_with_site_sync_watch(tmp_path, site_url, superuser_password_file, describer,
-                                                            faces):
+def test_a_headless_door_keeps_in_sync_with_site_sync_watch(tmp_path, site_url, superuser_password_file, describer, faces):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     b.close()
-    watch = subprocess.Popen(facegate_command("site", "sync", "--watch", "--db", cb_db(tmp_path)), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen(
+        facegate_command("site", "sync", "--watch", "--db", cb_db(tmp_path)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert watch.stdout.readline().startswith("site online")
         a.enroll_samples("Joe", samples_of(faces["biden"]))
@@ -354,4 +396,3 @@ def test_a_headless_door_keeps_in_sync_with_site_sync_watch(tmp_path, site_url, 
 
     with Gallery(cb_db(tmp_path), describer=describer) as g:
         assert _named(g, faces["biden"][0]) == "Joe"
-

@@ -1,6 +1,7 @@
 """Least privilege, enforced by PostgreSQL: a door's role cannot change anyone; credentials only
 from 0600 files, never on the command line or in the log; TLS with verify-full; the offline
 policy at the point where the door decides."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ from core.site.sync import open_door_connection, sync_once
 from tests.support.site import TlsProxy, grant_attempt, join_door, make_ca_and_cert, password_file, samples_of, start_site
 
 
-def test_a_door_role_cannot_change_or_delete_people_nor_log_for_another_door(tmp_path, site_url,
-                                                                             superuser_password_file, describer, faces):
+def test_a_door_role_cannot_change_or_delete_people_nor_log_for_another_door(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     try:
@@ -27,19 +29,26 @@ def test_a_door_role_cannot_change_or_delete_people_nor_log_for_another_door(tmp
         sync_once(a, ca)
         with open_door_connection(cb) as door:
             (person,) = door.execute("SELECT id FROM facegate.people").fetchone()  # it may read its groups' people
-            for statement in ("UPDATE facegate.people SET name = 'Mallory'", "DELETE FROM facegate.people",
-                              "DELETE FROM facegate.samples", "UPDATE facegate.samples SET descriptor = descriptor",
-                              "INSERT INTO facegate.group_members SELECT id, id FROM facegate.people",
-                              "DELETE FROM facegate.changes", "SELECT * FROM facegate.events",
-                              "UPDATE facegate.site_settings SET value = 'true'"):
+            for statement in (
+                "UPDATE facegate.people SET name = 'Mallory'",
+                "DELETE FROM facegate.people",
+                "DELETE FROM facegate.samples",
+                "UPDATE facegate.samples SET descriptor = descriptor",
+                "INSERT INTO facegate.group_members SELECT id, id FROM facegate.people",
+                "DELETE FROM facegate.changes",
+                "SELECT * FROM facegate.events",
+                "UPDATE facegate.site_settings SET value = 'true'",
+            ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     door.execute(statement)
             with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the admin's function
                 door.execute("SELECT facegate.add_door('evil', 'SCRAM-SHA-256$x')")
             assert door.execute("SELECT facegate.door_update(%s, 'Mallory', true)", (person,)).fetchone()[0] == "refused"
             with pytest.raises(psycopg.errors.InsufficientPrivilege):  # events only in its own name
-                door.execute("INSERT INTO facegate.events(id, door_id, time, verdict) VALUES (%s, %s, now(), 'Granted')",
-                             (uuid.uuid4(), ca.door_id))
+                door.execute(
+                    "INSERT INTO facegate.events(id, door_id, time, verdict) VALUES (%s, %s, now(), 'Granted')",
+                    (uuid.uuid4(), ca.door_id),
+                )
         with open_door_connection(ca) as door:
             assert door.execute("SELECT name FROM facegate.people").fetchall() == [("Joe",)]
     finally:
@@ -64,15 +73,16 @@ def test_snapshots_reach_the_site_only_if_it_keeps_them(tmp_path, site_url, supe
             assert rows == [(False,), (True,)]
             admin.keep_snapshots(False)
             with open_door_connection(ca) as door:  # a door that ignores the setting still cannot store one
-                door.execute("INSERT INTO facegate.events(id, door_id, time, verdict, snapshot) "
-                             "VALUES (%s, %s, now(), 'Unknown', 'jpeg')", (uuid.uuid4(), ca.door_id))
+                door.execute(
+                    "INSERT INTO facegate.events(id, door_id, time, verdict, snapshot) VALUES (%s, %s, now(), 'Unknown', 'jpeg')",
+                    (uuid.uuid4(), ca.door_id),
+                )
             assert admin.conn.execute("SELECT count(*) FROM facegate.events WHERE snapshot IS NOT NULL").fetchone() == (1,)
     finally:
         a.close()
 
 
-def test_credentials_live_in_0600_files_never_in_urls_or_the_log(tmp_path, site_url, superuser_password_file,
-                                                                 describer, faces):
+def test_credentials_live_in_0600_files_never_in_urls_or_the_log(tmp_path, site_url, superuser_password_file, describer, faces):
     from core import logs
 
     logs.setup(tmp_path / "a")
@@ -114,16 +124,17 @@ def test_tls_verify_full_checks_the_servers_certificate(tmp_path, pg, site_url, 
         with connect(good, password=password) as conn:
             assert conn.pgconn.ssl_in_use
             assert conn.execute("SELECT 1").fetchone() == (1,)
-        with pytest.raises(SiteError, match="certificate verify failed"):   # signed by someone else
+        with pytest.raises(SiteError, match="certificate verify failed"):  # signed by someone else
             connect(good.replace(str(ca), str(other_ca)), password=password)
-        with pytest.raises(SiteError, match="does not match host name"):    # the certificate names another host
+        with pytest.raises(SiteError, match="does not match host name"):  # the certificate names another host
             connect(good.replace("localhost", "127.0.0.1"), password=password)
     finally:
         proxy.close()
 
 
-def test_a_door_that_has_not_heard_from_its_site_follows_the_offline_policy(tmp_path, site_url,
-                                                                            superuser_password_file, describer, faces):
+def test_a_door_that_has_not_heard_from_its_site_follows_the_offline_policy(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer)
     try:
         a.enroll_samples("Joe", samples_of(faces["biden"]))

@@ -1,5 +1,6 @@
 """Two doors in this process over a real PostgreSQL + pgvector: enroll at one, named at the
 other after it syncs; central deletion and group removal revoke; what a sync moves."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,7 @@ from core.site.sync import sync_once
 from tests.support.site import join_door, samples_of, start_site
 
 
-def test_enrolled_at_one_door_is_named_at_the_other_after_it_syncs(tmp_path, site_url, superuser_password_file,
-                                                                  describer, faces):
+def test_enrolled_at_one_door_is_named_at_the_other_after_it_syncs(tmp_path, site_url, superuser_password_file, describer, faces):
     a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
     try:
@@ -37,8 +37,9 @@ def test_enrolled_at_one_door_is_named_at_the_other_after_it_syncs(tmp_path, sit
         b.close()
 
 
-def test_central_delete_and_group_removal_take_the_person_off_every_door(tmp_path, site_url, superuser_password_file,
-                                                                         describer, faces):
+def test_central_delete_and_group_removal_take_the_person_off_every_door(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "server room")
     try:
@@ -70,8 +71,7 @@ def test_central_delete_and_group_removal_take_the_person_off_every_door(tmp_pat
         b.close()
 
 
-def test_the_first_door_brings_its_gallery_and_log_to_the_site(tmp_path, site_url, superuser_password_file,
-                                                              describer, faces):
+def test_the_first_door_brings_its_gallery_and_log_to_the_site(tmp_path, site_url, superuser_password_file, describer, faces):
     from core.door.access_log import AccessEvent, AccessLog
     from core.gallery.api import Gallery
 
@@ -90,7 +90,10 @@ def test_the_first_door_brings_its_gallery_and_log_to_the_site(tmp_path, site_ur
         with SiteAdmin.from_config(config) as admin:
             assert [(p["name"], p["samples"]) for p in admin.people()] == [("Barack", 3)]
             assert admin.conn.execute("SELECT name, verdict FROM facegate.events").fetchall() == [("Barack", "Granted")]
-            assert np.allclose(admin.conn.execute("SELECT descriptor FROM facegate.events").fetchone()[0].to_numpy(),
-                               faces["obama"][0], atol=1e-6)
+            assert np.allclose(
+                admin.conn.execute("SELECT descriptor FROM facegate.events").fetchone()[0].to_numpy(),
+                faces["obama"][0],
+                atol=1e-6,
+            )
     finally:
         a.close()

@@ -1,6 +1,7 @@
 """The real window (offscreen) over a gallery that belongs to a site: the Site page, the copy's
 age in the status bar, changes from another door arriving on their own, the admin's doors and
 groups, the Search page's "whole site" switch; and no trace of any of it without a site."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,7 @@ def window_of(qtbot, tmp_path, describer):
 
     def make(gallery):
         settings = QSettings(str(tmp_path / "facegate.ini"), QSettings.Format.IniFormat)
-        window = build_window(Station(gallery, descriptor_worker=InlineWorker(describer)), settings,
-                              pace=False, loop=False)
+        window = build_window(Station(gallery, descriptor_worker=InlineWorker(describer)), settings, pace=False, loop=False)
         qtbot.addWidget(window)
         made.append(window)
         return window
@@ -44,8 +44,9 @@ def test_a_single_pc_window_has_no_site_page(window_of, gallery):
     assert window.tool_pages.search.whole_site.isHidden()
 
 
-def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, window_of, tmp_path, site_url,
-                                                                          superuser_password_file, describer, faces):
+def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(
+    qtbot, window_of, tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, config_b = join_door(tmp_path / "b", site_url, config, describer, "back", enrolls_into="everyone")
     try:
@@ -57,18 +58,20 @@ def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, 
         qtbot.waitUntil(lambda: site.age_label.text().startswith("site online · copy "), timeout=WAIT)
         b.enroll_samples("Joe", samples_of(faces["biden"]))
         sync_once(b, config_b)
-        site.page.refresh_button.click()   # the admin PC lists what door B proposed
+        site.page.refresh_button.click()  # the admin PC lists what door B proposed
         qtbot.waitUntil(lambda: site.page.proposals.rowCount() == 1, timeout=WAIT)
         assert site.page.proposals.item(0, 2).text() == "Joe" and site.page.proposals.item(0, 3).text() == "new person"
         assert "Joe" not in window.people.names()
         site.page.proposals.selectRow(0)
-        site.page.decide(True)             # Approve (the admin PIN is not set in this gallery)
+        site.page.decide(True)  # Approve (the admin PIN is not set in this gallery)
         qtbot.waitUntil(lambda: "Joe" in window.people.names(), timeout=WAIT)  # LISTEN/NOTIFY, no button
         assert a.identify_descriptor(faces["biden"][0]).name == "Joe"
         site.page.sync_button.click()
         site.page.refresh_button.click()
-        qtbot.waitUntil(lambda: site.page.groups.rowCount() == 2 and site.page.doors.rowCount() == 2
-                        and site.page.proposals.rowCount() == 0, timeout=WAIT)
+        qtbot.waitUntil(
+            lambda: site.page.groups.rowCount() == 2 and site.page.doors.rowCount() == 2 and site.page.proposals.rowCount() == 0,
+            timeout=WAIT,
+        )
         assert site.page.groups.item(1, 0).text() == "everyone" and site.page.groups.item(1, 1).text() == "1"
         search = window.tool_pages.search
         assert not search.whole_site.isHidden()
@@ -82,8 +85,9 @@ def test_the_site_page_shows_the_copy_and_takes_changes_from_other_doors(qtbot, 
         b.close()
 
 
-def test_the_admin_manages_groups_from_the_site_page(qtbot, window_of, tmp_path, site_url, superuser_password_file,
-                                                     describer, faces):
+def test_the_admin_manages_groups_from_the_site_page(
+    qtbot, window_of, tmp_path, site_url, superuser_password_file, describer, faces
+):
     a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     a.enroll_samples("Joe", samples_of(faces["biden"]))
     sync_once(a, config)
@@ -105,5 +109,5 @@ def test_the_admin_manages_groups_from_the_site_page(qtbot, window_of, tmp_path,
     apply("member add GROUP PERSON", "IT", "Nobody")
     assert "the site has no person called 'Nobody'" in page.last.text()
     assert not page.words[1].isHidden() and page.words[1].placeholderText() == "PERSON"
-    page.verb.setCurrentIndex(page.verb.findText("snapshots on"))   # no words to give
+    page.verb.setCurrentIndex(page.verb.findText("snapshots on"))  # no words to give
     assert page.words[0].isHidden() and page.words[1].isHidden()

@@ -1,5 +1,6 @@
 """A network camera for tests: tests/support/mjpeg_server.py in its own process, which a test can
 kill (the camera dies), SIGSTOP (it hangs with the connection open) and start again."""
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,18 @@ class Camera:
 
     def start(self, qtbot) -> None:
         """Start the server; wait for it with the event loop running (the stall watch is on)."""
-        self.proc = subprocess.Popen([sys.executable, str(SUPPORT / "mjpeg_server.py"), str(self.port),
-                                      *(["garbage"] if self.garbage else []), "--fps", str(self.fps)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(SUPPORT / "mjpeg_server.py"),
+                str(self.port),
+                *(["garbage"] if self.garbage else []),
+                "--fps",
+                str(self.fps),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         qtbot.waitUntil(self._answers, timeout=30_000)
 
     def _answers(self) -> bool:

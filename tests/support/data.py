@@ -1,5 +1,6 @@
 """Where the test data is, and small helpers over it: the shared photos and clip (see
 tests/data/README.md for their origin and licence), the clip's frames, a private copy of a gallery."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,7 +27,7 @@ def copy_db(db: Path, folder: Path, name: str | None = None) -> Path:
     name = name or db.name
     for f in db.parent.iterdir():
         if f.name.startswith(db.name) and not f.name.endswith(".lock"):
-            shutil.copy(f, folder / (name + f.name[len(db.name):]))
+            shutil.copy(f, folder / (name + f.name[len(db.name) :]))
     return folder / name
 
 

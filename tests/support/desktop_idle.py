@@ -2,6 +2,7 @@
 org.gnome.SessionManager on the (test's private) session bus, answers Inhibit with a cookie and
 prints every call as a JSON line. Run with the system's Python (python3-dbus, python3-gi), as
 KDE's or GNOME's session would serve them: `/usr/bin/python3 desktop_idle.py`."""
+
 import json
 import sys
 

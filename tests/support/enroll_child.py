@@ -7,6 +7,7 @@ OUTFILE and answers ``pid N``; ``reap N`` waits for that child and answers ``sta
 (the signal that ended it, 0 if it exited). Forking skips the ~1 s interpreter start per kill,
 so 100 kills take about a minute, and the parent never opens a database itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,10 @@ def main(db: str, start: int, mode: str) -> None:
             print(f"removed {victim}", flush=True)
         else:
             name = f"person-{i:05d}"
-            samples = [NewSample(rng.normal(0, 0.2, 128).astype(np.float32), b"\xff\xd8thumb" * 50, f"cam{j}")
-                       for j in range(SAMPLES_PER_PERSON)]
+            samples = [
+                NewSample(rng.normal(0, 0.2, 128).astype(np.float32), b"\xff\xd8thumb" * 50, f"cam{j}")
+                for j in range(SAMPLES_PER_PERSON)
+            ]
             print(f"enrolling {name}", flush=True)
             g.enroll_samples(name, samples)
             print(f"committed {name}", flush=True)

@@ -5,6 +5,7 @@ HTTP (multipart/x-mixed-replace, what IP cameras send) at 30 frames a second, lo
 bytes, a JPEG cut short, a tiny 16x16 picture, in turn). The tests kill it (the camera dies),
 SIGSTOP it (it hangs: the connection stays open, nothing arrives) and start it again.
 """
+
 from __future__ import annotations
 
 import io
@@ -60,8 +61,14 @@ def main(port: int, garbage: bool, fps: float = 30.0) -> None:
                     part = frames[n % len(frames)]
                     if garbage and n % 3 == 2:
                         part = bad[(n // 3) % len(bad)]
-                    self.wfile.write(b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\n"
-                                     + f"Content-Length: {len(part)}\r\n\r\n".encode() + part + b"\r\n")
+                    self.wfile.write(
+                        b"--"
+                        + BOUNDARY
+                        + b"\r\nContent-Type: image/jpeg\r\n"
+                        + f"Content-Length: {len(part)}\r\n\r\n".encode()
+                        + part
+                        + b"\r\n"
+                    )
                     self.wfile.flush()
                     n += 1
                     time.sleep(1 / fps)

@@ -11,6 +11,7 @@ for the test's superuser set-up. Run as root, the server runs as the ``pgserver`
     >>> server.superuser_dsn()      # socket, trust: set-up only
     >>> server.stop()
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ class PgServer:
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> str:
-        return subprocess.run([str(BIN / tool), *args], check=True, capture_output=True, text=True,
-                              user=self.user, timeout=timeout).stdout
+        return subprocess.run(
+            [str(BIN / tool), *args], check=True, capture_output=True, text=True, user=self.user, timeout=timeout
+        ).stdout
 
     def start(self) -> PgServer:
         if not (self.data / "PG_VERSION").exists():
@@ -56,19 +58,31 @@ class PgServer:
                 entry = pwd.getpwnam(self.user)
                 for path in (self.folder, self.sockets):
                     os.chown(path, entry.pw_uid, entry.pw_gid)
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
-                      "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-sync",
+            )
             with open(self.data / "postgresql.conf", "a") as conf:
-                conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
-                           f"unix_socket_directories = '{self.sockets}'\n"
-                           "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                           "max_connections = 200\nshared_buffers = 256MB\nmaintenance_work_mem = 512MB\n")
+                conf.write(
+                    f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.sockets}'\n"
+                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                    "max_connections = 200\nshared_buffers = 256MB\nmaintenance_work_mem = 512MB\n"
+                )
         try:
             self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-t", "30", "start")
         except subprocess.CalledProcessError as exc:
             log = self.folder / "log"
-            raise RuntimeError(f"PostgreSQL did not start: {exc.stderr}\n"
-                               f"{log.read_text()[-2000:] if log.exists() else ''}") from None
+            raise RuntimeError(
+                f"PostgreSQL did not start: {exc.stderr}\n{log.read_text()[-2000:] if log.exists() else ''}"
+            ) from None
         return self
 
     def stop(self) -> None:
@@ -88,5 +102,6 @@ class PgServer:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
 
     def sql(self, statement: str, dbname: str = "postgres", timeout: float = 60) -> str:
-        return self._run("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.superuser_dsn(dbname),
-                         "-c", statement, timeout=timeout)
+        return self._run(
+            "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.superuser_dsn(dbname), "-c", statement, timeout=timeout
+        )

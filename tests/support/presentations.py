@@ -1,6 +1,7 @@
 """The pictures the generated presentation attacks show (core.tools.attacks), shared by the tests
 and bench/attack_bench.py: the shared photos of people a gallery can hold, and frames of
 Lin-Manuel from the clip (a screenshot of the real person), over backgrounds from the clip."""
+
 from __future__ import annotations
 
 from tests.support.data import IMAGES, KNN

@@ -2,6 +2,7 @@
 mosquitto, started on a free loopback port with a config of its own), a subscriber that keeps
 every message, and a local HTTP server that keeps every webhook POST. A missing mosquitto fails
 the test (scripts/setup installs it); nothing is skipped."""
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,15 @@ class Broker:
         self.binary = binary
         self.port = port or free_port()
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                               f"log_dest file {folder / 'mosquitto.log'}\n")
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file {folder / 'mosquitto.log'}\n"
+        )
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Broker:
-        self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [self.binary, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"mosquitto exited with {self.process.returncode}"

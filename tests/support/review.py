@@ -1,5 +1,6 @@
 """Faces into the review queue the way the door puts them there: a logged visit with its snapshot,
 then the face's descriptor, quality and nearest people (core.door.review.RecentFaces.record)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Helpers for the site tests and benchmark: real descriptors of the test photos, doors (in this
 process or in a child process of their own), and TCP proxies between doors and the server (one
 that can cut the network, one that speaks TLS with a certificate made for the test)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -119,9 +120,14 @@ class DoorProcess:
 
     def __init__(self, db: Path) -> None:
         self.db = db
-        self.proc = subprocess.Popen([sys.executable, "-c", DOOR_CHILD, str(db)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", DOOR_CHILD, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         assert self._read(60).get("ready")
 
     def _read(self, timeout: float) -> dict:
@@ -283,12 +289,40 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=FaceGate test CA",
-        "-keyout", "ca.key", "-out", "ca.pem")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=FaceGate test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={host}", "-keyout", "server.key", "-out", "server.csr")
     (folder / "ext.cnf").write_text(f"subjectAltName=DNS:{host}\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "ext.cnf", "-out", "server.pem")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    )
     return folder / "ca.pem", folder / "server.pem", folder / "server.key"
 
 
@@ -336,8 +370,16 @@ def start_site(folder: Path, url: str, superuser_pw: Path, describer, door: str 
     return g, joined.config
 
 
-def join_door(folder: Path, url: str, first_config, describer, door: str, admin: bool = False,
-              open_for: str | None = "everyone", enrolls_into: str | None = None):
+def join_door(
+    folder: Path,
+    url: str,
+    first_config,
+    describer,
+    door: str,
+    admin: bool = False,
+    open_for: str | None = "everyone",
+    enrolls_into: str | None = None,
+):
     """Another door joining with the admin login of the first door's PC, and (as an admin would
     say next) the group ``open_for`` may open it, its enrollments join ``enrolls_into`` (None:
     its own group): (gallery, config)."""

@@ -19,6 +19,7 @@ depend on, the way systemd does:
 Environment= and ExecStart= are read with systemd's quoting (double quotes, %% and $$).
 Start limits and the [Install] section are systemd's business and not imitated.
 """
+
 from __future__ import annotations
 
 import array
@@ -80,16 +81,24 @@ class Unit:
 
         assert one("Type") == "notify", "the supervisor speaks Type=notify only"
         env = dict(w.split("=", 1) for value in keys.get("Environment", []) for w in words(value))
-        return cls(words(one("ExecStart")), env, one("Restart", "no"), timespan(one("RestartSec", "100ms")),
-                   {int(x) for x in one("RestartPreventExitStatus").split()}, timespan(one("WatchdogSec", "0")),
-                   timespan(one("TimeoutStartSec", "90s")), timespan(one("TimeoutAbortSec", one("TimeoutStopSec", "90s"))),
-                   timespan(one("TimeoutStopSec", "90s")), one("NotifyAccess", "main") == "main")
+        return cls(
+            words(one("ExecStart")),
+            env,
+            one("Restart", "no"),
+            timespan(one("RestartSec", "100ms")),
+            {int(x) for x in one("RestartPreventExitStatus").split()},
+            timespan(one("WatchdogSec", "0")),
+            timespan(one("TimeoutStartSec", "90s")),
+            timespan(one("TimeoutAbortSec", one("TimeoutStopSec", "90s"))),
+            timespan(one("TimeoutStopSec", "90s")),
+            one("NotifyAccess", "main") == "main",
+        )
 
 
 @dataclass
 class Event:
-    when: float      # time.monotonic()
-    what: str        # started | ready | watchdog | status | start-timeout | watchdog-timeout | exited | ignored
+    when: float  # time.monotonic()
+    what: str  # started | ready | watchdog | status | start-timeout | watchdog-timeout | exited | ignored
     pid: int
     detail: str = ""
 
@@ -157,8 +166,9 @@ class Supervisor:
             env["WATCHDOG_USEC"] = str(int(self.unit.watchdog_sec * 1e6))
         # WATCHDOG_PID is the main process's own pid: sh sets it, then execs the command in place
         argv = ["sh", "-c", 'WATCHDOG_PID=$$ exec "$@"', "sh", *self.unit.command]
-        self.proc = subprocess.Popen(argv, env=env, cwd=self.cwd, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=self.cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.events.append(Event(time.monotonic(), "started", self.proc.pid))
 
     def _supervise(self) -> int:
@@ -216,7 +226,7 @@ class Supervisor:
         pid = -1
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                pid = array.array("i", payload[:struct.calcsize("3i")])[0]
+                pid = array.array("i", payload[: struct.calcsize("3i")])[0]
         return data.decode("utf-8", "replace"), pid
 
     def _kill_group(self, sig: int) -> None:

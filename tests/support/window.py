@@ -1,6 +1,7 @@
 """What GUI tests read off the real window (the ``live_window`` fixture in tests/conftest.py):
 every frame it showed, a clip played to its end, how late the event loop ran, and the threads and
 processes that must be gone when it closes."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,8 @@ from PySide6.QtCore import QTimer
 from tests.support.data import CLIP
 
 LIN = "Lin-Manuel Miranda"
-LIN_FRAMES = range(82, 211)       # his big face (about 90 px)
-OTHER_FRAMES = range(211, 249)    # someone enrolled nowhere
+LIN_FRAMES = range(82, 211)  # his big face (about 90 px)
+OTHER_FRAMES = range(211, 249)  # someone enrolled nowhere
 
 
 @dataclass
@@ -41,8 +42,11 @@ def workers_of(window) -> list:
 
 def live_children() -> list:
     """Command lines of this process's children still running (zombies and stdlib helpers aside)."""
-    return [c.cmdline() for c in psutil.Process(os.getpid()).children() if c.is_running()
-            and c.status() != psutil.STATUS_ZOMBIE and not _stdlib_helper(c)]
+    return [
+        c.cmdline()
+        for c in psutil.Process(os.getpid()).children()
+        if c.is_running() and c.status() != psutil.STATUS_ZOMBIE and not _stdlib_helper(c)
+    ]
 
 
 def _stdlib_helper(process: psutil.Process) -> bool:

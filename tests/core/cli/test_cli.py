@@ -1,4 +1,5 @@
 """The `facegate` command line on the real core."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The access log: events in the gallery's SQLite file, filters, a CSV export that round-trips,
 and "not this person" stopping a real wrong match while the real person is still recognised."""
+
 from __future__ import annotations
 
 import csv
@@ -24,14 +25,48 @@ def _events(gallery) -> list[AccessEvent]:
     snapshot = encode_jpeg(crop(rgb, face.box))
     obama = gallery.store.person("obama")
     return [
-        AccessEvent("Granted", "obama", obama.id, "obama at 0.351 on 3 frames; blinked", 0.351, 0.442,
-                    "biden", 0.793, "unlocking", track=4, descriptor=face.descriptor, snapshot=snapshot),
-        AccessEvent("Unknown", None, None, "nearest is obama at 0.729, over the threshold 0.40", 0.729, 0.09,
-                    "biden", 0.819, "", track=5, snapshot=snapshot),
-        AccessEvent("Denied", "=HYPERLINK(\"x\")", None, 'not allowed, "quoted", with\na newline', 0.2, None,
-                    None, None, "", track=None),
-        AccessEvent("Denied (schedule)", "'quote", None, "-Sun 23:10 is outside Mon 08:00-18:00", 0.31, 0.3,
-                    "@rose", 1e-7, "cooldown (2.0 s left)", track=7),
+        AccessEvent(
+            "Granted",
+            "obama",
+            obama.id,
+            "obama at 0.351 on 3 frames; blinked",
+            0.351,
+            0.442,
+            "biden",
+            0.793,
+            "unlocking",
+            track=4,
+            descriptor=face.descriptor,
+            snapshot=snapshot,
+        ),
+        AccessEvent(
+            "Unknown",
+            None,
+            None,
+            "nearest is obama at 0.729, over the threshold 0.40",
+            0.729,
+            0.09,
+            "biden",
+            0.819,
+            "",
+            track=5,
+            snapshot=snapshot,
+        ),
+        AccessEvent(
+            "Denied", '=HYPERLINK("x")', None, 'not allowed, "quoted", with\na newline', 0.2, None, None, None, "", track=None
+        ),
+        AccessEvent(
+            "Denied (schedule)",
+            "'quote",
+            None,
+            "-Sun 23:10 is outside Mon 08:00-18:00",
+            0.31,
+            0.3,
+            "@rose",
+            1e-7,
+            "cooldown (2.0 s left)",
+            track=7,
+        ),
     ]
 
 
@@ -80,8 +115,9 @@ def test_not_this_person_stops_a_real_wrong_match(knn_gallery):
     wrong = g.identify_descriptor(lin.descriptor)
     assert wrong.name == "obama" and 0.6 < wrong.distance < 0.75
     log = AccessLog(g.store)
-    event_id = log.record(AccessEvent("Granted", wrong.name, wrong.person_id, wrong.reason, wrong.distance,
-                                      wrong.margin, descriptor=lin.descriptor))
+    event_id = log.record(
+        AccessEvent("Granted", wrong.name, wrong.person_id, wrong.reason, wrong.distance, wrong.margin, descriptor=lin.descriptor)
+    )
 
     marked = log.not_this_person(event_id, g)
     assert marked.not_this_person and log.event(event_id).not_this_person

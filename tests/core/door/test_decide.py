@@ -1,5 +1,6 @@
 """Door decisions on real video: the shared clip after enrolling Lin-Manuel from it, a video made
 of one still photo, a schedule outside its window, a person not allowed in."""
+
 from __future__ import annotations
 
 import shutil
@@ -54,8 +55,9 @@ def play(gallery, decider, path, start: int = 0, stop: int | None = None) -> lis
     per frame (faces failing the quality gates, such as the audience's, never reach the door)."""
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
     try:
-        return [(i, [v for v in rec.process(rgb, ts).tracks if v.decision is not None])
-                for i, ts, rgb in frames(path, start, stop)]
+        return [
+            (i, [v for v in rec.process(rgb, ts).tracks if v.decision is not None]) for i, ts, rgb in frames(path, start, stop)
+        ]
     finally:
         rec.close()
         decider.flush()  # the access log is written on the decider's own thread
@@ -120,7 +122,7 @@ def test_clip_grants_lin_once_and_denies_the_unknown_person(lin_gallery, door):
     lin = [(i, v.decision) for i, views in played for v in views if v.decision.person == NAME]
     granted = [i for i, d in lin if d.verdict == GRANTED and d.door == "unlocking"]
     assert granted and 82 <= granted[0] <= 210
-    assert all(d.verdict != GRANTED for i, d in lin if i < granted[0])   # consensus and liveness first
+    assert all(d.verdict != GRANTED for i, d in lin if i < granted[0])  # consensus and liveness first
     stranger = [v.decision for i, views in played if 215 <= i <= 248 for v in views if v.box.right < 160]
     assert stranger and all(d.verdict != GRANTED and d.person is None for d in stranger)
     assert UNKNOWN in {d.verdict for d in stranger}
@@ -134,7 +136,7 @@ def test_clip_grants_lin_once_and_denies_the_unknown_person(lin_gallery, door):
     for event in (grants[0], unknown[0]):
         full = decider.access_log.event(event.id)
         snapshot = load_image(full.snapshot)
-        assert snapshot.shape == (160, 160, 3) and snapshot.std() > 10   # a real picture, not blank
+        assert snapshot.shape == (160, 160, 3) and snapshot.std() > 10  # a real picture, not blank
         assert full.descriptor is not None and full.descriptor.shape == (128,)
     assert lin_gallery.identify_descriptor(decider.access_log.event(grants[0].id).descriptor).name == NAME
 
@@ -162,7 +164,7 @@ def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
         decision = decider.update(1, history + [biden], rgb, box, 1.0)
         assert decision.verdict == GRANTED and decision.person == "obama"  # final for the visit: no flip, no 2nd unlock
         decider.close()
-        assert [e.verdict for e in decider.access_log.events()] == [GRANTED] * (run + 1)   # one per run (one gallery)
+        assert [e.verdict for e in decider.access_log.events()] == [GRANTED] * (run + 1)  # one per run (one gallery)
 
 
 def test_a_visit_with_too_few_agreeing_identifications_is_unsure(knn_gallery):
@@ -189,7 +191,7 @@ def _still_photo_video(path, photo, seconds: float = 4.0, fps: int = 30, blank: 
     small = cv2.resize(rgb, (int(rgb.shape[1] * scale), int(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     frame = np.full((360, 640, 3), 40, np.uint8)
     y, x = (360 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
-    frame[y:y + small.shape[0], x:x + small.shape[1]] = small
+    frame[y : y + small.shape[0], x : x + small.shape[1]] = small
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 360))
     assert writer.isOpened()
     for _ in range(int(seconds * fps)):

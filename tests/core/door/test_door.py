@@ -1,5 +1,6 @@
 """Door drivers against real endpoints: a pseudo-terminal pair for the serial relay, a local HTTP
 server, real commands; pulses, cooldown, fail-secure on errors, on close, and on SIGKILL."""
+
 from __future__ import annotations
 
 import http.server
@@ -47,7 +48,7 @@ def read_bytes(master: int, count: int, timeout: float = 10.0) -> bytes:
 def commands(data: bytes) -> list[str]:
     """The 4-byte relay commands in ``data`` as 'on'/'off' (anything else fails the test)."""
     names = {ON: "on", OFF: "off"}
-    chunks = [data[i:i + 4] for i in range(0, len(data), 4)]
+    chunks = [data[i : i + 4] for i in range(0, len(data), 4)]
     assert all(c in names for c in chunks), data.hex()
     return [names[c] for c in chunks]
 
@@ -66,19 +67,20 @@ def test_serial_relay_pulses_on_then_off_and_respects_cooldown(pty_pair):
     door = SerialRelay(port, pulse_seconds=0.3, cooldown_seconds=30)
     try:
         assert door.unlock() == "unlocking"
-        assert read_bytes(master, 12) == OFF + ON + OFF   # locks at start, one pulse, locked again
+        assert read_bytes(master, 12) == OFF + ON + OFF  # locks at start, one pulse, locked again
         assert door.unlock().startswith("cooldown")
         assert read_bytes(master, 1, timeout=0.8) == b""  # nothing sent during the cooldown
         assert door.status().state == "locked" and door.pulses == 1
     finally:
         door.close()
-    assert read_bytes(master, 4, timeout=2) == OFF        # and locks on close
+    assert read_bytes(master, 4, timeout=2) == OFF  # and locks on close
 
 
 def test_serial_relay_with_custom_command_bytes(pty_pair):
     master, port = pty_pair
-    settings = DoorSettings(driver="serial", serial_port=port, serial_on="FF 01 01", serial_off="ff0100",
-                            pulse_seconds=0.2, guard=False)
+    settings = DoorSettings(
+        driver="serial", serial_port=port, serial_on="FF 01 01", serial_off="ff0100", pulse_seconds=0.2, guard=False
+    )
     door = make_door(settings)
     try:
         door.unlock()
@@ -92,7 +94,7 @@ def test_guarded_serial_relay_locks_at_start_and_after_pulse(pty_pair):
     door = make_door(DoorSettings(driver="serial", serial_port=port, pulse_seconds=0.3))
     assert isinstance(door, GuardedDoor)
     try:
-        assert read_bytes(master, 4) == OFF               # the guard locks as it starts
+        assert read_bytes(master, 4) == OFF  # the guard locks as it starts
         door.unlock()
         assert read_bytes(master, 8) == ON + OFF
         assert wait_for(lambda: door.status().state == "locked")
@@ -130,24 +132,31 @@ def test_kill_while_open_leaves_the_door_locked(pty_pair):
     """SIGKILL the app mid-pulse: the guard sees its parent's pipe close and sends OFF."""
     master, port = pty_pair
     app = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sys, time\n"
-            "from core.door import DoorSettings, make_door\n"
-            f"door = make_door(DoorSettings(driver='serial', serial_port={port!r}, pulse_seconds=60))\n"
-            "door.unlock()\n"
-            "while door.status().state != 'open': time.sleep(0.01)\n"
-            "print(door.guard_pid, flush=True)\n"
-            "time.sleep(120)\n")],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\n"
+                "from core.door import DoorSettings, make_door\n"
+                f"door = make_door(DoorSettings(driver='serial', serial_port={port!r}, pulse_seconds=60))\n"
+                "door.unlock()\n"
+                "while door.status().state != 'open': time.sleep(0.01)\n"
+                "print(door.guard_pid, flush=True)\n"
+                "time.sleep(120)\n"
+            ),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         guard_pid = int(app.stdout.readline())
         seen = commands(read_bytes(master, 64, timeout=1.0))
         assert seen[-1] == "on" and seen.count("on") == 1  # the door is open now, for 60 s
         app.send_signal(signal.SIGKILL)
         app.wait(timeout=10)
-        assert read_bytes(master, 4, timeout=5) == OFF    # locked within seconds, not after 60 s
-        assert wait_for(lambda: not psutil.pid_exists(guard_pid)
-                        or psutil.Process(guard_pid).status() == psutil.STATUS_ZOMBIE)
+        assert read_bytes(master, 4, timeout=5) == OFF  # locked within seconds, not after 60 s
+        assert wait_for(lambda: not psutil.pid_exists(guard_pid) or psutil.Process(guard_pid).status() == psutil.STATUS_ZOMBIE)
     finally:
         if app.poll() is None:
             app.kill()
@@ -185,8 +194,16 @@ def lock_server():
 
 def test_http_driver_sends_unlock_then_lock(lock_server):
     base, handler = lock_server
-    door = make_door(DoorSettings(driver="http", http_unlock_url=base + "/unlock", http_lock_url=base + "/lock",
-                                  http_body='{"door": 1}', http_headers="X-Token: s3cret", pulse_seconds=0.2))
+    door = make_door(
+        DoorSettings(
+            driver="http",
+            http_unlock_url=base + "/unlock",
+            http_lock_url=base + "/lock",
+            http_body='{"door": 1}',
+            http_headers="X-Token: s3cret",
+            pulse_seconds=0.2,
+        )
+    )
     try:
         assert wait_for(lambda: [c[0] for c in handler.calls] == ["/lock"])  # resting state at start
         door.unlock()
@@ -231,8 +248,7 @@ def test_command_driver_runs_commands_and_reports_failure(tmp_path):
     finally:
         door.close()
 
-    failing = CommandDoor(f"{sys.executable} -c \"import sys; sys.exit('relay jammed')\"", f"{write} lock",
-                          pulse_seconds=0.2)
+    failing = CommandDoor(f"{sys.executable} -c \"import sys; sys.exit('relay jammed')\"", f"{write} lock", pulse_seconds=0.2)
     try:
         failing.unlock()
         assert wait_for(lambda: failing.error is not None and "relay jammed" in failing.error)
@@ -242,11 +258,14 @@ def test_command_driver_runs_commands_and_reports_failure(tmp_path):
 
 
 def test_settings_refuse_what_cannot_work_and_round_trip():
-    for bad, word in [(DoorSettings(driver="relay"), "relay"), (DoorSettings(driver="serial"), "port"),
-                      (DoorSettings(driver="serial", serial_port="/dev/x", serial_on="A0 0G"), "serial_on"),
-                      (DoorSettings(driver="http", http_unlock_url="ftp://x"), "http_unlock_url"),
-                      (DoorSettings(driver="command"), "unlock command"),
-                      (DoorSettings(pulse_seconds=0), "pulse")]:
+    for bad, word in [
+        (DoorSettings(driver="relay"), "relay"),
+        (DoorSettings(driver="serial"), "port"),
+        (DoorSettings(driver="serial", serial_port="/dev/x", serial_on="A0 0G"), "serial_on"),
+        (DoorSettings(driver="http", http_unlock_url="ftp://x"), "http_unlock_url"),
+        (DoorSettings(driver="command"), "unlock command"),
+        (DoorSettings(pulse_seconds=0), "pulse"),
+    ]:
         with pytest.raises(ValueError, match=word):
             bad.check()
     settings = DoorSettings(driver="http", http_unlock_url="http://lock/open", pulse_seconds=2.5)

@@ -2,6 +2,7 @@
 decisions arrive with the documented payloads and Home Assistant discovery; with the broker
 killed mid-clip (and a webhook too slow to answer) no frame waits and the access log loses
 nothing, and every event still reaches MQTT once the broker is back."""
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,22 @@ from core.live.worker import InlineWorker
 from core.vision.images import load_image
 from tests.support.receivers import Broker, Subscriber, WebhookServer
 
-PAYLOAD_KEYS = {"event_id", "time", "door", "type", "verdict", "person", "person_id", "visitor", "reason", "distance", "margin",
-                "door_answer", "track", "has_snapshot"}
+PAYLOAD_KEYS = {
+    "event_id",
+    "time",
+    "door",
+    "type",
+    "verdict",
+    "person",
+    "person_id",
+    "visitor",
+    "reason",
+    "distance",
+    "margin",
+    "door_answer",
+    "track",
+    "has_snapshot",
+}
 BASE = "facegate/front_door"
 
 
@@ -47,8 +62,7 @@ def play(gallery, decider, clip, frames: range, on_frame=None) -> None:
 def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_gallery, clip, tmp_path):
     broker = Broker(tmp_path).start()
     subscriber, hook = Subscriber(broker.port), WebhookServer()
-    door, decider, events = wired(lin_gallery, EventSettings(mqtt_host="127.0.0.1", mqtt_port=broker.port,
-                                                             webhook_url=hook.url))
+    door, decider, events = wired(lin_gallery, EventSettings(mqtt_host="127.0.0.1", mqtt_port=broker.port, webhook_url=hook.url))
     try:
         play(lin_gallery, decider, clip, range(len(clip)))
         decider.note(DOOR_ERROR, "the relay did not answer", "error")
@@ -59,9 +73,13 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
         assert {GRANTED, UNKNOWN, DOOR_ERROR} <= {e.verdict for e in logged}
         # flush() means the broker has them; each topic reaches this subscriber a moment later
         unknown_ids = {e.id for e in logged if e.verdict == UNKNOWN}
-        assert subscriber.wait_for(lambda: {d["event_id"] for d in subscriber.json_on(f"{BASE}/decision")} == ids
-                                   and {e["event_id"] for e in subscriber.json_on(f"{BASE}/event")} == ids
-                                   and {e["event_id"] for e in subscriber.json_on(f"{BASE}/unknown")} == unknown_ids)
+        assert subscriber.wait_for(
+            lambda: (
+                {d["event_id"] for d in subscriber.json_on(f"{BASE}/decision")} == ids
+                and {e["event_id"] for e in subscriber.json_on(f"{BASE}/event")} == ids
+                and {e["event_id"] for e in subscriber.json_on(f"{BASE}/unknown")} == unknown_ids
+            )
+        )
 
         decisions = subscriber.json_on(f"{BASE}/decision")
         assert {d["event_id"] for d in decisions} == ids and len(decisions) == len(ids)
@@ -87,13 +105,16 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
         late = Subscriber(broker.port)
         try:
             wanted = {f"{BASE}/{t}" for t in ("availability", "snapshot", "last_person", "last_person/attrs", "lock")}
-            assert late.wait_for(lambda: len([m for m in late.messages if m[0].endswith("/config")]) == 5
-                                 and wanted <= {m[0] for m in late.messages})
+            assert late.wait_for(
+                lambda: (
+                    len([m for m in late.messages if m[0].endswith("/config")]) == 5 and wanted <= {m[0] for m in late.messages}
+                )
+            )
             retained = {m[0]: m[1] for m in late.messages}
             assert all(m[2] for m in late.messages)
             lock = json.loads(retained["homeassistant/binary_sensor/facegate_front_door/lock/config"])
             assert lock["device_class"] == "lock" and lock["state_topic"] == f"{BASE}/lock"
-            assert "command_topic" not in lock   # Home Assistant can never open this door
+            assert "command_topic" not in lock  # Home Assistant can never open this door
             event = json.loads(retained["homeassistant/event/facegate_front_door/decision/config"])
             assert event["event_types"] == EVENT_TYPES and event["device"]["identifiers"] == ["facegate_front_door"]
             image = json.loads(retained["homeassistant/image/facegate_front_door/snapshot/config"])
@@ -128,9 +149,11 @@ def test_a_dead_broker_and_a_slow_webhook_never_stall_a_frame_nor_lose_a_log_ent
     # Liveness off: its 68-point landmarks run on the frame thread (up to ~90 ms on a loaded
     # machine, with or without events); what is timed here is the door's hook on the frame thread
     # while its outputs fail.
-    door, decider, events = wired(lin_gallery, EventSettings(mqtt_host="127.0.0.1", mqtt_port=broker.port,
-                                                             webhook_url=slow.url, webhook_timeout=0.5),
-                                  DecisionSettings(liveness=False))
+    door, decider, events = wired(
+        lin_gallery,
+        EventSettings(mqtt_host="127.0.0.1", mqtt_port=broker.port, webhook_url=slow.url, webhook_timeout=0.5),
+        DecisionSettings(liveness=False),
+    )
     published: list[int] = []
     hook_times: list[float] = []
     frame_times: list[float] = []
@@ -141,6 +164,7 @@ def test_a_dead_broker_and_a_slow_webhook_never_stall_a_frame_nor_lose_a_log_ent
             publish(event)
             hook_times.append(time.perf_counter() - start)
             published.append(event.id)
+
         return wrapper
 
     def timed_update(update):
@@ -149,6 +173,7 @@ def test_a_dead_broker_and_a_slow_webhook_never_stall_a_frame_nor_lose_a_log_ent
             decision = update(*args, **kwargs)
             frame_times.append(time.perf_counter() - start)
             return decision
+
         return wrapper
 
     decider.on_logged[:] = [timed(events.publish)]
@@ -175,14 +200,14 @@ def test_a_dead_broker_and_a_slow_webhook_never_stall_a_frame_nor_lose_a_log_ent
         assert mqtt.state == "retrying" and "127.0.0.1" in (mqtt.error or "") and mqtt.queued >= 1
         assert webhook.state == "retrying" and "timed out" in (webhook.error or "")
 
-        broker.start()   # back on the same port: the queued events go out, oldest first
+        broker.start()  # back on the same port: the queued events go out, oldest first
         after = Subscriber(broker.port)
         try:
             assert events.outboxes[0].flush(30), events.status()
-            during = set(published[killed_after[0]:])   # published while the broker was dead
+            during = set(published[killed_after[0] :])  # published while the broker was dead
             assert after.wait_for(lambda: during <= {d["event_id"] for d in after.json_on(f"{BASE}/decision")})
             arrived = [d["event_id"] for d in after.json_on(f"{BASE}/decision")]
-            assert arrived == sorted(arrived)   # oldest first
+            assert arrived == sorted(arrived)  # oldest first
             assert after.wait_for(lambda: len([m for m in after.messages if m[0].endswith("/config")]) == 5)
         finally:
             after.close()
@@ -201,8 +226,24 @@ def test_cli_sets_the_outputs_and_sends_a_test_event(tmp_path):
     broker = Broker(tmp_path).start()
     subscriber, hook = Subscriber(broker.port), WebhookServer()
     try:
-        out = facegate("events", "--db", db, "--json", "--mqtt-host", "127.0.0.1", "--mqtt-port", broker.port,
-                       "--mqtt-password", "secret", "--webhook", hook.url, "--door-name", "Back door", "--test", check=True)
+        out = facegate(
+            "events",
+            "--db",
+            db,
+            "--json",
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            broker.port,
+            "--mqtt-password",
+            "secret",
+            "--webhook",
+            hook.url,
+            "--door-name",
+            "Back door",
+            "--test",
+            check=True,
+        )
         shown = json.loads(out.stdout)
         assert shown["settings"]["mqtt_port"] == broker.port and shown["settings"]["mqtt_password"] == "***"
         assert [(t["output"], t["state"], t["sent"]) for t in shown["test"]] == [("mqtt", "ok", 1), ("webhook", "ok", 1)]
@@ -211,7 +252,7 @@ def test_cli_sets_the_outputs_and_sends_a_test_event(tmp_path):
         assert hook.bodies[0]["door"] == "Back door"
         assert "secret" not in out.stdout
 
-        broker.kill()   # the broker gone: --test says so and fails; the settings stay
+        broker.kill()  # the broker gone: --test says so and fails; the settings stay
         out = facegate("events", "--db", db, "--test", "--wait", "1", "--webhook-off")
         assert out.returncode == 1 and "mqtt: retrying" in out.stdout and "refused" in out.stdout, out.stdout
         assert "webhook: off" in out.stdout

@@ -4,6 +4,7 @@ first, with quality and nearest people; each guard of "add as a sample" refuses 
 as Lin-Manuel); "not this person", enroll, dismiss, a multi-selection, the CLI; learning mode
 adds a new-condition face after a live grant, within its weekly cap, and is undone in one step.
 The distance rule (confirm, force) has its own module: test_review_plausible.py."""
+
 from __future__ import annotations
 
 import json
@@ -40,12 +41,12 @@ def play(gallery, clip) -> RecentFaces:
 
 def test_review_queue_guards_each_way_of_teaching_the_gallery(lin_db, clip, describer, tmp_path):
     gallery = copy_gallery(lin_db, tmp_path, describer)
-    enrolled = gallery.store.person(LIN).sample_count   # his samples from the clip (one or two per head pose)
+    enrolled = gallery.store.person(LIN).sample_count  # his samples from the clip (one or two per head pose)
     try:
         recent = play(gallery, clip)
         faces = recent.recent()
         logged = AccessLog(gallery.store).events(limit=None)
-        assert [f.id for f in faces] == sorted((f.id for f in faces), reverse=True)        # newest first
+        assert [f.id for f in faces] == sorted((f.id for f in faces), reverse=True)  # newest first
         assert {f.event_id for f in faces} == {e.id for e in logged if e.has_snapshot}
         assert all(f.nearest and f.nearest[0][0] == LIN and f.quality.size > 0 for f in faces)
         assert any(f.verdict == GRANTED and f.name == LIN for f in faces)
@@ -86,12 +87,12 @@ def test_review_queue_guards_each_way_of_teaching_the_gallery(lin_db, clip, desc
         # the operator confirms it (farther than the threshold: see test_review_plausible.py)
         before = gallery.identify_descriptor(recent._descriptor(teach[0].id))
         assert before.name is None
-        results = recent.apply([small[0].id, teach[0].id], "add", LIN, confirm=True)   # a multi-selection
+        results = recent.apply([small[0].id, teach[0].id], "add", LIN, confirm=True)  # a multi-selection
         assert results[0][1] and "not a good shot" in str(results[0][1]) and results[1] == (teach[0].id, None)
         assert gallery.identify_descriptor(recent._descriptor(teach[0].id)).name == LIN
         assert recent.face(teach[0].id).status == "added" and gallery.store.person(LIN).sample_count == enrolled + 1
         with pytest.raises(Refused, match="within 0.4 of Lin-Manuel's samples"):
-            recent.enroll_new(granted.id, "Someone else")                     # his face as a new person: no
+            recent.enroll_new(granted.id, "Someone else")  # his face as a new person: no
 
         recent.dismiss(small[0].id)
         assert small[0].id not in {f.id for f in recent.recent(pending=True)}
@@ -108,7 +109,7 @@ def test_review_queue_guards_each_way_of_teaching_the_gallery(lin_db, clip, desc
     out = facegate("recent", "not", granted.id, LIN, "--db", db, "--json", check=True)
     assert json.loads(out.stdout) == {"face": granted.id, "not": LIN}
     with Gallery(db, describer=describer) as g:
-        assert g.identify_descriptor(face, threshold=0.6).name != LIN      # that face is not matched to him again
+        assert g.identify_descriptor(face, threshold=0.6).name != LIN  # that face is not matched to him again
         assert RecentFaces(g).face(granted.id).status == "not"
 
 
@@ -118,16 +119,17 @@ def test_learning_mode_adds_new_conditions_within_its_cap_and_is_undone(lin_gall
     enrolled = person.sample_count
     log = AccessLog(lin_gallery.store)
     seen = []
-    for i in range(84, 206, 4):                         # his faces in the clip, described afresh
+    for i in range(84, 206, 4):  # his faces in the clip, described afresh
         for f in lin_gallery.faces(clip[i]):
-            if f.descriptor is None:                    # failed the quality gates
+            if f.descriptor is None:  # failed the quality gates
                 continue
             match = lin_gallery.identify_descriptor(f.descriptor)
             if match.name == LIN:
                 seen.append((match.distance, f, match))
     familiar = [s for s in seen if s[0] < 0.2]
-    new_condition = [s for s in seen if 0.22 <= s[0] <= 0.38 and (s[2].margin is None or s[2].margin >= 0.1)
-                     and not problems(s[1].quality)]
+    new_condition = [
+        s for s in seen if 0.22 <= s[0] <= 0.38 and (s[2].margin is None or s[2].margin >= 0.1) and not problems(s[1].quality)
+    ]
     assert familiar and len(new_condition) >= 2
 
     def granted(distance, face, match, live=True):
@@ -137,18 +139,18 @@ def test_learning_mode_adds_new_conditions_within_its_cap_and_is_undone(lin_gall
 
     learned_ids = []
     recent.on_learned.append(learned_ids.append)
-    assert recent.face(granted(*familiar[0])).status == "new"              # nothing new to learn
-    assert recent.face(granted(*new_condition[0], live=False)).status == "new"   # not a live grant
+    assert recent.face(granted(*familiar[0])).status == "new"  # nothing new to learn
+    assert recent.face(granted(*new_condition[0], live=False)).status == "new"  # not a live grant
     first = granted(*new_condition[0])
     assert recent.face(first).status == "learned" and len(learned_ids) == 1
-    assert recent.face(granted(*new_condition[1])).status == "new"         # the weekly cap (1) reached
+    assert recent.face(granted(*new_condition[1])).status == "new"  # the weekly cap (1) reached
     (learned,) = recent.learned()
     assert learned["sample"] == learned_ids[0] and learned["person"] == LIN and learned["source"].startswith("learned")
     assert lin_gallery.store.person(LIN).sample_count == enrolled + 1
 
     assert learned["face"] == first
-    recent.undo(first)                                                     # one click
+    recent.undo(first)  # one click
     assert recent.learned() == [] and lin_gallery.store.person(LIN).sample_count == enrolled
     assert recent.face(first).status == "undone" and recent.face(first).outcome == "learned, then undone"
     with pytest.raises(Exception, match="not added by the review queue or learning mode"):
-        recent.undo_sample(lin_gallery.store.samples(LIN)[0].id)           # an enrolled sample stays
+        recent.undo_sample(lin_gallery.store.samples(LIN)[0].id)  # an enrolled sample stays

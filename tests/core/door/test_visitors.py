@@ -2,6 +2,7 @@
 again with growing visit counts; the access log and its CSV carry the visitor id; `facegate
 visitors` lists them and enrolls one from all of their faces; photos of one person join, of two
 people do not; old never-enrolled visitors are deleted with their snapshots, enrolled ones kept."""
+
 from __future__ import annotations
 
 import json
@@ -44,15 +45,16 @@ def test_the_looping_clip_gives_the_same_visitors_again_with_growing_visits(clip
     with Gallery(db, describer=describer) as gallery:
         after = play_loops(gallery, clip, 3)
         log = AccessLog(gallery.store)
-        events = log.events(limit=None)[::-1]   # oldest first
+        events = log.events(limit=None)[::-1]  # oldest first
         assert log.export_csv(tmp_path / "log.csv") == len(events)
     first = after[0]
     assert len(first) >= 2 and all(v.visits >= 1 and v.faces >= 1 for v in first.values())
     for loop in (1, 2):
         assert set(after[loop]) == set(first), f"loop {loop + 1} made new visitors"
-        assert all(v.visits > after[loop - 1][v.id].visits for v in after[loop].values())   # everyone came back
-        assert all(v.first_seen == first[v.id].first_seen and v.last_seen > after[loop - 1][v.id].last_seen
-                   for v in after[loop].values())
+        assert all(v.visits > after[loop - 1][v.id].visits for v in after[loop].values())  # everyone came back
+        assert all(
+            v.first_seen == first[v.id].first_seen and v.last_seen > after[loop - 1][v.id].last_seen for v in after[loop].values()
+        )
     unknown = [e for e in events if e.verdict == UNKNOWN]
     assert sum(v.visits for v in after[2].values()) == len(unknown) and {e.visitor_id for e in unknown} == set(first)
     assert [e.visitor_id for e in read_csv(tmp_path / "log.csv")] == [e.visitor_id for e in events[::-1]]
@@ -68,8 +70,7 @@ def test_the_looping_clip_gives_the_same_visitors_again_with_growing_visits(clip
     out = facegate("visitors", "--db", db, "--json", check=True)
     listed = json.loads(out.stdout)
     assert sorted(v["id"] for v in listed) == sorted(first)
-    assert all({"id", "first_seen", "last_seen", "visits"} <= set(v) and v["visits"] == after[2][v["id"]].visits
-               for v in listed)
+    assert all({"id", "first_seen", "last_seen", "visits"} <= set(v) and v["visits"] == after[2][v["id"]].visits for v in listed)
 
     out = facegate("visitors", "--db", db, "--enroll", str(his_id), "Visitor", "--json", check=True)
     enrolled = json.loads(out.stdout)
@@ -108,17 +109,18 @@ def test_photos_of_one_person_join_and_old_strangers_are_deleted(gallery):
     assert new and old_biden != first
     recent_kit, new = visitors.assign([kit])
     assert new and recent_kit not in (first, old_biden)
-    assert visitors.best_snapshot(first) == b"\xff\xd8sharp"     # the sharpest face, not the first
+    assert visitors.best_snapshot(first) == b"\xff\xd8sharp"  # the sharpest face, not the first
     assert visitors.visitor(first).visits == 3
-    biden_event = log.record(AccessEvent(UNKNOWN, reason="nobody near", visitor_id=old_biden,
-                                         descriptor=biden, snapshot=b"\xff\xd8biden"))
-    visitors.enroll(first, gallery, "Barack")                   # enrolled: kept however old
+    biden_event = log.record(
+        AccessEvent(UNKNOWN, reason="nobody near", visitor_id=old_biden, descriptor=biden, snapshot=b"\xff\xd8biden")
+    )
+    visitors.enroll(first, gallery, "Barack")  # enrolled: kept however old
     queued = RecentFaces(gallery).record(log.event(biden_event), biden, Quality(50, 100, 0.0), [])
 
     assert visitors.purge() == 1
     assert {v.id for v in visitors.all()} == {first, recent_kit}
     assert log.snapshot(biden_event) is None and log.event(biden_event).descriptor is None
-    assert log.event(biden_event).verdict == UNKNOWN              # the entry itself stays
-    assert queued not in {f.id for f in RecentFaces(gallery).recent()}   # nor in the review queue
-    assert visitors.assign([biden])[1]                           # a stranger again: a new visitor
+    assert log.event(biden_event).verdict == UNKNOWN  # the entry itself stays
+    assert queued not in {f.id for f in RecentFaces(gallery).recent()}  # nor in the review queue
+    assert visitors.assign([biden])[1]  # a stranger again: a new visitor
     assert gallery.identify_descriptor(obama[2]).name == "Barack"

@@ -1,5 +1,6 @@
 """The admin lock in core: a salted scrypt hash in the gallery, wrong tries make you wait, and the
 wait survives a restart."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ def test_secret_is_a_salted_slow_hash_never_the_pin(db_path, tmp_path):
     with Store(tmp_path / "other.db") as other:
         AdminLock(other).set_secret(PIN)
         other_record = json.loads(other.get_setting("admin.secret"))
-    assert record["kdf"] == "scrypt" and record["n"] >= 2 ** 14 and len(bytes.fromhex(record["salt"])) == 16
+    assert record["kdf"] == "scrypt" and record["n"] >= 2**14 and len(bytes.fromhex(record["salt"])) == 16
     assert record["salt"] != other_record["salt"] and record["hash"] != other_record["hash"]  # salted
     raw = b"".join(p.read_bytes() for p in db_path.parent.glob("gallery.db*") if p.is_file())
     assert PIN.encode() not in raw and PIN.encode("utf-16-le") not in raw
@@ -89,8 +90,8 @@ def test_wrong_tries_wait_doubling_and_a_restart_does_not_reset_it(db_path):
         assert lock.failures().count == 0 and lock.wait_seconds() == 0
     waits = [wait_after(n) for n in range(1, 15)]
     print("\nwait after n wrong tries:", ", ".join(f"{n}: {w:g} s" for n, w in enumerate(waits, 1)))
-    assert waits[:FREE_TRIES - 1] == [0] * (FREE_TRIES - 1)
-    assert all(b == min(2 * a, MAX_WAIT) for a, b in zip(waits[FREE_TRIES - 1:], waits[FREE_TRIES:], strict=False))
+    assert waits[: FREE_TRIES - 1] == [0] * (FREE_TRIES - 1)
+    assert all(b == min(2 * a, MAX_WAIT) for a, b in zip(waits[FREE_TRIES - 1 :], waits[FREE_TRIES:], strict=False))
     assert waits[-1] == MAX_WAIT
 
 

@@ -1,5 +1,6 @@
 """Backup and restore of the whole gallery: one file, restored whole, and a damaged or foreign
 file refused without touching the current gallery."""
+
 from __future__ import annotations
 
 import hashlib
@@ -118,11 +119,13 @@ def _damaged_zip(good: Path, tmp_path: Path) -> dict[str, bytes]:
         "a JPEG renamed": (IMAGES / "obama.jpg").read_bytes(),
         "a zip of other files": repack({"hello": 1}, b"x"),
         "database edited, digest kept": repack(manifest, bytes(flipped_db)),
-        "SQLite header damaged, digest updated": repack({**manifest, "sha256": hashlib.sha256(bad_header).hexdigest()},
-                                                        bad_header),
+        "SQLite header damaged, digest updated": repack(
+            {**manifest, "sha256": hashlib.sha256(bad_header).hexdigest()}, bad_header
+        ),
         "counts altered": repack({**manifest, "people": manifest["people"] + 1}, db_bytes),
-        "another program's SQLite file": repack({**manifest, "sha256": hashlib.sha256(foreign_bytes).hexdigest(),
-                                                 "size": len(foreign_bytes)}, foreign_bytes),
+        "another program's SQLite file": repack(
+            {**manifest, "sha256": hashlib.sha256(foreign_bytes).hexdigest(), "size": len(foreign_bytes)}, foreign_bytes
+        ),
         "a newer format": repack({**manifest, "version": 99}, db_bytes),
         "a bare SQLite database": db_bytes,
     }

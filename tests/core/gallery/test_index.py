@@ -1,5 +1,6 @@
 """The hnswlib index: Euclidean (not squared) distances, agreement with exact search, and a
 damaged, stale, foreign or missing index file detected and rebuilt with the same answers."""
+
 from __future__ import annotations
 
 import json
@@ -142,9 +143,9 @@ def test_queries_go_on_while_the_index_is_being_saved(knn_gallery):
     added = threading.Event()
     adder = threading.Thread(target=lambda: (knn_gallery.index.add([10**6], np.asarray([vec])), added.set()))
     try:
-        assert knn_gallery.index.knn(np.asarray(vec), 1)[0].tolist() == [first]   # answered mid-save
+        assert knn_gallery.index.knn(np.asarray(vec), 1)[0].tolist() == [first]  # answered mid-save
         adder.start()
-        assert not added.wait(0.3)                                                 # an add waits for the save
+        assert not added.wait(0.3)  # an add waits for the save
     finally:
         done.set()
         saver.join()

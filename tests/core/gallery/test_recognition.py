@@ -1,5 +1,6 @@
 """Detection, descriptors and identification on the real knn_examples photos, against the
 figures measured independently in tests/data/README.md."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,14 +66,14 @@ def test_two_people_come_left_to_right(gallery):
 
 def test_rgba_png_is_recognised(gallery):
     gallery.enroll("obama", [str(KNN / "train" / "obama" / "obama.jpg")])
-    (face, match), = gallery.identify(str(IMAGES / "32bit.png"))
+    ((face, match),) = gallery.identify(str(IMAGES / "32bit.png"))
     assert match.name == "obama"
 
 
 def test_same_photo_at_several_resolutions_is_the_same_person(gallery):
     gallery.enroll("obama", [str(IMAGES / "obama.jpg")])
     for name in ("obama-240p.jpg", "obama-480p.jpg", "obama-720p.jpg", "obama-1080p.jpg", "obama3.jpg"):
-        (face, match), = gallery.identify(str(IMAGES / name))
+        ((face, match),) = gallery.identify(str(IMAGES / name))
         assert match.name == "obama", (name, match.reason)
 
 
@@ -122,10 +123,11 @@ def test_a_face_every_person_was_ruled_out_for_is_not_told_the_gallery_is_empty(
     for name in ("ann", "bob"):
         person, _ = gallery.enroll_samples(name, [NewSample(probe + rng.normal(0, 0.01, 128).astype(np.float32))])
         with gallery.store.write("marking") as db:
-            db.execute("INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,NULL,?)",
-                       (person.id, pack(probe), now()))
+            db.execute(
+                "INSERT INTO negatives(person_id, descriptor, event_id, created) VALUES(?,?,NULL,?)",
+                (person.id, pack(probe), now()),
+            )
     gallery.reload_negatives()
     match = gallery.identify_descriptor(probe)
     assert match.name is None and not match.candidates
-    assert match.reason == ('none of the 2 people enrolled can be compared: each was ruled out for this face '
-                            '("not this person")')
+    assert match.reason == ('none of the 2 people enrolled can be compared: each was ruled out for this face ("not this person")')

@@ -1,4 +1,5 @@
 """The SQLite store: one transaction per enrollment, clear errors on locked or damaged files."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -108,7 +109,7 @@ def test_damaged_database_is_refused_clearly(db_path):
         s.enroll("ada", _samples(50))
     data = bytearray(db_path.read_bytes())
     for off in range(4096, len(data), 997):  # scribble over every page after the header
-        data[off:off + 16] = b"\xde\xad\xbe\xef" * 4
+        data[off : off + 16] = b"\xde\xad\xbe\xef" * 4
     db_path.write_bytes(bytes(data))
     (db_path.parent / (db_path.name + "-wal")).unlink(missing_ok=True)
     with pytest.raises(DatabaseDamaged, match="damaged"):
@@ -153,8 +154,11 @@ def test_stored_settings_fall_back_to_defaults_and_say_why(db_path):
         assert _Knobs.load_or_default(s) == (_Knobs(), None)
         _Knobs(level=7).save(s)
         assert _Knobs.load_or_default(s) == (_Knobs(7), None)
-        for bad, why in (('{"level": -1}', "level -1 cannot be negative"), ("{not json", "Expecting property name"),
-                         ('{"level": "x"}', "not supported between")):
+        for bad, why in (
+            ('{"level": -1}', "level -1 cannot be negative"),
+            ("{not json", "Expecting property name"),
+            ('{"level": "x"}', "not supported between"),
+        ):
             s.set_setting("knobs", bad)
             settings, problem = _Knobs.load_or_default(s)
             assert settings == _Knobs() and problem is not None
@@ -181,16 +185,19 @@ def test_stored_settings_carry_their_version_and_older_ones_are_upgraded(db_path
         _Knobs(level=4).save(s)
         assert s.get_setting("knobs") == '{"level": 4, "version": 1}'
         assert _KnobsV2.load(s) == _KnobsV2(volume=40)
-        s.set_setting("knobs", '{"level": 2}')          # written before settings had versions
+        s.set_setting("knobs", '{"level": 2}')  # written before settings had versions
         assert _KnobsV2.load(s) == _KnobsV2(volume=20)
         _KnobsV2(volume=70).save(s)
-        assert _KnobsV2.load(s) == _KnobsV2(70) and _Knobs.load(s) == _Knobs()   # a newer layout: the old one's defaults
+        assert _KnobsV2.load(s) == _KnobsV2(70) and _Knobs.load(s) == _Knobs()  # a newer layout: the old one's defaults
 
 
 def test_a_setting_from_text_is_converted_and_checked(db_path):
     assert _Knobs().with_text("level", " 9 ") == _Knobs(9)
-    for text, why in (("-1", "cannot be negative"), ("2.5", "knobs.level must be a whole number"),
-                      ("loud", "must be a whole number")):
+    for text, why in (
+        ("-1", "cannot be negative"),
+        ("2.5", "knobs.level must be a whole number"),
+        ("loud", "must be a whole number"),
+    ):
         with pytest.raises(ValueError, match=why):
             _Knobs().with_text("level", text)
     with pytest.raises(ValueError, match="knobs has no setting 'volume'"):
@@ -200,11 +207,15 @@ def test_a_setting_from_text_is_converted_and_checked(db_path):
 def test_the_gallery_generation_moves_for_people_samples_and_marks_only(db_path):
     with Store(db_path) as s:
         moves, writes = [s.gallery_generation()], s.generation()
-        s.set_setting("knobs", "{}")                          # settings, like the access log: not "the gallery changed"
+        s.set_setting("knobs", "{}")  # settings, like the access log: not "the gallery changed"
         assert s.gallery_generation() == moves[-1] and s.generation() > writes
-        for change in (lambda: s.enroll("bob", _samples(2)), lambda: s.rename("bob", "rob"),
-                       lambda: s.update_person("rob", allowed=False), lambda: s.remove_sample(s.samples("rob")[0].id),
-                       lambda: s.remove_person("rob")):
+        for change in (
+            lambda: s.enroll("bob", _samples(2)),
+            lambda: s.rename("bob", "rob"),
+            lambda: s.update_person("rob", allowed=False),
+            lambda: s.remove_sample(s.samples("rob")[0].id),
+            lambda: s.remove_person("rob"),
+        ):
             change()
             moves.append(s.gallery_generation())
-        assert moves == sorted(set(moves)), moves             # each one moved it
+        assert moves == sorted(set(moves)), moves  # each one moved it

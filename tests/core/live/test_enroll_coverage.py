@@ -4,6 +4,7 @@ The operator presses E on Lin-Manuel's first big face (frame 82 of the clip). Hi
 from right to left; his second comes in from a new camera angle, turned left, under other light:
 its first frames are over 0.4 from the samples his first shot's poses give. Beyond the poses'
 own samples, the enrollment takes a frame the samples taken would not name."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,8 +14,8 @@ from core.live.worker import InlineWorker
 from tests.support.data import STRANGER_ALONE
 
 LIN = "Lin-Manuel"
-SHOTS = ((82, 116), (120, 211))   # his big shots: [first frame, stop)
-MIN_CLICK_WIDTH = 70              # the operator clicks a face that fills the picture
+SHOTS = ((82, 116), (120, 211))  # his big shots: [first frame, stop)
+MIN_CLICK_WIDTH = 70  # the operator clicks a face that fills the picture
 
 
 def _enroll_at_first_big_face(gallery, clip, settings: LiveSettings) -> str:
@@ -84,9 +85,9 @@ def _face_on_canvas(describer, path, size: int = 200):
     (found,) = Detector("yunet", 40).find(rgb)
     b = found.box
     cx, cy, half = (b.left + b.right) // 2, (b.top + b.bottom) // 2, b.width
-    square = rgb[max(0, cy - half):cy + half, max(0, cx - half):cx + half]
+    square = rgb[max(0, cy - half) : cy + half, max(0, cx - half) : cx + half]
     canvas = np.full((360, 640, 3), 128, np.uint8)
-    canvas[80:80 + size, 220:220 + size] = cv2.resize(square, (size, size))
+    canvas[80 : 80 + size, 220 : 220 + size] = cv2.resize(square, (size, size))
     return canvas
 
 
@@ -115,6 +116,6 @@ def test_another_face_in_the_enrolled_box_is_never_taken(gallery):
                 lost.append(result.enrollment.lost)
     finally:
         rec.close()
-    assert len(tracks) == 1          # the newcomer is on the same track...
+    assert len(tracks) == 1  # the newcomer is on the same track...
     assert collected[29] >= 1 and lost[-1]
     assert collected[-1] == collected[29]  # ...and gave no sample

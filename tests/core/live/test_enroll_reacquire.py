@@ -2,6 +2,7 @@
 picture cut away to an empty scene for a third of a second) is picked up again by its face and
 the person saved; a person who leaves with 3 good samples is offered to be saved (and the other
 faces that come next are not taken for him); each outcome is in the log."""
+
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
 
 NAME = "Lin-Manuel"
-EMPTY = range(255, 265)   # frames of the clip with no face: a cut away from him
+EMPTY = range(255, 265)  # frames of the clip with no face: a cut away from him
 
 
 def doorway(seconds: float) -> list[int]:
@@ -62,8 +63,8 @@ def test_leaving_with_three_samples_offers_to_save_them(gallery, clip, caplog):
     try:
         last = seen[-1][1]
         assert last.lost and last.can_save and not last.done and last.error is None, last
-        assert 3 <= last.collected <= 4 and last.track_id == seen[0][1].track_id   # nobody else joined
-        assert len(seen) - min(n for n, (_, p) in enumerate(seen) if p.lost) > 5 * 30   # past the 5 s wait
+        assert 3 <= last.collected <= 4 and last.track_id == seen[0][1].track_id  # nobody else joined
+        assert len(seen) - min(n for n, (_, p) in enumerate(seen) if p.lost) > 5 * 30  # past the 5 s wait
         saved = rec.save_enrollment()
         assert saved is not None and saved.done
     finally:
@@ -109,7 +110,7 @@ def test_start_pressed_after_the_clicked_face_left_looks_for_it(gallery, clip, c
             clicked = clicked or next((t.id for t in result.tracks if t.box.width >= 60), None)
         assert clicked is not None and clicked not in rec.tracker.tracks  # gone when Start is pressed
         with pytest.raises(KeyError):
-            rec.start_enrollment(clicked + 1000, NAME)                     # a face never seen
+            rec.start_enrollment(clicked + 1000, NAME)  # a face never seen
         rec.start_enrollment(clicked, NAME)
         seen = []
         for n, i in enumerate(range(111, 211), start=21):

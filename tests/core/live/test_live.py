@@ -1,4 +1,5 @@
 """The Qt-free live loop on the real clip: enroll a tracked face, then name it frame by frame."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,7 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     frames = sorted(int(s.split()[2]) for s in sources)
     poses = {s.split("(")[-1].rstrip(")") for s in sources}
     assert len(set(frames)) == len(frames) and frames[-1] - frames[0] >= 20  # spread over time
-    assert "straight" in poses and len(poses) >= 2, sources                  # and over poses
+    assert "straight" in poses and len(poses) >= 2, sources  # and over poses
 
     rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     labels = _labels(rec, clip)
@@ -73,8 +74,12 @@ def test_enrolling_a_known_face_under_another_name_warns(lin_gallery, clip, desc
 def test_rename_and_delete_change_the_label_at_once(lin_gallery, clip, describer):
     rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     # play his shot until his latest identification names him (not a name held over a turn)
-    i = next(i for i in LIN_SHOT if "Lin-Manuel" in [t.label for t in rec.process(clip[i], i / 30).tracks]
-             and all(t.matches and t.matches[-1].matched for t in rec.tracker.tracks.values()))
+    i = next(
+        i
+        for i in LIN_SHOT
+        if "Lin-Manuel" in [t.label for t in rec.process(clip[i], i / 30).tracks]
+        and all(t.matches and t.matches[-1].matched for t in rec.tracker.tracks.values())
+    )
     lin_gallery.rename("Lin-Manuel", "Lin")
     rec.refresh()
     assert rec.process(clip[i + 1], (i + 1) / 30).tracks[0].label == "Lin"
@@ -132,7 +137,7 @@ def _stranger_at(clip, frame, box):
     out = frame.copy()
     pad = box.width // 3
     y0, x0 = max(0, box.top - pad), max(0, box.left - pad)
-    out[y0:box.bottom + pad, x0:box.right + pad] = moved[y0:box.bottom + pad, x0:box.right + pad]
+    out[y0 : box.bottom + pad, x0 : box.right + pad] = moved[y0 : box.bottom + pad, x0 : box.right + pad]
     return out
 
 

@@ -1,6 +1,7 @@
 """The live loop with YuNet and the quality gates: every face boxed, each frame detected; faces
 too small, blurred or turned away are labelled with why and never described, named, counted by
 the door or logged as Unknown visitors."""
+
 from __future__ import annotations
 
 import cv2

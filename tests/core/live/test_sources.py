@@ -1,5 +1,6 @@
 """Frame sources: the real clip as a file (paced like a camera, or as fast as possible, looped),
 the same clip over HTTP as a stream, and clear errors for what cannot be opened."""
+
 from __future__ import annotations
 
 import http.server
@@ -64,7 +65,7 @@ def test_looping_file_starts_again_and_notices_when_it_is_gone(tmp_path):
     shutil.copy(CLIP, clip)
     with FrameSource(clip, pace=False, loop=True) as src:
         indices = [src.read().index for _ in range(CLIP_FRAMES + 5)]
-        assert indices[CLIP_FRAMES - 1:] == [CLIP_FRAMES - 1, 0, 1, 2, 3, 4]
+        assert indices[CLIP_FRAMES - 1 :] == [CLIP_FRAMES - 1, 0, 1, 2, 3, 4]
         clip.rename(tmp_path / "away.mp4")
         with pytest.raises(SourceError, match="no such video file"):
             for _ in range(CLIP_FRAMES):
@@ -92,7 +93,7 @@ def test_list_cameras_matches_the_devices_present():
 
     cams = list_cameras()
     assert all(isinstance(i, int) for i in cams)
-    assert set(cams) <= {int(p[len("/dev/video"):]) for p in glob.glob("/dev/video*")}
+    assert set(cams) <= {int(p[len("/dev/video") :]) for p in glob.glob("/dev/video*")}
 
 
 class _MjpegStream(http.server.BaseHTTPRequestHandler):
@@ -105,8 +106,9 @@ class _MjpegStream(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.end_headers()
         for jpeg in self.frames:
-            self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
-                             + f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+            self.wfile.write(
+                b"--frame\r\nContent-Type: image/jpeg\r\n" + f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n"
+            )
         self.wfile.flush()  # then the camera goes quiet: the stream has stopped sending
 
     def log_message(self, *args):

@@ -1,6 +1,7 @@
 """What the health monitor asks the descriptor worker process: has it stopped answering? A real
 worker, a real face chip: an answer that waits in the pipe because no frame came to collect it
 (the camera is gone) is not a hang; a worker that cannot run (SIGSTOP) is, and the wait grows."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The heartbeat file and what `facegate status` concludes from it: written atomically and
 owner-only, read back whole or not at all, and judged healthy, unhealthy (why), stopped or not
 running - on this PC's real boot id and processes."""
+
 from __future__ import annotations
 
 import stat

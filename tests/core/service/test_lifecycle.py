@@ -1,6 +1,7 @@
 """How the previous run ended, in the access log: a clean stop, a crash (SIGKILL, SIGSEGV, an
 uncaught exception), a hang (a stalled part, or SIGABRT from the watchdog) and a power cut
 (another boot). The crashes are real: a child process runs a RunRecord and dies."""
+
 from __future__ import annotations
 
 import signal

@@ -1,5 +1,6 @@
 """sd_notify over a real datagram socket the test binds, as systemd does: a path and an
 abstract name (@...), WATCHDOG_USEC/WATCHDOG_PID, and silence outside a service manager."""
+
 from __future__ import annotations
 
 import os

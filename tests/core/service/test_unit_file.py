@@ -1,6 +1,7 @@
 """The systemd user unit FaceGate writes: systemd's own checker accepts it (no warning), its
 ExecStart survives spaces and %/$ in paths, and `facegate service install` on a PC whose user
 service manager cannot be reached (this one: systemd is not PID 1) says so and leaves nothing."""
+
 from __future__ import annotations
 
 import os
@@ -18,30 +19,45 @@ def verify(folder, *names: str) -> subprocess.CompletedProcess:
     """`systemd-analyze --user verify` in a private runtime dir (no user manager needed)."""
     runtime = folder / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
-    return subprocess.run(["systemd-analyze", "--user", "verify", *(str(folder / n) for n in names)],
-                          capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    return subprocess.run(
+        ["systemd-analyze", "--user", "verify", *(str(folder / n) for n in names)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
 
 
 def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     odd = tmp_path / "a gallery %h $HOME"
     odd.mkdir()
-    options = UnitOptions(command=[sys.executable, "-c", "print('x')", "--kiosk", "--db", str(odd / "g.db")],
-                          environment={"FACEGATE_HOME": str(odd)})
+    options = UnitOptions(
+        command=[sys.executable, "-c", "print('x')", "--kiosk", "--db", str(odd / "g.db")],
+        environment={"FACEGATE_HOME": str(odd)},
+    )
     text = service_unit(options)
     (tmp_path / unit.SERVICE).write_text(text)
     done = verify(tmp_path, unit.SERVICE)
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    for line in ("Type=notify", "Restart=always", "RestartSec=2s", "WatchdogSec=20s", "StartLimitBurst=20",
-                 "StartLimitIntervalSec=10min", "WantedBy=graphical-session.target", "KillMode=control-group",
-                 f"RestartPreventExitStatus={unit.ADMIN_QUIT_STATUS} {unit.NO_PIN_STATUS}"):
+    for line in (
+        "Type=notify",
+        "Restart=always",
+        "RestartSec=2s",
+        "WatchdogSec=20s",
+        "StartLimitBurst=20",
+        "StartLimitIntervalSec=10min",
+        "WantedBy=graphical-session.target",
+        "KillMode=control-group",
+        f"RestartPreventExitStatus={unit.ADMIN_QUIT_STATUS} {unit.NO_PIN_STATUS}",
+    ):
         assert line in text.splitlines(), line
     assert f'"{odd}/g.db"'.replace("%", "%%").replace("$", "$$") in text
 
 
 def test_a_broken_unit_is_caught_by_the_same_check(tmp_path):
     """The check above can fail: a key systemd does not know is reported."""
-    (tmp_path / unit.SERVICE).write_text(service_unit().replace("[Service]", "[Service]\nRestartEvery=2s")
-                                         .replace("/usr/bin/facegate", sys.executable))
+    (tmp_path / unit.SERVICE).write_text(
+        service_unit().replace("[Service]", "[Service]\nRestartEvery=2s").replace("/usr/bin/facegate", sys.executable)
+    )
     assert "Unknown key" in verify(tmp_path, unit.SERVICE).stderr
 
 

@@ -1,5 +1,6 @@
 """`facegate eval-video VIDEO LABELS.csv`: a labelled recording replayed through the door, scored per
 shot (named right / wrong / unknown, frames to name, unlocked); the labels' format and its errors."""
+
 from __future__ import annotations
 
 import json
@@ -24,17 +25,20 @@ def test_every_shipped_label_file_reads():
     clip = read_labels(LABELS / "short_hamilton_clip.csv")
     assert [s.names for s in clip if s.first == 82] == [["lin_manuel_miranda", "Lin-Manuel"]]
     demo = read_labels(LABELS / "silent-face-pad" / "demo.csv")
-    assert [s.live for s in demo] == [True, False, False]       # the phone screen and the print
+    assert [s.live for s in demo] == [True, False, False]  # the phone screen and the print
 
 
-@pytest.mark.parametrize("text, error", [
-    ("first,last\n0,1\n", "header must be"),
-    ("first,last,person\n5,2,ada\n", ":2: frames 5-2"),
-    ("# a comment\nfirst,last,person,left,top,right,bottom\n0,9,ada,0.1,0.1,,\n", ":3: a region needs all"),
-    ("first,last,person,left,top,right,bottom\n0,9,ada,0.5,0.1,0.2,0.9\n", "left < right"),
-    ("first,last,person,live\n0,9,ada,maybe\n", "live is yes or no"),
-    ("first,last,person\n", "a header but no shots"),
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("first,last\n0,1\n", "header must be"),
+        ("first,last,person\n5,2,ada\n", ":2: frames 5-2"),
+        ("# a comment\nfirst,last,person,left,top,right,bottom\n0,9,ada,0.1,0.1,,\n", ":3: a region needs all"),
+        ("first,last,person,left,top,right,bottom\n0,9,ada,0.5,0.1,0.2,0.9\n", "left < right"),
+        ("first,last,person,live\n0,9,ada,maybe\n", "live is yes or no"),
+        ("first,last,person\n", "a header but no shots"),
+    ],
+)
 def test_a_bad_label_file_is_refused_with_its_line(tmp_path, text, error):
     f = tmp_path / "labels.csv"
     f.write_text(text)
@@ -52,8 +56,9 @@ def grid_db(tmp_path_factory, describer):
 
 
 def test_the_man_enrolled_from_one_frame_is_named_in_his_other_recording(grid_db):
-    out = facegate("eval-video", GRID / "pwij3p.mpg", LABELS / "grid-talkers" / "pwij3p.csv", "--db", grid_db,
-                   "--json", check=True)
+    out = facegate(
+        "eval-video", GRID / "pwij3p.mpg", LABELS / "grid-talkers" / "pwij3p.csv", "--db", grid_db, "--json", check=True
+    )
     report = json.loads(out.stdout)
     (shot,) = report["shots"]
     assert shot["outcome"] == "right" and shot["named"] == ["grid_a"], shot
@@ -77,8 +82,9 @@ def test_a_stranger_stays_unknown_and_a_wrong_name_would_count(tmp_path, describ
 
 
 def test_the_clip_names_lin_manuel_in_his_big_shot_and_unlocks_once(lin_db):
-    report = json.loads(facegate("eval-video", CLIP, LABELS / "short_hamilton_clip.csv", "--db", lin_db, "--json",
-                                 check=True).stdout)
+    report = json.loads(
+        facegate("eval-video", CLIP, LABELS / "short_hamilton_clip.csv", "--db", lin_db, "--json", check=True).stdout
+    )
     big = next(s for s in report["shots"] if s["shot"].startswith("82-210"))
     assert big["outcome"] == "right" and big["expected"] == "Lin-Manuel" and big["unlocked"], big
     assert report["totals"]["named_wrong"] == 0 and report["totals"]["unlocked"] == 1, report["totals"]

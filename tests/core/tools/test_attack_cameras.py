@@ -1,4 +1,5 @@
 """Simulated door cameras for the genuine side of the attack benchmark (core.tools.attacks)."""
+
 from __future__ import annotations
 
 import cv2
@@ -18,8 +19,8 @@ def test_another_take_of_a_camera_differs_only_in_its_noise(clip):
     first = list(through_camera(frames, 4))
     again = list(through_camera(frames, 4))
     take = list(through_camera(frames, 4, take=1))
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))   # a camera is its seed
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # a camera is its seed
     assert not any(np.array_equal(a, b) for a, b in zip(first, take, strict=True))  # another take: other noise...
-    assert all(_low_pass(a, b) < 1.0 for a, b in zip(first, take, strict=True))     # ...the same picture under it
-    other = list(through_camera(frames, 5))                            # another camera: other light, blur
+    assert all(_low_pass(a, b) < 1.0 for a, b in zip(first, take, strict=True))  # ...the same picture under it
+    other = list(through_camera(frames, 5))  # another camera: other light, blur
     assert all(_low_pass(a, b) > 2 * _low_pass(a, t) for a, b, t in zip(first, other, take, strict=True))

@@ -2,6 +2,7 @@
 
 The numbers are recomputed here with plain loops from the descriptors, not with core's code.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,10 @@ def recompute(photos, probe_rounds, thresholds):
     for person, _, vec in images:
         impostor.append(min(float(np.linalg.norm(vec - g)) for other, _, g in images if other != person))
     p_at = {k: sum(r <= k for r in ranks) / len(ranks) for k in (1, 2, 5)}
-    rows = {t: (sum(d <= t for d in impostor) / len(impostor), sum(ok and d <= t for ok, d in nearest) / len(nearest))
-            for t in thresholds}
+    rows = {
+        t: (sum(d <= t for d in impostor) / len(impostor), sum(ok and d <= t for ok, d in nearest) / len(nearest))
+        for t in thresholds
+    }
     return p_at, rows, len(impostor)
 
 
@@ -130,8 +133,9 @@ def flat_folder(tmp_path):
 def test_flat_folder_names_people_and_reports_skips_and_no_face(flat_folder, describer):
     assert sorted({p for p, _ in collect(flat_folder)}) == ["alex", "lin", "notes", "obama"]
     seen = []
-    photos = describe_folder(flat_folder, describer, Detector("hog", min_face=40),
-                             on_progress=lambda i, n, f: seen.append((i, n)))
+    photos = describe_folder(
+        flat_folder, describer, Detector("hog", min_face=40), on_progress=lambda i, n, f: seen.append((i, n))
+    )
     assert seen[-1] == (6, 6)
     ((skipped, reason),) = photos.skipped
     assert skipped.endswith("notes.txt") and "not an image" in reason
@@ -187,8 +191,7 @@ def test_folder_enroll_uses_the_same_layout_and_stops_between_people(flat_folder
     from core.tools.folder_enroll import enroll_folder
 
     seen = []
-    result = enroll_folder(gallery, flat_folder, on_progress=lambda i, n, f: seen.append(f),
-                           should_stop=lambda: len(seen) >= 1)
+    result = enroll_folder(gallery, flat_folder, on_progress=lambda i, n, f: seen.append(f), should_stop=lambda: len(seen) >= 1)
     assert result.cancelled and result.enrolled == ["alex"] and result.samples == 1
     assert [p.name for p in gallery.people()] == ["alex"]  # whole people only
     result = enroll_folder(gallery, flat_folder)

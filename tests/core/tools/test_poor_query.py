@@ -1,6 +1,7 @@
 """`search` and `scan-search` take a poor query face (blurred, turned aside) with a warning instead of
 "no face found": a search is an archive look-up, worth making with the face there is. The door's and
 enrollment's gates are unchanged (Gallery.faces still refuses such a face)."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ def test_a_blurred_photo_of_the_grid_man_finds_him_in_his_other_recording(tmp_pa
     db = tmp_path / "g.db"
     with Gallery(db, describer=describer) as g:
         (face,) = g.faces(blurred)
-        assert face.descriptor is None and face.problems == ["blurred"]     # the gates refuse it, as before
+        assert face.descriptor is None and face.problems == ["blurred"]  # the gates refuse it, as before
         g.enroll("grid_a", [video_frame(GRID / "pwij3p.mpg", 40)])
         ScanLibrary(g).scan(GRID / "pwij3p.mpg", ScanSettings(every=5))
         ((box, hits, problems),) = ScanLibrary(g).similar_to_photo(photo, top=5)
@@ -44,7 +45,7 @@ def test_a_blurred_photo_of_the_grid_man_finds_him_in_his_other_recording(tmp_pa
 def test_a_turned_head_is_searched_with_a_warning(knn_gallery):
     from core.tools.search import search_photo
 
-    turned = video_frame(CLIP, 30)                     # the clip's curly-haired man, in profile
+    turned = video_frame(CLIP, 30)  # the clip's curly-haired man, in profile
     assert all(f.descriptor is None for f in knn_gallery.faces(turned))
     result = search_photo(knn_gallery, turned, top=3)
     (face,) = result.faces

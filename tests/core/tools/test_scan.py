@@ -1,5 +1,6 @@
 """Video scan: the clip's faces found in the frames the data README gives, kept (when they pass the
 quality gates), folded, searched."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,7 @@ def test_scan_finds_faces_only_where_the_readme_says(scanned):
     assert not result.cancelled and result.frames_read == 275 and result.frames_scanned == 55
     every_face = lib.faces(result.video_id)
     assert len(every_face) == result.faces
-    faces = [f for f in every_face if not f.poor]   # the views that passed the gates, as before
+    faces = [f for f in every_face if not f.poor]  # the views that passed the gates, as before
     poor = [(f.frame, f.poor) for f in every_face if f.poor]
     assert len(poor) == result.poor_faces and all(f % EVERY == 0 for f, _ in poor)
     # his small shot never passes the gates: it is kept now, once, marked poor (it was dropped)
@@ -161,7 +162,7 @@ def test_frame_has_the_box_drawn(scanned):
     drawn = lib.frame(face.id)
     assert drawn.shape == plain.shape == (360, 640, 3)
     b = face.box
-    edge = drawn[b.top, b.left:b.right]
+    edge = drawn[b.top, b.left : b.right]
     assert (edge[:, 1] > 180).all() and (edge[:, 0] < 60).all()  # green line along the top edge
     inside = (slice(b.top + 5, b.bottom - 5), slice(b.left + 5, b.right - 5))
     assert np.array_equal(drawn[inside], plain[inside])
@@ -184,8 +185,7 @@ def test_enroll_from_found_faces_then_lin_is_recognised(scanned, tmp_path, descr
 def test_cancel_keeps_what_was_found_as_incomplete_and_rescan_replaces(gallery):
     lib = ScanLibrary(gallery)
     seen = []
-    result = lib.scan(CLIP, ScanSettings(every=90), on_progress=lambda *a: seen.append(a),
-                      should_stop=lambda: len(seen) >= 2)
+    result = lib.scan(CLIP, ScanSettings(every=90), on_progress=lambda *a: seen.append(a), should_stop=lambda: len(seen) >= 2)
     assert result.cancelled and result.frames_scanned == 2
     (video,) = lib.videos()
     assert not video.complete and video.frames_scanned == 2
@@ -213,8 +213,7 @@ def test_cli_scan_and_scan_search(db_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["frames"] == 275 and out["frames_scanned"] == 10 and out["faces"] >= 4
     assert out["faces_seen"] >= out["faces"] - out["kept_poor"] + out["poor_faces"] and out["kept_poor"] >= 1
-    assert cli_main(["scan-search", str(IMAGES / "lin-manuel-miranda.png"), "--db", str(db_path),
-                     "--top", "3", "--json"]) == 0
+    assert cli_main(["scan-search", str(IMAGES / "lin-manuel-miranda.png"), "--db", str(db_path), "--top", "3", "--json"]) == 0
     (face,) = json.loads(capsys.readouterr().out)
     assert 1 <= len(face["similar"]) <= 3
     assert in_lin(face["similar"][0]["frame"]) and face["similar"][0]["distance"] < 0.6
@@ -276,7 +275,7 @@ def test_a_long_still_shot_keeps_one_face_per_half_second_and_a_cut_starts_afres
     assert boxes[still[-1]].iou(boxes[BIDEN[0]]) > 0.5
 
     # his other photo finds both of his shots and nothing of Biden's; Biden's finds only his
-    def found(photo) -> set[int]:   # the photo's real face (biden2.jpg's painting half-shows two more, searched as poor)
+    def found(photo) -> set[int]:  # the photo's real face (biden2.jpg's painting half-shows two more, searched as poor)
         ((_, hits, _),) = [row for row in lib.similar_to_photo(photo, top=100, within=0.5) if not row[2]]
         return {f.frame for h in hits for f in [h.face, *h.folded]}
 

@@ -1,6 +1,7 @@
 """A scan keeps what it sees: the best view of every followed face, even when none of its views
 passes the quality gates, marked poor with the gates it fails; searchable (with a warning), and
 hidden on request (`scan-search --hide-poor`, the Scan page's "Hide poor faces")."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,16 @@ def test_a_scan_of_the_film_keeps_a_face_for_every_person_in_it(gallery):
     result = ScanLibrary(gallery).scan(FILM, ScanSettings(every=5))
     faces = ScanLibrary(gallery).faces(result.video_id)
     width, height = 640, 360
-    people = [s for s in read_labels(DATA / "labels" / "tears-of-steel-clip" / "clip_01_tears_of_steel.csv")
-              if s.names]
+    people = [s for s in read_labels(DATA / "labels" / "tears-of-steel-clip" / "clip_01_tears_of_steel.csv") if s.names]
     assert [s.person for s in people] == ["tos_young_man", "tos_man_glasses", "tos_woman"]
-    kept = {s.person: [f for f in faces if s.holds(f.frame, ((f.box.left + f.box.right) / 2 / width,
-                                                             (f.box.top + f.box.bottom) / 2 / height))]
-            for s in people}
+    kept = {
+        s.person: [
+            f
+            for f in faces
+            if s.holds(f.frame, ((f.box.left + f.box.right) / 2 / width, (f.box.top + f.box.bottom) / 2 / height))
+        ]
+        for s in people
+    }
     assert all(kept.values()), kept
     # the young man at the railing, small and in side view, is never good enough for the gates:
     # before, the scan kept nothing of him; now his best view, marked with what is wrong with it

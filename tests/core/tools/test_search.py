@@ -1,4 +1,5 @@
 """Search by photo: every face against the enrolled samples, the comparison picture, the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,7 @@ def test_cli_search_json_and_save(knn_gallery, tmp_path, capsys):
     db = knn_gallery.store.path
     knn_gallery.close()
     out_png = tmp_path / "cli.png"
-    code = cli_main(["search", str(KNN / "test" / "obama1.jpg"), "--db", str(db), "--top", "2",
-                     "--save", str(out_png), "--json"])
+    code = cli_main(["search", str(KNN / "test" / "obama1.jpg"), "--db", str(db), "--top", "2", "--save", str(out_png), "--json"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     (face,) = data["faces"]

@@ -1,4 +1,5 @@
 """Landmark geometry and the installed models, without computing a descriptor."""
+
 from __future__ import annotations
 
 import numpy as np

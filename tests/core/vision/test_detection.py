@@ -1,6 +1,7 @@
 """Detection: YuNet (the default), Haar, HOG and Haar+HOG on the clip's small and large faces and
 on every face tests/data/README.md lists; the smallest-face setting (shrinking, upscaling, tiles);
 YuNet's score and landmarks; detectors shared between threads; a missing model named."""
+
 from __future__ import annotations
 
 import threading
@@ -28,10 +29,24 @@ LISTED = {
     KNN / "test" / "obama1.jpg": (1, []),
     KNN / "test" / "obama_and_biden.jpg": (3, [Box(1594, 1062, 1749, 1216)]),
     IMAGES / "obama.jpg": (1, [Box(349, 142, 617, 409)]),
-    **{IMAGES / name: (1, []) for name in (
-        "obama2.jpg", "obama3.jpg", "obama-240p.jpg", "obama-480p.jpg", "obama-720p.jpg", "obama-1080p.jpg",
-        "obama_small.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg", "32bit.png", "biden.jpg",
-        "lin-manuel-miranda.png", "alex-lacamoire.png")},
+    **{
+        IMAGES / name: (1, [])
+        for name in (
+            "obama2.jpg",
+            "obama3.jpg",
+            "obama-240p.jpg",
+            "obama-480p.jpg",
+            "obama-720p.jpg",
+            "obama-1080p.jpg",
+            "obama_small.jpg",
+            "obama_partial_face.jpg",
+            "obama_partial_face2.jpg",
+            "32bit.png",
+            "biden.jpg",
+            "lin-manuel-miranda.png",
+            "alex-lacamoire.png",
+        )
+    },
     IMAGES / "two_people.jpg": (2, []),
     **{photo: (1, []) for photo in sorted((KNN / "train").glob("*/*"))},
 }
@@ -99,7 +114,7 @@ def test_yunet_gives_a_score_and_five_landmarks():
     right_eye, left_eye, nose, mouth_right, mouth_left = face.points
     box = face.box
     assert all(box.contains(*p) for p in face.points)
-    assert right_eye[0] < nose[0] < left_eye[0]            # his right eye is on the picture's left
+    assert right_eye[0] < nose[0] < left_eye[0]  # his right eye is on the picture's left
     assert max(right_eye[1], left_eye[1]) < nose[1] < min(mouth_right[1], mouth_left[1])
 
 
@@ -126,7 +141,7 @@ def _tiny_face(canvas: tuple[int, int], width: int) -> tuple[np.ndarray, Box]:
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     out = np.full((*canvas, 3), 128, np.uint8)
     y, x = canvas[0] // 3, canvas[1] // 2
-    out[y:y + small.shape[0], x:x + small.shape[1]] = small
+    out[y : y + small.shape[0], x : x + small.shape[1]] = small
     face = Box(349, 142, 617, 409).scaled(scale)
     return out, Box(face.left + x, face.top + y, face.right + x, face.bottom + y)
 

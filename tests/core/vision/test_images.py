@@ -1,5 +1,6 @@
 """Every kind of image a user may hand FaceGate: the odd ones load, the bad ones are refused
 with a message naming the file."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ def obama():
     return Image.open(IMAGES / "obama.jpg").convert("RGB")
 
 
-@pytest.mark.parametrize("fmt,ext", [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("BMP", "bmp"),
-                                     ("WEBP", "webp"), ("TIFF", "tif")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("BMP", "bmp"), ("WEBP", "webp"), ("TIFF", "tif")]
+)
 def test_formats_decode_to_rgb(tmp_path, obama, fmt, ext):
     arr = load_image(_save(tmp_path, f"x.{ext}", obama, fmt))
     assert arr.dtype == np.uint8 and arr.shape == (obama.height, obama.width, 3)
@@ -77,11 +79,14 @@ def test_bytes_input():
     assert arr.shape == (1137, 910, 3)
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "empty"),
-    (b"hello, I am a text file\n" * 10, "not an image"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "damaged"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty"),
+        (b"hello, I am a text file\n" * 10, "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "damaged"),
+    ],
+)
 def test_bad_files_are_refused_naming_the_file(tmp_path, content, reason):
     path = tmp_path / "bad.jpg"
     path.write_bytes(content)
@@ -100,7 +105,7 @@ def test_truncated_jpeg(tmp_path):
 
 def test_absurdly_large_image_is_refused_from_its_header(tmp_path):
     # a 20000 x 20000 PNG header: refused before 1.2 GB of pixels are allocated
-    side = int(MAX_PIXELS ** 0.5) + 1000
+    side = int(MAX_PIXELS**0.5) + 1000
     buf = io.BytesIO()
     Image.new("1", (side, side)).save(buf, "PNG")
     path = tmp_path / "bomb.png"

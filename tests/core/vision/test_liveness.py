@@ -5,6 +5,7 @@ come closer; the blink rule needs both eyes shut for consecutive frames and open
 
 The landmarks come from the real detector (HOG verifying the box where the picture was drawn, as
 the live loop verifies a tracked box) and the real 68-point model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,9 +64,9 @@ def test_every_attack_kind_is_refused_over_many_variants(describer, clip, photos
         if result.passed:
             passed.append(f"{shown}: {result.reason}")
         parallax.append(result.parallax or 0.0)
-    assert judged >= 0.5 * SEEDS * FRAMES      # the check really saw the pictures (a sheet turned edge-on hides its face)
+    assert judged >= 0.5 * SEEDS * FRAMES  # the check really saw the pictures (a sheet turned edge-on hides its face)
     if kind != "still":
-        assert max(parallax) > 0.02             # and they moved: parallax was measured, and too little
+        assert max(parallax) > 0.02  # and they moved: parallax was measured, and too little
     # The known gap (README, "What the liveness check stops"): dlib's 68-point model places the
     # landmarks of a sheet folded down the nose line, turned far, like a turning head's; the
     # outline and midline cues (FOLD_CUES, not the default) close it. Every other kind: none.
@@ -97,8 +98,10 @@ def _tracked(gallery, frames):
 
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer))
     try:
-        return [(rgb, max((v.box for v in rec.process(rgb, i / 30).tracks), key=lambda b: b.area, default=None))
-                for i, rgb in enumerate(frames)]
+        return [
+            (rgb, max((v.box for v in rec.process(rgb, i / 30).tracks), key=lambda b: b.area, default=None))
+            for i, rgb in enumerate(frames)
+        ]
     finally:
         rec.close()
 
@@ -118,7 +121,7 @@ def test_lin_turning_his_head_passes_and_says_why(gallery, clip):
 
 def test_a_small_face_is_asked_to_come_closer(describer, clip):
     check = LivenessCheck(describer)
-    box = Detector("hog", 40).detect(clip[10])[0]        # his 50 px face early in the clip
+    box = Detector("hog", 40).detect(clip[10])[0]  # his 50 px face early in the clip
     result = check.observe(clip[10], box, 0.0)
     assert not result.passed and result.reason.startswith("come closer") and f"{box.width} px" in result.reason
 
@@ -135,7 +138,7 @@ def test_thresholds_follow_the_faces_own_noise(gallery, clip):
     for i, p in enumerate(points):
         iod = np.linalg.norm(p[36:42].mean(0) - p[42:48].mean(0))
         results.append(shaken.observe_points(p + rng.normal(0, 0.2 * iod, p.shape), i / 30))
-    assert not any(r.passed for r in results), results[-1]   # its parallax is far over 0.35, but so is its noise
+    assert not any(r.passed for r in results), results[-1]  # its parallax is far over 0.35, but so is its noise
     assert max(r.parallax or 0 for r in results) > 2 * LivenessSettings().parallax
 
 
@@ -147,10 +150,10 @@ def test_blink_needs_both_eyes_shut_for_consecutive_frames_then_open():
         return np.array(rows, float)
 
     assert _blink(ears(open_, open_, shut, shut, open_, open_), 0.5, 0.85, 2) is not None
-    assert _blink(ears(open_, open_, shut, open_, open_, open_), 0.5, 0.85, 2) is None      # one frame: jitter
-    assert _blink(ears(open_, open_, wink, wink, open_, open_), 0.5, 0.85, 2) is None      # one eye: a wink or noise
-    assert _blink(ears(open_, open_, open_, open_, shut, shut), 0.5, 0.85, 2) is None      # not open again yet
-    assert _blink(ears(shut, shut, open_, open_, open_, open_), 0.5, 0.85, 2) is None      # never seen open before
+    assert _blink(ears(open_, open_, shut, open_, open_, open_), 0.5, 0.85, 2) is None  # one frame: jitter
+    assert _blink(ears(open_, open_, wink, wink, open_, open_), 0.5, 0.85, 2) is None  # one eye: a wink or noise
+    assert _blink(ears(open_, open_, open_, open_, shut, shut), 0.5, 0.85, 2) is None  # not open again yet
+    assert _blink(ears(shut, shut, open_, open_, open_, open_), 0.5, 0.85, 2) is None  # never seen open before
 
 
 def test_the_door_asks_for_the_outline_and_midline_only_when_strict():

@@ -1,6 +1,7 @@
 """Quality gates before the descriptor: head pose from YuNet's landmarks, sharpness, size and score
 measured on real photos and the clip; a face that fails is boxed, told why, and never described,
 matched, enrolled from, or logged by the door."""
+
 from __future__ import annotations
 
 import cv2
@@ -68,9 +69,24 @@ def test_each_gate_says_why():
 def test_every_listed_photo_face_passes_the_gates(gallery):
     """The gallery's own kind of photos (the shared ones, 60-400 px faces) are all described; only
     the 'face' YuNet half-sees in the painting behind Biden (biden2.jpg, score 0.71) is not."""
-    photos = sorted((KNN / "train").glob("*/*")) + sorted((KNN / "test").glob("*")) + [
-        IMAGES / n for n in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "two_people.jpg",
-                             "obama-240p.jpg", "32bit.png", "lin-manuel-miranda.png", "alex-lacamoire.png")]
+    photos = (
+        sorted((KNN / "train").glob("*/*"))
+        + sorted((KNN / "test").glob("*"))
+        + [
+            IMAGES / n
+            for n in (
+                "obama.jpg",
+                "obama2.jpg",
+                "obama3.jpg",
+                "biden.jpg",
+                "two_people.jpg",
+                "obama-240p.jpg",
+                "32bit.png",
+                "lin-manuel-miranda.png",
+                "alex-lacamoire.png",
+            )
+        ]
+    )
     failed = [(p.name, f.problems) for p in photos for f in gallery.faces(str(p)) if f.problems]
     assert failed == [("biden2.jpg", [UNCLEAR])], failed
 

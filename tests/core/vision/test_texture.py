@@ -5,6 +5,7 @@ and real faces "real"; a visit's verdict is the median of its last scores, compu
 thread; and at the door, with the check required, the clip's genuine visit and the GRID talkers'
 still unlock, while generated replays of the clip on a phone or monitor never do. ``facegate
 liveness-report`` gives the figures its own table shows."""
+
 from __future__ import annotations
 
 import contextlib
@@ -53,13 +54,13 @@ def test_the_model_loads_from_resources_with_its_licence_and_ships_in_the_bundle
 def test_a_missing_or_damaged_model_is_a_clear_error_when_the_door_starts(tmp_path, monkeypatch, gallery):
     missing = tmp_path / "missing.onnx"
     damaged = tmp_path / "damaged.onnx"
-    damaged.write_bytes(resource_path(MODEL).read_bytes()[:50_000])   # cut short, as a failed copy
+    damaged.write_bytes(resource_path(MODEL).read_bytes()[:50_000])  # cut short, as a failed copy
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a model\n" * 100)
     for path, said in ((missing, "is missing"), (damaged, "could not load"), (garbage, "could not load")):
         monkeypatch.setattr(texture, "texture_model_path", lambda path=path: path)
         with pytest.raises(ModelError, match=said) as caught:
-            DoorDecider(gallery, None, REQUIRED)           # at start, not at the first face
+            DoorDecider(gallery, None, REQUIRED)  # at start, not at the first face
         assert str(path) in str(caught.value) and "screen and print check" in str(caught.value)
     DoorDecider(gallery, None, DecisionSettings(screen_check="off")).close()  # off: the model is not needed
 
@@ -69,7 +70,7 @@ def test_real_attacks_score_spoof_and_real_faces_real(model):
     tests/data/images with a face of 64 px or more (every one of them)."""
     scores = {}
     for name in ("image_F1.jpg", "image_F2.jpg", "image_T1.jpg"):
-        rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)   # cv2 applies the EXIF rotation
+        rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)  # cv2 applies the EXIF rotation
         (box,) = _faces(rgb)
         scores[name] = model.score(rgb, box)
     assert scores["image_F1.jpg"] < -2 and scores["image_F2.jpg"] < -2 and scores["image_T1.jpg"] > 2, scores
@@ -85,7 +86,7 @@ def test_the_crop_is_square_padded_by_reflection_and_batched_like_single_faces(m
     (box,) = _faces(rgb)
     crop = face_crop(rgb, box)
     assert crop.shape == (texture.SIZE, texture.SIZE, 3) and crop.dtype == np.uint8
-    corner = face_crop(rgb, type(box)(-40, -40, 60, 60))     # mostly outside the picture: reflected, not black
+    corner = face_crop(rgb, type(box)(-40, -40, 60, 60))  # mostly outside the picture: reflected, not black
     assert corner.shape == crop.shape and corner.mean() > 20
     both = model.scores([crop, corner])
     assert both[0] == pytest.approx(model.scores([crop])[0], abs=1e-3)
@@ -105,8 +106,8 @@ def test_a_visits_verdict_is_the_median_of_its_last_scores():
     f.set_result(1.0)
     votes.wait_on(f)
     v = votes.verdict()
-    assert v.state == "real" and v.median == 1.0 and v.scored == 5      # two bad frames do not refuse
-    for s in (-4.0, -5.0, -1.0):                                        # ...three of the last five do
+    assert v.state == "real" and v.median == 1.0 and v.scored == 5  # two bad frames do not refuse
+    for s in (-4.0, -5.0, -1.0):  # ...three of the last five do
         f = Future()
         f.set_result(s)
         votes.wait_on(f)
@@ -126,7 +127,7 @@ def test_the_scorer_runs_off_the_frame_thread_and_never_queues(model):
     try:
         crop = np.zeros((texture.SIZE, texture.SIZE, 3), np.uint8)
         first = scorer.submit(crop)
-        refused = [scorer.submit(crop) for _ in range(20)]              # busy: skipped, not queued
+        refused = [scorer.submit(crop) for _ in range(20)]  # busy: skipped, not queued
         assert first is not None and isinstance(first.result(timeout=30), float)
         assert any(r is None for r in refused)
         assert seen and all(name.startswith("facegate-texture") for name in seen)
@@ -151,7 +152,7 @@ def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
 
     phone, _ = judge("image_F2.jpg", "required")
     assert not phone.passed and "a screen or print" in phone.reason, phone
-    told, _ = judge("image_F2.jpg", "advisory")    # never waits: what is known when the cues pass is said
+    told, _ = judge("image_F2.jpg", "advisory")  # never waits: what is known when the cues pass is said
     assert told.passed and "screen and print check" in told.reason and told.reason.endswith("(advisory)"), told
     live, _ = judge("image_T1.jpg", "required")
     assert live.passed and "a live face" in live.reason, live
@@ -210,7 +211,7 @@ def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describe
         refused = [(name, said) for name, said in texture_said if "a live face" not in said]
         assert not refused, refused
         assert all(req == off for req, off in unlocks.values()), unlocks
-        assert sum(off > 0 for _, off in unlocks.values()) >= 2, unlocks      # the door did let some in
+        assert sum(off > 0 for _, off in unlocks.values()) >= 2, unlocks  # the door did let some in
     finally:
         gallery.close()
 
@@ -246,7 +247,7 @@ def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, t
     assert f"BPCER {report['genuine']['bpcer']:6.1%} with the check required" in shown_text, shown_text
     for group in report["attacks"]:
         assert f"{group['name']:<24}" in shown_text and f"APCER {group['apcer']:6.1%}" in shown_text, shown_text
-    assert report["attacks"][1]["apcer"] == 0.0                        # the real GIF's woman is nobody here
+    assert report["attacks"][1]["apcer"] == 0.0  # the real GIF's woman is nobody here
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
