@@ -13,7 +13,6 @@ decider (door logic) is asked about every track on every frame.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import Counter
@@ -24,18 +23,15 @@ import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
-from core.gallery.store import NewSample
-from core.live.enrollment import PoseBook
+from core.live.enrollment import Enrollment, EnrollmentProgress
 from core.live.tracking import Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
-from core.records import Box, Detection, Match, Quality
+from core.records import Box, Detection, Match
 from core.vision.detection import DEFAULT_METHOD, Detector
 from core.vision.images import crop, encode_jpeg
-from core.vision.pose import POSES, HeadPose, head_pose
+from core.vision.pose import head_pose
 from core.vision.quality import QualitySettings, measure, precheck, problems
 from core.vision.tracking import CutDetector
-
-log = logging.getLogger("facegate.enroll")  # each enrollment's outcome goes to the log file (core.logs)
 
 
 class TrackDecider(Protocol):
@@ -106,26 +102,6 @@ class TrackView:
 
 
 @dataclass
-class EnrollmentProgress:
-    name: str
-    track_id: int
-    collected: int
-    needed: int
-    done: bool = False
-    error: str | None = None
-    warning: str | None = None
-    problems: list[str] = field(default_factory=list)  # why recent frames were not taken
-    lost: bool = False  # the face left the picture: FaceGate looks for it again (any new track)
-    can_save: bool = False  # enough good samples to save now (save_enrollment), or go on when it is back
-    poses: dict[str, int] = field(default_factory=dict)  # samples taken per head pose
-
-    @property
-    def missing(self) -> list[str]:
-        """Head poses with no sample yet, in the order they are asked for."""
-        return [p for p in POSES if not self.poses.get(p)]
-
-
-@dataclass
 class FrameResult:
     index: int
     timestamp: float
@@ -133,18 +109,6 @@ class FrameResult:
     detect_ms: float
     enrollment: EnrollmentProgress | None = None
     events: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Enrollment:
-    progress: EnrollmentProgress
-    allowed: bool
-    started: float | None = None  # frame timestamps (the next frame's when it starts)
-    lost_at: float | None = None
-    reference: list[np.ndarray] = field(default_factory=list)  # the face's descriptor when it was clicked
-    samples: list[NewSample] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
-    poses: PoseBook = field(default_factory=PoseBook)
 
 
 class LiveRecognizer:
@@ -170,11 +134,10 @@ class LiveRecognizer:
         self.cuts = CutDetector(self.settings.scene_cut)
         self._lock = threading.RLock()
         self._frame = -1
-        self._thumbs: dict[tuple[int, int], tuple[bytes, Quality, HeadPose | None]] = {}
         # faces that just left (track id -> last descriptor, when): the operator clicked one, typed
         # its name, and pressed Start after a cut or a turned head had ended its track
         self._left: dict[int, tuple[np.ndarray, float]] = {}
-        self._enrollment: _Enrollment | None = None
+        self._enrollment: Enrollment | None = None
         self._now = 0.0  # the frame timestamp being processed
         self._events: list[str] = []
         self._worker_restarts = 0
@@ -202,13 +165,12 @@ class LiveRecognizer:
                     self._submit(rgb, track, frame)
             self._collect(frame)
             self._watch_worker()
-            self._check_enrollment_deadline(timestamp)
+            if self._enrollment:
+                self._saved(self._enrollment.tick(timestamp))
             views = [self._view(t, rgb, timestamp) for t in tracks if t.misses <= 2]
             events, self._events = self._events, []
-            enrollment = (
-                replace(self._enrollment.progress, poses=dict(self._enrollment.progress.poses)) if self._enrollment else None
-            )
-            if self._enrollment and (self._enrollment.progress.done or self._enrollment.progress.error):
+            enrollment = self._enrollment.snapshot() if self._enrollment else None
+            if self._enrollment and self._enrollment.finished:
                 self._enrollment = None
             self.last_frame_at = time.monotonic()
             return FrameResult(frame, timestamp, views, detect_ms, enrollment, events)
@@ -234,7 +196,7 @@ class LiveRecognizer:
     def _wants_descriptor(self, track: Track, frame: int) -> bool:
         if track.pending:
             return False
-        if self._enrollment and self._enrollment.progress.track_id == track.id:
+        if self._enrollment and self._enrollment.follows(track.id):
             return True
         if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
@@ -244,7 +206,7 @@ class LiveRecognizer:
         box = track.box.clipped(rgb.shape)
         if box.width < 8 or box.height < 8:
             return
-        enrolling = self._enrollment if self._enrollment and self._enrollment.progress.track_id == track.id else None
+        enrolling = self._enrollment if self._enrollment and self._enrollment.follows(track.id) else None
         track.problems = precheck(track.detection, self.settings.quality) if track.detection else []
         if not track.problems:
             chip, points = self.gallery.describer.chip(rgb, box)
@@ -252,19 +214,19 @@ class LiveRecognizer:
             track.problems = problems(quality, self.settings.quality)
         if track.problems:  # boxed and told why, never described (nor sampled)
             if enrolling:
-                enrolling.progress.problems = track.problems
+                enrolling.gated(track.problems)
             return
         if self.descriptor_worker.submit((track.id, frame), chip):
             track.submitted_frame = frame
             if enrolling:
                 shape = self.gallery.describer.landmarks(rgb, box, 68)  # ~1 ms, the enrolling face only
                 pose = head_pose(np.array([(q.x, q.y) for q in shape.parts()], float), rgb.shape[1])
-                self._thumbs[(track.id, frame)] = (encode_jpeg(crop(rgb, box), 85), quality, pose)
+                enrolling.chip(track.id, frame, (encode_jpeg(crop(rgb, box), 85), quality, pose))
 
     def _collect(self, frame: int) -> None:
         for (track_id, submitted), descriptor, error in self.descriptor_worker.poll():
             track = self.tracker.tracks.get(track_id)
-            thumb = self._thumbs.pop((track_id, submitted), None)
+            chip = self._enrollment.take_chip(track_id, submitted) if self._enrollment else None
             if track is None:
                 continue
             track.submitted_frame = None
@@ -276,7 +238,8 @@ class LiveRecognizer:
                 track.matches, track.identity, track.named_frame = [], None, None
                 if self.decider is not None:
                     self.decider.track_lost(track.id)
-                self._lose_enrollment(track.id, "in the box changed to another")
+                if self._enrollment:  # never sample another face in the enrolled box
+                    self._enrollment.lose(track.id, "in the box changed to another", self._now)
             track.descriptor = descriptor
             track.described_frame = submitted
             match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
@@ -284,13 +247,8 @@ class LiveRecognizer:
             del track.matches[:-50]
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
-            enrolling = self._enrollment
-            if enrolling and enrolling.progress.lost and self._same_face(enrolling, descriptor):
-                self._rejoin(enrolling, track_id)
-            elif (
-                thumb is not None and enrolling and enrolling.progress.track_id == track_id and not enrolling.progress.lost
-            ):  # lost: the box may hold someone else now
-                self._take_sample(enrolling, submitted, descriptor, match, *thumb)
+            if self._enrollment:
+                self._saved(self._enrollment.described(track_id, submitted, descriptor, match, chip))
 
     def _watch_worker(self) -> None:
         """Say once when the descriptor worker restarted or gave up."""
@@ -368,168 +326,48 @@ class LiveRecognizer:
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
             self.decider.track_lost(track.id)
-        self._lose_enrollment(track.id, "left")
+        if self._enrollment:
+            self._enrollment.lose(track.id, "left", self._now)
         self._left = {k: v for k, v in self._left.items() if self._now - v[1] <= self.settings.enroll_wait}
         if track.descriptor is not None:
             self._left[track.id] = (track.descriptor, self._now)
 
-    def _lose_enrollment(self, track_id: int, why: str) -> None:
-        e = self._enrollment
-        if e and e.progress.track_id == track_id and not e.progress.done and not e.progress.lost:
-            # a turned head, a cut, a shot change, another face in the box: look for the same face
-            # again before giving up
-            e.lost_at = self._now
-            e.progress.lost = True
-            e.progress.can_save = e.progress.collected >= self.settings.enroll_min_keep
-            log.info(
-                "enrolling %s: the face %s after %d of %d samples; looking for it again",
-                e.progress.name,
-                why,
-                e.progress.collected,
-                e.progress.needed,
-            )
-
-    def _same_face(self, e: _Enrollment, descriptor: np.ndarray) -> bool:
-        """The enrolled face back: near the samples taken (or the face as it was clicked)."""
-        known = [x.descriptor for x in e.samples] or e.reference
-        return bool(known) and min(float(np.linalg.norm(descriptor - k)) for k in known) <= self.settings.enroll_rejoin
-
-    def _rejoin(self, e: _Enrollment, track_id: int) -> None:
-        e.progress.track_id = track_id
-        e.progress.lost = False
-        e.lost_at = None
-        self._thumbs = {k: v for k, v in self._thumbs.items() if k[0] != track_id}  # samples from its next frames
-        log.info("enrolling %s: the face is back (track %d)", e.progress.name, track_id)
-
-    # -- enrollment -------------------------------------------------------------------------------
+    # -- enrollment (core.live.enrollment) -------------------------------------------------------
     def start_enrollment(self, track_id: int, name: str, allowed: bool = True) -> None:
         """Collect good samples of this tracked face over the next frames, then save them together.
         A face whose track ended in the last ``enroll_wait`` seconds (a cut, a head turned away while
         the operator typed the name) is looked for, as when an enrollment's face leaves."""
         with self._lock:
-            progress = EnrollmentProgress(name.strip(), track_id, 0, self.settings.enroll_samples)
             if track_id in self.tracker.tracks:
                 clicked = self.tracker.tracks[track_id].descriptor
-                self._enrollment = _Enrollment(progress, allowed, reference=[] if clicked is None else [clicked])
-                log.info("enrolling %s: started on track %d", progress.name, track_id)
+                self._enrollment = Enrollment(self.gallery, self.settings, name, track_id, allowed, clicked)
                 return
             left = self._left.get(track_id)
             if left is None or self._now - left[1] > self.settings.enroll_wait:
                 raise KeyError(f"no face {track_id} on screen")
             # it has just left: look for it as for an enrolled face whose track broke
-            progress.lost = True
-            self._enrollment = _Enrollment(progress, allowed, lost_at=self._now, reference=[left[0]])
-            log.info("enrolling %s: started on track %d, which has just left; looking for it again", progress.name, track_id)
+            self._enrollment = Enrollment(self.gallery, self.settings, name, track_id, allowed, left[0], lost_at=self._now)
 
     def cancel_enrollment(self) -> None:
         with self._lock:
-            if self._enrollment is not None and not self._enrollment.progress.done:
-                log.info(
-                    "enrolling %s: cancelled after %d samples; nothing was saved",
-                    self._enrollment.progress.name,
-                    self._enrollment.progress.collected,
-                )
+            if self._enrollment is not None:
+                self._enrollment.cancel()
             self._enrollment = None
 
     def save_enrollment(self) -> EnrollmentProgress | None:
         """Save the samples taken so far (at least enroll_min_keep), when the face left early."""
         with self._lock:
             e = self._enrollment
-            if e is None or e.progress.done or e.progress.error:
+            if e is None or e.finished:
                 return None
-            if e.progress.collected < self.settings.enroll_min_keep:
-                raise ValueError(f"only {e.progress.collected} samples; at least {self.settings.enroll_min_keep} are needed")
-            self._save(e)
+            self._saved(e.save())
             return replace(e.progress)
 
-    def _take_sample(
-        self,
-        e: _Enrollment,
-        frame: int,
-        descriptor: np.ndarray,
-        match: Match,
-        thumb: bytes,
-        quality: Quality,
-        pose: HeadPose | None,
-    ) -> None:
-        s = self.settings
-        if e.frames and frame - e.frames[-1] < s.enroll_min_gap:  # (it passed the quality gates to get here)
-            return
-        e.poses.per_pose = s.enroll_per_pose
-        pose_name = e.poses.name(pose)
-        unwanted = e.poses.why_not(pose_name, e.progress.collected, e.progress.needed)
-        nearest = min((float(np.linalg.norm(descriptor - x.descriptor)) for x in e.samples), default=np.inf)
-        # a new look, but still this face (as near the samples as a face that comes back must be)
-        new_look = pose_name is not None and s.threshold < nearest <= s.enroll_rejoin and len(e.samples) < s.enroll_max
-        if unwanted and not new_look:
-            e.progress.problems = [unwanted]
-            return
-        assert pose is not None and pose_name is not None  # a frame with no pose is never wanted
-        if nearest < s.enroll_min_spread:
-            return
-        if match.name is not None and match.name.casefold() != e.progress.name.casefold():
-            e.progress.warning = f"this face already matches {match.name} ({match.distance:.2f}); check the name before saving"
-        e.samples.append(NewSample(descriptor, thumb, f"camera frame {frame} ({pose_name})", quality.sharpness, "click"))
-        e.frames.append(frame)
-        e.poses.add(pose_name, pose)
-        e.progress.poses = dict(e.poses.taken)
-        e.progress.collected = len(e.samples)
-        e.progress.problems = []
-        if e.poses.every_pose:
-            self._save(e)
-
-    def _save(self, e: _Enrollment) -> None:
-        try:
-            person, _ = self.gallery.enroll_samples(e.progress.name, e.samples, allowed=e.allowed)
-        except Exception as exc:  # the database said no: say why, keep the video going
-            self._fail(e, f"could not save {e.progress.name}: {exc}")
-            return
-        e.progress.done = True
-        e.progress.can_save = False
-        self._events.append(f"enrolled {person.name} with {len(e.samples)} samples ({e.poses.summary()})")
-        log.info("enrolling %s: saved %d samples (%s)", person.name, len(e.samples), e.poses.summary())
-        self._reidentify()
-
-    def _fail(self, e: _Enrollment, why: str) -> None:
-        e.progress.error = why
-        log.warning("enrolling %s: failed: %s", e.progress.name, why)
-
-    def _check_enrollment_deadline(self, now: float) -> None:
-        """Time runs on the frames' clock. Out of time with enough samples, the operator is offered
-        to save them (the collecting goes on meanwhile); with too few, nothing is saved."""
-        e = self._enrollment
-        if not e or e.progress.done or e.progress.error:
-            return
-        s = self.settings
-        if e.started is None:
-            e.started = now
-        enough = e.progress.collected >= s.enroll_min_keep
-        if (
-            e.lost_at is None
-            and now - e.started >= s.enroll_pose_wait
-            and e.poses.taken.get("straight")
-            and e.progress.collected >= e.progress.needed
-        ):
-            self._save(e)  # the straight pose and enough samples; the poses not shown by now stay missing
-        elif e.lost_at is not None and now - e.lost_at > s.enroll_wait:
-            if enough:
-                e.progress.can_save = True
-            else:
-                self._fail(
-                    e,
-                    f"the face left the camera after {e.progress.collected} of {e.progress.needed} "
-                    f"samples and did not come back in {s.enroll_wait:g} s; nothing was saved",
-                )
-        elif e.lost_at is None and now - e.started > s.enroll_timeout:
-            if enough:
-                e.progress.can_save = True
-            else:
-                why = f" ({', '.join(e.progress.problems)})" if e.progress.problems else ""
-                self._fail(
-                    e,
-                    f"only {e.progress.collected} of {e.progress.needed} good samples in "
-                    f"{s.enroll_timeout:.0f} s{why}; nothing was saved",
-                )
+    def _saved(self, event: str | None) -> None:
+        """An enrollment saved its person (``event`` says so): the tracks may be them now."""
+        if event:
+            self._events.append(event)
+            self._reidentify()
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def reset(self) -> None:
@@ -543,7 +381,6 @@ class LiveRecognizer:
         for track in self.tracker.tracks.values():
             self._track_ended(track)
         self.tracker.tracks.clear()
-        self._thumbs.clear()
 
     @property
     def frames(self) -> int:
@@ -572,6 +409,8 @@ class LiveRecognizer:
     def update_settings(self, **changes: Any) -> None:
         with self._lock:
             self.settings = replace(self.settings, **changes)
+            if self._enrollment:
+                self._enrollment.rules = self.settings
             if {"method", "min_face"} & set(changes):
                 self.detector = Detector(self.settings.method, self.settings.min_face)
                 self.detector.warm_up()
