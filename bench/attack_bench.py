@@ -98,8 +98,9 @@ def play(gallery, frames, faces=None) -> dict:
     each frame), also the liveness check alone on the track that follows that picture, whoever
     the recognizer thinks it is (the backgrounds hold faces of their own); without, the liveness
     check alone on every track (its "alone": the cue that passed, or "")."""
-    from core.door.decide import DecisionSettings, DoorDecider
+    from core.door.decide import DoorDecider
     from core.door.drivers import SimulatedDoor
+    from core.door.policy import DecisionSettings
     from core.live.loop import LiveRecognizer
     from core.live.worker import InlineWorker
     from core.station.wiring import KeptLog
@@ -246,7 +247,7 @@ def strangers_near(gallery, clip) -> str:
         for rgb in pictures
         for f in detector.find(rgb)
     )
-    from core.door.decide import DecisionSettings
+    from core.door.policy import DecisionSettings
 
     threshold = DecisionSettings().threshold
     return (

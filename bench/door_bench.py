@@ -48,8 +48,9 @@ def enrolled_gallery(tmp: Path):
 def clip_decisions(g) -> None:
     from test_decide import frames
 
-    from core.door.decide import GRANTED, UNKNOWN, DoorDecider
+    from core.door.decide import DoorDecider
     from core.door.drivers import SimulatedDoor
+    from core.door.verdict import Verdict
     from core.live.loop import LiveRecognizer
     from core.live.worker import InlineWorker
 
@@ -62,9 +63,9 @@ def clip_decisions(g) -> None:
             d = view.decision
             if d is None:  # a face that failed the quality gates is not judged
                 continue
-            if d.verdict == GRANTED and granted is None:
+            if d.verdict == Verdict.GRANTED and granted is None:
                 granted = (i, d)
-            if d.verdict == UNKNOWN and view.box.right < 160 and i >= 211 and unknown is None:
+            if d.verdict == Verdict.UNKNOWN and view.box.right < 160 and i >= 211 and unknown is None:
                 unknown = i
     rec.close()
     time.sleep(0.5)
@@ -125,7 +126,8 @@ def photo_video(path: Path) -> Path:
 def costs(g, runs: int) -> None:
     from test_decide import frames
 
-    from core.door.decide import DecisionSettings, DoorDecider
+    from core.door.decide import DoorDecider
+    from core.door.policy import DecisionSettings
     from core.vision.detection import Detector
 
     rgb = next(r for i, _, r in frames(CLIP, start=100, stop=101))

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def one_run(count: int) -> tuple[float, float]:
-    from core.door.decide import MANUAL_UNLOCK, DoorDecider
+    from core.door.decide import DoorDecider
     from core.door.event_settings import EventSettings
     from core.door.events import EventPublisher
+    from core.door.verdict import Verdict
     from core.gallery.api import Gallery
     from tests.support.receivers import Broker, Subscriber
 
@@ -38,12 +39,12 @@ def one_run(count: int) -> tuple[float, float]:
         decider.on_logged.append(events.publish)
         subscriber = Subscriber(broker.port, "facegate/front_door/decision")
         try:
-            decider.note(MANUAL_UNLOCK, "warm-up: connect")
+            decider.note(Verdict.MANUAL_UNLOCK, "warm-up: connect")
             assert subscriber.wait_for(lambda: len(subscriber.messages) == 1, 20), events.status()
             made = []
             for i in range(count):
                 made.append(time.monotonic())
-                decider.note(MANUAL_UNLOCK, f"decision {i}")
+                decider.note(Verdict.MANUAL_UNLOCK, f"decision {i}")
                 time.sleep(0.05)
             assert subscriber.wait_for(lambda: len(subscriber.messages) == count + 1, 30), events.status()
             arrived = [m[3] for m in subscriber.messages[1:]]

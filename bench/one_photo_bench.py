@@ -214,7 +214,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from core.door.decide import DecisionSettings
+    from core.door.policy import DecisionSettings
     from core.gallery.api import Gallery
     from core.live.worker import InlineWorker
     from core.station.eval_video import eval_video

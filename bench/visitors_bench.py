@@ -24,7 +24,8 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=5)
     args = parser.parse_args()
 
-    from core.door.decide import UNKNOWN, DoorDecider
+    from core.door.decide import DoorDecider
+    from core.door.verdict import Verdict
     from core.gallery.api import Gallery
     from core.live.loop import LiveRecognizer
     from core.live.worker import InlineWorker
@@ -44,7 +45,7 @@ def main() -> None:
                     rec.process(rgb, t)
                     t += 1 / 30
                 decider.flush()
-                unknown = len(decider.access_log.events(verdict=UNKNOWN, limit=None))
+                unknown = len(decider.access_log.events(verdict=Verdict.UNKNOWN, limit=None))
                 visitors = decider.visitors.all()
                 new = {v.id for v in visitors} - seen
                 seen |= new

@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from core.door.base import Door, DoorStatus
-from core.door.decide import CHECKING_LIVENESS, FINAL, GRANTED
+from core.door.policy import Decision
+from core.door.verdict import Verdict
 from gui.widgets import ElidedLabel
 
 if TYPE_CHECKING:
@@ -70,8 +71,12 @@ class DoorIndicator(QWidget):
         if not decisions:
             self.decision.setText("")
             return
-        rank = {GRANTED: 0, **{v: 1 for v in FINAL}, CHECKING_LIVENESS: 2}
-        d = min(decisions, key=lambda d: rank.get(d.verdict, 3))
+        d = min(decisions, key=_rank)
         who = d.person or "Face"  # not (yet) anyone: "Face: Unsure", "Face: Unknown"
-        reason = d.reason.split(" (")[0] if d.verdict == CHECKING_LIVENESS else d.verdict
-        self.decision.setText(f"{who}: {reason}" if d.verdict != GRANTED else f"{who}: Granted ({d.door})")
+        reason = d.reason.split(" (")[0] if d.verdict == Verdict.CHECKING_LIVENESS else d.verdict
+        self.decision.setText(f"{who}: {reason}" if d.verdict != Verdict.GRANTED else f"{who}: Granted ({d.door})")
+
+
+def _rank(d: Decision) -> int:
+    """A grant or a denial tells the most (the first face's wins a tie), then a liveness prompt."""
+    return 1 if d.verdict.final else 2 if d.verdict == Verdict.CHECKING_LIVENESS else 3

@@ -12,8 +12,10 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.door.base import Door, DoorSettings
-from core.door.decide import MANUAL_UNLOCK, DecisionSettings, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.event_settings import EventSettings
+from core.door.policy import DecisionSettings
+from core.door.verdict import Verdict
 from core.errors import FaceGateError
 from core.station import Station
 from gui.admin_dialog import require_admin
@@ -104,7 +106,7 @@ class DoorPages(QObject):
         if not require_admin(self.window, "unlock the door by hand"):
             return "refused: no admin PIN"
         answer = self.station.door.unlock()
-        self.station.decider.note(MANUAL_UNLOCK, "Test unlock on the Door page", answer)
+        self.station.decider.note(Verdict.MANUAL_UNLOCK, "Test unlock on the Door page", answer)
         self.settings_page.message.setText(f"Test unlock: {answer}")
         return answer
 

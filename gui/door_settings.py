@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.door.base import DRIVERS, DoorSettings
-from core.door.decide import DecisionSettings
 from core.door.event_settings import EventSettings
+from core.door.policy import DecisionSettings
 from core.vision.texture import MODES
 from gui.admin_dialog import require_admin
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.door.access_log import AccessEvent, AccessLog, local_time, stored_time
-from core.door.decide import DENIED, DENIED_SCHEDULE, DOOR_ERROR, GRANTED, MANUAL_UNLOCK, NO_LIVENESS, UNKNOWN, UNSURE
+from core.door.verdict import Verdict
 from core.errors import FaceGateError
 from gui.admin_dialog import require_admin
 from gui.widgets import row_table, show_jpeg
@@ -32,7 +32,17 @@ if TYPE_CHECKING:
     from core.gallery.api import Gallery
 
 COLUMNS = ("Time", "Person", "Verdict", "Distance", "Margin", "Door", "Reason")
-VERDICTS = ("", GRANTED, DENIED, DENIED_SCHEDULE, UNKNOWN, UNSURE, NO_LIVENESS, DOOR_ERROR, MANUAL_UNLOCK)
+VERDICTS = (
+    "",
+    Verdict.GRANTED,
+    Verdict.DENIED,
+    Verdict.DENIED_SCHEDULE,
+    Verdict.UNKNOWN,
+    Verdict.UNSURE,
+    Verdict.NO_LIVENESS,
+    Verdict.DOOR_ERROR,
+    Verdict.MANUAL_UNLOCK,
+)
 
 
 def _number(value: float | None) -> str:

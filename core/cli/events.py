@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import AccessEvent
-from core.door.decide import MANUAL_UNLOCK
 from core.door.event_settings import EventSettings
 from core.door.events import EventPublisher
+from core.door.verdict import Verdict
 from core.errors import FaceGateError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def _test(settings: EventSettings, wait: float) -> list[OutboxStatus]:
     """Send one event to every output and wait up to ``wait`` s for it to be delivered."""
     publisher = EventPublisher(settings)
     try:
-        publisher.publish(AccessEvent(MANUAL_UNLOCK, reason="facegate events --test: a test event, the door did nothing"))
+        publisher.publish(AccessEvent(Verdict.MANUAL_UNLOCK, reason="facegate events --test: a test event, the door did nothing"))
         publisher.flush(wait)
         return publisher.status()
     finally:

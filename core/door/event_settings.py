@@ -7,28 +7,19 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from core.door.decide import (
-    DENIED,
-    DENIED_SCHEDULE,
-    DOOR_ERROR,
-    GRANTED,
-    MANUAL_UNLOCK,
-    NO_LIVENESS,
-    UNKNOWN,
-    UNSURE,
-)
+from core.door.verdict import Verdict
 from core.gallery.stored_settings import StoredSettings
 
 #: verdict in the access log -> the event's ``type``
-TYPES = {
-    GRANTED: "granted",
-    DENIED: "denied",
-    DENIED_SCHEDULE: "denied",
-    UNKNOWN: "unknown",
-    UNSURE: "unsure",
-    NO_LIVENESS: "unsure",
-    DOOR_ERROR: "door_error",
-    MANUAL_UNLOCK: "manual_unlock",
+TYPES: dict[str, str] = {
+    Verdict.GRANTED: "granted",
+    Verdict.DENIED: "denied",
+    Verdict.DENIED_SCHEDULE: "denied",
+    Verdict.UNKNOWN: "unknown",
+    Verdict.UNSURE: "unsure",
+    Verdict.NO_LIVENESS: "unsure",
+    Verdict.DOOR_ERROR: "door_error",
+    Verdict.MANUAL_UNLOCK: "manual_unlock",
 }
 EVENT_TYPES = sorted(set(TYPES.values()))
 

@@ -21,14 +21,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.door.decide import CHECKING_LIVENESS, DENIED, DENIED_SCHEDULE, GRANTED, DecisionSettings
+from core.door.policy import DecisionSettings
+from core.door.verdict import Verdict
 from core.gallery.api import Gallery
 from core.live.loop import FrameResult, LiveSettings
 from core.station.labels import Shot, read_labels
 from core.station.replay import replay
 
 #: Verdicts that mean the door's identifications agreed on a person.
-NAMED = (GRANTED, DENIED, DENIED_SCHEDULE, CHECKING_LIVENESS)
+NAMED = (Verdict.GRANTED, Verdict.DENIED, Verdict.DENIED_SCHEDULE, Verdict.CHECKING_LIVENESS)
 RIGHT, WRONG, UNKNOWN, NOT_SCORED = "right", "wrong", "unknown", "not scored"
 
 

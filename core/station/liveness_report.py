@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from core.door.decide import DecisionSettings
+from core.door.policy import DecisionSettings
+from core.door.verdict import Verdict
 from core.gallery.api import Gallery
 from core.live.loop import LiveSettings
 from core.station.replay import replay
@@ -35,7 +36,7 @@ VIDEO_TYPES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".webm", ".gif",
 _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
 #: the way a passing blink or turn is said (core.vision.liveness)
 _MOVED = ("blinked", "turned", "liveness cues all switched off")
-_NAMED = ("Granted", "Checking liveness", "No liveness")  # the door named an allowed person
+_NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS)  # the door named an allowed person
 
 
 @dataclass

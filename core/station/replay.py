@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.door.decide import DecisionSettings
+from core.door.policy import DecisionSettings
 from core.gallery.api import Gallery
 from core.live.loop import FrameResult, LiveSettings
 from core.live.sources import FrameSource

@@ -20,8 +20,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from core.door.base import DoorSettings
-from core.door.decide import DecisionSettings
 from core.door.event_settings import EventSettings
+from core.door.policy import DecisionSettings
 from core.door.review import ReviewSettings
 from core.door.visitors import VisitorSettings
 from core.gallery.store import Store

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorSettings
-from core.door.decide import DecisionSettings, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.drivers import SimulatedDoor
+from core.door.policy import DecisionSettings
 
 if TYPE_CHECKING:
     from core.live.loop import LiveRecognizer

@@ -9,10 +9,11 @@ import sys
 from PySide6.QtCore import Qt
 
 from core.door.access_log import AccessEvent, AccessLog, read_csv
-from core.door.decide import UNKNOWN, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.drivers import CommandDoor, SimulatedDoor
 from core.door.guard import GuardedDoor
 from core.door.schedule import Schedules
+from core.door.verdict import Verdict
 from core.vision.images import crop, encode_jpeg, load_image
 from tests.support.data import IMAGES
 from tests.support.window import play
@@ -34,7 +35,7 @@ def test_window_logs_the_clips_visitors_and_applies_door_settings(qtbot, live_wi
     log_page = pages.log_page
     _wait(qtbot, lambda: log_page.table.rowCount() > 0)
     verdicts = [log_page.table.item(r, 2).text() for r in range(log_page.table.rowCount())]
-    assert verdicts and set(verdicts) == {UNKNOWN}  # nobody is enrolled: every visitor is unknown
+    assert verdicts and set(verdicts) == {Verdict.UNKNOWN}  # nobody is enrolled: every visitor is unknown
     log_page.table.selectRow(0)
     assert log_page.snapshot.pixmap() is not None and not log_page.snapshot.pixmap().isNull()
     assert not log_page.not_this.isEnabled()  # an unknown visitor matched nobody
@@ -101,7 +102,7 @@ def test_log_page_filters_exports_and_marks_not_this_person(qtbot, knn_gallery, 
             snapshot=encode_jpeg(crop(rgb, face.box)),
         )
     )
-    log.record(AccessEvent(UNKNOWN, reason="nobody near", distance=0.8))
+    log.record(AccessEvent(Verdict.UNKNOWN, reason="nobody near", distance=0.8))
     page = LogPage(knn_gallery)
     qtbot.addWidget(page)
     assert page.table.rowCount() == 2
@@ -158,8 +159,8 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
     clock.tzset()
     try:
         log = AccessLog(gallery.store)
-        log.record(AccessEvent(UNKNOWN, reason="late on the 1st", time="2026-03-02T03:00:00.000+00:00"))
-        log.record(AccessEvent(UNKNOWN, reason="morning of the 2nd", time="2026-03-02T14:30:00.000+00:00"))
+        log.record(AccessEvent(Verdict.UNKNOWN, reason="late on the 1st", time="2026-03-02T03:00:00.000+00:00"))
+        log.record(AccessEvent(Verdict.UNKNOWN, reason="morning of the 2nd", time="2026-03-02T14:30:00.000+00:00"))
         page = LogPage(gallery)
         qtbot.addWidget(page)
         times = sorted(page.table.item(r, 0).text() for r in range(page.table.rowCount()))
@@ -176,8 +177,8 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
 
 def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
     from core.door.base import DoorSettings
-    from core.door.decide import DecisionSettings
     from core.door.event_settings import EventSettings
+    from core.door.policy import DecisionSettings
     from gui.door_settings import DoorSettingsPage
 
     page = DoorSettingsPage(DoorSettings(), DecisionSettings(), EventSettings())
@@ -231,7 +232,7 @@ def test_recent_faces_page_acts_on_a_multi_selection_and_shows_refusals(qtbot, k
     for name in ("obama3.jpg", "biden.jpg"):
         rgb = load_image(IMAGES / name)
         (face,) = knn_gallery.faces(rgb)
-        event = AccessEvent(UNKNOWN, snapshot=encode_jpeg(crop(rgb, face.box)))
+        event = AccessEvent(Verdict.UNKNOWN, snapshot=encode_jpeg(crop(rgb, face.box)))
         AccessLog(knn_gallery.store).record(event)
         ids[name] = recent.record(event, face.descriptor, face.quality, knn_gallery.candidates(face.descriptor))
     page = RecentPage(knn_gallery, recent)

@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 
 from core.cli.main import main
-from core.door.decide import GRANTED
+from core.door.verdict import Verdict
 from core.gallery.api import Gallery
 from core.site.config import SiteConfig
 from tests.support.data import IMAGES
@@ -57,16 +57,16 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
         b,
     )
     joe = faces["biden"][0]
-    assert _verdict(b, joe, describer) != GRANTED  # no group opens a new door until the admin says so
+    assert _verdict(b, joe, describer) != Verdict.GRANTED  # no group opens a new door until the admin says so
     opened = _run(capsys, "site", "group", "open", "everyone", "server room", "--db", a)
     assert opened["said"] == "group 'everyone' may now open door 'server room'"
     _run(capsys, "site", "sync", "--db", b)
-    assert _verdict(b, joe, describer) == GRANTED
+    assert _verdict(b, joe, describer) == Verdict.GRANTED
 
     closed = _run(capsys, "site", "group", "close", "everyone", "server room", "--db", a)
     assert closed["changed"] and closed["said"] == "group 'everyone' may no longer open door 'server room'"
     _run(capsys, "site", "sync", "--db", b)
-    assert _verdict(b, joe, describer) != GRANTED
+    assert _verdict(b, joe, describer) != Verdict.GRANTED
 
     _run(capsys, "site", "group", "add", "IT", "--db", a)
     _run(capsys, "site", "group", "open", "IT", "server room", "--db", a)
@@ -77,11 +77,11 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
         {"name": "everyone", "people": 3, "doors": ["front"]},
     ]
     assert _run(capsys, "site", "sync", "--db", b)["pulled_people"] == 1
-    assert _verdict(b, joe, describer) == GRANTED
+    assert _verdict(b, joe, describer) == Verdict.GRANTED
 
     _run(capsys, "site", "member", "remove", "IT", "Joe", "--db", a)
     assert _run(capsys, "site", "sync", "--db", b)["removed_people"] == 1
-    assert _verdict(b, joe, describer) != GRANTED
+    assert _verdict(b, joe, describer) != Verdict.GRANTED
     again = _run(capsys, "site", "member", "remove", "IT", "Joe", "--db", a)
     assert not again["changed"] and again["said"] == "'Joe' was not in group 'IT'"
 
@@ -93,7 +93,7 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
     assert people == {"Barack": 2, "Joe Biden": 1}
     _run(capsys, "site", "person", "remove", "Joe Biden", "--db", a)
     _run(capsys, "site", "sync", "--db", a)
-    assert _verdict(a, joe, describer) != GRANTED
+    assert _verdict(a, joe, describer) != Verdict.GRANTED
     assert _run(capsys, "site", "snapshots", "on", "--db", a)["changed"]
 
     # bad names and bad grammar: a clear message, nothing changed

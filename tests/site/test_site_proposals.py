@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from core.cli.main import main
-from core.door.decide import DENIED, GRANTED
+from core.door.verdict import Verdict
 from core.site.admin import SiteAdmin, require_extension
 from core.site.config import SiteConfig, SiteError, SiteSettings, check_url, connect, read_password_file, site_of
 from core.site.local import HEARD_KEY
@@ -180,7 +180,7 @@ def test_an_admins_block_survives_a_doors_rename(tmp_path, site_url, superuser_p
         with SiteAdmin.from_config(ca) as admin:
             assert [(p["name"], p["allowed"]) for p in admin.people() if p["name"].startswith("Rob")] == [("Robert", False)]
         assert not b.store.person("Robert").allowed  # the block came back with the rename
-        assert grant_attempt(b, faces["kit"][0])[0] != GRANTED
+        assert grant_attempt(b, faces["kit"][0])[0] != Verdict.GRANTED
     finally:
         a.close()
         b.close()
@@ -317,7 +317,7 @@ def test_keep_has_a_limit_then_nobody_is_let_in(tmp_path, site_url, superuser_pa
         a.enroll_samples("Joe", samples_of(faces["biden"]))
         sync_once(a, ca)
         assert SiteSettings.load(a.store).offline_policy == "keep"
-        for days, verdict in ((6.5, GRANTED), (7.5, DENIED)):
+        for days, verdict in ((6.5, Verdict.GRANTED), (7.5, Verdict.DENIED)):
             then = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
             with a.store.write() as db:
                 db.execute("UPDATE meta SET value = ? WHERE key = ?", (then, HEARD_KEY))

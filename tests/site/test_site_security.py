@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from core.door.decide import DENIED, GRANTED
+from core.door.verdict import Verdict
 from core.site.config import NOBODY, SiteConfig, SiteError, SiteSettings, check_url, connect, read_password_file
 from core.site.local import HEARD_KEY
 from core.site.sync import open_door_connection, sync_once
@@ -139,15 +139,15 @@ def test_a_door_that_has_not_heard_from_its_site_follows_the_offline_policy(
     try:
         a.enroll_samples("Joe", samples_of(faces["biden"]))
         sync_once(a, ca)
-        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
         long_ago = (datetime.now(timezone.utc) - timedelta(hours=25)).isoformat()
         with a.store.write() as db:
             db.execute("UPDATE meta SET value = ? WHERE key = ?", (long_ago, HEARD_KEY))
-        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED  # default policy: keep the last copy
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED  # default policy: keep the last copy
         SiteSettings(offline_policy=NOBODY).save(a.store)
         verdict, reason = grant_attempt(a, faces["biden"][0])
-        assert verdict == DENIED and "has not heard from its site for 25.0 h" in reason
+        assert verdict == Verdict.DENIED and "has not heard from its site for 25.0 h" in reason
         sync_once(a, ca)  # back in touch: the door opens again
-        assert grant_attempt(a, faces["biden"][0])[0] == GRANTED
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
     finally:
         a.close()

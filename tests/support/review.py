@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog
-from core.door.decide import UNKNOWN
+from core.door.verdict import Verdict
 from core.vision.images import crop, encode_jpeg
 
 
@@ -15,6 +15,6 @@ def queue_face(recent, rgb: np.ndarray) -> int:
     returns its id in the queue."""
     gallery = recent.gallery
     face = max((f for f in gallery.faces(rgb) if f.descriptor is not None), key=lambda f: f.box.area)
-    event = AccessEvent(UNKNOWN, reason="a visit", snapshot=encode_jpeg(crop(rgb, face.box, size=160)))
+    event = AccessEvent(Verdict.UNKNOWN, reason="a visit", snapshot=encode_jpeg(crop(rgb, face.box, size=160)))
     AccessLog(gallery.store).record(event)
     return recent.record(event, face.descriptor, face.quality, gallery.candidates(face.descriptor))

@@ -62,7 +62,8 @@ def jitter(vec: np.ndarray, seed: int, scale: float = 0.01) -> np.ndarray:
 DOOR_CHILD = """
 import json, sys, threading
 import numpy as np
-from core.door.decide import DoorDecider, DecisionSettings
+from core.door.decide import DoorDecider
+from core.door.policy import DecisionSettings
 from core.gallery.api import Gallery
 from core.gallery.store import NewSample
 from core.records import Box
@@ -330,7 +331,8 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
 def grant_attempt(gallery, vec) -> tuple[str, str]:
     """What a door with this gallery decides when the face ``vec`` stands before it for three
     frames (its real decider, with the site's offline gate, liveness off): (verdict, reason)."""
-    from core.door.decide import DecisionSettings, DoorDecider
+    from core.door.decide import DoorDecider
+    from core.door.policy import DecisionSettings
     from core.records import Box
     from core.site.gate import OfflineGate
 

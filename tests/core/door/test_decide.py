@@ -11,18 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from core.door.decide import (
-    CHECKING_LIVENESS,
-    DENIED,
-    DENIED_SCHEDULE,
-    GRANTED,
-    NO_LIVENESS,
-    UNKNOWN,
-    DecisionSettings,
-    DoorDecider,
-)
+from core.door.decide import DoorDecider
 from core.door.drivers import SimulatedDoor
+from core.door.policy import DecisionSettings
 from core.door.schedule import DAYS, Schedules, parse_windows
+from core.door.verdict import Verdict
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
@@ -120,18 +113,18 @@ def test_clip_grants_lin_once_and_denies_the_unknown_person(lin_gallery, door):
 
     assert door.pulses == 1 and [s for _, s in door.history].count("open") == 1
     lin = [(i, v.decision) for i, views in played for v in views if v.decision.person == NAME]
-    granted = [i for i, d in lin if d.verdict == GRANTED and d.door == "unlocking"]
+    granted = [i for i, d in lin if d.verdict == Verdict.GRANTED and d.door == "unlocking"]
     assert granted and 82 <= granted[0] <= 210
-    assert all(d.verdict != GRANTED for i, d in lin if i < granted[0])  # consensus and liveness first
+    assert all(d.verdict != Verdict.GRANTED for i, d in lin if i < granted[0])  # consensus and liveness first
     stranger = [v.decision for i, views in played if 215 <= i <= 248 for v in views if v.box.right < 160]
-    assert stranger and all(d.verdict != GRANTED and d.person is None for d in stranger)
-    assert UNKNOWN in {d.verdict for d in stranger}
+    assert stranger and all(d.verdict != Verdict.GRANTED and d.person is None for d in stranger)
+    assert Verdict.UNKNOWN in {d.verdict for d in stranger}
 
     events = decider.access_log.events()
-    grants = [e for e in events if e.verdict == GRANTED]
+    grants = [e for e in events if e.verdict == Verdict.GRANTED]
     assert len(grants) == 1 and grants[0].name == NAME and grants[0].door == "unlocking"
     assert grants[0].distance <= 0.4 and ("turned: parallax" in grants[0].reason or "blinked" in grants[0].reason)
-    unknown = [e for e in events if e.verdict == UNKNOWN and e.track == stranger[0].track]
+    unknown = [e for e in events if e.verdict == Verdict.UNKNOWN and e.track == stranger[0].track]
     assert len(unknown) == 1 and unknown[0].name is None and unknown[0].distance > 0.4
     for event in (grants[0], unknown[0]):
         full = decider.access_log.event(event.id)
@@ -160,11 +153,11 @@ def test_one_noisy_identification_cannot_grant_or_flip(knn_gallery):
         # biden among the last `within` (index 2 to 6 for 5) keeps it unsure; then obama, obama,
         # nobody, obama, obama is 4 of 5: granted, where the old rule waits for 3 in a row
         assert verdicts[:granted_at] == ["Identifying", "Identifying"] + ["Unsure"] * (granted_at - 2), (within, verdicts)
-        assert verdicts[granted_at] == GRANTED, (within, verdicts)
+        assert verdicts[granted_at] == Verdict.GRANTED, (within, verdicts)
         decision = decider.update(1, history + [biden], rgb, box, 1.0)
-        assert decision.verdict == GRANTED and decision.person == "obama"  # final for the visit: no flip, no 2nd unlock
+        assert decision.verdict == Verdict.GRANTED and decision.person == "obama"  # final for the visit: no flip, no 2nd unlock
         decider.close()
-        assert [e.verdict for e in decider.access_log.events()] == [GRANTED] * (run + 1)  # one per run (one gallery)
+        assert [e.verdict for e in decider.access_log.events()] == [Verdict.GRANTED] * (run + 1)  # one per run (one gallery)
 
 
 def test_a_visit_with_too_few_agreeing_identifications_is_unsure(knn_gallery):
@@ -177,7 +170,7 @@ def test_a_visit_with_too_few_agreeing_identifications_is_unsure(knn_gallery):
     for match in (obama, nobody, nobody, obama, nobody):
         history.append(match)
         decision = decider.update(1, list(history), rgb, box, len(history) / 10)
-    assert decision.verdict != GRANTED and "obama in only 2 of the last 5" in decision.reason, decision
+    assert decision.verdict != Verdict.GRANTED and "obama in only 2 of the last 5" in decision.reason, decision
     decider.close()
     with pytest.raises(ValueError, match="cannot agree among the last 2"):
         DecisionSettings(within=2).check()
@@ -210,16 +203,16 @@ def test_a_still_photo_never_unlocks_with_liveness_on(gallery, door, tmp_path):
     played = play(gallery, decider, video)
     settle(door)
     decisions = [v.decision for _, views in played for v in views]
-    assert door.pulses == 0 and all(d.verdict != GRANTED for d in decisions)
-    assert sum(d.verdict == CHECKING_LIVENESS and d.person == "obama" for d in decisions) > 60  # recognised, held
+    assert door.pulses == 0 and all(d.verdict != Verdict.GRANTED for d in decisions)
+    assert sum(d.verdict == Verdict.CHECKING_LIVENESS and d.person == "obama" for d in decisions) > 60  # recognised, held
     events = decider.access_log.events()
-    assert [e.verdict for e in events] == [NO_LIVENESS] and events[0].name == "obama"
+    assert [e.verdict for e in events] == [Verdict.NO_LIVENESS] and events[0].name == "obama"
 
     # the control: the same photo does open the door when liveness is switched off
     unsafe = DoorDecider(gallery, door, DecisionSettings(liveness=False))
     played = play(gallery, unsafe, video, stop=30)
     settle(door)
-    assert door.pulses == 1 and any(v.decision.verdict == GRANTED for _, views in played for v in views)
+    assert door.pulses == 1 and any(v.decision.verdict == Verdict.GRANTED for _, views in played for v in views)
 
 
 def test_a_schedule_outside_its_window_denies(lin_gallery, door):
@@ -230,9 +223,9 @@ def test_a_schedule_outside_its_window_denies(lin_gallery, door):
     played = play(lin_gallery, decider, CLIP, start=80, stop=140)
     settle(door)
     verdicts = {v.decision.verdict for _, views in played for v in views if v.decision.person == NAME}
-    assert DENIED_SCHEDULE in verdicts and GRANTED not in verdicts and door.pulses == 0
+    assert Verdict.DENIED_SCHEDULE in verdicts and Verdict.GRANTED not in verdicts and door.pulses == 0
     (event,) = [e for e in decider.access_log.events() if e.name == NAME]
-    assert event.verdict == DENIED_SCHEDULE and "outside" in event.reason and event.has_snapshot
+    assert event.verdict == Verdict.DENIED_SCHEDULE and "outside" in event.reason and event.has_snapshot
 
     now = datetime.now()
     schedules = Schedules(lin_gallery.store)
@@ -246,5 +239,5 @@ def test_a_person_not_allowed_in_is_denied(lin_gallery, door):
     played = play(lin_gallery, decider, CLIP, start=80, stop=140)
     settle(door)
     verdicts = [v.decision.verdict for _, views in played for v in views if v.decision.person == NAME]
-    assert DENIED in verdicts and GRANTED not in verdicts and door.pulses == 0
-    assert [e.verdict for e in decider.access_log.events() if e.name == NAME] == [DENIED]
+    assert Verdict.DENIED in verdicts and Verdict.GRANTED not in verdicts and door.pulses == 0
+    assert [e.verdict for e in decider.access_log.events() if e.name == NAME] == [Verdict.DENIED]

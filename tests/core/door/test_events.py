@@ -10,10 +10,12 @@ import json
 import time
 
 from core.door.access_log import AccessLog
-from core.door.decide import DOOR_ERROR, GRANTED, MANUAL_UNLOCK, UNKNOWN, DecisionSettings, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.drivers import SimulatedDoor
 from core.door.event_settings import EVENT_TYPES, EventSettings
 from core.door.events import EventPublisher
+from core.door.policy import DecisionSettings
+from core.door.verdict import Verdict
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker
 from core.vision.images import load_image
@@ -65,14 +67,14 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
     door, decider, events = wired(lin_gallery, EventSettings(mqtt_host="127.0.0.1", mqtt_port=broker.port, webhook_url=hook.url))
     try:
         play(lin_gallery, decider, clip, range(len(clip)))
-        decider.note(DOOR_ERROR, "the relay did not answer", "error")
+        decider.note(Verdict.DOOR_ERROR, "the relay did not answer", "error")
         decider.flush()
         assert events.flush(20), events.status()
         logged = AccessLog(lin_gallery.store).events(limit=None)
         ids = {e.id for e in logged}
-        assert {GRANTED, UNKNOWN, DOOR_ERROR} <= {e.verdict for e in logged}
+        assert {Verdict.GRANTED, Verdict.UNKNOWN, Verdict.DOOR_ERROR} <= {e.verdict for e in logged}
         # flush() means the broker has them; each topic reaches this subscriber a moment later
-        unknown_ids = {e.id for e in logged if e.verdict == UNKNOWN}
+        unknown_ids = {e.id for e in logged if e.verdict == Verdict.UNKNOWN}
         assert subscriber.wait_for(
             lambda: (
                 {d["event_id"] for d in subscriber.json_on(f"{BASE}/decision")} == ids
@@ -98,7 +100,7 @@ def test_the_clips_decisions_reach_mqtt_and_the_webhook_as_documented(lin_galler
         assert all(e["event_type"] in EVENT_TYPES for e in ha_events)
         unknown = subscriber.json_on(f"{BASE}/unknown")
         assert unknown and {e["event_type"] for e in unknown} == {"unknown"}
-        assert {e["event_id"] for e in unknown} == {e.id for e in logged if e.verdict == UNKNOWN}
+        assert {e["event_id"] for e in unknown} == {e.id for e in logged if e.verdict == Verdict.UNKNOWN}
         assert subscriber.wait_for(lambda: subscriber.on(f"{BASE}/lock")[-2:] == [b"ON", b"OFF"])  # the pulse
 
         # Home Assistant (re)starting later still finds the device, the last person and the last face
@@ -186,7 +188,7 @@ def test_a_dead_broker_and_a_slow_webhook_never_stall_a_frame_nor_lose_a_log_ent
             killed_after.append(len(published))
 
     try:
-        decider.note(MANUAL_UNLOCK, "before the broker dies", "unlocking")
+        decider.note(Verdict.MANUAL_UNLOCK, "before the broker dies", "unlocking")
         decider.flush()
         assert subscriber.wait_for(lambda: len(subscriber.on(f"{BASE}/decision")) == 1)
         subscriber.close()

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from core.door.access_log import AccessEvent, AccessLog
-from core.door.decide import GRANTED, UNKNOWN, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.review import RecentFaces, Refused, ReviewSettings
+from core.door.verdict import Verdict
 from core.gallery.api import Gallery
 from core.gallery.store import NewSample
 from core.live.loop import LiveRecognizer
@@ -48,7 +49,7 @@ def _queue_clear_face(gallery, recent, clip) -> int:
                 continue
             nearest = gallery.candidates(face.descriptor)
             if nearest and nearest[0].name == LIN and nearest[0].distance <= 0.33:
-                event = AccessEvent(GRANTED, LIN, reason="a clear face", snapshot=encode_jpeg(crop(clip[i], face.box)))
+                event = AccessEvent(Verdict.GRANTED, LIN, reason="a clear face", snapshot=encode_jpeg(crop(clip[i], face.box)))
                 AccessLog(gallery.store).record(event)
                 return recent.record(event, face.descriptor, face.quality, nearest)
     raise AssertionError("no frame of his big shot within 0.33 of his samples")
@@ -64,13 +65,13 @@ def test_review_queue_guards_each_way_of_teaching_the_gallery(lin_db, clip, desc
         assert [f.id for f in faces] == sorted((f.id for f in faces), reverse=True)  # newest first
         assert {f.event_id for f in faces} == {e.id for e in logged if e.has_snapshot}
         assert all(f.nearest and f.nearest[0][0] == LIN and f.quality.size > 0 for f in faces)
-        assert any(f.verdict == GRANTED and f.name == LIN for f in faces)
+        assert any(f.verdict == Verdict.GRANTED and f.name == LIN for f in faces)
         # a clear face of his at a granted visit (the door grants on its first agreeing
         # identifications, so the visit it logged may hold a looser snapshot): the queue as the
         # door fills it, from a later frame of the same shot
         granted = recent.face(_queue_clear_face(gallery, recent, clip))
         assert granted.nearest[0] == (LIN, pytest.approx(granted.nearest[0][1])) and granted.nearest[0][1] <= 0.35
-        teach = [f for f in faces if f.verdict == UNKNOWN and not problems(f.quality) and f.nearest[0][1] < 0.6]
+        teach = [f for f in faces if f.verdict == Verdict.UNKNOWN and not problems(f.quality) and f.nearest[0][1] < 0.6]
         assert teach
 
         # 1. only a good shot: his 42 px face at the start, described although the live gates
@@ -78,7 +79,7 @@ def test_review_queue_guards_each_way_of_teaching_the_gallery(lin_db, clip, desc
         found = min(gallery.detector.find(clip[10]), key=lambda d: d.box.width)
         tiny = gallery.describer.describe(clip[10], found)
         assert problems(tiny.quality) and tiny.descriptor is not None
-        event = AccessEvent(UNKNOWN, reason="a small face", snapshot=encode_jpeg(crop(clip[10], tiny.box)))
+        event = AccessEvent(Verdict.UNKNOWN, reason="a small face", snapshot=encode_jpeg(crop(clip[10], tiny.box)))
         AccessLog(gallery.store).record(event)
         small = [recent.face(recent.record(event, tiny.descriptor, tiny.quality, gallery.candidates(tiny.descriptor)))]
         with pytest.raises(Refused, match="not a good shot: too far"):
@@ -152,7 +153,7 @@ def test_learning_mode_adds_new_conditions_within_its_cap_and_is_undone(lin_gall
     assert familiar and len(new_condition) >= 2
 
     def granted(distance, face, match, live=True):
-        event = AccessEvent(GRANTED, LIN, person.id, "test grant", distance, door="unlocking")
+        event = AccessEvent(Verdict.GRANTED, LIN, person.id, "test grant", distance, door="unlocking")
         log.record(event)
         return recent.record(event, face.descriptor, face.quality, match.candidates, live_grant=live)
 

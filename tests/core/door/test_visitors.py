@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, read_csv
-from core.door.decide import UNKNOWN, DoorDecider
+from core.door.decide import DoorDecider
 from core.door.review import RecentFaces
+from core.door.verdict import Verdict
 from core.door.visitors import Visitors, VisitorSettings
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer
@@ -55,7 +56,7 @@ def test_the_looping_clip_gives_the_same_visitors_again_with_growing_visits(clip
         assert all(
             v.first_seen == first[v.id].first_seen and v.last_seen > after[loop - 1][v.id].last_seen for v in after[loop].values()
         )
-    unknown = [e for e in events if e.verdict == UNKNOWN]
+    unknown = [e for e in events if e.verdict == Verdict.UNKNOWN]
     assert sum(v.visits for v in after[2].values()) == len(unknown) and {e.visitor_id for e in unknown} == set(first)
     assert [e.visitor_id for e in read_csv(tmp_path / "log.csv")] == [e.visitor_id for e in events[::-1]]
 
@@ -112,7 +113,7 @@ def test_photos_of_one_person_join_and_old_strangers_are_deleted(gallery):
     assert visitors.best_snapshot(first) == b"\xff\xd8sharp"  # the sharpest face, not the first
     assert visitors.visitor(first).visits == 3
     biden_event = log.record(
-        AccessEvent(UNKNOWN, reason="nobody near", visitor_id=old_biden, descriptor=biden, snapshot=b"\xff\xd8biden")
+        AccessEvent(Verdict.UNKNOWN, reason="nobody near", visitor_id=old_biden, descriptor=biden, snapshot=b"\xff\xd8biden")
     )
     visitors.enroll(first, gallery, "Barack")  # enrolled: kept however old
     queued = RecentFaces(gallery).record(log.event(biden_event), biden, Quality(50, 100, 0.0), [])
@@ -120,7 +121,7 @@ def test_photos_of_one_person_join_and_old_strangers_are_deleted(gallery):
     assert visitors.purge() == 1
     assert {v.id for v in visitors.all()} == {first, recent_kit}
     assert log.snapshot(biden_event) is None and log.event(biden_event).descriptor is None
-    assert log.event(biden_event).verdict == UNKNOWN  # the entry itself stays
+    assert log.event(biden_event).verdict == Verdict.UNKNOWN  # the entry itself stays
     assert queued not in {f.id for f in RecentFaces(gallery).recent()}  # nor in the review queue
     assert visitors.assign([biden])[1]  # a stranger again: a new visitor
     assert gallery.identify_descriptor(obama[2]).name == "Barack"

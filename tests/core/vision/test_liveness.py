@@ -157,7 +157,7 @@ def test_blink_needs_both_eyes_shut_for_consecutive_frames_then_open():
 
 
 def test_the_door_asks_for_the_outline_and_midline_only_when_strict():
-    from core.door.decide import DecisionSettings
+    from core.door.policy import DecisionSettings
 
     plain = DecisionSettings().liveness_settings()
     strict = DecisionSettings(strict_turn=True).liveness_settings()

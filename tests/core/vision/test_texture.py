@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.door.decide import DecisionSettings, DoorDecider
+from core.door.decide import DoorDecider
+from core.door.policy import DecisionSettings
 from core.errors import ModelError
 from core.paths import resource_path
 from core.station.replay import replay

@@ -1,0 +1,37 @@
+"""What the door made of a face, in the words the access log, the events and the window use.
+
+A StrEnum, so each member *is* its text ("Granted"): the access log's column, the events' JSON
+and every filter that compares strings read the same words as before, while the code names a
+verdict instead of retyping it (a misspelt string is a check that silently never matches).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    GRANTED = "Granted"
+    DENIED = "Denied"
+    DENIED_SCHEDULE = "Denied (schedule)"
+    UNKNOWN = "Unknown"
+    UNSURE = "Unsure"
+    IDENTIFYING = "Identifying"
+    CHECKING_LIVENESS = "Checking liveness"
+    NO_LIVENESS = "No liveness"
+    DOOR_ERROR = "Door error"
+    MANUAL_UNLOCK = "Manual unlock"
+
+    @property
+    def final(self) -> bool:
+        """The visit's verdict will not change: the door let the person in or refused them."""
+        return self in (Verdict.GRANTED, Verdict.DENIED, Verdict.DENIED_SCHEDULE)
+
+    def when_left(self) -> Verdict:
+        """What a visit that leaves in this state is logged as: still checking liveness means it
+        never showed itself alive, still identifying means it was never sure who it was."""
+        if self is Verdict.CHECKING_LIVENESS:
+            return Verdict.NO_LIVENESS
+        if self is Verdict.IDENTIFYING:
+            return Verdict.UNSURE
+        return self
