@@ -248,8 +248,8 @@ def _gallery_generation(db: Database) -> None:
     db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('gallery_generation', '0')")
     bump = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'gallery_generation';"
     for table in ("people", "samples", "negatives"):
-        for event in ("INSERT", "DELETE", "UPDATE"):
-            db.execute(f"CREATE TRIGGER gallery_generation_{table}_{event.lower()} AFTER {event} ON {table} BEGIN {bump} END")
+        for event, suffix in (("INSERT", "insert"), ("DELETE", "delete"), ("UPDATE", "update")):
+            db.execute(f"CREATE TRIGGER gallery_generation_{table}_{suffix} AFTER {event} ON {table} BEGIN {bump} END")
 
 
 def _scan_poor_faces(db: Database) -> None:
