@@ -258,6 +258,14 @@ def _scan_poor_faces(db: Database) -> None:
     db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
 
 
+def _person_card(db: Database) -> None:
+    """Each person's credential number (decimal, as printed on their card or in the access panel):
+    what FaceGate reports to an access panel as a card read after a grant (core.door.osdp) and what
+    a face + card door compares a presented card with. NULL: no card; two people never share one."""
+    db.execute("ALTER TABLE people ADD COLUMN card TEXT")
+    db.execute("CREATE UNIQUE INDEX people_card ON people(card)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -269,4 +277,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("sample-provenance", _sample_provenance),
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
+    ("person-card", _person_card),
 ]
