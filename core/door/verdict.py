@@ -21,6 +21,8 @@ class Verdict(StrEnum):
     NO_LIVENESS = "No liveness"
     DOOR_ERROR = "Door error"
     MANUAL_UNLOCK = "Manual unlock"
+    PANEL_GRANTED = "Panel granted"  # the access panel's own answer to FaceGate's card read (core.door.osdp)
+    PANEL_DENIED = "Panel denied"
 
     @property
     def final(self) -> bool:
