@@ -3,7 +3,7 @@ pty pair, FaceGate's reader (core.door.osdp) on the other end's /dev/pts path, a
 USB RS-485 adapter. The secure channel is enforced on both ends with the same key.
 
     with PanelBus() as bus:                    # the pty pair; bus.port is what FaceGate opens
-        panel = bus.panel()                    # a started ControlPanel (call again after stop())
+        panel = bus.panel(answer=GREEN)        # a started ControlPanel (call again after stop())
         read = panel.card_read(timeout=5)      # the next card read the reader sent, or None
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import queue
+import threading
 import time
 import tty
 
@@ -48,12 +50,31 @@ class FdChannel(osdp.Channel):
 
 
 class Panel:
-    """libosdp's ControlPanel polling the one reader at ADDRESS, secure channel enforced."""
+    """libosdp's ControlPanel polling the one reader at ADDRESS, secure channel enforced. Its
+    listener thread takes each card read as it arrives and, when ``answer`` is an LED colour,
+    answers it at once with that colour, as a panel that decided does."""
 
-    def __init__(self, fd: int, scbk: bytes = SCBK) -> None:
+    def __init__(self, fd: int, scbk: bytes = SCBK, answer: int | None = None) -> None:
         info = osdp.PDInfo(ADDRESS, FdChannel(fd), scbk=scbk, flags=[osdp.LibFlag.EnforceSecure])
         self.cp = osdp.ControlPanel([info], log_level=osdp.LogLevel.Error)
+        self.answer = answer
+        self.reads: queue.Queue[tuple[float, CardBits]] = queue.Queue()  # (monotonic time it arrived, bits)
+        self._stop = threading.Event()
         self.cp.start()
+        self._listener = threading.Thread(target=self._listen, name="test-panel", daemon=True)
+        self._listener.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            event = self.cp.get_event(ADDRESS, timeout=0.05)
+            if event is None or event.get("event") != osdp.Event.CardRead:
+                continue
+            arrived = time.monotonic()
+            assert event["format"] == osdp.CardFormat.Wiegand, event
+            value = int.from_bytes(event["data"], "big") >> (len(event["data"]) * 8 - event["length"])
+            self.reads.put((arrived, CardBits(value, event["length"])))
+            if self.answer is not None:
+                self.led(self.answer)
 
     def secure(self, timeout: float = 15.0) -> bool:
         """Wait until the reader is online with the secure channel up."""
@@ -65,17 +86,11 @@ class Panel:
         return False
 
     def card_read(self, timeout: float = 5.0) -> CardBits | None:
-        """The next card read from the reader (other events are skipped), as bits."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            event = self.cp.get_event(ADDRESS, timeout=left)
-            if event is None:
-                return None
-            if event.get("event") == osdp.Event.CardRead:
-                assert event["format"] == osdp.CardFormat.Wiegand, event
-                value = int.from_bytes(event["data"], "big") >> (len(event["data"]) * 8 - event["length"])
-                return CardBits(value, event["length"])
-        return None
+        """The next card read from the reader, or None after ``timeout`` seconds."""
+        try:
+            return self.reads.get(timeout=timeout)[1]
+        except queue.Empty:
+            return None
 
     def led(self, color: int, temporary: bool = True) -> bool:
         return self.cp.submit_command(
@@ -109,6 +124,8 @@ class Panel:
         )
 
     def stop(self) -> None:
+        self._stop.set()
+        self._listener.join(timeout=2)
         if self.cp.thread is not None:
             self.cp.stop()
 
@@ -122,8 +139,8 @@ class PanelBus:
         self.port = os.ttyname(self.slave)
         self.panels: list[Panel] = []
 
-    def panel(self, scbk: bytes = SCBK) -> Panel:
-        panel = Panel(self.master, scbk)
+    def panel(self, scbk: bytes = SCBK, answer: int | None = None) -> Panel:
+        panel = Panel(self.master, scbk, answer)
         self.panels.append(panel)
         return panel
 
