@@ -3,7 +3,8 @@ pty pair made here, the Station's reader (core.door.osdp) on the other, secure c
 The clip played as a camera through the real Station: Lin-Manuel's grant reaches the panel as a
 card read of his number in the configured layout, the stranger's face sends nothing; a denied
 face sends nothing; the panel's LED and text reach the reader's state and its green answer the
-access log; a silent panel shows offline, nothing is sent (nor queued) meanwhile, and it recovers."""
+access log; a silent panel shows offline (on the reader and in what `facegate status` says),
+nothing is sent (nor queued) meanwhile, and it recovers."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from core.door.card_formats import decode
 from core.door.osdp import OsdpReader
 from core.door.verdict import Verdict
 from core.live.worker import InlineWorker
+from core.service import heartbeat
+from core.service.monitor import LoopState, Surroundings
 from core.station import Station
+from tests.support.cli import facegate
 from tests.support.osdp import SCBK, PanelBus
 
 LIN = "Lin-Manuel"
@@ -127,6 +131,13 @@ def test_a_silent_panel_shows_offline_nothing_is_queued_and_it_recovers(lin_gall
         _wait(lambda: reader.status().state == "offline", "the silent panel never showed offline", timeout=5)
         assert reader.status().error == "panel offline: not heard for 1 s"
         assert not reader.panel().online and not reader.panel().secure
+        monitor = station.supervise(lambda: Surroundings(LoopState(), station.door_status(), station.door.driver))
+        db = lin_gallery.store.path
+        heartbeat.write(heartbeat.heartbeat_path(db), monitor.beat())  # what the running app writes each second
+        status = facegate("status", "--db", db)
+        assert status.returncode == 1  # unhealthy
+        assert "door   : offline (osdp) - panel offline: not heard for 1 s" in status.stdout
+        assert "problem: door: panel offline" in status.stdout
         holder = Holder(lin_gallery.store.person(LIN).id, LIN, "1001")
         assert reader.unlock(holder) == "nothing sent: the access panel is offline"
 
