@@ -11,8 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from core.door.base import Holder
-from core.gallery.store import NewSample
 from core.door.osdp import OsdpReader
+from core.gallery.store import NewSample
 from tests.support.osdp import SCBK, PanelBus
 
 
