@@ -15,7 +15,8 @@ Safety: nothing is sent for a manual unlock, a person without a card number, a n
 not fit the layout, or while the panel is silent (a read queued then would reach the panel long
 after the person left). The secure channel is enforced: libosdp refuses to talk in clear, so a
 card number never crosses the bus readable. The panel's LED, buzzer and text commands are kept
-as the PanelState the window shows (``panel_listeners``; this module never imports Qt).
+as the PanelState the window shows (``panel_listeners``; this module never imports Qt); its local
+status query is answered (tamper and power normal: a PC has neither switch).
 
 Threads: libosdp's refresh loop (its own thread, every 20 ms), a watcher that turns silence into
 the "offline" state (and back), and the Door's own thread that submits card reads; the frame
@@ -323,6 +324,9 @@ class OsdpReader(Door):
                 panel = replace(panel, buzzer=bool(command.get("control_code")) and command.get("on_count", 0) > 0)
             elif kind == osdp.Command.Text:
                 panel = replace(panel, text=str(command.get("data", "")))
+            elif kind == osdp.Command.Status and command.get("type") == osdp.StatusReportType.Local:
+                # tamper and power: a PC has no tamper switch and no mains sensor; both normal
+                return 0, {"command": osdp.Command.Status, "type": osdp.StatusReportType.Local, "report": bytes([0, 0])}
             else:
                 return 0, None
             self._panel = panel
@@ -369,7 +373,16 @@ class OsdpReader(Door):
                     self._set_state("locked", None)
                 else:
                     log.warning("OSDP reader: panel offline (%s)", problem)
+                    self._drop_queued()
                     self._set_state("offline", f"panel offline: {problem}")
+
+    def _drop_queued(self) -> None:
+        """Forget card reads the panel has not taken yet: delivered when it is back, they would
+        open the door for someone long gone."""
+        with self.pd.lock:
+            dropped = self.pd.ctx.flush_events()
+        if dropped:
+            log.warning("OSDP reader: %s card read(s) the panel never took were dropped", dropped)
 
     def _tell(self, panel: PanelState) -> None:
         for listener in list(self.panel_listeners):

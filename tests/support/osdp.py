@@ -59,6 +59,7 @@ class Panel:
         self.cp = osdp.ControlPanel([info], log_level=osdp.LogLevel.Error)
         self.answer = answer
         self.reads: queue.Queue[tuple[float, CardBits]] = queue.Queue()  # (monotonic time it arrived, bits)
+        self.statuses: queue.Queue[dict] = queue.Queue()  # the reader's status reports
         self._stop = threading.Event()
         self.cp.start()
         self._listener = threading.Thread(target=self._listen, name="test-panel", daemon=True)
@@ -67,6 +68,8 @@ class Panel:
     def _listen(self) -> None:
         while not self._stop.is_set():
             event = self.cp.get_event(ADDRESS, timeout=0.05)
+            if event is not None and event.get("event") == osdp.Event.Status:
+                self.statuses.put(event)
             if event is None or event.get("event") != osdp.Event.CardRead:
                 continue
             arrived = time.monotonic()
@@ -108,6 +111,14 @@ class Panel:
                 "temporary": temporary,
             },
         )
+
+    def local_status(self, timeout: float = 5.0) -> dict | None:
+        """Ask the reader for its local status (tamper, power); its report, or None."""
+        self.cp.submit_command(ADDRESS, {"command": osdp.Command.Status, "type": osdp.StatusReportType.Local, "report": b""})
+        try:
+            return self.statuses.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def text(self, words: str) -> bool:
         return self.cp.submit_command(

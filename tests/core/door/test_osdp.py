@@ -87,6 +87,8 @@ def test_the_clips_grant_arrives_as_his_card_read_and_the_panels_answer_is_logge
         _wait(lambda: reader.panel().answer == "granted" and reader.panel().led == "green", "the panel's answer")
         assert panel.text("ACCESS GRANTED")
         _wait(lambda: reader.panel().text == "ACCESS GRANTED", "the panel's text")
+        status = panel.local_status()
+        assert status is not None and status["report"] == bytes([0, 0])  # tamper and power normal
         station.decider.flush()
         logged = [e for e in station.decider.access_log.events() if e.verdict == Verdict.PANEL_GRANTED]
         assert len(logged) == 1 and logged[0].name == LIN and "card 1001" in logged[0].reason
