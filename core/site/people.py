@@ -105,6 +105,13 @@ def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list
         if holder is not None and holder.name not in named:
             raise StoreError(f"card {card} already belongs to {holder.name!r}; nothing was changed")
     plans = [_plan(gallery, name, "give a card to", "card") for name, _ in cleaned]
+    if site_of(gallery.store) is not None:  # at a site a card is the site's: one set here alone would be undone by the next pull
+        for plan in plans:
+            if not plan.site_wide:
+                raise SiteError(
+                    f"{plan.name!r} is not at the site yet: sync first (facegate site sync; a door's enrollment "
+                    "also needs the admin's approval), then give them a card; nothing was changed"
+                )
     at_site = [(plan.site_id, card) for plan, (_, card) in zip(plans, cleaned, strict=True) if plan.site_wide]
     if at_site:
         from core.site.admin import SiteAdmin

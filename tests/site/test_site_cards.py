@@ -23,7 +23,9 @@ def test_cards_are_the_admins_and_every_door_follows(tmp_path, site_url, superus
         sync_once(b, config_b)
         assert b.store.person("Barack").card is None
         b.enroll_samples("Lin", samples_of(faces["lin"][:1]))  # this door's own, not at the site yet
-        b.set_cards([("Lin", "555")])
+        with pytest.raises(SiteError, match="not at the site yet"):
+            set_cards(b, [("Lin", "555")])  # a card set here alone would be undone by the next pull
+        b.set_cards([("Lin", "555")])  # as a gallery that held cards before it joined the site
 
         set_cards(a, [("Barack", "555")])  # the admin PC: the site and its own gallery
         assert a.store.person("Barack").card == "555"
