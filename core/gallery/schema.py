@@ -258,6 +258,14 @@ def _scan_poor_faces(db: Database) -> None:
     db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
 
 
+def _personal_threshold(db: Database) -> None:
+    """A person's own threshold (NULL: the door's), only ever stricter than the door's: for
+    look-alikes and twins, whose faces sit nearer each other than the door's threshold. The match
+    rule (core.gallery.match) takes the smaller of the two, so a door made stricter later never
+    becomes looser for them."""
+    db.execute("ALTER TABLE people ADD COLUMN threshold REAL CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -269,4 +277,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("sample-provenance", _sample_provenance),
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
+    ("personal-threshold", _personal_threshold),
 ]

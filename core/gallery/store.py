@@ -42,6 +42,7 @@ class Person:
     notes: str
     created: str
     sample_count: int = 0
+    threshold: float | None = None  # their own stricter threshold (None: the door's); core.gallery.match
 
 
 @dataclass
@@ -281,24 +282,33 @@ class Store:
             )
 
     # -- people ---------------------------------------------------------------------------------
+    def _person_columns(self) -> str:
+        """The columns a Person is read from (a read-only gallery from before the personal-threshold
+        migration has no threshold: NULL, the door's)."""
+        threshold = "p.threshold" if "threshold" in self.db["people"].columns_dict else "NULL"
+        return f"p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), {threshold}"
+
     def people(self) -> list[Person]:
         rows = self.read(
-            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
+            f"SELECT {self._person_columns()} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
-            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
-            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
+            f"SELECT {self._person_columns()} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6])
+
+    def personal_thresholds(self) -> dict[int, float]:
+        """Person id -> their own stricter threshold, for those who have one."""
+        return {p.id: p.threshold for p in self.people() if p.threshold is not None}
 
     def find_person(self, name: str) -> Person | None:
         try:
@@ -356,6 +366,13 @@ class Store:
                 db.execute("UPDATE people SET allowed = ? WHERE id = ?", (int(allowed), person.id))
             if notes is not None:
                 db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person.id))
+        return self.person(person.id)
+
+    def set_threshold(self, name: str, threshold: float | None) -> Person:
+        """Give ``name`` their own threshold (None: the door's again); core.gallery.match checks it."""
+        person = self.person(name)
+        with self.write(f"setting {name!r}'s threshold") as db:
+            db.execute("UPDATE people SET threshold = ? WHERE id = ?", (threshold, person.id))
         return self.person(person.id)
 
     def remove_person(self, name: str) -> list[int]:

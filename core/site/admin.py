@@ -216,11 +216,13 @@ class SiteAdmin:
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name FROM facegate.people p "
+            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name, p.threshold FROM facegate.people p "
             "LEFT JOIN facegate.samples s ON s.person_id = p.id LEFT JOIN facegate.doors d ON d.id = p.enrolled_by "
             "GROUP BY p.id, d.name ORDER BY lower(p.name)"
         ).fetchall()
-        return [{"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4]} for r in rows]
+        return [
+            {"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4], "threshold": r[5]} for r in rows
+        ]
 
     def rename(self, name: str, new_name: str) -> None:
         try:
@@ -243,6 +245,11 @@ class SiteAdmin:
     def set_allowed_id(self, person_id: str, allowed: bool) -> bool:
         """Allow or block the person with this site id at every door (False: no such person)."""
         return bool(self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, person_id)))
+
+    def set_threshold_id(self, person_id: str, threshold: float | None) -> bool:
+        """Give the person with this site id their own stricter threshold at every door (None: each
+        door's own); every door takes the smaller of it and its own (False: no such person)."""
+        return bool(self._do("UPDATE facegate.people SET threshold = %s WHERE id = %s", (threshold, person_id)))
 
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:

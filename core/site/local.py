@@ -49,6 +49,7 @@ class PulledPerson:
     notes: str
     created: str
     sample_ids: set[str]  # every sample the site has for them
+    threshold: float | None = None  # their own stricter threshold (the admin's), None: the door's
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
@@ -230,16 +231,17 @@ class LocalSite:
             done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
-                (person.name, int(person.allowed), person.notes, person.created, person.id),
+                "INSERT INTO people(name, allowed, notes, created, site_id, threshold) VALUES(?,?,?,?,?,?)",
+                (person.name, int(person.allowed), person.notes, person.created, person.id, person.threshold),
             )
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
         done.names[local_id] = person.name
+        values = (person.name, int(person.allowed), person.notes, person.threshold)
         db.execute(
-            "UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
-            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
-            (person.name, int(person.allowed), person.notes, local_id, person.name, int(person.allowed), person.notes),
+            "UPDATE people SET name = ?, allowed = ?, notes = ?, threshold = ? WHERE id = ? "
+            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR threshold IS NOT ?)",
+            (*values, local_id, *values),
         )
         return local_id
 

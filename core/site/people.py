@@ -1,4 +1,4 @@
-"""One verb to remove, allow or block a person, whatever PC it is said on.
+"""One verb to remove, allow or block a person, or set their own threshold, whatever PC it is said on.
 
 A person who belongs to the site is the site's: on a PC that holds the admin login, removing
 (or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
@@ -11,10 +11,16 @@ that the site has not got yet, and galleries without a site, are changed here on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.gallery.api import Gallery
+from core.gallery.match import check_personal
 from core.site.config import SiteConfig, SiteError, site_of
+
+if TYPE_CHECKING:
+    from core.site.admin import SiteAdmin
 
 WHEN_DOORS_KNOW = (
     "online doors drop them within seconds; a door that is offline does when it next syncs (its offline policy applies meanwhile)"
@@ -41,7 +47,9 @@ class SitePlan:
         return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
 
 
-def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
+def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None) -> SitePlan:
+    """Where changing ``name`` takes effect; on a door PC, SiteError saying to ``verb`` them with
+    ``command`` (``facegate VERB NAME`` unless given) on an admin PC."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -52,7 +60,7 @@ def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
     if config.admin_login is None:
         raise SiteError(
             f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
-            f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
+            f"admin PC run `{command or f'facegate {verb} {person.name!r}'}` (or the People page there); "
             "this door follows at its next sync"
         )
     return SitePlan(person.name, site_id, config)
@@ -90,11 +98,28 @@ def remove_person(gallery: Gallery, name: str) -> int:
 def set_allowed(gallery: Gallery, name: str, allowed: bool) -> SitePlan:
     """Allow or block ``name`` at every door (a site person, on an admin PC) or here."""
     plan = _plan(gallery, name, "allow" if allowed else "block")
+    _at_site(plan, lambda admin, site_id: admin.set_allowed_id(site_id, allowed))
+    gallery.set_allowed(plan.name, allowed)
+    return plan
+
+
+def set_threshold(gallery: Gallery, name: str, threshold: float | None, door_threshold: float) -> SitePlan:
+    """Give ``name`` their own threshold, stricter than ``door_threshold`` (None: the door's
+    again), at every door (a site person, on an admin PC; a door PC is refused) or here. Checked
+    before the site is touched, so a refused value changes nothing anywhere."""
+    if threshold is not None:
+        check_personal(threshold, door_threshold)
+    plan = _plan(gallery, name, "set a personal threshold for", f"facegate threshold {name!r} VALUE")
+    _at_site(plan, lambda admin, site_id: admin.set_threshold_id(site_id, threshold))
+    gallery.set_threshold(plan.name, threshold, door_threshold)
+    return plan
+
+
+def _at_site(plan: SitePlan, change: Callable[[SiteAdmin, str], object]) -> None:
+    """Make ``change`` at the site first when the plan goes through it (then every door follows)."""
     if plan.site_wide:
         from core.site.admin import SiteAdmin
 
         assert plan.config is not None and plan.site_id is not None
         with SiteAdmin.from_config(plan.config) as admin:
-            admin.set_allowed_id(plan.site_id, allowed)
-    gallery.set_allowed(plan.name, allowed)
-    return plan
+            change(admin, plan.site_id)

@@ -631,6 +631,14 @@ def _timeline(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _personal_threshold(cur: psycopg.Cursor) -> None:
+    """A person's own stricter threshold (NULL: each door's), set by the admin only (a door has
+    no UPDATE on people) and pulled by every door like the rest of the person (core.gallery.schema)."""
+    cur.execute(
+        "ALTER TABLE facegate.people ADD COLUMN threshold real CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -639,6 +647,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("door-functions", _door_functions),
     ("proposals", _proposals),
     ("timeline", _timeline),
+    ("personal-threshold", _personal_threshold),
 ]
 
 
