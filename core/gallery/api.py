@@ -91,9 +91,8 @@ class Gallery:
 
     def _refresh_people(self) -> None:
         self._owners = self.store.sample_owners()
-        people = self.store.people()
-        self._names = {p.id: p.name for p in people}
-        self._personal = {p.id: p.threshold for p in people if p.threshold is not None}
+        self._names = {p.id: p.name for p in self.store.people()}
+        self._personal = self.store.personal_thresholds()
         self.reload_negatives()
 
     def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str], gone: Iterable[int]) -> None:
