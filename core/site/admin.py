@@ -221,7 +221,8 @@ class SiteAdmin:
             "GROUP BY p.id, d.name ORDER BY lower(p.name)"
         ).fetchall()
         return [
-            {"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4], "threshold": r[5]} for r in rows
+            {"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4], "threshold": _rounded(r[5])}
+            for r in rows
         ]
 
     def rename(self, name: str, new_name: str) -> None:
@@ -365,6 +366,11 @@ class SiteAdmin:
     def keep_snapshots(self, keep: bool) -> None:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""
         self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'", ("true" if keep else "false",))
+
+
+def _rounded(value: float | None) -> float | None:
+    """A real column as it was set (0.3, not 0.30000001192092896)."""
+    return None if value is None else round(value, 4)
 
 
 def _number(proposal_id: int | str) -> int:
