@@ -641,6 +641,14 @@ def _person_card(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _personal_threshold(cur: psycopg.Cursor) -> None:
+    """A person's own stricter threshold (NULL: each door's), set by the admin only (a door has
+    no UPDATE on people) and pulled by every door like the rest of the person (core.gallery.schema)."""
+    cur.execute(
+        "ALTER TABLE facegate.people ADD COLUMN threshold real CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -650,6 +658,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("proposals", _proposals),
     ("timeline", _timeline),
     ("person-card", _person_card),
+    ("personal-threshold", _personal_threshold),
 ]
 
 
