@@ -34,6 +34,11 @@ from core.records import DESCRIPTOR_DIM
 DESCRIPTOR_DTYPE = np.float32
 
 
+#: what a Person is read from, and the same before the person-card and personal-threshold migrations
+PERSON_COLUMNS = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.threshold"
+PERSON_COLUMNS_BEFORE = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), NULL, NULL"
+
+
 @dataclass
 class Person:
     id: int
@@ -283,25 +288,25 @@ class Store:
             )
 
     # -- people ---------------------------------------------------------------------------------
-    def _person_columns(self) -> str:
-        """The columns a Person is read from (a read-only gallery from before the person-card or
-        personal-threshold migrations has neither: NULL)."""
-        columns = self.db["people"].columns_dict
-        card = "p.card" if "card" in columns else "NULL"
-        threshold = "p.threshold" if "threshold" in columns else "NULL"
-        return f"p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), {card}, {threshold}"
+    @property
+    def _migrated_people(self) -> bool:
+        """Whether people have the person-card and personal-threshold columns (a read-only gallery
+        from before those migrations has neither: read as NULL, no card and the door's threshold)."""
+        return {"card", "threshold"} <= self.db["people"].columns_dict.keys()
 
     def people(self) -> list[Person]:
+        columns = PERSON_COLUMNS if self._migrated_people else PERSON_COLUMNS_BEFORE
         rows = self.read(
-            f"SELECT {self._person_columns()} FROM people p "
+            f"SELECT {columns} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
         return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
+        columns = PERSON_COLUMNS if self._migrated_people else PERSON_COLUMNS_BEFORE
         rows = self.read(
-            f"SELECT {self._person_columns()} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
+            f"SELECT {columns} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
