@@ -65,9 +65,12 @@ and after.
 **The screen and print check** (``texture``, core.vision.texture): the blink and the turn pass a
 video of the person replayed on a phone, by design. A third cue looks at texture instead: the
 MiniFASNetV2-SE model scores each face of at least 64 px (one at a time, on the scorer's own
-thread) and a visit's verdict is the median of its last 5 scores. "advisory" adds the verdict to
-the reason (so the access log keeps it) and never refuses; "required" passes a visit only when
-the blink or turn *and* the texture say a live face.
+thread) and a visit's verdict is the median of its last 5 scores. The model cannot see a
+rendered or very sharp screen, so the check carries a geometric cue too (core.vision.surround):
+a picture held by hand moves inside the fixed camera's still room, with its surroundings.
+"advisory" adds both verdicts to the reason (so the access log keeps them) and never refuses;
+"required" passes a visit only when the blink or turn *and* the texture say a live face, and the
+surroundings did not move as a hand-held picture's do.
 
 What the blink and turn cannot stop: a replayed video of the person (its frames hold a real
 head's parallax and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
@@ -88,6 +91,7 @@ import cv2
 import numpy as np
 
 from core.records import Box
+from core.vision.surround import SurroundMotion
 from core.vision.texture import MIN_FACE, TextureScorer, TextureVotes, face_crop
 
 if TYPE_CHECKING:
@@ -293,6 +297,7 @@ class LivenessCheck:
         texture_on = scorer is not None and self.settings.texture != "off"
         self.scorer = scorer if texture_on else None
         self.texture = TextureVotes(self.settings.texture_frames, self.settings.texture_threshold) if texture_on else None
+        self.surround = SurroundMotion() if texture_on else None
         self._texture_seen = 0
 
     def observe(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
@@ -300,6 +305,8 @@ class LivenessCheck:
         if self._passed is not None:
             return self._passed
         moved = self._moved or self._motion(rgb, box, timestamp)
+        if self.surround is not None:
+            self.surround.observe(rgb, box)
         if self.texture is not None and self.scorer is not None and box.width >= self.settings.texture_min_face:
             self.texture.collect()
             self._texture_seen += 1
@@ -325,14 +332,18 @@ class LivenessCheck:
 
     def _with_texture(self, moved: LivenessResult) -> LivenessResult:
         """The blink or turn with the screen and print check: "required" needs a live face's
-        texture as well; "advisory" only says what it saw (in the reason the access log keeps)."""
-        if self.texture is None:
+        texture as well, and surroundings that did not move inside a still room (once enough
+        frames were seen for that to show); "advisory" only says what they saw (in the reason the
+        access log keeps)."""
+        if self.texture is None or self.surround is None:
             return moved
-        verdict = self.texture.verdict()
+        verdict, around = self.texture.verdict(), self.surround.verdict()
+        said = f"{moved.reason}; {verdict.words()}; {around.words()}"
         if self.settings.texture == "advisory":
-            return replace(moved, reason=f"{moved.reason}; {verdict.words()} (advisory)")
-        # both said, so the log shows which cue is still missing
-        return replace(moved, passed=moved.passed and verdict.state == "real", reason=f"{moved.reason}; {verdict.words()}")
+            return replace(moved, reason=f"{said} (advisory)")
+        # all said, so the log shows which cue is still missing or refused
+        screen_ok = verdict.state == "real" and around.state != "picture" and self.surround.settled
+        return replace(moved, passed=moved.passed and screen_ok, reason=said)
 
     def observe_points(self, points: np.ndarray, timestamp: float) -> LivenessResult:
         """The blink or turn alone, from the 68 landmarks (x, y) already found."""

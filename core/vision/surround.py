@@ -1,17 +1,38 @@
-"""Does the face move with its surroundings? A geometric screen (and print) cue.
+"""Does the face move inside a still room? A geometric cue against hand-held screens and prints.
 
-The door camera is fixed: behind a real head the wall stays still while the head moves. A face on
-a phone, a tablet or a sheet held by hand moves *with* what is around it - the screen's content,
-the bezel, the fingers - as one rigid plane. So: track corners (Shi-Tomasi, pyramidal Lucas-
-Kanade) on the face and in a ring around it between two frames ``gap`` apart; fit one homography
-to the face's points (the plane a picture of a face would be on), and ask what share of the ring's
-points it explains as well. A real head against a still background: few (its hair and collar, not
-the wall); a hand-held picture: most. Frames where the face hardly moved say nothing and are not
-counted; neither does a face with too few corners around it (a blank wall).
+A door camera is fixed to the wall: the room it sees stays still, and around a real head the wall
+stays still too while the head moves. A phone, tablet or sheet held up by hand moves *inside* that
+still room: the face's surroundings on the picture (the video's own background, the bezel, the
+fingers) move with the hand while the room beyond the picture does not. The texture model cannot
+see a rendered or very sharp screen (core.vision.texture); this cue does not look at texture at all.
 
-What it cannot tell: a screen or print held so close that it fills the ring (nothing around the
-face but the picture itself - the ring then holds the video's own background, which still moves
-with the face when the hand moves), or a picture held perfectly still (no motion, no verdict).
+Between two frames ``gap`` apart, corners (Shi-Tomasi) are tracked (pyramidal Lucas-Kanade) in two
+places:
+
+- **the ring** around the face, ``inner`` to ``outer`` face widths outside its box and above its
+  chin (below the chin a real person's own shoulders move with them), in three sides: above,
+  left and right. A side moved when ``ring_moved`` of its corners moved at least ``moving_px``;
+- **the room**, beyond ``far`` face widths, cut into an 8 x 6 grid: a cell is still when its
+  corners' median motion is at most ``still_px``. Cells rather than corners are counted, so a
+  logo or a burnt-in clock (many corners in one place) cannot outvote the rest of the view.
+
+A pair is *judged* only when at least ``min_cells`` cells hold corners and ``room_still`` of them
+are still: a moving camera (a film, a selfie) or a picture that fills the view says nothing. A
+judged pair *shows a picture* when two sides of its ring moved (a hand raised beside a real face
+moves one side; a held picture moves them all). A visit's verdict, once ``min_pairs`` pairs were
+judged and at least ``fixed_share`` of all its pairs (the camera is fixed): "picture" when
+``picture_share`` of them showed one, else "still"; "no say" before (or never, at a plain wall
+or under a moving camera).
+
+The thresholds were chosen on generated replays of the clip (phone and monitor, seeds 0-9) and of
+one GRID talker (phone, seeds 0-5) against every genuine video of the shared data: 22 of those 26
+replays read "picture" (two monitors and a phone filling the view: no say; one phone held calmly:
+still) and no genuine video but the one below. bench/attack_bench.py --only replays --first-seed 10
+gives the door's figures on seeds the choice never saw. What it cannot
+tell: a picture held perfectly still (on a stand), a picture that fills the camera's view (no
+room left to be still), any picture in front of a moving camera; and one genuine recording reads
+as a picture: Silent-Face's demo GIF, a phone app's screen recording whose still on-screen frame
+and buttons surround a hand-held camera's moving view - a moving picture inside a still frame.
 """
 
 from __future__ import annotations
@@ -24,25 +45,49 @@ import numpy as np
 
 from core.records import Box
 
+GRID = (8, 6)  # the room's cells, across and down
+
 
 @dataclass
 class SurroundSettings:
     gap: int = 5  # frames between the two compared
     inner: float = 0.45  # the ring starts this many face widths outside the box (past hair and ears)...
     outer: float = 1.2  # ...and ends here
-    min_shift: float = 2.0  # px the face must move for a frame to count
-    tolerance: float = 0.35  # a ring point moves with the face within this share of the face's shift (>= 1 px)
-    min_points: int = 8  # corners needed on the face and in the ring
+    far: float = 2.0  # the room starts this many face widths outside the box
+    moving_px: float = 2.0  # a ring corner that moved this far moved
+    still_px: float = 1.0  # a room cell whose corners moved at most this far (median) is still
+    ring_moved: float = 0.5  # share of the ring that must move for a pair to show a picture
+    room_still: float = 0.6  # share of the room's cells that must be still for a pair to be judged
+    min_cells: int = 4  # cells with corners the room needs
+    min_points: int = 8  # corners the ring needs
+    min_pairs: int = 5  # judged pairs before a verdict...
+    fixed_share: float = 0.4  # ...and judged in this share of the pairs (a fixed camera), else no say
+    picture_share: float = 0.4  # judged pairs showing a picture for the verdict "picture"
 
 
 @dataclass(frozen=True)
-class SurroundFrame:
-    shift: float  # px the face moved between the two frames
-    rigid: float  # share of the ring's points the face's homography explains (0..1)
-    points: int  # ring points tracked
+class SurroundPair:
+    judged: bool  # the room was still (a fixed camera, room left around the picture)
+    picture: bool  # ...and the ring moved: the face's surroundings moved inside it
+    ring_moved: float  # share of the ring's corners that moved (all sides)
+    room_still: float  # share of the room's cells that were still
 
 
-def _mask(shape: tuple[int, ...], box: Box, grow: float) -> np.ndarray:
+@dataclass(frozen=True)
+class SurroundVerdict:
+    state: str  # "picture", "still" or "no say"
+    judged: int
+    pairs: int
+    share: float | None  # judged pairs that showed a picture
+
+    def words(self) -> str:
+        if self.state == "no say":
+            return f"surroundings: no say ({self.judged} of {self.pairs} frame pairs with a still room)"
+        what = "moves inside a still room (hand-held)" if self.state == "picture" else "still around the face"
+        return f"surroundings: {what}, {self.share:.0%} of {self.judged} pairs"
+
+
+def _box_mask(shape: tuple[int, ...], box: Box, grow: float) -> np.ndarray:
     h, w = shape[:2]
     dx, dy = int(box.width * grow), int(box.height * grow)
     mask = np.zeros((h, w), np.uint8)
@@ -50,58 +95,70 @@ def _mask(shape: tuple[int, ...], box: Box, grow: float) -> np.ndarray:
     return mask
 
 
+def _track(before: np.ndarray, after: np.ndarray, mask: np.ndarray, most: int, spacing: int) -> tuple[np.ndarray, np.ndarray]:
+    """Corners in ``mask`` of ``before`` found again in ``after``: (positions (n, 2), distances moved (n,))."""
+    found = cv2.goodFeaturesToTrack(before, most, 0.01, spacing, mask=mask)
+    if found is None:
+        return np.zeros((0, 2), np.float32), np.zeros(0)
+    found = found.astype(np.float32)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, found, np.empty_like(found), winSize=(15, 15), maxLevel=3)
+    ok = status.ravel() == 1
+    return found.reshape(-1, 2)[ok], np.linalg.norm((moved - found).reshape(-1, 2)[ok], axis=1)
+
+
+def measure(before: np.ndarray, box: Box, after: np.ndarray, s: SurroundSettings) -> SurroundPair | None:
+    """The face (``box`` in ``before``), its ring and the room from ``before`` to ``after`` (grey);
+    None when the ring has too few corners to say anything (a blank wall)."""
+    h, w = before.shape[:2]
+    ring_mask = cv2.subtract(_box_mask(before.shape, box, s.outer), _box_mask(before.shape, box, s.inner))
+    ring_mask[max(0, box.bottom) :] = 0
+    where, ring = _track(before, after, ring_mask, 120, 5)
+    if len(ring) < s.min_points:
+        return None
+    corners, room = _track(before, after, 255 - _box_mask(before.shape, box, s.far), 300, 6)
+    cells: dict[tuple[int, int], list[float]] = {}
+    for (x, y), d in zip(corners, room, strict=True):
+        cells.setdefault((int(x * GRID[0] / w), int(y * GRID[1] / h)), []).append(float(d))
+    medians = [float(np.median(v)) for v in cells.values() if len(v) >= 2]
+    room_still = float(np.mean(np.array(medians) <= s.still_px)) if medians else 0.0
+    moved = ring >= s.moving_px
+    x, y = where[:, 0], where[:, 1]
+    sides = (y < box.top, (x < box.left) & (y >= box.top), (x > box.right) & (y >= box.top))  # above, left, right
+    sides_moved = [float(np.mean(moved[side])) >= s.ring_moved for side in sides if side.sum() >= 3]
+    judged = len(medians) >= s.min_cells and room_still >= s.room_still
+    return SurroundPair(judged, judged and sum(sides_moved) >= 2, float(np.mean(moved)), room_still)
+
+
 class SurroundMotion:
-    """One visit's frames (one tracked face); observe() each, ``verdict()`` the median share."""
+    """One visit's frames (one tracked face): ``observe()`` each, ``verdict()`` so far."""
 
     def __init__(self, settings: SurroundSettings | None = None) -> None:
         self.settings = settings or SurroundSettings()
         self._recent: deque[tuple[np.ndarray, Box]] = deque(maxlen=self.settings.gap + 1)
-        self.frames: list[SurroundFrame] = []
+        self.pairs: list[SurroundPair] = []
+        self.frames = 0
 
-    def observe(self, rgb: np.ndarray, box: Box) -> SurroundFrame | None:
+    def observe(self, rgb: np.ndarray, box: Box) -> SurroundPair | None:
+        self.frames += 1
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         self._recent.append((gray, box))
         if len(self._recent) <= self.settings.gap:
             return None
-        frame = self.measure(*self._recent[0], gray)
-        if frame is not None:
-            self.frames.append(frame)
-        return frame
+        pair = measure(*self._recent[0], gray, self.settings)
+        if pair is not None:
+            self.pairs.append(pair)
+        return pair
 
-    def measure(self, before: np.ndarray, box: Box, after: np.ndarray) -> SurroundFrame | None:
-        """The face (``box`` in ``before``) and its ring from ``before`` to ``after`` (grey)."""
-        s = self.settings
-        h, w = before.shape[:2]  # work on the region around the face only (a few ms less than the frame)
-        dx, dy = int(box.width * (s.outer + 0.2)), int(box.height * (s.outer + 0.2))
-        x0, y0 = max(0, box.left - dx), max(0, box.top - dy)
-        before, after = (
-            before[y0 : min(h, box.bottom + dy), x0 : min(w, box.right + dx)],
-            after[y0 : min(h, box.bottom + dy), x0 : min(w, box.right + dx)],
+    @property
+    def settled(self) -> bool:
+        """Frames enough for a verdict to have formed, had the room been still (a door waits for it)."""
+        return self.frames >= self.settings.gap + self.settings.min_pairs
+
+    def verdict(self) -> SurroundVerdict:
+        judged = [p for p in self.pairs if p.judged]
+        if len(judged) < self.settings.min_pairs or len(judged) < self.settings.fixed_share * len(self.pairs):
+            return SurroundVerdict("no say", len(judged), len(self.pairs), None)
+        share = sum(p.picture for p in judged) / len(judged)
+        return SurroundVerdict(
+            "picture" if share >= self.settings.picture_share else "still", len(judged), len(self.pairs), share
         )
-        box = Box(box.left - x0, box.top - y0, box.right - x0, box.bottom - y0)
-        face_mask = _mask(before.shape, box, -0.1)
-        ring_mask = cv2.subtract(_mask(before.shape, box, s.outer), _mask(before.shape, box, s.inner))
-        face = cv2.goodFeaturesToTrack(before, 60, 0.01, 3, mask=face_mask)
-        ring = cv2.goodFeaturesToTrack(before, 120, 0.01, 5, mask=ring_mask)
-        if face is None or ring is None or len(face) < s.min_points or len(ring) < s.min_points:
-            return None
-        points = np.concatenate([face, ring]).astype(np.float32)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, np.empty_like(points), winSize=(15, 15), maxLevel=3)
-        ok = status.ravel() == 1
-        n = len(face)
-        f0, f1 = points[:n][ok[:n]].reshape(-1, 2), moved[:n][ok[:n]].reshape(-1, 2)
-        r0, r1 = points[n:][ok[n:]].reshape(-1, 2), moved[n:][ok[n:]].reshape(-1, 2)
-        if len(f0) < s.min_points or len(r0) < s.min_points:
-            return None
-        shift = float(np.median(np.linalg.norm(f1 - f0, axis=1)))
-        if shift < s.min_shift:
-            return None
-        h, _ = cv2.findHomography(f0, f1, cv2.RANSAC, max(1.0, s.tolerance * shift))
-        if h is None:
-            return None
-        error = np.linalg.norm(cv2.perspectiveTransform(r0[None], h)[0] - r1, axis=1)
-        return SurroundFrame(shift, float(np.mean(error <= max(1.0, s.tolerance * shift))), len(r0))
-
-    def verdict(self) -> float | None:
-        """The median share over the frames that said something (None before any did)."""
-        return float(np.median([f.rigid for f in self.frames])) if self.frames else None
