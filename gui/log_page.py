@@ -42,6 +42,7 @@ VERDICTS = (
     Verdict.NO_LIVENESS,
     Verdict.DOOR_ERROR,
     Verdict.MANUAL_UNLOCK,
+    Verdict.PURGED,
 )
 
 

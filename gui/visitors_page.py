@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.door.access_log import local_time
+from core.door.access_log import AccessLog, local_time
+from core.door.retention import Retention
 from core.door.review import Implausible
 from core.door.visitors import Visitor, Visitors
 from core.errors import FaceGateError
@@ -139,9 +140,9 @@ class VisitorsPage(QWidget):
         settings.retention_days = self.retention.value()
         try:
             settings.save(self.gallery.store)
-            gone = self.visitors.purge()
+            purged = Retention(self.visitors, AccessLog(self.gallery.store)).purge()
         except (FaceGateError, ValueError) as exc:
             self.status.setText(f"Not saved: {exc}")
             return
         self.reload()
-        self.status.setText(f"Snapshots kept {settings.retention_days:g} days; {gone} old visitors deleted")
+        self.status.setText(f"Snapshots kept {settings.retention_days:g} days; {purged.text()}")

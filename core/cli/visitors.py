@@ -3,7 +3,7 @@
 facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
 facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
 facegate visitors --enroll 8 Courier --confirm   # add to someone enrolled: the review queue's rule
-facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
+facegate visitors --purge                  # the retention purge now (visitors, old log rows), logged
 facegate visitors --retention-days 14      # change the retention period (default 30)
 """
 
@@ -13,6 +13,8 @@ import argparse
 import shlex
 
 from core.cli.common import open_gallery, say
+from core.door.access_log import AccessLog
+from core.door.retention import Retention
 from core.door.review import Implausible
 from core.door.visitors import Visitors, VisitorSettings
 from core.errors import FaceGateError
@@ -76,12 +78,12 @@ def run(args: argparse.Namespace) -> int:
             )
             return 0
         if args.purge or args.retention_days is not None:
-            gone = visitors.purge()
+            purged = Retention(visitors, AccessLog(g.store)).purge()
             if args.purge:
                 say(
                     args,
-                    {"deleted": gone, "retention_days": settings.retention_days},
-                    f"{gone} visitors not seen for {settings.retention_days:g} days deleted",
+                    {"deleted": purged.visitors, "log_rows": purged.log_rows, "retention_days": settings.retention_days},
+                    purged.text(),
                 )
                 return 0
         rows = [v.as_json() for v in visitors.all()]

@@ -60,7 +60,8 @@ class VisitorSettings(StoredSettings):
     threshold: float = 0.5  # a visit joins a visitor whose kept face is this near (Euclidean)
     faces_kept: int = 20  # per visitor
     diverse: float = 0.2  # a new face is kept only this far from every kept one
-    retention_days: float = 30.0  # snapshots of visitors never enrolled, after they were last seen
+    retention_days: float = 30.0  # snapshots of visitors never enrolled, after they were last seen; expired passes
+    access_log_days: float = 0.0  # access-log rows older than this are deleted (core.door.retention); 0: kept
 
     def check(self) -> None:
         if not 0 < self.threshold < 1.2:
@@ -69,6 +70,8 @@ class VisitorSettings(StoredSettings):
             raise ValueError("a visitor keeps at least one face")
         if self.retention_days <= 0:
             raise ValueError("the retention period must be above 0 days")
+        if self.access_log_days < 0:
+            raise ValueError("the access log's retention cannot be negative (0 keeps every row)")
 
 
 @dataclass(frozen=True)

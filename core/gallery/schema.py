@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from core.gallery.chain import COLUMNS, GENESIS, HEAD_KEY, ChainRow
+
 
 def _people_and_samples(db: Database) -> None:
     db.execute("""
@@ -258,6 +260,19 @@ def _scan_poor_faces(db: Database) -> None:
     db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
 
 
+def _access_log_chain(db: Database) -> None:
+    """Every access-log row carries the hash of the row before it (core.gallery.chain); the rows
+    already there are chained once, here, in id order, and the newest hash is kept apart."""
+    db.execute("ALTER TABLE access_events ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE access_events ADD COLUMN hash TEXT")
+    prev = GENESIS
+    for row in db.execute(f"SELECT {COLUMNS} FROM access_events ORDER BY id").fetchall():
+        digest = ChainRow(*row).content_hash(prev)
+        db.execute("UPDATE access_events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, row[0]))
+        prev = digest
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (HEAD_KEY, prev))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -269,4 +284,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("sample-provenance", _sample_provenance),
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
+    ("access-log-chain", _access_log_chain),
 ]
