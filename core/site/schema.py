@@ -631,6 +631,23 @@ def _timeline(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _access_chain(cur: psycopg.Cursor) -> None:
+    """Each door's access-log rows keep their hash chain here (core.gallery.chain): the door's
+    own row number, the previous row's hash and the row's hash, so ``facegate site access-log
+    --verify`` walks each door's chain where the door PC cannot change it. The distances become
+    double precision: the hash covers them exactly as the door stored them."""
+    cur.execute("""
+        ALTER TABLE facegate.events
+            ALTER COLUMN distance TYPE double precision,
+            ALTER COLUMN margin TYPE double precision,
+            ALTER COLUMN runner_up_distance TYPE double precision,
+            ADD COLUMN door_seq bigint,
+            ADD COLUMN prev_hash text,
+            ADD COLUMN hash text;
+        CREATE INDEX events_door_seq ON facegate.events (door_id, door_seq);
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -639,6 +656,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("door-functions", _door_functions),
     ("proposals", _proposals),
     ("timeline", _timeline),
+    ("access-chain", _access_chain),
 ]
 
 

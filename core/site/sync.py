@@ -248,33 +248,25 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
         local,
         "event",
         "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
-        "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
+        "e.runner_up_distance, e.door, e.descriptor, e.snapshot, e.id, e.prev_hash, e.hash FROM access_events e "
         "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})",
     ):
         params = [
             (
                 r[0],
                 config.door_id,
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                r[10],
+                *r[1:11],
                 unpack(r[11]) if r[11] is not None else None,
                 r[12] if keep_snapshots else None,
+                *r[13:16],  # the row's place in this door's hash chain (core.gallery.chain)
             )
             for r in rows
         ]
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
-                "runner_up, runner_up_distance, answer, descriptor, snapshot) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
+                "runner_up, runner_up_distance, answer, descriptor, snapshot, door_seq, prev_hash, hash) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
                 params,
             )
         report.pushed_events += len(rows)
