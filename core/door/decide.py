@@ -13,7 +13,9 @@ granted only when
    real footage, its nearest view 0.23-0.33): it no longer resets the count, while a second
    person among the last ``within`` still stops it. ``within`` = ``agree`` is the older rule
    (``agree`` in a row),
-2. that person is allowed, and inside one of their weekly windows (if they have any),
+2. that person is allowed, inside their visitor pass (if they hold one, core.door.passes: read at
+   this moment, so an expired pass refuses at once, whatever the last sync), and inside one of
+   their weekly windows (if they have any),
 3. the face has shown itself alive (a blink, or a head turn whose nose parallax no picture can make,
    core.vision.liveness), watched on every frame from its arrival - on by default; and, when
    the screen and print check is required, its texture is a live face's (core.vision.texture).
@@ -40,12 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, EventRecorder
+from core.door.passes import Passes
 from core.door.policy import Decision, DecisionSettings, GrantPolicy, Standing
 from core.door.recorders import FaceRecorders
 from core.door.review import RecentFaces
@@ -111,6 +114,7 @@ class DoorDecider:
         self.on_logged = self.writer.on_logged  # called from the writer thread
         self.policy = GrantPolicy(settings)
         self.schedules = Schedules(gallery.store)
+        self.passes = Passes(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
@@ -207,7 +211,11 @@ class DoorDecider:
         vetoes = [why for why in (gate() for gate in self.gates) if why]
         if vetoes:
             return Standing(person.name, veto=vetoes[0])
-        inside, why = self.schedules.allows(person.id, self.clock())
+        now = self.clock()
+        expired = self.passes.refusal(person.id, now.astimezone(timezone.utc))  # at this moment, not at the last sync
+        if expired:
+            return Standing(person.name, outside=expired)
+        inside, why = self.schedules.allows(person.id, now)
         return Standing(person.name, outside=None if inside else why)
 
     def _still_here(self, person_id: int | None, ts: float) -> None:

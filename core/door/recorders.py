@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from core.door.access_log import AccessEvent, AccessLog
+from core.door.access_log import AccessEvent
 from core.door.retention import Retention
 from core.door.review import RecentFaces
 from core.door.verdict import Verdict
@@ -37,7 +37,7 @@ class FaceRecorders:
         self.gallery = gallery
         self.visitors = visitors
         self.recent = recent
-        self.retention = Retention(visitors, AccessLog(gallery.store))
+        self.retention = Retention(gallery, visitors)
         self._purged_at: float | None = None
 
     def purge_when_due(self) -> None:

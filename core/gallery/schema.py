@@ -273,6 +273,16 @@ def _access_log_chain(db: Database) -> None:
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (HEAD_KEY, prev))
 
 
+def _visitor_passes(db: Database) -> None:
+    """A person's visitor pass (core.door.passes): valid from (NULL: already) until a moment, UTC ISO."""
+    db.execute("""
+        CREATE TABLE passes (
+            person_id INTEGER PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+            valid_from TEXT,
+            valid_until TEXT NOT NULL
+        )""")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -285,4 +295,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
     ("access-log-chain", _access_log_chain),
+    ("visitor-passes", _visitor_passes),
 ]

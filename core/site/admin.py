@@ -11,6 +11,7 @@ The admin verbs run as ``facegate_admin``: PostgreSQL refuses them to a door's r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -245,6 +246,41 @@ class SiteAdmin:
         """Allow or block the person with this site id at every door (False: no such person)."""
         return bool(self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, person_id)))
 
+    # -- visitor passes (core.door.passes) -------------------------------------------------------
+    def set_pass(self, name: str, until: str, since: str | None = None) -> str:
+        """Give the person a visitor pass (times in ISO, this PC's clock unless they say their
+        offset): every door refuses them outside it, at the moment they come. Its end, in words."""
+        end, start = _moment(until), _moment(since) if since else None
+        if start is not None and start >= end:
+            raise SiteError("a visitor pass must end after it starts")
+        self._do(
+            "INSERT INTO facegate.passes(person_id, valid_from, valid_until) VALUES (%s, %s, %s) "
+            "ON CONFLICT (person_id) DO UPDATE SET valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until",
+            (self._person(name), start, end),
+        )
+        return end.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def clear_pass(self, name: str) -> bool:
+        """The person is a regular one again (False: they held no pass)."""
+        return bool(self._do("DELETE FROM facegate.passes WHERE person_id = %s", (self._person(name),)))
+
+    def purge_passes(self, days: float | str) -> list[str]:
+        """Delete, everywhere, the people whose visitor pass ended more than ``days`` ago (their
+        faces go with them; every door drops them at its next pull): their names."""
+        try:
+            days = float(days)
+        except ValueError:
+            raise SiteError(f"{days!r} is not a number of days") from None
+        if days < 0:
+            raise SiteError("the retention period cannot be negative")
+        with self.conn.transaction():
+            rows = self.conn.execute(
+                "DELETE FROM facegate.people WHERE id IN (SELECT person_id FROM facegate.passes "
+                "WHERE valid_until < now() - make_interval(secs => %s)) RETURNING name",
+                (days * 86400,),
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:
         return list_proposals(self.conn)
@@ -378,6 +414,15 @@ class SiteAdmin:
     def keep_snapshots(self, keep: bool) -> None:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""
         self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'", ("true" if keep else "false",))
+
+
+def _moment(text: str) -> datetime:
+    """An ISO time given by the admin: on this PC's clock unless it says its offset (or Z)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SiteError(f"{text!r} is not a time (like 2026-12-05T17:00)") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _number(proposal_id: int | str) -> int:

@@ -168,6 +168,29 @@ def _tables(cur: psycopg.Cursor) -> None:
     cur.execute(sql.SQL("INSERT INTO facegate.access_groups(name) VALUES ({})").format(DEFAULT_GROUP))
 
 
+def _log_person_table(cur: psycopg.Cursor, table: str, column: str) -> None:
+    """Statement-level triggers that log every change to ``table`` for the person in ``column``."""
+    for event, lower, rows in (
+        ("INSERT", "insert", "new_rows"),
+        ("UPDATE", "update", "new_rows"),
+        ("DELETE", "delete", "old_rows"),
+    ):
+        transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
+        extra = ""
+        if event == "UPDATE":  # a moved sample or membership changes its old person too
+            transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+            extra = f" UNION SELECT {column} FROM old_rows"
+        cur.execute(f"""
+            CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
+                REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
+        """)
+
+
 def _change_log(cur: psycopg.Cursor) -> None:
     cur.execute(f"""
         CREATE FUNCTION facegate.log_changes(ids uuid[]) RETURNS void
@@ -181,25 +204,7 @@ def _change_log(cur: psycopg.Cursor) -> None:
         END $$;
     """)
     for table, column in PERSON_TABLES.items():
-        for event, lower, rows in (
-            ("INSERT", "insert", "new_rows"),
-            ("UPDATE", "update", "new_rows"),
-            ("DELETE", "delete", "old_rows"),
-        ):
-            transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
-            extra = ""
-            if event == "UPDATE":  # a moved sample or membership changes its old person too
-                transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
-                extra = f" UNION SELECT {column} FROM old_rows"
-            cur.execute(f"""
-                CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
-                    RETURN NULL;
-                END $$;
-                CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
-                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
-            """)
+        _log_person_table(cur, table, column)
     # a group opening a door, or closing it, changes what that door sees of every member
     for event, lower, rows in (("INSERT", "insert", "new_rows"), ("DELETE", "delete", "old_rows")):
         transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
@@ -648,6 +653,26 @@ def _access_chain(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _visitor_passes(cur: psycopg.Cursor) -> None:
+    """Visitor passes (core.door.passes), set by the admin only: doors read their people's, like
+    schedules, and each change is logged for the person so every door pulls it."""
+    cur.execute(f"""
+        CREATE TABLE facegate.passes (
+            person_id uuid PRIMARY KEY REFERENCES facegate.people(id) ON DELETE CASCADE,
+            valid_from timestamptz,
+            valid_until timestamptz NOT NULL,
+            CHECK (valid_from IS NULL OR valid_from < valid_until)
+        );
+        GRANT SELECT, INSERT, UPDATE, DELETE ON facegate.passes TO {ADMIN_ROLE};
+        GRANT SELECT ON facegate.passes TO {DOOR_ROLE};
+        ALTER TABLE facegate.passes ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON facegate.passes TO {ADMIN_ROLE} USING (true) WITH CHECK (true);
+        CREATE POLICY door_reads ON facegate.passes FOR SELECT TO {DOOR_ROLE}
+            USING (person_id IN (SELECT facegate.my_people()));
+    """)
+    _log_person_table(cur, "passes", "person_id")
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -657,6 +682,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("proposals", _proposals),
     ("timeline", _timeline),
     ("access-chain", _access_chain),
+    ("visitor-passes", _visitor_passes),
 ]
 
 

@@ -326,6 +326,10 @@ def pull_batch(
             (visible,),
         ):
             people[pid].schedules.append((day, start, end))
+        for pid, since, until in conn.execute(
+            "SELECT person_id::text, valid_from, valid_until FROM facegate.passes WHERE person_id = ANY(%s::uuid[])", (visible,)
+        ):
+            people[pid].valid = (_stored(since) if since else None, _stored(until))
         with conn.cursor(binary=True) as cur:
             cur.execute(
                 "SELECT id::text, person_id::text, descriptor FROM facegate.negatives WHERE person_id = ANY(%s::uuid[])",
@@ -334,6 +338,11 @@ def pull_batch(
             for nid, pid, vec in cur:
                 people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)))
     return Batch(cursor, changed, people)
+
+
+def _stored(moment: datetime) -> str:
+    """A site time in the door's stored form (UTC ISO, milliseconds: sorts as text does)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def apply_batch(gallery: Gallery, batch: Batch) -> Applied:

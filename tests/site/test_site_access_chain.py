@@ -37,7 +37,7 @@ def _log(gallery, count: int, days_ago: float) -> None:
 def _purge(gallery, days: float) -> int:
     visitors = Visitors(gallery.store)
     visitors.settings.access_log_days = days
-    return Retention(visitors, AccessLog(gallery.store)).purge().log_rows
+    return Retention(gallery, visitors).purge().log_rows
 
 
 def _verify(db, *door: str) -> tuple[int, dict]:

@@ -110,13 +110,13 @@ def test_the_retention_purge_deletes_old_rows_logs_itself_and_keeps_the_chain(ga
     log.record(AccessEvent(Verdict.GRANTED, "recent", reason="yesterday", time=(now - timedelta(days=1)).isoformat()))
     visitors = Visitors(gallery.store)
     visitors.settings.access_log_days = 30
-    purged = Retention(visitors, log).purge(now)
+    purged = Retention(gallery, visitors).purge(now)
     assert purged.log_rows == 10
     kept = log.events(limit=None)
     assert [e.verdict for e in kept] == [Verdict.PURGED, Verdict.GRANTED]
     assert "10 access-log rows up to #10" in kept[0].reason and "chain cut at" in kept[0].reason
     assert log.verify().ok and log.verify().started_after_cut
-    assert Retention(visitors, log).purge(now).log_rows == 0  # nothing more to remove: no second row
+    assert Retention(gallery, visitors).purge(now).log_rows == 0  # nothing more to remove: no second row
     assert len(log.events(limit=None)) == 2
     gallery.close()
     assert _verify(db_path)[0] == 0
