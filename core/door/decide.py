@@ -80,6 +80,7 @@ class _Visit:
     liveness: LivenessCheck | None = None
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
+    passage: str | None = None  # the anti-passback's note once the passage was claimed ("" when clean)
 
 
 class DoorDecider:
@@ -120,6 +121,9 @@ class DoorDecider:
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
         # checks that may veto any grant, each returning why (or None): e.g. core.site's offline policy
         self.gates: list[Callable[[], str | None]] = []
+        # the site's anti-passback (core.site.passback), asked once per visit just before the door
+        # opens: person id -> (may pass, what to log: a soft violation, unchecked while offline)
+        self.passage: Callable[[int], tuple[bool, str]] | None = None
         if settings.liveness:  # 470 ms holding the GIL: now, not at the first face
             gallery.describer.preload("shape68")
         self._inline_texture = inline_texture
@@ -190,14 +194,23 @@ class DoorDecider:
         return decision
 
     def _unlock(self, visit: _Visit, granted: Decision, ts: float) -> Decision:
-        assert granted.person_id is not None  # a grant names a person
-        if granted.person_id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
+        person_id = granted.person_id
+        assert person_id is not None  # a grant names a person
+        if person_id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
             visit.logged = True
             return replace(granted, final=True, door="already unlocked for this visit")
+        if self.passage is not None:
+            if visit.passage is None:  # claimed once: a door in its cooldown retries the pulse, not the claim
+                allowed, visit.passage = self.passage(person_id)
+                if not allowed:
+                    refused = replace(granted, verdict=Verdict.DENIED, reason=f"{visit.passage}; {granted.reason}", final=True)
+                    return self._log(visit, refused)
+            if visit.passage:
+                granted = replace(granted, reason=f"{granted.reason}; {visit.passage}")
         answer = self.door.unlock() if self.door is not None else "no door output configured"
         if answer.startswith("cooldown"):  # someone else was just let in: try again on the next frames
             return replace(granted, door=answer)
-        self._let_in[granted.person_id] = ts
+        self._let_in[person_id] = ts
         return self._log(visit, replace(granted, door=answer, final=True))
 
     def _standing(self, person_id: int) -> Standing | None:

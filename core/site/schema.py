@@ -673,6 +673,65 @@ def _visitor_passes(cur: psycopg.Cursor) -> None:
     _log_person_table(cur, "passes", "person_id")
 
 
+def _anti_passback(cur: psycopg.Cursor) -> None:
+    """Anti-passback across the site (core.site.passback): one row per person, in or out, and the
+    door and time of their last passage. A door claims a passage through ``door_passage`` only,
+    which locks the person's row (SELECT ... FOR UPDATE; a new person's row is made first, the
+    unique key making the second door wait for the first), so two doors granting the same person
+    at once are decided one after the other: exactly one entry wins under the hard rule.
+    A hard refusal changes nothing; a soft one (and any exit) records the passage. The admin may
+    read and clear a person's state (someone who left by a door without a reader)."""
+    cur.execute(f"""
+        CREATE TABLE facegate.presence (
+            person_id uuid PRIMARY KEY REFERENCES facegate.people(id) ON DELETE CASCADE,
+            state text NOT NULL CHECK (state IN ('in', 'out')),
+            door_id uuid REFERENCES facegate.doors(id) ON DELETE SET NULL,
+            at timestamptz NOT NULL DEFAULT now()
+        );
+        GRANT SELECT, DELETE ON facegate.presence TO {ADMIN_ROLE};
+
+        CREATE FUNCTION facegate.door_passage(p_person uuid, p_direction text, p_hard boolean, p_at timestamptz)
+        RETURNS TABLE (outcome text, last_door text, last_at timestamptz)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- 'ok' (recorded), 'refused' (hard, nothing recorded), 'violation' (soft: recorded anyway),
+        -- 'unknown' (a person this door may not see), 'stale' (an offline passage older than the
+        -- person's last one: nothing recorded); with the person's previous door and time.
+        -- p_at: when the passage happened (a door reconciling its offline passages), NULL: now.
+        DECLARE
+            me uuid := facegate.my_door();
+            prev record;
+        BEGIN
+            IF p_direction NOT IN ('in', 'out') THEN
+                RAISE EXCEPTION 'a passage is in or out, not %', p_direction;
+            END IF;
+            IF me IS NULL OR p_person NOT IN (SELECT facegate.my_people()) THEN
+                RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::timestamptz;
+                RETURN;
+            END IF;
+            INSERT INTO facegate.presence(person_id, state, door_id, at) VALUES (p_person, p_direction, me, coalesce(p_at, now()))
+                ON CONFLICT (person_id) DO NOTHING;
+            IF FOUND THEN
+                RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::timestamptz;
+                RETURN;
+            END IF;
+            SELECT p.state, d.name AS door, p.at INTO prev FROM facegate.presence p
+                LEFT JOIN facegate.doors d ON d.id = p.door_id WHERE p.person_id = p_person FOR UPDATE OF p;
+            IF p_at IS NOT NULL AND prev.at >= p_at THEN
+                RETURN QUERY SELECT 'stale'::text, prev.door, prev.at;
+                RETURN;
+            END IF;
+            IF prev.state = p_direction AND p_hard THEN
+                RETURN QUERY SELECT 'refused'::text, prev.door, prev.at;
+                RETURN;
+            END IF;
+            UPDATE facegate.presence SET state = p_direction, door_id = me, at = coalesce(p_at, now()) WHERE person_id = p_person;
+            RETURN QUERY SELECT (CASE WHEN prev.state = p_direction THEN 'violation' ELSE 'ok' END)::text, prev.door, prev.at;
+        END $$;
+        REVOKE ALL ON FUNCTION facegate.door_passage(uuid, text, boolean, timestamptz) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.door_passage(uuid, text, boolean, timestamptz) TO {DOOR_ROLE};
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -683,6 +742,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("timeline", _timeline),
     ("access-chain", _access_chain),
     ("visitor-passes", _visitor_passes),
+    ("anti-passback", _anti_passback),
 ]
 
 
