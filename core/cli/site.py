@@ -22,6 +22,7 @@
     facegate site door remove NAME / door enrolls DOOR GROUP|none
     facegate site snapshots on|off                          # the site's privacy setting
     facegate site pass set NAME UNTIL / pass clear NAME / pass purge DAYS   # visitor passes (admin only)
+    facegate site passback reset NAME                       # anti-passback: they left by a door without a reader
     facegate site access-log --verify [DOOR]                # walk each door's hash chain at the site (exit 1: broken)
 
 Passwords never go on the command line: --password-file (mode 600), or libpq's ~/.pgpass.

@@ -281,6 +281,11 @@ class SiteAdmin:
             ).fetchall()
         return sorted(r[0] for r in rows)
 
+    def reset_passback(self, name: str) -> bool:
+        """Forget whether the person is in or out (they left by a door without a reader): their
+        next passage anywhere is allowed (False: the site had no state for them)."""
+        return bool(self._do("DELETE FROM facegate.presence WHERE person_id = %s", (self._person(name),)))
+
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:
         return list_proposals(self.conn)

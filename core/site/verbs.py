@@ -66,6 +66,12 @@ VERBS: dict[tuple[str, str], Verb] = {
         lambda a, days: ", ".join(a.purge_passes(days)) or "nobody",
         "deleted everywhere, their visitor pass ended over {0} days ago: {result}",
     ),
+    ("passback", "reset"): Verb(
+        ("NAME",),
+        lambda a, n: a.reset_passback(n),
+        "{0!r} is neither in nor out: their next passage at any door is allowed",
+        "the site held no in/out state for {0!r}",
+    ),
     ("merge", ""): Verb(
         ("KEEP", "DROP"), lambda a, keep, drop: a.merge(keep, drop), "merged {1!r} into {0!r} ({result} samples moved)"
     ),

@@ -13,6 +13,7 @@ from core.site import passback as passback_module
 from core.site.config import SiteSettings
 from core.site.passback import UNCHECKED, SitePassback
 from core.site.sync import sync_once
+from tests.support.cli import facegate
 from tests.support.site import CuttableProxy, approve_all, grant_attempt, join_door, samples_of, start_site
 
 GRANTED, DENIED = "Granted", "Denied"
@@ -68,6 +69,13 @@ def test_two_entry_doors_racing_let_the_same_person_in_once_hard_twice_soft(
             assert leave(ada[2]) == (True, "")  # out by the exit: she may come in again
         (state,) = superuser.execute("SELECT state FROM facegate.presence").fetchone()
         assert state == "out"
+        assert hard[0](ada[0]) == (True, "") and not hard[1](ada[1])[0]
+        out = facegate(
+            "site", "passback", "reset", "Ada", "--db", front.store.path, check=True
+        )  # left by a door without a reader
+        assert "neither in nor out" in out.stdout
+        assert hard[1](ada[1]) == (True, "")
+        assert leave(ada[2]) == (True, "")
         soft = [_passback(front, cf, "in", "soft"), _passback(side, cs, "in", "soft")]
         answers = _race(*soft, ada[0], ada[1])
         assert [allowed for allowed, _ in answers] == [True, True]
