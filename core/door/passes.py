@@ -6,8 +6,8 @@ the moment the identifications agree), not only when the gallery syncs: a pass t
 refuses at 17:00 at every door, online or not. After the retention period (the visitors'
 ``retention_days``) the expired person is deleted with their faces by the retention purge
 (core.door.retention), which writes that to the access log. At a site the pass is the admin's
-(facegate.passes, pulled like schedules); a door's own pass for a synced person is replaced by the
-site's at the next pull.
+(facegate.passes, pulled like schedules): a door at a site gives no pass of its own (its pull
+would replace it, and its enrollment reaches the other doors without it).
 
     >>> Passes(store).set(person_id, until=stored_time("2026-12-05T17:00"))
     >>> Passes(store).refusal(person_id, datetime.now(timezone.utc))  # None, or why not in words
@@ -50,6 +50,11 @@ def validate(until: str, since: str | None = None) -> None:
         raise ValueError(f"a visitor pass must end after it starts ({_shown(since)})")
     if _moment(until) <= datetime.now(timezone.utc):
         raise ValueError(f"the visitor pass would end in the past ({_shown(until)})")
+
+
+def at_site(store: Store) -> bool:
+    """The gallery belongs to a site: its passes are the site admin's (core.site.local writes the key)."""
+    return bool(store.read("SELECT 1 FROM meta WHERE key = 'site:door'"))
 
 
 def _moment(stored: str) -> datetime:

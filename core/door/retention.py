@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from core.door.access_log import AccessLog
-from core.door.passes import Passes
+from core.door.passes import Passes, at_site
 from core.door.visitors import Visitors
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Retention:
     def _expired_passes(self, cutoff: str) -> list[str]:
         """Delete the holders of passes that ended before ``cutoff`` (not at a site); their names."""
         store = self.gallery.store
-        if store.read("SELECT 1 FROM meta WHERE key = 'site:door'"):
+        if at_site(store):
             return []
         names = []
         for held in Passes(store).ended_before(cutoff):

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from core.door.passes import Passes, validate
+from core.door.passes import Passes, at_site, validate
 from core.door.review import Implausible
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
@@ -235,6 +235,11 @@ class Visitors:
         whether they may enter (``allowed`` is for a new person only)."""
         if until is not None:
             validate(until, since)
+            if at_site(self.store):  # the site's pull would drop a door's own pass
+                raise StoreError(
+                    f"at a site visitor passes are the site admin's: enroll {name!r} without --until, then on an "
+                    f"admin PC: facegate site pass set {name!r} UNTIL (nobody was enrolled)"
+                )
         visitor = self.visitor(visitor_id)
         faces = self.faces(visitor_id)
         if not faces:

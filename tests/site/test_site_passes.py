@@ -1,6 +1,6 @@
 """Visitor passes across a site, on a real PostgreSQL: the admin's pass reaches two doors, each
 door refuses the holder once it ends by its own clock (no sync in between), a door cannot set or
-lift a pass, and the site's purge after the retention period takes the holder off every door."""
+lift a pass (nor give one of its own), and the site's purge after the retention period takes the holder off every door."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from core.door.access_log import stored_time
+from core.door.visitors import Visitors
+from core.errors import StoreError
 from core.site.admin import SiteAdmin
 from core.site.sync import open_door_connection, sync_once
 from tests.support.cli import facegate
@@ -24,6 +27,11 @@ def test_a_pass_set_by_the_admin_ends_at_both_doors_and_is_purged_from_both(
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
     doors = ((a, ca), (b, cb))
     try:
+        # a door's own pass would be lost at its next pull and never reach the other doors: refused, nobody enrolled
+        visitor, _ = Visitors(b.store).assign([faces["obama"][0]])
+        with pytest.raises(StoreError, match="site admin's"):
+            Visitors(b.store).enroll(visitor, b, "Plumber", until=stored_time(datetime.now() + timedelta(hours=2)))
+        assert b.people() == []
         a.enroll_samples("Plumber", samples_of(faces["obama"][:2]))
         sync_once(a, ca)
         approve_all(ca)
