@@ -33,7 +33,7 @@ import numpy as np
 
 from core.door.verdict import Verdict
 from core.errors import StoreError
-from core.gallery.chain import COLUMNS, GENESIS, HEAD_KEY, ChainReport, ChainRow, cut_note, verify
+from core.gallery.chain import GENESIS, HEAD_KEY, ROW_SQL, ROWS_SQL, ChainReport, ChainRow, cut_note, verify
 from core.gallery.store import inserted_id, now, pack, unpack
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class AccessLog:
             event.id = inserted_id(cur)
             head = db.execute("SELECT value FROM meta WHERE key = ?", (HEAD_KEY,)).fetchone()
             prev = head[0] if head else GENESIS
-            stored = db.execute(f"SELECT {COLUMNS} FROM access_events WHERE id = ?", (event.id,)).fetchone()
+            stored = db.execute(ROW_SQL, (event.id,)).fetchone()
             digest = ChainRow(*stored).content_hash(prev)  # from the row as stored: what a verify reads back
             db.execute("UPDATE access_events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, event.id))
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (HEAD_KEY, digest))
@@ -196,7 +196,7 @@ class AccessLog:
     def verify(self) -> ChainReport:
         """Walk the hash chain from the oldest row kept: the first row edited, inserted or deleted
         behind FaceGate's back (core.gallery.chain)."""
-        rows = self.store.read(f"SELECT {COLUMNS} FROM access_events ORDER BY id")
+        rows = self.store.read(ROWS_SQL)
         head = self.store.read("SELECT value FROM meta WHERE key = ?", (HEAD_KEY,))
         return verify((ChainRow(*r) for r in rows), head[0][0] if head else GENESIS)
 

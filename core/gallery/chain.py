@@ -29,8 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 GENESIS = "0" * 64
-#: the door's access_events columns a ChainRow is made of, in its order
-COLUMNS = "id, time, name, verdict, reason, distance, margin, runner_up, runner_up_distance, door, prev_hash, hash"
+#: a door's access_events rows as ChainRows (its columns in ChainRow's order): all of them, and one by id
+ROWS_SQL = (
+    "SELECT id, time, name, verdict, reason, distance, margin, runner_up, runner_up_distance, door, prev_hash, hash "
+    "FROM access_events ORDER BY id"
+)
+ROW_SQL = ROWS_SQL.replace("ORDER BY id", "WHERE id = ?")
 HEAD_KEY = "access_log:head"
 _CUT = re.compile(r"chain cut at ([0-9a-f]{64})")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from core.gallery.chain import COLUMNS, GENESIS, HEAD_KEY, ChainRow
+from core.gallery.chain import GENESIS, HEAD_KEY, ROWS_SQL, ChainRow
 
 
 def _people_and_samples(db: Database) -> None:
@@ -266,7 +266,7 @@ def _access_log_chain(db: Database) -> None:
     db.execute("ALTER TABLE access_events ADD COLUMN prev_hash TEXT")
     db.execute("ALTER TABLE access_events ADD COLUMN hash TEXT")
     prev = GENESIS
-    for row in db.execute(f"SELECT {COLUMNS} FROM access_events ORDER BY id").fetchall():
+    for row in db.execute(ROWS_SQL).fetchall():
         digest = ChainRow(*row).content_hash(prev)
         db.execute("UPDATE access_events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, row[0]))
         prev = digest

@@ -56,7 +56,10 @@ PERSON_TABLES = {
     "schedules": "person_id",
     "negatives": "person_id",
     "group_members": "person_id",
+    "passes": "person_id",
 }
+#: person tables made after the change log's migration: their own migration adds their triggers
+_LATER = ("passes",)
 
 
 def _tables(cur: psycopg.Cursor) -> None:
@@ -168,27 +171,31 @@ def _tables(cur: psycopg.Cursor) -> None:
     cur.execute(sql.SQL("INSERT INTO facegate.access_groups(name) VALUES ({})").format(DEFAULT_GROUP))
 
 
-def _log_person_table(cur: psycopg.Cursor, table: str, column: str) -> None:
-    """Statement-level triggers that log every change to ``table`` for the person in ``column``."""
-    for event, lower, rows in (
-        ("INSERT", "insert", "new_rows"),
-        ("UPDATE", "update", "new_rows"),
-        ("DELETE", "delete", "old_rows"),
-    ):
-        transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
-        extra = ""
-        if event == "UPDATE":  # a moved sample or membership changes its old person too
-            transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
-            extra = f" UNION SELECT {column} FROM old_rows"
-        cur.execute(f"""
-            CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
-                REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
-        """)
+def _log_person_tables(cur: psycopg.Cursor, later: bool) -> None:
+    """Statement-level triggers that log every change to a person table for its person: the
+    first ones (``later`` False), or those made after the change log (_LATER)."""
+    for table, column in PERSON_TABLES.items():
+        if (table in _LATER) != later:
+            continue
+        for event, lower, rows in (
+            ("INSERT", "insert", "new_rows"),
+            ("UPDATE", "update", "new_rows"),
+            ("DELETE", "delete", "old_rows"),
+        ):
+            transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
+            extra = ""
+            if event == "UPDATE":  # a moved sample or membership changes its old person too
+                transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+                extra = f" UNION SELECT {column} FROM old_rows"
+            cur.execute(f"""
+                CREATE FUNCTION facegate.log_{table}_{lower}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM facegate.log_changes(ARRAY(SELECT {column} FROM {rows}{extra}));
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
+                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
+            """)
 
 
 def _change_log(cur: psycopg.Cursor) -> None:
@@ -203,8 +210,7 @@ def _change_log(cur: psycopg.Cursor) -> None:
             PERFORM pg_notify('{CHANNEL}', '');
         END $$;
     """)
-    for table, column in PERSON_TABLES.items():
-        _log_person_table(cur, table, column)
+    _log_person_tables(cur, later=False)
     # a group opening a door, or closing it, changes what that door sees of every member
     for event, lower, rows in (("INSERT", "insert", "new_rows"), ("DELETE", "delete", "old_rows")):
         transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
@@ -670,7 +676,7 @@ def _visitor_passes(cur: psycopg.Cursor) -> None:
         CREATE POLICY door_reads ON facegate.passes FOR SELECT TO {DOOR_ROLE}
             USING (person_id IN (SELECT facegate.my_people()));
     """)
-    _log_person_table(cur, "passes", "person_id")
+    _log_person_tables(cur, later=True)
 
 
 def _anti_passback(cur: psycopg.Cursor) -> None:
