@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, EventRecorder
+from core.door.base import Holder
 from core.door.passes import Passes
 from core.door.policy import Decision, DecisionSettings, GrantPolicy, Standing
 from core.door.recorders import FaceRecorders
@@ -207,11 +208,20 @@ class DoorDecider:
                     return self._log(visit, refused)
             if visit.passage:
                 granted = replace(granted, reason=f"{granted.reason}; {visit.passage}")
-        answer = self.door.unlock() if self.door is not None else "no door output configured"
+        answer = self.door.unlock(self._holder(granted)) if self.door is not None else "no door output configured"
         if answer.startswith("cooldown"):  # someone else was just let in: try again on the next frames
             return replace(granted, door=answer)
         self._let_in[person_id] = ts
         return self._log(visit, replace(granted, door=answer, final=True))
+
+    def _holder(self, granted: Decision) -> Holder:
+        """Whom the door opens for, with their card number (a card reader output sends it)."""
+        assert granted.person_id is not None
+        try:
+            person = self.gallery.store.person(granted.person_id)
+        except UnknownPerson:
+            return Holder(granted.person_id, granted.person or "", None)
+        return Holder(person.id, person.name, person.card)
 
     def _standing(self, person_id: int) -> Standing | None:
         """The person as the door must see them now: read fresh, 'allowed' may have just changed."""

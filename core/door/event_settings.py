@@ -20,6 +20,8 @@ TYPES: dict[str, str] = {
     Verdict.NO_LIVENESS: "unsure",
     Verdict.DOOR_ERROR: "door_error",
     Verdict.MANUAL_UNLOCK: "manual_unlock",
+    Verdict.PANEL_GRANTED: "panel_granted",
+    Verdict.PANEL_DENIED: "panel_denied",
 }
 EVENT_TYPES = sorted(set(TYPES.values()))
 

@@ -22,6 +22,8 @@ class Verdict(StrEnum):
     DOOR_ERROR = "Door error"
     PURGED = "Purged"  # the retention purge: what it removed (core.door.retention)
     MANUAL_UNLOCK = "Manual unlock"
+    PANEL_GRANTED = "Panel granted"  # the access panel's own answer to FaceGate's card read (core.door.osdp)
+    PANEL_DENIED = "Panel denied"
 
     @property
     def final(self) -> bool:

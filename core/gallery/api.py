@@ -230,6 +230,10 @@ class Gallery:
     def set_allowed(self, name: str, allowed: bool) -> Person:
         return self.store.update_person(name, allowed=allowed)
 
+    def set_cards(self, cards: Sequence[tuple[str, str | None]]) -> list[Person]:
+        """Credential numbers (None clears one), all or none: see Store.set_cards."""
+        return self.store.set_cards(cards)
+
     # -- search ---------------------------------------------------------------------------------
     def top_k(self, descriptor: np.ndarray, k: int = 5) -> list[Candidate]:
         """The ``k`` nearest enrolled samples (not people), nearest first."""

@@ -260,6 +260,14 @@ def _scan_poor_faces(db: Database) -> None:
     db.execute("ALTER TABLE scan_faces ADD COLUMN poor TEXT NOT NULL DEFAULT ''")
 
 
+def _person_card(db: Database) -> None:
+    """Each person's credential number (decimal, as printed on their card or in the access panel):
+    what FaceGate reports to an access panel as a card read after a grant (core.door.osdp) and what
+    a face + card door compares a presented card with. NULL: no card; two people never share one."""
+    db.execute("ALTER TABLE people ADD COLUMN card TEXT")
+    db.execute("CREATE UNIQUE INDEX people_card ON people(card)")
+
+
 def _access_log_chain(db: Database) -> None:
     """Every access-log row carries the hash of the row before it (core.gallery.chain); the rows
     already there are chained once, here, in id order, and the newest hash is kept apart."""
@@ -294,6 +302,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("sample-provenance", _sample_provenance),
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
+    ("person-card", _person_card),
     ("access-log-chain", _access_log_chain),
     ("visitor-passes", _visitor_passes),
 ]

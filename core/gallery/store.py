@@ -42,6 +42,7 @@ class Person:
     notes: str
     created: str
     sample_count: int = 0
+    card: str | None = None  # credential number in decimal (clean_card), None: no card
 
 
 @dataclass
@@ -283,22 +284,22 @@ class Store:
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[Person]:
         rows = self.read(
-            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
+            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
-            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id) FROM people p "
+            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
             f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6])
 
     def find_person(self, name: str) -> Person | None:
         try:
@@ -358,6 +359,31 @@ class Store:
                 db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person.id))
         return self.person(person.id)
 
+    def person_with_card(self, card: str) -> Person | None:
+        """Who holds credential number ``card`` (None: nobody)."""
+        rows = self.read("SELECT id FROM people WHERE card = ?", (clean_card(card),))
+        return self.person(rows[0][0]) if rows else None
+
+    def set_cards(self, cards: Sequence[tuple[str, str | None]]) -> list[Person]:
+        """Give each named person a credential number (None clears it), all in one transaction:
+        an unknown name, a malformed number or a number held by someone else changes nothing."""
+        wanted = [(self.person(name), clean_card(card) if card is not None else None) for name, card in cards]
+        holders: dict[str, str] = {}
+        for person, card in wanted:
+            if card is not None and holders.setdefault(card, person.name) != person.name:
+                raise StoreError(f"card {card} is given to both {holders[card]!r} and {person.name!r}")
+        with self.write("setting card numbers") as db:
+            for person, _ in wanted:  # cleared first, so two people may swap cards in one go
+                db.execute("UPDATE people SET card = NULL WHERE id = ?", (person.id,))
+            for person, card in wanted:
+                if card is None:
+                    continue
+                other = db.execute("SELECT name FROM people WHERE card = ?", (card,)).fetchone()
+                if other is not None:
+                    raise StoreError(f"card {card} already belongs to {other[0]!r}; nothing was changed")
+                db.execute("UPDATE people SET card = ? WHERE id = ?", (card, person.id))
+        return [self.person(person.id) for person, _ in wanted]
+
     def remove_person(self, name: str) -> list[int]:
         """Delete a person and all their samples; the removed sample ids."""
         person = self.person(name)
@@ -411,6 +437,21 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     """The row id an INSERT just gave (sqlite3 has None there only after other statements)."""
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+#: The longest credential number taken: 20 digits covers 64 bits (the raw format's widest).
+CARD_DIGITS = 20
+
+
+def clean_card(card: str | int) -> str:
+    """A credential number as stored: decimal digits without leading zeros ("00042" is 42, as a
+    panel reads it). Anything else is refused with the reason."""
+    text = str(card).strip()
+    if not text.isascii() or not text.isdigit():
+        raise StoreError(f"{text[:40]!r} is not a card number (decimal digits only)")
+    if len(text.lstrip("0")) > CARD_DIGITS:
+        raise StoreError(f"card number {text[:40]!r} is too long (at most {CARD_DIGITS} digits)")
+    return str(int(text))
 
 
 def clean_name(name: str) -> str:

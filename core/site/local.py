@@ -52,6 +52,7 @@ class PulledPerson:
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    card: str | None = None  # credential number (the admin's to set)
     valid: tuple[str | None, str] | None = None  # a visitor pass: (from or None, until), UTC ISO
 
 
@@ -232,18 +233,30 @@ class LocalSite:
             # enrollment of this door the site has named apart): set it aside until its own change comes
             db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?", (holder[0],))
             done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
+        if person.card is not None:  # the site's word on who holds a card wins over this door's
+            db.execute("UPDATE people SET card = NULL WHERE card = ? AND site_id IS NOT ?", (person.card, person.id))
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
-                (person.name, int(person.allowed), person.notes, person.created, person.id),
+                "INSERT INTO people(name, allowed, notes, created, site_id, card) VALUES(?,?,?,?,?,?)",
+                (person.name, int(person.allowed), person.notes, person.created, person.id, person.card),
             )
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
         done.names[local_id] = person.name
         db.execute(
-            "UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
-            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
-            (person.name, int(person.allowed), person.notes, local_id, person.name, int(person.allowed), person.notes),
+            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ? WHERE id = ? "
+            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ?)",
+            (
+                person.name,
+                int(person.allowed),
+                person.notes,
+                person.card,
+                local_id,
+                person.name,
+                int(person.allowed),
+                person.notes,
+                person.card,
+            ),
         )
         return local_id
 

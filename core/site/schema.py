@@ -642,6 +642,16 @@ def _timeline(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _person_card(cur: psycopg.Cursor) -> None:
+    """Each person's credential number (what a door reports to an access panel after a grant):
+    written by the admin only, like ``allowed`` (the admin role's table grant covers it; doors read
+    it with the rest of the row), and unique across the site."""
+    cur.execute("""
+        ALTER TABLE facegate.people ADD COLUMN card text;
+        CREATE UNIQUE INDEX people_card ON facegate.people (card);
+    """)
+
+
 def _access_chain(cur: psycopg.Cursor) -> None:
     """Each door's access-log rows keep their hash chain here (core.gallery.chain): the door's
     own row number, the previous row's hash and the row's hash, so ``facegate site access-log
@@ -746,6 +756,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("door-functions", _door_functions),
     ("proposals", _proposals),
     ("timeline", _timeline),
+    ("person-card", _person_card),
     ("access-chain", _access_chain),
     ("visitor-passes", _visitor_passes),
     ("anti-passback", _anti_passback),
