@@ -43,6 +43,7 @@ class Person:
     created: str
     sample_count: int = 0
     card: str | None = None  # credential number in decimal (clean_card), None: no card
+    threshold: float | None = None  # their own stricter threshold (None: the door's); core.gallery.match
 
 
 @dataclass
@@ -282,24 +283,37 @@ class Store:
             )
 
     # -- people ---------------------------------------------------------------------------------
+    def _person_columns(self) -> str:
+        """The columns a Person is read from (a read-only gallery from before the person-card or
+        personal-threshold migrations has neither: NULL)."""
+        columns = self.db["people"].columns_dict
+        card = "p.card" if "card" in columns else "NULL"
+        threshold = "p.threshold" if "threshold" in columns else "NULL"
+        return f"p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), {card}, {threshold}"
+
     def people(self) -> list[Person]:
         rows = self.read(
-            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
+            f"SELECT {self._person_columns()} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
-            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
-            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
+            f"SELECT {self._person_columns()} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7])
+
+    def personal_thresholds(self) -> dict[int, float]:
+        """Person id -> their own stricter threshold, for those who have one."""
+        if "threshold" not in self.db["people"].columns_dict:  # read-only, from before the migration
+            return {}
+        return dict(self.read("SELECT id, threshold FROM people WHERE threshold IS NOT NULL"))
 
     def find_person(self, name: str) -> Person | None:
         try:
@@ -383,6 +397,13 @@ class Store:
                     raise StoreError(f"card {card} already belongs to {other[0]!r}; nothing was changed")
                 db.execute("UPDATE people SET card = ? WHERE id = ?", (card, person.id))
         return [self.person(person.id) for person, _ in wanted]
+
+    def set_threshold(self, name: str, threshold: float | None) -> Person:
+        """Give ``name`` their own threshold (None: the door's again); core.gallery.match checks it."""
+        person = self.person(name)
+        with self.write(f"setting {name!r}'s threshold") as db:
+            db.execute("UPDATE people SET threshold = ? WHERE id = ?", (threshold, person.id))
+        return self.person(person.id)
 
     def remove_person(self, name: str) -> list[int]:
         """Delete a person and all their samples; the removed sample ids."""

@@ -652,6 +652,14 @@ def _person_card(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _personal_threshold(cur: psycopg.Cursor) -> None:
+    """A person's own stricter threshold (NULL: each door's), set by the admin only (a door has
+    no UPDATE on people) and pulled by every door like the rest of the person (core.gallery.schema)."""
+    cur.execute(
+        "ALTER TABLE facegate.people ADD COLUMN threshold real CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))"
+    )
+
+
 def _access_chain(cur: psycopg.Cursor) -> None:
     """Each door's access-log rows keep their hash chain here (core.gallery.chain): the door's
     own row number, the previous row's hash and the row's hash, so ``facegate site access-log
@@ -757,6 +765,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("proposals", _proposals),
     ("timeline", _timeline),
     ("person-card", _person_card),
+    ("personal-threshold", _personal_threshold),
     ("access-chain", _access_chain),
     ("visitor-passes", _visitor_passes),
     ("anti-passback", _anti_passback),

@@ -291,9 +291,10 @@ def pull_batch(
         else:
             changed = list(only)
         people = {
-            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), card=r[5])
+            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6])
             for r in conn.execute(
-                "SELECT id::text, name, allowed, notes, created::text, card FROM facegate.people WHERE id = ANY(%s::uuid[])",
+                "SELECT id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card "
+                "FROM facegate.people WHERE id = ANY(%s::uuid[])",
                 (changed,),
             )
         }
