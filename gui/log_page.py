@@ -44,6 +44,7 @@ VERDICTS = (
     Verdict.MANUAL_UNLOCK,
     Verdict.PANEL_GRANTED,
     Verdict.PANEL_DENIED,
+    Verdict.PURGED,
 )
 
 

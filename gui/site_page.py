@@ -66,6 +66,14 @@ class SitePage(QWidget):
                 + ("keep recognising with the last copy" if settings.offline_policy == "keep" else "let nobody in")
             ),
         )
+        form.addRow(
+            "Anti-passback",  # core.site.passback; facegate settings set site.direction in|out, site.passback hard|soft|off
+            QLabel(
+                f"this door lets people {settings.direction}; {settings.passback} rule"
+                if settings.direction and settings.passback != "off"
+                else "not checked at this door"
+            ),
+        )
         form.addRow("Last sync", self.last)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(syncer.kick)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDateTimeEdit,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -19,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.door.access_log import local_time
+from core.door.access_log import local_time, stored_time
+from core.door.retention import Retention
 from core.door.review import Implausible
 from core.door.visitors import Visitor, Visitors
 from core.errors import FaceGateError
@@ -47,6 +49,9 @@ class VisitorsPage(QWidget):
         self.name = QLineEdit(placeholderText="name to enroll as")
         self.allowed = QCheckBox("Allowed in")
         self.allowed.setChecked(True)
+        self.pass_until = QCheckBox("Visitor pass until")  # core.door.passes: refused at every door after it
+        self.until = QDateTimeEdit(QDateTime.currentDateTime().addSecs(8 * 3600), calendarPopup=True)
+        self.until.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.enroll_button = QPushButton("Enroll from all their faces")
         self.enroll_button.clicked.connect(self.enroll_selected)
         self.retention = QDoubleSpinBox(
@@ -57,7 +62,7 @@ class VisitorsPage(QWidget):
         self.status = QLabel(wordWrap=True)
 
         side = QVBoxLayout()
-        for w in (self.snapshot, self.name, self.allowed, self.enroll_button):
+        for w in (self.snapshot, self.name, self.allowed, self.pass_until, self.until, self.enroll_button):
             side.addWidget(w)
         side.addStretch(1)
         body = QHBoxLayout()
@@ -111,17 +116,27 @@ class VisitorsPage(QWidget):
             if visitor is not None and not name:
                 self.status.setText("Type the name to enroll them as")
             return False
+        until = None
+        if self.pass_until.isChecked():  # the edit shows this PC's clock; stored in UTC
+            until = stored_time(self.until.dateTime().toString(Qt.DateFormat.ISODate))
         try:
             try:
-                result = self.visitors.enroll(visitor.id, self.gallery, name, allowed=self.allowed.isChecked())
+                result = self.visitors.enroll(visitor.id, self.gallery, name, allowed=self.allowed.isChecked(), until=until)
             except Implausible as refusal:  # added to someone enrolled, but far from their samples
                 flags = go_on_anyway(
                     self, refusal, self.visitors.best_snapshot(visitor.id), self.gallery.store.thumbnail(refusal.sample_id)
                 )
                 if flags is None:
                     raise
-                result = self.visitors.enroll(visitor.id, self.gallery, name, **flags)
-        except FaceGateError as exc:
+                result = self.visitors.enroll(
+                    visitor.id,
+                    self.gallery,
+                    name,
+                    confirm=flags.get("confirm", False),
+                    force=flags.get("force", False),
+                    until=until,
+                )
+        except (FaceGateError, ValueError) as exc:
             self.status.setText(f"Not enrolled: {exc}")
             return False
         self.gallery_changed.emit()
@@ -129,6 +144,7 @@ class VisitorsPage(QWidget):
         self.status.setText(
             f"Visitor #{visitor.id} enrolled as {result.person.name} from "
             f"{len(result.sample_ids)} faces ({result.person.sample_count} samples in all)"
+            + (f"; visitor pass until {self.until.dateTime().toString('yyyy-MM-dd HH:mm')}" if until else "")
         )
         return True
 
@@ -139,9 +155,9 @@ class VisitorsPage(QWidget):
         settings.retention_days = self.retention.value()
         try:
             settings.save(self.gallery.store)
-            gone = self.visitors.purge()
+            purged = Retention(self.gallery, self.visitors).purge()
         except (FaceGateError, ValueError) as exc:
             self.status.setText(f"Not saved: {exc}")
             return
         self.reload()
-        self.status.setText(f"Snapshots kept {settings.retention_days:g} days; {gone} old visitors deleted")
+        self.status.setText(f"Snapshots kept {settings.retention_days:g} days; {purged.text()}")

@@ -6,6 +6,7 @@ facegate schedule Ada --clear                                 # no time limit an
 facegate access-log --since 2026-11-01 --person Ada           # since local midnight, newest first
 facegate access-log --csv log.csv                             # export every event
 facegate access-log --not-this-person 42                      # event 42's face is not that person
+facegate access-log --verify                                  # walk the hash chain: exit 1 at a tampered row
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
         "a time may end in Z or +HH:MM), e.g. 2026-11-01",
     )
     p.add_argument("--limit", type=int, default=50, help="events to list (default 50; the CSV has all)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="walk the log's hash chain and report the first row edited, inserted or deleted (exit status 1)",
+    )
     p.add_argument(
         "--not-this-person",
         type=int,
@@ -81,6 +87,10 @@ def _access_log(args: argparse.Namespace) -> int:
     filters = {"person": args.person, "verdict": args.verdict, "unknown": args.unknown, "since": since}
     with open_gallery(args, write=args.not_this_person is not None) as g:
         access_log = AccessLog(g.store)
+        if args.verify:
+            report = access_log.verify()
+            say(args, {"ok": report.ok, "rows": report.rows, "bad": report.bad, "problem": report.problem}, report.text())
+            return 0 if report.ok else 1
         if args.not_this_person is not None:
             event = access_log.not_this_person(args.not_this_person, g)
             say(

@@ -21,6 +21,9 @@
     facegate site merge KEEP DROP                           # a flagged duplicate into the person kept
     facegate site door remove NAME / door enrolls DOOR GROUP|none
     facegate site snapshots on|off                          # the site's privacy setting
+    facegate site pass set NAME UNTIL / pass clear NAME / pass purge DAYS   # visitor passes (admin only)
+    facegate site passback reset NAME                       # anti-passback: they left by a door without a reader
+    facegate site access-log --verify [DOOR]                # walk each door's hash chain at the site (exit 1: broken)
 
 Passwords never go on the command line: --password-file (mode 600), or libpq's ~/.pgpass.
 """
@@ -48,7 +51,7 @@ LISTS = ("people", "groups", "doors", "duplicates", "proposals")
 
 
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
-ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", "standby", *LISTS, *NOUNS)
+ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", "standby", "access-log", *LISTS, *NOUNS)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -86,6 +89,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
         "in a failover, and commits wait while the standby is down)",
     )
     p.add_argument("--watch", action="store_true", help="sync: keep this door in sync until stopped (Ctrl-C), as the window does")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="access-log: walk each door's hash chain as the site holds it (admin PCs only; exit status 1 when one is broken)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             return _standby_status(args, config)
         if args.action in LISTS:
             return _admin(args, config)
+        if args.action == "access-log":
+            return _verify_access_logs(args, config)
         return _verb(args, config)
     except FaceGateError:
         raise
@@ -441,6 +451,22 @@ def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
     else:
         print("\n".join(f"{r['a']} ~ {r['b']}  {r['distance']:.3f}" for r in rows) or "no likely duplicates")
     return 0
+
+
+def _verify_access_logs(args: argparse.Namespace, config: SiteConfig) -> int:
+    from core.site.admin import SiteAdmin
+    from core.site.config import SiteError
+
+    if not args.verify or len(args.words) > 1:
+        raise SiteError("usage: facegate site access-log --verify [DOOR]")
+    with SiteAdmin.from_config(config) as admin:
+        reports = admin.verify_access_logs(args.words[0] if args.words else None)
+    say(
+        args,
+        {door: {"ok": r.ok, "rows": r.rows, "bad": r.bad, "problem": r.problem} for door, r in reports.items()},
+        "\n".join(f"{door}: {r.text()}" for door, r in reports.items()) or "the site has no doors",
+    )
+    return 0 if all(r.ok for r in reports.values()) else 1
 
 
 def _verb(args: argparse.Namespace, config: SiteConfig) -> int:

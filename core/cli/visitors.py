@@ -3,7 +3,8 @@
 facegate visitors [--json]                 # one object per visitor: id, first_seen, last_seen, visits, ...
 facegate visitors --enroll 7 Courier       # enroll visitor 7 from all of their faces
 facegate visitors --enroll 8 Courier --confirm   # add to someone enrolled: the review queue's rule
-facegate visitors --purge                  # delete never-enrolled visitors past the retention period now
+facegate visitors --enroll 9 Plumber --until 2026-12-05T17:00   # a visitor pass: let in until then, never after
+facegate visitors --purge                  # the retention purge now (visitors, old log rows), logged
 facegate visitors --retention-days 14      # change the retention period (default 30)
 """
 
@@ -13,6 +14,9 @@ import argparse
 import shlex
 
 from core.cli.common import open_gallery, say
+from core.door.access_log import stored_time
+from core.door.passes import Passes, validate
+from core.door.retention import Retention
 from core.door.review import Implausible
 from core.door.visitors import Visitors, VisitorSettings
 from core.errors import FaceGateError
@@ -36,8 +40,30 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
         action="store_true",
         help="with --enroll to someone enrolled: as an admin, beyond the different-people distance",
     )
+    p.add_argument(
+        "--until",
+        default=None,
+        metavar="TIME",
+        help="with --enroll: a visitor pass, valid until this time on this PC's clock (e.g. 2026-12-05T17:00); "
+        "refused at every door after it, deleted with their faces after the retention period",
+    )
+    p.add_argument("--from", dest="since", default=None, metavar="TIME", help="with --until: the pass starts at this time")
     p.add_argument("--purge", action="store_true", help="delete never-enrolled visitors past the retention period")
     p.add_argument("--retention-days", type=float, default=None, help="keep never-enrolled visitors this long")
+
+
+def _pass_times(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """--until and --from in the stored form (a clear message when they cannot be read)."""
+    if args.since is not None and args.until is None:
+        raise FaceGateError("--from needs --until: a visitor pass has an end")
+    if args.until is None:
+        return None, None
+    try:
+        until, since = stored_time(args.until), stored_time(args.since) if args.since is not None else None
+        validate(until, since)
+    except ValueError as exc:
+        raise FaceGateError(f"nobody enrolled: {exc}") from None
+    return until, since
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,32 +82,37 @@ def run(args: argparse.Namespace) -> int:
             if not visitor_id.lstrip("#").isdigit():
                 raise FaceGateError(f"visitor id {visitor_id!r} is not a number (see `facegate visitors`)")
             number = int(visitor_id.lstrip("#"))
+            until, since = _pass_times(args)
             try:
-                result = visitors.enroll(number, g, name, allowed=not args.denied, confirm=args.confirm, force=args.force)
+                result = visitors.enroll(
+                    number, g, name, allowed=not args.denied, confirm=args.confirm, force=args.force, until=until, since=since
+                )
             except Implausible as exc:
                 flag = "--confirm" if exc.needs == "confirm" else "--force"
                 raise FaceGateError(
                     f"{exc}; to add them anyway: facegate visitors --enroll {number} {shlex.quote(exc.name)} {flag}"
                 ) from None
+            held = Passes(g.store).of(result.person.id) if until is not None else None
             say(
                 args,
                 {
                     "visitor": int(visitor_id.lstrip("#")),
+                    "pass": held.text() if held else None,
                     "name": result.person.name,
                     "added": len(result.sample_ids),
                     "samples": result.person.sample_count,
                 },
                 f"visitor #{visitor_id.lstrip('#')} enrolled as {result.person.name}: {len(result.sample_ids)} "
-                f"sample(s) added, {result.person.sample_count} in all",
+                f"sample(s) added, {result.person.sample_count} in all" + (f"; {held.text()}" if held else ""),
             )
             return 0
         if args.purge or args.retention_days is not None:
-            gone = visitors.purge()
+            purged = Retention(g, visitors).purge()
             if args.purge:
                 say(
                     args,
-                    {"deleted": gone, "retention_days": settings.retention_days},
-                    f"{gone} visitors not seen for {settings.retention_days:g} days deleted",
+                    {"deleted": purged.visitors, "log_rows": purged.log_rows, "retention_days": settings.retention_days},
+                    purged.text(),
                 )
                 return 0
         rows = [v.as_json() for v in visitors.all()]

@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from core.door.verdict import Verdict
 from core.errors import StoreError
+from core.gallery.chain import GENESIS, HEAD_KEY, ROW_SQL, ROWS_SQL, ChainReport, ChainRow, cut_note, verify
 from core.gallery.store import inserted_id, now, pack, unpack
 
 if TYPE_CHECKING:
@@ -146,7 +148,8 @@ class AccessLog:
         self.store = store
 
     def record(self, event: AccessEvent) -> int:
-        """Store the event (one transaction); returns its id and sets ``event.id``."""
+        """Store the event (one transaction, chained to the row before it: core.gallery.chain);
+        returns its id and sets ``event.id``."""
         descriptor = pack(event.descriptor) if event.descriptor is not None else None
         with self.store.write("logging an access event") as db:
             cur = db.execute(
@@ -172,6 +175,12 @@ class AccessLog:
                 ),
             )
             event.id = inserted_id(cur)
+            head = db.execute("SELECT value FROM meta WHERE key = ?", (HEAD_KEY,)).fetchone()
+            prev = head[0] if head else GENESIS
+            stored = db.execute(ROW_SQL, (event.id,)).fetchone()
+            digest = ChainRow(*stored).content_hash(prev)  # from the row as stored: what a verify reads back
+            db.execute("UPDATE access_events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, event.id))
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (HEAD_KEY, digest))
         event.has_snapshot = event.snapshot is not None
         log.info(
             "event %d: %s%s (%s)%s%s",
@@ -183,6 +192,33 @@ class AccessLog:
             f", door {event.door}" if event.door else "",
         )
         return event.id
+
+    def verify(self) -> ChainReport:
+        """Walk the hash chain from the oldest row kept: the first row edited, inserted or deleted
+        behind FaceGate's back (core.gallery.chain)."""
+        rows = self.store.read(ROWS_SQL)
+        head = self.store.read("SELECT value FROM meta WHERE key = ?", (HEAD_KEY,))
+        return verify((ChainRow(*r) for r in rows), head[0][0] if head else GENESIS)
+
+    def purge_before(self, cutoff: str | None, why: str) -> int:
+        """Delete the rows older than ``cutoff`` (stored form; None deletes none) from the front
+        of the log and log the purge itself - ``why`` (what else the retention removed) and the
+        hash the chain was cut at - in one transaction; how many rows went. A kept row never
+        precedes a deleted one: the cut is at the first row not older than ``cutoff``."""
+        gone = 0
+        with self.store.write("deleting old access-log rows") as db:
+            if cutoff is not None:
+                first_kept = db.execute("SELECT min(id) FROM access_events WHERE time >= ?", (cutoff,)).fetchone()[0]
+                if first_kept is None:
+                    first_kept = 1 + (db.execute("SELECT max(id) FROM access_events").fetchone()[0] or 0)
+                gone, last = db.execute("SELECT count(*), max(id) FROM access_events WHERE id < ?", (first_kept,)).fetchone()
+            if gone:
+                (cut,) = db.execute("SELECT hash FROM access_events WHERE id = ?", (last,)).fetchone()
+                db.execute("DELETE FROM access_events WHERE id < ?", (first_kept,))
+                why = f"{why}{'; ' if why else ''}{gone} access-log rows up to #{last} ({cut_note(cut or GENESIS)})"
+            if why:
+                self.record(AccessEvent(Verdict.PURGED, reason=f"retention: removed {why}"))
+        return gone
 
     def events(
         self,

@@ -13,7 +13,9 @@ granted only when
    real footage, its nearest view 0.23-0.33): it no longer resets the count, while a second
    person among the last ``within`` still stops it. ``within`` = ``agree`` is the older rule
    (``agree`` in a row),
-2. that person is allowed, and inside one of their weekly windows (if they have any),
+2. that person is allowed, inside their visitor pass (if they hold one, core.door.passes: read at
+   this moment, so an expired pass refuses at once, whatever the last sync), and inside one of
+   their weekly windows (if they have any),
 3. the face has shown itself alive (a blink, or a head turn whose nose parallax no picture can make,
    core.vision.liveness), watched on every frame from its arrival - on by default; and, when
    the screen and print check is required, its texture is a live face's (core.vision.texture).
@@ -40,13 +42,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, EventRecorder
 from core.door.base import Holder
+from core.door.passes import Passes
 from core.door.policy import Decision, DecisionSettings, GrantPolicy, Standing
 from core.door.recorders import FaceRecorders
 from core.door.review import RecentFaces
@@ -78,6 +81,7 @@ class _Visit:
     liveness: LivenessCheck | None = None
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
+    passage: str | None = None  # the anti-passback's note once the passage was claimed ("" when clean)
 
 
 class DoorDecider:
@@ -112,11 +116,15 @@ class DoorDecider:
         self.on_logged = self.writer.on_logged  # called from the writer thread
         self.policy = GrantPolicy(settings)
         self.schedules = Schedules(gallery.store)
+        self.passes = Passes(gallery.store)
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
         # checks that may veto any grant, each returning why (or None): e.g. core.site's offline policy
         self.gates: list[Callable[[], str | None]] = []
+        # the site's anti-passback (core.site.passback), asked once per visit just before the door
+        # opens: person id -> (may pass, what to log: a soft violation, unchecked while offline)
+        self.passage: Callable[[int], tuple[bool, str]] | None = None
         if settings.liveness:  # 470 ms holding the GIL: now, not at the first face
             gallery.describer.preload("shape68")
         self._inline_texture = inline_texture
@@ -187,14 +195,23 @@ class DoorDecider:
         return decision
 
     def _unlock(self, visit: _Visit, granted: Decision, ts: float) -> Decision:
-        assert granted.person_id is not None  # a grant names a person
-        if granted.person_id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
+        person_id = granted.person_id
+        assert person_id is not None  # a grant names a person
+        if person_id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
             visit.logged = True
             return replace(granted, final=True, door="already unlocked for this visit")
+        if self.passage is not None:
+            if visit.passage is None:  # claimed once: a door in its cooldown retries the pulse, not the claim
+                allowed, visit.passage = self.passage(person_id)
+                if not allowed:
+                    refused = replace(granted, verdict=Verdict.DENIED, reason=f"{visit.passage}; {granted.reason}", final=True)
+                    return self._log(visit, refused)
+            if visit.passage:
+                granted = replace(granted, reason=f"{granted.reason}; {visit.passage}")
         answer = self.door.unlock(self._holder(granted)) if self.door is not None else "no door output configured"
         if answer.startswith("cooldown"):  # someone else was just let in: try again on the next frames
             return replace(granted, door=answer)
-        self._let_in[granted.person_id] = ts
+        self._let_in[person_id] = ts
         return self._log(visit, replace(granted, door=answer, final=True))
 
     def _holder(self, granted: Decision) -> Holder:
@@ -217,7 +234,11 @@ class DoorDecider:
         vetoes = [why for why in (gate() for gate in self.gates) if why]
         if vetoes:
             return Standing(person.name, veto=vetoes[0])
-        inside, why = self.schedules.allows(person.id, self.clock())
+        now = self.clock()
+        expired = self.passes.refusal(person.id, now.astimezone(timezone.utc))  # at this moment, not at the last sync
+        if expired:
+            return Standing(person.name, outside=expired)
+        inside, why = self.schedules.allows(person.id, now)
         return Standing(person.name, outside=None if inside else why)
 
     def _still_here(self, person_id: int | None, ts: float) -> None:

@@ -1,6 +1,6 @@
 """What the door keeps of a logged face besides its access-log entry: an unknown face grouped
 into its visitor (core.door.visitors), every face queued for the guards' review with the quality
-of the shot (core.door.review), and the hourly deletion of visitors past their retention.
+of the shot (core.door.review), and the hourly retention purge (core.door.retention).
 
 Apart from the access-log writer because these write the gallery and a dry run (``facegate
 replay`` without --log) must not: it logs into memory and has no recorders at all. Each step
@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from core.door.access_log import AccessEvent
+from core.door.retention import Retention
 from core.door.review import RecentFaces
 from core.door.verdict import Verdict
 from core.door.visitors import Visitors
@@ -25,7 +26,7 @@ from core.vision.quality import measure
 
 log = logging.getLogger("facegate.decide")
 
-PURGE_EVERY = 3600.0  # s between two deletions of old visitors' snapshots (core.door.visitors)
+PURGE_EVERY = 3600.0  # s between two retention purges (core.door.retention)
 
 
 class FaceRecorders:
@@ -36,6 +37,7 @@ class FaceRecorders:
         self.gallery = gallery
         self.visitors = visitors
         self.recent = recent
+        self.retention = Retention(gallery, visitors)
         self._purged_at: float | None = None
 
     def purge_when_due(self) -> None:
@@ -44,9 +46,9 @@ class FaceRecorders:
             return
         self._purged_at = time.monotonic()
         try:
-            self.visitors.purge()
+            self.retention.purge()
         except Exception:
-            log.exception("deleting old visitors failed; the next try is in an hour")
+            log.exception("the retention purge failed; the next try is in an hour")
 
     def group(self, event: AccessEvent, descriptors: list[np.ndarray], quality: float) -> None:
         """Give an unknown face its visitor id (its earlier visits' or a new one), before the event

@@ -20,6 +20,7 @@ class Verdict(StrEnum):
     CHECKING_LIVENESS = "Checking liveness"
     NO_LIVENESS = "No liveness"
     DOOR_ERROR = "Door error"
+    PURGED = "Purged"  # the retention purge: what it removed (core.door.retention)
     MANUAL_UNLOCK = "Manual unlock"
     PANEL_GRANTED = "Panel granted"  # the access panel's own answer to FaceGate's card read (core.door.osdp)
     PANEL_DENIED = "Panel denied"

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from core.door.passes import Passes, at_site, validate
 from core.door.review import Implausible
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
@@ -60,7 +61,8 @@ class VisitorSettings(StoredSettings):
     threshold: float = 0.5  # a visit joins a visitor whose kept face is this near (Euclidean)
     faces_kept: int = 20  # per visitor
     diverse: float = 0.2  # a new face is kept only this far from every kept one
-    retention_days: float = 30.0  # snapshots of visitors never enrolled, after they were last seen
+    retention_days: float = 30.0  # snapshots of visitors never enrolled, after they were last seen; expired passes
+    access_log_days: float = 0.0  # access-log rows older than this are deleted (core.door.retention); 0: kept
 
     def check(self) -> None:
         if not 0 < self.threshold < 1.2:
@@ -69,6 +71,8 @@ class VisitorSettings(StoredSettings):
             raise ValueError("a visitor keeps at least one face")
         if self.retention_days <= 0:
             raise ValueError("the retention period must be above 0 days")
+        if self.access_log_days < 0:
+            raise ValueError("the access log's retention cannot be negative (0 keeps every row)")
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ class Visitors:
             self._vectors = np.array([unpack(r[1]) for r in rows]) if rows else np.zeros((0, 128))
         return self._vectors, self._owners
 
-    def _forget_cache(self) -> None:
+    def forget_cache(self) -> None:
         with self._lock:
             self._vectors = self._owners = None
 
@@ -215,14 +219,27 @@ class Visitors:
         allowed: bool | None = None,
         confirm: bool = False,
         force: bool = False,
+        until: str | None = None,
+        since: str | None = None,
     ) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
         transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult.
+
+        ``until`` (and ``since``), stored times: the person holds a visitor pass (core.door.passes).
+        A new pass holder is enrolled not allowed and allowed once the pass is saved, so a failure
+        between the two leaves them out, never in without their pass.
 
         Adding to someone already enrolled follows the review queue's rule (core.gallery.plausible)
         for the visitor's face farthest from their samples: over the threshold it needs ``confirm``,
         beyond the different-people distance ``force`` (else Implausible); and it never changes
         whether they may enter (``allowed`` is for a new person only)."""
+        if until is not None:
+            validate(until, since)
+            if at_site(self.store):  # the site's pull would drop a door's own pass
+                raise StoreError(
+                    f"at a site visitor passes are the site admin's: enroll {name!r} without --until, then on an "
+                    f"admin PC: facegate site pass set {name!r} UNTIL (nobody was enrolled)"
+                )
         visitor = self.visitor(visitor_id)
         faces = self.faces(visitor_id)
         if not faces:
@@ -246,8 +263,14 @@ class Visitors:
             NewSample(descriptor, snapshot, f"unknown visitor #{visitor_id}{distance_note}", how="visitor")
             for descriptor, snapshot in faces
         ]
-        person, ids = gallery.enroll_samples(name, samples, allowed=allowed)
-        result = EnrollResult(person, ids)
+        let_in = person is None and allowed is not False  # a new person, allowed once their pass is saved
+        enrolled, ids = gallery.enroll_samples(name, samples, allowed=False if until is not None and person is None else allowed)
+        if until is not None:
+            Passes(self.store).set(enrolled.id, until, since)
+            if let_in:
+                gallery.set_allowed(enrolled.name, True)
+                enrolled = gallery.store.person(enrolled.id)
+        result = EnrollResult(enrolled, ids)
         with self.store.write(f"marking visitor #{visitor_id} enrolled") as db:
             db.execute("UPDATE visitors SET person_id = ?, enrolled = ? WHERE id = ?", (result.person.id, now(), visitor.id))
         log.info("unknown visitor #%d enrolled as %s from %d faces", visitor_id, result.person.name, len(samples))
@@ -274,7 +297,7 @@ class Visitors:
                 )
                 db.execute("UPDATE access_events SET snapshot = NULL, descriptor = NULL WHERE visitor_id = ?", (visitor_id,))
                 db.execute("DELETE FROM visitors WHERE id = ?", (visitor_id,))
-        self._forget_cache()
+        self.forget_cache()
         log.info("deleted %d unknown visitors not seen for %g days, with their snapshots", len(old), self.settings.retention_days)
         return len(old)
 

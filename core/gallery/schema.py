@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from core.gallery.chain import GENESIS, HEAD_KEY, ROWS_SQL, ChainRow
+
 
 def _people_and_samples(db: Database) -> None:
     db.execute("""
@@ -274,6 +276,29 @@ def _personal_threshold(db: Database) -> None:
     db.execute("ALTER TABLE people ADD COLUMN threshold REAL CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))")
 
 
+def _access_log_chain(db: Database) -> None:
+    """Every access-log row carries the hash of the row before it (core.gallery.chain); the rows
+    already there are chained once, here, in id order, and the newest hash is kept apart."""
+    db.execute("ALTER TABLE access_events ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE access_events ADD COLUMN hash TEXT")
+    prev = GENESIS
+    for row in db.execute(ROWS_SQL).fetchall():
+        digest = ChainRow(*row).content_hash(prev)
+        db.execute("UPDATE access_events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, row[0]))
+        prev = digest
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (HEAD_KEY, prev))
+
+
+def _visitor_passes(db: Database) -> None:
+    """A person's visitor pass (core.door.passes): valid from (NULL: already) until a moment, UTC ISO."""
+    db.execute("""
+        CREATE TABLE passes (
+            person_id INTEGER PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+            valid_from TEXT,
+            valid_until TEXT NOT NULL
+        )""")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -287,4 +312,6 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("scan-poor-faces", _scan_poor_faces),
     ("person-card", _person_card),
     ("personal-threshold", _personal_threshold),
+    ("access-log-chain", _access_log_chain),
+    ("visitor-passes", _visitor_passes),
 ]

@@ -11,12 +11,14 @@ The admin verbs run as ``facegate_admin``: PostgreSQL refuses them to a door's r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
+from core.gallery.chain import ChainReport, ChainRow, verify
 from core.gallery.store import Store
 from core.site import schema
 from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, one_row, scram_verifier
@@ -265,6 +267,46 @@ class SiteAdmin:
         door's own); every door takes the smaller of it and its own (False: no such person)."""
         return bool(self._do("UPDATE facegate.people SET threshold = %s WHERE id = %s", (threshold, person_id)))
 
+    # -- visitor passes (core.door.passes) -------------------------------------------------------
+    def set_pass(self, name: str, until: str, since: str | None = None) -> str:
+        """Give the person a visitor pass (times in ISO, this PC's clock unless they say their
+        offset): every door refuses them outside it, at the moment they come. Its end, in words."""
+        end, start = _moment(until), _moment(since) if since else None
+        if start is not None and start >= end:
+            raise SiteError("a visitor pass must end after it starts")
+        self._do(
+            "INSERT INTO facegate.passes(person_id, valid_from, valid_until) VALUES (%s, %s, %s) "
+            "ON CONFLICT (person_id) DO UPDATE SET valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until",
+            (self._person(name), start, end),
+        )
+        return end.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def clear_pass(self, name: str) -> bool:
+        """The person is a regular one again (False: they held no pass)."""
+        return bool(self._do("DELETE FROM facegate.passes WHERE person_id = %s", (self._person(name),)))
+
+    def purge_passes(self, days: float | str) -> list[str]:
+        """Delete, everywhere, the people whose visitor pass ended more than ``days`` ago (their
+        faces go with them; every door drops them at its next pull): their names."""
+        try:
+            days = float(days)
+        except ValueError:
+            raise SiteError(f"{days!r} is not a number of days") from None
+        if days < 0:
+            raise SiteError("the retention period cannot be negative")
+        with self.conn.transaction():
+            rows = self.conn.execute(
+                "DELETE FROM facegate.people WHERE id IN (SELECT person_id FROM facegate.passes "
+                "WHERE valid_until < now() - make_interval(secs => %s)) RETURNING name",
+                (days * 86400,),
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def reset_passback(self, name: str) -> bool:
+        """Forget whether the person is in or out (they left by a door without a reader): their
+        next passage anywhere is allowed (False: the site had no state for them)."""
+        return bool(self._do("DELETE FROM facegate.presence WHERE person_id = %s", (self._person(name),)))
+
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:
         return list_proposals(self.conn)
@@ -312,6 +354,25 @@ class SiteAdmin:
             "FROM facegate.access_groups g ORDER BY g.name"
         ).fetchall()
         return [{"name": r[0], "people": r[1], "doors": list(r[2])} for r in rows]
+
+    def verify_access_logs(self, door: str | None = None) -> dict[str, ChainReport]:
+        """Walk each door's access-log chain as the site holds it (core.gallery.chain): door
+        name -> what the walk found. Rows pushed before the site kept chains are not walked."""
+        doors = self.conn.execute(
+            "SELECT id::text, name FROM facegate.doors WHERE %s::text IS NULL OR lower(name) = lower(%s) ORDER BY name",
+            (door, door),
+        ).fetchall()
+        if door is not None and not doors:
+            raise SiteError(f"the site has no door called {door!r}")
+        reports = {}
+        for door_id, name in doors:
+            rows = self.conn.execute(
+                "SELECT door_seq, time, name, verdict, reason, distance, margin, runner_up, runner_up_distance, answer, "
+                "prev_hash, hash FROM facegate.events WHERE door_id = %s AND door_seq IS NOT NULL ORDER BY door_seq",
+                (door_id,),
+            ).fetchall()
+            reports[name] = verify(ChainRow(*r) for r in rows)
+        return reports
 
     def doors(self) -> list[dict]:
         rows = self.conn.execute(
@@ -384,6 +445,15 @@ class SiteAdmin:
 def _rounded(value: float | None) -> float | None:
     """A real column as it was set (0.3, not 0.30000001192092896)."""
     return None if value is None else round(value, 4)
+
+
+def _moment(text: str) -> datetime:
+    """An ISO time given by the admin: on this PC's clock unless it says its offset (or Z)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SiteError(f"{text!r} is not a time (like 2026-12-05T17:00)") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _number(proposal_id: int | str) -> int:

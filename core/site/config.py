@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 3  # seconds: an unreachable site must not hold anything up for long
 KEEP = "keep"  # offline policy: keep recognising with the last copy
 NOBODY = "nobody"  # offline policy: let nobody in
+OFF, SOFT, HARD = "off", "soft", "hard"  # anti-passback (core.site.passback)
+PASSBACK_MODES = (OFF, SOFT, HARD)
+DIRECTIONS = ("", "in", "out")
 
 
 class SiteError(FaceGateError):
@@ -44,7 +47,8 @@ class SiteError(FaceGateError):
 
 @dataclass
 class SiteSettings(StoredSettings):
-    """What a door does when it has not heard from its site for a while (stored in the gallery)."""
+    """What a door does when it has not heard from its site for a while, and its anti-passback
+    (core.site.passback); stored in the gallery."""
 
     KEY: ClassVar[str] = "site"
 
@@ -53,6 +57,9 @@ class SiteSettings(StoredSettings):
     keep_at_most_days: float = 7.0  # "keep" lets people in on an old copy this long at most, then nobody
     catch_up_seconds: float = 10.0  # pull even without a notification this often
     batch: int = 500  # people per pulled batch (one local transaction each)
+    direction: str = ""  # anti-passback: this door lets people "in" or "out" ("": neither, not checked)
+    passback: str = OFF  # off | soft (granted, logged) | hard (a second entry is refused)
+    passback_timeout: float = 0.5  # s a grant waits for the site's answer before the offline rule
 
     def check(self) -> None:
         if self.offline_policy not in (KEEP, NOBODY):
@@ -63,6 +70,12 @@ class SiteSettings(StoredSettings):
             raise ValueError("the longest a door keeps its old copy must be above 0 days")
         if self.catch_up_seconds <= 0 or self.batch < 1:
             raise ValueError("catch-up time and batch size must be positive")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"door direction {self.direction!r} must be 'in', 'out' or '' (neither)")
+        if self.passback not in PASSBACK_MODES:
+            raise ValueError(f"anti-passback {self.passback!r} must be one of {', '.join(PASSBACK_MODES)}")
+        if not 0 < self.passback_timeout <= 5:
+            raise ValueError("the anti-passback timeout must be between 0 and 5 s (a grant waits for it)")
 
 
 @dataclass

@@ -54,6 +54,7 @@ class PulledPerson:
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
     card: str | None = None  # credential number (the admin's to set)
+    valid: tuple[str | None, str] | None = None  # a visitor pass: (from or None, until), UTC ISO
 
 
 @dataclass
@@ -201,6 +202,9 @@ class LocalSite:
                     "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
                     [(local_id, day, start, end) for day, start, end in person.schedules],
                 )
+                db.execute("DELETE FROM passes WHERE person_id = ?", (local_id,))
+                if person.valid is not None:
+                    db.execute("INSERT INTO passes(person_id, valid_from, valid_until) VALUES(?,?,?)", (local_id, *person.valid))
                 keep = {nid for nid, _ in person.negatives}
                 for neg_id, site_neg in db.execute(
                     "SELECT id, site_id FROM negatives WHERE person_id = ? AND site_id IS NOT NULL", (local_id,)

@@ -56,7 +56,10 @@ PERSON_TABLES = {
     "schedules": "person_id",
     "negatives": "person_id",
     "group_members": "person_id",
+    "passes": "person_id",
 }
+#: person tables made after the change log's migration: their own migration adds their triggers
+_LATER = ("passes",)
 
 
 def _tables(cur: psycopg.Cursor) -> None:
@@ -168,19 +171,12 @@ def _tables(cur: psycopg.Cursor) -> None:
     cur.execute(sql.SQL("INSERT INTO facegate.access_groups(name) VALUES ({})").format(DEFAULT_GROUP))
 
 
-def _change_log(cur: psycopg.Cursor) -> None:
-    cur.execute(f"""
-        CREATE FUNCTION facegate.log_changes(ids uuid[]) RETURNS void
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
-        BEGIN
-            IF ids IS NULL OR cardinality(ids) = 0 THEN RETURN; END IF;
-            PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
-            DELETE FROM facegate.changes WHERE person_id = ANY(ids);
-            INSERT INTO facegate.changes(person_id) SELECT DISTINCT unnest(ids);
-            PERFORM pg_notify('{CHANNEL}', '');
-        END $$;
-    """)
+def _log_person_tables(cur: psycopg.Cursor, later: bool) -> None:
+    """Statement-level triggers that log every change to a person table for its person: the
+    first ones (``later`` False), or those made after the change log (_LATER)."""
     for table, column in PERSON_TABLES.items():
+        if (table in _LATER) != later:
+            continue
         for event, lower, rows in (
             ("INSERT", "insert", "new_rows"),
             ("UPDATE", "update", "new_rows"),
@@ -200,6 +196,21 @@ def _change_log(cur: psycopg.Cursor) -> None:
                 CREATE TRIGGER log_{lower} AFTER {event} ON facegate.{table}
                     REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION facegate.log_{table}_{lower}();
             """)
+
+
+def _change_log(cur: psycopg.Cursor) -> None:
+    cur.execute(f"""
+        CREATE FUNCTION facegate.log_changes(ids uuid[]) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        BEGIN
+            IF ids IS NULL OR cardinality(ids) = 0 THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
+            DELETE FROM facegate.changes WHERE person_id = ANY(ids);
+            INSERT INTO facegate.changes(person_id) SELECT DISTINCT unnest(ids);
+            PERFORM pg_notify('{CHANNEL}', '');
+        END $$;
+    """)
+    _log_person_tables(cur, later=False)
     # a group opening a door, or closing it, changes what that door sees of every member
     for event, lower, rows in (("INSERT", "insert", "new_rows"), ("DELETE", "delete", "old_rows")):
         transition = "NEW TABLE AS new_rows" if rows == "new_rows" else "OLD TABLE AS old_rows"
@@ -649,6 +660,102 @@ def _personal_threshold(cur: psycopg.Cursor) -> None:
     )
 
 
+def _access_chain(cur: psycopg.Cursor) -> None:
+    """Each door's access-log rows keep their hash chain here (core.gallery.chain): the door's
+    own row number, the previous row's hash and the row's hash, so ``facegate site access-log
+    --verify`` walks each door's chain where the door PC cannot change it. The distances become
+    double precision: the hash covers them exactly as the door stored them."""
+    cur.execute("""
+        ALTER TABLE facegate.events
+            ALTER COLUMN distance TYPE double precision,
+            ALTER COLUMN margin TYPE double precision,
+            ALTER COLUMN runner_up_distance TYPE double precision,
+            ADD COLUMN door_seq bigint,
+            ADD COLUMN prev_hash text,
+            ADD COLUMN hash text;
+        CREATE INDEX events_door_seq ON facegate.events (door_id, door_seq);
+    """)
+
+
+def _visitor_passes(cur: psycopg.Cursor) -> None:
+    """Visitor passes (core.door.passes), set by the admin only: doors read their people's, like
+    schedules, and each change is logged for the person so every door pulls it."""
+    cur.execute(f"""
+        CREATE TABLE facegate.passes (
+            person_id uuid PRIMARY KEY REFERENCES facegate.people(id) ON DELETE CASCADE,
+            valid_from timestamptz,
+            valid_until timestamptz NOT NULL,
+            CHECK (valid_from IS NULL OR valid_from < valid_until)
+        );
+        GRANT SELECT, INSERT, UPDATE, DELETE ON facegate.passes TO {ADMIN_ROLE};
+        GRANT SELECT ON facegate.passes TO {DOOR_ROLE};
+        ALTER TABLE facegate.passes ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON facegate.passes TO {ADMIN_ROLE} USING (true) WITH CHECK (true);
+        CREATE POLICY door_reads ON facegate.passes FOR SELECT TO {DOOR_ROLE}
+            USING (person_id IN (SELECT facegate.my_people()));
+    """)
+    _log_person_tables(cur, later=True)
+
+
+def _anti_passback(cur: psycopg.Cursor) -> None:
+    """Anti-passback across the site (core.site.passback): one row per person, in or out, and the
+    door and time of their last passage. A door claims a passage through ``door_passage`` only,
+    which locks the person's row (SELECT ... FOR UPDATE; a new person's row is made first, the
+    unique key making the second door wait for the first), so two doors granting the same person
+    at once are decided one after the other: exactly one entry wins under the hard rule.
+    A hard refusal changes nothing; a soft one (and any exit) records the passage. The admin may
+    read and clear a person's state (someone who left by a door without a reader)."""
+    cur.execute(f"""
+        CREATE TABLE facegate.presence (
+            person_id uuid PRIMARY KEY REFERENCES facegate.people(id) ON DELETE CASCADE,
+            state text NOT NULL CHECK (state IN ('in', 'out')),
+            door_id uuid REFERENCES facegate.doors(id) ON DELETE SET NULL,
+            at timestamptz NOT NULL DEFAULT now()
+        );
+        GRANT SELECT, DELETE ON facegate.presence TO {ADMIN_ROLE};
+
+        CREATE FUNCTION facegate.door_passage(p_person uuid, p_direction text, p_hard boolean, p_at timestamptz)
+        RETURNS TABLE (outcome text, last_door text, last_at timestamptz)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- 'ok' (recorded), 'refused' (hard, nothing recorded), 'violation' (soft: recorded anyway),
+        -- 'unknown' (a person this door may not see), 'stale' (an offline passage older than the
+        -- person's last one: nothing recorded); with the person's previous door and time.
+        -- p_at: when the passage happened (a door reconciling its offline passages), NULL: now.
+        DECLARE
+            me uuid := facegate.my_door();
+            prev record;
+        BEGIN
+            IF p_direction NOT IN ('in', 'out') THEN
+                RAISE EXCEPTION 'a passage is in or out, not %', p_direction;
+            END IF;
+            IF me IS NULL OR p_person NOT IN (SELECT facegate.my_people()) THEN
+                RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::timestamptz;
+                RETURN;
+            END IF;
+            INSERT INTO facegate.presence(person_id, state, door_id, at) VALUES (p_person, p_direction, me, coalesce(p_at, now()))
+                ON CONFLICT (person_id) DO NOTHING;
+            IF FOUND THEN
+                RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::timestamptz;
+                RETURN;
+            END IF;
+            SELECT p.state, d.name AS door, p.at INTO prev FROM facegate.presence p
+                LEFT JOIN facegate.doors d ON d.id = p.door_id WHERE p.person_id = p_person FOR UPDATE OF p;
+            IF p_at IS NOT NULL AND prev.at >= p_at THEN
+                RETURN QUERY SELECT 'stale'::text, prev.door, prev.at;
+                RETURN;
+            END IF;
+            IF prev.state = p_direction AND p_hard THEN
+                RETURN QUERY SELECT 'refused'::text, prev.door, prev.at;
+                RETURN;
+            END IF;
+            UPDATE facegate.presence SET state = p_direction, door_id = me, at = coalesce(p_at, now()) WHERE person_id = p_person;
+            RETURN QUERY SELECT (CASE WHEN prev.state = p_direction THEN 'violation' ELSE 'ok' END)::text, prev.door, prev.at;
+        END $$;
+        REVOKE ALL ON FUNCTION facegate.door_passage(uuid, text, boolean, timestamptz) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.door_passage(uuid, text, boolean, timestamptz) TO {DOOR_ROLE};
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -659,6 +766,9 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("timeline", _timeline),
     ("person-card", _person_card),
     ("personal-threshold", _personal_threshold),
+    ("access-chain", _access_chain),
+    ("visitor-passes", _visitor_passes),
+    ("anti-passback", _anti_passback),
 ]
 
 

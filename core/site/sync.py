@@ -248,33 +248,25 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
         local,
         "event",
         "SELECT e.site_id, e.time, p.site_id, e.name, e.verdict, e.reason, e.distance, e.margin, e.runner_up, "
-        "e.runner_up_distance, e.door, e.descriptor, e.snapshot FROM access_events e "
+        "e.runner_up_distance, e.door, e.descriptor, e.snapshot, e.id, e.prev_hash, e.hash FROM access_events e "
         "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})",
     ):
         params = [
             (
                 r[0],
                 config.door_id,
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                r[10],
+                *r[1:11],
                 unpack(r[11]) if r[11] is not None else None,
                 r[12] if keep_snapshots else None,
+                *r[13:16],  # the row's place in this door's hash chain (core.gallery.chain)
             )
             for r in rows
         ]
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
-                "runner_up, runner_up_distance, answer, descriptor, snapshot) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
+                "runner_up, runner_up_distance, answer, descriptor, snapshot, door_seq, prev_hash, hash) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
                 params,
             )
         report.pushed_events += len(rows)
@@ -336,6 +328,10 @@ def pull_batch(
             (visible,),
         ):
             people[pid].schedules.append((day, start, end))
+        for pid, since, until in conn.execute(
+            "SELECT person_id::text, valid_from, valid_until FROM facegate.passes WHERE person_id = ANY(%s::uuid[])", (visible,)
+        ):
+            people[pid].valid = (_stored(since) if since else None, _stored(until))
         with conn.cursor(binary=True) as cur:
             cur.execute(
                 "SELECT id::text, person_id::text, descriptor FROM facegate.negatives WHERE person_id = ANY(%s::uuid[])",
@@ -344,6 +340,11 @@ def pull_batch(
             for nid, pid, vec in cur:
                 people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)))
     return Batch(cursor, changed, people)
+
+
+def _stored(moment: datetime) -> str:
+    """A site time in the door's stored form (UTC ISO, milliseconds: sorts as text does)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def apply_batch(gallery: Gallery, batch: Batch) -> Applied:

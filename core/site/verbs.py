@@ -53,6 +53,25 @@ VERBS: dict[tuple[str, str], Verb] = {
     ),
     ("person", "allow"): Verb(("NAME",), lambda a, n: a.set_allowed(n, True), "{0!r} may open their groups' doors"),
     ("person", "block"): Verb(("NAME",), lambda a, n: a.set_allowed(n, False), "{0!r} may open no door"),
+    ("pass", "set"): Verb(
+        ("NAME", "UNTIL"),
+        lambda a, n, until: a.set_pass(n, until),
+        "{0!r} holds a visitor pass until {result}: every door refuses them after it",
+    ),
+    ("pass", "clear"): Verb(
+        ("NAME",), lambda a, n: a.clear_pass(n), "{0!r} no longer holds a visitor pass", "{0!r} held no visitor pass"
+    ),
+    ("pass", "purge"): Verb(
+        ("DAYS",),
+        lambda a, days: ", ".join(a.purge_passes(days)) or "nobody",
+        "deleted everywhere, their visitor pass ended over {0} days ago: {result}",
+    ),
+    ("passback", "reset"): Verb(
+        ("NAME",),
+        lambda a, n: a.reset_passback(n),
+        "{0!r} is neither in nor out: their next passage at any door is allowed",
+        "the site held no in/out state for {0!r}",
+    ),
     ("merge", ""): Verb(
         ("KEEP", "DROP"), lambda a, keep, drop: a.merge(keep, drop), "merged {1!r} into {0!r} ({result} samples moved)"
     ),

@@ -33,6 +33,7 @@ from core.service import heartbeat
 from core.service.monitor import Limits, Monitor, Surroundings
 from core.site.config import SiteConfig, site_of
 from core.site.gate import OfflineGate, ShutGate
+from core.site.passback import SitePassback
 from core.site.sync import SiteSync, SyncReport
 from core.station.settings import StationSettings
 from core.station.watch import GalleryWatch
@@ -76,6 +77,7 @@ class Station:
         self.on_site_change: list[Callable[[SyncReport], None]] = []  # from the sync thread
         self.site_config: SiteConfig | None = None
         self.site: SiteSync | None = None
+        self.passback: SitePassback | None = None
         self._open_site(sync=outputs)
         self.watch = GalleryWatch(gallery.store)
         self.watch.subscribe(self.recognizer.refresh)  # first: the views then show what the loop sees
@@ -107,6 +109,8 @@ class Station:
             return
         if sync and self.site_config is not None:
             self.site = SiteSync(self.gallery, self.site_config, self.settings.site, on_change=self._site_changed)
+            self.passback = SitePassback(self.gallery.store, self.site_config, self.settings.site)
+            self.decider.passage = self.passback
 
     # -- running -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +153,8 @@ class Station:
         self.offline.settings = settings.site
         if self.site is not None:
             self.site.settings = settings.site
+        if self.passback is not None:
+            self.passback.settings = settings.site
         if self.events is not None and settings.events != old.events:
             old_events, self.events = self.events, EventPublisher(settings.events)
             old_events.close(timeout=0.5)
@@ -199,6 +205,8 @@ class Station:
         if self.site is not None:
             self.site.stop()
         self.decider.close()
+        if self.passback is not None:
+            self.passback.close()
         self.door.close()
         if self.events is not None:
             self.events.close(timeout=1.0)

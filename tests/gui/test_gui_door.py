@@ -223,6 +223,36 @@ def test_visitors_page_lists_visitors_and_enrolls_one_from_all_their_faces(qtbot
     assert page.table.item(row, 5).text() == "Barack"
 
 
+def test_visitors_page_gives_a_visitor_pass_that_the_door_honours_until_it_ends(qtbot, gallery):
+    from datetime import datetime, timedelta
+
+    from PySide6.QtCore import QDateTime
+
+    from core.door.passes import Passes
+    from core.door.visitors import Visitors
+    from gui.visitors_page import VisitorsPage
+
+    visitors = Visitors(gallery.store)
+    (obama,) = gallery.faces(str(IMAGES / "obama.jpg"))
+    visitor, _ = visitors.assign([obama.descriptor])
+    page = VisitorsPage(gallery, visitors)
+    qtbot.addWidget(page)
+    page.table.selectRow(0)
+    page.name.setText("Courier")
+    page.pass_until.setChecked(True)
+    page.until.setDateTime(QDateTime.currentDateTime().addSecs(-60))  # already over: refused, nobody enrolled
+    assert not page.enroll_selected() and "past" in page.status.text() and gallery.people() == []
+    until = datetime.now().replace(second=0, microsecond=0) + timedelta(hours=4)
+    page.until.setDateTime(QDateTime(until))
+    with qtbot.waitSignal(page.gallery_changed, timeout=5000):
+        qtbot.mouseClick(page.enroll_button, Qt.MouseButton.LeftButton)
+    courier = gallery.store.person("Courier")
+    held = Passes(gallery.store).of(courier.id)
+    assert courier.allowed and held is not None and "visitor pass until" in page.status.text()
+    assert held.refusal(until.astimezone() - timedelta(minutes=1)) is None
+    assert "expired" in (held.refusal(until.astimezone() + timedelta(minutes=1)) or "")
+
+
 def test_recent_faces_page_acts_on_a_multi_selection_and_shows_refusals(qtbot, knn_gallery):
     from core.door.review import RecentFaces, ReviewSettings
     from gui.recent_page import RecentPage

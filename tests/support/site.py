@@ -328,16 +328,18 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
 
 
 # -- doors in this process ------------------------------------------------------------------------
-def grant_attempt(gallery, vec) -> tuple[str, str]:
+def grant_attempt(gallery, vec, clock=None, passage=None) -> tuple[str, str]:
     """What a door with this gallery decides when the face ``vec`` stands before it for three
-    frames (its real decider, with the site's offline gate, liveness off): (verdict, reason)."""
+    frames (its real decider, with the site's offline gate, liveness off; ``clock``: the door's
+    local time, now by default; ``passage``: its anti-passback, core.site.passback): (verdict, reason)."""
     from core.door.decide import DoorDecider
     from core.door.policy import DecisionSettings
     from core.records import Box
     from core.site.gate import OfflineGate
 
-    decider = DoorDecider(gallery, None, DecisionSettings(liveness=False))
+    decider = DoorDecider(gallery, None, DecisionSettings(liveness=False), **({"clock": clock} if clock else {}))
     decider.gates.append(OfflineGate(gallery.store))
+    decider.passage = passage
     frame = np.zeros((120, 120, 3), np.uint8)
     decision = None
     for i in range(3):
