@@ -334,7 +334,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
     grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
     print(
         f"\nScreen replays through the door (screen and print check {SCREEN_CHECK}; seeds {seeds.start}-{seeds.stop - 1}, "
-        f"{frames} frames each; the surround rule was chosen on the clip's seeds 0-4 and GRID's seeds 0-2):"
+        f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5):"
     )
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
         for name, clip_name in GRID_PEOPLE.items():
