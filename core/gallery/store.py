@@ -32,6 +32,8 @@ from core.gallery.schema import MIGRATIONS
 from core.records import DESCRIPTOR_DIM
 
 DESCRIPTOR_DTYPE = np.float32
+#: How a person opens the door (core.door.factors): the face alone, or the face and a second factor.
+ACCESS_MODES = ("face", "face+pin", "face+card")
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Person:
     created: str
     sample_count: int = 0
     card: str | None = None  # credential number in decimal (clean_card), None: no card
+    access: str = "face"  # one of ACCESS_MODES
 
 
 @dataclass
@@ -284,22 +287,22 @@ class Store:
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[Person]:
         rows = self.read(
-            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
+            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.access FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
-            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card FROM people p "
+            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.access FROM people p "
             f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7])
 
     def find_person(self, name: str) -> Person | None:
         try:
@@ -383,6 +386,21 @@ class Store:
                     raise StoreError(f"card {card} already belongs to {other[0]!r}; nothing was changed")
                 db.execute("UPDATE people SET card = ? WHERE id = ?", (card, person.id))
         return [self.person(person.id) for person, _ in wanted]
+
+    def set_access(self, name: str, access: str, pin: str | None, duress_pin: str | None) -> Person:
+        """Set how ``name`` opens the door, with their PIN and duress PIN as hash records
+        (core.gallery.secret; None: none). The caller checks the pairing (core.door.factors)."""
+        if access not in ACCESS_MODES:
+            raise StoreError(f"access mode {access!r}: choose one of {', '.join(ACCESS_MODES)}")
+        person = self.person(name)
+        with self.write(f"changing how {person.name!r} opens the door") as db:
+            db.execute("UPDATE people SET access = ?, pin = ?, duress_pin = ? WHERE id = ?", (access, pin, duress_pin, person.id))
+        return self.person(person.id)
+
+    def pins(self, person_id: int) -> tuple[str | None, str | None]:
+        """The person's PIN and duress PIN hash records (None: none, or no such person)."""
+        rows = self.read("SELECT pin, duress_pin FROM people WHERE id = ?", (person_id,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
 
     def remove_person(self, name: str) -> list[int]:
         """Delete a person and all their samples; the removed sample ids."""
