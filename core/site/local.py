@@ -52,6 +52,9 @@ class PulledPerson:
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    access: str = "face"  # how they open a door, and their PIN records (the admin's, core.door.factors)
+    pin: str | None = field(default=None, repr=False)
+    duress_pin: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -230,8 +233,17 @@ class LocalSite:
             done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id) VALUES(?,?,?,?,?)",
-                (person.name, int(person.allowed), person.notes, person.created, person.id),
+                "INSERT INTO people(name, allowed, notes, created, site_id, access, pin, duress_pin) VALUES(?,?,?,?,?,?,?,?)",
+                (
+                    person.name,
+                    int(person.allowed),
+                    person.notes,
+                    person.created,
+                    person.id,
+                    person.access,
+                    person.pin,
+                    person.duress_pin,
+                ),
             )
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
@@ -240,6 +252,11 @@ class LocalSite:
             "UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
             "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
             (person.name, int(person.allowed), person.notes, local_id, person.name, int(person.allowed), person.notes),
+        )
+        db.execute(
+            "UPDATE people SET access = ?, pin = ?, duress_pin = ? WHERE id = ? "
+            "AND (access IS NOT ? OR pin IS NOT ? OR duress_pin IS NOT ?)",
+            (person.access, person.pin, person.duress_pin, local_id, person.access, person.pin, person.duress_pin),
         )
         return local_id
 

@@ -1,4 +1,4 @@
-"""One verb to remove, allow or block a person, whatever PC it is said on.
+"""One verb to remove, allow or block a person, or set how they open the doors, whatever PC it is said on.
 
 A person who belongs to the site is the site's: on a PC that holds the admin login, removing
 (or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
@@ -41,7 +41,8 @@ class SitePlan:
         return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
 
 
-def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
+def _plan(gallery: Gallery, name: str, verb: str, doing: str | None = None) -> SitePlan:
+    """``doing``: what is refused on a door PC, in words (default: "<verb> people")."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -51,7 +52,7 @@ def _plan(gallery: Gallery, name: str, verb: str) -> SitePlan:
         return SitePlan(person.name, None, None)
     if config.admin_login is None:
         raise SiteError(
-            f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
+            f"{person.name!r} belongs to the site, and only the site's admin can {doing or verb + ' people'}: on an "
             f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
             "this door follows at its next sync"
         )
@@ -85,6 +86,20 @@ def remove_person(gallery: Gallery, name: str) -> int:
         with SiteAdmin.from_config(plan.config) as admin:
             admin.delete_id(plan.site_id)
     return gallery.remove(plan.name)
+
+
+def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress_pin: str | None) -> SitePlan:
+    """Set how ``name`` opens the door, with their PIN records (hashed on this PC, never the
+    PINs): at every door (a site person, on an admin PC) or here; refused on a door PC."""
+    plan = _plan(gallery, name, "access", "change how people open the doors")
+    if plan.site_wide:
+        from core.site.admin import SiteAdmin
+
+        assert plan.config is not None and plan.site_id is not None
+        with SiteAdmin.from_config(plan.config) as admin:
+            admin.set_access_id(plan.site_id, access, pin, duress_pin)
+    gallery.store.set_access(plan.name, access, pin, duress_pin)
+    return plan
 
 
 def set_allowed(gallery: Gallery, name: str, allowed: bool) -> SitePlan:

@@ -631,6 +631,19 @@ def _timeline(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _access_modes(cur: psycopg.Cursor) -> None:
+    """How each person opens a door (face, face+pin, face+card) with their PIN and duress PIN as
+    salted scrypt records made on the admin's PC (core.gallery.secret): the admin's to set, a
+    door's to read (its SELECT on people; it verifies offline too). A door's role has no UPDATE
+    on people and door_update renames only, so no door can change them."""
+    cur.execute("""
+        ALTER TABLE facegate.people
+            ADD COLUMN access text NOT NULL DEFAULT 'face' CHECK (access IN ('face', 'face+pin', 'face+card')),
+            ADD COLUMN pin text,
+            ADD COLUMN duress_pin text;
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -639,6 +652,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("door-functions", _door_functions),
     ("proposals", _proposals),
     ("timeline", _timeline),
+    ("access-modes", _access_modes),
 ]
 
 
