@@ -42,6 +42,12 @@ VERDICTS = (
     Verdict.NO_LIVENESS,
     Verdict.DOOR_ERROR,
     Verdict.MANUAL_UNLOCK,
+    Verdict.WRONG_PIN,
+    Verdict.WRONG_CARD,
+    Verdict.NO_PIN,
+    Verdict.NO_CARD,
+    Verdict.LOCKED_OUT,
+    Verdict.DURESS,
 )
 
 
