@@ -125,6 +125,7 @@ class DoorPages(QObject):
     def shutdown(self) -> None:
         """Stop the page's timer and card reader (the station closes the decider, door and events)."""
         self.events_timer.stop()
+        self.keypad.shutdown()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.card_keys)

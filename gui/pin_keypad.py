@@ -2,8 +2,10 @@
 door asks a face+pin person for their PIN, and the USB HID card reader read as key input.
 
 The keypad shows dots, never digits, and hands the PIN to the door (DoorDecider.enter_pin) when
-OK is pressed; what the door answers ("" when taken, "Wrong PIN") is all it shows, so the duress
-PIN - taken like the PIN - looks exactly the same. The same keypad serves the window and the
+OK is pressed, on a job thread: the PIN and duress PIN hashes take ~0.2 s (much more on a busy
+PC), which the picture must not freeze for; the keys wait meanwhile. What the door answers (""
+when taken, "Wrong PIN") is all it shows, so the duress PIN - taken like the PIN - looks exactly
+the same. The same keypad serves the window and the
 kiosk (which only makes it bigger, set_text_size).
 
 A keyboard-wedge card reader types the card's digits then Enter into whatever has the focus;
@@ -21,6 +23,7 @@ from PySide6.QtGui import QKeyEvent, QWindow
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from core.door.factors import MAX_PIN, PROMPTS, KeyboardWedge
+from gui.jobs import JobThread
 
 BACK, OK = "⌫", "OK"
 
@@ -31,6 +34,7 @@ class PinKeypad(QFrame):
     def __init__(self, parent: QWidget, enter: Callable[[str], str]) -> None:
         super().__init__(parent)
         self._enter = enter
+        self._check: JobThread | None = None  # the PIN being checked
         self.setObjectName("keypad")
         self.prompt = QLabel(PROMPTS["pin"], alignment=Qt.AlignmentFlag.AlignCenter)
         self.display = QLineEdit(readOnly=True, alignment=Qt.AlignmentFlag.AlignCenter, echoMode=QLineEdit.EchoMode.Password)
@@ -91,8 +95,27 @@ class PinKeypad(QFrame):
         """Hand the digits to the door and show its answer (the same for the PIN and the duress PIN)."""
         pin = self.display.text()
         self.display.clear()
-        if pin:
-            self.message.setText(self._enter(pin))
+        if not pin or self.checking:
+            return
+        self.setEnabled(False)
+        self.message.setText("Checking…")
+        check = self._check = JobThread(lambda _progress, _stop: self._enter(pin), self)
+        check.succeeded.connect(self._answered)
+        check.failed.connect(self._answered)
+        check.start()
+
+    @property
+    def checking(self) -> bool:
+        return self._check is not None and self._check.isRunning()
+
+    def _answered(self, answer: str) -> None:
+        self.message.setText(answer)
+        self.setEnabled(True)
+
+    def shutdown(self) -> None:
+        """Wait for a PIN being checked (a QThread must not outlive the window)."""
+        if self._check is not None:
+            self._check.wait()
 
 
 class CardKeys(QObject):

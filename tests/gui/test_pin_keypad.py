@@ -63,8 +63,9 @@ def screen(window, shown) -> tuple:
 
 
 def run_with_pins(qtbot, window, recording, pins: list[str]) -> list[tuple]:
-    """Play the clip, typing each of ``pins`` on the keypad (a click per key) the next frames it
-    shows; the screens from the first frame that shows the grant on."""
+    """Play the clip, typing each of ``pins`` on the keypad (a click per key) on the next frames it
+    shows and takes keys (it waits while a PIN is checked); the screens from the first frame that
+    shows the grant on."""
     keypad = window.door_pages.keypad
     screens: list[tuple] = []
     asked: list[int] = []
@@ -73,7 +74,7 @@ def run_with_pins(qtbot, window, recording, pins: list[str]) -> list[tuple]:
     def on_frame(shown) -> None:
         if keypad.isVisible():
             asked.append(shown.source_index)
-            pin = next(typed, None)
+            pin = next(typed, None) if keypad.isEnabled() else None  # not while the last one is checked
             if pin is not None:
                 for key in [*pin, OK]:
                     qtbot.mouseClick(keypad.buttons[key], Qt.MouseButton.LeftButton)
@@ -140,3 +141,23 @@ def test_a_usb_card_reader_typing_into_the_window_opens_for_face_and_card(qtbot,
     window.station.decider.flush()
     granted = AccessLog(gallery.store).events(person=LIN, verdict=Verdict.GRANTED)
     assert len(granted) == 1 and granted[0].reason.endswith("; card presented")
+
+
+def test_the_kiosk_keypad_is_in_its_letters_and_opens_the_door(qtbot, lin_gallery, tmp_path):
+    from gui.kiosk import Kiosk
+
+    set_access(lin_gallery, "face+pin", PIN)
+    window, recording = open_window(qtbot, lin_gallery, tmp_path)
+    kiosk = Kiosk(window)
+    kiosk.show()
+    keypad = window.door_pages.keypad
+    try:
+        keypad.ask(True)  # as a frame asking for a PIN shows it
+        assert f"font-size: {kiosk.px}px" in keypad.styleSheet()
+        assert window.video.rect().contains(keypad.geometry())
+        assert all(b.height() >= kiosk.px for b in keypad.buttons.values())  # tappable from the door
+        keypad.ask(False)
+        run_with_pins(qtbot, window, recording, [PIN])
+        qtbot.waitUntil(lambda: window.station.door.status().pulses == 1)
+    finally:
+        kiosk.leave(0)
