@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.door.base import DRIVERS, DoorSettings
+from core.door.card_formats import FORMATS
 from core.door.event_settings import EventSettings
 from core.door.policy import DecisionSettings
 from core.vision.texture import MODES
@@ -47,6 +48,14 @@ LABELS = {
     "command_unlock": "Unlock command",
     "command_lock": "Lock command",
     "command_timeout": "Timeout (s)",
+    "osdp_port": "Serial port (RS-485 adapter)",
+    "osdp_baud": "Baud rate (as the panel is told)",
+    "osdp_address": "Reader address (as the panel is told)",
+    "osdp_scbk": "Secure channel key, SCBK (32 hex digits)",
+    "osdp_format": "Card format",
+    "osdp_facility": "Facility code",
+    "osdp_raw_bits": "Raw format: bits",
+    "osdp_offline_seconds": "Panel silent this long: offline (s)",
     "threshold": "Match threshold",
     "min_margin": "Margin to the next person",
     "agree": "Identifications that must agree",
@@ -80,7 +89,9 @@ LABELS = {
     "queue_size": "Events kept while an output is down",
 }
 #: text settings that take one of a few values: a drop-down, not a line to type in
-CHOICES = {"screen_check": MODES}
+CHOICES = {"screen_check": MODES, "osdp_format": tuple(FORMATS)}
+#: text settings shown as dots, never in clear
+SECRETS = ("mqtt_password", "osdp_scbk")
 
 
 class SettingsForm(QWidget):
@@ -104,7 +115,7 @@ class SettingsForm(QWidget):
                 widget = QDoubleSpinBox(minimum=0.0, maximum=3600.0, decimals=3, singleStep=0.01)
             else:
                 widget = QLineEdit()
-                if "password" in name:
+                if name in SECRETS:
                     widget.setEchoMode(QLineEdit.EchoMode.Password)
             self.widgets[name] = widget
             form.addRow(LABELS.get(name, name), widget)
@@ -150,7 +161,7 @@ class DoorSettingsPage(QWidget):
         self.driver.addItems(DRIVERS)
         self.driver.setCurrentText(door.driver)
         names = [f.name for f in fields(DoorSettings) if f.name != "driver"]
-        self.common = SettingsForm(door, [n for n in names if not n.startswith(("serial_", "http_", "command_"))])
+        self.common = SettingsForm(door, [n for n in names if not n.startswith(tuple(d + "_" for d in DRIVERS[1:]))])
         self.per_driver = {d: SettingsForm(door, [n for n in names if n.startswith(d + "_")]) for d in DRIVERS[1:]}
         self.decision_form = SettingsForm(decision, [f.name for f in fields(DecisionSettings)])
         self.events_form = SettingsForm(self.events, [f.name for f in fields(EventSettings)])

@@ -1,5 +1,6 @@
 """The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), let
-in or keep out, how they open the door (gui.access_dialog), add samples from photos, view and remove single samples. Every change goes through the Gallery and
+in or keep out, give a card number (what an access panel is sent), how they open the door
+(gui.access_dialog), add samples from photos, view and remove single samples. Every change goes through the Gallery and
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
 window must not freeze for."""
@@ -59,6 +60,7 @@ class PeoplePanel(QWidget):
         buttons = QHBoxLayout()
         for text, slot in (
             ("Rename…", self.rename),
+            ("Card…", self.set_card),
             ("Delete…", self.delete),
             ("Add photos…", self.add_photos),
             ("Samples…", self.view_samples),
@@ -83,7 +85,8 @@ class PeoplePanel(QWidget):
         current = self.selected()
         self.list.clear()
         for person in self.gallery.people():
-            note = ("" if person.allowed else ", not allowed") + ("" if person.access == "face" else f", {person.access}")
+            note = ("" if person.allowed else ", not allowed") + (f", card {person.card}" if person.card else "")
+            note += "" if person.access == "face" else f", {person.access}"
             item = QListWidgetItem(
                 thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
                 f"{person.name}\n{person.sample_count} samples{note}",
@@ -134,6 +137,17 @@ class PeoplePanel(QWidget):
         new, ok = QInputDialog.getText(self, "Rename", f"New name for {person.name}:", text=person.name)
         if ok and new.strip() and new.strip() != person.name:
             self._did(lambda: self.gallery.rename(person.name, new))
+
+    def set_card(self) -> None:
+        """The selected person's credential number (empty: none); at a site, the admin's (core.site.people)."""
+        person = self.selected()
+        if person is None:
+            return
+        text, ok = QInputDialog.getText(
+            self, "Card number", f"Card number of {person.name} (decimal; empty: no card):", text=person.card or ""
+        )
+        if ok and (text.strip() or None) != person.card:
+            self._did(lambda: site_people.set_cards(self.gallery, [(person.name, text.strip() or None)]))
 
     def set_allowed(self, allowed: bool) -> None:
         """Let the selected person in, or keep them out (the tick goes back if the PIN is refused)."""

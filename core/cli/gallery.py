@@ -1,4 +1,5 @@
-"""The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, remove, backup, restore."""
+"""The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, remove, card,
+import-cards, backup, restore."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from core.errors import FaceGateError
 from core.paths import default_db
 from core.records import skipped_json
 
-COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "backup", "restore")
+COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "card", "import-cards", "backup", "restore")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,6 +34,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     )
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="at a site: remove them from every door without asking first")
+    p = sub.add_parser(
+        "card", parents=[common], help="show, set or clear a person's credential number (what an access panel is sent)"
+    )
+    p.add_argument("name")
+    p.add_argument("number", nargs="?", help="the card number in decimal (left out: show it)")
+    p.add_argument("--clear", action="store_true", help="take the person's card number away")
+    p = sub.add_parser("import-cards", parents=[common], help="set card numbers from a CSV file of name,card (all lines or none)")
+    p.add_argument("file", type=Path)
     p = sub.add_parser("backup", parents=[common], help="back up the whole gallery to one file")
     p.add_argument("file", type=Path)
     p = sub.add_parser("restore", parents=[common], help="replace the gallery with a verified backup")
@@ -85,16 +94,25 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "people":
         with open_gallery(args, write=False) as g:
             people = g.people()
-        rows = [{"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created} for p in people]
+        rows = [
+            {"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created, "card": p.card}
+            for p in people
+        ]
         say(
             args,
             rows,
-            "\n".join(f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}" for r in rows)
+            "\n".join(
+                f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
+                + (f"  card {r['card']}" if r["card"] else "")
+                for r in rows
+            )
             or "no one is enrolled",
         )
         return 0
     if args.command == "remove":
         return _remove(args)
+    if args.command in ("card", "import-cards"):
+        return _cards(args)
     if args.command in ("backup", "restore"):
         return _backup_or_restore(args)
     raise AssertionError(args.command)
@@ -117,6 +135,32 @@ def _remove(args: argparse.Namespace) -> int:
         n = remove_person(g, args.name)
     where = f" from the site and every door ({WHEN_DOORS_KNOW})" if plan.site_wide else ""
     say(args, {"removed": plan.name, "samples": n, "site": plan.site_wide}, f"removed {plan.name} and {n} sample(s){where}")
+    return 0
+
+
+def _cards(args: argparse.Namespace) -> int:
+    """Credential numbers, by hand or from a CSV file: at a site through the site (an admin PC;
+    a door PC is refused up front, core.site.people), all lines or none."""
+    from core.gallery.cards import read_cards
+    from core.site.people import set_cards
+
+    if args.command == "card" and args.number is None and not args.clear:
+        with open_gallery(args, write=False) as g:
+            person = g.store.person(args.name)
+        say(
+            args,
+            {"name": person.name, "card": person.card},
+            f"{person.name}: " + (f"card {person.card}" if person.card else "no card"),
+        )
+        return 0
+    if args.command == "card" and args.number is not None and args.clear:
+        raise FaceGateError("give a card number or --clear, not both")
+    with open_gallery(args, write=True) as g:
+        cards = read_cards(g.store, args.file) if args.command == "import-cards" else [(args.name, args.number)]
+        people = set_cards(g, cards)
+    rows = [{"name": p.name, "card": p.card} for p in people]
+    text = "\n".join(f"{r['name']}: " + (f"card {r['card']}" if r["card"] else "no card") for r in rows)
+    say(args, rows if args.command == "import-cards" else rows[0], text)
     return 0
 
 

@@ -27,7 +27,7 @@ from core.gallery.stored_settings import StoredSettings
 
 log = logging.getLogger("facegate.door")
 
-DRIVERS = ("simulated", "serial", "http", "command")
+DRIVERS = ("simulated", "serial", "http", "command", "osdp")
 #: The common LCUS-1 style USB relay: A0 <relay> <state> <checksum>.
 LCUS_ON = "A0 01 01 A2"
 LCUS_OFF = "A0 01 00 A1"
@@ -60,6 +60,15 @@ class DoorSettings(StoredSettings):
     command_unlock: str = ""
     command_lock: str = ""
     command_timeout: float = 5.0
+    # osdp: FaceGate as a card reader on an access panel's RS-485 bus (core.door.osdp)
+    osdp_port: str = ""
+    osdp_baud: int = 9600
+    osdp_address: int = 1  # the reader's address on the bus, as the panel is told
+    osdp_scbk: str = ""  # the secure channel base key, 16 bytes in hex, as the panel is told
+    osdp_format: str = "h10301"  # core.door.card_formats.FORMATS
+    osdp_facility: int = 0
+    osdp_raw_bits: int = 32
+    osdp_offline_seconds: float = 3.0  # the panel silent this long: shown offline, nothing sent
 
     def check(self) -> None:
         """Refuse settings that cannot work, naming the field; raises ValueError."""
@@ -82,6 +91,38 @@ class DoorSettings(StoredSettings):
             parse_headers(self.http_headers)
         if self.driver == "command" and not self.command_unlock.strip():
             raise ValueError("the command driver needs an unlock command")
+        if self.driver == "osdp":
+            self._check_osdp()
+
+    def _check_osdp(self) -> None:
+        from core.door.card_formats import check_layout
+
+        if not self.osdp_port:
+            raise ValueError("the OSDP reader needs a serial port (the RS-485 adapter, e.g. /dev/ttyUSB0 or COM3)")
+        if not 0 <= self.osdp_address <= 126:
+            raise ValueError(f"OSDP reader address {self.osdp_address} must be between 0 and 126")
+        if self.osdp_baud not in OSDP_BAUDS:
+            raise ValueError(f"OSDP baud rate {self.osdp_baud} must be one of {', '.join(map(str, OSDP_BAUDS))}")
+        scbk_bytes(self.osdp_scbk)
+        check_layout(self.osdp_format, self.osdp_facility, self.osdp_raw_bits)
+        if not 0.5 <= self.osdp_offline_seconds <= 60:
+            raise ValueError("the panel's offline time must be between 0.5 and 60 s")
+
+
+#: The speeds OSDP panels use (the standard's list).
+OSDP_BAUDS = (9600, 19200, 38400, 57600, 115200, 230400)
+
+
+def scbk_bytes(text: str) -> bytes:
+    """The secure channel base key: 16 bytes of hex. The reader never runs without one, so the
+    panel's card reads are never sent in clear."""
+    try:
+        key = bytes.fromhex(text.replace(" ", "").replace(":", ""))
+    except ValueError:
+        key = b""
+    if len(key) != 16:
+        raise ValueError("the OSDP secure channel key (SCBK) must be 16 bytes in hex (32 hex digits), as the panel is told")
+    return key
 
 
 def hex_bytes(text: str, field_name: str = "bytes") -> bytes:
@@ -103,6 +144,15 @@ def parse_headers(text: str) -> dict[str, str]:
                 raise ValueError(f"HTTP header line {line!r} must look like 'Name: value'")
             headers[name.strip()] = value.strip()
     return headers
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a grant is for: what a door output that reports people (a card reader) sends."""
+
+    person_id: int
+    name: str
+    card: str | None  # the credential number (decimal), None: the person has none
 
 
 @dataclass(frozen=True)
@@ -147,8 +197,9 @@ class Door:
         if self.lock_at_start:
             self._jobs.put("lock")
 
-    def unlock(self) -> str:
-        """Ask for one pulse; returns at once: 'unlocking', 'cooldown (N s left)' or 'error: ...'."""
+    def unlock(self, holder: Holder | None = None) -> str:
+        """Ask for one pulse (for ``holder``, granted by a face; None: a manual unlock); returns at
+        once: 'unlocking', 'cooldown (N s left)' or 'error: ...'."""
         self.start()
         with self._lock:
             if self._closed:
@@ -157,7 +208,7 @@ class Door:
             if now < self._busy_until:
                 return f"cooldown ({self._busy_until - now:.1f} s left)"
             self._busy_until = now + self.pulse_seconds + self.cooldown_seconds
-        self._jobs.put("pulse")
+        self._jobs.put(("pulse", holder))
         return "unlocking"
 
     def status(self) -> DoorStatus:
@@ -197,12 +248,12 @@ class Door:
                 return
             if job == "lock":
                 self._safe_lock()
-            elif job == "pulse" and not self._stop.is_set():
-                self._pulse()
+            elif job[0] == "pulse" and not self._stop.is_set():
+                self._pulse(job[1])
 
-    def _pulse(self) -> None:
+    def _pulse(self, holder: Holder | None) -> None:
         try:
-            self.switch_open()
+            self.open_for(holder)
         except Exception as exc:
             self._fail(f"could not unlock: {exc}")
             self._safe_lock()
@@ -244,6 +295,10 @@ class Door:
                 log.exception("door listener failed")
 
     # -- what a driver provides -----------------------------------------------------------------------
+    def open_for(self, holder: Holder | None) -> None:
+        """Open for ``holder``: a lock does not care who (a card reader does)."""
+        self.switch_open()
+
     def switch_open(self) -> None:
         raise NotImplementedError
 

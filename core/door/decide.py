@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, EventRecorder
+from core.door.base import Holder
 from core.door.factors import CardReader, Lockouts, pin_answer, same_card
 from core.door.policy import Decision, DecisionSettings, GrantPolicy, Standing
 from core.door.recorders import FaceRecorders
@@ -217,7 +218,7 @@ class DoorDecider:
         if granted.person_id in self._let_in:  # the same visit, on a new track: no second unlock, no second entry
             visit.logged = True
             return replace(granted, final=True, door="already unlocked for this visit")
-        answer = self.door.unlock() if self.door is not None else "no door output configured"
+        answer = self.door.unlock(self._holder(granted)) if self.door is not None else "no door output configured"
         if answer.startswith("cooldown"):  # someone else was just let in: try again on the next frames
             return replace(granted, door=answer)
         self._let_in[granted.person_id] = ts
@@ -332,6 +333,15 @@ class DoorDecider:
             visit, replace(asking, verdict=Verdict.LOCKED_OUT, reason=f"{why}; {asking.reason}", final=True)
         )
         return f"Wrong {what}"
+
+    def _holder(self, granted: Decision) -> Holder:
+        """Whom the door opens for, with their card number (a card reader output sends it)."""
+        assert granted.person_id is not None
+        try:
+            person = self.gallery.store.person(granted.person_id)
+        except UnknownPerson:
+            return Holder(granted.person_id, granted.person or "", None)
+        return Holder(person.id, person.name, person.card)
 
     def _standing(self, person_id: int) -> Standing | None:
         """The person as the door must see them now: read fresh, 'allowed' may have just changed."""

@@ -1,4 +1,5 @@
-"""The four door drivers: simulated, a serial USB relay, an HTTP smart lock, any command.
+"""The door drivers: simulated, a serial USB relay, an HTTP smart lock, any command, and (built
+here, written in core.door.osdp) a card reader on an access panel's OSDP bus.
 
 Each says only how to switch (``switch_open``, ``switch_locked``, ``release``); pulses, cooldown
 and fail-secure locking are core.door.base's Door.
@@ -166,4 +167,19 @@ def build_driver(settings: DoorSettings) -> Door:
         )
     if settings.driver == "command":
         return CommandDoor(settings.command_unlock, settings.command_lock, settings.command_timeout, **timing)
+    if settings.driver == "osdp":
+        from core.door.base import scbk_bytes
+        from core.door.osdp import OsdpReader
+
+        return OsdpReader(
+            settings.osdp_port,
+            scbk_bytes(settings.osdp_scbk),
+            settings.osdp_address,
+            settings.osdp_baud,
+            settings.osdp_format,
+            settings.osdp_facility,
+            settings.osdp_raw_bits,
+            settings.osdp_offline_seconds,
+            **timing,
+        )
     return SimulatedDoor(**timing)

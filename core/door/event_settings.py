@@ -26,6 +26,8 @@ TYPES: dict[str, str] = {
     Verdict.NO_CARD: "denied",
     Verdict.LOCKED_OUT: "denied",
     Verdict.DURESS: "duress",
+    Verdict.PANEL_GRANTED: "panel_granted",
+    Verdict.PANEL_DENIED: "panel_denied",
 }
 EVENT_TYPES = sorted(set(TYPES.values()))
 

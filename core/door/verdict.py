@@ -30,6 +30,8 @@ class Verdict(StrEnum):
     NO_CARD = "No card"
     LOCKED_OUT = "Locked out"
     DURESS = "Duress"  # the silent alarm beside a grant made with the duress PIN: never on the screen
+    PANEL_GRANTED = "Panel granted"  # the access panel's own answer to FaceGate's card read (core.door.osdp)
+    PANEL_DENIED = "Panel denied"
 
     @property
     def final(self) -> bool:

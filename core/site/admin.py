@@ -254,6 +254,19 @@ class SiteAdmin:
         """Allow or block the person with this site id at every door (False: no such person)."""
         return bool(self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, person_id)))
 
+    def set_cards_id(self, cards: Sequence[tuple[str, str | None]]) -> None:
+        """Credential numbers by site id (None clears one), in one transaction: every door
+        follows; a number another person holds is refused and nothing changes."""
+        try:
+            with self.conn.transaction():
+                ids = [person_id for person_id, _ in cards]
+                self.conn.execute("UPDATE facegate.people SET card = NULL WHERE id = ANY(%s::uuid[])", (ids,))
+                for person_id, card in cards:
+                    if card is not None:
+                        self.conn.execute("UPDATE facegate.people SET card = %s WHERE id = %s", (card, person_id))
+        except psycopg.errors.UniqueViolation:
+            raise SiteError("a card number given is already another person's at the site; nothing was changed") from None
+
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:
         return list_proposals(self.conn)

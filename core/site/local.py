@@ -55,6 +55,7 @@ class PulledPerson:
     access: str = "face"  # how they open a door, and their PIN records (the admin's, core.door.factors)
     pin: str | None = field(default=None, repr=False)
     duress_pin: str | None = field(default=None, repr=False)
+    card: str | None = None  # credential number (the admin's to set)
 
 
 @dataclass
@@ -231,15 +232,19 @@ class LocalSite:
             # enrollment of this door the site has named apart): set it aside until its own change comes
             db.execute("UPDATE people SET name = name || ' ~' || substr(coalesce(site_id, id), 1, 8) WHERE id = ?", (holder[0],))
             done.names[holder[0]] = db.execute("SELECT name FROM people WHERE id = ?", (holder[0],)).fetchone()[0]
+        if person.card is not None:  # the site's word on who holds a card wins over this door's
+            db.execute("UPDATE people SET card = NULL WHERE card = ? AND site_id IS NOT ?", (person.card, person.id))
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id, access, pin, duress_pin) VALUES(?,?,?,?,?,?,?,?)",
+                "INSERT INTO people(name, allowed, notes, created, site_id, card, access, pin, duress_pin) "
+                "VALUES(?,?,?,?,?,?,?,?,?)",
                 (
                     person.name,
                     int(person.allowed),
                     person.notes,
                     person.created,
                     person.id,
+                    person.card,
                     person.access,
                     person.pin,
                     person.duress_pin,
@@ -249,9 +254,19 @@ class LocalSite:
             return inserted_id(cur)
         done.names[local_id] = person.name
         db.execute(
-            "UPDATE people SET name = ?, allowed = ?, notes = ? WHERE id = ? "
-            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ?)",
-            (person.name, int(person.allowed), person.notes, local_id, person.name, int(person.allowed), person.notes),
+            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ? WHERE id = ? "
+            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ?)",
+            (
+                person.name,
+                int(person.allowed),
+                person.notes,
+                person.card,
+                local_id,
+                person.name,
+                int(person.allowed),
+                person.notes,
+                person.card,
+            ),
         )
         db.execute(
             "UPDATE people SET access = ?, pin = ?, duress_pin = ? WHERE id = ? "

@@ -1,4 +1,5 @@
-"""One verb to remove, allow or block a person, or set how they open the doors, whatever PC it is said on.
+"""One verb to remove, allow, block a person, give them a card number or set how they open the
+doors, whatever PC it is said on.
 
 A person who belongs to the site is the site's: on a PC that holds the admin login, removing
 (or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
@@ -11,9 +12,12 @@ that the site has not got yet, and galleries without a site, are changed here on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.errors import StoreError
 from core.gallery.api import Gallery
+from core.gallery.store import Person, clean_card
 from core.site.config import SiteConfig, SiteError, site_of
 
 WHEN_DOORS_KNOW = (
@@ -41,8 +45,9 @@ class SitePlan:
         return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
 
 
-def _plan(gallery: Gallery, name: str, verb: str, doing: str | None = None) -> SitePlan:
-    """``doing``: what is refused on a door PC, in words (default: "<verb> people")."""
+def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, doing: str | None = None) -> SitePlan:
+    """``command``: the facegate verb to run on an admin PC (default ``verb``); ``doing``: what a
+    door PC is refused, in words (default: "<verb> people")."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -53,7 +58,7 @@ def _plan(gallery: Gallery, name: str, verb: str, doing: str | None = None) -> S
     if config.admin_login is None:
         raise SiteError(
             f"{person.name!r} belongs to the site, and only the site's admin can {doing or verb + ' people'}: on an "
-            f"admin PC run `facegate {verb} {person.name!r}` (or the People page there); "
+            f"admin PC run `facegate {command or verb} {person.name!r}` (or the People page there); "
             "this door follows at its next sync"
         )
     return SitePlan(person.name, site_id, config)
@@ -91,7 +96,7 @@ def remove_person(gallery: Gallery, name: str) -> int:
 def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress_pin: str | None) -> SitePlan:
     """Set how ``name`` opens the door, with their PIN records (hashed on this PC, never the
     PINs): at every door (a site person, on an admin PC) or here; refused on a door PC."""
-    plan = _plan(gallery, name, "access", "change how people open the doors")
+    plan = _plan(gallery, name, "access", doing="change how people open the doors")
     if plan.site_wide:
         from core.site.admin import SiteAdmin
 
@@ -100,6 +105,39 @@ def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress
             admin.set_access_id(plan.site_id, access, pin, duress_pin)
     gallery.store.set_access(plan.name, access, pin, duress_pin)
     return plan
+
+
+def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list[Person]:
+    """Give people credential numbers (None clears one), all or none: checked here first (names,
+    numbers, no number twice), then the site's people changed on the site (an admin PC; a door
+    PC is refused up front, naming who), then this gallery."""
+    cleaned = [(gallery.store.person(name).name, None if card is None else clean_card(card)) for name, card in cards]
+    numbers = [card for _, card in cleaned if card is not None]
+    if len(numbers) != len(set(numbers)):
+        twice = next(card for card in numbers if numbers.count(card) > 1)
+        raise StoreError(f"card {twice} is given to two people; nothing was changed")
+    named = {name for name, _ in cleaned}
+    for card in numbers:
+        holder = gallery.store.person_with_card(card)
+        if holder is not None and holder.name not in named:
+            raise StoreError(f"card {card} already belongs to {holder.name!r}; nothing was changed")
+    plans = [_plan(gallery, name, "give a card to", "card") for name, _ in cleaned]
+    if site_of(gallery.store) is not None:  # at a site a card is the site's: one set here alone would be undone by the next pull
+        for plan in plans:
+            if not plan.site_wide:
+                raise SiteError(
+                    f"{plan.name!r} is not at the site yet: sync first (facegate site sync; a door's enrollment "
+                    "also needs the admin's approval), then give them a card; nothing was changed"
+                )
+    at_site = [(plan.site_id, card) for plan, (_, card) in zip(plans, cleaned, strict=True) if plan.site_wide]
+    if at_site:
+        from core.site.admin import SiteAdmin
+
+        config = next(plan.config for plan in plans if plan.site_wide)
+        assert config is not None
+        with SiteAdmin.from_config(config) as admin:
+            admin.set_cards_id([(site_id, card) for site_id, card in at_site if site_id is not None])
+    return gallery.set_cards(cleaned)
 
 
 def set_allowed(gallery: Gallery, name: str, allowed: bool) -> SitePlan:

@@ -631,6 +631,16 @@ def _timeline(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _person_card(cur: psycopg.Cursor) -> None:
+    """Each person's credential number (what a door reports to an access panel after a grant):
+    written by the admin only, like ``allowed`` (the admin role's table grant covers it; doors read
+    it with the rest of the row), and unique across the site."""
+    cur.execute("""
+        ALTER TABLE facegate.people ADD COLUMN card text;
+        CREATE UNIQUE INDEX people_card ON facegate.people (card);
+    """)
+
+
 def _access_modes(cur: psycopg.Cursor) -> None:
     """How each person opens a door (face, face+pin, face+card) with their PIN and duress PIN as
     salted scrypt records made on the admin's PC (core.gallery.secret): the admin's to set, a
@@ -652,6 +662,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("door-functions", _door_functions),
     ("proposals", _proposals),
     ("timeline", _timeline),
+    ("person-card", _person_card),
     ("access-modes", _access_modes),
 ]
 

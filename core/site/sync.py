@@ -300,9 +300,9 @@ def pull_batch(
         else:
             changed = list(only)
         people = {
-            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), access=r[5], pin=r[6], duress_pin=r[7])
+            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), card=r[5], access=r[6], pin=r[7], duress_pin=r[8])
             for r in conn.execute(
-                "SELECT id::text, name, allowed, notes, created::text, access, pin, duress_pin FROM facegate.people "
+                "SELECT id::text, name, allowed, notes, created::text, card, access, pin, duress_pin FROM facegate.people "
                 "WHERE id = ANY(%s::uuid[])",
                 (changed,),
             )

@@ -49,7 +49,7 @@ GROUPS: dict[str, type[StoredSettings]] = {
 #: Groups the window changes only behind the admin PIN; so does ``facegate settings set``.
 GUARDED = ("recognition", "quality", "decision", "door", "events", "site", "visitors", "review")
 #: Fields never printed (``settings list`` / ``get`` show that they are set, not their value).
-SECRET = {"events.mqtt_password"}
+SECRET = {"events.mqtt_password", "door.osdp_scbk"}
 
 
 @dataclass

@@ -24,6 +24,8 @@ from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorStatus
 from core.door.decide import DoorDecider
 from core.door.events import EventPublisher
+from core.door.osdp import OsdpReader, PanelAnswer
+from core.door.verdict import Verdict
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.live.loop import LiveRecognizer, LiveSettings
@@ -69,7 +71,7 @@ class Station:
         self.decider.gates.append(self.offline)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None
         self.decider.on_logged.append(self._publish)
-        door.add_listener(self._door_changed)
+        self._follow(door)
         self.on_door: list[Callable[[Door], None]] = []  # a new door output replaced the old one
         self.on_site_change: list[Callable[[SyncReport], None]] = []  # from the sync thread
         self.site_config: SiteConfig | None = None
@@ -152,7 +154,7 @@ class Station:
             old_events.close(timeout=0.5)
         if settings.door != old.door or self.door.status().error:
             door, problem = start_door(settings.door)
-            door.add_listener(self._door_changed)
+            self._follow(door)
             old_door, self.door = self.door, door
             self.decider.set_door(door)
             for listener in list(self.on_door):
@@ -162,6 +164,11 @@ class Station:
                 problems.append(problem)
         return problems
 
+    def _follow(self, door: Door) -> None:
+        door.add_listener(self._door_changed)
+        if isinstance(door, OsdpReader):
+            door.answer_listeners.append(self._panel_answered)
+
     # -- what the threads call -----------------------------------------------------------------------
     def _publish(self, event: AccessEvent) -> None:  # the decider's writer thread; the publisher may be replaced meanwhile
         if self.events is not None:
@@ -170,6 +177,14 @@ class Station:
     def _door_changed(self, status: DoorStatus) -> None:
         if self.events is not None:
             self.events.door_changed(status)
+
+    def _panel_answered(self, answer: PanelAnswer) -> None:  # libosdp's thread
+        """The access panel's own decision on a card read FaceGate sent: logged beside FaceGate's
+        grant, so the log shows when the panel refused someone the face let through (a schedule,
+        anti-passback, a card the panel does not know)."""
+        verdict = Verdict.PANEL_GRANTED if answer.answer == "granted" else Verdict.PANEL_DENIED
+        reason = f"the access panel {answer.answer} card {answer.card} {answer.seconds * 1000:.0f} ms after FaceGate's grant"
+        self.decider.writer.put(AccessEvent(verdict, answer.holder.name, answer.holder.person_id, reason, door="osdp"))
 
     def _site_changed(self, report: SyncReport) -> None:
         for listener in list(self.on_site_change):
