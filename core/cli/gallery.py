@@ -95,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
         with open_gallery(args, write=False) as g:
             people = g.people()
         rows = [
-            {"name": p.name, "allowed": p.allowed, "samples": p.sample_count, "created": p.created, "card": p.card}
+            {
+                "name": p.name,
+                "allowed": p.allowed,
+                "samples": p.sample_count,
+                "created": p.created,
+                "card": p.card,
+                "access": p.access,
+            }
             for p in people
         ]
         say(
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             "\n".join(
                 f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
                 + (f"  card {r['card']}" if r["card"] else "")
+                + (f"  {r['access']}" if r["access"] != "face" else "")
                 for r in rows
             )
             or "no one is enrolled",

@@ -55,6 +55,9 @@ def test_access_modes_and_pins_from_the_command_line(lin_db, tmp_path):
         new_pin, new_duress = store.pins(person.id)
     assert matches(new_pin, "5555") and new_duress is None
 
+    listed = _run("people", "--db", db, "--json")
+    assert [(p["name"], p["access"]) for p in json.loads(listed.stdout)] == [(LIN, "face+pin")]
+    assert "face+pin" in _run("people", "--db", db).stdout
     face = _run("access", LIN, "--mode", "face", "--db", db)
     assert face.returncode == 0 and face.stdout.strip() == f"{LIN}: face"
     with Store(db, readonly=True) as store:
