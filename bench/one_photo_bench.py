@@ -3,6 +3,7 @@ replayed through the door: named right / wrong / unknown per shot (prints figure
 
     .venv/bin/python bench/one_photo_bench.py [--footage /work/shared/data/footage] [--out DIR]
                                               [--within N] [--part tune|held-out|all] [--json]
+                                              [--learning] [--no-liveness]
 
 The gallery (one photo each, as a site importing staff photos does):
 
@@ -21,6 +22,13 @@ The recording (640x360, 25 fps, black between segments so every visit ends) and 
 written to ``--out`` (default: a temporary folder), then ``facegate eval-video``'s scoring runs on
 it. ``--part tune`` / ``held-out`` replays only the segments a rule was chosen on / kept aside
 (GRID b, d, f, the families' second portraits and group photo 1 for tuning; the rest held out).
+
+``--learning``: what learning mode adds to a one-photo enrollment. The recording is replayed twice
+on a writable copy of the gallery with learning mode on and the access log kept: the first pass
+is what a door sees on day one (and learns from its grants), the second the same people coming
+back. The same faces come back, so the second pass is the most learning could add here, an upper
+bound. ``--no-liveness``: the door's liveness check off (learning learns only from granted visits,
+and a grant needs a liveness cue).
 """
 
 from __future__ import annotations
@@ -212,6 +220,8 @@ def main() -> None:
         help="the door's consensus window (default: DecisionSettings'; 3 = the old rule, 3 in a row)",
     )
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--learning", action="store_true", help="replay twice with learning mode on: what it adds")
+    ap.add_argument("--no-liveness", action="store_true", help="the door's liveness check off")
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
@@ -230,11 +240,45 @@ def main() -> None:
         with Gallery(db, describer=describer) as g:
             for name, photo in enrollment(args.footage).items():
                 g.enroll(name, [photo])
+    decision = DecisionSettings(liveness=not args.no_liveness)
+    if args.within is not None:
+        decision.within = args.within
+    if args.learning:
+        learn(video, labels, db, describer, decision)
+        return
     with Gallery(db, describer=describer, readonly=True) as g:
-        decision = DecisionSettings() if args.within is None else DecisionSettings(within=args.within)
         result = eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer))
     print(json.dumps(result.as_dict()) if args.json else result.text())
     print(f"\n(recording and labels in {out}; segments: {', '.join(s.name + ' [' + s.part + ']' for s in segs)})")
+
+
+def learn(video: Path, labels: Path, db: Path, describer, decision) -> None:  # type: ignore[no-untyped-def]
+    """Two passes with learning mode on (a copy of the gallery): day one, then the same people again."""
+    import shutil
+
+    from core.door.review import ReviewSettings
+    from core.gallery.api import Gallery
+    from core.live.worker import InlineWorker
+    from core.station.eval_video import eval_video
+
+    copy = db.with_name("learning.db")
+    for suffix in ("", "-wal", "-shm", ".hnsw", ".hnsw.stamp.json"):
+        if db.with_name(db.name + suffix).exists():
+            shutil.copy(db.with_name(db.name + suffix), copy.with_name(copy.name + suffix))
+    with Gallery(copy, describer=describer) as g:
+        ReviewSettings(learning=True).save(g.store)
+        for day in (1, 2):
+            result = eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer), log=True)
+            learned = g.store.read(
+                "SELECT p.name, count(*) FROM samples s JOIN people p ON p.id = s.person_id WHERE s.source LIKE 'learned%' GROUP BY p.name"
+            )
+            print(f"== pass {day} (learning on, liveness {'on' if decision.liveness else 'off'})")
+            print(result.text().splitlines()[-1])
+            print(
+                f"   samples learned so far: {sum(n for _, n in learned)} ({', '.join(f'{p} {n}' for p, n in learned) or 'none'})"
+            )
+            missed = [r.line() for r in result.shots if r.expected and r.outcome != "right"]
+            print("   missed: " + ("\n           ".join(missed) if missed else "none"))
 
 
 if __name__ == "__main__":

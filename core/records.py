@@ -124,12 +124,14 @@ class Face:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A person (or one of their samples) and how far the probe is from them."""
+    """A person (or one of their samples) and how far the probe is from them; ``threshold``: the
+    person's own stricter threshold (None: the door's), which the match rule applies to them."""
 
     person_id: int
     name: str
     distance: float
     sample_id: int
+    threshold: float | None = None
 
 
 @dataclass

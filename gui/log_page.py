@@ -42,6 +42,8 @@ VERDICTS = (
     Verdict.NO_LIVENESS,
     Verdict.DOOR_ERROR,
     Verdict.MANUAL_UNLOCK,
+    Verdict.PANEL_GRANTED,
+    Verdict.PANEL_DENIED,
     Verdict.WRONG_PIN,
     Verdict.WRONG_CARD,
     Verdict.NO_PIN,

@@ -1,6 +1,7 @@
 """The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), let
-in or keep out, give a card number (what an access panel is sent), how they open the door
-(gui.access_dialog), add samples from photos, view and remove single samples. Every change goes through the Gallery and
+in or keep out, give a card number (what an access panel is sent) or a look-alike their own stricter
+threshold, set how they open the door (gui.access_dialog), add samples from photos, view and remove single
+samples. Every change goes through the Gallery and
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
 window must not freeze for."""
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.door.policy import DecisionSettings
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.gallery.store import Person
@@ -61,6 +63,7 @@ class PeoplePanel(QWidget):
         for text, slot in (
             ("Rename…", self.rename),
             ("Card…", self.set_card),
+            ("Own threshold…", self.ask_threshold),
             ("Delete…", self.delete),
             ("Add photos…", self.add_photos),
             ("Samples…", self.view_samples),
@@ -86,6 +89,8 @@ class PeoplePanel(QWidget):
         self.list.clear()
         for person in self.gallery.people():
             note = ("" if person.allowed else ", not allowed") + (f", card {person.card}" if person.card else "")
+            if person.threshold is not None:
+                note += f", own threshold {person.threshold:g}"
             note += "" if person.access == "face" else f", {person.access}"
             item = QListWidgetItem(
                 thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
@@ -148,6 +153,35 @@ class PeoplePanel(QWidget):
         )
         if ok and (text.strip() or None) != person.card:
             self._did(lambda: site_people.set_cards(self.gallery, [(person.name, text.strip() or None)]))
+
+    def door_threshold(self) -> float:
+        """The door's decision threshold, which a personal one must be stricter than."""
+        return DecisionSettings.load_or_default(self.gallery.store)[0].threshold
+
+    def ask_threshold(self) -> None:
+        """Ask for the selected person's own threshold: the box offers only values stricter than
+        the door's; 0 follows the door's again."""
+        person = self.selected()
+        if person is None:
+            return
+        door = self.door_threshold()
+        value, ok = QInputDialog.getDouble(
+            self,
+            "Own threshold",
+            f"Name {person.name} only within this distance, stricter than the door's {door:g}\n"
+            "(for a look-alike or a twin; 0 follows the door's threshold):",
+            person.threshold or 0.0,
+            0.0,
+            round(door - 0.01, 2),
+            2,
+        )
+        if ok:
+            self.set_threshold(person.name, value or None)
+
+    def set_threshold(self, name: str, value: float | None) -> bool:
+        """Set ``name``'s own threshold (None: the door's): at the site on an admin PC, refused on a
+        door PC for a site's person, refused when not stricter than the door's."""
+        return self._did(lambda: site_people.set_threshold(self.gallery, name, value, self.door_threshold()))
 
     def set_allowed(self, allowed: bool) -> None:
         """Let the selected person in, or keep them out (the tick goes back if the PIN is refused)."""

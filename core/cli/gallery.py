@@ -1,5 +1,5 @@
-"""The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, remove, card,
-import-cards, backup, restore."""
+"""The gallery verbs of ``facegate``: enroll, enroll-folder, identify, people, threshold, remove,
+card, import-cards, backup, restore."""
 
 from __future__ import annotations
 
@@ -15,7 +15,18 @@ from core.errors import FaceGateError
 from core.paths import default_db
 from core.records import skipped_json
 
-COMMANDS = ("enroll", "enroll-folder", "identify", "people", "remove", "card", "import-cards", "backup", "restore")
+COMMANDS = (
+    "enroll",
+    "enroll-folder",
+    "identify",
+    "people",
+    "threshold",
+    "remove",
+    "card",
+    "import-cards",
+    "backup",
+    "restore",
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -29,6 +40,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=int, default=3, help="candidates to list per face")
     sub.add_parser("people", parents=[common], help="list enrolled people")
+    p = sub.add_parser(
+        "threshold",
+        parents=[common],
+        help="give a person their own threshold, stricter than the door's (look-alikes, twins); at a site: on an admin PC",
+    )
+    p.add_argument("name")
+    p.add_argument("value", help="a distance below the door's threshold, or 'door' to follow the door's again")
     p = sub.add_parser(
         "remove", parents=[common], help="delete a person and their samples (at a site: from every door, on an admin PC)"
     )
@@ -101,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 "samples": p.sample_count,
                 "created": p.created,
                 "card": p.card,
+                "threshold": p.threshold,
                 "access": p.access,
             }
             for p in people
@@ -111,12 +130,15 @@ def run(args: argparse.Namespace) -> int:
             "\n".join(
                 f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
                 + (f"  card {r['card']}" if r["card"] else "")
+                + (f"  own threshold {r['threshold']:g}" if r["threshold"] is not None else "")
                 + (f"  {r['access']}" if r["access"] != "face" else "")
                 for r in rows
             )
             or "no one is enrolled",
         )
         return 0
+    if args.command == "threshold":
+        return _threshold(args)
     if args.command == "remove":
         return _remove(args)
     if args.command in ("card", "import-cards"):
@@ -170,6 +192,33 @@ def _cards(args: argparse.Namespace) -> int:
     text = "\n".join(f"{r['name']}: " + (f"card {r['card']}" if r["card"] else "no card") for r in rows)
     say(args, rows if args.command == "import-cards" else rows[0], text)
     return 0
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    """A person's own threshold: refused unless stricter than this door's decision threshold; at a
+    site, set there by an admin PC (every door follows), refused on a door PC (core.site.people)."""
+    from core.door.policy import DecisionSettings
+    from core.site.people import set_threshold
+
+    value = None if args.value.strip().lower() == "door" else _distance(args.value)
+    with open_gallery(args, write=True) as g:
+        door = DecisionSettings.load_or_default(g.store)[0].threshold
+        plan = set_threshold(g, args.name, value, door)
+    where = " at every door of the site" if plan.site_wide else ""
+    text = f"{plan.name} is named only within {value:g}" if value is not None else f"{plan.name} follows the door's threshold"
+    say(
+        args,
+        {"name": plan.name, "threshold": value, "door_threshold": door, "site": plan.site_wide},
+        f"{text}{where} (the door's is {door:g})",
+    )
+    return 0
+
+
+def _distance(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise FaceGateError(f"a threshold is a distance such as 0.3, or 'door'; not {text!r}") from None
 
 
 def _enroll_folder(args: argparse.Namespace) -> int:

@@ -424,6 +424,7 @@ def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
             "\n".join(
                 f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
                 f"enrolled at {r['enrolled_at'] or '-'}"
+                + (f"  own threshold {r['threshold']:g}" if r["threshold"] is not None else "")
                 for r in rows
             )
         )

@@ -226,7 +226,11 @@ class OsdpReader(Door):
             ]
         )
         info = osdp.PDInfo(address, self.channel, scbk=scbk, name="facegate", flags=[osdp.LibFlag.EnforceSecure])
-        self.pd = osdp.PeripheralDevice(info, capabilities, log_level=osdp.LogLevel.Error, command_handler=self._command)
+        try:
+            self.pd = osdp.PeripheralDevice(info, capabilities, log_level=osdp.LogLevel.Error, command_handler=self._command)
+        except Exception as exc:
+            self.channel.close()
+            raise DoorError(f"OSDP reader: libosdp would not start ({exc})") from None
         self.panel_listeners: list[Callable[[PanelState], None]] = []  # libosdp's or the watcher's thread
         self.answer_listeners: list[Callable[[PanelAnswer], None]] = []  # libosdp's thread
         self._panel = PanelState(problem="not heard yet")

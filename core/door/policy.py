@@ -10,7 +10,8 @@ and the schedule for a person's ``Standing``, pulses the door and writes the log
 The rule (core.door.decide says why it is this one): ``agree`` of the last ``within``
 identifications name the same person, each within the threshold and clearly nearer than the next
 person (re-judged with the decision's own threshold and margin, which may be stricter than the
-live labels'), and none of them has anyone else nearest within the threshold; then the person
+live labels', and each person's own stricter threshold, which travels with their Candidate), and
+none of them has anyone else nearest within the door's threshold; then the person
 must be allowed, pass every gate, be inside their weekly windows, and have shown itself alive.
 A person whose access mode needs a second factor (core.door.factors) is then *asked* for it
 (Awaiting PIN / Awaiting card), not granted: the decider grants when the right one arrives.

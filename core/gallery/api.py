@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import FaceGateError, ManyFacesError, NoFaceError, PoorFaceError, StoreError
 from core.gallery.index import IndexParams, SampleIndex
-from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, drop_rejected, per_person
+from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, check_personal, drop_rejected, per_person
 from core.gallery.store import NewSample, Person, Store, unpack
 from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
@@ -64,6 +64,7 @@ class Gallery:
         self._owners: dict[int, int] = {}
         self._names: dict[int, str] = {}
         self._negatives: dict[int, np.ndarray] = {}  # person id -> faces marked "not this person"
+        self._personal: dict[int, float] = {}  # person id -> their own stricter threshold
         try:
             self.sync_index()
         except BaseException:
@@ -91,6 +92,7 @@ class Gallery:
     def _refresh_people(self) -> None:
         self._owners = self.store.sample_owners()
         self._names = {p.id: p.name for p in self.store.people()}
+        self._personal = self.store.personal_thresholds()
         self.reload_negatives()
 
     def note_changes(self, owners: dict[int, int], removed: Iterable[int], names: dict[int, str], gone: Iterable[int]) -> None:
@@ -104,6 +106,7 @@ class Gallery:
             for person_id in gone:
                 self._names.pop(person_id, None)
             self._names.update(names)
+            self._personal = self.store.personal_thresholds()  # a site admin may have set one
 
     def reload_negatives(self) -> None:
         """Re-read the "not this person" marks (core.door.access_log writes them)."""
@@ -234,6 +237,16 @@ class Gallery:
         """Credential numbers (None clears one), all or none: see Store.set_cards."""
         return self.store.set_cards(cards)
 
+    def set_threshold(self, name: str, threshold: float | None, door_threshold: float) -> Person:
+        """Give ``name`` their own threshold, stricter than the door's ``door_threshold`` (refused
+        otherwise, nothing changed), or None to follow the door's again; applies at once."""
+        if threshold is not None:
+            check_personal(threshold, door_threshold)
+        with self._lock:
+            person = self.store.set_threshold(name, threshold)
+            self._refresh_people()
+            return person
+
     # -- search ---------------------------------------------------------------------------------
     def top_k(self, descriptor: np.ndarray, k: int = 5) -> list[Candidate]:
         """The ``k`` nearest enrolled samples (not people), nearest first."""
@@ -258,7 +271,7 @@ class Gallery:
         k = _NEIGHBOURS
         while True:
             ids, dist = self.index.knn(descriptor, k)
-            found = drop_rejected(per_person(ids, dist, self._owners, self._names), descriptor, self._negatives)
+            found = drop_rejected(per_person(ids, dist, self._owners, self._names, self._personal), descriptor, self._negatives)
             if len(found) >= 2 or len(ids) < k:
                 return found
             k *= 4

@@ -266,6 +266,14 @@ def _person_card(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX people_card ON people(card)")
 
 
+def _personal_threshold(db: Database) -> None:
+    """A person's own threshold (NULL: the door's), only ever stricter than the door's: for
+    look-alikes and twins, whose faces sit nearer each other than the door's threshold. The match
+    rule (core.gallery.match) takes the smaller of the two, so a door made stricter later never
+    becomes looser for them."""
+    db.execute("ALTER TABLE people ADD COLUMN threshold REAL CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))")
+
+
 def _access_modes(db: Database) -> None:
     """How each person opens the door (core.door.factors): 'face' alone, 'face+pin' or
     'face+card', and their PIN and duress PIN as salted scrypt records (core.gallery.secret;
@@ -298,5 +306,6 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("gallery-generation", _gallery_generation),
     ("scan-poor-faces", _scan_poor_faces),
     ("person-card", _person_card),
+    ("personal-threshold", _personal_threshold),
     ("access-modes", _access_modes),
 ]

@@ -45,6 +45,7 @@ class Person:
     created: str
     sample_count: int = 0
     card: str | None = None  # credential number in decimal (clean_card), None: no card
+    threshold: float | None = None  # their own stricter threshold (None: the door's); core.gallery.match
     access: str = "face"  # one of ACCESS_MODES
 
 
@@ -285,24 +286,38 @@ class Store:
             )
 
     # -- people ---------------------------------------------------------------------------------
+    def _person_columns(self) -> str:
+        """The columns a Person is read from (a read-only gallery from before the person-card,
+        personal-threshold or access-modes migrations lacks them: NULL, or 'face' for the access mode)."""
+        columns = self.db["people"].columns_dict
+        card = "p.card" if "card" in columns else "NULL"
+        threshold = "p.threshold" if "threshold" in columns else "NULL"
+        access = "p.access" if "access" in columns else "'face'"
+        return f"p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), {card}, {threshold}, {access}"
+
     def people(self) -> list[Person]:
         rows = self.read(
-            "SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.access FROM people p "
+            f"SELECT {self._person_columns()} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         rows = self.read(
-            f"SELECT p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.access FROM people p "
-            f"LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
+            f"SELECT {self._person_columns()} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
             (name_or_id,),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+
+    def personal_thresholds(self) -> dict[int, float]:
+        """Person id -> their own stricter threshold, for those who have one."""
+        if "threshold" not in self.db["people"].columns_dict:  # read-only, from before the migration
+            return {}
+        return dict(self.read("SELECT id, threshold FROM people WHERE threshold IS NOT NULL"))
 
     def find_person(self, name: str) -> Person | None:
         try:
@@ -387,6 +402,13 @@ class Store:
                 db.execute("UPDATE people SET card = ? WHERE id = ?", (card, person.id))
         return [self.person(person.id) for person, _ in wanted]
 
+    def set_threshold(self, name: str, threshold: float | None) -> Person:
+        """Give ``name`` their own threshold (None: the door's again); core.gallery.match checks it."""
+        person = self.person(name)
+        with self.write(f"setting {name!r}'s threshold") as db:
+            db.execute("UPDATE people SET threshold = ? WHERE id = ?", (threshold, person.id))
+        return self.person(person.id)
+
     def set_access(self, name: str, access: str, pin: str | None, duress_pin: str | None) -> Person:
         """Set how ``name`` opens the door, with their PIN and duress PIN as hash records
         (core.gallery.secret; None: none). The caller checks the pairing (core.door.factors)."""
@@ -399,6 +421,8 @@ class Store:
 
     def pins(self, person_id: int) -> tuple[str | None, str | None]:
         """The person's PIN and duress PIN hash records (None: none, or no such person)."""
+        if "pin" not in self.db["people"].columns_dict:  # read-only, from before the migration
+            return (None, None)
         rows = self.read("SELECT pin, duress_pin FROM people WHERE id = ?", (person_id,))
         return (rows[0][0], rows[0][1]) if rows else (None, None)
 

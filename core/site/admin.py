@@ -216,11 +216,14 @@ class SiteAdmin:
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name FROM facegate.people p "
+            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name, p.threshold FROM facegate.people p "
             "LEFT JOIN facegate.samples s ON s.person_id = p.id LEFT JOIN facegate.doors d ON d.id = p.enrolled_by "
             "GROUP BY p.id, d.name ORDER BY lower(p.name)"
         ).fetchall()
-        return [{"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4]} for r in rows]
+        return [
+            {"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4], "threshold": _rounded(r[5])}
+            for r in rows
+        ]
 
     def rename(self, name: str, new_name: str) -> None:
         try:
@@ -266,6 +269,11 @@ class SiteAdmin:
                         self.conn.execute("UPDATE facegate.people SET card = %s WHERE id = %s", (card, person_id))
         except psycopg.errors.UniqueViolation:
             raise SiteError("a card number given is already another person's at the site; nothing was changed") from None
+
+    def set_threshold_id(self, person_id: str, threshold: float | None) -> bool:
+        """Give the person with this site id their own stricter threshold at every door (None: each
+        door's own); every door takes the smaller of it and its own (False: no such person)."""
+        return bool(self._do("UPDATE facegate.people SET threshold = %s WHERE id = %s", (threshold, person_id)))
 
     # -- what doors proposed --------------------------------------------------------------------
     def proposals(self) -> list[Proposal]:
@@ -381,6 +389,11 @@ class SiteAdmin:
     def keep_snapshots(self, keep: bool) -> None:
         """The site's privacy setting: off (the default) keeps descriptors and text only."""
         self._do("UPDATE facegate.site_settings SET value = %s WHERE key = 'keep_snapshots'", ("true" if keep else "false",))
+
+
+def _rounded(value: float | None) -> float | None:
+    """A real column as it was set (0.3, not 0.30000001192092896)."""
+    return None if value is None else round(value, 4)
 
 
 def _number(proposal_id: int | str) -> int:

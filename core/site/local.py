@@ -49,6 +49,7 @@ class PulledPerson:
     notes: str
     created: str
     sample_ids: set[str]  # every sample the site has for them
+    threshold: float | None = None  # their own stricter threshold (the admin's), None: the door's
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
@@ -236,8 +237,8 @@ class LocalSite:
             db.execute("UPDATE people SET card = NULL WHERE card = ? AND site_id IS NOT ?", (person.card, person.id))
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id, card, access, pin, duress_pin) "
-                "VALUES(?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold, access, pin, duress_pin) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?)",
                 (
                     person.name,
                     int(person.allowed),
@@ -245,6 +246,7 @@ class LocalSite:
                     person.created,
                     person.id,
                     person.card,
+                    person.threshold,
                     person.access,
                     person.pin,
                     person.duress_pin,
@@ -253,25 +255,21 @@ class LocalSite:
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
         done.names[local_id] = person.name
-        db.execute(
-            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ? WHERE id = ? "
-            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ?)",
-            (
-                person.name,
-                int(person.allowed),
-                person.notes,
-                person.card,
-                local_id,
-                person.name,
-                int(person.allowed),
-                person.notes,
-                person.card,
-            ),
+        values = (
+            person.name,
+            int(person.allowed),
+            person.notes,
+            person.card,
+            person.threshold,
+            person.access,
+            person.pin,
+            person.duress_pin,
         )
         db.execute(
-            "UPDATE people SET access = ?, pin = ?, duress_pin = ? WHERE id = ? "
-            "AND (access IS NOT ? OR pin IS NOT ? OR duress_pin IS NOT ?)",
-            (person.access, person.pin, person.duress_pin, local_id, person.access, person.pin, person.duress_pin),
+            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ?, threshold = ?, access = ?, pin = ?, duress_pin = ? "
+            "WHERE id = ? AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ? OR threshold IS NOT ? "
+            "OR access IS NOT ? OR pin IS NOT ? OR duress_pin IS NOT ?)",
+            (*values, local_id, *values),
         )
         return local_id
 

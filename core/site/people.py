@@ -1,5 +1,5 @@
-"""One verb to remove, allow, block a person, give them a card number or set how they open the
-doors, whatever PC it is said on.
+"""One verb to remove, allow or block a person, give them a card number, set their own threshold
+or set how they open the doors, whatever PC it is said on.
 
 A person who belongs to the site is the site's: on a PC that holds the admin login, removing
 (or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
@@ -12,13 +12,18 @@ that the site has not got yet, and galleries without a site, are changed here on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.errors import StoreError
 from core.gallery.api import Gallery
+from core.gallery.match import check_personal
 from core.gallery.store import Person, clean_card
 from core.site.config import SiteConfig, SiteError, site_of
+
+if TYPE_CHECKING:
+    from core.site.admin import SiteAdmin
 
 WHEN_DOORS_KNOW = (
     "online doors drop them within seconds; a door that is offline does when it next syncs (its offline policy applies meanwhile)"
@@ -46,8 +51,9 @@ class SitePlan:
 
 
 def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, doing: str | None = None) -> SitePlan:
-    """``command``: the facegate verb to run on an admin PC (default ``verb``); ``doing``: what a
-    door PC is refused, in words (default: "<verb> people")."""
+    """Where changing ``name`` takes effect; on a door PC, SiteError saying it cannot ``doing``
+    (in words; "VERB people" unless given) and to run ``command`` (``facegate VERB NAME`` unless
+    given) on an admin PC."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -58,7 +64,7 @@ def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, do
     if config.admin_login is None:
         raise SiteError(
             f"{person.name!r} belongs to the site, and only the site's admin can {doing or verb + ' people'}: on an "
-            f"admin PC run `facegate {command or verb} {person.name!r}` (or the People page there); "
+            f"admin PC run `{command or f'facegate {verb} {person.name!r}'}` (or the People page there); "
             "this door follows at its next sync"
         )
     return SitePlan(person.name, site_id, config)
@@ -97,12 +103,7 @@ def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress
     """Set how ``name`` opens the door, with their PIN records (hashed on this PC, never the
     PINs): at every door (a site person, on an admin PC) or here; refused on a door PC."""
     plan = _plan(gallery, name, "access", doing="change how people open the doors")
-    if plan.site_wide:
-        from core.site.admin import SiteAdmin
-
-        assert plan.config is not None and plan.site_id is not None
-        with SiteAdmin.from_config(plan.config) as admin:
-            admin.set_access_id(plan.site_id, access, pin, duress_pin)
+    _at_site(plan, lambda admin, site_id: admin.set_access_id(site_id, access, pin, duress_pin))
     gallery.store.set_access(plan.name, access, pin, duress_pin)
     return plan
 
@@ -121,7 +122,7 @@ def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list
         holder = gallery.store.person_with_card(card)
         if holder is not None and holder.name not in named:
             raise StoreError(f"card {card} already belongs to {holder.name!r}; nothing was changed")
-    plans = [_plan(gallery, name, "give a card to", "card") for name, _ in cleaned]
+    plans = [_plan(gallery, name, "give a card to", f"facegate card {name!r} NUMBER") for name, _ in cleaned]
     if site_of(gallery.store) is not None:  # at a site a card is the site's: one set here alone would be undone by the next pull
         for plan in plans:
             if not plan.site_wide:
@@ -143,11 +144,28 @@ def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list
 def set_allowed(gallery: Gallery, name: str, allowed: bool) -> SitePlan:
     """Allow or block ``name`` at every door (a site person, on an admin PC) or here."""
     plan = _plan(gallery, name, "allow" if allowed else "block")
+    _at_site(plan, lambda admin, site_id: admin.set_allowed_id(site_id, allowed))
+    gallery.set_allowed(plan.name, allowed)
+    return plan
+
+
+def set_threshold(gallery: Gallery, name: str, threshold: float | None, door_threshold: float) -> SitePlan:
+    """Give ``name`` their own threshold, stricter than ``door_threshold`` (None: the door's
+    again), at every door (a site person, on an admin PC; a door PC is refused) or here. Checked
+    before the site is touched, so a refused value changes nothing anywhere."""
+    if threshold is not None:
+        check_personal(threshold, door_threshold)
+    plan = _plan(gallery, name, "set a personal threshold for", f"facegate threshold {name!r} VALUE")
+    _at_site(plan, lambda admin, site_id: admin.set_threshold_id(site_id, threshold))
+    gallery.set_threshold(plan.name, threshold, door_threshold)
+    return plan
+
+
+def _at_site(plan: SitePlan, change: Callable[[SiteAdmin, str], object]) -> None:
+    """Make ``change`` at the site first when the plan goes through it (then every door follows)."""
     if plan.site_wide:
         from core.site.admin import SiteAdmin
 
         assert plan.config is not None and plan.site_id is not None
         with SiteAdmin.from_config(plan.config) as admin:
-            admin.set_allowed_id(plan.site_id, allowed)
-    gallery.set_allowed(plan.name, allowed)
-    return plan
+            change(admin, plan.site_id)

@@ -641,6 +641,14 @@ def _person_card(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _personal_threshold(cur: psycopg.Cursor) -> None:
+    """A person's own stricter threshold (NULL: each door's), set by the admin only (a door has
+    no UPDATE on people) and pulled by every door like the rest of the person (core.gallery.schema)."""
+    cur.execute(
+        "ALTER TABLE facegate.people ADD COLUMN threshold real CHECK (threshold IS NULL OR (threshold > 0 AND threshold < 2))"
+    )
+
+
 def _access_modes(cur: psycopg.Cursor) -> None:
     """How each person opens a door (face, face+pin, face+card) with their PIN and duress PIN as
     salted scrypt records made on the admin's PC (core.gallery.secret): the admin's to set, a
@@ -663,6 +671,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("proposals", _proposals),
     ("timeline", _timeline),
     ("person-card", _person_card),
+    ("personal-threshold", _personal_threshold),
     ("access-modes", _access_modes),
 ]
 

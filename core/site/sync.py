@@ -300,10 +300,10 @@ def pull_batch(
         else:
             changed = list(only)
         people = {
-            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), card=r[5], access=r[6], pin=r[7], duress_pin=r[8])
+            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6], access=r[7], pin=r[8], duress_pin=r[9])
             for r in conn.execute(
-                "SELECT id::text, name, allowed, notes, created::text, card, access, pin, duress_pin FROM facegate.people "
-                "WHERE id = ANY(%s::uuid[])",
+                "SELECT id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, "
+                "access, pin, duress_pin FROM facegate.people WHERE id = ANY(%s::uuid[])",
                 (changed,),
             )
         }

@@ -210,10 +210,12 @@ def eval_video(
     decision: DecisionSettings | None = None,
     worker: Any = None,
     threshold: float | None = None,
+    log: bool = False,
 ) -> VideoEval:
-    """Replay ``video`` through the door with ``gallery`` (read-only) and score it against ``labels``."""
+    """Replay ``video`` through the door with ``gallery`` and score it against ``labels``; read-only
+    unless ``log`` (the access log, the review queue and learning mode then see the visits)."""
     shots = read_labels(labels)
     scorer = ShotScorer(shots, [p.name for p in gallery.people()])
-    report = replay(video, gallery, live, decision, worker=worker, threshold=threshold, on_frame=scorer.observe)
+    report = replay(video, gallery, live, decision, log=log, worker=worker, threshold=threshold, on_frame=scorer.observe)
     results, unlabelled = scorer.score()
     return VideoEval(str(video), str(labels), report.frames, results, unlabelled)

@@ -3,6 +3,7 @@ samples are added from photos (unusable ones named) and removed one by one."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
@@ -126,6 +127,39 @@ def test_allowed_tick_lets_in_or_keeps_out_and_goes_back_when_the_pin_is_refused
     _answer_next_dialog(qtbot, lambda dialog: dialog.reject())  # the operator cancels the PIN
     tick.click()
     assert window.gallery.store.person(LIN).allowed and tick.isChecked()
+
+
+def test_own_threshold_offers_only_stricter_values_refuses_a_looser_one_and_shows_in_the_list(qtbot, live_window):
+    window, _ = live_window
+    _enroll_from_clip(window.gallery, frames=(150,))
+    window.people.reload()
+    window.people.select(LIN)
+    offered = {}
+
+    def answer(value: float):
+        def respond(dialog: QInputDialog):
+            offered["max"] = dialog.doubleMaximum()
+            dialog.setDoubleValue(value)
+            dialog.accept()
+
+        return respond
+
+    _answer_next_dialog(qtbot, answer(0.3))
+    window.people.ask_threshold()
+    assert offered["max"] < 0.4  # the door's decision threshold
+    assert window.gallery.store.person(LIN).threshold == pytest.approx(0.3)
+    assert window.people.list.item(0).text() == f"{LIN}\n1 samples, own threshold 0.3"
+
+    said = []
+    _answer_next_dialog(qtbot, lambda box: (said.append(box.text()), box.accept()))
+    assert not window.people.set_threshold(LIN, 0.45)  # looser than the door's: refused, said why
+    assert "stricter than the door's 0.4" in said[0]
+    assert window.gallery.store.person(LIN).threshold == pytest.approx(0.3)
+
+    _answer_next_dialog(qtbot, answer(0.0))  # 0: the door's threshold again
+    window.people.ask_threshold()
+    assert window.gallery.store.person(LIN).threshold is None
+    assert window.people.list.item(0).text() == f"{LIN}\n1 samples"
 
 
 def test_photos_dropped_on_the_panel_become_samples_of_the_selected_person(qtbot, live_window):

@@ -1,13 +1,18 @@
 """Two doors in this process over a real PostgreSQL + pgvector: enroll at one, named at the
-other after it syncs; central deletion and group removal revoke; what a sync moves."""
+other after it syncs; central deletion and group removal revoke; what a sync moves; an admin's
+personal threshold reaches every door, a door cannot set one."""
 
 from __future__ import annotations
 
 import numpy as np
+import psycopg
+import pytest
 
 from core.site.admin import SiteAdmin
+from core.site.config import SiteError
 from core.site.local import LocalSite
-from core.site.sync import sync_once
+from core.site.people import set_threshold
+from core.site.sync import open_door_connection, sync_once
 from tests.support.site import join_door, samples_of, start_site
 
 
@@ -97,3 +102,38 @@ def test_the_first_door_brings_its_gallery_and_log_to_the_site(tmp_path, site_ur
             )
     finally:
         a.close()
+
+
+def test_an_admins_personal_threshold_reaches_every_door_and_a_door_cannot_set_one(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+    try:
+        a.enroll_samples("Barack", samples_of(faces["obama"][:1]))
+        for g, c in ((a, config_a), (b, config_b)):
+            sync_once(g, c)
+        probe = faces["obama"][1]
+        seen = b.identify_descriptor(probe)
+        assert seen.name == "Barack" and seen.distance is not None and 0.1 < seen.distance < 0.4
+        strict = round(seen.distance - 0.02, 2)
+        # the door PC is refused up front, saying where to do it; its login cannot write people at all
+        with pytest.raises(SiteError, match="only the site's admin"):
+            set_threshold(b, "Barack", strict, 0.4)
+        with open_door_connection(config_b) as door, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            door.execute("UPDATE facegate.people SET threshold = 0.1")
+        assert b.store.person("Barack").threshold is None
+        # the admin PC sets it at the site (and here); the other door follows at its next sync
+        set_threshold(a, "Barack", strict, 0.4)
+        with SiteAdmin.from_config(config_a) as admin:
+            assert admin.people()[0]["threshold"] == strict  # as set, not as float4 rounds it
+        assert a.identify_descriptor(probe).name is None
+        sync_once(b, config_b)
+        assert b.store.person("Barack").threshold == pytest.approx(strict)
+        assert b.identify_descriptor(probe).name is None
+        set_threshold(a, "Barack", None, 0.4)
+        sync_once(b, config_b)
+        assert b.identify_descriptor(probe).name == "Barack"
+    finally:
+        a.close()
+        b.close()
