@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from core.door.base import Door, DoorStatus
+from core.door.factors import PROMPTS
 from core.door.osdp import OsdpReader, PanelState
 from core.door.policy import Decision
 from core.door.verdict import Verdict
@@ -108,10 +109,18 @@ class DoorIndicator(QWidget):
             return
         d = min(decisions, key=_rank)
         who = d.person or "Face"  # not (yet) anyone: "Face: Unsure", "Face: Unknown"
-        reason = d.reason.split(" (")[0] if d.verdict == Verdict.CHECKING_LIVENESS else d.verdict
+        reason = (
+            d.reason.split(" (")[0]
+            if d.verdict == Verdict.CHECKING_LIVENESS
+            else PROMPTS.get(_FACTORS.get(d.verdict, ""), d.verdict)
+        )
         self.decision.setText(f"{who}: {reason}" if d.verdict != Verdict.GRANTED else f"{who}: Granted ({d.door})")
 
 
+_FACTORS = {Verdict.AWAITING_PIN: "pin", Verdict.AWAITING_CARD: "card"}  # "Enter PIN", "Present card"
+
+
 def _rank(d: Decision) -> int:
-    """A grant or a denial tells the most (the first face's wins a tie), then a liveness prompt."""
-    return 1 if d.verdict.final else 2 if d.verdict == Verdict.CHECKING_LIVENESS else 3
+    """A grant or a denial tells the most (the first face's wins a tie), then a prompt: show
+    yourself alive, enter your PIN, present your card."""
+    return 1 if d.verdict.final else 2 if d.verdict == Verdict.CHECKING_LIVENESS or d.verdict in _FACTORS else 3

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
 
 from core.door.base import Door, DoorSettings
 from core.door.decide import DoorDecider
 from core.door.event_settings import EventSettings
+from core.door.factors import KeyboardWedge
 from core.door.policy import DecisionSettings
 from core.door.verdict import Verdict
 from core.errors import FaceGateError
@@ -22,6 +24,7 @@ from gui.admin_dialog import require_admin
 from gui.door_indicator import DoorIndicator
 from gui.door_settings import DoorSettingsPage
 from gui.log_page import LogPage
+from gui.pin_keypad import CardKeys, PinKeypad
 from gui.recent_page import RecentPage
 from gui.schedule_editor import ScheduleEditor
 from gui.shell import Shell
@@ -64,6 +67,15 @@ class DoorPages(QObject):
         self.settings_page.applied.connect(self.apply)
         self.settings_page.test_pulse.connect(self.test_unlock)
         window.frame_shown.connect(lambda shown: self.indicator.show_decisions(shown.result.tracks))
+        # the second factor: the keypad over the live picture, and a USB HID card reader's keys
+        self.keypad = PinKeypad(window.video, lambda pin: self.station.decider.enter_pin(pin))
+        window.frame_shown.connect(lambda shown: self.keypad.ask(_asks_pin(shown.result.tracks)))
+        self.card_reader = KeyboardWedge()
+        self.card_reader.add_listener(lambda number: self.station.decider.present_card(number))
+        self.card_keys = CardKeys(self.card_reader, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.card_keys)
         if station.problems:
             self.settings_page.message.setText("; ".join(station.problems))
         self.events_timer = QTimer(self, interval=1000)
@@ -111,5 +123,14 @@ class DoorPages(QObject):
         return answer
 
     def shutdown(self) -> None:
-        """Stop the page's timer (the station closes the decider, door and events)."""
+        """Stop the page's timer and card reader (the station closes the decider, door and events)."""
         self.events_timer.stop()
+        self.keypad.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.card_keys)
+
+
+def _asks_pin(tracks: list) -> bool:
+    """Whether the door is asking one of the frame's faces for a PIN (the keypad shows)."""
+    return any(t.decision is not None and t.decision.verdict == Verdict.AWAITING_PIN for t in tracks)

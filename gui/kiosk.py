@@ -92,6 +92,8 @@ class Kiosk(QObject):
             f"background: rgba(0, 0, 0, 170); color: white; font-size: {self.px}px; font-weight: bold; padding: 8px;"
         )
         self.notice.hide()
+        if window.door_pages is not None:  # the PIN keypad, as big as the kiosk's letters
+            window.door_pages.keypad.set_text_size(self.px)
         self._notice_timer = QTimer(self, singleShot=True)
         self._notice_timer.timeout.connect(self.notice.hide)
         self._gate_source_buttons()

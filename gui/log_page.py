@@ -45,6 +45,12 @@ VERDICTS = (
     Verdict.PANEL_GRANTED,
     Verdict.PANEL_DENIED,
     Verdict.PURGED,
+    Verdict.WRONG_PIN,
+    Verdict.WRONG_CARD,
+    Verdict.NO_PIN,
+    Verdict.NO_CARD,
+    Verdict.LOCKED_OUT,
+    Verdict.DURESS,
 )
 
 

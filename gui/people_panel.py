@@ -1,6 +1,7 @@
 """The people enrolled: a list with a thumbnail and sample count; rename, delete (confirmed), let
 in or keep out, give a card number (what an access panel is sent) or a look-alike their own stricter
-threshold, add samples from photos, view and remove single samples. Every change goes through the Gallery and
+threshold, set how they open the door (gui.access_dialog), add samples from photos, view and remove single
+samples. Every change goes through the Gallery and
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
 window must not freeze for."""
@@ -31,6 +32,7 @@ from core.errors import FaceGateError
 from core.gallery.api import Gallery
 from core.gallery.store import Person
 from core.site import people as site_people
+from gui.access_dialog import AccessDialog
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
 from gui.jobs import JobPanel
@@ -65,6 +67,7 @@ class PeoplePanel(QWidget):
             ("Delete…", self.delete),
             ("Add photos…", self.add_photos),
             ("Samples…", self.view_samples),
+            ("Access…", self.edit_access),
         ):
             button = QPushButton(text)
             button.clicked.connect(slot)
@@ -88,6 +91,7 @@ class PeoplePanel(QWidget):
             note = ("" if person.allowed else ", not allowed") + (f", card {person.card}" if person.card else "")
             if person.threshold is not None:
                 note += f", own threshold {person.threshold:g}"
+            note += "" if person.access == "face" else f", {person.access}"
             item = QListWidgetItem(
                 thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
                 f"{person.name}\n{person.sample_count} samples{note}",
@@ -184,6 +188,16 @@ class PeoplePanel(QWidget):
         person = self.selected()
         if person is not None and not self._did(lambda: site_people.set_allowed(self.gallery, person.name, allowed)):
             self._show_allowed()
+
+    def edit_access(self) -> None:
+        """How the selected person opens the door: face, face+pin (with PIN and duress PIN), face+card."""
+        person = self.selected()
+        if person is None or not require_admin(self, "change how people open the door"):
+            return
+        dialog = AccessDialog(self.gallery, person, self)
+        if dialog.exec():
+            self.reload()
+            self.changed.emit()
 
     def delete(self) -> None:
         """One verb: a site's person leaves every door (an admin PC, after saying so); a door PC

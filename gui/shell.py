@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QFrame, QMainWindow, QScrollArea, QTabWid
 
 from core.gallery.admin import AdminSession
 from core.station import Station
+from gui.video_view import VideoView
 
 #: How often (ms) the window looks whether someone else changed who is enrolled (a learning-mode
 #: sample, the site's sync): one small read; its own pages poll at once after they write.
@@ -21,6 +22,7 @@ GALLERY_POLL_MS = 500
 class Shell(QMainWindow):
     frame_shown = Signal(object)  # every ShownFrame, after it is drawn (for other pages, tests)
     gallery_changed = Signal()  # people, samples or "not this person" marks changed (any writer)
+    video: VideoView  # the live picture (MainWindow makes it): what overlays such as the PIN keypad cover
 
     def __init__(self, station: Station, parent: QWidget | None = None) -> None:
         super().__init__(parent)

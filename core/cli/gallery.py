@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 "created": p.created,
                 "card": p.card,
                 "threshold": p.threshold,
+                "access": p.access,
             }
             for p in people
         ]
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
                 + (f"  card {r['card']}" if r["card"] else "")
                 + (f"  own threshold {r['threshold']:g}" if r["threshold"] is not None else "")
+                + (f"  {r['access']}" if r["access"] != "face" else "")
                 for r in rows
             )
             or "no one is enrolled",

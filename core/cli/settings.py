@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
-import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-from core.cli.common import open_gallery, say
+from core.cli.common import open_gallery, read_secret, say, stdin_lines
 from core.errors import StoreError
 from core.gallery.admin import AdminError, AdminLock
 from core.gallery.store import Store
@@ -103,15 +100,15 @@ def _unlock(store: Store, pin_file: Path | None, what: str) -> None:
     lock = AdminLock(store)
     if not lock.is_set():
         raise AdminError(f"no admin PIN is set: choose one first (facegate admin-pin set), then {what}")
-    lock.verify(_secret(pin_file, "Admin PIN: ", _stdin_lines()))
+    lock.verify(read_secret(pin_file, "Admin PIN: ", stdin_lines()))
 
 
 def _admin_pin(args: argparse.Namespace) -> int:
-    lines = _stdin_lines()
+    lines = stdin_lines()
     with open_gallery(args, write=True) as g:
         lock = AdminLock(g.store)
-        current = _secret(args.current_pin_file, "Current admin PIN: ", lines) if lock.is_set() else None
-        new = _secret(args.pin_file, "New admin PIN: ", lines)
+        current = read_secret(args.current_pin_file, "Current admin PIN: ", lines) if lock.is_set() else None
+        new = read_secret(args.pin_file, "New admin PIN: ", lines)
         if args.pin_file is None and sys.stdin.isatty() and getpass.getpass("Again: ") != new:
             raise AdminError("the two entries differ; the PIN is unchanged")
         lock.set_secret(new, current)
@@ -121,28 +118,3 @@ def _admin_pin(args: argparse.Namespace) -> int:
         "the admin PIN is " + ("changed" if current is not None else "set"),
     )
     return 0
-
-
-def _stdin_lines() -> Iterator[str]:
-    for line in sys.stdin:
-        yield line.rstrip("\r\n")
-
-
-def _secret(path: Path | None, prompt: str, lines: Iterator[str]) -> str:
-    """A secret from ``path`` (refused unless only its owner may read it), else typed at a
-    terminal without echo, else the next line of standard input."""
-    if path is not None:
-        try:
-            mode = os.stat(path).st_mode
-            if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise AdminError(f"{path} may be read by others: chmod 600 it first")
-            return path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-        except OSError as exc:
-            raise AdminError(f"cannot read {path}: {exc.strerror}") from None
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    secret = next(lines, None)
-    if secret is None:
-        what = prompt.strip(": ")
-        raise AdminError(f"no {what[0].lower()}{what[1:]} on standard input (or give --pin-file)")
-    return secret

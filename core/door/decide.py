@@ -40,6 +40,8 @@ queue, purge): update() runs on the frame thread, which only copies the face.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -49,6 +51,7 @@ import numpy as np
 
 from core.door.access_log import AccessEvent, AccessLog, EventRecorder
 from core.door.base import Holder
+from core.door.factors import CardReader, Lockouts, pin_answer, same_card
 from core.door.passes import Passes
 from core.door.policy import Decision, DecisionSettings, GrantPolicy, Standing
 from core.door.recorders import FaceRecorders
@@ -57,7 +60,7 @@ from core.door.schedule import Schedules
 from core.door.verdict import Verdict
 from core.door.visitors import Visitors
 from core.door.writer import EventWriter, LoggedFace
-from core.errors import UnknownPerson
+from core.errors import StoreError, UnknownPerson
 from core.records import Box, Match
 from core.vision.liveness import LivenessCheck
 from core.vision.texture import TextureScorer
@@ -68,6 +71,8 @@ if TYPE_CHECKING:
 
 
 VISIT_DESCRIPTORS = 5  # kept per visit, to group an unknown face with its earlier visits
+AWAITING = (Verdict.AWAITING_PIN, Verdict.AWAITING_CARD)
+log = logging.getLogger("facegate.decide")
 
 
 @dataclass
@@ -82,6 +87,11 @@ class _Visit:
     logged: bool = False
     matches: list[Match] = field(default_factory=list)
     passage: str | None = None  # the anti-passback's note once the passage was claimed ("" when clean)
+    # a second factor (core.door.factors): the Awaiting decision a right answer turns into a
+    # grant, when it was (last) asked for on the frames' clock, and the right answer once given
+    pending: Decision | None = None
+    asked: float | None = None
+    answer: str | None = None  # 'pin', 'duress' or 'card'
 
 
 class DoorDecider:
@@ -120,6 +130,11 @@ class DoorDecider:
         self.clock = clock  # local wall-clock time, for the weekly windows
         self._visits: dict[int, _Visit] = {}
         self._let_in: dict[int, float] = {}  # person id -> last time seen since they were let in
+        # the frame thread decides; the keypad (GUI thread) and card readers (theirs) answer
+        self._lock = threading.RLock()
+        self.lockouts = Lockouts(settings.factor_tries, settings.lockout_seconds)
+        self._asking: _Visit | None = None  # the visit the keypad and card readers answer for
+        self._now = 0.0  # the latest frame's time: what a PIN or card arrives at
         # checks that may veto any grant, each returning why (or None): e.g. core.site's offline policy
         self.gates: list[Callable[[], str | None]] = []
         # the site's anti-passback (core.site.passback), asked once per visit just before the door
@@ -142,6 +157,7 @@ class DoorDecider:
         """New numbers (the window's Door settings, a replay trying others): from the next frame."""
         self.policy = GrantPolicy(settings)
         self.writer.snapshot_size = settings.snapshot_size
+        self.lockouts.tries, self.lockouts.seconds = settings.factor_tries, settings.lockout_seconds
 
     def set_door(self, door: Door | None) -> None:
         """Send unlocks to another door output (its settings changed); the caller closes the old one."""
@@ -162,6 +178,13 @@ class DoorDecider:
         """``descriptor``: the one behind the newest match, logged so "not this person" can mark the
         face later. It comes from the caller (the live loop's worker process): computing it here
         would hold the GUI process's GIL for ~15 ms, and loading the model for half a second."""
+        with self._lock:
+            self._now = timestamp
+            return self._update(track_id, matches, rgb, box, timestamp, descriptor)
+
+    def _update(
+        self, track_id: int, matches: list[Match], rgb: np.ndarray, box: Box, timestamp: float, descriptor: np.ndarray | None
+    ) -> Decision:
         visit = self._visits.get(track_id)
         if visit is None:
             visit = self._visits[track_id] = _Visit(track_id, Decision(track_id, None, Verdict.IDENTIFYING, "looking"))
@@ -181,13 +204,17 @@ class DoorDecider:
                 if last.matched:
                     self._still_here(last.person_id, timestamp)
             visit.decision = self._act(visit, self.policy.decide(track_id, matches, alive, self._standing), timestamp)
+            if visit.decision.final and self._asking is visit:  # refused meanwhile (blocked, a gate): others may answer
+                self._asking = None
         elif visit.decision.verdict == Verdict.GRANTED:
             self._still_here(visit.decision.person_id, timestamp)
         return visit.decision
 
     def _act(self, visit: _Visit, decision: Decision, ts: float) -> Decision:
         """Carry out the policy's decision: a grant pulses the door once per visit, a final verdict
-        and the first Unknown go to the access log."""
+        and the first Unknown go to the access log; a face that needs a second factor waits for it."""
+        if decision.verdict in AWAITING:
+            return self._second_factor(visit, decision, ts)
         if decision.verdict == Verdict.GRANTED:
             return self._unlock(visit, decision, ts)
         if decision.final or (decision.verdict == Verdict.UNKNOWN and not visit.logged):
@@ -214,6 +241,116 @@ class DoorDecider:
         self._let_in[person_id] = ts
         return self._log(visit, replace(granted, door=answer, final=True))
 
+    # -- the second factor ------------------------------------------------------------------------
+    def _second_factor(self, visit: _Visit, asking: Decision, ts: float) -> Decision:
+        """The face is granted, its person needs a PIN or card: ask (one visit at a time answers
+        the keypad and card readers), grant once the right one came, give up after the timeout."""
+        current = self._asking
+        if current is not None and current is not visit and self._visits.get(current.track) is current:
+            return replace(asking, reason=f"waiting: {current.decision.person} is answering first; {asking.reason}")
+        self._asking, visit.pending = visit, asking
+        if visit.answer is not None:  # answered right; the door was in its cooldown: try again
+            return self._granted_by(visit, ts)
+        if visit.asked is None:
+            visit.asked = ts
+        if ts - visit.asked > self.settings.factor_timeout:
+            self._asking = None
+            what, verdict = ("PIN", Verdict.NO_PIN) if asking.verdict == Verdict.AWAITING_PIN else ("card", Verdict.NO_CARD)
+            reason = f"no {what} within {self.settings.factor_timeout:g} s; {asking.reason}"
+            return self._log(visit, replace(asking, verdict=verdict, reason=reason, final=True))
+        return asking
+
+    def _granted_by(self, visit: _Visit, ts: float) -> Decision:
+        """Open for a visit whose second factor was right. A duress PIN opens exactly the same
+        way, with the same words on the screen and in the grant's entry; only a Duress entry
+        beside it (and its events out) says otherwise."""
+        asking = visit.pending
+        assert asking is not None and visit.answer is not None
+        how = "card presented" if visit.answer == "card" else "PIN entered"
+        decision = self._unlock(visit, replace(asking, verdict=Verdict.GRANTED, reason=f"{asking.reason}; {how}"), ts)
+        if decision.final:
+            if self._asking is visit:
+                self._asking = None
+            if visit.answer == "duress":
+                visit.answer = "pin"  # one alarm per visit
+                alarm = f"duress PIN entered by {decision.person}; the door opened as usual ({decision.door})"
+                self._entry(visit, replace(decision, verdict=Verdict.DURESS, reason=alarm), review=False)
+        return decision
+
+    def enter_pin(self, pin: str) -> str:
+        """A PIN typed on the keypad (the GUI thread), for the visit the door is asking. Returns
+        what the keypad says: "" when it was taken - right, or the duress PIN, alike - else why
+        not. The slow hash runs outside the lock: the frame thread never waits for it."""
+        with self._lock:
+            visit = self._asking
+            if visit is None or visit.pending is None or visit.pending.verdict != Verdict.AWAITING_PIN or visit.decision.final:
+                return "No PIN is asked for now"
+            person_id = visit.pending.person_id
+        assert person_id is not None
+        outcome = pin_answer(*self.gallery.store.pins(person_id), pin)
+        with self._lock:
+            if self._asking is not visit or visit.decision.final:
+                return "Too late: look at the camera again"
+            return self._answered(visit, outcome)
+
+    def present_card(self, number: str) -> str:
+        """A card read (a CardReader's listener, any thread), for the visit the door is asking;
+        returns what the screen says, as enter_pin does."""
+        with self._lock:
+            visit = self._asking
+            if visit is None or visit.pending is None or visit.pending.verdict != Verdict.AWAITING_CARD or visit.decision.final:
+                log.info("a card was read while no card is asked for")
+                return "No card is asked for now"
+            assert visit.pending.person_id is not None
+            try:
+                person = self.gallery.store.person(visit.pending.person_id)
+                holder = self.gallery.store.person_with_card(number)
+            except StoreError:  # removed meanwhile, or not a card number at all
+                holder = None
+                person = None
+            if person is not None and same_card(person.card, number):
+                return self._answered(visit, "card")
+            whose = f"the card of {holder.name}" if holder is not None else "a card nobody here holds"
+            return self._answered(visit, "wrong", whose)
+
+    def listen_to(self, reader: CardReader) -> None:
+        """Take card reads from ``reader`` (the window's USB HID reader, the OSDP panel)."""
+        reader.add_listener(self.present_card)
+
+    def _answered(self, visit: _Visit, outcome: str, detail: str = "") -> str:
+        """Carry out a PIN's or card's outcome for the asking visit (under the lock)."""
+        asking = visit.pending
+        assert asking is not None and asking.person_id is not None
+        card = asking.verdict == Verdict.AWAITING_CARD
+        what = "card" if card else "PIN"
+        if outcome != "wrong":
+            self.lockouts.passed(asking.person_id)
+            visit.answer = outcome
+            visit.decision = self._granted_by(visit, self._now)
+            return ""
+        left = self.lockouts.failed(asking.person_id, self._now)
+        wrong = f"wrong {what} for {asking.person}" + (f" ({detail})" if detail else "")
+        more = f"{left} more {'try' if left == 1 else 'tries'}" if left else "locked out"
+        self._entry(
+            visit,
+            replace(
+                asking,
+                verdict=Verdict.WRONG_CARD if card else Verdict.WRONG_PIN,
+                reason=f"{wrong}: refused, {more}; {asking.reason}",
+            ),
+            review=False,
+        )
+        if left:
+            visit.asked = self._now  # the next try gets the whole time again
+            return f"Wrong {what}"
+        self._asking = None
+        s = self.settings
+        why = f"{s.factor_tries} wrong {what}s in a row: {asking.person} is locked out for {s.lockout_seconds:g} s"
+        visit.decision = self._log(
+            visit, replace(asking, verdict=Verdict.LOCKED_OUT, reason=f"{why}; {asking.reason}", final=True)
+        )
+        return f"Wrong {what}"
+
     def _holder(self, granted: Decision) -> Holder:
         """Whom the door opens for, with their card number (a card reader output sends it)."""
         assert granted.person_id is not None
@@ -239,7 +376,13 @@ class DoorDecider:
         if expired:
             return Standing(person.name, outside=expired)
         inside, why = self.schedules.allows(person.id, now)
-        return Standing(person.name, outside=None if inside else why)
+        locked = self.lockouts.locked(person.id, self._now)
+        return Standing(
+            person.name,
+            outside=None if inside else why,
+            access=person.access,
+            locked_out=f"{person.name} is locked out for {locked:.0f} s more after wrong PINs or cards" if locked else None,
+        )
 
     def _still_here(self, person_id: int | None, ts: float) -> None:
         """Keep a let-in person's visit going while they are seen; it ends after revisit_after away."""
@@ -250,11 +393,15 @@ class DoorDecider:
                 self._let_in[person_id] = ts
 
     def track_lost(self, track_id: int) -> None:
-        """The face left: log a visit that never reached a verdict worth logging (undecided)."""
-        visit = self._visits.pop(track_id, None)
-        if visit is None or visit.logged or not visit.matches:
-            return
-        self._log(visit, self.policy.left(visit.decision, visit.matches))
+        """The face left: log a visit that never reached a verdict worth logging (undecided, or
+        still awaiting its PIN or card: the keypad no longer answers for it)."""
+        with self._lock:
+            visit = self._visits.pop(track_id, None)
+            if visit is not None and self._asking is visit:
+                self._asking = None
+            if visit is None or visit.logged or not visit.matches:
+                return
+            self._log(visit, self.policy.left(visit.decision, visit.matches))
 
     def _liveness(self, visit: _Visit) -> LivenessCheck:
         if visit.liveness is None:
@@ -270,8 +417,15 @@ class DoorDecider:
 
     # -- logging ----------------------------------------------------------------------------------
     def _log(self, visit: _Visit, decision: Decision) -> Decision:
-        """Queue the decision for the access log with the face (written on the writer thread)."""
+        """Queue the visit's verdict for the access log with the face (written on the writer thread)."""
         visit.logged = True
+        self._entry(visit, decision)
+        return decision
+
+    def _entry(self, visit: _Visit, decision: Decision, review: bool = True) -> None:
+        """Queue one access-log entry about the visit. ``review`` False (a wrong PIN or card, a
+        duress alarm: more entries of the same visit) keeps the snapshot but leaves the face out
+        of the review queue and "not this person", which the visit's own verdict carries."""
         last = visit.last_match
         runner = last.candidates[1] if last and len(last.candidates) > 1 else None
         self.writer.put(
@@ -289,12 +443,11 @@ class DoorDecider:
             ),
             LoggedFace(
                 visit.face,
-                visit.descriptor,
+                visit.descriptor if review else None,
                 visit.descriptors if decision.verdict == Verdict.UNKNOWN else None,
                 last.candidates if last else [],
             ),
         )
-        return decision
 
     def note(self, verdict: Verdict, reason: str, door: str = "") -> None:
         """Log something that happened at the door without a face (a failure, a manual unlock)."""

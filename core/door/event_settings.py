@@ -20,6 +20,12 @@ TYPES: dict[str, str] = {
     Verdict.NO_LIVENESS: "unsure",
     Verdict.DOOR_ERROR: "door_error",
     Verdict.MANUAL_UNLOCK: "manual_unlock",
+    Verdict.WRONG_PIN: "denied",
+    Verdict.WRONG_CARD: "denied",
+    Verdict.NO_PIN: "denied",
+    Verdict.NO_CARD: "denied",
+    Verdict.LOCKED_OUT: "denied",
+    Verdict.DURESS: "duress",
     Verdict.PANEL_GRANTED: "panel_granted",
     Verdict.PANEL_DENIED: "panel_denied",
 }

@@ -13,6 +13,8 @@ person (re-judged with the decision's own threshold and margin, which may be str
 live labels', and each person's own stricter threshold, which travels with their Candidate), and
 none of them has anyone else nearest within the door's threshold; then the person
 must be allowed, pass every gate, be inside their weekly windows, and have shown itself alive.
+A person whose access mode needs a second factor (core.door.factors) is then *asked* for it
+(Awaiting PIN / Awaiting card), not granted: the decider grants when the right one arrives.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from core.door.factors import NEEDS
 from core.door.verdict import Verdict
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match
 from core.gallery.stored_settings import StoredSettings
@@ -58,6 +61,11 @@ class DecisionSettings(StoredSettings):
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160  # px, square JPEG in the access log
+    #: a second factor (core.door.factors): seconds to type the PIN or show the card once asked,
+    #: wrong answers in a row before a lockout, and how long that lasts
+    factor_timeout: float = 10.0
+    factor_tries: int = 3
+    lockout_seconds: float = 60.0
 
     def check(self) -> None:
         if not 0 < self.threshold < 2:
@@ -74,6 +82,8 @@ class DecisionSettings(StoredSettings):
             raise ValueError("a blink and a turn need at least one frame")
         if self.turn_parallax <= 0 or self.turn_bump <= 0:
             raise ValueError("a head turn needs some parallax and some bump (0 would let a flat photo pass)")
+        if self.factor_timeout <= 0 or self.factor_tries < 1 or self.lockout_seconds < 0:
+            raise ValueError("a second factor needs some time, at least one try, and a lockout of 0 s or more")
         if self.screen_check not in MODES:
             raise ValueError(f"screen and print check {self.screen_check!r}: choose one of {', '.join(MODES)}")
 
@@ -114,12 +124,15 @@ class Decision:
 class Standing:
     """What the door knows of the person a visit names, read fresh when the identifications agree
     (an operator may have just refused them; a gate may have just closed). ``veto``: the first
-    gate's reason to let nobody in; ``outside``: why their weekly windows keep them out now."""
+    gate's reason to let nobody in; ``outside``: why their weekly windows keep them out now;
+    ``access``: whether a PIN or card must follow the face; ``locked_out``: why not even that."""
 
     name: str
     allowed: bool = True
     veto: str | None = None
     outside: str | None = None
+    access: str = "face"  # core.gallery.store.ACCESS_MODES: a second factor after the face?
+    locked_out: str | None = None  # why wrong PINs or cards keep them out now
 
 
 #: the standing of a person id, None when they were removed from the gallery
@@ -228,9 +241,15 @@ class GrantPolicy:
             return replace(base, verdict=Verdict.DENIED, reason=f"{person.veto}; {evidence}", final=True)
         if person.outside:
             return replace(base, verdict=Verdict.DENIED_SCHEDULE, reason=f"{person.outside}; {evidence}", final=True)
+        if person.locked_out:
+            return replace(base, verdict=Verdict.LOCKED_OUT, reason=f"{person.locked_out}; {evidence}", final=True)
         if alive is not None:
             base = replace(base, liveness=alive.reason)
             if not alive.passed:
                 return replace(base, verdict=Verdict.CHECKING_LIVENESS, reason=f"{alive.reason} ({evidence})")
             evidence += f"; {alive.reason}"
+        factor = NEEDS.get(person.access)
+        if factor is not None:  # the face is enough to ask, not to open: the decider asks for it
+            verdict = Verdict.AWAITING_PIN if factor == "pin" else Verdict.AWAITING_CARD
+            return replace(base, verdict=verdict, reason=f"{person.name}: {evidence}")
         return replace(base, verdict=Verdict.GRANTED, reason=f"{person.name}: {evidence}")

@@ -3,7 +3,7 @@ settings and door drivers, and exporting the log ask for. The live view and door
 ask (the door keeps working while the screen is locked).
 
 The secret is kept in the gallery database (it belongs to the door the gallery serves, and a
-backup carries it) as a salted scrypt hash: slow and memory-hard, so a copied database does not
+backup carries it) as a salted scrypt hash (core.gallery.secret): slow and memory-hard, so a copied database does not
 give the PIN away by brute force in seconds. Verification compares in constant time. After
 FREE_TRIES wrong answers each further one doubles a wait (up to MAX_WAIT) during which every
 answer, right or wrong, is refused; the count and the end of the wait are stored in the
@@ -12,16 +12,14 @@ database, so restarting FaceGate does not reset them. A right answer clears them
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import FaceGateError
+from core.gallery.secret import hash_secret, matches
 
 if TYPE_CHECKING:
     from core.gallery.store import Store
@@ -32,8 +30,6 @@ MIN_LENGTH = 4
 FREE_TRIES = 3
 FIRST_WAIT = 5.0  # seconds after the first wrong answer beyond the free ones
 MAX_WAIT = 15 * 60.0
-#: scrypt cost: n=2**15, r=8 takes ~32 MB and ~0.1 s here, per guess.
-SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 SESSION_SECONDS = 5 * 60.0
 
 
@@ -80,9 +76,7 @@ class AdminLock:
     def _write_secret(self, new: str) -> None:
         if len(new or "") < MIN_LENGTH:
             raise AdminError(f"the admin PIN or password needs at least {MIN_LENGTH} characters")
-        salt = os.urandom(16)
-        record = {"kdf": "scrypt", **SCRYPT, "salt": salt.hex(), "hash": _hash(new, salt, SCRYPT).hex()}
-        self.store.set_setting(SECRET_KEY, json.dumps(record))
+        self.store.set_setting(SECRET_KEY, hash_secret(new))
 
     def verify(self, answer: str) -> None:
         """Return if ``answer`` is right; WrongSecret or TooManyTries otherwise."""
@@ -92,10 +86,7 @@ class AdminLock:
         record = self.store.get_setting(SECRET_KEY)
         if not record:
             raise AdminError("no admin PIN is set yet")
-        record = json.loads(record)
-        params = {k: int(record[k]) for k in ("n", "r", "p")}
-        expected = bytes.fromhex(record["hash"])
-        if hmac.compare_digest(_hash(answer or "", bytes.fromhex(record["salt"]), params), expected):
+        if matches(record, answer):
             if self.failures().count:
                 self._save(Failures())
             return
@@ -159,18 +150,6 @@ def wait_after(count: int) -> float:
     if count < FREE_TRIES:
         return 0.0
     return min(FIRST_WAIT * 2 ** (count - FREE_TRIES), MAX_WAIT)
-
-
-def _hash(secret: str, salt: bytes, params: dict) -> bytes:
-    return hashlib.scrypt(
-        secret.encode("utf-8"),
-        salt=salt,
-        n=params["n"],
-        r=params["r"],
-        p=params["p"],
-        maxmem=256 * params["n"] * params["r"] + (1 << 20),
-        dklen=32,
-    )
 
 
 def _duration(seconds: float) -> str:

@@ -299,6 +299,26 @@ def _visitor_passes(db: Database) -> None:
         )""")
 
 
+def _access_modes(db: Database) -> None:
+    """How each person opens the door (core.door.factors): 'face' alone, 'face+pin' or
+    'face+card', and their PIN and duress PIN as salted scrypt records (core.gallery.secret;
+    NULL: none). At a site these are the admin's: a door's own change of them is queued like a
+    rename, refused by the site (door_update changes names only), and the site's version is
+    pulled back."""
+    db.execute(
+        "ALTER TABLE people ADD COLUMN access TEXT NOT NULL DEFAULT 'face' CHECK (access IN ('face', 'face+pin', 'face+card'))"
+    )
+    db.execute("ALTER TABLE people ADD COLUMN pin TEXT")
+    db.execute("ALTER TABLE people ADD COLUMN duress_pin TEXT")
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    db.execute(
+        f"CREATE TRIGGER site_person_access AFTER UPDATE OF access, pin, duress_pin ON people WHEN {_LOCAL} "
+        "AND NEW.site_id IS NOT NULL AND (OLD.access IS NOT NEW.access OR OLD.pin IS NOT NEW.pin "
+        "OR OLD.duress_pin IS NOT NEW.duress_pin) BEGIN "
+        f"INSERT INTO site_outbox(kind, ref, created) VALUES('update', NEW.site_id, {now}); END"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("people-and-samples", _people_and_samples),
     ("scanned-videos", _scanned_videos),
@@ -314,4 +334,5 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("personal-threshold", _personal_threshold),
     ("access-log-chain", _access_log_chain),
     ("visitor-passes", _visitor_passes),
+    ("access-modes", _access_modes),
 ]

@@ -32,11 +32,13 @@ from core.gallery.schema import MIGRATIONS
 from core.records import DESCRIPTOR_DIM
 
 DESCRIPTOR_DTYPE = np.float32
+#: How a person opens the door (core.door.factors): the face alone, or the face and a second factor.
+ACCESS_MODES = ("face", "face+pin", "face+card")
 
 
-#: what a Person is read from, and the same before the person-card and personal-threshold migrations
-PERSON_COLUMNS = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.threshold"
-PERSON_COLUMNS_BEFORE = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), NULL, NULL"
+#: what a Person is read from, and the same before the person-card, personal-threshold and access-modes migrations
+PERSON_COLUMNS = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.threshold, p.access"
+PERSON_COLUMNS_BEFORE = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), NULL, NULL, 'face'"
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Person:
     sample_count: int = 0
     card: str | None = None  # credential number in decimal (clean_card), None: no card
     threshold: float | None = None  # their own stricter threshold (None: the door's); core.gallery.match
+    access: str = "face"  # one of ACCESS_MODES
 
 
 @dataclass
@@ -290,9 +293,10 @@ class Store:
     # -- people ---------------------------------------------------------------------------------
     @property
     def _migrated_people(self) -> bool:
-        """Whether people have the person-card and personal-threshold columns (a read-only gallery
-        from before those migrations has neither: read as NULL, no card and the door's threshold)."""
-        return {"card", "threshold"} <= self.db["people"].columns_dict.keys()
+        """Whether people have the person-card, personal-threshold and access-modes columns (a
+        read-only gallery from before those migrations lacks them: read as NULL - no card, the
+        door's threshold - and 'face' for the access mode)."""
+        return {"card", "threshold", "access"} <= self.db["people"].columns_dict.keys()
 
     def people(self) -> list[Person]:
         columns = PERSON_COLUMNS if self._migrated_people else PERSON_COLUMNS_BEFORE
@@ -300,7 +304,7 @@ class Store:
             f"SELECT {columns} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
@@ -312,7 +316,7 @@ class Store:
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
 
     def personal_thresholds(self) -> dict[int, float]:
         """Person id -> their own stricter threshold, for those who have one."""
@@ -409,6 +413,23 @@ class Store:
         with self.write(f"setting {name!r}'s threshold") as db:
             db.execute("UPDATE people SET threshold = ? WHERE id = ?", (threshold, person.id))
         return self.person(person.id)
+
+    def set_access(self, name: str, access: str, pin: str | None, duress_pin: str | None) -> Person:
+        """Set how ``name`` opens the door, with their PIN and duress PIN as hash records
+        (core.gallery.secret; None: none). The caller checks the pairing (core.door.factors)."""
+        if access not in ACCESS_MODES:
+            raise StoreError(f"access mode {access!r}: choose one of {', '.join(ACCESS_MODES)}")
+        person = self.person(name)
+        with self.write(f"changing how {person.name!r} opens the door") as db:
+            db.execute("UPDATE people SET access = ?, pin = ?, duress_pin = ? WHERE id = ?", (access, pin, duress_pin, person.id))
+        return self.person(person.id)
+
+    def pins(self, person_id: int) -> tuple[str | None, str | None]:
+        """The person's PIN and duress PIN hash records (None: none, or no such person)."""
+        if "pin" not in self.db["people"].columns_dict:  # read-only, from before the migration
+            return (None, None)
+        rows = self.read("SELECT pin, duress_pin FROM people WHERE id = ?", (person_id,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
 
     def remove_person(self, name: str) -> list[int]:
         """Delete a person and all their samples; the removed sample ids."""

@@ -245,6 +245,16 @@ class SiteAdmin:
         """Delete the person with this site id everywhere (False: the site had no such person)."""
         return bool(self._do("DELETE FROM facegate.people WHERE id = %s", (person_id,)))
 
+    def set_access_id(self, person_id: str, access: str, pin: str | None, duress_pin: str | None) -> bool:
+        """How the person with this site id opens every door, with their PIN and duress PIN hash
+        records (core.gallery.secret, made on this PC; None: none). False: no such person."""
+        return bool(
+            self._do(
+                "UPDATE facegate.people SET access = %s, pin = %s, duress_pin = %s WHERE id = %s",
+                (access, pin, duress_pin, person_id),
+            )
+        )
+
     def set_allowed_id(self, person_id: str, allowed: bool) -> bool:
         """Allow or block the person with this site id at every door (False: no such person)."""
         return bool(self._do("UPDATE facegate.people SET allowed = %s WHERE id = %s", (allowed, person_id)))

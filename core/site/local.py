@@ -53,6 +53,9 @@ class PulledPerson:
     new_samples: list[PulledSample] = field(default_factory=list)
     schedules: list[tuple[int, str, str]] = field(default_factory=list)
     negatives: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    access: str = "face"  # how they open a door, and their PIN records (the admin's, core.door.factors)
+    pin: str | None = field(default=None, repr=False)
+    duress_pin: str | None = field(default=None, repr=False)
     card: str | None = None  # credential number (the admin's to set)
     valid: tuple[str | None, str] | None = None  # a visitor pass: (from or None, until), UTC ISO
 
@@ -238,16 +241,38 @@ class LocalSite:
             db.execute("UPDATE people SET card = NULL WHERE card = ? AND site_id IS NOT ?", (person.card, person.id))
         if local_id is None:
             cur = db.execute(
-                "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold) VALUES(?,?,?,?,?,?,?)",
-                (person.name, int(person.allowed), person.notes, person.created, person.id, person.card, person.threshold),
+                "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold, access, pin, duress_pin) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?)",
+                (
+                    person.name,
+                    int(person.allowed),
+                    person.notes,
+                    person.created,
+                    person.id,
+                    person.card,
+                    person.threshold,
+                    person.access,
+                    person.pin,
+                    person.duress_pin,
+                ),
             )
             done.names[inserted_id(cur)] = person.name
             return inserted_id(cur)
         done.names[local_id] = person.name
-        values = (person.name, int(person.allowed), person.notes, person.card, person.threshold)
+        values = (
+            person.name,
+            int(person.allowed),
+            person.notes,
+            person.card,
+            person.threshold,
+            person.access,
+            person.pin,
+            person.duress_pin,
+        )
         db.execute(
-            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ?, threshold = ? WHERE id = ? "
-            "AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ? OR threshold IS NOT ?)",
+            "UPDATE people SET name = ?, allowed = ?, notes = ?, card = ?, threshold = ?, access = ?, pin = ?, duress_pin = ? "
+            "WHERE id = ? AND (name IS NOT ? OR allowed IS NOT ? OR notes IS NOT ? OR card IS NOT ? OR threshold IS NOT ? "
+            "OR access IS NOT ? OR pin IS NOT ? OR duress_pin IS NOT ?)",
             (*values, local_id, *values),
         )
         return local_id

@@ -1,5 +1,5 @@
-"""One verb to remove, allow or block a person, give them a card number or set their own threshold,
-whatever PC it is said on.
+"""One verb to remove, allow or block a person, give them a card number, set their own threshold
+or set how they open the doors, whatever PC it is said on.
 
 A person who belongs to the site is the site's: on a PC that holds the admin login, removing
 (or blocking) them changes the site, and every door follows; on a door PC the verb is refused up
@@ -50,9 +50,10 @@ class SitePlan:
         return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
 
 
-def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None) -> SitePlan:
-    """Where changing ``name`` takes effect; on a door PC, SiteError saying to ``verb`` them with
-    ``command`` (``facegate VERB NAME`` unless given) on an admin PC."""
+def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, doing: str | None = None) -> SitePlan:
+    """Where changing ``name`` takes effect; on a door PC, SiteError saying it cannot ``doing``
+    (in words; "VERB people" unless given) and to run ``command`` (``facegate VERB NAME`` unless
+    given) on an admin PC."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -62,7 +63,7 @@ def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None) ->
         return SitePlan(person.name, None, None)
     if config.admin_login is None:
         raise SiteError(
-            f"{person.name!r} belongs to the site, and only the site's admin can {verb} people: on an "
+            f"{person.name!r} belongs to the site, and only the site's admin can {doing or verb + ' people'}: on an "
             f"admin PC run `{command or f'facegate {verb} {person.name!r}'}` (or the People page there); "
             "this door follows at its next sync"
         )
@@ -96,6 +97,15 @@ def remove_person(gallery: Gallery, name: str) -> int:
         with SiteAdmin.from_config(plan.config) as admin:
             admin.delete_id(plan.site_id)
     return gallery.remove(plan.name)
+
+
+def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress_pin: str | None) -> SitePlan:
+    """Set how ``name`` opens the door, with their PIN records (hashed on this PC, never the
+    PINs): at every door (a site person, on an admin PC) or here; refused on a door PC."""
+    plan = _plan(gallery, name, "access", doing="change how people open the doors")
+    _at_site(plan, lambda admin, site_id: admin.set_access_id(site_id, access, pin, duress_pin))
+    gallery.store.set_access(plan.name, access, pin, duress_pin)
+    return plan
 
 
 def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list[Person]:

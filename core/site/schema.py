@@ -756,6 +756,19 @@ def _anti_passback(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _access_modes(cur: psycopg.Cursor) -> None:
+    """How each person opens a door (face, face+pin, face+card) with their PIN and duress PIN as
+    salted scrypt records made on the admin's PC (core.gallery.secret): the admin's to set, a
+    door's to read (its SELECT on people; it verifies offline too). A door's role has no UPDATE
+    on people and door_update renames only, so no door can change them."""
+    cur.execute("""
+        ALTER TABLE facegate.people
+            ADD COLUMN access text NOT NULL DEFAULT 'face' CHECK (access IN ('face', 'face+pin', 'face+card')),
+            ADD COLUMN pin text,
+            ADD COLUMN duress_pin text;
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -769,6 +782,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("access-chain", _access_chain),
     ("visitor-passes", _visitor_passes),
     ("anti-passback", _anti_passback),
+    ("access-modes", _access_modes),
 ]
 
 

@@ -210,8 +210,9 @@ def _approve_own(config: SiteConfig, report: SyncReport) -> None:
 
 
 def _push_updates(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
-    """Renames of people this door enrolled (a door never allows or blocks anyone at the site:
-    every edited person is pulled back as the site has them, so an admin's block wins here too)."""
+    """Renames of people this door enrolled (a door never allows or blocks anyone at the site, nor
+    changes how anyone opens a door: every edited person is pulled back as the site has them, so
+    an admin's block, access mode and PINs win here too)."""
     items = local.outbox("update", PUSH_BATCH)
     refetch = []
     with conn.transaction():
@@ -291,10 +292,10 @@ def pull_batch(
         else:
             changed = list(only)
         people = {
-            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6])
+            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6], access=r[7], pin=r[8], duress_pin=r[9])
             for r in conn.execute(
-                "SELECT id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card "
-                "FROM facegate.people WHERE id = ANY(%s::uuid[])",
+                "SELECT id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, "
+                "access, pin, duress_pin FROM facegate.people WHERE id = ANY(%s::uuid[])",
                 (changed,),
             )
         }

@@ -29,7 +29,17 @@ from core.station.labels import Shot, read_labels
 from core.station.replay import replay
 
 #: Verdicts that mean the door's identifications agreed on a person.
-NAMED = (Verdict.GRANTED, Verdict.DENIED, Verdict.DENIED_SCHEDULE, Verdict.CHECKING_LIVENESS)
+NAMED = (
+    Verdict.GRANTED,
+    Verdict.DENIED,
+    Verdict.DENIED_SCHEDULE,
+    Verdict.CHECKING_LIVENESS,
+    Verdict.AWAITING_PIN,  # a person whose access mode asks for a PIN or card after the face
+    Verdict.AWAITING_CARD,
+    Verdict.NO_PIN,
+    Verdict.NO_CARD,
+    Verdict.LOCKED_OUT,
+)
 RIGHT, WRONG, UNKNOWN, NOT_SCORED = "right", "wrong", "unknown", "not scored"
 
 

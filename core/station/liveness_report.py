@@ -36,7 +36,8 @@ VIDEO_TYPES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".webm", ".gif",
 _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
 #: the way a passing blink or turn is said (core.vision.liveness)
 _MOVED = ("blinked", "turned", "liveness cues all switched off")
-_NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS)  # the door named an allowed person
+#: the door named an allowed person (one whose access mode asks for a PIN or card too)
+_NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS, Verdict.AWAITING_PIN, Verdict.AWAITING_CARD)
 
 
 @dataclass
