@@ -72,6 +72,7 @@ class Station:
         self.decider.gates.append(self.offline)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None
         self.decider.on_logged.append(self._publish)
+        self.decider.on_logged.append(self._alarm_panel)
         self._follow(door)
         self.on_door: list[Callable[[Door], None]] = []  # a new door output replaced the old one
         self.on_site_change: list[Callable[[SyncReport], None]] = []  # from the sync thread
@@ -179,6 +180,13 @@ class Station:
     def _publish(self, event: AccessEvent) -> None:  # the decider's writer thread; the publisher may be replaced meanwhile
         if self.events is not None:
             self.events.publish(event)
+
+    def _alarm_panel(self, event: AccessEvent) -> None:  # the decider's writer thread
+        """A duress grant raises the silent alarm at the access panel too, when the door output
+        is its reader: the card read already went as for any grant (core.door.osdp.alarm)."""
+        door = self.door
+        if event.verdict == Verdict.DURESS and isinstance(door, OsdpReader):
+            door.alarm(event.reason)
 
     def _door_changed(self, status: DoorStatus) -> None:
         if self.events is not None:
