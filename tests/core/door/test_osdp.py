@@ -6,11 +6,13 @@ face sends nothing; the panel's LED and text reach the reader's state and its gr
 access log; a silent panel shows offline (on the reader and in what `facegate status` says),
 nothing is sent (nor queued) meanwhile, and it recovers; a duress-PIN grant sends the same card
 read and then trips the reader's tamper at the panel (a normal PIN grant does not), unseen on
-the screen."""
+the screen; the installer's spec bundles libosdp's compiled module."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
 import threading
 import time
 
@@ -27,6 +29,7 @@ from core.service import heartbeat
 from core.service.monitor import LoopState, Surroundings
 from core.station import Station
 from tests.support.cli import facegate
+from tests.support.data import ROOT
 from tests.support.osdp import SCBK, PanelBus
 
 LIN = "Lin-Manuel"
@@ -209,3 +212,16 @@ def test_a_duress_pin_grant_sends_the_same_card_read_and_trips_the_readers_tampe
         assert logged == [Verdict.GRANTED, Verdict.GRANTED, Verdict.DURESS]
     finally:
         station.close()
+
+
+def test_the_installers_spec_bundles_libosdps_compiled_module():
+    spec = (ROOT / "packaging" / "facegate.spec").read_text()
+    listed = re.search(r"^OSDP_MODULES = \[(.*)\]$", spec, re.M)
+    assert listed is not None and "*OSDP_MODULES" in spec.split("hiddenimports=")[1].split("\n")[0]
+    names = re.findall(r'"([\w.]+)"', listed.group(1))
+    assert names == ["osdp", "osdp_sys"]
+    compiled = importlib.util.find_spec("osdp_sys")  # what PyInstaller will copy: the extension itself
+    assert compiled is not None and compiled.origin is not None and compiled.origin.endswith(".so")
+    import osdp
+
+    assert osdp.PeripheralDevice.__module__.startswith("osdp") and "osdp_sys" in vars(osdp.peripheral_device)
