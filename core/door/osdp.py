@@ -16,7 +16,12 @@ not fit the layout, or while the panel is silent (a read queued then would reach
 after the person left). The secure channel is enforced: libosdp refuses to talk in clear, so a
 card number never crosses the bus readable. The panel's LED, buzzer and text commands are kept
 as the PanelState the window shows (``panel_listeners``; this module never imports Qt); its local
-status query is answered (tamper and power normal: a PC has neither switch).
+status query is answered (power normal: a PC has no mains sensor; tamper normal unless alarmed).
+
+A duress grant (core.door.decide) raises a silent alarm at the panel too (``alarm()``): the
+reader reports its tamper input tripped, an unsolicited local status report the panel takes as a
+tamper alarm on this reader, and restored ALARM_SECONDS later. The card read before it went
+exactly as for any grant, and nothing of the alarm enters the PanelState: the screen shows none.
 
 Threads: libosdp's refresh loop (its own thread, every 20 ms), a watcher that turns silence into
 the "offline" state (and back), and the Door's own thread that submits card reads; the frame
@@ -47,6 +52,8 @@ ANSWER_SECONDS = 3.0
 WATCH_SECONDS = 0.1
 #: How long the port stays closed after it failed (an adapter unplugged) before it is tried again.
 REOPEN_SECONDS = 1.0
+#: How long the tamper input stays tripped after a duress alarm before the reader reports it restored.
+ALARM_SECONDS = 3.0
 
 COLORS = {
     osdp.CommandLEDColor.Black: "off",
@@ -236,6 +243,7 @@ class OsdpReader(Door):
         self._panel = PanelState(problem="not heard yet")
         self._panel_lock = threading.Lock()
         self._sent: tuple[float, Holder, str] | None = None  # the latest card read awaiting the panel's answer
+        self._alarm_until: float | None = None  # monotonic time the duress alarm's tamper report is restored
         self._watching = threading.Event()
         self._watcher: threading.Thread | None = None
         self.state, self.error = "offline", "panel offline: not heard yet"
@@ -268,6 +276,24 @@ class OsdpReader(Door):
             return "nothing sent: the access panel is offline"
         answer = super().unlock(holder)
         return f"card {holder.card} sent to the panel" if answer == "unlocking" else answer
+
+    def alarm(self, why: str) -> None:
+        """Raise the silent alarm at the panel (any thread): this reader's tamper input reported
+        tripped now, restored by the watcher ALARM_SECONDS later. Queued in libosdp even while
+        the panel is silent: an alarm that arrives late still matters, unlike a card read."""
+        with self._panel_lock:
+            self._alarm_until = time.monotonic() + ALARM_SECONDS
+        log.warning("OSDP reader: silent alarm raised at the panel (tamper reported): %s", why)
+        self._report_tamper(True)
+
+    def _report_tamper(self, tripped: bool) -> None:
+        """An unsolicited local status report (tamper, power) to the panel; never under _panel_lock:
+        libosdp's thread holds its own lock while it calls _command, which takes _panel_lock."""
+        if self.pd.thread is None:
+            return  # not started or closed: there is no panel to tell
+        report = {"event": osdp.Event.Status, "type": osdp.StatusReportType.Local, "report": bytes([int(tripped), 0])}
+        if self.pd.submit_event(report) is False:
+            log.error("OSDP reader: libosdp refused the tamper report (%s)", "tripped" if tripped else "restored")
 
     def bits(self, card: str) -> CardBits:
         return encode(card, self.fmt, self.facility, self.raw_bits)
@@ -329,8 +355,9 @@ class OsdpReader(Door):
             elif kind == osdp.Command.Text:
                 panel = replace(panel, text=str(command.get("data", "")))
             elif kind == osdp.Command.Status and command.get("type") == osdp.StatusReportType.Local:
-                # tamper and power: a PC has no tamper switch and no mains sensor; both normal
-                return 0, {"command": osdp.Command.Status, "type": osdp.StatusReportType.Local, "report": bytes([0, 0])}
+                # tamper (tripped only by a duress alarm: a PC has no switch) and power (no mains sensor: normal)
+                tamper = int(self._alarm_until is not None)
+                return 0, {"command": osdp.Command.Status, "type": osdp.StatusReportType.Local, "report": bytes([tamper, 0])}
             else:
                 return 0, None
             self._panel = panel
@@ -353,6 +380,12 @@ class OsdpReader(Door):
     # -- the watcher --------------------------------------------------------------------------------
     def _watch(self) -> None:
         while not self._watching.wait(WATCH_SECONDS):
+            with self._panel_lock:
+                restore = self._alarm_until is not None and time.monotonic() >= self._alarm_until
+                if restore:
+                    self._alarm_until = None
+            if restore:
+                self._report_tamper(False)
             heard = self.channel.heard
             silent = heard is None or time.monotonic() - heard > self.offline_seconds
             online = not silent and self.pd.is_online()

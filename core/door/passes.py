@@ -10,6 +10,7 @@ refuses at 17:00 at every door, online or not. After the retention period (the v
 would replace it, and its enrollment reaches the other doors without it).
 
     >>> Passes(store).set(person_id, until=stored_time("2026-12-05T17:00"))
+    >>> Passes(store).set(person_id, until, schedule=parse_windows("Mon-Fri 08:00-12:00"))  # per schedule
     >>> Passes(store).refusal(person_id, datetime.now(timezone.utc))  # None, or why not in words
 """
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+
+from core.door.schedule import Window, write_windows
 
 if TYPE_CHECKING:
     from core.gallery.store import Store
@@ -44,8 +47,11 @@ class Pass:
         return f"visitor pass {start}until {_shown(self.valid_until)}"
 
 
-def validate(until: str, since: str | None = None) -> None:
-    """ValueError when a pass from ``since`` until ``until`` (stored times) would let nobody in."""
+def validate(until: str, since: str | None = None, schedule: list[Window] | None = None) -> None:
+    """ValueError when a pass from ``since`` until ``until`` (stored times), on ``schedule``'s
+    weekly windows if given, would let nobody in."""
+    if schedule is not None and not schedule:
+        raise ValueError("a per-schedule visitor pass needs at least one weekly window")
     if since is not None and _moment(since) >= _moment(until):
         raise ValueError(f"a visitor pass must end after it starts ({_shown(since)})")
     if _moment(until) <= datetime.now(timezone.utc):
@@ -76,14 +82,18 @@ class Passes:
         rows = self.store.read("SELECT valid_until, valid_from FROM passes WHERE person_id = ?", (person_id,))
         return Pass(person_id, rows[0][0], rows[0][1]) if rows else None
 
-    def set(self, person_id: int, until: str, since: str | None = None) -> Pass:
+    def set(self, person_id: int, until: str, since: str | None = None, schedule: list[Window] | None = None) -> Pass:
         """Give the person a pass (stored times: core.door.access_log.stored_time); ValueError
-        when it would let nobody in (validate())."""
-        validate(until, since)
+        when it would let nobody in (validate()). ``schedule``: a per-schedule pass, valid only
+        inside these weekly windows between its from and until; saved as the person's schedule
+        (core.door.schedule, which the door checks beside the pass) in the pass's transaction."""
+        validate(until, since, schedule)
         with self.store.write("saving the visitor pass") as db:
             db.execute(
                 "INSERT OR REPLACE INTO passes(person_id, valid_from, valid_until) VALUES(?,?,?)", (person_id, since, until)
             )
+            if schedule is not None:
+                write_windows(db, person_id, schedule)
         return Pass(person_id, until, since)
 
     def clear(self, person_id: int) -> None:

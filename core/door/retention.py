@@ -8,9 +8,10 @@ than ``access_log_days`` (0: kept for ever). Whatever went is logged as one ``Pu
 log rows go from the front of the log with the hash the chain was cut at (core.gallery.chain), so
 ``facegate access-log --verify`` still holds after a purge and still catches a row deleted by hand.
 
-At a site the pass holders are the site's people: the site admin's purge deletes them centrally
-(core.site.admin.SiteAdmin.purge_passes) and every door drops them at its next pull; a door
-deleting them itself would only see them pulled back. Run hourly from the access log's writer
+At a site the pass holders are the site's people: the admin PC's sync deletes them centrally,
+hourly, with its ``retention_days`` (core.station.pass_expiry; by hand: ``facegate site pass
+purge DAYS``) and every door drops them at its next pull; a door deleting them itself would only
+see them pulled back. Run hourly from the access log's writer
 thread (core.door.recorders), and by ``facegate visitors --purge``.
 """
 

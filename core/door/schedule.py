@@ -17,6 +17,8 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from core.gallery.store import Store
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -91,6 +93,16 @@ def format_windows(windows: list[Window]) -> str:
     return ", ".join(str(w) for w in windows)
 
 
+def write_windows(db: Database, person_id: int, windows: list[Window]) -> None:
+    """Replace the person's windows inside the caller's transaction (a visitor pass saves its
+    schedule with it: core.door.passes)."""
+    db.execute("DELETE FROM schedules WHERE person_id = ?", (person_id,))
+    for w in windows:
+        db.execute(
+            "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)", (person_id, w.day, _hhmm(w.start), _hhmm(w.end))
+        )
+
+
 class Schedules:
     """The schedules table of a gallery Store (writes go through its single connection)."""
 
@@ -104,12 +116,7 @@ class Schedules:
     def set(self, person_id: int, windows: list[Window]) -> None:
         """Replace the person's windows (an empty list removes every time limit)."""
         with self.store.write("saving the schedule") as db:
-            db.execute("DELETE FROM schedules WHERE person_id = ?", (person_id,))
-            for w in windows:
-                db.execute(
-                    "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
-                    (person_id, w.day, _hhmm(w.start), _hhmm(w.end)),
-                )
+            write_windows(db, person_id, windows)
 
     def allows(self, person_id: int, when: datetime | None = None) -> tuple[bool, str]:
         """Whether the person may come in at ``when`` (local time, default now), and why in words."""

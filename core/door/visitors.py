@@ -39,6 +39,7 @@ import numpy as np
 
 from core.door.passes import Passes, at_site, validate
 from core.door.review import Implausible
+from core.door.schedule import Window
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
 from core.gallery.plausible import Plausibility, plausibility
@@ -221,11 +222,13 @@ class Visitors:
         force: bool = False,
         until: str | None = None,
         since: str | None = None,
+        schedule: list[Window] | None = None,
     ) -> EnrollResult:
         """Enroll (or add to) the person ``name`` from every kept face of the visitor, in one
         transaction; the visitor is marked enrolled (and so never purged). Returns the EnrollResult.
 
-        ``until`` (and ``since``), stored times: the person holds a visitor pass (core.door.passes).
+        ``until`` (and ``since``), stored times: the person holds a visitor pass (core.door.passes),
+        valid only inside the weekly windows of ``schedule`` when it is given (a per-schedule pass).
         A new pass holder is enrolled not allowed and allowed once the pass is saved, so a failure
         between the two leaves them out, never in without their pass.
 
@@ -233,8 +236,10 @@ class Visitors:
         for the visitor's face farthest from their samples: over the threshold it needs ``confirm``,
         beyond the different-people distance ``force`` (else Implausible); and it never changes
         whether they may enter (``allowed`` is for a new person only)."""
+        if schedule is not None and until is None:
+            raise StoreError("a schedule is for a visitor pass: give its end too (nobody was enrolled)")
         if until is not None:
-            validate(until, since)
+            validate(until, since, schedule)
             if at_site(self.store):  # the site's pull would drop a door's own pass
                 raise StoreError(
                     f"at a site visitor passes are the site admin's: enroll {name!r} without --until, then on an "
@@ -266,7 +271,7 @@ class Visitors:
         let_in = person is None and allowed is not False  # a new person, allowed once their pass is saved
         enrolled, ids = gallery.enroll_samples(name, samples, allowed=False if until is not None and person is None else allowed)
         if until is not None:
-            Passes(self.store).set(enrolled.id, until, since)
+            Passes(self.store).set(enrolled.id, until, since, schedule)
             if let_in:
                 gallery.set_allowed(enrolled.name, True)
                 enrolled = gallery.store.person(enrolled.id)

@@ -512,7 +512,8 @@ def copy_age(heard: str | None, now: datetime | None = None) -> float | None:
 class SiteSync:
     """Keeps one gallery in sync with its site on a thread of its own; start(), kick(), stop().
 
-    ``on_change(report)`` is called from the sync thread after a round that moved something;
+    ``on_change(report)`` is called from the sync thread after a round that moved something,
+    ``after_round()`` after every round;
     ``status()`` is safe from any thread. Commands reach the thread through a small bounded
     queue: a full queue means a round is already due, so kick() never blocks.
     """
@@ -523,11 +524,13 @@ class SiteSync:
         config: SiteConfig,
         settings: SiteSettings | None = None,
         on_change: Callable[[SyncReport], None] | None = None,
+        after_round: Callable[[], bool] | None = None,
     ) -> None:
         self.gallery = gallery
         self.config = config
         self.settings = settings or SiteSettings.load(gallery.store)
         self.on_change = on_change
+        self.after_round = after_round  # an admin PC's chores (core.station.pass_expiry); True: sync again now
         self._commands: queue.Queue = queue.Queue(maxsize=4)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -628,3 +631,5 @@ class SiteSync:
         self._refresh_status(online=True, error=None, last=report)
         if report.moved() and self.on_change is not None:
             self.on_change(report)
+        if self.after_round is not None and self.after_round():
+            self.kick()

@@ -6,10 +6,11 @@
 It holds the live loop (core.live) with the stored detector, smallest face and quality gates;
 the door decision (core.door) with every gate (liveness and schedule inside the decider, the
 site's offline policy added here, always, so no caller can forget it); the door output; the
-events out (MQTT, webhook); the site's sync when the gallery has a site; the health monitor when
-the app is supervised; and one GalleryWatch ("the gallery changed") that the live loop and every
-view follow. The window only shows what it holds and forwards clicks: building the pages in
-another order cannot drop a gate, and `facegate replay` decides with the very same settings.
+events out (MQTT, webhook); the site's sync when the gallery has a site (on an admin PC, with
+the site's purge of expired visitor passes); the health monitor when the app is supervised; and
+one GalleryWatch ("the gallery changed") that the live loop and every view follow. The window
+only shows what it holds and forwards clicks: building the pages in another order cannot drop a
+gate, and `facegate replay` decides with the very same settings.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from core.site.config import SiteConfig, site_of
 from core.site.gate import OfflineGate, ShutGate
 from core.site.passback import SitePassback
 from core.site.sync import SiteSync, SyncReport
+from core.station.pass_expiry import PassExpiry
 from core.station.settings import StationSettings
 from core.station.watch import GalleryWatch
 from core.station.wiring import attach_decider, simulated_door
@@ -72,6 +74,7 @@ class Station:
         self.decider.gates.append(self.offline)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None
         self.decider.on_logged.append(self._publish)
+        self.decider.on_logged.append(self._alarm_panel)
         self._follow(door)
         self.on_door: list[Callable[[Door], None]] = []  # a new door output replaced the old one
         self.on_site_change: list[Callable[[SyncReport], None]] = []  # from the sync thread
@@ -108,7 +111,10 @@ class Station:
             self.decider.gates.append(ShutGate(str(exc)))
             return
         if sync and self.site_config is not None:
-            self.site = SiteSync(self.gallery, self.site_config, self.settings.site, on_change=self._site_changed)
+            expiry = PassExpiry(self.gallery, self.site_config) if self.site_config.admin_login is not None else None
+            self.site = SiteSync(
+                self.gallery, self.site_config, self.settings.site, on_change=self._site_changed, after_round=expiry
+            )
             self.passback = SitePassback(self.gallery.store, self.site_config, self.settings.site)
             self.decider.passage = self.passback
 
@@ -179,6 +185,13 @@ class Station:
     def _publish(self, event: AccessEvent) -> None:  # the decider's writer thread; the publisher may be replaced meanwhile
         if self.events is not None:
             self.events.publish(event)
+
+    def _alarm_panel(self, event: AccessEvent) -> None:  # the decider's writer thread
+        """A duress grant raises the silent alarm at the access panel too, when the door output
+        is its reader: the card read already went as for any grant (core.door.osdp.alarm)."""
+        door = self.door
+        if event.verdict == Verdict.DURESS and isinstance(door, OsdpReader):
+            door.alarm(event.reason)
 
     def _door_changed(self, status: DoorStatus) -> None:
         if self.events is not None:

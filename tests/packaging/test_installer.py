@@ -112,6 +112,7 @@ def test_bundle_has_one_qt_and_only_the_plugins_it_needs(deb):
     assert "dlib_face_recognition_resnet_model_v1.dat" in models and "shape_predictor_68_face_landmarks.dat" in models
     assert (internal / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
     assert (internal / "resources" / "demo_clip.mp4").is_file()
+    assert list(internal.glob("osdp_sys*.so"))  # libosdp's compiled module, for the OSDP reader
     yunet = internal / "resources" / "models" / "yunet"
     assert {p.name for p in yunet.iterdir()} == {"face_detection_yunet_2023mar.onnx", "LICENSE", "README.md"}
     assert (yunet / "face_detection_yunet_2023mar.onnx").read_bytes() == (

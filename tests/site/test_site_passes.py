@@ -1,19 +1,25 @@
 """Visitor passes across a site, on a real PostgreSQL: the admin's pass reaches two doors, each
 door refuses the holder once it ends by its own clock (no sync in between), a door cannot set or
-lift a pass (nor give one of its own), and the site's purge after the retention period takes the holder off every door."""
+lift a pass (nor give one of its own), and the site's purge after the retention period takes the holder off every door:
+by hand, and on its own from the admin PC's running sync with its retention setting, logged in
+its access log."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
-from core.door.access_log import stored_time
-from core.door.visitors import Visitors
+from core.door.access_log import AccessLog, stored_time
+from core.door.verdict import Verdict
+from core.door.visitors import Visitors, VisitorSettings
 from core.errors import StoreError
+from core.live.worker import InlineWorker
 from core.site.admin import SiteAdmin
 from core.site.sync import open_door_connection, sync_once
+from core.station import Station
 from tests.support.cli import facegate
 from tests.support.site import approve_all, grant_attempt, join_door, samples_of, start_site
 
@@ -60,5 +66,54 @@ def test_a_pass_set_by_the_admin_ends_at_both_doors_and_is_purged_from_both(
             sync_once(g, c)
             assert g.people() == [] and len(g.index) == 0
     finally:
+        a.close()
+        b.close()
+
+
+def test_the_admin_pcs_sync_purges_expired_passes_on_its_own_and_the_doors_drop_the_holders(
+    tmp_path, site_url, superuser, superuser_password_file, describer, faces
+):
+    a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")  # the admin PC
+    b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
+    station = None
+    try:
+        a.enroll_samples("Plumber", samples_of(faces["obama"][:2]))
+        a.enroll_samples("Guest", samples_of(faces["kit"]))
+        a.enroll_samples("Staff", samples_of(faces["rose"]))
+        sync_once(a, ca)
+        approve_all(ca)
+        later = (datetime.now() + timedelta(hours=2)).isoformat()
+        with SiteAdmin.from_config(ca) as admin:
+            admin.set_pass("Plumber", later)
+            admin.set_pass("Guest", later)
+        # the site's retention setting: the admin PC's visitors' (10 days here, 30 by default)
+        settings = VisitorSettings.load(a.store)
+        settings.retention_days = 10
+        settings.save(a.store)
+        superuser.execute(
+            "UPDATE facegate.passes SET valid_until = now() - CASE WHEN person_id = "
+            "(SELECT id FROM facegate.people WHERE name = 'Plumber') THEN interval '11 days' ELSE interval '9 days' END"
+        )
+        for g, c in ((a, ca), (b, cb)):
+            sync_once(g, c)
+            assert sorted(p.name for p in g.people()) == ["Guest", "Plumber", "Staff"]
+
+        station = Station(a, descriptor_worker=InlineWorker(describer))  # the admin PC's app, as it runs
+        assert station.site is not None and station.site.after_round is not None
+        station.start()
+        deadline = time.monotonic() + 30
+        while "Plumber" in {p.name for p in a.people()}:
+            assert time.monotonic() < deadline, "the admin PC's sync never purged the expired pass"
+            time.sleep(0.1)
+        purged = AccessLog(a.store).events(verdict=Verdict.PURGED)
+        assert len(purged) == 1 and "(Plumber)" in purged[0].reason and "over 10 days ago" in purged[0].reason
+        assert AccessLog(a.store).verify().ok
+
+        sync_once(b, cb)  # the other door's next pull
+        assert sorted(p.name for p in b.people()) == ["Guest", "Staff"]  # Guest's pass ended 9 days ago: kept
+        assert sorted(p.name for p in a.people()) == ["Guest", "Staff"]
+    finally:
+        if station is not None:
+            station.close()
         a.close()
         b.close()

@@ -5,7 +5,7 @@ groups, the Search page's "whole site" switch; and no trace of any of it without
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QSettings
 
 from core.live.worker import InlineWorker
 from core.site.sync import sync_once
@@ -100,6 +100,7 @@ def test_the_admin_manages_groups_from_the_site_page(
             edit.setText(word)
         page.apply_button.click()
         qtbot.waitUntil(lambda: not page.jobs.busy, timeout=WAIT)
+        QCoreApplication.processEvents()  # the job's answer, posted before its thread ended, reaches the page
 
     apply("group add NAME", "IT")
     assert page.last.text() == "created group 'IT'" and page.groups.rowCount() == 2

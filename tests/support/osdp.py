@@ -115,6 +115,10 @@ class Panel:
     def local_status(self, timeout: float = 5.0) -> dict | None:
         """Ask the reader for its local status (tamper, power); its report, or None."""
         self.cp.submit_command(ADDRESS, {"command": osdp.Command.Status, "type": osdp.StatusReportType.Local, "report": b""})
+        return self.status(timeout)
+
+    def status(self, timeout: float = 5.0) -> dict | None:
+        """The next status report from the reader (asked for, or sent on its own: a tamper), or None."""
         try:
             return self.statuses.get(timeout=timeout)
         except queue.Empty:

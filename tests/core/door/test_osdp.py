@@ -4,11 +4,15 @@ The clip played as a camera through the real Station: Lin-Manuel's grant reaches
 card read of his number in the configured layout, the stranger's face sends nothing; a denied
 face sends nothing; the panel's LED and text reach the reader's state and its green answer the
 access log; a silent panel shows offline (on the reader and in what `facegate status` says),
-nothing is sent (nor queued) meanwhile, and it recovers."""
+nothing is sent (nor queued) meanwhile, and it recovers; a duress-PIN grant sends the same card
+read and then trips the reader's tamper at the panel (a normal PIN grant does not), unseen on
+the screen; the installer's spec bundles libosdp's compiled module."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
 import threading
 import time
 
@@ -17,16 +21,19 @@ import pytest
 
 from core.door.base import DoorSettings, Holder
 from core.door.card_formats import decode
-from core.door.osdp import OsdpReader
+from core.door.factors import access_change
+from core.door.osdp import ALARM_SECONDS, OsdpReader
 from core.door.verdict import Verdict
 from core.live.worker import InlineWorker
 from core.service import heartbeat
 from core.service.monitor import LoopState, Surroundings
 from core.station import Station
 from tests.support.cli import facegate
+from tests.support.data import ROOT
 from tests.support.osdp import SCBK, PanelBus
 
 LIN = "Lin-Manuel"
+PIN, DURESS = "4821", "4822"
 
 
 @pytest.fixture
@@ -152,3 +159,69 @@ def test_a_silent_panel_shows_offline_nothing_is_queued_and_it_recovers(lin_gall
         assert read is not None and decode(read, "h10301") == (42, 1001)
     finally:
         station.close()
+
+
+def _play_with_pin(station: Station, clip, pin: str, offset: float) -> list:
+    """The clip through the station, ``pin`` typed on the keypad when the door asks for it;
+    Lin-Manuel's decisions as the screen showed them."""
+    shown, typed = [], []
+    for i, rgb in enumerate(clip):
+        for view in station.recognizer.process(rgb, offset + i / 30).tracks:
+            d = view.decision
+            if d is not None and d.person == LIN:
+                shown.append(d)
+                if d.verdict == Verdict.AWAITING_PIN and not typed:
+                    typed.append(station.decider.enter_pin(pin))
+    station.recognizer.reset()  # the visit ends, as when the camera stops
+    station.decider.flush()
+    assert typed == [""], typed
+    return shown
+
+
+def test_a_duress_pin_grant_sends_the_same_card_read_and_trips_the_readers_tamper_at_the_panel(lin_gallery, bus, clip):
+    lin_gallery.set_cards([(LIN, "1001")])
+    change = access_change("face+pin", PIN, DURESS, *lin_gallery.store.pins(lin_gallery.store.person(LIN).id))
+    lin_gallery.store.set_access(LIN, change.access, change.pin, change.duress_pin)
+    panel = bus.panel()
+    station = _station(lin_gallery, bus)
+    reader = station.door
+    try:
+        _ready(panel, reader)
+        normal = _play_with_pin(station, clip, PIN, 0.0)
+        read = panel.card_read(timeout=5)
+        assert read is not None and decode(read, "h10301") == (42, 1001)
+        assert panel.status(timeout=1.5) is None  # a normal grant: no alarm
+        screen = reader.panel(), reader.status()
+
+        duress = _play_with_pin(station, clip, DURESS, 100.0)
+        read = panel.card_read(timeout=5)
+        assert read is not None and decode(read, "h10301") == (42, 1001)  # the very same card read
+        tamper = panel.status(timeout=5)
+        assert tamper is not None and tamper["type"] == osdp.StatusReportType.Local and tamper["report"] == bytes([1, 0])
+        restored = panel.status(timeout=ALARM_SECONDS + 5)
+        assert restored is not None and restored["report"] == bytes([0, 0])
+
+        # the screen: the same words as for his PIN, and nothing new on the reader's panel state
+        # (the liveness scores in the reason vary between two plays of the clip; the words do not)
+        shown = {(d.verdict, d.door, d.reason.endswith("; PIN entered")) for d in duress if d.final}
+        assert shown == {(d.verdict, d.door, d.reason.endswith("; PIN entered")) for d in normal if d.final}
+        assert shown == {(Verdict.GRANTED, "card 1001 sent to the panel", True)}
+        assert Verdict.DURESS not in {d.verdict for d in duress}
+        assert (reader.panel(), reader.status().state, reader.status().error) == (screen[0], screen[1].state, screen[1].error)
+        logged = [e.verdict for e in reversed(station.decider.access_log.events(person=LIN, limit=None))]
+        assert logged == [Verdict.GRANTED, Verdict.GRANTED, Verdict.DURESS]
+    finally:
+        station.close()
+
+
+def test_the_installers_spec_bundles_libosdps_compiled_module():
+    spec = (ROOT / "packaging" / "facegate.spec").read_text()
+    listed = re.search(r"^OSDP_MODULES = \[(.*)\]$", spec, re.M)
+    assert listed is not None and "*OSDP_MODULES" in spec.split("hiddenimports=")[1].split("\n")[0]
+    names = re.findall(r'"([\w.]+)"', listed.group(1))
+    assert names == ["osdp", "osdp_sys"]
+    compiled = importlib.util.find_spec("osdp_sys")  # what PyInstaller will copy: the extension itself
+    assert compiled is not None and compiled.origin is not None and compiled.origin.endswith(".so")
+    import osdp
+
+    assert osdp.PeripheralDevice.__module__.startswith("osdp") and "osdp_sys" in vars(osdp.peripheral_device)

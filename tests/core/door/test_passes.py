@@ -1,7 +1,9 @@
 """Visitor passes: the clip's Lin-Manuel, holding a pass, is let in before it ends and refused
 after it (the door reads the pass when it decides, by its own clock); `facegate visitors --enroll
 ID NAME --until` makes a pass holder from a visitor's faces (a bad time enrolls nobody); after the
-retention period the purge deletes the holder with their faces and writes that to the access log."""
+retention period the purge deletes the holder with their faces and writes that to the access log;
+a per-schedule pass (`--schedule`) lets the holder in only inside its weekly windows, and not
+after it ends even inside them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from core.door.drivers import SimulatedDoor
 from core.door.passes import Passes
 from core.door.policy import DecisionSettings
 from core.door.retention import Retention
+from core.door.schedule import Schedules, format_windows, parse_windows
 from core.door.verdict import Verdict
 from core.door.visitors import Visitors
 from core.gallery.api import Gallery
@@ -95,5 +98,57 @@ def test_a_pass_made_from_a_visitor_on_the_command_line_is_purged_with_its_faces
         (row,) = AccessLog(g.store).events(verdict=Verdict.PURGED)
         assert "1 visitor passes ended" in row.reason and "Plumber" in row.reason
         assert AccessLog(g.store).verify().ok
+    finally:
+        g.close()
+
+
+def test_a_per_schedule_pass_lets_in_only_inside_its_windows_until_it_ends(lin_gallery, clip):
+    now = datetime.now()
+    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=10, minute=0, second=0, microsecond=0)  # next Monday
+    person = lin_gallery.store.person(NAME)
+    windows = parse_windows("Mon-Fri 08:00-18:00")
+    Passes(lin_gallery.store).set(person.id, stored_time(now + timedelta(days=14)), schedule=windows)
+    assert Schedules(lin_gallery.store).windows(person.id) == windows
+
+    verdicts, _, pulses = _lin_verdicts(lin_gallery, clip, monday)  # inside a window, inside the pass
+    assert Verdict.GRANTED in verdicts and pulses == 1
+    verdicts, events, pulses = _lin_verdicts(lin_gallery, clip, monday.replace(hour=20))  # outside the windows
+    assert Verdict.GRANTED not in verdicts and pulses == 0
+    assert events[0].verdict == Verdict.DENIED_SCHEDULE and "Mon 20:00 is outside Mon 08:00-18:00" in events[0].reason
+    verdicts, events, pulses = _lin_verdicts(lin_gallery, clip, monday + timedelta(days=14))  # a window, after the pass
+    assert Verdict.GRANTED not in verdicts and pulses == 0 and "visitor pass expired" in events[0].reason
+
+
+def test_a_per_schedule_pass_from_the_command_line(gallery, db_path):
+    visitor_id = _visitor(gallery)
+    gallery.close()
+    until = (datetime.now() + timedelta(days=30)).replace(microsecond=0).isoformat()
+    for schedule, said in (("Mon-Fri 25:00-26:00", "not a time of day"), ("", "at least one weekly window")):
+        bad = facegate("visitors", "--enroll", visitor_id, "Cleaner", "--until", until, "--schedule", schedule, "--db", db_path)
+        assert bad.returncode != 0 and said in bad.stderr and "nobody enrolled" in bad.stderr, bad.stderr
+    alone = facegate("visitors", "--enroll", visitor_id, "Cleaner", "--schedule", "Mon 08:00-09:00", "--db", db_path)
+    assert alone.returncode != 0 and "--schedule needs --until" in alone.stderr
+    out = facegate(
+        "visitors",
+        "--enroll",
+        visitor_id,
+        "Cleaner",
+        "--until",
+        until,
+        "--schedule",
+        "Sat-Sun 18:00-21:00",
+        "--db",
+        db_path,
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["pass"].endswith("Sat 18:00-21:00, Sun 18:00-21:00")
+
+    g = Gallery(db_path, describer=gallery.describer)
+    try:
+        assert [p.name for p in g.people()] == ["Cleaner"]  # the refused attempts enrolled nobody
+        cleaner = g.store.person("Cleaner")
+        assert cleaner.allowed and Passes(g.store).of(cleaner.id).valid_until == stored_time(until)
+        assert format_windows(Schedules(g.store).windows(cleaner.id)) == "Sat 18:00-21:00, Sun 18:00-21:00"
     finally:
         g.close()
