@@ -3,16 +3,19 @@
 
     .venv/bin/python bench/site_bench.py [--people 10000 100000] [--latency 100] [--events 5000]
     .venv/bin/python bench/site_bench.py --people 100000 --no-sync     # search, propagation, events only
+    .venv/bin/python bench/site_bench.py --people 10000 --search-samples 1000000 --latency 0  # search at 1M
 
 1. First sync of a new door with N people x 5 samples (face-like vectors), in seconds, and how
    the door answers meanwhile: identify() latency on another thread during the sync.
-2. Site-wide top-10 search over the samples of the largest N (5 x N: 500k at N = 100k):
-   pgvector HNSW (m=16, ef_construction=64) latency over a socket and recall@10 against exact
-   search (a sequential scan), next to a door's hnswlib index (FaceGate's IndexParams) over the
-   same vectors.
+2. Site-wide top-10 search over the site's samples (5 x the largest N, or --search-samples: more
+   people are loaded, with no first sync): pgvector HNSW (--m, --ef-construction) latency over a
+   socket at several ef_search and recall@10 against exact search (a sequential scan), next to a
+   door's hnswlib index (FaceGate's IndexParams) over the same vectors (its build rate is what
+   bounds a first sync).
 3. Propagation: enroll at door A -> named at door B (both online, each its own process with its
    sync thread), median and p95 over --latency enrollments.
-4. Access events pushed per second (a door back online with --events queued).
+4. Access events pushed per second (a door back online with --events queued), with the events'
+   HNSW index and without it (what indexing them apart from the push would give).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tests.support.pg import PgServer  # noqa: E402
 from tests.support.site import DoorProcess, admin_url  # noqa: E402
 
 SUPERUSER_PW = "bench-superuser"
+EF_SEARCH = (40, 100, 200, 400)
 
 
 def face_like(people: int, per: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +102,15 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
             waits.append(time.perf_counter() - t0)
             time.sleep(0.01)
 
+    indexing = []  # seconds in the door's hnswlib adds: what a first sync is bound by here
+    add = g.index.add
+
+    def timed_add(ids, vectors):
+        t0 = time.perf_counter()
+        add(ids, vectors)
+        indexing.append(time.perf_counter() - t0)
+
+    g.index.add = timed_add  # type: ignore[method-assign]
     worker = threading.Thread(target=door_at_work)
     started = time.perf_counter()
     worker.start()
@@ -110,6 +123,7 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
     g.close()
     return {
         "seconds": seconds,
+        "index_seconds": sum(indexing),
         "people": people,
         "samples": samples,
         "identifies": len(waits),
@@ -119,14 +133,14 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
     }
 
 
-def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) -> dict:
+def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int, door_samples: int) -> dict:
     from core.gallery.index import SampleIndex
 
     rng = np.random.default_rng(99)
     picks = rng.choice(len(vectors), queries, replace=False)
     probes = (vectors[picks] + rng.normal(0, 0.01, (queries, 128))).astype(np.float32)
     out = {}
-    for ef in (40, 100):
+    for ef in EF_SEARCH:
         times, found = [], []
         for q in probes:
             with conn.transaction():
@@ -159,15 +173,17 @@ def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int) 
         figures[key] = (1000 * statistics.median(times), recall)
     # a door's own hnswlib index over the same vectors (exact answers from numpy)
     index = SampleIndex()
+    door_side = vectors[:door_samples]  # a door's index at a huge site would take too long to build here
     t0 = time.perf_counter()
-    index.build(np.arange(len(vectors)), vectors)
+    index.build(np.arange(len(door_side)), door_side)
     figures["hnswlib_build_s"] = time.perf_counter() - t0
+    figures["hnswlib_samples"] = len(door_side)
     times, recalls = [], []
     for q in probes[:exact_queries]:
         t0 = time.perf_counter()
         got, _ = index.knn(q, 10)
         times.append(time.perf_counter() - t0)
-        truth = set(np.argsort(np.linalg.norm(vectors - q, axis=1))[:10].tolist())
+        truth = set(np.argsort(np.linalg.norm(door_side - q, axis=1))[:10].tolist())
         recalls.append(len(set(got.tolist()) & truth) / 10)
     figures["hnswlib"] = (1000 * statistics.median(times), float(np.mean(recalls)))
     return figures
@@ -202,11 +218,13 @@ def propagation(folder: Path, server: PgServer, runs: int) -> list[float]:
     return took
 
 
-def push_rate(folder: Path, server: PgServer, events: int) -> tuple[float, int]:
-    dbname = "events"
+def push_rate(folder: Path, server: PgServer, events: int, vector_index: bool) -> tuple[float, int]:
+    dbname = f"events_{int(vector_index)}"
     server.sql(f"CREATE DATABASE {dbname}")
-    g = Gallery(folder / "ev.db")
+    g = Gallery(folder / f"{dbname}.db")
     joined = init_site(g.store.path, g.store, server.url(dbname), SUPERUSER_PW, "E", keep_admin=True)
+    if not vector_index:
+        server.sql("DROP INDEX facegate.events_hnsw", dbname)
     rng = np.random.default_rng(3)
     log = AccessLog(g.store)
     with g.store.write():  # one transaction: the door's own logging speed is not what is measured
@@ -227,6 +245,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--exact", type=int, default=50, help="queries also answered exactly (recall)")
     parser.add_argument("--no-sync", action="store_true", help="load the people but measure no first sync")
+    parser.add_argument("--search-samples", type=int, default=0, help="samples in the site for the search figures")
+    parser.add_argument("--m", type=int, default=16, help="pgvector HNSW m")
+    parser.add_argument("--ef-construction", type=int, default=64, help="pgvector HNSW ef_construction")
+    parser.add_argument("--door-samples", type=int, default=100_000, help="samples in the door-side hnswlib comparison")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="facegate-site-bench-"))
     server = PgServer(folder / "pg").start()
@@ -250,43 +272,61 @@ def main() -> None:
             fig = first_sync(folder, url, admin_password, f"door{n}", all_vectors[0][0])
             print(
                 f"first sync of a new door, {fig['people']:,} people / {fig['samples']:,} samples: "
-                f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s); meanwhile the door "
+                f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s; without the "
+                f"{fig['index_seconds']:.1f} s of hnswlib adds {fig['people'] / (fig['seconds'] - fig['index_seconds']):.0f} "
+                "people/s); meanwhile the door "
                 f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
                 f"longest {fig['identify_max_ms']:.0f} ms",
                 flush=True,
             )
+        if args.search_samples > 5 * loaded:
+            more = args.search_samples // 5 - loaded
+            vectors, seconds = load_people(server, "site", loaded, more, seed=args.search_samples)
+            all_vectors.append(vectors)
+            loaded += more
+            print(f"site loaded to {loaded:,} people x 5 samples for the search ({seconds:.1f} s for the COPY)", flush=True)
         vectors = np.concatenate(all_vectors)
+        server.sql("VACUUM ANALYZE facegate.samples", "site", timeout=3600)
         t0 = time.perf_counter()
         server.sql(
-            "SET maintenance_work_mem = '1GB'; CREATE INDEX samples_hnsw ON facegate.samples "
-            "USING hnsw (descriptor vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+            "SET maintenance_work_mem = '2GB'; SET max_parallel_maintenance_workers = 1; "
+            "CREATE INDEX samples_hnsw ON facegate.samples USING hnsw (descriptor vector_l2_ops) "
+            f"WITH (m = {args.m}, ef_construction = {args.ef_construction})",
             "site",
             timeout=3600,
         )
-        print(f"HNSW index over {len(vectors):,} samples built in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"pgvector HNSW (m={args.m}, ef_construction={args.ef_construction}) over {len(vectors):,} samples "
+            f"built in {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
         with connect(url, Login("facegate_admin", admin_password)) as conn:
-            fig = search_figures(conn, vectors, args.queries, args.exact)
+            fig = search_figures(conn, vectors, args.queries, args.exact, args.door_samples)
+        pg = "; ".join(f"ef_search {ef}: {fig[f'pg_ef{ef}'][0]:.2f} ms, recall {fig[f'pg_ef{ef}'][1]:.3f}" for ef in EF_SEARCH)
         print(
             f"site-wide top-10 over {len(vectors):,} samples (median of {args.queries}, recall@10 against exact "
-            f"search over {args.exact}): pgvector HNSW ef_search 40: {fig['pg_ef40'][0]:.2f} ms, recall "
-            f"{fig['pg_ef40'][1]:.3f}; ef_search 100: {fig['pg_ef100'][0]:.2f} ms, recall {fig['pg_ef100'][1]:.3f}; "
-            f"exact (sequential scan) {fig['exact_ms']:.1f} ms; plan uses the HNSW index: {fig['uses_hnsw']}; "
-            f"a door's hnswlib (built in {fig['hnswlib_build_s']:.0f} s): {fig['hnswlib'][0]:.3f} ms, "
-            f"recall {fig['hnswlib'][1]:.3f}",
+            f"search over {args.exact}): pgvector HNSW {pg}; exact (sequential scan) {fig['exact_ms']:.1f} ms; "
+            f"plan uses the HNSW index: {fig['uses_hnsw']}",
             flush=True,
         )
-        if not args.latency:
-            return
-        took = propagation(folder, server, args.latency)
         print(
-            f"enroll at A -> named at B over {len(took)} enrollments: median {statistics.median(took) * 1000:.0f} ms, "
-            f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms",
+            f"a door's hnswlib over {fig['hnswlib_samples']:,} of them: built in {fig['hnswlib_build_s']:.0f} s "
+            f"({fig['hnswlib_samples'] / fig['hnswlib_build_s']:,.0f} samples/s, the ceiling of a first sync), "
+            f"top-10 {fig['hnswlib'][0]:.3f} ms, recall {fig['hnswlib'][1]:.3f}",
             flush=True,
         )
-        if not args.events:
-            return
-        rate, pushed = push_rate(folder, server, args.events)
-        print(f"access events pushed: {pushed:,} at {rate:,.0f} events/s", flush=True)
+        if args.latency:
+            took = propagation(folder, server, args.latency)
+            print(
+                f"enroll at A -> named at B over {len(took)} enrollments: median {statistics.median(took) * 1000:.0f} ms, "
+                f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms",
+                flush=True,
+            )
+        if args.events:
+            for vector_index in (True, False):
+                rate, pushed = push_rate(folder, server, args.events, vector_index)
+                how = "with the events' HNSW index" if vector_index else "without a vector index on events"
+                print(f"access events pushed {how}: {pushed:,} at {rate:,.0f} events/s", flush=True)
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -160,6 +160,17 @@ class SampleIndex:
             self._index.add_items(vectors, ids, num_threads=2)
             self._live.update(int(i) for i in ids)
 
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more samples in one resize (a first sync says how many are
+        coming): resizing copies the whole index under the write lock, so it is done while the
+        index is small rather than again and again as it grows."""
+        with self._lock.write():
+            if self._index is None:
+                self._index = self._new(int(extra * 1.05) + 64)
+            need = self._index.get_current_count() + int(extra)
+            if need > self._index.get_max_elements():
+                self._index.resize_index(int(need * 1.05) + 64)
+
     def remove(self, ids: Iterable[int]) -> None:
         with self._lock.write():
             for i in ids:

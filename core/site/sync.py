@@ -58,6 +58,9 @@ PUSH_BATCH = 500
 #: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
 #: for at most one chunk while a big pull is applied, not for a whole batch.
 INDEX_CHUNK = 32
+_PERSON_COLUMNS = (
+    "id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, access, pin, duress_pin"
+)
 
 
 @dataclass
@@ -292,12 +295,8 @@ def pull_batch(
         else:
             changed = list(only)
         people = {
-            r[0]: PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6], access=r[7], pin=r[8], duress_pin=r[9])
-            for r in conn.execute(
-                "SELECT id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, "
-                "access, pin, duress_pin FROM facegate.people WHERE id = ANY(%s::uuid[])",
-                (changed,),
-            )
+            r[0]: _person(r)
+            for r in conn.execute(f"SELECT {_PERSON_COLUMNS} FROM facegate.people WHERE id = ANY(%s::uuid[])", (changed,))
         }
         visible = list(people)
         for sample_id, person_id in conn.execute(
@@ -312,35 +311,101 @@ def pull_batch(
                 "FROM facegate.samples WHERE id = ANY(%s::uuid[])",
                 (missing,),
             )
-            for sid, pid, vec, thumb, source, quality, created in cur:
-                people[pid].new_samples.append(
-                    PulledSample(
-                        sid,
-                        np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32),
-                        thumb,
-                        source,
-                        quality,
-                        created,
-                    )
-                )
-        for pid, day, start, end in conn.execute(
-            "SELECT person_id::text, day, start_time, end_time FROM facegate.schedules "
-            "WHERE person_id = ANY(%s::uuid[]) ORDER BY day, start_time",
-            (visible,),
-        ):
-            people[pid].schedules.append((day, start, end))
-        for pid, since, until in conn.execute(
-            "SELECT person_id::text, valid_from, valid_until FROM facegate.passes WHERE person_id = ANY(%s::uuid[])", (visible,)
-        ):
-            people[pid].valid = (_stored(since) if since else None, _stored(until))
-        with conn.cursor(binary=True) as cur:
-            cur.execute(
-                "SELECT id::text, person_id::text, descriptor FROM facegate.negatives WHERE person_id = ANY(%s::uuid[])",
-                (visible,),
-            )
-            for nid, pid, vec in cur:
-                people[pid].negatives.append((nid, np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)))
+            for sid, pid, *rest in cur:
+                people[pid].new_samples.append(_sample(sid, *rest))
+        _rules(conn, people, "WHERE person_id = ANY(%s::uuid[])", (visible,))
     return Batch(cursor, changed, people)
+
+
+def _person(r: tuple) -> PulledPerson:
+    return PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6], access=r[7], pin=r[8], duress_pin=r[9])
+
+
+def _sample(sid: str, vec: object, thumb: bytes | None, source: str, quality: float | None, created: str) -> PulledSample:
+    return PulledSample(sid, _vector(vec), thumb, source, quality, created)
+
+
+def _vector(vec: object) -> np.ndarray:
+    return np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)
+
+
+def _rules(conn: psycopg.Connection, people: dict[str, PulledPerson], where: str, params: tuple) -> None:
+    """Schedules, visitor passes and "not this person" marks of ``people`` (rows ``where`` picks)."""
+    for pid, day, start, end in conn.execute(
+        f"SELECT person_id::text, day, start_time, end_time FROM facegate.schedules {where} ORDER BY day, start_time", params
+    ):
+        if pid in people:
+            people[pid].schedules.append((day, start, end))
+    for pid, since, until in conn.execute(
+        f"SELECT person_id::text, valid_from, valid_until FROM facegate.passes {where}", params
+    ):
+        if pid in people:
+            people[pid].valid = (_stored(since) if since else None, _stored(until))
+    with conn.cursor(binary=True) as cur:
+        cur.execute(f"SELECT id::text, person_id::text, descriptor FROM facegate.negatives {where}", params)
+        for nid, pid, vec in cur:
+            if pid in people:
+                people[pid].negatives.append((nid, _vector(vec)))
+
+
+def first_pull(
+    gallery: Gallery,
+    conn: psycopg.Connection,
+    report: SyncReport,
+    batch: int,
+    on_batch: Callable[[Applied], None] | None = None,
+) -> bool:
+    """A new door's first pull: the site's current state in one snapshot, streamed with COPY
+    (binary) rather than the change log replayed person by person, ``batch`` people to a local
+    transaction (the gallery's lock is held for one batch: an enrollment here waits at most
+    that; identification only for one index chunk). RLS decides what the COPYs see, as for any
+    SELECT of this door. The cursor moves only with the last batch (to the newest change in the
+    snapshot), so a kill mid-way starts over, and applying twice changes nothing. True if
+    samples or owners moved."""
+    local = LocalSite(gallery.store)
+    moved = False
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
+        samples = one_row(conn, "SELECT count(*) FROM facegate.samples")[0]
+        gallery.index.reserve(samples)  # one resize now, while the index is small, not mid-sync
+        everyone = f"COPY (SELECT {_PERSON_COLUMNS} FROM facegate.people ORDER BY id) TO STDOUT (FORMAT BINARY)"
+        with conn.cursor() as cur, cur.copy(everyone) as copy:
+            copy.set_types(["text", "text", "bool", "text", "text", "float8", "text", "text", "text", "text"])
+            people = {r[0]: _person(r) for r in copy.rows()}
+        order = list(people)  # the site's uuid order, which the samples below follow
+        place = {pid: i for i, pid in enumerate(order)}
+        _rules(conn, people, "", ())
+        have = {r[0] for r in gallery.store.read("SELECT site_id FROM samples WHERE site_id IS NOT NULL")}
+        start = 0
+
+        def apply_upto(end: int, cursor: int) -> None:
+            nonlocal start, moved
+            ids = order[start:end]
+            applied = apply_batch(gallery, Batch(cursor, ids, {pid: people.pop(pid) for pid in ids}))
+            moved |= bool(applied.added_samples or applied.removed_samples or applied.owners)
+            report.add(applied)
+            if on_batch is not None:
+                on_batch(applied)
+            start = end
+
+        samples_copy = (
+            "COPY (SELECT person_id::text, id::text, descriptor, thumbnail, source, quality, created::text "
+            "FROM facegate.samples ORDER BY person_id) TO STDOUT (FORMAT BINARY)"
+        )
+        with conn.cursor() as cur, cur.copy(samples_copy) as copy:
+            copy.set_types(["text", "text", "vector", "bytea", "text", "float4", "text"])
+            for pid, sid, *rest in copy.rows():
+                person = people.get(pid)
+                if person is None:
+                    continue
+                if place[pid] - start >= batch:  # everyone before this person is complete
+                    apply_upto(place[pid], local.cursor())
+                person.sample_ids.add(sid)
+                if sid not in have:
+                    person.new_samples.append(_sample(sid, *rest))
+        apply_upto(len(order), newest)
+    return moved
 
 
 def _stored(moment: datetime) -> str:
@@ -391,6 +456,8 @@ def pull(
                     "only the site's admin removes people (on an admin PC: facegate remove NAME)"
                 )
             changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
+        if local.cursor() == 0:
+            changed |= first_pull(gallery, conn, report, settings.batch, on_batch)
         while True:
             batch = pull_batch(conn, local, local.cursor(), settings.batch)
             if batch is None:

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from core.site.admin import SiteAdmin
-from core.site.config import SiteError
+from core.site.config import SiteError, SiteSettings
 from core.site.local import LocalSite
 from core.site.people import set_threshold
 from core.site.sync import open_door_connection, sync_once
@@ -137,3 +137,41 @@ def test_an_admins_personal_threshold_reaches_every_door_and_a_door_cannot_set_o
     finally:
         a.close()
         b.close()
+
+
+def test_a_first_sync_streams_the_site_in_batches_and_an_interrupted_one_starts_over(
+    tmp_path, site_url, superuser_password_file, describer, faces
+):
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b = None
+    try:
+        for name, vectors in faces.items():
+            a.enroll_samples(name, samples_of(vectors))
+        sync_once(a, config_a)
+        b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+        batches = []
+
+        def killed_after_the_first(applied):
+            batches.append(applied)
+            raise RuntimeError("the door was switched off mid-sync")
+
+        with pytest.raises(RuntimeError):
+            sync_once(b, config_b, settings=SiteSettings(batch=2), on_batch=killed_after_the_first)
+        assert batches[0].added_people == 2
+        assert LocalSite(b.store).cursor() == 0  # the snapshot is not done: the next sync starts over
+        report = sync_once(b, config_b, settings=SiteSettings(batch=2))
+        assert report.pulled_people == len(faces)  # the two already here again (unchanged), the rest new
+        assert sorted(p.name for p in b.people()) == sorted(faces)
+        ids = lambda g: sorted(r[0] for r in g.store.read("SELECT site_id FROM samples"))  # noqa: E731
+        assert ids(a) == ids(b)
+        assert b.index.ids() == set(b.store.sample_owners())
+        with open_door_connection(config_b) as conn:
+            newest = conn.execute("SELECT max(seq) FROM facegate.changes").fetchone()[0]
+        assert LocalSite(b.store).cursor() == newest
+        for name, vectors in faces.items():
+            assert b.identify_descriptor(vectors[0]).name == name
+        assert not sync_once(b, config_b).moved()
+    finally:
+        a.close()
+        if b is not None:
+            b.close()

@@ -39,6 +39,24 @@ def test_within_widens_beyond_the_first_batch(tmp_path):
     assert len(ids) == int((vecs[:, 0] <= 0.5).sum()) > 32 and np.all(np.diff(dist) >= 0)
 
 
+def test_room_reserved_up_front_is_not_resized_again_while_samples_arrive():
+    """A first sync says how many samples are coming: one resize while the index is small,
+    none in the middle (each copies the whole index under the write lock)."""
+    rng = np.random.default_rng(5)
+    vecs = rng.normal(0, 0.15, (1001, 128)).astype(np.float32)
+    idx = SampleIndex()
+    idx.add([0], vecs[:1])
+    idx.reserve(1000)
+    assert idx._index is not None
+    room = idx._index.get_max_elements()
+    assert room >= 1001
+    for start in range(1, 1001, 32):
+        idx.add(np.arange(start, min(start + 32, 1001)), vecs[start : start + 32])
+    assert idx._index.get_max_elements() == room and len(idx) == 1001
+    ids, _ = idx.knn(vecs[700], 1)
+    assert ids.tolist() == [700]
+
+
 def test_removed_samples_are_never_returned(tmp_path):
     rng = np.random.default_rng(4)
     vecs = rng.normal(0, 0.15, (50, 128)).astype(np.float32)
