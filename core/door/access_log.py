@@ -149,13 +149,14 @@ class AccessLog:
 
     def record(self, event: AccessEvent) -> int:
         """Store the event (one transaction, chained to the row before it: core.gallery.chain);
-        returns its id and sets ``event.id``."""
+        returns its id and sets ``event.id``. A person removed between the decision and its writing
+        (a site's deletion arriving) is logged by name with no person id, as their older rows are."""
         descriptor = pack(event.descriptor) if event.descriptor is not None else None
         with self.store.write("logging an access event") as db:
             cur = db.execute(
                 "INSERT INTO access_events(time, track, person_id, name, verdict, reason, distance, margin, "
                 "runner_up, runner_up_distance, door, not_this_person, descriptor, snapshot, visitor_id) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES(?,?,(SELECT id FROM people WHERE id = ?),?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     event.time,
                     event.track,

@@ -313,7 +313,7 @@ def pull_batch(
             )
             for sid, pid, *rest in cur:
                 people[pid].new_samples.append(_sample(sid, *rest))
-        _rules(conn, people, "WHERE person_id = ANY(%s::uuid[])", (visible,))
+        _rules(conn, people, visible)
     return Batch(cursor, changed, people)
 
 
@@ -329,8 +329,11 @@ def _vector(vec: object) -> np.ndarray:
     return np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, np.float32)
 
 
-def _rules(conn: psycopg.Connection, people: dict[str, PulledPerson], where: str, params: tuple) -> None:
-    """Schedules, visitor passes and "not this person" marks of ``people`` (rows ``where`` picks)."""
+def _rules(conn: psycopg.Connection, people: dict[str, PulledPerson], ids: list[str] | None) -> None:
+    """Schedules, visitor passes and "not this person" marks of ``people``: of the people ``ids``
+    only, or (None) of everyone this door may see."""
+    where = "WHERE person_id = ANY(%s::uuid[])" if ids is not None else ""
+    params: tuple = (ids,) if ids is not None else ()
     for pid, day, start, end in conn.execute(
         f"SELECT person_id::text, day, start_time, end_time FROM facegate.schedules {where} ORDER BY day, start_time", params
     ):
@@ -375,7 +378,7 @@ def first_pull(
             people = {r[0]: _person(r) for r in copy.rows()}
         order = list(people)  # the site's uuid order, which the samples below follow
         place = {pid: i for i, pid in enumerate(order)}
-        _rules(conn, people, "", ())
+        _rules(conn, people, None)
         have = {r[0] for r in gallery.store.read("SELECT site_id FROM samples WHERE site_id IS NOT NULL")}
         start = 0
 
