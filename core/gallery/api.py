@@ -85,7 +85,7 @@ class Gallery:
                 row = {sid: i for i, sid in enumerate(all_ids.tolist())}
                 return mat[[row[i] for i in wanted]]
 
-            result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of, self.store.samples_generation())
+            result = self.index.sync(np.fromiter(owners, np.int64, len(owners)), vectors_of)
             self._refresh_people()
             return result
 
@@ -195,13 +195,13 @@ class Gallery:
     def enroll_samples(
         self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
     ) -> tuple[Person, list[int]]:
-        """Commit samples for ``name`` (one transaction), then make them searchable at once."""
+        """Commit samples for ``name`` (one transaction), then make them searchable at once (the
+        index's tail: no file is written, the database is the journal)."""
         with self._lock:
             person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes)
             self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
             self._owners.update({i: person.id for i in ids})
             self._names[person.id] = person.name
-            self.index.save_soon(self.store.samples_generation())
             return person, ids
 
     # -- management -----------------------------------------------------------------------------
@@ -214,7 +214,6 @@ class Gallery:
             ids = self.store.remove_person(name)
             self.index.remove(ids)
             self._refresh_people()
-            self.index.save_soon(self.store.samples_generation())
             return len(ids)
 
     def remove_sample(self, sample_id: int) -> None:
@@ -222,7 +221,6 @@ class Gallery:
             self.store.remove_sample(sample_id)
             self.index.remove([sample_id])
             self._refresh_people()
-            self.index.save_soon(self.store.samples_generation())
 
     def rename(self, name: str, new_name: str) -> Person:
         with self._lock:

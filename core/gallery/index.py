@@ -1,16 +1,27 @@
-"""An hnswlib index over every enrolled sample: a cache of the database, never the truth.
+"""The sample index over every enrolled sample: a cache of the database, never the truth.
+
+Two tiers, searched together with one rule (the k nearest of both, by exact distance):
+- the HNSW graph (hnswlib) for the bulk;
+- a flat tail (core.gallery.tail): samples added since the graph last caught up, searched exactly
+  with numpy. Adding a sample only appends it there: a first sync of 500k samples or an
+  enrollment is searchable at once, bounded by the database, not by hnswlib's inserts.
+A folder thread moves the tail into the graph in chunks sized to hold the graph's write lock
+for about FOLD_HOLD each (hnswlib crashes when add_items and knn_query overlap), so a query
+waits at most one chunk. Queries, and a save, share the graph's read lock.
+
+Removal takes effect at once in both tiers: the sample leaves the live set and the tail under
+the tail's lock, and every answer is filtered by the live set; the graph's mark_deleted
+follows on the folder thread (a save of a big graph may be holding its read lock).
 
 - hnswlib's 'l2' space returns SQUARED distances; this class speaks Euclidean (0.4 = 0.16).
-- hnswlib crashes when add_items and knn_query overlap, so adding and deleting hold a write lock;
-  queries, and a save, share a read lock (hnswlib's queries may run together, and a save only
-  reads): a save of a large index never holds up identification.
-- Saving is deferred (``save_soon``): an enrollment adds to the index in memory and returns; a
-  saver thread writes the file a moment later, once for a burst of changes. The database is the
-  journal: a kill before the save leaves a stale stamp, and the next open adds what is missing.
+- Saving is incremental: the database is the journal. The graph file is written only now and
+  then (after the folder has folded a share of it, on a timer, at close), never per enrollment;
+  on open, samples in the database the file lacks go to the tail and samples it has that the
+  database does not are marked deleted, so a kill -9 at any moment loses nothing.
 - saveIndex writes in place with no fsync, so we save to a temporary file, fsync, rename, and
-  write a stamp (generation, count, SHA-256 of the file). On open, a missing, torn, foreign or
-  stale file is detected from the stamp: a stale one is repaired from the database's ids (cheap),
-  a bad one rebuilt from the database (100k samples: about 90 s here).
+  write a stamp (count, SHA-256 of the file). On open, a missing, torn or foreign file is
+  detected from the stamp and a spot check; the graph then starts empty with every sample in the
+  tail (searchable at once, exact) and is rebuilt in the background.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +41,7 @@ import hnswlib
 import numpy as np
 
 from core.gallery.files import fsync_file, fsync_folder, sha256_of
+from core.gallery.tail import FlatTail, nearest
 from core.records import DESCRIPTOR_DIM
 
 if TYPE_CHECKING:
@@ -37,8 +50,15 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 STAMP_FORMAT = 1
-#: Seconds a deferred save waits, so a burst of enrollments (a first sync) is written once.
-SAVE_DELAY = 0.5
+#: Seconds the folder aims to hold the graph's write lock per chunk (a query waits at most that).
+FOLD_HOLD = 0.02
+#: The graph file is rewritten once the folder has folded this share of the graph's size (and
+#: at least SAVE_MIN samples) since the last save, or SAVE_INTERVAL seconds after a change.
+SAVE_SHARE = 0.05
+SAVE_MIN = 1000
+SAVE_INTERVAL = 300.0
+#: At close a tail this small is folded first, so the next open loads the graph as it is.
+CLOSE_FOLD = 2000
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
 #: same sample ids, other faces) passes every stamp check but not this one.
 SPOT_CHECK = 32
@@ -120,13 +140,18 @@ class SampleIndex:
     def __init__(self, path: str | Path | None = None, params: IndexParams | None = None) -> None:
         self.path = Path(path) if path else None
         self.params = params or IndexParams()
-        self._lock = ReadWriteLock()
+        self._lock = ReadWriteLock()  # the graph: hnswlib's writes against its queries
         self._index: hnswlib.Index | None = None
-        self._live: set[int] = set()
+        self._graph_count = 0  # samples in the graph not marked deleted (under _lock)
+        self._tail_lock = threading.Condition(threading.Lock())  # the tail, _live, _unmarked
+        self._tail = FlatTail()
+        self._live: set[int] = set()  # every searchable sample, in either tier
+        self._unmarked: set[int] = set()  # removed, still to be marked deleted in the graph
         self.last_sync = "empty"
-        self._save_cond = threading.Condition()
-        self._pending: int | None = None  # the generation a deferred save is to write
-        self._saver: threading.Thread | None = None
+        self._chunk = 64  # samples per fold, adjusted to FOLD_HOLD
+        self._folded = 0  # samples folded since the last save
+        self._changed_at: float | None = None  # when the graph first changed since its last save
+        self._folder: threading.Thread | None = None
         self._closing = False
 
     # -- construction ---------------------------------------------------------------------------
@@ -140,30 +165,31 @@ class SampleIndex:
         return index
 
     def build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Replace the index with exactly these samples."""
-        with self._lock.write():
+        """Replace the index with exactly these samples, all in the graph before it returns."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        with self._lock.write(), self._tail_lock:
             self._index = self._new(int(len(ids) * 1.25) + 64)
-            self._live = set()
-            self.add(ids, vectors)
+            if len(ids):
+                self._index.add_items(np.asarray(vectors, np.float32).reshape(-1, DESCRIPTOR_DIM), ids, num_threads=2)
+            self._graph_count = len(ids)
+            self._tail, self._live, self._unmarked = FlatTail(), set(ids.tolist()), set()
+            self._graph_changed(len(ids))
 
     def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
+        """Make samples searchable now (in the tail); the folder puts them in the graph later."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DESCRIPTOR_DIM)
         if len(ids) == 0:
             return
-        with self._lock.write():
-            if self._index is None:
-                self._index = self._new(int(len(ids) * 1.25) + 64)
-            need = self._index.get_current_count() + len(ids)
-            if need > self._index.get_max_elements():
-                self._index.resize_index(int(need * 1.5) + 64)
-            self._index.add_items(vectors, ids, num_threads=2)
-            self._live.update(int(i) for i in ids)
+        with self._tail_lock:
+            self._tail.append(ids, vectors)
+            self._live.update(ids.tolist())
+            self._wake_folder()
 
     def reserve(self, extra: int) -> None:
         """Make room for ``extra`` more samples in one resize (a first sync says how many are
-        coming): resizing copies the whole index under the write lock, so it is done while the
-        index is small rather than again and again as it grows."""
+        coming): resizing copies the whole graph under the write lock, so it is done while the
+        graph is small rather than again and again as it grows."""
         with self._lock.write():
             if self._index is None:
                 self._index = self._new(int(extra * 1.05) + 64)
@@ -172,32 +198,161 @@ class SampleIndex:
                 self._index.resize_index(int(need * 1.05) + 64)
 
     def remove(self, ids: Iterable[int]) -> None:
-        with self._lock.write():
+        """No answer given after this returns holds these samples, from either tier."""
+        with self._tail_lock:
             for i in ids:
                 i = int(i)
-                if i in self._live and self._index is not None:
-                    with contextlib.suppress(RuntimeError):
-                        self._index.mark_deleted(i)
-                    self._live.discard(i)
+                if i not in self._live:
+                    continue
+                self._live.discard(i)
+                if not self._tail.discard(i):
+                    self._unmarked.add(i)
+            if self._unmarked:
+                self._wake_folder()
 
     def __len__(self) -> int:
         return len(self._live)
 
     def ids(self) -> set[int]:
-        with self._lock.read():
+        with self._tail_lock:
             return set(self._live)
+
+    def pending(self) -> int:
+        """Samples still in the tail (not yet in the graph)."""
+        with self._tail_lock:
+            return len(self._tail)
+
+    def vectors(self, ids: Iterable[int]) -> np.ndarray:
+        """The descriptors held for these live samples, from whichever tier holds them."""
+        ids = [int(i) for i in ids]
+        out = np.empty((len(ids), DESCRIPTOR_DIM), np.float32)
+        in_graph = []
+        with self._tail_lock:
+            for row, i in enumerate(ids):
+                if i not in self._live:
+                    raise KeyError(f"sample {i} is not in the index")
+                held = self._tail.vector(i)
+                if held is None:
+                    in_graph.append(row)
+                else:
+                    out[row] = held
+        if in_graph:
+            with self._lock.read():
+                assert self._index is not None
+                out[in_graph] = np.asarray(self._index.get_items([ids[r] for r in in_graph]), np.float32)
+        return out
+
+    # -- the folder -----------------------------------------------------------------------------
+    def _wake_folder(self) -> None:
+        """(tail lock held) Have the folder thread run, starting it the first time."""
+        if self._folder is None and not self._closing:
+            self._folder = threading.Thread(target=self._fold_forever, name="index-folder", daemon=True)
+            self._folder.start()
+        self._tail_lock.notify_all()
+
+    def _fold_forever(self) -> None:
+        while True:
+            with self._tail_lock:
+                while not (self._closing or len(self._tail) or self._unmarked or self._save_due()):
+                    self._tail_lock.wait(self._until_save_due())
+                if self._closing:
+                    return
+                work = bool(len(self._tail) or self._unmarked)
+            if work:
+                self.fold_once()
+            else:
+                self.save()
+
+    def _save_due(self) -> bool:
+        if self.path is None or self._changed_at is None:
+            return False
+        enough = self._folded >= max(SAVE_MIN, SAVE_SHARE * self._graph_count)
+        return (enough and not len(self._tail)) or time.monotonic() - self._changed_at >= SAVE_INTERVAL
+
+    def _until_save_due(self) -> float | None:
+        if self.path is None or self._changed_at is None:
+            return None
+        return max(0.0, self._changed_at + SAVE_INTERVAL - time.monotonic())
+
+    def fold_once(self) -> int:
+        """Put one chunk of the tail in the graph, and mark what was removed deleted there; how
+        many samples moved. The graph's write lock is held for this chunk only."""
+        with self._tail_lock:
+            ids, vectors = self._tail.front(self._chunk)
+            gone = set(self._unmarked)
+        started = time.perf_counter()
+        with self._lock.write():
+            if self._index is None:
+                self._index = self._new(int(len(ids) * 1.25) + 64)
+            for i in gone:
+                with contextlib.suppress(RuntimeError):  # already marked (a graph loaded with it)
+                    self._index.mark_deleted(i)
+                    self._graph_count -= 1
+            if len(ids):
+                need = self._index.get_current_count() + len(ids)
+                if need > self._index.get_max_elements():
+                    self._index.resize_index(int(need * 1.5) + 64)
+                self._index.add_items(vectors, ids, num_threads=2)
+                self._graph_count += len(ids)
+            took = time.perf_counter() - started
+        with self._tail_lock:
+            self._tail.drop(ids)
+            self._unmarked -= gone
+            self._unmarked.update(i for i in ids.tolist() if i not in self._live)  # removed mid-fold
+            self._graph_changed(len(ids), bool(gone))
+            if len(ids):
+                self._chunk = int(min(1024, max(16, len(ids) * FOLD_HOLD / max(took, 1e-4))))
+        return len(ids)
+
+    def _graph_changed(self, folded: int, marked: bool = False) -> None:
+        """(tail lock held) Note that the graph differs from its file."""
+        if folded or marked:
+            self._folded += folded
+            if self._changed_at is None:
+                self._changed_at = time.monotonic()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the graph holds every sample (the tail is empty); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._tail_lock:
+                if not len(self._tail) and not self._unmarked:
+                    return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
     # -- queries --------------------------------------------------------------------------------
     def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples: (ids, Euclidean distances), nearest first."""
-        vector = np.asarray(vector, dtype=np.float32).reshape(1, DESCRIPTOR_DIM)
-        with self._lock.read():
+        vector = np.asarray(vector, dtype=np.float32).reshape(DESCRIPTOR_DIM)
+        with self._tail_lock:
+            tail = self._tail.view()
+            extra = len(self._unmarked)  # graph hits that will be filtered out
             k = min(int(k), len(self._live))
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        graph_ids, graph_dist = self._graph_knn(vector, k + extra)
+        tail_ids, tail_dist = nearest(tail, vector, k)
+        ids = np.concatenate([graph_ids, tail_ids])
+        dist = np.concatenate([graph_dist, tail_dist])
+        order = np.argsort(dist, kind="stable")
+        ids, dist = ids[order], dist[order]
+        _, first = np.unique(ids, return_index=True)  # mid-fold a sample may be in both tiers
+        keep = np.zeros(len(ids), bool)
+        keep[first] = True
+        with self._tail_lock:
+            keep &= np.fromiter((i in self._live for i in ids.tolist()), bool, len(ids))
+        return ids[keep][:k], dist[keep][:k]
+
+    def _graph_knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock.read():
+            k = min(k, self._graph_count)
             if k <= 0 or self._index is None:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
             while True:  # hnswlib searches with max(ef, k): no set_ef (a write) for a wide query
                 try:
-                    labels, sq = self._index.knn_query(vector, k=k)
+                    labels, sq = self._index.knn_query(vector.reshape(1, DESCRIPTOR_DIM), k=k)
                     break
                 except RuntimeError:  # fewer than k reachable (deleted elements): ask for fewer
                     if k == 1:
@@ -223,55 +378,37 @@ class SampleIndex:
     def _next_stamp_path(self) -> Path:
         return self.stamp_path().with_suffix(".next")
 
-    def save_soon(self, generation: int) -> None:
-        """Save in a moment, on the saver thread (once for a burst of changes): what an
-        enrollment calls, so it never waits for a file to be written."""
-        if self.path is None:
-            return
-        with self._save_cond:
-            self._pending = generation
-            if self._saver is None:
-                self._saver = threading.Thread(target=self._save_later, name="index-saver", daemon=True)
-                self._saver.start()
-            self._save_cond.notify_all()
-
-    def _save_later(self) -> None:
-        while True:
-            with self._save_cond:
-                while self._pending is None and not self._closing:
-                    self._save_cond.wait()
-                if self._pending is None:
-                    return
-                if not self._closing:
-                    self._save_cond.wait(SAVE_DELAY)  # let the rest of a burst arrive
-                generation, self._pending = self._pending, None
-            if generation is not None:
-                self.save(generation)
-
     def close(self) -> None:
-        """Write what is pending and stop the saver (the gallery is closing)."""
-        with self._save_cond:
+        """Stop the folder, fold a small tail, and write the graph if it changed (the gallery is
+        closing). A big tail is left to the database: the next open puts it in the tail again."""
+        with self._tail_lock:
             self._closing = True
-            self._save_cond.notify_all()
-            saver, self._saver = self._saver, None
-        if saver is not None:
-            saver.join()
-        with self._save_cond:
-            generation, self._pending = self._pending, None
-        if generation is not None:
-            self.save(generation)
+            self._tail_lock.notify_all()
+            folder, self._folder = self._folder, None
+        if folder is not None:
+            folder.join()
+        while self.pending() and self.pending() <= CLOSE_FOLD and self.fold_once():
+            pass
+        if self._unmarked:
+            self.fold_once()
+        if self._changed_at is not None:
+            self.save()
 
-    def save(self, generation: int) -> None:
-        """Write the index atomically (temp file, fsync, rename) and stamp it with ``generation``.
+    def save(self) -> None:
+        """Write the graph atomically (temp file, fsync, rename) and stamp it.
 
-        A failed save (disk full, read-only folder) is logged, not raised: the change it follows
-        is already committed to the database, the old file keeps its old stamp, so the next open
-        sees it stale and repairs it."""
+        A failed save (disk full, read-only folder) is logged, not raised: the samples are in the
+        database, and the next open puts whatever the file lacks in the tail."""
         if self.path is None:
             return
+        with self._tail_lock:
+            folded, self._folded, self._changed_at = self._folded, 0, None
         try:
-            self._save(self.path, generation)
+            self._save(self.path)
         except OSError as exc:
+            with self._tail_lock:  # tried again SAVE_INTERVAL from now (meanwhile the database has it all)
+                self._folded += folded
+                self._changed_at = time.monotonic()
             log.warning(
                 "%s: saving the index failed (%s); it will be repaired from the database on the next start",
                 self.path,
@@ -281,8 +418,8 @@ class SampleIndex:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
 
-    def _save(self, path: Path, generation: int) -> None:
-        with self._lock.read():  # a save only reads the index: queries go on meanwhile
+    def _save(self, path: Path) -> None:
+        with self._lock.read():  # a save only reads the graph: queries go on meanwhile
             index = self._index if self._index is not None else self._new(64)
             tmp = path.with_name(path.name + ".tmp")
             index.save_index(str(tmp))
@@ -292,8 +429,7 @@ class SampleIndex:
                 "format": STAMP_FORMAT,
                 "dim": DESCRIPTOR_DIM,
                 "space": "l2",
-                "generation": int(generation),
-                "count": len(self._live),
+                "count": self._graph_count,
                 "sha256": sha256_of(tmp),
                 "M": self.params.M,
             }
@@ -307,40 +443,49 @@ class SampleIndex:
             os.replace(following, self.stamp_path())
             fsync_folder(path.parent)
 
-    def sync(self, ids: np.ndarray, vectors_of: Callable[[list[int]], np.ndarray], generation: int) -> str:
+    def sync(self, ids: np.ndarray, vectors_of: Callable[[list[int]], np.ndarray]) -> str:
         """Make the index hold exactly ``ids`` (the database's samples). Returns what it took:
 
-        'loaded' (file current), 'repaired' (file stale: missing ids added, removed ones
-        deleted), 'rebuilt' (file missing, torn, foreign or unreadable) or 'built' (no file kept).
-        ``vectors_of(ids)`` returns those samples' descriptors, so only what is needed is read.
+        'loaded' (the graph file holds exactly them), 'repaired' (samples the file lacks went to
+        the tail, samples it has that the database lost are marked deleted), 'rebuilt' (file
+        missing, torn, foreign or unreadable: every sample went to the tail, for the folder to
+        build the graph anew) or 'built' (no file kept). ``vectors_of(ids)`` returns those
+        samples' descriptors, so only what is needed is read.
         """
         want = set(int(i) for i in ids)
         with self._lock.write():
             loaded = self._load(self.path) if self.path is not None else None
-            if loaded is not None and not self._agrees(sorted(loaded[1] & want), vectors_of):
+            if loaded is not None and not self._agrees(sorted(loaded & want), vectors_of):
                 loaded = None
             if loaded is None:
                 if self.path is not None and self.path.exists():
                     log.warning(
-                        "%s: the index file is damaged or belongs to another gallery; rebuilt it from the database (%d samples)",
+                        "%s: the index file is damaged or belongs to another gallery; rebuilt it from the database "
+                        "(%d samples, searchable at once; the graph is rebuilt in the background)",
                         self.path,
                         len(want),
                     )
-                self.build(np.asarray(sorted(want), np.int64), vectors_of(sorted(want)))
+                self._index, self._graph_count, loaded = None, 0, set()
                 self.last_sync = "built" if self.path is None else "rebuilt"
-                self.save(generation)
-                return self.last_sync
-            stamp_generation, labels = loaded
-            if stamp_generation == generation and labels == want:
-                self.last_sync = "loaded"
-                return self.last_sync
-            missing = sorted(want - labels)
-            self.remove(labels - want)
-            if missing:
-                self.add(np.asarray(missing, np.int64), vectors_of(missing))
-            self.last_sync = "repaired"
-            self.save(generation)
-            return self.last_sync
+            else:
+                self.last_sync = "loaded" if loaded == want else "repaired"
+            for i in loaded - want:
+                self._index.mark_deleted(i)  # type: ignore[union-attr]  # loaded: the graph exists
+                self._graph_count -= 1
+            missing = sorted(want - loaded)
+            if self._index is not None:  # room for what the tail holds and then some, now rather than mid-fold
+                need = self._index.get_current_count() + len(missing) + max(1024, len(want) // 10)
+                if need > self._index.get_max_elements():
+                    self._index.resize_index(need)
+            with self._tail_lock:
+                self._tail, self._live, self._unmarked = FlatTail(), set(want), set()
+                self._folded, self._changed_at = 0, None
+                if self.last_sync != "loaded":
+                    self._graph_changed(0, marked=True)  # the file is to be written again
+                if missing:
+                    self._tail.append(np.asarray(missing, np.int64), np.asarray(vectors_of(missing), np.float32))
+                    self._wake_folder()
+        return self.last_sync
 
     def _agrees(self, ids: list[int], vectors_of: Callable[[list[int]], np.ndarray]) -> bool:
         """Do up to SPOT_CHECK of these samples hold the database's vectors?"""
@@ -354,8 +499,8 @@ class SampleIndex:
             return False
         return np.array_equal(held, np.asarray(vectors_of(pick), np.float32))
 
-    def _load(self, path: Path) -> tuple[int, set[int]] | None:
-        """Load the file if its stamp vouches for it: (stamp generation, live labels), else None."""
+    def _load(self, path: Path) -> set[int] | None:
+        """Load the file if its stamp vouches for it: its live labels, else None."""
         try:
             if not path.is_file():
                 return None
@@ -379,15 +524,14 @@ class SampleIndex:
             index.load_index(str(path), max_elements=0)
             index.set_ef(self.params.ef_search)
             labels = set(int(i) for i in index.get_ids_list())
-            deleted = _deleted_labels(index, labels)
-            live = labels - deleted
+            live = labels - _deleted_labels(index, labels)
             if len(live) != stamp.get("count"):
                 return None
         except (OSError, ValueError, RuntimeError, json.JSONDecodeError, KeyError, TypeError):
             return None
         self._index = index
-        self._live = live
-        return int(stamp.get("generation", -1)), set(live)
+        self._graph_count = len(live)
+        return live
 
 
 def _deleted_labels(index: hnswlib.Index, labels: set[int]) -> set[int]:

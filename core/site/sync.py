@@ -55,9 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
-#: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
-#: for at most one chunk while a big pull is applied, not for a whole batch.
-INDEX_CHUNK = 32
 _PERSON_COLUMNS = (
     "id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, access, pin, duress_pin"
 )
@@ -357,16 +354,14 @@ def first_pull(
     report: SyncReport,
     batch: int,
     on_batch: Callable[[Applied], None] | None = None,
-) -> bool:
+) -> None:
     """A new door's first pull: the site's current state in one snapshot, streamed with COPY
     (binary) rather than the change log replayed person by person, ``batch`` people to a local
     transaction (the gallery's lock is held for one batch: an enrollment here waits at most
     that; identification only for one index chunk). RLS decides what the COPYs see, as for any
     SELECT of this door. The cursor moves only with the last batch (to the newest change in the
-    snapshot), so a kill mid-way starts over, and applying twice changes nothing. True if
-    samples or owners moved."""
+    snapshot), so a kill mid-way starts over, and applying twice changes nothing."""
     local = LocalSite(gallery.store)
-    moved = False
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
@@ -383,10 +378,9 @@ def first_pull(
         start = 0
 
         def apply_upto(end: int, cursor: int) -> None:
-            nonlocal start, moved
+            nonlocal start
             ids = order[start:end]
             applied = apply_batch(gallery, Batch(cursor, ids, {pid: people.pop(pid) for pid in ids}))
-            moved |= bool(applied.added_samples or applied.removed_samples or applied.owners)
             report.add(applied)
             if on_batch is not None:
                 on_batch(applied)
@@ -408,7 +402,6 @@ def first_pull(
                 if sid not in have:
                     person.new_samples.append(_sample(sid, *rest))
         apply_upto(len(order), newest)
-    return moved
 
 
 def _stored(moment: datetime) -> str:
@@ -417,25 +410,18 @@ def _stored(moment: datetime) -> str:
 
 
 def apply_batch(gallery: Gallery, batch: Batch) -> Applied:
-    """Apply one batch to the store (one transaction), then to the index (in memory) and the names."""
+    """Apply one batch to the store (one transaction), then to the index and the names. The index
+    takes the samples into its flat tail (searchable at once; its folder thread puts them in the
+    HNSW graph later) and writes no file: the store is the journal."""
     with gallery._lock:
         applied = LocalSite(gallery.store).apply(batch)
         gallery.index.remove(applied.removed_samples)
-        added = applied.added_samples
-        for start in range(0, len(added), INDEX_CHUNK):  # the index lock is let go between chunks
-            chunk = added[start : start + INDEX_CHUNK]
-            gallery.index.add([i for i, _ in chunk], np.stack([v for _, v in chunk]))
+        if applied.added_samples:
+            gallery.index.add([i for i, _ in applied.added_samples], np.stack([v for _, v in applied.added_samples]))
         gallery.note_changes(applied.owners, applied.removed_samples, applied.names, applied.gone)
         if applied.negatives_changed:
             gallery.reload_negatives()
     return applied
-
-
-def save_index(gallery: Gallery) -> None:
-    """Have the index written once a pull is done, not per batch, on the index's saver thread (a
-    500k-sample file takes seconds to write; queries go on meanwhile). A kill before it leaves a
-    stale stamp: the next open repairs the index from the database (only the missing samples)."""
-    gallery.index.save_soon(gallery.store.samples_generation())
 
 
 def pull(
@@ -447,35 +433,28 @@ def pull(
     on_batch: Callable[[Applied], None] | None = None,
 ) -> None:
     local = LocalSite(gallery.store)
-    changed = False
-    try:
-        again = pull_batch(conn, local, local.cursor(), settings.batch, only=refetch) if refetch else None
-        if again is not None:
-            applied = apply_batch(gallery, again)
-            report.add(applied)
-            if applied.added_people:
-                report.notes.append(
-                    f"{applied.added_people} person(s) removed at this door came back from the site: "
-                    "only the site's admin removes people (on an admin PC: facegate remove NAME)"
-                )
-            changed = bool(applied.added_samples or applied.removed_samples or applied.owners)
-        if local.cursor() == 0:
-            changed |= first_pull(gallery, conn, report, settings.batch, on_batch)
-        while True:
-            batch = pull_batch(conn, local, local.cursor(), settings.batch)
-            if batch is None:
-                local.mark_heard()
-                report.cursor = local.cursor()
-                return
-            applied = apply_batch(gallery, batch)
-            changed |= bool(applied.added_samples or applied.removed_samples or applied.owners)
-            report.add(applied)
-            report.cursor = batch.cursor
-            if on_batch is not None:
-                on_batch(applied)
-    finally:
-        if changed:
-            save_index(gallery)
+    again = pull_batch(conn, local, local.cursor(), settings.batch, only=refetch) if refetch else None
+    if again is not None:
+        applied = apply_batch(gallery, again)
+        report.add(applied)
+        if applied.added_people:
+            report.notes.append(
+                f"{applied.added_people} person(s) removed at this door came back from the site: "
+                "only the site's admin removes people (on an admin PC: facegate remove NAME)"
+            )
+    if local.cursor() == 0:
+        first_pull(gallery, conn, report, settings.batch, on_batch)
+    while True:
+        batch = pull_batch(conn, local, local.cursor(), settings.batch)
+        if batch is None:
+            local.mark_heard()
+            report.cursor = local.cursor()
+            return
+        applied = apply_batch(gallery, batch)
+        report.add(applied)
+        report.cursor = batch.cursor
+        if on_batch is not None:
+            on_batch(applied)
 
 
 def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None = None) -> None:

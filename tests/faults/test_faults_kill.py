@@ -86,7 +86,7 @@ def _check(g: Gallery, committed: set[str], removed: set[str], in_flight: set[st
     ids, _, vectors = g.store.vectors()
     assert g.index.ids() == set(ids.tolist()), "index disagrees with the database"
     if len(ids):
-        assert np.array_equal(np.asarray(g.index._index.get_items(ids), np.float32), vectors), (
+        assert np.array_equal(np.asarray(g.index.vectors(ids.tolist()), np.float32), vectors), (
             "the index holds other vectors than the database"
         )
 

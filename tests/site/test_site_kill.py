@@ -119,7 +119,7 @@ def test_kill_9_mid_sync_loses_nothing_and_duplicates_nothing(tmp_path, site_url
         assert g.store.read("SELECT count(*) FROM site_outbox")[0][0] == 0
         assert g.index.ids() == set(g.store.sample_owners())
         ids, _, vectors = g.store.vectors()
-        assert np.array_equal(np.asarray(g.index._index.get_items(ids.tolist()), np.float32), vectors)
+        assert np.array_equal(np.asarray(g.index.vectors(ids.tolist()), np.float32), vectors)
     with SiteAdmin.from_config(config) as admin:
         central_people = {str(r[0]) for r in admin.conn.execute("SELECT id FROM facegate.people")}
         central_samples = [str(r[0]) for r in admin.conn.execute("SELECT id FROM facegate.samples")]
