@@ -28,6 +28,8 @@ from core.vision.quality import QualitySettings
 
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
+#: Samples read by id rather than by reading them all (SQLite binds up to 32,766 parameters).
+_FEW = 10_000
 
 
 @dataclass
@@ -81,6 +83,10 @@ class Gallery:
                 wanted = list(wanted)
                 if not wanted:
                     return np.empty((0, DESCRIPTOR_DIM), np.float32)
+                if len(wanted) <= _FEW:  # a spot check or a short tail: only those rows
+                    marks = ",".join("?" * len(wanted))
+                    found = dict(self.store.read(f"SELECT id, descriptor FROM samples WHERE id IN ({marks})", wanted))
+                    return np.stack([unpack(found[i]) for i in wanted])
                 all_ids, _, mat = self.store.vectors()
                 row = {sid: i for i, sid in enumerate(all_ids.tolist())}
                 return mat[[row[i] for i in wanted]]

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 STAMP_FORMAT = 1
 #: Seconds the folder aims to hold the graph's write lock per chunk (a query waits at most that).
 FOLD_HOLD = 0.02
+#: Threads of hnswlib's inserts in a fold: one, so the other core stays with the sync that feeds
+#: the tail and with identification (measured on 2 busy cores, a second thread added nothing).
+FOLD_THREADS = 1
 #: The graph file is rewritten once the folder has folded this share of the graph's size (and
 #: at least SAVE_MIN samples) since the last save, or SAVE_INTERVAL seconds after a change.
 SAVE_SHARE = 0.05
@@ -292,7 +295,7 @@ class SampleIndex:
                 need = self._index.get_current_count() + len(ids)
                 if need > self._index.get_max_elements():
                     self._index.resize_index(int(need * 1.5) + 64)
-                self._index.add_items(vectors, ids, num_threads=2)
+                self._index.add_items(vectors, ids, num_threads=FOLD_THREADS)
                 self._graph_count += len(ids)
             took = time.perf_counter() - started
         with self._tail_lock:
