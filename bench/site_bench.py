@@ -138,7 +138,8 @@ def save_after_enrollment(folder: Path, samples: int) -> None:
     enrollment: what it costs (the row write and the index's tail) and whether the graph file
     is rewritten for it, against what one full write of that file takes (which every change
     cost before the index saved incrementally). The graph is built with ef_construction 8 to
-    keep the bench short: its file is as big as a real one's (the same M, the same samples)."""
+    keep the bench short: its file is as big as a real one's (the same M, the same samples), but
+    its recall is poor, so no answers are checked here (tests/core/gallery/test_index_tail.py does)."""
     from core.gallery.index import IndexParams, SampleIndex
     from core.gallery.store import NewSample, Store, now
 
@@ -188,7 +189,6 @@ def save_after_enrollment(folder: Path, samples: int) -> None:
     t0 = time.perf_counter()
     g.enroll_samples("newcomer", [NewSample(v) for v in new])
     enrolled = time.perf_counter() - t0
-    named = g.identify_descriptor(new[0]).name
     g.index.settle()
     folded = time.perf_counter() - t0
     time.sleep(0.5)
@@ -198,7 +198,7 @@ def save_after_enrollment(folder: Path, samples: int) -> None:
     g.close()
     print(
         f"one enrollment (5 samples) at {len(vectors):,} samples (the gallery opened in {opened:.1f} s, index "
-        f"{g.index.last_sync}): committed and searchable in {1000 * enrolled:.1f} ms (named: {named}), in the "
+        f"{g.index.last_sync}): committed and searchable in {1000 * enrolled:.1f} ms, in the "
         f"HNSW graph {1000 * folded:.0f} ms after; graph file rewritten for it: {'yes' if rewritten else 'no'}; "
         f"identify meanwhile median {1000 * statistics.median(waits):.2f} ms, longest {1000 * max(waits):.0f} ms",
         flush=True,
