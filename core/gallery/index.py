@@ -6,7 +6,7 @@ Two tiers, searched together with one rule (the k nearest of both, by exact dist
   with numpy. Adding a sample only appends it there: a first sync of 500k samples or an
   enrollment is searchable at once, bounded by the database, not by hnswlib's inserts.
 A folder thread moves the tail into the graph in chunks sized to hold the graph's write lock
-for about FOLD_HOLD each (hnswlib crashes when add_items and knn_query overlap), so a query
+for about FOLD_HOLD (10 ms of work) each (hnswlib crashes when add_items and knn_query overlap), so a query
 waits at most one chunk. Queries, and a save, share the graph's read lock.
 
 Removal takes effect at once in both tiers: the sample leaves the live set and the tail under
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 STAMP_FORMAT = 1
 #: Seconds the folder aims to hold the graph's write lock per chunk (a query waits at most that).
-FOLD_HOLD = 0.02
+FOLD_HOLD = 0.01
 #: Threads of hnswlib's inserts in a fold: one, so the other core stays with the sync that feeds
 #: the tail and with identification (measured on 2 busy cores, a second thread added nothing).
 FOLD_THREADS = 1
@@ -304,7 +304,8 @@ class SampleIndex:
             self._unmarked.update(i for i in ids.tolist() if i not in self._live)  # removed mid-fold
             self._graph_changed(len(ids), bool(gone))
             if len(ids):
-                self._chunk = int(min(1024, max(16, len(ids) * FOLD_HOLD / max(took, 1e-4))))
+                # at most twice the last chunk: an insert costs more as the graph grows
+                self._chunk = int(min(2 * len(ids), 1024, max(16, len(ids) * FOLD_HOLD / max(took, 1e-4))))
         return len(ids)
 
     def _graph_changed(self, folded: int, marked: bool = False) -> None:
