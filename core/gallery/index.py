@@ -489,6 +489,8 @@ class SampleIndex:
                 if missing:
                     self._tail.append(np.asarray(missing, np.int64), np.asarray(vectors_of(missing), np.float32))
                     self._wake_folder()
+            if self.last_sync == "rebuilt":  # a sound (empty) graph file at once, owner-only, in place of a bad one
+                self.save()
         return self.last_sync
 
     def _agrees(self, ids: list[int], vectors_of: Callable[[list[int]], np.ndarray]) -> bool:
