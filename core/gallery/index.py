@@ -61,7 +61,7 @@ SAVE_SHARE = 0.05
 SAVE_MIN = 1000
 SAVE_INTERVAL = 300.0
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
-CLOSE_FOLD = 2000
+CLOSE_FOLD = 500
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
 #: same sample ids, other faces) passes every stamp check but not this one.
 SPOT_CHECK = 32
