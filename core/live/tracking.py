@@ -22,11 +22,12 @@ class Template:
 
     Why: one frame's descriptor carries that frame's noise (a word spoken, a blink, a slight turn),
     which adds to its distance from everyone; the mean of several good views of one face keeps the
-    face and averages the noise out. Measured on the clip (bench/one_photo_bench.py, footage_bench):
-    Lin-Manuel enrolled from his one photo sits at 0.41-0.59 frame by frame (two frames within 0.4)
-    and his template at 0.34 after ~2 s; a stranger's template moves no nearer to anyone than
-    its frames did. Only one face's frames go into it: the loop starts a new one when the box
-    holds someone else (LiveSettings.same_face)."""
+    face and averages the noise out. Measured (bench/footage_bench.py): Lin-Manuel enrolled from
+    his one photo sits at 0.41-0.59 frame by frame in the clip (two frames within 0.4) and his
+    template under 0.4 after ~2 s; a stranger's template comes up to 0.04 nearer someone than
+    their nearest frame (less noise for them too), every one still over 0.5. Only one face's
+    frames go into it: the loop starts a new one when the box holds someone else
+    (LiveSettings.same_face)."""
 
     total: np.ndarray | None = None
     length: float = 0.0  # sum of the descriptors' lengths
