@@ -4,6 +4,7 @@ each enrolled from ONE photo: named right / wrong / unknown per shot, strangers 
 
     .venv/bin/python bench/footage_bench.py [--footage /work/shared/data/footage] [--within N]
                                             [--part tune|held-out|all] [--db PATH] [--leave-out] [--json]
+                                            [--frame-probe]
 
 The gallery (26 people, one photo each): the knn_examples people (their first train photo),
 Lin-Manuel (lin-manuel-miranda.png), Obama's 2012 official portrait (as ``obama``, replacing the
@@ -21,6 +22,9 @@ is reported on ``held-out`` (the rest).
 ``--leave-out``: open-set false accepts. Each recording is replayed once per enrolled person in it,
 against the gallery without that person (a copy): everyone in it is then a stranger, and any name
 the door gives is a false accept (the person's nearest other people are the likeliest to be named).
+
+``--frame-probe``: each frame's descriptor identified alone, not the track's template
+(core.live.tracking.Template): the rule before the template.
 """
 
 from __future__ import annotations
@@ -93,10 +97,12 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None, help="reuse this gallery (made if missing)")
     ap.add_argument("--leave-out", action="store_true", help="each recording without its enrolled people: false accepts")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--frame-probe", action="store_true", help="identify each frame alone, not the track's template")
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
     from core.gallery.api import Gallery
+    from core.live.loop import LiveSettings
     from core.live.worker import InlineWorker
     from core.station.eval_video import eval_video
     from core.station.labels import read_labels
@@ -108,6 +114,7 @@ def main() -> None:
     if not db.exists():
         enroll_everyone(db, args.footage, describer)
     decision = DecisionSettings() if args.within is None else DecisionSettings(within=args.within)
+    live = LiveSettings(track_template=not args.frame_probe)
     results, sums = [], {}
 
     def add(r, part: str, title: str) -> None:
@@ -124,7 +131,7 @@ def main() -> None:
             continue
         if not args.leave_out:
             with Gallery(db, describer=describer, readonly=True) as g:
-                add(eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer)), part, video.name)
+                add(eval_video(video, labels, g, live=live, decision=decision, worker=InlineWorker(describer)), part, video.name)
             continue
         with Gallery(db, describer=describer, readonly=True) as g:
             enrolled = {p.name.casefold(): p.name for p in g.people()}
@@ -135,7 +142,7 @@ def main() -> None:
                 try:
                     g.remove(name)
                     add(
-                        eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer)),
+                        eval_video(video, labels, g, live=live, decision=decision, worker=InlineWorker(describer)),
                         part,
                         f"{video.name} without {name}",
                     )

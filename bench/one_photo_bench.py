@@ -3,7 +3,7 @@ replayed through the door: named right / wrong / unknown per shot (prints figure
 
     .venv/bin/python bench/one_photo_bench.py [--footage /work/shared/data/footage] [--out DIR]
                                               [--within N] [--part tune|held-out|all] [--json]
-                                              [--learning] [--no-liveness]
+                                              [--learning] [--no-liveness] [--frame-probe]
 
 The gallery (one photo each, as a site importing staff photos does):
 
@@ -28,7 +28,8 @@ on a writable copy of the gallery with learning mode on and the access log kept:
 is what a door sees on day one (and learns from its grants), the second the same people coming
 back. The same faces come back, so the second pass is the most learning could add here, an upper
 bound. ``--no-liveness``: the door's liveness check off (learning learns only from granted visits,
-and a grant needs a liveness cue).
+and a grant needs a liveness cue). ``--frame-probe``: each frame's descriptor identified alone,
+not the track's template (core.live.tracking.Template): the rule before the template.
 """
 
 from __future__ import annotations
@@ -222,14 +223,17 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--learning", action="store_true", help="replay twice with learning mode on: what it adds")
     ap.add_argument("--no-liveness", action="store_true", help="the door's liveness check off")
+    ap.add_argument("--frame-probe", action="store_true", help="identify each frame alone, not the track's template")
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
     from core.gallery.api import Gallery
+    from core.live.loop import LiveSettings
     from core.live.worker import InlineWorker
     from core.station.eval_video import eval_video
     from core.vision.describe import Describer
 
+    live = LiveSettings(track_template=not args.frame_probe)
     describer = Describer()
     out = args.out or Path(tempfile.mkdtemp(prefix="one_photo_"))
     out.mkdir(parents=True, exist_ok=True)
@@ -247,7 +251,7 @@ def main() -> None:
         learn(video, labels, db, describer, decision)
         return
     with Gallery(db, describer=describer, readonly=True) as g:
-        result = eval_video(video, labels, g, decision=decision, worker=InlineWorker(describer))
+        result = eval_video(video, labels, g, live=live, decision=decision, worker=InlineWorker(describer))
     print(json.dumps(result.as_dict()) if args.json else result.text())
     print(f"\n(recording and labels in {out}; segments: {', '.join(s.name + ' [' + s.part + ']' for s in segs)})")
 

@@ -8,7 +8,7 @@ The decider around it keeps the state (the visits, who was let in), asks the gal
 and the schedule for a person's ``Standing``, pulses the door and writes the log.
 
 The rule (core.door.decide says why it is this one): ``agree`` of the last ``within``
-identifications name the same person, each within the threshold and clearly nearer than the next
+identifications (each the track's template so far, core.live.tracking.Template) name the same person, each within the threshold and clearly nearer than the next
 person (re-judged with the decision's own threshold and margin, which may be stricter than the
 live labels', and each person's own stricter threshold, which travels with their Candidate), and
 none of them has anyone else nearest within the door's threshold; then the person

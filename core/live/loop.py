@@ -5,7 +5,8 @@ and five landmarks per face; with ``haar+hog`` Haar proposals and each live trac
 are confirmed by HOG on small crops instead); the tracker carries names between frames; faces
 that pass the quality gates (core.vision.quality: big, sharp, frontal, clearly a face) send a
 chip to a descriptor worker (a process by default) when new or due again, and finished
-descriptors are matched against the gallery. A face that fails the gates is boxed and labelled
+descriptors join their track's template (the mean of its descriptors so far: one face's good
+views, less noisy than any one of them), which is matched against the gallery. A face that fails the gates is boxed and labelled
 with why, and is never described, matched or shown to the decider as an identification. Nothing
 here blocks on a descriptor, so the caller's frame rate is set by detection alone. An optional
 decider (door logic) is asked about every track on every frame.
@@ -24,7 +25,7 @@ import numpy as np
 from core.gallery.api import Gallery
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from core.live.enrollment import Enrollment, EnrollmentProgress
-from core.live.tracking import Track, Tracker
+from core.live.tracking import Template, Track, Tracker
 from core.live.worker import DescriptorWorker, ProcessWorker
 from core.records import Box, Detection, Match
 from core.vision.detection import DEFAULT_METHOD, Detector
@@ -67,7 +68,9 @@ class LiveSettings:
     hold_slack: float = 0.1  # a named track keeps its name while its nearest person is still
     # that person within threshold + slack (pose/light drift)
     same_face: float = 0.6  # a track's new descriptor farther than this from its previous
-    # one is another person (a cut, a swap): the track starts afresh
+    # one, or from its template, is another person (a cut, a swap): the track starts afresh
+    track_template: bool = True  # identify the mean of the track's descriptors so far (its
+    # template, core.live.tracking.Template), not each frame alone: less noise, same threshold
     max_misses: int = 12  # frames (0.4 s) a track survives without a detection (pose, blur)
     scene_cut: float = 20.0  # the whole picture changed this much (0-255): every track ends (core.vision.tracking.CutDetector)
     enroll_samples: int = 5  # samples wanted; up to enroll_per_pose of each head pose are taken (core.live.enrollment)
@@ -233,22 +236,38 @@ class LiveRecognizer:
             if descriptor is None:
                 self._events.append(f"descriptor failed: {error}")
                 continue
-            if track.descriptor is not None and float(np.linalg.norm(descriptor - track.descriptor)) > self.settings.same_face:
+            if self._another_face(track, descriptor):
                 # the box now holds someone else: forget what this track had learnt
                 track.matches, track.identity, track.named_frame = [], None, None
+                track.template = Template()
                 if self.decider is not None:
                     self.decider.track_lost(track.id)
                 if self._enrollment:  # never sample another face in the enrolled box
                     self._enrollment.lose(track.id, "in the box changed to another", self._now)
             track.descriptor = descriptor
+            track.template.add(descriptor)
             track.described_frame = submitted
-            match = self.gallery.identify_descriptor(descriptor, self.settings.threshold, self.settings.min_margin)
+            match = self._identify(track)
             track.matches.append(match)
             del track.matches[:-50]
             if match.matched and track.named_frame is None:
                 track.named_frame = frame
             if self._enrollment:
                 self._saved(self._enrollment.described(track_id, submitted, descriptor, match, chip))
+
+    def _another_face(self, track: Track, descriptor: np.ndarray) -> bool:
+        """The new descriptor is someone else's: too far from the track's previous one (a cut, a
+        swap) or from its template (a slow drift must not carry one face's frames into another's)."""
+        far = self.settings.same_face
+        known = [v for v in (track.descriptor, track.template.vector) if v is not None]
+        return any(float(np.linalg.norm(descriptor - v)) > far for v in known)
+
+    def _identify(self, track: Track) -> Match:
+        """Who the track is: its template identified (LiveSettings.track_template), else its
+        latest frame's descriptor; the same threshold and margin rule either way."""
+        probe = track.template.vector if self.settings.track_template else track.descriptor
+        assert probe is not None  # called once the track has a descriptor
+        return self.gallery.identify_descriptor(probe, self.settings.threshold, self.settings.min_margin)
 
     def _watch_worker(self) -> None:
         """Say once when the descriptor worker restarted or gave up."""
@@ -401,7 +420,7 @@ class LiveRecognizer:
     def _reidentify(self) -> None:
         for track in self.tracker.tracks.values():
             if track.descriptor is not None:
-                match = self.gallery.identify_descriptor(track.descriptor, self.settings.threshold, self.settings.min_margin)
+                match = self._identify(track)
                 track.matches = [match]
                 track.identity = None
                 track.named_frame = self._frame if match.matched else None

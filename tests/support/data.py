@@ -58,3 +58,24 @@ def video_frame(path: Path, index: int):
     """One frame of a video as an RGB array (a still taken from a recording; read from the start,
     as seeking an MPEG-1 file may land on another frame)."""
     return clip_frames(path)[index]
+
+
+def stranger_at(clip, frame, box):
+    """The stranger's face from frame 240, scaled and shifted onto ``box`` in ``frame``: another
+    person where the tracked face was, with the rest of the picture unchanged (not a cut, which
+    the loop notices): the tracker cannot tell it from movement."""
+    import cv2
+    import numpy as np
+
+    from core.vision.detection import Detector
+
+    (his,) = Detector("hog").detect(clip[240])
+    s = box.width / his.width
+    (bx, by), (hx, hy) = box.center, his.center
+    m = np.float32([[s, 0, bx - s * hx], [0, s, by - s * hy]])
+    moved = cv2.warpAffine(clip[240], m, (frame.shape[1], frame.shape[0]))
+    out = frame.copy()
+    pad = box.width // 3
+    y0, x0 = max(0, box.top - pad), max(0, box.left - pad)
+    out[y0 : box.bottom + pad, x0 : box.right + pad] = moved[y0 : box.bottom + pad, x0 : box.right + pad]
+    return out

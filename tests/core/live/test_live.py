@@ -8,7 +8,7 @@ import time
 
 from core.live.loop import LiveRecognizer
 from core.live.worker import InlineWorker, ProcessWorker
-from tests.support.data import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE
+from tests.support.data import LIN_CLICK_FRAME, LIN_SHOT, STRANGER_ALONE, stranger_at
 
 
 def _labels(rec, frames, start=0, pace=0.0):
@@ -120,34 +120,13 @@ def test_worker_process_names_faces_survives_a_kill_and_closes(lin_gallery, clip
     assert not worker.alive()
 
 
-def _stranger_at(clip, frame, box):
-    """The stranger's face from frame 240, scaled and shifted onto ``box`` in ``frame``: another
-    person where the tracked face was, with the rest of the picture unchanged (not a cut, which
-    the loop notices): the tracker cannot tell it from movement."""
-    import cv2
-    import numpy as np
-
-    from core.vision.detection import Detector
-
-    (his,) = Detector("hog").detect(clip[240])
-    s = box.width / his.width
-    (bx, by), (hx, hy) = box.center, his.center
-    m = np.float32([[s, 0, bx - s * hx], [0, s, by - s * hy]])
-    moved = cv2.warpAffine(clip[240], m, (frame.shape[1], frame.shape[0]))
-    out = frame.copy()
-    pad = box.width // 3
-    y0, x0 = max(0, box.top - pad), max(0, box.left - pad)
-    out[y0 : box.bottom + pad, x0 : box.right + pad] = moved[y0 : box.bottom + pad, x0 : box.right + pad]
-    return out
-
-
 def test_a_track_that_jumps_to_another_person_loses_the_name_at_once(lin_gallery, clip, describer):
     rec = LiveRecognizer(lin_gallery, descriptor_worker=InlineWorker(describer))
     for i in range(150, 170):
         result = rec.process(clip[i], i / 30)
     (lin,) = result.tracks
     assert lin.label == "Lin-Manuel"
-    swapped = _stranger_at(clip, clip[169], lin.box)
+    swapped = stranger_at(clip, clip[169], lin.box)
     labels = []
     for n in range(4):
         (track,) = rec.process(swapped, (170 + n) / 30).tracks
