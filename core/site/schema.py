@@ -769,6 +769,69 @@ def _access_modes(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _events_inbox(cur: psycopg.Cursor) -> None:
+    """Events land fast and stay searchable (core.site.inbox): a door appends to ``events_inbox``,
+    which has no vector index (an HNSW insert per row held pushes to about 200 events/s); a move
+    (``index_events``, run by admin PCs) takes the oldest of them into ``events_indexed`` (the
+    former ``events``, with its HNSW index) in one transaction, so a kill mid-move loses and
+    doubles nothing. ``events`` becomes a view over both, each event once: a push a door retries
+    after its first copy was moved lands in the inbox again and is hidden there (its id is in the
+    indexed table) until the next move drops it, so readers never see an event twice or miss one
+    just pushed (one statement, one snapshot).
+
+    Rights: a door keeps appending its own events only (RLS ``WITH CHECK`` on the inbox, the
+    snapshot privacy trigger moves there) and loses every right on the indexed table; the admin
+    reads all three and runs the move, which copies rows verbatim (it still cannot write an event
+    itself). The view runs with its owner's rights and is granted to the admin only. Both tables
+    keep the same columns in the same order (the move and the view select ``*``): a migration
+    adding a column to events adds it to both."""
+    cur.execute(f"""
+        ALTER TABLE facegate.events RENAME TO events_indexed;
+        DROP POLICY door_appends ON facegate.events_indexed;
+        DROP POLICY door_own_ids ON facegate.events_indexed;
+        DROP TRIGGER privacy ON facegate.events_indexed;
+        REVOKE ALL ON facegate.events_indexed FROM {DOOR_ROLE};
+
+        CREATE TABLE facegate.events_inbox (LIKE facegate.events_indexed INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+        ALTER TABLE facegate.events_inbox ADD PRIMARY KEY (id),
+            ADD FOREIGN KEY (door_id) REFERENCES facegate.doors(id);
+        CREATE INDEX events_inbox_received ON facegate.events_inbox (received);
+        CREATE TRIGGER privacy BEFORE INSERT ON facegate.events_inbox FOR EACH ROW EXECUTE FUNCTION facegate.events_privacy();
+        ALTER TABLE facegate.events_inbox ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY admin_all ON facegate.events_inbox TO {ADMIN_ROLE} USING (true) WITH CHECK (true);
+        CREATE POLICY door_appends ON facegate.events_inbox FOR INSERT TO {DOOR_ROLE} WITH CHECK (door_id = facegate.my_door());
+        CREATE POLICY door_own_ids ON facegate.events_inbox FOR SELECT TO {DOOR_ROLE} USING (door_id = facegate.my_door());
+        GRANT INSERT, SELECT (id) ON facegate.events_inbox TO {DOOR_ROLE};   -- SELECT (id): ON CONFLICT (id) needs it
+        GRANT SELECT ON facegate.events_inbox TO {ADMIN_ROLE};
+
+        CREATE VIEW facegate.events AS
+            SELECT * FROM facegate.events_indexed
+            UNION ALL
+            SELECT * FROM facegate.events_inbox n
+            WHERE NOT EXISTS (SELECT 1 FROM facegate.events_indexed i WHERE i.id = n.id);
+        GRANT SELECT ON facegate.events TO {ADMIN_ROLE};
+
+        CREATE FUNCTION facegate.index_events(p_limit integer) RETURNS integer
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        -- The oldest p_limit events of the inbox into the indexed table, in the caller's one
+        -- transaction; rows another mover holds are skipped, a row the indexed table has already
+        -- (a retried push) is dropped. How many left the inbox.
+        DECLARE
+            moved integer;
+        BEGIN
+            WITH batch AS (
+                DELETE FROM facegate.events_inbox WHERE id IN (
+                    SELECT id FROM facegate.events_inbox ORDER BY received LIMIT p_limit FOR UPDATE SKIP LOCKED)
+                RETURNING *),
+            kept AS (INSERT INTO facegate.events_indexed SELECT * FROM batch ON CONFLICT (id) DO NOTHING)
+            SELECT count(*) INTO moved FROM batch;
+            RETURN moved;
+        END $$;
+        REVOKE ALL ON FUNCTION facegate.index_events(integer) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.index_events(integer) TO {ADMIN_ROLE};
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -783,6 +846,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("visitor-passes", _visitor_passes),
     ("anti-passback", _anti_passback),
     ("access-modes", _access_modes),
+    ("events-inbox", _events_inbox),
 ]
 
 

@@ -45,6 +45,7 @@ from core.site.config import (
     timeline_of,
     with_servers,
 )
+from core.site.inbox import index_events
 from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
 from core.site.schema import CHANNEL
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
+INDEX_SECONDS = 1.0  # an admin PC's round moves doors' events into the search index this long at most
 #: Samples added to the hnswlib index at a time: recognition (which needs the index's lock) waits
 #: for at most one chunk while a big pull is applied, not for a whole batch.
 INDEX_CHUNK = 32
@@ -78,6 +80,8 @@ class SyncReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # refused or dropped items, in words
     proposals: set[int] = field(default_factory=set)  # the site's proposals this round added to
+    indexed_events: int = 0  # an admin PC's: doors' events moved into the site's search index
+    events_waiting: int = 0  # and those still waiting for it (searchable meanwhile)
 
     def moved(self) -> bool:
         return any(
@@ -105,6 +109,7 @@ class SyncReport:
             f"pulled {self.pulled_people} people ({self.added_samples} samples in, {self.removed_samples} out), "
             f"removed {self.removed_people}",
             f"cursor {self.cursor}",
+            *([f"indexed {self.indexed_events} events ({self.events_waiting} waiting)"] if self.indexed_events else []),
             f"{self.seconds:.2f} s",
         ]
         return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
@@ -201,6 +206,18 @@ def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, 
         )
 
 
+def _index_events(config: SiteConfig, report: SyncReport) -> None:
+    """On an admin PC: move what doors pushed into the site's search index (core.site.inbox), for
+    at most INDEX_SECONDS a round; the sync thread comes back at once while some are waiting."""
+    from core.site.admin import SiteAdmin
+
+    if config.admin_login is None:
+        return
+    with SiteAdmin.from_config(config) as admin:
+        done = index_events(admin.conn, seconds=INDEX_SECONDS)
+    report.indexed_events, report.events_waiting = done.moved, done.waiting
+
+
 def _approve_own(config: SiteConfig, report: SyncReport) -> None:
     """On an admin PC its operator is the admin: what it enrolled is approved as it arrives."""
     from core.site.admin import SiteAdmin
@@ -268,7 +285,7 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
         ]
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
+                "INSERT INTO facegate.events_inbox(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
                 "runner_up, runner_up_distance, answer, descriptor, snapshot, door_seq, prev_hash, hash) "
                 "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
                 params,
@@ -531,6 +548,7 @@ def sync_once(
         _approve_own(config, report)
         pull(gallery, conn, report, settings, refetch, on_batch)
         push_events(gallery, conn, config, report)
+        _index_events(config, report)
     except psycopg.Error as exc:
         raise SiteError(
             f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, the next sync goes on from here"
@@ -701,5 +719,6 @@ class SiteSync:
         self._refresh_status(online=True, error=None, last=report)
         if report.moved() and self.on_change is not None:
             self.on_change(report)
-        if self.after_round is not None and self.after_round():
+        again = self.after_round is not None and self.after_round()
+        if again or report.events_waiting:
             self.kick()
