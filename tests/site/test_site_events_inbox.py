@@ -173,10 +173,11 @@ def test_a_door_appends_its_own_events_to_the_inbox_and_nothing_else(tmp_path, s
         b.close()
 
 
-def test_an_existing_site_upgrades_with_its_events(
+def test_an_existing_site_upgrades_with_its_events_and_samples(
     tmp_path, site_url, superuser, superuser_password_file, describer, faces, monkeypatch
 ):
-    """A site made before the inbox: its events stay, searchable, and pushes go to the inbox."""
+    """A site made before the inbox: its events stay, searchable, pushes go to the inbox, and its
+    samples' index is rebuilt with the measured parameters."""
     names = [name for name, _ in schema.MIGRATIONS]
     monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[: names.index("events-inbox")])
     a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
@@ -185,13 +186,22 @@ def test_an_existing_site_upgrades_with_its_events(
             "INSERT INTO facegate.events(id, door_id, time, verdict, descriptor) VALUES (gen_random_uuid(), %s, now(), 'Unknown', %s)",
             (config.door_id, faces["kit"][0].tolist()),
         )
+        superuser.execute(
+            "WITH p AS (INSERT INTO facegate.people(id, name) VALUES (gen_random_uuid(), 'Rose') RETURNING id) "
+            "INSERT INTO facegate.samples(id, person_id, descriptor) SELECT gen_random_uuid(), p.id, %s FROM p",
+            (faces["rose"][0].tolist(),),
+        )
         monkeypatch.undo()
-        assert schema.migrate(superuser) == ["events-inbox"]
+        assert schema.migrate(superuser) == ["events-inbox", "samples-index"]
+        (options,) = superuser.execute("SELECT reloptions FROM pg_class WHERE relname = 'samples_hnsw'").fetchone()
+        assert sorted(options) == ["ef_construction=128", "m=24"]  # the measured default, rebuilt over the samples
         AccessLog(a.store).record(AccessEvent("Unknown", descriptor=faces["kit"][1]))
         sync_once(a, config)
         with SiteAdmin.from_config(config) as admin:
             assert _counts(admin.conn) == (0, 2, 2, 2)  # the admin PC's round moved the new one too
-            assert len(search_site(admin.conn, faces["kit"][0], within=0.6).sightings) == 2
+            found = search_site(admin.conn, faces["kit"][0], within=0.6)
+            assert len(found.sightings) == 2
+            assert [h.person for h in search_site(admin.conn, faces["rose"][0], within=0.1).hits] == ["Rose"]
             assert "events_hnsw" in " ".join(
                 r[0] for r in admin.conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'events_indexed'")
             )
