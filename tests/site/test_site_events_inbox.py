@@ -4,6 +4,7 @@ whatever is retried or killed, and a door can write neither the indexed table no
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from core.site.admin import SiteAdmin
 from core.site.inbox import index_events
 from core.site.search import search_site
 from core.site.sync import open_door_connection, sync_once
+from tests.support.cli import facegate
 from tests.support.data import ROOT
 from tests.support.site import jitter, join_door, start_site
 
@@ -192,7 +194,14 @@ def test_an_existing_site_upgrades_with_its_events_and_samples(
             (faces["rose"][0].tolist(),),
         )
         monkeypatch.undo()
-        assert schema.migrate(superuser) == ["events-inbox", "samples-index"]
+        out = facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json", check=True)
+        assert json.loads(out.stdout)["migrations"] == ["events-inbox", "samples-index"]
+        assert (
+            json.loads(facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json").stdout)[
+                "migrations"
+            ]
+            == []
+        )
         (options,) = superuser.execute("SELECT reloptions FROM pg_class WHERE relname = 'samples_hnsw'").fetchone()
         assert sorted(options) == ["ef_construction=128", "m=24"]  # the measured default, rebuilt over the samples
         AccessLog(a.store).record(AccessEvent("Unknown", descriptor=faces["kit"][1]))
