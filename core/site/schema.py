@@ -10,8 +10,9 @@ Privileges are enforced by PostgreSQL, not by FaceGate:
   plain GRANTs on every table, and a row-level-security policy that lets it see every row.
 - ``facegate_door`` (NOLOGIN) is the group role of every door's own login role. It gets
   SELECT on the gallery tables, filtered by row-level security to the people of the groups that
-  may open *that* door (the door is found from ``session_user``), INSERT on ``events`` only for
-  rows naming itself (RLS ``WITH CHECK``), and EXECUTE on three SECURITY DEFINER functions:
+  may open *that* door (the door is found from ``session_user``), INSERT on ``events_inbox``
+  (``events`` before migration events-inbox) only for rows naming itself (RLS ``WITH CHECK``),
+  and EXECUTE on three SECURITY DEFINER functions:
   ``door_enroll`` (its own new enrollments), ``door_update`` (renaming people it enrolled
   itself) and ``door_hello`` (its heartbeat and settings). It has no INSERT, UPDATE or DELETE on
   people or samples, so whatever a door PC runs, it cannot change or delete anyone else.
