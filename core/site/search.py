@@ -1,8 +1,8 @@
 """Site-wide search: a face against every enrolled sample of the site, and where it was seen.
 
 Both run in PostgreSQL over pgvector's HNSW indexes (``samples_hnsw``, ``events_hnsw``; events
-not yet indexed exactly, SIGHTINGS) with the L2 threshold as a filter (``descriptor <-> q < d``), so the admin searches the whole site's
-gallery and every door's access log without copying them. Needs the admin login (a door's role
+not indexed yet exactly, SIGHTINGS) with the L2 threshold as a filter (``descriptor <-> q < d``),
+so the admin searches the whole site's gallery and every door's access log without copying them. Needs the admin login (a door's role
 sees only its own groups' people and no events).
 
     >>> with SiteAdmin.from_config(config) as admin:

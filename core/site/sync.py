@@ -286,6 +286,9 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
         "e.runner_up_distance, e.door, e.descriptor, e.snapshot, e.id, e.prev_hash, e.hash FROM access_events e "
         "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})",
     ):
+        if not rows:  # their events were purged here before they were sent
+            local.done(done)
+            continue
         columns = [list(c) for c in zip(*rows, strict=True)]  # one array per column, one statement per batch
         descriptors = [unpack(d) if d is not None else None for d in columns[11]]
         snapshots = columns[12] if keep_snapshots else [None] * len(rows)

@@ -216,3 +216,29 @@ def test_an_existing_site_upgrades_with_its_events_and_samples(
             )
     finally:
         a.close()
+
+
+def test_events_purged_at_the_door_before_their_push_are_skipped(
+    tmp_path, site_url, superuser_password_file, describer, monkeypatch
+):
+    from datetime import datetime, timedelta, timezone
+
+    from core.door.retention import Retention
+    from core.door.visitors import Visitors
+    from core.site import sync
+
+    a, config = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    try:
+        old = (datetime.now(timezone.utc) - timedelta(days=40)).isoformat(timespec="milliseconds")
+        log = AccessLog(a.store)
+        for i in range(3):
+            log.record(AccessEvent("Unknown", reason=f"old {i}", time=old))
+        visitors = Visitors(a.store)
+        visitors.settings.access_log_days = 30
+        assert Retention(a, visitors).purge().log_rows == 3  # gone before they were sent; a Purged row is logged
+        monkeypatch.setattr(sync, "PUSH_BATCH", 2)  # a first batch with nothing left to send
+        assert sync_once(a, config).pushed_events == 1
+        with SiteAdmin.from_config(config) as admin:
+            assert admin.conn.execute("SELECT verdict FROM facegate.events").fetchall() == [("Purged",)]
+    finally:
+        a.close()
