@@ -8,6 +8,7 @@
     facegate site leave
     facegate site backup FILE URL --password-file pw        # the whole site, with the superuser's URL
     facegate site restore FILE URL --password-file pw       # into a new, empty database
+    facegate site upgrade URL --password-file pw            # the site's schema to this version's (superuser)
     facegate site move URL                                  # this door follows its site to a new address
     facegate site standby init DATA PRIMARY_URL HOST:PORT --password-file pw [--sync]   # on the standby's machine
     facegate site standby status [--json]                   # which server is primary, each standby's lag
@@ -51,7 +52,21 @@ LISTS = ("people", "groups", "doors", "duplicates", "proposals")
 
 
 NOUNS = tuple(dict.fromkeys(noun for noun, _ in VERBS))
-ACTIONS = ("init", "join", "sync", "status", "leave", "backup", "restore", "move", "standby", "access-log", *LISTS, *NOUNS)
+ACTIONS = (
+    "init",
+    "join",
+    "sync",
+    "status",
+    "leave",
+    "backup",
+    "restore",
+    "upgrade",
+    "move",
+    "standby",
+    "access-log",
+    *LISTS,
+    *NOUNS,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -107,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             return _leave(args, db)
         if args.action in ("backup", "restore"):
             return _backup_or_restore(args)
+        if args.action == "upgrade":
+            return _upgrade(args)
         if args.action == "standby" and args.words[:1] != ["status"]:
             return _standby(args)
         config = SiteConfig.load(db)
@@ -337,6 +354,20 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
             f"facegate site move {url}"
         )
     say(args, {"file": str(file), "counts": done.counts, "roles": done.roles, "sha256": done.sha256}, text)
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    """The site's schema brought up to this version's (after installing a new FaceGate on the admin
+    PC, before the doors: a newer door may push to tables an older schema lacks)."""
+    from core.site.admin import upgrade_site
+    from core.site.config import SiteError, redact
+
+    if len(args.words) != 1:
+        raise SiteError("usage: facegate site upgrade URL (the server's superuser; its password in --password-file)")
+    ran = upgrade_site(args.words[0], _password(args))
+    text = f"upgraded the site at {redact(args.words[0])}: " + (", ".join(ran) if ran else "it was up to date")
+    say(args, {"migrations": ran}, text)
     return 0
 
 

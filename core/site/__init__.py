@@ -8,6 +8,7 @@
 - admin: site init / join / leave, and the admin's verbs (people, groups, doors, duplicates)
 - verbs: the admin's verbs as words, for the command line and the Site page
 - search: site-wide search over pgvector's HNSW indexes
+- inbox: doors' events moved into the indexed table, behind their fast push (admin PCs)
 
 core.site sits beside core.door and core.tools, above core.gallery: it writes the door's
 tables (access_events, schedules, negatives) directly as rows, never through core.door, which

@@ -93,6 +93,18 @@ def init_site(db: str | Path, store: Store, url: str, password: str | None, door
     return joined
 
 
+def upgrade_site(url: str, password: str | None) -> list[str]:
+    """Bring an existing site's schema up to this version's (the migrations it lacks, each once,
+    in one transaction: core.site.schema); ``url`` names a superuser. The names of those run."""
+    with connect(url, password=password) as conn:
+        if not schema.version(conn):
+            raise SiteError("that database is not a FaceGate site yet: start one with facegate site init URL")
+        try:
+            return schema.migrate(conn)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise SiteError(f"this login cannot upgrade the site ({first_line(exc)}): use the server's superuser") from None
+
+
 def require_extension(conn: psycopg.Connection, name: str) -> None:
     """Refuse, in words, a server that lacks a PostgreSQL extension the site needs (before any
     migration runs, so nothing is half made)."""

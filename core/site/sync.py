@@ -45,6 +45,7 @@ from core.site.config import (
     timeline_of,
     with_servers,
 )
+from core.site.inbox import index_events
 from core.site.local import Applied, Batch, LocalSite, PulledPerson, PulledSample
 from core.site.schema import CHANNEL
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
+INDEX_SECONDS = 1.0  # an admin PC's round moves doors' events into the search index this long at most
 _PERSON_COLUMNS = (
     "id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, access, pin, duress_pin"
 )
@@ -75,6 +77,8 @@ class SyncReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # refused or dropped items, in words
     proposals: set[int] = field(default_factory=set)  # the site's proposals this round added to
+    indexed_events: int = 0  # an admin PC's: doors' events moved into the site's search index
+    events_waiting: int = 0  # and those still waiting for it (searchable meanwhile)
 
     def moved(self) -> bool:
         return any(
@@ -102,6 +106,7 @@ class SyncReport:
             f"pulled {self.pulled_people} people ({self.added_samples} samples in, {self.removed_samples} out), "
             f"removed {self.removed_people}",
             f"cursor {self.cursor}",
+            *([f"indexed {self.indexed_events} events ({self.events_waiting} waiting)"] if self.indexed_events else []),
             f"{self.seconds:.2f} s",
         ]
         return "; ".join(parts) + "".join(f"\n  {note}" for note in self.notes)
@@ -198,6 +203,18 @@ def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, 
         )
 
 
+def _index_events(config: SiteConfig, report: SyncReport) -> None:
+    """On an admin PC: move what doors pushed into the site's search index (core.site.inbox), for
+    at most INDEX_SECONDS a round; the sync thread comes back at once while some are waiting."""
+    from core.site.admin import SiteAdmin
+
+    if config.admin_login is None:
+        return
+    with SiteAdmin.from_config(config) as admin:
+        done = index_events(admin.conn, seconds=INDEX_SECONDS)
+    report.indexed_events, report.events_waiting = done.moved, done.waiting
+
+
 def _approve_own(config: SiteConfig, report: SyncReport) -> None:
     """On an admin PC its operator is the admin: what it enrolled is approved as it arrives."""
     from core.site.admin import SiteAdmin
@@ -241,6 +258,20 @@ def _push_removals(conn: psycopg.Connection, local: LocalSite, report: SyncRepor
     return [ref for _, ref in items]
 
 
+#: A batch of a door's events into the site's inbox as one statement over column arrays, the
+#: descriptors as a binary vector[] (%b): a row per statement, even pipelined, ran at about a third
+#: of the rate (bench/site_bench.py). The door's hash-chain columns (core.gallery.chain) last; a
+#: retried push adds nothing (ON CONFLICT).
+EVENTS_INSERT = """
+    INSERT INTO facegate.events_inbox(door_id, id, time, person_id, name, verdict, reason, distance, margin, runner_up,
+                                      runner_up_distance, answer, descriptor, snapshot, door_seq, prev_hash, hash)
+    SELECT %s::uuid, * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::text[], %s::text[], %s::text[],
+                                   %s::float8[], %s::float8[], %s::text[], %s::float8[], %s::text[], %b::vector[],
+                                   %s::bytea[], %s::int8[], %s::text[], %s::text[])
+    ON CONFLICT (id) DO NOTHING
+"""
+
+
 def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:
     keep = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'keep_snapshots'").fetchone()
     keep_snapshots = bool(keep and keep[0] == "true")
@@ -252,24 +283,14 @@ def _push_events(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, c
         "e.runner_up_distance, e.door, e.descriptor, e.snapshot, e.id, e.prev_hash, e.hash FROM access_events e "
         "LEFT JOIN people p ON p.id = e.person_id WHERE e.site_id IN ({marks})",
     ):
-        params = [
-            (
-                r[0],
-                config.door_id,
-                *r[1:11],
-                unpack(r[11]) if r[11] is not None else None,
-                r[12] if keep_snapshots else None,
-                *r[13:16],  # the row's place in this door's hash chain (core.gallery.chain)
-            )
-            for r in rows
-        ]
-        with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO facegate.events(id, door_id, time, person_id, name, verdict, reason, distance, margin, "
-                "runner_up, runner_up_distance, answer, descriptor, snapshot, door_seq, prev_hash, hash) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
-                params,
-            )
+        if not rows:  # their events were purged here before they were sent
+            local.done(done)
+            continue
+        columns = [list(c) for c in zip(*rows, strict=True)]  # one array per column, one statement per batch
+        descriptors = [unpack(d) if d is not None else None for d in columns[11]]
+        snapshots = columns[12] if keep_snapshots else [None] * len(rows)
+        with conn.transaction():
+            conn.execute(EVENTS_INSERT, [config.door_id, *columns[:11], descriptors, snapshots, *columns[13:16]])
         report.pushed_events += len(rows)
         local.done(done)
 
@@ -510,6 +531,7 @@ def sync_once(
         _approve_own(config, report)
         pull(gallery, conn, report, settings, refetch, on_batch)
         push_events(gallery, conn, config, report)
+        _index_events(config, report)
     except psycopg.Error as exc:
         raise SiteError(
             f"the site stopped answering mid-sync ({first_line(exc)}); nothing was lost, the next sync goes on from here"
@@ -680,5 +702,6 @@ class SiteSync:
         self._refresh_status(online=True, error=None, last=report)
         if report.moved() and self.on_change is not None:
             self.on_change(report)
-        if self.after_round is not None and self.after_round():
+        again = self.after_round is not None and self.after_round()
+        if again or report.events_waiting:
             self.kick()

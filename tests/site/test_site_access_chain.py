@@ -12,6 +12,8 @@ from core.door.access_log import AccessEvent, AccessLog
 from core.door.retention import Retention
 from core.door.verdict import Verdict
 from core.door.visitors import Visitors
+from core.site.admin import SiteAdmin
+from core.site.inbox import index_events
 from core.site.sync import sync_once
 from tests.support.cli import facegate
 from tests.support.site import join_door, start_site
@@ -67,10 +69,12 @@ def test_each_doors_chain_holds_at_the_site_through_purges_and_a_site_side_edit_
         assert reports["front"]["rows"] == 6 + 1 + 3 and reports["back"]["rows"] == 1 + 2
         assert AccessLog(a.store).verify().ok and AccessLog(b.store).verify().ok
 
+        with SiteAdmin.from_config(config_a) as admin:  # the rows are edited where they end up: the indexed table
+            assert index_events(admin.conn).waiting == 0
         back = superuser.execute("SELECT id FROM facegate.doors WHERE name = 'back'").fetchone()[0]
         superuser.execute(
-            "UPDATE facegate.events SET verdict = 'Denied' WHERE door_id = %s AND door_seq = "
-            "(SELECT max(door_seq) FROM facegate.events WHERE door_id = %s)",
+            "UPDATE facegate.events_indexed SET verdict = 'Denied' WHERE door_id = %s AND door_seq = "
+            "(SELECT max(door_seq) FROM facegate.events_indexed WHERE door_id = %s)",
             (back, back),
         )
         code, reports = _verify(db)
@@ -78,7 +82,7 @@ def test_each_doors_chain_holds_at_the_site_through_purges_and_a_site_side_edit_
         assert "edited" in reports["back"]["problem"]
 
         front = superuser.execute("SELECT id FROM facegate.doors WHERE name = 'front'").fetchone()[0]
-        superuser.execute("DELETE FROM facegate.events WHERE door_id = %s AND door_seq = 3", (front,))
+        superuser.execute("DELETE FROM facegate.events_indexed WHERE door_id = %s AND door_seq = 3", (front,))
         code, reports = _verify(db, "front")
         assert code == 1 and list(reports) == ["front"] and reports["front"]["bad"] == 4
         assert "deleted" in reports["front"]["problem"]

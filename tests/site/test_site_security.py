@@ -46,7 +46,7 @@ def test_a_door_role_cannot_change_or_delete_people_nor_log_for_another_door(
             assert door.execute("SELECT facegate.door_update(%s, 'Mallory', true)", (person,)).fetchone()[0] == "refused"
             with pytest.raises(psycopg.errors.InsufficientPrivilege):  # events only in its own name
                 door.execute(
-                    "INSERT INTO facegate.events(id, door_id, time, verdict) VALUES (%s, %s, now(), 'Granted')",
+                    "INSERT INTO facegate.events_inbox(id, door_id, time, verdict) VALUES (%s, %s, now(), 'Granted')",
                     (uuid.uuid4(), ca.door_id),
                 )
         with open_door_connection(ca) as door:
@@ -74,7 +74,8 @@ def test_snapshots_reach_the_site_only_if_it_keeps_them(tmp_path, site_url, supe
             admin.keep_snapshots(False)
             with open_door_connection(ca) as door:  # a door that ignores the setting still cannot store one
                 door.execute(
-                    "INSERT INTO facegate.events(id, door_id, time, verdict, snapshot) VALUES (%s, %s, now(), 'Unknown', 'jpeg')",
+                    "INSERT INTO facegate.events_inbox(id, door_id, time, verdict, snapshot) "
+                    "VALUES (%s, %s, now(), 'Unknown', 'jpeg')",
                     (uuid.uuid4(), ca.door_id),
                 )
             assert admin.conn.execute("SELECT count(*) FROM facegate.events WHERE snapshot IS NOT NULL").fetchone() == (1,)
