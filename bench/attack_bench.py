@@ -334,7 +334,8 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
     grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
     print(
         f"\nScreen replays through the door (screen and print check {SCREEN_CHECK}; seeds {seeds.start}-{seeds.stop - 1}, "
-        f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5):"
+        f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5, "
+        "its seldom-still-room share on clip phone seed 14):"
     )
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
         for name, clip_name in GRID_PEOPLE.items():

@@ -21,14 +21,20 @@ are still: a moving camera (a film, a selfie) or a picture that fills the view s
 judged pair *shows a picture* when two sides of its ring moved (a hand raised beside a real face
 moves one side; a held picture moves them all). A visit's verdict, once ``min_pairs`` pairs were
 judged and at least ``fixed_share`` of all its pairs (the camera is fixed): "picture" when
-``picture_share`` of them showed one, else "still"; "no say" before (or never, at a plain wall
-or under a moving camera).
+``picture_share`` of them showed one, else "still". A room seldom still (a dim room whose noisy
+corners shiver, a phone covering much of it) still speaks when the pairs it was still in mostly
+showed a picture: "picture" when ``min_pairs`` of them did and ``seldom_share`` of them. Else "no
+say" (or never, at a plain wall or under a moving camera: its rare still pairs seldom show a
+picture - the clip 4 of 34, its second shot 4 of 10, the film 2 of 6).
 
 The thresholds were chosen on generated replays of the clip (phone and monitor, seeds 0-9) and of
 one GRID talker (phone, seeds 0-5) against every genuine video of the shared data: 22 of those 26
 replays read "picture" (two monitors and a phone filling the view: no say; one phone held calmly:
 still) and no genuine video but the one below. bench/attack_bench.py --only replays --first-seed 10
-gives the door's figures on seeds the choice never saw. What it cannot
+gives the door's figures on seeds the choice never saw. ``seldom_share`` came later, from
+held-out clip phone seed 14 (its dim room still in 9 of 37 pairs, each of them showing a
+picture: no say, and the door opened), checked against every genuine video above (no prefix of
+any of them reads "picture" by it); seeds from 15 on are the clean held-out ones. What it cannot
 tell: a picture held perfectly still (on a stand), a picture that fills the camera's view (no
 room left to be still), any picture in front of a moving camera; and one genuine recording reads
 as a picture: Silent-Face's demo GIF, a phone app's screen recording whose still on-screen frame
@@ -63,6 +69,9 @@ class SurroundSettings:
     min_pairs: int = 5  # judged pairs before a verdict...
     fixed_share: float = 0.4  # ...and judged in this share of the pairs (a fixed camera), else no say
     picture_share: float = 0.4  # judged pairs showing a picture for the verdict "picture"
+    #: a room seldom still (a picture covering much of it, a dim room's noisy corners, a moving
+    #: camera): "picture" all the same when this share of the judged pairs, min_pairs at least, showed one
+    seldom_share: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -155,10 +164,13 @@ class SurroundMotion:
         return self.frames >= self.settings.gap + self.settings.min_pairs
 
     def verdict(self) -> SurroundVerdict:
+        s = self.settings
         judged = [p for p in self.pairs if p.judged]
-        if len(judged) < self.settings.min_pairs or len(judged) < self.settings.fixed_share * len(self.pairs):
+        shown = sum(p.picture for p in judged)
+        if len(judged) < s.min_pairs:
             return SurroundVerdict("no say", len(judged), len(self.pairs), None)
-        share = sum(p.picture for p in judged) / len(judged)
-        return SurroundVerdict(
-            "picture" if share >= self.settings.picture_share else "still", len(judged), len(self.pairs), share
-        )
+        share = shown / len(judged)
+        if len(judged) < s.fixed_share * len(self.pairs):  # the room was seldom still: only a clear picture speaks
+            clear = shown >= s.min_pairs and share >= s.seldom_share
+            return SurroundVerdict("picture" if clear else "no say", len(judged), len(self.pairs), share if clear else None)
+        return SurroundVerdict("picture" if share >= s.picture_share else "still", len(judged), len(self.pairs), share)

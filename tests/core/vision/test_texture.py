@@ -3,7 +3,8 @@ resources/ loads, and a missing or damaged copy is a clear error when the door s
 captures of real attacks (a printed photo, a phone, both photographed by a camera) score "spoof"
 and real faces "real"; a visit's verdict is the median of its last scores, computed off the frame
 thread; and at the door, with the check required, the clip's genuine visit and the GRID talkers'
-still unlock, while a generated phone replay does not (its surroundings move inside a still room). ``facegate
+still unlock, while generated phone replays do not (their surroundings move inside a still room,
+a room still often or, in a dim room, seldom). ``facegate
 liveness-report`` gives the figures its own table shows."""
 
 from __future__ import annotations
@@ -305,3 +306,47 @@ def test_a_generated_screen_replay_does_not_unlock_with_the_check_required(grid_
         assert off.unlocks >= 1, [v.line() for v in off.visits]
     finally:
         gallery.close()
+
+
+def test_a_replay_whose_room_is_seldom_still_does_not_unlock_with_the_check_required(describer, tmp_path, clip):
+    """The clip's second shot on a phone held by hand (seed 14, held out when the surroundings
+    rule was first chosen): the texture model takes the rendered screen for a live face and the
+    dim room's noisy corners leave it still in only about a quarter of the frame pairs, so the
+    room gave no say and the door opened. A room seldom still still speaks when most of the pairs
+    it was still in show the face's surroundings moving (core.vision.surround, ``seldom_share``):
+    with the check required the door stays shut and says the surroundings refused it; with the
+    check off the same recording opens the door."""
+    from core.gallery.api import Gallery
+    from core.tools.attacks import replay_attack, write_video
+    from tests.support.presentations import background
+
+    stills = []
+    for i in (140, 170, 200):  # Lin-Manuel enrolled from frames of the recording the attacker replays
+        stills.append(str(tmp_path / f"lin{i}.png"))
+        cv2.imwrite(stills[-1], cv2.cvtColor(clip[i], cv2.COLOR_RGB2BGR))
+    _, shown = replay_attack("phone", clip[120:211], describer, background(clip, 14), 14, frames=90)
+    path = write_video((f.rgb for f in shown), tmp_path / "phone.mp4", fps=30)
+    with Gallery(tmp_path / "lin.db", describer=describer) as gallery:
+        gallery.enroll("Lin-Manuel", stills)
+        required, named = _visits(path, gallery, REQUIRED)
+        off, _ = _visits(path, gallery, DecisionSettings(screen_check="off"))
+    assert named and required.unlocks == 0, [v.line() for v in required.visits]
+    said = [v.liveness for v in named]
+    assert any("moves inside a still room" in s for s in said), said
+    assert off.unlocks >= 1, [v.line() for v in off.visits]
+
+
+def test_a_room_seldom_still_speaks_only_for_a_clear_picture():
+    """The verdict's arithmetic (core.vision.surround): a room still in 9 of 37 pairs (held-out
+    clip phone seed 14 at the door) reads "picture" when those pairs all showed one, and gives no
+    say when they show one as seldom as the genuine videos' do (the clip's second shot: 4 of 10)."""
+    from core.vision.surround import SurroundMotion, SurroundPair
+
+    def verdict(judged: int, shown: int, pairs: int):
+        motion = SurroundMotion()
+        motion.pairs = [SurroundPair(i < judged, i < shown, 0.9, 0.7 if i < judged else 0.3) for i in range(pairs)]
+        return motion.verdict()
+
+    assert verdict(9, 9, 37).state == "picture" and "moves inside a still room" in verdict(9, 9, 37).words()
+    assert verdict(10, 4, 55).state == "no say" and verdict(4, 4, 37).state == "no say"
+    assert verdict(20, 6, 30).state == "still"  # a room often still: the usual share decides
