@@ -27,7 +27,7 @@ class Template:
     template under 0.4 after ~2 s; a stranger's template comes up to 0.04 nearer someone than
     their nearest frame (less noise for them too), every one still over 0.5. Only one face's
     frames go into it: the loop starts a new one when the box holds someone else
-    (LiveSettings.same_face)."""
+    (LiveSettings.same_face), or a face this far from it (LiveSettings.template_join)."""
 
     total: np.ndarray | None = None
     length: float = 0.0  # sum of the descriptors' lengths
@@ -38,6 +38,11 @@ class Template:
         self.total = d.copy() if self.total is None else self.total + d
         self.length += float(np.linalg.norm(d))
         self.count += 1
+
+    def near(self, descriptor: np.ndarray, bound: float) -> bool:
+        """``descriptor`` may join: within ``bound`` of the template, or the template is empty."""
+        vector = self.vector
+        return vector is None or float(np.linalg.norm(np.asarray(descriptor, np.float32) - vector)) <= bound
 
     @property
     def vector(self) -> np.ndarray | None:
