@@ -11,6 +11,7 @@ from the site.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.gallery.store import Store, inserted_id, now, pack
+from core.records import DESCRIPTOR_DIM
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -27,6 +29,7 @@ CURSOR_KEY = "site:cursor"
 HEARD_KEY = "site:heard"
 APPLYING_KEY = "site:applying"
 TIMELINE_KEY = "site:timeline"
+FIRST_KEY = "site:first"  # a first pull under way: "<cursor it ends at>:<last person applied>"
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Batch:
     cursor: int
     changed: list[str]
     people: dict[str, PulledPerson]
+    first: str | None = None  # a first pull's resume mark, stored with the batch ("": it is done)
 
 
 @dataclass
@@ -101,6 +105,15 @@ class LocalSite:
 
     def cursor(self) -> int:
         return int(self._meta(CURSOR_KEY) or 0)
+
+    def first_mark(self) -> tuple[int, str] | None:
+        """Where an interrupted first pull stopped: (the cursor it ends at, the last person it
+        committed, in the site's id order), None when no first pull is under way."""
+        mark = self._meta(FIRST_KEY)
+        if not mark:
+            return None
+        cursor, _, after = mark.partition(":")
+        return int(cursor), after
 
     def heard(self) -> str | None:
         """When this door last heard from its site (UTC ISO time), None if never."""
@@ -181,7 +194,12 @@ class LocalSite:
         pending = self.pending_samples()
         with self.store.write("applying changes from the site") as db:
             _set(db, APPLYING_KEY, "1")
+            fresh = _fresh(db, batch)
+            if fresh:
+                _insert_fresh(db, [batch.people[pid] for pid in fresh], done)
             for site_id in batch.changed:
+                if site_id in fresh:
+                    continue
                 person = batch.people.get(site_id)
                 row = db.execute("SELECT id FROM people WHERE site_id = ?", (site_id,)).fetchone()
                 if person is None:
@@ -224,6 +242,10 @@ class LocalSite:
                         > 0
                     )
             _set(db, CURSOR_KEY, str(batch.cursor))
+            if batch.first:
+                _set(db, FIRST_KEY, batch.first)
+            elif batch.first is not None:
+                db.execute("DELETE FROM meta WHERE key = ?", (FIRST_KEY,))
             _set(db, HEARD_KEY, now())
             db.execute("DELETE FROM meta WHERE key = ?", (APPLYING_KEY,))
         return done
@@ -297,6 +319,109 @@ class LocalSite:
             if cur.rowcount:
                 done.added_samples.append((inserted_id(cur), np.asarray(s.descriptor, np.float32)))
                 done.owners[inserted_id(cur)] = local_id
+
+
+def _json(values: list) -> str:
+    return json.dumps(values)
+
+
+def _fresh(db: Database, batch: Batch) -> set[str]:
+    """The people of ``batch`` this door has nothing of yet: no local row, no local holder of
+    their name or card, none of their samples here (nor among the batch's other fresh people).
+    They can be inserted in bulk (_insert_fresh); everyone else goes person by person."""
+    new = [p for pid in batch.changed if (p := batch.people.get(pid)) is not None]
+    if not new:
+        return set()
+    ids = [p.id for p in new]
+    taken = {r[0] for r in db.execute(_IN.format("site_id", "people", "site_id"), (_json(ids),))}
+    names = {r[0].casefold() for r in db.execute(_IN.format("name", "people", "name"), (_json([p.name for p in new]),))}
+    cards = [p.card for p in new if p.card is not None]
+    held = {r[0] for r in db.execute(_IN.format("card", "people", "card"), (_json(cards),))} if cards else set()
+    sample_ids = [s.id for p in new for s in p.new_samples]
+    here = {r[0] for r in db.execute(_IN.format("site_id", "samples", "site_id"), (_json(sample_ids),))} if sample_ids else set()
+    fresh: set[str] = set()
+    seen_names: set[str] = set()
+    seen_cards: set[str] = set()
+    for p in new:
+        name = p.name.casefold()
+        if (
+            p.id in taken
+            or name in names
+            or name in seen_names
+            or p.card in held
+            or (p.card is not None and p.card in seen_cards)
+            or any(s.id in here for s in p.new_samples)
+        ):
+            continue
+        fresh.add(p.id)
+        seen_names.add(name)
+        if p.card is not None:
+            seen_cards.add(p.card)
+    return fresh
+
+
+#: rows of one table whose column is among a JSON list (one bound parameter, however many values)
+_IN = "SELECT {0} FROM {1} WHERE {2} IN (SELECT value FROM json_each(?))"
+
+
+def _insert_fresh(db: Database, people: list[PulledPerson], done: Applied) -> None:
+    """People new to this door, with their samples, schedules, passes and marks, a statement
+    per table (executemany): what the person-by-person path would write for them. Descriptors
+    are checked as pack() checks one, over the whole batch at once."""
+    conn = db.conn
+    conn.executemany(
+        "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold, access, pin, duress_pin) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?)",
+        [(p.name, int(p.allowed), p.notes, p.created, p.id, p.card, p.threshold, p.access, p.pin, p.duress_pin) for p in people],
+    )
+    local = dict(conn.execute(_IN.format("site_id, id", "people", "site_id"), (_json([p.id for p in people]),)).fetchall())
+    for p in people:
+        done.names[local[p.id]] = p.name
+    done.added_people += len(people)
+    samples = [(local[p.id], s) for p in people for s in p.new_samples]
+    if samples:
+        vectors = _descriptors([s.descriptor for _, s in samples])
+        conn.executemany(
+            "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, site_id) VALUES(?,?,?,?,?,?,?)",
+            [
+                (owner, vec.tobytes(), s.thumbnail, s.source, s.quality, s.created, s.id)
+                for (owner, s), vec in zip(samples, vectors, strict=True)
+            ],
+        )
+        ids = dict(conn.execute(_IN.format("site_id, id", "samples", "site_id"), (_json([s.id for _, s in samples]),)).fetchall())
+        for (owner, s), vec in zip(samples, vectors, strict=True):
+            done.added_samples.append((ids[s.id], vec))
+            done.owners[ids[s.id]] = owner
+    conn.executemany(
+        "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
+        [(local[p.id], day, start, end) for p in people for day, start, end in p.schedules],
+    )
+    conn.executemany(
+        "INSERT INTO passes(person_id, valid_from, valid_until) VALUES(?,?,?)",
+        [(local[p.id], *p.valid) for p in people if p.valid is not None],
+    )
+    negatives = [(local[p.id], nid, vec) for p in people for nid, vec in p.negatives]
+    if negatives:
+        stamp = now()
+        vectors = _descriptors([vec for _, _, vec in negatives])
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
+            [(owner, vec.tobytes(), stamp, nid) for (owner, nid, _), vec in zip(negatives, vectors, strict=True)],
+        )
+        done.negatives_changed |= conn.total_changes > before
+
+
+def _descriptors(vectors: list[np.ndarray]) -> np.ndarray:
+    """The rows pack() would store, checked all at once (a descriptor of the wrong size or with a
+    non-finite number refuses the whole batch, as pack() refuses one)."""
+    try:
+        mat = np.stack([np.asarray(v, np.float32).reshape(-1) for v in vectors])
+    except ValueError:
+        raise ValueError(f"a descriptor must be {DESCRIPTOR_DIM} finite numbers") from None
+    if mat.shape[1] != DESCRIPTOR_DIM or not np.isfinite(mat).all():
+        raise ValueError(f"a descriptor must be {DESCRIPTOR_DIM} finite numbers")
+    return mat
 
 
 def _set(db: Database, key: str, value: str) -> None:

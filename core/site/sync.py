@@ -34,6 +34,7 @@ import numpy as np
 
 from core.gallery.api import Gallery
 from core.gallery.store import unpack
+from core.records import DESCRIPTOR_DIM
 from core.site.config import (
     SiteConfig,
     SiteError,
@@ -325,22 +326,18 @@ def pull_batch(
         missing = [s for p in people.values() for s in p.sample_ids if s not in have]
         with conn.cursor(binary=True) as cur:
             cur.execute(
-                "SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created::text "
+                "SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created "
                 "FROM facegate.samples WHERE id = ANY(%s::uuid[])",
                 (missing,),
             )
-            for sid, pid, *rest in cur:
-                people[pid].new_samples.append(_sample(sid, *rest))
+            for sid, pid, vec, thumb, source, quality, created in cur:
+                people[pid].new_samples.append(PulledSample(sid, _vector(vec), thumb, source, quality, _stored(created)))
         _rules(conn, people, visible)
     return Batch(cursor, changed, people)
 
 
 def _person(r: tuple) -> PulledPerson:
     return PulledPerson(r[0], r[1], r[2], r[3], r[4], set(), r[5], card=r[6], access=r[7], pin=r[8], duress_pin=r[9])
-
-
-def _sample(sid: str, vec: object, thumb: bytes | None, source: str, quality: float | None, created: str) -> PulledSample:
-    return PulledSample(sid, _vector(vec), thumb, source, quality, created)
 
 
 def _vector(vec: object) -> np.ndarray:
@@ -379,50 +376,129 @@ def first_pull(
     """A new door's first pull: the site's current state in one snapshot, streamed with COPY
     (binary) rather than the change log replayed person by person, ``batch`` people to a local
     transaction (the gallery's lock is held for one batch: an enrollment here waits at most
-    that; identification only for one index chunk). RLS decides what the COPYs see, as for any
-    SELECT of this door. The cursor moves only with the last batch (to the newest change in the
-    snapshot), so a kill mid-way starts over, and applying twice changes nothing."""
+    that; identification never waits on it). RLS decides what the COPYs see, as for any SELECT
+    of this door.
+
+    Each batch commits with a resume mark (core.site.local FIRST_KEY): the newest change of the
+    snapshot and the last person applied, in the site's id order. A kill -9 mid-way resumes
+    after that person in a new snapshot and ends at the first snapshot's cursor, so the usual
+    pull then brings what changed meanwhile for the people already here (a revocation too);
+    applying a person twice changes nothing, so nobody is lost or doubled."""
     local = LocalSite(gallery.store)
+    mark = local.first_mark()
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
-        samples = one_row(conn, "SELECT count(*) FROM facegate.samples")[0]
+        end, after = mark if mark is not None else (newest, "")
+        past, params = ("WHERE id > %s::uuid", (after,)) if after else ("", ())
+        samples = one_row(conn, f"SELECT count(*) FROM facegate.samples {past.replace('id', 'person_id', 1)}", params)[0]
         gallery.index.reserve(samples)  # one resize now, while the index is small, not mid-sync
-        everyone = f"COPY (SELECT {_PERSON_COLUMNS} FROM facegate.people ORDER BY id) TO STDOUT (FORMAT BINARY)"
-        with conn.cursor() as cur, cur.copy(everyone) as copy:
+        everyone = f"COPY (SELECT {_PERSON_COLUMNS} FROM facegate.people {past} ORDER BY id) TO STDOUT (FORMAT BINARY)"
+        with conn.cursor() as cur, cur.copy(everyone, params) as copy:
             copy.set_types(["text", "text", "bool", "text", "text", "float8", "text", "text", "text", "text"])
             people = {r[0]: _person(r) for r in copy.rows()}
-        order = list(people)  # the site's uuid order, which the samples below follow
-        place = {pid: i for i, pid in enumerate(order)}
+        order = list(people)  # the site's uuid order
         _rules(conn, people, None)
         have = {r[0] for r in gallery.store.read("SELECT site_id FROM samples WHERE site_id IS NOT NULL")}
-        start = 0
-
-        def apply_upto(end: int, cursor: int) -> None:
-            nonlocal start
-            ids = order[start:end]
-            applied = apply_batch(gallery, Batch(cursor, ids, {pid: people.pop(pid) for pid in ids}))
+        for start in range(0, max(len(order), 1), batch):
+            ids = order[start : start + batch]
+            if ids:
+                _bulk_samples(conn, people, ids[0], ids[-1], have)
+            last = start + batch >= len(order)
+            pulled = Batch(end if last else 0, ids, {pid: people.pop(pid) for pid in ids}, "" if last else f"{end}:{ids[-1]}")
+            applied = apply_batch(gallery, pulled)
             report.add(applied)
             if on_batch is not None:
                 on_batch(applied)
-            start = end
 
-        samples_copy = (
-            "COPY (SELECT person_id::text, id::text, descriptor, thumbnail, source, quality, created::text "
-            "FROM facegate.samples ORDER BY person_id) TO STDOUT (FORMAT BINARY)"
-        )
-        with conn.cursor() as cur, cur.copy(samples_copy) as copy:
-            copy.set_types(["text", "text", "vector", "bytea", "text", "float4", "text"])
-            for pid, sid, *rest in copy.rows():
-                person = people.get(pid)
-                if person is None:
-                    continue
-                if place[pid] - start >= batch:  # everyone before this person is complete
-                    apply_upto(place[pid], local.cursor())
-                person.sample_ids.add(sid)
-                if sid not in have:
-                    person.new_samples.append(_sample(sid, *rest))
-        apply_upto(len(order), newest)
+
+#: A first pull's samples as fixed-width binary COPY rows (every column NOT NULL, ids as their
+#: 36-character text), parsed in bulk with numpy rather than row by row; the rare sample with a
+#: thumbnail or a source is fetched apart (_extras).
+_SAMPLES_COPY = (
+    "COPY (SELECT person_id::text, id::text, descriptor, quality IS NULL, coalesce(quality, 0), created, "
+    "thumbnail IS NOT NULL OR source <> '' FROM facegate.samples WHERE person_id BETWEEN %s::uuid AND %s::uuid "
+    "ORDER BY person_id, id) TO STDOUT (FORMAT BINARY)"
+)
+_SAMPLE_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("person_len", ">i4"), ("person", "S36"),
+        ("id_len", ">i4"), ("id", "S36"),
+        ("vector_len", ">i4"), ("dim", ">i2"), ("unused", ">i2"), ("vector", ">f4", (DESCRIPTOR_DIM,)),
+        ("no_quality_len", ">i4"), ("no_quality", "u1"),
+        ("quality_len", ">i4"), ("quality", ">f4"),
+        ("created_len", ">i4"), ("created", ">i8"),
+        ("extra_len", ">i4"), ("extra", "u1"),
+    ]
+)  # fmt: skip
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
+_EXPECTED = {
+    "fields": 7,
+    "person_len": 36,
+    "id_len": 36,
+    "vector_len": 4 + 4 * DESCRIPTOR_DIM,
+    "dim": DESCRIPTOR_DIM,
+    "no_quality_len": 1,
+    "quality_len": 4,
+    "created_len": 8,
+    "extra_len": 1,
+}
+_POSTGRES_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+
+
+def _bulk_samples(conn: psycopg.Connection, people: dict[str, PulledPerson], first: str, last: str, have: set[str]) -> None:
+    """The samples of the people ``first``..``last`` (the site's id order) into their
+    PulledPersons: one COPY, parsed in bulk; samples already here are only noted as theirs."""
+    with conn.cursor() as cur, cur.copy(_SAMPLES_COPY, (first, last)) as copy:
+        data = b"".join(copy)
+    rows = _parse_samples(data)
+    if not len(rows):
+        return
+    owners = rows["person"].astype("U36").tolist()
+    ids = rows["id"].astype("U36").tolist()
+    vectors = rows["vector"].astype(np.float32)
+    quality = rows["quality"].astype(np.float64).tolist()
+    no_quality = rows["no_quality"].astype(bool).tolist()
+    created = np.char.add(
+        np.datetime_as_string((_POSTGRES_EPOCH + rows["created"].astype("timedelta64[us]")), unit="ms"), "+00:00"
+    )
+    created_text = created.tolist()
+    extras = _extras(conn, [ids[i] for i in np.flatnonzero(rows["extra"]).tolist()])
+    for i, (pid, sid) in enumerate(zip(owners, ids, strict=True)):
+        person = people.get(pid)
+        if person is None:  # a person this door may not see (RLS hides their samples too)
+            continue
+        person.sample_ids.add(sid)
+        if sid not in have:
+            thumb, source = extras.get(sid, (None, ""))
+            person.new_samples.append(
+                PulledSample(sid, vectors[i], thumb, source, None if no_quality[i] else quality[i], created_text[i])
+            )
+
+
+def _parse_samples(data: bytes) -> np.ndarray:
+    """The rows of a binary COPY of _SAMPLES_COPY; anything else (a NULL, another dimension, a
+    changed format) is refused with a clear error rather than misread."""
+    body = data[len(_COPY_HEADER) + 8 :]
+    if not data.startswith(_COPY_HEADER) or data[len(_COPY_HEADER) + 4 : len(_COPY_HEADER) + 8] != b"\0\0\0\0":
+        raise SiteError("the site's samples came in an unexpected COPY format (header); nothing of this batch was applied")
+    if body[-2:] != b"\xff\xff" or (len(body) - 2) % _SAMPLE_ROW.itemsize:
+        raise SiteError("the site's samples came in an unexpected COPY format (row size); nothing of this batch was applied")
+    rows = np.frombuffer(body, _SAMPLE_ROW, count=(len(body) - 2) // _SAMPLE_ROW.itemsize)
+    for name, value in _EXPECTED.items():
+        if not (rows[name] == value).all():
+            raise SiteError(f"the site's samples came in an unexpected COPY format ({name}); nothing of this batch was applied")
+    return rows
+
+
+def _extras(conn: psycopg.Connection, ids: list[str]) -> dict[str, tuple[bytes | None, str]]:
+    """Thumbnails and sources of the samples ``ids`` (those that have either)."""
+    if not ids:
+        return {}
+    with conn.cursor(binary=True) as cur:
+        cur.execute("SELECT id::text, thumbnail, source FROM facegate.samples WHERE id = ANY(%s::uuid[])", (ids,))
+        return {sid: (thumb, source) for sid, thumb, source in cur}
 
 
 def _stored(moment: datetime) -> str:

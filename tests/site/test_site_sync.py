@@ -139,7 +139,7 @@ def test_an_admins_personal_threshold_reaches_every_door_and_a_door_cannot_set_o
         b.close()
 
 
-def test_a_first_sync_streams_the_site_in_batches_and_an_interrupted_one_starts_over(
+def test_a_first_sync_streams_the_site_in_batches_and_an_interrupted_one_resumes(
     tmp_path, site_url, superuser_password_file, describer, faces
 ):
     a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
@@ -158,9 +158,11 @@ def test_a_first_sync_streams_the_site_in_batches_and_an_interrupted_one_starts_
         with pytest.raises(RuntimeError):
             sync_once(b, config_b, settings=SiteSettings(batch=2), on_batch=killed_after_the_first)
         assert batches[0].added_people == 2
-        assert LocalSite(b.store).cursor() == 0  # the snapshot is not done: the next sync starts over
+        assert LocalSite(b.store).cursor() == 0  # the snapshot is not done: the next sync resumes it
+        assert LocalSite(b.store).first_mark() is not None
         report = sync_once(b, config_b, settings=SiteSettings(batch=2))
-        assert report.pulled_people == len(faces)  # the two already here again (unchanged), the rest new
+        assert report.pulled_people == len(faces) - 2  # after the two already here
+        assert LocalSite(b.store).first_mark() is None
         assert sorted(p.name for p in b.people()) == sorted(faces)
         ids = lambda g: sorted(r[0] for r in g.store.read("SELECT site_id FROM samples"))  # noqa: E731
         assert ids(a) == ids(b)
