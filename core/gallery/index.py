@@ -156,6 +156,7 @@ class SampleIndex:
         self._changed_at: float | None = None  # when the graph first changed since its last save
         self._folder: threading.Thread | None = None
         self._closing = False
+        self._held = 0  # callers inside held(): the folder waits
 
     # -- construction ---------------------------------------------------------------------------
     def _new(self, capacity: int) -> hnswlib.Index:
@@ -253,11 +254,25 @@ class SampleIndex:
             self._folder.start()
         self._tail_lock.notify_all()
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the folder still meanwhile (a first sync pouring thousands of samples into the
+        tail): queries never wait on the graph's write lock, and the folder's core stays with the
+        sync; everything is searchable in the tail, and the folder takes it all up afterwards."""
+        with self._tail_lock:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._tail_lock:
+                self._held -= 1
+                self._tail_lock.notify_all()
+
     def _fold_forever(self) -> None:
         while True:
             with self._tail_lock:
-                while not (self._closing or len(self._tail) or self._unmarked or self._save_due()):
-                    self._tail_lock.wait(self._until_save_due())
+                while not self._closing and (self._held or not (len(self._tail) or self._unmarked or self._save_due())):
+                    self._tail_lock.wait(None if self._held else self._until_save_due())
                 if self._closing:
                     return
                 work = bool(len(self._tail) or self._unmarked)

@@ -142,6 +142,9 @@ class Store:
                     if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                         conn.execute("PRAGMA journal_mode = WAL")
                     conn.execute("PRAGMA synchronous = FULL")
+                    # 32 MB of pages, not SQLite's 2 MB: a site's first sync writes thousands of rows a
+                    # transaction into indexes of random ids (site_id), which a small cache re-reads
+                    conn.execute("PRAGMA cache_size = -32768")
                     self._migrate()
                 elif "people" not in self.db.table_names():
                     raise DatabaseDamaged(f"{self.path}: not a FaceGate database (no people table)")

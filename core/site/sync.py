@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("facegate.site")
 PUSH_BATCH = 500
+#: People whose samples a first pull fetches in one COPY (applied ``batch`` at a time): each COPY
+#: costs the server a pass through this door's rows (RLS), so few large ones, not one a batch.
+COPY_PEOPLE = 10_000
 INDEX_SECONDS = 1.0  # an admin PC's round moves doors' events into the search index this long at most
 _PERSON_COLUMNS = (
     "id::text, name, allowed, notes, created::text, round(threshold::numeric, 4)::float8, card, access, pin, duress_pin"
@@ -376,7 +379,8 @@ def first_pull(
     """A new door's first pull: the site's current state in one snapshot, streamed with COPY
     (binary) rather than the change log replayed person by person, ``batch`` people to a local
     transaction (the gallery's lock is held for one batch: an enrollment here waits at most
-    that; identification never waits on it). RLS decides what the COPYs see, as for any SELECT
+    that; identification never waits on it: the index's folder is held still meanwhile, and the
+    samples are searched exactly in its tail until it folds them in afterwards). RLS decides what the COPYs see, as for any SELECT
     of this door.
 
     Each batch commits with a resume mark (core.site.local FIRST_KEY): the newest change of the
@@ -386,7 +390,7 @@ def first_pull(
     applying a person twice changes nothing, so nobody is lost or doubled."""
     local = LocalSite(gallery.store)
     mark = local.first_mark()
-    with conn.transaction():
+    with gallery.index.held(), conn.transaction():  # the graph takes the samples up afterwards
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
         end, after = mark if mark is not None else (newest, "")
@@ -400,10 +404,13 @@ def first_pull(
         order = list(people)  # the site's uuid order
         _rules(conn, people, None)
         have = {r[0] for r in gallery.store.read("SELECT site_id FROM samples WHERE site_id IS NOT NULL")}
+        fetched = 0  # the people whose samples are in hand
         for start in range(0, max(len(order), 1), batch):
             ids = order[start : start + batch]
-            if ids:
-                _bulk_samples(conn, people, ids[0], ids[-1], have)
+            if ids and start >= fetched:
+                chunk = order[start : start + -(-COPY_PEOPLE // batch) * batch]  # whole batches
+                _bulk_samples(conn, people, chunk[0], chunk[-1], have)
+                fetched = start + len(chunk)
             last = start + batch >= len(order)
             pulled = Batch(end if last else 0, ids, {pid: people.pop(pid) for pid in ids}, "" if last else f"{end}:{ids[-1]}")
             applied = apply_batch(gallery, pulled)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import core.site.local as local_module
+import core.site.sync as sync_module
 from core.site.config import SiteSettings
 from core.site.local import LocalSite
 from core.site.sync import apply_batch, open_door_connection, pull_batch, sync_once
@@ -107,6 +108,7 @@ def test_a_bulk_first_sync_gives_the_gallery_the_person_by_person_apply_gives(
     bulk, config_bulk = join_door(tmp_path / "bulk", site_url, config_a, describer, "bulk")
     rows, config_rows = join_door(tmp_path / "rows", site_url, config_a, describer, "rows")
     try:
+        monkeypatch.setattr(sync_module, "COPY_PEOPLE", 100)  # several COPYs, each of whole batches
         report = sync_once(bulk, config_bulk, settings=SiteSettings(batch=64))
         assert report.pulled_people == PEOPLE - 20
         # the same people through the person-by-person apply (no bulk insert), the revoked asked for too

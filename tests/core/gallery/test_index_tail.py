@@ -75,6 +75,22 @@ def test_samples_still_in_the_tail_are_found_with_exact_distances():
     assert np.array_equal(index.vectors([1500, 1799, 3]), np.stack([tail[0], tail[299], graph[3]]))
 
 
+def test_a_held_folder_leaves_everything_in_the_tail_and_takes_it_up_after():
+    """What a site's first sync does (core.site.sync first_pull): the folder stays still while
+    samples pour in, they are searchable from the tail, and the graph takes them up afterwards."""
+    index = SampleIndex()
+    index.build(np.arange(100), _vectors(100, 4))
+    added = _vectors(400, 5)
+    with index.held():
+        index.add(np.arange(100, 500), added)
+        assert not index.settle(1.0)  # a second of an idle folder: it would have folded 400 by now
+        assert index.pending() == 400
+        assert index.knn(added[123], 1)[0].tolist() == [223]
+    assert index.settle(60) and index.pending() == 0
+    assert index.knn(added[123], 1)[0].tolist() == [223]
+    index.close()
+
+
 def test_a_removed_sample_never_matches_from_either_tier():
     graph, tail = _vectors(800, 4), _vectors(200, 5)
     index = SampleIndex()
