@@ -193,7 +193,9 @@ class SampleIndex:
     def reserve(self, extra: int) -> None:
         """Make room for ``extra`` more samples in one resize (a first sync says how many are
         coming): resizing copies the whole graph under the write lock, so it is done while the
-        graph is small rather than again and again as it grows."""
+        graph is small rather than again and again as it grows; the same for the tail."""
+        with self._tail_lock:
+            self._tail.reserve(int(extra))
         with self._lock.write():
             if self._index is None:
                 self._index = self._new(int(extra * 1.05) + 64)

@@ -60,6 +60,12 @@ class FlatTail:
         self._row.update(zip(ids.tolist(), range(self._hi, self._hi + len(ids)), strict=True))
         self._hi += len(ids)
 
+    def reserve(self, extra: int) -> None:
+        """Room for ``extra`` more rows now: a regrow copies every live row under the caller's
+        lock (a search waits for it), so a first sync makes room once while the tail is small."""
+        if self._hi + extra > len(self._ids):
+            self._regrow(extra)
+
     def _regrow(self, extra: int) -> None:
         """New buffers holding the live rows (a search may still read the old ones)."""
         keep = self._lo + np.flatnonzero(self._alive[self._lo : self._hi])
