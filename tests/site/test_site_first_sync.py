@@ -2,10 +2,14 @@
 real PostgreSQL + pgvector: it gives the very gallery the person-by-person apply gives (people,
 samples, thumbnails, schedules, passes, marks, personal thresholds, cards; revoked and deleted
 people absent), and one cut off mid-way resumes after its last committed batch, with nobody
-doubled or lost and what changed meanwhile applied."""
+doubled or lost and what changed meanwhile applied, also when killed with SIGKILL."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import uuid
 
 import numpy as np
@@ -13,9 +17,11 @@ import pytest
 
 import core.site.local as local_module
 import core.site.sync as sync_module
+from core.gallery.api import Gallery
 from core.site.config import SiteSettings
 from core.site.local import LocalSite
 from core.site.sync import apply_batch, open_door_connection, pull_batch, sync_once
+from tests.support.data import ROOT
 from tests.support.site import join_door, start_site
 
 PEOPLE = 300
@@ -189,3 +195,62 @@ def test_a_first_sync_cut_off_mid_way_resumes_after_its_last_batch_and_catches_u
     finally:
         a.close()
         b.close()
+
+
+CHILD = """
+import sys
+from core.gallery.api import Gallery
+from core.site.config import SiteConfig, SiteSettings
+from core.site.sync import sync_once
+
+db = sys.argv[1]
+g = Gallery(db)
+print("started", flush=True)
+sync_once(g, SiteConfig.load(db), settings=SiteSettings(batch=20), on_batch=lambda applied: print("batch", flush=True))
+print("synced", flush=True)
+"""
+
+
+def test_kill_9_mid_first_sync_resumes_without_losing_or_doubling(
+    tmp_path, site_url, superuser_password_file, superuser, describer
+):
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    a.close()
+    fill_site(superuser, np.random.default_rng(3))
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+    db = b.store.path
+    b.close()
+    counts = []
+    for _ in range(3):  # killed after its third batch each time: every run starts where the last one stopped
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(db)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "started"
+        for _ in range(3):
+            assert child.stdout.readline().strip() == "batch"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        with Gallery(db, describer=describer) as g:
+            local = LocalSite(g.store)
+            assert local.cursor() == 0 and local.first_mark() is not None
+            counts.append(len(g.people()))
+    assert counts[0] >= 60 and counts[1] >= counts[0] + 60 and counts[2] >= counts[1] + 60  # resumed, not restarted
+    with Gallery(db, describer=describer) as g:
+        sync_once(g, config_b)
+        assert LocalSite(g.store).first_mark() is None
+        people = [r[0] for r in g.store.read("SELECT site_id FROM people")]
+        samples = [r[0] for r in g.store.read("SELECT site_id FROM samples")]
+        assert g.index.ids() == set(g.store.sample_owners())
+        ids, _, vectors = g.store.vectors()
+        assert np.array_equal(np.asarray(g.index.vectors(ids.tolist()), np.float32), vectors)
+    with open_door_connection(config_b) as conn:
+        site_people = {r[0] for r in conn.execute("SELECT id::text FROM facegate.people")}
+        site_samples = {r[0] for r in conn.execute("SELECT id::text FROM facegate.samples")}
+    assert len(people) == len(site_people) == PEOPLE - 20 and set(people) == site_people
+    assert len(samples) == len(site_samples) and set(samples) == site_samples
