@@ -63,8 +63,9 @@ class LiveSettings:
     min_margin: float = DEFAULT_MARGIN
     redescribe_every: int = 3  # frames between descriptors of a track already named, and between
     # the identifications the door is shown (its k agreeing ones span as many frames as ever)
-    eager_frames: int = 30  # a track not yet named is described on every frame for this long (1 s):
-    # a face turning in is named on its first good frame, not up to redescribe_every - 1 later
+    eager_frames: int = 30  # a track not yet named is described on every frame for this long (1 s)
+    # when the worker is idle: a face turning in is named on its first good frame, not up to
+    # redescribe_every - 1 frames later
     vote: int = 3  # the label is the majority of the last `vote` identifications...
     quick_slack: float = 0.05  # ...or the latest one alone, when it is this far inside the threshold
     # and no other person is among them (a face turning in)
@@ -210,8 +211,14 @@ class LiveRecognizer:
             return True
         if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
-        if track.identity is None and frame - track.first_frame < self.settings.eager_frames:
-            return True  # not named yet: every frame (one chip in flight per track, so no backlog)
+        if (
+            track.identity is None
+            and frame - track.first_frame < self.settings.eager_frames
+            and not self.descriptor_worker.in_flight
+        ):
+            # not named yet: every frame the worker is idle (an extra chip never queues ahead of
+            # another face's, nor of a face new after a cut, on a busy machine)
+            return True
         return frame - track.described_frame >= self.settings.redescribe_every
 
     def _submit(self, rgb: np.ndarray, track: Track, frame: int) -> None:
