@@ -260,29 +260,28 @@ def main() -> None:
     print(f"\n(recording and labels in {out}; segments: {', '.join(s.name + ' [' + s.part + ']' for s in segs)})")
     if args.past_gates:
         missed = [r for r in result.shots if r.expected and r.outcome != "right"]
-        past_gates(segs, missed, db, describer)
+        past_gates(video, missed, db, describer)
 
 
-def past_gates(segs: list[Segment], missed: list, db: Path, describer) -> None:  # type: ignore[no-untyped-def]
-    """Each missed shot's face described whatever the gates say: its distance to its one photo."""
+def past_gates(video: Path, missed: list, db: Path, describer) -> None:  # type: ignore[no-untyped-def]
+    """Each missed shot's face, in the recording as the door read it, described whatever the gates
+    say: its distance to its one photo."""
     from core.gallery.api import Gallery
     from core.live.loop import LiveSettings
     from core.vision.detection import Detector
     from core.vision.quality import measure
 
     detector = Detector("yunet", LiveSettings.min_face)  # boxes as the live loop finds them
-    first, starts = GAP, {}
-    for seg in segs:  # the frame each segment starts at in the recording (as write() lays them out)
-        starts[seg.name] = first
-        first += len(seg.frames) + GAP
-    print("\nmissed shots described past the quality gates (every third frame):")
+    frames = video_frames(video)
+    print("\nmissed shots described past the quality gates (every third frame of the recording):")
     with Gallery(db, describer=describer, readonly=True) as g:
         for shot in missed:
-            start = int(shot.shot.split("-")[0])
-            seg = next(s for s in segs if starts[s.name] == start)
-            region = next(r for p, r in seg.shots if p == shot.expected)
+            first, last = (int(v) for v in shot.shot.split()[0].split("-"))
+            region = None  # a shot sharing the picture names its region, e.g. "in (0.28, 0.29, 0.39, 0.46)"
+            if " in (" in shot.shot:
+                region = tuple(float(v) for v in shot.shot.split(" in (")[1].split(")")[0].split(","))
             rows = []
-            for rgb in seg.frames[::3]:
+            for rgb in frames[first : last + 1 : 3]:
                 faces = detector.find(rgb)
                 if region is not None:
                     faces = [

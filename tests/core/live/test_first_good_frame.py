@@ -4,7 +4,7 @@ the real loop from the video file, counting frames: Lin-Manuel enrolled from the
 frames is named on his first frame that comes within the threshold, 6 frames into his big shot
 (his frames before it sit at 0.47-0.52 from those samples, so 3 frames cannot be reached at 0.4);
 the clip's strangers are never named, nor is a look-alike whose frames are not within the
-stricter threshold the operator set for that person."""
+stricter threshold the operator set for that person; eval-video counts the overlay's names."""
 
 from __future__ import annotations
 
@@ -76,3 +76,22 @@ def test_a_look_alike_within_the_door_threshold_but_not_their_own_is_not_named_e
     named = next(i for i in BIG_SHOT if any(name == NAME for _, name, _ in seen[i]))
     assert named > 88, named
     assert any(d is not None and d <= 0.3 for i in range(BIG_SHOT.start, named + 1) for _, _, d in seen[i])
+
+
+def test_eval_video_counts_the_overlays_names(four_frame_gallery, describer, tmp_path):
+    """eval-video scores the overlay's names as well as the door's: with his big shot labelled as
+    someone else (obama, enrolled), the overlay naming him there counts as an overlay wrong name;
+    no stranger's shot gets an overlay name."""
+    from core.station.eval_video import eval_video
+    from tests.support.data import DATA
+
+    rows = (
+        (DATA / "labels" / "short_hamilton_clip.csv").read_text().replace("82,210,lin_manuel_miranda|Lin-Manuel", "82,210,obama")
+    )
+    labels = tmp_path / "mislabelled.csv"
+    labels.write_text(rows)
+    report = eval_video(CLIP, labels, four_frame_gallery, worker=InlineWorker(describer))
+    (big,) = [s for s in report.shots if s.shot.startswith("82-210")]
+    assert big.labelled == [NAME] and big.expected == "obama", big
+    assert report.totals()["overlay_wrong"] == 1, report.totals()
+    assert all(not s.labelled for s in report.shots if s.expected is None and s.outcome != "not scored")
