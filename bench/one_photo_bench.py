@@ -30,6 +30,9 @@ back. The same faces come back, so the second pass is the most learning could ad
 bound. ``--no-liveness``: the door's liveness check off (learning learns only from granted visits,
 and a grant needs a liveness cue). ``--frame-probe``: each frame's descriptor identified alone,
 not the track's template (core.live.tracking.Template): the rule before the template.
+``--past-gates``: then, for every shot of an enrolled person the door did not name, how far its
+face would be from their one photo if described past the quality gates (size, sharpness, yaw of
+each face; every third frame): whether a rule over frames could name it at all.
 """
 
 from __future__ import annotations
@@ -224,6 +227,7 @@ def main() -> None:
     ap.add_argument("--learning", action="store_true", help="replay twice with learning mode on: what it adds")
     ap.add_argument("--no-liveness", action="store_true", help="the door's liveness check off")
     ap.add_argument("--frame-probe", action="store_true", help="identify each frame alone, not the track's template")
+    ap.add_argument("--past-gates", action="store_true", help="the missed shots' distances, described past the gates")
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
@@ -254,6 +258,55 @@ def main() -> None:
         result = eval_video(video, labels, g, live=live, decision=decision, worker=InlineWorker(describer))
     print(json.dumps(result.as_dict()) if args.json else result.text())
     print(f"\n(recording and labels in {out}; segments: {', '.join(s.name + ' [' + s.part + ']' for s in segs)})")
+    if args.past_gates:
+        missed = [r for r in result.shots if r.expected and r.outcome != "right"]
+        past_gates(video, missed, db, describer)
+
+
+def past_gates(video: Path, missed: list, db: Path, describer) -> None:  # type: ignore[no-untyped-def]
+    """Each missed shot's face, in the recording as the door read it, described whatever the gates
+    say: its distance to its one photo."""
+    from core.gallery.api import Gallery
+    from core.live.loop import LiveSettings
+    from core.vision.detection import Detector
+    from core.vision.quality import measure
+
+    detector = Detector("yunet", LiveSettings.min_face)  # boxes as the live loop finds them
+    frames = video_frames(video)
+    print("\nmissed shots described past the quality gates (every third frame of the recording):")
+    with Gallery(db, describer=describer, readonly=True) as g:
+        for shot in missed:
+            first, last = (int(v) for v in shot.shot.split()[0].split("-"))
+            region = None  # a shot sharing the picture names its region, e.g. "in (0.28, 0.29, 0.39, 0.46)"
+            if " in (" in shot.shot:
+                region = tuple(float(v) for v in shot.shot.split(" in (")[1].split(")")[0].split(","))
+            rows = []
+            for rgb in frames[first : last + 1 : 3]:
+                faces = detector.find(rgb)
+                if region is not None:
+                    faces = [
+                        f
+                        for f in faces
+                        if region[0] <= f.box.center[0] / W <= region[2] and region[1] <= f.box.center[1] / H <= region[3]
+                    ]
+                if not faces:
+                    continue
+                face = max(faces, key=lambda f: f.box.width)
+                chip, points = describer.chip(rgb, face.box)
+                q = measure(chip, face.box, face, points)
+                match = g.identify_descriptor(describer.descriptor_from_chip(chip), 0.4, 0.05)
+                own = next((c.distance for c in match.candidates if c.name == shot.expected), None)
+                if own is not None:
+                    rows.append((own, q.size, q.sharpness, q.yaw))
+            if not rows:
+                print(f"   {shot.shot}: no face found")
+                continue
+            d = np.array(rows)
+            print(
+                f"   {shot.shot}: {len(d)} frames, from their one photo {d[:, 0].min():.3f}-{d[:, 0].max():.3f} "
+                f"(median {np.median(d[:, 0]):.3f}); {d[:, 1].min():.0f}-{d[:, 1].max():.0f} px, sharpness "
+                f"{np.median(d[:, 2]):.0f}, yaw {np.median(d[:, 3]):.0f} (medians)"
+            )
 
 
 def learn(video: Path, labels: Path, db: Path, describer, decision) -> None:  # type: ignore[no-untyped-def]

@@ -61,7 +61,11 @@ class LiveSettings:
     quality: QualitySettings = field(default_factory=QualitySettings)  # gates before a descriptor (and a sample)
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN
-    redescribe_every: int = 3  # frames between descriptors of a track already identified
+    redescribe_every: int = 3  # frames between descriptors of a track already named, and between
+    # the identifications the door is shown (its k agreeing ones span as many frames as ever)
+    eager_frames: int = 30  # a track not yet named is described on every frame for this long (1 s)
+    # when the worker is idle: a face turning in is named on its first good frame, not up to
+    # redescribe_every - 1 frames later
     vote: int = 3  # the label is the majority of the last `vote` identifications...
     quick_slack: float = 0.05  # ...or the latest one alone, when it is this far inside the threshold
     # and no other person is among them (a face turning in)
@@ -207,6 +211,14 @@ class LiveRecognizer:
             return True
         if track.described_frame is None or track.problems:  # new, or failed the gates last time: look again
             return True
+        if (
+            track.identity is None
+            and frame - track.first_frame < self.settings.eager_frames
+            and not self.descriptor_worker.in_flight
+        ):
+            # not named yet: every frame the worker is idle (an extra chip never queues ahead of
+            # another face's, nor of a face new after a cut, on a busy machine)
+            return True
         return frame - track.described_frame >= self.settings.redescribe_every
 
     def _submit(self, rgb: np.ndarray, track: Track, frame: int) -> None:
@@ -243,6 +255,7 @@ class LiveRecognizer:
             if self._another_face(track, descriptor):
                 # the box now holds someone else: forget what this track had learnt
                 track.matches, track.identity, track.named_frame = [], None, None
+                track.evidence_frame, track.latest, track.glimpse = None, None, None
                 track.template = Template()
                 if self.decider is not None:
                     self.decider.track_lost(track.id)
@@ -251,15 +264,21 @@ class LiveRecognizer:
             elif not track.template.near(descriptor, self.settings.template_join):
                 track.template = Template()
             track.descriptor = descriptor
-            track.template.add(descriptor)
             track.described_frame = submitted
-            match = self._identify(track)
-            track.matches.append(match)
-            del track.matches[:-50]
-            if match.matched and track.named_frame is None:
-                track.named_frame = frame
-            if self._enrollment:
-                self._saved(self._enrollment.described(track_id, submitted, descriptor, match, chip))
+            track.glimpse = self._identify_alone(descriptor)  # the label's first good frame
+            due = track.evidence_frame is None or submitted - track.evidence_frame >= self.settings.redescribe_every
+            if due or track.template.count == 0:
+                # the template and the door's evidence take a descriptor every redescribe_every
+                # frames, as they always did; the frames between serve the label alone
+                track.template.add(descriptor)
+                match = track.latest = self._identify(track)
+                track.matches.append(match)
+                track.evidence_frame = submitted
+                del track.matches[:-50]
+                if match.matched and track.named_frame is None:
+                    track.named_frame = frame
+            if self._enrollment and track.latest is not None:
+                self._saved(self._enrollment.described(track_id, submitted, descriptor, track.latest, chip))
 
     def _another_face(self, track: Track, descriptor: np.ndarray) -> bool:
         """The new descriptor is someone else's: too far from the track's previous one (a cut, a
@@ -273,6 +292,9 @@ class LiveRecognizer:
         latest frame's descriptor; the same threshold and margin rule either way."""
         probe = track.template.vector if self.settings.track_template else track.descriptor
         assert probe is not None  # called once the track has a descriptor
+        return self._identify_alone(probe)
+
+    def _identify_alone(self, probe: np.ndarray) -> Match:
         return self.gallery.identify_descriptor(probe, self.settings.threshold, self.settings.min_margin)
 
     def _watch_worker(self) -> None:
@@ -294,7 +316,7 @@ class LiveRecognizer:
                 track.id, track.box, track.problems[0], None, None, None, "poor", track.first_frame, track.named_frame
             )
         name, state = self._label(track)
-        last = track.matches[-1] if track.matches else None
+        last = track.latest
         decision = None
         if self.decider is not None:
             decision = self.decider.update(track.id, list(track.matches), rgb, track.box, timestamp, descriptor=track.descriptor)
@@ -316,25 +338,32 @@ class LiveRecognizer:
 
     def _label(self, track: Track) -> tuple[str | None, str]:
         """What to call a track: a majority vote over its latest identifications (one noisy frame
-        cannot flip a name), and a name once earned is held while the face drifts a little past
-        the threshold. Door decisions do not use this: they see the raw matches."""
-        if not track.matches:
+        cannot flip a name), or its first good frame (below); a name once earned is held while the
+        face drifts a little past the threshold. Door decisions do not use this: they see the
+        spaced identifications of the template (track.matches) and need k of them to agree."""
+        if not track.matches or track.latest is None:
             return None, "pending"
-        recent = track.matches[-self.settings.vote :]
+        recent = [*track.matches[-self.settings.vote :]]
+        if recent[-1] is not track.latest:
+            recent = [*recent[1:], track.latest]  # the newest descriptor's, between the door's
         name, count = Counter(m.name for m in recent).most_common(1)[0]
         if name is not None and (count * 2 > len(recent) or len(recent) == 1):
             track.identity = name
             return name, "known"
         last = recent[-1]
+        others = {m.name for m in recent if m.name is not None} - {last.name}
         if (
             last.name is not None
-            and {m.name for m in recent if m.name is not None} == {last.name}
+            and not others
             and last.distance is not None
             and last.distance <= self.settings.threshold - self.settings.quick_slack
         ):
             # a face turning in: its first frames match nobody, then a clear match - name it now;
             # "nobody" does not outvote a clear name, only another name would (the door never uses this)
             track.identity = last.name
+            return track.identity, "known"
+        if self._first_good_frame(track, recent):
+            track.identity = track.glimpse.name if track.glimpse else None
             return track.identity, "known"
         nearest = last.candidates[0] if last.candidates else None
         if (
@@ -347,6 +376,25 @@ class LiveRecognizer:
         track.identity = None
         unsure = last.distance is not None and last.distance <= self.settings.threshold
         return None, "unsure" if unsure else "unknown"
+
+    def _first_good_frame(self, track: Track, recent: list[Match]) -> bool:
+        """The newest frame alone names someone (the same threshold and margin) and the track's
+        template, though still carrying the face's first unlike frames, has that person nearest
+        within the hold bound (threshold + hold_slack: the evidence so far agrees), with nobody
+        else named among its recent identifications. Why: a face turning in sits beyond the
+        threshold for its first frames and its template carries them for a while (Lin-Manuel from
+        4 frames: frames 82-87 at 0.47-0.52, frame 88 at 0.37, the template 0.43 there); a new
+        track is named on its first identification alone anyway. A stranger needs a frame within
+        the threshold of someone whose template is near them too: no stranger frame of the shared
+        footage comes within 0.5 of anyone (bench/footage_bench.py)."""
+        glimpse, latest = track.glimpse, track.latest
+        if glimpse is None or latest is None or not glimpse.matched or not latest.candidates:
+            return False
+        nearest = latest.candidates[0]
+        others = {m.name for m in recent if m.name is not None} - {glimpse.name}
+        return (
+            nearest.name == glimpse.name and nearest.distance <= self.settings.threshold + self.settings.hold_slack and not others
+        )
 
     def _track_ended(self, track: Track) -> None:
         if self.decider is not None:
@@ -427,7 +475,8 @@ class LiveRecognizer:
         for track in self.tracker.tracks.values():
             if track.descriptor is not None:
                 match = self._identify(track)
-                track.matches = [match]
+                track.matches, track.latest, track.evidence_frame = [match], match, track.described_frame
+                track.glimpse = self._identify_alone(track.descriptor)
                 track.identity = None
                 track.named_frame = self._frame if match.matched else None
 

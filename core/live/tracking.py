@@ -60,7 +60,10 @@ class Track:
     box: Box
     first_frame: int
     misses: int = 0
-    matches: list[Match] = field(default_factory=list)  # identifications so far, newest last
+    matches: list[Match] = field(default_factory=list)  # the door's identifications (of the template), newest last
+    evidence_frame: int | None = None  # frame of the newest of them: the door gets one every redescribe_every frames
+    latest: Match | None = None  # the template's identification from the newest descriptor (the label's)
+    glimpse: Match | None = None  # the newest descriptor identified alone (the label's first name)
     descriptor: np.ndarray | None = None  # the latest one
     template: Template = field(default_factory=Template)  # the mean of its descriptors: what is identified
     described_frame: int | None = None  # frame whose chip gave the latest descriptor

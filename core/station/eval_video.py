@@ -49,6 +49,7 @@ class _Track:
     named: str | None = None
     named_frame: int | None = None
     others: set[str] = field(default_factory=set)  # any later, different name
+    labels: set[str] = field(default_factory=set)  # every name the overlay gave it (may come before the door's)
     unlocked: bool = False
     nearest: float | None = None
     reason: str = ""
@@ -67,6 +68,7 @@ class ShotResult:
     live: bool
     nearest: float | None  # the smallest distance of any identification in the shot
     reason: str  # the door's last word on the shot's longest track
+    labelled: list[str] = field(default_factory=list)  # everyone the overlay named in this shot
 
     def line(self) -> str:
         near = "-" if self.nearest is None else f"{self.nearest:.3f}"
@@ -102,6 +104,8 @@ class VideoEval:
             "unlocked": sum(s.unlocked for s in scored),
             "attacks_unlocked": sum(s.unlocked and not s.live for s in scored),
             "median_frames_to_name": times[len(times) // 2] if times else None,
+            # the window's overlay names a face before the door decides: it must never name anyone else either
+            "overlay_wrong": sum(any(n != s.expected for n in s.labelled) for s in scored),
             "unlabelled_faces": self.unlabelled,
         }
 
@@ -122,6 +126,7 @@ class VideoEval:
             f"{t['unknown']} unknown; named wrong: {t['named_wrong']} (strangers named: {t['strangers_named']} of "
             f"{t['stranger_shots']}); unlocked {t['unlocked']} (attacks {t['attacks_unlocked']}); median frames to "
             f"name {t['median_frames_to_name'] if t['median_frames_to_name'] is not None else '-'}; "
+            f"overlay named wrong: {t['overlay_wrong']}; "
             f"faces outside the labels {t['unlabelled_faces']}"
         )
         return "\n".join(lines)
@@ -144,6 +149,8 @@ class ShotScorer:
             t.frames.append((index, ((b.left + b.right) / 2 / width, (b.top + b.bottom) / 2 / height)))
             if view.distance is not None and (t.nearest is None or view.distance < t.nearest):
                 t.nearest = float(view.distance)
+            if view.name:
+                t.labels.add(view.name)
             d = view.decision
             if d is None:
                 continue
@@ -199,6 +206,7 @@ class ShotScorer:
             shot.live,
             None if nearest is None else round(nearest, 4),
             longest.reason if longest else "no face tracked",
+            sorted({n for t in tracks for n in t.labels}),
         )
 
 

@@ -37,8 +37,9 @@ def test_enrolled_face_is_named_and_the_stranger_is_not(lin_gallery, clip, descr
     stranger = [labels[i] for i in STRANGER_ALONE]
     assert all("Lin-Manuel" not in ls for ls in stranger)
     # he sits out of focus at the blur gate's limit (sharpness 16-25, 25 needed): frames under it
-    # say "blurred" and are not judged; the others call him Unknown
-    assert sum("Unknown" in ls for ls in stranger) >= 0.5 * len(STRANGER_ALONE)
+    # say "blurred" and are not judged; the others call him Unknown (a face not yet named is
+    # checked on every frame of its first second, so more of his frames show the gate's verdict)
+    assert sum("Unknown" in ls for ls in stranger) >= 0.25 * len(STRANGER_ALONE)
     assert all("Unknown" in ls or "blurred" in ls for ls in stranger)
 
 
