@@ -69,25 +69,30 @@ thread) and a visit's verdict is the median of its last 5 scores. The model cann
 rendered or very sharp screen, so the check carries a geometric cue too (core.vision.surround):
 a picture held by hand moves inside the fixed camera's still room, with its surroundings.
 "advisory" adds both verdicts to the reason (so the access log keeps them) and never refuses;
-"required" passes a visit only when the blink or turn *and* the texture say a live face, and the
+"required" passes a visit only when the blink, turn or talking *and* the texture say a live face, and the
 surroundings did not move as a hand-held picture's do.
 
 **Talking**: a person who says something opens and closes their lips, a non-rigid movement of
 the face no print, bent or folded sheet makes. The cue is the inner lips' gap (61-67, 62-66,
 63-65) over the nose's length (27 to 33), on the landmarks mapped back by the face's homography
-as for the blink: a tilted or bent sheet foreshortens both alike. It passes when the mouth was
+as for the blink: a tilted or bent sheet foreshortens both alike; only on frames whose outline,
+brows and eye corners fit that homography within ``lips_fit`` (a sheet folded or turned far has
+dlib's inner lips of an open-mouthed photo snap shut for 5-8 frames, its fit then 0.06-0.08
+eye distances against 0.015-0.04 otherwise; a GRID talker's frames fit within 0.03, 90th
+percentile). It passes when the mouth was
 closed (gap under ``lips_closed`` for ``closed_frames`` frames in a row), then open (over
 ``lips_open`` on ``open_frames`` frames in a row), then closed again, within the window. Runs,
 not single frames, because dlib's inner lips jump on a picture: on a photo with an open mouth,
 tilted far, they snap shut for a frame or two; on a shut one they spring open as briefly.
-Measured (bench/attack_bench.py, and the landmarks of YuNet boxes, every frame): the GRID
+Measured on the landmarks of YuNet boxes, every frame of 60 px or more (docs/liveness.md): the GRID
 talkers' open level (the best ``open_frames``-frame run's lowest gap between two closed runs)
-0.07-0.36, 7 of 8 over 0.12; Lin-Manuel's visit 0.25; the film 0.17; the generated still,
-print, curved, folded and screen attacks of seeds 0-9 (chosen on) at most 0.11, of seeds 10-19
-(held out) at most 0.10; Silent-Face's real phone 0.05.
+0.07-0.36, 7 of 8 over 0.12; the generated still, print, curved, folded and screen attacks of
+seeds 0-9 (chosen on) at most 0.11, of seeds 10-19 (held out) at most 0.10; Silent-Face's real
+phone 0.05. A head that turns while it talks (Lin-Manuel in the clip, the film's actors) is out
+of the fit on most frames: the turn, not the lips, lets it in.
 
-What the blink and turn cannot stop: a replayed video of the person (its frames hold a real
-head's parallax and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
+What the blink, turn and talking cannot stop: a replayed video of the person (its frames hold a real
+head's parallax, real blinks and real words), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
 turned head a little: see the README's figures for what that costs.
 
 The 68-point predictor holds the GIL (~1 ms a face), and the judgement takes about as long again
@@ -162,6 +167,10 @@ class LivenessSettings:
     lips_open: float = 0.12
     closed_frames: int = 2
     open_frames: int = 3
+    #: ...read only on frames whose outline, brows and eye corners fit the face's homography to
+    #: the reference within this RMS (eye distances): a sheet folded or turned far has dlib's
+    #: inner lips of an open-mouthed photo snap shut for several frames, out of that fit
+    lips_fit: float = 0.05
     min_face: int = 60  # px; smaller faces are not judged
     window: float = 10.0  # seconds of observations kept
     #: the screen and print check (core.vision.texture): "off", "advisory" (said, never refuses) or
@@ -327,8 +336,8 @@ class LivenessCheck:
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
         self._count = 0
         self._prev: tuple[np.ndarray, float] | None = None
-        # (time, turn, ear R, ear L, lip gap)
-        self._seen: deque[tuple[float, TurnEvidence | None, float, float, float]] = deque()
+        # (time, turn, ear R, ear L, lip gap: None on a frame out of the face's fit)
+        self._seen: deque[tuple[float, TurnEvidence | None, float, float, float | None]] = deque()
         self._moved: LivenessResult | None = None  # the blink or turn, once shown
         self._passed: LivenessResult | None = None  # the whole check, once passed
         texture_on = scorer is not None and self.settings.texture != "off"
@@ -404,8 +413,10 @@ class LivenessCheck:
             shape = s.outline > 0 or s.midline > 0  # 0.1 ms a reference, only when asked
             shown = [turn_evidence(ref, prev[0], points, sides, shape) for ref, _, sides in self._refs]
             turn = max((t for t in shown if t is not None), default=None, key=lambda t: t.strength(s))
-        flat = rectified(self._refs[0][0], points)
-        self._seen.append((timestamp, turn, *rectified_ears(flat), lip_gap(flat)))
+        ref = self._refs[0][0]
+        flat = rectified(ref, points)
+        misfit = float(np.sqrt(((flat[PLANE] - ref[PLANE]) ** 2).sum(axis=1).mean())) / max(eye_distance(ref), 1e-6)
+        self._seen.append((timestamp, turn, *rectified_ears(flat), lip_gap(flat) if misfit <= s.lips_fit else None))
         result = self._judge()
         if result.passed:
             self._moved = result
@@ -441,7 +452,7 @@ class LivenessCheck:
                     True, f"turned: parallax {t.parallax:.2f}{shape} (noise {noise:.2f})", float(ears[-1].mean()), t.parallax, n
                 )
         if s.talk:
-            lips = np.array([gap for *_, gap in self._seen])
+            lips = np.array([gap for *_, gap in self._seen if gap is not None])
             talked = _talk(lips, s.lips_closed, s.lips_open, s.closed_frames, s.open_frames)
             if talked is not None:
                 return LivenessResult(True, f"talked: lips {talked:.2f}", float(ears[-1].mean()), None, n)

@@ -2,13 +2,15 @@
 nor turns within his 3 s unlocks the door with the check required, by his lips alone; generated
 prints and sheets (held by hand, folded, curved, a phone photo) and the real phone of
 Silent-Face's GIF do not pass it, the open-mouthed photos among them included, whose inner lips
-dlib snaps shut for a frame or two as they tilt; and the rule's arithmetic: shut, open, shut
-again, in runs of frames.
+dlib snaps shut as they tilt or fold; and the rule's arithmetic: shut, open, shut again, in runs
+of frames, read only on frames that fit the face's plane.
 
 Real footage, real models: the talker's clip and the GIF are tests/data/footage copies, the
 landmarks dlib's 68-point model on YuNet boxes."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -121,3 +123,32 @@ def test_the_cue_is_shut_open_shut_in_runs_of_frames():
     assert lip_gap(points * 2) == pytest.approx(lip_gap(points))
     points[[67, 66, 65]] = points[[61, 62, 63]]
     assert lip_gap(points) == 0.0
+
+
+def test_lips_are_read_only_on_frames_that_fit_the_faces_plane(describer, clip):
+    """Lin-Manuel's landmarks from one frame of the clip, his inner lips moved shut, open, shut:
+    the check passes by talking. The same frames with the shut ones' outline pulled out of the
+    face's plane (as dlib places a folded sheet turned far, snapping its lips shut) do not."""
+    (box,) = [b for b in Detector("yunet", 40).detect(clip[150]) if b.width >= 60]
+    shape = describer.landmarks(clip[150], box, 68)
+    face = np.array([(p.x, p.y) for p in shape.parts()], float)
+    nose = float(np.linalg.norm(face[33] - face[27]))
+
+    def mouth(gap: float, bent: bool = False) -> np.ndarray:
+        points = face.copy()
+        points[[67, 66, 65]] = points[[61, 62, 63]] + (0, gap * nose)
+        if bent:  # the outline's right half slides in a quarter of an eye distance
+            points[9:17] -= (0.25 * (points[45, 0] - points[36, 0]), 0)
+        return points
+
+    def check(frames, settings=TALK_ONLY) -> str:
+        liveness = LivenessCheck(describer, settings)
+        results = [liveness.observe_points(points, i / 30) for i, points in enumerate(frames)]
+        return next((r.reason for r in results if r.passed), results[-1].reason)
+
+    word = [mouth(0.0)] * 4 + [mouth(g) for g in (0.1, 0.2, 0.25, 0.2, 0.1)] + [mouth(0.0)] * 4
+    assert check(word) == "talked: lips 0.20"
+    # an open-mouthed photo, its lips snapped shut on frames out of the plane's fit
+    snapped = [mouth(0.25)] * 3 + [mouth(0.0, bent=True)] * 4 + [mouth(0.25)] * 5 + [mouth(0.0, bent=True)] * 4
+    assert check(snapped).startswith("please say something")
+    assert check(snapped, replace(TALK_ONLY, lips_fit=1.0)) == "talked: lips 0.25"  # the fit is what refuses it
