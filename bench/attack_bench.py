@@ -11,7 +11,8 @@ across poses, as an operator does by pressing E when his face first appears):
   frame, a hand-held print, a curved sheet, a sheet folded down the nose line, a phone screen;
   ``--seeds`` variants each, ``--frames`` frames long, of the shared photos and clip frames) that
   unlock the door. Many never get that far (the picture is not recognised within 0.4), so the
-  liveness check alone is also fed every frame of every attack: *liveness APCER*.
+  liveness check alone is also fed every frame of every attack: *liveness APCER*, and of those
+  how many passed by talking (the lips' cue).
 - **BPCER**: the share of genuine visits that never unlock: Lin-Manuel's shots in the clip, as
   recorded and through ``--cameras`` simulated door cameras (blur, noise, exposure, JPEG), at a
   door that enrolled him through its own camera (another take of it: its own sensor noise), and
@@ -52,7 +53,7 @@ LIN = "Lin-Manuel"
 LIN_SHOTS = ((2, 20), (82, 116), (120, 211))  # [first, stop) where HOG finds him (tests/data/README.md)
 STRANGER = range(211, 249)  # his track starts as Lin-Manuel's last frames end
 FPS = 30.0
-PASSED = ("turned", "blinked")  # how the liveness check's passing reasons start
+PASSED = ("turned", "blinked", "talked")  # how the liveness check's passing reasons start
 SCREEN_CHECK = "required"  # the door's screen and print check (--screen-check)
 CAMERAS_FOR_TEXTURE = 10  # simulated door cameras the clip goes through for the texture
 SHARED = ROOT.parent / "shared" / "data"
@@ -292,12 +293,13 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
 
     photos = attack_photos(gallery.describer, clip)
     print(
-        f"\n{'attack kind':<8} {'APCER':>12} {'reached liveness':>17} {'liveness APCER':>15} {'texture: live':>14}   "
+        f"\n{'attack kind':<8} {'APCER':>12} {'reached liveness':>17} {'liveness APCER':>15} {'of it talked':>12} "
+        f"{'texture: live':>14}   "
         f"(of {len(seeds)} presentations, seeds {seeds.start}-{seeds.stop - 1}, {frames} frames each, {len(photos)} "
         f"pictures; screen and print check {SCREEN_CHECK}; screen replays below)"
     )
     for kind in KINDS:
-        unlocked, reached, alive, live_texture, bends = 0, 0, 0, 0, []
+        unlocked, reached, alive, talked, live_texture, bends = 0, 0, 0, 0, 0, []
         for seed in seeds:
             shown, it = attack(kind, photos[seed % len(photos)], background(clip, seed), seed, frames)
             drawn = list(it)
@@ -310,11 +312,12 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
             live_texture += any(t["texture"] == "real" for t in tracks)
             if result["liveness"]:
                 alive += 1
+                talked += result["liveness"].startswith("talked")
                 bends.append(f"liveness alone passed seed {seed} ({shown.source}, {shown.bend}): {result['liveness']}")
         n = max(1, len(seeds))
         print(
             f"{kind:<8} {unlocked / n:>8.1%} ({unlocked:>2}) {reached:>12}/{len(seeds):<4} {alive / n:>10.1%} ({alive:>2}) "
-            f"{live_texture:>8}/{len(seeds)}",
+            f"{talked:>12} {live_texture:>8}/{len(seeds)}",
             flush=True,
         )
         for b in bends:
@@ -344,7 +347,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
             g.enroll(name, [str(still)])
         for source in ("clip", "GRID"):
             for kind in REPLAYS:
-                unlocked, recognised, texture_live, picture, no_say, notes = 0, 0, 0, 0, 0, []
+                unlocked, recognised, talked, texture_live, picture, no_say, notes = 0, 0, 0, 0, 0, 0, []
                 for seed in seeds:
                     video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
                     shown, it = replay_attack(kind, video, describer, background(clip, seed), seed, frames)
@@ -352,6 +355,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
                     named = [t for t in tracks if t["verdict"] in ("Checking liveness", "Granted", "No liveness")]
                     unlocked += any(t["unlocked"] is not None for t in tracks)
                     recognised += bool(named)
+                    talked += any(t["cue"].startswith("talked") for t in named)
                     texture_live += any(t["texture"] == "real" for t in named)
                     picture += any(t["surround"] == "picture" for t in named)
                     no_say += bool(named) and all(t["surround"] in ("no say", "") for t in named)
@@ -360,7 +364,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
                 n = len(seeds)
                 print(
                     f"  {source:<4} {kind:<8} APCER {unlocked / n:6.1%} ({unlocked} of {n}); recognised {recognised}; "
-                    f"of those, texture took for live {texture_live}, surroundings moved inside a still room {picture}, "
+                    f"of those, the lips talked {talked}, texture took for live {texture_live}, surroundings moved inside a still room {picture}, "
                     f"surroundings no say {no_say}",
                     flush=True,
                 )
@@ -394,7 +398,7 @@ def cost(gallery, clip, runs: int = 200) -> None:
     print(
         f"\ncost per frame of the liveness check (a ~90 px face, {len(whole)} frames): "
         f"{statistics.median(whole):.2f} ms median with the 68 landmarks, {statistics.median(judge):.2f} ms of it the "
-        f"judgement (homographies, evidence, blink); 90th percentile {sorted(whole)[int(0.9 * len(whole))]:.2f} ms"
+        f"judgement (homographies, evidence, blink, lips); 90th percentile {sorted(whole)[int(0.9 * len(whole))]:.2f} ms"
     )
 
 
@@ -550,9 +554,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("texture", "replays"),
+        choices=("texture", "replays", "attacks"),
         default=None,
-        help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the door",
+        help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the "
+        "door; attacks: only the generated pictures at the door",
     )
     args = parser.parse_args()
     global SCREEN_CHECK
@@ -573,8 +578,12 @@ def main() -> int:
                 base.enroll(person.name, sorted(str(f) for f in person.iterdir()))
         gallery = copy_gallery(Path(tmp) / "base.db", Path(tmp), describer, "bench.db")
         print(enroll_lin(gallery, clip, new_looks=not args.no_new_looks))
-        if args.only == "replays":
-            replays(gallery, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, describer)
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        if args.only in ("replays", "attacks"):
+            if args.only == "replays":
+                replays(gallery, clip, seeds, args.frames, describer)
+            else:
+                attacks(gallery, clip, seeds, args.frames)
             gallery.close()
             return 0
         doors: dict[int, Gallery] = {}

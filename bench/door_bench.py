@@ -87,7 +87,7 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
     from test_decide import frames
 
     from core.vision.detection import Detector
-    from core.vision.liveness import LivenessCheck, LivenessSettings, rectified_ears, turn_evidence
+    from core.vision.liveness import LivenessCheck, LivenessSettings, rectified, rectified_ears, turn_evidence
 
     detector = Detector("haar+hog", 40)
     need = LivenessSettings()
@@ -107,7 +107,7 @@ def cue_spread(label: str, video, describer, stop=None) -> None:
 
     sides = halves(points[0])
     turns = [t for t in (turn_evidence(points[0], a, b, sides) for a, b in zip(points, points[1:], strict=False)) if t]
-    ears = np.array([rectified_ears(points[0], p) for p in points])
+    ears = np.array([rectified_ears(rectified(points[0], p)) for p in points])
     rel = (ears / np.percentile(ears, 80, axis=0)).max(axis=1)
     print(
         f"{label}: {len(points)} faces; best nose parallax {max(t.parallax for t in turns):.2f} (needs {need.parallax}), "

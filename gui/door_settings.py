@@ -65,6 +65,7 @@ LABELS = {
     "liveness": "Require liveness to unlock",
     "blink": "A blink counts",
     "head_turn": "A head turn counts",
+    "talk": "Talking counts (lips open and shut)",
     "blink_ratio": "Closed-eye ratio",
     "blink_frames": "Frames with eyes closed",
     "turn_parallax": "Head turn: nose parallax needed",

@@ -44,9 +44,10 @@ class DecisionSettings(StoredSettings):
     within: int = 5  # ...among the visit's last `within` (none naming anyone else)
     revisit_after: float = 10.0  # s out of sight before a person let in can be let in again
     unknown_after: int = 3  # identifications naming nobody before a face is logged Unknown
-    liveness: bool = True  # require a blink or head turn before unlocking
+    liveness: bool = True  # require a blink, head turn or talking before unlocking
     blink: bool = True
     head_turn: bool = True
+    talk: bool = True  # lips shut, open, shut (core.vision.liveness: no sheet moves its lips)
     blink_ratio: float = 0.5  # both eyes under this fraction of open...
     blink_frames: int = 2  # ...for this many frames in a row
     turn_parallax: float = 0.35  # the nose tip's parallax against the face's homography (eye distances)
@@ -91,6 +92,7 @@ class DecisionSettings(StoredSettings):
         return LivenessSettings(
             blink=self.blink,
             head_turn=self.head_turn,
+            talk=self.talk,
             blink_ratio=self.blink_ratio,
             blink_frames=self.blink_frames,
             parallax=self.turn_parallax,

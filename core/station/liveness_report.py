@@ -6,11 +6,11 @@ gallery's own decision settings, a simulated door), with the screen and print ch
 so one pass says what each setting would do:
 
 - **APCER** per attack folder: the share of attack presentations that unlocked the door with the
-  check required, and (``motion only``) that showed a blink or a turn while recognised, i.e.
+  check required, and (``motion only``) that showed a blink, a turn or talking while recognised, i.e.
   would have unlocked with the check off or advisory;
 - **BPCER**: the share of genuine recordings that never unlocked (with the check required, and with
-  the blink or turn alone);
-- each cue's pass rate per folder: blinked, turned, texture "a live face";
+  the blink, turn or talking alone);
+- each cue's pass rate per folder: blinked, turned, talked, texture "a live face";
 - the texture score of each presentation (the median of its last scores, core.vision.texture),
   for a DET-style plot (core.tools.plots.save_det_plot): APCER against BPCER as its threshold moves.
 
@@ -34,8 +34,8 @@ from core.station.visits import Visit
 
 VIDEO_TYPES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".webm", ".gif", ".m4v"}
 _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
-#: the way a passing blink or turn is said (core.vision.liveness)
-_MOVED = ("blinked", "turned", "liveness cues all switched off")
+#: the way a passing blink, turn or talking is said (core.vision.liveness)
+_MOVED = ("blinked", "turned", "talked", "liveness cues all switched off")
 #: the door named an allowed person (one whose access mode asks for a PIN or card too)
 _NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS, Verdict.AWAITING_PIN, Verdict.AWAITING_CARD)
 
@@ -46,9 +46,10 @@ class Presentation:
 
     video: str
     unlocked: bool  # with the screen and print check required
-    moved: bool  # a recognised, allowed visit showed a blink or a turn (unlocks with the check off)
+    moved: bool  # a recognised, allowed visit showed a blink, a turn or talking (unlocks with the check off)
     blinked: bool
     turned: bool
+    talked: bool
     texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
     score: float | None  # the texture median of the visit that got furthest
 
@@ -73,6 +74,7 @@ class Presentation:
             moved,
             any(s.startswith("blinked") for s in said),
             any(s.startswith("turned") for s in said),
+            any(s.startswith("talked") for s in said),
             state,
             max(scores) if scores else None,
         )
@@ -103,7 +105,7 @@ class Group:
             "presentations": len(self.presentations),
             error: 1 - unlocked if self.genuine else unlocked,
             f"{error}_motion_only": 1 - moved if self.genuine else moved,
-            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "texture")},
+            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "talked", "texture")},
             "videos": [asdict(p) for p in self.presentations],
         }
 
@@ -114,7 +116,7 @@ class Group:
         cues = ", ".join(f"{cue} {rate:.0%}" for cue, rate in d["pass_rates"].items())
         return (
             f"{self.name:<24} {len(self.presentations):>3} videos  {error} {value:6.1%} with the check required, "
-            f"{motion:6.1%} blink/turn alone; passed: {cues}"
+            f"{motion:6.1%} blink/turn/talk alone; passed: {cues}"
         )
 
 

@@ -1,5 +1,5 @@
-"""Is the face at the door a head, not a picture of one? Two cues from dlib's 68 landmarks over the
-frames of one visit, each explained in the log ("blinked", "turned: parallax 0.31").
+"""Is the face at the door a head, not a picture of one? Three cues from dlib's 68 landmarks over the
+frames of one visit, each explained in the log ("blinked", "turned: parallax 0.31", "talked: lips 0.18").
 
 **A head turn, told from a sheet by parallax.** A flat picture - a print, a phone, however it is
 tilted, turned or moved - maps from one frame to the next by a single homography, so a
@@ -69,11 +69,30 @@ thread) and a visit's verdict is the median of its last 5 scores. The model cann
 rendered or very sharp screen, so the check carries a geometric cue too (core.vision.surround):
 a picture held by hand moves inside the fixed camera's still room, with its surroundings.
 "advisory" adds both verdicts to the reason (so the access log keeps them) and never refuses;
-"required" passes a visit only when the blink or turn *and* the texture say a live face, and the
+"required" passes a visit only when the blink, turn or talking *and* the texture say a live face, and the
 surroundings did not move as a hand-held picture's do.
 
-What the blink and turn cannot stop: a replayed video of the person (its frames hold a real
-head's parallax and real blinks), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
+**Talking**: a person who says something opens and closes their lips, a non-rigid movement of
+the face no print, bent or folded sheet makes. The cue is the inner lips' gap (61-67, 62-66,
+63-65) over the nose's length (27 to 33), on the landmarks mapped back by the face's homography
+as for the blink: a tilted or bent sheet foreshortens both alike; only on frames whose outline,
+brows and eye corners fit that homography within ``lips_fit`` (a sheet folded or turned far has
+dlib's inner lips of an open-mouthed photo snap shut for 5-8 frames, its fit then 0.06-0.08
+eye distances against 0.015-0.04 otherwise; a GRID talker's frames fit within 0.03, 90th
+percentile). It passes when the mouth was
+closed (gap under ``lips_closed`` for ``closed_frames`` frames in a row), then open (over
+``lips_open`` on ``open_frames`` frames in a row), then closed again, within the window. Runs,
+not single frames, because dlib's inner lips jump on a picture: on a photo with an open mouth,
+tilted far, they snap shut for a frame or two; on a shut one they spring open as briefly.
+Measured on the landmarks of YuNet boxes, every frame of 60 px or more (docs/liveness.md): the GRID
+talkers' open level (the best ``open_frames``-frame run's lowest gap between two closed runs)
+0.07-0.36, 7 of 8 over 0.12; the generated still, print, curved, folded and screen attacks of
+seeds 0-9 (chosen on) at most 0.11, of seeds 10-19 (held out) at most 0.10; Silent-Face's real
+phone 0.05. A head that turns while it talks (Lin-Manuel in the clip, the film's actors) is out
+of the fit on most frames: the turn, not the lips, lets it in.
+
+What the blink, turn and talking cannot stop: a replayed video of the person (its frames hold a real
+head's parallax, real blinks and real words), and a 3-D mask. The 68-point model also sees a strongly folded sheet as a
 turned head a little: see the README's figures for what that costs.
 
 The 68-point predictor holds the GIL (~1 ms a face), and the judgement takes about as long again
@@ -112,6 +131,9 @@ OUTLINE = ([0, 1], [15, 16])
 #: (not the nose tip, which dlib places on a turned sheet as on a head)
 MIDLINE = [27, 28, 29, 51, 62, 66, 57, 8]
 RIGID = [*range(0, 36), 36, 39, 42, 45]
+#: the inner lips, upper (61-63) over lower (67-65), and the nose line (nasion to base) their gap is measured in
+INNER_LIPS = ([61, 62, 63], [67, 66, 65])
+NOSE_LINE = (27, 33)
 #: s between two observations for the second to measure the landmark noise against the first
 #: (a camera that drops frames on a busy machine still gives some)
 MAX_FRAME_GAP = 0.25
@@ -123,6 +145,7 @@ TEXTURE_EVERY = 3
 class LivenessSettings:
     blink: bool = True
     head_turn: bool = True
+    talk: bool = True
     blink_ratio: float = 0.5  # eyes count as closed under this fraction of the open-eye EAR...
     reopen_ratio: float = 0.85  # ...and as open again above this fraction
     blink_frames: int = 2  # frames in a row with both eyes closed
@@ -138,6 +161,16 @@ class LivenessSettings:
     turn_frames: int = 10  # frames that must show it
     references: int = 4  # earlier frames each frame is compared with (one every ref_every frames)
     ref_every: int = 10
+    #: talking: the inner lips' gap (nose lengths) under lips_closed for closed_frames in a row,
+    #: then over lips_open for open_frames in a row, then closed again (module docstring)
+    lips_closed: float = 0.04
+    lips_open: float = 0.12
+    closed_frames: int = 2
+    open_frames: int = 3
+    #: ...read only on frames whose outline, brows and eye corners fit the face's homography to
+    #: the reference within this RMS (eye distances): a sheet folded or turned far has dlib's
+    #: inner lips of an open-mouthed photo snap shut for several frames, out of that fit
+    lips_fit: float = 0.05
     min_face: int = 60  # px; smaller faces are not judged
     window: float = 10.0  # seconds of observations kept
     #: the screen and print check (core.vision.texture): "off", "advisory" (said, never refuses) or
@@ -270,12 +303,24 @@ def turn_evidence(
     return evidence
 
 
-def rectified_ears(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """Both eyes' EAR after mapping ``cur`` back onto ``ref`` with the face's homography: a tilted
-    picture's squashed eyes come back open; closing eyelids stay closed."""
+def rectified(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """``cur`` mapped back onto ``ref`` with the face's homography (a tilted picture comes back flat)."""
     h = _homography(cur, ref, PLANE)
-    pts = cur if h is None else cv2.perspectiveTransform(cur[None], h)[0]
+    return cur if h is None else cv2.perspectiveTransform(cur[None], h)[0]
+
+
+def rectified_ears(pts: np.ndarray) -> tuple[float, float]:
+    """Both eyes' EAR on rectified landmarks: a tilted picture's squashed eyes come back open;
+    closing eyelids stay closed."""
     return eye_aspect_ratio(pts[RIGHT_EYE]), eye_aspect_ratio(pts[LEFT_EYE])
+
+
+def lip_gap(points: np.ndarray) -> float:
+    """The inner lips' mean gap over the nose's length (27 to 33): 0 for a shut mouth, ~0.2-0.4
+    for a word's open vowel."""
+    upper, lower = INNER_LIPS
+    gap = float(np.linalg.norm(points[upper] - points[lower], axis=1).mean())
+    return gap / max(float(np.linalg.norm(points[NOSE_LINE[1]] - points[NOSE_LINE[0]])), 1e-6)
 
 
 class LivenessCheck:
@@ -291,7 +336,8 @@ class LivenessCheck:
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
         self._count = 0
         self._prev: tuple[np.ndarray, float] | None = None
-        self._seen: deque[tuple[float, TurnEvidence | None, float, float]] = deque()  # (time, turn, ear R, ear L)
+        # (time, turn, ear R, ear L, lip gap: None on a frame out of the face's fit)
+        self._seen: deque[tuple[float, TurnEvidence | None, float, float, float | None]] = deque()
         self._moved: LivenessResult | None = None  # the blink or turn, once shown
         self._passed: LivenessResult | None = None  # the whole check, once passed
         texture_on = scorer is not None and self.settings.texture != "off"
@@ -322,7 +368,7 @@ class LivenessCheck:
 
     def _motion(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
         s = self.settings
-        if not (s.blink or s.head_turn):
+        if not (s.blink or s.head_turn or s.talk):
             self._moved = LivenessResult(True, "liveness cues all switched off")
             return self._moved
         if box.width < s.min_face:
@@ -367,7 +413,10 @@ class LivenessCheck:
             shape = s.outline > 0 or s.midline > 0  # 0.1 ms a reference, only when asked
             shown = [turn_evidence(ref, prev[0], points, sides, shape) for ref, _, sides in self._refs]
             turn = max((t for t in shown if t is not None), default=None, key=lambda t: t.strength(s))
-        self._seen.append((timestamp, turn, *rectified_ears(self._refs[0][0], points)))
+        ref = self._refs[0][0]
+        flat = rectified(ref, points)
+        misfit = float(np.sqrt(((flat[PLANE] - ref[PLANE]) ** 2).sum(axis=1).mean())) / max(eye_distance(ref), 1e-6)
+        self._seen.append((timestamp, turn, *rectified_ears(flat), lip_gap(flat) if misfit <= s.lips_fit else None))
         result = self._judge()
         if result.passed:
             self._moved = result
@@ -376,12 +425,12 @@ class LivenessCheck:
     def _judge(self) -> LivenessResult:
         s = self.settings
         n = len(self._seen)
-        ears = np.array([(r, left) for _, _, r, left in self._seen])
+        ears = np.array([(r, left) for _, _, r, left, _ in self._seen])
         if s.blink and n >= s.blink_frames + 2:
             blinked = _blink(ears, s.blink_ratio, s.reopen_ratio, s.blink_frames, s.noise_factor)
             if blinked is not None:
                 return LivenessResult(True, f"blinked (eyes {blinked:.0%} of open)", float(ears[-1].mean()), None, n)
-        turns = [t for _, t, _, _ in self._seen if t is not None]
+        turns = [t for _, t, _, _, _ in self._seen if t is not None]
         best = 0.0
         if s.head_turn and turns:
             noise = float(np.median([t.noise for t in turns]))
@@ -402,8 +451,14 @@ class LivenessCheck:
                 return LivenessResult(
                     True, f"turned: parallax {t.parallax:.2f}{shape} (noise {noise:.2f})", float(ears[-1].mean()), t.parallax, n
                 )
-        asks = [w for w, on in (("blink", s.blink), ("turn your head", s.head_turn)) if on]
-        return LivenessResult(False, f"please {' or '.join(asks)}", float(ears[-1].mean()), best, n)
+        if s.talk:
+            lips = np.array([gap for *_, gap in self._seen if gap is not None])
+            talked = _talk(lips, s.lips_closed, s.lips_open, s.closed_frames, s.open_frames)
+            if talked is not None:
+                return LivenessResult(True, f"talked: lips {talked:.2f}", float(ears[-1].mean()), None, n)
+        asks = [w for w, on in (("blink", s.blink), ("turn your head", s.head_turn), ("say something", s.talk)) if on]
+        ask = f"{', '.join(asks[:-1])} or {asks[-1]}" if len(asks) > 1 else "".join(asks)
+        return LivenessResult(False, f"please {ask}", float(ears[-1].mean()), best, n)
 
 
 def _blink(ears: np.ndarray, closed: float, reopen: float, frames: int, noise_factor: float = 4.0) -> float | None:
@@ -426,3 +481,20 @@ def _blink(ears: np.ndarray, closed: float, reopen: float, frames: int, noise_fa
             if wide[:start].any() and wide[i + 1 :].any():
                 return float(rel[start : i + 1].max())
     return None
+
+
+def _talk(gaps: np.ndarray, closed: float, opened: float, closed_frames: int, open_frames: int) -> float | None:
+    """How far the lips opened, if they were shut (``gaps`` under ``closed`` for ``closed_frames``
+    frames in a row), then open (over ``opened`` on ``open_frames`` frames in a row), then shut
+    again; None otherwise. The level is the open run's lowest gap: the best such run between the
+    first shut run and the last (a frame or two of dlib's jumping lips is no run)."""
+    shut = gaps <= closed
+    ends = [i for i in range(closed_frames - 1, len(gaps)) if shut[i - closed_frames + 1 : i + 1].all()]
+    if not ends:
+        return None
+    first_end, last_start = ends[0], ends[-1] - closed_frames + 1
+    between = gaps[first_end + 1 : last_start]
+    if len(between) < open_frames:
+        return None
+    level = float(np.lib.stride_tricks.sliding_window_view(between, open_frames).min(axis=1).max())
+    return level if level >= opened else None

@@ -139,7 +139,7 @@ def test_the_scorer_runs_off_the_frame_thread_and_never_queues(model):
 
 
 def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
-    """The check on its own (blink and turn switched off, so only the texture decides): the
+    """The check on its own (blink, turn and talking switched off, so only the texture decides): the
     photographed phone is refused when required and passed, with what is known said, when advisory;
     the live woman passes; faces under 64 px are not scored."""
     from core.vision.liveness import LivenessCheck, LivenessSettings
@@ -149,7 +149,7 @@ def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
     def judge(name, mode, frames=12):
         rgb = cv2.cvtColor(cv2.imread(str(PAD / name)), cv2.COLOR_BGR2RGB)
         (box,) = _faces(rgb)
-        check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture=mode), scorer)
+        check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, talk=False, texture=mode), scorer)
         return [check.observe(rgb, box, i / 30) for i in range(frames)][-1], check
 
     phone, _ = judge("image_F2.jpg", "required")
@@ -162,7 +162,7 @@ def test_required_refuses_a_real_phone_advisory_only_says_so(model, describer):
     assert not waiting.passed and "3 face(s) scored so far" in waiting.reason, waiting
     small = cv2.resize(cv2.cvtColor(cv2.imread(str(PAD / "image_T1.jpg")), cv2.COLOR_BGR2RGB), None, fx=0.25, fy=0.25)
     (box,) = [b for b in Detector("yunet", 20).detect(small)]
-    check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, texture="required"), scorer)
+    check = LivenessCheck(describer, LivenessSettings(blink=False, head_turn=False, talk=False, texture="required"), scorer)
     assert box.width < texture.MIN_FACE and not check.observe(small, box, 0.0).passed and not check.texture.scores
 
 
@@ -197,8 +197,8 @@ def grid_db(tmp_path_factory, describer):
 def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describer, tmp_path):
     """BPCER of the check on the GRID clips (real people at a cheap camera): its texture verdict
     is "a live face" on every one (0 of 8 refused, the 5 % asked for), and with the check
-    required the door unlocks every clip it unlocks with the check off. (The blink alone finds
-    2 of the 8 within their 3 s: README, "What the liveness check stops".)"""
+    required the door unlocks every clip it unlocks with the check off: 7 of the 8, by talking
+    (test_talk.py; the blink alone found 2 of them within their 3 s)."""
     from tests.support.data import copy_gallery
 
     gallery = copy_gallery(grid_db, tmp_path, describer)
@@ -213,7 +213,7 @@ def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describe
         refused = [(name, said) for name, said in texture_said if "a live face" not in said]
         assert not refused, refused
         assert all(req == off for req, off in unlocks.values()), unlocks
-        assert sum(off > 0 for _, off in unlocks.values()) >= 2, unlocks  # the door did let some in
+        assert sum(off > 0 for _, off in unlocks.values()) >= 7, unlocks  # the door did let them in
     finally:
         gallery.close()
 
