@@ -338,7 +338,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
     print(
         f"\nScreen replays through the door (screen and print check {SCREEN_CHECK}; seeds {seeds.start}-{seeds.stop - 1}, "
         f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5, "
-        "its seldom-still-room share on clip phone seed 14):"
+        "its seldom-still-room share on clip phone seed 14, its near ring and picture share 0.35 on clip phone seed 8):"
     )
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
         for name, clip_name in GRID_PEOPLE.items():

@@ -10,7 +10,8 @@ so one pass says what each setting would do:
   would have unlocked with the check off or advisory;
 - **BPCER**: the share of genuine recordings that never unlocked (with the check required, and with
   the blink, turn or talking alone);
-- each cue's pass rate per folder: blinked, turned, talked, texture "a live face";
+- each cue's pass rate per folder: blinked, turned, talked, texture "a live face", surroundings that
+  did not move inside a still room (core.vision.surround: "still" or "no say");
 - the texture score of each presentation (the median of its last scores, core.vision.texture),
   for a DET-style plot (core.tools.plots.save_det_plot): APCER against BPCER as its threshold moves.
 
@@ -36,6 +37,8 @@ VIDEO_TYPES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".webm", ".gif",
 _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
 #: the way a passing blink, turn or talking is said (core.vision.liveness)
 _MOVED = ("blinked", "turned", "talked", "liveness cues all switched off")
+#: how core.vision.surround's verdict is said, the one that refuses first
+_AROUND = (("moves inside a still room", "picture"), ("still around the face", "still"), ("surroundings: no say", "no say"))
 #: the door named an allowed person (one whose access mode asks for a PIN or card too)
 _NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS, Verdict.AWAITING_PIN, Verdict.AWAITING_CARD)
 
@@ -52,6 +55,7 @@ class Presentation:
     talked: bool
     texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
     score: float | None  # the texture median of the visit that got furthest
+    surroundings: str  # "picture" (moved inside a still room), "still", "no say" or "" (never judged)
 
     @classmethod
     def of(cls, video: str, visits: list[Visit]) -> Presentation:
@@ -77,7 +81,17 @@ class Presentation:
             any(s.startswith("talked") for s in said),
             state,
             max(scores) if scores else None,
+            next((around for words, around in _AROUND if any(words in s for s in said)), ""),
         )
+
+
+def _passed(p: Presentation, what: str) -> bool:
+    """Whether the cue ``what`` passed on ``p``: the surroundings pass unless they read a picture."""
+    if what == "texture":
+        return p.texture == "real"
+    if what == "surroundings":
+        return p.surroundings in ("still", "no say")
+    return bool(getattr(p, what))
 
 
 @dataclass
@@ -90,11 +104,7 @@ class Group:
 
     def rate(self, what: str) -> float:
         n = len(self.presentations)
-        return (
-            sum(bool(getattr(p, what)) if what != "texture" else p.texture == "real" for p in self.presentations) / n
-            if n
-            else 0.0
-        )
+        return sum(_passed(p, what) for p in self.presentations) / n if n else 0.0
 
     def as_dict(self) -> dict:
         error = "bpcer" if self.genuine else "apcer"
@@ -105,7 +115,7 @@ class Group:
             "presentations": len(self.presentations),
             error: 1 - unlocked if self.genuine else unlocked,
             f"{error}_motion_only": 1 - moved if self.genuine else moved,
-            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "talked", "texture")},
+            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "talked", "texture", "surroundings")},
             "videos": [asdict(p) for p in self.presentations],
         }
 

@@ -221,7 +221,8 @@ def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describe
 def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, tmp_path):
     """Two GRID talkers as the genuine folder, Silent-Face's real phone-and-print GIF and a
     generated phone replay of one talker as two attack folders: the text and --json agree, the
-    texture passes both genuine recordings, and the DET plot is written."""
+    texture and the surroundings (a plain wall: no say) pass both genuine recordings, and the DET
+    plot is written."""
     from core.cli.main import main
     from core.tools.attacks import replay_attack, write_video
     from tests.support.data import copy_gallery
@@ -245,6 +246,7 @@ def test_liveness_report_gives_the_figures_its_table_shows(grid_db, describer, t
     report = json.loads(data.getvalue())
     assert report["genuine"]["presentations"] == 2 and [g["name"] for g in report["attacks"]] == ["phone", "real"]
     assert report["genuine"]["pass_rates"]["texture"] == 1.0, report["genuine"]
+    assert report["genuine"]["pass_rates"]["surroundings"] == 1.0, report["genuine"]  # a plain wall: no say
     shown_text = text.getvalue()
     assert f"BPCER {report['genuine']['bpcer']:6.1%} with the check required" in shown_text, shown_text
     for group in report["attacks"]:
@@ -308,6 +310,27 @@ def test_a_generated_screen_replay_does_not_unlock_with_the_check_required(grid_
         gallery.close()
 
 
+def _lin_phone_replay(seed, describer, tmp_path, clip):
+    """The clip's second shot on a phone held by hand (``seed``) at a door whose gallery holds
+    Lin-Manuel from frames of the recording the attacker replays: (with the check required, the
+    named visits), (with the check off)."""
+    from core.gallery.api import Gallery
+    from core.tools.attacks import replay_attack, write_video
+    from tests.support.presentations import background
+
+    stills = []
+    for i in (140, 170, 200):
+        stills.append(str(tmp_path / f"lin{i}.png"))
+        cv2.imwrite(stills[-1], cv2.cvtColor(clip[i], cv2.COLOR_RGB2BGR))
+    _, shown = replay_attack("phone", clip[120:211], describer, background(clip, seed), seed, frames=90)
+    path = write_video((f.rgb for f in shown), tmp_path / "phone.mp4", fps=30)
+    with Gallery(tmp_path / "lin.db", describer=describer) as gallery:
+        gallery.enroll("Lin-Manuel", stills)
+        required, named = _visits(path, gallery, REQUIRED)
+        off, _ = _visits(path, gallery, DecisionSettings(screen_check="off"))
+    return required, named, off
+
+
 def test_a_replay_whose_room_is_seldom_still_does_not_unlock_with_the_check_required(describer, tmp_path, clip):
     """The clip's second shot on a phone held by hand (seed 14, held out when the surroundings
     rule was first chosen): the texture model takes the rendered screen for a live face and the
@@ -316,24 +339,52 @@ def test_a_replay_whose_room_is_seldom_still_does_not_unlock_with_the_check_requ
     it was still in show the face's surroundings moving (core.vision.surround, ``seldom_share``):
     with the check required the door stays shut and says the surroundings refused it; with the
     check off the same recording opens the door."""
-    from core.gallery.api import Gallery
-    from core.tools.attacks import replay_attack, write_video
-    from tests.support.presentations import background
-
-    stills = []
-    for i in (140, 170, 200):  # Lin-Manuel enrolled from frames of the recording the attacker replays
-        stills.append(str(tmp_path / f"lin{i}.png"))
-        cv2.imwrite(stills[-1], cv2.cvtColor(clip[i], cv2.COLOR_RGB2BGR))
-    _, shown = replay_attack("phone", clip[120:211], describer, background(clip, 14), 14, frames=90)
-    path = write_video((f.rgb for f in shown), tmp_path / "phone.mp4", fps=30)
-    with Gallery(tmp_path / "lin.db", describer=describer) as gallery:
-        gallery.enroll("Lin-Manuel", stills)
-        required, named = _visits(path, gallery, REQUIRED)
-        off, _ = _visits(path, gallery, DecisionSettings(screen_check="off"))
+    required, named, off = _lin_phone_replay(14, describer, tmp_path, clip)
     assert named and required.unlocks == 0, [v.line() for v in required.visits]
     said = [v.liveness for v in named]
     assert any("moves inside a still room" in s for s in said), said
     assert off.unlocks >= 1, [v.line() for v in off.visits]
+
+
+def test_a_calmly_held_phone_does_not_unlock_with_the_check_required(describer, tmp_path, clip):
+    """The clip's second shot on a phone held by a calm hand (seed 8, the one replay of the
+    tuning seeds that opened the door with the check required): the phone covers only the part of
+    the ring near the face, the room beyond it stays still, so on the whole ring fewer than half
+    the corners of a side moved and the surroundings read "still around the face". A side also
+    moved when its near part did (core.vision.surround, ``near``): the door stays shut and says
+    the surroundings refused it; with the check off the same recording opens the door. (The
+    margin is thin: bench/attack_bench.py's door, which enrolled him live, still opens it at 34 %
+    of judged pairs against the 35 % asked: docs/liveness.md.)"""
+    required, named, off = _lin_phone_replay(8, describer, tmp_path, clip)
+    assert named and required.unlocks == 0, [v.line() for v in required.visits]
+    said = [v.liveness for v in named]
+    assert any("moves inside a still room" in s for s in said), said
+    assert off.unlocks >= 1, [v.line() for v in off.visits]
+
+
+def test_a_side_moved_when_its_near_part_did():
+    """The ring's arithmetic (core.vision.surround.measure) on a synthetic room: a textured wall
+    and, around an 80 px face, a 'phone' reaching 0.75 face widths out that slides 3 px while the
+    wall keeps still. Its near part (0.45-0.8 widths) moved, the ring as a whole mostly did not
+    (the wall beyond the phone): a picture with the near part counted, none without it; the same
+    phone held still, or shivering under ``moving_px``, shows none."""
+    from core.records import Box
+    from core.vision.surround import SurroundSettings, measure
+
+    rng = np.random.default_rng(0)
+    wall, screen = (cv2.GaussianBlur((rng.random((360, 640)) * 255).astype(np.uint8), (0, 0), 2.0) for _ in range(2))
+    box = Box(280, 120, 360, 200)
+
+    def frame(shift: int) -> np.ndarray:
+        grey = wall.copy()
+        grey[120 - 60 : 200 + 60, 280 - 60 + shift : 360 + 60 + shift] = screen[120 - 60 : 200 + 60, 280 - 60 : 360 + 60]
+        return grey
+
+    moved = measure(frame(0), box, frame(3), SurroundSettings())
+    assert moved.judged and moved.room_still == 1.0 and moved.picture and moved.ring_moved < 0.5, moved
+    assert not measure(frame(0), box, frame(3), SurroundSettings(near=0.0)).picture  # the whole ring alone
+    assert not measure(frame(0), box, frame(0), SurroundSettings()).picture
+    assert not measure(frame(0), box, frame(1), SurroundSettings()).picture  # 1 px: under moving_px
 
 
 def test_a_room_seldom_still_speaks_only_for_a_clear_picture():
