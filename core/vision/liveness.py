@@ -378,8 +378,8 @@ class LivenessCheck:
 
     def _with_texture(self, moved: LivenessResult) -> LivenessResult:
         """The blink or turn with the screen and print check: "required" needs a live face's
-        texture as well, and surroundings that did not move inside a still room (once enough
-        frames were seen for that to show); "advisory" only says what they saw (in the reason the
+        texture as well, and surroundings that did not move inside a still room (in a still room,
+        over SurroundSettings.min_still judged pairs, so the pace of the loop does not decide); "advisory" only says what they saw (in the reason the
         access log keeps)."""
         if self.texture is None or self.surround is None:
             return moved
@@ -388,7 +388,10 @@ class LivenessCheck:
         if self.settings.texture == "advisory":
             return replace(moved, reason=f"{said} (advisory)")
         # all said, so the log shows which cue is still missing or refused
-        screen_ok = verdict.state == "real" and around.state != "picture" and self.surround.settled
+        lets_in = self.surround.lets_in()
+        if not lets_in and around.state != "picture":
+            said += f" (waiting for {self.surround.settings.min_still} judged pairs)"
+        screen_ok = verdict.state == "real" and lets_in
         return replace(moved, passed=moved.passed and screen_ok, reason=said)
 
     def observe_points(self, points: np.ndarray, timestamp: float) -> LivenessResult:
