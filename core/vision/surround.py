@@ -27,7 +27,10 @@ judged and at least ``fixed_share`` of all its pairs (the camera is fixed): "pic
 corners shiver, a phone covering much of it) still speaks when the pairs it was still in mostly
 showed a picture: "picture" when ``min_pairs`` of them did and ``seldom_share`` of them. Else "no
 say" (or never, at a plain wall or under a moving camera: its rare still pairs seldom show a
-picture - the clip 4 of 34, its second shot 4 of 10, the film 2 of 6).
+picture - the clip 4 of 34, its second shot 4 of 10, the film 2 of 6). A room often still lets
+the door open only once ``min_still`` pairs were judged, and a "picture" read over that many
+holds for the visit: how many pairs a visit has when its blink or turn passes depends on the
+loop's pace, and the door must not grant on a share's first dip over a dozen pairs.
 
 The thresholds were chosen on generated replays of the clip (phone and monitor, seeds 0-9) and of
 one GRID talker (phone, seeds 0-5) against every genuine video of the shared data: 22 of those 26

@@ -353,8 +353,9 @@ def test_a_calmly_held_phone_does_not_unlock_with_the_check_required(describer, 
     the corners of a side moved and the surroundings read "still around the face". A side also
     moved when its near part did (core.vision.surround, ``near``): the door stays shut and says
     the surroundings refused it; with the check off the same recording opens the door. (The
-    margin is thin: bench/attack_bench.py's door, which enrolled him live, still opens it at 34 %
-    of judged pairs against the 35 % asked: docs/liveness.md.)"""
+    margin is thin: bench/attack_bench.py's door, which enrolled him live, opened it at 34 % of
+    41 judged pairs against the 35 % asked until a picture read over 20 pairs held for the visit:
+    docs/liveness.md.)"""
     required, named, off = _lin_phone_replay(8, describer, tmp_path, clip)
     assert named and required.unlocks == 0, [v.line() for v in required.visits]
     said = [v.liveness for v in named]
