@@ -394,8 +394,8 @@ def first_pull(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
         end, after = mark if mark is not None else (newest, "")
-        past, params = ("WHERE id > %s::uuid", (after,)) if after else ("", ())
-        samples = one_row(conn, f"SELECT count(*) FROM facegate.samples {past.replace('id', 'person_id', 1)}", params)[0]
+        past, past_samples, params = ("WHERE id > %s::uuid", "WHERE person_id > %s::uuid", (after,)) if after else ("", "", ())
+        samples = one_row(conn, f"SELECT count(*) FROM facegate.samples {past_samples}", params)[0]
         gallery.index.reserve(samples)  # one resize now, while the index is small, not mid-sync
         everyone = f"COPY (SELECT {_PERSON_COLUMNS} FROM facegate.people {past} ORDER BY id) TO STDOUT (FORMAT BINARY)"
         with conn.cursor() as cur, cur.copy(everyone, params) as copy:
