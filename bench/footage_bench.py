@@ -23,6 +23,8 @@ is reported on ``held-out`` (the rest).
 against the gallery without that person (a copy): everyone in it is then a stranger, and any name
 the door gives is a false accept (the person's nearest other people are the likeliest to be named).
 
+``--views``: the face widths each photo is also enrolled at (as bench/one_photo_bench.py).
+
 ``--frame-probe``: each frame's descriptor identified alone, not the track's template
 (core.live.tracking.Template): the rule before the template.
 """
@@ -38,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.one_photo_bench import FOOTAGE, MS, video_frames  # noqa: E402
+from bench.one_photo_bench import FOOTAGE, MS, VIEWS_HELP, video_frames, views_arg  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "labels"
 FACES = Path("/work/shared/data/faces")
@@ -71,8 +73,9 @@ def recordings(footage: Path) -> list[tuple[Path, Path]]:
     return out
 
 
-def enroll_everyone(db: Path, footage: Path, describer) -> None:
+def enroll_everyone(db: Path, footage: Path, describer, views: tuple[int, ...] | None = None) -> None:
     from core.gallery.api import Gallery
+    from core.gallery.photo_views import VIEW_WIDTHS
 
     photos: dict[str, object] = {}
     for person in sorted((FACES / "knn_examples" / "train").iterdir()):
@@ -86,7 +89,7 @@ def enroll_everyone(db: Path, footage: Path, describer) -> None:
         photos[name] = footage / "ms-face-stills" / f"{stem}1.jpg"
     with Gallery(db, describer=describer) as g:
         for name, photo in photos.items():
-            g.enroll(name, [photo])
+            g.enroll(name, [photo], views=VIEW_WIDTHS if views is None else views)
 
 
 def main() -> None:
@@ -98,6 +101,7 @@ def main() -> None:
     ap.add_argument("--leave-out", action="store_true", help="each recording without its enrolled people: false accepts")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--frame-probe", action="store_true", help="identify each frame alone, not the track's template")
+    ap.add_argument("--views", type=views_arg, default=None, help=VIEWS_HELP)
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
@@ -112,7 +116,7 @@ def main() -> None:
     describer = Describer()
     db = args.db or Path(tempfile.mkdtemp(prefix="footage_")) / "everyone.db"
     if not db.exists():
-        enroll_everyone(db, args.footage, describer)
+        enroll_everyone(db, args.footage, describer, args.views)
     decision = DecisionSettings() if args.within is None else DecisionSettings(within=args.within)
     live = LiveSettings(track_template=not args.frame_probe)
     results, sums = [], {}

@@ -30,6 +30,8 @@ back. The same faces come back, so the second pass is the most learning could ad
 bound. ``--no-liveness``: the door's liveness check off (learning learns only from granted visits,
 and a grant needs a liveness cue). ``--frame-probe``: each frame's descriptor identified alone,
 not the track's template (core.live.tracking.Template): the rule before the template.
+``--views 50,70,100`` / ``--views none``: the face widths each photo is also enrolled at
+(core.gallery.photo_views; none: the photo's own sample alone, the enrollment before the views).
 ``--past-gates``: then, for every shot of an enrolled person the door did not name, how far its
 face would be from their one photo if described past the quality gates (size, sharpness, yaw of
 each face; every third frame): whether a rule over frames could name it at all.
@@ -191,6 +193,14 @@ def segments(footage: Path, describer) -> list[Segment]:
     return out
 
 
+VIEWS_HELP = "face widths each photo is also enrolled at, e.g. 50,70,100 (default: enroll-folder's; none: the photo alone)"
+
+
+def views_arg(text: str) -> tuple[int, ...]:
+    """``--views``: "50,70,100" or "none"."""
+    return () if text == "none" else tuple(int(v) for v in text.split(","))
+
+
 def write(segs: list[Segment], folder: Path) -> tuple[Path, Path]:
     """The recording and its label CSV."""
     from core.tools.attacks import write_video
@@ -228,10 +238,12 @@ def main() -> None:
     ap.add_argument("--no-liveness", action="store_true", help="the door's liveness check off")
     ap.add_argument("--frame-probe", action="store_true", help="identify each frame alone, not the track's template")
     ap.add_argument("--past-gates", action="store_true", help="the missed shots' distances, described past the gates")
+    ap.add_argument("--views", type=views_arg, default=None, help=VIEWS_HELP)
     args = ap.parse_args()
 
     from core.door.policy import DecisionSettings
     from core.gallery.api import Gallery
+    from core.gallery.photo_views import VIEW_WIDTHS
     from core.live.loop import LiveSettings
     from core.live.worker import InlineWorker
     from core.station.eval_video import eval_video
@@ -247,7 +259,7 @@ def main() -> None:
     if not db.exists():
         with Gallery(db, describer=describer) as g:
             for name, photo in enrollment(args.footage).items():
-                g.enroll(name, [photo])
+                g.enroll(name, [photo], views=VIEW_WIDTHS if args.views is None else args.views)
     decision = DecisionSettings(liveness=not args.no_liveness)
     if args.within is not None:
         decision.within = args.within

@@ -11,7 +11,9 @@ showing her), and the seven GRID talkers (frames 0, 37 and 74 of each clip; the 
 clips). In each split, half the identities (seeded) are enrolled from one random photo each, as a
 Yale-like test does; every photo of the other half is a stranger probe, and every other photo of an
 enrolled person a genuine probe (``--photos N``: N photos each, for people who have more than N;
-what enroll-folder's advice quotes). Counted, as ``facegate identify`` decides (threshold and margin):
+what enroll-folder's advice quotes). An enrolled photo gives its own sample and its views
+(core.gallery.photo_views, as Gallery.enroll keeps them; ``--views none``: the photo alone); a
+probe is one descriptor, as the door makes it. Counted, as ``facegate identify`` decides (threshold and margin):
 
 - strangers named (false accepts, FPIR: the share of stranger probes given any name),
 - genuine probes named right / named wrong / unknown (FNIR = 1 - named right),
@@ -19,8 +21,8 @@ what enroll-folder's advice quotes). Counted, as ``facegate identify`` decides (
 
 Then the same at growing gallery sizes N (``--sizes``), NIST 1:N style: in each split 8 real people
 (with a second photo to probe) are enrolled from one photo each, and N - 8 *synthetic* distractor
-identities fill the gallery. The shared data hold only ~22 real people, so the distractors are
-drawn, not found: a Gaussian over identities fitted to the real descriptors (the spread of the
+identities fill the gallery (real people by their photo's descriptor alone: no views). The shared
+data hold only ~22 real people, so the distractors are drawn, not found: a Gaussian over identities fitted to the real descriptors (the spread of the
 people's mean descriptors, shrunk half-way to isotropic because 22 people cannot fill 128
 dimensions) plus a photo's own deviation (the spread of each person's photos around their mean),
 its identity spread scaled so that distractors sit as far from real photos, at the median, as real
@@ -45,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.one_photo_bench import FOOTAGE, video_frames  # noqa: E402
+from bench.one_photo_bench import FOOTAGE, VIEWS_HELP, video_frames, views_arg  # noqa: E402
 
 FACES = Path("/work/shared/data/faces")
 
@@ -96,10 +98,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="10,100,1000,10000", help="gallery sizes N for the scaled table ('' to skip it)")
     ap.add_argument("--scaled-splits", type=int, default=40, help="splits for the scaled table")
     ap.add_argument("--fpir", type=float, default=0.01, help="the FPIR the scaled table's threshold is chosen for")
+    ap.add_argument("--views", type=views_arg, default=None, help=VIEWS_HELP)
     args = ap.parse_args()
 
     from core.gallery.api import Gallery
     from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+    from core.gallery.photo_views import VIEW_WIDTHS, camera_views
     from core.vision.describe import Describer
     from core.vision.detection import Detector
     from core.vision.images import load_image
@@ -109,26 +113,34 @@ def main() -> None:
     describer = Describer()
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "d.db", describer=describer) as g:
         g.detector = Detector("yunet", 20)
-        who, vecs = [], []
+        who, vecs, enrolled_as = [], [], []
         for name, image in photos(args.footage):
-            faces = [f for f in g.faces(load_image(image) if isinstance(image, Path) else image) if f.descriptor is not None]
+            rgb = load_image(image) if isinstance(image, Path) else image
+            faces = [f for f in g.faces(rgb) if f.descriptor is not None]
             if faces:
                 best = max(faces, key=lambda f: f.box.width)
                 who.append(name)
                 vecs.append(best.descriptor)
+                views = camera_views(describer, rgb, best.box, VIEW_WIDTHS if args.views is None else args.views)
+                enrolled_as.append(np.stack([best.descriptor] + [view.descriptor for view in views]))
     v = np.array(vecs)
-    one_photo_figures(who, v, args, threshold, margin)
+    one_photo_figures(who, v, enrolled_as, args, threshold, margin)
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
     if sizes:
         scaled_figures(who, v, sizes, args, threshold, margin)
 
 
-def one_photo_figures(who: list[str], v: np.ndarray, args: argparse.Namespace, threshold: float, margin: float) -> None:
-    """Half the real people enrolled from one photo each per split: strangers named, FNIR."""
+def one_photo_figures(
+    who: list[str], v: np.ndarray, enrolled_as: list[np.ndarray], args: argparse.Namespace, threshold: float, margin: float
+) -> None:
+    """Half the real people enrolled from one photo each per split (the photo's sample and its
+    views, as Gallery.enroll keeps them; the probe is the photo's one descriptor, as the door makes
+    it): strangers named, FNIR."""
     from core.gallery.match import best_match
     from core.records import Candidate
 
-    dist = np.linalg.norm(v[:, None] - v[None], axis=2)
+    # dist[probe, enrolled]: the probe photo's descriptor to the nearest sample the enrolled photo gave
+    dist = np.stack([np.linalg.norm(samples[None] - v[:, None], axis=2).min(axis=1) for samples in enrolled_as], axis=1)
     people = sorted(set(who))
     idx = {p: [i for i, w in enumerate(who) if w == p] for p in people}
     print(

@@ -241,8 +241,8 @@ class EvalPage(QWidget):
     def _enrolled(self, result: FolderEnrollResult) -> None:
         state = " (cancelled: the people listed were enrolled whole, the rest not at all)" if result.cancelled else ""
         self.summary.setText(
-            f"Enrolled {len(result.enrolled)} people, {result.samples} samples from "
-            f"{result.images} photos{state}: " + ", ".join(result.enrolled)
+            f"Enrolled {len(result.enrolled)} people, {result.samples} samples ({result.views} of them the faces as "
+            f"a door camera sees them) from {result.images} photos{state}: " + ", ".join(result.enrolled)
         )
         self.skipped.setPlainText("\n".join([f"{f}: {why}" for f, why in result.skipped] + list(result.advice.values())))
         if result.enrolled:

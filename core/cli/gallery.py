@@ -233,6 +233,7 @@ def _enroll_folder(args: argparse.Namespace) -> int:
     out = {
         "people": result.enrolled,
         "samples": result.samples,
+        "views": result.views,
         "images": result.images,
         "seconds": round(elapsed, 2),
         "images_per_second": round(result.images / elapsed, 2) if elapsed else None,
@@ -243,7 +244,7 @@ def _enroll_folder(args: argparse.Namespace) -> int:
         args,
         out,
         f"enrolled {len(result.enrolled)} people, {result.samples} samples from {result.images} "
-        f"images in {elapsed:.1f} s"
+        f"images in {elapsed:.1f} s ({result.views} of them the photos' faces as a door camera sees them)"
         + "".join(f"\n  skipped {reason}" for _, reason in result.skipped)
         + "".join(f"\n  {text}" for text in result.advice.values()),
     )

@@ -19,6 +19,7 @@ import numpy as np
 from core.errors import FaceGateError, ManyFacesError, NoFaceError, PoorFaceError, StoreError
 from core.gallery.index import IndexParams, SampleIndex
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, check_personal, drop_rejected, per_person
+from core.gallery.photo_views import camera_views
 from core.gallery.store import NewSample, Person, Store, unpack
 from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
@@ -26,6 +27,8 @@ from core.vision.detection import Detector
 from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
 from core.vision.quality import QualitySettings
 
+#: How a sample made from a photo's face shrunk to a door camera's view is marked (NewSample.how).
+PHOTO_VIEW = "photo view"
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
 #: Samples read by id rather than by reading them all (SQLite binds up to 32,766 parameters).
@@ -161,8 +164,10 @@ class Gallery:
         allowed: bool | None = None,
         notes: str | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        views: tuple[int, ...] = (),
     ) -> EnrollResult:
-        """Enroll ``name`` from photos holding one face each, in one transaction.
+        """Enroll ``name`` from photos holding one face each, in one transaction; ``views``: the face
+        widths each photo's face is also kept at, as a door camera sees it (samples_from_photo).
 
         Photos that cannot be used (unreadable, no face, several faces) are skipped with the
         reason; if none is usable, NoFaceError names them all and nothing is written.
@@ -172,7 +177,7 @@ class Gallery:
         for i, image in enumerate(images):
             label = image if isinstance(image, (str, Path)) else f"image {i + 1}"
             try:
-                samples.append(self.sample_from_photo(image, str(label)))
+                samples += self.samples_from_photo(image, str(label), views)
             except FaceGateError as exc:
                 skipped.append((str(label), str(exc)))
             if on_progress:
@@ -183,9 +188,11 @@ class Gallery:
         person, ids = self.enroll_samples(name, samples, allowed=allowed, notes=notes)
         return EnrollResult(person, ids, skipped)
 
-    def sample_from_photo(self, image: ImageLike, label: str) -> NewSample:
+    def samples_from_photo(self, image: ImageLike, label: str, views: tuple[int, ...] = ()) -> list[NewSample]:
         """The one good face of a photo as a sample (faces failing the quality gates, such as small
-        ones in the background, do not count); NoFaceError, PoorFaceError or ManyFacesError otherwise."""
+        ones in the background, do not count), followed by that face shrunk to each of ``views``
+        px wide, as a door camera sees it (core.gallery.photo_views; how "photo view", source
+        "<label> (seen at N px)"); NoFaceError, PoorFaceError or ManyFacesError otherwise."""
         rgb = as_rgb(image, label)
         faces = self.faces(rgb)
         if not faces:
@@ -196,7 +203,13 @@ class Gallery:
             raise PoorFaceError(f"{label}: the face is not good enough to enroll ({', '.join(worst.problems)})")
         if len(good) > 1:
             raise ManyFacesError(f"{label}: {len(good)} faces found; a photo to enroll from must hold one")
-        return sample_of(rgb, good[0], label)
+        seen = camera_views(self.describer, rgb, good[0].box, views)
+        return [sample_of(rgb, good[0], label)] + [
+            NewSample(
+                v.descriptor, encode_jpeg(crop(v.rgb, v.box), quality=85), f"{label} (seen at {v.width} px)", None, PHOTO_VIEW
+            )
+            for v in seen
+        ]
 
     def enroll_samples(
         self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
@@ -223,10 +236,23 @@ class Gallery:
             return len(ids)
 
     def remove_sample(self, sample_id: int) -> None:
+        """Delete a sample, and with a photo's sample its views (samples_from_photo): a photo taken
+        away as the wrong person's must not keep naming that face through its shrunk copies. The
+        views go first, so an interruption never leaves views of a removed photo."""
         with self._lock:
-            self.store.remove_sample(sample_id)
-            self.index.remove([sample_id])
+            gone = self._views_of(sample_id) + [sample_id]
+            for sid in gone:
+                self.store.remove_sample(sid)
+            self.index.remove(gone)
             self._refresh_people()
+
+    def _views_of(self, sample_id: int) -> list[int]:
+        found = self.store.read("SELECT person_id, source FROM samples WHERE id = ?", (sample_id,))
+        if not found:
+            return []
+        person_id, source = found[0]
+        views = self.store.read("SELECT id, source FROM samples WHERE person_id = ? AND how = ?", (person_id, PHOTO_VIEW))
+        return [sid for sid, src in views if sid != sample_id and src.startswith(f"{source} (seen at ")]
 
     def rename(self, name: str, new_name: str) -> Person:
         with self._lock:

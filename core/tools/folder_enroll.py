@@ -5,6 +5,10 @@ Each person is one transaction: a cancel or a crash between people leaves whole 
 and the rest untouched, never half a person (so a cancel takes effect between people). The same
 code serves the window's job thread and `facegate enroll-folder`.
 
+Each photo's face is also kept as a door camera sees it, shrunk to VIEW_WIDTHS (core.gallery.
+photo_views): an ID photo is sharp and large, the door's faces small and video-encoded, and one
+photo alone left some people just past the threshold on camera (bench/one_photo_bench.py).
+
 Importing ID photos is how a site fills its gallery, and one photo is thin evidence: each person
 enrolled from fewer than ``WELL_ENROLLED`` distinct photos gets advice saying what it will take to
 name them reliably at the door (measured: bench/open_set_bench.py on the shared photos, 22 people).
@@ -19,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import FaceGateError
-from core.gallery.api import Gallery
+from core.gallery.api import PHOTO_VIEW, Gallery
+from core.gallery.photo_views import VIEW_WIDTHS
 from core.gallery.store import NewSample
 from core.records import Skipped
 from core.tools.evaluate import collect
@@ -37,6 +42,7 @@ NAMED_FROM_ONE, NAMED_FROM_TWO = 0.83, 0.965
 class FolderEnrollResult:
     enrolled: list[str] = field(default_factory=list)
     samples: int = 0
+    views: int = 0  # of the samples, the photos' faces as a door camera sees them (core.gallery.photo_views)
     images: int = 0
     skipped: list[Skipped] = field(default_factory=list)  # files, and people with no usable photo
     cancelled: bool = False
@@ -62,7 +68,7 @@ def enroll_folder(
         samples: list[NewSample] = []
         for path in files:
             try:
-                samples.append(gallery.sample_from_photo(str(path), str(path)))
+                samples += gallery.samples_from_photo(str(path), str(path), VIEW_WIDTHS)
             except FaceGateError as exc:
                 result.skipped.append((str(path), str(exc)))
             done += 1
@@ -78,9 +84,11 @@ def enroll_folder(
         else:
             result.enrolled.append(enrolled.name)
             result.samples += len(ids)
-            looks = distinct_looks([s.descriptor for s in samples])
+            photos = [s for s in samples if s.how != PHOTO_VIEW]  # a photo's views are not other looks
+            result.views += len(samples) - len(photos)
+            looks = distinct_looks([s.descriptor for s in photos])
             if looks < WELL_ENROLLED:
-                result.advice[enrolled.name] = advice(enrolled.name, len(samples), looks)
+                result.advice[enrolled.name] = advice(enrolled.name, len(photos), looks)
     return result
 
 
