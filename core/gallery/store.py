@@ -62,7 +62,7 @@ class NewSample:
     thumbnail: bytes | None = None
     source: str = ""
     quality: float | None = None
-    how: str = ""  # photo | click | review | learning | visitor | scan: the sample's provenance
+    how: str = ""  # photo | photo view | click | review | learning | visitor | scan: the sample's provenance
 
 
 @dataclass

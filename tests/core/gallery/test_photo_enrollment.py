@@ -110,10 +110,11 @@ def test_a_face_the_photo_alone_missed_is_named_and_a_stranger_is_not(tmp_path, 
 
 def test_removing_a_photo_removes_its_views(tmp_path, gallery):
     enroll_folder(gallery, staff_folder(tmp_path))
-    (photo_id,) = gallery.store.read(
+    ((photo_id,),) = gallery.store.read(
         "SELECT s.id FROM samples s JOIN people p ON p.id = s.person_id WHERE p.name = 'family1_son' AND s.how = 'photo'"
-    )[0:1]
-    gallery.remove_sample(photo_id[0])
+    )
+    assert gallery.store.person("family1_son").sample_count == 1 + len(VIEW_WIDTHS)
+    gallery.remove_sample(photo_id)
     assert gallery.store.person("family1_son").sample_count == 0
     assert gallery.store.person("family1_dad").sample_count == 1 + len(VIEW_WIDTHS)  # nobody else's views
     son = gallery.faces(fitted(STILLS / "Family1-Son1.jpg"))[0]
