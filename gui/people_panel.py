@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from core.door.policy import DecisionSettings
 from core.errors import FaceGateError
 from core.gallery.api import Gallery
+from core.gallery.photo_views import VIEW_WIDTHS
 from core.gallery.store import Person
 from core.site import people as site_people
 from gui.access_dialog import AccessDialog
@@ -94,7 +95,7 @@ class PeoplePanel(QWidget):
             note += "" if person.access == "face" else f", {person.access}"
             item = QListWidgetItem(
                 thumbnail_icon(self.gallery.store.first_thumbnail(person.id)),
-                f"{person.name}\n{person.sample_count} samples{note}",
+                f"{person.name}\n{person.sample_count} samples{views_note(person)}{note}",
             )
             item.setData(Qt.ItemDataRole.UserRole, person)
             self.list.addItem(item)
@@ -240,14 +241,22 @@ class PeoplePanel(QWidget):
 
         def work(progress: Progress, should_stop: ShouldStop) -> EnrollResult:
             return self.gallery.enroll(
-                name, files, on_progress=lambda done, total: progress(done, total, f"photo {done} of {total} for {name}")
+                name,
+                files,
+                on_progress=lambda done, total: progress(done, total, f"photo {done} of {total} for {name}"),
+                views=VIEW_WIDTHS,
             )
 
         def done(result: EnrollResult) -> None:
             self.reload()
             self.changed.emit()
             skipped = "".join(f"\nnot used: {reason}" for _, reason in result.skipped)  # reasons name the file
-            self.summary.setText(f"{len(result.sample_ids)} sample(s) added to {result.person.name}.{skipped}")
+            views = len(result.sample_ids) - (len(files) - len(result.skipped))  # each photo used: itself and its views
+            self.summary.setText(
+                f"{len(result.sample_ids)} sample(s) added to {result.person.name}"
+                + (f" ({views} of them the photos' faces as a door camera sees them)" if views else "")
+                + f".{skipped}"
+            )
 
         self.summary.setText("")
         self.jobs.start(
@@ -287,9 +296,17 @@ class SamplesDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
+        """A photo's camera views stand behind it (one item, "+ N camera views"): they are that
+        photo, not other looks, and go with it (Gallery.remove_sample)."""
         self.list.clear()
+        self.views: dict[int, list[int]] = self.panel.gallery.photo_views(self.person.id)
+        behind = {view for views in self.views.values() for view in views}
         for sample in self.panel.gallery.store.samples(self.person.id, with_thumbnails=True):
-            item = QListWidgetItem(thumbnail_icon(sample.thumbnail), f"#{sample.id}\n{sample.source}")
+            if sample.id in behind:
+                continue
+            seen = len(self.views.get(sample.id, []))
+            text = f"#{sample.id}\n{sample.source}" + (f"\n+ {seen} camera views" if seen else "")
+            item = QListWidgetItem(thumbnail_icon(sample.thumbnail), text)
             item.setData(Qt.ItemDataRole.UserRole, sample.id)
             self.list.addItem(item)
 
@@ -298,7 +315,14 @@ class SamplesDialog(QDialog):
         if item is None:
             return
         sample_id = item.data(Qt.ItemDataRole.UserRole)
-        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id} of {self.person.name}?") and self.panel._did(
-            lambda: self.panel.gallery.remove_sample(sample_id)
+        seen = len(self.views.get(sample_id, []))
+        also = f" and its {seen} camera views" if seen else ""
+        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id}{also} of {self.person.name}?") and self.panel._did(
+            lambda: site_people.remove_sample(self.panel.gallery, sample_id)
         ):
             self.reload()
+
+
+def views_note(person: Person) -> str:
+    """How many of a person's samples are their photos' camera views, for the list ("" if none)."""
+    return f" ({person.view_count} photo views)" if person.view_count else ""

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.cli.common import open_gallery, progress_bar, say
 from core.errors import FaceGateError
+from core.gallery.photo_views import VIEW_WIDTHS
 from core.paths import default_db
 from core.records import skipped_json
 
@@ -70,17 +71,19 @@ def run(args: argparse.Namespace) -> int:
     """Run one of COMMANDS."""
     if args.command == "enroll":
         with open_gallery(args, write=True) as g:
-            result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied)
+            result = g.enroll(args.name, [str(p) for p in args.images], allowed=not args.denied, views=VIEW_WIDTHS)
+        views = result.person.view_count
         out = {
             "name": result.person.name,
             "added": len(result.sample_ids),
             "samples": result.person.sample_count,
+            "views": views,
             "skipped": skipped_json(result.skipped),
         }
         say(
             args,
             out,
-            f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all"
+            f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all ({views} of them photos' camera views)"
             + "".join(f"\n  skipped {reason}" for _, reason in result.skipped),
         )
         return 0
@@ -117,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 "name": p.name,
                 "allowed": p.allowed,
                 "samples": p.sample_count,
+                "views": p.view_count,
                 "created": p.created,
                 "card": p.card,
                 "threshold": p.threshold,
@@ -128,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
             args,
             rows,
             "\n".join(
-                f"{r['name']:<30} {r['samples']:>4} samples  {'allowed' if r['allowed'] else 'denied'}"
+                f"{r['name']:<30} {r['samples']:>4} samples"
+                + (f" ({r['views']} photo views)" if r["views"] else "")
+                + f"  {'allowed' if r['allowed'] else 'denied'}"
                 + (f"  card {r['card']}" if r["card"] else "")
                 + (f"  own threshold {r['threshold']:g}" if r["threshold"] is not None else "")
                 + (f"  {r['access']}" if r["access"] != "face" else "")

@@ -20,15 +20,13 @@ from core.errors import FaceGateError, ManyFacesError, NoFaceError, PoorFaceErro
 from core.gallery.index import IndexParams, SampleIndex
 from core.gallery.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, best_match, check_personal, drop_rejected, per_person
 from core.gallery.photo_views import camera_views
-from core.gallery.store import NewSample, Person, Store, unpack
+from core.gallery.store import PHOTO_VIEW, NewSample, Person, Store, unpack
 from core.records import DESCRIPTOR_DIM, Candidate, Face, Match, Skipped
 from core.vision.describe import Describer
 from core.vision.detection import Detector
 from core.vision.images import ImageLike, as_rgb, crop, encode_jpeg
 from core.vision.quality import QualitySettings
 
-#: How a sample made from a photo's face shrunk to a door camera's view is marked (NewSample.how).
-PHOTO_VIEW = "photo view"
 #: Enough nearby samples to find the second-nearest person when people have many samples each.
 _NEIGHBOURS = 64
 #: Samples read by id rather than by reading them all (SQLite binds up to 32,766 parameters).
@@ -247,12 +245,20 @@ class Gallery:
             self._refresh_people()
 
     def _views_of(self, sample_id: int) -> list[int]:
-        found = self.store.read("SELECT person_id, source FROM samples WHERE id = ?", (sample_id,))
-        if not found:
-            return []
-        person_id, source = found[0]
-        views = self.store.read("SELECT id, source FROM samples WHERE person_id = ? AND how = ?", (person_id, PHOTO_VIEW))
-        return [sid for sid, src in views if sid != sample_id and src.startswith(f"{source} (seen at ")]
+        found = self.store.read("SELECT person_id FROM samples WHERE id = ?", (sample_id,))
+        return self.photo_views(found[0][0]).get(sample_id, []) if found else []
+
+    def photo_views(self, person_id: int) -> dict[int, list[int]]:
+        """Each of a person's samples that has camera views (samples_from_photo) -> the views'
+        ids: what removing it removes too (remove_sample), what the People page shows behind it."""
+        rows = self.store.read("SELECT id, source, how FROM samples WHERE person_id = ? ORDER BY id", (person_id,))
+        views = [(sid, source) for sid, source, how in rows if how == PHOTO_VIEW]
+        found = {}
+        for sid, source, how in rows:
+            mine = [view for view, seen in views if how != PHOTO_VIEW and seen.startswith(f"{source} (seen at ")]
+            if mine:
+                found[sid] = mine
+        return found
 
     def rename(self, name: str, new_name: str) -> Person:
         with self._lock:

@@ -37,8 +37,14 @@ ACCESS_MODES = ("face", "face+pin", "face+card")
 
 
 #: what a Person is read from, and the same before the person-card, personal-threshold and access-modes migrations
-PERSON_COLUMNS = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.threshold, p.access"
-PERSON_COLUMNS_BEFORE = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), NULL, NULL, 'face'"
+#: How a sample made from a photo's face shrunk to a door camera's view is marked (NewSample.how;
+#: core.gallery.photo_views): counted apart, since it is the same photo and not another look.
+PHOTO_VIEW = "photo view"
+PERSON_COLUMNS = (
+    "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), p.card, p.threshold, p.access, "
+    f"COUNT(CASE WHEN s.how = '{PHOTO_VIEW}' THEN 1 END)"
+)
+PERSON_COLUMNS_BEFORE = "p.id, p.name, p.allowed, p.notes, p.created, COUNT(s.id), NULL, NULL, 'face', 0"
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Person:
     card: str | None = None  # credential number in decimal (clean_card), None: no card
     threshold: float | None = None  # their own stricter threshold (None: the door's); core.gallery.match
     access: str = "face"  # one of ACCESS_MODES
+    view_count: int = 0  # of sample_count, those that are a photo's camera views (PHOTO_VIEW)
 
 
 @dataclass
@@ -307,7 +314,7 @@ class Store:
             f"SELECT {columns} FROM people p "
             "LEFT JOIN samples s ON s.person_id = p.id GROUP BY p.id ORDER BY p.name COLLATE NOCASE"
         )
-        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
+        return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
@@ -319,7 +326,7 @@ class Store:
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
         r = rows[0]
-        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+        return Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
 
     def personal_thresholds(self) -> dict[int, float]:
         """Person id -> their own stricter threshold, for those who have one."""

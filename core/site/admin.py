@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from core.gallery.chain import ChainReport, ChainRow, verify
-from core.gallery.store import Store
+from core.gallery.store import PHOTO_VIEW, Store
 from core.site import schema
 from core.site.config import Login, SiteConfig, SiteError, connect, first_line, new_password, one_row, scram_verifier
 from core.site.local import LocalSite
@@ -256,6 +256,16 @@ class SiteAdmin:
     def delete_id(self, person_id: str) -> bool:
         """Delete the person with this site id everywhere (False: the site had no such person)."""
         return bool(self._do("DELETE FROM facegate.people WHERE id = %s", (person_id,)))
+
+    def delete_samples_id(self, sample_ids: Sequence[str]) -> int:
+        """Delete samples everywhere, each with its photo's camera views as the site has them
+        (core.gallery.photo_views: marked 'photo view', named after the photo), whichever door
+        enrolled them: every door drops them at its next pull of that person. How many went."""
+        return self._do(
+            "DELETE FROM facegate.samples v USING facegate.samples p WHERE p.id = ANY(%s::uuid[]) AND (v.id = p.id OR "
+            "(v.person_id = p.person_id AND v.how = %s AND starts_with(v.source, p.source || ' (seen at ')))",
+            (list(sample_ids), PHOTO_VIEW),
+        )
 
     def set_access_id(self, person_id: str, access: str, pin: str | None, duress_pin: str | None) -> bool:
         """How the person with this site id opens every door, with their PIN and duress PIN hash

@@ -40,6 +40,7 @@ class PulledSample:
     source: str = ""
     quality: float | None = None
     created: str = ""
+    how: str = ""  # its provenance at the site (a photo's camera views stay marked: core.gallery.photo_views)
 
 
 @dataclass
@@ -313,8 +314,8 @@ class LocalSite:
                 continue
             cur = db.execute(
                 "INSERT OR IGNORE INTO samples(person_id, descriptor, thumbnail, source, quality, created, "
-                "site_id) VALUES(?,?,?,?,?,?,?)",
-                (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id),
+                "site_id, how) VALUES(?,?,?,?,?,?,?,?)",
+                (local_id, pack(s.descriptor), s.thumbnail, s.source, s.quality, s.created, s.id, s.how),
             )
             if cur.rowcount:
                 done.added_samples.append((inserted_id(cur), np.asarray(s.descriptor, np.float32)))
@@ -382,9 +383,10 @@ def _insert_fresh(db: Database, people: list[PulledPerson], done: Applied) -> No
     if samples:
         vectors = _descriptors([s.descriptor for _, s in samples])
         conn.executemany(
-            "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, site_id) VALUES(?,?,?,?,?,?,?)",
+            "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, site_id, how) "
+            "VALUES(?,?,?,?,?,?,?,?)",
             [
-                (owner, vec.tobytes(), s.thumbnail, s.source, s.quality, s.created, s.id)
+                (owner, vec.tobytes(), s.thumbnail, s.source, s.quality, s.created, s.id, s.how)
                 for (owner, s), vec in zip(samples, vectors, strict=True)
             ],
         )

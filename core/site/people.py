@@ -21,6 +21,7 @@ from core.gallery.api import Gallery
 from core.gallery.match import check_personal
 from core.gallery.store import Person, clean_card
 from core.site.config import SiteConfig, SiteError, site_of
+from core.site.local import LocalSite
 
 if TYPE_CHECKING:
     from core.site.admin import SiteAdmin
@@ -50,10 +51,12 @@ class SitePlan:
         return f"{self.name!r} belongs to the site: removing them removes them from every door ({WHEN_DOORS_KNOW})."
 
 
-def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, doing: str | None = None) -> SitePlan:
+def _plan(
+    gallery: Gallery, name: str, verb: str, command: str | None = None, doing: str | None = None, where: str | None = None
+) -> SitePlan:
     """Where changing ``name`` takes effect; on a door PC, SiteError saying it cannot ``doing``
     (in words; "VERB people" unless given) and to run ``command`` (``facegate VERB NAME`` unless
-    given) on an admin PC."""
+    given) on an admin PC, or to go ``where`` there (a change the CLI has no verb for)."""
     person = gallery.store.person(name)
     config = site_of(gallery.store)
     if config is None:
@@ -62,9 +65,10 @@ def _plan(gallery: Gallery, name: str, verb: str, command: str | None = None, do
     if site_id is None or not _known_at_site(gallery, person.id):
         return SitePlan(person.name, None, None)
     if config.admin_login is None:
+        where = where or f"run `{command or f'facegate {verb} {person.name!r}'}` (or the People page there)"
         raise SiteError(
             f"{person.name!r} belongs to the site, and only the site's admin can {doing or verb + ' people'}: on an "
-            f"admin PC run `{command or f'facegate {verb} {person.name!r}'}` (or the People page there); "
+            f"admin PC {where}; "
             "this door follows at its next sync"
         )
     return SitePlan(person.name, site_id, config)
@@ -97,6 +101,32 @@ def remove_person(gallery: Gallery, name: str) -> int:
         with SiteAdmin.from_config(plan.config) as admin:
             admin.delete_id(plan.site_id)
     return gallery.remove(plan.name)
+
+
+def remove_sample(gallery: Gallery, sample_id: int) -> list[int]:
+    """Remove a sample and, with a photo's, its camera views (Gallery.remove_sample): from the site
+    too (and so from every door) once it went there, on an admin PC, which also takes the views the
+    site holds of that photo; refused up front on a door PC. A sample still waiting in this door's
+    outbox only ever lived here. The ids removed here."""
+    rows = gallery.store.read("SELECT person_id, site_id FROM samples WHERE id = ?", (sample_id,))
+    if not rows:
+        raise StoreError(f"no sample {sample_id}")
+    person_id, site_id = rows[0]
+    gone = [sample_id, *gallery.photo_views(person_id).get(sample_id, [])]
+    if site_id is not None and site_id not in LocalSite(gallery.store).pending_samples():
+        plan = _plan(
+            gallery,
+            gallery.store.person(person_id).name,
+            "remove",
+            doing="remove their samples",
+            where="open their samples on the People page there",
+        )
+        if plan.site_wide:
+            marks = ",".join("?" * len(gone))
+            at_site = [r[0] for r in gallery.store.read(f"SELECT site_id FROM samples WHERE id IN ({marks})", gone) if r[0]]
+            _at_site(plan, lambda admin, _: admin.delete_samples_id(at_site))
+    gallery.remove_sample(sample_id)
+    return gone
 
 
 def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress_pin: str | None) -> SitePlan:

@@ -329,12 +329,12 @@ def pull_batch(
         missing = [s for p in people.values() for s in p.sample_ids if s not in have]
         with conn.cursor(binary=True) as cur:
             cur.execute(
-                "SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created "
+                "SELECT id::text, person_id::text, descriptor, thumbnail, source, quality, created, how "
                 "FROM facegate.samples WHERE id = ANY(%s::uuid[])",
                 (missing,),
             )
-            for sid, pid, vec, thumb, source, quality, created in cur:
-                people[pid].new_samples.append(PulledSample(sid, _vector(vec), thumb, source, quality, _stored(created)))
+            for sid, pid, vec, thumb, source, quality, created, how in cur:
+                people[pid].new_samples.append(PulledSample(sid, _vector(vec), thumb, source, quality, _stored(created), how))
         _rules(conn, people, visible)
     return Batch(cursor, changed, people)
 
@@ -478,9 +478,9 @@ def _bulk_samples(conn: psycopg.Connection, people: dict[str, PulledPerson], fir
             continue
         person.sample_ids.add(sid)
         if sid not in have:
-            thumb, source = extras.get(sid, (None, ""))
+            thumb, source, how = extras.get(sid, (None, "", ""))
             person.new_samples.append(
-                PulledSample(sid, vectors[i], thumb, source, None if no_quality[i] else quality[i], created_text[i])
+                PulledSample(sid, vectors[i], thumb, source, None if no_quality[i] else quality[i], created_text[i], how)
             )
 
 
@@ -499,13 +499,14 @@ def _parse_samples(data: bytes) -> np.ndarray:
     return rows
 
 
-def _extras(conn: psycopg.Connection, ids: list[str]) -> dict[str, tuple[bytes | None, str]]:
-    """Thumbnails and sources of the samples ``ids`` (those that have either)."""
+def _extras(conn: psycopg.Connection, ids: list[str]) -> dict[str, tuple[bytes | None, str, str]]:
+    """Thumbnails, sources and provenance of the samples ``ids`` (those that have a thumbnail or
+    a source: a photo's camera view always has its source, so it stays marked as one)."""
     if not ids:
         return {}
     with conn.cursor(binary=True) as cur:
-        cur.execute("SELECT id::text, thumbnail, source FROM facegate.samples WHERE id = ANY(%s::uuid[])", (ids,))
-        return {sid: (thumb, source) for sid, thumb, source in cur}
+        cur.execute("SELECT id::text, thumbnail, source, how FROM facegate.samples WHERE id = ANY(%s::uuid[])", (ids,))
+        return {sid: (thumb, source, how) for sid, thumb, source, how in cur}
 
 
 def _stored(moment: datetime) -> str:

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
+from core.gallery.photo_views import VIEW_WIDTHS
 from core.live.sources import FrameSource
 from tests.support.data import CLIP, IMAGES
 from tests.support.window import LIN
@@ -85,21 +86,28 @@ def test_add_photos_and_remove_single_samples(qtbot, live_window, tmp_path):
     window.people.add_photo_files(LIN, [str(IMAGES / "lin-manuel-miranda.png"), str(not_a_photo)])
     assert window.people.jobs.busy  # read on a job thread, not the GUI's
     qtbot.waitUntil(lambda: not window.people.jobs.busy and bool(window.people.summary.text()), timeout=60_000)
-    assert window.gallery.store.person(LIN).sample_count == 3
+    views = len(VIEW_WIDTHS)  # the photo's face is also kept as a door camera sees it
+    person = window.gallery.store.person(LIN)
+    assert (person.sample_count, person.view_count) == (2 + 1 + views, views)
     summary = window.people.summary.text()
-    assert summary.startswith(f"1 sample(s) added to {LIN}.")
+    assert summary.startswith(f"{1 + views} sample(s) added to {LIN} ({views} of them the photos' faces as a door camera")
     assert "not used: " in summary and "notes.txt" in summary  # the unusable file is named
-    assert window.people.list.item(0).text() == f"{LIN}\n3 samples"
+    assert window.people.list.item(0).text() == f"{LIN}\n{3 + views} samples ({views} photo views)"
 
     window.people.select(LIN)
     dialog = SamplesDialog(window.people, window.gallery.store.person(LIN))
-    assert dialog.list.count() == 3
+    assert dialog.list.count() == 3  # the views stand behind their photo
     assert "lin-manuel-miranda.png" in dialog.list.item(2).text()
+    assert dialog.list.item(2).text().endswith(f"+ {views} camera views")
+    assert "camera views" not in dialog.list.item(0).text()  # a clip frame has none
     dialog.list.setCurrentRow(2)
-    _answer_next_dialog(qtbot, lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    asked = []
+    _answer_next_dialog(qtbot, lambda box: (asked.append(box.text()), box.button(QMessageBox.StandardButton.Yes).click()))
     dialog.remove()
+    assert f"and its {views} camera views" in asked[0]
     assert dialog.list.count() == 2
-    assert window.gallery.store.person(LIN).sample_count == 2
+    person = window.gallery.store.person(LIN)
+    assert (person.sample_count, person.view_count) == (2, 0)  # no view of the removed photo is left to name anyone
     assert window.people.list.item(0).text() == f"{LIN}\n2 samples"
     dialog.close()
 
@@ -174,4 +182,4 @@ def test_photos_dropped_on_the_panel_become_samples_of_the_selected_person(qtbot
     window.people.select(LIN)
     assert drop_files(window.people, [IMAGES / "lin-manuel-miranda.png"])
     qtbot.waitUntil(lambda: not window.people.jobs.busy and "added" in window.people.summary.text(), timeout=60_000)
-    assert window.gallery.store.person(LIN).sample_count == 2
+    assert window.gallery.store.person(LIN).sample_count == 2 + len(VIEW_WIDTHS)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from core.gallery.photo_views import VIEW_WIDTHS
 from tests.support.data import ROOT
 from tests.support.pg import PgServer
 from tests.support.receivers import Broker, Subscriber
@@ -246,8 +247,11 @@ def check_site(home: Path) -> None:
         db = home / "site.db"
         for command, said in (
             (["site", "init", url, "--admin"], "started the site"),
-            (["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")], "1 in all"),
-            (["site", "sync"], "pushed 1 new people, 1 samples"),
+            (
+                ["enroll", "Barack", str(ROOT / "tests" / "data" / "images" / "obama.jpg")],
+                f"{1 + len(VIEW_WIDTHS)} in all",
+            ),  # the photo and its camera views
+            (["site", "sync"], f"pushed 1 new people, {1 + len(VIEW_WIDTHS)} samples"),
         ):
             done = subprocess.run(
                 isolated(["facegate", *command, "--db", str(db)], home), capture_output=True, text=True, timeout=300

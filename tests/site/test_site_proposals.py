@@ -18,6 +18,7 @@ import pytest
 
 from core.cli.main import main
 from core.door.verdict import Verdict
+from core.gallery.photo_views import VIEW_WIDTHS
 from core.site.admin import SiteAdmin, require_extension
 from core.site.config import SiteConfig, SiteError, SiteSettings, check_url, connect, read_password_file, site_of
 from core.site.local import HEARD_KEY
@@ -70,17 +71,17 @@ def test_a_door_enrolling_another_face_under_a_name_is_held_as_a_proposal(
         assert _named(b, faces["obama"][2]) == "Barack"
         b.close()
         out = facegate("enroll", "Barack", IMAGES / "biden.jpg", "--db", cb_db(tmp_path), check=True)
-        assert "1 sample(s) added" in out.stdout
+        assert f"{1 + len(VIEW_WIDTHS)} sample(s) added" in out.stdout  # the photo and its camera views
         synced = facegate("site", "sync", "--db", cb_db(tmp_path), "--json", check=True)
         report = json.loads(synced.stdout)
-        assert report["pushed_samples"] == 1 and any("proposed to the site" in n for n in report["notes"])
+        assert report["pushed_samples"] == 1 + len(VIEW_WIDTHS) and any("proposed to the site" in n for n in report["notes"])
         sync_once(a, ca)
         biden = faces["biden"][0]
         assert _named(a, biden) is None  # the admin PC does not take the door's word for it
         with SiteAdmin.from_config(ca) as admin:
             (proposal,) = admin.proposals()
             assert proposal.person == "Barack" and proposal.door == "back" and not proposal.new_person
-            assert proposal.how == ["photo"] and proposal.farthest is not None and proposal.farthest > 0.6
+            assert proposal.how == ["photo", "photo view"] and proposal.farthest is not None and proposal.farthest > 0.6
             assert "look before approving" in proposal.text()
             listed = facegate("site", "proposals", "--db", tmp_path / "a" / "gallery.db", check=True).stdout
             assert f"#{proposal.id} samples for 'Barack' from door 'back'" in listed

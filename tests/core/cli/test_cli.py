@@ -35,6 +35,7 @@ def test_enroll_folder_identify_people_remove(tmp_path):
 
     people = json.loads(facegate("people", "--db", db, "--json").stdout)
     assert {p["name"]: p["samples"] for p in people}["obama"] == 2 * (1 + len(VIEW_WIDTHS))  # two photos, each with its views
+    assert {p["name"]: p["views"] for p in people}["obama"] == 2 * len(VIEW_WIDTHS)
     facegate("remove", "obama", "--db", db)
     faces = json.loads(facegate("identify", IMAGES / "obama.jpg", "--db", db, "--json").stdout)
     assert faces[0]["name"] is None
@@ -45,8 +46,12 @@ def test_enroll_folder_identify_people_remove(tmp_path):
 
 def test_enroll_and_errors(tmp_path):
     db = tmp_path / "g.db"
-    out = facegate("enroll", "Barack", IMAGES / "obama.jpg", IMAGES / "obama2.jpg", "--db", db, "--json")
-    assert json.loads(out.stdout)["added"] == 2
+    out = json.loads(facegate("enroll", "Barack", IMAGES / "obama.jpg", IMAGES / "obama2.jpg", "--db", db, "--json").stdout)
+    assert out["added"] == out["samples"] == 2 * (1 + len(VIEW_WIDTHS))  # each photo with its camera views
+    assert out["views"] == 2 * len(VIEW_WIDTHS)
+    (person,) = json.loads(facegate("people", "--db", db, "--json").stdout)
+    assert (person["samples"], person["views"]) == (out["samples"], out["views"])
+    assert f"{out['samples']} samples ({out['views']} photo views)" in facegate("people", "--db", db).stdout
     bad = facegate("enroll", "x", tmp_path / "missing.jpg", "--db", db, check=False)
     assert bad.returncode == 2 and "missing.jpg" in bad.stderr and "not found" in bad.stderr
     bad = facegate("remove", "nobody", "--db", db, check=False)
