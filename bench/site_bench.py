@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import statistics
 import sys
@@ -109,11 +110,21 @@ def first_sync(
             waits.append(time.perf_counter() - t0)
             time.sleep(0.01)
 
+    pauses, began = [], [0.0]  # the cyclic GC's collections during the sync (each holds the GIL)
+
+    def collecting(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - began[0])
+
     worker = threading.Thread(target=door_at_work)
     started = time.perf_counter()
     worker.start()
     cpu = time.thread_time()
+    gc.callbacks.append(collecting)
     report = sync_once(g, joined.config, settings=SiteSettings())
+    gc.callbacks.remove(collecting)
     seconds = time.perf_counter() - started
     cpu = time.thread_time() - cpu  # the sync's own CPU time: its rate on a core of its own
     during = len(waits)
@@ -142,6 +153,8 @@ def first_sync(
         "identify_median_ms": 1000 * statistics.median(waits[:during]),
         "identify_max_ms": 1000 * max(waits[:during]),
         "after_max_ms": 1000 * max(waits[during:]) if len(waits) > during else None,
+        "gc_pauses": len(pauses),
+        "longest_gc_ms": 1000 * max(pauses, default=0),
         "longest_hold_ms": 1000 * hold_during,  # the graph's write lock held by one fold, during the sync
         "longest_hold_after_ms": 1000 * hold_after,  # and until the graph caught up
         "report": report,
@@ -470,7 +483,8 @@ def main() -> None:
                 f"used {fig['cpu']:.1f} s of CPU, {fig['people'] / fig['cpu']:.0f} people per CPU-second); meanwhile the door "
                 f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
                 f"longest {fig['identify_max_ms']:.0f} ms; the longest hold of the graph's lock by a fold "
-                f"{fig['longest_hold_ms']:.0f} ms",
+                f"{fig['longest_hold_ms']:.0f} ms; {fig['gc_pauses']} cyclic GC collections, the longest "
+                f"{fig['longest_gc_ms']:.0f} ms",
                 flush=True,
             )
             if fig["caught_up"] is not None:
