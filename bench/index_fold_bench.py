@@ -12,6 +12,7 @@ whose wall time is hundreds is a thread the machine did not run, not a chunk too
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import threading
@@ -46,6 +47,15 @@ def main() -> None:
             time.sleep(0.01)
 
     holds: list[tuple[float, float, int]] = []  # (wall, CPU, samples moved)
+    pauses, began = [], [0.0]  # the cyclic GC's collections meanwhile (each holds the GIL)
+
+    def collecting(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(collecting)
     with index.held():
         index.add(np.arange(len(vectors)), vectors)
         worker = threading.Thread(target=door)
@@ -58,6 +68,7 @@ def main() -> None:
         folding = time.perf_counter() - started
         stop.set()
         worker.join()
+    gc.callbacks.remove(collecting)
     wall = sorted(h[0] for h in holds)
     cpu = sorted(h[1] for h in holds)
     moved = sum(h[2] for h in holds)
@@ -68,7 +79,8 @@ def main() -> None:
         f"{1000 * wall[int(0.99 * len(wall))]:.1f} ms, longest {1000 * worst[0]:.0f} ms ({worst[2]} samples, "
         f"{1000 * worst[1]:.1f} ms of CPU); its CPU time median {1000 * statistics.median(cpu):.1f} ms, longest "
         f"{1000 * cpu[-1]:.1f} ms; identify (k=64) meanwhile {len(waits)} times, median "
-        f"{1000 * statistics.median(waits):.1f} ms, longest {1000 * max(waits):.0f} ms",
+        f"{1000 * statistics.median(waits):.1f} ms, longest {1000 * max(waits):.0f} ms; {len(pauses)} cyclic GC "
+        f"collections, the longest {1000 * max(pauses, default=0):.1f} ms",
         flush=True,
     )
     index.close()
