@@ -307,7 +307,8 @@ class SampleIndex:
     def fold_once(self) -> int:
         """Put one chunk of the tail in the graph, and mark what was removed deleted there; how
         many samples moved. The graph's write lock is held once, for at most about FOLD_HOLD:
-        what of the chunk did not go in by then stays in the tail for the next hold."""
+        what of the chunk did not go in by then stays in the tail for the next hold. One thread
+        folds at a time (the folder thread; close() once it has stopped; a caller holding it)."""
         with self._tail_lock:
             ids, vectors = self._tail.front(self._chunk)
             gone = set(self._unmarked)

@@ -20,10 +20,12 @@ def _vectors(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 0.15, (count, DESCRIPTOR_DIM)).astype(np.float32)
 
 
-def _fold_by_hand(index: SampleIndex) -> list[int]:
-    """Fold the whole tail with the folder held still; how many samples each hold moved."""
+def _fold_by_hand(index: SampleIndex, ids: np.ndarray, vectors: np.ndarray) -> list[int]:
+    """Add these samples and fold the whole tail with the folder thread held still all along
+    (only one thread ever folds); how many samples each hold moved."""
     moved = []
     with index.held():
+        index.add(ids, vectors)
         while index.pending():
             moved.append(index.fold_once())
     return moved
@@ -38,9 +40,7 @@ def test_a_fold_in_pieces_makes_the_same_graph_as_one_add(tmp_path, monkeypatch)
         monkeypatch.setattr(index_module, "FOLD_HOLD", hold)  # 0: the clock ends each hold after its first piece
         index = SampleIndex(tmp_path / f"{run}.hnsw", params)
         index.reserve(count)
-        with index.held():
-            index.add(ids, vectors)
-        moved = _fold_by_hand(index)
+        moved = _fold_by_hand(index, ids, vectors)
         assert sum(moved) == count and len(index) == count
         assert len(moved) >= 6  # many holds: the chunk starts at 16 and at most doubles
         if hold == 0.0:
