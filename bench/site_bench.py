@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import statistics
 import sys
@@ -91,9 +92,12 @@ def open_everyone(url: str, admin_password: str, door: str) -> None:
         SiteAdmin(conn).open_door("everyone", door)
 
 
-def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np.ndarray, catch_up: bool) -> dict:
+def first_sync(
+    folder: Path, url: str, admin_password: str, name: str, probe: np.ndarray, catch_up: bool, catch_up_seconds: float | None
+) -> dict:
     """A new door joins and pulls everything, while a thread keeps identifying at it; then (if
-    ``catch_up``) the door keeps identifying until its HNSW graph has folded in the whole tail."""
+    ``catch_up``) the door keeps identifying until its HNSW graph has folded in the whole tail
+    (or for ``catch_up_seconds`` of it)."""
     g = Gallery(folder / f"{name}.db")
     joined = join_site(g.store.path, g.store, admin_url(url), admin_password, name)
     open_everyone(url, admin_password, name)
@@ -106,33 +110,36 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
             waits.append(time.perf_counter() - t0)
             time.sleep(0.01)
 
-    folds = []  # seconds of each fold of the index's tail into its graph (the graph's lock is held for it)
-    fold_once = g.index.fold_once
+    pauses, began = [], [0.0]  # the cyclic GC's collections during the sync (each holds the GIL)
 
-    def timed_fold() -> int:
-        t0 = time.perf_counter()
-        moved = fold_once()
-        folds.append(time.perf_counter() - t0)
-        return moved
+    def collecting(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - began[0])
 
-    g.index.fold_once = timed_fold  # type: ignore[method-assign]
     worker = threading.Thread(target=door_at_work)
     started = time.perf_counter()
     worker.start()
     cpu = time.thread_time()
+    gc.callbacks.append(collecting)
     report = sync_once(g, joined.config, settings=SiteSettings())
+    gc.callbacks.remove(collecting)
     seconds = time.perf_counter() - started
     cpu = time.thread_time() - cpu  # the sync's own CPU time: its rate on a core of its own
     during = len(waits)
     pending = g.index.pending()
+    hold_during = g.index.longest_hold
     caught_up = None
     if catch_up:
-        g.index.settle()
+        g.index.settle(catch_up_seconds)
         caught_up = time.perf_counter() - started
+    left = g.index.pending()
     stop.set()
     worker.join()
     people = len(g.people())
     samples = len(g.index)
+    hold_after = g.index.longest_hold
     g.close()
     return {
         "seconds": seconds,
@@ -141,11 +148,15 @@ def first_sync(folder: Path, url: str, admin_password: str, name: str, probe: np
         "samples": samples,
         "pending": pending,
         "caught_up": caught_up,
+        "left": left,
         "identifies": during,
         "identify_median_ms": 1000 * statistics.median(waits[:during]),
         "identify_max_ms": 1000 * max(waits[:during]),
         "after_max_ms": 1000 * max(waits[during:]) if len(waits) > during else None,
-        "longest_fold_ms": 1000 * max(folds, default=0),
+        "gc_pauses": len(pauses),
+        "longest_gc_ms": 1000 * max(pauses, default=0),
+        "longest_hold_ms": 1000 * hold_during,  # the graph's write lock held by one fold, during the sync
+        "longest_hold_after_ms": 1000 * hold_after,  # and until the graph caught up
         "report": report,
     }
 
@@ -426,6 +437,12 @@ def main() -> None:
     parser.add_argument("--no-site", action="store_true", help="only the door's save figure (no PostgreSQL)")
     parser.add_argument("--no-catch-up", action="store_true", help="do not wait for a synced door's HNSW graph")
     parser.add_argument(
+        "--catch-up-seconds",
+        type=float,
+        default=None,
+        help="watch the door this long after a first sync (default: until caught up)",
+    )
+    parser.add_argument(
         "--save-samples", type=int, default=500_000, help="gallery size for the save-after-one-enrollment figure (0: skip)"
     )
     args = parser.parse_args()
@@ -456,21 +473,30 @@ def main() -> None:
             print(f"site loaded to {n:,} people x 5 samples ({seconds:.1f} s for the COPY)", flush=True)
             if args.no_sync:
                 continue
-            fig = first_sync(folder, url, admin_password, f"door{n}", all_vectors[0][0], not args.no_catch_up)
+            fig = first_sync(
+                folder, url, admin_password, f"door{n}", all_vectors[0][0], not args.no_catch_up, args.catch_up_seconds
+            )
             print(
                 f"first sync of a new door, {fig['people']:,} people / {fig['samples']:,} samples: "
                 f"{fig['seconds']:.1f} s ({fig['people'] / fig['seconds']:.0f} people/s, searchable throughout; "
                 f"{fig['pending']:,} samples still in the index's exact tail at the end; the sync's thread "
                 f"used {fig['cpu']:.1f} s of CPU, {fig['people'] / fig['cpu']:.0f} people per CPU-second); meanwhile the door "
                 f"identified {fig['identifies']} times, median {fig['identify_median_ms']:.2f} ms, "
-                f"longest {fig['identify_max_ms']:.0f} ms; the longest fold of the tail into the graph "
-                f"{fig['longest_fold_ms']:.0f} ms",
+                f"longest {fig['identify_max_ms']:.0f} ms; the longest hold of the graph's lock by a fold "
+                f"{fig['longest_hold_ms']:.0f} ms; {fig['gc_pauses']} cyclic GC collections, the longest "
+                f"{fig['longest_gc_ms']:.0f} ms",
                 flush=True,
             )
             if fig["caught_up"] is not None:
+                held = (
+                    "held every sample"
+                    if not fig["left"]
+                    else f"still lacked {fig['left']:,} samples (in the exact tail; --catch-up-seconds)"
+                )
                 print(
-                    f"  the door's HNSW graph held every sample {fig['caught_up']:.1f} s after the sync began; "
-                    f"longest identify wait while it caught up {fig['after_max_ms'] or 0:.0f} ms",
+                    f"  the door's HNSW graph {held} {fig['caught_up']:.1f} s after the sync began; "
+                    f"longest identify wait while it caught up {fig['after_max_ms'] or 0:.0f} ms, longest hold of the "
+                    f"graph's lock by a fold {fig['longest_hold_after_ms']:.0f} ms",
                     flush=True,
                 )
         if not args.no_search:

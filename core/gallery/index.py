@@ -5,9 +5,13 @@ Two tiers, searched together with one rule (the k nearest of both, by exact dist
 - a flat tail (core.gallery.tail): samples added since the graph last caught up, searched exactly
   with numpy. Adding a sample only appends it there: a first sync of 500k samples or an
   enrollment is searchable at once, bounded by the database, not by hnswlib's inserts.
-A folder thread moves the tail into the graph in chunks sized to hold the graph's write lock
-for about FOLD_HOLD (10 ms of work) each (hnswlib crashes when add_items and knn_query overlap), so a query
-waits at most one chunk. Queries, and a save, share the graph's read lock.
+A folder thread moves the tail into the graph a chunk at a time under the graph's write lock
+(hnswlib crashes when add_items and knn_query overlap). Each hold is bounded by time, not only by
+size: the chunk goes in a few pieces and the hold ends once FOLD_HOLD (10 ms) has passed, the rest
+left in the tail for the next hold, so a slow moment of the machine (a busy core, a grown graph)
+never stretches one hold to seconds; a query waits at most one hold. Adding in pieces, in the same
+order on one thread, makes the same graph as one add (tests/core/gallery/test_index_fold.py).
+Queries, and a save, share the graph's read lock.
 
 Removal takes effect at once in both tiers: the sample leaves the live set and the tail under
 the tail's lock, and every answer is filtered by the live set; the graph's mark_deleted
@@ -50,8 +54,13 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 STAMP_FORMAT = 1
-#: Seconds the folder aims to hold the graph's write lock per chunk (a query waits at most that).
+#: Seconds after which the folder lets go of the graph's write lock (a query waits at most that
+#: and one piece).
 FOLD_HOLD = 0.01
+#: A chunk goes into the graph in this many pieces, the clock read between them.
+FOLD_PIECES = 4
+#: Samples a fold takes from the tail at most (the chunk doubles while a hold ends early).
+FOLD_MOST = 1024
 #: Threads of hnswlib's inserts in a fold: one, so the other core stays with the sync that feeds
 #: the tail and with identification (measured on 2 busy cores, a second thread added nothing).
 FOLD_THREADS = 1
@@ -151,7 +160,8 @@ class SampleIndex:
         self._live: set[int] = set()  # every searchable sample, in either tier
         self._unmarked: set[int] = set()  # removed, still to be marked deleted in the graph
         self.last_sync = "empty"
-        self._chunk = 64  # samples per fold, adjusted to FOLD_HOLD
+        self._chunk = 16  # samples per fold, adjusted to FOLD_HOLD
+        self.longest_hold = 0.0  # seconds: the longest a fold held the graph's write lock (bench/site_bench.py)
         self._folded = 0  # samples folded since the last save
         self._changed_at: float | None = None  # when the graph first changed since its last save
         self._folder: threading.Thread | None = None
@@ -296,12 +306,16 @@ class SampleIndex:
 
     def fold_once(self) -> int:
         """Put one chunk of the tail in the graph, and mark what was removed deleted there; how
-        many samples moved. The graph's write lock is held for this chunk only."""
+        many samples moved. The graph's write lock is held once, for at most about FOLD_HOLD:
+        what of the chunk did not go in by then stays in the tail for the next hold. One thread
+        folds at a time (the folder thread; close() once it has stopped; a caller holding it)."""
         with self._tail_lock:
             ids, vectors = self._tail.front(self._chunk)
             gone = set(self._unmarked)
-        started = time.perf_counter()
+        piece = max(1, -(-len(ids) // FOLD_PIECES))
+        done = 0
         with self._lock.write():
+            started = time.perf_counter()
             if self._index is None:
                 self._index = self._new(int(len(ids) * 1.25) + 64)
             for i in gone:
@@ -312,18 +326,22 @@ class SampleIndex:
                 need = self._index.get_current_count() + len(ids)
                 if need > self._index.get_max_elements():
                     self._index.resize_index(int(need * 1.5) + 64)
-                self._index.add_items(vectors, ids, num_threads=FOLD_THREADS)
-                self._graph_count += len(ids)
+            while done < len(ids) and (not done or time.perf_counter() - started < FOLD_HOLD):
+                self._index.add_items(vectors[done : done + piece], ids[done : done + piece], num_threads=FOLD_THREADS)
+                done = min(done + piece, len(ids))
+            self._graph_count += done
             took = time.perf_counter() - started
+        moved = ids[:done]
         with self._tail_lock:
-            self._tail.drop(ids)
+            self.longest_hold = max(self.longest_hold, took)
+            self._tail.drop(moved)
             self._unmarked -= gone
-            self._unmarked.update(i for i in ids.tolist() if i not in self._live)  # removed mid-fold
-            self._graph_changed(len(ids), bool(gone))
-            if len(ids):
-                # at most twice the last chunk: an insert costs more as the graph grows
-                self._chunk = int(min(2 * len(ids), 1024, max(16, len(ids) * FOLD_HOLD / max(took, 1e-4))))
-        return len(ids)
+            self._unmarked.update(i for i in moved.tolist() if i not in self._live)  # removed mid-fold
+            self._graph_changed(done, bool(gone))
+            if done:
+                # at most twice the last: an insert costs more as the graph grows
+                self._chunk = int(min(2 * done, FOLD_MOST, max(1, done * FOLD_HOLD / max(took, 1e-4))))
+        return done
 
     def _graph_changed(self, folded: int, marked: bool = False) -> None:
         """(tail lock held) Note that the graph differs from its file."""

@@ -27,7 +27,7 @@ class TailView:
     ids: np.ndarray
     vectors: np.ndarray
     squares: np.ndarray  # each row's squared norm, for the dot-product distances
-    alive: np.ndarray  # False: removed (its row stays until the fold passes it)
+    alive: np.ndarray  # False: removed or folded when the view was taken (a copy)
 
 
 class FlatTail:
@@ -105,8 +105,11 @@ class FlatTail:
         return None if row is None else self._vectors[row].copy()
 
     def view(self) -> TailView:
+        """The rows now. ``alive`` is a copy (a few hundred kB at 500k rows): a fold that puts a
+        sample in the graph after a query searched the graph, and then drops it here, must not hide
+        it from that query's search of this view (a removal is filtered out by the caller)."""
         rows = slice(self._lo, self._hi)
-        return TailView(self._ids[rows], self._vectors[rows], self._squares[rows], self._alive[rows])
+        return TailView(self._ids[rows], self._vectors[rows], self._squares[rows], self._alive[rows].copy())
 
 
 def nearest(view: TailView, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,9 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -242,3 +244,65 @@ def test_events_purged_at_the_door_before_their_push_are_skipped(
             assert admin.conn.execute("SELECT verdict FROM facegate.events").fetchall() == [("Purged",)]
     finally:
         a.close()
+
+
+def test_a_push_cut_off_mid_batch_resumes_without_losing_or_doubling_an_event(
+    tmp_path, site_url, superuser, superuser_password_file, describer
+):
+    """A door back online with 1,200 events pushes them 500 to a statement, one transaction each;
+    its connection is cut while the second batch waits on a lock (the server kills the backend):
+    the first batch is at the site once, the second not at all, and the next round sends exactly
+    the 700 the door still holds, so every event is at the site once."""
+    from core.site import sync
+
+    a, config_a = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b, config_b = join_door(tmp_path / "b", site_url, config_a, describer, "back")
+    blocker = psycopg.connect(superuser.info.dsn)  # a transaction of its own, left open
+    try:
+        log = AccessLog(b.store)
+        with b.store.write():
+            for i in range(1200):
+                log.record(AccessEvent("Unknown", reason=f"visit {i}", descriptor=jitter(np.zeros(128, np.float32), i)))
+        refs = [r[0] for r in b.store.read("SELECT ref FROM site_outbox WHERE kind = 'event' ORDER BY id")]
+        assert len(refs) == 1200 and sync.PUSH_BATCH == 500
+        # the site holds an uncommitted row with the id of an event of the second batch: that
+        # batch's INSERT ... ON CONFLICT waits for it, and is cut off there
+        blocker.execute(
+            "INSERT INTO facegate.events_inbox(id, door_id, time, verdict) VALUES (%s, %s, now(), 'blocker')",
+            (refs[700], config_b.door_id),
+        )
+        failed: list[Exception] = []
+
+        def push() -> None:
+            report = sync.SyncReport()
+            try:
+                with open_door_connection(config_b) as conn:
+                    sync.push_events(b, conn, config_b, report)
+            except psycopg.Error as exc:
+                failed.append(exc)
+
+        pusher = threading.Thread(target=push)
+        pusher.start()
+        deadline = time.monotonic() + 60
+        while not (
+            waiting := superuser.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'facegate door back' AND wait_event_type = 'Lock'"
+            ).fetchall()
+        ):
+            assert pusher.is_alive() and time.monotonic() < deadline, "the second batch never waited"
+            time.sleep(0.05)
+        superuser.execute("SELECT pg_terminate_backend(%s)", (waiting[0][0],))
+        pusher.join(60)
+        blocker.rollback()
+        assert failed and not pusher.is_alive()
+        assert _counts(superuser) == (500, 0, 500, 500)  # the first batch, once; nothing of the second
+        assert len(b.store.read("SELECT id FROM site_outbox WHERE kind = 'event'")) == 700
+
+        assert sync_once(b, config_b).pushed_events == 700  # the next round: the rest, nothing again
+        assert _counts(superuser) == (1200, 0, 1200, 1200)
+        at_site = {r[0] for r in superuser.execute("SELECT id::text FROM facegate.events_inbox")}
+        assert at_site == set(refs) and not b.store.read("SELECT id FROM site_outbox")
+    finally:
+        blocker.close()
+        a.close()
+        b.close()

@@ -6,6 +6,7 @@ doubled or lost and what changed meanwhile applied, also when killed with SIGKIL
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -115,8 +116,12 @@ def test_a_bulk_first_sync_gives_the_gallery_the_person_by_person_apply_gives(
     rows, config_rows = join_door(tmp_path / "rows", site_url, config_a, describer, "rows")
     try:
         monkeypatch.setattr(sync_module, "COPY_PEOPLE", 100)  # several COPYs, each of whole batches
-        report = sync_once(bulk, config_bulk, settings=SiteSettings(batch=64))
+        collecting = []  # the cyclic GC is off while the first pull holds its people (its pauses stop the door)
+        report = sync_once(
+            bulk, config_bulk, settings=SiteSettings(batch=64), on_batch=lambda applied: collecting.append(gc.isenabled())
+        )
         assert report.pulled_people == PEOPLE - 20
+        assert collecting and not any(collecting) and gc.isenabled()
         # the same people through the person-by-person apply (no bulk insert), the revoked asked for too
         monkeypatch.setattr(local_module, "_fresh", lambda db, batch: set())
         with open_door_connection(config_rows) as conn:
