@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from functools import partial
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import local_time
 from core.door.review import Implausible, RecentFaces, Refused
 from core.errors import FaceGateError
+from core.site.people import remove_sample
 from core.vision.quality import problems
 
 COMMANDS = ("recent",)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise FaceGateError(f"{numbers[0]!r} is not a number (see `facegate recent`)")
     write = args.action not in (None, "learned") or args.learning is not None
     with open_gallery(args, write=write) as g:
-        recent = RecentFaces(g)
+        recent = RecentFaces(g, remove_sample=partial(remove_sample, g))
         if args.learning is not None:
             recent.settings.learning = args.learning == "on"
             recent.settings.save(g.store)
