@@ -6,6 +6,9 @@ in the outbox and goes before anything else. Over a real PostgreSQL + pgvector, 
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import psycopg
 import pytest
@@ -186,3 +189,37 @@ def test_offline_the_withdrawal_waits_and_goes_before_anything_else(
         a.close()
         b.close()
         proxy.close()
+
+
+def test_an_approval_racing_a_withdrawal_waits_and_finds_nothing(
+    tmp_path, site_url, superuser, superuser_password_file, describer, faces
+):
+    """The admin approves while the door's withdrawal is under way: the approval waits on the
+    samples the withdrawal locked, then approves nothing; the proposal stays withdrawn."""
+    a, ca, b, cb = _two_doors(tmp_path, site_url, superuser_password_file, describer, faces["obama"][:1])
+    try:
+        _, mine = _learn(b, "Barack", faces["biden"][0])
+        sync_once(b, cb)
+        approving = None
+        with open_door_connection(cb) as conn, conn.transaction():
+            assert conn.execute("SELECT facegate.door_withdraw(%s::uuid[])", ([mine],)).fetchone()[0] == 1
+            approving = threading.Thread(target=approve_all, args=(ca,))
+            approving.start()
+            for _ in range(200):  # until the admin's session waits on the door's lock
+                waiting = superuser.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND usename = 'facegate_admin'"
+                ).fetchone()[0]
+                if waiting:
+                    break
+                time.sleep(0.05)
+            assert waiting == 1
+        approving.join(30)
+        assert not approving.is_alive()
+        assert _site_samples(ca) == {"Barack": 1} and _proposals(ca) == []
+        decision = superuser.execute("SELECT decision FROM facegate.proposals ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert decision == "withdrawn"
+        sync_once(a, ca)
+        assert _named(a, faces["biden"][0]) is None
+    finally:
+        a.close()
+        b.close()
