@@ -182,6 +182,10 @@ class LocalSite:
                 "INSERT INTO site_outbox(kind, ref, created) VALUES('withdraw', ?, ?)", [(ref, stamp) for ref in sample_ids]
             )
 
+    def withdrawals_waiting(self) -> int:
+        """How many withdrawals wait for the next push (what an undo tells its operator)."""
+        return self.store.read("SELECT count(*) FROM site_outbox WHERE kind = 'withdraw'")[0][0]
+
     def pending_samples(self) -> set[str]:
         """Samples taken here that the site has not got yet (never dropped by a pull)."""
         return {r[0] for r in self.store.read("SELECT ref FROM site_outbox WHERE kind = 'sample'")}

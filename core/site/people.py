@@ -137,6 +137,13 @@ def remove_sample(gallery: Gallery, sample_id: int) -> list[int]:
     return gone
 
 
+def withdrawal_note(gallery: Gallery) -> str:
+    """What an operator is told after removing or undoing a sample at a door: withdrawals still
+    waiting for the site ("" when none, or no site)."""
+    waiting = LocalSite(gallery.store).withdrawals_waiting() if site_of(gallery.store) else 0
+    return f"; its withdrawal at the site waits for the next sync ({waiting} waiting)" if waiting else ""
+
+
 def _withdraw(gallery: Gallery, config: SiteConfig, name: str, site_ids: list[str]) -> None:
     """On a door PC, take back samples of ``name`` this door proposed, at the site first
     (facegate.door_withdraw deletes only this door's unapproved proposals, and a person it

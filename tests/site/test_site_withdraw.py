@@ -164,7 +164,10 @@ def test_offline_the_withdrawal_waits_and_goes_before_anything_else(
         assert [p.samples for p in _proposals(ca)] == [1]
 
         proxy.cut()
-        remove_sample(b, stranger)
+        b.close()  # the review queue's undo, from the command line
+        out = facegate("recent", "undo", str(stranger), "--sample", "--db", tmp_path / "b" / "gallery.db", check=True)
+        assert "its withdrawal at the site waits for the next sync (1 waiting)" in out.stdout
+        b = Gallery(tmp_path / "b" / "gallery.db", describer=describer)
         _learn(b, "Barack", faces["obama"][1])  # taken after the undo, offline too
         assert _named(b, faces["biden"][0]) is None
         assert [kind for (kind,) in b.store.read("SELECT kind FROM site_outbox ORDER BY id")] == ["withdraw", "sample"]
