@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from core.door.access_log import local_time
 from core.door.review import Implausible, RecentFace, RecentFaces, Refused
 from core.errors import FaceGateError
+from core.site.people import withdrawal_note
 from core.vision.quality import problems
 from gui.admin_dialog import require_admin
 from gui.compare_dialog import go_on_anyway
@@ -274,7 +275,11 @@ class RecentPage(QWidget):
         self.undo_add.setText("Undo the last add")
         self.undo_add.setEnabled(False)
         self.reload()
-        self.status.setText(f"Undone: {', '.join(undone) or 'nothing'}" + ("; " + "; ".join(failed) if failed else ""))
+        self.status.setText(
+            f"Undone: {', '.join(undone) or 'nothing'}"
+            + ("; " + "; ".join(failed) if failed else "")
+            + withdrawal_note(self.gallery)
+        )
         if undone:
             self.gallery_changed.emit()
 
@@ -297,6 +302,6 @@ class RecentPage(QWidget):
         except FaceGateError as exc:
             self.status.setText(str(exc))
             return
-        self.status.setText("Learned sample removed")
+        self.status.setText(f"Learned sample removed{withdrawal_note(self.gallery)}")
         self.gallery_changed.emit()
         self.reload()

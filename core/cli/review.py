@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from functools import partial
 
 from core.cli.common import open_gallery, say
 from core.door.access_log import local_time
 from core.door.review import Implausible, RecentFaces, Refused
 from core.errors import FaceGateError
+from core.site.people import remove_sample, withdrawal_note
 from core.vision.quality import problems
 
 COMMANDS = ("recent",)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise FaceGateError(f"{numbers[0]!r} is not a number (see `facegate recent`)")
     write = args.action not in (None, "learned") or args.learning is not None
     with open_gallery(args, write=write) as g:
-        recent = RecentFaces(g)
+        recent = RecentFaces(g, remove_sample=partial(remove_sample, g))
         if args.learning is not None:
             recent.settings.learning = args.learning == "on"
             recent.settings.save(g.store)
@@ -123,8 +125,12 @@ def _act(args: argparse.Namespace, recent: RecentFaces, number: int) -> int:
         say(args, {"face": number, "dismissed": True}, f"face {number} dismissed")
     elif args.sample:
         recent.undo_sample(number)
-        say(args, {"undone_sample": number}, f"sample {number} removed")
+        say(args, {"undone_sample": number}, f"sample {number} removed{withdrawal_note(recent.gallery)}")
     else:
         sample = recent.undo(number)
-        say(args, {"face": number, "undone_sample": sample}, f"face {number}: sample {sample} removed")
+        say(
+            args,
+            {"face": number, "undone_sample": sample},
+            f"face {number}: sample {sample} removed{withdrawal_note(recent.gallery)}",
+        )
     return 0

@@ -137,9 +137,15 @@ class RecentFace:
 class RecentFaces:
     """The review queue over one Gallery (its threshold and margin are the guards' numbers)."""
 
-    def __init__(self, gallery: Gallery, settings: ReviewSettings | None = None) -> None:
+    def __init__(
+        self, gallery: Gallery, settings: ReviewSettings | None = None, remove_sample: Callable[[int], object] | None = None
+    ) -> None:
+        """``remove_sample`` takes an undone sample away: at a site core.site.people.remove_sample
+        (the station and the CLI hand it in), which also withdraws the door's proposal at the site,
+        so no admin approves a face the door took back; alone, the gallery's own."""
         self.gallery = gallery
         self.store = gallery.store
+        self.remove_sample = remove_sample or gallery.remove_sample
         self.settings = settings or ReviewSettings.load_or_default(gallery.store)[0]
         self.on_learned: list[Callable[[int], None]] = []  # called with the sample id, from the writer thread
 
@@ -429,7 +435,7 @@ class RecentFaces:
         rows = self.store.read("SELECT source FROM samples WHERE id = ?", (sample_id,))
         if not rows or not str(rows[0][0]).startswith((LEARNED, REVIEW)):
             raise StoreError(f"sample {sample_id} was not added by the review queue or learning mode")
-        self.gallery.remove_sample(sample_id)
+        self.remove_sample(sample_id)
         with self.store.write("undoing a sample from the review queue") as db:
             db.execute(
                 "UPDATE recent_faces SET status = 'undone', outcome = status || ', then undone' WHERE sample_id = ?", (sample_id,)

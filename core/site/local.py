@@ -172,6 +172,20 @@ class LocalSite:
         with self.store.write("clearing the site outbox") as db:
             db.conn.executemany("DELETE FROM site_outbox WHERE id = ?", [(i,) for i in outbox_ids])
 
+    def queue_withdrawal(self, sample_ids: list[str]) -> None:
+        """Queue taking back samples this door proposed (core.site.people.remove_sample, the site
+        unreachable): the next push sends them first, before any enrollment, so nothing pushed
+        later proposes them again."""
+        with self.store.write("queueing a withdrawal for the site") as db:
+            stamp = now()
+            db.conn.executemany(
+                "INSERT INTO site_outbox(kind, ref, created) VALUES('withdraw', ?, ?)", [(ref, stamp) for ref in sample_ids]
+            )
+
+    def withdrawals_waiting(self) -> int:
+        """How many withdrawals wait for the next push (what an undo tells its operator)."""
+        return self.store.read("SELECT count(*) FROM site_outbox WHERE kind = 'withdraw'")[0][0]
+
     def pending_samples(self) -> set[str]:
         """Samples taken here that the site has not got yet (never dropped by a pull)."""
         return {r[0] for r in self.store.read("SELECT ref FROM site_outbox WHERE kind = 'sample'")}

@@ -12,6 +12,7 @@ that the site has not got yet, and galleries without a site, are changed here on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,11 +21,13 @@ from core.errors import StoreError
 from core.gallery.api import Gallery
 from core.gallery.match import check_personal
 from core.gallery.store import Person, clean_card
-from core.site.config import SiteConfig, SiteError, site_of
+from core.site.config import SiteConfig, SiteError, connect, site_of
 from core.site.local import LocalSite
 
 if TYPE_CHECKING:
     from core.site.admin import SiteAdmin
+
+log = logging.getLogger(__name__)
 
 WHEN_DOORS_KNOW = (
     "online doors drop them within seconds; a door that is offline does when it next syncs (its offline policy applies meanwhile)"
@@ -106,14 +109,21 @@ def remove_person(gallery: Gallery, name: str) -> int:
 def remove_sample(gallery: Gallery, sample_id: int) -> list[int]:
     """Remove a sample and, with a photo's, its camera views (Gallery.remove_sample): from the site
     too (and so from every door) once it went there, on an admin PC, which also takes the views the
-    site holds of that photo; refused up front on a door PC. A sample still waiting in this door's
-    outbox only ever lived here. The ids removed here."""
+    site holds of that photo. On a door PC a sample it proposed that no admin approved yet is
+    withdrawn at the site (_withdraw); one the site approved is refused, nothing changed. The
+    review queue's undo comes through here (core.door.review takes it as its remover). The ids
+    removed here."""
     rows = gallery.store.read("SELECT person_id, site_id FROM samples WHERE id = ?", (sample_id,))
     if not rows:
         raise StoreError(f"no sample {sample_id}")
     person_id, site_id = rows[0]
     gone = [sample_id, *gallery.photo_views(person_id).get(sample_id, [])]
-    if site_id is not None and site_id not in LocalSite(gallery.store).pending_samples():
+    marks = ",".join("?" * len(gone))
+    at_site = [r[0] for r in gallery.store.read(f"SELECT site_id FROM samples WHERE id IN ({marks})", gone) if r[0]]
+    config = site_of(gallery.store)
+    if config is not None and config.admin_login is None and at_site:
+        _withdraw(gallery, config, gallery.store.person(person_id).name, at_site)
+    elif site_id is not None and site_id not in LocalSite(gallery.store).pending_samples():
         plan = _plan(
             gallery,
             gallery.store.person(person_id).name,
@@ -122,11 +132,44 @@ def remove_sample(gallery: Gallery, sample_id: int) -> list[int]:
             where="open their samples on the People page there",
         )
         if plan.site_wide:
-            marks = ",".join("?" * len(gone))
-            at_site = [r[0] for r in gallery.store.read(f"SELECT site_id FROM samples WHERE id IN ({marks})", gone) if r[0]]
             _at_site(plan, lambda admin, _: admin.delete_samples_id(at_site))
     gallery.remove_sample(sample_id)
     return gone
+
+
+def withdrawal_note(gallery: Gallery) -> str:
+    """What an operator is told after removing or undoing a sample at a door: withdrawals still
+    waiting for the site ("" when none, or no site)."""
+    waiting = LocalSite(gallery.store).withdrawals_waiting() if site_of(gallery.store) else 0
+    return f"; its withdrawal at the site waits for the next sync ({waiting} waiting)" if waiting else ""
+
+
+def _withdraw(gallery: Gallery, config: SiteConfig, name: str, site_ids: list[str]) -> None:
+    """On a door PC, take back samples of ``name`` this door proposed, at the site first
+    (facegate.door_withdraw deletes only this door's unapproved proposals, and a person it
+    proposed left with none), so no admin can approve them later. Samples the site has approved
+    are refused (SiteError: an admin removes them). The site unreachable, or the samples not
+    pushed yet: the withdrawal is queued and goes first at the next push (a sample pushed just
+    before a crash, still in the outbox, is taken back too; the site skips what it never got)."""
+    import psycopg
+
+    local = LocalSite(gallery.store)
+    pending = local.pending_samples()
+    if all(ref in pending for ref in site_ids):
+        local.queue_withdrawal(site_ids)
+        return
+    try:
+        with connect(config.url, config.door_login, application=f"facegate door {config.door}") as conn, conn.transaction():
+            conn.execute("SELECT facegate.door_withdraw(%s::uuid[])", (site_ids,))
+    except psycopg.errors.InsufficientPrivilege:
+        raise SiteError(
+            f"this sample of {name!r} is the site's (an admin approved it, or another door took it), and only the "
+            "site's admin can remove their samples: on an admin PC open their samples on the People page there; "
+            "nothing was changed"
+        ) from None
+    except (SiteError, psycopg.OperationalError) as exc:
+        log.warning("site unreachable (%s): withdrawing %d sample(s) of %r at the next sync", exc, len(site_ids), name)
+        local.queue_withdrawal(site_ids)
 
 
 def set_access(gallery: Gallery, name: str, access: str, pin: str | None, duress_pin: str | None) -> SitePlan:

@@ -104,7 +104,7 @@ def decide(conn: psycopg.Connection, proposal_id: int, approve: bool, by: str) -
         else:
             conn.execute("DELETE FROM facegate.samples WHERE proposal = %s AND status = 'proposed'", (proposal_id,))
         conn.execute(
-            "UPDATE facegate.proposals SET decided = now(), decision = %s, decided_by = %s WHERE id = %s",
+            "UPDATE facegate.proposals SET decided = now(), decision = %s, decided_by = %s WHERE id = %s AND decided IS NULL",
             ("approved" if approve else "rejected", by, proposal_id),
         )
     return found[proposal_id]

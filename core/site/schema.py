@@ -12,9 +12,10 @@ Privileges are enforced by PostgreSQL, not by FaceGate:
   SELECT on the gallery tables, filtered by row-level security to the people of the groups that
   may open *that* door (the door is found from ``session_user``), INSERT on ``events_inbox``
   (``events`` before migration events-inbox) only for rows naming itself (RLS ``WITH CHECK``),
-  and EXECUTE on three SECURITY DEFINER functions:
+  and EXECUTE on SECURITY DEFINER functions, among them
   ``door_enroll`` (its own new enrollments), ``door_update`` (renaming people it enrolled
-  itself) and ``door_hello`` (its heartbeat and settings). It has no INSERT, UPDATE or DELETE on
+  itself), ``door_withdraw`` (taking back its own proposals no admin approved yet) and
+  ``door_hello`` (its heartbeat and settings). It has no INSERT, UPDATE or DELETE on
   people or samples, so whatever a door PC runs, it cannot change or delete anyone else.
   Why functions for enrollments rather than INSERT grants: an enrollment touches people,
   samples, group membership and the duplicate flags at once, must be idempotent (a retried push
@@ -852,6 +853,60 @@ def _samples_index(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _door_withdraw(cur: psycopg.Cursor) -> None:
+    """A door may take back what it proposed and an admin has not approved yet (an undone learned
+    or clicked sample, a wrong photo), nothing else: ``door_withdraw`` deletes only samples of
+    the calling door still ``proposed``, and a person that door proposed who is left with none;
+    it refuses (SQLSTATE 42501, naming the sample) the whole call when any sample is another
+    door's or approved, which only an admin may remove. Ids the site does not have (withdrawn
+    or rejected already, or never pushed) are skipped, so a retried push changes nothing.
+
+    The samples are locked before they are judged: an admin approving the same proposal at the
+    same moment either commits first (the withdrawal is refused: the sample is the site's now)
+    or waits and then finds nothing to approve. A proposal left with no sample is recorded as
+    decided 'withdrawn' (by the door), so it leaves ``facegate site proposals``."""
+    cur.execute(f"""
+        ALTER TABLE facegate.proposals DROP CONSTRAINT proposals_decision_check;
+        ALTER TABLE facegate.proposals ADD CONSTRAINT proposals_decision_check
+            CHECK (decision IN ('approved', 'rejected', 'withdrawn'));
+        CREATE FUNCTION facegate.door_withdraw(p_samples uuid[]) RETURNS integer
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = facegate, public, pg_temp AS $$
+        DECLARE
+            door facegate.doors;
+            s record;
+            people uuid[];
+            props bigint[];
+            gone integer;
+        BEGIN
+            SELECT * INTO door FROM facegate.doors WHERE role = session_user;
+            IF door.id IS NULL THEN
+                RAISE EXCEPTION 'only a door of this site may withdraw its proposals' USING ERRCODE = '42501';
+            END IF;
+            FOR s IN SELECT id, status, door_id FROM facegate.samples WHERE id = ANY(p_samples) ORDER BY id FOR UPDATE LOOP
+                IF s.door_id IS DISTINCT FROM door.id THEN
+                    RAISE EXCEPTION 'sample % was not proposed by this door: only the site''s admin can remove it', s.id
+                        USING ERRCODE = '42501';
+                END IF;
+                IF s.status <> 'proposed' THEN
+                    RAISE EXCEPTION 'sample % was approved by an admin: only the site''s admin can remove it now', s.id
+                        USING ERRCODE = '42501';
+                END IF;
+            END LOOP;
+            WITH d AS (DELETE FROM facegate.samples WHERE id = ANY(p_samples) RETURNING person_id, proposal)
+                SELECT array_agg(DISTINCT person_id), array_agg(DISTINCT proposal), count(*) INTO people, props, gone FROM d;
+            IF gone = 0 THEN RETURN 0; END IF;
+            DELETE FROM facegate.people p WHERE p.id = ANY(people) AND p.status = 'proposed' AND p.enrolled_by = door.id
+                AND NOT EXISTS (SELECT 1 FROM facegate.samples x WHERE x.person_id = p.id);
+            UPDATE facegate.proposals pr SET decided = now(), decision = 'withdrawn', decided_by = 'door ' || door.name
+                WHERE pr.id = ANY(props) AND pr.decided IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM facegate.samples x WHERE x.proposal = pr.id);
+            RETURN gone;
+        END $$;
+        REVOKE ALL ON FUNCTION facegate.door_withdraw(uuid[]) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION facegate.door_withdraw(uuid[]) TO {DOOR_ROLE};
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -868,6 +923,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("access-modes", _access_modes),
     ("events-inbox", _events_inbox),
     ("samples-index", _samples_index),
+    ("door-withdraw", _door_withdraw),
 ]
 
 

@@ -127,8 +127,9 @@ def push_people(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, 
     """Send this door's enrollments and edits; the people the site refused a change of (to be
     pulled back as the site has them)."""
     local = LocalSite(gallery.store)
+    refused = _push_withdrawals(conn, local, report)  # first: a withdrawn sample is never proposed again
     _push_samples(gallery, conn, local, config, report)
-    return _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
+    return refused + _push_updates(gallery, conn, local, report) + _push_removals(conn, local, report)
 
 
 def push_events(gallery: Gallery, conn: psycopg.Connection, config: SiteConfig, report: SyncReport) -> None:
@@ -144,6 +145,27 @@ def _outbox_batches(gallery: Gallery, local: LocalSite, kind: str, query: str) -
             return
         refs = [ref for _, ref in items]
         yield [i for i, _ in items], gallery.store.read(query.format(marks=",".join("?" * len(refs))), refs)
+
+
+def _push_withdrawals(conn: psycopg.Connection, local: LocalSite, report: SyncReport) -> list[str]:
+    """Take back the proposals this door withdrew while the site was unreachable (the site's
+    door_withdraw, a sample at a time); the people to pull back: a sample an admin approved
+    meanwhile is the site's now, the site refuses, and it comes back here (only an admin can
+    remove it)."""
+    import psycopg
+
+    refetch = []
+    while items := local.outbox("withdraw", PUSH_BATCH):
+        for outbox_id, ref in items:
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT facegate.door_withdraw(%s::uuid[])", ([ref],))
+            except psycopg.errors.InsufficientPrivilege as exc:
+                owner = conn.execute("SELECT person_id::text FROM facegate.samples WHERE id = %s", (ref,)).fetchone()
+                refetch += [owner[0]] if owner else []
+                report.notes.append(f"a withdrawal was refused ({first_line(exc)}); the sample is back at this door")
+            local.done([outbox_id])
+    return refetch
 
 
 def _push_samples(gallery: Gallery, conn: psycopg.Connection, local: LocalSite, config: SiteConfig, report: SyncReport) -> None:

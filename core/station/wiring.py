@@ -5,6 +5,7 @@ window would have decided on it.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from core.door.access_log import AccessEvent
@@ -12,6 +13,8 @@ from core.door.base import Door, DoorSettings
 from core.door.decide import DoorDecider
 from core.door.drivers import SimulatedDoor
 from core.door.policy import DecisionSettings
+from core.door.review import RecentFaces
+from core.site.people import remove_sample
 
 if TYPE_CHECKING:
     from core.live.loop import LiveRecognizer
@@ -30,11 +33,13 @@ def attach_decider(
     ``inline_texture``: the screen and print check scores faces on the frame thread (a replay)."""
     if settings is None:
         settings, _ = DecisionSettings.load_or_default(recognizer.gallery.store)
+    gallery = recognizer.gallery
     decider = DoorDecider(
-        recognizer.gallery,
+        gallery,
         door,
         settings,
         access_log=KeptLog() if dry_run else None,
+        recent=RecentFaces(gallery, remove_sample=partial(remove_sample, gallery)),  # an undo withdraws at the site too
         keep_faces=not dry_run,
         inline_texture=inline_texture,
     )
