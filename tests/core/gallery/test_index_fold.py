@@ -75,9 +75,9 @@ def test_a_query_between_holds_sees_every_sample_once_with_its_exact_distance(mo
                     bad.append((pending, n, ids.tolist()))
 
     reader = threading.Thread(target=door)
-    reader.start()
+    index.add(np.arange(300, 1200), tail)  # the folder takes it up, a hold at a time
+    reader.start()  # after the add: a query begun before it rightly misses the tail
     try:
-        index.add(np.arange(300, 1200), tail)  # the folder takes it up, a hold at a time
         assert index.settle(120)
     finally:
         stop.set()
