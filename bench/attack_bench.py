@@ -1,7 +1,7 @@
 """Presentation attack detection figures in ISO/IEC 30107-3 terms (prints them; never a timed test).
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
-                                           [--no-new-looks] [--screen-check required] [--only texture]
+                                           [--no-new-looks] [--screen-check required] [--only texture|replays|attacks|drift]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -35,6 +35,9 @@ across poses, as an operator does by pressing E when his face first appears):
   selfie and webcam GIFs); the real attacks (Silent-Face's photographed print and phone, and the
   phone and print of its GIF); the geometric cue (core.vision.surround) on the same; the model's
   cost per face. ``--only texture`` runs this part alone.
+- ``--only drift``: the ring's drift over a visit (``ring_drift``), a cue measured for the calmly
+  held monitors the surroundings miss and not used by the door (docs/liveness.md says why), on
+  the screen replays of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
 """
 
 from __future__ import annotations
@@ -538,6 +541,86 @@ def texture_figures(describer, clip) -> None:
     )
 
 
+def ring_drift(frames, by: int = 25) -> tuple[float, float, int]:
+    """The ring's accumulated drift over a visit (largest YuNet face per frame), for the calm
+    monitors the surroundings cue misses (docs/liveness.md): frame pairs ``gap`` apart are chained
+    end to start; in each pair whose room holds steady (core.vision.surround's cells: their corners'
+    median displacement within ``still_px``, ``room_still`` of them, ``min_cells`` at least) each
+    side of the ring (above, left, right) adds its corners' median displacement less the room's to
+    its sum. Returns the peak of the second-largest side's sum in px (two sides drifted: a
+    hand-held picture) over the visit and by frame ``by`` (the earliest a still room's 20 judged
+    pairs let the door open), and the pairs judged. Measured, not used by the door."""
+    import cv2
+    import numpy as np
+
+    from core.vision.detection import Detector
+    from core.vision.surround import GRID, SurroundSettings, _box_mask, _track
+
+    s, detector = SurroundSettings(), Detector("yunet", 30)
+    sums, peak, early, judged, before = np.zeros((3, 2)), 0.0, 0.0, 0, None
+    for i, rgb in enumerate(frames[:: s.gap]):
+        boxes = detector.detect(rgb)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        if before is not None:
+            (prev, box), (h, w) = before, grey.shape
+            ring_mask = cv2.subtract(_box_mask(grey.shape, box, s.outer), _box_mask(grey.shape, box, s.inner))
+            ring_mask[max(0, box.bottom) :] = 0
+            where, shifts = _track(prev, grey, ring_mask, 120, 5)
+            corners, room = _track(prev, grey, 255 - _box_mask(grey.shape, box, s.far), 300, 6)
+            cells: dict[tuple[int, int], list] = {}
+            for (x, y), d in zip(corners, room, strict=True):
+                cells.setdefault((int(x * GRID[0] / w), int(y * GRID[1] / h)), []).append(d)
+            held = np.array([np.median(v, axis=0) for v in cells.values() if len(v) >= 2]).reshape(-1, 2)
+            steady = len(held) >= s.min_cells and np.mean(np.linalg.norm(held, axis=1) <= s.still_px) >= s.room_still
+            if len(shifts) >= s.min_points and steady:
+                judged += 1
+                x, y = where[:, 0], where[:, 1]
+                sides = (y < box.top, (x < box.left) & (y >= box.top), (x > box.right) & (y >= box.top))
+                for k, side in enumerate(sides):
+                    if side.sum() >= 3:
+                        sums[k] += np.median(shifts[side], axis=0) - np.median(held, axis=0)
+                peak = max(peak, float(sorted(np.linalg.norm(sums, axis=1))[1]))
+                early = peak if i * s.gap <= by else early
+        before = (grey, max(boxes, key=lambda b: b.area)) if boxes else None
+    return peak, early, judged
+
+
+def drift_figures(describer, clip, seeds: range, frames: int) -> None:
+    """``ring_drift`` on the screen replays of ``seeds`` (as ``replays`` draws them) and on every
+    genuine video of the shared data, whole and in parts (the clip's shots, Silent-Face's segments)."""
+    from core.tools.attacks import REPLAYS, replay_attack
+    from tests.support.presentations import background
+
+    grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
+    print(
+        "\nThe ring's drift (px, the second-largest side's) over the visit / by frame 25 (judged pairs), "
+        f"replays of seeds {seeds.start}-{seeds.stop - 1}:"
+    )
+    for source in ("clip", "GRID"):
+        for kind in REPLAYS:
+            said = []
+            for seed in seeds:
+                video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
+                _, it = replay_attack(kind, video, describer, background(clip, seed), seed, frames)
+                peak, early, judged = ring_drift([f.rgb for f in it])
+                said.append(f"{seed}: {peak:.1f}/{early:.1f} ({judged})")
+            print(f"  {source:<4} {kind:<8} " + ", ".join(said), flush=True)
+    gif = read_video(FOOTAGE / "silent-face-pad" / "demo.gif")
+    genuine = {
+        "the clip": clip,
+        **{f"the clip {a}-{b - 1}": clip[a:b] for a, b in (*LIN_SHOTS, (STRANGER.start, STRANGER.stop))},
+        "the film": read_video(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4"),
+        **{f"GRID {p.stem}": read_video(p) for p in grid},
+        "webcam GIF": read_video(FOOTAGE / "mediapipe-coral-webcam" / "face_detection_demo_coral.gif"),
+        "selfie GIF": read_video(FOOTAGE / "mediapipe-group-selfie" / "face_detection_android_gpu.gif"),
+        **{f"Silent-Face GIF {part}": gif[r.start : r.stop] for part, r in GIF_SEGMENTS.items()},
+    }
+    print("Genuine videos:")
+    for name, video in genuine.items():
+        peak, early, judged = ring_drift(video)
+        print(f"  {name:<24} {peak:5.1f} / {early:4.1f} px ({judged} judged pairs)", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="attack presentations per kind")
@@ -558,10 +641,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("texture", "replays", "attacks"),
+        choices=("texture", "replays", "attacks", "drift"),
         default=None,
         help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the "
-        "door; attacks: only the generated pictures at the door",
+        "door; attacks: only the generated pictures at the door; drift: only the ring's drift over the visit (measured, "
+        "not used: docs/liveness.md)",
     )
     args = parser.parse_args()
     global SCREEN_CHECK
@@ -575,6 +659,9 @@ def main() -> int:
     clip = clip_frames()
     if args.only == "texture":
         texture_figures(describer, clip)
+        return 0
+    if args.only == "drift":
+        drift_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         with Gallery(Path(tmp) / "base.db", describer=describer) as base:
