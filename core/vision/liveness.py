@@ -65,7 +65,7 @@ fully shut on two frames: 57 % of open), so a steady face's shallow blink counts
 ``blink_shallow`` of open and ``blink_shallow_noise`` times the eyes' own frame-to-frame jitter
 below it. Measured (docs/liveness.md): GRID talkers' blinks 6-12 times their jitter; the
 generated pictures of seeds 0-9 (chosen on) at most 7.1 under 70 % of open, seeds 10-29 (held
-out) at most 4.5.
+out) at most 7.7: thin margins both ways.
 
 **The screen and print check** (``texture``, core.vision.texture): the blink and the turn pass a
 video of the person replayed on a phone, by design. A third cue looks at texture instead: the

@@ -205,9 +205,11 @@ def test_a_grid_talker_whose_blink_dlib_sees_shallow_unlocks_with_the_check_requ
         ("folded", 17, "yunet"),
         ("curved", 17, "haar+hog"),
         ("still", 17, "yunet"),
-        # held out (seeds 10-29 were not looked at while choosing): the nearest of them
+        # held out (seeds 10-29 were not looked at while choosing): the nearest of them, a curved
+        # sheet at 7.7 times its jitter and a print at 7.1 (docs/liveness.md)
         ("folded", 16, "yunet"),
-        ("curved", 16, "haar+hog"),
+        ("curved", 27, "yunet"),
+        ("print", 23, "yunet"),
     ],
 )
 def test_generated_pictures_do_not_blink(describer, clip, kind, seed, method):
