@@ -3,7 +3,9 @@ nor turns within his 3 s unlocks the door with the check required, by his lips a
 prints and sheets (held by hand, folded, curved, a phone photo) and the real phone of
 Silent-Face's GIF do not pass it, the open-mouthed photos among them included, whose inner lips
 dlib snaps shut as they tilt or fold; and the rule's arithmetic: shut, open, shut again, in runs
-of frames, read only on frames that fit the face's plane.
+of frames, read only on frames that fit the face's plane. And the blink beside it: GRID's brbk7n,
+whose lips never shut for the cue again after her word, unlocks by a steady face's shallow blink,
+which the nearest generated pictures (chosen on and held out) do not make.
 
 Real footage, real models: the talker's clip and the GIF are tests/data/footage copies, the
 landmarks dlib's 68-point model on YuNet boxes."""
