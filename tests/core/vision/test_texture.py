@@ -197,8 +197,8 @@ def grid_db(tmp_path_factory, describer):
 def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describer, tmp_path):
     """BPCER of the check on the GRID clips (real people at a cheap camera): its texture verdict
     is "a live face" on every one (0 of 8 refused, the 5 % asked for), and with the check
-    required the door unlocks every clip it unlocks with the check off: 7 of the 8, by talking
-    (test_talk.py; the blink alone found 2 of them within their 3 s)."""
+    required the door unlocks every clip it unlocks with the check off: all 8, 7 by talking or
+    the blink and brbk7n by her shallow blink (test_talk.py)."""
     from tests.support.data import copy_gallery
 
     gallery = copy_gallery(grid_db, tmp_path, describer)
@@ -213,7 +213,7 @@ def test_the_grid_talkers_still_unlock_with_the_check_required(grid_db, describe
         refused = [(name, said) for name, said in texture_said if "a live face" not in said]
         assert not refused, refused
         assert all(req == off for req, off in unlocks.values()), unlocks
-        assert sum(off > 0 for _, off in unlocks.values()) >= 7, unlocks  # the door did let them in
+        assert all(off > 0 for _, off in unlocks.values()), unlocks  # the door did let them all in
     finally:
         gallery.close()
 
