@@ -138,6 +138,8 @@ MIDLINE = [27, 28, 29, 51, 62, 66, 57, 8]
 RIGID = [*range(0, 36), 36, 39, 42, 45]
 #: the inner lips, upper (61-63) over lower (67-65), and the nose line (nasion to base) their gap is measured in
 INNER_LIPS = ([61, 62, 63], [67, 66, 65])
+#: the outer lips, upper (50-52) over lower (58-56): a real mouth parts them with the inner ones
+OUTER_LIPS = ([50, 51, 52], [58, 57, 56])
 NOSE_LINE = (27, 33)
 #: s between two observations for the second to measure the landmark noise against the first
 #: (a camera that drops frames on a busy machine still gives some)
@@ -181,6 +183,11 @@ class LivenessSettings:
     #: the reference within this RMS (eye distances): a sheet folded or turned far has dlib's
     #: inner lips of an open-mouthed photo snap shut for several frames, out of that fit
     lips_fit: float = 0.05
+    #: ...and only a mouth seen opening: the frame before the open run over lips_ramp of
+    #: lips_open (no one-frame snap), the outer lips parting over lips_outer of the inner
+    #: lips' rise between the shut and open frames (dlib's inner lips of a picture snap alone)
+    lips_ramp: float = 0.5
+    lips_outer: float = 0.5
     min_face: int = 60  # px; smaller faces are not judged
     window: float = 10.0  # seconds of observations kept
     #: the screen and print check (core.vision.texture): "off", "advisory" (said, never refuses) or
@@ -325,10 +332,10 @@ def rectified_ears(pts: np.ndarray) -> tuple[float, float]:
     return eye_aspect_ratio(pts[RIGHT_EYE]), eye_aspect_ratio(pts[LEFT_EYE])
 
 
-def lip_gap(points: np.ndarray) -> float:
+def lip_gap(points: np.ndarray, lips: tuple[list[int], list[int]] = INNER_LIPS) -> float:
     """The inner lips' mean gap over the nose's length (27 to 33): 0 for a shut mouth, ~0.2-0.4
-    for a word's open vowel."""
-    upper, lower = INNER_LIPS
+    for a word's open vowel (``lips`` = OUTER_LIPS: the outer lips' height, likewise)."""
+    upper, lower = lips
     gap = float(np.linalg.norm(points[upper] - points[lower], axis=1).mean())
     return gap / max(float(np.linalg.norm(points[NOSE_LINE[1]] - points[NOSE_LINE[0]])), 1e-6)
 
@@ -346,8 +353,8 @@ class LivenessCheck:
         self._refs: deque[tuple[np.ndarray, float, tuple[list[int], list[int]]]] = deque()  # (points, time, halves)
         self._count = 0
         self._prev: tuple[np.ndarray, float] | None = None
-        # (time, turn, ear R, ear L, lip gap: None on a frame out of the face's fit)
-        self._seen: deque[tuple[float, TurnEvidence | None, float, float, float | None]] = deque()
+        # (time, turn, ear R, ear L, (inner lip gap, outer lip height): None on a frame out of the face's fit)
+        self._seen: deque[tuple[float, TurnEvidence | None, float, float, tuple[float, float] | None]] = deque()
         self._moved: LivenessResult | None = None  # the blink or turn, once shown
         self._passed: LivenessResult | None = None  # the whole check, once passed
         texture_on = scorer is not None and self.settings.texture != "off"
@@ -429,7 +436,8 @@ class LivenessCheck:
         ref = self._refs[0][0]
         flat = rectified(ref, points)
         misfit = float(np.sqrt(((flat[PLANE] - ref[PLANE]) ** 2).sum(axis=1).mean())) / max(eye_distance(ref), 1e-6)
-        self._seen.append((timestamp, turn, *rectified_ears(flat), lip_gap(flat) if misfit <= s.lips_fit else None))
+        lips = (lip_gap(flat), lip_gap(flat, OUTER_LIPS)) if misfit <= s.lips_fit else None
+        self._seen.append((timestamp, turn, *rectified_ears(flat), lips))
         result = self._judge()
         if result.passed:
             self._moved = result
@@ -473,8 +481,8 @@ class LivenessCheck:
                     True, f"turned: parallax {t.parallax:.2f}{shape} (noise {noise:.2f})", float(ears[-1].mean()), t.parallax, n
                 )
         if s.talk:
-            lips = np.array([gap for *_, gap in self._seen if gap is not None])
-            talked = _talk(lips, s.lips_closed, s.lips_open, s.closed_frames, s.open_frames)
+            lips = np.array([gap for *_, gap in self._seen if gap is not None]).reshape(-1, 2)
+            talked = _talk(lips, s.lips_closed, s.lips_open, s.closed_frames, s.open_frames, s.lips_ramp, s.lips_outer)
             if talked is not None:
                 return LivenessResult(True, f"talked: lips {talked:.2f}", float(ears[-1].mean()), None, n)
         asks = [w for w, on in (("blink", s.blink), ("turn your head", s.head_turn), ("say something", s.talk)) if on]
@@ -515,18 +523,40 @@ def _blink(
     return None
 
 
-def _talk(gaps: np.ndarray, closed: float, opened: float, closed_frames: int, open_frames: int) -> float | None:
-    """How far the lips opened, if they were shut (``gaps`` under ``closed`` for ``closed_frames``
-    frames in a row), then open (over ``opened`` on ``open_frames`` frames in a row), then shut
-    again; None otherwise. The level is the open run's lowest gap: the best such run between the
-    first shut run and the last (a frame or two of dlib's jumping lips is no run)."""
+def _talk(
+    lips: np.ndarray, closed: float, opened: float, closed_frames: int, open_frames: int, ramp: float, outer: float
+) -> float | None:
+    """How far the lips opened, if they were shut (the inner gap, ``lips[:, 0]``, under ``closed``
+    for ``closed_frames`` frames in a row), then open (over ``opened`` on ``open_frames`` frames
+    in a row), then shut again; None otherwise. The level is the open run's lowest gap: the best
+    such run between the first shut run and the last (a frame or two of dlib's jumping lips is no
+    run). An open run counts only if the frame before it is over ``ramp`` times ``opened`` (a mouth
+    opens over frames; dlib's inner lips of a picture snap open in one) and the outer lips'
+    height, ``lips[:, 1]``, rose over the run (median, against the shut frames') by at least
+    ``outer`` times the inner gap's rise (on a picture the inner lips snap alone, the outer
+    ones often shutting as they open)."""
+    gaps, heights = lips[:, 0], lips[:, 1]
     shut = gaps <= closed
     ends = [i for i in range(closed_frames - 1, len(gaps)) if shut[i - closed_frames + 1 : i + 1].all()]
     if not ends:
         return None
     first_end, last_start = ends[0], ends[-1] - closed_frames + 1
-    between = gaps[first_end + 1 : last_start]
-    if len(between) < open_frames:
-        return None
-    level = float(np.lib.stride_tricks.sliding_window_view(between, open_frames).min(axis=1).max())
-    return level if level >= opened else None
+    span = np.arange(first_end + 1 - closed_frames, last_start + closed_frames)
+    shut_gap, shut_height = float(np.median(gaps[span[shut[span]]])), float(np.median(heights[span[shut[span]]]))
+    best = None
+    start = first_end + 1
+    while start < last_start:
+        if gaps[start] < opened:
+            start += 1
+            continue
+        end = start
+        while end < last_start and gaps[end] >= opened:
+            end += 1
+        run = slice(start, end)
+        rise = float(np.median(gaps[run])) - shut_gap
+        seen_opening = gaps[start - 1] >= ramp * opened and float(np.median(heights[run])) - shut_height >= outer * rise
+        if end - start >= open_frames and seen_opening:
+            level = float(np.lib.stride_tricks.sliding_window_view(gaps[run], open_frames).min(axis=1).max())
+            best = max(best or 0.0, level)
+        start = end
+    return best
