@@ -89,6 +89,12 @@ closed (gap under ``lips_closed`` for ``closed_frames`` frames in a row), then o
 ``lips_open`` on ``open_frames`` frames in a row), then closed again, within the window. Runs,
 not single frames, because dlib's inner lips jump on a picture: on a photo with an open mouth,
 tilted far, they snap shut for a frame or two; on a shut one they spring open as briefly.
+And only a mouth seen opening: the frame before the open run part-open (over ``lips_ramp`` of
+``lips_open``; a picture's inner lips snap from shut to open in one frame), and the outer lips
+(50-58, 51-57, 52-56) parting with the inner ones, by at least ``lips_outer`` of their rise (on
+5 of the 6 pictures found talking at 120 frames the outer lips shut as the inner ones opened;
+a GRID talker's rise 1.05-1.6 times as far). Measured in docs/liveness.md: it refuses the 6 of
+300 generated presentations the runs alone let talk, and the GRID talkers talk as before.
 Measured on the landmarks of YuNet boxes, every frame of 60 px or more (docs/liveness.md): the GRID
 talkers' open level (the best ``open_frames``-frame run's lowest gap between two closed runs)
 0.07-0.36, 7 of 8 over 0.12; the generated still, print, curved, folded and screen attacks of
