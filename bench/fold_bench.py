@@ -55,7 +55,7 @@ def tenth_best(check, settings, field: str) -> float:
     """The cue on the tenth-best frame that shows parallax and bump (-1: fewer than ten)."""
     from core.vision.liveness import LivenessSettings
 
-    turns = [t for _, t, _, _ in check._seen if t is not None]
+    turns = [t for _, t, *_ in check._seen if t is not None]
     if not turns:
         return -1.0
     noise = float(np.median([t.noise for t in turns]))
