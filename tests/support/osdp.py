@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import queue
+import select
 import threading
 import time
 import tty
@@ -155,9 +156,21 @@ class PanelBus:
         self.panels: list[Panel] = []
 
     def panel(self, scbk: bytes = SCBK, answer: int | None = None) -> Panel:
+        """A panel starting on the bus with an empty receive buffer, as a panel powered up does: a
+        reply the reader sent to a stopped panel would otherwise reach the new one out of sequence
+        (libosdp then takes the reader offline for 300 s)."""
+        self._drain()
         panel = Panel(self.master, scbk, answer)
         self.panels.append(panel)
         return panel
+
+    def _drain(self) -> None:
+        while select.select([self.master], [], [], 0)[0]:
+            try:
+                if not os.read(self.master, 4096):
+                    return
+            except OSError:
+                return
 
     def close(self) -> None:
         for panel in self.panels:
