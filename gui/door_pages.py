@@ -123,9 +123,10 @@ class DoorPages(QObject):
         return answer
 
     def shutdown(self) -> None:
-        """Stop the page's timer and card reader (the station closes the decider, door and events)."""
+        """Stop the page's timer, card reader and undo job (the station closes the decider, door and events)."""
         self.events_timer.stop()
         self.keypad.shutdown()
+        self.recent_page.shutdown()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.card_keys)

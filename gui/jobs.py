@@ -3,13 +3,15 @@
 A job is a plain function ``work(progress, should_stop) -> result`` calling core; JobThread runs
 it off the GUI thread and turns its progress, result and errors into signals (delivered on the
 GUI thread). JobPanel is the progress bar, status line and Cancel button a page shows for it.
+ask_site runs a change that may wait on the site's server the same way: a widget never calls the
+network on the GUI thread, which would freeze the live video and the door for the connect timeout.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QThread, Signal
@@ -129,6 +131,49 @@ class JobPanel(QWidget):
         """Stop and wait for the job's thread; safe to call when idle."""
         if self.job is not None:
             self.job.stop()
+
+
+ASKING = "asking the site…"
+
+
+def ask_site(
+    jobs: JobPanel,
+    say: Callable[[str], None],
+    work: Callable[[], R],
+    on_success: Callable[[R], None],
+    on_failure: Callable[[], None] | None = None,
+    buttons: Sequence[QWidget] = (),
+) -> bool:
+    """Run ``work`` (a core.site verb: it may wait on the site's server for seconds) on ``jobs``'
+    thread: ``buttons`` are disabled and ``say`` tells ASKING meanwhile; then, on the GUI thread,
+    ``buttons`` as they were and ``on_success`` with the result, or ``say`` what went wrong (core's
+    message says what changed: nothing, or what waits for the next sync) and ``on_failure``.
+    False, said, while the panel's job still runs. The panel's owner stops it at teardown."""
+    if jobs.busy:
+        say("still busy with the last change; try again when it is done")
+        return False
+    enabled = [(button, button.isEnabled()) for button in buttons]
+
+    def restore() -> None:
+        for button, was in enabled:
+            button.setEnabled(was)
+
+    def succeeded(result: R) -> None:
+        restore()
+        on_success(result)
+
+    def failed(why: str) -> None:
+        restore()
+        say(why)
+        if on_failure is not None:
+            on_failure()
+
+    for button in buttons:
+        button.setEnabled(False)
+    say(ASKING)
+    jobs.start(ASKING, lambda progress, should_stop: work(), succeeded, failed)
+    jobs.cancel_button.setEnabled(False)  # core's verb is not stopped halfway: it ends, one way or the other
+    return True
 
 
 def page_layout(page: QWidget, bar: QLayout, jobs: JobPanel, summary: QLabel, body: QWidget) -> None:

@@ -4,7 +4,9 @@ threshold, set how they open the door (gui.access_dialog), add samples from phot
 samples. Every change goes through the Gallery and
 then emits ``changed`` so the live overlay re-identifies at once (LiveRecognizer.refresh).
 Photos are read on a job thread: finding a face in a 12 MP photo takes seconds, which the
-window must not freeze for."""
+window must not freeze for. At a site a change of a person may go to the site's server first
+(core.site.people), so it runs on the job thread too (gui.jobs.ask_site): an unreachable site
+holds up nothing but the change itself, never the live video or the door."""
 
 from __future__ import annotations
 
@@ -33,17 +35,18 @@ from core.gallery.api import Gallery
 from core.gallery.photo_views import VIEW_WIDTHS
 from core.gallery.store import Person
 from core.site import people as site_people
+from core.site.config import site_of
 from gui.access_dialog import AccessDialog
 from gui.admin_dialog import require_admin
 from gui.drops import accept_file_drops
-from gui.jobs import JobPanel
+from gui.jobs import JobPanel, ask_site
 from gui.widgets import IMAGE_FILTER, THUMB, ask_yes, thumbnail_icon
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from core.gallery.api import EnrollResult
-    from gui.jobs import Progress, ShouldStop
+    from gui.jobs import Progress, R, ShouldStop
 
 
 class PeoplePanel(QWidget):
@@ -61,6 +64,7 @@ class PeoplePanel(QWidget):
         self.allowed.setToolTip("Unticked: still recognised and logged, but the door stays shut")
         self.allowed.clicked.connect(self.set_allowed)
         buttons = QHBoxLayout()
+        self.buttons: list[QWidget] = [self.allowed]
         for text, slot in (
             ("Rename…", self.rename),
             ("Card…", self.set_card),
@@ -73,6 +77,7 @@ class PeoplePanel(QWidget):
             button = QPushButton(text)
             button.clicked.connect(slot)
             buttons.addWidget(button)
+            self.buttons.append(button)
         buttons.addWidget(self.allowed)
         buttons.addStretch()
         self.jobs = JobPanel()
@@ -122,18 +127,45 @@ class PeoplePanel(QWidget):
                 return
         raise KeyError(name)
 
-    def _did(self, change: Callable[[], object]) -> bool:
-        """Run a gallery change; on refusal say why and change nothing else."""
+    def _did(
+        self,
+        change: Callable[[], R],
+        then: Callable[[R], None] | None = None,
+        refused: Callable[[], None] | None = None,
+        say: Callable[[str], None] | None = None,
+        buttons: Sequence[QWidget] = (),
+    ) -> bool:
+        """Run a change of the people; on refusal say why and change nothing else, then
+        ``refused``. Alone, at once (a refusal in a message box). At a site the change may wait on
+        the site's server: on the job thread (ask_site), ``say`` (the summary line) telling how it
+        went and ``buttons`` disabled meanwhile; True then means started, ``then`` runs when done."""
         if not require_admin(self, "change the people enrolled"):
             return False
+        if site_of(self.gallery.store) is not None:
+            return ask_site(
+                self.jobs,
+                say or self.summary.setText,
+                change,
+                lambda result: self._changed(result, then),
+                refused,
+                [*self.buttons, *buttons],
+            )
         try:
-            change()
+            result = change()
         except FaceGateError as exc:
             QMessageBox.warning(self, "FaceGate", str(exc))
+            if refused is not None:
+                refused()
             return False
+        self._changed(result, then)
+        return True
+
+    def _changed(self, result: R, then: Callable[[R], None] | None) -> None:
+        self.summary.setText("")  # "asking the site…" is over; ``then`` may say more
         self.reload()
         self.changed.emit()
-        return True
+        if then is not None:
+            then(result)
 
     # -- actions --------------------------------------------------------------------------------
     def rename(self) -> None:
@@ -187,7 +219,9 @@ class PeoplePanel(QWidget):
     def set_allowed(self, allowed: bool) -> None:
         """Let the selected person in, or keep them out (the tick goes back if the PIN is refused)."""
         person = self.selected()
-        if person is not None and not self._did(lambda: site_people.set_allowed(self.gallery, person.name, allowed)):
+        if person is not None and not self._did(
+            lambda: site_people.set_allowed(self.gallery, person.name, allowed), refused=self._show_allowed
+        ):
             self._show_allowed()
 
     def edit_access(self) -> None:
@@ -195,10 +229,7 @@ class PeoplePanel(QWidget):
         person = self.selected()
         if person is None or not require_admin(self, "change how people open the door"):
             return
-        dialog = AccessDialog(self.gallery, person, self)
-        if dialog.exec():
-            self.reload()
-            self.changed.emit()
+        AccessDialog(self.gallery, person, self._did, self).exec()  # _did reloads and says changed
 
     def delete(self) -> None:
         """One verb: a site's person leaves every door (an admin PC, after saying so); a door PC
@@ -284,13 +315,15 @@ class SamplesDialog(QDialog):
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setIconSize(QSize(THUMB * 2, THUMB * 2))
-        remove = QPushButton("Remove sample…")
-        remove.clicked.connect(self.remove)
+        self.remove_button = QPushButton("Remove sample…")
+        self.remove_button.clicked.connect(self.remove)
+        self.status = QLabel(wordWrap=True)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
-        layout.addWidget(remove)
+        layout.addWidget(self.remove_button)
+        layout.addWidget(self.status)
         layout.addWidget(close)
         self.resize(520, 400)
         self.reload()
@@ -311,16 +344,25 @@ class SamplesDialog(QDialog):
             self.list.addItem(item)
 
     def remove(self) -> None:
+        """Remove the chosen sample (at a site on the job thread, this dialog saying how it went:
+        at a door the site's copy may wait for the next sync, which it says)."""
         item = self.list.currentItem()
         if item is None:
             return
         sample_id = item.data(Qt.ItemDataRole.UserRole)
         seen = len(self.views.get(sample_id, []))
         also = f" and its {seen} camera views" if seen else ""
-        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id}{also} of {self.person.name}?") and self.panel._did(
-            lambda: site_people.remove_sample(self.panel.gallery, sample_id)
-        ):
-            self.reload()
+        if ask_yes(self, "Remove sample", f"Remove sample #{sample_id}{also} of {self.person.name}?"):
+            self.panel._did(
+                lambda: site_people.remove_sample(self.panel.gallery, sample_id),
+                then=self._removed,
+                say=self.status.setText,
+                buttons=[self.remove_button],
+            )
+
+    def _removed(self, gone: list[int]) -> None:
+        self.reload()
+        self.status.setText(f"Sample #{gone[0]} removed{site_people.withdrawal_note(self.panel.gallery)}")
 
 
 def views_note(person: Person) -> str:

@@ -8,7 +8,8 @@ both faces side by side (gui.compare_dialog) before the operator confirms or an 
 The list holds still while the operator chooses: with a face selected or the pointer on the list,
 new faces wait behind a "Show N new faces" button instead of pushing the rows down (a click
 aimed at one face must not land on the next). The last add (or enrollment) is undone from the page
-in one click.
+in one click. An undo runs on the job thread (gui.jobs.ask_site): at a site it withdraws the door's
+proposal there too, and an unreachable site must not freeze the live video or the door meanwhile.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from core.site.people import withdrawal_note
 from core.vision.quality import problems
 from gui.admin_dialog import require_admin
 from gui.compare_dialog import go_on_anyway
+from gui.jobs import JobPanel, ask_site
 from gui.widgets import row_table, thumbnail_icon
 
 if TYPE_CHECKING:
@@ -99,6 +101,7 @@ class RecentPage(QWidget):
         undo = self.buttons["undo"] = QPushButton("Undo the learned sample")
         undo.clicked.connect(self.undo_learned)
         self.status = QLabel(wordWrap=True)
+        self.jobs = JobPanel()
 
         actions = QHBoxLayout()
         actions.addWidget(self.buttons["add"])
@@ -114,6 +117,7 @@ class RecentPage(QWidget):
         layout.addWidget(self.new_faces)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
+        layout.addWidget(self.jobs)
         layout.addWidget(self.status)
         layout.addWidget(self.learning)
         layout.addLayout(learned_row)
@@ -261,16 +265,28 @@ class RecentPage(QWidget):
         return None
 
     def undo_last(self) -> None:
-        """Remove the samples the last action added (one click), and say so."""
+        """Remove the samples the last action added (one click, on the job thread), and say so."""
         if not self.last_added or not require_admin(self, "undo an add"):
             return
-        undone, failed = [], []
-        for face_id in self.last_added:
-            try:
-                self.recent.undo(face_id)
-                undone.append(f"#{face_id}")
-            except FaceGateError as exc:
-                failed.append(f"#{face_id}: {exc}")
+        faces = list(self.last_added)
+
+        def work() -> tuple[list[str], list[str]]:
+            undone, failed = [], []
+            for face_id in faces:
+                try:
+                    self.recent.undo(face_id)
+                    undone.append(f"#{face_id}")
+                except FaceGateError as exc:
+                    failed.append(f"#{face_id}: {exc}")
+            return undone, failed
+
+        ask_site(self.jobs, self.status.setText, work, self._undone, buttons=self._undo_buttons())
+
+    def _undo_buttons(self) -> list[QWidget]:
+        return [self.undo_add, self.buttons["undo"]]
+
+    def _undone(self, said: tuple[list[str], list[str]]) -> None:
+        undone, failed = said
         self.last_added = []
         self.undo_add.setText("Undo the last add")
         self.undo_add.setEnabled(False)
@@ -294,14 +310,23 @@ class RecentPage(QWidget):
             self.status.setText(f"Not saved: {exc}")
 
     def undo_learned(self) -> None:
+        """Remove the chosen learned sample (on the job thread), and say so."""
         item = self.learned.currentItem()
         if item is None or not require_admin(self, "undo a learned sample"):
             return
-        try:
-            self.recent.undo_sample(int(item.data(Qt.ItemDataRole.UserRole)))
-        except FaceGateError as exc:
-            self.status.setText(str(exc))
-            return
+        sample_id = int(item.data(Qt.ItemDataRole.UserRole))
+        ask_site(
+            self.jobs,
+            self.status.setText,
+            lambda: self.recent.undo_sample(sample_id),
+            lambda _: self._learned_undone(),
+            buttons=self._undo_buttons(),
+        )
+
+    def _learned_undone(self) -> None:
         self.status.setText(f"Learned sample removed{withdrawal_note(self.gallery)}")
         self.gallery_changed.emit()
         self.reload()
+
+    def shutdown(self) -> None:
+        self.jobs.stop()

@@ -45,6 +45,11 @@ class SiteError(FaceGateError):
     """The site cannot be used: not configured, unreachable, refused, or misconfigured."""
 
 
+class SiteUnreachable(SiteError):
+    """No connection to the site's server could be made (down, the network lost, refused the
+    login): nothing was sent, so a caller can say that nothing changed anywhere."""
+
+
 @dataclass
 class SiteSettings(StoredSettings):
     """What a door does when it has not heard from its site for a while, and its anti-passback
@@ -234,7 +239,7 @@ def connect(
         else:
             conn.close()
     if best is None:
-        raise SiteError(f"no server of the site at {redact(url)} accepts writes: " + "; ".join(errors))
+        raise SiteUnreachable(f"no server of the site at {redact(url)} accepts writes: " + "; ".join(errors))
     return best
 
 
@@ -267,7 +272,7 @@ def _connect_one(
     try:
         conn = psycopg.connect(**params, autocommit=autocommit)
     except psycopg.OperationalError as exc:
-        raise SiteError(f"cannot reach the site at {redact(url)}: {first_line(exc)}") from None
+        raise SiteUnreachable(f"cannot reach the site at {redact(url)}: {first_line(exc)}") from None
     with contextlib.suppress(psycopg.ProgrammingError):  # no pgvector: only a site's set-up connection can go on without it
         register_vector(conn)
     return conn

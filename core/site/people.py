@@ -13,7 +13,8 @@ that the site has not got yet, and galleries without a site, are changed here on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from core.errors import StoreError
 from core.gallery.api import Gallery
 from core.gallery.match import check_personal
 from core.gallery.store import Person, clean_card
-from core.site.config import SiteConfig, SiteError, connect, site_of
+from core.site.config import SiteConfig, SiteError, SiteUnreachable, connect, first_line, site_of
 from core.site.local import LocalSite
 
 if TYPE_CHECKING:
@@ -98,10 +99,8 @@ def remove_person(gallery: Gallery, name: str) -> int:
     The number of samples removed here."""
     plan = plan_removal(gallery, name)
     if plan.site_wide:
-        from core.site.admin import SiteAdmin
-
         assert plan.config is not None and plan.site_id is not None
-        with SiteAdmin.from_config(plan.config) as admin:
+        with _admin(plan.config) as admin:
             admin.delete_id(plan.site_id)
     return gallery.remove(plan.name)
 
@@ -205,11 +204,9 @@ def set_cards(gallery: Gallery, cards: Sequence[tuple[str, str | None]]) -> list
                 )
     at_site = [(plan.site_id, card) for plan, (_, card) in zip(plans, cleaned, strict=True) if plan.site_wide]
     if at_site:
-        from core.site.admin import SiteAdmin
-
         config = next(plan.config for plan in plans if plan.site_wide)
         assert config is not None
-        with SiteAdmin.from_config(config) as admin:
+        with _admin(config) as admin:
             admin.set_cards_id([(site_id, card) for site_id, card in at_site if site_id is not None])
     return gallery.set_cards(cleaned)
 
@@ -237,8 +234,29 @@ def set_threshold(gallery: Gallery, name: str, threshold: float | None, door_thr
 def _at_site(plan: SitePlan, change: Callable[[SiteAdmin, str], object]) -> None:
     """Make ``change`` at the site first when the plan goes through it (then every door follows)."""
     if plan.site_wide:
-        from core.site.admin import SiteAdmin
-
         assert plan.config is not None and plan.site_id is not None
-        with SiteAdmin.from_config(plan.config) as admin:
+        with _admin(plan.config) as admin:
             change(admin, plan.site_id)
+
+
+@contextmanager
+def _admin(config: SiteConfig) -> Iterator[SiteAdmin]:
+    """The admin's connection for a change made at the site before this gallery (every verb
+    here): the site not reached, or lost during the change, the gallery is left as it was, and
+    the message says so (what the People page and the CLI show; the operator tries again)."""
+    import psycopg
+
+    from core.site.admin import SiteAdmin
+
+    try:
+        admin = SiteAdmin.from_config(config)
+    except SiteUnreachable as exc:
+        raise SiteUnreachable(f"the site is unreachable: nothing was changed; try again ({exc})") from None
+    with admin:
+        try:
+            yield admin
+        except psycopg.OperationalError as exc:  # autocommit: the site took the change or not; its next sync says which
+            raise SiteUnreachable(
+                f"the connection to the site was lost ({first_line(exc)}): nothing was changed here, and the next "
+                "sync brings whatever the site took; try again"
+            ) from None

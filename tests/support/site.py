@@ -168,7 +168,8 @@ class DoorProcess:
 # -- proxies ------------------------------------------------------------------------------------
 class CuttableProxy:
     """127.0.0.1:port -> the server; cut() drops every connection and refuses new ones (a dead
-    network), restore() lets them through again."""
+    network), hang() takes new ones and never answers (a half-open network, a stuck server: a
+    client waits for its connect timeout), restore() lets them through again."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -179,12 +180,21 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._stopped = threading.Event()
+        self._hanging = False
+        self._held: list[socket.socket] = []
         self.restore()
 
     def url(self, dbname: str, user: str = "postgres") -> str:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
 
+    def hang(self) -> None:
+        self._hanging = True
+
     def restore(self) -> None:
+        self._hanging = False
+        self._drop_held()
+        if self._listener is not None:
+            return
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -205,6 +215,13 @@ class CuttableProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+        self._drop_held()
+
+    def _drop_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for s in held:
+            s.close()
 
     def close(self) -> None:
         self._stopped.set()
@@ -216,6 +233,10 @@ class CuttableProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._hanging:
+                with self._lock:
+                    self._held.append(client)  # open, and silent
+                continue
             try:
                 server = socket.create_connection(self.target)
             except OSError:
