@@ -463,8 +463,9 @@ def _admin(args: argparse.Namespace, config: SiteConfig) -> int:
     elif args.action == "people":
         print(
             "\n".join(
-                f"{r['name']:<24} {r['samples']:>3} samples  {'' if r['allowed'] else 'BLOCKED  '}"
-                f"enrolled at {r['enrolled_at'] or '-'}"
+                f"{r['name']:<24} {r['samples']:>3} samples"
+                + (f" ({r['views']} photo views)" if r["views"] else "")
+                + f"  {'' if r['allowed'] else 'BLOCKED  '}enrolled at {r['enrolled_at'] or '-'}"
                 + (f"  own threshold {r['threshold']:g}" if r["threshold"] is not None else "")
                 for r in rows
             )

@@ -229,13 +229,24 @@ class SiteAdmin:
 
     # -- people ---------------------------------------------------------------------------------
     def people(self) -> list[dict]:
+        """Each person: their samples, and of those how many are a photo's camera views (``views``,
+        core.gallery.photo_views: counted apart as the People page and ``facegate people`` do)."""
         rows = self.conn.execute(
-            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name, p.threshold FROM facegate.people p "
-            "LEFT JOIN facegate.samples s ON s.person_id = p.id LEFT JOIN facegate.doors d ON d.id = p.enrolled_by "
-            "GROUP BY p.id, d.name ORDER BY lower(p.name)"
+            "SELECT p.id::text, p.name, p.allowed, count(s.id), d.name, p.threshold, count(s.id) FILTER (WHERE s.how = %s) "
+            "FROM facegate.people p LEFT JOIN facegate.samples s ON s.person_id = p.id "
+            "LEFT JOIN facegate.doors d ON d.id = p.enrolled_by GROUP BY p.id, d.name ORDER BY lower(p.name)",
+            (PHOTO_VIEW,),
         ).fetchall()
         return [
-            {"id": r[0], "name": r[1], "allowed": r[2], "samples": r[3], "enrolled_at": r[4], "threshold": _rounded(r[5])}
+            {
+                "id": r[0],
+                "name": r[1],
+                "allowed": r[2],
+                "samples": r[3],
+                "views": r[6],
+                "enrolled_at": r[4],
+                "threshold": _rounded(r[5]),
+            }
             for r in rows
         ]
 

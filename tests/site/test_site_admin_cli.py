@@ -90,8 +90,15 @@ def test_groups_doors_and_members_from_the_command_line(tmp_path, site_url, supe
     _run(capsys, "site", "person", "rename", "Joe", "Joe Biden", "--db", a)
     merged = _run(capsys, "site", "merge", "Barack", "Barry", "--db", a)
     assert merged["result"] == 1 + len(VIEW_WIDTHS) and merged["verb"] == "merge"  # samples moved: a photo and its views
-    people = {p["name"]: p["samples"] for p in _run(capsys, "site", "people", "--db", a)}
-    assert people == {"Barack": 2 * (1 + len(VIEW_WIDTHS)), "Joe Biden": 1 + len(VIEW_WIDTHS)}  # photos with their views
+    views = len(VIEW_WIDTHS)
+    people = {p["name"]: (p["samples"], p["views"]) for p in _run(capsys, "site", "people", "--db", a)}
+    assert people == {"Barack": (2 * (1 + views), 2 * views), "Joe Biden": (1 + views, views)}  # photos with their views
+    assert main(["site", "people", "--db", a]) == 0
+    listed = capsys.readouterr().out.splitlines()  # the views counted apart, as the People page and `facegate people` do
+    assert [line.split("  enrolled at")[0].split() for line in listed] == [
+        ["Barack", str(2 * (1 + views)), "samples", f"({2 * views}", "photo", "views)"],
+        ["Joe", "Biden", str(1 + views), "samples", f"({views}", "photo", "views)"],
+    ]
     _run(capsys, "site", "person", "remove", "Joe Biden", "--db", a)
     _run(capsys, "site", "sync", "--db", a)
     assert _verdict(a, joe, describer) != Verdict.GRANTED
