@@ -81,6 +81,7 @@ class JobPanel(QWidget):
         row.addWidget(self.status, 3)
         row.addWidget(self.cancel_button)
         self.job: JobThread | None = None
+        self._stopped = False
 
     @property
     def busy(self) -> bool:
@@ -99,9 +100,9 @@ class JobPanel(QWidget):
             raise RuntimeError("a job is already running")
         job = JobThread(work, self)
         job.progress.connect(self._progress)
-        job.succeeded.connect(on_success)
-        job.failed.connect(on_failure)
-        job.cancelled.connect(on_cancel or (lambda: None))
+        job.succeeded.connect(self._unless_stopped(on_success))
+        job.failed.connect(self._unless_stopped(on_failure))
+        job.cancelled.connect(self._unless_stopped(on_cancel or (lambda: None)))
         job.finished.connect(self._ended)
         self.job = job
         self.status.setText(title)
@@ -128,9 +129,18 @@ class JobPanel(QWidget):
             self.status.setText("cancelling…")
 
     def stop(self) -> None:
-        """Stop and wait for the job's thread; safe to call when idle."""
+        """Stop and wait for the job's thread (page teardown); safe to call when idle. Its answer,
+        still on its way to the GUI thread, is dropped: the page and its gallery are closing."""
+        self._stopped = True
         if self.job is not None:
             self.job.stop()
+
+    def _unless_stopped(self, callback: Callable[..., object]) -> Callable[..., None]:
+        def call(*args: object) -> None:
+            if not self._stopped:
+                callback(*args)
+
+        return call
 
 
 ASKING = "asking the site…"

@@ -168,8 +168,9 @@ class DoorProcess:
 # -- proxies ------------------------------------------------------------------------------------
 class CuttableProxy:
     """127.0.0.1:port -> the server; cut() drops every connection and refuses new ones (a dead
-    network), hang() takes new ones and never answers (a half-open network, a stuck server: a
-    client waits for its connect timeout), restore() lets them through again."""
+    network), hang() drops them too but takes new ones and never answers (a server gone quiet
+    behind a live address: a client waits for its connect timeout), restore() lets them through
+    again."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -189,6 +190,7 @@ class CuttableProxy:
 
     def hang(self) -> None:
         self._hanging = True
+        self._drop_pairs()
 
     def restore(self) -> None:
         self._hanging = False
@@ -208,6 +210,10 @@ class CuttableProxy:
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (close alone does not)
             listener.close()
+        self._drop_pairs()
+        self._drop_held()
+
+    def _drop_pairs(self) -> None:
         with self._lock:
             pairs, self._pairs = self._pairs, []
         for a, b in pairs:
@@ -215,7 +221,6 @@ class CuttableProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
-        self._drop_held()
 
     def _drop_held(self) -> None:
         with self._lock:
