@@ -265,7 +265,7 @@ class PeoplePanel(QWidget):
         """Enroll the photos' faces as samples of ``name`` on a job thread; the summary line then
         says how many were added and names each unusable photo with the reason."""
         if self.jobs.busy:
-            self.summary.setText("Still reading the previous photos; try again when they are done.")
+            self.summary.setText("Still busy (reading photos, or asking the site); try again when it is done.")
             return
         if not require_admin(self, "add samples"):
             return
