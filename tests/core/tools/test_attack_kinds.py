@@ -110,3 +110,29 @@ def test_a_phone_on_a_stand_playing_a_panning_shot_does_not_unlock_with_the_chec
     said = [v.liveness for v in named]
     assert any(s.startswith("turned") for s in said), said  # only the screen check stood in the way
     assert any("moves inside a still room" in s for s in said), said
+
+
+def test_a_screen_filling_the_view_that_scores_as_a_screen_does_not_unlock_with_the_check_required(describer, tmp_path, clip):
+    """GRID's brbk7n on a tablet held so close that it fills the view (seed 1, as
+    bench/attack_bench.py draws it), at a door holding the seven GRID talkers, each enrolled from
+    the first frame of a clip: the replayed face blinks, and no room is left for the
+    surroundings to judge (no say); what refuses it is the texture alone ("a screen or print"),
+    so the door stays shut."""
+    from core.door.policy import DecisionSettings
+    from core.gallery.api import Gallery
+    from core.station.replay import replay
+    from core.tools.attacks import write_video
+
+    people = {"A": "pwij3p", "B": "bbaf2n", "C": "brbk7n", "D": "lbax4n", "E": "lwbsza", "F": "swiz3n", "G": "sbwe5n"}
+    _, shown = replay_attack("fill", clip_frames(GRID / "brbk7n.mpg"), describer, background(clip, 1), 1, frames=90)
+    path = write_video((f.rgb for f in shown), tmp_path / "fill.mp4", fps=30)
+    with Gallery(tmp_path / "grid.db", describer=describer) as gallery:
+        for name, talker in people.items():
+            still = str(tmp_path / f"{name}.png")
+            cv2.imwrite(still, cv2.cvtColor(clip_frames(GRID / f"{talker}.mpg")[0], cv2.COLOR_RGB2BGR))
+            gallery.enroll(name, [still])
+        report = replay(path, gallery, decision=DecisionSettings(screen_check="required"))
+    named = [v for v in report.visits if v.person]
+    assert named and report.unlocks == 0, [v.line() for v in report.visits]
+    said = [v.liveness for v in named]
+    assert any("a screen or print" in s and "surroundings: no say" in s for s in said), said
