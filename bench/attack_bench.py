@@ -1,7 +1,8 @@
 """Presentation attack detection figures in ISO/IEC 30107-3 terms (prints them; never a timed test).
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
-                                           [--no-new-looks] [--screen-check required] [--only texture|replays|attacks|drift]
+                                           [--no-new-looks] [--screen-check required [advisory ...]]
+                                           [--only texture|replays|attacks|drift] [--replays KIND ...] [--each]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -29,8 +30,10 @@ across poses, as an operator does by pressing E when his face first appears):
 - **Cost** of the liveness check per frame (68 landmarks + the judgement; the judgement alone).
 - **The screen and print check** (core.vision.texture), with the door's ``--screen-check`` (default
   required): per attack kind, how many presentations its texture verdict took for a live face;
-  replays of the clip on a phone and a monitor (core.tools.attacks.replay_attack) beside the
-  pictures; BPCER on every genuine video of the shared data (the GRID talkers, enrolled from
+  screen replays of the clip and the GRID talkers (core.tools.attacks.replay_attack) beside the
+  pictures (``--replays`` picks the kinds: phone, monitor, stand, fill; ``--each`` prints every
+  presentation's cues; with several ``--screen-check`` values each replay is played at a door
+  with each); BPCER on every genuine video of the shared data (the GRID talkers, enrolled from
   one frame, through the door; the check alone on every other video: the clip, the film, the
   selfie and webcam GIFs); the real attacks (Silent-Face's photographed print and phone, and the
   phone and print of its GIF); the geometric cue (core.vision.surround) on the same; the model's
@@ -96,12 +99,13 @@ def enroll_lin(gallery, clip, click: int | None = None, new_looks: bool = True) 
     return said or f"not enrolled: {'; '.join(failed) or 'never started'}"
 
 
-def play(gallery, frames, faces=None) -> dict:
+def play(gallery, frames, faces=None, check: str | None = None) -> dict:
     """The door's view of a video: per track, its first frame, boxes' frames, whether it was named
     Lin-Manuel and when, and whether it unlocked. With ``faces`` (where the attack's picture is on
     each frame), also the liveness check alone on the track that follows that picture, whoever
     the recognizer thinks it is (the backgrounds hold faces of their own); without, the liveness
-    check alone on every track (its "alone": the cue that passed, or "")."""
+    check alone on every track (its "alone": the cue that passed, or ""). ``check``: the door's
+    screen and print check (default ``--screen-check``'s first)."""
     from core.door.decide import DoorDecider
     from core.door.drivers import SimulatedDoor
     from core.door.policy import DecisionSettings
@@ -110,7 +114,7 @@ def play(gallery, frames, faces=None) -> dict:
     from core.station.wiring import KeptLog
     from core.vision.liveness import LivenessCheck
 
-    settings = DecisionSettings(screen_check=SCREEN_CHECK)
+    settings = DecisionSettings(screen_check=check or SCREEN_CHECK)
     door = SimulatedDoor(0.05, 0.0)
     decider = DoorDecider(gallery, door, settings, access_log=KeptLog(), keep_faces=False, inline_texture=True)
     rec = LiveRecognizer(gallery, descriptor_worker=InlineWorker(gallery.describer), decider=decider)
@@ -136,6 +140,7 @@ def play(gallery, frames, faces=None) -> dict:
                         "texture": "",
                         "surround": "",
                         "steady": False,
+                        "granted": "",
                     },
                 )
                 t["frames"].append(i)
@@ -150,6 +155,7 @@ def play(gallery, frames, faces=None) -> dict:
                         t["cue"] = d.liveness or t["cue"]
                     if d.door == "unlocking" and t["unlocked"] is None:
                         t["unlocked"] = i
+                        t["granted"] = d.liveness or ""  # every cue's word at the grant
                     said = d.liveness or ""
                     t["texture"] = "real" if "a live face" in said else "spoof" if "a screen or" in said else t["texture"]
                     around = "picture" if "inside a still room" in said else "still" if "still around" in said else "no say"
@@ -329,22 +335,27 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
             print(f"           {b}")
 
 
-def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
+def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, checks=None, each: bool = False) -> None:
     """Screen replays through the door: the clip's second shot (his gallery) and every GRID talker
-    (theirs, each enrolled from one frame of their clip), on a phone and a monitor, ``seeds`` each.
-    Per kind: how many unlocked, and what the screen and print check's two cues made of them."""
+    (theirs, each enrolled from one frame of their clip), on each of ``kinds`` of display (default
+    every one: a phone and a monitor held by hand, a phone or tablet on a stand, a screen filling
+    the view), ``seeds`` each, at a door with each of ``checks`` (default ``--screen-check``'s).
+    Per kind and check: how many unlocked, and what the screen and print check's two cues made of
+    them; with ``each``, a line per presentation (what was drawn, and per check the door's verdict
+    and every cue it logged: the one missing or refusing is why it stayed shut)."""
     import cv2
 
     from core.gallery.api import Gallery
     from core.tools.attacks import REPLAYS, replay_attack
     from tests.support.presentations import background
 
+    kinds, checks = kinds or REPLAYS, checks or [SCREEN_CHECK]
     grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
     print(
-        f"\nScreen replays through the door (screen and print check {SCREEN_CHECK}; seeds {seeds.start}-{seeds.stop - 1}, "
+        f"\nScreen replays through the door (screen and print check {', '.join(checks)}; seeds {seeds.start}-{seeds.stop - 1}, "
         f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5, "
         "its seldom-still-room share on clip phone seed 14, its near ring and picture share 0.35 on clip phone seed 8, "
-        "its noisy room held steady on clip monitor seed 19, checked on the clip's seeds 0-17):"
+        "its noisy room held steady on clip monitor seed 19, checked on the clip's seeds 0-17; stand and fill were never tuned on):"
     )
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
         for name, clip_name in GRID_PEOPLE.items():
@@ -352,29 +363,56 @@ def replays(gallery, clip, seeds: range, frames: int, describer) -> None:
             cv2.imwrite(str(still), cv2.cvtColor(read_video(FOOTAGE / "grid-talkers" / f"{clip_name}.mpg")[0], cv2.COLOR_RGB2BGR))
             g.enroll(name, [str(still)])
         for source in ("clip", "GRID"):
-            for kind in REPLAYS:
-                unlocked, recognised, talked, texture_live, picture, steady, no_say, notes = 0, 0, 0, 0, 0, 0, 0, []
+            for kind in kinds:
+                tally = {
+                    c: {"unlocked": 0, "recognised": 0, "talked": 0, "live": 0, "picture": 0, "steady": 0, "no say": 0}
+                    for c in checks
+                }
+                notes = []
                 for seed in seeds:
                     video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
                     shown, it = replay_attack(kind, video, describer, background(clip, seed), seed, frames)
-                    tracks = play(gallery if source == "clip" else g, [f.rgb for f in it])["tracks"].values()
-                    named = [t for t in tracks if t["verdict"] in ("Checking liveness", "Granted", "No liveness")]
-                    unlocked += any(t["unlocked"] is not None for t in tracks)
-                    recognised += bool(named)
-                    talked += any(t["cue"].startswith("talked") for t in named)
-                    texture_live += any(t["texture"] == "real" for t in named)
-                    picture += any(t["surround"] == "picture" for t in named)
-                    steady += any(t["surround"] == "picture" and t["steady"] for t in named)
-                    no_say += bool(named) and all(t["surround"] in ("no say", "") for t in named)
-                    if any(t["unlocked"] is not None for t in tracks):
-                        notes.append(f"seed {seed} unlocked: {shown.source}, {shown.bend}")
-                n = len(seeds)
-                print(
-                    f"  {source:<4} {kind:<8} APCER {unlocked / n:6.1%} ({unlocked} of {n}); recognised {recognised}; "
-                    f"of those, the lips talked {talked}, texture took for live {texture_live}, surroundings moved inside a still room {picture} "
-                    f"({steady} with pairs judged in a noisy room held steady), surroundings no say {no_say}",
-                    flush=True,
-                )
+                    drawn = [f.rgb for f in it]
+                    said = []
+                    for check in checks:
+                        tracks = play(gallery if source == "clip" else g, drawn, check=check)["tracks"].values()
+                        named = [t for t in tracks if t["verdict"] in ("Checking liveness", "Granted", "No liveness")]
+                        n = tally[check]
+                        opened = [t for t in tracks if t["unlocked"] is not None]
+                        n["unlocked"] += bool(opened)
+                        n["recognised"] += bool(named)
+                        n["talked"] += any(t["cue"].startswith("talked") for t in named)
+                        n["live"] += any(t["texture"] == "real" for t in named)
+                        n["picture"] += any(t["surround"] == "picture" for t in named)
+                        n["steady"] += any(t["surround"] == "picture" and t["steady"] for t in named)
+                        n["no say"] += bool(named) and all(t["surround"] in ("no say", "") for t in named)
+                        if opened:
+                            notes.append(f"seed {seed} unlocked ({check}): {shown.source}, {shown.bend}")
+                        said.append(
+                            f"{check}: "
+                            + (
+                                "; ".join(
+                                    (
+                                        f"UNLOCKED at frame {t['unlocked']} [{t['granted']}]"
+                                        if t["unlocked"] is not None
+                                        else f"{t['verdict']} [{t['cue']}]"
+                                    )
+                                    for t in named
+                                )
+                                or "not recognised"
+                            )
+                        )
+                    if each:
+                        print(f"    {source} {kind} seed {seed} (face {shown.face_px:.0f} px, {shown.bend}): " + " | ".join(said))
+                for check in checks:
+                    n, count = tally[check], len(seeds)
+                    print(
+                        f"  {source:<4} {kind:<8} {check:<8} APCER {n['unlocked'] / count:6.1%} ({n['unlocked']} of {count}); "
+                        f"recognised {n['recognised']}; of those, the lips talked {n['talked']}, texture took for live {n['live']}, "
+                        f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
+                        f"held steady), surroundings no say {n['no say']}",
+                        flush=True,
+                    )
                 for note in notes:
                     print(f"      {note}")
 
@@ -585,8 +623,8 @@ def ring_drift(frames, by: int = 25) -> tuple[float, float, int]:
     return peak, early, judged
 
 
-def drift_figures(describer, clip, seeds: range, frames: int) -> None:
-    """``ring_drift`` on the screen replays of ``seeds`` (as ``replays`` draws them) and on every
+def drift_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None:
+    """``ring_drift`` on the screen replays of ``seeds`` and ``kinds`` (as ``replays`` draws them) and on every
     genuine video of the shared data, whole and in parts (the clip's shots, Silent-Face's segments)."""
     from core.tools.attacks import REPLAYS, replay_attack
     from tests.support.presentations import background
@@ -597,7 +635,7 @@ def drift_figures(describer, clip, seeds: range, frames: int) -> None:
         f"replays of seeds {seeds.start}-{seeds.stop - 1}:"
     )
     for source in ("clip", "GRID"):
-        for kind in REPLAYS:
+        for kind in kinds or REPLAYS:
             said = []
             for seed in seeds:
                 video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
@@ -635,10 +673,15 @@ def main() -> int:
     )
     parser.add_argument(
         "--screen-check",
-        default="required",
+        nargs="+",
+        default=["required"],
         choices=("off", "advisory", "required"),
-        help="the door's screen and print check (default required)",
+        help="the door's screen and print check (default required); the screen replays run at a door with each given",
     )
+    parser.add_argument(
+        "--replays", nargs="+", default=None, metavar="KIND", help="the screen replay kinds to run (default every one)"
+    )
+    parser.add_argument("--each", action="store_true", help="a line per screen replay: what was drawn, every cue the door logged")
     parser.add_argument(
         "--only",
         choices=("texture", "replays", "attacks", "drift"),
@@ -649,7 +692,11 @@ def main() -> int:
     )
     args = parser.parse_args()
     global SCREEN_CHECK
-    SCREEN_CHECK = args.screen_check
+    SCREEN_CHECK = args.screen_check[0]
+    from core.tools.attacks import REPLAYS
+
+    if unknown := set(args.replays or ()) - set(REPLAYS):
+        parser.error(f"unknown replay kind {', '.join(sorted(unknown))}; choose from {', '.join(REPLAYS)}")
     from core.gallery.api import Gallery
     from core.tools.attacks import through_camera
     from core.vision.describe import Describer
@@ -661,7 +708,7 @@ def main() -> int:
         texture_figures(describer, clip)
         return 0
     if args.only == "drift":
-        drift_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
+        drift_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, args.replays)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         with Gallery(Path(tmp) / "base.db", describer=describer) as base:
@@ -672,7 +719,7 @@ def main() -> int:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         if args.only in ("replays", "attacks"):
             if args.only == "replays":
-                replays(gallery, clip, seeds, args.frames, describer)
+                replays(gallery, clip, seeds, args.frames, describer, args.replays, args.screen_check, args.each)
             else:
                 attacks(gallery, clip, seeds, args.frames)
             gallery.close()
@@ -698,7 +745,7 @@ def main() -> int:
         report("Enrolled through the door's own camera (another take of it)", *genuine(lambda c: own(c), clip, cameras))
         report("Enrolled at another door (as recorded), visits through these cameras", *genuine(lambda c: gallery, clip, cameras))
         attacks(gallery, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
-        replays(gallery, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, describer)
+        replays(gallery, clip, seeds, args.frames, describer, args.replays, args.screen_check, args.each)
         cost(gallery, clip)
         texture_figures(describer, clip)
         for g in (gallery, *doors.values()):

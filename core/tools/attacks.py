@@ -14,13 +14,16 @@ are the *presentation attack instrument species* the liveness check must refuse:
   a reflection that moves as the phone tilts.
 
 Beside them, *replays* (``replay_attack``, kinds REPLAYS): a genuine video of the person played
-on a ``phone`` or a ``monitor`` (a tablet, a laptop) held up to the door camera. Its frames hold a
+on a ``phone`` or a ``monitor`` (a tablet, a laptop) held up to the door camera; on a phone or
+tablet propped on a ``stand`` (a ledge at face height: nothing moves but the played video); or
+on a tablet held so close that its screen fills the view (``fill``: no bezel, no room, the played
+face still 80-200 px unless the video's own framing needs more to cover the view). Its frames hold a
 real head's turn and blinks, so the head-turn and blink cues pass it by design; what gives it
 away is the display (core.vision.texture) and that it moves rigidly with its surroundings. Drawn
 as the screen above, plus what a display adds: the content through the display's gamma and
 bluish white, its sub-pixel grid (R, G, B columns, a dark row) at 0.6-1.5 camera pixels a screen
 pixel (10-40 % contrast left by the lens), resampled by the camera (moiré), refresh banding rolling down the screen, glare, and a
-hand's small rigid motion. These test the geometry of the whole door; generated texture is not
+hand's small rigid motion (none on a stand). These test the geometry of the whole door; generated texture is not
 a display's, so the texture model's response to them is reported, never tuned on.
 
 Paper only bends (it does not stretch): a point of the print keeps its distance along the sheet,
@@ -49,11 +52,12 @@ if TYPE_CHECKING:
 
 KINDS: tuple[str, ...] = ("still", "print", "curved", "folded", "screen")
 #: a genuine video replayed on a display held by hand (replay_attack)
-REPLAYS: tuple[str, ...] = ("phone", "monitor")
+REPLAYS: tuple[str, ...] = ("phone", "monitor", "stand", "fill")
 
 FRAME_SIZE = (640, 360)  # the door camera's frame, width x height
 FOCAL = 560.0  # px: a webcam's ~60° horizontal field of view at 640 px
 DISTANCE = 45.0  # cm from the camera to the sheet at rest
+FILL_MARGIN = 0.05  # a screen filling the view covers it and this share of its size beyond each side, at rest
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Presentation:
 class AttackFrame:
     rgb: np.ndarray
     face: Box  # where the printed face is in the frame (projected), for a detector to verify
+    screen: np.ndarray | None = None  # a replay's glass (the display's lit area): its 4 corners in the frame, (4, 2)
 
 
 def face_photo(rgb: np.ndarray, name: str, describer: Describer, detector: Detector | None = None) -> FacePhoto:
@@ -134,7 +139,8 @@ def replay_attack(
     name: str = "video",
 ) -> tuple[Presentation, Iterator[AttackFrame]]:
     """A genuine ``video`` (RGB frames, its largest face in the first) played on a ``kind`` of
-    display held by hand in front of the door camera, drawn from ``seed``; loops if shorter."""
+    display in front of the door camera (held by hand, on a stand, or filling the view), drawn
+    from ``seed``; loops if shorter."""
     if kind not in REPLAYS:
         raise ValueError(f"unknown replay {kind!r}; choose one of {', '.join(REPLAYS)}")
     rng = np.random.default_rng([len(KINDS) + 1, REPLAYS.index(kind), seed])
@@ -275,7 +281,7 @@ class _Scene:
         self.background = (
             cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA) if background.shape[:2] != (h, w) else background
         )
-        self.face_px = float(rng.uniform(62, 120))
+        self.face_px = self._face_size(rng)
         self.texture, self.centre, texel = self._texture(self.face_px / photo.face.width)
         self.texel_of_photo = texel
         self.scale = self.face_px * DISTANCE / FOCAL / photo.face.width * texel  # cm per texture pixel
@@ -288,10 +294,15 @@ class _Scene:
         self.phase = rng.uniform(0, 2 * np.pi, 6)
         self.drift = rng.uniform(10, 60, 2) if moving else np.zeros(2)  # px of wandering
         self.tremor = 0.3 if moving else 0.0  # degrees of hand tremor
+        self.sway = 0.1 if moving else 0.0  # the distance's swing, a share of it
         self.position = rng.uniform([0.3 * w, 0.3 * h], [0.7 * w, 0.6 * h])
         self.light = _unit(np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.1), -1.0]))
         self.camera = Camera.draw(rng, moving)
         self.sheet = self._sheet()
+
+    def _face_size(self, rng: np.random.Generator) -> float:
+        """The face's width in the frame at rest, px."""
+        return float(rng.uniform(62, 120))
 
     def _texture(self, shown: float) -> tuple[np.ndarray, tuple[float, float], float]:
         """The picture as it is seen: a print (a little less contrast, paper white margin) or a
@@ -353,7 +364,7 @@ class _Scene:
         angles = angles + self.tremor * np.sin(2 * np.pi * 9.0 * t + self.phase[3:6])
         drift = self.drift * np.sin(2 * np.pi * 0.2 * t + self.phase[3:5])
         x, y = self.position + drift
-        z = DISTANCE * (1 + (0.1 * np.sin(2 * np.pi * 0.3 * t + self.phase[5]) if self.kind != "still" else 0))
+        z = DISTANCE * (1 + self.sway * np.sin(2 * np.pi * 0.3 * t + self.phase[5]))
         cx, cy = FRAME_SIZE[0] / 2, FRAME_SIZE[1] / 2
         return _rotation(*angles), np.array([(x - cx) * z / FOCAL, (y - cy) * z / FOCAL, z])
 
@@ -440,7 +451,8 @@ class _Scene:
 
 class _ReplayScene(_Scene):
     """A video on a display: the screen scene, with each frame's content drawn through the
-    display (gamma, sub-pixel grid, refresh banding) in its bezel, and a smaller hand motion."""
+    display (gamma, sub-pixel grid, refresh banding) in its bezel, and a smaller hand motion;
+    on a stand, none; filling the view, the whole video on a screen that covers the frame."""
 
     def __init__(
         self,
@@ -460,15 +472,78 @@ class _ReplayScene(_Scene):
         self.band = float(rng.uniform(0.03, 0.12))  # depth of the refresh banding
         self.bands = float(rng.uniform(1.0, 4.0))  # bands on the screen, rolling at...
         self.band_speed = float(rng.uniform(0.5, 3.0))  # ...screens a second
+        self.handset = kind == "phone" or kind == "stand" and bool(rng.random() < 0.5)  # a phone's deeper top bezel
+        if kind == "fill":  # the screen shows the whole video (zoomed to fill it), not the face's surroundings
+            photo = _whole(photo, video[0])
         super().__init__(kind, photo, background, rng, frames, fps)
-        calm = 0.5 if kind == "phone" else 0.25  # held up to the camera, not waved about
+        if kind == "stand":
+            self._on_stand(rng)
+            return
+        calm = {"phone": 0.5, "fill": 0.2}.get(kind, 0.25)  # held up to the camera, not waved about
         self.yaw_amp, self.pitch_amp, self.roll_amp = self.yaw_amp * calm, self.pitch_amp * calm, self.roll_amp * calm
         self.drift = self.drift * calm
+        if kind == "fill":
+            self._filling(rng)
+
+    def _on_stand(self, rng: np.random.Generator) -> None:
+        """Propped on a ledge: no hand, so no motion at all; turned on the ledge, leaned on its
+        stand, a little crooked."""
+        self.yaw_amp = self.pitch_amp = self.roll_amp = self.tremor = self.sway = 0.0
+        self.drift = np.zeros(2)
+        self.rest = rng.uniform([-15, -12, -3], [15, 12, 3])
+
+    def _face_size(self, rng: np.random.Generator) -> float:
+        if self.kind != "fill":
+            return super()._face_size(rng)
+        # the least face width at which the video, zoomed, covers the view and a margin each side
+        w, h = FRAME_SIZE
+        vh, vw = self.photo.rgb.shape[:2]
+        cover = max(w * (1 + 2 * FILL_MARGIN) / vw, h * (1 + 2 * FILL_MARGIN) / vh) * self.photo.face.width
+        least = max(80.0, cover)
+        return float(rng.uniform(least, max(least, 200.0)))
+
+    def _filling(self, rng: np.random.Generator) -> None:
+        """Held close and calm: the face placed where the screen covers the view with the margin;
+        the motion halved until no frame shows the screen's edge."""
+        w, h = FRAME_SIZE
+        f, (vh, vw) = self.photo.face, self.photo.rgb.shape[:2]
+        scale = self.face_px / f.width  # frame px per video px
+        fx, fy = f.center
+        place = []
+        for size, video, centre, half in ((w, vw, fx, self.face_px / 2), (h, vh, fy, f.height * scale / 2)):
+            lo, hi = size * (1 + FILL_MARGIN) - (video - centre) * scale, centre * scale - size * FILL_MARGIN
+            inside = max(lo, half), min(hi, size - half)  # the whole face in the frame too
+            near = float(np.clip(size / 2, min(lo, hi), max(lo, hi)))  # where that cannot be: nearest the middle
+            place.append(rng.uniform(*inside) if inside[0] <= inside[1] else near)
+        self.position = np.array(place)
+        self.rest = self.rest * 0.3
+        self.sway = 0.03
+        for _ in range(8):
+            if all(self._covers(i) for i in range(self.n)):
+                return
+            self.rest, self.drift = self.rest / 2, self.drift / 2
+            self.yaw_amp, self.pitch_amp, self.roll_amp = self.yaw_amp / 2, self.pitch_amp / 2, self.roll_amp / 2
+            self.tremor, self.sway = self.tremor / 2, self.sway / 2
+        self.rest, self.drift = np.zeros(3), np.zeros(2)
+        self.yaw_amp = self.pitch_amp = self.roll_amp = self.tremor = self.sway = 0.0
+
+    def _covers(self, i: int) -> bool:
+        """Whether the glass covers the whole frame at frame ``i``."""
+        glass = self._glass(i).astype(np.float32)
+        w, h = FRAME_SIZE
+        return all(cv2.pointPolygonTest(glass, (float(x), float(y)), False) > 0 for x in (0, w) for y in (0, h))
+
+    def _glass(self, i: int) -> np.ndarray:
+        """The 4 corners of the display's lit area in frame ``i`` (clockwise from top left)."""
+        x0, y0, x1, y1 = self._glass_box
+        s, v = self._sheet_points(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float))
+        return self._project(self.sheet.point(s, v), *self.pose(i))
 
     def presentation(self, seed: int) -> Presentation:
+        held = {"stand": f" ({'phone' if self.handset else 'tablet'}, rest {np.round(self.rest).astype(int).tolist()}°)"}
         return replace(
             super().presentation(seed),
-            bend=f"{self.kind}: gamma {self.gamma:.2f}, pixel {self.pitch_px:.2f} "
+            bend=f"{self.kind}{held.get(self.kind, '')}: gamma {self.gamma:.2f}, pixel {self.pitch_px:.2f} "
             f"camera px, grid {self.grid_depth:.2f}, banding {self.band:.2f}",
         )
 
@@ -503,9 +578,10 @@ class _ReplayScene(_Scene):
         big = cv2.resize(img, (3 * sw, 3 * sh), interpolation=cv2.INTER_NEAREST)
         tex = cv2.multiply(big, self._grid, dtype=cv2.CV_8U)
         self._bezel = bezel = max(6, int(0.05 * tex.shape[1]))
-        self._top = top = bezel + (int(0.08 * tex.shape[1]) if self.kind == "phone" else 0)
+        self._top = top = bezel + (int(0.08 * tex.shape[1]) if self.handset else 0)
         body = np.full((tex.shape[0] + top + bezel, tex.shape[1] + 2 * bezel, 3), 14, np.uint8)
         body[top : top + tex.shape[0], bezel : bezel + tex.shape[1]] = tex
+        self._glass_box = (bezel, top, bezel + tex.shape[1], top + tex.shape[0])
         return body
 
     def frames(self) -> Iterator[AttackFrame]:
@@ -513,7 +589,7 @@ class _ReplayScene(_Scene):
         for i in range(self.n):
             self.texture = self._display(crop(self.video[i % len(self.video)]), i / self.fps)
             rgb, box = self._draw(i)
-            yield AttackFrame(self.camera.shoot(rgb, i / max(1, self.n - 1)), box)
+            yield AttackFrame(self.camera.shoot(rgb, i / max(1, self.n - 1)), box, self._glass(i))
 
     def _crop(self, frame: np.ndarray) -> np.ndarray:
         """The part of a video frame the display shows: where face_photo cut the first."""
@@ -547,6 +623,12 @@ class Camera:
         ok, jpg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
         decoded = cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED) if ok else None
         return out if decoded is None else decoded
+
+
+def _whole(photo: FacePhoto, frame: np.ndarray) -> FacePhoto:
+    """``photo`` (cut from ``frame`` by face_photo) as the whole frame."""
+    (x0, y0), f = photo.origin, photo.face
+    return FacePhoto(photo.name, frame, Box(f.left + x0, f.top + y0, f.right + x0, f.bottom + y0), photo.nose_x + x0)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
