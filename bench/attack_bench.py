@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
                                            [--no-new-looks] [--screen-check required [advisory ...]]
-                                           [--only texture|replays|attacks|drift] [--replays KIND ...] [--each]
+                                           [--only texture|replays|attacks|drift|edges] [--replays KIND ...] [--each]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -38,6 +38,9 @@ across poses, as an operator does by pressing E when his face first appears):
   selfie and webcam GIFs); the real attacks (Silent-Face's photographed print and phone, and the
   phone and print of its GIF); the geometric cue (core.vision.surround) on the same; the model's
   cost per face. ``--only texture`` runs this part alone.
+- ``--only edges``: the screen's own edges around a face (``enclosure``), a cue measured for the
+  calmly held monitors and not used by the door (docs/liveness.md says why), on the screen replays
+  of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
 - ``--only drift``: the ring's drift over a visit (``ring_drift``), a cue measured for the calmly
   held monitors the surroundings miss and not used by the door (docs/liveness.md says why), on
   the screen replays of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
@@ -659,6 +662,134 @@ def drift_figures(describer, clip, seeds: range, frames: int, kinds=None) -> Non
         print(f"  {name:<24} {peak:5.1f} / {early:4.1f} px ({judged} judged pairs)", flush=True)
 
 
+def _edge_line(gx, gy, along: tuple, across: tuple, vertical: bool) -> float:
+    """The straightest edge across ``along`` (a span the line must cross) at offsets ``across``,
+    tilted up to 18 degrees: a line scores its weakest of 8 segments' mean gradient across it, 0
+    unless all 8 have the same sign (one unbroken edge); returned over the typical segment's
+    (the median of every candidate's, + 0.25 grey levels/px), so a dim scene's edges count."""
+    import cv2
+    import numpy as np
+
+    angles = np.deg2rad(np.arange(-18, 18.1, 2.0))[:, None, None]
+    xs = np.linspace(along[0], along[1], 40, dtype=np.float32)
+    cs = np.arange(across[0], across[1], max(1.0, (along[1] - along[0]) / 84), dtype=np.float32)
+    if len(cs) < 2:
+        return 0.0
+    a = np.broadcast_to(xs[None, None, :], (angles.shape[0], len(cs), len(xs)))
+    c = cs[None, :, None] + np.tan(angles) * (xs[None, None, :] - (along[0] + along[1]) / 2)
+    mx, my = (c, a) if vertical else (a, c)
+    sample = [
+        cv2.remap(
+            g,
+            *(np.ascontiguousarray(m.reshape(-1, len(xs)), np.float32) for m in (mx, my)),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=float("nan"),
+        ).reshape(a.shape)
+        for g in (gx, gy)
+    ]
+    across_grad = (
+        np.cos(angles) * sample[0] - np.sin(angles) * sample[1]
+        if vertical
+        else np.cos(angles) * sample[1] - np.sin(angles) * sample[0]
+    )
+    seg = across_grad.reshape(angles.shape[0], len(cs), 8, 5).mean(axis=3)
+    best = np.nan_to_num(np.maximum(np.maximum(seg.min(axis=2), 0), np.maximum(-seg.max(axis=2), 0)))
+    return float(best.max()) / (float(np.nanmedian(np.abs(seg))) + 0.25)
+
+
+def enclosure(rgb, box) -> float:
+    """How plainly a screen's edges enclose ``box``: the weakest of three unbroken straight edges,
+    one below the chin (0.2-2 face heights) running across the face's width and 0.2 widths either
+    side of it (across a played person's neck and torso; a real person hides what is behind them),
+    one on each side (0.15-1.5 widths beside the box) along its height. Measured, not used."""
+    import cv2
+
+    g = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype("float32"), (0, 0), 2.0)
+    gx, gy = (cv2.Sobel(g, cv2.CV_32F, dx, 1 - dx, ksize=3) / 8 for dx in (1, 0))
+    (h, w), fw, fh = g.shape, box.width, box.height
+    return min(
+        _edge_line(
+            gx, gy, (box.left - 0.2 * fw, box.right + 0.2 * fw), (box.bottom + 0.2 * fh, min(h - 2, box.bottom + 2 * fh)), False
+        ),
+        _edge_line(
+            gx, gy, (box.top - 0.1 * fh, box.bottom + 0.1 * fh), (max(1, box.left - 1.5 * fw), box.left - 0.15 * fw), True
+        ),
+        _edge_line(
+            gx, gy, (box.top - 0.1 * fh, box.bottom + 0.1 * fh), (box.right + 0.15 * fw, min(w - 2, box.right + 1.5 * fw)), True
+        ),
+    )
+
+
+def edge_scores(frames, faces=None, every: int = 3) -> list[float]:
+    """``enclosure`` of every face of 60 px or more on every ``every``-th frame (YuNet); with
+    ``faces`` (one Box a frame, the played face's), only the face over it."""
+    from core.vision.detection import Detector
+
+    detector, scores = Detector("yunet", 30), []
+    for i in range(0, len(frames), every):
+        for box in detector.detect(frames[i]):
+            if box.width < 60:
+                continue
+            if faces is not None:
+                f, (cx, cy) = faces[i], ((box.left + box.right) / 2, (box.top + box.bottom) / 2)
+                if not (f.left - 20 <= cx <= f.right + 20 and f.top - 20 <= cy <= f.bottom + 20):
+                    continue
+            scores.append(enclosure(frames[i], box))
+    return scores
+
+
+def edge_figures(describer, clip, seeds: range, frames: int) -> None:
+    """``enclosure`` on the screen replays of ``seeds`` (as ``replays`` draws them) and on every
+    genuine video of the shared data, and its cost per face."""
+    import numpy as np
+
+    from core.tools.attacks import REPLAYS, replay_attack
+    from tests.support.presentations import background
+
+    def line(scores: list[float]) -> str:
+        if not scores:
+            return "no face of 60 px"
+        return f"median {np.median(scores):4.1f}, max {max(scores):4.1f}, {np.mean(np.array(scores) >= 2):4.0%} of {len(scores)} at 2+"
+
+    grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
+    print(
+        f"\nThe screen's edges around the face (enclosure: weakest unbroken edge over the typical), every 3rd frame, replays of seeds {seeds.start}-{seeds.stop - 1}:"
+    )
+    for source in ("clip", "GRID"):
+        for kind in REPLAYS:
+            for seed in seeds:
+                video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
+                _, it = replay_attack(kind, video, describer, background(clip, seed), seed, frames)
+                drawn = list(it)
+                print(
+                    f"  {source:<4} {kind:<8} {seed:3d}: " + line(edge_scores([f.rgb for f in drawn], [f.face for f in drawn])),
+                    flush=True,
+                )
+    sf = FOOTAGE / "silent-face-pad"
+    genuine = {
+        "the clip": clip,
+        "the film": read_video(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4"),
+        **{f"GRID {p.stem}": read_video(p) for p in grid},
+        "webcam GIF": read_video(FOOTAGE / "mediapipe-coral-webcam" / "face_detection_demo_coral.gif"),
+        "selfie GIF": read_video(FOOTAGE / "mediapipe-group-selfie" / "face_detection_android_gpu.gif"),
+        "Obama's portrait": read_video(FOOTAGE / "obama-portrait-pd" / "obama_official_portrait_2012.jpg"),
+        **{f"Silent-Face {n}": read_video(sf / f"image_{n}.jpg") for n in ("F1", "F2", "T1")},
+        "Silent-Face GIF phone": read_video(sf / "demo.gif")[GIF_SEGMENTS["phone"].start : GIF_SEGMENTS["phone"].stop],
+    }
+    print("Genuine videos (every face) and Silent-Face's real captures (F1 print, F2 phone, T1 live, the GIF's phone):")
+    for name, video in genuine.items():
+        print(f"  {name:<24} " + line(edge_scores(video)), flush=True)
+    rgb = clip[150]
+    box = max(__import__("core.vision.detection", fromlist=["Detector"]).Detector("yunet", 30).detect(rgb), key=lambda b: b.area)
+    took = []
+    for _ in range(50):
+        start = time.perf_counter()
+        enclosure(rgb, box)
+        took.append(1000 * (time.perf_counter() - start))
+    print(f"cost: {statistics.median(took):.1f} ms a face median ({box.width} px face, 50 runs)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="attack presentations per kind")
@@ -684,11 +815,11 @@ def main() -> int:
     parser.add_argument("--each", action="store_true", help="a line per screen replay: what was drawn, every cue the door logged")
     parser.add_argument(
         "--only",
-        choices=("texture", "replays", "attacks", "drift"),
+        choices=("texture", "replays", "attacks", "drift", "edges"),
         default=None,
         help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the "
-        "door; attacks: only the generated pictures at the door; drift: only the ring's drift over the visit (measured, "
-        "not used: docs/liveness.md)",
+        "door; attacks: only the generated pictures at the door; drift: only the ring's drift over the visit; edges: "
+        "only the screen's edges around the face (both measured, not used: docs/liveness.md)",
     )
     args = parser.parse_args()
     global SCREEN_CHECK
@@ -709,6 +840,9 @@ def main() -> int:
         return 0
     if args.only == "drift":
         drift_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, args.replays)
+        return 0
+    if args.only == "edges":
+        edge_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         with Gallery(Path(tmp) / "base.db", describer=describer) as base:
