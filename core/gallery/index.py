@@ -364,8 +364,9 @@ class SampleIndex:
 
     def build_aside(self) -> int:
         """When the tail is big next to the graph: a new graph of the graph's samples and the
-        tail's, built in a private hnswlib index no query sees (so no lock is held, on one thread,
-        the other core left to the door), swapped in under one short hold of the write lock; the
+        tail's, built in a private hnswlib index no query sees (so no lock is held; on one thread,
+        the other core left to the door: two made a 10k first sync's catch-up no faster on these
+        busy cores, and the door's longest wait 240 ms), swapped in under one short hold of the write lock; the
         tail lets go of them after, a piece at a time (meanwhile a sample in both tiers is
         answered once: knn keeps the first of an id). How many samples left the tail (0: the
         tail is not big enough, or the index is closing). One thread folds at a time, as
