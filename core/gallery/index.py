@@ -11,6 +11,9 @@ size: the chunk goes in a few pieces and the hold ends once FOLD_HOLD (10 ms) ha
 left in the tail for the next hold, so a slow moment of the machine (a busy core, a grown graph)
 never stretches one hold to seconds; a query waits at most one hold. Adding in pieces, in the same
 order on one thread, makes the same graph as one add (tests/core/gallery/test_index_fold.py).
+A tail at least ASIDE_SHARE times the graph (a new door's first sync, a graph rebuilt from the
+database) is not folded: the folder builds a new graph of both aside, with no lock held, and
+swaps it in under one short hold (build_aside).
 Queries, and a save, share the graph's read lock.
 
 Removal takes effect at once in both tiers: the sample leaves the live set and the tail under
@@ -364,13 +367,13 @@ class SampleIndex:
 
     def build_aside(self) -> int:
         """When the tail is big next to the graph: a new graph of the graph's samples and the
-        tail's, built in a private hnswlib index no query sees (so no lock is held; on one thread,
-        the other core left to the door: two made a 10k first sync's catch-up no faster on these
-        busy cores, and the door's longest wait 240 ms), swapped in under one short hold of the write lock; the
-        tail lets go of them after, a piece at a time (meanwhile a sample in both tiers is
-        answered once: knn keeps the first of an id). How many samples left the tail (0: the
-        tail is not big enough, or the index is closing). One thread folds at a time, as
-        fold_once."""
+        tail's, built in a private hnswlib index no query sees (so no lock is held; on one
+        thread, the other core left to the door: two made a 10k first sync's catch-up no faster
+        on these busy cores, and the door's longest wait 240 ms), swapped in under one short
+        hold of the write lock; the tail lets go of them after, a piece at a time (meanwhile a
+        sample in both tiers is answered once: knn keeps the first of an id). How many samples
+        left the tail (0: the tail is not big enough, or the index is closing). One thread folds
+        at a time, as fold_once."""
         with self._tail_lock:
             if not self._aside_due(len(self._tail)):
                 return 0
