@@ -77,9 +77,10 @@ SAVE_INTERVAL = 300.0
 #: re-inserting the graph's own samples costs less then than 10 ms holds of the write lock.
 ASIDE_MIN = 20_000
 ASIDE_SHARE = 4
-#: Samples per add_items while building aside (the close flag is read between them), and per
-#: hold of the tail's lock while the tail lets go of them after the swap.
-ASIDE_PIECE = 4096
+#: Samples per add_items while building aside (the close flag is read between them: a closing
+#: gallery waits for one piece, a second or two on a busy core), and per hold of the tail's lock
+#: while the tail lets go of them after the swap.
+ASIDE_PIECE = 1024
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
 CLOSE_FOLD = 500
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
