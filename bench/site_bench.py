@@ -140,6 +140,7 @@ def first_sync(
     people = len(g.people())
     samples = len(g.index)
     hold_after = g.index.longest_hold
+    aside = g.index.longest_aside
     g.close()
     return {
         "seconds": seconds,
@@ -157,6 +158,7 @@ def first_sync(
         "longest_gc_ms": 1000 * max(pauses, default=0),
         "longest_hold_ms": 1000 * hold_during,  # the graph's write lock held by one fold, during the sync
         "longest_hold_after_ms": 1000 * hold_after,  # and until the graph caught up
+        "aside_s": aside,  # the longest graph built aside (core.gallery.index build_aside), swap included
         "report": report,
     }
 
@@ -496,7 +498,8 @@ def main() -> None:
                 print(
                     f"  the door's HNSW graph {held} {fig['caught_up']:.1f} s after the sync began; "
                     f"longest identify wait while it caught up {fig['after_max_ms'] or 0:.0f} ms, longest hold of the "
-                    f"graph's lock by a fold {fig['longest_hold_after_ms']:.0f} ms",
+                    f"graph's lock by a fold or a swap {fig['longest_hold_after_ms']:.0f} ms; the graph built aside in "
+                    f"{fig['aside_s']:.1f} s",
                     flush=True,
                 )
         if not args.no_search:

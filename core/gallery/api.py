@@ -113,7 +113,13 @@ class Gallery:
             for person_id in gone:
                 self._names.pop(person_id, None)
             self._names.update(names)
-            self._personal = self.store.personal_thresholds()  # a site admin may have set one
+            for person_id, threshold in self.store.thresholds_of(list(names)).items():  # a site admin may have set one
+                if threshold is None:
+                    self._personal.pop(person_id, None)
+                else:
+                    self._personal[person_id] = threshold
+            for person_id in gone:
+                self._personal.pop(person_id, None)
 
     def reload_negatives(self) -> None:
         """Re-read the "not this person" marks (core.door.access_log writes them)."""

@@ -11,6 +11,9 @@ size: the chunk goes in a few pieces and the hold ends once FOLD_HOLD (10 ms) ha
 left in the tail for the next hold, so a slow moment of the machine (a busy core, a grown graph)
 never stretches one hold to seconds; a query waits at most one hold. Adding in pieces, in the same
 order on one thread, makes the same graph as one add (tests/core/gallery/test_index_fold.py).
+A tail at least ASIDE_SHARE times the graph (a new door's first sync, a graph rebuilt from the
+database) is not folded: the folder builds a new graph of both aside, with no lock held, and
+swaps it in under one short hold (build_aside).
 Queries, and a save, share the graph's read lock.
 
 Removal takes effect at once in both tiers: the sample leaves the live set and the tail under
@@ -69,6 +72,15 @@ FOLD_THREADS = 1
 SAVE_SHARE = 0.05
 SAVE_MIN = 1000
 SAVE_INTERVAL = 300.0
+#: A tail this big, and at least ASIDE_SHARE times the graph (a new door's first sync, a graph
+#: rebuilt from the database), is built into a new graph off to the side rather than folded in:
+#: re-inserting the graph's own samples costs less then than 10 ms holds of the write lock.
+ASIDE_MIN = 20_000
+ASIDE_SHARE = 4
+#: Samples per add_items while building aside (the close flag is read between them: a closing
+#: gallery waits for one piece, a second or two on a busy core), and per hold of the tail's lock
+#: while the tail lets go of them after the swap.
+ASIDE_PIECE = 1024
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
 CLOSE_FOLD = 500
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
@@ -167,6 +179,8 @@ class SampleIndex:
         self._folder: threading.Thread | None = None
         self._closing = False
         self._held = 0  # callers inside held(): the folder waits
+        self._removed_aside: list[int] | None = None  # removed while a graph is built aside (build_aside)
+        self.longest_aside = 0.0  # seconds: the longest build aside (bench/site_bench.py)
 
     # -- construction ---------------------------------------------------------------------------
     def _new(self, capacity: int) -> hnswlib.Index:
@@ -206,6 +220,9 @@ class SampleIndex:
         graph is small rather than again and again as it grows; the same for the tail."""
         with self._tail_lock:
             self._tail.reserve(int(extra))
+            aside = self._aside_due(len(self._tail) + int(extra))
+        if aside:  # the graph is built anew aside (build_aside): no room needed in this one
+            return
         with self._lock.write():
             if self._index is None:
                 self._index = self._new(int(extra * 1.05) + 64)
@@ -221,6 +238,8 @@ class SampleIndex:
                 if i not in self._live:
                     continue
                 self._live.discard(i)
+                if self._removed_aside is not None:
+                    self._removed_aside.append(i)
                 if not self._tail.discard(i):
                     self._unmarked.add(i)
             if self._unmarked:
@@ -288,7 +307,7 @@ class SampleIndex:
                 if self._closing:
                     return
                 work = bool(len(self._tail) or self._unmarked)
-            if work:
+            if work and not self.build_aside():
                 self.fold_once()
             else:
                 self.save()
@@ -342,6 +361,72 @@ class SampleIndex:
                 # at most twice the last: an insert costs more as the graph grows
                 self._chunk = int(min(2 * done, FOLD_MOST, max(1, done * FOLD_HOLD / max(took, 1e-4))))
         return done
+
+    def _aside_due(self, tail: int) -> bool:
+        """(tail lock held) Is a tail of this size built aside rather than folded in?"""
+        return tail >= ASIDE_MIN and tail >= ASIDE_SHARE * self._graph_count
+
+    def build_aside(self) -> int:
+        """When the tail is big next to the graph: a new graph of the graph's samples and the
+        tail's, built in a private hnswlib index no query sees (so no lock is held; on one
+        thread, the other core left to the door: two made a 10k first sync's catch-up no faster
+        on these busy cores, and the door's longest wait 240 ms), swapped in under one short
+        hold of the write lock; the tail lets go of them after, a piece at a time (meanwhile a
+        sample in both tiers is answered once: knn keeps the first of an id). How many samples
+        left the tail (0: the tail is not big enough, or the index is closing). One thread folds
+        at a time, as fold_once."""
+        with self._tail_lock:
+            if not self._aside_due(len(self._tail)):
+                return 0
+            view = self._tail.view()  # not front(): copying 256 MB under the lock stopped queries for 0.5 s
+            self._removed_aside = []
+        started = time.perf_counter()
+        try:
+            ids, vectors = view.ids[view.alive], view.vectors[view.alive]  # rows a view holds never change
+            old_ids, old_vectors = self._graph_samples()
+            private = self._new(len(old_ids) + len(ids) + max(1024, len(ids) // 10))
+            for labels, rows in ((old_ids, old_vectors), (ids, vectors)):
+                for at in range(0, len(labels), ASIDE_PIECE):
+                    if self._closing:
+                        return 0
+                    private.add_items(rows[at : at + ASIDE_PIECE], labels[at : at + ASIDE_PIECE], num_threads=FOLD_THREADS)
+            with self._lock.write():
+                held = time.perf_counter()
+                with self._tail_lock:
+                    gone, self._removed_aside = set(self._removed_aside) | self._unmarked, None
+                    self._unmarked = set()
+                count = len(old_ids) + len(ids)
+                for i in gone:  # removed meanwhile, or still to be marked in the old graph
+                    with contextlib.suppress(RuntimeError):
+                        private.mark_deleted(i)
+                        count -= 1
+                self._index, self._graph_count = private, count
+                took = time.perf_counter() - held
+        finally:
+            with self._tail_lock:
+                self._removed_aside = None
+        for at in range(0, len(ids), ASIDE_PIECE):
+            piece = ids[at : at + ASIDE_PIECE]
+            with self._tail_lock:
+                self._tail.drop(piece)
+                self._unmarked.update(i for i in piece.tolist() if i not in self._live)  # removed after the swap
+        with self._tail_lock:
+            self.longest_hold = max(self.longest_hold, took)
+            self.longest_aside = max(self.longest_aside, time.perf_counter() - started)
+            self._graph_changed(len(ids), True)
+        log.info("index: built a graph of %d samples aside in %.1f s", count, time.perf_counter() - started)
+        return len(ids)
+
+    def _graph_samples(self) -> tuple[np.ndarray, np.ndarray]:
+        """The graph's live samples that are not also in the tail: (ids, vectors)."""
+        with self._lock.read():
+            if self._index is None or not self._graph_count:
+                return np.empty(0, np.int64), np.empty((0, DESCRIPTOR_DIM), np.float32)
+            labels = self._index.get_ids_list()
+            with self._tail_lock:
+                keep = [i for i in labels if i in self._live and i not in self._tail and i not in self._unmarked]
+            vectors = np.asarray(self._index.get_items(keep), np.float32).reshape(-1, DESCRIPTOR_DIM)
+        return np.asarray(keep, np.int64), vectors
 
     def _graph_changed(self, folded: int, marked: bool = False) -> None:
         """(tail lock held) Note that the graph differs from its file."""

@@ -18,6 +18,8 @@ from core.records import DESCRIPTOR_DIM
 #: Candidates taken from the fast (dot product) distances before the exact ones are computed,
 #: beyond k: float32 rounding there can only swap near-ties at the edge of the top k.
 _SPARE = 16
+#: Rows an emptied tail keeps its buffers for (a first sync's 500,000 rows are 256 MB).
+_KEEP = 65_536
 
 
 @dataclass
@@ -34,6 +36,10 @@ class FlatTail:
     """Samples in arrival order; the fold takes them from the front."""
 
     def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
+        """No rows, small buffers (a search still holds the old ones in its view)."""
         self._ids = np.empty(0, np.int64)
         self._vectors = np.empty((0, DESCRIPTOR_DIM), np.float32)
         self._squares = np.empty(0, np.float32)
@@ -99,6 +105,8 @@ class FlatTail:
             self.discard(i)
         alive = self._alive[self._lo : self._hi]
         self._lo = self._lo + int(np.argmax(alive)) if alive.any() else self._hi
+        if not self._row and len(self._ids) > _KEEP:  # emptied: let go of a first sync's buffers
+            self._empty()
 
     def vector(self, sample_id: int) -> np.ndarray | None:
         row = self._row.get(sample_id)

@@ -11,6 +11,7 @@ from the site.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from core.gallery.store import Store, inserted_id, now, pack
 from core.records import DESCRIPTOR_DIM
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlite_utils import Database
 
 DOOR_KEY = "site:door"
@@ -384,30 +387,33 @@ def _insert_fresh(db: Database, people: list[PulledPerson], done: Applied) -> No
     per table (executemany): what the person-by-person path would write for them. Descriptors
     are checked as pack() checks one, over the whole batch at once."""
     conn = db.conn
-    conn.executemany(
-        "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold, access, pin, duress_pin) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?)",
-        [(p.name, int(p.allowed), p.notes, p.created, p.id, p.card, p.threshold, p.access, p.pin, p.duress_pin) for p in people],
-    )
-    local = dict(conn.execute(_IN.format("site_id, id", "people", "site_id"), (_json([p.id for p in people]),)).fetchall())
-    for p in people:
-        done.names[local[p.id]] = p.name
-    done.added_people += len(people)
-    samples = [(local[p.id], s) for p in people for s in p.new_samples]
-    if samples:
-        vectors = _descriptors([s.descriptor for _, s in samples])
-        conn.executemany(
-            "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, site_id, how) "
-            "VALUES(?,?,?,?,?,?,?,?)",
+    samples = [(p, s) for p in people for s in p.new_samples]
+    vectors = _descriptors([s.descriptor for _, s in samples]) if samples else np.empty((0, DESCRIPTOR_DIM), np.float32)
+    with _insert_triggers_off(db, len(people), len(samples)):
+        ids = _insert_rows(
+            db,
+            "people",
+            "INSERT INTO people(name, allowed, notes, created, site_id, card, threshold, access, pin, duress_pin) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?)",
             [
-                (owner, vec.tobytes(), s.thumbnail, s.source, s.quality, s.created, s.id, s.how)
-                for (owner, s), vec in zip(samples, vectors, strict=True)
+                (p.name, int(p.allowed), p.notes, p.created, p.id, p.card, p.threshold, p.access, p.pin, p.duress_pin)
+                for p in people
             ],
         )
-        ids = dict(conn.execute(_IN.format("site_id, id", "samples", "site_id"), (_json([s.id for _, s in samples]),)).fetchall())
-        for (owner, s), vec in zip(samples, vectors, strict=True):
-            done.added_samples.append((ids[s.id], vec))
-            done.owners[ids[s.id]] = owner
+        local = dict(zip([p.id for p in people], ids, strict=True))
+        sample_ids = _insert_rows(
+            db,
+            "samples",
+            "INSERT INTO samples(person_id, descriptor, thumbnail, source, quality, created, site_id, how) VALUES(?,?,?,?,?,?,?,?)",
+            [
+                (local[p.id], vec.tobytes(), s.thumbnail, s.source, s.quality, s.created, s.id, s.how)
+                for (p, s), vec in zip(samples, vectors, strict=True)
+            ],
+        )
+    done.names.update(zip(ids, [p.name for p in people], strict=True))
+    done.added_people += len(people)
+    done.added_samples += list(zip(sample_ids, vectors, strict=True))
+    done.owners.update(zip(sample_ids, [local[p.id] for p, _ in samples], strict=True))
     conn.executemany(
         "INSERT INTO schedules(person_id, day, start, end) VALUES(?,?,?,?)",
         [(local[p.id], day, start, end) for p in people for day, start, end in p.schedules],
@@ -419,13 +425,69 @@ def _insert_fresh(db: Database, people: list[PulledPerson], done: Applied) -> No
     negatives = [(local[p.id], nid, vec) for p in people for nid, vec in p.negatives]
     if negatives:
         stamp = now()
-        vectors = _descriptors([vec for _, _, vec in negatives])
+        marks = _descriptors([vec for _, _, vec in negatives])
         before = conn.total_changes
         conn.executemany(
             "INSERT OR IGNORE INTO negatives(person_id, descriptor, created, site_id) VALUES(?,?,?,?)",
-            [(owner, vec.tobytes(), stamp, nid) for (owner, nid, _), vec in zip(negatives, vectors, strict=True)],
+            [(owner, vec.tobytes(), stamp, nid) for (owner, nid, _), vec in zip(negatives, marks, strict=True)],
         )
         done.negatives_changed |= conn.total_changes > before
+
+
+def _insert_rows(db: Database, table: str, sql: str, rows: list[tuple]) -> list[int]:
+    """Insert ``rows`` into an AUTOINCREMENT table with one executemany; their ids, in order.
+    Inside one transaction of the only writer the ids are consecutive after the table's
+    sequence (checked), so they are not read back by a query over the rows' site ids."""
+    before = _sequence(db, table)
+    db.conn.executemany(sql, rows)
+    after = _sequence(db, table)
+    if after - before != len(rows):
+        raise RuntimeError(f"{table}: {len(rows)} rows inserted, but the id sequence moved by {after - before}")
+    return list(range(before + 1, after + 1))
+
+
+def _sequence(db: Database, table: str) -> int:
+    row = db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+#: The insert triggers of people and samples (core.gallery.schema) and, for a row pulled from the
+#: site, all each does: bump a counter by one (the other two set a site id, which a pulled row has).
+_INSERT_TRIGGERS = {
+    "samples_generation_insert": ("samples", "samples_generation"),
+    "gallery_generation_people_insert": ("people", "gallery_generation"),
+    "gallery_generation_samples_insert": ("samples", "gallery_generation"),
+    "site_person_id": ("people", None),
+    "site_sample_id": ("samples", None),
+}
+
+
+@contextlib.contextmanager
+def _insert_triggers_off(db: Database, people: int, samples: int) -> Iterator[None]:
+    """Pulled people and samples inserted without their per-row insert triggers (about 40 % of
+    the inserts' time: bench/site_bench.py, docs/sites.md), and the counters then moved by what
+    the triggers would have moved them. The triggers are dropped and created again from their
+    own SQL inside the batch's transaction: no other connection ever sees them missing, and a
+    failure rolls the drop back with the rest. An insert trigger this does not know (a later
+    migration's) leaves every trigger in place."""
+    triggers = db.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('people', 'samples') "
+        "AND sql LIKE '% INSERT ON %'"
+    ).fetchall()
+    if {name for name, _ in triggers} != set(_INSERT_TRIGGERS):
+        yield
+        return
+    for name, _ in triggers:
+        db.conn.execute(f"DROP TRIGGER {name}")
+    yield
+    for name, sql in triggers:
+        db.conn.execute(sql)
+        table, counter = _INSERT_TRIGGERS[name]
+        if counter is not None:
+            db.conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?",
+                (people if table == "people" else samples, counter),
+            )
 
 
 def _descriptors(vectors: list[np.ndarray]) -> np.ndarray:

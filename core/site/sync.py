@@ -426,11 +426,13 @@ def first_pull(
     snapshot and the last person applied, in the site's id order. A kill -9 mid-way resumes
     after that person in a new snapshot and ends at the first snapshot's cursor, so the usual
     pull then brings what changed meanwhile for the people already here (a revocation too);
-    applying a person twice changes nothing, so nobody is lost or doubled. The cyclic garbage
-    collector is off meanwhile (cyclic_gc_off)."""
+    applying a person twice changes nothing, so nobody is lost or doubled (a power cut may undo
+    the last few local commits, Store.bulk_writes: they are pulled again the same way). The
+    cyclic garbage collector is off meanwhile (cyclic_gc_off)."""
     local = LocalSite(gallery.store)
     mark = local.first_mark()
-    with cyclic_gc_off(), gallery.index.held(), conn.transaction():  # the graph takes the samples up afterwards
+    # the graph takes the samples up afterwards; the local commits do not wait for the disk meanwhile
+    with cyclic_gc_off(), gallery.index.held(), gallery.store.bulk_writes(), conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         newest = one_row(conn, "SELECT coalesce(max(seq), 0) FROM facegate.changes")[0]
         end, after = mark if mark is not None else (newest, "")

@@ -136,6 +136,10 @@ def test_a_bulk_first_sync_gives_the_gallery_the_person_by_person_apply_gives(
         assert {r[0] for r in got["people"]}.isdisjoint(ids[5:15] + ids[20:30])  # revoked: absent
         for table in expected:
             assert got[table] == expected[table], table
+        # the bulk insert's triggers, dropped while it ran, are back as they were; its counters moved as theirs
+        triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        assert bulk.store.read(triggers) == rows.store.read(triggers) and len(rows.store.read(triggers)) >= 18
+        assert bulk.store.samples_generation() == rows.store.samples_generation() >= 3 * (PEOPLE - 20)
         # the index and the door's answers follow: each sample finds its person, thresholds too
         assert bulk.index.ids() == set(bulk.store.sample_owners())
         people = {p.name: p for p in bulk.people()}

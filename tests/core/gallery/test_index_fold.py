@@ -5,6 +5,7 @@ between two holds sees every sample once, from one tier or the other, with its e
 from __future__ import annotations
 
 import threading
+import time
 
 import hnswlib
 import numpy as np
@@ -113,3 +114,70 @@ def test_identify_names_everyone_while_a_big_tail_is_folded(db_path, describer, 
         assert rounds >= 100 and not wrong, wrong[:3]
     finally:
         g.close()
+
+
+def test_a_big_tail_built_aside_and_swapped_in_is_seen_once_by_every_query_meanwhile(monkeypatch):
+    """A tail much bigger than the graph goes into a new graph built aside and swapped in: a
+    query before, during and after the swap (and while the tail lets go after it) sees every
+    sample once, with its exact distance; samples removed while the graph is built aside never
+    come back, and the graph counts exactly the live ones."""
+    monkeypatch.setattr(index_module, "ASIDE_MIN", 500)
+    monkeypatch.setattr(index_module, "ASIDE_PIECE", 16)  # many pieces: queries and removals land between them
+    graph, tail = _vectors(100, 7), _vectors(1900, 8)
+    everything = np.concatenate([graph, tail])
+    index = SampleIndex()
+    index.build(np.arange(100), graph)
+    probes = everything[::50] + np.random.default_rng(9).normal(0, 0.01, (40, DESCRIPTOR_DIM)).astype(np.float32)
+    removed: list[int] = []
+    bad, stop = [], threading.Event()
+
+    def door() -> None:
+        while not stop.is_set():
+            for n, probe in enumerate(probes):
+                gone = set(removed)  # removed before this query began: never answered
+                ids, dist = index.knn(probe, 20)
+                exact = np.linalg.norm(everything[ids] - probe, axis=1)
+                if (
+                    ids[0] != 50 * n
+                    or len(set(ids.tolist())) != len(ids)
+                    or gone & set(ids.tolist())
+                    or not np.allclose(dist, exact, atol=1e-5)
+                ):
+                    bad.append((n, ids.tolist(), sorted(gone & set(ids.tolist())), len(ids), float(np.abs(dist - exact).max())))
+
+    def remover() -> None:
+        for sample in range(1, 2000, 50):  # never a probe's own sample (multiples of 50)
+            index.remove([sample])
+            removed.append(sample)
+            time.sleep(0.002)
+
+    reader, pruner = threading.Thread(target=door), threading.Thread(target=remover)
+    with index.held():  # the folder still: this thread builds aside, as the folder would
+        index.add(np.arange(100, 2000), tail)
+        reader.start()
+        pruner.start()
+        try:
+            assert index.build_aside() == 1900
+        finally:
+            pruner.join()
+            stop.set()
+            reader.join()
+    assert not bad, bad[:3]
+    assert index.settle(60)  # what was removed after the swap is marked by the folder
+    live = sorted(set(range(2000)) - set(removed))
+    assert sorted(index.ids()) == live and index._graph_count == len(live) and index.pending() == 0
+    for n, probe in enumerate(probes):
+        assert index.knn(probe, 1)[0].tolist() == [50 * n]
+    assert index.longest_aside > 0
+    index.close()
+
+
+def test_a_tail_small_next_to_the_graph_is_folded_not_built_aside(monkeypatch):
+    monkeypatch.setattr(index_module, "ASIDE_MIN", 100)
+    index = SampleIndex()
+    index.build(np.arange(300), _vectors(300, 11))
+    with index.held():
+        index.add(np.arange(300, 600), _vectors(300, 12))  # the tail is the graph's size, not 4x it
+        assert index.build_aside() == 0 and index.pending() == 300
+    assert index.settle(60)
+    index.close()
