@@ -477,8 +477,8 @@ def _insert_triggers_off(db: Database, people: int, samples: int) -> Iterator[No
     if {name for name, _ in triggers} != set(_INSERT_TRIGGERS):
         yield
         return
-    for name, _ in triggers:
-        db.conn.execute(f"DROP TRIGGER {name}")
+    for known in _INSERT_TRIGGERS:  # the same names, checked just above
+        db.conn.execute(f"DROP TRIGGER {known}")
     yield
     for name, sql in triggers:
         db.conn.execute(sql)
