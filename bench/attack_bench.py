@@ -486,11 +486,13 @@ def scan_texture(model, frames, keep: range | None = None) -> dict:
             scores.append(model.score(rgb, box))
     n = TextureVotes().frames
     windows = [float(np.median(scores[k : k + n])) >= 0 for k in range(len(scores) - n + 1)]
+    held = [min(np.median(scores[k - n : k]), np.median(scores[:k])) >= 0 for k in range(n, len(scores) + 1)]
     return {
         "faces": len(scores),
         "real": sum(x >= 0 for x in scores),
         "visit": float(np.median(scores[:n])) if len(scores) >= n else None,
         "windows": float(np.mean(windows)) if windows else None,
+        "held": float(np.mean(held)) if held else None,
         "surround": surround.verdict().words(),
     }
 
@@ -509,9 +511,11 @@ def texture_figures(describer, clip) -> None:
     def line(name: str, r: dict) -> str:
         visit = "-" if r["visit"] is None else f"{r['visit']:+.1f} ({'real' if r['visit'] >= 0 else 'spoof'})"
         windows = "-" if r["windows"] is None else f"{r['windows']:.0%}"
+        held = "-" if r["held"] is None else f"{r['held']:.0%}"
         return (
             f"  {name:<34} faces >= 64 px {r['faces']:>4}, scored real {r['real']:>4}; a visit's median of its first 5: "
-            f"{visit:>13}; 5-face windows real {windows:>4}; {r['surround']}"
+            f"{visit:>13}; 5-face windows real {windows:>4}, and the visit's median so far too (the door's verdict) "
+            f"{held:>4}; {r['surround']}"
         )
 
     print("\nReal attacks (photographed), texture score real - spoof:")

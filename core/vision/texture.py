@@ -10,7 +10,11 @@ the face box (reflected where it leaves the picture), 128x128 RGB in [0, 1]; out
 
 One frame is not a verdict: a live face at a soft camera scores "spoof" on some frames, and a
 phone on some "real". A visit's verdict is the median of its last ``frames`` scores (measured
-against a run of N "real" frames: README, "What the liveness check stops"), and only faces of at
+against a run of N "real" frames: README, "What the liveness check stops") *and* of all its
+scores: the person at the door chooses how long to stand there, so a last-5 window alone lets a
+screen that reads "spoof" through on its first lucky window (a generated screen filling the view
+read "spoof" at frame 43 and was let in at frame 62: docs/liveness.md), and the whole visit alone
+would let a phone raised in front of a live face inherit the face's scores. Only faces of at
 least ``MIN_FACE`` px that pass the quality gates are judged (the door never shows the check the
 others: they are "come closer" or "blurred", as before).
 
@@ -133,22 +137,26 @@ class TextureScorer:
 @dataclass(frozen=True)
 class TextureVerdict:
     """A visit's texture so far: ``state`` "real", "spoof" or "waiting" (fewer than the scores
-    needed), the median of the latest scores, and how many faces were scored."""
+    needed), the median of the latest scores and of all of them, and how many faces were scored."""
 
     state: str
     median: float | None
     scored: int
+    visit: float | None = None
 
     def words(self) -> str:
         if self.state == "waiting":
             return f"screen and print check: {self.scored} face(s) scored so far"
         name = "a live face" if self.state == "real" else "a screen or print"
-        return f"screen and print check: {name} (median {self.median:+.1f} over {self.scored})"
+        return (
+            f"screen and print check: {name} (median {self.median:+.1f} of the latest, {self.visit:+.1f} over all {self.scored})"
+        )
 
 
 class TextureVotes:
     """One visit's scores: the verdict is the median of the last ``frames`` (a run of single
-    frames would let a phone through on a few lucky frames, and stop a soft camera's face)."""
+    frames would let a phone through on a few lucky frames, and stop a soft camera's face) and the
+    median of all of them (waiting must not pick a lucky window)."""
 
     def __init__(self, frames: int = 5, threshold: float = 0.0) -> None:
         self.frames, self.threshold = frames, threshold
@@ -177,5 +185,6 @@ class TextureVotes:
         self.collect()
         if len(self.scores) < self.frames:
             return TextureVerdict("waiting", None, len(self.scores))
-        median = float(np.median(self.scores[-self.frames :]))
-        return TextureVerdict("real" if median >= self.threshold else "spoof", median, len(self.scores))
+        latest, visit = float(np.median(self.scores[-self.frames :])), float(np.median(self.scores))
+        state = "real" if min(latest, visit) >= self.threshold else "spoof"
+        return TextureVerdict(state, latest, len(self.scores), visit)

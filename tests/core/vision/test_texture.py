@@ -116,6 +116,30 @@ def test_a_visits_verdict_is_the_median_of_its_last_scores():
     assert votes.verdict().state == "spoof" and "a screen or print" in votes.verdict().words()
 
 
+def test_waiting_at_the_door_does_not_pick_a_lucky_window():
+    """A visit that read "spoof" for long does not pass on its first live window of 5: the person
+    at the door chooses how long to stand there. A live face's early dips do not hold it back."""
+    votes = TextureVotes(frames=5)
+    for s in [-3.0] * 12 + [1.0] * 5:
+        f: Future = Future()
+        f.set_result(s)
+        votes.wait_on(f)
+    v = votes.verdict()
+    assert v.median == 1.0 and v.visit == -3.0 and v.state == "spoof"
+    assert "+1.0 of the latest, -3.0 over all 17" in v.words()
+    for _ in range(8):  # most of the visit live now
+        f = Future()
+        f.set_result(1.0)
+        votes.wait_on(f)
+    assert votes.verdict().state == "real"
+    soft = TextureVotes(frames=5)  # a soft camera's live face: a few early "spoof" frames
+    for s in (-1.0, -0.5, 2.0, 3.0, 2.5, 1.5):
+        f = Future()
+        f.set_result(s)
+        soft.wait_on(f)
+    assert soft.verdict().state == "real"
+
+
 def test_the_scorer_runs_off_the_frame_thread_and_never_queues(model):
     seen = []
     original = model.scores
