@@ -29,15 +29,12 @@ def background(clip, seed: int):
     return clip[BACKGROUNDS[seed % len(BACKGROUNDS)]]
 
 
-def lin_door_replay(kind: str, seed: int, describer, folder, clip, decision):
-    """The clip's second shot on a ``kind`` of display (core.tools.attacks.replay_attack, ``seed``),
-    written to an mp4 in ``folder`` and played through the door (core.station.replay, the
-    window's wiring) with ``decision`` settings, at a door whose gallery holds Lin-Manuel from
-    three frames of the recording the attacker replays: the ReplayReport."""
+def lin_replay_video(kind: str, seed: int, describer, folder, clip):
+    """The clip's second shot on a ``kind`` of display (core.tools.attacks.replay_attack, ``seed``)
+    written to an mp4 in ``folder``, and three frames of the recording the attacker replays as
+    stills to enroll Lin-Manuel from: (the mp4's path, the stills' paths)."""
     import cv2
 
-    from core.gallery.api import Gallery
-    from core.station.replay import replay
     from core.tools.attacks import replay_attack, write_video
 
     stills = []
@@ -45,7 +42,16 @@ def lin_door_replay(kind: str, seed: int, describer, folder, clip, decision):
         stills.append(str(folder / f"lin{i}.png"))
         cv2.imwrite(stills[-1], cv2.cvtColor(clip[i], cv2.COLOR_RGB2BGR))
     _, shown = replay_attack(kind, clip[120:211], describer, background(clip, seed), seed, frames=90)
-    path = write_video((f.rgb for f in shown), folder / f"{kind}.mp4", fps=30)
+    return write_video((f.rgb for f in shown), folder / f"{kind}.mp4", fps=30), stills
+
+
+def lin_door_replay(kind: str, seed: int, describer, folder, clip, decision):
+    """lin_replay_video played through the door (core.station.replay, the window's wiring) with
+    ``decision`` settings, at a door whose gallery holds Lin-Manuel from its stills: the ReplayReport."""
+    from core.gallery.api import Gallery
+    from core.station.replay import replay
+
+    path, stills = lin_replay_video(kind, seed, describer, folder, clip)
     with Gallery(folder / "lin.db", describer=describer) as gallery:
         gallery.enroll("Lin-Manuel", stills)
         return replay(path, gallery, decision=decision)

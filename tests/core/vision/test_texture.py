@@ -339,15 +339,9 @@ def _lin_replay(seed, describer, tmp_path, clip, kind="phone"):
     Lin-Manuel from frames of the recording the attacker replays: (with the check required, the
     named visits), (with the check off)."""
     from core.gallery.api import Gallery
-    from core.tools.attacks import replay_attack, write_video
-    from tests.support.presentations import background
+    from tests.support.presentations import lin_replay_video
 
-    stills = []
-    for i in (140, 170, 200):
-        stills.append(str(tmp_path / f"lin{i}.png"))
-        cv2.imwrite(stills[-1], cv2.cvtColor(clip[i], cv2.COLOR_RGB2BGR))
-    _, shown = replay_attack(kind, clip[120:211], describer, background(clip, seed), seed, frames=90)
-    path = write_video((f.rgb for f in shown), tmp_path / f"{kind}.mp4", fps=30)
+    path, stills = lin_replay_video(kind, seed, describer, tmp_path, clip)
     with Gallery(tmp_path / "lin.db", describer=describer) as gallery:
         gallery.enroll("Lin-Manuel", stills)
         required, named = _visits(path, gallery, REQUIRED)
