@@ -22,6 +22,7 @@ from tests.support.data import ROOT, SUPPORT
 from tests.support.enroll_child import SAMPLES_PER_PERSON
 
 ROUNDS = int(os.environ.get("FACEGATE_KILL_ROUNDS", "100"))
+GALLERY_FOR_DELETION = 200
 
 
 class ForkServer:
@@ -131,7 +132,8 @@ def test_100_sigkills_during_deletion_lose_nothing(server, tmp_path):
     syncs: Counter = Counter()
     midway = 0
     for round_ in range(ROUNDS):
-        _top_up(db, 60, round_ * 1000)
+        # Enough people that a kill within 0.5 s lands mid-deletion: a removal takes ~3 ms when quiet.
+        _top_up(db, GALLERY_FOR_DELETION, round_ * 1000)
         with Gallery(db) as g:
             present = {p.name for p in g.people()}
         lines = server.run_and_kill(db, 0, "delete", rng.uniform(0.05, 0.5))
