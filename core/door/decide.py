@@ -263,18 +263,20 @@ class DoorDecider:
     def _granted_by(self, visit: _Visit, ts: float) -> Decision:
         """Open for a visit whose second factor was right. A duress PIN opens exactly the same
         way, with the same words on the screen and in the grant's entry; only a Duress entry
-        beside it (and its events out) says otherwise."""
+        beside it (and its events out) says otherwise. The alarm goes out when the duress PIN is
+        taken, whether the door opens then or is still in its cooldown: a visit that ends before
+        the door is free again must not swallow it."""
         asking = visit.pending
         assert asking is not None and visit.answer is not None
         how = "card presented" if visit.answer == "card" else "PIN entered"
         decision = self._unlock(visit, replace(asking, verdict=Verdict.GRANTED, reason=f"{asking.reason}; {how}"), ts)
-        if decision.final:
-            if self._asking is visit:
-                self._asking = None
-            if visit.answer == "duress":
-                visit.answer = "pin"  # one alarm per visit
-                alarm = f"duress PIN entered by {decision.person}; the door opened as usual ({decision.door})"
-                self._entry(visit, replace(decision, verdict=Verdict.DURESS, reason=alarm), review=False)
+        if visit.answer == "duress":
+            visit.answer = "pin"  # one alarm per visit
+            door = "the door opened as usual" if decision.final else "the door was busy and opens when it can"
+            alarm = f"duress PIN entered by {decision.person}; {door} ({decision.door})"
+            self._entry(visit, replace(decision, verdict=Verdict.DURESS, reason=alarm, final=True), review=False)
+        if decision.final and self._asking is visit:
+            self._asking = None
         return decision
 
     def enter_pin(self, pin: str) -> str:

@@ -6,7 +6,8 @@ face sends nothing; the panel's LED and text reach the reader's state and its gr
 access log; a silent panel shows offline (on the reader and in what `facegate status` says),
 nothing is sent (nor queued) meanwhile, and it recovers; a duress-PIN grant sends the same card
 read and then trips the reader's tamper at the panel (a normal PIN grant does not), unseen on
-the screen; the installer's spec bundles libosdp's compiled module."""
+the screen, and trips it at once when the door is still in its cooldown; the installer's spec
+bundles libosdp's compiled module."""
 
 from __future__ import annotations
 
@@ -184,7 +185,9 @@ def test_a_duress_pin_grant_sends_the_same_card_read_and_trips_the_readers_tampe
     change = access_change("face+pin", PIN, DURESS, *lin_gallery.store.pins(lin_gallery.store.person(LIN).id))
     lin_gallery.store.set_access(LIN, change.access, change.pin, change.duress_pin)
     panel = bus.panel()
-    station = _station(lin_gallery, bus)
+    # a 1 s pulse and no cooldown: the second visit finds the door free however fast the machine
+    # plays the clip (a duress PIN while the door is busy: the test below)
+    station = _station(lin_gallery, bus, pulse_seconds=1.0, cooldown_seconds=0.0)
     reader = station.door
     try:
         _ready(panel, reader)
@@ -211,6 +214,35 @@ def test_a_duress_pin_grant_sends_the_same_card_read_and_trips_the_readers_tampe
         assert (reader.panel(), reader.status().state, reader.status().error) == (screen[0], screen[1].state, screen[1].error)
         logged = [e.verdict for e in reversed(station.decider.access_log.events(person=LIN, limit=None))]
         assert logged == [Verdict.GRANTED, Verdict.GRANTED, Verdict.DURESS]
+    finally:
+        station.close()
+
+
+def test_a_duress_pin_taken_while_the_door_is_busy_raises_the_alarm_at_once(lin_gallery, bus, clip):
+    """The door is in its cooldown for the whole second visit (someone was just let in): the
+    duress PIN still trips the tamper at the panel and logs the alarm when it is taken, not when
+    the door is free again - this visit ends first, and must not swallow the alarm."""
+    lin_gallery.set_cards([(LIN, "1001")])
+    change = access_change("face+pin", PIN, DURESS, *lin_gallery.store.pins(lin_gallery.store.person(LIN).id))
+    lin_gallery.store.set_access(LIN, change.access, change.pin, change.duress_pin)
+    panel = bus.panel()
+    station = _station(lin_gallery, bus, cooldown_seconds=600.0)
+    reader = station.door
+    try:
+        _ready(panel, reader)
+        _play_with_pin(station, clip, PIN, 0.0)
+        read = panel.card_read(timeout=5)
+        assert read is not None and decode(read, "h10301") == (42, 1001)
+
+        duress = _play_with_pin(station, clip, DURESS, 100.0)
+        assert {d.door.split(" (")[0] for d in duress if d.verdict == Verdict.GRANTED} == {"cooldown"}
+        assert not any(d.final for d in duress)  # the door never opened for this visit
+        tamper = panel.status(timeout=5)
+        assert tamper is not None and tamper["type"] == osdp.StatusReportType.Local and tamper["report"] == bytes([1, 0])
+        assert panel.card_read(timeout=1.0) is None  # nothing opened
+        logged = [e for e in reversed(station.decider.access_log.events(person=LIN, limit=None))]
+        assert [e.verdict for e in logged] == [Verdict.GRANTED, Verdict.DURESS]
+        assert "the door was busy" in logged[-1].reason and DURESS not in logged[-1].reason
     finally:
         station.close()
 
