@@ -12,6 +12,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from core.door.access_log import AccessEvent
 from core.door.base import Door, DoorSettings
 from core.door.decide import DoorDecider
 from core.door.event_settings import EventSettings
@@ -58,12 +59,11 @@ class DoorPages(QObject):
             page.gallery_changed.connect(window.poll_gallery)
         window.gallery_changed.connect(self.recent_page.reload)
         window.gallery_changed.connect(self.visitors_page.reload)
+        self._closed = False
         station.decider.recent.on_learned.append(self.learned.emit)
-        self.learned.connect(lambda _sample: window.poll_gallery())
+        self.learned.connect(lambda _sample: None if self._closed else window.poll_gallery())
         station.decider.on_logged.append(self.logged.emit)
-        self.logged.connect(lambda _event: self.recent_page.reload())
-        self.logged.connect(lambda _event: self.log_page.reload())
-        self.logged.connect(lambda event: self.visitors_page.reload() if event.visitor_id else None)
+        self.logged.connect(self._show_logged)
         self.settings_page.applied.connect(self.apply)
         self.settings_page.test_pulse.connect(self.test_unlock)
         window.frame_shown.connect(lambda shown: self.indicator.show_decisions(shown.result.tracks))
@@ -122,8 +122,26 @@ class DoorPages(QObject):
         self.settings_page.message.setText(f"Test unlock: {answer}")
         return answer
 
+    def _show_logged(self, event: AccessEvent) -> None:
+        """A new access-log entry: the pages that list entries reload. An entry logged just
+        before the window closed may be delivered after its gallery closed: it is dropped."""
+        if self._closed:
+            return
+        self.recent_page.reload()
+        self.log_page.reload()
+        if event.visitor_id:
+            self.visitors_page.reload()
+
     def shutdown(self) -> None:
-        """Stop the page's timer, card reader and undo job (the station closes the decider, door and events)."""
+        """Stop the page's timer, card reader and undo job (the station closes the decider, door
+        and events); entries and learned samples still on their way to the pages are dropped."""
+        self._closed = True
+        for callbacks, emit in (
+            (self.station.decider.on_logged, self.logged.emit),
+            (self.station.decider.recent.on_learned, self.learned.emit),
+        ):
+            if emit in callbacks:
+                callbacks.remove(emit)
         self.events_timer.stop()
         self.keypad.shutdown()
         self.recent_page.shutdown()
