@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
                                            [--no-new-looks] [--screen-check required [advisory ...]]
-                                           [--only texture|replays|attacks|drift|edges] [--replays KIND ...] [--each]
+                                           [--only texture|replays|attacks|drift|edges|room] [--replays KIND ...] [--each]
+                                           [--room-first N]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
 knn_examples people (enrolled from their photos) and Lin-Manuel (enrolled live from the clip,
@@ -41,6 +42,10 @@ across poses, as an operator does by pressing E when his face first appears):
 - ``--only edges``: the screen's own edges around a face (``enclosure``), a cue measured for the
   calmly held monitors and not used by the door (docs/liveness.md says why), on the screen replays
   of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
+- ``--only room``: the door's empty room still in view around a face (core.vision.room), on the
+  screen replays of ``--first-seed``/``--seeds`` in front of face-free film frames and every
+  genuine video of the shared data; ``--room-first N`` plays the screen replays at the door after
+  N frames of that empty room, as a door sees its room before anyone comes.
 - ``--only drift``: the ring's drift over a visit (``ring_drift``), a cue measured for the calmly
   held monitors the surroundings miss and not used by the door (docs/liveness.md says why), on
   the screen replays of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
@@ -164,6 +169,7 @@ def play(gallery, frames, faces=None, check: str | None = None) -> dict:
                     around = "picture" if "inside a still room" in said else "still" if "still around" in said else "no say"
                     t["surround"] = around if "surroundings:" in said else t["surround"]
                     t["steady"] = t["steady"] or "held steady" in said  # judged in a noisy room (core.vision.surround)
+                    t["covered"] = t.get("covered") or "room: the view is covered" in said  # core.vision.room
                 if faces is None and not t["alone"] and view.box.width >= settings.liveness_min_face:
                     check = per_track.setdefault(view.id, LivenessCheck(gallery.describer, settings.liveness_settings()))
                     alive = _observe(gallery, check, rgb, view.box, i / FPS)
@@ -338,14 +344,18 @@ def attacks(gallery, clip, seeds: range, frames: int) -> None:
             print(f"           {b}")
 
 
-def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, checks=None, each: bool = False) -> None:
+def replays(
+    gallery, clip, seeds: range, frames: int, describer, kinds=None, checks=None, each: bool = False, room_first: int = 0
+) -> None:
     """Screen replays through the door: the clip's second shot (his gallery) and every GRID talker
     (theirs, each enrolled from one frame of their clip), on each of ``kinds`` of display (default
     every one: a phone and a monitor held by hand, a phone or tablet on a stand, a screen filling
     the view), ``seeds`` each, at a door with each of ``checks`` (default ``--screen-check``'s).
     Per kind and check: how many unlocked, and what the screen and print check's two cues made of
     them; with ``each``, a line per presentation (what was drawn, and per check the door's verdict
-    and every cue it logged: the one missing or refusing is why it stayed shut)."""
+    and every cue it logged: the one missing or refusing is why it stayed shut). With
+    ``room_first``, each replay is played in front of an empty room (``rooms``) that the door's
+    camera saw for that many frames before the display came up (core.vision.room)."""
     import cv2
 
     from core.gallery.api import Gallery
@@ -353,7 +363,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, che
     from tests.support.presentations import background
 
     kinds, checks = kinds or REPLAYS, checks or [SCREEN_CHECK]
-    grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
+    grid, views = sorted((FOOTAGE / "grid-talkers").glob("*.mpg")), rooms() if room_first else []
     print(
         f"\nScreen replays through the door (screen and print check {', '.join(checks)}; seeds {seeds.start}-{seeds.stop - 1}, "
         f"{frames} frames each; the surroundings rule was chosen on the clip's seeds 0-9 and GRID bbaf2n's 0-5, "
@@ -368,13 +378,23 @@ def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, che
         for source in ("clip", "GRID"):
             for kind in kinds:
                 tally = {
-                    c: {"unlocked": 0, "recognised": 0, "talked": 0, "live": 0, "picture": 0, "steady": 0, "no say": 0}
+                    c: {
+                        "unlocked": 0,
+                        "recognised": 0,
+                        "talked": 0,
+                        "live": 0,
+                        "picture": 0,
+                        "steady": 0,
+                        "no say": 0,
+                        "covered": 0,
+                    }
                     for c in checks
                 }
                 notes = []
                 for seed in seeds:
                     video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
-                    shown, it = replay_attack(kind, video, describer, background(clip, seed), seed, frames)
+                    behind = views[seed % len(views)] if room_first else background(clip, seed)
+                    shown, it = replay_attack(kind, video, describer, behind, seed, frames, room_first=room_first)
                     drawn = [f.rgb for f in it]
                     said = []
                     for check in checks:
@@ -389,6 +409,7 @@ def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, che
                         n["picture"] += any(t["surround"] == "picture" for t in named)
                         n["steady"] += any(t["surround"] == "picture" and t["steady"] for t in named)
                         n["no say"] += bool(named) and all(t["surround"] in ("no say", "") for t in named)
+                        n["covered"] += any(t.get("covered") for t in named)
                         if opened:
                             notes.append(f"seed {seed} unlocked ({check}): {shown.source}, {shown.bend}")
                         said.append(
@@ -413,7 +434,8 @@ def replays(gallery, clip, seeds: range, frames: int, describer, kinds=None, che
                         f"  {source:<4} {kind:<8} {check:<8} APCER {n['unlocked'] / count:6.1%} ({n['unlocked']} of {count}); "
                         f"recognised {n['recognised']}; of those, the lips talked {n['talked']}, texture took for live {n['live']}, "
                         f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
-                        f"held steady), surroundings no say {n['no say']}",
+                        f"held steady), surroundings no say {n['no say']}"
+                        + (f", room covered {n['covered']} (its {room_first} frames first)" if room_first else ""),
                         flush=True,
                     )
                 for note in notes:
@@ -630,6 +652,19 @@ def ring_drift(frames, by: int = 25) -> tuple[float, float, int]:
     return peak, early, judged
 
 
+def genuine_videos(clip, grid) -> dict:
+    """Every genuine video of the shared data by name: the clip whole and by shot, the film, the
+    GRID talkers (``grid``: their files), the webcam and selfie GIFs."""
+    return {
+        "the clip": clip,
+        **{f"the clip {a}-{b - 1}": clip[a:b] for a, b in (*LIN_SHOTS, (STRANGER.start, STRANGER.stop))},
+        "the film": read_video(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4"),
+        **{f"GRID {p.stem}": read_video(p) for p in grid},
+        "webcam GIF": read_video(FOOTAGE / "mediapipe-coral-webcam" / "face_detection_demo_coral.gif"),
+        "selfie GIF": read_video(FOOTAGE / "mediapipe-group-selfie" / "face_detection_android_gpu.gif"),
+    }
+
+
 def drift_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None:
     """``ring_drift`` on the screen replays of ``seeds`` and ``kinds`` (as ``replays`` draws them) and on every
     genuine video of the shared data, whole and in parts (the clip's shots, Silent-Face's segments)."""
@@ -652,12 +687,7 @@ def drift_figures(describer, clip, seeds: range, frames: int, kinds=None) -> Non
             print(f"  {source:<4} {kind:<8} " + ", ".join(said), flush=True)
     gif = read_video(FOOTAGE / "silent-face-pad" / "demo.gif")
     genuine = {
-        "the clip": clip,
-        **{f"the clip {a}-{b - 1}": clip[a:b] for a, b in (*LIN_SHOTS, (STRANGER.start, STRANGER.stop))},
-        "the film": read_video(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4"),
-        **{f"GRID {p.stem}": read_video(p) for p in grid},
-        "webcam GIF": read_video(FOOTAGE / "mediapipe-coral-webcam" / "face_detection_demo_coral.gif"),
-        "selfie GIF": read_video(FOOTAGE / "mediapipe-group-selfie" / "face_detection_android_gpu.gif"),
+        **genuine_videos(clip, grid),
         **{f"Silent-Face GIF {part}": gif[r.start : r.stop] for part, r in GIF_SEGMENTS.items()},
     }
     print("Genuine videos:")
@@ -725,12 +755,12 @@ def enclosure(rgb, box) -> float:
     )
 
 
-def edge_scores(frames, faces=None, every: int = 3) -> list[float]:
-    """``enclosure`` of every face of 60 px or more on every ``every``-th frame (YuNet); with
-    ``faces`` (one Box a frame, the played face's), only the face over it."""
+def big_faces(frames, faces=None, every: int = 3):
+    """(frame index, box) of every face of 60 px or more on every ``every``-th frame (YuNet);
+    with ``faces`` (one Box a frame, the played face's), only the face over it."""
     from core.vision.detection import Detector
 
-    detector, scores = Detector("yunet", 30), []
+    detector = Detector("yunet", 30)
     for i in range(0, len(frames), every):
         for box in detector.detect(frames[i]):
             if box.width < 60:
@@ -739,8 +769,12 @@ def edge_scores(frames, faces=None, every: int = 3) -> list[float]:
                 f, (cx, cy) = faces[i], ((box.left + box.right) / 2, (box.top + box.bottom) / 2)
                 if not (f.left - 20 <= cx <= f.right + 20 and f.top - 20 <= cy <= f.bottom + 20):
                     continue
-            scores.append(enclosure(frames[i], box))
-    return scores
+            yield i, box
+
+
+def edge_scores(frames, faces=None, every: int = 3) -> list[float]:
+    """``enclosure`` of each of ``big_faces``."""
+    return [enclosure(frames[i], box) for i, box in big_faces(frames, faces, every)]
 
 
 def edge_figures(describer, clip, seeds: range, frames: int) -> None:
@@ -794,6 +828,89 @@ def edge_figures(describer, clip, seeds: range, frames: int) -> None:
     print(f"cost: {statistics.median(took):.1f} ms a face median ({box.width} px face, 50 runs)")
 
 
+def learn_room(frames, faces=None):
+    """The room as a camera saw it over ``frames`` (core.vision.room's cells): each cell's median,
+    learned where no person (``faces``: each frame's face boxes) covered it in any of them. The
+    door learns only from face-free frames (RoomWatcher); a genuine recording has none, so its
+    fixed camera's room is learned beyond the faces instead."""
+    import numpy as np
+
+    from core.vision.room import CELLS, cells_of, person_cells
+
+    learned = np.ones(CELLS[::-1], bool)
+    for i, f in enumerate(frames):
+        for box in faces[i] if faces else ():
+            learned &= ~person_cells(f.shape, box)
+    return np.median(np.stack([cells_of(f) for f in frames]), axis=0), learned
+
+
+def room_seen(room, learned, frames, faces=None, every: int = 3) -> list[float]:
+    """For each of ``big_faces``, the share of the ``learned`` room's cells beyond the person that still show
+    it (core.vision.room.matching; nan where fewer than 8 such cells are left)."""
+    from core.vision.room import cells_of, matching, person_cells
+
+    shares = []
+    for i, box in big_faces(frames, faces, every):
+        beyond = learned & ~person_cells(frames[i].shape, box)
+        shares.append(float(matching(room, cells_of(frames[i]), beyond).mean()) if beyond.sum() >= 8 else float("nan"))
+    return shares
+
+
+def rooms():
+    """Views with no face in them to stand for a door's empty room: frames of the film (a street
+    behind a machine) where YuNet finds no face."""
+    film = read_video(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4")
+    return [film[i] for i in (0, 10, 20, 190, 200, 210)]
+
+
+def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None:
+    """Is the door's empty room still in view around a face (core.vision.room)? On the screen
+    replays of ``seeds`` and ``kinds`` in front of a room (``rooms``), the room learned from the
+    20 frames of it the same camera gave first; on every genuine video of the shared data, the
+    room learned from its own first 15 frames beyond the faces in them (a fixed camera's room;
+    under a moving camera none agrees with itself)."""
+    import numpy as np
+
+    from core.tools.attacks import REPLAYS, replay_attack
+    from core.vision.detection import Detector
+
+    def line(shares: list[float]) -> str:
+        judged = [s for s in shares if not np.isnan(s)]
+        if not judged:
+            return f"no room beyond the person ({len(shares)} faces)"
+        return (
+            f"median {np.median(judged):4.2f}, least {min(judged):4.2f}, most {max(judged):4.2f}, "
+            f"{np.mean(np.array(judged) < 0.5):4.0%} under 0.5 of {len(judged)} faces ({len(shares) - len(judged)} with no room beyond them)"
+        )
+
+    grid, views = sorted((FOOTAGE / "grid-talkers").glob("*.mpg")), rooms()
+    print(
+        f"\nThe door's room still in view beyond the person (share of its cells), every 3rd frame, seeds {seeds.start}-{seeds.stop - 1}:"
+    )
+    for source in ("clip", "GRID"):
+        for kind in kinds or REPLAYS:
+            for seed in seeds:
+                video = clip[120:211] if source == "clip" else read_video(grid[seed % len(grid)])
+                _, it = replay_attack(kind, video, describer, views[seed % len(views)], seed, frames, room_first=20)
+                drawn = list(it)
+                room, learned = learn_room([f.rgb for f in drawn[:20]])
+                played = drawn[20:]
+                print(
+                    f"  {source:<4} {kind:<8} {seed:3d}: "
+                    + line(room_seen(room, learned, [f.rgb for f in played], [f.face for f in played])),
+                    flush=True,
+                )
+    print("Genuine videos (the room from their first 15 frames, beyond the faces in them):")
+    detector = Detector("yunet", 30)
+    for name, video in genuine_videos(clip, grid).items():
+        if len(video) < 30:
+            print(f"  {name:<24} too short")
+            continue
+        first = video[:15]
+        room, learned = learn_room(first, [detector.detect(f) for f in first])
+        print(f"  {name:<24} {int(learned.sum()):3d} cells learned; " + line(room_seen(room, learned, video[15:])), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="attack presentations per kind")
@@ -818,12 +935,20 @@ def main() -> int:
     )
     parser.add_argument("--each", action="store_true", help="a line per screen replay: what was drawn, every cue the door logged")
     parser.add_argument(
+        "--room-first",
+        type=int,
+        default=0,
+        metavar="N",
+        help="screen replays in front of an empty room the door's camera saw for N frames first (core.vision.room)",
+    )
+    parser.add_argument(
         "--only",
-        choices=("texture", "replays", "attacks", "drift", "edges"),
+        choices=("texture", "replays", "attacks", "drift", "edges", "room"),
         default=None,
         help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the "
         "door; attacks: only the generated pictures at the door; drift: only the ring's drift over the visit; edges: "
-        "only the screen's edges around the face (both measured, not used: docs/liveness.md)",
+        "only the screen's edges around the face; room: only the learned room still in view (all three measured, not used: "
+        "docs/liveness.md)",
     )
     args = parser.parse_args()
     global SCREEN_CHECK
@@ -848,6 +973,9 @@ def main() -> int:
     if args.only == "edges":
         edge_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
         return 0
+    if args.only == "room":
+        room_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, args.replays)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         with Gallery(Path(tmp) / "base.db", describer=describer) as base:
             for person in sorted((KNN / "train").iterdir()):
@@ -857,7 +985,7 @@ def main() -> int:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         if args.only in ("replays", "attacks"):
             if args.only == "replays":
-                replays(gallery, clip, seeds, args.frames, describer, args.replays, args.screen_check, args.each)
+                replays(gallery, clip, seeds, args.frames, describer, args.replays, args.screen_check, args.each, args.room_first)
             else:
                 attacks(gallery, clip, seeds, args.frames)
             gallery.close()

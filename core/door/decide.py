@@ -63,6 +63,7 @@ from core.door.writer import EventWriter, LoggedFace
 from core.errors import StoreError, UnknownPerson
 from core.records import Box, Match
 from core.vision.liveness import LivenessCheck
+from core.vision.room import RoomWatcher
 from core.vision.texture import TextureScorer
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ class DoorDecider:
             gallery.describer.preload("shape68")
         self._inline_texture = inline_texture
         self._scorer: TextureScorer | None = None
+        self.room = RoomWatcher()  # the camera's empty room, for the screen and print check (core.vision.room)
         if settings.liveness and settings.screen_check != "off":
             self.texture_scorer()  # a missing or damaged model is an error at start, not at the first face
         self.set_door(door)
@@ -394,6 +396,12 @@ class DoorDecider:
             else:
                 self._let_in[person_id] = ts
 
+    def frame(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> None:
+        """Every frame of the camera with every face in it (the live loop's): the room is learned
+        from the face-free ones while the screen and print check is on."""
+        if self.settings.liveness and self.settings.screen_check != "off":
+            self.room.watch(rgb, faces, timestamp)
+
     def track_lost(self, track_id: int) -> None:
         """The face left: log a visit that never reached a verdict worth logging (undecided, or
         still awaiting its PIN or card: the keypad no longer answers for it)."""
@@ -408,7 +416,7 @@ class DoorDecider:
     def _liveness(self, visit: _Visit) -> LivenessCheck:
         if visit.liveness is None:
             scorer = self.texture_scorer() if self.settings.screen_check != "off" else None
-            visit.liveness = LivenessCheck(self.gallery.describer, self.settings.liveness_settings(), scorer)
+            visit.liveness = LivenessCheck(self.gallery.describer, self.settings.liveness_settings(), scorer, self.room)
         return visit.liveness
 
     def texture_scorer(self) -> TextureScorer:

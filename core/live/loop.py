@@ -49,6 +49,8 @@ class TrackDecider(Protocol):
         descriptor: np.ndarray | None = None,
     ) -> Any: ...
 
+    def frame(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> None: ...
+
     def track_lost(self, track_id: int) -> None: ...
 
 
@@ -171,6 +173,8 @@ class LiveRecognizer:
             tracks, ended = self.tracker.update(found, frame)
             for track in ended:
                 self._track_ended(track)
+            if self.decider is not None:  # every face it may hold, found now or still tracked
+                self.decider.frame(rgb, [d.box for d in found] + [t.box for t in tracks], timestamp)
             for track in tracks:
                 if track.misses == 0 and self._wants_descriptor(track, frame):
                     self._submit(rgb, track, frame)

@@ -36,6 +36,7 @@ file and try it with ``facegate replay``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -137,15 +138,19 @@ def replay_attack(
     frames: int = 90,
     fps: float = 30.0,
     name: str = "video",
+    room_first: int = 0,
 ) -> tuple[Presentation, Iterator[AttackFrame]]:
     """A genuine ``video`` (RGB frames, its largest face in the first) played on a ``kind`` of
     display in front of the door camera (held by hand, on a stand, or filling the view), drawn
-    from ``seed``; loops if shorter."""
+    from ``seed``; loops if shorter. ``room_first``: frames of the door camera's empty room
+    (``background`` through the same camera) before the display comes up, as a door sees its
+    room before anyone arrives; their ``face`` is an empty box."""
     if kind not in REPLAYS:
         raise ValueError(f"unknown replay {kind!r}; choose one of {', '.join(REPLAYS)}")
     rng = np.random.default_rng([len(KINDS) + 1, REPLAYS.index(kind), seed])
     scene = _ReplayScene(kind, video, face_photo(video[0], name, describer), background, rng, frames, fps)
-    return scene.presentation(seed), scene.frames()
+    room = (AttackFrame(scene.camera.shoot(scene.background, 0.0), Box(0, 0, 0, 0)) for _ in range(room_first))
+    return scene.presentation(seed), itertools.chain(room, scene.frames())
 
 
 def through_camera(frames: Sequence[np.ndarray], seed: int, take: int = 0) -> Iterator[np.ndarray]:

@@ -72,10 +72,12 @@ video of the person replayed on a phone, by design. A third cue looks at texture
 MiniFASNetV2-SE model scores each face of at least 64 px (one at a time, on the scorer's own
 thread) and a visit's verdict is the median of its last 5 scores. The model cannot see a
 rendered or very sharp screen, so the check carries a geometric cue too (core.vision.surround):
-a picture held by hand moves inside the fixed camera's still room, with its surroundings.
-"advisory" adds both verdicts to the reason (so the access log keeps them) and never refuses;
-"required" passes a visit only when the blink, turn or talking *and* the texture say a live face, and the
-surroundings did not move as a hand-held picture's do.
+a picture held by hand moves inside the fixed camera's still room, with its surroundings; and,
+where the door has learned its empty room (core.vision.room), a screen filling the view hides it.
+"advisory" adds the verdicts to the reason (so the access log keeps them) and never refuses;
+"required" passes a visit only when the blink, turn or talking *and* the texture say a live face, the
+surroundings did not move as a hand-held picture's do, and the room is in view around the face
+(or the door has none learned).
 
 **Talking**: a person who says something opens and closes their lips, a non-rigid movement of
 the face no print, bent or folded sheet makes. The cue is the inner lips' gap (61-67, 62-66,
@@ -121,6 +123,7 @@ import cv2
 import numpy as np
 
 from core.records import Box
+from core.vision.room import RoomVotes, RoomWatcher
 from core.vision.surround import SurroundMotion
 from core.vision.texture import MIN_FACE, TextureScorer, TextureVotes, face_crop
 
@@ -352,7 +355,11 @@ class LivenessCheck:
     of at least ``texture_min_face`` px is also scored for screen and print texture, off this thread."""
 
     def __init__(
-        self, describer: Describer, settings: LivenessSettings | None = None, scorer: TextureScorer | None = None
+        self,
+        describer: Describer,
+        settings: LivenessSettings | None = None,
+        scorer: TextureScorer | None = None,
+        room: RoomWatcher | None = None,
     ) -> None:
         self.describer = describer
         self.settings = settings or LivenessSettings()
@@ -367,6 +374,8 @@ class LivenessCheck:
         self.scorer = scorer if texture_on else None
         self.texture = TextureVotes(self.settings.texture_frames, self.settings.texture_threshold) if texture_on else None
         self.surround = SurroundMotion() if texture_on else None
+        self.room = room if texture_on else None  # the door camera's room (core.vision.room), learned elsewhere
+        self.room_votes = RoomVotes(room.settings) if texture_on and room is not None else None
         self._texture_seen = 0
 
     def observe(self, rgb: np.ndarray, box: Box, timestamp: float) -> LivenessResult:
@@ -376,6 +385,8 @@ class LivenessCheck:
         moved = self._moved or self._motion(rgb, box, timestamp)
         if self.surround is not None:
             self.surround.observe(rgb, box)
+        if self.room is not None and self.room_votes is not None:
+            self.room_votes.add(self.room, rgb, box)
         if self.texture is not None and self.scorer is not None and box.width >= self.settings.texture_min_face:
             self.texture.collect()
             self._texture_seen += 1
@@ -408,13 +419,19 @@ class LivenessCheck:
             return moved
         verdict, around = self.texture.verdict(), self.surround.verdict()
         said = f"{moved.reason}; {verdict.words()}; {around.words()}"
+        room = self.room_votes.verdict() if self.room_votes is not None else None
+        if room is not None and room.state == "no say":  # no room learned at this door: nothing to say
+            room = None
         if self.settings.texture == "advisory":
-            return replace(moved, reason=f"{said} (advisory)")
+            return replace(moved, reason=f"{said}{f'; {room.words()}' if room else ''} (advisory)")
         # all said, so the log shows which cue is still missing or refused
         lets_in = self.surround.lets_in()
         if not lets_in and around.state != "picture":
             said += f" (waiting for {self.surround.settings.min_still} judged pairs)"
-        screen_ok = verdict.state == "real" and lets_in
+        if room is not None:
+            said += f"; {room.words()}"
+        room_ok = room is None or room.state == "in view"
+        screen_ok = verdict.state == "real" and lets_in and room_ok
         return replace(moved, passed=moved.passed and screen_ok, reason=said)
 
     def observe_points(self, points: np.ndarray, timestamp: float) -> LivenessResult:

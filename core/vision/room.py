@@ -1,0 +1,180 @@
+"""Is the door's own room still in view around a face? A cue against a screen that fills the view.
+
+A door camera is fixed to the wall and sees its room all day, mostly with nobody in it. A tablet
+held so close that its screen fills the camera's view (attacks kind ``fill``) leaves no bezel, no
+hand and no room for the other cues to see (core.vision.surround says "no say" under a view that
+moves as one), and a rendered or sharp screen fools the texture model: the only thing left that
+gives it away is that the room is gone. A real person, however close, hides only the part of the
+view behind their head and body; the rest of the room is still there.
+
+``RoomWatcher`` learns the room from frames with no face in them (every frame is offered,
+``watch``): the view as 16 x 9 cells of 8 x 8 grey texels, each cell the median of the last
+``samples`` face-free snapshots taken ``every`` seconds apart, known once those snapshots agree
+(a view that keeps changing, a moving camera or a busy hall, is never known: "no say"). A
+face-free view unlike the known room is not learned at once: a tablet raised with nothing on it
+must not become the room. Only when such a view has stayed for ``relearn_seconds`` (the camera
+was moved, the furniture changed) does it replace the room.
+
+``seen(rgb, box)``: the share of the known room's cells beyond the person at ``box`` (a face
+width either side of the face, from half a face height above it down to the bottom of the view)
+that still show it: the same brightness within 30 % once the camera's exposure is divided out
+(the median ratio over those cells, since an exposure follows a bright screen), and where the room
+has texture the same structure (correlation 0.5 or more), where it has none, still none. None
+when fewer than ``min_cells`` such cells are known (a person filling the view; no room yet).
+``RoomVotes`` keeps a visit's shares: "covered" when the median of at least ``min_frames`` is
+under ``covered_share``, "in view" when it is at least that, else "no say".
+
+Measured (docs/liveness.md; bench/attack_bench.py --only room and --room-first): phones,
+monitors and stands held in front of a room, 0.89-1.00 of it in view (median per replay); the
+clip on a tablet filling the view 0.02-0.06, GRID's (211-252 px faces) no room left beyond the
+face; genuine fixed-camera videos 0.99-1.00 (their room learned beyond their first frames'
+faces). At the door, 75 frames of the empty room first: clip fill 0 of 10 unlocked (9 of 10
+without the room), GRID fill 0 of 10 (3 of 10). A recording with no face-free frame (the clip,
+GRID) never has a room: the cue has no say there, and its genuine visits are judged as before.
+
+What it cannot tell: a tablet that filled the view while nothing was in it for
+``relearn_seconds`` before the face appeared (it became the room; the door logs nothing of it),
+and a replay recorded at this very door from the camera's place.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core.records import Box
+
+CELLS = (16, 9)  # the view's cells, across and down
+TEXELS = 8  # grey texels a cell side
+
+
+@dataclass
+class RoomSettings:
+    """How the room is learned and judged; the defaults are docs/liveness.md's."""
+
+    every: float = 0.2  # s between two face-free snapshots
+    samples: int = 10  # snapshots a room is the median of (2 s of an empty view)
+    agree: float = 0.8  # share of cells each snapshot must share with their median for the room to be known
+    relearn_seconds: float = 20.0  # a face-free view unlike the room for this long becomes the room
+    min_cells: int = 8  # known cells beyond the person for a frame to be judged
+    covered_share: float = 0.5  # a visit's median share of the room in view under this: covered
+    min_frames: int = 5  # judged frames before a visit's verdict
+
+
+def cells_of(rgb: np.ndarray) -> np.ndarray:
+    """The view as CELLS cells of TEXELS x TEXELS grey texels (grey levels): (rows, cols, 64)."""
+    (cw, ch), t = CELLS, TEXELS
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (cw * t, ch * t), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return small.reshape(ch, t, cw, t).transpose(0, 2, 1, 3).reshape(ch, cw, t * t)
+
+
+def matching(room: np.ndarray, now: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Per cell of ``where`` (a boolean mask of cells), whether ``now`` still shows ``room``."""
+    ratio = (now.mean(-1) + 1) / (room.mean(-1) + 1)
+    gain = float(np.median(ratio[where]))
+    zr, zn = room - room.mean(-1, keepdims=True), now - now.mean(-1, keepdims=True)
+    sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
+    bright = np.abs(np.log(ratio / gain)) < np.log(1.3)
+    textured = sr > 24  # over the cell's 64 texels: about 3 grey levels a texel
+    same = (zr * zn).sum(-1) / (sr * sn + 1e-6) >= 0.5
+    return (bright & np.where(textured, same, sn <= 36))[where]
+
+
+def person_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
+    """The cells a person whose face is ``box`` may cover: a face width either side of the face,
+    from half a face height above it down to the bottom of the view (their body)."""
+    (h, w), (cw, ch) = shape[:2], CELLS
+    xs, ys = (np.arange(cw) + 0.5) * w / cw, (np.arange(ch) + 0.5) * h / ch
+    near_x = (xs + w / cw / 2 > box.left - box.width) & (xs - w / cw / 2 < box.right + box.width)
+    below = ys + h / ch / 2 > box.top - 0.5 * box.height
+    return below[:, None] & near_x[None, :]
+
+
+class RoomWatcher:
+    """The door camera's room, learned from its face-free frames (one per camera; thread-safe
+    enough for one frame thread, which is the only caller)."""
+
+    def __init__(self, settings: RoomSettings | None = None) -> None:
+        self.settings = settings or RoomSettings()
+        self.room: np.ndarray | None = None  # (rows, cols, 64), once known
+        self._snaps: deque[np.ndarray] = deque(maxlen=self.settings.samples)
+        self._last = -np.inf
+        self._unlike_since: float | None = None  # when face-free views began to differ from the room
+
+    def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> None:
+        """Every frame of the camera, with every face in it (found or tracked): learn from the
+        face-free ones, ``every`` seconds apart."""
+        if faces:
+            return
+        if timestamp - self._last < self.settings.every and timestamp >= self._last:
+            return
+        self._last = timestamp
+        now = cells_of(rgb)
+        if self.room is not None:
+            everywhere = np.ones(now.shape[:2], bool)
+            if matching(self.room, now, everywhere).mean() < self.settings.agree:
+                self._unlike_since = timestamp if self._unlike_since is None else self._unlike_since
+                if timestamp - self._unlike_since < self.settings.relearn_seconds:
+                    return  # not the room: not learned (yet)
+                self.room, self._unlike_since = None, None
+                self._snaps.clear()
+            else:
+                self._unlike_since = None
+        self._snaps.append(now)
+        if len(self._snaps) == self._snaps.maxlen:
+            median = np.median(np.stack(self._snaps), axis=0)
+            everywhere = np.ones(now.shape[:2], bool)
+            if all(matching(median, s, everywhere).mean() >= self.settings.agree for s in self._snaps):
+                self.room = median
+
+    def seen(self, rgb: np.ndarray, box: Box) -> float | None:
+        """The share of the known room beyond the person at ``box`` still in view; None when
+        there is no room yet or too little of it beyond them."""
+        if self.room is None:
+            return None
+        beyond = ~person_cells(rgb.shape, box)
+        if beyond.sum() < self.settings.min_cells:
+            return None
+        return float(matching(self.room, cells_of(rgb), beyond).mean())
+
+
+@dataclass
+class RoomVerdict:
+    state: str  # "covered", "in view", "waiting" (a known room, too few frames judged) or "no say" (no room)
+    share: float | None  # the visit's median share of the room in view
+    frames: int  # frames judged
+
+    def words(self) -> str:
+        if self.state == "no say":
+            return "room: no say (none learned)"
+        if self.state == "waiting":
+            return f"room: waiting ({self.frames} of its frames judged; step back a little to show the room around you)"
+        what = "the view is covered: a screen or picture in front of the camera" if self.state == "covered" else "in view"
+        return f"room: {what} ({self.share:.0%} of it beyond the face, median of {self.frames})"
+
+
+@dataclass
+class RoomVotes:
+    """One visit's shares of the room in view. With a known room, a visit is judged over
+    ``min_frames`` frames at least: a face so close that too little room is left beyond it waits
+    (a played face zoomed up must not hide the room it covers)."""
+
+    settings: RoomSettings = field(default_factory=RoomSettings)
+    shares: list[float] = field(default_factory=list)
+    known: bool = False  # the door knew its room on a frame of this visit
+
+    def add(self, watcher: RoomWatcher, rgb: np.ndarray, box: Box) -> None:
+        self.known = self.known or watcher.room is not None
+        share = watcher.seen(rgb, box)
+        if share is not None:
+            self.shares.append(share)
+
+    def verdict(self) -> RoomVerdict:
+        if len(self.shares) < self.settings.min_frames:
+            return RoomVerdict("waiting" if self.known else "no say", None, len(self.shares))
+        share = float(np.median(self.shares))
+        return RoomVerdict("covered" if share < self.settings.covered_share else "in view", share, len(self.shares))
