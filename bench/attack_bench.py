@@ -863,6 +863,45 @@ def rooms():
     return [film[i] for i in (0, 10, 20, 190, 200, 210)]
 
 
+def talkers_before_their_wall(describer, grid) -> None:
+    """The GRID talkers through the door with the check required, each after 75 frames of their
+    wall seen empty (the talker painted out of their first frame: tests.support.presentations.emptied),
+    the 7 people enrolled from one frame as ``texture_figures`` does: BPCER, and each visit's room."""
+    import cv2
+
+    from core.gallery.api import Gallery
+    from core.tools.attacks import through_camera
+    from core.vision.detection import Detector
+    from tests.support.presentations import emptied
+
+    detector, never, said = Detector("yunet", 40), [], []
+    with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
+        for name, clip_name in GRID_PEOPLE.items():
+            still = Path(tmp) / f"{name}.png"
+            cv2.imwrite(str(still), cv2.cvtColor(read_video(FOOTAGE / "grid-talkers" / f"{clip_name}.mpg")[0], cv2.COLOR_RGB2BGR))
+            g.enroll(name, [str(still)])
+        for seed, path in enumerate(grid):
+            video = read_video(path)
+            face = max(detector.detect(video[0]), key=lambda b: b.area)
+            empty = list(through_camera([emptied(video[0], face)] * 75, seed))
+            tracks = play(g, [*empty, *video], check="required")["tracks"].values()
+            if not any(t["unlocked"] is not None for t in tracks):
+                never.append(path.stem)
+            rooms_said = {
+                c.split("; room: ")[1].split(" (")[0]
+                for t in tracks
+                for c in (t["cue"], t.get("granted") or "")
+                if "; room: " in c
+            }
+            said.append(f"{path.stem} {'/'.join(sorted(rooms_said)) or 'room not judged'}")
+    print(
+        f"GRID talkers through the door after 75 frames of their wall seen empty (check required): BPCER "
+        f"{len(never) / len(grid):.1%} ({len(never)} of {len(grid)} never unlocked{': ' + ', '.join(never) if never else ''}); "
+        f"the room: {'; '.join(said)}",
+        flush=True,
+    )
+
+
 def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None:
     """Is the door's empty room still in view around a face (core.vision.room)? On the screen
     replays of ``seeds`` and ``kinds`` in front of a room (``rooms``), the room learned from the
@@ -900,6 +939,7 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                     + line(room_seen(room, learned, [f.rgb for f in played], [f.face for f in played])),
                     flush=True,
                 )
+    talkers_before_their_wall(describer, grid)
     print("Genuine videos (the room from their first 15 frames, beyond the faces in them):")
     detector = Detector("yunet", 30)
     for name, video in genuine_videos(clip, grid).items():

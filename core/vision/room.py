@@ -15,9 +15,9 @@ face-free view unlike the known room is not learned at once: a tablet raised wit
 must not become the room. Only when such a view has stayed for ``relearn_seconds`` (the camera
 was moved, the furniture changed) does it replace the room.
 
-``seen(rgb, box)``: the share of the known room's cells beyond the person at ``box`` (a face
-width either side of the face, from half a face height above it down to the bottom of the view)
-that still show it: the same brightness within 30 % once the camera's exposure is divided out
+``seen(rgb, box)``: the share of the known room's cells beyond the person at ``box`` (their head:
+a third of a face width either side of the face, from half a face height above it; their body: a
+face width either side, from the chin down) that still show it: the same brightness within 30 % once the camera's exposure is divided out
 (the median ratio over those cells, since an exposure follows a bright screen), and where the room
 has texture the same structure (correlation 0.5 or more), where it has none, still none. None
 when fewer than ``min_cells`` such cells are known (a person filling the view; no room yet).
@@ -85,13 +85,19 @@ def matching(room: np.ndarray, now: np.ndarray, where: np.ndarray) -> np.ndarray
 
 
 def person_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
-    """The cells a person whose face is ``box`` may cover: a face width either side of the face,
-    from half a face height above it down to the bottom of the view (their body)."""
+    """The cells a person whose face is ``box`` may cover: their head (a third of a face width
+    either side of the face, from half a face height above it to just under the chin) and their
+    body (a face width either side, from the chin down to the bottom of the view)."""
     (h, w), (cw, ch) = shape[:2], CELLS
     xs, ys = (np.arange(cw) + 0.5) * w / cw, (np.arange(ch) + 0.5) * h / ch
-    near_x = (xs + w / cw / 2 > box.left - box.width) & (xs - w / cw / 2 < box.right + box.width)
-    below = ys + h / ch / 2 > box.top - 0.5 * box.height
-    return below[:, None] & near_x[None, :]
+    half_w, half_h = w / cw / 2, h / ch / 2
+
+    def across(side: float) -> np.ndarray:
+        return (xs + half_w > box.left - side * box.width) & (xs - half_w < box.right + side * box.width)
+
+    head_rows = (ys + half_h > box.top - 0.5 * box.height) & (ys - half_h < box.bottom + 0.1 * box.height)
+    body_rows = ys + half_h > box.bottom + 0.1 * box.height
+    return (head_rows[:, None] & across(1 / 3)[None, :]) | (body_rows[:, None] & across(1.0)[None, :])
 
 
 class RoomWatcher:

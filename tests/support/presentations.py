@@ -55,3 +55,17 @@ def lin_door_replay(kind: str, seed: int, describer, folder, clip, decision):
     with Gallery(folder / "lin.db", describer=describer) as gallery:
         gallery.enroll("Lin-Manuel", stills)
         return replay(path, gallery, decision=decision)
+
+
+def emptied(rgb, box):
+    """``rgb`` with the person whose face is ``box`` painted out (their face and body, as
+    core.vision.room's person cells reach, at pixel level): the room as the camera saw it before
+    they came (a plain wall paints out well)."""
+    import cv2
+    import numpy as np
+
+    h, w = rgb.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    x0, x1 = max(0, box.left - box.width), min(w, box.right + box.width)
+    mask[max(0, int(box.top - 0.5 * box.height)) :, x0:x1] = 255
+    return cv2.inpaint(rgb, mask, 5, cv2.INPAINT_TELEA)

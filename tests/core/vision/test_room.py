@@ -13,6 +13,7 @@ from core.records import Box
 from core.tools.attacks import replay_attack, through_camera
 from core.vision.room import RoomSettings, RoomVotes, RoomWatcher
 from tests.support.data import FOOTAGE, clip_frames
+from tests.support.presentations import emptied
 
 FPS = 30.0
 
@@ -104,3 +105,29 @@ def test_the_clip_filling_the_view_after_the_door_saw_its_room_stays_shut(descri
     ), said
     assert advisory.unlocks >= 1, [v.line() for v in advisory.visits]
     assert any("room: the view is covered" in v.liveness for v in advisory.visits if v.person)
+
+
+def test_a_talker_in_front_of_the_wall_the_door_learned_empty_still_opens(describer, tmp_path):
+    """GRID's bbaf2n at a door that saw its wall empty for 2.5 s first (the talker painted out of
+    the clip's first frame), enrolled from that first frame, the check required: the room is in
+    view around him, and the door opens as it does without a room."""
+    import cv2
+
+    from core.door.policy import DecisionSettings
+    from core.gallery.api import Gallery
+    from core.station.replay import replay
+    from core.tools.attacks import write_video
+    from core.vision.detection import Detector
+
+    video = clip_frames(FOOTAGE / "grid-talkers" / "bbaf2n.mpg")
+    (face,) = Detector("yunet", 40).detect(video[0])
+    empty = list(through_camera([emptied(video[0], face)] * 75, 3))
+    path = write_video([*empty, *video], tmp_path / "room-then-talker.mp4", fps=25)
+    still = str(tmp_path / "b.png")
+    cv2.imwrite(still, cv2.cvtColor(video[0], cv2.COLOR_RGB2BGR))
+    with Gallery(tmp_path / "grid.db", describer=describer) as gallery:
+        gallery.enroll("B", [still])
+        report = replay(path, gallery, decision=DecisionSettings(screen_check="required"))
+    named = [v for v in report.visits if v.person == "B"]
+    assert report.unlocks == 1, [v.line() for v in report.visits]
+    assert any("room: in view" in v.liveness for v in named), [v.liveness for v in named]
