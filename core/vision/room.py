@@ -25,12 +25,13 @@ when fewer than ``min_cells`` such cells are known (a person filling the view; n
 under ``covered_share``, "in view" when it is at least that, else "no say".
 
 Measured (docs/liveness.md; bench/attack_bench.py --only room and --room-first): phones,
-monitors and stands held in front of a room, 0.89-1.00 of it in view (median per replay); the
-clip on a tablet filling the view 0.02-0.06, GRID's (211-252 px faces) no room left beyond the
-face; genuine fixed-camera videos 0.99-1.00 (their room learned beyond their first frames'
-faces). At the door, 75 frames of the empty room first: clip fill 0 of 10 unlocked (9 of 10
-without the room), GRID fill 0 of 10 (3 of 10). A recording with no face-free frame (the clip,
-GRID) never has a room: the cue has no say there, and its genuine visits are judged as before.
+monitors and stands held in front of a room, 0.80-0.97 of it in view (median per replay); the
+clip and GRID talkers on a tablet filling the view 0.01-0.04; genuine fixed-camera videos
+0.98-1.00 (their room learned beyond their first frames' faces). At the door, 75 frames of the
+empty room first: clip fill 0 of 10 unlocked (9 of 10 without the room), GRID fill 0 of 10 (3 of
+10), each "the view is covered"; the GRID talkers in front of their wall seen empty, 8 of 8 opened.
+A recording with no face-free frame (the clip, GRID) never has a room: the cue has no say there,
+and its genuine visits are judged as before.
 
 What it cannot tell: a tablet that filled the view while nothing was in it for
 ``relearn_seconds`` before the face appeared (it became the room; the door logs nothing of it),
