@@ -949,6 +949,29 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
         first = video[:15]
         room, learned = learn_room(first, [detector.detect(f) for f in first])
         print(f"  {name:<24} {int(learned.sum()):3d} cells learned; " + line(room_seen(room, learned, video[15:])), flush=True)
+    room_cost(clip)
+
+
+def room_cost(clip, runs: int = 200) -> None:
+    """What the room costs the frame thread: a face judged against a known room, and a
+    face-free frame's snapshot (taken every 0.2 s, with the median and agreement of the last 10)."""
+    from core.records import Box
+    from core.vision.room import RoomWatcher, cells_of
+
+    watcher, seen, watched = RoomWatcher(), [], []
+    for i in range(runs):
+        start = time.perf_counter()
+        watcher.watch(clip[60], [], i * watcher.settings.every)
+        watched.append(1000 * (time.perf_counter() - start))
+    watcher.room = cells_of(clip[60])
+    for _ in range(runs):
+        start = time.perf_counter()
+        watcher.seen(clip[150], Box(250, 80, 370, 220))
+        seen.append(1000 * (time.perf_counter() - start))
+    print(
+        f"cost: a face against the room {statistics.median(seen):.2f} ms, a face-free snapshot "
+        f"{statistics.median(watched):.2f} ms every {watcher.settings.every} s (medians of {runs})"
+    )
 
 
 def main() -> int:
