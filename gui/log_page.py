@@ -51,6 +51,7 @@ VERDICTS = (
     Verdict.NO_CARD,
     Verdict.LOCKED_OUT,
     Verdict.DURESS,
+    Verdict.VIEW_CHANGED,
 )
 
 

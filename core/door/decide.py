@@ -398,9 +398,11 @@ class DoorDecider:
 
     def frame(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> None:
         """Every frame of the camera with every face in it (the live loop's): the room is learned
-        from the face-free ones while the screen and print check is on."""
+        from the face-free ones while the screen and print check is on, and its changes logged."""
         if self.settings.liveness and self.settings.screen_check != "off":
-            self.room.watch(rgb, faces, timestamp)
+            said = self.room.watch(rgb, faces, timestamp)
+            if said is not None:  # a camera covered or moved: on the record before any face comes
+                self.note(Verdict.VIEW_CHANGED, said)
 
     def track_lost(self, track_id: int) -> None:
         """The face left: log a visit that never reached a verdict worth logging (undecided, or

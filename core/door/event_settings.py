@@ -28,6 +28,7 @@ TYPES: dict[str, str] = {
     Verdict.DURESS: "duress",
     Verdict.PANEL_GRANTED: "panel_granted",
     Verdict.PANEL_DENIED: "panel_denied",
+    Verdict.VIEW_CHANGED: "view_changed",
 }
 EVENT_TYPES = sorted(set(TYPES.values()))
 

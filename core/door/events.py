@@ -24,8 +24,9 @@ The payload (JSON; the MQTT ``decision`` topic and the webhook's POST body)::
 (nobody enrolled is this face; ``visitor`` is the id of the unknown visitor it was grouped
 into, core.door.visitors), unsure (no clear answer, or no liveness shown), door_error (the lock
 failed), manual_unlock, duress (a silent alarm: the person's duress PIN was taken; it follows
-that grant's own ``granted`` event, or comes first when the door was in its cooldown)
-(core.door.event_settings.TYPES). The
+that grant's own ``granted`` event, or comes first when the door was in its cooldown),
+panel_granted / panel_denied (an OSDP panel's answer), view_changed (the camera's empty view is
+not its room: covered or moved; core.vision.room) (core.door.event_settings.TYPES). The
 webhook body also has ``snapshot_jpeg``: the face snapshot as base64 JPEG (when it has one and
 ``send_snapshots`` is on).
 """

@@ -72,7 +72,12 @@ class MqttSink:
         ]
         if body["type"] == "unknown":
             out.append((f"{b}/unknown", json.dumps({"event_type": "unknown", **body}), False))
-        if body["type"] not in ("door_error", "manual_unlock", "duress"):  # a duress alarm leaves the last person as granted
+        if body["type"] not in (
+            "door_error",
+            "manual_unlock",
+            "duress",
+            "view_changed",
+        ):  # a duress alarm leaves the last person as granted
             out += [(f"{b}/last_person/attrs", text, True), (f"{b}/last_person", person, True)]
         if snapshot is not None:
             out.append((f"{b}/snapshot", snapshot, True))

@@ -33,6 +33,7 @@ class Verdict(StrEnum):
     DURESS = "Duress"  # the silent alarm beside a grant made with the duress PIN: never on the screen
     PANEL_GRANTED = "Panel granted"  # the access panel's own answer to FaceGate's card read (core.door.osdp)
     PANEL_DENIED = "Panel denied"
+    VIEW_CHANGED = "View changed"  # the camera's empty view is not its room: covered or moved (core.vision.room)
 
     @property
     def final(self) -> bool:

@@ -13,7 +13,9 @@ view behind their head and body; the rest of the room is still there.
 (a view that keeps changing, a moving camera or a busy hall, is never known: "no say"). A
 face-free view unlike the known room is not learned at once: a tablet raised with nothing on it
 must not become the room. Only when such a view has stayed for ``relearn_seconds`` (the camera
-was moved, the furniture changed) does it replace the room.
+was moved, the furniture changed) does it replace the room; after ``alert_seconds`` of it the
+door logs "View changed" (core.door.decide), and again when it becomes the room, so a camera
+covered or moved is on the record (and in the events) before any face comes.
 
 ``seen(rgb, box)``: the share of the known room's cells beyond the person at ``box`` (their head:
 a third of a face width either side of the face, from half a face height above it; their body: a
@@ -34,7 +36,7 @@ A recording with no face-free frame (the clip, GRID) never has a room: the cue h
 and its genuine visits are judged as before.
 
 What it cannot tell: a tablet that filled the view while nothing was in it for
-``relearn_seconds`` before the face appeared (it became the room; the door logs nothing of it),
+``relearn_seconds`` before the face appeared (it became the room; the log says so, twice),
 and a replay recorded at this very door from the camera's place.
 """
 
@@ -60,6 +62,7 @@ class RoomSettings:
     samples: int = 10  # snapshots a room is the median of (2 s of an empty view)
     agree: float = 0.8  # share of cells each snapshot must share with their median for the room to be known
     relearn_seconds: float = 20.0  # a face-free view unlike the room for this long becomes the room
+    alert_seconds: float = 5.0  # a face-free view unlike the room for this long is said (watch's answer)
     min_cells: int = 8  # known cells beyond the person for a frame to be judged
     covered_share: float = 0.5  # a visit's median share of the room in view under this: covered
     min_frames: int = 5  # judged frames before a visit's verdict
@@ -111,32 +114,46 @@ class RoomWatcher:
         self._snaps: deque[np.ndarray] = deque(maxlen=self.settings.samples)
         self._last = -np.inf
         self._unlike_since: float | None = None  # when face-free views began to differ from the room
+        self._alerted = False  # the present change was said
 
-    def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> None:
+    def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> str | None:
         """Every frame of the camera, with every face in it (found or tracked): learn from the
-        face-free ones, ``every`` seconds apart."""
+        face-free ones, ``every`` seconds apart. Returns what the door should log, once per
+        change: the empty view has not been the room for ``alert_seconds`` (covered or moved),
+        and when that view became the room."""
         if faces:
-            return
+            return None
         if timestamp - self._last < self.settings.every and timestamp >= self._last:
-            return
+            return None
         self._last = timestamp
         now = cells_of(rgb)
+        said = None
         if self.room is not None:
             everywhere = np.ones(now.shape[:2], bool)
-            if matching(self.room, now, everywhere).mean() < self.settings.agree:
+            shown = float(matching(self.room, now, everywhere).mean())
+            if shown < self.settings.agree:
                 self._unlike_since = timestamp if self._unlike_since is None else self._unlike_since
-                if timestamp - self._unlike_since < self.settings.relearn_seconds:
-                    return  # not the room: not learned (yet)
-                self.room, self._unlike_since = None, None
+                unlike = timestamp - self._unlike_since
+                if unlike < self.settings.relearn_seconds:
+                    if unlike >= self.settings.alert_seconds and not self._alerted:
+                        self._alerted = True
+                        return (
+                            f"the camera's view changed with nobody in front of it ({shown:.0%} of its room in view for "
+                            f"{unlike:.0f} s): covered or moved? It becomes the room after {self.settings.relearn_seconds:g} s"
+                        )
+                    return None  # not the room: not learned (yet)
+                self.room, self._unlike_since, self._alerted = None, None, False
                 self._snaps.clear()
+                said = f"the camera's changed view stayed {self.settings.relearn_seconds:g} s: it is learned as the room"
             else:
-                self._unlike_since = None
+                self._unlike_since, self._alerted = None, False
         self._snaps.append(now)
         if len(self._snaps) == self._snaps.maxlen:
             median = np.median(np.stack(self._snaps), axis=0)
             everywhere = np.ones(now.shape[:2], bool)
             if all(matching(median, s, everywhere).mean() >= self.settings.agree for s in self._snaps):
                 self.room = median
+        return said
 
     def seen(self, rgb: np.ndarray, box: Box) -> float | None:
         """The share of the known room beyond the person at ``box`` still in view; None when

@@ -43,15 +43,48 @@ def test_a_still_empty_view_becomes_the_room_a_changing_one_does_not(room, clip)
     assert _learned(clip[120:210]).room is None  # a panning shot never agrees with itself
 
 
-def test_a_new_view_replaces_the_room_only_after_it_stayed(room, clip):
+def _said(frames, watcher: RoomWatcher, start: float) -> list[tuple[float, str]]:
+    said = []
+    for i, rgb in enumerate(frames):
+        words = watcher.watch(rgb, [], start + i / FPS)
+        if words is not None:
+            said.append((start + i / FPS, words))
+    return said
+
+
+def test_a_new_view_replaces_the_room_only_after_it_stayed_and_is_said(room, clip):
     watcher = _learned(room)
     known = watcher.room
     other = list(through_camera([clip[150]] * 30, 8))
-    _learned(other * 10, watcher, start=10.0)  # 10 s of another view (a tablet up): not learned
+    said = _said(other * 10, watcher, start=10.0)  # 10 s of another view (a tablet up): not learned
     assert watcher.room is known
     settings = RoomSettings()
-    _learned(other * 30, watcher, start=10.0)  # 30 s of it (the camera was moved): the new room
-    assert watcher.room is not None and watcher.room is not known and settings.relearn_seconds < 30
+    assert [round(t - 10.0) for t, _ in said] == [settings.alert_seconds]  # said once, after 5 s
+    assert "covered or moved" in said[0][1]
+    said = _said(other * 30, watcher, start=20.0)  # 30 s more of it (the camera was moved): the new room
+    assert watcher.room is not None and watcher.room is not known
+    assert len(said) == 1 and "learned as the room" in said[0][1]  # the first change is not said again
+    assert _said(room[:30] * 2, watcher, start=60.0) == []  # 2 s of the old view: not yet said
+
+
+def test_the_door_logs_a_view_changed_with_nobody_in_front_of_it(room, clip, gallery):
+    """Through the door's decider (the live loop's every-frame hook): the room, then 6 s of a
+    covered view with nobody in it: one "View changed" entry in the access log, no face's."""
+    from core.door.decide import DoorDecider
+    from core.door.policy import DecisionSettings
+    from core.door.verdict import Verdict
+
+    decider = DoorDecider(gallery, settings=DecisionSettings(screen_check="advisory"), inline_texture=True)
+    try:
+        covered = list(through_camera([clip[150]] * 30, 8)) * 6
+        for i, rgb in enumerate([*room, *covered]):
+            decider.frame(rgb, [], i / FPS)
+        decider.flush()
+        logged = decider.access_log.events(limit=None)
+    finally:
+        decider.close()
+    assert [e.verdict for e in logged] == [Verdict.VIEW_CHANGED]
+    assert logged[0].name is None and "covered or moved" in logged[0].reason
 
 
 def test_a_screen_filling_the_view_hides_the_room_a_held_phone_does_not(room, empty, clip, describer):
