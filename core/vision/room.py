@@ -115,12 +115,19 @@ class RoomWatcher:
         self._last = -np.inf
         self._unlike_since: float | None = None  # when face-free views began to differ from the room
         self._alerted = False  # the present change was said
+        self._shape: tuple[int, ...] | None = None  # the frames' size the room was learned at
 
     def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> str | None:
         """Every frame of the camera, with every face in it (found or tracked): learn from the
         face-free ones, ``every`` seconds apart. Returns what the door should log, once per
         change: the empty view has not been the room for ``alert_seconds`` (covered or moved),
-        and when that view became the room."""
+        and when that view became the room (or the picture's size changed: another camera)."""
+        if rgb.shape[:2] != self._shape:  # another camera or mode: this room is not its room
+            known, self._shape = self.room is not None, rgb.shape[:2]
+            self.room, self._unlike_since, self._alerted = None, None, False
+            self._snaps.clear()
+            if known:
+                return "the camera's picture changed size: its room is learned again"
         if faces:
             return None
         if timestamp - self._last < self.settings.every and timestamp >= self._last:
@@ -158,7 +165,7 @@ class RoomWatcher:
     def seen(self, rgb: np.ndarray, box: Box) -> float | None:
         """The share of the known room beyond the person at ``box`` still in view; None when
         there is no room yet or too little of it beyond them."""
-        if self.room is None:
+        if self.room is None or rgb.shape[:2] != self._shape:
             return None
         beyond = ~person_cells(rgb.shape, box)
         if beyond.sum() < self.settings.min_cells:
@@ -189,10 +196,10 @@ class RoomVotes:
 
     settings: RoomSettings = field(default_factory=RoomSettings)
     shares: list[float] = field(default_factory=list)
-    known: bool = False  # the door knew its room on a frame of this visit
+    known: bool = False  # the door knows its room
 
     def add(self, watcher: RoomWatcher, rgb: np.ndarray, box: Box) -> None:
-        self.known = self.known or watcher.room is not None
+        self.known = watcher.room is not None  # as of this frame (a new camera forgets it)
         share = watcher.seen(rgb, box)
         if share is not None:
             self.shares.append(share)

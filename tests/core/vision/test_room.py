@@ -98,15 +98,23 @@ def test_a_screen_filling_the_view_hides_the_room_a_held_phone_does_not(room, em
     assert all(s is not None and s > 0.7 for s in shares["phone"]), shares
 
 
-def test_a_face_too_close_to_leave_room_beyond_it_waits():
-    watcher = RoomWatcher()
-    watcher.room = np.zeros((9, 16, 64), np.float32)
-    votes = RoomVotes()
-    rgb = np.zeros((360, 640, 3), np.uint8)
-    for _ in range(10):
+def test_a_face_too_close_to_leave_room_beyond_it_waits(room):
+    watcher, votes = _learned(room), RoomVotes()
+    for rgb in room[:10]:
         votes.add(watcher, rgb, Box(150, 20, 490, 360))  # a face 340 px wide: no room left beyond it
     assert votes.verdict().state == "waiting"
     assert RoomVotes().verdict().state == "no say"  # no room learned: nothing to wait for
+
+
+def test_another_cameras_picture_size_forgets_the_room(room):
+    watcher = _learned(room)
+    small = [np.ascontiguousarray(f[::2, ::2]) for f in room]
+    assert watcher.watch(small[0], [Box(10, 10, 60, 60)], 10.0) == "the camera's picture changed size: its room is learned again"
+    assert watcher.room is None and watcher.seen(small[1], Box(100, 60, 160, 120)) is None
+    votes = RoomVotes()
+    for rgb in small[:6]:
+        votes.add(watcher, rgb, Box(100, 60, 160, 120))
+    assert votes.verdict().state == "no say"  # not waiting on a room it no longer has
 
 
 def test_the_clip_filling_the_view_after_the_door_saw_its_room_stays_shut(describer, tmp_path, clip, empty):
