@@ -30,8 +30,8 @@ Measured (docs/liveness.md; bench/attack_bench.py --only room and --room-first):
 monitors and stands held in front of a room, 0.80-0.97 of it in view (median per replay); the
 clip and GRID talkers on a tablet filling the view 0.01-0.04; genuine fixed-camera videos
 0.98-1.00 (their room learned beyond their first frames' faces). At the door, 75 frames of the
-empty room first: clip fill 0 of 10 unlocked (9 of 10 without the room), GRID fill 0 of 10 (3 of
-10), each "the view is covered"; the GRID talkers in front of their wall seen empty, 8 of 8 opened.
+empty room first: clip fill 0 of 10 unlocked, GRID fill 0 of 10, each "the view is covered"
+(with 1 frame of it, too few to learn it: 8 and 2 of 10); the GRID talkers in front of their wall seen empty, 8 of 8 opened.
 A recording with no face-free frame (the clip, GRID) never has a room: the cue has no say there,
 and its genuine visits are judged as before.
 
