@@ -81,6 +81,10 @@ ASIDE_SHARE = 4
 #: gallery waits for one piece, a second or two on a busy core), and per hold of the tail's lock
 #: while the tail lets go of them after the swap.
 ASIDE_PIECE = 1024
+#: Vectors per get_items call: hnswlib looks each one up holding Python's GIL (about 10 us a
+#: vector: 200,000 in one call stopped every other thread of the door for 2.1 s), so a big
+#: read goes in pieces, each a few ms, and the door's threads run between them.
+READ_PIECE = 1024
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
 CLOSE_FOLD = 500
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
@@ -274,7 +278,7 @@ class SampleIndex:
         if in_graph:
             with self._lock.read():
                 assert self._index is not None
-                out[in_graph] = np.asarray(self._index.get_items([ids[r] for r in in_graph]), np.float32)
+                out[in_graph] = read_vectors(self._index, [ids[r] for r in in_graph])
         return out
 
     # -- the folder -----------------------------------------------------------------------------
@@ -425,7 +429,7 @@ class SampleIndex:
             labels = self._index.get_ids_list()
             with self._tail_lock:
                 keep = [i for i in labels if i in self._live and i not in self._tail and i not in self._unmarked]
-            vectors = np.asarray(self._index.get_items(keep), np.float32).reshape(-1, DESCRIPTOR_DIM)
+            vectors = read_vectors(self._index, keep)
         return np.asarray(keep, np.int64), vectors
 
     def _graph_changed(self, folded: int, marked: bool = False) -> None:
@@ -546,7 +550,7 @@ class SampleIndex:
         with self._lock.read():  # a save only reads the graph: queries go on meanwhile
             index = self._index if self._index is not None else self._new(64)
             tmp = path.with_name(path.name + ".tmp")
-            index.save_index(str(tmp))
+            write_graph(index, tmp)
             os.chmod(tmp, 0o600)  # descriptors are biometric data: owner-only, like the database
             fsync_file(tmp)
             stamp = {
@@ -670,3 +674,39 @@ def _deleted_labels(index: hnswlib.Index, labels: set[int]) -> set[int]:
         except RuntimeError:
             deleted.add(label)
     return deleted
+
+
+def read_vectors(index: hnswlib.Index, labels: list[int]) -> np.ndarray:
+    """The vectors of ``labels`` (float32, one row each), read READ_PIECE at a time so that the
+    GIL is let go between pieces."""
+    out = np.empty((len(labels), DESCRIPTOR_DIM), np.float32)
+    for at in range(0, len(labels), READ_PIECE):
+        piece = labels[at : at + READ_PIECE]
+        out[at : at + len(piece)] = index.get_items(piece, return_type="numpy")
+    return out
+
+
+def write_graph(index: hnswlib.Index, path: Path) -> None:
+    """``index.save_index(path)``, in a forked child where the system forks.
+
+    hnswlib writes the file holding Python's GIL: 130 MB stopped every other thread of the door
+    for 40 ms on a quiet disk, and a 500,000-sample graph (350 MB) for a third of a second or more
+    while the disk is busy, identification included. A child forked for it writes its
+    copy-on-write snapshot of the graph (the caller's read lock keeps writers out meanwhile), and
+    this thread waits for it without the GIL; the fork itself stops the others for ~15 ms. The
+    child only writes the file and leaves with os._exit: nothing of this process is run twice.
+    A child that fails or is killed is an OSError, as a failed write is."""
+    if not hasattr(os, "fork"):
+        index.save_index(str(path))
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: write, and leave without running anything of the parent's
+        code = 1
+        try:
+            index.save_index(str(path))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(f"writing the index graph failed in its child process (status {os.waitstatus_to_exitcode(status)})")

@@ -172,3 +172,36 @@ def test_queries_and_adds_go_on_while_the_index_is_being_saved(knn_gallery):
         saver.join()
         adder.join()
     assert knn_gallery.index.settle(30) and 10**6 in knn_gallery.index.ids()
+
+
+def test_a_graph_written_aside_reads_back_with_the_same_answers(tmp_path):
+    """write_graph writes the graph from a forked child (so the door's threads run meanwhile):
+    the file it leaves is the graph, and this process is the same after it."""
+    import hnswlib
+
+    from core.gallery.index import write_graph
+
+    rng = np.random.default_rng(5)
+    vecs = rng.normal(0, 0.15, (2000, 128)).astype(np.float32)
+    idx = SampleIndex()
+    idx.build(np.arange(2000), vecs)
+    write_graph(idx._index, tmp_path / "g.hnsw")
+    back = hnswlib.Index(space="l2", dim=128)
+    back.load_index(str(tmp_path / "g.hnsw"))
+    back.set_ef(idx.params.ef_search)  # not kept in the file
+    assert back.get_current_count() == 2000
+    probes = vecs[:20] + 0.01
+    assert np.array_equal(back.knn_query(probes, k=5)[0], idx._index.knn_query(probes, k=5)[0])
+    assert idx.knn(vecs[7], 1)[0].tolist() == [7]
+
+
+def test_a_graph_that_cannot_be_written_is_an_error_here_not_a_silent_child(tmp_path):
+    """A child that fails to write (here hnswlib refuses an index it never made) is an OSError
+    in the saving process, which SampleIndex.save logs and retries; nothing is left behind."""
+    import hnswlib
+
+    from core.gallery.index import write_graph
+
+    with pytest.raises(OSError, match="child process"):
+        write_graph(hnswlib.Index(space="l2", dim=128), tmp_path / "never.hnsw")
+    assert not (tmp_path / "never.hnsw").exists()
