@@ -25,6 +25,9 @@ follows on the folder thread (a save of a big graph may be holding its read lock
   then (after the folder has folded a share of it, on a timer, at close), never per enrollment;
   on open, samples in the database the file lacks go to the tail and samples it has that the
   database does not are marked deleted, so a kill -9 at any moment loses nothing.
+- hnswlib's save_index and get_items hold Python's GIL throughout: the file is written by a
+  forked child (write_graph) and vectors are read back in pieces (read_vectors), so neither
+  stops the door's other threads for more than a few ms.
 - saveIndex writes in place with no fsync, so we save to a temporary file, fsync, rename, and
   write a stamp (count, SHA-256 of the file). On open, a missing, torn or foreign file is
   detected from the stamp and a spot check; the graph then starts empty with every sample in the
