@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/attack_bench.py [--seeds 20] [--frames 120] [--cameras 10] [--first-seed 0] [--first-camera 0]
                                            [--no-new-looks] [--screen-check required [advisory ...]]
-                                           [--only texture|replays|attacks|drift|edges|room] [--replays KIND ...] [--each]
+                                           [--only texture|replays|attacks|drift|edges|room|talkers] [--replays KIND ...] [--each]
                                            [--room-first N]
 
 The door (live loop + Decider + simulated door, as the window runs them) with a gallery of the
@@ -45,7 +45,9 @@ across poses, as an operator does by pressing E when his face first appears):
 - ``--only room``: the door's empty room still in view around a face (core.vision.room), on the
   screen replays of ``--first-seed``/``--seeds`` in front of face-free film frames and every
   genuine video of the shared data; ``--room-first N`` plays the screen replays at the door after
-  N frames of that empty room, as a door sees its room before anyone comes.
+  N frames of that empty room, as a door sees its room before anyone comes. Its genuine side at
+  the door (the GRID talkers in front of their wall seen empty, and standing in front of the film's
+  rooms with a body under the face) also runs alone, ``--only talkers``.
 - ``--only drift``: the ring's drift over a visit (``ring_drift``), a cue measured for the calmly
   held monitors the surroundings miss and not used by the door (docs/liveness.md says why), on
   the screen replays of ``--first-seed``/``--seeds`` and every genuine video of the shared data.
@@ -54,6 +56,7 @@ across poses, as an operator does by pressing E when his face first appears):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -170,6 +173,7 @@ def play(gallery, frames, faces=None, check: str | None = None) -> dict:
                     t["surround"] = around if "surroundings:" in said else t["surround"]
                     t["steady"] = t["steady"] or "held steady" in said  # judged in a noisy room (core.vision.surround)
                     t["covered"] = t.get("covered") or "room: the view is covered" in said  # core.vision.room
+                    t["bodiless"] = t.get("bodiless") or "no body under the face" in said
                 if faces is None and not t["alone"] and view.box.width >= settings.liveness_min_face:
                     check = per_track.setdefault(view.id, LivenessCheck(gallery.describer, settings.liveness_settings()))
                     alive = _observe(gallery, check, rgb, view.box, i / FPS)
@@ -356,9 +360,7 @@ def replays(
     and every cue it logged: the one missing or refusing is why it stayed shut). With
     ``room_first``, each replay is played in front of an empty room (``rooms``) that the door's
     camera saw for that many frames before the display came up (core.vision.room)."""
-    import cv2
 
-    from core.gallery.api import Gallery
     from core.tools.attacks import REPLAYS, replay_attack
     from tests.support.presentations import background
 
@@ -370,11 +372,7 @@ def replays(
         "its seldom-still-room share on clip phone seed 14, its near ring and picture share 0.35 on clip phone seed 8, "
         "its noisy room held steady on clip monitor seed 19, checked on the clip's seeds 0-17; stand and fill were never tuned on):"
     )
-    with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
-        for name, clip_name in GRID_PEOPLE.items():
-            still = Path(tmp) / f"{name}.png"
-            cv2.imwrite(str(still), cv2.cvtColor(read_video(FOOTAGE / "grid-talkers" / f"{clip_name}.mpg")[0], cv2.COLOR_RGB2BGR))
-            g.enroll(name, [str(still)])
+    with grid_gallery(describer) as g:
         for source in ("clip", "GRID"):
             for kind in kinds:
                 tally = {
@@ -387,6 +385,7 @@ def replays(
                         "steady": 0,
                         "no say": 0,
                         "covered": 0,
+                        "bodiless": 0,
                     }
                     for c in checks
                 }
@@ -410,6 +409,7 @@ def replays(
                         n["steady"] += any(t["surround"] == "picture" and t["steady"] for t in named)
                         n["no say"] += bool(named) and all(t["surround"] in ("no say", "") for t in named)
                         n["covered"] += any(t.get("covered") for t in named)
+                        n["bodiless"] += any(t.get("bodiless") for t in named)
                         if opened:
                             notes.append(f"seed {seed} unlocked ({check}): {shown.source}, {shown.bend}")
                         said.append(
@@ -435,7 +435,11 @@ def replays(
                         f"recognised {n['recognised']}; of those, the lips talked {n['talked']}, texture took for live {n['live']}, "
                         f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
                         f"held steady), surroundings no say {n['no say']}"
-                        + (f", room covered {n['covered']} (its {room_first} frames first)" if room_first else ""),
+                        + (
+                            f", room covered {n['covered']}, no body under the face {n['bodiless']} (its {room_first} frames first)"
+                            if room_first
+                            else ""
+                        ),
                         flush=True,
                     )
                 for note in notes:
@@ -863,23 +867,33 @@ def rooms():
     return [film[i] for i in (0, 10, 20, 190, 200, 210)]
 
 
-def talkers_before_their_wall(describer, grid) -> None:
-    """The GRID talkers through the door with the check required, each after 75 frames of their
-    wall seen empty (the talker painted out of their first frame: tests.support.presentations.emptied),
-    the 7 people enrolled from one frame as ``texture_figures`` does: BPCER, and each visit's room."""
+@contextlib.contextmanager
+def grid_gallery(describer):
+    """A gallery of the 7 GRID people, each enrolled from their recording's first frame (one photo
+    each, as a site that imports staff photos), in a temporary folder."""
     import cv2
 
     from core.gallery.api import Gallery
-    from core.tools.attacks import through_camera
-    from core.vision.detection import Detector
-    from tests.support.presentations import emptied
 
-    detector, never, said = Detector("yunet", 40), [], []
     with tempfile.TemporaryDirectory() as tmp, Gallery(Path(tmp) / "grid.db", describer=describer) as g:
         for name, clip_name in GRID_PEOPLE.items():
             still = Path(tmp) / f"{name}.png"
             cv2.imwrite(str(still), cv2.cvtColor(read_video(FOOTAGE / "grid-talkers" / f"{clip_name}.mpg")[0], cv2.COLOR_RGB2BGR))
             g.enroll(name, [str(still)])
+        yield g
+
+
+def talkers_before_their_wall(describer, grid) -> None:
+    """The GRID talkers through the door with the check required, each after 75 frames of their
+    wall seen empty (the talker painted out of their first frame: tests.support.presentations.emptied),
+    the 7 people enrolled from one frame as ``texture_figures`` does: BPCER, and each visit's room."""
+
+    from core.tools.attacks import through_camera
+    from core.vision.detection import Detector
+    from tests.support.presentations import emptied
+
+    detector, never, said = Detector("yunet", 40), [], []
+    with grid_gallery(describer) as g:
         for seed, path in enumerate(grid):
             video = read_video(path)
             face = max(detector.detect(video[0]), key=lambda b: b.area)
@@ -898,6 +912,46 @@ def talkers_before_their_wall(describer, grid) -> None:
         f"GRID talkers through the door after 75 frames of their wall seen empty (check required): BPCER "
         f"{len(never) / len(grid):.1%} ({len(never)} of {len(grid)} never unlocked{': ' + ', '.join(never) if never else ''}); "
         f"the room: {'; '.join(said)}",
+        flush=True,
+    )
+
+
+def talkers_standing(describer, grid) -> None:
+    """The GRID talkers standing in front of each of ``rooms`` (tests.support.presentations.standing:
+    their recording set into the room, the shirt carried on to the bottom of the view, as a door
+    camera sees a body under the face), through the door after 75 frames of that room empty, each
+    enrolled from their first frame: how many opened with the screen and print check off and with
+    it required (the cues' BPCER among those the door names), and how many visits the room under
+    the face refused (core.vision.room, "no body")."""
+
+    from core.tools.attacks import through_camera
+    from core.vision.detection import Detector
+    from tests.support.presentations import standing
+
+    detector, views = Detector("yunet", 40), rooms()
+    opened: dict[str, list[str]] = {"off": [], "required": []}
+    refused, bodiless = [], 0
+    with grid_gallery(describer) as g:
+        for seed, path in enumerate(grid):
+            video = read_video(path)
+            face = max(detector.detect(video[0]), key=lambda b: b.area)
+            for r, view in enumerate(views):
+                back, shots = standing(video, face, view)
+                seen = list(through_camera([back] * 75 + shots, seed))
+                visit = f"{path.stem} in room {r}"
+                for check in opened:
+                    tracks = play(g, seen, check=check)["tracks"].values()
+                    if any(t["unlocked"] is not None for t in tracks):
+                        opened[check].append(visit)
+                    elif check == "required" and visit in opened["off"]:
+                        refused.append(visit)
+                    bodiless += check == "required" and any(t.get("bodiless") for t in tracks)
+    visits = len(grid) * len(views)
+    print(
+        f"GRID talkers standing in front of the {len(views)} rooms (75 frames of the room first; {visits} visits): "
+        f"opened with the check off {len(opened['off'])}, with it required {len(opened['required'])}; "
+        f"BPCER of the check among the visits the door opens without it {len(refused) / max(1, len(opened['off'])):.1%} "
+        f"({', '.join(refused) or 'none refused'}); refused for no body under the face in {bodiless}",
         flush=True,
     )
 
@@ -940,6 +994,7 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                     flush=True,
                 )
     talkers_before_their_wall(describer, grid)
+    talkers_standing(describer, grid)
     print("Genuine videos (the room from their first 15 frames, beyond the faces in them):")
     detector = Detector("yunet", 30)
     for name, video in genuine_videos(clip, grid).items():
@@ -956,7 +1011,7 @@ def room_cost(clip, runs: int = 200) -> None:
     """What the room costs the frame thread: a face judged against a known room, and a
     face-free frame's snapshot (taken every 0.2 s, with the median and agreement of the last 10)."""
     from core.records import Box
-    from core.vision.room import RoomWatcher
+    from core.vision.room import RoomVotes, RoomWatcher
 
     watcher, seen, watched = RoomWatcher(), [], []
     for i in range(runs):
@@ -964,12 +1019,13 @@ def room_cost(clip, runs: int = 200) -> None:
         watcher.watch(clip[60], [], i * watcher.settings.every)
         watched.append(1000 * (time.perf_counter() - start))
     assert watcher.room is not None  # learned from those snapshots of one still view
+    votes = RoomVotes(watcher.settings)
     for _ in range(runs):
         start = time.perf_counter()
-        watcher.seen(clip[150], Box(250, 80, 370, 220))
+        votes.add(watcher, clip[150], Box(250, 80, 370, 160))  # beyond the person, and under the face
         seen.append(1000 * (time.perf_counter() - start))
     print(
-        f"cost: a face against the room {statistics.median(seen):.2f} ms, a face-free snapshot "
+        f"cost: a face against the room (beyond the person and under the face) {statistics.median(seen):.2f} ms, a face-free snapshot "
         f"{statistics.median(watched):.2f} ms every {watcher.settings.every} s (medians of {runs})"
     )
 
@@ -1006,7 +1062,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("texture", "replays", "attacks", "drift", "edges", "room"),
+        choices=("texture", "replays", "attacks", "drift", "edges", "room", "talkers"),
         default=None,
         help="texture: only the screen and print check's figures on real captures; replays: only screen replays at the "
         "door; attacks: only the generated pictures at the door; drift: only the ring's drift over the visit; edges: "
@@ -1035,6 +1091,11 @@ def main() -> int:
         return 0
     if args.only == "edges":
         edge_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames)
+        return 0
+    if args.only == "talkers":  # the genuine side of the room cues alone
+        grid = sorted((FOOTAGE / "grid-talkers").glob("*.mpg"))
+        talkers_before_their_wall(describer, grid)
+        talkers_standing(describer, grid)
         return 0
     if args.only == "room":
         room_figures(describer, clip, range(args.first_seed, args.first_seed + args.seeds), args.frames, args.replays)

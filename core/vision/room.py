@@ -35,6 +35,20 @@ empty room first: clip fill 0 of 10 unlocked, GRID fill 0 of 10, each "the view 
 A recording with no face-free frame (the clip, GRID) never has a room: the cue has no say there,
 and its genuine visits are judged as before.
 
+``under(rgb, box)``: a real head has a body under it, which hides the room where the chest would
+be (``under_cells``); a phone or monitor on a stand or a table, whose played face moves while the
+display stays put, has the room beneath it. The share of the known room's textured cells there
+that still show it, strictly (structure at correlation 0.85, brightness within 15 % of the
+exposure the rest of the room gives: a shirt's folds passing for the room's own structure at
+the looser 0.5 was seen on a composite talker). ``RoomVotes`` reads "no body" when the median of
+at least ``min_frames`` such frames is ``bodiless_share`` or more; where the body's place cannot
+be judged (a face low in the view, a plain wall) it has no say. It cannot tell a display that
+covers the view down to its bottom edge (the played chest is where the body would be), nor the
+attacker's own body behind a hand-held phone: it is aimed at displays left on a stand. Measured
+(docs/liveness.md; bench/attack_bench.py --room-first 75 and --only talkers): "no body" on 6 of 10
+clip stands and 5 of 6 recognised GRID stands (seeds 0-9), none of 30 composite talkers standing
+in front of the rooms that the door opens without the check.
+
 What it cannot tell: a tablet that filled the view while nothing was in it for
 ``relearn_seconds`` before the face appeared (it became the room; the log says so, twice),
 and a replay recorded at this very door from the camera's place.
@@ -52,6 +66,7 @@ from core.records import Box
 
 CELLS = (16, 9)  # the view's cells, across and down
 TEXELS = 8  # grey texels a cell side
+TEXTURED = 24  # a cell's spread over its 64 texels above which it has structure (about 3 grey levels a texel)
 
 
 @dataclass
@@ -66,6 +81,10 @@ class RoomSettings:
     min_cells: int = 8  # known cells beyond the person for a frame to be judged
     covered_share: float = 0.5  # a visit's median share of the room in view under this: covered
     min_frames: int = 5  # judged frames before a visit's verdict
+    min_under: int = 2  # textured room cells where the body would be, for a frame's "under" to count
+    under_alike: float = 0.85  # ...each showing the room: its structure at this correlation or more...
+    under_within: float = 1.15  # ...and its brightness within this factor (the exposure from the rest of the room)
+    bodiless_share: float = 0.5  # a visit's median share of them still showing the room at least this: no body
 
 
 def cells_of(rgb: np.ndarray) -> np.ndarray:
@@ -76,16 +95,40 @@ def cells_of(rgb: np.ndarray) -> np.ndarray:
     return small.reshape(ch, t, cw, t).transpose(0, 2, 1, 3).reshape(ch, cw, t * t)
 
 
-def matching(room: np.ndarray, now: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Per cell of ``where`` (a boolean mask of cells), whether ``now`` still shows ``room``."""
+def matching(
+    room: np.ndarray,
+    now: np.ndarray,
+    where: np.ndarray,
+    gain_over: np.ndarray | None = None,
+    alike: float = 0.5,
+    within: float = 1.3,
+) -> np.ndarray:
+    """Per cell of ``where`` (a boolean mask of cells), whether ``now`` still shows ``room``: its
+    brightness within ``within`` times the room's once the exposure is divided out (the median
+    ratio over ``gain_over``, by default ``where``), and where the room has texture the same
+    structure (correlation ``alike`` or more), where it has none, still none."""
     ratio = (now.mean(-1) + 1) / (room.mean(-1) + 1)
-    gain = float(np.median(ratio[where]))
+    gain = float(np.median(ratio[where if gain_over is None else gain_over]))
     zr, zn = room - room.mean(-1, keepdims=True), now - now.mean(-1, keepdims=True)
     sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
-    bright = np.abs(np.log(ratio / gain)) < np.log(1.3)
-    textured = sr > 24  # over the cell's 64 texels: about 3 grey levels a texel
-    same = (zr * zn).sum(-1) / (sr * sn + 1e-6) >= 0.5
-    return (bright & np.where(textured, same, sn <= 36))[where]
+    bright = np.abs(np.log(ratio / gain)) < np.log(within)
+    same = (zr * zn).sum(-1) / (sr * sn + 1e-6) >= alike
+    return (bright & np.where(sr > TEXTURED, same, sn <= 36))[where]
+
+
+def textured(room: np.ndarray) -> np.ndarray:
+    """The cells of ``room`` with structure of their own (as ``matching`` tells them): a plain
+    wall is not, and a plain shirt in front of it would pass for it."""
+    return np.linalg.norm(room - room.mean(-1, keepdims=True), axis=-1) > TEXTURED
+
+
+def under_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
+    """The cells where the chest of a person whose face is ``box`` would be: within half a face
+    width of the face's middle, from a face height under the chin down to the bottom of the view."""
+    (h, w), (cw, ch) = shape[:2], CELLS
+    xs, ys = (np.arange(cw) + 0.5) * w / cw, (np.arange(ch) + 0.5) * h / ch
+    middle = (box.left + box.right) / 2
+    return (ys > box.bottom + box.height)[:, None] & (np.abs(xs - middle) <= box.width / 2)[None, :]
 
 
 def person_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
@@ -162,22 +205,39 @@ class RoomWatcher:
                 self.room = median
         return said
 
-    def seen(self, rgb: np.ndarray, box: Box) -> float | None:
+    def seen(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> float | None:
         """The share of the known room beyond the person at ``box`` still in view; None when
-        there is no room yet or too little of it beyond them."""
+        there is no room yet or too little of it beyond them. ``now``: ``cells_of(rgb)`` if the
+        caller has it."""
         if self.room is None or rgb.shape[:2] != self._shape:
             return None
         beyond = ~person_cells(rgb.shape, box)
         if beyond.sum() < self.settings.min_cells:
             return None
-        return float(matching(self.room, cells_of(rgb), beyond).mean())
+        return float(matching(self.room, cells_of(rgb) if now is None else now, beyond).mean())
+
+    def under(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> float | None:
+        """The share of the known room's textured cells where the person's chest would be
+        (``under_cells``) that still show the room: near 0 under a real head, whose body hides
+        them; near 1 under a display on a stand or a table, with the room beneath it. None with
+        fewer than ``min_under`` such cells (a face low in the view, a plain wall, no room)."""
+        if self.room is None or rgb.shape[:2] != self._shape:
+            return None
+        s = self.settings
+        where, beyond = under_cells(rgb.shape, box) & textured(self.room), ~person_cells(rgb.shape, box)
+        if where.sum() < s.min_under or beyond.sum() < s.min_cells:
+            return None
+        now = cells_of(rgb) if now is None else now
+        return float(matching(self.room, now, where, beyond, s.under_alike, s.under_within).mean())
 
 
 @dataclass
 class RoomVerdict:
-    state: str  # "covered", "in view", "waiting" (a known room, too few frames judged) or "no say" (no room)
+    state: str  # "covered", "no body", "in view", "waiting" (a known room, too few frames judged) or "no say" (no room)
     share: float | None  # the visit's median share of the room in view
     frames: int  # frames judged
+    under: float | None = None  # the visit's median share of the room showing where the body would be
+    under_frames: int = 0  # frames with enough of the room there to judge it
 
     def words(self) -> str:
         if self.state == "no say":
@@ -185,7 +245,10 @@ class RoomVerdict:
         if self.state == "waiting":
             return f"room: waiting ({self.frames} of its frames judged; step back a little to show the room around you)"
         what = "the view is covered: a screen or picture in front of the camera" if self.state == "covered" else "in view"
-        return f"room: {what} ({self.share:.0%} of it beyond the face, median of {self.frames})"
+        said = f"room: {what} ({self.share:.0%} of it beyond the face, median of {self.frames})"
+        if self.state == "no body":
+            return f"{said}, and no body under the face: the room shows where a chest would be ({self.under:.0%}, median of {self.under_frames}): a screen or picture on a stand"
+        return said
 
 
 @dataclass
@@ -196,16 +259,29 @@ class RoomVotes:
 
     settings: RoomSettings = field(default_factory=RoomSettings)
     shares: list[float] = field(default_factory=list)
+    unders: list[float] = field(default_factory=list)  # RoomWatcher.under, where it could judge
     known: bool = False  # the door knows its room
 
     def add(self, watcher: RoomWatcher, rgb: np.ndarray, box: Box) -> None:
         self.known = watcher.room is not None  # as of this frame (a new camera forgets it)
-        share = watcher.seen(rgb, box)
+        now = cells_of(rgb) if watcher.room is not None else None
+        share = watcher.seen(rgb, box, now)
         if share is not None:
             self.shares.append(share)
+            under = watcher.under(rgb, box, now)
+            if under is not None:
+                self.unders.append(under)
 
     def verdict(self) -> RoomVerdict:
-        if len(self.shares) < self.settings.min_frames:
+        """ "covered" under ``covered_share``; else "no body" when at least ``min_frames`` frames
+        could judge where the body would be and their median shows the room there; else "in view".
+        A visit whose body place cannot be judged (a face low in the view) is judged on the rest."""
+        s = self.settings
+        if len(self.shares) < s.min_frames:
             return RoomVerdict("waiting" if self.known else "no say", None, len(self.shares))
         share = float(np.median(self.shares))
-        return RoomVerdict("covered" if share < self.settings.covered_share else "in view", share, len(self.shares))
+        under = float(np.median(self.unders)) if len(self.unders) >= s.min_frames else None
+        state = (
+            "covered" if share < s.covered_share else "no body" if under is not None and under >= s.bodiless_share else "in view"
+        )
+        return RoomVerdict(state, share, len(self.shares), under, len(self.unders))

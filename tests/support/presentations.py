@@ -69,3 +69,27 @@ def emptied(rgb, box):
     x0, x1 = max(0, box.left - box.width), min(w, box.right + box.width)
     mask[max(0, int(box.top - 0.5 * box.height)) :, x0:x1] = 255
     return cv2.inpaint(rgb, mask, 5, cv2.INPAINT_TELEA)
+
+
+def standing(frames, box, room, size=(640, 480)):
+    """A person standing in front of ``room``: ``frames`` (a talker's video whose first face is
+    ``box``) cut from half a face height above the head down, a face width and a half either
+    side, set into ``room`` (resized to ``size``) with its lower edge carried on to the bottom of
+    the view (the chest and shirt the recording cut off). The recordings shared here frame head
+    and shoulders; a door camera sees the body under the face. Returns (the room alone, frames)."""
+    import cv2
+    import numpy as np
+
+    w, h = size
+    back = cv2.resize(room, (w, h), interpolation=cv2.INTER_AREA)
+    x0, x1 = max(0, int(box.left - 1.5 * box.width)), min(frames[0].shape[1], int(box.right + 1.5 * box.width))
+    y0 = max(0, int(box.top - 0.5 * box.height))
+    left, top = (w - (x1 - x0)) // 2, h // 8
+    out = []
+    for rgb in frames:
+        patch = rgb[y0:, x0:x1]
+        tall = cv2.copyMakeBorder(patch, 0, max(0, h - top - len(patch)), 0, 0, cv2.BORDER_REPLICATE)[: h - top]
+        shot = back.copy()
+        shot[top:, left : left + tall.shape[1]] = tall
+        out.append(np.ascontiguousarray(shot))
+    return back, out

@@ -172,3 +172,64 @@ def test_a_talker_in_front_of_the_wall_the_door_learned_empty_still_opens(descri
     named = [v for v in report.visits if v.person == "B"]
     assert report.unlocks == 1, [v.line() for v in report.visits]
     assert any("room: in view" in v.liveness for v in named), [v.liveness for v in named]
+
+
+def _grid_talker(name: str = "bbaf2n"):
+    from core.vision.detection import Detector
+
+    video = clip_frames(FOOTAGE / "grid-talkers" / f"{name}.mpg")
+    return video, max(Detector("yunet", 40).detect(video[0]), key=lambda b: b.area)
+
+
+def test_a_display_on_a_stand_shows_the_room_under_the_face_a_standing_person_does_not(empty, describer):
+    """Where a person's chest would be, a real person hides the room; under a phone propped on a
+    stand (GRID's talker replayed, seed 5: it opened the door before this cue) the room goes on."""
+    from core.vision.detection import Detector
+    from tests.support.presentations import standing
+
+    video, face = _grid_talker()
+    back, shots = standing(video, face, empty)
+    seen = list(through_camera([back] * 75 + shots, 3))
+    watcher, detector = _learned(seen[:75]), Detector("yunet", 40)
+    person = [watcher.under(f, max(detector.detect(f), key=lambda b: b.area)) for f in seen[75::10]]
+    assert all(u is not None and u < 0.2 for u in person), person
+    _, shown = replay_attack("stand", video, describer, empty, 5, frames=90, room_first=75)
+    frames = list(shown)
+    watcher = _learned([f.rgb for f in frames[:75]])
+    stand = [watcher.under(f.rgb, f.face) for f in frames[75::10]]
+    assert all(u is not None and u >= 0.8 for u in stand), stand
+
+
+def test_a_talker_standing_in_front_of_the_room_opens_a_stand_replay_of_him_does_not(describer, tmp_path):
+    """Through the door with the check required, after 3 s of the empty room (the film's 211th
+    frame): GRID's pwij3p standing in front of it (tests.support.presentations.standing),
+    enrolled from his first frame, opens; his own recording on a phone propped on a stand in
+    front of the same room (seed 5) talks, reads live to the texture model, and keeps its
+    surroundings still and the room in view: it opened the door before this cue. Now it is
+    refused for the room under his face, and the reason says so."""
+    import cv2
+
+    from core.door.policy import DecisionSettings
+    from core.gallery.api import Gallery
+    from core.station.replay import replay
+    from core.tools.attacks import write_video
+    from tests.support.presentations import standing
+
+    empty = clip_frames(FOOTAGE / "tears-of-steel-clip" / "clip_01_tears_of_steel.mp4")[210]
+    video, face = _grid_talker("pwij3p")
+    back, shots = standing(video, face, empty)
+    genuine = write_video(through_camera([back] * 75 + shots, 3), tmp_path / "standing.mp4", fps=25)
+    _, shown = replay_attack("stand", video, describer, empty, 5, frames=90, room_first=75)
+    attack = write_video((f.rgb for f in shown), tmp_path / "stand.mp4", fps=25)
+    still = str(tmp_path / "b.png")
+    cv2.imwrite(still, cv2.cvtColor(video[0], cv2.COLOR_RGB2BGR))
+    required = DecisionSettings(screen_check="required")
+    with Gallery(tmp_path / "grid.db", describer=describer) as gallery:
+        gallery.enroll("B", [still])
+        person, replayed = replay(genuine, gallery, decision=required), replay(attack, gallery, decision=required)
+    assert person.unlocks == 1, [v.line() for v in person.visits]
+    assert replayed.unlocks == 0, [v.line() for v in replayed.visits]
+    said = [v.liveness for v in replayed.visits if v.person == "B"]
+    assert said and any(
+        "talked" in s and "a live face" in s and "surroundings: still" in s and "no body under the face" in s for s in said
+    ), said
