@@ -699,10 +699,13 @@ def write_graph(index: hnswlib.Index, path: Path) -> None:
     this thread waits for it without the GIL; the fork itself stops the others for ~15 ms. The
     child only writes the file and leaves with os._exit: nothing of this process is run twice.
     A child that fails or is killed is an OSError, as a failed write is."""
-    if not hasattr(os, "fork"):
+    try:
+        pid = os.fork() if hasattr(os, "fork") else -1
+    except OSError:  # no memory or process slot left for a child: written here, the GIL held
+        pid = -1
+    if pid < 0:
         index.save_index(str(path))
         return
-    pid = os.fork()
     if pid == 0:  # the child: write, and leave without running anything of the parent's
         code = 1
         try:
