@@ -37,9 +37,12 @@ follows on the folder thread (a save of a big graph may be holding its read lock
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import faulthandler
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -88,6 +91,8 @@ ASIDE_PIECE = 1024
 #: vector: 200,000 in one call stopped every other thread of the door for 2.1 s), so a big
 #: read goes in pieces, each a few ms, and the door's threads run between them.
 READ_PIECE = 1024
+#: prctl's option for the signal a process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
 CLOSE_FOLD = 500
 #: Vectors compared with the database when a file is loaded: a foreign index (another gallery's,
@@ -698,7 +703,9 @@ def write_graph(index: hnswlib.Index, path: Path) -> None:
     copy-on-write snapshot of the graph (the caller's read lock keeps writers out meanwhile), and
     this thread waits for it without the GIL; the fork itself stops the others for ~15 ms. The
     child only writes the file and leaves with os._exit: nothing of this process is run twice.
-    A child that fails or is killed is an OSError, as a failed write is."""
+    A child that fails, crashes or is killed is an OSError, as a failed write is (the door lives
+    on); a door killed takes its child with it (_die_with)."""
+    parent = os.getpid()
     try:
         pid = os.fork() if hasattr(os, "fork") else -1
     except OSError:  # no memory or process slot left for a child: written here, the GIL held
@@ -709,6 +716,8 @@ def write_graph(index: hnswlib.Index, path: Path) -> None:
     if pid == 0:  # the child: write, and leave without running anything of the parent's
         code = 1
         try:
+            _die_with(parent)
+            faulthandler.disable()  # a crash here is the parent's OSError, not a second "Fatal Python error" in its log
             index.save_index(str(path))
             code = 0
         finally:
@@ -716,3 +725,13 @@ def write_graph(index: hnswlib.Index, path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise OSError(f"writing the index graph failed in its child process (status {os.waitstatus_to_exitcode(status)})")
+
+
+def _die_with(parent: int) -> None:
+    """(In write_graph's child.) Be killed with the door that forked it (Linux's parent-death
+    signal): a door killed mid-save must not leave a writer behind that its restarted self's
+    next save would race on the same temporary file."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)

@@ -195,13 +195,67 @@ def test_a_graph_written_aside_reads_back_with_the_same_answers(tmp_path):
     assert idx.knn(vecs[7], 1)[0].tolist() == [7]
 
 
-def test_a_graph_that_cannot_be_written_is_an_error_here_not_a_silent_child(tmp_path):
-    """A child that fails to write (here hnswlib refuses an index it never made) is an OSError
-    in the saving process, which SampleIndex.save logs and retries; nothing is left behind."""
+def test_a_graph_writer_that_crashes_is_an_error_here_and_the_door_lives_on(tmp_path):
+    """A child that dies writing (here hnswlib crashes, SIGSEGV, saving an index it never made)
+    is an OSError in the saving process, which SampleIndex.save logs and retries; the process
+    itself goes on, and nothing is left behind."""
     import hnswlib
 
     from core.gallery.index import write_graph
 
-    with pytest.raises(OSError, match="child process"):
+    with pytest.raises(OSError, match=r"child process \(status -11\)"):
         write_graph(hnswlib.Index(space="l2", dim=128), tmp_path / "never.hnsw")
     assert not (tmp_path / "never.hnsw").exists()
+
+
+def test_a_door_killed_mid_save_leaves_no_graph_writer_behind(tmp_path):
+    """A door killed -9 while its forked child writes the graph takes the child with it (a
+    writer left behind would race the restarted door's own save on the same file). The child
+    here waits forever to open a FIFO, so only the parent's death can end it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    fifo = tmp_path / "graph.fifo"
+    os.mkfifo(fifo)
+    marker = f"facegate-writer-test-{uuid.uuid4().hex}"
+    code = (
+        "import sys, hnswlib, numpy as np\n"
+        "from pathlib import Path\n"
+        "from core.gallery.index import write_graph\n"
+        "index = hnswlib.Index(space='l2', dim=128)\n"
+        "index.init_index(max_elements=4)\n"
+        "index.add_items(np.zeros((1, 128), np.float32), [0])\n"
+        f"write_graph(index, Path({str(fifo)!r}))\n"
+    )
+
+    def writers() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    door = subprocess.Popen([sys.executable, "-c", code, marker], cwd=Path(__file__).resolve().parents[3])
+    try:
+        deadline = time.monotonic() + 60
+        while len(writers()) < 2 and door.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the door and its forked writer, blocked opening the FIFO
+        assert len(writers()) == 2, "the door never forked its writer"
+        door.kill()
+        door.wait(10)
+        deadline = time.monotonic() + 10
+        while writers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writers() == []
+    finally:
+        for pid in writers():
+            os.kill(pid, signal.SIGKILL)
+        door.kill()
