@@ -91,6 +91,9 @@ ASIDE_PIECE = 1024
 #: vector: 200,000 in one call stopped every other thread of the door for 2.1 s), so a big
 #: read goes in pieces, each a few ms, and the door's threads run between them.
 READ_PIECE = 1024
+#: Seconds a graph's writer child may take (a 330 MB file takes 1.5-4 s here): one that is stuck
+#: past it is killed and the save is tried again later, so the folder and close never hang on it.
+WRITE_TIMEOUT = 300.0
 #: prctl's option for the signal a process gets when its parent dies (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
 #: At close a tail this small is folded first, so the next open loads the graph as it is.
@@ -694,7 +697,7 @@ def read_vectors(index: hnswlib.Index, labels: list[int]) -> np.ndarray:
     return out
 
 
-def write_graph(index: hnswlib.Index, path: Path) -> None:
+def write_graph(index: hnswlib.Index, path: Path, timeout: float = WRITE_TIMEOUT) -> None:
     """``index.save_index(path)``, in a forked child where the system forks.
 
     hnswlib writes the file holding Python's GIL: 130 MB stopped every other thread of the door
@@ -722,7 +725,16 @@ def write_graph(index: hnswlib.Index, path: Path) -> None:
             code = 0
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:  # stuck (a lock some other thread held at the fork): never wait forever
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise OSError(f"writing the index graph did not finish in {timeout:g} s in its child process")
+        time.sleep(0.02)
     if os.waitstatus_to_exitcode(status) != 0:
         raise OSError(f"writing the index graph failed in its child process (status {os.waitstatus_to_exitcode(status)})")
 

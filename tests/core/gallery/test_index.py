@@ -259,3 +259,37 @@ def test_a_door_killed_mid_save_leaves_no_graph_writer_behind(tmp_path):
         for pid in writers():
             os.kill(pid, signal.SIGKILL)
         door.kill()
+
+
+def test_a_graph_writer_that_never_finishes_is_killed_and_an_error_here(tmp_path):
+    """A child stuck writing (here: opening a FIFO nobody reads) is killed after its time and
+    is an OSError, which SampleIndex.save logs and retries: the folder thread, and the close
+    that saves last, never hang on it."""
+    import os
+    from pathlib import Path
+
+    import hnswlib
+
+    from core.gallery.index import write_graph
+
+    index = hnswlib.Index(space="l2", dim=128)
+    index.init_index(max_elements=4)
+    index.add_items(np.zeros((1, 128), np.float32), [0])
+    fifo = tmp_path / "graph.fifo"
+    os.mkfifo(fifo)
+
+    def children() -> set[int]:
+        """This process's children, running or unreaped (other tests' servers among them)."""
+        found = set()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    found.add(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    before = children()
+    with pytest.raises(OSError, match="did not finish in 1 s"):
+        write_graph(index, fifo, timeout=1.0)
+    assert children() == before  # the stuck writer was killed and reaped
