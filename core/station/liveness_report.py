@@ -11,7 +11,10 @@ so one pass says what each setting would do:
 - **BPCER**: the share of genuine recordings that never unlocked (with the check required, and with
   the blink, turn or talking alone);
 - each cue's pass rate per folder: blinked, turned, talked, texture "a live face", surroundings that
-  did not move inside a still room (core.vision.surround: "still" or "no say");
+  did not move inside a still room (core.vision.surround: "still" or "no say"), and the room the
+  door learned while its view was empty (core.vision.room: "in view", or no room learned; not
+  "covered" nor "no body" under the face, nor still "waiting" for enough of it) - only for
+  recordings that start with a few seconds of the empty view, as a door sees its room;
 - the texture score of each presentation (the median of its last scores, core.vision.texture),
   for a DET-style plot (core.tools.plots.save_det_plot): APCER against BPCER as its threshold moves.
 
@@ -39,6 +42,13 @@ _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
 _MOVED = ("blinked", "turned", "talked", "liveness cues all switched off")
 #: how core.vision.surround's verdict is said, the one that refuses first
 _AROUND = (("moves inside a still room", "picture"), ("still around the face", "still"), ("surroundings: no say", "no say"))
+#: how core.vision.room's verdict is said, the one that refuses first ("no body" is said after "in view")
+_ROOM = (
+    ("room: the view is covered", "covered"),
+    ("no body under the face", "no body"),
+    ("room: waiting", "waiting"),
+    ("room: in view", "in view"),
+)
 #: the door named an allowed person (one whose access mode asks for a PIN or card too)
 _NAMED = (Verdict.GRANTED, Verdict.CHECKING_LIVENESS, Verdict.NO_LIVENESS, Verdict.AWAITING_PIN, Verdict.AWAITING_CARD)
 
@@ -56,6 +66,7 @@ class Presentation:
     texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
     score: float | None  # the texture median of the visit that got furthest
     surroundings: str  # "picture" (moved inside a still room), "still", "no say" or "" (never judged)
+    room: str  # "covered", "no body", "waiting", "in view" or "" (no room learned, or never judged)
 
     @classmethod
     def of(cls, video: str, visits: list[Visit]) -> Presentation:
@@ -82,15 +93,19 @@ class Presentation:
             state,
             max(scores) if scores else None,
             next((around for words, around in _AROUND if any(words in s for s in said)), ""),
+            next((room for words, room in _ROOM if any(words in s for s in said)), ""),
         )
 
 
 def _passed(p: Presentation, what: str) -> bool:
-    """Whether the cue ``what`` passed on ``p``: the surroundings pass unless they read a picture."""
+    """Whether the cue ``what`` passed on ``p``: the surroundings pass unless they read a picture,
+    the room when it was in view (or the door had none to judge by)."""
     if what == "texture":
         return p.texture == "real"
     if what == "surroundings":
         return p.surroundings in ("still", "no say")
+    if what == "room":
+        return p.room in ("in view", "")
     return bool(getattr(p, what))
 
 
@@ -115,7 +130,7 @@ class Group:
             "presentations": len(self.presentations),
             error: 1 - unlocked if self.genuine else unlocked,
             f"{error}_motion_only": 1 - moved if self.genuine else moved,
-            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "talked", "texture", "surroundings")},
+            "pass_rates": {cue: self.rate(cue) for cue in ("blinked", "turned", "talked", "texture", "surroundings", "room")},
             "videos": [asdict(p) for p in self.presentations],
         }
 

@@ -233,3 +233,8 @@ def test_a_talker_standing_in_front_of_the_room_opens_a_stand_replay_of_him_does
     assert said and any(
         "talked" in s and "a live face" in s and "surroundings: still" in s and "no body under the face" in s for s in said
     ), said
+    # as an installer's liveness-report reads the same two recordings
+    from core.station.liveness_report import Presentation
+
+    assert Presentation.of("standing", person.visits).room == "in view"
+    assert Presentation.of("stand", replayed.visits).room == "no body"
