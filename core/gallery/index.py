@@ -707,8 +707,8 @@ def write_graph(index: hnswlib.Index, path: Path, timeout: float = WRITE_TIMEOUT
     this thread waits for it without the GIL; the fork itself stops the others for ~15 ms. The
     child only writes the file and leaves with os._exit: nothing of this process is run twice.
     A child that fails, crashes or is killed is an OSError, as a failed write is (the door lives
-    on); a door killed takes its child with it (_die_with)."""
-    parent = os.getpid()
+    on); a door killed takes its child with it (_parent_death_signal)."""
+    parent, die_with = os.getpid(), _parent_death_signal()  # looked up here: the child must not dlopen
     try:
         pid = os.fork() if hasattr(os, "fork") else -1
     except OSError:  # no memory or process slot left for a child: written here, the GIL held
@@ -719,7 +719,10 @@ def write_graph(index: hnswlib.Index, path: Path, timeout: float = WRITE_TIMEOUT
     if pid == 0:  # the child: write, and leave without running anything of the parent's
         code = 1
         try:
-            _die_with(parent)
+            if die_with is not None:  # killed with the door, so a door killed mid-save leaves no writer behind
+                die_with(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:  # it died before the signal was asked for
+                os._exit(1)
             faulthandler.disable()  # a crash here is the parent's OSError, not a second "Fatal Python error" in its log
             index.save_index(str(path))
             code = 0
@@ -739,11 +742,11 @@ def write_graph(index: hnswlib.Index, path: Path, timeout: float = WRITE_TIMEOUT
         raise OSError(f"writing the index graph failed in its child process (status {os.waitstatus_to_exitcode(status)})")
 
 
-def _die_with(parent: int) -> None:
-    """(In write_graph's child.) Be killed with the door that forked it (Linux's parent-death
-    signal): a door killed mid-save must not leave a writer behind that its restarted self's
-    next save would race on the same temporary file."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the signal was asked for
-        os._exit(1)
+def _parent_death_signal() -> Callable[[int, int], int] | None:
+    """Linux's prctl, through which write_graph's child asks to be killed with the door that
+    forked it: a writer left behind would race the restarted door's next save on the same
+    temporary file. None where there is none."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
