@@ -860,6 +860,22 @@ def room_seen(room, learned, frames, faces=None, every: int = 3) -> list[float]:
     return shares
 
 
+def room_under(room, learned, frames, faces=None, every: int = 3) -> list[float]:
+    """For each of ``big_faces``, the share of the ``learned`` room's textured cells where the
+    person's chest would be that still show it, as RoomWatcher.under judges them (nan where fewer
+    than 2 such cells are known)."""
+    from core.vision.room import RoomSettings, cells_of, matching, person_cells, textured, under_cells
+
+    s, shares = RoomSettings(), []
+    for i, box in big_faces(frames, faces, every):
+        where = learned & under_cells(frames[i].shape, box) & textured(room)
+        beyond = learned & ~person_cells(frames[i].shape, box)
+        judged = where.sum() >= s.min_under and beyond.sum() >= s.min_cells
+        now = cells_of(frames[i])
+        shares.append(float(matching(room, now, where, beyond, s.under_alike, s.under_within).mean()) if judged else float("nan"))
+    return shares
+
+
 def rooms():
     """Views with no face in them to stand for a door's empty room: frames of the film (a street
     behind a machine) where YuNet finds no face."""
@@ -988,9 +1004,12 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                 drawn = list(it)
                 room, learned = learn_room([f.rgb for f in drawn[:20]])
                 played = drawn[20:]
+                rgbs, faces = [f.rgb for f in played], [f.face for f in played]
                 print(
                     f"  {source:<4} {kind:<8} {seed:3d}: "
-                    + line(room_seen(room, learned, [f.rgb for f in played], [f.face for f in played])),
+                    + line(room_seen(room, learned, rgbs, faces))
+                    + "; under the face: "
+                    + line(room_under(room, learned, rgbs, faces)),
                     flush=True,
                 )
     talkers_before_their_wall(describer, grid)
@@ -1003,7 +1022,13 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
             continue
         first = video[:15]
         room, learned = learn_room(first, [detector.detect(f) for f in first])
-        print(f"  {name:<24} {int(learned.sum()):3d} cells learned; " + line(room_seen(room, learned, video[15:])), flush=True)
+        print(
+            f"  {name:<24} {int(learned.sum()):3d} cells learned; "
+            + line(room_seen(room, learned, video[15:]))
+            + "; under the face: "
+            + line(room_under(room, learned, video[15:])),
+            flush=True,
+        )
     room_cost(clip)
 
 
