@@ -983,13 +983,13 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
     from core.tools.attacks import REPLAYS, replay_attack
     from core.vision.detection import Detector
 
-    def line(shares: list[float]) -> str:
+    def line(shares: list[float], where: str = "beyond them") -> str:
         judged = [s for s in shares if not np.isnan(s)]
         if not judged:
-            return f"no room beyond the person ({len(shares)} faces)"
+            return f"no room {where} ({len(shares)} faces)"
         return (
             f"median {np.median(judged):4.2f}, least {min(judged):4.2f}, most {max(judged):4.2f}, "
-            f"{np.mean(np.array(judged) < 0.5):4.0%} under 0.5 of {len(judged)} faces ({len(shares) - len(judged)} with no room beyond them)"
+            f"{np.mean(np.array(judged) < 0.5):4.0%} under 0.5 of {len(judged)} faces ({len(shares) - len(judged)} with no room {where})"
         )
 
     grid, views = sorted((FOOTAGE / "grid-talkers").glob("*.mpg")), rooms()
@@ -1009,7 +1009,7 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                     f"  {source:<4} {kind:<8} {seed:3d}: "
                     + line(room_seen(room, learned, rgbs, faces))
                     + "; under the face: "
-                    + line(room_under(room, learned, rgbs, faces)),
+                    + line(room_under(room, learned, rgbs, faces), "with texture there"),
                     flush=True,
                 )
     talkers_before_their_wall(describer, grid)
@@ -1026,7 +1026,7 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
             f"  {name:<24} {int(learned.sum()):3d} cells learned; "
             + line(room_seen(room, learned, video[15:]))
             + "; under the face: "
-            + line(room_under(room, learned, video[15:])),
+            + line(room_under(room, learned, video[15:]), "with texture there"),
             flush=True,
         )
     room_cost(clip)
