@@ -17,6 +17,8 @@
 4. Access events pushed per second (a door back online with --events queued) into the site's
    inbox, the rate an admin PC moves them into the HNSW-indexed table, and "where was this face
    seen" over them before (exact) and after the move (core.site.inbox).
+5. "Where was this face seen" at scale (--sightings 1000000): that many events copied into the
+   indexed table and the schema's HNSW built after, latency and recall at several ef_search.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +269,22 @@ def overlap(found: list, exact: list, k: int) -> float:
     return len({r[0] for r in found[:k]} & {r[0] for r in exact[:k]}) / k
 
 
+def at_ef(conn, probes: np.ndarray, ef: int, timed: str, rows: str | None = None) -> tuple[list[float], list[list]]:
+    """Each probe in its own transaction at hnsw.ef_search ``ef``: the seconds ``timed`` took
+    (parameters ``q``, the probe; ``d`` no limit; ``k`` 10) and the rows ``rows`` gives (default:
+    ``timed``'s own)."""
+    times, found = [], []
+    for q in probes:
+        params = {"q": q, "d": float("inf"), "k": 10}
+        with conn.transaction():
+            conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+            t0 = time.perf_counter()
+            got = conn.execute(timed, params).fetchall()
+            times.append(time.perf_counter() - t0)
+            found.append(got if rows is None else conn.execute(rows, params).fetchall())
+    return times, found
+
+
 def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int, door_samples: int) -> dict:
     from core.gallery.index import SampleIndex
 
@@ -273,18 +292,9 @@ def search_figures(conn, vectors: np.ndarray, queries: int, exact_queries: int, 
     picks = rng.choice(len(vectors), queries, replace=False)
     probes = (vectors[picks] + rng.normal(0, 0.01, (queries, 128))).astype(np.float32)
     out = {}
+    top10 = "SELECT id, person_id FROM facegate.samples ORDER BY descriptor <-> %(q)s LIMIT 10"
     for ef in EF_SEARCH:
-        times, found = [], []
-        for q in probes:
-            with conn.transaction():
-                conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
-                t0 = time.perf_counter()
-                rows = conn.execute(
-                    "SELECT id, person_id FROM facegate.samples ORDER BY descriptor <-> %s LIMIT 10", (q,)
-                ).fetchall()
-                times.append(time.perf_counter() - t0)
-            found.append(rows)
-        out[f"pg_ef{ef}"] = (times, found)
+        out[f"pg_ef{ef}"] = at_ef(conn, probes, ef, top10)
     exact, exact_times = [], []
     for q in probes[:exact_queries]:
         with conn.transaction():
@@ -398,6 +408,82 @@ def events_figures(folder: Path, server: PgServer, events: int, queries: int = 5
     }
 
 
+def sightings_figures(server: PgServer, args: argparse.Namespace) -> None:
+    """ "Where was this face seen" over ``--sightings`` events already in the indexed table
+    (copied in as the superuser, the schema's HNSW index built after the copy, as a site that has
+    moved them would have it): the statement the admin's search runs (core.site.search
+    SIGHTINGS) at several ef_search, recall@10 against exact search, and the recall of what
+    lies within 0.6 (a threshold's answer: the face's own sightings, not near-ties among
+    strangers). Events are face_like: people seen 5 times each."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    dbname, n = "sightings", args.sightings
+    server.sql(f"CREATE DATABASE {dbname}")
+    g = Gallery(Path(tempfile.mkdtemp(prefix="facegate-sightings-")) / "s.db")
+    init_site(g.store.path, g.store, server.url(dbname), SUPERUSER_PW, "S", keep_admin=True)
+    g.close()
+    _, vectors = face_like(n // 5, 5, seed=n + 1)
+    server.sql("DROP INDEX facegate.events_hnsw", dbname)
+    t0 = time.perf_counter()
+    with psycopg.connect(server.superuser_dsn(dbname)) as conn:
+        register_vector(conn)
+        (door,) = conn.execute("SELECT id FROM facegate.doors LIMIT 1").fetchone() or (None,)
+        with conn.cursor() as cur:
+            copy_sql = "COPY facegate.events_indexed (id, door_id, time, verdict, descriptor) FROM STDIN WITH (FORMAT BINARY)"
+            with cur.copy(copy_sql) as copy:
+                copy.set_types(["uuid", "uuid", "timestamptz", "text", "vector"])
+                start = time.time()
+                for i, vec in enumerate(vectors):
+                    copy.write_row((uuid.uuid4(), door, datetime.fromtimestamp(start - i, UTC), "Unknown", vec))
+        conn.commit()
+    copied = time.perf_counter() - t0
+    server.sql("VACUUM ANALYZE facegate.events_indexed", dbname, timeout=3600)
+    t0 = time.perf_counter()
+    server.sql(
+        f"SET maintenance_work_mem = '{args.build_memory}'; SET max_parallel_maintenance_workers = {args.build_workers}; "
+        "CREATE INDEX events_hnsw ON facegate.events_indexed USING hnsw (descriptor vector_l2_ops) "
+        "WITH (m = 16, ef_construction = 64)",
+        dbname,
+        timeout=7200,
+    )
+    built = time.perf_counter() - t0
+    rng = np.random.default_rng(7)
+    probes = (vectors[rng.choice(len(vectors), args.queries, replace=False)] + rng.normal(0, 0.01, (args.queries, 128))).astype(
+        np.float32
+    )
+    nearest = "SELECT id, descriptor <-> %(q)s FROM facegate.events_indexed ORDER BY descriptor <-> %(q)s LIMIT 10"
+    with psycopg.connect(server.superuser_dsn(dbname)) as conn:
+        register_vector(conn)
+        exact = []
+        for q in probes[: args.exact]:
+            with conn.transaction():
+                conn.execute("SET LOCAL enable_indexscan = off")
+                exact.append(
+                    conn.execute(
+                        nearest.replace("ORDER BY descriptor <-> %(q)s", "ORDER BY (descriptor <-> %(q)s) + 0"), {"q": q}
+                    ).fetchall()
+                )
+        said = []
+        for ef in EF_SEARCH:
+            times, found = at_ef(conn, probes, ef, SIGHTINGS, nearest)
+            pairs = list(zip(found, exact, strict=False))
+            within = [
+                len({r[0] for r in f if r[1] < 0.6} & {r[0] for r in e if r[1] < 0.6}) / max(1, sum(r[1] < 0.6 for r in e))
+                for f, e in pairs
+            ]
+            said.append(
+                f"ef_search {ef}: {1000 * statistics.median(times):.1f} ms, recall@10 "
+                f"{np.mean([overlap(f, e, 10) for f, e in pairs]):.3f}, within 0.6 {np.mean(within):.3f}"
+            )
+    print(
+        f"where was this face seen over {n:,} events in the indexed table (COPY {copied:.0f} s; the schema's HNSW, "
+        f"m=16 ef_construction=64, built after it in {built:.0f} s with {args.build_workers} worker(s)); the admin's "
+        f"statement, median of {args.queries}, recall against exact search over {args.exact}: " + "; ".join(said),
+        flush=True,
+    )
+
+
 def search_part(
     args: argparse.Namespace, server: PgServer, url: str, admin_password: str, loaded: int, all_vectors: list
 ) -> None:
@@ -462,6 +548,9 @@ def main() -> None:
     parser.add_argument("--door-samples", type=int, default=100_000, help="samples in the door-side hnswlib comparison (0: none)")
     parser.add_argument("--build-workers", type=int, default=1, help="parallel workers for the HNSW build (pgvector >= 0.6)")
     parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem for the HNSW build (the graph must fit)")
+    parser.add_argument(
+        "--sightings", type=int, default=0, help="events in the indexed table for 'where was this face seen' at scale (0: skip)"
+    )
     parser.add_argument("--no-site", action="store_true", help="only the door's save figure (no PostgreSQL)")
     parser.add_argument("--no-catch-up", action="store_true", help="do not wait for a synced door's HNSW graph")
     parser.add_argument(
@@ -537,6 +626,8 @@ def main() -> None:
                 f"p95 {np.percentile(took, 95) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms",
                 flush=True,
             )
+        if args.sightings:
+            sightings_figures(server, args)
         if args.events:
             ev = events_figures(folder, server, args.events)
             print(
