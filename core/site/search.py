@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import psycopg
 
 EF_SEARCH = 100  # HNSW candidates per query: recall@10 against exact search in bench/site_bench.py
+#: ...and for the events, a bigger table (a year of a busy door's visits): over 1,000,000 of them
+#: (bench/site_bench.py --sightings) ef_search 100 found 0.78 of a face's sightings within 0.6,
+#: 400 found 0.95 in 18 ms, for an admin's search, not a door's decision.
+SIGHTINGS_EF_SEARCH = 400
 
 #: Where a face was seen: the nearest events of the indexed table (its HNSW index) and of the
 #: inbox of events not yet moved there (exact: it stays small while an admin PC moves them;
@@ -78,6 +82,7 @@ def search_site(conn: psycopg.Connection, descriptor: np.ndarray, top: int = 10,
             "WHERE s.descriptor <-> %(q)s < %(d)s ORDER BY s.descriptor <-> %(q)s LIMIT %(k)s",
             {"q": vec, "d": limit, "k": top},
         ).fetchall()
+        conn.execute(f"SET LOCAL hnsw.ef_search = {max(SIGHTINGS_EF_SEARCH, int(top))}")
         seen = conn.execute(SIGHTINGS, {"q": vec, "d": limit, "k": top}).fetchall()
     ms = (time.perf_counter() - started) * 1000
     return SiteSearch(
