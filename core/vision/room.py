@@ -12,10 +12,13 @@ view behind their head and body; the rest of the room is still there.
 ``samples`` face-free snapshots taken ``every`` seconds apart, known once those snapshots agree
 (a view that keeps changing, a moving camera or a busy hall, is never known: "no say"). A
 face-free view unlike the known room is not learned at once: a tablet raised with nothing on it
-must not become the room. Only when such a view has stayed for ``relearn_seconds`` (the camera
-was moved, the furniture changed) does it replace the room; after ``alert_seconds`` of it the
-door logs "View changed" (core.door.decide), and again when it becomes the room, so a camera
-covered or moved is on the record (and in the events) before any face comes.
+must not become the room. Only when such a view has stayed still for ``relearn_seconds`` (the
+camera was moved, the furniture changed) does it replace the room, and only if it has at least
+``relearn_texture`` of the room's cells with structure: a blank screen or a cover held up has
+next to none and is never learned (a lit blank tablet: 0 of the film street's 144; the clip's
+stage, another room: 105-126). After ``alert_seconds`` of a changed view the door logs "View
+changed" (core.door.decide), and again when it becomes the room or is refused as plain, so a
+camera covered or moved is on the record (and in the events) before any face comes.
 
 ``seen(rgb, box)``: the share of the known room's cells beyond the person at ``box`` (their head:
 a third of a face width either side of the face, from half a face height above it; their body: a
@@ -49,9 +52,9 @@ attacker's own body behind a hand-held phone: it is aimed at displays left on a 
 clip stands and 5 of 6 recognised GRID stands (seeds 0-9), none of 30 composite talkers standing
 in front of the rooms that the door opens without the check.
 
-What it cannot tell: a tablet that filled the view while nothing was in it for
-``relearn_seconds`` before the face appeared (it became the room; the log says so, twice),
-and a replay recorded at this very door from the camera's place.
+What it cannot tell: a tablet that showed a still picture of a room, filling the view while
+nothing was in it for ``relearn_seconds`` before the face appeared (it became the room; the log
+says so, twice), and a replay recorded at this very door from the camera's place.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ class RoomSettings:
     every: float = 0.2  # s between two face-free snapshots
     samples: int = 10  # snapshots a room is the median of (2 s of an empty view)
     agree: float = 0.8  # share of cells each snapshot must share with their median for the room to be known
-    relearn_seconds: float = 20.0  # a face-free view unlike the room for this long becomes the room
+    relearn_seconds: float = 20.0  # a face-free view unlike the room for this long becomes the room...
+    relearn_texture: float = 0.5  # ...if it has this share of the room's textured cells: a blank screen has none
     alert_seconds: float = 5.0  # a face-free view unlike the room for this long is said (watch's answer)
     min_cells: int = 8  # known cells beyond the person for a frame to be judged
     covered_share: float = 0.5  # a visit's median share of the room in view under this: covered
@@ -158,6 +162,8 @@ class RoomWatcher:
         self._last = -np.inf
         self._unlike_since: float | None = None  # when face-free views began to differ from the room
         self._alerted = False  # the present change was said
+        self._plain_said = False  # the present change was said to be too plain to learn
+        self._unlike: deque[np.ndarray] = deque(maxlen=self.settings.samples)  # the last snapshots unlike the room
         self._shape: tuple[int, ...] | None = None  # the frames' size the room was learned at
 
     def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> str | None:
@@ -167,8 +173,9 @@ class RoomWatcher:
         and when that view became the room (or the picture's size changed: another camera)."""
         if rgb.shape[:2] != self._shape:  # another camera or mode: this room is not its room
             known, self._shape = self.room is not None, rgb.shape[:2]
-            self.room, self._unlike_since, self._alerted = None, None, False
+            self.room, self._unlike_since, self._alerted, self._plain_said = None, None, False, False
             self._snaps.clear()
+            self._unlike.clear()
             if known:
                 return "the camera's picture changed size: its room is learned again"
         if faces:
@@ -177,33 +184,59 @@ class RoomWatcher:
             return None
         self._last = timestamp
         now = cells_of(rgb)
-        said = None
         if self.room is not None:
-            everywhere = np.ones(now.shape[:2], bool)
-            shown = float(matching(self.room, now, everywhere).mean())
-            if shown < self.settings.agree:
-                self._unlike_since = timestamp if self._unlike_since is None else self._unlike_since
-                unlike = timestamp - self._unlike_since
-                if unlike < self.settings.relearn_seconds:
-                    if unlike >= self.settings.alert_seconds and not self._alerted:
-                        self._alerted = True
-                        return (
-                            f"the camera's view changed with nobody in front of it ({shown:.0%} of its room in view for "
-                            f"{unlike:.0f} s): covered or moved? It becomes the room after {self.settings.relearn_seconds:g} s"
-                        )
-                    return None  # not the room: not learned (yet)
-                self.room, self._unlike_since, self._alerted = None, None, False
-                self._snaps.clear()
-                said = f"the camera's changed view stayed {self.settings.relearn_seconds:g} s: it is learned as the room"
+            if float(matching(self.room, now, np.ones(now.shape[:2], bool)).mean()) >= self.settings.agree:
+                self._unlike_since, self._alerted, self._plain_said = None, False, False
+                self._unlike.clear()
             else:
-                self._unlike_since, self._alerted = None, False
+                return self._changed(now, timestamp)
         self._snaps.append(now)
-        if len(self._snaps) == self._snaps.maxlen:
-            median = np.median(np.stack(self._snaps), axis=0)
-            everywhere = np.ones(now.shape[:2], bool)
-            if all(matching(median, s, everywhere).mean() >= self.settings.agree for s in self._snaps):
-                self.room = median
-        return said
+        still = self._still(self._snaps)
+        self.room = self.room if still is None else still  # a passing change does not unlearn it
+        return None
+
+    def _still(self, snaps: deque[np.ndarray]) -> np.ndarray | None:
+        """The median of ``snaps`` if there are ``samples`` of them and each agrees with it (a
+        still view), else None."""
+        if len(snaps) < self.settings.samples:
+            return None
+        median = np.median(np.stack(snaps), axis=0)
+        everywhere = np.ones(median.shape[:2], bool)
+        return median if all(matching(median, s, everywhere).mean() >= self.settings.agree for s in snaps) else None
+
+    def _changed(self, now: np.ndarray, timestamp: float) -> str | None:
+        """A face-free snapshot unlike the room: said after ``alert_seconds``; after
+        ``relearn_seconds`` the changed view becomes the room if it is still and not plain."""
+        assert self.room is not None
+        self._unlike.append(now)
+        self._unlike_since = timestamp if self._unlike_since is None else self._unlike_since
+        unlike = timestamp - self._unlike_since
+        if unlike < self.settings.relearn_seconds:
+            if unlike >= self.settings.alert_seconds and not self._alerted:
+                self._alerted = True
+                shown = float(matching(self.room, now, np.ones(now.shape[:2], bool)).mean())
+                return (
+                    f"the camera's view changed with nobody in front of it ({shown:.0%} of its room in view for "
+                    f"{unlike:.0f} s): covered or moved? It becomes the room after {self.settings.relearn_seconds:g} s"
+                )
+            return None
+        candidate = self._still(self._unlike)
+        if candidate is None:  # the changed view is not still (yet)
+            return None
+        have, room = int(textured(candidate).sum()), int(textured(self.room).sum())
+        if have < self.settings.relearn_texture * room:  # a cover or a blank screen held up: never the room
+            if self._plain_said:
+                return None
+            self._plain_said = True
+            return (
+                f"the camera's changed view stayed {self.settings.relearn_seconds:g} s but is plain ({have} cells with "
+                f"structure, its room {room}): covered? It is not learned as the room (restart the door if the camera "
+                "now faces a plain wall)"
+            )
+        self.room, self._unlike_since, self._alerted = candidate, None, False
+        self._snaps.clear()
+        self._unlike.clear()
+        return f"the camera's changed view stayed {self.settings.relearn_seconds:g} s: it is learned as the room"
 
     def seen(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> float | None:
         """The share of the known room beyond the person at ``box`` still in view; None when

@@ -1,5 +1,5 @@
 """The door's empty room (core.vision.room): learned from face-free frames of a still view, not
-from a view that changes at once (a tablet raised with nothing on it) until it has stayed; a
+from a view that changes at once until it has stayed, never from a blank screen held up; a
 screen filling the view hides it, a person or a phone held in front of it does not; and at the
 door, the clip filling a tablet's screen after the camera saw its room stays shut with the
 screen and print check required (it opened before: attack_bench's clip fill, 9 of 10)."""
@@ -65,6 +65,33 @@ def test_a_new_view_replaces_the_room_only_after_it_stayed_and_is_said(room, cli
     assert watcher.room is not None and watcher.room is not known
     assert len(said) == 1 and "learned as the room" in said[0][1]  # the first change is not said again
     assert _said(room[:30] * 2, watcher, start=60.0) == []  # 2 s of the old view: not yet said
+
+
+def _blank_screen(shape: tuple[int, ...]) -> np.ndarray:
+    """A tablet's lit, blank screen filling the view: brighter to one side, a soft glare."""
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    glare = 60 * np.exp(-(((xx - 0.7 * w) / (0.2 * w)) ** 2 + ((yy - 0.3 * h) / (0.25 * h)) ** 2))
+    grey = np.clip(170 + 30 * xx / w - 20 * yy / h + glare, 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+def test_a_blank_screen_held_up_past_the_relearning_time_never_becomes_the_room(room, empty, clip, describer):
+    """A tablet raised blank in front of the camera for 40 s (twice the time a moved camera's view
+    takes to be learned), then playing the clip filling the view: the blank is said, never
+    learned (it has none of the room's structure), so the played face still hides the room."""
+    watcher = _learned(room)
+    known = watcher.room
+    blank = list(through_camera([_blank_screen(empty.shape)] * 30, 9))
+    said = _said(blank * 40, watcher, start=10.0)
+    assert watcher.room is known
+    assert [round(t - 10.0) for t, _ in said] == [RoomSettings().alert_seconds, RoomSettings().relearn_seconds]
+    assert "covered or moved" in said[0][1] and "plain" in said[1][1] and "not learned as the room" in said[1][1]
+    _, shown = replay_attack("fill", clip[120:211], describer, empty, 0, frames=30)
+    assert all(watcher.seen(f.rgb, f.face) < 0.3 for f in list(shown)[::5])
+    # the room seen again ends the change: a later one is said afresh
+    assert _said(room[:30] * 2, watcher, start=60.0) == []
+    assert len(_said(blank * 10, watcher, start=70.0)) == 1
 
 
 def test_the_door_logs_a_view_changed_with_nobody_in_front_of_it(room, clip, gallery):
