@@ -285,6 +285,7 @@ def _watch(args: argparse.Namespace, config: SiteConfig) -> int:
 def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None) -> int:
     from core.site.config import SiteError, SiteSettings, one_row, redact
     from core.site.local import LocalSite
+    from core.site.search import search_memory
     from core.site.sync import age_text, copy_age, open_door_connection
 
     if config is None:
@@ -294,11 +295,12 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
         local = LocalSite(g.store)
         cursor, outbox, heard = local.cursor(), local.outbox_size(), local.heard()
         settings = SiteSettings.load(g.store)
-    online, why, behind, server = False, None, None, None
+    online, why, behind, server, memory = False, None, None, None, None
     try:
         with open_door_connection(config) as conn:
             online, server = True, f"{conn.info.host}:{conn.info.port}"
             behind = one_row(conn, "SELECT count(*) FROM facegate.changes WHERE seq > %s", (cursor,))[0]
+            memory = search_memory(conn)
     except SiteError as exc:
         why = str(exc)
     age = copy_age(heard)
@@ -315,6 +317,9 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
         "copy_age_seconds": None if age is None else round(age, 1),
         "offline_policy": settings.offline_policy,
         "offline_after_hours": settings.offline_after_hours,
+        "search_index_bytes": None if memory is None else memory.index_bytes,
+        "shared_buffers_bytes": None if memory is None else memory.buffers_bytes,
+        "search_memory_advice": None if memory is None else memory.advice(),
     }
     text = (
         f"door {config.door!r} of {out['site']}: "
@@ -323,7 +328,7 @@ def _status(args: argparse.Namespace, db: str | Path, config: SiteConfig | None)
         + f"\ncursor {cursor}"
         + (f", {behind} people to pull" if behind else "")
         + f"; outbox {outbox}\ncopy age: {age_text(age)}; offline policy: {settings.offline_policy} after "
-        f"{settings.offline_after_hours:g} h"
+        f"{settings.offline_after_hours:g} h" + (f"\n{out['search_memory_advice']}" if out["search_memory_advice"] else "")
     )
     say(args, out, text)
     return 0

@@ -48,6 +48,44 @@ SIGHTINGS = """
 """
 
 
+@dataclass(frozen=True)
+class SearchMemory:
+    """The site's HNSW indexes against the server's ``shared_buffers``. pgvector walks its graph
+    page by page, and a page not in shared_buffers is copied in from the OS's cache on each
+    visit: over 1,000,000 samples (a 0.9 GB index), top-10 at ef_search 200 took 17 ms with
+    256 MB of shared_buffers (PostgreSQL's default is 128 MB) and 9 ms with 2 GB, the same
+    answers (bench/site_bench.py --shared-buffers, docs/sites.md)."""
+
+    index_bytes: int  # samples_hnsw + events_hnsw
+    buffers_bytes: int  # the server's shared_buffers
+
+    def advice(self) -> str | None:
+        """What to set when the indexes do not fit, or None."""
+        if self.index_bytes <= self.buffers_bytes:
+            return None
+        mb = 1 << 20
+        wanted = -(-self.index_bytes * 5 // 4 // (256 * mb)) * 256  # a quarter more, in 256 MB steps
+        return (
+            f"the site's search indexes ({self.index_bytes // mb} MB) do not fit the server's shared_buffers "
+            f"({self.buffers_bytes // mb} MB): site-wide search runs about half as fast; set shared_buffers = "
+            f"{wanted}MB or more in the server's postgresql.conf and restart it"
+        )
+
+
+def search_memory(conn: psycopg.Connection) -> SearchMemory:
+    """How big the site's search indexes are and how much of them the server can keep (any
+    login: sizes and settings only)."""
+    from core.site.config import one_row
+
+    index_bytes, buffers_bytes = one_row(
+        conn,
+        "SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::bigint, pg_size_bytes(current_setting('shared_buffers')) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'facegate' AND c.relname IN ('samples_hnsw', 'events_hnsw')",
+    )
+    return SearchMemory(int(index_bytes), int(buffers_bytes))
+
+
 @dataclass
 class SiteHit:
     person: str

@@ -55,6 +55,9 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     status = _run(capsys, "site", "status", "--db", b, "--json")
     assert status["online"] and status["outbox"] == 0 and status["door"] == "back"
     assert status["copy_age_seconds"] < 60 and status["behind"] == 0
+    # the site's HNSW indexes, as the door's own login sees them, against the test server's 256 MB
+    assert 0 < status["search_index_bytes"] < status["shared_buffers_bytes"] == 256 << 20
+    assert status["search_memory_advice"] is None
     assert _run(capsys, "site", "sync", "--db", b, "--json")["pulled_people"] == 0
     assert main(["site", "groups", "--db", b]) == 2  # a door PC holds no admin login
     assert "only its door's login" in capsys.readouterr().err
@@ -72,3 +75,14 @@ def test_init_join_sync_status_search_leave(tmp_path, site_url, superuser_passwo
     assert left == {"left": "back", "note": None}
     assert _run(capsys, "site", "status", "--db", b, "--json") == {"site": None}
     assert _run(capsys, "identify", str(IMAGES / "obama3.jpg"), "--db", b, "--json")[0]["name"] == "Barack"
+
+
+def test_the_search_indexes_outgrowing_the_servers_memory_is_said():
+    """1,000,000 samples make a 902 MB index (bench/site_bench.py): with PostgreSQL's 128 MB of
+    shared_buffers, status says what to set."""
+    from core.site.search import SearchMemory
+
+    mb = 1 << 20
+    assert SearchMemory(902 * mb, 2048 * mb).advice() is None
+    said = SearchMemory(902 * mb, 128 * mb).advice()
+    assert said is not None and "(902 MB)" in said and "(128 MB)" in said and "shared_buffers = 1280MB" in said

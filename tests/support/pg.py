@@ -33,8 +33,9 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(self, folder: Path, port: int | None = None, shared_buffers: str = "256MB") -> None:
         self.folder = Path(folder)
+        self.shared_buffers = shared_buffers  # written at initdb
         self.data = self.folder / "data"
         self.sockets = self.folder / "sock"
         self.port = port or free_port()
@@ -74,7 +75,7 @@ class PgServer:
                     f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.sockets}'\n"
                     "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "max_connections = 200\nshared_buffers = 256MB\nmaintenance_work_mem = 512MB\n"
+                    f"max_connections = 200\nshared_buffers = {self.shared_buffers}\nmaintenance_work_mem = 512MB\n"
                 )
         try:
             self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-t", "30", "start")
