@@ -425,6 +425,9 @@ class SampleIndex:
             with self._tail_lock:
                 self._tail.drop(piece)
                 self._unmarked.update(i for i in piece.tolist() if i not in self._live)  # removed after the swap
+            # let a query waiting for the tail's lock have it: this thread would take it again
+            # at once, holding the GIL, and a query waited out the whole loop (105 ms at 500k)
+            time.sleep(0)
         with self._tail_lock:
             self.longest_hold = max(self.longest_hold, took)
             self.longest_aside = max(self.longest_aside, time.perf_counter() - started)
