@@ -185,11 +185,12 @@ class RoomWatcher:
         self._last = timestamp
         now = cells_of(rgb)
         if self.room is not None:
-            if float(matching(self.room, now, np.ones(now.shape[:2], bool)).mean()) >= self.settings.agree:
+            shown = float(matching(self.room, now, np.ones(now.shape[:2], bool)).mean())
+            if shown >= self.settings.agree:
                 self._unlike_since, self._alerted, self._plain_said = None, False, False
                 self._unlike.clear()
             else:
-                return self._changed(now, timestamp)
+                return self._changed(now, shown, timestamp)
         self._snaps.append(now)
         still = self._still(self._snaps)
         self.room = self.room if still is None else still  # a passing change does not unlearn it
@@ -204,8 +205,9 @@ class RoomWatcher:
         everywhere = np.ones(median.shape[:2], bool)
         return median if all(matching(median, s, everywhere).mean() >= self.settings.agree for s in snaps) else None
 
-    def _changed(self, now: np.ndarray, timestamp: float) -> str | None:
-        """A face-free snapshot unlike the room: said after ``alert_seconds``; after
+    def _changed(self, now: np.ndarray, shown: float, timestamp: float) -> str | None:
+        """A face-free snapshot unlike the room (``shown``: the share of its cells it still shows):
+        said after ``alert_seconds``; after
         ``relearn_seconds`` the changed view becomes the room if it is still and not plain."""
         assert self.room is not None
         self._unlike.append(now)
@@ -214,7 +216,6 @@ class RoomWatcher:
         if unlike < self.settings.relearn_seconds:
             if unlike >= self.settings.alert_seconds and not self._alerted:
                 self._alerted = True
-                shown = float(matching(self.room, now, np.ones(now.shape[:2], bool)).mean())
                 return (
                     f"the camera's view changed with nobody in front of it ({shown:.0%} of its room in view for "
                     f"{unlike:.0f} s): covered or moved? It becomes the room after {self.settings.relearn_seconds:g} s"
