@@ -105,9 +105,9 @@ def _status(args: argparse.Namespace) -> int:
     path = heartbeat.heartbeat_path(args.db or default_db())
     beat = heartbeat.read(path)
     health = heartbeat.judge(beat, max_frame_age=args.max_frame_age)
-    problem = _site_problem(Path(args.db or default_db()))
-    if problem is not None:  # the door stays shut (fail secure): whatever else holds, that is unhealthy
-        health = heartbeat.Health(heartbeat.UNHEALTHY, "unhealthy", [*health.problems, problem], health.heartbeat_age_s)
+    shut = [p for p in (_site_problem(Path(args.db or default_db())), _settings_problem(Path(args.db or default_db()))) if p]
+    if shut:  # the door stays shut (fail secure): whatever else holds, that is unhealthy
+        health = heartbeat.Health(heartbeat.UNHEALTHY, "unhealthy", [*health.problems, *shut], health.heartbeat_age_s)
     if args.json:
         print(
             json.dumps(
@@ -141,6 +141,21 @@ def _site_problem(db: Path) -> str | None:
     finally:
         store.close()
     return None
+
+
+def _settings_problem(db: Path) -> str | None:
+    """Why this gallery's saved door settings keep the door shut (None: they do not)."""
+    from core.gallery.store import Store
+    from core.station.settings import damaged_door_settings
+
+    if not db.exists():
+        return None
+    store = Store(db, readonly=True)
+    try:
+        shut = damaged_door_settings(store)
+    finally:
+        store.close()
+    return None if shut is None else f"settings: the door stays shut: {shut}"
 
 
 def _describe(health: heartbeat.Health, beat: heartbeat.Heartbeat | None) -> str:

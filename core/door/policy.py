@@ -37,6 +37,32 @@ class DecisionSettings(StoredSettings):
     """Every number of the door decision; stored in the gallery (key "decision")."""
 
     KEY: ClassVar[str] = "decision"
+    DOOR_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        [
+            "threshold",
+            "min_margin",
+            "agree",
+            "within",
+            "revisit_after",
+            "unknown_after",
+            "liveness",
+            "blink",
+            "head_turn",
+            "talk",
+            "blink_ratio",
+            "blink_frames",
+            "turn_parallax",
+            "turn_bump",
+            "turn_frames",
+            "strict_turn",
+            "screen_check",
+            "liveness_min_face",
+            "liveness_window",
+            "factor_timeout",
+            "factor_tries",
+            "lockout_seconds",
+        ]
+    )  # every field but the snapshot's size
 
     threshold: float = DEFAULT_THRESHOLD
     min_margin: float = DEFAULT_MARGIN

@@ -56,6 +56,9 @@ class SiteSettings(StoredSettings):
     (core.site.passback); stored in the gallery."""
 
     KEY: ClassVar[str] = "site"
+    DOOR_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        ["offline_after_hours", "offline_policy", "keep_at_most_days", "direction", "passback", "passback_timeout"]
+    )
 
     offline_after_hours: float = 24.0
     offline_policy: str = KEEP  # keep | nobody

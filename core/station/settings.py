@@ -65,7 +65,8 @@ class StationSettings:
 
     @classmethod
     def load(cls, store: Store) -> tuple[StationSettings, list[str]]:
-        """The stored groups (defaults for any that is missing or damaged) and why any was ignored."""
+        """The stored groups (a damaged value takes its default, the rest is kept) and what could
+        not be used."""
         loaded: dict[str, Any] = {}
         problems: list[str] = []
         for f in fields(cls):
@@ -91,6 +92,23 @@ class StationSettings:
         )
 
 
+def damaged_door_settings(store: Store) -> str | None:
+    """Why the door must stay shut (None: it need not): a saved value that decides who gets in
+    (a group's DOOR_FIELDS: the threshold, the screen check, the offline policy...) could not be
+    used. Its default could be weaker than what the admin chose, so no one is let in on it until
+    the group is saved again; every other door keeps its own."""
+    for group in (DecisionSettings, SiteSettings):
+        _, lost = group.load_salvaged(store)
+        hit = {name: why for name, why in lost.items() if name == "*" or name in group.DOOR_FIELDS}
+        if hit:
+            said = "; ".join(why if name == "*" else f"{name}: {why}" for name, why in hit.items())
+            return (
+                f"its saved {group.KEY} settings could not be used ({said}); save them again "
+                f"(Door page, or facegate settings set {group.KEY}.<name> VALUE, then restart the door)"
+            )
+    return None
+
+
 def get(store: Store, key: str) -> dict[str, Any]:
     """``group`` or ``group.field`` -> {"group.field": value}, secrets hidden."""
     group, _, name = key.partition(".")
@@ -110,7 +128,7 @@ def set_text(store: Store, key: str, text: str) -> StoredSettings:
     group, _, name = key.partition(".")
     if not name:
         raise ValueError(f"say which setting of {group}: {group}.<name> (facegate settings get {group})")
-    current, _ = _group(group).load_or_default(store)  # a damaged group is replaced by its defaults
+    current, _ = _group(group).load_or_default(store)  # a damaged value is replaced by its default
     changed = current.with_text(name, text)
     changed.save(store)
     return changed

@@ -37,7 +37,7 @@ from core.site.gate import OfflineGate, ShutGate
 from core.site.passback import SitePassback
 from core.site.sync import SiteSync, SyncReport
 from core.station.pass_expiry import PassExpiry
-from core.station.settings import StationSettings
+from core.station.settings import StationSettings, damaged_door_settings
 from core.station.watch import GalleryWatch
 from core.station.wiring import attach_decider, simulated_door
 
@@ -72,6 +72,11 @@ class Station:
         )  # a replay scores in step
         self.offline = OfflineGate(gallery.store, self.settings.site)
         self.decider.gates.append(self.offline)
+        damaged = damaged_door_settings(gallery.store)
+        self._damaged: ShutGate | None = None if damaged is None else ShutGate(damaged)  # until saved again (apply)
+        if self._damaged is not None:
+            self.problems.append(f"the door stays shut: {damaged}")
+            self.decider.gates.append(self._damaged)
         self.events: EventPublisher | None = EventPublisher(self.settings.events) if outputs else None
         self.decider.on_logged.append(self._publish)
         self.decider.on_logged.append(self._alarm_panel)
@@ -149,6 +154,9 @@ class Station:
         to show (a door that could not start is replaced by a simulated one, never left open)."""
         settings.save(self.gallery.store)
         old, self.settings = self.settings, settings
+        if self._damaged is not None:  # every group is whole again
+            self.decider.gates.remove(self._damaged)
+            self._damaged = None
         problems: list[str] = []
         if (settings.recognition, settings.quality) != (old.recognition, old.quality):
             r = settings.recognition

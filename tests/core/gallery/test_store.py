@@ -154,17 +154,48 @@ def test_stored_settings_fall_back_to_defaults_and_say_why(db_path):
         assert _Knobs.load_or_default(s) == (_Knobs(), None)
         _Knobs(level=7).save(s)
         assert _Knobs.load_or_default(s) == (_Knobs(7), None)
-        for bad, why in (
-            ('{"level": -1}', "level -1 cannot be negative"),
-            ("{not json", "Expecting property name"),
-            ('{"level": "x"}', "not supported between"),
+        for bad, why, said in (
+            ('{"level": -1}', "level -1 cannot be negative", "saved knobs settings: could not use level ("),
+            ("{not json", "Expecting property name", "saved knobs settings ignored, the defaults stand: "),
+            ('{"level": "x"}', "knobs.level is int, not 'x'", "saved knobs settings: could not use level ("),
+            ('{"level": true}', "knobs.level is int, not True", "saved knobs settings: could not use level ("),
         ):
             s.set_setting("knobs", bad)
             settings, problem = _Knobs.load_or_default(s)
             assert settings == _Knobs() and problem is not None
-            assert problem.startswith("saved knobs settings ignored: ") and why in problem
+            assert problem.startswith(said) and why in problem
         s.set_setting("knobs", '{"level": 5, "from_a_newer_version": true}')
         assert _Knobs.load_or_default(s) == (_Knobs(5), None)
+
+
+@dataclass
+class _Range(StoredSettings):
+    KEY: ClassVar[str] = "range"
+    low: int = 1
+    high: int = 5
+    rate: float = 0.5
+    on: bool = False
+
+    def check(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+
+
+def test_a_damaged_value_takes_its_default_alone_and_every_other_is_kept(db_path):
+    """A hand edit or a value of the wrong type must not carry the rest of its group back to the
+    defaults (a required screen check back to advisory, with one bad number elsewhere)."""
+    with Store(db_path) as s:
+        s.set_setting("range", '{"on": true, "rate": "fast", "low": 8, "high": 9}')  # low 8 checks only once high is 9
+        settings, lost = _Range.load_salvaged(s)
+        assert settings == _Range(low=8, high=9, rate=0.5, on=True)
+        assert lost == {"rate": "range.rate is float, not 'fast'"}
+        s.set_setting("range", '{"on": 1, "rate": 2, "low": 7, "high": 3}')  # a whole number is a float
+        settings, lost = _Range.load_salvaged(s)
+        assert settings.rate == 2.0 and isinstance(settings.rate, float) and settings.on is False
+        assert set(lost) == {"on", "low"} and "high" not in lost  # high 3 fits the default low
+        assert settings == _Range(low=1, high=3, rate=2.0)
+        s.set_setting("range", "[1, 2]")
+        assert _Range.load_salvaged(s) == (_Range(), {"*": "saved range settings are not a JSON object"})
 
 
 @dataclass
