@@ -79,12 +79,19 @@ def run(args: argparse.Namespace) -> int:
             "samples": result.person.sample_count,
             "views": views,
             "skipped": skipped_json(result.skipped),
+            "allowed": result.person.allowed,
         }
+        blocked = (
+            ""
+            if result.person.allowed or args.denied
+            else f"\n  {out['name']} stays blocked: new faces never let a blocked person in (tick Allowed on the People page)"
+        )
         say(
             args,
             out,
             f"{out['name']}: {out['added']} sample(s) added, {out['samples']} in all ({views} of them photos' camera views)"
-            + "".join(f"\n  skipped {reason}" for _, reason in result.skipped),
+            + "".join(f"\n  skipped {reason}" for _, reason in result.skipped)
+            + blocked,
         )
         return 0
     if args.command == "enroll-folder":

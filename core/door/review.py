@@ -17,12 +17,17 @@ sample of the wrong person opens the door for them. So adding a sample is guarde
 1. only a good shot: past the live loop's quality gates (core.vision.quality: big, sharp, facing
    the camera, clearly a face);
 2. only when the face is nearer that person than anyone else, by the decision margin;
-3. only a plausible face (core.gallery.plausible): one farther than the threshold from the
-   person's nearest sample needs ``confirm`` (the operator looked at both faces), one beyond the
+3. only a plausible face (core.gallery.plausible): one farther than the threshold (theirs, when
+   a look-alike has a stricter one of their own) from the person's nearest sample needs ``confirm`` (the operator looked at both faces), one beyond the
    distance at which faces are different people needs ``force`` (an admin); with one person
    enrolled, guard 2 is always true and this is what keeps a stranger out;
 4. never when the new sample would lie within the threshold of someone else's sample - that
    other person's face would then match this person.
+
+Guards 2 and 4 are module functions (nearest_is, not_near_others) that core.door.visitors applies
+to every face of a visitor added to someone. A new person (enroll_new) is only ever created, never
+added to someone whose name it turns out to share (Store.enroll's ``new``), and adding faces never
+lets a blocked person in again.
 
 Every sample the queue adds says how in its source ("review: recent face #12 (0.452 from their
 nearest sample, confirmed)"), and is undone in one step (undo).
@@ -50,7 +55,7 @@ from core.door.access_log import AccessEvent
 from core.errors import FaceGateError, StoreError
 from core.gallery.api import Gallery
 from core.gallery.plausible import CONFIRM, Plausibility, plausibility
-from core.gallery.store import NewSample, inserted_id, now, pack, unpack
+from core.gallery.store import NewSample, Person, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 from core.records import Candidate, Quality
 from core.vision.quality import problems
@@ -78,6 +83,44 @@ class Implausible(Refused):
     def needs(self) -> str:
         """ "confirm" (an operator's look) or "force" (an admin)."""
         return "confirm" if self.plausible.level == CONFIRM else "force"
+
+
+def own_threshold(gallery: Gallery, person: Person) -> float:
+    """The distance within which the door names ``person``: the door's threshold, or their own
+    stricter one (a look-alike's): a face the door would not name them on is not "within" for them."""
+    return gallery.threshold if person.threshold is None else min(gallery.threshold, person.threshold)
+
+
+def nearest_is(gallery: Gallery, descriptor: np.ndarray, person: Person, what: str) -> Candidate:
+    """Guard 2, for any face about to become a sample of ``person``: it is nearer them than anyone
+    else, by the door's margin; returns their nearest candidate (Refused otherwise)."""
+    candidates = gallery.candidates(descriptor)
+    if not candidates or candidates[0].person_id != person.id:
+        nearest = candidates[0] if candidates else None
+        raise Refused(
+            f"{what} is nearer {nearest.name} ({nearest.distance:.3f}) than {person.name}"
+            if nearest
+            else f"{person.name} has no samples to compare {what} with"
+        )
+    margin = gallery.min_margin
+    if len(candidates) > 1 and candidates[1].distance - candidates[0].distance < margin:
+        raise Refused(
+            f"{what} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
+            f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)"
+        )
+    return candidates[0]
+
+
+def not_near_others(gallery: Gallery, descriptor: np.ndarray, person_id: int | None, name: str, what: str) -> None:
+    """Guard 4: a new sample of ``name`` must not lie within the threshold of another person's
+    sample (it would let that person in as ``name``); Refused otherwise."""
+    threshold = gallery.threshold
+    others = [c for c in gallery.within(descriptor, threshold) if c.person_id != person_id]
+    if others:
+        raise Refused(
+            f"{what} is within {threshold:g} of {others[0].name}'s samples "
+            f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}"
+        )
 
 
 @dataclass
@@ -222,42 +265,18 @@ class RecentFaces:
         person = self.gallery.store.person(name)
         descriptor = self._descriptor(face_id)
         self._good_shot(face)
-        candidates = self.gallery.candidates(descriptor)
-        margin = self.gallery.min_margin
-        if not candidates or candidates[0].person_id != person.id:
-            nearest = candidates[0] if candidates else None
-            raise Refused(
-                f"face {face_id} is nearer {nearest.name} ({nearest.distance:.3f}) than {person.name}"
-                if nearest
-                else f"{person.name} has no samples to compare face {face_id} with"
-            )
-        if len(candidates) > 1 and candidates[1].distance - candidates[0].distance < margin:
-            raise Refused(
-                f"face {face_id} is not clearly {person.name}'s: {candidates[0].distance:.3f} from them, "
-                f"{candidates[1].distance:.3f} from {candidates[1].name} (margin {margin:g} needed)"
-            )
-        own = candidates[0]
-        plausible = plausibility(own.distance, self.gallery.threshold)
+        own = nearest_is(self.gallery, descriptor, person, f"face {face_id}")
+        plausible = plausibility(own.distance, own_threshold(self.gallery, person))
         why = plausible.refusal(person.name, confirmed=confirm, forced=force)
         if why is not None:
             raise Implausible(f"face {face_id}: {why}", f"face #{face_id}", person.name, plausible, own.sample_id)
-        self._not_near_others(face_id, descriptor, person.id, person.name)
+        not_near_others(self.gallery, descriptor, person.id, person.name, f"face {face_id}")
         return face, descriptor, plausible
 
     def _good_shot(self, face: RecentFace) -> None:
         failed = problems(face.quality)
         if failed:
             raise Refused(f"face {face.id} is not a good shot: {', '.join(failed)}")
-
-    def _not_near_others(self, face_id: int, descriptor: np.ndarray, person_id: int | None, name: str) -> None:
-        """Guard 3: the new sample must not lie within the threshold of another person's sample."""
-        threshold = self.gallery.threshold
-        others = [c for c in self.gallery.within(descriptor, threshold) if c.person_id != person_id]
-        if others:
-            raise Refused(
-                f"face {face_id} is within {threshold:g} of {others[0].name}'s samples "
-                f"({others[0].distance:.3f}): as a sample of {name} it would let {others[0].name} in as {name}"
-            )
 
     # -- acting -----------------------------------------------------------------------------------
     def add(self, face_id: int, name: str, confirm: bool = False, force: bool = False) -> int:
@@ -302,11 +321,11 @@ class RecentFaces:
     def enroll_new(self, face_id: int, name: str, allowed: bool = True) -> int:
         """A new person from this face (a good shot, near nobody enrolled); returns the sample id."""
         face = self.face(face_id)
-        if self.gallery.store.find_person(name) is not None:
-            raise Refused(f"{name} is already enrolled: add the face to them instead")
+        if (existing := self.gallery.store.find_person(name)) is not None:
+            raise Refused(f"{existing.name} is already enrolled: add the face to them instead")
         self._good_shot(face)
         descriptor = self._descriptor(face_id)
-        self._not_near_others(face_id, descriptor, None, name)
+        not_near_others(self.gallery, descriptor, None, name, f"face {face_id}")
         sample = NewSample(
             descriptor,
             self.snapshot(face_id),
@@ -314,7 +333,7 @@ class RecentFaces:
             face.quality.sharpness,
             "review",
         )
-        person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed)
+        person, (sample_id,) = self.gallery.enroll_samples(name, [sample], allowed=allowed, new=True)
         self._mark(face_id, "enrolled", f"enrolled as {person.name}", sample_id)
         return sample_id
 
@@ -371,8 +390,8 @@ class RecentFaces:
         why = None
         if nearest.distance < s.learn_min_spread:
             why = f"nothing new ({nearest.distance:.3f} from a sample of theirs)"
-        elif nearest.distance > self.gallery.threshold:
-            why = "not within the threshold"
+        elif nearest.distance > own_threshold(self.gallery, self.gallery.store.person(person_id)):
+            why = "not within the threshold (theirs, if they have their own)"
         elif margin is not None and margin < s.learn_min_margin:
             why = f"not clearly theirs (margin {margin:.3f})"
         elif self.learned_this_week(person_id) >= s.learn_per_week:
@@ -380,7 +399,7 @@ class RecentFaces:
         if why is None:
             try:
                 self._good_shot(face)
-                self._not_near_others(face_id, descriptor, person_id, nearest.name)
+                not_near_others(self.gallery, descriptor, person_id, nearest.name, f"face {face_id}")
             except Refused as exc:
                 why = str(exc)
         if why is not None:

@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from core.door.passes import Passes, at_site, validate
-from core.door.review import Implausible
+from core.door.review import Implausible, nearest_is, not_near_others, own_threshold
 from core.door.schedule import Window
 from core.errors import StoreError
 from core.gallery.api import EnrollResult
 from core.gallery.plausible import Plausibility, plausibility
-from core.gallery.store import NewSample, inserted_id, now, pack, unpack
+from core.gallery.store import NewSample, Person, inserted_id, now, pack, unpack
 from core.gallery.stored_settings import StoredSettings
 
 if TYPE_CHECKING:
@@ -252,7 +252,10 @@ class Visitors:
         distance_note = ""
         person = gallery.store.find_person(name)
         if person is not None:
-            plausible, sample_id = _farthest(gallery, person.id, [d for d, _ in faces])
+            for descriptor, _ in faces:  # each face, as the review queue's guards 2 and 4 judge one
+                nearest_is(gallery, descriptor, person, f"visitor #{visitor_id}'s face")
+                not_near_others(gallery, descriptor, person.id, person.name, f"visitor #{visitor_id}'s face")
+            plausible, sample_id = _farthest(gallery, person, [d for d, _ in faces])
             why = plausible.refusal(person.name, confirmed=confirm, forced=force)
             if why is not None:
                 raise Implausible(
@@ -269,7 +272,12 @@ class Visitors:
             for descriptor, snapshot in faces
         ]
         let_in = person is None and allowed is not False  # a new person, allowed once their pass is saved
-        enrolled, ids = gallery.enroll_samples(name, samples, allowed=False if until is not None and person is None else allowed)
+        if person is None:  # nobody of that name has as much as a sample near these faces' owner
+            for descriptor, _ in faces:
+                not_near_others(gallery, descriptor, None, name, f"visitor #{visitor_id}'s face")
+        enrolled, ids = gallery.enroll_samples(
+            name, samples, allowed=False if until is not None and person is None else allowed, new=person is None
+        )
         if until is not None:
             Passes(self.store).set(enrolled.id, until, since, schedule)
             if let_in:
@@ -307,14 +315,14 @@ class Visitors:
         return len(old)
 
 
-def _farthest(gallery: Gallery, person_id: int, descriptors: list[np.ndarray]) -> tuple[Plausibility, int]:
-    """How plausible the visitor's face farthest from the person's samples is, and the person's
-    sample nearest that face."""
-    samples = gallery.store.samples(person_id)
+def _farthest(gallery: Gallery, person: Person, descriptors: list[np.ndarray]) -> tuple[Plausibility, int]:
+    """How plausible the visitor's face farthest from the person's samples is (against their own
+    threshold, if stricter), and the person's sample nearest that face."""
+    samples = gallery.store.samples(person.id)
     if not samples:
-        raise StoreError(f"{gallery.store.person(person_id).name} has no samples to compare the visitor with")
+        raise StoreError(f"{person.name} has no samples to compare the visitor with")
     own = np.stack([s.descriptor for s in samples])
     distances = np.linalg.norm(own[None, :, :] - np.stack(descriptors)[:, None, :], axis=2)  # faces x samples
     face = int(np.argmax(distances.min(axis=1)))
     nearest = int(np.argmin(distances[face]))
-    return plausibility(float(distances[face, nearest]), gallery.threshold), samples[nearest].id
+    return plausibility(float(distances[face, nearest]), own_threshold(gallery, person)), samples[nearest].id

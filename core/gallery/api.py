@@ -216,12 +216,17 @@ class Gallery:
         ]
 
     def enroll_samples(
-        self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
+        self,
+        name: str,
+        samples: Sequence[NewSample],
+        allowed: bool | None = None,
+        notes: str | None = None,
+        new: bool = False,
     ) -> tuple[Person, list[int]]:
-        """Commit samples for ``name`` (one transaction), then make them searchable at once (the
-        index's tail: no file is written, the database is the journal)."""
+        """Commit samples for ``name`` (one transaction; ``allowed``, ``new``: Store.enroll), then
+        make them searchable at once (the index's tail: no file is written, the database is the journal)."""
         with self._lock:
-            person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes)
+            person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes, new=new)
             self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
             self._owners.update({i: person.id for i in ids})
             self._names[person.id] = person.name
@@ -241,12 +246,11 @@ class Gallery:
 
     def remove_sample(self, sample_id: int) -> None:
         """Delete a sample, and with a photo's sample its views (samples_from_photo): a photo taken
-        away as the wrong person's must not keep naming that face through its shrunk copies. The
-        views go first, so an interruption never leaves views of a removed photo."""
+        away as the wrong person's must not keep naming that face through its shrunk copies. All of
+        them in one transaction, so a failure leaves all of them (and the index as the database)."""
         with self._lock:
             gone = self._views_of(sample_id) + [sample_id]
-            for sid in gone:
-                self.store.remove_sample(sid)
+            self.store.remove_sample(sample_id, *gone[:-1])
             self.index.remove(gone)
             self._refresh_people()
 

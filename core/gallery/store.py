@@ -340,11 +340,13 @@ class Store:
         return [Person(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows]
 
     def person(self, name_or_id: str | int) -> Person:
+        """A person by id, or by name as enroll() writes it (spaces tidied: "Ada  Lovelace " is
+        Ada Lovelace, so no check made on the typed name can miss the person a write would reach)."""
         col = "p.id" if isinstance(name_or_id, int) else "p.name"
         columns = PERSON_COLUMNS if self._migrated_people else PERSON_COLUMNS_BEFORE
         rows = self.read(
             f"SELECT {columns} FROM people p LEFT JOIN samples s ON s.person_id = p.id WHERE {col} = ? GROUP BY p.id",
-            (name_or_id,),
+            (name_or_id if isinstance(name_or_id, int) else tidy_name(name_or_id),),
         )
         if not rows:
             raise UnknownPerson(f"no person called {name_or_id!r} in {self.path.name}")
@@ -375,15 +377,25 @@ class Store:
             return None
 
     def enroll(
-        self, name: str, samples: Sequence[NewSample], allowed: bool | None = None, notes: str | None = None
+        self,
+        name: str,
+        samples: Sequence[NewSample],
+        allowed: bool | None = None,
+        notes: str | None = None,
+        new: bool = False,
     ) -> tuple[Person, list[int]]:
-        """Add ``samples`` to ``name`` (created if new) in one transaction; the person and new sample ids."""
+        """Add ``samples`` to ``name`` (created if new) in one transaction; the person and new sample
+        ids. ``new``: only as a new person (a path that checked "nobody of that name" must not add
+        to one who appeared since). ``allowed`` sets a new person's standing; of someone already
+        enrolled it can only block (False): adding faces never lets a blocked person in again."""
         name = clean_name(name)
         if not samples:
             raise StoreError(f"nothing to enroll for {name!r}: no samples")
         blobs = [pack(s.descriptor) for s in samples]
         with self.write(f"enrolling {name!r}") as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+            if row is not None and new:
+                raise StoreError(f"{name} is already enrolled: add the face to them instead (nothing was enrolled)")
             if row is None:
                 person_id = inserted_id(
                     db.execute(
@@ -393,8 +405,8 @@ class Store:
                 )
             else:
                 person_id = row[0]
-                if allowed is not None:
-                    db.execute("UPDATE people SET allowed = ? WHERE id = ?", (int(allowed), person_id))
+                if allowed is False:
+                    db.execute("UPDATE people SET allowed = 0 WHERE id = ?", (person_id,))
                 if notes is not None:
                     db.execute("UPDATE people SET notes = ? WHERE id = ?", (notes, person_id))
             ids: list[int] = []
@@ -502,10 +514,13 @@ class Store:
         rows = self.read("SELECT thumbnail FROM samples WHERE person_id = ? ORDER BY id LIMIT 1", (person_id,))
         return rows[0][0] if rows else None
 
-    def remove_sample(self, sample_id: int) -> None:
+    def remove_sample(self, sample_id: int, *with_it: int) -> None:
+        """Delete a sample and ``with_it`` (its photo's views) in one transaction."""
         with self.write(f"removing sample {sample_id}") as db:
             if db.execute("DELETE FROM samples WHERE id = ?", (sample_id,)).rowcount == 0:
                 raise StoreError(f"no sample {sample_id}")
+            for other in with_it:
+                db.execute("DELETE FROM samples WHERE id = ?", (other,))
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sample ids, person ids, N x DESCRIPTOR_DIM descriptors) of every sample: what the index is built from."""
@@ -545,9 +560,14 @@ def clean_card(card: str | int) -> str:
     return str(int(text))
 
 
+def tidy_name(name: str) -> str:
+    """A name as it is stored: the ends trimmed, every run of spaces one space."""
+    return " ".join(str(name).split())
+
+
 def clean_name(name: str) -> str:
-    """A person's name, trimmed; refuse empty names and control characters."""
-    name = " ".join(str(name).split())
+    """A person's name, tidied; refuse empty names and control characters."""
+    name = tidy_name(name)
     if not name:
         raise StoreError("a person needs a name")
     if any(ord(c) < 32 for c in name) or len(name) > 200:

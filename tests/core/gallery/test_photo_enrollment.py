@@ -119,3 +119,34 @@ def test_removing_a_photo_removes_its_views(tmp_path, gallery):
     assert gallery.store.person("family1_dad").sample_count == 1 + len(VIEW_WIDTHS)  # nobody else's views
     son = gallery.faces(fitted(STILLS / "Family1-Son1.jpg"))[0]
     assert gallery.identify_descriptor(son.descriptor).name != "family1_son"
+
+
+def test_a_photo_and_its_views_are_removed_together_or_not_at_all(gallery):
+    """Removing a photo's sample removes its camera views in the same transaction: a failure part
+    way (here the database refusing to delete the photo's own row) leaves the photo, every view and
+    the index as they were, never views gone from the database and still matching."""
+    from core.vision.images import load_image as load
+    from tests.support.data import IMAGES
+
+    gallery.enroll("Barack", [str(IMAGES / "obama.jpg")], views=VIEW_WIDTHS)
+    rows = gallery.store.read("SELECT id, how FROM samples ORDER BY id")
+    photo, views = rows[0][0], [sid for sid, how in rows if how == PHOTO_VIEW]
+    assert len(views) == len(VIEW_WIDTHS)
+    probe = max(gallery.faces(load(IMAGES / "obama.jpg")), key=lambda f: f.box.area).descriptor
+    with gallery.store.write("a row the database will not delete") as db:
+        db.execute(
+            f"CREATE TRIGGER keep BEFORE DELETE ON samples WHEN OLD.id = {views[-1]} BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    try:
+        gallery.remove_sample(photo)
+    except Exception as exc:
+        assert "disk full" in str(exc)
+    else:
+        raise AssertionError("the removal went through a row the database refused to delete")
+    assert [r[0] for r in gallery.store.read("SELECT id FROM samples ORDER BY id")] == [r[0] for r in rows]
+    assert gallery.identify_descriptor(probe).name == "Barack"
+    with gallery.store.write("the disk has room again") as db:
+        db.execute("DROP TRIGGER keep")
+    gallery.remove_sample(photo)
+    assert gallery.store.read("SELECT count(*) FROM samples") == [(0,)]
+    assert gallery.identify_descriptor(probe).name is None
