@@ -8,16 +8,24 @@ every leaver of that week) or let nobody in at once (``nobody``: the site's revo
 more than the door working).
 
     >>> decider.gates.append(OfflineGate(gallery.store))
+
+Both limits are measured on the PC's clock from when the door last heard from its site. A stamp
+ahead of the clock (the clock set back since: a wrong RTC corrected by NTP, or by hand) says
+nothing about how old the copy is, so while it stays ahead nobody is let in; the next sync
+stamps it anew (within seconds on a door that is online).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from core.gallery.store import Store
 from core.site.config import NOBODY, SiteSettings
 from core.site.local import LocalSite
 from core.site.sync import copy_age
+
+#: seconds a "heard" stamp may be ahead of the clock (two clocks' disagreement) before it is not believed
+CLOCK_SLACK = 300.0
 
 
 class OfflineGate:
@@ -30,7 +38,16 @@ class OfflineGate:
     def __call__(self, now: datetime | None = None) -> str | None:
         if self.local.door_id() is None:
             return None
-        age = copy_age(self.local.heard(), now)
+        heard = self.local.heard()
+        if (
+            heard
+            and (ahead := (datetime.fromisoformat(heard) - (now or datetime.now(timezone.utc))).total_seconds()) > CLOCK_SLACK
+        ):
+            return (
+                f"this door last heard from its site {ahead / 60:.0f} min ahead of its clock now (the clock was set "
+                "back?): how old its copy is cannot be told; nobody is let in until it hears from the site again (offline policy)"
+            )
+        age = copy_age(heard, now)
         if self.settings.offline_policy != NOBODY:
             limit_days = self.settings.keep_at_most_days
             if age is not None and age > limit_days * 86400:

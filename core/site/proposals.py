@@ -90,8 +90,12 @@ def decide(conn: psycopg.Connection, proposal_id: int, approve: bool, by: str) -
     found = {p.id: p for p in list_proposals(conn)}
     if proposal_id not in found:
         raise SiteError(f"no open proposal #{proposal_id} (facegate site proposals lists them)")
-    with conn.transaction():
-        person, new_person = one_row(conn, "SELECT person_id, new_person FROM facegate.proposals WHERE id = %s", (proposal_id,))
+    with conn.transaction():  # a proposal's samples are one push's (migration proposal-per-push): what was listed
+        person, new_person, decided = one_row(
+            conn, "SELECT person_id, new_person, decided FROM facegate.proposals WHERE id = %s FOR UPDATE", (proposal_id,)
+        )
+        if decided is not None:
+            raise SiteError(f"proposal #{proposal_id} was decided meanwhile (facegate site proposals lists the open ones)")
         if approve:
             conn.execute(
                 "UPDATE facegate.samples SET status = 'approved', approved_by = %s, approved = now() "
@@ -99,8 +103,14 @@ def decide(conn: psycopg.Connection, proposal_id: int, approve: bool, by: str) -
                 (by, proposal_id),
             )
             conn.execute("UPDATE facegate.people SET status = 'approved' WHERE id = %s AND status = 'proposed'", (person,))
-        elif new_person:
+        elif new_person:  # the person goes, and with them any later push's samples of them
             conn.execute("DELETE FROM facegate.people WHERE id = %s AND status = 'proposed'", (person,))
+            conn.execute(
+                "UPDATE facegate.proposals SET decided = now(), decision = 'rejected', decided_by = %s "
+                "WHERE person_id = %s AND decided IS NULL AND id <> %s AND NOT EXISTS "
+                "(SELECT 1 FROM facegate.people WHERE id = %s)",
+                (by, person, proposal_id, person),
+            )
         else:
             conn.execute("DELETE FROM facegate.samples WHERE proposal = %s AND status = 'proposed'", (proposal_id,))
         conn.execute(

@@ -907,6 +907,34 @@ def _door_withdraw(cur: psycopg.Cursor) -> None:
     """)
 
 
+#: door_enroll's lines that added a push to the door's open proposal of that person...
+_JOINED_PUSH = """            SELECT id INTO prop FROM facegate.proposals WHERE door_id = door.id AND person_id = p_person AND decided IS NULL;
+            IF prop IS NULL THEN
+                INSERT INTO facegate.proposals(door_id, person_id, name, new_person)
+                    VALUES (door.id, p_person, final_name, outcome = 'created') RETURNING id INTO prop;
+            END IF;
+"""
+#: ...and what they are now: every push is a proposal of its own
+_OWN_PUSH = """            INSERT INTO facegate.proposals(door_id, person_id, name, new_person)
+                VALUES (door.id, p_person, final_name, outcome = 'created') RETURNING id INTO prop;
+"""
+
+
+def _proposal_per_push(cur: psycopg.Cursor) -> None:
+    """Each push of a door is a proposal of its own, never added to one already open: an admin
+    approves exactly the samples listed when they looked (``facegate site proposals``), not faces
+    the door, or whoever holds its login, pushed for the same person since. ``door_enroll``'s body
+    is the one ``_proposals`` made, with the lines that joined an open proposal replaced (a body
+    that is not that one stops the migration rather than be half changed)."""
+    signature = "facegate.door_enroll(uuid, text, boolean, uuid[], real[], bytea[], text[], real[], timestamptz[], text[], text)"
+    row = cur.execute(f"SELECT pg_get_functiondef('{signature}'::regprocedure)").fetchone()
+    body = row[0] if row else ""
+    if body.count(_JOINED_PUSH) != 1:
+        raise RuntimeError("facegate.door_enroll is not the function this migration knows: not changed")
+    cur.execute("DROP INDEX facegate.proposals_open")  # a door may have several open proposals of one person
+    cur.execute(body.replace(_JOINED_PUSH, _OWN_PUSH))
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("tables", _tables),
     ("change-log", _change_log),
@@ -924,6 +952,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("events-inbox", _events_inbox),
     ("samples-index", _samples_index),
     ("door-withdraw", _door_withdraw),
+    ("proposal-per-push", _proposal_per_push),
 ]
 
 

@@ -197,7 +197,7 @@ def test_an_existing_site_upgrades_with_its_events_and_samples(
         )
         monkeypatch.undo()
         out = facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json", check=True)
-        assert json.loads(out.stdout)["migrations"] == ["events-inbox", "samples-index", "door-withdraw"]
+        assert json.loads(out.stdout)["migrations"] == ["events-inbox", "samples-index", "door-withdraw", "proposal-per-push"]
         assert (
             json.loads(facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json").stdout)[
                 "migrations"

@@ -165,6 +165,40 @@ def test_a_stolen_door_login_can_only_propose_and_approval_reaches_other_doors(
             g.close()
 
 
+def test_an_approval_covers_only_the_faces_the_admin_was_shown(tmp_path, site_url, superuser_password_file, describer, faces):
+    """The admin lists a door's proposal (one near face) and approves it; a stranger's face the
+    door (or whoever holds its login) pushed for the same person in between is a proposal of its
+    own, not part of the one approved, and reaches no other door."""
+    a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
+    b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
+    try:
+        a.enroll_samples("Barack", samples_of(faces["obama"][:1]))
+        sync_once(a, ca)
+        with SiteAdmin.from_config(ca) as admin:
+            admin.add_to_group("enrolled at back", "Barack")
+        sync_once(b, cb)
+        b.enroll_samples("Barack", samples_of(faces["obama"][1:2]))  # a genuine new look
+        sync_once(b, cb)
+        with SiteAdmin.from_config(ca) as admin:
+            (seen,) = admin.proposals()
+            assert seen.samples == 1 and seen.farthest is not None and seen.farthest < 0.6
+        b.enroll_samples("Barack", samples_of(faces["biden"][:1]))  # then a stranger, for the same person
+        sync_once(b, cb)
+        with SiteAdmin.from_config(ca) as admin:
+            (later,) = [p for p in admin.proposals() if p.id != seen.id]
+            assert later.person == "Barack" and later.samples == 1 and later.farthest is not None and later.farthest > 0.6
+            admin.approve(seen.id)  # the proposal the admin looked at
+            assert [p.id for p in admin.proposals()] == [later.id]  # the stranger's is still to be decided
+            with pytest.raises(SiteError, match="no open proposal"):
+                admin.approve(seen.id)
+        sync_once(a, ca)
+        assert _named(a, faces["obama"][1]) == "Barack"  # the face approved reached the other door...
+        assert _named(a, faces["biden"][0]) is None  # ...the stranger's did not
+    finally:
+        a.close()
+        b.close()
+
+
 def test_an_admins_block_survives_a_doors_rename(tmp_path, site_url, superuser_password_file, describer, faces):
     a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer, "front")
     b, cb = join_door(tmp_path / "b", site_url, ca, describer, "back")
@@ -325,6 +359,15 @@ def test_keep_has_a_limit_then_nobody_is_let_in(tmp_path, site_url, superuser_pa
             got, reason = grant_attempt(a, faces["biden"][0])
             assert got == verdict, reason
         assert "more than the 7 days a door keeps its last copy" in reason
+        # the clock set back (a wrong RTC corrected) leaves the last stamp ahead of it: how old the
+        # copy is cannot be told, so nobody is let in until the site is heard again
+        ahead = (datetime.now(timezone.utc) + timedelta(days=365)).isoformat()
+        with a.store.write() as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (ahead, HEARD_KEY))
+        got, reason = grant_attempt(a, faces["biden"][0])
+        assert got == Verdict.DENIED and "ahead of its clock now" in reason, reason
+        sync_once(a, ca)  # heard again, on today's clock
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
     finally:
         a.close()
 
