@@ -93,6 +93,7 @@ class _Visit:
     pending: Decision | None = None
     asked: float | None = None
     answer: str | None = None  # 'pin', 'duress' or 'card'
+    answer_for: int | None = None  # whose PIN or card it was: it opens for that person only
 
 
 class DoorDecider:
@@ -251,6 +252,8 @@ class DoorDecider:
         if current is not None and current is not visit and self._visits.get(current.track) is current:
             return replace(asking, reason=f"waiting: {current.decision.person} is answering first; {asking.reason}")
         self._asking, visit.pending = visit, asking
+        if visit.answer is not None and visit.answer_for != asking.person_id:  # the face became someone else's
+            visit.answer, visit.answer_for, visit.asked = None, None, None  # their PIN or card opens only for them
         if visit.answer is not None:  # answered right; the door was in its cooldown: try again
             return self._granted_by(visit, ts)
         if visit.asked is None:
@@ -293,8 +296,8 @@ class DoorDecider:
         assert person_id is not None
         outcome = pin_answer(*self.gallery.store.pins(person_id), pin)
         with self._lock:
-            if self._asking is not visit or visit.decision.final:
-                return "Too late: look at the camera again"
+            if self._asking is not visit or visit.decision.final or visit.pending is None or visit.pending.person_id != person_id:
+                return "Too late: look at the camera again"  # ...or the face was named someone else meanwhile
             return self._answered(visit, outcome)
 
     def present_card(self, number: str) -> str:
@@ -329,7 +332,7 @@ class DoorDecider:
         what = "card" if card else "PIN"
         if outcome != "wrong":
             self.lockouts.passed(asking.person_id)
-            visit.answer = outcome
+            visit.answer, visit.answer_for = outcome, asking.person_id
             visit.decision = self._granted_by(visit, self._now)
             return ""
         left = self.lockouts.failed(asking.person_id, self._now)

@@ -236,3 +236,51 @@ def test_duress_pin_opens_as_usual_and_raises_a_silent_alarm(lin_gallery, clip, 
         subscriber.close()
         hook.close()
         broker.kill()
+
+
+def test_a_pin_opens_only_for_the_person_it_was_typed_for(gallery):
+    """P types P's PIN while the door is in its cooldown; before it is free again the same face is
+    named Q (face+PIN too), who typed nothing: the door asks Q for Q's PIN, and never opens on P's."""
+    import numpy as np
+
+    from core.gallery.store import NewSample
+    from core.records import Box, Candidate, Match
+
+    rng = np.random.default_rng(0)
+    for name, pin in (("P", "1111"), ("Q", "2222")):
+        gallery.store.enroll(name, [NewSample(rng.normal(size=128).astype(np.float32))])
+        change = access_change("face+pin", pin, None, None, None)
+        gallery.store.set_access(name, change.access, change.pin, change.duress_pin)
+    p, q = gallery.store.person("P"), gallery.store.person("Q")
+
+    def named(who, other) -> Match:
+        return Match(
+            who.name, who.id, 0.30, 0.3, [Candidate(who.id, who.name, 0.30, 1), Candidate(other.id, other.name, 0.60, 2)], "ok"
+        )
+
+    door = SimulatedDoor(pulse_seconds=0.2, cooldown_seconds=30)
+    door.start()
+    door.unlock()  # someone else was just let in: the door is in its cooldown
+    decider = DoorDecider(gallery, door, DecisionSettings(liveness=False))
+    rgb, box, matches, t = np.zeros((200, 200, 3), np.uint8), Box(50, 50, 150, 150), [], 0.0
+    try:
+        for _ in range(3):
+            matches.append(named(p, q))
+            t += 0.1
+            asked = decider.update(1, list(matches), rgb, box, t)
+        assert (asked.verdict, asked.person) == (Verdict.AWAITING_PIN, "P")
+        assert decider.enter_pin("1111") == ""  # right, but the door is busy: it opens when it can
+        for _ in range(6):
+            matches.append(named(q, p))
+            t += 0.1
+            decision = decider.update(1, list(matches), rgb, box, t)
+        assert (decision.verdict, decision.person) == (Verdict.AWAITING_PIN, "Q")
+        door._busy_until = 0  # the door is free again
+        matches.append(named(q, p))
+        decision = decider.update(1, list(matches), rgb, box, t + 0.1)
+        assert (decision.verdict, decision.person, decision.final) == (Verdict.AWAITING_PIN, "Q", False)
+        assert decider.enter_pin("1111") == "Wrong PIN"  # P's PIN is not Q's
+        assert [h[1] for h in door.history].count("open") == 1  # only the cooldown's own opening
+    finally:
+        decider.close()
+        door.close()
