@@ -181,7 +181,9 @@ def test_offline_the_withdrawal_waits_and_goes_before_anything_else(
         proxy.cut()
         remove_sample(b, late)
         proxy.restore()
-        assert approve_all(ca) == 1  # the admin approves before the door is back: the face is the site's
+        assert (
+            approve_all(ca) == 2
+        )  # the admin approves before the door is back (two pushes: two proposals): the face is the site's
         report = sync_once(b, cb)
         assert any("withdrawal was refused" in n and "approved by an admin" in n for n in report.notes)
         assert LocalSite(b.store).outbox_size() == 0
