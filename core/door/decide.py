@@ -62,7 +62,7 @@ from core.door.visitors import Visitors
 from core.door.writer import EventWriter, LoggedFace
 from core.errors import StoreError, UnknownPerson
 from core.records import Box, Match
-from core.vision.liveness import LivenessCheck
+from core.vision.liveness import LivenessCheck, LivenessResult
 from core.vision.room import RoomWatcher
 from core.vision.texture import TextureScorer
 
@@ -94,6 +94,32 @@ class _Visit:
     asked: float | None = None
     answer: str | None = None  # 'pin', 'duress' or 'card'
     answer_for: int | None = None  # whose PIN or card it was: it opens for that person only
+    # the newest identification when the liveness check first passed (None: before any), and that
+    # it has passed: the face that blinked or turned must be named afterwards (after_liveness)
+    live_mark: Match | None = None
+    live_seen: bool = False
+
+
+#: identifications that must follow the liveness cue before a grant: the one that may have been
+#: in flight when the cue came (its frame from before it) and one of a frame after it
+AFTER_LIVENESS = 2
+
+
+def after_liveness(visit: _Visit, matches: list[Match], alive: LivenessResult) -> LivenessResult:
+    """``alive`` held back until the face that passed it is the one named: a photo of someone
+    enrolled held up until they were named, then lowered to blink with the holder's own face,
+    must not open for them in the descriptor's round trip before the swap shows (a new face in
+    the box resets the track: core.live.loop). A cue counts once AFTER_LIVENESS identifications
+    came after it, the newest naming someone (the policy then checks it is the visit's person)."""
+    if not alive.passed:
+        return alive
+    if not visit.live_seen:
+        visit.live_seen, visit.live_mark = True, matches[-1] if matches else None
+    at = next((i for i in range(len(matches) - 1, -1, -1) if matches[i] is visit.live_mark), -1)
+    after = matches[at + 1 :]
+    if len(after) >= AFTER_LIVENESS and after[-1].matched:
+        return alive
+    return replace(alive, passed=False, reason=f"{alive.reason}; naming the face that did it")
 
 
 class DoorDecider:
@@ -202,6 +228,7 @@ class DoorDecider:
             # watched from the face's arrival, every frame until the verdict: a head turns as it
             # comes in, and the landmark noise is measured between consecutive frames
             alive = self._liveness(visit).observe(rgb, box, timestamp) if self.settings.liveness else None
+            alive = None if alive is None else after_liveness(visit, matches, alive)
             if matches:
                 last = self.policy.judged(matches[-1])
                 if last.matched:

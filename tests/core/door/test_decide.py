@@ -241,3 +241,48 @@ def test_a_person_not_allowed_in_is_denied(lin_gallery, door):
     verdicts = [v.decision.verdict for _, views in played for v in views if v.decision.person == NAME]
     assert Verdict.DENIED in verdicts and Verdict.GRANTED not in verdicts and door.pulses == 0
     assert [e.verdict for e in decider.access_log.events() if e.name == NAME] == [Verdict.DENIED]
+
+
+def test_the_face_that_passed_liveness_is_named_after_it_before_the_door_opens(lin_gallery):
+    """Lin-Manuel's real turn (the clip's big shot, every frame to the liveness check) while the
+    identifications stop at the three a photo of him earned before it: the door waits until two
+    more came after the cue (the one that may have been in flight, and one of a frame after it)
+    and the newest names him; identifications naming nobody after it (the holder's own face)
+    never open it."""
+    from core.records import Candidate, Match
+
+    lin = lin_gallery.store.person(NAME)
+
+    def him() -> Match:
+        return Match(NAME, lin.id, 0.30, None, [Candidate(lin.id, NAME, 0.30, 1)], "within 0.4")
+
+    def nobody() -> Match:
+        return Match(None, None, 0.72, None, [Candidate(lin.id, NAME, 0.72, 1)], "over 0.4")
+
+    def visit(after: list[Match]) -> list:
+        decider = DoorDecider(lin_gallery, None, DecisionSettings())
+        matches, seen = [him(), him(), him()], []
+        try:
+            for i, ts, rgb in frames(CLIP, 82, 211):
+                found = lin_gallery.detector.find(rgb)
+                if not found:
+                    continue
+                box = max(found, key=lambda d: d.box.width).box
+                decision = decider.update(1, list(matches), rgb, box, ts)
+                seen.append((i, decision.verdict, decision.reason))
+                if "naming the face that did it" in decision.reason and after:
+                    matches.append(after.pop(0))  # one identification comes back every few frames
+                if decision.final:
+                    break
+        finally:
+            decider.close()
+        return seen
+
+    waited = visit([])
+    assert any("naming the face that did it" in r for _, _, r in waited)  # the turn passed...
+    assert all(v != Verdict.GRANTED for _, v, _ in waited)  # ...and nothing came after it: shut
+    assert all(v != Verdict.GRANTED for _, v, _ in visit([him(), nobody(), nobody()]))
+    granted = visit([him(), him()])
+    assert granted[-1][1] == Verdict.GRANTED and "turned" in granted[-1][2]
+    cue = next(i for i, _, r in granted if "naming the face that did it" in r)
+    assert granted[-1][0] > cue  # opened after the cue's own frame, once he was named after it
