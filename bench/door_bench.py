@@ -136,7 +136,7 @@ def costs(g, runs: int) -> None:
     match = g.identify_descriptor(face.descriptor)
     candidate, settled = [], []
     for run in range(runs * 20):
-        decider = DoorDecider(g, None, DecisionSettings(agree=50))  # never agrees: a candidate every frame
+        decider = DoorDecider(g, None, DecisionSettings(agree=50, within=50))  # never agrees: a candidate every frame
         t = time.perf_counter()
         decider.update(1, [match], rgb, box, run)
         candidate.append((time.perf_counter() - t) * 1000)
