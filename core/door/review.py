@@ -291,7 +291,7 @@ class RecentFaces:
             "added",
         )
 
-    def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str) -> int:
+    def _add(self, face: RecentFace, descriptor: np.ndarray, name: str, source: str, status: str, of: int | None = None) -> int:
         sample = NewSample(
             descriptor,
             self.snapshot(face.id),
@@ -299,7 +299,7 @@ class RecentFaces:
             face.quality.sharpness,
             "learning" if source.startswith(LEARNED) else "review",
         )
-        person, (sample_id,) = self.gallery.enroll_samples(name, [sample])
+        person, (sample_id,) = self.gallery.enroll_samples(name, [sample], of=of)
         self._mark(face.id, status, f"sample {sample_id} of {person.name}", sample_id)
         log.info("recent face #%d %s as sample %d of %s", face.id, status, sample_id, person.name)
         return sample_id
@@ -405,13 +405,18 @@ class RecentFaces:
         if why is not None:
             log.debug("learning mode: recent face #%d not learned: %s", face_id, why)
             return None
-        sample_id = self._add(
-            face,
-            descriptor,
-            nearest.name,
-            f"{LEARNED}: recent face #{face_id} ({nearest.distance:.3f} from their nearest sample)",
-            LEARNED,
-        )
+        try:
+            sample_id = self._add(
+                face,
+                descriptor,
+                nearest.name,
+                f"{LEARNED}: recent face #{face_id} ({nearest.distance:.3f} from their nearest sample)",
+                LEARNED,
+                of=person_id,
+            )
+        except StoreError as exc:  # removed since the checks above (the site's sync): nothing learned
+            log.info("learning mode: recent face #%d not learned: %s", face_id, exc)
+            return None
         for callback in list(self.on_learned):
             callback(sample_id)
         return sample_id

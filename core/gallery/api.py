@@ -222,11 +222,12 @@ class Gallery:
         allowed: bool | None = None,
         notes: str | None = None,
         new: bool = False,
+        of: int | None = None,
     ) -> tuple[Person, list[int]]:
-        """Commit samples for ``name`` (one transaction; ``allowed``, ``new``: Store.enroll), then
+        """Commit samples for ``name`` (one transaction; ``allowed``, ``new``, ``of``: Store.enroll), then
         make them searchable at once (the index's tail: no file is written, the database is the journal)."""
         with self._lock:
-            person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes, new=new)
+            person, ids = self.store.enroll(name, samples, allowed=allowed, notes=notes, new=new, of=of)
             self.index.add(ids, np.stack([np.asarray(s.descriptor, np.float32) for s in samples]))
             self._owners.update({i: person.id for i in ids})
             self._names[person.id] = person.name

@@ -383,17 +383,23 @@ class Store:
         allowed: bool | None = None,
         notes: str | None = None,
         new: bool = False,
+        of: int | None = None,
     ) -> tuple[Person, list[int]]:
         """Add ``samples`` to ``name`` (created if new) in one transaction; the person and new sample
         ids. ``new``: only as a new person (a path that checked "nobody of that name" must not add
-        to one who appeared since). ``allowed`` sets a new person's standing; of someone already
-        enrolled it can only block (False): adding faces never lets a blocked person in again."""
+        to one who appeared since). ``of``: only to that person (by id), still called ``name``: a
+        path that judged a face against someone (learning mode, after a grant) must not, if they
+        were removed meanwhile (a site's sync), make a new person of the face under their name.
+        ``allowed`` sets a new person's standing; of someone already enrolled it can only block
+        (False): adding faces never lets a blocked person in again."""
         name = clean_name(name)
         if not samples:
             raise StoreError(f"nothing to enroll for {name!r}: no samples")
         blobs = [pack(s.descriptor) for s in samples]
         with self.write(f"enrolling {name!r}") as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+            if of is not None and (row is None or row[0] != of):
+                raise StoreError(f"{name} is no longer enrolled as the person the face was judged against: nothing was added")
             if row is not None and new:
                 raise StoreError(f"{name} is already enrolled: add the face to them instead (nothing was enrolled)")
             if row is None:

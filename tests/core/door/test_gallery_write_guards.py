@@ -96,3 +96,44 @@ def test_a_look_alikes_own_threshold_measures_the_faces_added_to_them(gallery):
         visitors.enroll(visitor, gallery, "Barack")
     recent.add(face, "Barack", confirm=True)  # after an operator looked at both faces
     assert gallery.store.samples("Barack")[-1].source.endswith(", confirmed)")
+
+
+def test_learning_never_makes_a_new_person_of_one_removed_while_it_judged(gallery, monkeypatch):
+    """Learning mode judges a granted face against the person, then adds it: if the site's sync
+    removes that person in between (deleted at the site, or out of this door's groups), the face
+    is not learned - before, it was enrolled by name, which made a new, allowed person of it."""
+    import core.door.review as review
+    from core.door.access_log import AccessEvent
+    from core.door.review import ReviewSettings
+    from core.door.verdict import Verdict
+    from core.records import Quality
+    from core.site.local import Batch, LocalSite
+    from core.site.sync import apply_batch
+    from tests.support.site import jitter
+
+    site = LocalSite(gallery.store)
+    site.join("00000000-0000-4000-8000-000000000001")  # a door of a site
+    obama = _descriptor(gallery, IMAGES / "obama.jpg")
+    person, _ = gallery.enroll_samples("Barack", [NewSample(obama)])
+    (site_id,) = gallery.store.read("SELECT site_id FROM people WHERE id = ?", (person.id,))[0]
+    with gallery.store.write("as if pushed and approved") as db:
+        db.execute("DELETE FROM site_outbox")
+    face = jitter(obama, 1, 0.03)  # his face at the door, a little unlike his sample
+    recent = RecentFaces(gallery, ReviewSettings(learning=True, learn_min_spread=0.0))
+    judged = review.not_near_others
+
+    def the_sync_lands_now(*args, **kwargs):  # the sync thread's pull, between the checks and the write
+        apply_batch(gallery, Batch(site.cursor() + 1, [site_id], {}))  # the site removed Barack
+        return judged(*args, **kwargs)
+
+    monkeypatch.setattr(review, "not_near_others", the_sync_lands_now)
+    recent.record(
+        AccessEvent(Verdict.GRANTED, "Barack", person.id, "granted"),
+        face,
+        Quality(100.0, 120, 0.0, 0.0, 0.99),
+        [],
+        live_grant=True,
+    )
+    assert gallery.people() == []
+    assert gallery.identify_descriptor(face).name is None
+    assert gallery.store.read("SELECT count(*) FROM site_outbox")[0][0] == 0  # nothing proposed to the site either
