@@ -51,7 +51,7 @@ from tests.support.pg import PgServer  # noqa: E402
 from tests.support.site import DoorProcess, admin_url  # noqa: E402
 
 SUPERUSER_PW = "bench-superuser"
-EF_SEARCH = (40, 100, 200, 400)
+EF_SEARCH = (40, 100, 150, 200, 400)
 
 
 def face_like(people: int, per: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,9 +6,12 @@ log and every door's events, with the logins of the admin and of each door.
 
 Why the logins too: a door's login is a PostgreSQL role of the cluster, which ``pg_dump`` of one
 database does not carry. The file keeps each role's SCRAM verifier (never a password), so after
-a restore into a new server every door logs in as before and goes on from its cursor (the
-change log's sequence is restored with it): doors follow without re-joining
-(``facegate site move URL`` on each door points it at the new server's address).
+a restore into a new server every door logs in as before: doors follow without re-joining
+(``facegate site move URL`` on each door points it at the new server's address). A restore
+gives the site a new epoch, so each door then re-reads the whole site once and drops the people
+it has that the backup does not (added after it was taken): a door's cursor may be past the
+restored change log's numbers, and pulling on from it would skip every change made after the
+restore until the numbers caught up - a revocation among them.
 
 The file is a tar of ``manifest.json`` (the roles, row counts, the dump's sha256) and
 ``site.dump`` (``pg_dump --format=custom`` of the ``facegate`` schema). Both steps need the
@@ -226,4 +229,9 @@ def restore_site(path: str | Path, url: str, password: str | None) -> SiteBackup
     missing = {t: (n, counts.get(t)) for t, n in manifest["counts"].items() if counts.get(t) != n}
     if missing:
         raise SiteError(f"the restored site differs from the backup: {missing}")
+    with connect(url, password=password) as conn, conn.transaction():  # doors re-read the whole site (sync.hello)
+        conn.execute(
+            "INSERT INTO facegate.site_settings VALUES ('epoch', gen_random_uuid()::text) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
     return SiteBackup(Path(path), counts, len(manifest["roles"]), manifest["sha256"], major)

@@ -11,8 +11,12 @@ more than the door working).
 
 Both limits are measured on the PC's clock from when the door last heard from its site. A stamp
 ahead of the clock (the clock set back since: a wrong RTC corrected by NTP, or by hand) says
-nothing about how old the copy is, so while it stays ahead nobody is let in; the next sync
-stamps it anew (within seconds on a door that is online).
+nothing about how old the copy is, so while it stays ahead nobody is let in. And every sync
+measures the door's clock against the site server's (``hello``): a door whose clock is more
+than ``CLOCK_SLACK`` off lets nobody in until a sync finds it right - visitor passes and weekly
+time windows are judged on this clock, and one set back two days let an ended pass in again
+once the next sync had stamped "heard" on it (a fault-path audit confirmed it). The sync goes
+on meanwhile, so revocations still arrive.
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ class OfflineGate:
             return (
                 f"this door last heard from its site {ahead / 60:.0f} min ahead of its clock now (the clock was set "
                 "back?): how old its copy is cannot be told; nobody is let in until it hears from the site again (offline policy)"
+            )
+        off = self.local.clock_offset()
+        if off is not None and abs(off) > CLOCK_SLACK:
+            return (
+                f"this door's clock was {abs(off) / 60:.0f} min {'ahead of' if off > 0 else 'behind'} its site's at the "
+                "last sync: passes and time windows cannot be judged; nobody is let in until it is set right (NTP)"
             )
         age = copy_age(heard, now)
         if self.settings.offline_policy != NOBODY:

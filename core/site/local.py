@@ -33,6 +33,9 @@ HEARD_KEY = "site:heard"
 APPLYING_KEY = "site:applying"
 TIMELINE_KEY = "site:timeline"
 FIRST_KEY = "site:first"  # a first pull under way: "<cursor it ends at>:<last person applied>"
+EPOCH_KEY = "site:epoch"  # the site's epoch this door last synced with (core.site.schema _site_epoch)
+CLOCK_KEY = "site:clock_offset"  # this door's clock minus the site server's, in seconds, at the last sync
+REREAD_KEY = "site:reread"  # the site was rewound: drop what it no longer has, then read it whole
 
 
 @dataclass
@@ -130,6 +133,58 @@ class LocalSite:
     def note_timeline(self, timeline: int) -> None:
         with self.store.write("noting the site's timeline") as db:
             _set(db, TIMELINE_KEY, str(timeline))
+
+    def clock_offset(self) -> float | None:
+        """This door's clock minus its site server's at the last sync (seconds), None if never measured."""
+        value = self._meta(CLOCK_KEY)
+        return float(value) if value is not None else None
+
+    def note_clock_offset(self, seconds: float) -> None:
+        with self.store.write("noting the clock against the site's") as db:
+            _set(db, CLOCK_KEY, f"{seconds:.1f}")
+
+    def epoch(self) -> str | None:
+        return self._meta(EPOCH_KEY)
+
+    def note_epoch(self, epoch: str) -> None:
+        with self.store.write("noting the site's epoch") as db:
+            _set(db, EPOCH_KEY, epoch)
+
+    def rewound(self, epoch: str | None, timeline: int) -> None:
+        """The site's history went back under this door (restored from a backup: a new epoch;
+        a standby promoted: a new timeline, and asynchronous replication may have lost the last
+        commits): its change log's numbers may start again below this door's cursor, so the
+        cursor is no longer a place in it. In one transaction: note the new epoch and timeline,
+        and start over - cursor 0 (the next pull reads the whole site, as a first pull) with the
+        people the site no longer has to be dropped first (``rereading``)."""
+        with self.store.write("starting over after the site was rewound") as db:
+            if epoch is not None:
+                _set(db, EPOCH_KEY, epoch)
+            _set(db, TIMELINE_KEY, str(timeline))
+            _set(db, CURSOR_KEY, "0")
+            db.execute("DELETE FROM meta WHERE key = ?", (FIRST_KEY,))
+            _set(db, REREAD_KEY, "1")
+
+    def rereading(self) -> bool:
+        """Whether the people the site no longer has are still to be dropped (``rewound``)."""
+        return self._meta(REREAD_KEY) is not None
+
+    def reread_dropped(self) -> None:
+        with self.store.write("the site's missing people dropped") as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (REREAD_KEY,))
+
+    def site_people(self) -> set[str]:
+        """The site ids of the people here that came from the site or were pushed to it (not
+        those with samples still waiting in the outbox: the site has not seen them yet)."""
+        pending = self.pending_samples()
+        waiting = {
+            pid
+            for pid, sid in self.store.read(
+                "SELECT p.site_id, s.site_id FROM people p JOIN samples s ON s.person_id = p.id WHERE p.site_id IS NOT NULL"
+            )
+            if sid in pending
+        }
+        return {r[0] for r in self.store.read("SELECT site_id FROM people WHERE site_id IS NOT NULL")} - waiting
 
     def join(self, door_id: str) -> int:
         """Belong to a site as ``door_id``: give everything already here a site id and queue this

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     import psycopg
 
 #: HNSW candidates per query of the samples (bench/site_bench.py, the schema's m=24,
-#: ef_construction=128): over 1,000,000 samples, 100 put the right person first for 0.94 of the
-#: queries in 7.8 ms, 200 for 0.98-1.00 of them in 15.1 ms, 9.4 ms with shared_buffers holding
-#: the index (recall@10 0.83 and 0.90-0.91 against exact search); an admin's question, not a
-#: door's decision, so the right person first wins.
+#: ef_construction=256): over 1,000,000 samples with shared_buffers holding the index, recall@10
+#: 0.97 against exact search in 9.5-9.8 ms (two runs), the right person first on every query;
+#: 150 gave 0.94 in 7.6 ms. With the earlier ef_construction=128 the same 200 gave 0.90-0.91 in
+#: 7.6-9.4 ms, and 0.95 needed 400 (15-19 ms).
 EF_SEARCH = 200
 #: ...and for the events, a bigger table (a year of a busy door's visits): over 1,000,000 of them
 #: (bench/site_bench.py --sightings) ef_search 100 found 0.78 of a face's sightings within 0.6,

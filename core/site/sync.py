@@ -444,6 +444,8 @@ def first_pull(
             copy.set_types(["text", "text", "bool", "text", "text", "float8", "text", "text", "text", "text"])
             people = {r[0]: _person(r) for r in copy.rows()}
         order = list(people)  # the site's uuid order
+        if mark is None and local.rereading():  # the site was rewound (hello): what it lost goes first
+            _drop_missing(gallery, local, set(order), report)
         _rules(conn, people, None)
         have = {r[0] for r in gallery.store.read("SELECT site_id FROM samples WHERE site_id IS NOT NULL")}
         fetched = 0  # the people whose samples are in hand
@@ -459,6 +461,21 @@ def first_pull(
             report.add(applied)
             if on_batch is not None:
                 on_batch(applied)
+
+
+def _drop_missing(gallery: Gallery, local: LocalSite, site: set[str], report: SyncReport) -> None:
+    """Drop the people this door has from its site that the site (as this snapshot shows it to
+    this door) no longer has: after a restore from an older backup, or a failover that lost
+    the last commits, no change-log row will ever say they are gone."""
+    gone = sorted(local.site_people() - site)
+    if gone:
+        report.add(apply_batch(gallery, Batch(0, gone, {})))
+        report.notes.append(
+            f"the site's server went back in time (restored from a backup, or a standby promoted): {len(gone)} "
+            "person(s) it no longer has were dropped here (enrolled or approved after that backup? enroll them "
+            "again); everyone else is read from it again"
+        )
+    local.reread_dropped()
 
 
 #: A first pull's samples as fixed-width binary COPY rows (every column NOT NULL, ids as their
@@ -604,6 +621,11 @@ def pull(
             on_batch(applied)
 
 
+def door_clock() -> datetime:
+    """This PC's clock (UTC), as the door judges passes and time windows by it."""
+    return datetime.now(timezone.utc)
+
+
 def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None = None) -> None:
     """Tell the site this door is alive, with its decision and door settings (for the admin);
     refuse a server on an older timeline than one this door has written to (an old primary that
@@ -622,10 +644,22 @@ def hello(conn: psycopg.Connection, gallery: Gallery, config: SiteConfig | None 
     with conn.transaction():
         if one_row(conn, "SELECT facegate.door_hello(%s::jsonb)", (json.dumps(settings),))[0] is None:
             raise SiteError("the site no longer knows this door (it was removed); join it again")
-        row = conn.execute("SELECT value FROM facegate.site_settings WHERE key = 'servers'").fetchone()
-    if timeline > local.timeline():
-        local.note_timeline(timeline)
-    servers = [a for a in (row[0] if row else "").split(",") if a]
+        found: dict[str, str] = dict(
+            conn.execute("SELECT key, value FROM facegate.site_settings WHERE key IN ('servers', 'epoch')").fetchall()
+        )
+        site_now = one_row(conn, "SELECT clock_timestamp()")[0]
+    local.note_clock_offset((door_clock() - site_now).total_seconds())  # the offline gate refuses when far off
+    epoch, known = found.get("epoch"), local.epoch()
+    if (epoch and known and epoch != known) or (local.timeline() and timeline > local.timeline()):
+        # restored from a backup, or a standby promoted: the cursor is no longer a place in its change log
+        local.rewound(epoch, timeline)
+        log.warning("site: its server went back in time (a restore or a failover): this door reads it whole again")
+    else:
+        if timeline > local.timeline():
+            local.note_timeline(timeline)
+        if epoch and epoch != known:
+            local.note_epoch(epoch)
+    servers = [a for a in found.get("servers", "").split(",") if a]
     if config is not None and servers and servers != server_addresses(config.url):
         config.url = with_servers(config.url, servers)
         config.save(gallery.store.path)

@@ -197,7 +197,14 @@ def test_an_existing_site_upgrades_with_its_events_and_samples(
         )
         monkeypatch.undo()
         out = facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json", check=True)
-        assert json.loads(out.stdout)["migrations"] == ["events-inbox", "samples-index", "door-withdraw", "proposal-per-push"]
+        assert json.loads(out.stdout)["migrations"] == [
+            "events-inbox",
+            "samples-index",
+            "door-withdraw",
+            "proposal-per-push",
+            "samples-index-256",
+            "site-epoch",
+        ]
         assert (
             json.loads(facegate("site", "upgrade", site_url, "--password-file", superuser_password_file, "--json").stdout)[
                 "migrations"
@@ -205,7 +212,7 @@ def test_an_existing_site_upgrades_with_its_events_and_samples(
             == []
         )
         (options,) = superuser.execute("SELECT reloptions FROM pg_class WHERE relname = 'samples_hnsw'").fetchone()
-        assert sorted(options) == ["ef_construction=128", "m=24"]  # the measured default, rebuilt over the samples
+        assert sorted(options) == ["ef_construction=256", "m=24"]  # the measured default, rebuilt over the samples
         AccessLog(a.store).record(AccessEvent("Unknown", descriptor=faces["kit"][1]))
         sync_once(a, config)
         with SiteAdmin.from_config(config) as admin:

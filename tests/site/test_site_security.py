@@ -152,3 +152,29 @@ def test_a_door_that_has_not_heard_from_its_site_follows_the_offline_policy(
         assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
     finally:
         a.close()
+
+
+def test_a_door_whose_clock_is_off_its_sites_lets_nobody_in_until_it_is_set_right(
+    tmp_path, site_url, superuser_password_file, describer, faces, monkeypatch
+):
+    """A clock set back two days made an ended visitor pass valid again once the next sync had
+    stamped "heard" on it: each sync now measures the door's clock against the server's."""
+    import core.site.sync as sync
+
+    a, ca = start_site(tmp_path / "a", site_url, superuser_password_file, describer)
+    try:
+        a.enroll_samples("Joe", samples_of(faces["biden"]))
+        sync_once(a, ca)
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
+        real = sync.door_clock
+        for off, said in ((-2 * 86400, "2880 min behind"), (600, "10 min ahead of")):
+            monkeypatch.setattr(sync, "door_clock", lambda off=off: real() + timedelta(seconds=off))
+            report = sync_once(a, ca)  # the sync itself goes on: revocations still arrive
+            assert report.cursor > 0
+            verdict, reason = grant_attempt(a, faces["biden"][0])
+            assert verdict == Verdict.DENIED and f"clock was {said} its site's" in reason, reason
+        monkeypatch.setattr(sync, "door_clock", lambda: real() + timedelta(seconds=60))  # within the slack
+        sync_once(a, ca)
+        assert grant_attempt(a, faces["biden"][0])[0] == Verdict.GRANTED
+    finally:
+        a.close()
