@@ -200,15 +200,23 @@ def test_an_approval_racing_a_withdrawal_waits_and_finds_nothing(
     tmp_path, site_url, superuser, superuser_password_file, describer, faces
 ):
     """The admin approves while the door's withdrawal is under way: the approval waits on the
-    samples the withdrawal locked, then approves nothing; the proposal stays withdrawn."""
+    samples the withdrawal locked, then approves nothing and says the proposal was decided
+    meanwhile; the proposal stays withdrawn."""
     a, ca, b, cb = _two_doors(tmp_path, site_url, superuser_password_file, describer, faces["obama"][:1])
     try:
         _, mine = _learn(b, "Barack", faces["biden"][0])
         sync_once(b, cb)
-        approving = None
+        approving, outcome = None, []
+
+        def approve() -> None:
+            try:
+                outcome.append(approve_all(ca))
+            except SiteError as exc:
+                outcome.append(str(exc))
+
         with open_door_connection(cb) as conn, conn.transaction():
             assert conn.execute("SELECT facegate.door_withdraw(%s::uuid[])", ([mine],)).fetchone()[0] == 1
-            approving = threading.Thread(target=approve_all, args=(ca,))
+            approving = threading.Thread(target=approve)
             approving.start()
             for _ in range(200):  # until the admin's session waits on the door's lock
                 waiting = superuser.execute(
@@ -220,6 +228,7 @@ def test_an_approval_racing_a_withdrawal_waits_and_finds_nothing(
             assert waiting == 1
         approving.join(30)
         assert not approving.is_alive()
+        assert len(outcome) == 1 and "was decided meanwhile" in str(outcome[0]), outcome
         assert _site_samples(ca) == {"Barack": 1} and _proposals(ca) == []
         decision = superuser.execute("SELECT decision FROM facegate.proposals ORDER BY id DESC LIMIT 1").fetchone()[0]
         assert decision == "withdrawn"
