@@ -364,6 +364,8 @@ def replays(
     from core.tools.attacks import REPLAYS, replay_attack
     from tests.support.presentations import background
 
+    if not seeds:  # --seeds 0: the genuine visits alone
+        return
     kinds, checks = kinds or REPLAYS, checks or [SCREEN_CHECK]
     grid, views = sorted((FOOTAGE / "grid-talkers").glob("*.mpg")), rooms() if room_first else []
     print(
