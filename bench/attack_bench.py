@@ -174,6 +174,7 @@ def play(gallery, frames, faces=None, check: str | None = None) -> dict:
                     t["steady"] = t["steady"] or "held steady" in said  # judged in a noisy room (core.vision.surround)
                     t["covered"] = t.get("covered") or "room: the view is covered" in said  # core.vision.room
                     t["bodiless"] = t.get("bodiless") or "no body under the face" in said
+                    t["framed"] = t.get("framed") or "hidden beside the head" in said
                 if faces is None and not t["alone"] and view.box.width >= settings.liveness_min_face:
                     check = per_track.setdefault(view.id, LivenessCheck(gallery.describer, settings.liveness_settings()))
                     alive = _observe(gallery, check, rgb, view.box, i / FPS)
@@ -388,6 +389,7 @@ def replays(
                         "no say": 0,
                         "covered": 0,
                         "bodiless": 0,
+                        "framed": 0,
                     }
                     for c in checks
                 }
@@ -412,6 +414,7 @@ def replays(
                         n["no say"] += bool(named) and all(t["surround"] in ("no say", "") for t in named)
                         n["covered"] += any(t.get("covered") for t in named)
                         n["bodiless"] += any(t.get("bodiless") for t in named)
+                        n["framed"] += any(t.get("framed") for t in named)
                         if opened:
                             notes.append(f"seed {seed} unlocked ({check}): {shown.source}, {shown.bend}")
                         said.append(
@@ -438,7 +441,7 @@ def replays(
                         f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
                         f"held steady), surroundings no say {n['no say']}"
                         + (
-                            f", room covered {n['covered']}, no body under the face {n['bodiless']} (its {room_first} frames first)"
+                            f", room covered {n['covered']}, no body under the face {n['bodiless']}, hidden beside the head {n['framed']} (its {room_first} frames first)"
                             if room_first
                             else ""
                         ),
@@ -878,6 +881,64 @@ def room_under(room, learned, frames, faces=None, every: int = 3) -> list[float]
     return shares
 
 
+def room_beside(room, learned, frames, faces=None, every: int = 3) -> list[float]:
+    """For each of ``big_faces``, the share of the ``learned`` room's textured blocks beside the
+    head (its worse side) that still show it, as RoomWatcher.beside judges them (nan where neither
+    side has enough of them)."""
+    from core.vision.room import beside_share, cells_of
+
+    shares = []
+    for i, box in big_faces(frames, faces, every):
+        share = beside_share(room, cells_of(frames[i]), frames[i].shape, box, known=learned)
+        shares.append(float("nan") if share is None else share)
+    return shares
+
+
+def standing_beside(grid, views) -> None:
+    """The room beside the head of each GRID talker standing in front of each of ``views``
+    (tests.support.presentations.standing, through a door camera; the room learned from the 20
+    frames of it first): the genuine side of RoomWatcher.beside."""
+    import numpy as np
+
+    medians = []
+    for path, r, seen in standing_visits(grid, views, 20):
+        room, learned = learn_room(seen[:20])
+        shares = [s for s in room_beside(room, learned, seen[20:]) if not np.isnan(s)]
+        medians.append(float(np.median(shares)) if shares else float("nan"))
+        print(f"  {path.stem:<16} standing in room {r}: beside the head " + _shares_line(shares), flush=True)
+    judged = [m for m in medians if not np.isnan(m)]
+    print(
+        f"GRID talkers standing in front of the {len(views)} rooms: the room beside the head, median per visit "
+        f"{min(judged):.2f}-{max(judged):.2f} over {len(judged)} of {len(medians)} visits judged",
+        flush=True,
+    )
+
+
+def standing_visits(grid, views, empty_frames: int):
+    """(talker's file, room index, frames) of each GRID talker standing in front of each of
+    ``views`` (tests.support.presentations.standing) through a door camera (the talker's index as
+    its seed), after ``empty_frames`` frames of the room alone."""
+    from core.tools.attacks import through_camera
+    from core.vision.detection import Detector
+    from tests.support.presentations import standing
+
+    detector = Detector("yunet", 40)
+    for seed, path in enumerate(grid):
+        video = read_video(path)
+        face = max(detector.detect(video[0]), key=lambda b: b.area)
+        for r, view in enumerate(views):
+            back, shots = standing(video, face, view)
+            yield path, r, list(through_camera([back] * empty_frames + shots, seed))
+
+
+def _shares_line(shares: list[float]) -> str:
+    import numpy as np
+
+    if not shares:
+        return "no say"
+    return f"median {np.median(shares):4.2f}, least {min(shares):4.2f}, {np.mean(np.array(shares) < 0.5):4.0%} under 0.5 of {len(shares)} faces"
+
+
 def rooms():
     """Views with no face in them to stand for a door's empty room: frames of the film (a street
     behind a machine) where YuNet finds no face."""
@@ -942,34 +1003,28 @@ def talkers_standing(describer, grid) -> None:
     it required (the cues' BPCER among those the door names), and how many visits the room under
     the face refused (core.vision.room, "no body")."""
 
-    from core.tools.attacks import through_camera
-    from core.vision.detection import Detector
-    from tests.support.presentations import standing
-
-    detector, views = Detector("yunet", 40), rooms()
+    views = rooms()
     opened: dict[str, list[str]] = {"off": [], "required": []}
-    refused, bodiless = [], 0
+    refused, bodiless, framed, spoof = [], 0, 0, 0
     with grid_gallery(describer) as g:
-        for seed, path in enumerate(grid):
-            video = read_video(path)
-            face = max(detector.detect(video[0]), key=lambda b: b.area)
-            for r, view in enumerate(views):
-                back, shots = standing(video, face, view)
-                seen = list(through_camera([back] * 75 + shots, seed))
-                visit = f"{path.stem} in room {r}"
-                for check in opened:
-                    tracks = play(g, seen, check=check)["tracks"].values()
-                    if any(t["unlocked"] is not None for t in tracks):
-                        opened[check].append(visit)
-                    elif check == "required" and visit in opened["off"]:
-                        refused.append(visit)
-                    bodiless += check == "required" and any(t.get("bodiless") for t in tracks)
+        for path, r, seen in standing_visits(grid, views, 75):
+            visit = f"{path.stem} in room {r}"
+            for check in opened:
+                tracks = play(g, seen, check=check)["tracks"].values()
+                if any(t["unlocked"] is not None for t in tracks):
+                    opened[check].append(visit)
+                elif check == "required" and visit in opened["off"]:
+                    refused.append(visit)
+                    spoof += any(t["texture"] == "spoof" for t in tracks)
+                bodiless += check == "required" and any(t.get("bodiless") for t in tracks)
+                framed += check == "required" and any(t.get("framed") for t in tracks)
     visits = len(grid) * len(views)
     print(
         f"GRID talkers standing in front of the {len(views)} rooms (75 frames of the room first; {visits} visits): "
         f"opened with the check off {len(opened['off'])}, with it required {len(opened['required'])}; "
         f"BPCER of the check among the visits the door opens without it {len(refused) / max(1, len(opened['off'])):.1%} "
-        f"({', '.join(refused) or 'none refused'}); refused for no body under the face in {bodiless}",
+        f"({', '.join(refused) or 'none refused'}; the texture read {spoof} of them as a screen or print); said no body under "
+        f"the face in {bodiless}, hidden beside the head in {framed}",
         flush=True,
     )
 
@@ -1011,9 +1066,12 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                     f"  {source:<4} {kind:<8} {seed:3d}: "
                     + line(room_seen(room, learned, rgbs, faces))
                     + "; under the face: "
-                    + line(room_under(room, learned, rgbs, faces), "with texture there"),
+                    + line(room_under(room, learned, rgbs, faces), "with texture there")
+                    + "; beside the head: "
+                    + line(room_beside(room, learned, rgbs, faces), "with texture there"),
                     flush=True,
                 )
+    standing_beside(grid, views)
     talkers_before_their_wall(describer, grid)
     talkers_standing(describer, grid)
     print("Genuine videos (the room from their first 15 frames, beyond the faces in them):")
@@ -1028,7 +1086,9 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
             f"  {name:<24} {int(learned.sum()):3d} cells learned; "
             + line(room_seen(room, learned, video[15:]))
             + "; under the face: "
-            + line(room_under(room, learned, video[15:]), "with texture there"),
+            + line(room_under(room, learned, video[15:]), "with texture there")
+            + "; beside the head: "
+            + line(room_beside(room, learned, video[15:]), "with texture there"),
             flush=True,
         )
     room_cost(clip)
@@ -1049,10 +1109,10 @@ def room_cost(clip, runs: int = 200) -> None:
     votes = RoomVotes(watcher.settings)
     for _ in range(runs):
         start = time.perf_counter()
-        votes.add(watcher, clip[150], Box(250, 80, 370, 160))  # beyond the person, and under the face
+        votes.add(watcher, clip[150], Box(250, 80, 370, 160))  # beyond the person, under the face and beside the head
         seen.append(1000 * (time.perf_counter() - start))
     print(
-        f"cost: a face against the room (beyond the person and under the face) {statistics.median(seen):.2f} ms, a face-free snapshot "
+        f"cost: a face against the room (beyond the person, under the face and beside the head) {statistics.median(seen):.2f} ms, a face-free snapshot "
         f"{statistics.median(watched):.2f} ms every {watcher.settings.every} s (medians of {runs})"
     )
 

@@ -13,7 +13,7 @@ so one pass says what each setting would do:
 - each cue's pass rate per folder: blinked, turned, talked, texture "a live face", surroundings that
   did not move inside a still room (core.vision.surround: "still" or "no say"), and the room the
   door learned while its view was empty (core.vision.room: "in view", or no room learned; not
-  "covered" nor "no body" under the face, nor still "waiting" for enough of it) - only for
+  "covered", nor "no body" under the face, nor "framed" (hidden beside the head), nor still "waiting" for enough of it) - only for
   recordings that start with a few seconds of the empty view, as a door sees its room;
 - the texture score of each presentation (the median of its last scores, core.vision.texture),
   for a DET-style plot (core.tools.plots.save_det_plot): APCER against BPCER as its threshold moves.
@@ -42,10 +42,11 @@ _MEDIAN = re.compile(r"screen and print check: [^(]*\(median ([+-]?[0-9.]+)")
 _MOVED = ("blinked", "turned", "talked", "liveness cues all switched off")
 #: how core.vision.surround's verdict is said, the one that refuses first
 _AROUND = (("moves inside a still room", "picture"), ("still around the face", "still"), ("surroundings: no say", "no say"))
-#: how core.vision.room's verdict is said, the one that refuses first ("no body" is said after "in view")
+#: how core.vision.room's verdict is said, the one that refuses first ("no body" and "framed" are said after "in view")
 _ROOM = (
     ("room: the view is covered", "covered"),
     ("no body under the face", "no body"),
+    ("hidden beside the head", "framed"),
     ("room: waiting", "waiting"),
     ("room: in view", "in view"),
 )
@@ -66,7 +67,7 @@ class Presentation:
     texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
     score: float | None  # the texture median of the visit that got furthest
     surroundings: str  # "picture" (moved inside a still room), "still", "no say" or "" (never judged)
-    room: str  # "covered", "no body", "waiting", "in view" or "" (no room learned, or never judged)
+    room: str  # "covered", "no body", "framed", "waiting", "in view" or "" (no room learned, or never judged)
 
     @classmethod
     def of(cls, video: str, visits: list[Visit]) -> Presentation:

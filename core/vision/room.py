@@ -52,6 +52,23 @@ attacker's own body behind a hand-held phone: it is aimed at displays left on a 
 clip stands and 5 of 6 recognised GRID stands (seeds 0-9), none of 30 composite talkers standing
 in front of the rooms that the door opens without the check.
 
+``beside(rgb, box)``: a real head leaves the room in view beside it, at its height: hair ends
+within half a face width of the face, the shoulders are lower. A display or a sheet held up, or
+left on a stand, frames the played face with its own picture and bezel, which stand where the
+room should show, on at least one side (the held-out clip monitors and the phone on a stand that
+opened the door with every other cue passing: the played stage reached 1.1-1.7 face widths
+beside the face). On a finer grid than the cells (4 x 4 texel blocks, 20 px at 640x360, so a
+90 px face's band holds a few), per side, the known room's textured blocks 0.5-1.2 face widths
+out, from just above the face to a quarter above the chin; a block still shows the room at
+correlation 0.5 and brightness within 30 % (the cue's own ``matching`` terms); the worse side
+counts, and a visit whose median over ``min_frames`` or more is under ``framed_share`` reads
+"framed". A side with fewer than ``min_beside`` textured blocks has no say (a plain wall, the
+view's edge), and blocks another face of the frame may cover are left out (a companion's head
+is not a screen). Measured (docs/liveness.md): tuning replays of the clip (seeds 0-9, phone,
+monitor, stand) 0.00-0.33 median; the 8 GRID talkers cut out of their wall and standing in front
+of 6 rooms 1.00 on all 48 visits. At the door, fresh replays (seeds 50-59): 1 of 60 opened, and 7
+were kept shut by this cue alone.
+
 What it cannot tell: a tablet that showed a still picture of a room, filling the view while
 nothing was in it for ``relearn_seconds`` before the face appeared (it became the room; the log
 says so, twice), and a replay recorded at this very door from the camera's place.
@@ -70,6 +87,8 @@ from core.records import Box
 CELLS = (16, 9)  # the view's cells, across and down
 TEXELS = 8  # grey texels a cell side
 TEXTURED = 24  # a cell's spread over its 64 texels above which it has structure (about 3 grey levels a texel)
+BLOCK = 4  # texels a block side: the finer grid ``beside`` judges on (a cell is 2 x 2 blocks)
+BLOCK_TEXTURED = 16  # a block's spread over its 16 texels above which it has structure (4 grey levels a texel)
 
 
 @dataclass
@@ -89,6 +108,10 @@ class RoomSettings:
     under_alike: float = 0.85  # ...each showing the room: its structure at this correlation or more...
     under_within: float = 1.15  # ...and its brightness within this factor (the exposure from the rest of the room)
     bodiless_share: float = 0.5  # a visit's median share of them still showing the room at least this: no body
+    beside_near: float = 0.5  # face widths out from the face's side where the room beside the head starts...
+    beside_far: float = 1.2  # ...and ends (a head with its hair is narrower; a display framing the face is wider)
+    min_beside: int = 3  # textured room blocks a side needs to be judged
+    framed_share: float = 0.5  # a visit's median share of the room beside the head (its worse side) under this: framed
 
 
 def cells_of(rgb: np.ndarray) -> np.ndarray:
@@ -135,11 +158,11 @@ def under_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
     return (ys > box.bottom + box.height)[:, None] & (np.abs(xs - middle) <= box.width / 2)[None, :]
 
 
-def person_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
-    """The cells a person whose face is ``box`` may cover: their head (a third of a face width
+def person_cells(shape: tuple[int, ...], box: Box, grid: tuple[int, int] = CELLS) -> np.ndarray:
+    """The cells (of ``grid``, across and down) a person whose face is ``box`` may cover: their head (a third of a face width
     either side of the face, from half a face height above it to just under the chin) and their
     body (a face width either side, from the chin down to the bottom of the view)."""
-    (h, w), (cw, ch) = shape[:2], CELLS
+    (h, w), (cw, ch) = shape[:2], grid
     xs, ys = (np.arange(cw) + 0.5) * w / cw, (np.arange(ch) + 0.5) * h / ch
     half_w, half_h = w / cw / 2, h / ch / 2
 
@@ -149,6 +172,26 @@ def person_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
     head_rows = (ys + half_h > box.top - 0.5 * box.height) & (ys - half_h < box.bottom + 0.1 * box.height)
     body_rows = ys + half_h > box.bottom + 0.1 * box.height
     return (head_rows[:, None] & across(1 / 3)[None, :]) | (body_rows[:, None] & across(1.0)[None, :])
+
+
+def blocks_of(cells: np.ndarray) -> np.ndarray:
+    """``cells_of``'s view regrouped into BLOCK x BLOCK texel blocks: (rows, cols, BLOCK**2)."""
+    rows, cols = cells.shape[0] * TEXELS // BLOCK, cells.shape[1] * TEXELS // BLOCK
+    texels = cells.reshape(cells.shape[0], cells.shape[1], TEXELS, TEXELS).transpose(0, 2, 1, 3)
+    return texels.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3).reshape(rows, cols, BLOCK * BLOCK)
+
+
+def beside_blocks(shape: tuple[int, ...], box: Box, side: int, near: float, far: float) -> np.ndarray:
+    """The blocks beside the head of a person whose face is ``box``, on ``side`` (-1 left, 1
+    right): ``near`` to ``far`` face widths out from the face's side, at the height of the head
+    (from a tenth of a face height above the face to a quarter above the chin: not the shoulders)."""
+    (h, w), per = shape[:2], TEXELS // BLOCK
+    cols, rows = CELLS[0] * per, CELLS[1] * per
+    xs, ys = (np.arange(cols) + 0.5) * w / cols, (np.arange(rows) + 0.5) * h / rows
+    out = box.left - xs if side < 0 else xs - box.right
+    across = (out >= near * box.width) & (out <= far * box.width)
+    down = (ys >= box.top - 0.1 * box.height) & (ys <= box.bottom - 0.25 * box.height)
+    return down[:, None] & across[None, :]
 
 
 class RoomWatcher:
@@ -165,6 +208,7 @@ class RoomWatcher:
         self._plain_said = False  # the present change was said to be too plain to learn
         self._unlike: deque[np.ndarray] = deque(maxlen=self.settings.samples)  # the last snapshots unlike the room
         self._shape: tuple[int, ...] | None = None  # the frames' size the room was learned at
+        self.faces: list[Box] = []  # every face of the latest frame watched: nobody else's head is "the room hidden"
 
     def watch(self, rgb: np.ndarray, faces: list[Box], timestamp: float) -> str | None:
         """Every frame of the camera, with every face in it (found or tracked): learn from the
@@ -178,6 +222,7 @@ class RoomWatcher:
             self._unlike.clear()
             if known:
                 return "the camera's picture changed size: its room is learned again"
+        self.faces = list(faces)
         if faces:
             return None
         if timestamp - self._last < self.settings.every and timestamp >= self._last:
@@ -264,14 +309,66 @@ class RoomWatcher:
         now = cells_of(rgb) if now is None else now
         return float(matching(self.room, now, where, beyond, s.under_alike, s.under_within).mean())
 
+    def beside(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> float | None:
+        """``beside_share`` of the face at ``box`` against the known room, leaving out the place of
+        every other face of the latest frame watched; None with no room (or another camera's)."""
+        if self.room is None or rgb.shape[:2] != self._shape:
+            return None
+        others = [f for f in self.faces if f.iou(box) < 0.3]
+        return beside_share(self.room, cells_of(rgb) if now is None else now, rgb.shape, box, others, self.settings)
+
+
+def beside_share(
+    room: np.ndarray,
+    now: np.ndarray,
+    shape: tuple[int, ...],
+    box: Box,
+    others: list[Box] | tuple[Box, ...] = (),
+    settings: RoomSettings | None = None,
+    known: np.ndarray | None = None,
+) -> float | None:
+    """The share of ``room``'s textured blocks beside the head (``beside_blocks``, each side alone)
+    that ``now`` still shows, on the worse side: near 1 beside a real head, whose hair ends within
+    half a face width; low where a display or a sheet frames the played face (its screen, its own
+    background and bezel stand where the room should be). The places ``others`` (other faces of
+    the frame) may cover are left out: a companion's head is not a screen. ``known``: the cells
+    of ``room`` that are known (all by default). None when neither side has ``min_beside`` such
+    blocks (a face at the view's edge, a plain wall), or too little room beyond the person to
+    read the camera's exposure from."""
+    s = settings or RoomSettings()
+    known = np.ones(room.shape[:2], bool) if known is None else known
+    beyond = known & ~person_cells(shape, box)
+    if beyond.sum() < s.min_cells:
+        return None
+    then, seen = blocks_of(room), blocks_of(now)
+    zr, zn = then - then.mean(-1, keepdims=True), seen - seen.mean(-1, keepdims=True)
+    sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
+    gain = float(np.median(((now.mean(-1) + 1) / (room.mean(-1) + 1))[beyond]))  # the exposure, from the rest of the room
+    shows = ((zr * zn).sum(-1) / (sr * sn + 1e-6) >= 0.5) & (
+        np.abs(np.log((seen.mean(-1) + 1) / (then.mean(-1) + 1) / gain)) < np.log(1.3)
+    )
+    per = TEXELS // BLOCK
+    usable = (sr > BLOCK_TEXTURED) & np.repeat(np.repeat(known, per, 0), per, 1)
+    grid = then.shape[1::-1]
+    for other in others:
+        usable &= ~person_cells(shape, other, grid)
+    sides = [
+        float(shows[where].mean())
+        for side in (-1, 1)
+        if (where := usable & beside_blocks(shape, box, side, s.beside_near, s.beside_far)).sum() >= s.min_beside
+    ]
+    return min(sides) if sides else None
+
 
 @dataclass
 class RoomVerdict:
-    state: str  # "covered", "no body", "in view", "waiting" (a known room, too few frames judged) or "no say" (no room)
+    state: str  # "covered", "no body", "framed", "in view", "waiting" (a known room, too few frames judged) or "no say" (no room)
     share: float | None  # the visit's median share of the room in view
     frames: int  # frames judged
     under: float | None = None  # the visit's median share of the room showing where the body would be
     under_frames: int = 0  # frames with enough of the room there to judge it
+    beside: float | None = None  # the visit's median share of the room showing beside the head (its worse side)
+    beside_frames: int = 0  # frames with enough of the room there to judge it
 
     def words(self) -> str:
         if self.state == "no say":
@@ -282,6 +379,11 @@ class RoomVerdict:
         said = f"room: {what} ({self.share:.0%} of it beyond the face, median of {self.frames})"
         if self.state == "no body":
             return f"{said}, and no body under the face: the room shows where a chest would be ({self.under:.0%}, median of {self.under_frames}): a screen or picture on a stand"
+        if self.state == "framed":
+            return (
+                f"{said}, but hidden beside the head: something framing the face stands where the room should show "
+                f"({self.beside:.0%} of it there, median of {self.beside_frames}): a screen or picture held up"
+            )
         return said
 
 
@@ -294,6 +396,7 @@ class RoomVotes:
     settings: RoomSettings = field(default_factory=RoomSettings)
     shares: list[float] = field(default_factory=list)
     unders: list[float] = field(default_factory=list)  # RoomWatcher.under, where it could judge
+    besides: list[float] = field(default_factory=list)  # RoomWatcher.beside, where it could judge
     known: bool = False  # the door knows its room
 
     def add(self, watcher: RoomWatcher, rgb: np.ndarray, box: Box) -> None:
@@ -305,17 +408,28 @@ class RoomVotes:
             under = watcher.under(rgb, box, now)
             if under is not None:
                 self.unders.append(under)
+            beside = watcher.beside(rgb, box, now)
+            if beside is not None:
+                self.besides.append(beside)
 
     def verdict(self) -> RoomVerdict:
         """ "covered" under ``covered_share``; else "no body" when at least ``min_frames`` frames
-        could judge where the body would be and their median shows the room there; else "in view".
-        A visit whose body place cannot be judged (a face low in the view) is judged on the rest."""
+        could judge where the body would be and their median shows the room there; else "framed"
+        when at least ``min_frames`` frames could judge beside the head and their median hides
+        the room there (under ``framed_share``); else "in view". A visit whose body place or the
+        room beside its head cannot be judged (a face low in the view, a plain wall) is judged on the rest."""
         s = self.settings
         if len(self.shares) < s.min_frames:
             return RoomVerdict("waiting" if self.known else "no say", None, len(self.shares))
         share = float(np.median(self.shares))
         under = float(np.median(self.unders)) if len(self.unders) >= s.min_frames else None
-        state = (
-            "covered" if share < s.covered_share else "no body" if under is not None and under >= s.bodiless_share else "in view"
-        )
-        return RoomVerdict(state, share, len(self.shares), under, len(self.unders))
+        beside = float(np.median(self.besides)) if len(self.besides) >= s.min_frames else None
+        if share < s.covered_share:
+            state = "covered"
+        elif under is not None and under >= s.bodiless_share:
+            state = "no body"
+        elif beside is not None and beside < s.framed_share:
+            state = "framed"
+        else:
+            state = "in view"
+        return RoomVerdict(state, share, len(self.shares), under, len(self.unders), beside, len(self.besides))
