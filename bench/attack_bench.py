@@ -175,6 +175,7 @@ def play(gallery, frames, faces=None, check: str | None = None) -> dict:
                     t["covered"] = t.get("covered") or "room: the view is covered" in said  # core.vision.room
                     t["bodiless"] = t.get("bodiless") or "no body under the face" in said
                     t["framed"] = t.get("framed") or "hidden beside the head" in said
+                    t["close"] = t.get("close") or "on both sides, close to it" in said
                 if faces is None and not t["alone"] and view.box.width >= settings.liveness_min_face:
                     check = per_track.setdefault(view.id, LivenessCheck(gallery.describer, settings.liveness_settings()))
                     alive = _observe(gallery, check, rgb, view.box, i / FPS)
@@ -390,6 +391,7 @@ def replays(
                         "covered": 0,
                         "bodiless": 0,
                         "framed": 0,
+                        "close": 0,
                     }
                     for c in checks
                 }
@@ -415,6 +417,7 @@ def replays(
                         n["covered"] += any(t.get("covered") for t in named)
                         n["bodiless"] += any(t.get("bodiless") for t in named)
                         n["framed"] += any(t.get("framed") for t in named)
+                        n["close"] += any(t.get("close") for t in named)
                         if opened:
                             notes.append(f"seed {seed} unlocked ({check}): {shown.source}, {shown.bend}")
                         said.append(
@@ -441,7 +444,7 @@ def replays(
                         f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
                         f"held steady), surroundings no say {n['no say']}"
                         + (
-                            f", room covered {n['covered']}, no body under the face {n['bodiless']}, hidden beside the head {n['framed']} (its {room_first} frames first)"
+                            f", room covered {n['covered']}, no body under the face {n['bodiless']}, hidden beside the head {n['framed']} ({n['close']} close on both sides; its {room_first} frames first)"
                             if room_first
                             else ""
                         ),
@@ -881,16 +884,18 @@ def room_under(room, learned, frames, faces=None, every: int = 3) -> list[float]
     return shares
 
 
-def room_beside(room, learned, frames, faces=None, every: int = 3) -> list[float]:
+def room_beside(room, learned, frames, faces=None, every: int = 3, close: bool = False) -> list[float]:
     """For each of ``big_faces``, the share of the ``learned`` room's textured blocks beside the
     head (its worse side) that still show it, as RoomWatcher.beside judges them (nan where neither
-    side has enough of them)."""
+    side has enough of them); with ``close``, the share close beside it on the better side (nan
+    unless both sides have enough)."""
     from core.vision.room import beside_share, cells_of
 
     shares = []
     for i, box in big_faces(frames, faces, every):
         share = beside_share(room, cells_of(frames[i]), frames[i].shape, box, known=learned)
-        shares.append(float("nan") if share is None else share)
+        value = None if share is None else share.close if close else share.worse
+        shares.append(float("nan") if value is None else value)
     return shares
 
 
@@ -900,18 +905,27 @@ def standing_beside(grid, views) -> None:
     frames of it first): the genuine side of RoomWatcher.beside."""
     import numpy as np
 
-    medians = []
+    medians, closes = [], []
     for path, r, seen in standing_visits(grid, views, 20):
         room, learned = learn_room(seen[:20])
         shares = [s for s in room_beside(room, learned, seen[20:]) if not np.isnan(s)]
+        close = [s for s in room_beside(room, learned, seen[20:], close=True) if not np.isnan(s)]
         medians.append(float(np.median(shares)) if shares else float("nan"))
-        print(f"  {path.stem:<16} standing in room {r}: beside the head " + _shares_line(shares), flush=True)
-    judged = [m for m in medians if not np.isnan(m)]
-    print(
-        f"GRID talkers standing in front of the {len(views)} rooms: the room beside the head, median per visit "
-        f"{min(judged):.2f}-{max(judged):.2f} over {len(judged)} of {len(medians)} visits judged",
-        flush=True,
-    )
+        closes.append(float(np.median(close)) if close else float("nan"))
+        print(
+            f"  {path.stem:<16} standing in room {r}: beside the head "
+            + _shares_line(shares)
+            + "; close beside it "
+            + _shares_line(close),
+            flush=True,
+        )
+    for what, figures in (("beside the head", medians), ("close beside it", closes)):
+        judged = [m for m in figures if not np.isnan(m)]
+        print(
+            f"GRID talkers standing in front of the {len(views)} rooms: the room {what}, median per visit "
+            f"{min(judged):.2f}-{max(judged):.2f} over {len(judged)} of {len(figures)} visits judged",
+            flush=True,
+        )
 
 
 def standing_visits(grid, views, empty_frames: int):
@@ -1068,7 +1082,9 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                     + "; under the face: "
                     + line(room_under(room, learned, rgbs, faces), "with texture there")
                     + "; beside the head: "
-                    + line(room_beside(room, learned, rgbs, faces), "with texture there"),
+                    + line(room_beside(room, learned, rgbs, faces), "with texture there")
+                    + "; close beside it: "
+                    + line(room_beside(room, learned, rgbs, faces, close=True), "on both sides"),
                     flush=True,
                 )
     standing_beside(grid, views)
@@ -1088,7 +1104,9 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
             + "; under the face: "
             + line(room_under(room, learned, video[15:]), "with texture there")
             + "; beside the head: "
-            + line(room_beside(room, learned, video[15:]), "with texture there"),
+            + line(room_beside(room, learned, video[15:]), "with texture there")
+            + "; close beside it: "
+            + line(room_beside(room, learned, video[15:], close=True), "on both sides"),
             flush=True,
         )
     room_cost(clip)

@@ -64,10 +64,16 @@ correlation 0.5 and brightness within 30 % (the cue's own ``matching`` terms); t
 counts, and a visit whose median over ``min_frames`` or more is under ``framed_share`` reads
 "framed". A side with fewer than ``min_beside`` textured blocks has no say (a plain wall, the
 view's edge), and blocks another face of the frame may cover are left out (a companion's head
-is not a screen). Measured (docs/liveness.md): tuning replays of the clip (seeds 0-9, phone,
-monitor, stand) 0.00-0.33 median; the 8 GRID talkers cut out of their wall and standing in front
-of 6 rooms 1.00 on all 48 visits. At the door, fresh replays (seeds 50-59): 1 of 60 opened, and 7
-were kept shut by this cue alone.
+is not a screen). A display no wider than the played head's close surroundings (GRID's tight
+shot on a phone on a stand: its played wall 0.4-0.8 face widths out) leaves the wider band half
+in view on both sides; it hides the band's near part (to ``beside_close``) on *both* sides,
+where a real head turned, or a hand raised, hides it on one side at most: so the better side's
+near part counts too ("framed" under ``framed_share`` as well, the reason saying "on both sides,
+close to it"). Measured (docs/liveness.md): tuning replays of the clip (seeds 0-9, phone,
+monitor, stand) 0.00-0.33 median over the band; GRID's 0.00-0.25 close by on the better side
+(two at 0.46 and 0.50); the 8 GRID talkers cut out of their wall and standing in front of 6
+rooms 1.00 on all 48 visits, both figures. At the door, fresh replays: seeds 50-59, 1 of 60
+opened (lbax4n on a stand, seed 51, shut since by the close figure); seeds 70-89, after it, none.
 
 What it cannot tell: a tablet that showed a still picture of a room, filling the view while
 nothing was in it for ``relearn_seconds`` before the face appeared (it became the room; the log
@@ -110,6 +116,7 @@ class RoomSettings:
     bodiless_share: float = 0.5  # a visit's median share of them still showing the room at least this: no body
     beside_near: float = 0.5  # face widths out from the face's side where the room beside the head starts...
     beside_far: float = 1.2  # ...and ends (a head with its hair is narrower; a display framing the face is wider)
+    beside_close: float = 0.8  # ...and where its near part ends (a display no wider than the played head's surroundings)
     min_beside: int = 3  # textured room blocks a side needs to be judged
     framed_share: float = 0.5  # a visit's median share of the room beside the head (its worse side) under this: framed
 
@@ -122,6 +129,27 @@ def cells_of(rgb: np.ndarray) -> np.ndarray:
     return small.reshape(ch, t, cw, t).transpose(0, 2, 1, 3).reshape(ch, cw, t * t)
 
 
+def exposure(room: np.ndarray, now: np.ndarray, over: np.ndarray) -> float:
+    """The camera's exposure now against the room's: the median brightness ratio over the cells
+    ``over`` (an exposure follows whatever is bright in the view, a screen included)."""
+    return float(np.median(((now.mean(-1) + 1) / (room.mean(-1) + 1))[over]))
+
+
+def shows(
+    room: np.ndarray, now: np.ndarray, gain: float, alike: float = 0.5, within: float = 1.3, structure: float = TEXTURED
+) -> np.ndarray:
+    """Per patch (a cell, or a block of ``blocks_of``: the last axis is its texels), whether ``now``
+    still shows ``room``: its brightness within ``within`` times the room's once the exposure
+    ``gain`` is divided out, and where the room has texture (a spread over ``structure``) the same
+    structure (correlation ``alike`` or more), where it has none, still none."""
+    ratio = (now.mean(-1) + 1) / (room.mean(-1) + 1)
+    zr, zn = room - room.mean(-1, keepdims=True), now - now.mean(-1, keepdims=True)
+    sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
+    bright = np.abs(np.log(ratio / gain)) < np.log(within)
+    same = (zr * zn).sum(-1) / (sr * sn + 1e-6) >= alike
+    return bright & np.where(sr > structure, same, sn <= 1.5 * structure)
+
+
 def matching(
     room: np.ndarray,
     now: np.ndarray,
@@ -130,17 +158,10 @@ def matching(
     alike: float = 0.5,
     within: float = 1.3,
 ) -> np.ndarray:
-    """Per cell of ``where`` (a boolean mask of cells), whether ``now`` still shows ``room``: its
-    brightness within ``within`` times the room's once the exposure is divided out (the median
-    ratio over ``gain_over``, by default ``where``), and where the room has texture the same
-    structure (correlation ``alike`` or more), where it has none, still none."""
-    ratio = (now.mean(-1) + 1) / (room.mean(-1) + 1)
-    gain = float(np.median(ratio[where if gain_over is None else gain_over]))
-    zr, zn = room - room.mean(-1, keepdims=True), now - now.mean(-1, keepdims=True)
-    sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
-    bright = np.abs(np.log(ratio / gain)) < np.log(within)
-    same = (zr * zn).sum(-1) / (sr * sn + 1e-6) >= alike
-    return (bright & np.where(sr > TEXTURED, same, sn <= 36))[where]
+    """``shows`` for the cells of ``where`` (a boolean mask), the exposure read over ``gain_over``
+    (by default ``where``)."""
+    gain = exposure(room, now, where if gain_over is None else gain_over)
+    return shows(room, now, gain, alike, within)[where]
 
 
 def textured(room: np.ndarray) -> np.ndarray:
@@ -309,13 +330,21 @@ class RoomWatcher:
         now = cells_of(rgb) if now is None else now
         return float(matching(self.room, now, where, beyond, s.under_alike, s.under_within).mean())
 
-    def beside(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> float | None:
+    def beside(self, rgb: np.ndarray, box: Box, now: np.ndarray | None = None) -> Beside | None:
         """``beside_share`` of the face at ``box`` against the known room, leaving out the place of
         every other face of the latest frame watched; None with no room (or another camera's)."""
         if self.room is None or rgb.shape[:2] != self._shape:
             return None
         others = [f for f in self.faces if f.iou(box) < 0.3]
         return beside_share(self.room, cells_of(rgb) if now is None else now, rgb.shape, box, others, self.settings)
+
+
+@dataclass(frozen=True)
+class Beside:
+    """The room beside the head in one frame (``beside_share``): what a display framing the face hides."""
+
+    worse: float | None  # the share still showing the room 0.5-1.2 face widths out, on the worse side (None: neither side judged)
+    close: float | None  # the share 0.5-0.8 widths out on the better side, when both sides could be judged (else None)
 
 
 def beside_share(
@@ -326,38 +355,38 @@ def beside_share(
     others: list[Box] | tuple[Box, ...] = (),
     settings: RoomSettings | None = None,
     known: np.ndarray | None = None,
-) -> float | None:
+) -> Beside | None:
     """The share of ``room``'s textured blocks beside the head (``beside_blocks``, each side alone)
-    that ``now`` still shows, on the worse side: near 1 beside a real head, whose hair ends within
-    half a face width; low where a display or a sheet frames the played face (its screen, its own
-    background and bezel stand where the room should be). The places ``others`` (other faces of
-    the frame) may cover are left out: a companion's head is not a screen. ``known``: the cells
-    of ``room`` that are known (all by default). None when neither side has ``min_beside`` such
-    blocks (a face at the view's edge, a plain wall), or too little room beyond the person to
-    read the camera's exposure from."""
+    that ``now`` still shows: near 1 beside a real head, whose hair ends within half a face width;
+    low where a display or a sheet frames the played face (its screen, its own background and
+    bezel stand where the room should be). Two figures: over the whole band on the worse side (a
+    display wider than the head on one side at least), and over the band's near part on the
+    better side (a display no wider than the played head's own close surroundings hides that
+    part on both sides; a real head turned, or a hand raised, on one side only). The places
+    ``others`` (other faces of the frame) may cover are left out: a companion's head is not a
+    screen. ``known``: the cells of ``room`` that are known (all by default). None when too
+    little room is left beyond the person to read the camera's exposure from."""
     s = settings or RoomSettings()
     known = np.ones(room.shape[:2], bool) if known is None else known
     beyond = known & ~person_cells(shape, box)
     if beyond.sum() < s.min_cells:
         return None
-    then, seen = blocks_of(room), blocks_of(now)
-    zr, zn = then - then.mean(-1, keepdims=True), seen - seen.mean(-1, keepdims=True)
-    sr, sn = np.linalg.norm(zr, axis=-1), np.linalg.norm(zn, axis=-1)
-    gain = float(np.median(((now.mean(-1) + 1) / (room.mean(-1) + 1))[beyond]))  # the exposure, from the rest of the room
-    shows = ((zr * zn).sum(-1) / (sr * sn + 1e-6) >= 0.5) & (
-        np.abs(np.log((seen.mean(-1) + 1) / (then.mean(-1) + 1) / gain)) < np.log(1.3)
-    )
+    then = blocks_of(room)
+    shown = shows(then, blocks_of(now), exposure(room, now, beyond), structure=BLOCK_TEXTURED)
     per = TEXELS // BLOCK
-    usable = (sr > BLOCK_TEXTURED) & np.repeat(np.repeat(known, per, 0), per, 1)
+    usable = (np.linalg.norm(then - then.mean(-1, keepdims=True), axis=-1) > BLOCK_TEXTURED) & np.repeat(
+        np.repeat(known, per, 0), per, 1
+    )
     grid = then.shape[1::-1]
     for other in others:
         usable &= ~person_cells(shape, other, grid)
-    sides = [
-        float(shows[where].mean())
-        for side in (-1, 1)
-        if (where := usable & beside_blocks(shape, box, side, s.beside_near, s.beside_far)).sum() >= s.min_beside
-    ]
-    return min(sides) if sides else None
+
+    def side_shares(far: float) -> list[float | None]:
+        places = (usable & beside_blocks(shape, box, side, s.beside_near, far) for side in (-1, 1))
+        return [float(shown[where].mean()) if where.sum() >= s.min_beside else None for where in places]
+
+    whole, near = [v for v in side_shares(s.beside_far) if v is not None], side_shares(s.beside_close)
+    return Beside(min(whole) if whole else None, None if None in near else max(v for v in near if v is not None))
 
 
 @dataclass
@@ -369,6 +398,9 @@ class RoomVerdict:
     under_frames: int = 0  # frames with enough of the room there to judge it
     beside: float | None = None  # the visit's median share of the room showing beside the head (its worse side)
     beside_frames: int = 0  # frames with enough of the room there to judge it
+    close: float | None = None  # the visit's median share showing close beside the head (its better side)
+    close_frames: int = 0  # frames with enough of the room close on both sides to judge it
+    framed_close: bool = False  # "framed" for hiding the room close beside the head on both sides (else on one, wider)
 
     def words(self) -> str:
         if self.state == "no say":
@@ -379,6 +411,12 @@ class RoomVerdict:
         said = f"room: {what} ({self.share:.0%} of it beyond the face, median of {self.frames})"
         if self.state == "no body":
             return f"{said}, and no body under the face: the room shows where a chest would be ({self.under:.0%}, median of {self.under_frames}): a screen or picture on a stand"
+        if self.state == "framed" and self.framed_close:
+            return (
+                f"{said}, but hidden beside the head on both sides, close to it: something framing the face stands "
+                f"where the room should show ({self.close:.0%} of it there, median of {self.close_frames}): "
+                "a screen or picture held up"
+            )
         if self.state == "framed":
             return (
                 f"{said}, but hidden beside the head: something framing the face stands where the room should show "
@@ -396,7 +434,8 @@ class RoomVotes:
     settings: RoomSettings = field(default_factory=RoomSettings)
     shares: list[float] = field(default_factory=list)
     unders: list[float] = field(default_factory=list)  # RoomWatcher.under, where it could judge
-    besides: list[float] = field(default_factory=list)  # RoomWatcher.beside, where it could judge
+    besides: list[float] = field(default_factory=list)  # RoomWatcher.beside's worse side, where it could judge
+    closes: list[float] = field(default_factory=list)  # RoomWatcher.beside's close figure, where both sides could judge
     known: bool = False  # the door knows its room
 
     def add(self, watcher: RoomWatcher, rgb: np.ndarray, box: Box) -> None:
@@ -409,27 +448,45 @@ class RoomVotes:
             if under is not None:
                 self.unders.append(under)
             beside = watcher.beside(rgb, box, now)
-            if beside is not None:
-                self.besides.append(beside)
+            if beside is not None and beside.worse is not None:
+                self.besides.append(beside.worse)
+            if beside is not None and beside.close is not None:
+                self.closes.append(beside.close)
 
     def verdict(self) -> RoomVerdict:
         """ "covered" under ``covered_share``; else "no body" when at least ``min_frames`` frames
         could judge where the body would be and their median shows the room there; else "framed"
         when at least ``min_frames`` frames could judge beside the head and their median hides
         the room there (under ``framed_share``); else "in view". A visit whose body place or the
-        room beside its head cannot be judged (a face low in the view, a plain wall) is judged on the rest."""
+        room beside its head cannot be judged (a face low in the view, a plain wall) is judged on the rest.
+        "Framed" also when the room close beside the head is hidden on both sides (``closes``)."""
         s = self.settings
         if len(self.shares) < s.min_frames:
             return RoomVerdict("waiting" if self.known else "no say", None, len(self.shares))
-        share = float(np.median(self.shares))
-        under = float(np.median(self.unders)) if len(self.unders) >= s.min_frames else None
-        beside = float(np.median(self.besides)) if len(self.besides) >= s.min_frames else None
+
+        def median(values: list[float]) -> float | None:
+            return float(np.median(values)) if len(values) >= s.min_frames else None
+
+        share, under, beside, close = (median(v) for v in (self.shares, self.unders, self.besides, self.closes))
+        assert share is not None
+        framed_close = close is not None and close < s.framed_share
         if share < s.covered_share:
             state = "covered"
         elif under is not None and under >= s.bodiless_share:
             state = "no body"
-        elif beside is not None and beside < s.framed_share:
+        elif (beside is not None and beside < s.framed_share) or framed_close:
             state = "framed"
         else:
             state = "in view"
-        return RoomVerdict(state, share, len(self.shares), under, len(self.unders), beside, len(self.besides))
+        return RoomVerdict(
+            state,
+            share,
+            len(self.shares),
+            under,
+            len(self.unders),
+            beside,
+            len(self.besides),
+            close,
+            len(self.closes),
+            framed_close=state == "framed" and not (beside is not None and beside < s.framed_share),
+        )
