@@ -73,6 +73,7 @@ LABELS = {
     "turn_frames": "Head turn: frames that show it",
     "strict_turn": "Head turn: outline and midline too (refuses folded sheets; slower)",
     "screen_check": "Screen and print check (advisory: logged, never refuses)",
+    "room_required": "Screen check required: refuse until the door has seen its empty room",
     "liveness_min_face": "Smallest face judged (px)",
     "liveness_window": "Liveness memory (s)",
     "snapshot_size": "Log snapshot size (px)",

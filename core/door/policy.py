@@ -56,6 +56,7 @@ class DecisionSettings(StoredSettings):
             "turn_frames",
             "strict_turn",
             "screen_check",
+            "room_required",
             "liveness_min_face",
             "liveness_window",
             "factor_timeout",
@@ -85,6 +86,9 @@ class DecisionSettings(StoredSettings):
     #: the screen and print check (core.vision.texture), part of the liveness check: "off",
     #: "advisory" (its verdict is logged, it never refuses) or "required"
     screen_check: str = "advisory"
+    #: with it required, refuse until the door has learned its empty room (core.vision.room): a
+    #: tablet filling the view before the door saw its room is judged by the texture alone otherwise
+    room_required: bool = False
     liveness_min_face: int = 60
     liveness_window: float = 10.0  # seconds of landmarks kept per visit
     snapshot_size: int = 160  # px, square JPEG in the access log
@@ -127,6 +131,7 @@ class DecisionSettings(StoredSettings):
             min_face=self.liveness_min_face,
             window=self.liveness_window,
             texture=self.screen_check,
+            room_required=self.room_required,
             outline=FOLD_CUES["outline"] if self.strict_turn else 0.0,
             midline=FOLD_CUES["midline"] if self.strict_turn else 0.0,
         )

@@ -205,6 +205,9 @@ class LivenessSettings:
     texture_frames: int = 5
     texture_threshold: float = 0.0
     texture_min_face: int = MIN_FACE
+    #: with the check required, a door that has not learned its empty room (core.vision.room)
+    #: refuses rather than judge without it: a tablet raised before the door saw its room
+    room_required: bool = False
 
 
 #: the outline and midline cues at their measured thresholds (module docstring)
@@ -422,6 +425,7 @@ class LivenessCheck:
         room = self.room_votes.verdict() if self.room_votes is not None else None
         if room is not None and room.state == "no say":  # no room learned at this door: nothing to say
             room = None
+        roomless = room is None and self.settings.room_required
         if self.settings.texture == "advisory":
             return replace(moved, reason=f"{said}{f'; {room.words()}' if room else ''} (advisory)")
         # all said, so the log shows which cue is still missing or refused
@@ -430,7 +434,9 @@ class LivenessCheck:
             said += f" (waiting for {self.surround.settings.min_still} judged pairs)"
         if room is not None:
             said += f"; {room.words()}"
-        room_ok = room is None or room.state == "in view"
+        elif roomless:
+            said += "; room: none learned yet (the door must see its view empty and still for 2 s first)"
+        room_ok = not roomless and (room is None or room.state == "in view")
         screen_ok = verdict.state == "real" and lets_in and room_ok
         return replace(moved, passed=moved.passed and screen_ok, reason=said)
 

@@ -186,7 +186,8 @@ def test_the_clip_filling_the_view_after_the_door_saw_its_room_stays_shut(descri
 def test_a_talker_in_front_of_the_wall_the_door_learned_empty_still_opens(describer, tmp_path):
     """GRID's bbaf2n at a door that saw its wall empty for 2.5 s first (the talker painted out of
     the clip's first frame), enrolled from that first frame, the check required: the room is in
-    view around him, and the door opens as it does without a room."""
+    view around him, and the door opens as it does without a room - also when it is set to need
+    its room (``room_required``), which it has seen."""
     import cv2
 
     from core.door.policy import DecisionSettings
@@ -204,9 +205,11 @@ def test_a_talker_in_front_of_the_wall_the_door_learned_empty_still_opens(descri
     with Gallery(tmp_path / "grid.db", describer=describer) as gallery:
         gallery.enroll("B", [still])
         report = replay(path, gallery, decision=DecisionSettings(screen_check="required"))
+        roomed = replay(path, gallery, decision=DecisionSettings(screen_check="required", room_required=True))
     named = [v for v in report.visits if v.person == "B"]
     assert report.unlocks == 1, [v.line() for v in report.visits]
     assert any("room: in view" in v.liveness for v in named), [v.liveness for v in named]
+    assert roomed.unlocks == 1, [v.line() for v in roomed.visits]
 
 
 def _grid_talker(name: str = "bbaf2n"):
@@ -406,3 +409,24 @@ def test_a_monitor_held_up_in_front_of_the_room_is_refused_for_hiding_it_beside_
     assert Presentation.of("monitor", required.visits).room == "framed"
     assert advisory.unlocks >= 1, [v.line() for v in advisory.visits]
     assert any("hidden beside the head" in v.liveness for v in advisory.visits if v.person)
+
+
+def test_a_door_that_must_know_its_room_refuses_a_tablet_raised_before_it_saw_it(describer, tmp_path, clip):
+    """The clip on a tablet filling the view (seed 5) from the camera's first frame, so the door
+    never saw its room: with the check required the texture alone judges the screen, and it takes
+    this rendered one for live - the door opens. A door set to need its room
+    (``room_required``) refuses it and says why (and lets a talker in once it has seen his wall
+    empty: test_a_talker_in_front_of_the_wall_the_door_learned_empty_still_opens)."""
+    from core.door.policy import DecisionSettings
+    from tests.support.presentations import lin_door_replay
+
+    required = DecisionSettings(screen_check="required")
+    roomed = DecisionSettings(screen_check="required", room_required=True)
+    opened = lin_door_replay("fill", 5, describer, tmp_path, clip, required)
+    assert opened.unlocks >= 1, [v.line() for v in opened.visits]
+    (tmp_path / "roomed").mkdir()
+    shut = lin_door_replay("fill", 5, describer, tmp_path / "roomed", clip, roomed)
+    assert shut.unlocks == 0, [v.line() for v in shut.visits]
+    said = [v.liveness for v in shut.visits if v.person]
+    assert said and all("room: none learned yet" in s for s in said), said
+    assert DecisionSettings.from_json(roomed.to_json()).room_required  # kept with the door's settings
