@@ -164,10 +164,10 @@ def matching(
     return shows(room, now, gain, alike, within)[where]
 
 
-def textured(room: np.ndarray) -> np.ndarray:
-    """The cells of ``room`` with structure of their own (as ``matching`` tells them): a plain
-    wall is not, and a plain shirt in front of it would pass for it."""
-    return np.linalg.norm(room - room.mean(-1, keepdims=True), axis=-1) > TEXTURED
+def textured(room: np.ndarray, structure: float = TEXTURED) -> np.ndarray:
+    """The patches of ``room`` (cells, or blocks with BLOCK_TEXTURED) with structure of their own
+    (as ``shows`` tells them): a plain wall is not, and a plain shirt in front of it would pass for it."""
+    return np.linalg.norm(room - room.mean(-1, keepdims=True), axis=-1) > structure
 
 
 def under_cells(shape: tuple[int, ...], box: Box) -> np.ndarray:
@@ -374,9 +374,7 @@ def beside_share(
     then = blocks_of(room)
     shown = shows(then, blocks_of(now), exposure(room, now, beyond), structure=BLOCK_TEXTURED)
     per = TEXELS // BLOCK
-    usable = (np.linalg.norm(then - then.mean(-1, keepdims=True), axis=-1) > BLOCK_TEXTURED) & np.repeat(
-        np.repeat(known, per, 0), per, 1
-    )
+    usable = textured(then, BLOCK_TEXTURED) & np.repeat(np.repeat(known, per, 0), per, 1)
     grid = then.shape[1::-1]
     for other in others:
         usable &= ~person_cells(shape, other, grid)
