@@ -73,7 +73,7 @@ close to it"). Measured (docs/liveness.md): tuning replays of the clip (seeds 0-
 monitor, stand) 0.00-0.33 median over the band; GRID's 0.00-0.25 close by on the better side
 (two at 0.46 and 0.50); the 8 GRID talkers cut out of their wall and standing in front of 6
 rooms 1.00 on all 48 visits, both figures. At the door, fresh replays: seeds 50-59, 1 of 60
-opened (lbax4n on a stand, seed 51, shut since by the close figure); seeds 70-89, after it, none.
+opened (lbax4n on a stand, seed 51, shut since by the close figure); seeds 70-99, after it, none of 180.
 
 What it cannot tell: a tablet that showed a still picture of a room, filling the view while
 nothing was in it for ``relearn_seconds`` before the face appeared (it became the room; the log
