@@ -444,7 +444,7 @@ def replays(
                         f"surroundings moved inside a still room {n['picture']} ({n['steady']} with pairs judged in a noisy room "
                         f"held steady), surroundings no say {n['no say']}"
                         + (
-                            f", room covered {n['covered']}, no body under the face {n['bodiless']}, hidden beside the head {n['framed']} ({n['close']} close on both sides; its {room_first} frames first)"
+                            f", room covered {n['covered']}, no body under the face {n['bodiless']}, hidden beside the head {n['framed']} ({n['close']} by the close figure alone; its {room_first} frames first)"
                             if room_first
                             else ""
                         ),

@@ -117,6 +117,10 @@ class DecisionSettings(StoredSettings):
             raise ValueError("a second factor needs some time, at least one try, and a lockout of 0 s or more")
         if self.screen_check not in MODES:
             raise ValueError(f"screen and print check {self.screen_check!r}: choose one of {', '.join(MODES)}")
+        if self.room_required and self.screen_check != "required":
+            raise ValueError(
+                "refusing until the door has seen its empty room is part of the screen and print check: set it to required"
+            )
 
     def liveness_settings(self) -> LivenessSettings:
         return LivenessSettings(

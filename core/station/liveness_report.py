@@ -48,6 +48,7 @@ _ROOM = (
     ("no body under the face", "no body"),
     ("hidden beside the head", "framed"),
     ("room: waiting", "waiting"),
+    ("room: none learned yet", "none learned"),  # a door set to need its room (DecisionSettings.room_required)
     ("room: in view", "in view"),
 )
 #: the door named an allowed person (one whose access mode asks for a PIN or card too)
@@ -67,7 +68,7 @@ class Presentation:
     texture: str  # "real", "spoof", "waiting" (too few faces of 64 px) or "" (no face judged)
     score: float | None  # the texture median of the visit that got furthest
     surroundings: str  # "picture" (moved inside a still room), "still", "no say" or "" (never judged)
-    room: str  # "covered", "no body", "framed", "waiting", "in view" or "" (no room learned, or never judged)
+    room: str  # "covered", "no body", "framed", "waiting", "none learned", "in view" or "" (no room learned, or never judged)
 
     @classmethod
     def of(cls, video: str, visits: list[Visit]) -> Presentation:

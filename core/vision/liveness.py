@@ -123,7 +123,7 @@ import cv2
 import numpy as np
 
 from core.records import Box
-from core.vision.room import RoomVotes, RoomWatcher
+from core.vision.room import RoomSettings, RoomVotes, RoomWatcher
 from core.vision.surround import SurroundMotion
 from core.vision.texture import MIN_FACE, TextureScorer, TextureVotes, face_crop
 
@@ -435,7 +435,8 @@ class LivenessCheck:
         if room is not None:
             said += f"; {room.words()}"
         elif roomless:
-            said += "; room: none learned yet (the door must see its view empty and still for 2 s first)"
+            learn = self.room_votes.settings if self.room_votes is not None else RoomSettings()
+            said += f"; room: none learned yet (the door must see its view empty and still for {learn.samples * learn.every:g} s first)"
         room_ok = not roomless and (room is None or room.state == "in view")
         screen_ok = verdict.state == "real" and lets_in and room_ok
         return replace(moved, passed=moved.passed and screen_ok, reason=said)

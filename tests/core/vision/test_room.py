@@ -347,6 +347,7 @@ def test_a_narrow_display_hides_the_room_close_beside_the_head_on_both_sides(des
     box = max(detector.detect(rgb), key=lambda b: b.area)
     assert _close(watcher.beside(rgb, box)) >= 0.9
     hand = Box(box.right + box.width // 3, box.top, box.right + box.width, box.bottom)
+    assert hand.right <= rgb.shape[1], hand  # the hand in the frame, the face's own width of pixels to lend it
     rgb[hand.top : hand.bottom, hand.left : hand.right] = rgb[box.top : box.bottom, box.left : box.left + hand.width]
     raised = watcher.beside(rgb, box)
     assert _worse(raised) < 0.5 and _close(raised) >= 0.9  # one side hidden, the other shows the room close by
@@ -430,3 +431,10 @@ def test_a_door_that_must_know_its_room_refuses_a_tablet_raised_before_it_saw_it
     said = [v.liveness for v in shut.visits if v.person]
     assert said and all("room: none learned yet" in s for s in said), said
     assert DecisionSettings.from_json(roomed.to_json()).room_required  # kept with the door's settings
+    with pytest.raises(ValueError, match="set it to required"):  # it is part of the required check
+        DecisionSettings(screen_check="advisory", room_required=True).check()
+    # an installer's liveness-report reads the refusal as the room's, not as a room that passed
+    from core.station.liveness_report import Group, Presentation
+
+    fill = Presentation.of("fill", shut.visits)
+    assert fill.room == "none learned" and Group("fill", False, [fill]).rate("room") == 0.0
