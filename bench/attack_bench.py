@@ -884,19 +884,19 @@ def room_under(room, learned, frames, faces=None, every: int = 3) -> list[float]
     return shares
 
 
-def room_beside(room, learned, frames, faces=None, every: int = 3, close: bool = False) -> list[float]:
-    """For each of ``big_faces``, the share of the ``learned`` room's textured blocks beside the
-    head (its worse side) that still show it, as RoomWatcher.beside judges them (nan where neither
-    side has enough of them); with ``close``, the share close beside it on the better side (nan
-    unless both sides have enough)."""
+def room_beside(room, learned, frames, faces=None, every: int = 3) -> tuple[list[float], list[float]]:
+    """For each of ``big_faces``, as RoomWatcher.beside judges them: the share of the ``learned``
+    room's textured blocks beside the head (its worse side) that still show it (nan where neither
+    side has enough of them), and the share close beside it on the better side (nan unless both
+    sides have enough)."""
     from core.vision.room import beside_share, cells_of
 
-    shares = []
+    worse, close = [], []
     for i, box in big_faces(frames, faces, every):
         share = beside_share(room, cells_of(frames[i]), frames[i].shape, box, known=learned)
-        value = None if share is None else share.close if close else share.worse
-        shares.append(float("nan") if value is None else value)
-    return shares
+        for shares, value in ((worse, share and share.worse), (close, share and share.close)):
+            shares.append(float("nan") if value is None else value)
+    return worse, close
 
 
 def standing_beside(grid, views) -> None:
@@ -908,8 +908,7 @@ def standing_beside(grid, views) -> None:
     medians, closes = [], []
     for path, r, seen in standing_visits(grid, views, 20):
         room, learned = learn_room(seen[:20])
-        shares = [s for s in room_beside(room, learned, seen[20:]) if not np.isnan(s)]
-        close = [s for s in room_beside(room, learned, seen[20:], close=True) if not np.isnan(s)]
+        shares, close = ([s for s in figure if not np.isnan(s)] for figure in room_beside(room, learned, seen[20:]))
         medians.append(float(np.median(shares)) if shares else float("nan"))
         closes.append(float(np.median(close)) if close else float("nan"))
         print(
@@ -1076,15 +1075,16 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
                 room, learned = learn_room([f.rgb for f in drawn[:20]])
                 played = drawn[20:]
                 rgbs, faces = [f.rgb for f in played], [f.face for f in played]
+                beside, close = room_beside(room, learned, rgbs, faces)
                 print(
                     f"  {source:<4} {kind:<8} {seed:3d}: "
                     + line(room_seen(room, learned, rgbs, faces))
                     + "; under the face: "
                     + line(room_under(room, learned, rgbs, faces), "with texture there")
                     + "; beside the head: "
-                    + line(room_beside(room, learned, rgbs, faces), "with texture there")
+                    + line(beside, "with texture there")
                     + "; close beside it: "
-                    + line(room_beside(room, learned, rgbs, faces, close=True), "on both sides"),
+                    + line(close, "on both sides"),
                     flush=True,
                 )
     standing_beside(grid, views)
@@ -1098,15 +1098,16 @@ def room_figures(describer, clip, seeds: range, frames: int, kinds=None) -> None
             continue
         first = video[:15]
         room, learned = learn_room(first, [detector.detect(f) for f in first])
+        beside, close = room_beside(room, learned, video[15:])
         print(
             f"  {name:<24} {int(learned.sum()):3d} cells learned; "
             + line(room_seen(room, learned, video[15:]))
             + "; under the face: "
             + line(room_under(room, learned, video[15:]), "with texture there")
             + "; beside the head: "
-            + line(room_beside(room, learned, video[15:]), "with texture there")
+            + line(beside, "with texture there")
             + "; close beside it: "
-            + line(room_beside(room, learned, video[15:], close=True), "on both sides"),
+            + line(close, "on both sides"),
             flush=True,
         )
     room_cost(clip)
