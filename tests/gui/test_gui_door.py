@@ -191,6 +191,24 @@ def test_log_page_shows_and_filters_by_the_door_pcs_own_clock(qtbot, gallery, mo
         clock.tzset()
 
 
+def test_every_setting_on_the_door_page_has_a_label(qtbot):
+    """The page builds its forms from the settings' fields; a field without a label showed its
+    Python name ("factor_timeout") to the operator."""
+    from dataclasses import fields
+
+    from core.door.base import DoorSettings
+    from core.door.events import EventSettings
+    from core.door.policy import DecisionSettings
+    from gui.door_settings import LABELS, DoorSettingsPage
+
+    page = DoorSettingsPage(DoorSettings(), DecisionSettings())
+    qtbot.addWidget(page)
+    shown = [*page.decision_form.widgets, *page.events_form.widgets]
+    assert "room_required" in shown and "factor_timeout" in shown
+    unlabelled = [f.name for c in (DoorSettings, DecisionSettings, EventSettings) for f in fields(c) if f.name not in LABELS]
+    assert unlabelled == ["driver"], unlabelled  # the driver is chosen by its own drop-down
+
+
 def test_door_page_sets_where_events_go_out(qtbot, gallery, tmp_path):
     from core.door.base import DoorSettings
     from core.door.event_settings import EventSettings
